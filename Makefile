@@ -1,0 +1,42 @@
+# fangkong — two commands: `make demo` runs the main job, `make test` runs every test.
+# Both build the environment first (a project venv in .venv, pinned by uv.lock).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: env demo test lint typecheck unit bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+	touch $@
+
+env: $(VENV)/.synced  ## build the environment
+
+demo: env  ## the main job on the embedded default (SQLite in ./fangkong-data)
+	$(VENV)/bin/fangkong demo
+
+lint: env
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+typecheck: env
+	$(VENV)/bin/mypy
+
+unit: env
+	scripts/with-postgres $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test: lint typecheck unit  ## every check CI runs: ruff, mypy strict, pytest (SQLite, and PostgreSQL when FANGKONG_TEST_POSTGRES_URL is set)
+
+bench: env
+	$(VENV)/bin/python benchmarks/import_persons.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

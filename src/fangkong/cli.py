@@ -1,0 +1,80 @@
+"""The ``fangkong`` command: one group per capability, each a thin caller of services."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.table import Table
+
+from fangkong import __version__
+from fangkong.cli_support import err, fail, out
+from fangkong.errors import FangkongError
+from fangkong.settings import SETTINGS, SettingError, load_settings, setting_sources
+
+app = typer.Typer(
+    name="fangkong",
+    help="fangkong (防控): outbreak prevention and control. 疫情防控平台.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"fangkong {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """fangkong (防控): outbreak prevention and control. 疫情防控平台."""
+
+
+@app.command("settings")
+def settings_command() -> None:
+    """Show every setting: value in force, where it came from, environment variable, help."""
+    try:
+        load_settings()
+    except SettingError as exc:
+        err.print(f"[red]设置错误 / bad setting[/red] {exc}")
+        raise typer.Exit(2) from exc
+    table = Table("name", "value", "source", "environment variable", "help")
+    for s in SETTINGS:
+        value, source = setting_sources()[s.name]
+        if s.name == "seal_key" and value:
+            value = "(set, hidden)"
+        table.add_row(s.name, value, source, s.env, s.help)
+    out.print(table)
+
+
+def _register() -> None:
+    from fangkong.demo import demo_command
+    from fangkong.identity.cli import app as id_app
+    from fangkong.registry.cli import export_app, import_app
+    from fangkong.store.cli import app as db_app
+
+    app.add_typer(db_app, name="db")
+    app.add_typer(id_app, name="id")
+    app.add_typer(import_app, name="import")
+    app.add_typer(export_app, name="export")
+    app.command("demo")(demo_command)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        app()
+    except FangkongError as exc:
+        raise SystemExit(fail(exc).exit_code) from exc
+    except KeyboardInterrupt:
+        err.print("interrupted / 已中断: nothing was committed / 未写入任何数据")
+        sys.exit(130)

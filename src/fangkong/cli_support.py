@@ -1,0 +1,63 @@
+"""What every CLI group shares: consoles, settings, bilingual messages, progress bars."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from fangkong.errors import FangkongError, Problem
+from fangkong.settings import Settings, SettingError, load_settings
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def settings() -> Settings:
+    """The settings in force; a bad setting ends the command with exit 2."""
+    try:
+        return load_settings()
+    except SettingError as exc:
+        err.print(f"[red]设置错误 / bad setting[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def message(problem: Problem) -> str:
+    try:
+        lang = load_settings().lang
+    except SettingError:
+        lang = "zh+en"
+    return problem.text(lang)
+
+
+def fail(error: FangkongError) -> typer.Exit:
+    """Print a typed error for a person and return the Exit to raise."""
+    err.print(f"[red]{error.code}[/red] {message(error.problem)}", markup=True)
+    return typer.Exit(error.exit_code)
+
+
+@contextmanager
+def progress(description: str, total: int | None = None) -> Iterator[tuple[Progress, int]]:
+    """A Rich progress bar on stderr (hidden when stderr is not a terminal)."""
+    columns = [
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task(description, total=total)
+        yield bar, task

@@ -1,0 +1,134 @@
+"""Settings, declared once: name, default, environment variable, help.
+
+``fangkong settings`` prints this table with the values in force; docs and ``--help``
+come from it, and a test fails when a setting is missing from the docs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    env: str
+    default: str
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"must be a positive whole number, got {text!r}")
+    return value
+
+
+def _lang(text: str) -> str:
+    if text not in ("zh", "en", "zh+en"):
+        raise ValueError(f"must be zh, en or zh+en, got {text!r}")
+    return text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "home",
+        "FANGKONG_HOME",
+        "./fangkong-data",
+        "Data directory: the default SQLite database, the sealing key, the event lake.",
+    ),
+    Setting(
+        "database_url",
+        "FANGKONG_DATABASE_URL",
+        "sqlite:///{home}/fangkong.db",
+        "SQLAlchemy URL of the operational store; "
+        "postgresql+psycopg://user@host:port/db for PostgreSQL.",
+    ),
+    Setting(
+        "seal_key",
+        "FANGKONG_SEAL_KEY",
+        "",
+        "Base64 key (32 bytes) that seals ID and phone numbers. Empty: read or create "
+        "{home}/keys/seal.key (mode 0600).",
+    ),
+    Setting(
+        "timezone",
+        "FANGKONG_TIMEZONE",
+        "Asia/Shanghai",
+        "The region's time zone, applied at the edges; storage is UTC.",
+    ),
+    Setting(
+        "phone_region",
+        "FANGKONG_PHONE_REGION",
+        "CN",
+        "Default region (ISO 3166 alpha-2) for phone numbers written without +country code.",
+    ),
+    Setting(
+        "lang",
+        "FANGKONG_LANG",
+        "zh+en",
+        "Language of messages shown to people: zh, en or zh+en.",
+        _lang,
+    ),
+    Setting(
+        "import_batch_size",
+        "FANGKONG_IMPORT_BATCH_SIZE",
+        "50000",
+        "Rows read, validated and written per batch by bulk imports.",
+        _positive_int,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str
+    seal_key: str
+    timezone: str
+    phone_region: str
+    lang: str
+    import_batch_size: int
+
+    @property
+    def key_path(self) -> Path:
+        return self.home / "keys" / "seal.key"
+
+
+class SettingError(ValueError):
+    def __init__(self, setting: Setting, reason: str) -> None:
+        super().__init__(f"{setting.env}: {reason}")
+        self.setting = setting
+
+
+def setting_sources(env: Mapping[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """For each setting, (raw value, where it came from: 'env' or 'default')."""
+    env = os.environ if env is None else env
+    out: dict[str, tuple[str, str]] = {}
+    for s in SETTINGS:
+        if env.get(s.env, "") != "":
+            out[s.name] = (env[s.env], "env")
+        else:
+            out[s.name] = (s.default, "default")
+    return out
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from the environment (or a given mapping), parse and check them."""
+    raw = setting_sources(env)
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        text = raw[s.name][0]
+        try:
+            values[s.name] = s.parse(text)
+        except ValueError as exc:
+            raise SettingError(s, str(exc)) from exc
+    home = Path(values["home"]).expanduser()
+    values["home"] = home
+    values["database_url"] = values["database_url"].replace("{home}", str(home))
+    return Settings(**values)
