@@ -4,7 +4,7 @@
     ├── BadInput             exit 2: the caller sent something invalid (file, row, field named)
     │   └── ImportRejected   exit 2: a bulk import found invalid rows; nothing was written
     ├── CheckFailed          exit 1: a check ran and said no (e.g. an invalid ID number)
-    ├── NotFound             exit 2: the named record does not exist (or is outside the caller's jurisdiction)
+    ├── NotFound             exit 2: no such record (or outside the caller's jurisdiction)
     └── Conflict             exit 2: the change contradicts what is stored
 
 Every caller (CLI, HTTP, pages) turns ``code`` into its own status and message; the

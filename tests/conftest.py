@@ -1,0 +1,127 @@
+"""Shared fixtures. ``engine`` runs every storage test on SQLite and on PostgreSQL.
+
+PostgreSQL comes from FANGKONG_TEST_POSTGRES_URL (``scripts/with-postgres`` starts a
+throwaway server and sets it; ``make test`` does that). Each test gets its own database,
+copied from a migrated template, so tests never see each other's rows. Without the URL
+the PostgreSQL cases are skipped, unless FANGKONG_REQUIRE_POSTGRES=1 (CI), which fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from fangkong.store import migrate
+
+if TYPE_CHECKING:
+    from fangkong.identity.sealing import Sealer
+from fangkong.store.engine import make_engine
+
+PG_URL = os.environ.get("FANGKONG_TEST_POSTGRES_URL", "")
+REQUIRE_PG = os.environ.get("FANGKONG_REQUIRE_POSTGRES") == "1"
+BACKENDS = ["sqlite", "postgresql"]
+TODAY = date(2026, 11, 29)
+
+
+def _pg_admin() -> Engine:
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    if not PG_URL:
+        if REQUIRE_PG:
+            pytest.fail("FANGKONG_REQUIRE_POSTGRES=1 but FANGKONG_TEST_POSTGRES_URL is not set")
+        pytest.skip("PostgreSQL not available (set FANGKONG_TEST_POSTGRES_URL)")
+    name = f"fk_template_{uuid.uuid4().hex[:8]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(PG_URL).set(database=name).render_as_string(False))
+    migrate.upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _pg_database(template: str | None) -> Iterator[Engine]:
+    name = f"fk_test_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        clause = f' TEMPLATE "{template}"' if template else ""
+        conn.execute(text(f'CREATE DATABASE "{name}"{clause}'))
+    engine = make_engine(make_url(PG_URL).set(database=name).render_as_string(False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def engine(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A migrated, empty database on each backend."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "fangkong.db"
+        shutil.copy(template, path)
+        eng = make_engine(f"sqlite:///{path}")
+        yield eng
+        eng.dispose()
+    else:
+        yield from _pg_database(request.getfixturevalue("pg_template"))
+
+
+@pytest.fixture
+def empty_engine(backend: str, tmp_path: Path) -> Iterator[Engine]:
+    """A database with no schema at all, on each backend."""
+    if backend == "sqlite":
+        eng = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield eng
+        eng.dispose()
+    else:
+        if not PG_URL:
+            if REQUIRE_PG:
+                pytest.fail("FANGKONG_REQUIRE_POSTGRES=1 but FANGKONG_TEST_POSTGRES_URL is unset")
+            pytest.skip("PostgreSQL not available (set FANGKONG_TEST_POSTGRES_URL)")
+        yield from _pg_database(None)
+
+
+def database_url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def sealer() -> Sealer:
+    from fangkong.identity.sealing import Sealer
+
+    return Sealer(bytes(range(32)))
