@@ -1,0 +1,717 @@
+"""Row validation for registry imports: pure functions from cells to clean rows or problems.
+
+Each validator takes one batch of string cells and returns the clean rows (with their
+row numbers) and every problem found, naming the row and column. Cross-file facts
+(codes already stored, codes seen earlier in the file) come in through ``Context``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from fangkong.errors import Problem, RowProblem
+from fangkong.identity.documents import DocumentType, check_document
+from fangkong.identity.phone import PhoneCheck, check_phones
+from fangkong.identity.resident_id import (
+    ResidentIdCheck,
+    check_resident_id,
+    check_resident_ids,
+)
+from fangkong.identity.sealing import Sealer
+from fangkong.registry.model import AreaType, Occupation, RegionLevel, VenueType
+from fangkong.registry.reader import Batch, Cell
+
+PROVINCE_PREFIXES = frozenset(
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    ]
+)
+_VENUE_CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_HOUSEHOLD_CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_GEOJSON_TYPES = frozenset(
+    [
+        "Point",
+        "MultiPoint",
+        "LineString",
+        "MultiLineString",
+        "Polygon",
+        "MultiPolygon",
+        "GeometryCollection",
+        "Feature",
+        "FeatureCollection",
+    ]
+)
+_SEX = {"M": "M", "F": "F", "男": "M", "女": "F", "MALE": "M", "FEMALE": "F"}
+
+
+def _p(code: str, zh: str, en: str) -> Problem:
+    return Problem(code, zh, en)
+
+
+@dataclass
+class Checked:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[RowProblem] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    """What a validator may know beyond the row: stored codes, earlier rows, keys."""
+
+    today: date
+    region_codes: set[str] = field(default_factory=set)
+    venue_codes: set[str] = field(default_factory=set)
+    sealer: Sealer | None = None
+    phone_region: str = "CN"
+    seen_keys: dict[Any, int] = field(default_factory=dict)
+    household_residence: dict[str, tuple[str | None, int]] = field(default_factory=dict)
+
+
+@functools.cache
+def _options(allowed: Any) -> tuple[str, ...]:
+    return tuple(str(a) for a in allowed)
+
+
+class _Row:
+    """One row's cells, collecting problems as fields are read."""
+
+    def __init__(self, number: int, cells: dict[str, Cell], out: list[RowProblem]) -> None:
+        self.number = number
+        self.cells = cells
+        self.out = out
+        self.ok = True
+
+    def bad(self, column: str, problem: Problem) -> None:
+        self.ok = False
+        self.out.append(RowProblem(self.number, column, problem))
+
+    def required(self, column: str, max_len: int) -> str | None:
+        value = self.cells.get(column)
+        if value is None:
+            self.bad(column, _p("value.missing", f"{column} 不能为空", f"{column} is required"))
+            return None
+        return self.text(column, value, max_len)
+
+    def optional(self, column: str, max_len: int) -> str | None:
+        value = self.cells.get(column)
+        return None if value is None else self.text(column, value, max_len)
+
+    def text(self, column: str, value: str, max_len: int) -> str | None:
+        if len(value) > max_len:
+            self.bad(
+                column,
+                _p(
+                    "value.too_long",
+                    f"{column} 超过 {max_len} 个字符（{len(value)}）",
+                    f"{column} is longer than {max_len} characters ({len(value)})",
+                ),
+            )
+            return None
+        return value
+
+    def choice(self, column: str, value: str | None, allowed: Any) -> str | None:
+        if value is None:
+            return None
+        options = _options(allowed)
+        if value not in options:
+            self.bad(
+                column,
+                _p(
+                    "value.not_allowed",
+                    f"{column} 的值 {value!r} 无效，应为：{', '.join(options)}",
+                    f"{column} {value!r} is not one of: {', '.join(options)}",
+                ),
+            )
+            return None
+        return value
+
+    def whole_number(self, column: str) -> int | None:
+        value = self.cells.get(column)
+        if value is None:
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            number = -1
+        if number < 0:
+            self.bad(
+                column,
+                _p(
+                    "value.not_count",
+                    f"{column} 应为非负整数，而不是 {value!r}",
+                    f"{column} must be a whole number ≥ 0, not {value!r}",
+                ),
+            )
+            return None
+        return number
+
+    def reference(self, column: str, code: str | None, known: set[str], what: str) -> None:
+        if code is not None and code not in known:
+            self.bad(
+                column,
+                _p(
+                    "reference.unknown",
+                    f"{column} {code} 不存在：请先导入{what}",
+                    f"{column} {code} does not exist: import the {what} first",
+                ),
+            )
+
+    def once(self, ctx: Context, key: Any, column: str, shown: str) -> None:
+        first = ctx.seen_keys.setdefault(key, self.number)
+        if first != self.number:
+            self.bad(
+                column,
+                _p(
+                    "row.duplicate",
+                    f"{shown} 与第 {first} 行重复",
+                    f"{shown} repeats row {first}",
+                ),
+            )
+
+
+def _rows(batch: Batch) -> list[tuple[int, dict[str, Cell]]]:
+    names = list(batch.columns)
+    columns = [batch.columns[n] for n in names]
+    return [
+        (batch.first_row + i, dict(zip(names, values, strict=True)))
+        for i, values in enumerate(zip(*columns, strict=True))
+    ]
+
+
+# ---- regions ----------------------------------------------------------------------------
+
+
+def region_level_of(code: str) -> RegionLevel | None:
+    """The level a statistical code's shape implies, or None when the shape fits none."""
+    if not code.isascii() or not code.isdigit():
+        return None
+    if len(code) == 6:
+        if code.endswith("0000"):
+            return RegionLevel.PROVINCE
+        return RegionLevel.CITY if code.endswith("00") else RegionLevel.COUNTY
+    if len(code) == 12 and code[6:9] != "000":
+        return RegionLevel.TOWNSHIP if code.endswith("000") else RegionLevel.COMMUNITY
+    if len(code) == 15 and not code.endswith("000") and code[9:12] != "000":
+        return RegionLevel.COMPOUND
+    return None
+
+
+def region_parent_of(code: str, level: RegionLevel) -> str | None:
+    """The parent code a statistical code implies (the GB/T 2260 and 12-digit rules)."""
+    return {
+        RegionLevel.PROVINCE: None,
+        RegionLevel.CITY: code[:2] + "0000",
+        RegionLevel.COUNTY: code[:4] + "00",
+        RegionLevel.TOWNSHIP: code[:6],
+        RegionLevel.COMMUNITY: code[:9] + "000",
+        RegionLevel.COMPOUND: code[:12],
+    }[level]
+
+
+def check_regions(batch: Batch, ctx: Context) -> Checked:
+    checked = Checked()
+    for number, cells in _rows(batch):
+        row = _Row(number, cells, checked.problems)
+        code = row.required("code", 15)
+        level = row.choice("level", row.required("level", 12), RegionLevel)
+        name = row.required("name", 100)
+        parent = cells.get("parent_code")
+        population = row.whole_number("population")
+        area_type = row.choice("area_type", cells.get("area_type"), AreaType)
+        geojson = _geojson(row, cells.get("geojson"))
+        if code is not None:
+            shape = region_level_of(code)
+            if shape is None:
+                row.bad(
+                    "code",
+                    _p(
+                        "region.code_shape",
+                        f"区划代码 {code} 格式不对："
+                        "省市县 6 位，乡镇街道与社区村 12 位，小区 15 位",
+                        f"region code {code} has no valid shape: 6 digits for province, city and "
+                        "county, 12 for township and community, 15 for compound",
+                    ),
+                )
+            elif code[:2] not in PROVINCE_PREFIXES:
+                row.bad(
+                    "code",
+                    _p(
+                        "region.province_unknown",
+                        f"区划代码 {code} 的省级前缀 {code[:2]} 不存在",
+                        f"region code {code}: province prefix {code[:2]} does not exist",
+                    ),
+                )
+            elif level is not None and shape != level:
+                row.bad(
+                    "level",
+                    _p(
+                        "region.level_mismatch",
+                        f"代码 {code} 是{shape.value}级，不是 {level}",
+                        f"code {code} is a {shape.value} code, not a {level}",
+                    ),
+                )
+            else:
+                expected = region_parent_of(code, shape)
+                if parent != expected:
+                    row.bad(
+                        "parent_code",
+                        _p(
+                            "region.parent_mismatch",
+                            f"代码 {code} 的上级应为 {expected or '(空)'}，"
+                            f"而不是 {parent or '(空)'}",
+                            f"the parent of {code} must be {expected or '(empty)'}, "
+                            f"not {parent or '(empty)'}",
+                        ),
+                    )
+            row.once(ctx, ("region", code), "code", f"区划代码 {code} / region code {code}")
+        if row.ok:
+            checked.rows.append(
+                {
+                    "_row": number,
+                    "code": code,
+                    "parent_code": parent,
+                    "level": level,
+                    "name": name,
+                    "population": population,
+                    "area_type": area_type,
+                    "geojson": geojson,
+                }
+            )
+    return checked
+
+
+def _geojson(row: _Row, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        data = json.loads(value)
+    except json.JSONDecodeError as exc:
+        row.bad(
+            "geojson",
+            _p(
+                "geojson.invalid",
+                f"geojson 不是有效的 JSON：{exc.msg}",
+                f"geojson is not valid JSON: {exc.msg}",
+            ),
+        )
+        return None
+    if not isinstance(data, dict) or data.get("type") not in _GEOJSON_TYPES:
+        row.bad(
+            "geojson",
+            _p(
+                "geojson.invalid",
+                "geojson 应为带 type 的 GeoJSON 对象",
+                "geojson must be a GeoJSON object with a type",
+            ),
+        )
+        return None
+    return value
+
+
+# ---- venues -----------------------------------------------------------------------------
+
+
+def check_venues(batch: Batch, ctx: Context) -> Checked:
+    checked = Checked()
+    for number, cells in _rows(batch):
+        row = _Row(number, cells, checked.problems)
+        code = row.required("code", 40)
+        if code is not None and not _VENUE_CODE.fullmatch(code):
+            row.bad(
+                "code",
+                _p(
+                    "venue.code_shape",
+                    f"场所码 {code!r} 只能含字母、数字、- 和 _",
+                    f"place code {code!r} may hold only letters, digits, - and _",
+                ),
+            )
+        name = row.required("name", 200)
+        vtype = row.choice("type", row.required("type", 24), VenueType)
+        region = row.required("region_code", 15)
+        row.reference("region_code", region, ctx.region_codes, "区划 / regions")
+        capacity = row.whole_number("capacity")
+        lat, lon = _coordinates(row)
+        address = row.optional("address", 300)
+        if code is not None:
+            row.once(ctx, ("venue", code), "code", f"场所码 {code} / place code {code}")
+        if row.ok:
+            checked.rows.append(
+                {
+                    "_row": number,
+                    "code": code,
+                    "name": name,
+                    "type": vtype,
+                    "region_code": region,
+                    "capacity": capacity,
+                    "latitude": lat,
+                    "longitude": lon,
+                    "address": address,
+                }
+            )
+    return checked
+
+
+def _degrees(row: _Row, column: str, limit: float) -> float | None:
+    value = row.cells.get(column)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not -limit <= number <= limit:
+        row.bad(
+            column,
+            _p(
+                "coordinate.invalid",
+                f"{column} 应为 -{limit:g} 到 {limit:g} 之间的度数：{value!r}",
+                f"{column} must be degrees between -{limit:g} and {limit:g}: {value!r}",
+            ),
+        )
+        return None
+    return number
+
+
+def _coordinates(row: _Row) -> tuple[float | None, float | None]:
+    lat = _degrees(row, "latitude", 90)
+    lon = _degrees(row, "longitude", 180)
+    if (row.cells.get("latitude") is None) != (row.cells.get("longitude") is None):
+        row.bad(
+            "latitude",
+            _p(
+                "coordinate.half",
+                "经纬度须同时填写",
+                "latitude and longitude go together",
+            ),
+        )
+    return lat, lon
+
+
+# ---- persons ----------------------------------------------------------------------------
+
+
+def _date(row: _Row, column: str, today: date) -> date | None:
+    value = row.cells.get(column)
+    if value is None:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        row.bad(
+            column,
+            _p(
+                "date.invalid",
+                f"{column} 应为 YYYY-MM-DD 格式的真实日期：{value!r}",
+                f"{column} must be a real date written YYYY-MM-DD: {value!r}",
+            ),
+        )
+        return None
+    if parsed > today:
+        row.bad(
+            column,
+            _p(
+                "date.future",
+                f"{column} {value} 晚于今天",
+                f"{column} {value} is in the future",
+            ),
+        )
+        return None
+    return parsed
+
+
+def _person_identity(row: _Row, ctx: Context, rid: ResidentIdCheck | None) -> dict[str, Any] | None:
+    doc_type = row.choice("id_type", row.required("id_type", 24), DocumentType)
+    number = row.required("id_number", 40)
+    country = row.cells.get("id_country")
+    sex_cell = row.cells.get("sex")
+    sex = _SEX.get(sex_cell.upper()) if sex_cell is not None else None
+    if sex_cell is not None and sex is None:
+        row.bad(
+            "sex",
+            _p(
+                "sex.invalid",
+                f"性别应为 M/F 或 男/女：{sex_cell!r}",
+                f"sex must be M/F (男/女): {sex_cell!r}",
+            ),
+        )
+    birth = _date(row, "birth_date", ctx.today)
+    if doc_type is None or number is None:
+        return None
+    if doc_type == DocumentType.RESIDENT_ID:
+        if rid is None:
+            rid = check_resident_id(number, today=ctx.today)
+        for problem in rid.problems:
+            row.bad("id_number", problem)
+        if country is not None and country.upper() not in ("CHN", "CN"):
+            row.bad(
+                "id_country",
+                _p(
+                    "document.country_mismatch",
+                    "居民身份证的签发国应为 CHN",
+                    "a resident ID is issued by CHN",
+                ),
+            )
+        if not rid.valid or rid.normalized is None:
+            return None
+        if sex is not None and sex != rid.sex:
+            row.bad(
+                "sex",
+                _p(
+                    "sex.mismatch",
+                    f"性别 {sex} 与身份证号码不符（{rid.sex}）",
+                    f"sex {sex} does not match the ID number ({rid.sex})",
+                ),
+            )
+        if birth is not None and birth != rid.birth_date:
+            row.bad(
+                "birth_date",
+                _p(
+                    "birth_date.mismatch",
+                    f"出生日期 {birth} 与身份证号码不符（{rid.birth_date}）",
+                    f"birth date {birth} does not match the ID number ({rid.birth_date})",
+                ),
+            )
+        return {
+            "doc_type": doc_type,
+            "doc_country": "CHN",
+            "number": rid.normalized,
+            "sex": rid.sex,
+            "birth_date": rid.birth_date,
+        }
+    doc = check_document(doc_type, number, country, today=ctx.today)
+    for problem in doc.problems:
+        column = "id_country" if problem.code.startswith("document.country") else "id_number"
+        row.bad(column, problem)
+    if sex is None and sex_cell is None:
+        row.bad("sex", _p("value.missing", "sex 不能为空", "sex is required"))
+    if birth is None and row.cells.get("birth_date") is None:
+        row.bad("birth_date", _p("value.missing", "birth_date 不能为空", "birth_date is required"))
+    if not doc.valid or doc.country is None or doc.normalized is None:
+        return None
+    return {
+        "doc_type": doc_type,
+        "doc_country": doc.country,
+        "number": doc.normalized,
+        "sex": sex,
+        "birth_date": birth,
+    }
+
+
+def _household(row: _Row, ctx: Context, code: str | None, residence: str | None) -> None:
+    if code is None:
+        return
+    if not _HOUSEHOLD_CODE.fullmatch(code):
+        row.bad(
+            "household_code",
+            _p(
+                "household.code_shape",
+                f"户编码 {code!r} 只能含字母、数字、- 和 _",
+                f"household code {code!r} may hold only letters, digits, - and _",
+            ),
+        )
+        return
+    first = ctx.household_residence.setdefault(code, (residence, row.number))
+    if first[0] != residence:
+        row.bad(
+            "residence_code",
+            _p(
+                "household.split",
+                f"同户成员住址不同：第 {first[1]} 行为 {first[0] or '(空)'}",
+                f"members of household {code} live apart: row {first[1]} has "
+                f"{first[0] or '(empty)'}",
+            ),
+        )
+
+
+def _doc_key(ident: dict[str, Any]) -> str:
+    return f"{ident['doc_type']}|{ident['doc_country']}|{ident['number']}"
+
+
+_PERSON_COLUMNS = (
+    "id_type", "id_number", "id_country", "name", "sex", "birth_date", "phone",
+    "household_code", "residence_code", "venue_code", "occupation",
+)  # fmt: skip
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _screen_persons(
+    cols: dict[str, list[Cell]],
+    ids: dict[int, ResidentIdCheck],
+    phones: dict[int, PhoneCheck],
+    ctx: Context,
+) -> list[bool]:
+    """Which rows are plainly valid: the common case, decided column by column.
+
+    A row the screen does not pass goes through the row-by-row checks, which name every
+    problem; a property test proves both paths give the same answer.
+    """
+    occupations = frozenset(_options(Occupation))
+    fast = []
+    for i, (country, name, sex, birth, phone, household, residence, venue, occupation) in enumerate(
+        zip(*(cols[c] for c in _PERSON_COLUMNS[2:]), strict=True)
+    ):
+        rid = ids.get(i)
+        fast.append(
+            rid is not None
+            and rid.valid
+            and (country is None or country in ("CHN", "CN", "chn", "cn"))
+            and (sex is None or _SEX.get(sex.upper()) == rid.sex)
+            and (birth is None or birth == _iso(rid.birth_date))
+            and name is not None
+            and len(name) <= 100
+            and (phone is None or phones[i].valid)
+            and (household is None or _HOUSEHOLD_CODE.fullmatch(household) is not None)
+            and (residence is None or residence in ctx.region_codes)
+            and (venue is None or venue in ctx.venue_codes)
+            and (occupation is None or occupation in occupations)
+        )  # fmt: skip
+    return fast
+
+
+def check_persons(batch: Batch, ctx: Context, *, screen: bool = True) -> Checked:
+    """Validate persons and seal their identifiers.
+
+    ID and phone numbers are checked in bulk; rows that pass a column-wise screen skip the
+    row-by-row checks (``screen=False`` forces those for every row).
+    """
+    sealer = ctx.sealer
+    if sealer is None:
+        raise ValueError("checking persons needs ctx.sealer")
+    n = batch.length
+    cols = {c: batch.columns.get(c) or [None] * n for c in _PERSON_COLUMNS}
+    id_rows = [
+        i for i, (t, v) in enumerate(zip(cols["id_type"], cols["id_number"], strict=True))
+        if t == "resident_id" and v
+    ]  # fmt: skip
+    id_checks = check_resident_ids([cols["id_number"][i] or "" for i in id_rows], today=ctx.today)
+    ids = dict(zip(id_rows, id_checks, strict=True))
+    phone_rows = [i for i, v in enumerate(cols["phone"]) if v]
+    phone_checks = check_phones(
+        [cols["phone"][i] or "" for i in phone_rows], region=ctx.phone_region
+    )
+    phones = dict(zip(phone_rows, phone_checks, strict=True))
+    fast = _screen_persons(cols, ids, phones, ctx) if screen else [False] * n
+
+    checked = Checked()
+    people: list[tuple[_Row, dict[str, Any], dict[str, Any]]] = []
+    for i in range(n):
+        number = batch.first_row + i
+        if fast[i]:
+            row = _Row(number, {}, checked.problems)
+            rid = ids[i]
+            ident = {"doc_type": "resident_id", "doc_country": "CHN", "number": rid.normalized,
+                     "sex": rid.sex, "birth_date": rid.birth_date}  # fmt: skip
+            fields: dict[str, Any] = {
+                "_row": number, "name": cols["name"][i],
+                "phone": phones[i].e164 if i in phones else None,
+                "occupation": cols["occupation"][i] or "other",
+                "household_code": cols["household_code"][i],
+                "residence_code": cols["residence_code"][i],
+                "venue_code": cols["venue_code"][i],
+            }  # fmt: skip
+            _household(row, ctx, fields["household_code"], fields["residence_code"])
+            people.append((row, ident, fields))
+            continue
+        cells = {c: batch.columns[c][i] for c in batch.columns}
+        row = _Row(number, cells, checked.problems)
+        person = _check_person_row(row, ctx, ids.get(i), phones.get(i))
+        if person is not None:
+            people.append((row, *person))
+    _seal_people(people, ctx, sealer, checked)
+    return checked
+
+
+def _check_person_row(
+    row: _Row, ctx: Context, rid: ResidentIdCheck | None, phone: PhoneCheck | None
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The row-by-row checks: every problem of one row, named."""
+    cells = row.cells
+    ident = _person_identity(row, ctx, rid)
+    fields: dict[str, Any] = {"_row": row.number, "name": row.required("name", 100)}
+    if phone is not None:
+        for problem in phone.problems:
+            row.bad("phone", problem)
+    fields["phone"] = phone.e164 if phone is not None else None
+    household = cells.get("household_code")
+    residence = cells.get("residence_code")
+    venue = cells.get("venue_code")
+    row.reference("residence_code", residence, ctx.region_codes, "区划 / regions")
+    row.reference("venue_code", venue, ctx.venue_codes, "场所 / venues")
+    _household(row, ctx, household, residence)
+    fields["occupation"] = row.choice("occupation", cells.get("occupation") or "other", Occupation)
+    fields.update(household_code=household, residence_code=residence, venue_code=venue)
+    return None if ident is None else (ident, fields)
+
+
+def _seal_people(
+    people: list[tuple[_Row, dict[str, Any], dict[str, Any]]],
+    ctx: Context,
+    sealer: Sealer,
+    checked: Checked,
+) -> None:
+    """Hash documents (finding repeats), then seal the documents and phones of good rows."""
+    hashes = sealer.lookup_hash_many("document", [_doc_key(ident) for _, ident, _ in people])
+    for (row, _, fields), doc_hash in zip(people, hashes, strict=True):
+        row.once(ctx, doc_hash, "id_number", "证件 / document")
+        fields["doc_hash"] = doc_hash
+    good = [(row, ident, fields) for row, ident, fields in people if row.ok]
+    sealed = sealer.seal_many("document", [_doc_key(ident) for _, ident, _ in good])
+    with_phone = [fields for _, _, fields in good if fields["phone"]]
+    phone_list = [f["phone"] for f in with_phone]
+    for fields, phone_hash, phone_sealed in zip(
+        with_phone,
+        sealer.lookup_hash_many("phone", phone_list),
+        sealer.seal_many("phone", phone_list),
+        strict=True,
+    ):
+        fields["phone_hash"], fields["phone_sealed"] = phone_hash, phone_sealed
+    for (_, ident, fields), doc_sealed in zip(good, sealed, strict=True):
+        fields.pop("phone")
+        fields.setdefault("phone_hash", None)
+        fields.setdefault("phone_sealed", None)
+        fields.update(
+            doc_type=ident["doc_type"], doc_country=ident["doc_country"], sex=ident["sex"],
+            birth_date=ident["birth_date"], doc_sealed=doc_sealed,
+        )  # fmt: skip
+        checked.rows.append(fields)
