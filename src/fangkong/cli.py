@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
 from fangkong import __version__
 from fangkong.cli_support import err, fail, out
 from fangkong.errors import FangkongError
 from fangkong.settings import SETTINGS, SettingError, load_settings, setting_sources
 
+
+class _Group(TyperGroup):
+    """The root group: turns the platform's typed errors into a message and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FangkongError as exc:
+            raise fail(exc) from exc
+
+
 app = typer.Typer(
+    cls=_Group,
     name="fangkong",
     help="fangkong (防控): outbreak prevention and control. 疫情防控平台.",
     no_args_is_help=True,

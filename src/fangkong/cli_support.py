@@ -11,14 +11,17 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from sqlalchemy import Engine
 
 from fangkong.errors import FangkongError, Problem
-from fangkong.settings import Settings, SettingError, load_settings
+from fangkong.settings import SettingError, Settings, load_settings
+from fangkong.store.engine import engine_for
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -48,7 +51,17 @@ def fail(error: FangkongError) -> typer.Exit:
 
 
 @contextmanager
-def progress(description: str, total: int | None = None) -> Iterator[tuple[Progress, int]]:
+def database(cfg: Settings | None = None) -> Iterator[Engine]:
+    """The engine for the configured database, disposed when the command ends."""
+    engine = engine_for(cfg or settings())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def progress(description: str, total: int | None = None) -> Iterator[tuple[Progress, TaskID]]:
     """A Rich progress bar on stderr (hidden when stderr is not a terminal)."""
     columns = [
         TextColumn("[bold]{task.description}"),
