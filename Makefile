@@ -35,7 +35,8 @@ unit: env
 
 test: lint typecheck unit  ## every check CI runs: ruff, mypy strict, pytest (SQLite, and PostgreSQL when FANGKONG_TEST_POSTGRES_URL is set)
 
-bench: env
+bench: env  ## benchmarks (adds the bench group: covasim as a baseline)
+	$(UV) sync --frozen --compile-bytecode --group bench --python $(PYTHON) --quiet
 	$(VENV)/bin/python benchmarks/import_persons.py
 
 clean:
