@@ -188,19 +188,6 @@ def import_file(
 
 
 @contextmanager
-def _indexes_deferred(run: _Run, table: Any) -> Iterator[None]:
-    # Loading into an empty table: building a secondary index once, sorted, at the end is
-    # several times cheaper than inserting a million random keys into it row by row.
-    # DDL is transactional on both backends, so a failed import restores the indexes too.
-    deferred = [ix for ix in table.indexes if not ix.unique] if run.was_empty else []
-    for index in deferred:
-        index.drop(run.conn)
-    yield
-    for index in deferred:
-        index.create(run.conn)
-
-
-@contextmanager
 def _import_cache(conn: Connection) -> Iterator[None]:
     # Random keys (sealed-ID hashes) land all over the indexes: a larger page cache for
     # the importing connection keeps them in memory (SQLite's default is 2 MB).
