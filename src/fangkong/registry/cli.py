@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -60,31 +61,26 @@ def _run(kind: str, path: Path, skip_invalid: bool, encoding: str, report: Path 
         out.print(f"错误报告 / error report: {result.report_path}")
 
 
-@import_app.command("regions")
-def import_regions(
-    file: Path = _FILE, skip_invalid: bool = _SKIP, encoding: str = _ENCODING,
-    report: Path | None = _REPORT,
-) -> None:  # fmt: skip
-    """Import regions (province → compound) with their statistical codes."""
-    _run("regions", file, skip_invalid, encoding, report)
+_IMPORT_HELP = {
+    "regions": "Import regions (province → compound) with their statistical codes.",
+    "venues": "Import venues (places with place codes); their regions must be imported first.",
+    "persons": "Import persons; ID and phone numbers are validated and sealed.",
+}
 
 
-@import_app.command("venues")
-def import_venues(
-    file: Path = _FILE, skip_invalid: bool = _SKIP, encoding: str = _ENCODING,
-    report: Path | None = _REPORT,
-) -> None:  # fmt: skip
-    """Import venues (places with place codes); their regions must be imported first."""
-    _run("venues", file, skip_invalid, encoding, report)
+def _import_command(kind: str) -> Callable[..., None]:
+    def command(
+        file: Path = _FILE, skip_invalid: bool = _SKIP, encoding: str = _ENCODING,
+        report: Path | None = _REPORT,
+    ) -> None:  # fmt: skip
+        _run(kind, file, skip_invalid, encoding, report)
+
+    command.__doc__ = _IMPORT_HELP[kind]
+    return command
 
 
-@import_app.command("persons")
-def import_persons(
-    file: Path = _FILE, skip_invalid: bool = _SKIP, encoding: str = _ENCODING,
-    report: Path | None = _REPORT,
-) -> None:  # fmt: skip
-    """Import persons; ID and phone numbers are validated and sealed."""
-    _run("persons", file, skip_invalid, encoding, report)
+for _kind in _IMPORT_HELP:
+    import_app.command(_kind)(_import_command(_kind))
 
 
 def _export(kind: str, path: Path, masked: bool) -> None:
