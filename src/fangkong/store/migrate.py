@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select
 
 from fangkong.errors import BadInput, Problem
-from fangkong.store.schema import Base
+from fangkong.store.catalog import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

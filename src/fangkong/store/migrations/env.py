@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from fangkong.store.schema import Base
+from fangkong.store.catalog import Base
 
 config = context.config
 connection = config.attributes["connection"]

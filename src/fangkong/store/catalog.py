@@ -1,0 +1,15 @@
+"""Every module that declares tables, imported so ``Base.metadata`` knows them all.
+
+Capabilities keep their tables beside their code (``<capability>/tables.py``, classes on
+``fangkong.store.schema.Base``) and add one import here; migrations and the schema test
+read the metadata after importing this module.
+"""
+
+from __future__ import annotations
+
+import fangkong.store.schema  # noqa: F401 - registry, users, audit
+from fangkong.store.schema import Base
+
+metadata = Base.metadata
+
+__all__ = ["Base", "metadata"]
