@@ -251,3 +251,26 @@ def _persons_table(h: Hierarchy, p: People, v: Venues, rng: np.random.Generator)
         "occupation": _take(OCCUPATIONS, p.occupation),
     }
     return pa.table({name: columns[name] for name in PERSON_COLUMNS})
+
+
+def read_registry(folder: Path) -> Registry:
+    """Read the regions, venues and persons files ``write_registry`` wrote (CSV or Parquet)."""
+    tables = {}
+    for kind, columns in zip(FILES, (REGION_COLUMNS, VENUE_COLUMNS, PERSON_COLUMNS), strict=True):
+        parquet, csv = folder / f"{kind}.parquet", folder / f"{kind}.csv"
+        if parquet.exists():
+            table = pq.read_table(parquet)
+        elif csv.exists():
+            options = pacsv.ConvertOptions(
+                column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False
+            )
+            table = pacsv.read_csv(csv, convert_options=options)
+        else:
+            raise FileNotFoundError(
+                f"{folder} 中没有 {kind}.csv 或 {kind}.parquet / "
+                f"{folder} has no {kind}.csv or {kind}.parquet"
+            )
+        tables[kind] = table.select(list(columns)).cast(
+            pa.schema([(c, pa.string()) for c in columns])
+        )
+    return Registry(**tables)

@@ -1,0 +1,206 @@
+"""The registry as arrays over persons and venues: what the daily step indexes into.
+
+Built once per twin from the registry's string tables. Persons keep their row order
+(the ``person`` column of every event is the 0-based row of the persons file); venues
+keep theirs (``venue_code`` is the registry code).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fangkong.twin.registry import Registry
+from fangkong.twin.scenario import VISIT_TYPES, Scenario
+
+Ints = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+
+def _codes(column: Any) -> tuple[I32, Any]:
+    """Integer codes of a string column (in order of first appearance) and the dictionary."""
+    encoded: Any = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
+
+
+def group_ids(*keys: Ints) -> tuple[I32, Ints]:
+    """Dense ids of the distinct key tuples (negative keys → -1) and each group's size."""
+    valid = np.all([k >= 0 for k in keys], axis=0)
+    stacked = np.stack([k[valid] for k in keys], axis=1)
+    ids = np.full(len(keys[0]), -1, dtype=np.int32)
+    if stacked.size == 0:
+        return ids, np.zeros(0, dtype=np.int64)
+    _, inverse, counts = np.unique(stacked, axis=0, return_inverse=True, return_counts=True)
+    ids[valid] = inverse.reshape(-1).astype(np.int32)
+    return ids, counts.astype(np.int64)
+
+
+@dataclass
+class Population:
+    """Persons and venues as arrays (one row per person / venue, registry order)."""
+
+    n: int
+    age: Ints
+    age_group: Ints  # index into scenario.mobility.age_groups
+    occupation: I32  # index into occupations
+    occupations: list[str]
+    household: I32
+    household_size: Ints  # per household
+    compound: I32  # index into compounds (residence_code values)
+    compounds: list[str]
+    compound_venue: I32  # per compound: its residential_compound venue, -1 if none
+    county: I32  # per person, index into counties (first 6 digits of residence)
+    student: Bools
+    school_class: I32  # -1 if not at school; classes are (school, age)
+    class_size: Ints
+    work_group: I32  # -1 if no workplace; groups are employer venues
+    work_size: Ints
+    employer: I32  # venue index of school/workplace, -1 for none
+    # venues
+    venue_codes: Any  # pa.Array of strings
+    venue_type: I32  # index into venue_types
+    venue_types: list[str]
+    venue_county: I32
+    popularity: Floats  # relative, heavy-tailed
+    region_codes: list[str]  # residence code of each person's compound (for region tests)
+
+    @property
+    def n_venues(self) -> int:
+        return len(self.venue_type)
+
+    def venue_type_code(self, name: str) -> int:
+        return self.venue_types.index(name) if name in self.venue_types else -1
+
+
+def _ages(birth: Any, on: date) -> Ints:
+    days = pc.cast(pc.strptime(birth, format="%Y-%m-%d", unit="s"), pa.date32())
+    born = days.to_numpy().astype("datetime64[D]")
+    age: Ints = ((np.datetime64(on, "D") - born).astype(np.int64) // 365.2425).astype(np.int64)
+    return age
+
+
+def build_population(
+    registry: Registry, scenario: Scenario, rng: np.random.Generator
+) -> Population:
+    persons, venues = registry.persons, registry.venues
+    n = persons.num_rows
+    age = _ages(persons["birth_date"], scenario.run.start_date)
+    bounds = np.array(scenario.mobility.age_groups)
+    age_group = (np.searchsorted(bounds, age, side="right") - 1).astype(np.int64)
+    occupation, occ_dict = _codes(persons["occupation"])
+    occupations = [str(x) for x in occ_dict.to_pylist()]
+    household, _ = _codes(persons["household_code"])
+    household_size = np.bincount(household).astype(np.int64)
+    compound, comp_dict = _codes(persons["residence_code"])
+    compounds = [str(x) for x in comp_dict.to_pylist()]
+    county_of_person, county_dict = _codes(pc.utf8_slice_codeunits(persons["residence_code"], 0, 6))
+    counties = [str(x) for x in county_dict.to_pylist()]
+
+    venue_codes = venues["code"].combine_chunks()
+    venue_type, type_dict = _codes(venues["type"])
+    venue_types = [str(x) for x in type_dict.to_pylist()]
+    v_county_codes = pc.utf8_slice_codeunits(venues["region_code"], 0, 6).to_pylist()
+    index = {c: i for i, c in enumerate(counties)}
+    venue_county = np.array([index.get(str(c), -1) for c in v_county_codes], dtype=np.int32)
+
+    employer = pc.index_in(persons["venue_code"], value_set=venue_codes)
+    employer_np = employer.to_numpy(zero_copy_only=False)
+    employer_np = np.where(np.isnan(employer_np.astype(float)), -1, employer_np).astype(np.int32)
+    is_student = np.array([o in ("student", "preschool") for o in occupations], dtype=np.bool_)[
+        occupation
+    ]
+    school = venue_types.index("school") if "school" in venue_types else -1
+    at_school = is_student & (employer_np >= 0) & (venue_type[np.maximum(employer_np, 0)] == school)
+    school_class, class_size = group_ids(
+        np.where(at_school, employer_np, -1).astype(np.int64), np.where(at_school, age, -1)
+    )
+    work_group, work_size = group_ids(np.where(~at_school, employer_np, -1).astype(np.int64))
+
+    compound_venue = np.full(len(compounds), -1, dtype=np.int32)
+    rc = venue_types.index("residential_compound") if "residential_compound" in venue_types else -1
+    rows = np.flatnonzero(venue_type == rc)
+    if len(rows):
+        # residential compound venues lie in their compound: region_code is the compound code
+        where = pc.index_in(
+            venues["region_code"].take(pa.array(rows, type=pa.int64())), value_set=comp_dict
+        )
+        at = where.to_numpy(zero_copy_only=False)
+        ok = ~np.isnan(at.astype(float))
+        compound_venue[at[ok].astype(np.int64)] = rows[ok]
+
+    popularity = rng.lognormal(0.0, scenario.mobility.venue_popularity_sigma, len(venue_type))
+    return Population(
+        n=n,
+        age=age,
+        age_group=age_group,
+        occupation=occupation,
+        occupations=occupations,
+        household=household,
+        household_size=household_size,
+        compound=compound,
+        compounds=compounds,
+        compound_venue=compound_venue,
+        county=county_of_person,
+        student=at_school,
+        school_class=school_class,
+        class_size=class_size,
+        work_group=work_group,
+        work_size=work_size,
+        employer=employer_np,
+        venue_codes=venue_codes,
+        venue_type=venue_type,
+        venue_types=venue_types,
+        venue_county=venue_county,
+        popularity=popularity,
+        region_codes=compounds,
+    )
+
+
+@dataclass
+class VenueChooser:
+    """Draws a venue of a type in a person's county, in proportion to its popularity."""
+
+    order: Ints  # venue rows sorted by (type, county)
+    cum: Floats  # cumulative popularity along ``order``
+    lo: Floats  # per key = type * n_counties + county: cum before the first venue
+    hi: Floats
+    n_counties: int
+
+    @classmethod
+    def build(cls, pop: Population) -> VenueChooser:
+        n_counties = int(pop.county.max(initial=-1)) + 1
+        ok = pop.venue_county >= 0
+        key = pop.venue_type.astype(np.int64) * n_counties + pop.venue_county
+        rows = np.flatnonzero(ok)
+        order = rows[np.argsort(key[rows], kind="stable")]
+        cum = np.cumsum(pop.popularity[order])
+        n_keys = len(pop.venue_types) * n_counties
+        counts = np.bincount(key[order], minlength=n_keys)
+        end = np.cumsum(counts)
+        start = end - counts
+        before = np.concatenate([[0.0], cum])
+        return cls(order, cum, before[start], before[end], n_counties)
+
+    def choose(self, vtype: int, county: I32, u: Floats) -> I32:
+        """One venue per draw; -1 where the county has no venue of the type."""
+        key = vtype * self.n_counties + county.astype(np.int64)
+        lo, hi = self.lo[key], self.hi[key]
+        target = lo + u * (hi - lo)
+        at = np.searchsorted(self.cum, target, side="right")
+        at = np.minimum(at, len(self.order) - 1)
+        return np.where(hi > lo, self.order[at], -1).astype(np.int32)
+
+
+def visit_type_codes(pop: Population) -> Ints:
+    """Venue type index of each of VISIT_TYPES (-1 when the registry has none)."""
+    return np.array([pop.venue_type_code(t) for t in VISIT_TYPES], dtype=np.int64)

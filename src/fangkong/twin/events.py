@@ -1,0 +1,157 @@
+"""What one simulated day emits (``DayEvents``) and the Parquet writer of a whole run.
+
+Observable tables are what the platform may see; ``truth`` (who infected whom) is kept
+apart and written to its own directory — the platform reads it only through scoring.
+``person`` is always the 0-based row of the registry's persons file; ``venue_code`` the
+registry venue code; times are UTC (``timestamp[s, tz=UTC]``).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TIME = pa.timestamp("s", tz="UTC")
+CODE = pa.dictionary(pa.int32(), pa.string())
+Compression = Literal["zstd", "snappy", "lz4", "gzip", "brotli", "none"]
+
+HISTORY = pa.list_(
+    pa.struct([("date", pa.date32()), ("region_code", pa.string()), ("risk_level", pa.string())])
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    # venue scans (场所码): several per person per day; time_out where the venue records it
+    "checkins": pa.schema(
+        [
+            ("event_id", pa.int64()),
+            ("person", pa.int32()),
+            ("venue_code", CODE),
+            ("time_in", TIME),
+            ("time_out", TIME),
+        ]
+    ),
+    # inbound travellers (入境/入省人员) at points of entry, with a 7-day travel history
+    "travellers": pa.schema(
+        [
+            ("person", pa.int32()),
+            ("mode", CODE),
+            ("arrival_venue_code", CODE),
+            ("arrival_time", TIME),
+            ("origin_region_code", pa.string()),
+            ("origin_risk_level", CODE),
+            ("history", HISTORY),
+        ]
+    ),
+    # fever-clinic visits (发热门诊就诊): outbreak cases and background illness alike
+    "fever_clinic_visits": pa.schema(
+        [("person", pa.int32()), ("venue_code", CODE), ("visit_time", TIME), ("time_out", TIME)]
+    ),
+    # real-name purchases of the five drug classes (五类药品)
+    "pharmacy_sales": pa.schema(
+        [("person", pa.int32()), ("venue_code", CODE), ("sale_time", TIME), ("drug_class", CODE)]
+    ),
+    # pupils absent on a school day (因病缺课), with the reason the school was given
+    "school_absences": pa.schema(
+        [("person", pa.int32()), ("venue_code", CODE), ("date", pa.date32()), ("reason", CODE)]
+    ),
+    # PCR results (核酸检测): one row per sample; pooled samples share a tube
+    "test_results": pa.schema(
+        [
+            ("person", pa.int32()),
+            ("sample_time", TIME),
+            ("result_time", TIME),
+            ("reason", CODE),
+            ("tube", pa.int64()),
+            ("pool_size", pa.int16()),
+            ("positive", pa.bool_()),
+            ("ct", pa.float32()),
+        ]
+    ),
+}
+
+TRUTH_SCHEMA = pa.schema(
+    [
+        ("infectee", pa.int32()),
+        ("infector", pa.int32()),
+        ("day", pa.int32()),
+        ("setting", CODE),
+        ("venue_code", pa.string()),
+        ("onset_day", pa.int32()),
+        ("asymptomatic", pa.bool_()),
+        ("infectious_start", pa.int32()),
+        ("infectious_end", pa.int32()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class DayEvents:
+    """Everything one day of the twin emits. Columns: ``SCHEMAS`` and ``TRUTH_SCHEMA``."""
+
+    day: int
+    checkins: pa.Table
+    travellers: pa.Table
+    fever_clinic_visits: pa.Table
+    pharmacy_sales: pa.Table
+    school_absences: pa.Table
+    test_results: pa.Table
+    truth: pa.Table  # ground truth: new infections of the day (never shown to the platform)
+
+    def observables(self) -> dict[str, pa.Table]:
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("day", "truth")
+        }
+
+
+class EventWriter:
+    """Writes each day's tables to ``out/<table>/day=NNNN/part-0.parquet``; truth apart.
+
+    The writing runs on one background thread (Parquet encoding releases the GIL), so
+    day d is written while day d+1 is simulated; ``close`` waits for it. Same events,
+    same bytes.
+    """
+
+    def __init__(
+        self, out_dir: Path, truth_dir: Path | None = None, compression: Compression = "zstd"
+    ) -> None:
+        self.out_dir = out_dir
+        self.truth_dir = truth_dir if truth_dir is not None else out_dir / "truth"
+        self.compression = compression
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-writer")
+        self._pending: list[Future[None]] = []
+        self.rows: dict[str, int] = {}
+
+    def write(self, events: DayEvents) -> None:
+        for f in self._pending:
+            f.result()  # surface errors early, keep at most one day queued
+        self._pending = [self._pool.submit(self._write, events)]
+        for name, table in events.observables().items():
+            self.rows[name] = self.rows.get(name, 0) + table.num_rows
+        self.rows["truth"] = self.rows.get("truth", 0) + events.truth.num_rows
+
+    def _write(self, events: DayEvents) -> None:
+        part = f"day={events.day:04d}"
+        for name, table in events.observables().items():
+            self._put(self.out_dir / name / part, table)
+        self._put(self.truth_dir / "infections" / part, events.truth)
+
+    def _put(self, folder: Path, table: pa.Table) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, folder / "part-0.parquet", compression=self.compression)
+
+    def close(self) -> None:
+        for f in self._pending:
+            f.result()
+        self._pending = []
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> EventWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

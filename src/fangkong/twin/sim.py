@@ -1,0 +1,873 @@
+"""The twin's outbreak (孪生疫情): a day-by-day agent-based simulation over arrays.
+
+``Twin.from_registry(registry, scenario)`` builds the population; each
+``Twin.step(day, interventions)`` simulates one day and returns its ``DayEvents``::
+
+    interventions ─▶ apply (quarantine, seal, close) ─▶ who is infectious, who goes out
+         ▲                    │
+         │                    ▼
+         │      mobility: home gate, school/work, shops, restaurants, clinics ─▶ check-ins
+         │                    │
+         │                    ▼
+         │      hazards: household + class + workplace + venue overlap (∫ presence dt)
+         │                    │
+         │                    ▼  new infections: setting, infector, natural history
+         │      observables: fever clinics, pharmacies, absences, PCR (Ct), travellers
+         └──── platform ◀─────┘  (ground truth kept apart)
+
+Everything is vectorised over persons, visits and groups; the only Python loops run over
+venue types, age groups and drug classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any, TypeAlias
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fangkong.errors import BadInput, Problem
+from fangkong.twin import _names as names
+from fangkong.twin._kernel import (
+    discrete_lognormal,
+    draw_delay,
+    group_pressure,
+    members_of,
+    pick_in_segments,
+    venue_overlap,
+)
+from fangkong.twin._population import Population, VenueChooser, build_population
+from fangkong.twin.events import (
+    HISTORY,
+    SCHEMAS,
+    TIME,
+    TRUTH_SCHEMA,
+    Compression,
+    DayEvents,
+    EventWriter,
+)
+from fangkong.twin.registry import Registry
+from fangkong.twin.scenario import (
+    DRUG_CLASSES,
+    RISK_LEVELS,
+    TRAVEL_MODES,
+    VISIT_TYPES,
+    Scenario,
+    default_scenario,
+)
+
+Ints = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+Arrow: TypeAlias = "pa.Array[Any]"
+
+SETTINGS = ("seed", "imported", "household", "school", "workplace", "venue")
+SET = {name: i for i, name in enumerate(SETTINGS)}
+ABSENCE_REASONS = ("illness", "quarantine", "other")
+TEST_REASONS = ("routine", "fever_clinic", "region", "requested")
+FREE, HOME, CENTRAL = 0, 1, 2  # quarantine states: none, home (居家), centralised (集中)
+LATER = np.int32(2**30)  # a day that never comes
+
+
+@dataclass(frozen=True)
+class Interventions:
+    """The platform's orders for one day (管控措施). Persons are registry rows.
+
+    Quarantine and isolation, seals and closures last until released; tests are for
+    the day. Region codes may be of any level (county, township, community, compound).
+    """
+
+    isolate: Sequence[int] = ()  # centralised isolation/quarantine (集中隔离): no mixing
+    home_quarantine: Sequence[int] = ()  # home quarantine (居家隔离): household only
+    release: Sequence[int] = ()
+    seal_compounds: Sequence[str] = ()  # high-risk area (封控): residents stay in
+    unseal_compounds: Sequence[str] = ()
+    close_venues: Sequence[str] = ()
+    reopen_venues: Sequence[str] = ()
+    test_regions: Sequence[str] = ()  # everyone living there, pooled (区域核酸)
+    test_persons: Sequence[int] = ()  # single-tube tests
+
+
+NO_INTERVENTIONS = Interventions()
+
+
+@dataclass
+class _State:
+    """Per-person infection state and scheduled observables."""
+
+    infected: Bools
+    inf_day: I32
+    onset_day: I32
+    inf_start: I32
+    inf_end: I32
+    asymptomatic: Bools
+    stay_home: Bools
+    clinic_day: I32
+    pharmacy_day: list[I32]
+    quarantine: npt.NDArray[np.int8]
+    routine_phase: I32
+
+    @classmethod
+    def empty(cls, n: int, n_drugs: int, rng: np.random.Generator) -> _State:
+        def later() -> I32:
+            return np.full(n, LATER, dtype=np.int32)
+
+        return cls(
+            infected=np.zeros(n, dtype=np.bool_),
+            inf_day=later(),
+            onset_day=later(),
+            inf_start=later(),
+            inf_end=np.full(n, -LATER, dtype=np.int32),
+            asymptomatic=np.zeros(n, dtype=np.bool_),
+            stay_home=np.zeros(n, dtype=np.bool_),
+            clinic_day=later(),
+            pharmacy_day=[later() for _ in range(n_drugs)],
+            quarantine=np.zeros(n, dtype=np.int8),
+            routine_phase=rng.integers(0, 2**15, n).astype(np.int32),
+        )
+
+
+@dataclass
+class _Visits:
+    """Stays of the day: person, venue, minutes after local midnight, visit type index."""
+
+    person: list[Ints] = field(default_factory=list)
+    venue: list[Ints] = field(default_factory=list)
+    t_in: list[Floats] = field(default_factory=list)
+    t_out: list[Floats] = field(default_factory=list)
+    timed: list[Bools] = field(default_factory=list)  # venue records time out
+    kind: list[Ints] = field(default_factory=list)  # VISIT_TYPES index, -1 other scans
+
+    def add(
+        self, person: Ints, venue: Ints, t_in: Floats, t_out: Floats, timed: bool, kind: int
+    ) -> None:
+        self.person.append(person.astype(np.int64))
+        self.venue.append(venue.astype(np.int64))
+        self.t_in.append(t_in)
+        self.t_out.append(t_out)
+        self.timed.append(np.full(len(person), timed))
+        self.kind.append(np.full(len(person), kind, dtype=np.int64))
+
+    def cat(self) -> tuple[Ints, Ints, Floats, Floats, Bools, Ints]:
+        def c(parts: Sequence[npt.NDArray[Any]], dtype: type) -> npt.NDArray[Any]:
+            return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+        return (
+            c(self.person, np.int64),
+            c(self.venue, np.int64),
+            c(self.t_in, np.float64),
+            c(self.t_out, np.float64),
+            c(self.timed, np.bool_),
+            c(self.kind, np.int64),
+        )
+
+
+def _dict_array(indices: npt.NDArray[np.integer[Any]], dictionary: Arrow) -> Arrow:
+    idx = indices.astype(np.int32)
+    mask = idx < 0
+    codes = _nullable(np.maximum(idx, 0), pa.int32(), mask)
+    return pa.DictionaryArray.from_arrays(codes, dictionary)
+
+
+def _nullable(values: npt.NDArray[Any], type_: pa.DataType, null: Bools | None) -> Arrow:
+    """An Arrow array of fixed-width values, null where ``null`` (validity bitmap packed
+    directly: ``pa.array(mask=...)`` takes a slow path)."""
+    values = np.ascontiguousarray(values)
+    if null is None or not null.any():
+        return pa.array(values, type=type_)
+    valid = pa.py_buffer(np.packbits(~null, bitorder="little").data)
+    arr: Arrow = pa.Array.from_buffers(type_, len(values), [valid, pa.py_buffer(values.data)])
+    return arr
+
+
+def _words(words: Sequence[str]) -> Arrow:
+    return pa.array(list(words), type=pa.string())
+
+
+class Twin:
+    """A simulated province and its outbreak, one day per ``step``."""
+
+    def __init__(self, pop: Population, scenario: Scenario, rng: np.random.Generator) -> None:
+        self.pop = pop
+        self.scenario = scenario
+        self.rng = rng
+        self.day = 0
+        self.state = _State.empty(pop.n, len(DRUG_CLASSES), rng)
+        self.sealed = np.zeros(len(pop.compounds), dtype=np.bool_)
+        self.closed = np.zeros(pop.n_venues + 1, dtype=np.bool_)  # last: "no venue"
+        self.chooser = VenueChooser.build(pop)
+        self._tz = ZoneInfo(scenario.run.timezone)
+        self._compound_index = {c: i for i, c in enumerate(pop.compounds)}
+        self._venue_index = {str(c): i for i, c in enumerate(pop.venue_codes.to_pylist())}
+        self._occ_interval = np.zeros(len(pop.occupations), dtype=np.int64)
+        for occ, every in scenario.testing.routine_interval_days.items():
+            if occ in pop.occupations:
+                self._occ_interval[pop.occupations.index(occ)] = every
+        province = pop.compounds[0][:2] if pop.compounds else "14"
+        self._origins = _words([f"{p}0100" for p in sorted(names.PROVINCES) if p != province])
+        self._home_region = f"{province}0000"
+        self._truth: list[dict[str, npt.NDArray[np.generic]]] = []
+        self._seeded = False
+
+    @classmethod
+    def from_registry(
+        cls, registry: Registry, scenario: Scenario | None = None, *, seed: int | None = None
+    ) -> Twin:
+        """A twin of the registry's people; ``seed`` overrides the scenario's run.seed."""
+        scenario = scenario or default_scenario()
+        rng = np.random.default_rng(scenario.run.seed if seed is None else seed)
+        return cls(build_population(registry, scenario, rng), scenario, rng)
+
+    # -- time ---------------------------------------------------------------------------
+
+    def local_midnight(self, day: int) -> int:
+        """Epoch seconds of local midnight starting ``day`` (day 0 = run.start_date)."""
+        d = self.scenario.run.start_date + timedelta(days=day)
+        return int(datetime.combine(d, time(0), tzinfo=self._tz).timestamp())
+
+    def weekday(self, day: int) -> int:
+        return (self.scenario.run.start_date + timedelta(days=day)).weekday()
+
+    def _stamp(self, day: int, minutes: Floats, mask: Bools | None = None) -> Arrow:
+        seconds = self.local_midnight(day) + np.rint(minutes * 60).astype(np.int64)
+        return _nullable(seconds, pa.int64(), mask).cast(TIME)
+
+    # -- interventions ------------------------------------------------------------------
+
+    def _lookup(self, codes: Sequence[str], index: dict[str, int], what: str) -> Ints:
+        missing = [c for c in codes if c not in index]
+        if missing:
+            raise BadInput(
+                Problem(
+                    "twin.unknown_code",
+                    f"未知的{what}代码：{', '.join(missing[:5])}",
+                    f"unknown {what} code(s): {', '.join(missing[:5])}",
+                )
+            )
+        return np.array([index[c] for c in codes], dtype=np.int64)
+
+    def _persons(self, persons: Sequence[int]) -> Ints:
+        idx = np.asarray(persons, dtype=np.int64).reshape(-1)
+        if len(idx) and (idx.min() < 0 or idx.max() >= self.pop.n):
+            raise BadInput(
+                Problem("twin.unknown_person", "人员序号超出范围", "person index out of range")
+            )
+        return idx
+
+    def _apply(self, iv: Interventions) -> None:
+        q = self.state.quarantine
+        q[self._persons(iv.release)] = FREE
+        q[self._persons(iv.home_quarantine)] = HOME
+        q[self._persons(iv.isolate)] = CENTRAL
+        self.sealed[self._lookup(iv.unseal_compounds, self._compound_index, "小区/compound")] = (
+            False
+        )
+        self.sealed[self._lookup(iv.seal_compounds, self._compound_index, "小区/compound")] = True
+        self.closed[self._lookup(iv.reopen_venues, self._venue_index, "场所/venue")] = False
+        self.closed[self._lookup(iv.close_venues, self._venue_index, "场所/venue")] = True
+
+    def _region_persons(self, codes: Sequence[str]) -> Ints:
+        if not codes:
+            return np.zeros(0, dtype=np.int64)
+        prefixes = tuple(_region_prefix(c) for c in codes)
+        in_region = np.array([c.startswith(prefixes) for c in self.pop.compounds], dtype=np.bool_)
+        return np.flatnonzero(in_region[self.pop.compound]).astype(np.int64)
+
+    # -- infection ----------------------------------------------------------------------
+
+    def _infect(
+        self, who: Ints, day: Ints, infector: Ints, setting: Ints, venue: Ints, today: int
+    ) -> None:
+        """Start the natural history of newly infected persons (all susceptible, distinct)."""
+        if len(who) == 0:
+            return
+        s, nh, obs = self.state, self.scenario.natural_history, self.scenario.observables
+        rng, k = self.rng, len(who)
+        onset = day + discrete_lognormal(nh.incubation_mean_days, nh.incubation_sd_days, k, rng)
+        lo, hi = nh.presymptomatic_days
+        start = np.maximum(day + nh.latent_min_days, onset - rng.integers(lo, hi + 1, k))
+        lo, hi = nh.infectious_days
+        end = start + rng.integers(lo, hi + 1, k)
+        asym = rng.random(k) < nh.asymptomatic_fraction
+        s.infected[who] = True
+        s.inf_day[who] = day
+        s.onset_day[who] = onset
+        s.inf_start[who] = start
+        s.inf_end[who] = end
+        s.asymptomatic[who] = asym
+        s.stay_home[who] = ~asym & (rng.random(k) < nh.symptomatic_stay_home)
+        clinic = ~asym & (rng.random(k) < obs.fever_clinic_prob)
+        delay = draw_delay(obs.fever_clinic_delay_days, k, rng)
+        s.clinic_day[who] = np.where(clinic, onset + delay, LATER)
+        for j, drug in enumerate(DRUG_CLASSES):
+            buys = ~asym & (rng.random(k) < obs.pharmacy_prob[drug])
+            delay = draw_delay(obs.pharmacy_delay_days, k, rng)
+            s.pharmacy_day[j][who] = np.where(buys, onset + delay, LATER)
+        self._truth.append(
+            {
+                "infectee": who,
+                "infector": infector,
+                "day": day,
+                "setting": setting,
+                "venue": venue,
+                "onset": np.where(asym, -1, onset),
+                "asym": asym,
+                "start": start,
+                "end": end,
+            }
+        )
+
+    def _seed(self, day: int) -> None:
+        sd = self.scenario.seeds
+        if self._seeded or day < sd.day:
+            return
+        self._seeded = True
+        k = min(sd.infections, self.pop.n)
+        who = np.sort(self.rng.choice(self.pop.n, size=k, replace=False)).astype(np.int64)
+        none = np.full(k, -1, dtype=np.int64)
+        self._infect(who, np.full(k, day), none, np.full(k, SET["seed"]), none, day)
+
+    # -- the day ------------------------------------------------------------------------
+
+    def step(self, day: int, interventions: Interventions | None = None) -> DayEvents:
+        """Simulate ``day`` (0, 1, 2, ... in order) under the platform's orders."""
+        if day != self.day:
+            raise ValueError(
+                f"步进须按顺序：应为第 {self.day} 天 / expected day {self.day}, got {day}"
+            )
+        self._apply(interventions or NO_INTERVENTIONS)
+        self._truth = []
+        self._seed(day)
+        sc, pop, s = self.scenario, self.pop, self.state
+        dow = self.weekday(day)
+        nh = sc.natural_history
+        infectious = (s.inf_start <= day) & (day < s.inf_end)
+        w = np.where(
+            infectious, np.where(s.asymptomatic, nh.asymptomatic_relative_infectiousness, 1.0), 0.0
+        )
+        sick_home = s.stay_home & (s.onset_day <= day) & (day < s.inf_end)
+        free = (s.quarantine == FREE) & ~self.sealed[pop.compound]
+        out = free & ~sick_home
+        bg_sick = self._background_sick(day, dow)
+        visits = _Visits()
+        attend_school, attend_work, absences = self._school_and_work(
+            day, dow, out, bg_sick, sick_home, visits
+        )
+        self._outings(out & ~bg_sick, visits)
+        self._home_scans(out, visits)
+
+        self._transmit(day, w, attend_school, attend_work, visits)
+        clinic_visits, clinic_persons = self._fever_clinics(day, dow, bg_sick, visits)
+        sales = self._pharmacies(day, bg_sick, visits)
+        travellers = self._travellers(day, free, visits)
+        tests = self._tests(day, clinic_persons, interventions or NO_INTERVENTIONS)
+        checkins = self._checkins(day, visits)
+        truth = self._truth_table()
+        self.day += 1
+        return DayEvents(
+            day=day,
+            checkins=checkins,
+            travellers=travellers,
+            fever_clinic_visits=clinic_visits,
+            pharmacy_sales=sales,
+            school_absences=absences,
+            test_results=tests,
+            truth=truth,
+        )
+
+    # -- mobility -----------------------------------------------------------------------
+
+    def _background_sick(self, day: int, dow: int) -> Bools:
+        bg = self.scenario.observables.background
+        k = self.rng.poisson(self.pop.n * bg.ili_per_100k_per_day / 1e5 * bg.weekly[dow])
+        sick = np.zeros(self.pop.n, dtype=np.bool_)
+        sick[self.rng.integers(0, self.pop.n, k)] = True
+        return sick
+
+    def _school_and_work(
+        self, day: int, dow: int, out: Bools, bg_sick: Bools, sick_home: Bools, visits: _Visits
+    ) -> tuple[Bools, Bools, pa.Table]:
+        sc, pop, rng, s = self.scenario, self.pop, self.rng, self.state
+        employer_open = pop.employer >= 0
+        employer_open &= ~self.closed[np.where(pop.employer >= 0, pop.employer, pop.n_venues)]
+        school_day = dow in sc.transmission.school_days
+        pupils = pop.student & employer_open & school_day
+        other = pupils & (
+            rng.random(pop.n) < sc.observables.background.school_absence_per_1k_per_day / 1000
+        )
+        attend_school = pupils & out & ~bg_sick & ~other
+        attend_work = (
+            (pop.work_group >= 0)
+            & employer_open
+            & out
+            & ~bg_sick
+            & (dow in sc.transmission.work_days)
+        )
+        ill = pupils & (sick_home | bg_sick) & (s.quarantine == FREE)
+        quarantined = pupils & ((s.quarantine != FREE) | self.sealed[pop.compound])
+        absent = np.flatnonzero(pupils & ~attend_school)
+        reason = np.where(ill[absent], 0, np.where(quarantined[absent], 1, 2))
+        absences = pa.Table.from_arrays(
+            [
+                pa.array(absent.astype(np.int32)),
+                _dict_array(pop.employer[absent], pop.venue_codes),
+                pa.array(np.full(len(absent), np.datetime64(sc.run.start_date, "D") + day)),
+                _dict_array(reason, _words(ABSENCE_REASONS)),
+            ],
+            schema=SCHEMAS["school_absences"],
+        )
+        timed_out = sc.mobility.records_time_out
+        for mask, kind in ((attend_school, "school"), (attend_work, "workplace")):
+            who = np.flatnonzero(mask).astype(np.int64)
+            open_, close = sc.mobility.opening_hours[kind]
+            t_in = np.clip(open_ * 60 + rng.normal(0, 10, len(who)), 0, 1439)
+            t_out = np.clip(close * 60 + rng.normal(0, 15, len(who)), t_in + 1, 1439.5)
+            visits.add(who, pop.employer[who].astype(np.int64), t_in, t_out, kind in timed_out, -1)
+        return attend_school, attend_work, absences
+
+    def _outings(self, out: Bools, visits: _Visits) -> None:
+        """Shops, markets, restaurants, pharmacies, hospitals: Poisson visits per age group."""
+        sc, pop, rng = self.scenario, self.pop, self.rng
+        m = sc.mobility
+        groups = [np.flatnonzero(out & (pop.age_group == g)) for g in range(len(m.age_groups))]
+        for t, vtype in enumerate(VISIT_TYPES):
+            code = pop.venue_type_code(vtype)
+            if code < 0:
+                continue
+            rates = m.visits_per_day[vtype]
+            who = np.concatenate(
+                [
+                    g[rng.integers(0, len(g), rng.poisson(len(g) * r))]
+                    for g, r in zip(groups, rates, strict=True)
+                    if len(g)
+                ]
+                or [np.zeros(0, dtype=np.int64)]
+            ).astype(np.int64)
+            venue = self.chooser.choose(code, pop.county[who], rng.random(len(who))).astype(
+                np.int64
+            )
+            ok = (venue >= 0) & ~self.closed[venue]
+            who, venue = who[ok], venue[ok]
+            mean = m.stay_minutes[vtype]
+            dur = mean * (1 + m.stay_jitter * (2 * rng.random(len(who)) - 1))
+            open_, close = m.opening_hours[vtype]
+            t_in = open_ * 60 + rng.random(len(who)) * (60 * (close - open_) - dur)
+            visits.add(who, venue, t_in, t_in + dur, vtype in m.records_time_out, t)
+
+    def _home_scans(self, out: Bools, visits: _Visits) -> None:
+        m, pop, rng = self.scenario.mobility, self.pop, self.rng
+        who = np.flatnonzero(out & (rng.random(pop.n) < m.home_scan_prob))
+        venue = pop.compound_venue[pop.compound[who]].astype(np.int64)
+        who, venue = who[venue >= 0], venue[venue >= 0]
+        lo, hi = m.home_scan_hours
+        t_in = 60 * (lo + (hi - lo) * rng.random(len(who)))
+        visits.add(who, venue, t_in, t_in, False, -1)
+
+    # -- transmission -------------------------------------------------------------------
+
+    def _transmit(self, day: int, w: Floats, school: Bools, work: Bools, visits: _Visits) -> Ints:
+        sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
+        tr = sc.transmission
+        sus = ~s.infected
+        home = s.quarantine != CENTRAL
+        hazard = np.zeros((4, pop.n))
+        wh = w * home
+        hh = group_pressure(pop.household, wh, len(pop.household_size))
+        hazard[0] = np.where(sus & home, tr.household_daily_prob * hh[pop.household], 0.0)
+        groups = (
+            (
+                pop.school_class,
+                pop.class_size,
+                school,
+                tr.class_contacts_per_day,
+                tr.class_prob_per_contact,
+            ),
+            (
+                pop.work_group,
+                pop.work_size,
+                work,
+                tr.work_contacts_per_day,
+                tr.work_prob_per_contact,
+            ),
+        )
+        for row, (group, size, present, contacts, prob) in enumerate(groups, start=1):
+            g = np.where(present, group, -1)
+            pressure = group_pressure(g, w, len(size))
+            per_pair = prob * np.minimum(1.0, contacts / np.maximum(size - 1, 1))
+            gi = np.maximum(g, 0)
+            hazard[row] = np.where(sus & present, per_pair[gi] * pressure[gi], 0.0)
+        person, venue, t_in, t_out, _, kind = visits.cat()
+        mixing = kind >= 0
+        inf_v = mixing & (w[person] > 0)
+        sus_v = np.flatnonzero(mixing & sus[person])
+        beta = np.array([tr.venue_prob_per_minute[t] for t in VISIT_TYPES])
+        vh = np.zeros(len(person))
+        if inf_v.any():
+            has = np.zeros(pop.n_venues, dtype=np.bool_)
+            has[venue[inf_v]] = True
+            sus_v = sus_v[has[venue[sus_v]]]
+            overlap = venue_overlap(
+                venue[inf_v],
+                t_in[inf_v],
+                t_out[inf_v],
+                w[person[inf_v]],
+                venue[sus_v],
+                t_in[sus_v],
+                t_out[sus_v],
+            )
+            vh[sus_v] = beta[kind[sus_v]] * overlap
+            hazard[3] = np.bincount(person, weights=vh, minlength=pop.n)
+        total = hazard.sum(axis=0)
+        cand = np.flatnonzero(total > 0)
+        new: Ints = cand[rng.random(len(cand)) < -np.expm1(-total[cand])]
+        if len(new) == 0:
+            return new
+        cum = np.cumsum(hazard[:, new], axis=0)
+        setting = (cum < rng.random(len(new)) * cum[-1]).sum(axis=0).clip(0, 3)
+        infector = np.full(len(new), -1, dtype=np.int64)
+        where = np.full(len(new), -1, dtype=np.int64)
+        for row, group, present in (
+            (0, pop.household, home),
+            (1, pop.school_class, school),
+            (2, pop.work_group, work),
+        ):
+            sel = np.flatnonzero(setting == row)
+            if len(sel):
+                infector[sel] = self._pick_member(group, present & (w > 0), w, new[sel])
+        sel = np.flatnonzero(setting == 3)
+        if len(sel):
+            infector[sel], where[sel] = self._pick_venue_infector(
+                new[sel], person, venue, t_in, t_out, vh, inf_v, w
+            )
+        codes = np.array([SET["household"], SET["school"], SET["workplace"], SET["venue"]])
+        self._infect(new, np.full(len(new), day), infector, codes[setting], where, day)
+        return new
+
+    def _pick_member(self, group: I32, candidate: Bools, w: Floats, targets: Ints) -> Ints:
+        cands = np.flatnonzero(candidate).astype(np.int64)
+        owner, member = members_of(
+            group[targets].astype(np.int64), group[cands].astype(np.int64), cands
+        )
+        chosen = pick_in_segments(owner, w[member] + 1e-12, self.rng.random(len(targets)))
+        result: Ints = member[chosen]
+        return result
+
+    def _pick_venue_infector(
+        self,
+        targets: Ints,
+        person: Ints,
+        venue: Ints,
+        t_in: Floats,
+        t_out: Floats,
+        vh: Floats,
+        inf_v: Bools,
+        w: Floats,
+    ) -> tuple[Ints, Ints]:
+        rng = self.rng
+        rows = np.flatnonzero(np.isin(person, targets) & (vh > 0))
+        rows = rows[np.argsort(person[rows], kind="stable")]
+        seg = np.searchsorted(targets, person[rows])
+        visit = rows[pick_in_segments(seg, vh[rows], rng.random(len(targets)))]
+        inf_rows = np.flatnonzero(inf_v)
+        owner, cand = members_of(venue[visit], venue[inf_rows], inf_rows)
+        q = visit[owner]
+        overlap = np.maximum(
+            0.0, np.minimum(t_out[q], t_out[cand]) - np.maximum(t_in[q], t_in[cand])
+        )
+        chosen = cand[
+            pick_in_segments(owner, overlap * w[person[cand]] + 1e-12, rng.random(len(targets)))
+        ]
+        infector: Ints = person[chosen]
+        where: Ints = venue[visit]
+        return infector, where
+
+    # -- observables --------------------------------------------------------------------
+
+    def _fever_clinics(
+        self, day: int, dow: int, bg_sick: Bools, visits: _Visits
+    ) -> tuple[pa.Table, Ints]:
+        sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
+        obs = sc.observables
+        case = (s.clinic_day == day) & (s.quarantine == FREE)
+        background = bg_sick & (rng.random(pop.n) < obs.background.fever_clinic_prob)
+        who = np.flatnonzero(case | background).astype(np.int64)
+        clinic = pop.venue_type_code("fever_clinic")
+        if clinic < 0:
+            clinic = pop.venue_type_code("hospital")
+        venue = self.chooser.choose(clinic, pop.county[who], rng.random(len(who))).astype(np.int64)
+        who, venue = who[venue >= 0], venue[venue >= 0]
+        lo, hi = obs.clinic_hours
+        t_in = 60 * lo + rng.random(len(who)) * (60 * (hi - lo) - obs.clinic_minutes)
+        t_out = t_in + obs.clinic_minutes
+        visits.add(who, venue, t_in, t_out, True, -1)
+        table = pa.Table.from_arrays(
+            [
+                pa.array(who.astype(np.int32)),
+                _dict_array(venue, pop.venue_codes),
+                self._stamp(day, t_in),
+                self._stamp(day, t_out),
+            ],
+            schema=SCHEMAS["fever_clinic_visits"],
+        )
+        return table, who
+
+    def _pharmacies(self, day: int, bg_sick: Bools, visits: _Visits) -> pa.Table:
+        sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
+        obs = sc.observables
+        code = pop.venue_type_code("pharmacy")
+        persons, drugs = [], []
+        for j, drug_name in enumerate(DRUG_CLASSES):
+            case = (s.pharmacy_day[j] == day) & (s.quarantine == FREE)
+            bg = bg_sick & (rng.random(pop.n) < obs.background.pharmacy_prob[drug_name])
+            who = np.flatnonzero(case | bg).astype(np.int64)
+            persons.append(who)
+            drugs.append(np.full(len(who), j, dtype=np.int64))
+        who, drug = np.concatenate(persons), np.concatenate(drugs)
+        venue = (
+            self.chooser.choose(code, pop.county[who], rng.random(len(who))).astype(np.int64)
+            if code >= 0
+            else np.full(len(who), -1, dtype=np.int64)
+        )
+        keep = venue >= 0
+        who, drug, venue = who[keep], drug[keep], venue[keep]
+        lo, hi = sc.mobility.opening_hours["pharmacy"]
+        t = 60 * lo + rng.random(len(who)) * 60 * (hi - lo)
+        visits.add(who, venue, t, t + 5, "pharmacy" in sc.mobility.records_time_out, -1)
+        return pa.Table.from_arrays(
+            [
+                pa.array(who.astype(np.int32)),
+                _dict_array(venue, pop.venue_codes),
+                self._stamp(day, t),
+                _dict_array(drug, _words(DRUG_CLASSES)),
+            ],
+            schema=SCHEMAS["pharmacy_sales"],
+        )
+
+    def _travellers(self, day: int, free: Bools, visits: _Visits) -> pa.Table:
+        """Residents coming home from elsewhere, some infected where they were."""
+        sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
+        tv = sc.travel
+        pool = np.flatnonzero(free)
+        parts: list[tuple[Ints, int, Ints]] = []
+        for mode_i, mode_name in enumerate(TRAVEL_MODES):
+            k = rng.poisson(pop.n / 1e6 * tv.arrivals_per_million_per_day[mode_name])
+            kind = "checkpoint" if mode_name == "highway" else "transit_hub"
+            points = np.flatnonzero(pop.venue_type == pop.venue_type_code(kind))
+            if k == 0 or len(pool) == 0 or len(points) == 0:
+                continue
+            who = pool[rng.integers(0, len(pool), k)].astype(np.int64)
+            parts.append((who, mode_i, points[rng.integers(0, len(points), k)].astype(np.int64)))
+        if not parts:
+            return SCHEMAS["travellers"].empty_table()
+        who = np.concatenate([p[0] for p in parts])
+        who, first = np.unique(who, return_index=True)  # one arrival per person per day
+        mode = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])[first]
+        point = np.concatenate([p[2] for p in parts])[first]
+        k = len(who)
+        shares = np.array([tv.origin_risk_shares[r] for r in RISK_LEVELS])
+        risk = np.minimum(np.searchsorted(np.cumsum(shares), rng.random(k), side="right"), 2)
+        origin = rng.integers(0, len(self._origins), k)
+        lo, hi = tv.arrival_hours
+        t = 60 * (lo + (hi - lo) * rng.random(k))
+        visits.add(who, point, t, t, False, -1)
+        p_inf = np.array([tv.infection_prob[r] for r in RISK_LEVELS])[risk]
+        caught = np.flatnonzero(~s.infected[who] & (rng.random(k) < p_inf))
+        lo_d, hi_d = tv.days_since_infection
+        when = day - rng.integers(lo_d, hi_d + 1, len(caught))
+        none = np.full(len(caught), -1, dtype=np.int64)
+        self._infect(who[caught], when, none, np.full(len(caught), SET["imported"]), none, day)
+        return pa.Table.from_arrays(
+            [
+                pa.array(who.astype(np.int32)),
+                _dict_array(mode, _words(TRAVEL_MODES)),
+                _dict_array(point, pop.venue_codes),
+                self._stamp(day, t),
+                self._origins.take(pa.array(origin, type=pa.int64())),
+                _dict_array(risk, _words(RISK_LEVELS)),
+                self._histories(day, origin, risk),
+            ],
+            schema=SCHEMAS["travellers"],
+        )
+
+    def _histories(self, day: int, origin: Ints, risk: Ints) -> Arrow:
+        """7-day travel histories: home province, then the last m days at the origin."""
+        days = self.scenario.travel.history_days
+        k = len(origin)
+        at_origin = self.rng.integers(1, days + 1, k)
+        j = np.tile(np.arange(days), k)
+        away = j >= (days - np.repeat(at_origin, days))
+        first = np.datetime64(self.scenario.run.start_date, "D") + day - days
+        dates = pa.array(np.tile(first + np.arange(days), k).astype("datetime64[D]"))
+        home = pa.scalar(self._home_region, pa.string())
+        region = np.where(away, np.repeat(origin, days), 0)
+        places = self._origins.take(pa.array(region, type=pa.int64()))
+        places = pc.if_else(pa.array(away), places, home)
+        level = np.where(away, np.repeat(risk, days), 0)
+        levels = _words(RISK_LEVELS).take(pa.array(level, type=pa.int64()))
+        items = pa.StructArray.from_arrays([dates, places, levels], fields=list(HISTORY.value_type))
+        offsets: Arrow = pa.array(np.arange(0, (k + 1) * days, days), type=pa.int32())
+        lists: Arrow = pa.ListArray.from_arrays(offsets, items, type=HISTORY)  # type: ignore[call-overload]
+        return lists
+
+    def _tests(self, day: int, clinic: Ints, iv: Interventions) -> pa.Table:
+        sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
+        ts = sc.testing
+        every = self._occ_interval[pop.occupation]
+        routine = np.flatnonzero(
+            (every > 0)
+            & (s.quarantine == FREE)
+            & ((day + s.routine_phase) % np.maximum(every, 1) == 0)
+        )
+        clinic = clinic if ts.test_at_fever_clinic else np.zeros(0, dtype=np.int64)
+        requested = np.unique(self._persons(iv.test_persons))
+        region = self._region_persons(iv.test_regions)
+        region = region[s.quarantine[region] != CENTRAL]
+        singles = np.concatenate([routine, clinic, requested]).astype(np.int64)
+        reason = np.concatenate(
+            [
+                np.full(len(routine), 0),
+                np.full(len(clinic), 1),
+                np.full(len(requested), 3),
+                np.full(len(region), 2),
+            ]
+        )
+        who = np.concatenate([singles, region]).astype(np.int64)
+        n_pools = -(-len(region) // ts.pool_size)
+        tube = np.concatenate(
+            [np.arange(len(singles)), len(singles) + np.arange(len(region)) // ts.pool_size]
+        )
+        size = np.concatenate(
+            [
+                np.ones(len(singles)),
+                np.bincount(np.arange(len(region)) // ts.pool_size, minlength=n_pools)[
+                    np.arange(len(region)) // ts.pool_size
+                ],
+            ]
+        ).astype(np.int64)
+        detectable = (
+            s.infected[who]
+            & (s.inf_start[who] - ts.detectable_days_before_infectious <= day)
+            & (day < s.inf_end[who] + ts.detectable_days_after_infectious)
+        )
+        ct = (
+            ts.ct_at_peak
+            + ts.ct_slope_per_day * np.abs(day - s.onset_day[who])
+            + rng.normal(0, ts.ct_sd, len(who))
+        )
+        found = detectable & (rng.random(len(who)) < ts.sensitivity)
+        member_ct = np.where(found, ct, np.inf)
+        tube_ct = np.full(int(tube.max(initial=-1)) + 1, np.inf)
+        np.minimum.at(tube_ct, tube, member_ct)
+        tube_ct = tube_ct + np.where(
+            np.bincount(tube, minlength=len(tube_ct)) > 1, ts.pool_dilution_ct, 0.0
+        )
+        result_ct = tube_ct[tube]
+        positive = result_ct < ts.ct_threshold
+        lo, hi = ts.sample_hours
+        sample = 60 * (lo + (hi - lo) * rng.random(len(who)))
+        return pa.Table.from_arrays(
+            [
+                pa.array(who.astype(np.int32)),
+                self._stamp(day, sample),
+                self._stamp(day, sample + 60 * ts.result_delay_hours),
+                _dict_array(reason, _words(TEST_REASONS)),
+                pa.array(day * 10_000_000 + tube.astype(np.int64)),
+                pa.array(size.astype(np.int16)),
+                pa.array(positive),
+                _nullable(result_ct.astype(np.float32), pa.float32(), ~positive),
+            ],
+            schema=SCHEMAS["test_results"],
+        )
+
+    def _checkins(self, day: int, visits: _Visits) -> pa.Table:
+        person, venue, t_in, t_out, timed, _ = visits.cat()
+        first = day * 100_000_000 * 100
+        return pa.Table.from_arrays(
+            [
+                pa.array(first + np.arange(len(person), dtype=np.int64)),
+                pa.array(person.astype(np.int32)),
+                _dict_array(venue, self.pop.venue_codes),
+                self._stamp(day, t_in),
+                self._stamp(day, t_out, ~timed),
+            ],
+            schema=SCHEMAS["checkins"],
+        )
+
+    def _truth_table(self) -> pa.Table:
+        if not self._truth:
+            return TRUTH_SCHEMA.empty_table()
+        cols = {k: np.concatenate([t[k] for t in self._truth]) for k in self._truth[0]}
+        venue = cols["venue"]
+        codes = self.pop.venue_codes.take(pa.array(np.maximum(venue, 0), type=pa.int64()))
+        codes = pc.if_else(pa.array(venue >= 0), codes, pa.scalar(None, pa.string()))
+        onset = cols["onset"]
+        return pa.Table.from_arrays(
+            [
+                pa.array(cols["infectee"].astype(np.int32)),
+                _nullable(cols["infector"].astype(np.int32), pa.int32(), cols["infector"] < 0),
+                pa.array(cols["day"].astype(np.int32)),
+                _dict_array(cols["setting"], _words(SETTINGS)),
+                codes,
+                _nullable(onset.astype(np.int32), pa.int32(), onset < 0),
+                pa.array(cols["asym"]),
+                pa.array(cols["start"].astype(np.int32)),
+                pa.array(cols["end"].astype(np.int32)),
+            ],
+            schema=TRUTH_SCHEMA,
+        )
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        days: int,
+        interventions_fn: Callable[[int, DayEvents | None], Interventions] | None = None,
+    ) -> Iterator[DayEvents]:
+        """Step ``days`` days; ``interventions_fn(day, yesterday's events)`` gives the orders."""
+        last: DayEvents | None = None
+        for day in range(self.day, self.day + days):
+            iv = interventions_fn(day, last) if interventions_fn else NO_INTERVENTIONS
+            last = self.step(day, iv)
+            yield last
+
+
+def _region_prefix(code: str) -> str:
+    """The digits of a region code that its descendants share (GB/T 2260 + 12/15 digits)."""
+    if len(code) == 6:
+        c = code
+        while len(c) > 2 and c.endswith("00"):
+            c = c[:-2]
+        return c
+    if len(code) == 12 and code.endswith("000"):
+        return code[:9]
+    return code
+
+
+def write_run(
+    twin: Twin,
+    days: int,
+    out_dir: Path,
+    *,
+    interventions_fn: Callable[[int, DayEvents | None], Interventions] | None = None,
+    on_day: Callable[[DayEvents], None] | None = None,
+    truth_dir: Path | None = None,
+    compression: Compression = "zstd",
+) -> dict[str, int]:
+    """Run ``days`` days writing events to ``out_dir`` and truth to ``out_dir/truth``.
+
+    Returns rows written per table.
+    """
+    with EventWriter(out_dir, truth_dir, compression) as writer:
+        for events in twin.run(days, interventions_fn):
+            writer.write(events)
+            if on_day:
+                on_day(events)
+    return writer.rows
