@@ -125,3 +125,70 @@ def sealer() -> Sealer:
     from fangkong.identity.sealing import Sealer
 
     return Sealer(bytes(range(32)))
+
+
+# ---- the service shell (issue 4): a small province, users, the app ---------------------
+
+TEST_SEAL_KEY = bytes(range(32))
+TEST_SERVER_KEY = bytes(range(32, 64))
+PASSWORD = "correct horse battery"
+# username → (role, region): two counties (140102 晋昌区, 140121 阳远县) of city 140100
+SHELL_USERS = {
+    "admin": ("admin", "140000"),
+    "epi": ("epidemiologist", "140102"),
+    "viewer": ("viewer", "140102"),
+    "county2": ("epidemiologist", "140121"),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "browser: drives Debian's Chromium with Playwright (FANGKONG_REQUIRE_BROWSER=1)"
+    )
+
+
+@pytest.fixture(scope="session")
+def twin_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The twin's registry files for a small province (300 persons, two counties)."""
+    from fangkong.twin.registry import generate_registry, write_registry
+
+    folder = tmp_path_factory.mktemp("twin")
+    return write_registry(generate_registry(300, seed=1), folder, "csv")
+
+
+def shell_env(home: Path) -> dict[str, str]:
+    import base64
+
+    return {
+        "FANGKONG_HOME": str(home),
+        "FANGKONG_SEAL_KEY": base64.b64encode(TEST_SEAL_KEY).decode(),
+        "FANGKONG_SERVER_KEY": base64.b64encode(TEST_SERVER_KEY).decode(),
+    }
+
+
+def load_province(engine: Engine, files: dict[str, Path]) -> None:
+    """Import the twin's province and add the SHELL_USERS, through the services."""
+    from fangkong.auth.keys import ServerKeys
+    from fangkong.auth.model import cli_actor
+    from fangkong.auth.service import add_user
+    from fangkong.identity.sealing import Sealer
+    from fangkong.registry.service import ImportOptions, import_file
+
+    sealer = Sealer(TEST_SEAL_KEY)
+    for kind in ("regions", "venues", "persons"):
+        import_file(engine, kind, files[kind], ImportOptions(today=TODAY), sealer=sealer)
+    with engine.connect() as conn:
+        codes = set(conn.execute(text("SELECT code FROM regions")).scalars())
+    wanted = {region for _, region in SHELL_USERS.values()}
+    if not wanted <= codes:  # the tests name these counties of the twin's seed-1 province
+        pytest.fail(f"the twin's province no longer has regions {sorted(wanted - codes)}")
+    key = ServerKeys.from_master(TEST_SERVER_KEY).audit
+    for name, (role, region) in SHELL_USERS.items():
+        add_user(engine, key, cli_actor(), name, PASSWORD, role, region, "test")
+
+
+@pytest.fixture
+def province(engine: Engine, twin_files: dict[str, Path]) -> Engine:
+    """``engine`` (both backends) holding the small province and the test users."""
+    load_province(engine, twin_files)
+    return engine

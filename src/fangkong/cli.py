@@ -62,23 +62,33 @@ def settings_command() -> None:
     table = Table("name", "value", "source", "environment variable", "help")
     for s in SETTINGS:
         value, source = setting_sources()[s.name]
-        if s.name == "seal_key" and value:
+        if s.name in ("seal_key", "server_key") and value:
             value = "(set, hidden)"
         table.add_row(s.name, value, source, s.env, s.help)
     out.print(table)
 
 
 def _register() -> None:
+    from fangkong.api.cli import serve_command
+    from fangkong.audit.cli import app as audit_app
+    from fangkong.auth.cli import role_app, token_app, user_app
     from fangkong.demo import demo_command
     from fangkong.identity.cli import app as id_app
     from fangkong.registry.cli import export_app, import_app
     from fangkong.store.cli import app as db_app
+    from fangkong.twin.cli import app as twin_app
 
     app.add_typer(db_app, name="db")
     app.add_typer(id_app, name="id")
     app.add_typer(import_app, name="import")
     app.add_typer(export_app, name="export")
+    app.add_typer(twin_app, name="twin")
     app.command("demo")(demo_command)
+    app.command("serve")(serve_command)
+    app.add_typer(user_app, name="user")
+    app.add_typer(role_app, name="role")
+    app.add_typer(token_app, name="token")
+    app.add_typer(audit_app, name="audit")
 
 
 _register()

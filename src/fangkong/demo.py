@@ -16,6 +16,8 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
+from fangkong.auth.keys import load_server_keys
+from fangkong.auth.service import demo_admin
 from fangkong.cli_support import database, out, settings
 from fangkong.identity.masking import mask_id, mask_name, mask_phone
 from fangkong.identity.sealing import Sealer, load_or_create_key
@@ -112,3 +114,20 @@ def _run_demo(engine: Engine, cfg: Settings, people: int, seed: int) -> None:
         out.print(f"  import {kind:8} read {r.rows_read:>7,}  inserted {r.inserted:>7,}  "
                   f"updated {r.updated:>6,}  unchanged {r.unchanged:>7,}")  # fmt: skip
     _summary(engine, sealer, today)
+    _admin_login(engine, cfg)
+
+
+def _admin_login(engine: Engine, cfg: Settings) -> None:
+    """Give the demo an administrator for the province and print the login once."""
+    with engine.connect() as conn:
+        province = conn.execute(
+            select(regions.c.code).where(regions.c.level == "province").order_by(regions.c.code)
+        ).scalar()
+    if province is None:
+        return
+    username, password = demo_admin(engine, load_server_keys(cfg).audit, province)
+    out.print(
+        f"\n网页与接口 web and API: [bold]fangkong serve[/bold] → http://127.0.0.1:8000  "
+        f"登录 login: [bold]{username}[/bold] / [bold]{password}[/bold] "
+        "（每次运行 demo 都会重置 / reset on every demo run）"
+    )

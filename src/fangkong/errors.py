@@ -2,10 +2,14 @@
 
     FangkongError            code, message in Chinese and English, exit code
     ├── BadInput             exit 2: the caller sent something invalid (file, row, field named)
-    │   └── ImportRejected   exit 2: a bulk import found invalid rows; nothing was written
+    │   ├── ImportRejected   exit 2: a bulk import found invalid rows; nothing was written
+    │   └── InvalidFields    exit 2: named fields of a request are invalid (HTTP 422)
     ├── CheckFailed          exit 1: a check ran and said no (e.g. an invalid ID number)
     ├── NotFound             exit 2: no such record (or outside the caller's jurisdiction)
-    └── Conflict             exit 2: the change contradicts what is stored
+    ├── Conflict             exit 2: the change contradicts what is stored
+    ├── Unauthenticated      exit 2: no valid login, session or device token (HTTP 401)
+    ├── Forbidden            exit 2: logged in, but the role lacks the right (HTTP 403)
+    └── TooManyAttempts      exit 2: login rate limit or account lockout (HTTP 429)
 
 Every caller (CLI, HTTP, pages) turns ``code`` into its own status and message; the
 rule that raised it lives once, in the service layer.
@@ -100,3 +104,31 @@ class ImportRejected(BadInput):
     ) -> None:
         super().__init__(problem)
         self.detail = _RejectedDetail(path, report_path, list(problems), rows_read)
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """A problem with one named field of a request (``field`` as the caller spelled it)."""
+
+    field: str
+    problem: Problem
+
+
+class InvalidFields(BadInput):
+    """One or more fields of a request are invalid; each is named with its problem."""
+
+    def __init__(self, problem: Problem, fields: Sequence[FieldProblem]) -> None:
+        super().__init__(problem)
+        self.fields = list(fields)
+
+
+class Unauthenticated(FangkongError):
+    exit_code = 2
+
+
+class Forbidden(FangkongError):
+    exit_code = 2
+
+
+class TooManyAttempts(FangkongError):
+    exit_code = 2

@@ -29,6 +29,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false (1/0), got {text!r}")
+
+
 def _lang(text: str) -> str:
     if text not in ("zh", "en", "zh+en"):
         raise ValueError(f"must be zh, en or zh+en, got {text!r}")
@@ -82,6 +91,56 @@ SETTINGS: tuple[Setting, ...] = (
         "Rows read, validated and written per batch by bulk imports.",
         _positive_int,
     ),
+    Setting(
+        "server_key",
+        "FANGKONG_SERVER_KEY",
+        "",
+        "Base64 key (32 bytes) for the audit hash chain and CSRF tokens. Empty: read or "
+        "create {home}/keys/server.key (mode 0600).",
+    ),
+    Setting(
+        "session_idle_minutes",
+        "FANGKONG_SESSION_IDLE_MINUTES",
+        "30",
+        "Minutes without a request after which a login session ends (log in again).",
+        _positive_int,
+    ),
+    Setting(
+        "session_max_hours",
+        "FANGKONG_SESSION_MAX_HOURS",
+        "12",
+        "Hours after login at which a session ends however active it was.",
+        _positive_int,
+    ),
+    Setting(
+        "login_max_failures",
+        "FANGKONG_LOGIN_MAX_FAILURES",
+        "5",
+        "Wrong passwords in a row that lock an account.",
+        _positive_int,
+    ),
+    Setting(
+        "lockout_minutes",
+        "FANGKONG_LOCKOUT_MINUTES",
+        "15",
+        "Minutes an account stays locked after too many wrong passwords.",
+        _positive_int,
+    ),
+    Setting(
+        "login_rate_per_minute",
+        "FANGKONG_LOGIN_RATE_PER_MINUTE",
+        "20",
+        "Failed logins per minute accepted from one address before it must wait.",
+        _positive_int,
+    ),
+    Setting(
+        "cookie_secure",
+        "FANGKONG_COOKIE_SECURE",
+        "true",
+        "Mark session cookies Secure (sent over HTTPS only; browsers also accept them "
+        "from http://127.0.0.1 and localhost). Set false only behind a trusted proxy test.",
+        _flag,
+    ),
 )
 
 
@@ -94,10 +153,21 @@ class Settings:
     phone_region: str
     lang: str
     import_batch_size: int
+    server_key: str = ""
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    login_max_failures: int = 5
+    lockout_minutes: int = 15
+    login_rate_per_minute: int = 20
+    cookie_secure: bool = True
 
     @property
     def key_path(self) -> Path:
         return self.home / "keys" / "seal.key"
+
+    @property
+    def server_key_path(self) -> Path:
+        return self.home / "keys" / "server.key"
 
 
 class SettingError(ValueError):

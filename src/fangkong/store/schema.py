@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import cast
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     Float,
@@ -123,3 +124,122 @@ regions = cast(Table, Region.__table__)
 households = cast(Table, Household.__table__)
 venues = cast(Table, Venue.__table__)
 persons = cast(Table, Person.__table__)
+
+
+# ---- users, roles, rights, sessions, device tokens, audit log (migration 0002) ---------
+
+
+class Role(Base):
+    """A role (角色): a named set of rights, held by users."""
+
+    __tablename__ = "roles"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label_zh: Mapped[str] = mapped_column(String(60))
+    label_en: Mapped[str] = mapped_column(String(60))
+
+
+class Right(Base):
+    """A right (权限): one thing a role may do, e.g. ``person.read_full``."""
+
+    __tablename__ = "rights"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    label_zh: Mapped[str] = mapped_column(String(100))
+    label_en: Mapped[str] = mapped_column(String(100))
+
+
+class RoleRight(Base):
+    """Which role holds which right: data, edited by admins (``fangkong role grant``)."""
+
+    __tablename__ = "role_rights"
+
+    role: Mapped[str] = mapped_column(ForeignKey("roles.name"), primary_key=True)
+    right: Mapped[str] = mapped_column(ForeignKey("rights.name"), primary_key=True)
+
+
+class User(Timestamped, Base):
+    """A person who logs in. Sees only records inside the subtree of ``region_code``."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(ForeignKey("roles.name"), index=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class UserSession(Base):
+    """A login session. The cookie holds a random token; only its SHA-256 is stored."""
+
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    address: Mapped[str] = mapped_column(String(64))
+
+
+class DeviceToken(Base):
+    """A token for a device or system (scanner, lab system): hashed, scoped, expiring."""
+
+    __tablename__ = "device_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    scope: Mapped[str] = mapped_column(String(24))
+    venue_code: Mapped[str | None] = mapped_column(ForeignKey("venues.code"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One audited action (审计日志): who, when, which record, what, outcome, from where.
+
+    Never personal data: a person is named by row id only. Rows are only ever appended;
+    each carries a keyed hash over its fields and the previous row's hash (a chain), so
+    a changed, removed or reordered row is found by ``fangkong audit verify``.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(80), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str | None] = mapped_column(String(20))
+    target_id: Mapped[str | None] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditHead(Base):
+    """The chain's head (one row): appenders lock it, so the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    row_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+Index("ix_audit_log_target", AuditEntry.target_type, AuditEntry.target_id)
+Index("ix_audit_log_address_action_at", AuditEntry.address, AuditEntry.action, AuditEntry.at)
+
+roles = cast(Table, Role.__table__)
+rights = cast(Table, Right.__table__)
+role_rights = cast(Table, RoleRight.__table__)
+users = cast(Table, User.__table__)
+user_sessions = cast(Table, UserSession.__table__)
+device_tokens = cast(Table, DeviceToken.__table__)
+audit_log = cast(Table, AuditEntry.__table__)
+audit_head = cast(Table, AuditHead.__table__)

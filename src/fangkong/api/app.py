@@ -1,0 +1,174 @@
+"""The FastAPI application: API, pages, static assets, offline docs, error translation.
+
+Everything is served from this process (no CDN): the Swagger UI, htmx and Vega files
+are vendored in ``fangkong/web/static/vendor`` (see the README there for versions and
+licences), because health networks are often air-gapped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from fangkong import __version__
+from fangkong.api import problems
+from fangkong.api.context import AppContext
+from fangkong.api.routes import api, health
+from fangkong.auth.keys import ServerKeys, load_server_keys
+from fangkong.errors import FangkongError, Problem, Unauthenticated
+from fangkong.identity.sealing import Sealer, load_or_create_key
+from fangkong.settings import Settings
+from fangkong.store.engine import engine_for
+from fangkong.web.i18n import HERE as WEB_DIR
+from fangkong.web.i18n import render
+from fangkong.web.pages import page_lang, pages
+
+log = logging.getLogger("fangkong.api")
+
+STATIC_DIR = WEB_DIR / "static"
+_MACHINE_PREFIXES = ("/api/", "/health", "/ready", "/openapi.json", "/static/")
+# Vega compiles its expressions with Function(): 'unsafe-eval' until vega-interpreter is used
+_PAGE_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+_DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'"
+)
+
+DESCRIPTION = """fangkong (防控): outbreak prevention and control.
+
+Errors are `application/problem+json` (RFC 9457) with a stable `code`, `detail` in the
+language of `Accept-Language` (zh, the default, or en) and, for invalid input, `errors`
+naming each field. People authenticate with the session cookie of the login page
+(state-changing calls also send `X-CSRF-Token`, from `GET /api/v1/session`); devices send
+`Authorization: Bearer <token>` (`fangkong token issue`).
+"""
+
+
+def _wants_problem(request: Request) -> bool:
+    if request.url.path.startswith(_MACHINE_PREFIXES):
+        return True
+    accept = request.headers.get("accept", "")
+    return "json" in accept and "text/html" not in accept
+
+
+def _api_lang(request: Request) -> str:
+    return problems.negotiate(request.headers.get("accept-language"))
+
+
+def _error_page(request: Request, status: int, problem: Problem) -> HTMLResponse:
+    lang = page_lang(request)
+    html = render(
+        lang,
+        "error.html",
+        request_path=request.url.path,
+        actor=None,
+        csrf=None,
+        status=status,
+        message=problem.text(lang),
+        code=problem.code,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FangkongError)
+    async def on_error(request: Request, exc: FangkongError) -> Response:
+        if _wants_problem(request):
+            return problems.from_error(exc, _api_lang(request), request.url.path)
+        if isinstance(exc, Unauthenticated):
+            target = quote(request.url.path, safe="/")
+            return RedirectResponse(f"/login?next={target}&reason={exc.code}", status_code=303)
+        return _error_page(request, problems.status_of(exc), exc.problem)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_problem(request):
+            return problems.from_validation(exc, _api_lang(request), request.url.path)
+        problem = Problem("request.invalid", "请求中有字段无效", "some fields are invalid")
+        return _error_page(request, 422, problem)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_problem(request):
+            return problems.from_http(exc, _api_lang(request), request.url.path)
+        zh, en = problems.title(exc.status_code)
+        return _error_page(request, exc.status_code, Problem(f"http.{exc.status_code}", zh, en))
+
+    @app.exception_handler(Exception)
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problems.internal(_api_lang(request), request.url.path)
+
+
+def _install_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        h = response.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        path = request.url.path
+        if not path.startswith("/static/"):
+            h.setdefault("Cache-Control", "no-store")  # pages and answers may hold personal data
+        if h.get("content-type", "").startswith("text/html"):
+            h.setdefault("Content-Security-Policy", _DOCS_CSP if path == "/docs" else _PAGE_CSP)
+        return response
+
+
+def create_app(
+    settings: Settings,
+    engine: Engine | None = None,
+    *,
+    sealer: Sealer | None = None,
+    keys: ServerKeys | None = None,
+) -> FastAPI:
+    """The app over ``engine`` (default: the configured database)."""
+    ctx = AppContext(
+        settings=settings,
+        engine=engine or engine_for(settings),
+        sealer=sealer or Sealer(load_or_create_key(settings)),
+        keys=keys or load_server_keys(settings),
+    )
+    app = FastAPI(
+        title="fangkong",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.ctx = ctx
+    app.include_router(health)
+    app.include_router(api)
+    app.include_router(pages)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="fangkong API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+            swagger_ui_parameters={"validatorUrl": None},
+        )
+
+    _install_error_handlers(app)
+    _install_headers(app)
+    return app

@@ -1,0 +1,219 @@
+"""The JSON API (``/api/v1``) and the health endpoints. Routes parse input and call one
+service function each; errors become problem+json in ``fangkong.api.app``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.responses import JSONResponse
+
+from fangkong import audit
+from fangkong.api.context import (
+    AppContext,
+    app_context,
+    client_address,
+    current_actor,
+    session_csrf,
+)
+from fangkong.api.problems import negotiate, problem_response
+from fangkong.auth.model import Actor
+from fangkong.auth.records import jurisdiction_summary, lookup_person, read_person, read_venue
+from fangkong.auth.rights import AUDIT_READ, SCAN_SUBMIT
+from fangkong.errors import Forbidden, Problem
+from fangkong.store import migrate
+
+api = APIRouter(prefix="/api/v1", tags=["api"])
+health = APIRouter(tags=["health"])
+
+Ctx = Annotated[AppContext, Depends(app_context)]
+Caller = Annotated[Actor, Depends(current_actor)]
+Address = Annotated[str, Depends(client_address)]
+
+_PROBLEM = {"model": dict[str, Any], "description": "problem+json (RFC 9457)"}
+ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys((401, 403, 404, 422, 429), _PROBLEM)
+
+
+class SessionOut(BaseModel):
+    username: str
+    role: str | None
+    region_code: str | None
+    rights: list[str]
+    csrf_token: str | None
+
+
+class PersonOut(BaseModel):
+    id: int
+    masked: bool = Field(description="true when names and numbers are masked (脱敏)")
+    name: str
+    sex: str
+    birth: str = Field(description="date of birth, or only the year when masked")
+    id_type: str
+    id_number: str
+    id_country: str
+    phone: str | None
+    residence_code: str | None
+    residence_name: str | None
+    household_code: str | None
+    venue_code: str | None
+    occupation: str
+
+
+class LookupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_number: str = Field(min_length=1, max_length=40, description="resident ID number")
+
+
+class VenueOut(BaseModel):
+    code: str
+    name: str
+    type: str
+    region_code: str
+    capacity: int | None
+
+
+class AreaOut(BaseModel):
+    code: str
+    name: str
+    persons: int
+
+
+class SummaryOut(BaseModel):
+    region_code: str | None
+    region_name: str | None
+    persons: int
+    households: int
+    venues: int
+    by_area: list[AreaOut]
+
+
+class DeviceOut(BaseModel):
+    device: str
+    scope: str | None
+    venue: VenueOut
+    expires_at: datetime | None
+
+
+class AuditOut(BaseModel):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target_type: str | None
+    target_id: str | None
+    outcome: str
+    address: str
+    detail: str | None
+
+
+@health.get("/health", summary="Liveness: the process answers")
+def get_health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health.get(
+    "/ready",
+    summary="Readiness: the database answers and its schema is current",
+    responses={503: _PROBLEM},
+)
+def get_ready(request: Request, ctx: Ctx) -> JSONResponse:
+    lang = negotiate(request.headers.get("accept-language"))
+    try:
+        with ctx.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        current = migrate.current_revision(ctx.engine)
+    except SQLAlchemyError:
+        problem = Problem("ready.database", "数据库无法连接", "the database does not answer")
+        return problem_response(503, problem, lang, instance="/ready")
+    if current != migrate.head_revision():
+        problem = Problem(
+            "ready.schema",
+            "数据库结构不是最新，请运行 fangkong db upgrade",
+            "the schema is not current: run `fangkong db upgrade`",
+        )
+        return problem_response(503, problem, lang, instance="/ready")
+    return JSONResponse({"status": "ready", "schema": current})
+
+
+@api.get("/session", response_model=SessionOut, responses=ERRORS)
+def get_session(request: Request, actor: Caller) -> SessionOut:
+    """Who is logged in, their rights, and the CSRF token for state-changing calls."""
+    return SessionOut(
+        username=actor.name,
+        role=actor.role,
+        region_code=actor.region_code,
+        rights=sorted(actor.rights),
+        csrf_token=session_csrf(request),
+    )
+
+
+@api.get("/summary", response_model=SummaryOut, responses=ERRORS)
+def get_summary(ctx: Ctx, actor: Caller) -> SummaryOut:
+    """Key numbers of the caller's jurisdiction: persons, households, venues."""
+    return SummaryOut.model_validate(asdict(jurisdiction_summary(ctx.engine, actor)))
+
+
+@api.get("/persons/{person_id}", response_model=PersonOut, responses=ERRORS)
+def get_person(
+    ctx: Ctx,
+    actor: Caller,
+    address: Address,
+    person_id: Annotated[int, Path(ge=1, description="the person's row id")],
+) -> PersonOut:
+    """One person, masked unless the caller may read in full. Audited."""
+    view = read_person(ctx.engine, ctx.keys.audit, actor, ctx.sealer, person_id, address)
+    return PersonOut.model_validate(asdict(view))
+
+
+@api.post("/persons/lookup", response_model=PersonOut, responses=ERRORS)
+def post_person_lookup(ctx: Ctx, actor: Caller, address: Address, body: LookupIn) -> PersonOut:
+    """Find a person by resident ID number (sent in the body, never in the URL). Audited."""
+    view = lookup_person(
+        ctx.engine, ctx.keys.audit, actor, ctx.sealer, body.id_number, address, ctx.today()
+    )
+    return PersonOut.model_validate(asdict(view))
+
+
+@api.get("/venues/{code}", response_model=VenueOut, responses=ERRORS)
+def get_venue(ctx: Ctx, actor: Caller, code: Annotated[str, Path(max_length=40)]) -> VenueOut:
+    """A venue in the caller's jurisdiction (a device: only its own venue)."""
+    return VenueOut.model_validate(asdict(read_venue(ctx.engine, actor, code)))
+
+
+@api.get("/scan/device", response_model=DeviceOut, responses=ERRORS)
+def get_scan_device(ctx: Ctx, actor: Caller) -> DeviceOut:
+    """For a scanner (token scope ``scan``): the venue it is bound to and its expiry."""
+    if actor.kind != "device" or not actor.can(SCAN_SUBMIT) or actor.venue_code is None:
+        raise Forbidden(
+            Problem(
+                "token.scope",
+                "此令牌无权扫码（需要 scan 范围）",
+                "this token may not scan (scope scan needed)",
+            )
+        )
+    venue = read_venue(ctx.engine, actor, actor.venue_code)
+    return DeviceOut(
+        device=actor.name,
+        scope=actor.scope,
+        venue=VenueOut.model_validate(asdict(venue)),
+        expires_at=actor.expires_at,
+    )
+
+
+@api.get("/audit", response_model=list[AuditOut], responses=ERRORS)
+def get_audit(
+    ctx: Ctx,
+    actor: Caller,
+    person: Annotated[int | None, Query(ge=1, description="person row id")] = None,
+    user: Annotated[str | None, Query(max_length=80)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[AuditOut]:
+    """The audit log, newest first (right ``audit.read``)."""
+    actor.require(AUDIT_READ)
+    rows = audit.search(ctx.engine, person=person, user=user, limit=limit)
+    return [AuditOut.model_validate(asdict(r)) for r in rows]

@@ -1,0 +1,10 @@
+"""Users, roles and rights (as data), jurisdictions, sessions, device tokens.
+
+Service functions live in ``fangkong.auth.service`` (accounts, login, tokens) and
+``fangkong.auth.records`` (jurisdiction-checked, masked, audited reads); the CLI groups
+in ``fangkong.auth.cli``.
+"""
+
+from fangkong.auth.model import Actor, UserInfo, cli_actor
+
+__all__ = ["Actor", "UserInfo", "cli_actor"]

@@ -1,0 +1,147 @@
+"""``fangkong user``, ``fangkong role``, ``fangkong token``: accounts, rights, device tokens.
+
+The operator at the command line holds the database and the keys, so acts with every
+right (as ``cli:<os user>`` in the audit log).
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import typer
+from rich.table import Table
+
+from fangkong.auth.keys import load_server_keys
+from fangkong.auth.model import cli_actor
+from fangkong.auth.service import (
+    add_user,
+    grant_right,
+    issue_device_token,
+    list_roles,
+    list_users,
+    revoke_right,
+    set_role,
+)
+from fangkong.cli_support import database, out, settings
+from fangkong.store import migrate
+
+ADDRESS = "cli"
+
+user_app = typer.Typer(help="User accounts: add, change role, list.", no_args_is_help=True)
+role_app = typer.Typer(help="Roles and their rights (data, editable).", no_args_is_help=True)
+token_app = typer.Typer(help="Device tokens (scanners, lab systems...).", no_args_is_help=True)
+
+
+@user_app.command("add")
+def user_add(
+    username: str = typer.Argument(..., help="Login name: 3-64 of a-z 0-9 _ . -"),
+    role: str = typer.Option(..., "--role", help="Role, e.g. admin, epidemiologist, viewer."),
+    region: str = typer.Option(..., "--region", help="Region code: the user's jurisdiction."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+) -> None:
+    """Add a user. Without --password-stdin a random password is made and printed once."""
+    cfg = settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        shown = None
+    else:
+        password = shown = secrets.token_urlsafe(12)
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        key = load_server_keys(cfg).audit
+        user = add_user(engine, key, cli_actor(), username, password, role, region, ADDRESS)
+    out.print(f"用户已创建 / user added: {user.username} ({user.role}, {user.region_code})")
+    if shown:
+        out.print(f"初始密码（仅显示一次）/ password (shown once): {shown}")
+
+
+@user_app.command("role")
+def user_role(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Argument(..., help="The new role."),
+) -> None:
+    """Change a user's role (their open sessions end)."""
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        user = set_role(engine, load_server_keys(cfg).audit, cli_actor(), username, role, ADDRESS)
+    out.print(f"角色已更改 / role changed: {user.username} → {user.role}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users: name, role, region, state."""
+    with database() as engine:
+        migrate.require_current(engine)
+        users = list_users(engine)
+    table = Table("username 用户名", "role 角色", "region 区划", "state 状态")
+    for u in users:
+        state = "active" if u.active else "disabled"
+        if u.locked_until is not None:
+            state += f", locked until {u.locked_until:%Y-%m-%d %H:%M} UTC"
+        table.add_row(u.username, u.role, u.region_code, state)
+    out.print(table)
+
+
+@role_app.command("list")
+def role_list() -> None:
+    """List roles and the rights each holds."""
+    with database() as engine:
+        migrate.require_current(engine)
+        roles = list_roles(engine)
+    table = Table("role 角色", "rights 权限")
+    for role, held in roles.items():
+        table.add_row(role, ", ".join(held))
+    out.print(table)
+
+
+@role_app.command("grant")
+def role_grant(
+    role: str = typer.Argument(..., help="Role name."),
+    right: str = typer.Argument(..., help="Right, e.g. person.read_full."),
+) -> None:
+    """Give a role a right."""
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        changed = grant_right(
+            engine, load_server_keys(cfg).audit, cli_actor(), role, right, ADDRESS
+        )
+    out.print(f"{role} + {right}" + ("" if changed else " (已有 / held already)"))
+
+
+@role_app.command("revoke")
+def role_revoke(
+    role: str = typer.Argument(..., help="Role name."),
+    right: str = typer.Argument(..., help="Right to take away."),
+) -> None:
+    """Take a right from a role."""
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        changed = revoke_right(
+            engine, load_server_keys(cfg).audit, cli_actor(), role, right, ADDRESS
+        )
+    out.print(f"{role} - {right}" + ("" if changed else " (未持有 / not held)"))
+
+
+@token_app.command("issue")
+def token_issue(
+    scope: str = typer.Option(
+        ..., "--scope", help="What the device may do: scan, lab, checkpoint."
+    ),
+    venue: str = typer.Option(..., "--venue", help="Venue code the device is bound to."),
+    days: int = typer.Option(90, "--days", help="Days until the token expires (1-366)."),
+) -> None:
+    """Issue a device token; it is printed once and stored only as a hash."""
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        token, expires = issue_device_token(
+            engine, load_server_keys(cfg).audit, cli_actor(), scope, venue, days, ADDRESS
+        )
+    out.print(f"设备令牌（仅显示一次）/ device token (shown once), expires {expires:%Y-%m-%d} UTC:")
+    out.print(token, markup=False)

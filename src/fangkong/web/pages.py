@@ -1,0 +1,269 @@
+"""The pages: login/logout, home, person lookup, person, audit log, language switch.
+
+Handlers parse the form or query, call one service function and render a template.
+Typed errors raised here are rendered by ``fangkong.api.app`` (a login page for
+``Unauthenticated``, an error page otherwise), in the page's language.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from fangkong import audit
+from fangkong.api.context import (
+    LANG_COOKIE,
+    PRESESSION_COOKIE,
+    SESSION_COOKIE,
+    AppContext,
+    app_context,
+    check_csrf,
+    client_address,
+    csrf_token,
+    current_actor,
+    session_csrf,
+)
+from fangkong.api.problems import status_of
+from fangkong.auth.model import Actor
+from fangkong.auth.records import (
+    Summary,
+    jurisdiction_summary,
+    lookup_person,
+    read_person,
+)
+from fangkong.auth.rights import AUDIT_READ, PERSON_READ
+from fangkong.auth.service import SESSION_EXPIRED, login, logout
+from fangkong.errors import FangkongError, InvalidFields, NotFound
+from fangkong.web.i18n import DEFAULT_LANG, LANGS, render
+
+pages = APIRouter(include_in_schema=False)
+
+Ctx = Annotated[AppContext, Depends(app_context)]
+Caller = Annotated[Actor, Depends(current_actor)]
+Address = Annotated[str, Depends(client_address)]
+
+
+def page_lang(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE, DEFAULT_LANG)
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to go back to; anything else (another site) becomes the home page."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    status: int = 200,
+    actor: Actor | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    lang = page_lang(request)
+    html = render(
+        lang,
+        template,
+        request_path=request.url.path,
+        actor=actor,
+        csrf=session_csrf(request),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def _cookie(response: Response, ctx: AppContext, name: str, value: str) -> None:
+    response.set_cookie(
+        name, value, httponly=True, secure=ctx.settings.cookie_secure, samesite="strict", path="/"
+    )
+
+
+# ---- login / logout ----------------------------------------------------------------------
+
+
+def _login_page(
+    request: Request,
+    ctx: AppContext,
+    *,
+    status: int = 200,
+    message: str | None = None,
+    next_path: str = "/",
+    username: str = "",
+) -> HTMLResponse:
+    pre = request.cookies.get(PRESESSION_COOKIE) or secrets.token_urlsafe(24)
+    response = page(
+        request,
+        "login.html",
+        status=status,
+        message=message,
+        next_path=next_path,
+        username=username,
+        login_csrf=csrf_token(ctx.keys, "p:" + pre),
+    )
+    _cookie(response, ctx, PRESESSION_COOKIE, pre)
+    return response
+
+
+@pages.get("/login")
+def get_login(
+    request: Request, ctx: Ctx, next: str | None = None, reason: str | None = None
+) -> HTMLResponse:
+    lang = page_lang(request)
+    message = SESSION_EXPIRED.text(lang) if reason == SESSION_EXPIRED.code else None
+    return _login_page(request, ctx, message=message, next_path=safe_next(next))
+
+
+@pages.post("/login")
+def post_login(
+    request: Request,
+    ctx: Ctx,
+    address: Address,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    pre = request.cookies.get(PRESESSION_COOKIE)
+    check_csrf(request, csrf_token, "p:" + pre if pre else None)
+    try:
+        token = login(ctx.engine, ctx.keys.audit, ctx.policy, username.strip(), password, address)
+    except FangkongError as exc:
+        return _login_page(
+            request,
+            ctx,
+            status=status_of(exc),
+            message=exc.problem.text(page_lang(request)),
+            next_path=safe_next(next),
+            username=username,
+        )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    _cookie(response, ctx, SESSION_COOKIE, token)
+    response.delete_cookie(PRESESSION_COOKIE, path="/")
+    return response
+
+
+@pages.post("/logout")
+def post_logout(
+    request: Request,
+    ctx: Ctx,
+    address: Address,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    check_csrf(request, csrf_token, "s:" + token if token else None)
+    if token:
+        logout(ctx.engine, ctx.keys.audit, token, address)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@pages.get("/lang/{lang}")
+def get_lang(lang: str, next: str | None = None) -> Response:
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if lang in LANGS:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
+# ---- home --------------------------------------------------------------------------------
+
+
+def _chart_spec(summary: Summary) -> str:
+    spec = {
+        "width": "container",
+        "height": {"step": 32},
+        "data": {"values": [asdict(a) for a in summary.by_area]},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "y": {"field": "name", "type": "nominal", "sort": "-x", "title": None},
+            "x": {"field": "persons", "type": "quantitative", "title": None},
+        },
+    }
+    # inside <script type="application/json">: keep "</" from closing the element
+    return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
+
+
+@pages.get("/")
+def get_home(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
+    summary = jurisdiction_summary(ctx.engine, actor)
+    return page(request, "home.html", actor=actor, summary=summary, chart_spec=_chart_spec(summary))
+
+
+@pages.get("/partials/summary")
+def get_summary_partial(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
+    """The key numbers alone, for htmx to refresh in place."""
+    return page(
+        request, "_numbers.html", actor=actor, summary=jurisdiction_summary(ctx.engine, actor)
+    )
+
+
+# ---- persons -----------------------------------------------------------------------------
+
+
+@pages.get("/persons/lookup")
+def get_person_lookup(request: Request, actor: Caller) -> HTMLResponse:
+    actor.require(PERSON_READ)
+    return page(request, "person_lookup.html", actor=actor)
+
+
+@pages.post("/persons/lookup")
+def post_person_lookup(
+    request: Request,
+    ctx: Ctx,
+    actor: Caller,
+    address: Address,
+    id_number: Annotated[str, Form(max_length=40)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> HTMLResponse:
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    lang = page_lang(request)
+    try:
+        person = lookup_person(
+            ctx.engine, ctx.keys.audit, actor, ctx.sealer, id_number, address, ctx.today()
+        )
+    except InvalidFields as exc:
+        errors = {f.field: f.problem.text(lang) for f in exc.fields}
+        return page(request, "person_lookup.html", status=422, actor=actor, errors=errors)
+    except NotFound as exc:
+        return page(
+            request, "person_lookup.html", status=404, actor=actor, not_found=exc.problem.text(lang)
+        )
+    return page(request, "person_lookup.html", actor=actor, person=person)
+
+
+def session_csrf_basis(request: Request) -> str | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    return "s:" + token if token else None
+
+
+@pages.get("/persons/{person_id}")
+def get_person(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, person_id: int
+) -> HTMLResponse:
+    person = read_person(ctx.engine, ctx.keys.audit, actor, ctx.sealer, person_id, address)
+    return page(request, "person.html", actor=actor, person=person)
+
+
+# ---- admin -------------------------------------------------------------------------------
+
+
+@pages.get("/admin/audit")
+def get_audit(
+    request: Request,
+    ctx: Ctx,
+    actor: Caller,
+    person: Annotated[int | None, Query(ge=1)] = None,
+    user: Annotated[str | None, Query(max_length=80)] = None,
+) -> HTMLResponse:
+    actor.require(AUDIT_READ)
+    rows = audit.search(ctx.engine, person=person, user=user or None, limit=300)
+    return page(request, "audit.html", actor=actor, rows=rows, person=person, user=user or "")
