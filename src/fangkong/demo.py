@@ -1,17 +1,22 @@
 """``fangkong demo``: the main job on the embedded default. Grows with every capability.
 
-Today: generate a small synthetic province (the twin's registry: synthetic people only),
+Today: generate a synthetic province of 50,000 people (the twin: synthetic people only),
 create or migrate the database, import regions, venues and persons through the same
-service the CLI uses, and print what the database holds.
+service the CLI uses, print what the database holds, then run the twin's outbreak for
+30 days with the reference response (and once without, to score it), printing a line
+a day; finally give the web service an administrator and print its login.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 from sqlalchemy import Engine, func, select
@@ -25,7 +30,12 @@ from fangkong.registry.service import ImportOptions, import_file
 from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.schema import households, persons, regions, venues
-from fangkong.twin.registry import generate_registry, write_registry
+from fangkong.twin.events import DayEvents
+from fangkong.twin.registry import Registry, generate_registry, write_registry
+from fangkong.twin.response import ReferenceResponse
+from fangkong.twin.scenario import default_scenario
+from fangkong.twin.score import read_truth, score
+from fangkong.twin.sim import Twin, write_run
 
 
 def _age_band(birth: date, today: date) -> str:
@@ -86,16 +96,70 @@ def _summary(engine: Engine, sealer: Sealer, today: date) -> None:
 
 
 def demo_command(
-    people: int = typer.Option(2000, "--people", min=50, help="Synthetic persons to generate."),
+    people: int = typer.Option(50_000, "--people", min=50, help="Synthetic persons to generate."),
     seed: int = typer.Option(1, "--seed", help="Random seed of the synthetic province."),
+    days: int = typer.Option(30, "--days", min=0, help="Days of the outbreak to simulate."),
 ) -> None:
-    """Run the main job: build a synthetic province, import it, show what the database holds."""
+    """Run the main job: a synthetic province → the database → its outbreak, day by day."""
     cfg = settings()
     with database(cfg) as engine:
-        _run_demo(engine, cfg, people, seed)
+        registry = _run_demo(engine, cfg, people, seed)
+        if days:
+            _outbreak(registry, cfg.home / "demo", seed, days)
+        _admin_login(engine, cfg)
 
 
-def _run_demo(engine: Engine, cfg: Settings, people: int, seed: int) -> None:
+def _day_line(events: DayEvents, isolated: int) -> str:
+    positives = int(pc.sum(events.test_results["positive"]).as_py() or 0)
+    sales = events.pharmacy_sales.num_rows
+    return (
+        f"  第 {events.day:>2} 天 day {events.day:>2}"
+        f" │ 扫码 check-ins {events.checkins.num_rows:>9,}"
+        f" │ 发热门诊 fever clinic {events.fever_clinic_visits.num_rows:>4,}"
+        f" │ 购药 medicine {sales:>5,} │ 检测 tests {events.test_results.num_rows:>6,}"
+        f" 阳性 positive {positives:>4,} │ 入境 arrivals {events.travellers.num_rows:>4,}"
+        f" │ 管控 isolated {isolated:>5,} │ 真值 truth: 新感染 infected {events.truth.num_rows:>5,}"
+    )
+
+
+def _outbreak(registry: Registry, folder: Path, seed: int, days: int) -> None:
+    """Run the twin's outbreak with the reference response and without, and score it.
+
+    The events go to ``folder/run`` as Parquet by day for the capabilities that read them;
+    the ground truth stays in ``truth/`` and is read only by the score.
+    """
+    scenario = default_scenario()
+    runs = {"run": folder / "run", "baseline": folder / "baseline"}
+    for path in runs.values():
+        shutil.rmtree(path, ignore_errors=True)
+    out.print(f"\n[bold]疫情模拟 outbreak[/bold]: {days} 天 days, 情景 scenario default, "
+              f"种子 seed {seed} → {runs['run']}")  # fmt: skip
+    twin = Twin.from_registry(registry, scenario, seed=seed)
+    response = ReferenceResponse(twin)
+    decided = 0
+
+    def on_day(events: DayEvents) -> None:
+        nonlocal decided
+        decided = response.decisions().num_rows
+        out.print(_day_line(events, decided))
+
+    write_run(twin, days, runs["run"], interventions_fn=response, on_day=on_day)
+    decisions = response.decisions()
+    pq.write_table(decisions, runs["run"] / "decisions.parquet")
+    write_run(Twin.from_registry(registry, scenario, seed=seed), days, runs["baseline"])
+    result = score(read_truth(runs["run"]), decisions, baseline=read_truth(runs["baseline"]))
+    table = Table(
+        "指标 measure", "值 value", title="孪生评分（对照无干预）Score against no control"
+    )
+    table.add_row("感染 infections (with response)", f"{result.infections:,}")
+    table.add_row("无干预感染 infections without control", f"{result.baseline_infections or 0:,}")
+    if result.averted_share is not None:
+        table.add_row("避免比例 averted share", f"{result.averted_share:.1%}")
+    table.add_row("管控中感染 infections by isolated infectors", f"{result.in_control_share:.1%}")
+    out.print(table)
+
+
+def _run_demo(engine: Engine, cfg: Settings, people: int, seed: int) -> Registry:
     today = datetime.now(ZoneInfo(cfg.timezone)).date()
     out.print(f"[bold]fangkong demo[/bold] — 数据目录 data directory: {cfg.home}")
     migrate.upgrade(engine)
@@ -114,7 +178,7 @@ def _run_demo(engine: Engine, cfg: Settings, people: int, seed: int) -> None:
         out.print(f"  import {kind:8} read {r.rows_read:>7,}  inserted {r.inserted:>7,}  "
                   f"updated {r.updated:>6,}  unchanged {r.unchanged:>7,}")  # fmt: skip
     _summary(engine, sealer, today)
-    _admin_login(engine, cfg)
+    return registry
 
 
 def _admin_login(engine: Engine, cfg: Settings) -> None:
