@@ -73,7 +73,9 @@ def _register() -> None:
     from fangkong.audit.cli import app as audit_app
     from fangkong.auth.cli import role_app, token_app, user_app
     from fangkong.demo import demo_command
+    from fangkong.healthcode.cli import app as code_app
     from fangkong.identity.cli import app as id_app
+    from fangkong.policy.cli import app as policy_app
     from fangkong.registry.cli import export_app, import_app
     from fangkong.store.cli import app as db_app
     from fangkong.twin.cli import app as twin_app
@@ -89,6 +91,8 @@ def _register() -> None:
     app.add_typer(role_app, name="role")
     app.add_typer(token_app, name="token")
     app.add_typer(audit_app, name="audit")
+    app.add_typer(policy_app, name="policy")
+    app.add_typer(code_app, name="code")
 
 
 _register()

@@ -141,6 +141,27 @@ SETTINGS: tuple[Setting, ...] = (
         "from http://127.0.0.1 and localhost). Set false only behind a trusted proxy test.",
         _flag,
     ),
+    Setting(
+        "policy_pack",
+        "FANGKONG_POLICY_PACK",
+        "protocol-9",
+        "The policy pack in force: a shipped pack's name (protocol-9, twenty-measures) or "
+        "the path of a pack file (see docs/policy.md).",
+    ),
+    Setting(
+        "qr_validity_seconds",
+        "FANGKONG_QR_VALIDITY_SECONDS",
+        "60",
+        "Seconds a dynamic health-code QR token stays valid after it is issued.",
+        _positive_int,
+    ),
+    Setting(
+        "qr_clock_skew_seconds",
+        "FANGKONG_QR_CLOCK_SKEW_SECONDS",
+        "10",
+        "Seconds of clock difference tolerated when checking a QR token's issue time.",
+        _positive_int,
+    ),
 )
 
 
@@ -160,6 +181,9 @@ class Settings:
     lockout_minutes: int = 15
     login_rate_per_minute: int = 20
     cookie_secure: bool = True
+    policy_pack: str = "protocol-9"
+    qr_validity_seconds: int = 60
+    qr_clock_skew_seconds: int = 10
 
     @property
     def key_path(self) -> Path:
@@ -168,6 +192,10 @@ class Settings:
     @property
     def server_key_path(self) -> Path:
         return self.home / "keys" / "server.key"
+
+    @property
+    def qr_key_path(self) -> Path:
+        return self.home / "keys" / "qr_ed25519.pem"
 
 
 class SettingError(ValueError):

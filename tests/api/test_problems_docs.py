@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from fangkong.api.problems import negotiate
+from fangkong.store import migrate
 from tests.api.helpers import client, logged_in, make_app
 
 PROBLEM = "application/problem+json"
@@ -115,7 +116,7 @@ def test_health_and_readiness(province: Engine, tmp_path: Path) -> None:
     assert c.get("/health").json() == {"status": "ok"}
     ready = c.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "schema": "0002"}
+    assert ready.json() == {"status": "ready", "schema": migrate.head_revision()}
 
 
 def test_not_ready_without_a_schema(empty_engine: Engine, tmp_path: Path) -> None:

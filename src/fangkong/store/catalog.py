@@ -7,6 +7,7 @@ read the metadata after importing this module.
 
 from __future__ import annotations
 
+import fangkong.healthcode.tables  # health codes (migration 0003)
 import fangkong.store.schema  # noqa: F401 - registry, users, audit
 from fangkong.store.schema import Base
 

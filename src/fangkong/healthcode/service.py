@@ -1,0 +1,685 @@
+"""Health-code use cases: record facts, evaluate, correct, recompute, issue QR, verify scans.
+
+Each function is one transaction. Given an ``Engine`` it opens and commits its own
+(SQLite: ``BEGIN IMMEDIATE``); given a ``Connection`` it works inside the caller's
+transaction. Errors are typed with stable codes (``fangkong.healthcode.errors``);
+routes, pages and the CLI translate them. Authorisation (who may record facts or
+decide corrections) is the caller's: the service layer records who did it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, select, update
+
+from fangkong.errors import Conflict, Forbidden, NotFound, Problem
+from fangkong.healthcode import bulk
+from fangkong.healthcode.errors import (
+    PersonUnknown,
+    ScanEventConflict,
+    TokenReplayed,
+    VenueUnknown,
+    malformed,
+)
+from fangkong.healthcode.qr import QrKeys, issue_token, looks_like_token, new_ref, verify_token
+from fangkong.healthcode.rules import Decision, Reason, evaluate, fmt_time
+from fangkong.healthcode.store import FactRow, check_fact, facts_from_rows, invalid
+from fangkong.healthcode.tables import (
+    code_corrections,
+    code_transitions,
+    health_codes,
+    person_facts,
+    scans,
+)
+from fangkong.identity.masking import mask_name
+from fangkong.identity.resident_id import check_resident_id
+from fangkong.identity.sealing import Sealer
+from fangkong.policy.loader import load_pack
+from fangkong.policy.model import Colour, Pack, Text
+from fangkong.settings import Settings
+from fangkong.store.schema import persons, venues
+from fangkong.store.types import utcnow
+
+Bind = Engine | Connection
+
+
+@dataclass(frozen=True)
+class CodeContext:
+    """What the use cases need besides the database: pack, keys, zone, token timing."""
+
+    pack: Pack
+    sealer: Sealer
+    qr: QrKeys
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    qr_validity_s: int = 60
+    qr_skew_s: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CodeContext:
+        from fangkong.healthcode.qr import load_or_create_keys
+        from fangkong.identity.sealing import load_or_create_key
+
+        return cls(
+            pack=load_pack(settings.policy_pack),
+            sealer=Sealer(load_or_create_key(settings)),
+            qr=load_or_create_keys(settings.qr_key_path),
+            tz=ZoneInfo(settings.timezone),
+            qr_validity_s=settings.qr_validity_seconds,
+            qr_skew_s=settings.qr_clock_skew_seconds,
+        )
+
+
+@contextmanager
+def _transaction(bind: Bind) -> Iterator[Connection]:
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.connect().execution_options(write=True) as conn, conn.begin():
+        yield conn
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is not None and now.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware time")
+    return now or utcnow()
+
+
+# ---- facts and evaluation -------------------------------------------------------------------
+
+
+def load_facts(conn: Connection, person_id: int) -> Any:
+    rows = conn.execute(
+        select(
+            person_facts.c.id,
+            person_facts.c.kind,
+            person_facts.c.starts_at,
+            person_facts.c.ends_at,
+            person_facts.c.detail,
+        ).where(person_facts.c.person_id == person_id, person_facts.c.voided_at.is_(None))
+    ).all()
+    return facts_from_rows(FactRow(r.id, r.kind, r.starts_at, r.ends_at, r.detail) for r in rows)
+
+
+def _require_person(conn: Connection, person_id: int) -> None:
+    found = conn.execute(select(persons.c.id).where(persons.c.id == person_id)).first()
+    if found is None:
+        raise PersonUnknown(
+            Problem("code.person_unknown", f"无此人员（{person_id}）", f"no person {person_id}")
+        )
+
+
+def _top_rule(reasons: Sequence[Mapping[str, Any]] | Sequence[Reason]) -> str | None:
+    if not reasons:
+        return None
+    first = reasons[0]
+    return first.rule_id if isinstance(first, Reason) else str(first["rule"])
+
+
+def _store(conn: Connection, person_id: int, decision: Decision, pack: Pack, trigger: str) -> None:
+    """Write the current code; a change of colour adds a transition."""
+    old = conn.execute(
+        select(health_codes.c.colour, health_codes.c.reasons).where(
+            health_codes.c.person_id == person_id
+        )
+    ).first()
+    values = {
+        "colour": decision.colour.label,
+        "reasons": [r.as_json() for r in decision.reasons],
+        "pack_name": pack.name,
+        "pack_version": pack.version,
+        "next_change_at": decision.next_change_at,
+        "evaluated_at": decision.evaluated_at,
+    }
+    if old is None:
+        conn.execute(health_codes.insert().values(person_id=person_id, qr_ref=new_ref(), **values))
+    else:
+        conn.execute(
+            update(health_codes).where(health_codes.c.person_id == person_id).values(**values)
+        )
+    before = None if old is None else old.colour
+    if before != decision.colour.label:
+        # the rule that made the new colour, or (turning green) the one that ended
+        rule = _top_rule(decision.reasons) or (_top_rule(old.reasons) if old else None)
+        conn.execute(
+            code_transitions.insert().values(
+                person_id=person_id,
+                at=decision.evaluated_at,
+                from_colour=before,
+                to_colour=decision.colour.label,
+                rule_id=rule,
+                trigger=trigger[:60],
+                pack_name=pack.name,
+                pack_version=pack.version,
+            )
+        )
+
+
+def _evaluate_in(
+    conn: Connection, ctx: CodeContext, person_id: int, at: datetime, trigger: str
+) -> Decision:
+    decision = evaluate(load_facts(conn, person_id), at, ctx.pack, tz=ctx.tz)
+    _store(conn, person_id, decision, ctx.pack, trigger)
+    return decision
+
+
+def evaluate_person(
+    bind: Bind, ctx: CodeContext, person_id: int, *, at: datetime | None = None,
+    trigger: str = "evaluate",
+) -> Decision:  # fmt: skip
+    """Evaluate one person's code at ``at`` (default now) and store it (赋码/转码)."""
+    at = _now(at)
+    with _transaction(bind) as conn:
+        _require_person(conn, person_id)
+        return _evaluate_in(conn, ctx, person_id, at, trigger)
+
+
+@dataclass(frozen=True)
+class FactInput:
+    """A fact to record: kind, its time(s) and detail (see ``fangkong.healthcode.store``)."""
+
+    kind: str
+    starts_at: datetime
+    ends_at: datetime | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    client_event_id: str | None = None
+
+
+def record_fact(
+    bind: Bind, ctx: CodeContext, person_id: int, fact: FactInput, *, recorded_by: str,
+    now: datetime | None = None,
+) -> tuple[int, Decision]:  # fmt: skip
+    """Store a fact and re-evaluate the person. A resent ``client_event_id`` changes
+    nothing (the stored fact's id and the current decision are returned)."""
+    now = _now(now)
+    check_fact(fact.kind, fact.starts_at, fact.ends_at, fact.detail)
+    with _transaction(bind) as conn:
+        _require_person(conn, person_id)
+        if fact.client_event_id is not None:
+            prior = conn.execute(
+                select(person_facts.c.id, person_facts.c.person_id).where(
+                    person_facts.c.client_event_id == fact.client_event_id
+                )
+            ).first()
+            if prior is not None:
+                if prior.person_id != person_id:
+                    raise Conflict(
+                        Problem(
+                            "fact.event_conflict",
+                            "该事件编号已用于另一人员的记录",
+                            "this client event id was used for another person's fact",
+                        )
+                    )
+                return prior.id, _evaluate_in(conn, ctx, person_id, now, "evaluate")
+        fact_id = conn.execute(
+            person_facts.insert()
+            .values(
+                person_id=person_id,
+                kind=fact.kind,
+                starts_at=fact.starts_at,
+                ends_at=fact.ends_at,
+                detail=dict(fact.detail),
+                client_event_id=fact.client_event_id,
+                recorded_at=now,
+                recorded_by=recorded_by,
+            )
+            .returning(person_facts.c.id)
+        ).scalar_one()
+        return fact_id, _evaluate_in(conn, ctx, person_id, now, f"fact:{fact.kind}")
+
+
+@dataclass(frozen=True)
+class Transition:
+    at: datetime
+    from_colour: str | None
+    to_colour: str
+    rule_id: str | None
+    trigger: str
+    pack_ref: str
+
+
+def code_history(bind: Bind, person_id: int) -> list[Transition]:
+    """Every change of the person's colour, oldest first."""
+    with _transaction(bind) as conn:
+        _require_person(conn, person_id)
+        rows = conn.execute(
+            select(code_transitions)
+            .where(code_transitions.c.person_id == person_id)
+            .order_by(code_transitions.c.at, code_transitions.c.id)
+        ).all()
+    return [
+        Transition(r.at, r.from_colour, r.to_colour, r.rule_id, r.trigger,
+                   f"{r.pack_name}@{r.pack_version}")
+        for r in rows
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StoredCode:
+    person_id: int
+    colour: Colour
+    reasons: tuple[Reason, ...]
+    pack_ref: str
+    next_change_at: datetime | None
+    evaluated_at: datetime
+
+
+def current_code(bind: Bind, person_id: int) -> StoredCode | None:
+    """The stored code (as last evaluated), or None if never evaluated."""
+    with _transaction(bind) as conn:
+        r = conn.execute(select(health_codes).where(health_codes.c.person_id == person_id)).first()
+    if r is None:
+        return None
+    return StoredCode(
+        r.person_id,
+        Colour.parse(r.colour),
+        tuple(Reason.from_json(x) for x in r.reasons),
+        f"{r.pack_name}@{r.pack_version}",
+        r.next_change_at,
+        r.evaluated_at,
+    )
+
+
+# ---- corrections (纠错) ---------------------------------------------------------------------
+
+
+def file_correction(
+    bind: Bind, person_id: int, reason: str, *, filed_by: str, filer_role: str,
+    fact_id: int | None = None, now: datetime | None = None,
+) -> int:  # fmt: skip
+    """File an objection to a person's code (optionally naming the fact that is wrong)."""
+    now = _now(now)
+    if filer_role not in ("person", "officer"):
+        raise invalid("filer_role 应为 person 或 officer", "filer_role must be person or officer")
+    if not reason.strip():
+        raise invalid("请说明纠错理由", "give a reason for the correction")
+    with _transaction(bind) as conn:
+        _require_person(conn, person_id)
+        if fact_id is not None:
+            owner = conn.execute(
+                select(person_facts.c.person_id).where(person_facts.c.id == fact_id)
+            ).scalar_one_or_none()
+            if owner != person_id:
+                raise NotFound(
+                    Problem(
+                        "correction.fact_unknown",
+                        f"该人员没有编号为 {fact_id} 的记录",
+                        f"the person has no fact {fact_id}",
+                    )
+                )
+        return int(
+            conn.execute(
+                code_corrections.insert()
+                .values(
+                    person_id=person_id, fact_id=fact_id, filed_at=now, filed_by=filed_by,
+                    filer_role=filer_role, reason=reason, state="open",
+                )
+                .returning(code_corrections.c.id)
+            ).scalar_one()
+        )  # fmt: skip
+
+
+def decide_correction(
+    bind: Bind, ctx: CodeContext, correction_id: int, *, upheld: bool, reason: str,
+    decided_by: str, now: datetime | None = None,
+) -> Decision:  # fmt: skip
+    """Decide an objection. Upheld with a named fact: the fact is voided (kept, marked)
+    and the code re-evaluated. The decider must not be the filer; the caller checks
+    that the decider holds the right to decide."""
+    now = _now(now)
+    if not reason.strip():
+        raise invalid("请说明决定理由", "give a reason for the decision")
+    with _transaction(bind) as conn:
+        c = conn.execute(
+            select(code_corrections).where(code_corrections.c.id == correction_id)
+        ).first()
+        if c is None:
+            raise NotFound(
+                Problem("correction.unknown", f"无此纠错申请 {correction_id}",
+                        f"no correction {correction_id}")
+            )  # fmt: skip
+        if c.state != "open":
+            raise Conflict(
+                Problem("correction.decided", "该纠错申请已有决定",
+                        "this correction has already been decided")
+            )  # fmt: skip
+        if c.filed_by == decided_by:
+            raise Forbidden(
+                Problem("correction.own", "不能决定自己提交的纠错申请",
+                        "you cannot decide a correction you filed")
+            )  # fmt: skip
+        conn.execute(
+            update(code_corrections)
+            .where(code_corrections.c.id == correction_id)
+            .values(
+                state="upheld" if upheld else "rejected", decided_at=now,
+                decided_by=decided_by, decision_reason=reason,
+            )
+        )  # fmt: skip
+        if upheld and c.fact_id is not None:
+            conn.execute(
+                update(person_facts)
+                .where(person_facts.c.id == c.fact_id)
+                .values(voided_at=now, void_reason=f"correction {correction_id}: {reason}")
+            )
+        return _evaluate_in(conn, ctx, c.person_id, now, f"correction:{correction_id}")
+
+
+@dataclass(frozen=True)
+class Correction:
+    id: int
+    person_id: int
+    fact_id: int | None
+    filed_at: datetime
+    filed_by: str
+    filer_role: str
+    reason: str
+    state: str
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_reason: str | None
+
+
+def list_corrections(bind: Bind, *, state: str | None = "open") -> list[Correction]:
+    """The corrections queue (oldest first), by state (None: all)."""
+    query = select(code_corrections).order_by(code_corrections.c.filed_at, code_corrections.c.id)
+    if state is not None:
+        query = query.where(code_corrections.c.state == state)
+    with _transaction(bind) as conn:
+        return [Correction(*r) for r in conn.execute(query).all()]
+
+
+# ---- bulk re-evaluation ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecomputeResult:
+    evaluated: int
+    changed: int
+
+
+def recompute_all(
+    engine: Engine, ctx: CodeContext, at: datetime | None = None, *, trigger: str = "recompute"
+) -> RecomputeResult:
+    """Re-evaluate everyone with facts or a stored code (after a pack, area or day
+    change). The bulk evaluator finds whose colour or next change moved; those are
+    explained by the single evaluator and written with their transitions."""
+    at = _now(at)
+    with _transaction(engine) as conn:
+        rows = conn.execute(
+            select(
+                person_facts.c.person_id,
+                person_facts.c.id,
+                person_facts.c.kind,
+                person_facts.c.starts_at,
+                person_facts.c.ends_at,
+                person_facts.c.detail,
+            )
+            .where(person_facts.c.voided_at.is_(None))
+            .order_by(person_facts.c.person_id, person_facts.c.id)
+        ).all()
+        stored = {
+            r.person_id: (r.colour, r.next_change_at, r.pack_name, r.pack_version)
+            for r in conn.execute(
+                select(
+                    health_codes.c.person_id,
+                    health_codes.c.colour,
+                    health_codes.c.next_change_at,
+                    health_codes.c.pack_name,
+                    health_codes.c.pack_version,
+                )
+            )
+        }
+        by_person: dict[int, list[FactRow]] = {pid: [] for pid in stored}
+        for r in rows:
+            by_person.setdefault(r.person_id, []).append(
+                FactRow(r.id, r.kind, r.starts_at, r.ends_at, r.detail)
+            )
+        ids = sorted(by_person)
+        facts = [facts_from_rows(by_person[pid]) for pid in ids]
+        result = bulk.evaluate_bulk(bulk.from_facts(facts), at, ctx.pack)
+        changed = 0
+        for i, pid in enumerate(ids):
+            colour = Colour(int(result.colour[i])).label
+            nxt = int(result.next_change[i])
+            next_at = None if nxt == bulk.NEVER else bulk.from_us(nxt)
+            if stored.get(pid) == (colour, next_at, ctx.pack.name, ctx.pack.version):
+                continue
+            decision = evaluate(facts[i], at, ctx.pack, tz=ctx.tz)
+            _store(conn, pid, decision, ctx.pack, trigger)
+            changed += 1
+    return RecomputeResult(len(ids), changed)
+
+
+# ---- QR codes and scans (用码) --------------------------------------------------------------
+
+
+def _code_ref(conn: Connection, ctx: CodeContext, person_id: int, at: datetime) -> bytes:
+    ref = conn.execute(
+        select(health_codes.c.qr_ref).where(health_codes.c.person_id == person_id)
+    ).scalar_one_or_none()
+    if ref is None:
+        _evaluate_in(conn, ctx, person_id, at, "evaluate")
+        ref = conn.execute(
+            select(health_codes.c.qr_ref).where(health_codes.c.person_id == person_id)
+        ).scalar_one()
+    return bytes(ref)
+
+
+def issue_qr(bind: Bind, ctx: CodeContext, person_id: int, *, now: datetime | None = None) -> str:
+    """A fresh signed token for the person's dynamic QR code (valid ``qr_validity_s``)."""
+    now = _now(now)
+    with _transaction(bind) as conn:
+        _require_person(conn, person_id)
+        return issue_token(ctx.qr, _code_ref(conn, ctx, person_id, now), now)
+
+
+def person_by_id_number(conn: Connection, sealer: Sealer, number: str, today: Any) -> int | None:
+    """The person holding a resident ID number (looked up by its sealed hash)."""
+    check = check_resident_id(number, today=today)
+    if not check.valid or check.normalized is None:
+        reason = check.problems[0] if check.problems else None
+        raise malformed(
+            f"身份证号无效：{reason.message_zh if reason else number}",
+            f"invalid resident ID number: {reason.message_en if reason else number}",
+        )
+    key = sealer.lookup_hash("document", f"resident_id|CHN|{check.normalized}")
+    found = conn.execute(select(persons.c.id).where(persons.c.doc_hash == key)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+@dataclass(frozen=True)
+class ScanVerdict:
+    """What a scanner shows staff: colour, admitted or not, flagged, who (masked), why."""
+
+    client_event_id: str
+    venue_code: str
+    venue_type: str
+    masked_name: str
+    colour: Colour
+    allowed: bool
+    flagged: bool
+    reasons: tuple[Reason, ...]
+    notes: tuple[Text, ...]
+    pack_ref: str
+    device_time: datetime
+    received_at: datetime
+    by: str  # "token" or "id_number"
+    repeated: bool = field(default=False, compare=False)  # True: returned from storage
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "client_event_id": self.client_event_id,
+            "venue_code": self.venue_code,
+            "venue_type": self.venue_type,
+            "masked_name": self.masked_name,
+            "colour": self.colour.label,
+            "allowed": self.allowed,
+            "flagged": self.flagged,
+            "reasons": [r.as_json() for r in self.reasons],
+            "notes": [{"zh": n.zh, "en": n.en} for n in self.notes],
+            "pack": self.pack_ref,
+            "device_time": self.device_time.isoformat(),
+            "received_at": self.received_at.isoformat(),
+            "by": self.by,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], *, repeated: bool) -> ScanVerdict:
+        return cls(
+            data["client_event_id"],
+            data["venue_code"],
+            data["venue_type"],
+            data["masked_name"],
+            Colour.parse(data["colour"]),
+            data["allowed"],
+            data["flagged"],
+            tuple(Reason.from_json(r) for r in data["reasons"]),
+            tuple(Text(n["zh"], n["en"]) for n in data["notes"]),
+            data["pack"],
+            datetime.fromisoformat(data["device_time"]),
+            datetime.fromisoformat(data["received_at"]),
+            data["by"],
+            repeated,
+        )
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).digest()
+
+
+def perform_scan(
+    bind: Bind, ctx: CodeContext, venue_code: str, token_or_id: str, device_time: datetime,
+    client_event_id: str, *, now: datetime | None = None, dry_run: bool = False,
+) -> ScanVerdict:  # fmt: skip
+    """Verify a scan at a venue or checkpoint and store it as a check-in event.
+
+    ``token_or_id`` is a QR token or a resident ID number (people without a phone show
+    their card). A retry with the same ``client_event_id`` and the same content changes
+    nothing and returns the stored verdict (``repeated``); different content under a used
+    id is ``scan.event_conflict``. A token already used under another event id is
+    ``scan.token_replayed``. ``dry_run`` verifies and answers without storing anything.
+    """
+    now = _now(now)
+    text = token_or_id.strip()
+    event_id = client_event_id.strip()
+    if not event_id or len(event_id) > 64:
+        raise malformed("缺少事件编号或过长（最多64字符）", "client event id missing or over 64")
+    if device_time.tzinfo is None:
+        raise malformed("设备时间须带时区", "device time must carry a time zone")
+    if not text:
+        raise malformed("缺少二维码或证件号", "no QR token or ID number")
+    request = _digest(venue_code, text, device_time.isoformat())
+    with _transaction(bind) as conn:
+        prior = conn.execute(
+            select(scans.c.request_digest, scans.c.verdict).where(
+                scans.c.client_event_id == event_id
+            )
+        ).first()
+        if prior is not None:
+            if bytes(prior.request_digest) != request:
+                raise ScanEventConflict(
+                    Problem("scan.event_conflict", "该事件编号已用于另一次扫码",
+                            "this client event id was used for a different scan")
+                )  # fmt: skip
+            return ScanVerdict.from_json(prior.verdict, repeated=True)
+        venue = conn.execute(
+            select(venues.c.code, venues.c.type).where(venues.c.code == venue_code)
+        ).first()
+        if venue is None:
+            raise VenueUnknown(
+                Problem("scan.venue_unknown", f"场所码 {venue_code} 未登记",
+                        f"no venue with place code {venue_code}")
+            )  # fmt: skip
+        token_digest: bytes | None = None
+        if looks_like_token(text):
+            claims = verify_token(
+                ctx.qr, text, now, validity_s=ctx.qr_validity_s, skew_s=ctx.qr_skew_s
+            )
+            token_digest = _digest("token", text)
+            used = conn.execute(
+                select(scans.c.id).where(scans.c.token_digest == token_digest).limit(1)
+            ).first()
+            if used is not None:
+                raise TokenReplayed(
+                    Problem(
+                        "scan.token_replayed",
+                        "该健康码已被扫描过（疑似截图），请刷新后重新出示",
+                        "this code was already scanned (a screenshot?): refresh and show again",
+                    )
+                )
+            person_id = conn.execute(
+                select(health_codes.c.person_id).where(health_codes.c.qr_ref == claims.ref)
+            ).scalar_one_or_none()
+            by = "token"
+        else:
+            person_id = person_by_id_number(conn, ctx.sealer, text, now.astimezone(ctx.tz).date())
+            by = "id_number"
+        if person_id is None:
+            raise PersonUnknown(
+                Problem("scan.person_unknown", "查无此人，请核验证件",
+                        "nobody in the registry matches: check an ID document")
+            )  # fmt: skip
+        name = conn.execute(select(persons.c.name).where(persons.c.id == person_id)).scalar_one()
+        facts = load_facts(conn, person_id)
+        decision = evaluate(facts, now, ctx.pack, tz=ctx.tz)
+        if not dry_run:
+            _store(conn, person_id, decision, ctx.pack, "scan")
+        verdict = _verdict(ctx, venue.code, venue.type, name, decision, event_id,
+                           device_time, now, by, facts)  # fmt: skip
+        if not dry_run:
+            conn.execute(
+                scans.insert().values(
+                    client_event_id=event_id, person_id=person_id, venue_code=venue.code,
+                    device_time=device_time, received_at=now, colour=verdict.colour.label,
+                    allowed=verdict.allowed, flagged=verdict.flagged,
+                    token_digest=token_digest, request_digest=request,
+                    verdict=json.loads(json.dumps(verdict.as_json())),
+                    pack_name=ctx.pack.name, pack_version=ctx.pack.version,
+                )
+            )  # fmt: skip
+        return verdict
+
+
+def _verdict(
+    ctx: CodeContext, venue_code: str, venue_type: str, name: str, decision: Decision,
+    event_id: str, device_time: datetime, now: datetime, by: str, facts: Any,
+) -> ScanVerdict:  # fmt: skip
+    policy = ctx.pack.venue_policy(venue_type)
+    allowed = decision.colour in policy.admit
+    flagged = decision.colour in policy.flag
+    notes: list[Text] = []
+    if policy.show_arrival_days:
+        since = now - timedelta(days=policy.show_arrival_days)
+        for a in sorted(facts.arrivals, key=lambda a: a.arrived_at):
+            if since <= a.arrived_at <= now:
+                when = fmt_time(a.arrived_at, ctx.tz)
+                notes.append(
+                    Text(
+                        f"{when} 自{_RISK_ZH[a.risk]}（{a.origin or '未登记'}）抵达",
+                        f"arrived {when} from a {a.risk}-risk origin ({a.origin or 'unrecorded'})",
+                    )
+                )
+                flagged = flagged or a.risk in ("high", "medium", "inbound")
+    if not allowed:
+        notes.append(
+            Text(
+                f"{policy.label.zh}不允许{decision.colour.zh}进入，请按规定处置",
+                f"{policy.label.en}: a {decision.colour.label} code may not enter; follow "
+                "the procedure",
+            )
+        )
+    return ScanVerdict(
+        event_id, venue_code, venue_type, mask_name(name), decision.colour, allowed, flagged,
+        decision.reasons, tuple(notes), decision.pack_ref, device_time, now, by,
+    )  # fmt: skip
+
+
+_RISK_ZH = {"high": "高风险区", "medium": "中风险区", "low": "低风险区", "inbound": "境外"}

@@ -1,0 +1,99 @@
+"""``fangkong policy``: check, show and compare policy packs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fangkong.cli_support import err, out, settings
+from fangkong.policy.diff import diff_packs
+from fangkong.policy.loader import builtin_names, check_pack_file, load_pack
+from fangkong.policy.model import Pack
+
+app = typer.Typer(
+    help="Policy packs: check, show, compare the rules in force. 政策包.",
+    no_args_is_help=True,
+)
+
+
+@app.callback()
+def _group() -> None:
+    """Policy packs: check, show, compare the rules in force. 政策包."""
+
+
+@app.command("check")
+def check_command(
+    path: Annotated[str, typer.Argument(help="Pack file (TOML) or a shipped pack's name.")],
+) -> None:
+    """Validate a pack; exit 1 listing every problem (file:line [rule]: what is wrong)."""
+    from fangkong.policy.loader import resolve
+
+    lang = settings().lang
+    problems = check_pack_file(resolve(path))
+    if problems:
+        for p in problems:
+            err.print(f"[red]{p.problem.code}[/red] {p.text(lang)}", markup=True)
+        raise typer.Exit(1)
+    pack = load_pack(path)
+    out.print(f"ok: {pack.ref} — {len(pack.rules)} rules / 条规则")
+
+
+def _show(pack: Pack) -> None:
+    out.print(f"{pack.ref}  {pack.title.zh} / {pack.title.en}")
+    rules = Table("rule", "kind", "trigger", "colour (duration)", "zh", "en")
+    for r in pack.rules:
+        if r.phases:
+            colour = " → ".join(f"{p.colour.label} {p.hours // 24}d" if p.hours % 24 == 0
+                                else f"{p.colour.label} {p.hours}h" for p in r.phases)  # fmt: skip
+            if r.release_test_day:
+                colour += f" (release test ≥ day {r.release_test_day})"
+            zh, en = r.phases[0].text.zh, r.phases[0].text.en
+        else:
+            colour = "(decision)" if r.kind == "manual" else r.colour.label
+            zh, en = r.text.zh, r.text.en
+        rules.add_row(r.id, r.kind, r.trigger or r.level or r.period or "", colour, zh, en)
+    out.print(rules)
+    groups = Table("testing group", "interval (h)", "label")
+    for g in pack.testing_groups.values():
+        groups.add_row(g.name, str(g.interval_hours), f"{g.label.zh} / {g.label.en}")
+    out.print(groups)
+    venues = Table("venue type", "admit", "flag", "show arrivals (days)")
+    for v in pack.venues.values():
+        venues.add_row(
+            v.venue_type,
+            ", ".join(c.label for c in sorted(v.admit)),
+            ", ".join(c.label for c in sorted(v.flag)),
+            str(v.show_arrival_days),
+        )
+    out.print(venues)
+
+
+@app.command("show")
+def show_command(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="Pack name or file; default: the pack in force (FANGKONG_POLICY_PACK)."
+        ),
+    ] = None,
+) -> None:
+    """Show a pack's rules, testing groups and venue policies (with `extends` resolved)."""
+    _show(load_pack(name or settings().policy_pack))
+    if name is None:
+        out.print(f"shipped packs / 内置政策包: {', '.join(builtin_names())}")
+
+
+@app.command("diff")
+def diff_command(
+    a: Annotated[str, typer.Argument(help="First pack (name or file).")],
+    b: Annotated[str, typer.Argument(help="Second pack (name or file).")],
+) -> None:
+    """Every value that differs between two packs, key by key."""
+    changes = diff_packs(load_pack(a), load_pack(b))
+    table = Table("key", a, b)
+    for c in changes:
+        table.add_row(c.key, "—" if c.a is None else repr(c.a), "—" if c.b is None else repr(c.b))
+    out.print(table)
+    out.print(f"{len(changes)} differences / 处不同")
