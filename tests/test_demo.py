@@ -21,6 +21,7 @@ def test_demo_builds_imports_simulates_and_prints_a_login(tmp_path: Path) -> Non
     assert "import persons  read   3,000  inserted   3,000" in result.output
     assert result.output.count(" day ") >= 6
     assert "averted share" in result.output
+    assert "codes 红 red" in result.output
     assert "login: admin / " in result.output
     assert (tmp_path / "demo" / "run" / "checkins").is_dir()
     assert (tmp_path / "demo" / "run" / "truth").is_dir()

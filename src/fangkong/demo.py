@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import typer
@@ -24,6 +27,9 @@ from sqlalchemy import Engine, func, select
 from fangkong.auth.keys import load_server_keys
 from fangkong.auth.service import demo_admin
 from fangkong.cli_support import database, out, settings
+from fangkong.healthcode.feed import record_facts
+from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
+from fangkong.healthcode.tables import health_codes
 from fangkong.identity.masking import mask_id, mask_name, mask_phone
 from fangkong.identity.sealing import Sealer, load_or_create_key
 from fangkong.registry.service import ImportOptions, import_file
@@ -105,11 +111,11 @@ def demo_command(
     with database(cfg) as engine:
         registry = _run_demo(engine, cfg, people, seed)
         if days:
-            _outbreak(registry, cfg.home / "demo", seed, days)
+            _outbreak(engine, cfg, registry, seed, days)
         _admin_login(engine, cfg)
 
 
-def _day_line(events: DayEvents, isolated: int) -> str:
+def _day_line(events: DayEvents, isolated: int, colours: dict[str, int]) -> str:
     positives = int(pc.sum(events.test_results["positive"]).as_py() or 0)
     sales = events.pharmacy_sales.num_rows
     return (
@@ -118,16 +124,98 @@ def _day_line(events: DayEvents, isolated: int) -> str:
         f" │ 发热门诊 fever clinic {events.fever_clinic_visits.num_rows:>4,}"
         f" │ 购药 medicine {sales:>5,} │ 检测 tests {events.test_results.num_rows:>6,}"
         f" 阳性 positive {positives:>4,} │ 入境 arrivals {events.travellers.num_rows:>4,}"
-        f" │ 管控 isolated {isolated:>5,} │ 真值 truth: 新感染 infected {events.truth.num_rows:>5,}"
+        f" │ 管控 isolated {isolated:>5,}"
+        f" │ 健康码 codes 红 red {colours['red']:>5,} 黄 yellow {colours['yellow']:>5,}"
+        f" │ 真值 truth: 新感染 infected {events.truth.num_rows:>5,}"
     )
 
 
-def _outbreak(registry: Registry, folder: Path, seed: int, days: int) -> None:
+class _CodeFeed:
+    """Hands the twin's observables and the response's orders to the health codes.
+
+    Positive results become test facts, isolations case facts, household quarantines
+    close-contact exposures — as a lab system and a tracer would record them — and the
+    codes are recomputed at the end of each simulated day.
+    """
+
+    def __init__(self, engine: Engine, cfg: Settings, twin: Twin, registry: Registry) -> None:
+        self.engine = engine
+        self.ctx = CodeContext.from_settings(cfg)
+        self.tz = ZoneInfo(twin.scenario.run.timezone)
+        self.start = twin.scenario.run.start_date
+        self.ids = _person_ids(engine, self.ctx.sealer, registry)
+        self.total = int((self.ids > 0).sum())
+
+    def day_start(self, day: int) -> datetime:
+        local = datetime.combine(self.start + timedelta(days=day), time(0), self.tz)
+        return local.astimezone(UTC)
+
+    def feed(self, events: DayEvents, orders: pa.Table) -> dict[str, int]:
+        facts: list[tuple[int, FactInput]] = []
+        positives = events.test_results.filter(pc.field("positive"))
+        for k, r in enumerate(
+            positives.select(["person", "sample_time", "result_time"]).to_pylist()
+        ):
+            detail = {"result": "positive", "reported_at": r["result_time"].isoformat(),
+                      "sample_id": f"twin-{events.day}-{k}"}  # fmt: skip
+            facts.append(self._fact(r["person"], "test", r["sample_time"], detail, events.day, k))
+        start = self.day_start(events.day)
+        for k, r in enumerate(orders.filter(pc.field("day") == events.day).to_pylist()):
+            kind, detail = (
+                ("case", {"status": "confirmed"}) if r["action"] == "isolate"
+                else ("close_contact", {})
+            )  # fmt: skip
+            facts.append(self._fact(r["person"], kind, start, detail, events.day, -1 - k))
+        facts = [f for f in facts if f[0] > 0]
+        record_facts(self.engine, facts, recorded_by="twin", now=start)
+        recompute_all(self.engine, self.ctx, self.day_start(events.day + 1), trigger="day")
+        with self.engine.connect() as conn:
+            counts: dict[str, int] = dict(
+                conn.execute(
+                    select(health_codes.c.colour, func.count()).group_by(health_codes.c.colour)
+                ).all()
+            )
+        return {"red": counts.get("red", 0), "yellow": counts.get("yellow", 0)}
+
+    def _fact(
+        self, person: int, kind: str, at: datetime, detail: dict[str, str], day: int, k: int
+    ) -> tuple[int, FactInput]:
+        event = f"twin-{day}-{k}-{kind}-{person}"
+        return int(self.ids[person]), FactInput(kind, at, None, detail, event)
+
+
+def _person_ids(engine: Engine, sealer: Sealer, registry: Registry) -> npt.NDArray[np.int64]:
+    """Database id of each row of the twin's persons file (0 where absent)."""
+    t = registry.persons
+    keys = [
+        f"{kind}|{country or 'CHN'}|{number}"
+        for kind, country, number in zip(
+            t["id_type"].to_pylist(), t["id_country"].to_pylist(), t["id_number"].to_pylist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+    hashes = sealer.lookup_hash_many("document", keys)
+    found: dict[bytes, int] = {}
+    with engine.connect() as conn:
+        for i in range(0, len(hashes), 5_000):
+            chunk = hashes[i : i + 5_000]
+            found.update(
+                (h, pid)
+                for h, pid in conn.execute(
+                    select(persons.c.doc_hash, persons.c.id).where(persons.c.doc_hash.in_(chunk))
+                ).all()
+            )
+    return np.array([found.get(h, 0) for h in hashes], dtype=np.int64)
+
+
+def _outbreak(engine: Engine, cfg: Settings, registry: Registry, seed: int, days: int) -> None:
     """Run the twin's outbreak with the reference response and without, and score it.
 
-    The events go to ``folder/run`` as Parquet by day for the capabilities that read them;
-    the ground truth stays in ``truth/`` and is read only by the score.
+    The response's world feeds the health codes day by day. Events go to
+    ``{home}/demo/run`` as Parquet by day for the capabilities that read them; the
+    ground truth stays in ``truth/`` and is read only by the score.
     """
+    folder = cfg.home / "demo"
     scenario = default_scenario()
     runs = {"run": folder / "run", "baseline": folder / "baseline"}
     for path in runs.values():
@@ -136,21 +224,21 @@ def _outbreak(registry: Registry, folder: Path, seed: int, days: int) -> None:
               f"种子 seed {seed} → {runs['run']}")  # fmt: skip
     twin = Twin.from_registry(registry, scenario, seed=seed)
     response = ReferenceResponse(twin)
-    decided = 0
+    codes = _CodeFeed(engine, cfg, twin, registry)
+    out.print(f"健康码 health codes: 政策包 pack {codes.ctx.pack.name} {codes.ctx.pack.version}")
 
     def on_day(events: DayEvents) -> None:
-        nonlocal decided
-        decided = response.decisions().num_rows
-        out.print(_day_line(events, decided))
+        orders = response.decisions()
+        colours = codes.feed(events, orders)
+        out.print(_day_line(events, orders.num_rows, colours))
 
     write_run(twin, days, runs["run"], interventions_fn=response, on_day=on_day)
     decisions = response.decisions()
     pq.write_table(decisions, runs["run"] / "decisions.parquet")
     write_run(Twin.from_registry(registry, scenario, seed=seed), days, runs["baseline"])
     result = score(read_truth(runs["run"]), decisions, baseline=read_truth(runs["baseline"]))
-    table = Table(
-        "指标 measure", "值 value", title="孪生评分（对照无干预）Score against no control"
-    )
+    title = "孪生评分（对照无干预）Score against no control"
+    table = Table("指标 measure", "值 value", title=title)
     table.add_row("感染 infections (with response)", f"{result.infections:,}")
     table.add_row("无干预感染 infections without control", f"{result.baseline_infections or 0:,}")
     if result.averted_share is not None:

@@ -1,0 +1,48 @@
+"""Facts in bulk: validated first, one transaction, idempotent, then one recompute."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from fangkong.errors import BadInput
+from fangkong.healthcode.feed import record_facts
+from fangkong.healthcode.service import CodeContext, FactInput, current_code, recompute_all
+from fangkong.healthcode.tables import person_facts
+from tests.healthcode.conftest import NOW, World
+
+
+def _count(world: World) -> int:
+    with world.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(person_facts)).scalar_one())
+
+
+def test_bulk_facts_then_recompute_turn_codes(world: World, ctx: CodeContext) -> None:
+    positive = FactInput(
+        "test", NOW - timedelta(hours=6), None,
+        {"result": "positive", "reported_at": NOW.isoformat(), "sample_id": "T1"}, "lab-1",
+    )  # fmt: skip
+    contact = FactInput("close_contact", NOW, None, {}, "trace-1")
+    facts = [(world.zhang, positive), (world.li, contact), (world.li, contact)]
+    assert record_facts(world.engine, facts, recorded_by="lab", now=NOW) == 2
+    assert record_facts(world.engine, facts, recorded_by="lab", now=NOW) == 0
+    assert _count(world) == 2
+
+    result = recompute_all(world.engine, ctx, NOW + timedelta(hours=1))
+    assert result.evaluated == 2
+    zhang, li = current_code(world.engine, world.zhang), current_code(world.engine, world.li)
+    assert zhang is not None
+    assert li is not None
+    assert zhang.colour.label == "red"
+    assert li.colour.label == "red"
+
+
+def test_one_bad_fact_writes_nothing(world: World) -> None:
+    good = FactInput("close_contact", NOW, None, {}, "trace-2")
+    bad = FactInput("case", NOW, None, {"status": "rumoured"}, "trace-3")
+    with pytest.raises(BadInput) as caught:
+        record_facts(world.engine, [(world.zhang, good), (world.li, bad)], recorded_by="x")
+    assert caught.value.code == "fact.invalid"
+    assert _count(world) == 0
