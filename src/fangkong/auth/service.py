@@ -336,10 +336,11 @@ def login(
                     )
                 )
                 if locked:
-                    outcome = "locked"
-                    error = _locked_error(policy)
+                    outcome = "locked"  # audited; the caller still hears only "failed"
             elif user is not None:
-                outcome, error = "locked", _locked_error(policy)
+                outcome = "locked"
+            # A wrong password never learns whether the account exists or is locked;
+            # only the right password is told about the lock (below).
         elif user is not None and _locked(user.locked_until, now):
             outcome, error = "locked", _locked_error(policy)  # right password, still locked
         if error is None and user is not None:
