@@ -78,6 +78,8 @@ def _register() -> None:
     from fangkong.policy.cli import app as policy_app
     from fangkong.registry.cli import export_app, import_app
     from fangkong.store.cli import app as db_app
+    from fangkong.tracing.cli import app as checkins_app
+    from fangkong.tracing.cli import trace_command
     from fangkong.twin.cli import app as twin_app
 
     app.add_typer(db_app, name="db")
@@ -93,6 +95,8 @@ def _register() -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(policy_app, name="policy")
     app.add_typer(code_app, name="code")
+    app.add_typer(checkins_app, name="checkins")
+    app.command("trace")(trace_command)
 
 
 _register()

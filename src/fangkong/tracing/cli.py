@@ -1,0 +1,168 @@
+"""`fangkong checkins import|compact` and `fangkong trace` — thin callers of the service."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+import pyarrow.compute as _pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import typer
+
+from fangkong.cli_support import out, settings
+from fangkong.errors import BadInput, Problem
+from fangkong.settings import Settings
+from fangkong.tracing.engines import ENGINES
+from fangkong.tracing.files import read_cases, read_checkins
+from fangkong.tracing.lake import CheckinLake
+from fangkong.tracing.rules import SHIPPED, ContactRules
+from fangkong.tracing.service import OUTPUT_COLUMNS, trace
+
+Arrow = Any
+pc: Any = _pc  # the pyarrow-stubs overloads reject valid calls on mixed arrays
+
+app = typer.Typer(
+    help="Check-in event lake: import scans and files, compact by day. 场所码扫码记录.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|min|h)?\s*$")
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in ``15m``, ``900s``, ``1h`` or ``15`` (minutes)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise BadInput(
+            Problem(
+                "value.invalid",
+                f"无法识别的时长 {text!r}，应如 15m、900s、1h",
+                f"not a duration: {text!r}; use e.g. 15m, 900s, 1h",
+            )
+        )
+    unit = {"s": 1, "m": 60, "min": 60, "h": 3600, None: 60}[match.group(2)]
+    return int(match.group(1)) * unit
+
+
+def rules_for(cfg: Settings, path: Path | None) -> ContactRules:
+    """``--rules FILE``, else the contact rules of the policy pack in force."""
+    if path is not None:
+        return ContactRules.from_toml(path)
+    if cfg.policy_pack in SHIPPED:
+        return ContactRules.shipped(cfg.policy_pack)
+    return ContactRules.from_toml(Path(cfg.policy_pack))
+
+
+def write_output(table: pa.Table, path: Path, tz: ZoneInfo) -> None:
+    """CSV (times ISO 8601 in the region's zone, with offset) or Parquet (UTC timestamps)."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        pq.write_table(table, path)
+        return
+    if path.suffix.lower() != ".csv":
+        raise BadInput(
+            Problem(
+                "file.format_unknown",
+                f"{path}: 输出文件应为 .csv 或 .parquet",
+                f"{path}: the output file must be .csv or .parquet",
+            )
+        )
+    columns = []
+    for name in table.column_names:
+        col: Any = table.column(name)
+        if pa.types.is_timestamp(col.type):
+            local = pc.strftime(col.cast(pa.timestamp("s", tz=str(tz))), "%Y-%m-%dT%H:%M:%S%z")
+            col = pc.replace_substring_regex(local, r"([+-]\d\d)(\d\d)$", r"\1:\2")
+        columns.append(col)
+    pacsv.write_csv(pa.table(columns, names=table.column_names), path)
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="Check-ins, .csv or .parquet (docs/formats.md).")],
+    report: Annotated[
+        Path | None, typer.Option(help="Error report path (default FILE.errors.csv).")
+    ] = None,
+) -> None:
+    """Land a check-ins file in the lake; events already there are skipped."""
+    cfg = settings()
+    table = read_checkins(file, report=report)
+    result = CheckinLake.at_home(cfg.home).land(table)
+    out.print(
+        f"{file}: {result.rows} 条 / rows, 新增 / new {result.landed}, "
+        f"已有 / already in the lake {result.already}"
+    )
+
+
+@app.command("compact")
+def compact_command() -> None:
+    """Rewrite landed check-ins as Parquet by day, sorted by (venue, time in)."""
+    cfg = settings()
+    result = CheckinLake.at_home(cfg.home).compact()
+    out.print(
+        f"{result.days} 天 / days, {result.rows} 条 / rows, "
+        f"合并批次 / batches merged {result.batches_removed}"
+    )
+
+
+def trace_command(
+    checkins: Annotated[
+        Path,
+        typer.Option(
+            "--checkins", help="Check-ins file (.csv/.parquet) or a check-in lake directory."
+        ),
+    ],
+    cases: Annotated[Path, typer.Option("--cases", help="Cases file (.csv/.parquet).")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Close contacts, .csv or .parquet.")
+    ],
+    min_overlap: Annotated[
+        str | None,
+        typer.Option("--min-overlap", help="One minimum overlap for every venue type, e.g. 15m."),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules", help="TOML file with a [contacts] table (default: the pack in force)."
+        ),
+    ] = None,
+    engine: Annotated[str, typer.Option("--engine", help="memory, duckdb or spark.")] = "memory",
+    general: Annotated[
+        Path | None,
+        typer.Option("--general", help="Also write general contacts (below the minimum) here."),
+    ] = None,
+) -> None:
+    """Close contacts of cases by venue co-presence (时空伴随), with evidence."""
+    cfg = settings()
+    if engine not in ENGINES:
+        raise BadInput(
+            Problem(
+                "value.not_allowed",
+                f"--engine 应为 {', '.join(ENGINES)} 之一",
+                f"--engine must be one of {', '.join(ENGINES)}",
+            )
+        )
+    contact_rules = rules_for(cfg, rules)
+    if min_overlap is not None:
+        contact_rules = contact_rules.with_min_overlap(parse_duration(min_overlap))
+    tz = ZoneInfo(cfg.timezone)
+    lake_files = None
+    if checkins.is_dir():
+        lake = CheckinLake(checkins)
+        table, lake_files = lake.read(), lake.files()
+    else:
+        table = read_checkins(checkins)
+    case_table = read_cases(cases, contact_rules, tz)
+    result = trace(table, case_table, contact_rules, engine=engine, lake_files=lake_files)
+    write_output(result.close.select(list(OUTPUT_COLUMNS)), output, tz)
+    if general is not None:
+        write_output(result.general.select(list(OUTPUT_COLUMNS)), general, tz)
+    found = pc.count_distinct(result.close.column("contact_id")).as_py()
+    out.print(
+        f"{case_table.num_rows} 例 / cases → 密切接触者 {found} 人 / close contacts, "
+        f"{result.close.num_rows} 条证据 / evidence rows → {output}"
+    )
