@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from fangkong.errors import BadInput
+from fangkong.policy import load_pack
 from fangkong.tracing.rules import ContactRules, ContactRulesError
 
 
 def _table(name: str) -> dict[str, Any]:
-    text = resources.files("fangkong.tracing").joinpath(f"defaults/{name}-contacts.toml")
-    contacts: dict[str, Any] = tomllib.loads(text.read_text(encoding="utf-8"))["contacts"]
+    contacts: dict[str, Any] = dict(load_pack(name).sections["contacts"])
     return contacts
 
 
@@ -93,5 +92,5 @@ def test_rules_file_errors(tmp_path: Path) -> None:
     empty.write_text("[pack]\n", encoding="utf-8")
     with pytest.raises(ContactRulesError, match=r"empty.toml \[contacts\]"):
         ContactRules.from_toml(empty)
-    with pytest.raises(ContactRulesError):
+    with pytest.raises(BadInput, match="protocol-10"):
         ContactRules.shipped("protocol-10")

@@ -15,11 +15,12 @@ import typer
 
 from fangkong.cli_support import out, settings
 from fangkong.errors import BadInput, Problem
+from fangkong.policy import load_pack
 from fangkong.settings import Settings
 from fangkong.tracing.engines import ENGINES
 from fangkong.tracing.files import read_cases, read_checkins
 from fangkong.tracing.lake import CheckinLake
-from fangkong.tracing.rules import SHIPPED, ContactRules
+from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.service import OUTPUT_COLUMNS, trace
 
 Arrow = Any
@@ -53,9 +54,7 @@ def rules_for(cfg: Settings, path: Path | None) -> ContactRules:
     """``--rules FILE``, else the contact rules of the policy pack in force."""
     if path is not None:
         return ContactRules.from_toml(path)
-    if cfg.policy_pack in SHIPPED:
-        return ContactRules.shipped(cfg.policy_pack)
-    return ContactRules.from_toml(Path(cfg.policy_pack))
+    return ContactRules.from_pack(load_pack(cfg.policy_pack))
 
 
 def write_output(table: pa.Table, path: Path, tz: ZoneInfo) -> None:

@@ -13,7 +13,6 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -21,7 +20,6 @@ from zoneinfo import ZoneInfo
 from fangkong.errors import BadInput, Problem
 
 GROUPS = ("household", "class", "workplace")  # 同户, 同班, 同办公室/工作组
-SHIPPED = ("protocol-9", "twenty-measures")
 _TOP_KEYS = {
     "close_contact_lookback_days_before_onset",
     "close_contact_lookback_days_before_sampling",
@@ -138,21 +136,24 @@ class ContactRules:
 
     @classmethod
     def shipped(cls, name: str) -> ContactRules:
-        """The contact rules shipped for ``protocol-9`` or ``twenty-measures``."""
-        if name not in SHIPPED:
+        """The contact rules of a shipped pack (``protocol-9``, ``twenty-measures``)."""
+        from fangkong.policy import load_pack
+
+        return cls.from_pack(load_pack(name))
+
+    @classmethod
+    def from_pack(cls, pack: Any) -> ContactRules:
+        """The ``[contacts]`` section of a loaded policy pack (``extends`` already merged)."""
+        table = pack.sections.get("contacts")
+        if not isinstance(table, Mapping):
             raise ContactRulesError(
                 Problem(
-                    "contacts.pack_unknown",
-                    f"没有名为 {name} 的接触者规则；可用：{', '.join(SHIPPED)}",
-                    f"no contact rules named {name}; shipped: {', '.join(SHIPPED)}",
+                    "contacts.key_missing",
+                    f"政策包 {pack.name} 没有 [contacts] 节",
+                    f"policy pack {pack.name} has no [contacts] section",
                 )
             )
-        text = (
-            resources.files("fangkong.tracing")
-            .joinpath(f"defaults/{name}-contacts.toml")
-            .read_text(encoding="utf-8")
-        )
-        return cls.from_table(tomllib.loads(text)["contacts"], f"{name}-contacts.toml")
+        return cls.from_table(table, f"{pack.name} {pack.version} [contacts]")
 
 
 class _Checker:
