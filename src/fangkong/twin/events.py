@@ -142,7 +142,17 @@ class EventWriter:
 
     def _put(self, folder: Path, table: pa.Table) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, folder / "part-0.parquet", compression=self.compression)
+        integers = [f.name for f in table.schema if pa.types.is_integer(f.type)]
+        pq.write_table(
+            table,
+            folder / "part-0.parquet",
+            compression=self.compression,
+            # ids and person rows run in order: deltas pack them in a few bits, where a
+            # dictionary of a million distinct values costs time and ends up bigger
+            # a list of columns is accepted (pyarrow docs); the stubs only know bool
+            use_dictionary=[f.name for f in table.schema if f.name not in integers],  # type: ignore[arg-type]
+            column_encoding=dict.fromkeys(integers, "DELTA_BINARY_PACKED"),
+        )
 
     def close(self) -> None:
         for f in self._pending:

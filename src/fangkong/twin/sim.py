@@ -36,12 +36,12 @@ import pyarrow.compute as pc
 from fangkong.errors import BadInput, Problem
 from fangkong.twin import _names as names
 from fangkong.twin._kernel import (
+    Presence,
     discrete_lognormal,
     draw_delay,
     group_pressure,
     members_of,
     pick_in_segments,
-    venue_overlap,
 )
 from fangkong.twin._population import Population, VenueChooser, build_population
 from fangkong.twin.events import (
@@ -157,17 +157,23 @@ class _Visits:
         self.kind.append(np.full(len(person), kind, dtype=np.int64))
 
     def cat(self) -> tuple[Ints, Ints, Floats, Floats, Bools, Ints]:
-        def c(parts: Sequence[npt.NDArray[Any]], dtype: type) -> npt.NDArray[Any]:
-            return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        """All stays as whole columns."""
+        return _cat(self.person, self.venue, self.t_in, self.t_out, self.timed, self.kind)
 
-        return (
-            c(self.person, np.int64),
-            c(self.venue, np.int64),
-            c(self.t_in, np.float64),
-            c(self.t_out, np.float64),
-            c(self.timed, np.bool_),
-            c(self.kind, np.int64),
-        )
+    def mixing(self) -> tuple[Ints, Ints, Floats, Floats, Bools, Ints]:
+        """The outings only (kind ≥ 0, where visitors mix), in the same order."""
+        rows = [i for i, k in enumerate(self.kind) if len(k) and k[0] >= 0]
+        cols = (self.person, self.venue, self.t_in, self.t_out, self.timed, self.kind)
+        return _cat(*([c[i] for i in rows] for c in cols))
+
+
+def _cat(*columns: Sequence[npt.NDArray[Any]]) -> tuple[Ints, Ints, Floats, Floats, Bools, Ints]:
+    dtypes = (np.int64, np.int64, np.float64, np.float64, np.bool_, np.int64)
+    p, v, i, o, t, k = (
+        np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        for parts, dtype in zip(columns, dtypes, strict=True)
+    )
+    return p, v, i, o, t, k
 
 
 def _dict_array(indices: npt.NDArray[np.integer[Any]], dictionary: Arrow) -> Arrow:
@@ -504,25 +510,18 @@ class Twin:
             per_pair = prob * np.minimum(1.0, contacts / np.maximum(size - 1, 1))
             gi = np.maximum(g, 0)
             hazard[row] = np.where(sus & present, per_pair[gi] * pressure[gi], 0.0)
-        person, venue, t_in, t_out, _, kind = visits.cat()
-        mixing = kind >= 0
-        inf_v = mixing & (w[person] > 0)
-        sus_v = np.flatnonzero(mixing & sus[person])
+        person, venue, t_in, t_out, _, kind = visits.mixing()
+        inf_v = w[person] > 0
+        sus_v = np.flatnonzero(sus[person])
         beta = np.array([tr.venue_prob_per_minute[t] for t in VISIT_TYPES])
         vh = np.zeros(len(person))
+        presence: Presence | None = None
         if inf_v.any():
             has = np.zeros(pop.n_venues, dtype=np.bool_)
             has[venue[inf_v]] = True
             sus_v = sus_v[has[venue[sus_v]]]
-            overlap = venue_overlap(
-                venue[inf_v],
-                t_in[inf_v],
-                t_out[inf_v],
-                w[person[inf_v]],
-                venue[sus_v],
-                t_in[sus_v],
-                t_out[sus_v],
-            )
+            presence = Presence.build(venue[inf_v], t_in[inf_v], t_out[inf_v], w[person[inf_v]])
+            overlap = presence.overlap(venue[sus_v], t_in[sus_v], t_out[sus_v])
             vh[sus_v] = beta[kind[sus_v]] * overlap
             hazard[3] = np.bincount(person, weights=vh, minlength=pop.n)
         total = hazard.sum(axis=0)
@@ -543,9 +542,9 @@ class Twin:
             if len(sel):
                 infector[sel] = self._pick_member(group, present & (w > 0), w, new[sel])
         sel = np.flatnonzero(setting == 3)
-        if len(sel):
+        if len(sel) and presence is not None:
             infector[sel], where[sel] = self._pick_venue_infector(
-                new[sel], person, venue, t_in, t_out, vh, inf_v, w
+                new[sel], person, venue, t_in, t_out, vh, inf_v, presence
             )
         codes = np.array([SET["household"], SET["school"], SET["workplace"], SET["venue"]])
         self._infect(new, np.full(len(new), day), infector, codes[setting], where, day)
@@ -569,23 +568,20 @@ class Twin:
         t_out: Floats,
         vh: Floats,
         inf_v: Bools,
-        w: Floats,
+        presence: Presence,
     ) -> tuple[Ints, Ints]:
+        """The visit that infected each target (∝ its hazard) and whom it met there
+        (∝ weight × shared minutes, ``Presence.pick``)."""
         rng = self.rng
-        rows = np.flatnonzero(np.isin(person, targets) & (vh > 0))
+        is_target = np.zeros(self.pop.n, dtype=np.bool_)
+        is_target[targets] = True
+        rows = np.flatnonzero(vh > 0)
+        rows = rows[is_target[person[rows]]]
         rows = rows[np.argsort(person[rows], kind="stable")]
         seg = np.searchsorted(targets, person[rows])
         visit = rows[pick_in_segments(seg, vh[rows], rng.random(len(targets)))]
-        inf_rows = np.flatnonzero(inf_v)
-        owner, cand = members_of(venue[visit], venue[inf_rows], inf_rows)
-        q = visit[owner]
-        overlap = np.maximum(
-            0.0, np.minimum(t_out[q], t_out[cand]) - np.maximum(t_in[q], t_in[cand])
-        )
-        chosen = cand[
-            pick_in_segments(owner, overlap * w[person[cand]] + 1e-12, rng.random(len(targets)))
-        ]
-        infector: Ints = person[chosen]
+        met = presence.pick(venue[visit], t_in[visit], t_out[visit], rng.random(len(targets)))
+        infector: Ints = person[np.flatnonzero(inf_v)[met]]
         where: Ints = venue[visit]
         return infector, where
 
