@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 
+from fangkong.auth.rights import RIGHTS, ROLES
 from fangkong.store import migrate
 from fangkong.store.schema import Base, regions
 
@@ -20,8 +21,9 @@ def test_upgrade_from_empty_creates_every_table(empty_engine: Engine) -> None:
     assert set(Base.metadata.tables) <= set(inspect(empty_engine).get_table_names())
     st = migrate.status(empty_engine)
     assert st.up_to_date
-    # migration 0002 seeds the shipped roles, rights and the audit chain's head
-    seeded = {"roles": 10, "rights": 10, "role_rights": 40, "audit_head": 1}
+    # migrations 0002 and 0004 seed the shipped roles and rights; 0002 the audit chain's head
+    grants = sum(len(held) for _, _, held in ROLES.values())
+    seeded = {"roles": len(ROLES), "rights": len(RIGHTS), "role_rights": grants, "audit_head": 1}
     assert st.counts == {name: seeded.get(name, 0) for name in Base.metadata.tables}
 
 

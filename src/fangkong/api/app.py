@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,12 +23,16 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from fangkong import __version__
 from fangkong.api import problems
 from fangkong.api.context import AppContext
-from fangkong.api.routes import api, health
+from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
 from fangkong.auth.keys import ServerKeys, load_server_keys
 from fangkong.errors import FangkongError, Problem, Unauthenticated
+from fangkong.healthcode.access import ScanWriter
+from fangkong.healthcode.qr import load_or_create_keys
+from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer, load_or_create_key
+from fangkong.policy.loader import load_pack
 from fangkong.settings import Settings
-from fangkong.store.engine import engine_for
+from fangkong.store.engine import backend_name, engine_for
 from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render
 from fangkong.web.pages import page_lang, pages
@@ -94,8 +99,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        path = request.url.path
+        if path == SCAN_PATH:  # a scanner's bad body keeps the scan's own code
+            return problems.from_validation(
+                exc, _api_lang(request), path, problem=SCAN_BODY_MALFORMED, status=400
+            )
         if _wants_problem(request):
-            return problems.from_validation(exc, _api_lang(request), request.url.path)
+            return problems.from_validation(exc, _api_lang(request), path)
         problem = Problem("request.invalid", "请求中有字段无效", "some fields are invalid")
         return _error_page(request, 422, problem)
 
@@ -130,19 +140,37 @@ def _install_headers(app: FastAPI) -> None:
         return response
 
 
+def _code_context(settings: Settings, sealer: Sealer) -> CodeContext:
+    return CodeContext(
+        pack=load_pack(settings.policy_pack),
+        sealer=sealer,
+        qr=load_or_create_keys(settings.qr_key_path),
+        tz=ZoneInfo(settings.timezone),
+        qr_validity_s=settings.qr_validity_seconds,
+        qr_skew_s=settings.qr_clock_skew_seconds,
+    )
+
+
 def create_app(
     settings: Settings,
     engine: Engine | None = None,
     *,
     sealer: Sealer | None = None,
     keys: ServerKeys | None = None,
+    codes: CodeContext | None = None,
 ) -> FastAPI:
     """The app over ``engine`` (default: the configured database)."""
+    sealer = sealer or Sealer(load_or_create_key(settings))
+    engine = engine or engine_for(settings)
+    codes = codes or _code_context(settings, sealer)
     ctx = AppContext(
         settings=settings,
-        engine=engine or engine_for(settings),
-        sealer=sealer or Sealer(load_or_create_key(settings)),
+        engine=engine,
+        sealer=sealer,
         keys=keys or load_server_keys(settings),
+        codes=codes,
+        # SQLite has one writer: scans are group-committed; PostgreSQL takes them in parallel
+        scan_writer=ScanWriter(engine, codes) if backend_name(engine) == "sqlite" else None,
     )
     app = FastAPI(
         title="fangkong",

@@ -21,6 +21,8 @@ from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import Actor
 from fangkong.auth.service import SESSION_MISSING, Policy, device_actor, session_actor
 from fangkong.errors import Forbidden, Problem, Unauthenticated
+from fangkong.healthcode.access import ScanWriter
+from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer
 from fangkong.settings import Settings
 
@@ -43,6 +45,8 @@ class AppContext:
     engine: Engine
     sealer: Sealer
     keys: ServerKeys
+    codes: CodeContext  # policy pack, QR keys, time zone of the health-code use cases
+    scan_writer: ScanWriter | None = None  # SQLite: scans are group-committed by one writer
 
     @property
     def policy(self) -> Policy:

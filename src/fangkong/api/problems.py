@@ -72,6 +72,10 @@ _VALIDATION_ZH: dict[str, str] = {
     "dict_type": "应为 JSON 对象",
     "extra_forbidden": "不允许的字段",
     "bool_parsing": "应为 true 或 false",
+    "timezone_aware": "须带时区（如 +08:00）",
+    "datetime_parsing": "应为 ISO 8601 时间",
+    "datetime_from_date_parsing": "应为 ISO 8601 时间",
+    "datetime_type": "应为 ISO 8601 时间",
 }
 
 
@@ -150,7 +154,20 @@ def from_error(error: FangkongError, lang: str, instance: str) -> JSONResponse:
     )
 
 
-def from_validation(exc: RequestValidationError, lang: str, instance: str) -> JSONResponse:
+REQUEST_INVALID = Problem(
+    "request.invalid", "请求中有字段无效", "some fields of the request are invalid"
+)
+
+
+def from_validation(
+    exc: RequestValidationError,
+    lang: str,
+    instance: str,
+    *,
+    problem: Problem = REQUEST_INVALID,
+    status: int = 422,
+) -> JSONResponse:
+    """The fields at fault, under ``problem`` (a route may keep its own code for them)."""
     errors = []
     for e in exc.errors():
         loc = [str(x) for x in e.get("loc", ())]
@@ -159,10 +176,7 @@ def from_validation(exc: RequestValidationError, lang: str, instance: str) -> JS
         zh = _VALIDATION_ZH.get(kind, "值无效")
         detail = zh if lang == "zh" else str(e.get("msg", "invalid value"))
         errors.append({"field": field, "code": f"value.{kind}", "detail": f"{field}: {detail}"})
-    problem = Problem(
-        "request.invalid", "请求中有字段无效", "some fields of the request are invalid"
-    )
-    return problem_response(422, problem, lang, instance=instance, errors=errors)
+    return problem_response(status, problem, lang, instance=instance, errors=errors)
 
 
 def from_http(exc: StarletteHTTPException, lang: str, instance: str) -> JSONResponse:

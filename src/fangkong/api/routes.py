@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from fangkong import audit
 from fangkong.api.context import (
@@ -26,6 +26,18 @@ from fangkong.auth.model import Actor
 from fangkong.auth.records import jurisdiction_summary, lookup_person, read_person, read_venue
 from fangkong.auth.rights import AUDIT_READ, SCAN_SUBMIT
 from fangkong.errors import Forbidden, Problem
+from fangkong.healthcode.access import (
+    SCAN_SCOPE,
+    CodeView,
+    ReasonView,
+    ScanRequest,
+    code_qr_token,
+    qr_png,
+    read_code,
+    scan_at_venue,
+)
+from fangkong.healthcode.rules import Reason
+from fangkong.healthcode.service import ScanVerdict
 from fangkong.store import migrate
 
 api = APIRouter(prefix="/api/v1", tags=["api"])
@@ -37,6 +49,10 @@ Address = Annotated[str, Depends(client_address)]
 
 _PROBLEM = {"model": dict[str, Any], "description": "problem+json (RFC 9457)"}
 ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys((401, 403, 404, 422, 429), _PROBLEM)
+SCAN_ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys((400, 401, 403, 404, 409, 422),
+                                                              _PROBLEM)  # fmt: skip
+SCAN_PATH = "/api/v1/scan"
+SCAN_BODY_MALFORMED = Problem("scan.malformed", "扫码请求格式有误", "the scan request is malformed")
 
 
 class SessionOut(BaseModel):
@@ -97,6 +113,88 @@ class DeviceOut(BaseModel):
     scope: str | None
     venue: VenueOut
     expires_at: datetime | None
+
+
+class ScanIn(BaseModel):
+    """One scan. Exactly one of ``token`` (the QR content) and ``id_number``."""
+
+    model_config = ConfigDict(extra="forbid")
+    token: str | None = Field(None, min_length=1, max_length=200, description="QR content")
+    id_number: str | None = Field(
+        None, min_length=1, max_length=40, description="resident ID number (no phone, card shown)"
+    )
+    venue_code: str = Field(min_length=1, max_length=40, description="the device's venue")
+    device_time: AwareDatetime = Field(description="ISO 8601 with offset, the device's clock")
+    event_id: str = Field(
+        min_length=1, max_length=64, description="client event id: a resent scan changes nothing"
+    )
+
+
+class ReasonOut(BaseModel):
+    rule: str
+    colour: str
+    since: datetime
+    until: datetime | None
+    text: str | None = Field(description="the reason, in the request's language (null: masked)")
+    clears: str | None = Field(description="what clears it (null: masked)")
+
+    @classmethod
+    def of(cls, r: Reason | ReasonView, lang: str) -> ReasonOut:
+        zh = lang == "zh"
+        return cls(
+            rule=r.rule_id, colour=r.colour.label, since=r.since, until=r.until,
+            text=r.text_zh if zh else r.text_en, clears=r.clears_zh if zh else r.clears_en,
+        )  # fmt: skip
+
+
+class ScanOut(BaseModel):
+    event_id: str
+    venue_code: str
+    venue_type: str
+    colour: str
+    allowed: bool = Field(description="may enter under the venue's policy")
+    flagged: bool = Field(description="staff should look (e.g. a fever clinic's yellow/red)")
+    masked_name: str
+    reasons: list[ReasonOut]
+    notes: list[str] = Field(description="for staff: arrivals, refusals")
+    pack: str
+    device_time: datetime
+    received_at: datetime
+    by: str = Field(description="token or id_number")
+    repeated: bool = Field(description="true: a resent event id, answered from storage")
+
+    @classmethod
+    def of(cls, v: ScanVerdict, lang: str) -> ScanOut:
+        return cls(
+            event_id=v.client_event_id, venue_code=v.venue_code, venue_type=v.venue_type,
+            colour=v.colour.label, allowed=v.allowed, flagged=v.flagged,
+            masked_name=v.masked_name, reasons=[ReasonOut.of(r, lang) for r in v.reasons],
+            notes=[n.zh if lang == "zh" else n.en for n in v.notes], pack=v.pack_ref,
+            device_time=v.device_time, received_at=v.received_at, by=v.by, repeated=v.repeated,
+        )  # fmt: skip
+
+
+class CodeOut(BaseModel):
+    person_id: int
+    name: str
+    masked: bool = Field(description="true when the name is masked (脱敏)")
+    reasons_masked: bool = Field(description="true without code.read_full: no sentences")
+    colour: str
+    reasons: list[ReasonOut]
+    next_change_at: datetime | None = Field(description="if nothing else happens")
+    next_colour: str | None
+    evaluated_at: datetime
+    pack: str
+
+    @classmethod
+    def of(cls, v: CodeView, lang: str) -> CodeOut:
+        return cls(
+            person_id=v.person_id, name=v.name, masked=v.identity_masked,
+            reasons_masked=v.reasons_masked, colour=v.colour.label,
+            reasons=[ReasonOut.of(r, lang) for r in v.reasons], next_change_at=v.next_change_at,
+            next_colour=None if v.next_colour is None else v.next_colour.label,
+            evaluated_at=v.evaluated_at, pack=v.pack_ref,
+        )  # fmt: skip
 
 
 class AuditOut(BaseModel):
@@ -189,13 +287,7 @@ def get_venue(ctx: Ctx, actor: Caller, code: Annotated[str, Path(max_length=40)]
 def get_scan_device(ctx: Ctx, actor: Caller) -> DeviceOut:
     """For a scanner (token scope ``scan``): the venue it is bound to and its expiry."""
     if actor.kind != "device" or not actor.can(SCAN_SUBMIT) or actor.venue_code is None:
-        raise Forbidden(
-            Problem(
-                "token.scope",
-                "此令牌无权扫码（需要 scan 范围）",
-                "this token may not scan (scope scan needed)",
-            )
-        )
+        raise Forbidden(SCAN_SCOPE)
     venue = read_venue(ctx.engine, actor, actor.venue_code)
     return DeviceOut(
         device=actor.name,
@@ -203,6 +295,46 @@ def get_scan_device(ctx: Ctx, actor: Caller) -> DeviceOut:
         venue=VenueOut.model_validate(asdict(venue)),
         expires_at=actor.expires_at,
     )
+
+
+@api.post(SCAN_PATH.removeprefix("/api/v1"), response_model=ScanOut, responses=SCAN_ERRORS)
+def post_scan(request: Request, ctx: Ctx, actor: Caller, body: ScanIn) -> ScanOut:
+    """A scan at the device's venue (token scope ``scan``) → the verdict staff act on.
+
+    Stored as a check-in event; a resent ``event_id`` returns the stored verdict
+    (``repeated``) and stores nothing. Refusals are problems with their own ``code``:
+    ``scan.malformed`` 400, ``scan.token_forged`` / ``scan.token_expired`` /
+    ``scan.token_not_yet_valid`` 422, ``scan.token_replayed`` / ``scan.event_conflict``
+    409, ``scan.venue_unknown`` / ``scan.person_unknown`` 404, ``scan.venue_mismatch`` /
+    ``token.scope`` 403."""
+    scan = ScanRequest(body.venue_code, body.device_time, body.event_id, body.token,
+                       body.id_number)  # fmt: skip
+    verdict = scan_at_venue(ctx.engine, ctx.codes, actor, scan, writer=ctx.scan_writer)
+    return ScanOut.of(verdict, negotiate(request.headers.get("accept-language")))
+
+
+PersonId = Annotated[int, Path(ge=1, description="the person's row id")]
+
+
+@api.get("/persons/{person_id}/code", response_model=CodeOut, responses=ERRORS)
+def get_person_code(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, person_id: PersonId
+) -> CodeOut:
+    """A person's health code now: colour, reasons (language of Accept-Language), next
+    change. Right ``code.read``; sentences need ``code.read_full``. Audited."""
+    view = read_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, person_id, address)
+    return CodeOut.of(view, negotiate(request.headers.get("accept-language")))
+
+
+@api.get(
+    "/persons/{person_id}/code/qr.png",
+    responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "QR image"}},
+    response_class=Response,
+)
+def get_person_code_qr(ctx: Ctx, actor: Caller, address: Address, person_id: PersonId) -> Response:
+    """The person's dynamic QR code (a signed token, valid a short while). Audited."""
+    token = code_qr_token(ctx.engine, ctx.keys.audit, actor, ctx.codes, person_id, address)
+    return Response(qr_png(token), media_type="image/png")
 
 
 @api.get("/audit", response_model=list[AuditOut], responses=ERRORS)

@@ -1,4 +1,5 @@
-"""The pages: login/logout, home, person lookup, person, audit log, language switch.
+"""The pages: login/logout, home, person lookup, person, health codes, corrections queue,
+audit log, language switch.
 
 Handlers parse the form or query, call one service function and render a template.
 Typed errors raised here are rendered by ``fangkong.api.app`` (a login page for
@@ -36,10 +37,21 @@ from fangkong.auth.records import (
     lookup_person,
     read_person,
 )
-from fangkong.auth.rights import AUDIT_READ, PERSON_READ
+from fangkong.auth.rights import AUDIT_READ, CODE_READ, PERSON_READ
 from fangkong.auth.service import SESSION_EXPIRED, login, logout
-from fangkong.errors import FangkongError, InvalidFields, NotFound
-from fangkong.web.i18n import DEFAULT_LANG, LANGS, render
+from fangkong.errors import BadInput, Conflict, FangkongError, Forbidden, InvalidFields, NotFound
+from fangkong.healthcode.access import (
+    CodeView,
+    ColourSummary,
+    colour_summary,
+    correction_queue,
+    decide_code_correction,
+    file_code_correction,
+    lookup_code,
+    read_code,
+)
+from fangkong.healthcode.rules import fmt_time
+from fangkong.web.i18n import DEFAULT_LANG, LANGS, render, translations
 
 pages = APIRouter(include_in_schema=False)
 
@@ -69,12 +81,14 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     lang = page_lang(request)
+    tz = app_context(request).codes.tz
     html = render(
         lang,
         template,
         request_path=request.url.path,
         actor=actor,
         csrf=session_csrf(request),
+        when=lambda t: "—" if t is None else fmt_time(t, tz),
         **context,
     )
     return HTMLResponse(html, status_code=status)
@@ -177,16 +191,42 @@ def get_lang(lang: str, next: str | None = None) -> Response:
 # ---- home --------------------------------------------------------------------------------
 
 
-def _chart_spec(summary: Summary) -> str:
+COLOURS = ("green", "yellow", "red")
+_COLOUR_HEX = ("#2e7d32", "#f2b01e", "#c62828", "#b8c0cc")
+
+
+def _chart_spec(summary: Summary, colours: ColourSummary | None, lang: str) -> str:
+    """Persons per area; with code rights, each bar split by code colour (the rest: none)."""
+    encoding: dict[str, Any] = {
+        "y": {"field": "name", "type": "nominal", "sort": "-x", "title": None},
+        "x": {"field": "persons", "type": "quantitative", "title": None, "stack": "zero"},
+    }
+    values: list[dict[str, Any]] = [asdict(a) for a in summary.by_area]
+    if colours is not None:
+        gettext = translations(lang).gettext
+        labels = [gettext(n) for n in ("Green code", "Yellow code", "Red code", "No code yet")]
+        coded = {a.code: a for a in colours.by_area}
+        values = []
+        for area in summary.by_area:
+            c = coded.get(area.code)
+            counts = [c.green, c.yellow, c.red] if c else [0, 0, 0]
+            counts.append(area.persons - sum(counts))
+            values += [
+                {"name": area.name, "persons": n, "colour": label, "order": i}
+                for i, (label, n) in enumerate(zip(labels, counts, strict=True))
+            ]
+        encoding["color"] = {
+            "field": "colour", "type": "nominal", "title": None,
+            "scale": {"domain": labels, "range": list(_COLOUR_HEX)},
+            "legend": {"orient": "bottom"},
+        }  # fmt: skip
+        encoding["order"] = {"field": "order", "type": "quantitative"}
     spec = {
         "width": "container",
         "height": {"step": 32},
-        "data": {"values": [asdict(a) for a in summary.by_area]},
+        "data": {"values": values},
         "mark": {"type": "bar", "tooltip": True},
-        "encoding": {
-            "y": {"field": "name", "type": "nominal", "sort": "-x", "title": None},
-            "x": {"field": "persons", "type": "quantitative", "title": None},
-        },
+        "encoding": encoding,
     }
     # inside <script type="application/json">: keep "</" from closing the element
     return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
@@ -195,7 +235,15 @@ def _chart_spec(summary: Summary) -> str:
 @pages.get("/")
 def get_home(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
     summary = jurisdiction_summary(ctx.engine, actor)
-    return page(request, "home.html", actor=actor, summary=summary, chart_spec=_chart_spec(summary))
+    colours = colour_summary(ctx.engine, actor) if actor.can(CODE_READ) else None
+    return page(
+        request,
+        "home.html",
+        actor=actor,
+        summary=summary,
+        colours=colours,
+        chart_spec=_chart_spec(summary, colours, page_lang(request)),
+    )
 
 
 @pages.get("/partials/summary")
@@ -251,6 +299,119 @@ def get_person(
 ) -> HTMLResponse:
     person = read_person(ctx.engine, ctx.keys.audit, actor, ctx.sealer, person_id, address)
     return page(request, "person.html", actor=actor, person=person)
+
+
+# ---- health codes (健康码) and corrections (纠错) ---------------------------------------------
+
+
+def _code_page(
+    request: Request, actor: Actor, *, status: int = 200, code: CodeView | None = None,
+    **context: Any,
+) -> HTMLResponse:  # fmt: skip
+    return page(request, "codes.html", status=status, actor=actor, code=code, **context)
+
+
+@pages.get("/codes")
+def get_codes(request: Request, actor: Caller) -> HTMLResponse:
+    actor.require(CODE_READ)
+    return _code_page(request, actor)
+
+
+@pages.post("/codes/lookup")
+def post_code_lookup(
+    request: Request,
+    ctx: Ctx,
+    actor: Caller,
+    address: Address,
+    id_number: Annotated[str, Form(max_length=40)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Find by ID number (in the body, never the URL), then show the code by row id."""
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    lang = page_lang(request)
+    try:
+        person_id = lookup_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, id_number, address)
+    except InvalidFields as exc:
+        errors = {f.field: f.problem.text(lang) for f in exc.fields}
+        return _code_page(request, actor, status=422, errors=errors)
+    except NotFound as exc:
+        return _code_page(request, actor, status=404, not_found=exc.problem.text(lang))
+    return RedirectResponse(f"/codes/{person_id}", status_code=303)
+
+
+@pages.get("/codes/{person_id}")
+def get_code(
+    request: Request,
+    ctx: Ctx,
+    actor: Caller,
+    address: Address,
+    person_id: int,
+    filed: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:
+    code = read_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, person_id, address)
+    return _code_page(request, actor, code=code, filed=filed)
+
+
+@pages.post("/codes/{person_id}/corrections")
+def post_correction(
+    request: Request,
+    ctx: Ctx,
+    actor: Caller,
+    address: Address,
+    person_id: int,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    try:
+        cid = file_code_correction(ctx.engine, ctx.keys.audit, actor, person_id, reason, address)
+    except BadInput as exc:
+        code = read_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, person_id, address)
+        message = exc.problem.text(page_lang(request))
+        return _code_page(request, actor, status=422, code=code, correction_error=message)
+    return RedirectResponse(f"/codes/{person_id}?filed={cid}", status_code=303)
+
+
+def _queue_page(
+    request: Request, ctx: AppContext, actor: Actor, *, status: int = 200, **context: Any
+) -> HTMLResponse:
+    items = correction_queue(ctx.engine, actor)
+    return page(request, "corrections.html", status=status, actor=actor, items=items, **context)
+
+
+@pages.get("/corrections")
+def get_corrections(
+    request: Request, ctx: Ctx, actor: Caller, decided: Annotated[int | None, Query(ge=1)] = None
+) -> HTMLResponse:
+    return _queue_page(request, ctx, actor, decided=decided)
+
+
+@pages.post("/corrections/{correction_id}/decide")
+def post_decide(
+    request: Request,
+    ctx: Ctx,
+    actor: Caller,
+    address: Address,
+    correction_id: int,
+    decision: Annotated[str, Form(pattern="^(upheld|rejected)$")] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    try:
+        decide_code_correction(
+            ctx.engine, ctx.keys.audit, actor, ctx.codes, correction_id,
+            upheld=decision == "upheld", reason=reason, address=address,
+        )  # fmt: skip
+    except (BadInput, Conflict) as exc:
+        return _queue_page(request, ctx, actor, status=status_of(exc), failed=correction_id,
+                           error=exc.problem.text(page_lang(request)))  # fmt: skip
+    except Forbidden as exc:
+        if exc.code == "auth.forbidden":
+            raise
+        return _queue_page(request, ctx, actor, status=403, failed=correction_id,
+                           error=exc.problem.text(page_lang(request)))  # fmt: skip
+    return RedirectResponse(f"/corrections?decided={correction_id}", status_code=303)
 
 
 # ---- admin -------------------------------------------------------------------------------

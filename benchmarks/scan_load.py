@@ -1,0 +1,296 @@
+"""Benchmark: verified, durably stored scans per second against ``fangkong serve`` on SQLite.
+
+    .venv/bin/python benchmarks/scan_load.py [--people 5000] [--requests 20000]
+        [--duration 30] [--concurrency 32] [--procs 1] [--by token|id_number|mix]
+
+1. A work directory (FANGKONG_HOME) gets a twin province of N people imported, a device
+   token for each of a few venues (schools, markets, clinics, checkpoints…) and, for
+   every person, a stored code; QR tokens are signed in advance (each token scans once,
+   so each request carries a different one; the server's validity is raised to 15 min
+   so tokens signed before the run stay current during it).
+2. ``fangkong serve`` runs as a subprocess on a free 127.0.0.1 port (one process: the
+   command has no ``--workers``).
+3. Load generators (``--procs`` processes, asyncio + httpx, ``--concurrency`` open
+   connections in all, at most ``--requests`` requests or ``--duration`` seconds per
+   phase) call ``GET /health`` first, then ``POST /api/v1/scan`` with distinct event ids.
+4. The server is stopped; every acknowledged (HTTP 200) scan is looked up in the
+   database: "durably stored" counts only those found there.
+
+Printed: requests/s, p50/p99 latency of both phases, their ratio, and the check. The goal
+(issue 5): ≥ 3,000 scans/s with p99 ≤ 20 ms. Loopback only; exit 1 if an acknowledged
+scan is missing or any request failed unexpectedly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+SEAL_KEY = bytes(range(32))
+SERVER_KEY = bytes(range(32, 64))
+VENUE_TYPES = ("school", "market", "supermarket", "fever_clinic", "checkpoint", "restaurant")
+
+
+def server_env(home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "FANGKONG_HOME": str(home),
+        "FANGKONG_SEAL_KEY": base64.b64encode(SEAL_KEY).decode(),
+        "FANGKONG_SERVER_KEY": base64.b64encode(SERVER_KEY).decode(),
+        "FANGKONG_QR_VALIDITY_SECONDS": "900",
+    }
+
+
+def prepare(home: Path, people: int, seed: int, want: int, by: str) -> list[dict[str, Any]]:
+    """Build the database in ``home``; the request bodies and their device tokens."""
+    from sqlalchemy import select
+
+    from fangkong.auth.keys import ServerKeys
+    from fangkong.auth.model import cli_actor
+    from fangkong.auth.service import issue_device_token
+    from fangkong.healthcode.qr import issue_token, load_or_create_keys
+    from fangkong.healthcode.service import CodeContext, evaluate_person
+    from fangkong.healthcode.tables import health_codes
+    from fangkong.identity.sealing import Sealer
+    from fangkong.policy import load_pack
+    from fangkong.registry.service import ImportOptions, import_file
+    from fangkong.store import migrate
+    from fangkong.store.engine import make_engine
+    from fangkong.store.schema import persons, venues
+    from fangkong.store.types import utcnow
+    from fangkong.twin.registry import generate_registry, write_registry
+
+    files = write_registry(generate_registry(people, seed=seed), home / "registry", "csv")
+    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
+    migrate.upgrade(engine)
+    sealer = Sealer(SEAL_KEY)
+    for kind in ("regions", "venues", "persons"):
+        import_file(engine, kind, files[kind], ImportOptions(today=utcnow().date()), sealer=sealer)
+    ctx = CodeContext(load_pack(), sealer, load_or_create_keys(home / "keys" / "qr_ed25519.pem"))
+    audit_key = ServerKeys.from_master(SERVER_KEY).audit
+    with engine.connect() as conn:
+        places = conn.execute(select(venues.c.code, venues.c.type)).all()
+        people_rows = conn.execute(select(persons.c.id, persons.c.doc_sealed)).all()
+    devices: list[tuple[str, str]] = []
+    for kind in VENUE_TYPES:
+        for code, _ in [p for p in places if p.type == kind][:2]:
+            token, _ = issue_device_token(engine, audit_key, cli_actor(), "scan", code, 2, "bench")
+            devices.append((code, token))
+    with engine.connect() as conn:
+        coded = set(conn.execute(select(health_codes.c.person_id)).scalars())
+    for pid, _ in people_rows:
+        if pid not in coded:  # the token carries the code's reference: evaluate once
+            evaluate_person(engine, ctx, pid)
+    with engine.connect() as conn:
+        refs = [bytes(r) for r in conn.execute(select(health_codes.c.qr_ref)).scalars()]
+    numbers = [sealer.unseal("document", s).split("|", 2)[2] for _, s in people_rows]
+    engine.dispose()
+    now = utcnow()
+    bodies: list[dict[str, Any]] = []
+    for i in range(want):
+        venue, device = devices[i % len(devices)]
+        use_token = by == "token" or (by == "mix" and i % 4 != 0)
+        person = i % len(refs)
+        body: dict[str, Any] = {
+            "venue_code": venue,
+            "device_time": now.isoformat(),
+            "event_id": f"bench-{i}",
+        }
+        if use_token:  # a distinct second per round through the people: a distinct token
+            issued = now - timedelta(seconds=i // len(refs))
+            body["token"] = issue_token(ctx.qr, refs[person], issued)
+        else:
+            body["id_number"] = numbers[person % len(numbers)]
+        bodies.append({"auth": device, "body": body})
+    return bodies
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "fangkong", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    log = (home / "server.log").open("wb")
+    proc = subprocess.Popen(cmd, env=server_env(home), stdout=log, stderr=subprocess.STDOUT)
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise SystemExit(f"the server did not start; see {home / 'server.log'}")
+
+
+async def _drive(
+    url: str, items: list[dict[str, Any]], concurrency: int, duration: float
+) -> list[tuple[int, float, str]]:
+    """Send ``items`` (None body: GET /health) with ``concurrency`` workers; return
+    (status, seconds, event id) per request sent."""
+    import httpx
+
+    results: list[tuple[int, float, str]] = []
+    queue = iter(items)
+    stop_at = time.perf_counter() + duration
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            for item in queue:
+                if time.perf_counter() > stop_at:
+                    return
+                t0 = time.perf_counter()
+                try:
+                    if item["body"] is None:
+                        r = await client.get("/health")
+                    else:
+                        r = await client.post(
+                            "/api/v1/scan",
+                            json=item["body"],
+                            headers={"Authorization": f"Bearer {item['auth']}"},
+                        )
+                    status = r.status_code
+                except httpx.HTTPError:
+                    status = 0
+                event = "" if item["body"] is None else item["body"]["event_id"]
+                results.append((status, time.perf_counter() - t0, event))
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return results
+
+
+def _generator(args: tuple[str, list[dict[str, Any]], int, float, Any]) -> None:
+    url, items, concurrency, duration, out = args
+    out.put(asyncio.run(_drive(url, items, concurrency, duration)))
+
+
+def run_phase(
+    url: str, items: list[dict[str, Any]], concurrency: int, procs: int, duration: float
+) -> tuple[float, list[tuple[int, float, str]]]:
+    """Split the items over ``procs`` generator processes; wall time and all results."""
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    share = max(1, concurrency // procs)
+    jobs = [
+        ctx.Process(target=_generator, args=((url, items[i::procs], share, duration, out),))
+        for i in range(procs)
+    ]
+    t0 = time.perf_counter()
+    for job in jobs:
+        job.start()
+    results: list[tuple[int, float, str]] = []
+    for _ in jobs:
+        results += out.get()
+    wall = time.perf_counter() - t0
+    for job in jobs:
+        job.join()
+    return wall, results
+
+
+def summary(name: str, wall: float, results: list[tuple[int, float, str]]) -> dict[str, Any]:
+    ok = [r for r in results if r[0] == 200]
+    lat = sorted(r[1] for r in ok) or [0.0]
+    q = statistics.quantiles(lat, n=100) if len(lat) > 1 else [lat[0]] * 99
+    statuses: dict[int, int] = {}
+    for status, _, _ in results:
+        statuses[status] = statuses.get(status, 0) + 1
+    return {
+        "phase": name,
+        "sent": len(results),
+        "ok": len(ok),
+        "per_s": len(ok) / wall if wall else 0.0,
+        "p50_ms": q[49] * 1000,
+        "p99_ms": q[98] * 1000,
+        "statuses": statuses,
+    }
+
+
+def stored_events(home: Path) -> set[str]:
+    from sqlalchemy import select
+
+    from fangkong.healthcode.tables import scans
+    from fangkong.store.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
+    with engine.connect() as conn:
+        found = set(conn.execute(select(scans.c.client_event_id)).scalars())
+    engine.dispose()
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--people", type=int, default=5000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--requests", type=int, default=20000, help="per phase, at most")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase, at most")
+    parser.add_argument("--concurrency", type=int, default=32, help="open connections in all")
+    parser.add_argument("--procs", type=int, default=1, help="load generator processes")
+    parser.add_argument("--by", choices=("token", "id_number", "mix"), default="token")
+    parser.add_argument("--home", type=Path, help="work directory (default: a temporary one)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+
+    home = args.home or Path(tempfile.mkdtemp(prefix="fk-scan-load-"))
+    home.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    items = prepare(home, args.people, args.seed, args.requests, args.by)
+    print(f"prepared {len(items)} scans over {args.people} people in "
+          f"{time.perf_counter() - t0:.1f} s ({home})", file=sys.stderr)  # fmt: skip
+    port = free_port()
+    server = start_server(home, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        health_items = [{"auth": None, "body": None}] * args.requests
+        run_phase(url, health_items[:500], args.concurrency, args.procs, 10)  # warm up
+        wall_h, res_h = run_phase(url, health_items, args.concurrency, args.procs, args.duration)
+        wall_s, res_s = run_phase(url, items, args.concurrency, args.procs, args.duration)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    health, scan = summary("GET /health", wall_h, res_h), summary("POST /scan", wall_s, res_s)
+    acked = {event for status, _, event in res_s if status == 200}
+    missing = acked - stored_events(home)
+    ratio = scan["per_s"] / health["per_s"] if health["per_s"] else 0.0
+    figures = {"health": health, "scan": scan, "ratio": ratio, "missing": len(missing),
+               "concurrency": args.concurrency, "procs": args.procs, "by": args.by,
+               "cpus": os.cpu_count()}  # fmt: skip
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print("| phase | sent | ok | per s | p50 ms | p99 ms | statuses |")
+        print("|---|---:|---:|---:|---:|---:|---|")
+        for row in (health, scan):
+            print(f"| {row['phase']} | {row['sent']} | {row['ok']} | {row['per_s']:.0f} | "
+                  f"{row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['statuses']} |")  # fmt: skip
+        print(f"\nscans/s ÷ /health req/s = {ratio:.2f}; goal ≥ 3,000 scans/s, p99 ≤ 20 ms; "
+              f"{len(acked)} acknowledged, {len(missing)} missing from the database "
+              f"({os.cpu_count()} CPUs, {args.concurrency} connections, {args.procs} "
+              f"generator process(es), by {args.by})")  # fmt: skip
+    failed = any(s not in (200,) for s in scan["statuses"]) or missing
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

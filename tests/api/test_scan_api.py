@@ -1,0 +1,170 @@
+"""POST /api/v1/scan: verdicts, every refusal's own problem code, idempotent retries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine, func, select
+
+from fangkong.healthcode.qr import QrKeys
+from fangkong.healthcode.service import CodeContext, issue_qr
+from fangkong.healthcode.tables import scans
+from fangkong.store.types import utcnow
+from tests.api.codes import codes_of, device_token, make_red, make_yellow, venue_of
+from tests.api.helpers import client, make_app, person_identity, person_ids
+
+PROBLEM = "application/problem+json"
+
+
+def _scan_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(scans)).scalar_one())
+
+
+def _body(venue: str, event: str, **what: Any) -> dict[str, Any]:
+    return {"venue_code": venue, "device_time": utcnow().isoformat(), "event_id": event, **what}
+
+
+class Door:
+    """A scanner at one venue: its app client with the venue's device token."""
+
+    def __init__(self, app: FastAPI, engine: Engine, kind: str, scope: str = "scan") -> None:
+        self.venue = venue_of(engine, kind)
+        self.client = client(app, authorization=f"Bearer {device_token(engine, self.venue, scope)}")
+
+    def scan(self, event: str, lang: str = "zh", **what: Any) -> Any:
+        body = _body(self.venue, event, **what)
+        return self.client.post("/api/v1/scan", json=body, headers={"Accept-Language": lang})
+
+
+@pytest.fixture
+def app(province: Engine, tmp_path: Path) -> FastAPI:
+    return make_app(province, tmp_path)
+
+
+def test_school_admits_green_refuses_red_fever_clinic_admits_and_flags(
+    app: FastAPI, province: Engine
+) -> None:
+    codes = codes_of(app)
+    green, red, yellow = person_ids(province, "140102")[:3]
+    make_red(province, codes, red)
+    make_yellow(province, codes, yellow)
+    school, clinic = Door(app, province, "school"), Door(app, province, "fever_clinic")
+
+    ok = school.scan("e-green", token=issue_qr(province, codes, green))
+    assert ok.status_code == 200, ok.text
+    v = ok.json()
+    assert (v["colour"], v["allowed"], v["flagged"], v["by"]) == ("green", True, False, "token")
+    assert v["repeated"] is False
+    assert "*" in v["masked_name"]
+    assert v["masked_name"] != person_identity(province, green)[1]
+
+    refused = school.scan("e-red", lang="en", id_number=person_identity(province, red)[0]).json()
+    assert (refused["colour"], refused["allowed"]) == ("red", False)
+    assert refused["reasons"][0]["rule"] == "close_contact"
+    assert "close contact" in refused["reasons"][0]["text"].lower()
+    assert any("may not enter" in n for n in refused["notes"])
+    zh = school.scan("e-red-zh", id_number=person_identity(province, red)[0]).json()
+    assert "密切接触" in zh["reasons"][0]["text"]
+
+    for event, pid, colour in [("c-red", red, "red"), ("c-yellow", yellow, "yellow")]:
+        seen = clinic.scan(event, id_number=person_identity(province, pid)[0]).json()
+        assert (seen["colour"], seen["allowed"], seen["flagged"]) == (colour, True, True)
+    assert _scan_count(province) == 5
+
+
+def test_a_retried_scan_answers_the_same_and_stores_one_row(app: FastAPI, province: Engine) -> None:
+    door = Door(app, province, "market")
+    body = _body(
+        door.venue,
+        "retry-1",
+        token=issue_qr(province, codes_of(app), person_ids(province, "140102")[0]),
+    )
+    first = door.client.post("/api/v1/scan", json=body)
+    again = door.client.post("/api/v1/scan", json=body)
+    assert first.status_code == again.status_code == 200
+    a, b = first.json(), again.json()
+    assert (a.pop("repeated"), b.pop("repeated")) == (False, True)
+    assert a == b
+    assert _scan_count(province) == 1
+
+
+def _problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code
+    assert body["status"] == status
+    return body
+
+
+def test_each_refused_token_has_its_own_code(app: FastAPI, province: Engine) -> None:
+    codes = codes_of(app)
+    pid = person_ids(province, "140102")[0]
+    door = Door(app, province, "market")
+    foreign = CodeContext(codes.pack, codes.sealer, QrKeys.generate())
+    _problem(door.scan("f", token=issue_qr(province, foreign, pid)), 422, "scan.token_forged")
+    old = issue_qr(province, codes, pid, now=utcnow() - timedelta(minutes=5))
+    _problem(door.scan("x", token=old), 422, "scan.token_expired")
+    future = issue_qr(province, codes, pid, now=utcnow() + timedelta(minutes=5))
+    _problem(door.scan("n", token=future), 422, "scan.token_not_yet_valid")
+    token = issue_qr(province, codes, pid)
+    assert door.scan("r1", token=token).status_code == 200
+    _problem(door.scan("r2", token=token), 409, "scan.token_replayed")
+    _problem(door.scan("r1", id_number=person_identity(province, pid)[0]), 409,
+             "scan.event_conflict")  # fmt: skip
+    _problem(door.scan("u", id_number="11010519491231002X"), 404, "scan.person_unknown")
+    _problem(door.scan("m", token="not a token"), 400, "scan.malformed")
+    assert _scan_count(province) == 1
+
+
+def test_venue_binding_and_scope(app: FastAPI, province: Engine) -> None:
+    number = person_identity(province, person_ids(province, "140102")[0])[0]
+    door = Door(app, province, "market")
+    other = venue_of(province, "school")
+    wrong = door.client.post("/api/v1/scan", json=_body(other, "w", id_number=number))
+    _problem(wrong, 403, "scan.venue_mismatch")
+    unknown = door.client.post("/api/v1/scan", json=_body("NO-SUCH-VENUE", "v", id_number=number))
+    _problem(unknown, 404, "scan.venue_unknown")
+    lab = Door(app, province, "hospital", scope="lab")
+    _problem(lab.scan("l", id_number=number), 403, "token.scope")
+    nobody = client(app).post("/api/v1/scan", json=_body(door.venue, "a", id_number=number))
+    assert nobody.status_code == 401
+    assert _scan_count(province) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"event_id": None}, "event_id"),
+        ({"device_time": "2026-11-29T10:00:00"}, "device_time"),  # no offset
+        ({"device_time": "yesterday"}, "device_time"),
+        ({"colour": "green"}, "colour"),
+        ({"event_id": "x" * 65}, "event_id"),
+    ],
+)
+def test_malformed_bodies_are_scan_malformed(
+    app: FastAPI, province: Engine, change: dict[str, Any], field: str
+) -> None:
+    door = Door(app, province, "market")
+    body = _body(
+        door.venue, "m1", id_number=person_identity(province, person_ids(province, "140102")[0])[0]
+    )
+    body.update(change)
+    body = {k: v for k, v in body.items() if v is not None}
+    problem = _problem(door.client.post("/api/v1/scan", json=body), 400, "scan.malformed")
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert _scan_count(province) == 0
+
+
+def test_not_json_and_both_or_neither_identifier(app: FastAPI, province: Engine) -> None:
+    door = Door(app, province, "market")
+    raw = door.client.post("/api/v1/scan", content=b"{not json",
+                           headers={"content-type": "application/json"})  # fmt: skip
+    _problem(raw, 400, "scan.malformed")
+    _problem(door.scan("b", token="t" * 114, id_number="11010519491231002X"), 400, "scan.malformed")
+    _problem(door.scan("n"), 400, "scan.malformed")
