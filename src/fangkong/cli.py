@@ -79,7 +79,7 @@ def _register() -> None:
     from fangkong.registry.cli import export_app, import_app
     from fangkong.store.cli import app as db_app
     from fangkong.tracing.cli import app as checkins_app
-    from fangkong.tracing.cli import trace_command
+    from fangkong.tracing.cli import contacts_app, trace_command
     from fangkong.twin.cli import app as twin_app
 
     app.add_typer(db_app, name="db")
@@ -97,6 +97,7 @@ def _register() -> None:
     app.add_typer(code_app, name="code")
     app.add_typer(checkins_app, name="checkins")
     app.command("trace")(trace_command)
+    app.add_typer(contacts_app, name="contacts")
 
 
 _register()

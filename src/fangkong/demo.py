@@ -15,8 +15,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -37,6 +35,7 @@ from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.schema import households, persons, regions, venues
 from fangkong.twin.events import DayEvents
+from fangkong.twin.ids import person_ids as _person_ids
 from fangkong.twin.registry import Registry, generate_registry, write_registry
 from fangkong.twin.response import ReferenceResponse
 from fangkong.twin.scenario import default_scenario
@@ -182,30 +181,6 @@ class _CodeFeed:
     ) -> tuple[int, FactInput]:
         event = f"twin-{day}-{k}-{kind}-{person}"
         return int(self.ids[person]), FactInput(kind, at, None, detail, event)
-
-
-def _person_ids(engine: Engine, sealer: Sealer, registry: Registry) -> npt.NDArray[np.int64]:
-    """Database id of each row of the twin's persons file (0 where absent)."""
-    t = registry.persons
-    keys = [
-        f"{kind}|{country or 'CHN'}|{number}"
-        for kind, country, number in zip(
-            t["id_type"].to_pylist(), t["id_country"].to_pylist(), t["id_number"].to_pylist(),
-            strict=True,
-        )
-    ]  # fmt: skip
-    hashes = sealer.lookup_hash_many("document", keys)
-    found: dict[bytes, int] = {}
-    with engine.connect() as conn:
-        for i in range(0, len(hashes), 5_000):
-            chunk = hashes[i : i + 5_000]
-            found.update(
-                (h, pid)
-                for h, pid in conn.execute(
-                    select(persons.c.doc_hash, persons.c.id).where(persons.c.doc_hash.in_(chunk))
-                ).all()
-            )
-    return np.array([found.get(h, 0) for h in hashes], dtype=np.int64)
 
 
 def _outbreak(engine: Engine, cfg: Settings, registry: Registry, seed: int, days: int) -> None:

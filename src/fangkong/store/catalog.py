@@ -8,7 +8,8 @@ read the metadata after importing this module.
 from __future__ import annotations
 
 import fangkong.healthcode.tables  # health codes (migration 0003)
-import fangkong.store.schema  # noqa: F401 - registry, users, audit
+import fangkong.store.schema  # registry, users, audit
+import fangkong.tracing.tables  # noqa: F401 - contact management (migration 0005)
 from fangkong.store.schema import Base
 
 metadata = Base.metadata

@@ -165,3 +165,63 @@ def trace_command(
         f"{case_table.num_rows} 例 / cases → 密切接触者 {found} 人 / close contacts, "
         f"{result.close.num_rows} 条证据 / evidence rows → {output}"
     )
+
+
+contacts_app = typer.Typer(
+    help="Contacts of traced cases and their management status. 密接管理.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+
+@contacts_app.command("list")
+def contacts_list_command(
+    case: Annotated[int, typer.Option("--case", help="The traced case's id.")],
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="close, contact_of_contact or general.")
+    ] = None,
+) -> None:
+    """A case's contacts: kind, status, last exposure and the evidence linking them."""
+    from rich.table import Table
+
+    from fangkong.cli_support import database
+    from fangkong.tracing.contacts import contacts_of_case
+
+    cfg = settings()
+    with database(cfg) as engine:
+        found = contacts_of_case(engine, case, kind=kind)
+    tz = ZoneInfo(cfg.timezone)
+    title = f"病例 case {case}: {len(found)} 接触者 / contacts"
+    table = Table("contact", "person", "kind 类别", "status 状态", "last exposure 末次暴露",
+                  "evidence 证据", title=title)  # fmt: skip
+    for c in found:
+        evidence = "; ".join(
+            f"{e.setting} {e.place_code or ''} {e.overlap_seconds // 60} min".strip()
+            for e in c.exposures[:3]
+        ) + (f" (+{len(c.exposures) - 3})" if len(c.exposures) > 3 else "")
+        last = c.last_exposure_at.astimezone(tz).isoformat(timespec="minutes")
+        table.add_row(str(c.id), str(c.person_id), c.kind, c.status, last, evidence)
+    out.print(table)
+
+
+@contacts_app.command("status")
+def contacts_status_command(
+    contact_id: Annotated[int, typer.Argument(help="The contact's id.")],
+    status: Annotated[
+        str,
+        typer.Argument(help="notified, quarantined, monitoring, released, became_case or lost."),
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept with who and when).")],
+) -> None:
+    """Move a contact to a new status; refused (exit 2) when the move is not allowed."""
+    import getpass
+
+    from fangkong.cli_support import database
+    from fangkong.tracing.contacts import set_contact_status
+
+    cfg = settings()
+    with database(cfg) as engine:
+        old = set_contact_status(
+            engine, contact_id, status, by=f"cli:{getpass.getuser()}", reason=reason
+        )
+    out.print(f"接触者 contact {contact_id}: {old} → {status}")

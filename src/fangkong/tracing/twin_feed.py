@@ -1,0 +1,172 @@
+"""The twin's days through contact tracing (流调): cases, contacts, codes — for the demo.
+
+``TracingFeed.feed(events)`` is called once per simulated day. It keeps the check-ins
+seen so far (twin person rows mapped to database person ids the way the health-code
+feed does: by the sealed document's lookup hash), registers the day's positives as
+cases (infectious window from the sampling date per the pack; isolated the morning
+after the result, as the reference response orders), traces them over the check-ins
+so far plus households, classes and workplaces of the registry, and hands the contacts
+to the health codes. ``found_pairs()`` gives (case, contact) as twin person rows for
+``fangkong.twin.score.score(..., found=...)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as _pc
+from sqlalchemy import Engine, select
+
+from fangkong.healthcode.service import CodeContext
+from fangkong.tracing.contacts import CheckinSource, register_case, trace_cases
+from fangkong.tracing.copresence import I64
+from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.tables import tracing_cases, tracing_contacts, tracing_exposures
+from fangkong.twin.events import DayEvents
+from fangkong.twin.ids import person_ids
+from fangkong.twin.registry import Registry
+from fangkong.twin.score import FOUND
+from fangkong.twin.sim import Twin
+
+pc: Any = _pc  # the pyarrow-stubs overloads reject valid calls on mixed arrays
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    day: int
+    new_cases: int
+    close_contacts: int  # new contact records of each kind, deduplicated across cases
+    general_contacts: int
+    contacts_of_contacts: int
+    facts: int  # exposure facts handed to health codes
+
+
+class TracingFeed:
+    """Contact tracing of the twin's outbreak, one simulated day per ``feed`` call."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        codes: CodeContext,
+        twin: Twin,
+        registry: Registry,
+        rules: ContactRules | None = None,
+        *,
+        ids: I64 | None = None,
+        by: str = "twin-tracing",
+    ) -> None:
+        self.engine, self.codes, self.twin, self.by = engine, codes, twin, by
+        self.rules = rules or ContactRules.from_pack(codes.pack)
+        self.tz = ZoneInfo(twin.scenario.run.timezone)
+        self.ids = ids if ids is not None else person_ids(engine, codes.sealer, registry)
+        self.row_of = {int(p): i for i, p in enumerate(self.ids.tolist()) if p > 0}
+        types = dict(
+            zip(registry.venues["code"].to_pylist(), registry.venues["type"].to_pylist(),
+                strict=True)
+        )  # fmt: skip
+        self.venue_codes: list[str] = [str(c) for c in twin.pop.venue_codes.to_pylist()]
+        self.venue_types = [str(types.get(c, "default")) for c in self.venue_codes]
+        self._venue_at = {c: i for i, c in enumerate(self.venue_codes)}
+        self._parts: list[dict[str, Any]] = []
+        self._cases: set[int] = set()
+
+    def _add_checkins(self, checkins: pa.Table) -> None:
+        person = checkins["person"].to_numpy().astype(np.int64)
+        pid = self.ids[person]
+        keep = pid > 0
+        venue_col: Any = checkins["venue_code"].combine_chunks()
+        names = [str(c) for c in venue_col.dictionary.to_pylist()]
+        remap = np.array([self._venue_at[c] for c in names], np.int64)
+        venue = remap[np.asarray(venue_col.indices.to_numpy(zero_copy_only=False), np.int64)]
+        t_out = checkins["time_out"]
+        self._parts.append({
+            "person_ids": pid[keep], "venue": venue[keep],
+            "time_in": _seconds(checkins["time_in"])[keep],
+            "time_out": _seconds(pc.fill_null(pc.cast(t_out, pa.int64()), 0))[keep],
+            "missing_out": np.asarray(pc.is_null(t_out).to_numpy(zero_copy_only=False))[keep],
+            "event_ids": checkins["event_id"].to_numpy()[keep],
+        })  # fmt: skip
+
+    def source(self) -> CheckinSource:
+        """The check-ins seen so far, indexed."""
+        cols = {k: np.concatenate([p[k] for p in self._parts]) for k in self._parts[0]}
+        return CheckinSource.build(
+            person_ids=cols["person_ids"], venue=cols["venue"], time_in=cols["time_in"],
+            time_out=cols["time_out"], missing_out=cols["missing_out"],
+            event_ids=cols["event_ids"], venue_codes=self.venue_codes,
+            venue_types=self.venue_types, rules=self.rules,
+        )  # fmt: skip
+
+    def feed(self, events: DayEvents, positives: pa.Table | None = None) -> DayCounts:
+        """Take one day: its check-ins, and its positives (default: the day's positive
+        results) as new cases; trace them and hand the contacts to the health codes."""
+        self._add_checkins(events.checkins)
+        tests = positives if positives is not None else events.test_results.filter(
+            pc.field("positive")
+        )  # fmt: skip
+        day_end = _utc(self.twin.local_midnight(events.day + 1))
+        new_ids = []
+        seen: set[int] = set()
+        rows = tests.select(["person", "sample_time", "result_time"]).sort_by("sample_time")
+        for r in rows.to_pylist():
+            pid = int(self.ids[r["person"]])
+            if pid <= 0 or pid in self._cases or pid in seen:
+                continue
+            seen.add(pid)
+            result_day = (
+                r["result_time"].astimezone(self.tz).date() - self.twin.scenario.run.start_date
+            ).days
+            case = register_case(
+                self.engine, pid, self.rules, sampled=r["sample_time"].astimezone(self.tz).date(),
+                isolated_at=_utc(self.twin.local_midnight(result_day + 1)), tz=self.tz,
+                by=self.by, at=day_end,
+            )  # fmt: skip
+            new_ids.append(case.id)
+        self._cases |= seen
+        if not new_ids:
+            return DayCounts(events.day, 0, 0, 0, 0, 0)
+        outcome = trace_cases(
+            self.engine, new_ids, self.source(), self.rules, codes=self.codes, at=day_end,
+            by=self.by,
+        )  # fmt: skip
+        made = outcome.new_contacts
+        return DayCounts(
+            events.day, len(new_ids), made["close"], made["general"],
+            made["contact_of_contact"], outcome.facts_new,
+        )  # fmt: skip
+
+    def found_pairs(self) -> pa.Table:
+        """(case, contact) twin person rows of every close contact found (``FOUND``)."""
+        e, c = tracing_exposures.c, tracing_contacts.c
+        with self.engine.connect() as conn:
+            pairs = conn.execute(
+                select(tracing_cases.c.person_id, c.person_id)
+                .select_from(tracing_exposures)
+                .join(tracing_cases, tracing_cases.c.id == e.case_id)
+                .join(tracing_contacts, c.id == e.contact_id)
+                .where(e.kind == "close")
+                .distinct()
+            ).all()  # fmt: skip
+        rows = [(self.row_of[a], self.row_of[b]) for a, b in pairs
+                if a in self.row_of and b in self.row_of]  # fmt: skip
+        rows.sort()
+        return pa.table(
+            [
+                pa.array([a for a, _ in rows], pa.int32()),
+                pa.array([b for _, b in rows], pa.int32()),
+            ],
+            schema=FOUND,
+        )
+
+
+def _utc(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _seconds(column: Any) -> I64:
+    return np.asarray(pc.cast(column, pa.int64()).to_numpy(zero_copy_only=False), np.int64)

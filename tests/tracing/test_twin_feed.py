@@ -1,0 +1,53 @@
+"""The twin's outbreak through contact tracing: a small run finds contacts, and the
+contacts found recall some of the twin's true infector → infectee pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+from sqlalchemy import Engine, func, select
+
+from fangkong.healthcode.qr import QrKeys
+from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.tables import health_codes
+from fangkong.identity.sealing import Sealer
+from fangkong.policy import load_pack
+from fangkong.registry.service import ImportOptions, import_file
+from fangkong.tracing.twin_feed import TracingFeed
+from fangkong.twin.registry import generate_registry, write_registry
+from fangkong.twin.response import ReferenceResponse
+from fangkong.twin.scenario import default_scenario
+from fangkong.twin.score import score
+from fangkong.twin.sim import Twin
+from tests.conftest import TODAY
+
+SEALER = Sealer(bytes(range(32)))
+
+
+def test_twin_run_finds_contacts_that_recall_true_pairs(engine: Engine, tmp_path: Path) -> None:
+    registry = generate_registry(3_000, seed=1)
+    files = write_registry(registry, tmp_path, "csv")
+    for kind in ("regions", "venues", "persons"):
+        import_file(engine, kind, files[kind], ImportOptions(today=TODAY), sealer=SEALER)
+    codes = CodeContext(pack=load_pack("protocol-9"), sealer=SEALER, qr=QrKeys.generate())
+    twin = Twin.from_registry(registry, default_scenario(), seed=1)
+    response = ReferenceResponse(twin)
+    feed = TracingFeed(engine, codes, twin, registry)
+    truth, days = [], []
+    for events in twin.run(12, response):
+        days.append(feed.feed(events))
+        truth.append(events.truth)
+    assert sum(d.new_cases for d in days) > 0
+    assert sum(d.close_contacts for d in days) > 0
+    found = feed.found_pairs()
+    result = score(pa.concat_tables(truth), response.decisions(), found=found)
+    assert result.contact_recall is not None
+    assert result.contact_recall > 0
+    assert result.contact_precision is not None
+    assert result.contact_precision > 0
+    with engine.connect() as conn:
+        red = conn.execute(
+            select(func.count()).select_from(health_codes).where(health_codes.c.colour == "red")
+        ).scalar_one()
+    assert red >= len(set(found["contact"].to_pylist()))  # close contacts are red
