@@ -60,3 +60,15 @@ def test_vectorised_ids_match_the_reference(rows: list[tuple[int, date, int]]) -
         number = bytes(row).decode()
         assert number[:17] == f"{region:06d}{born:%Y%m%d}{seq:03d}"
         assert number[17] == check_character(number[:17])
+
+
+def test_region_sizes_are_heavy_tailed() -> None:
+    """Towns and communities vary by an order of magnitude, not by a few per cent."""
+    from fangkong.twin.registry import generate_registry
+
+    regions = generate_registry(200_000, seed=5).regions.to_pylist()
+    for level, spread in (("township", 3.0), ("community", 4.0), ("compound", 3.0)):
+        sizes = sorted(int(r["population"]) for r in regions if r["level"] == level)
+        assert len(sizes) >= 5, level
+        median = sizes[len(sizes) // 2]
+        assert sizes[-1] / median >= spread, (level, sizes[-1], median)

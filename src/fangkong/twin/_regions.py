@@ -66,12 +66,25 @@ class Hierarchy:
         ]
 
 
-def split_population(total: int, k: int, rng: np.random.Generator) -> list[int]:
-    """Split total into min(k, total) random parts of at least 1 that sum to total."""
+# Spread of settlement sizes (σ of the log of a part's share). Sizes of cities, counties,
+# towns and neighbourhoods are heavy-tailed (roughly lognormal, Zipf-like at the top):
+# σ = 1 makes the largest of 10 parts typically 5–10× the median, as among the counties
+# of a Chinese province; compounds vary less (estates are planned in similar sizes).
+SIZE_SIGMA = 1.0
+COMPOUND_SIZE_SIGMA = 0.6
+
+
+def split_population(
+    total: int, k: int, rng: np.random.Generator, sigma: float = SIZE_SIGMA
+) -> list[int]:
+    """Split total into min(k, total) random parts of at least 1 that sum to total.
+
+    Shares are lognormal with spread ``sigma``: a heavy-tailed size distribution.
+    """
     k = max(1, min(k, total))
     if k == 1:
         return [total]
-    share = rng.gamma(4.0, size=k)
+    share = rng.lognormal(0.0, sigma, size=k)
     share = share / share.sum() * (total - k)
     parts = np.floor(share).astype(np.int64)
     short = total - k - int(parts.sum())
@@ -234,7 +247,7 @@ class _Builder:
     def compounds(self, community: Region) -> None:
         per = PEOPLE_PER_COMPOUND[community.kind]
         k = _count(community.population, per, MAX_COMPOUNDS_PER_COMMUNITY)
-        pops = split_population(community.population, k, self.rng)
+        pops = split_population(community.population, k, self.rng, COMPOUND_SIZE_SIGMA)
         if community.urban:
             stems = names.pair_names(
                 self.rng, len(pops), names.COMPOUND_WORDS, names.COMPOUND_SUFFIXES
