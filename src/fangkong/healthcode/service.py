@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +45,7 @@ from fangkong.policy.loader import load_pack
 from fangkong.policy.model import Colour, Pack, Text
 from fangkong.settings import Settings
 from fangkong.store.schema import persons, venues
+from fangkong.store.tx import write_transaction
 from fangkong.store.types import utcnow
 
 Bind = Engine | Connection
@@ -75,15 +75,6 @@ class CodeContext:
             qr_validity_s=settings.qr_validity_seconds,
             qr_skew_s=settings.qr_clock_skew_seconds,
         )
-
-
-@contextmanager
-def _transaction(bind: Bind) -> Iterator[Connection]:
-    if isinstance(bind, Connection):
-        yield bind
-        return
-    with bind.connect().execution_options(write=True) as conn, conn.begin():
-        yield conn
 
 
 def _now(now: datetime | None) -> datetime:
@@ -176,7 +167,7 @@ def evaluate_person(
 ) -> Decision:  # fmt: skip
     """Evaluate one person's code at ``at`` (default now) and store it (赋码/转码)."""
     at = _now(at)
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         _require_person(conn, person_id)
         return _evaluate_in(conn, ctx, person_id, at, trigger)
 
@@ -200,7 +191,7 @@ def record_fact(
     nothing (the stored fact's id and the current decision are returned)."""
     now = _now(now)
     check_fact(fact.kind, fact.starts_at, fact.ends_at, fact.detail)
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         _require_person(conn, person_id)
         if fact.client_event_id is not None:
             prior = conn.execute(
@@ -247,7 +238,7 @@ class Transition:
 
 def code_history(bind: Bind, person_id: int) -> list[Transition]:
     """Every change of the person's colour, oldest first."""
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         _require_person(conn, person_id)
         rows = conn.execute(
             select(code_transitions)
@@ -273,7 +264,7 @@ class StoredCode:
 
 def current_code(bind: Bind, person_id: int) -> StoredCode | None:
     """The stored code (as last evaluated), or None if never evaluated."""
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         r = conn.execute(select(health_codes).where(health_codes.c.person_id == person_id)).first()
     if r is None:
         return None
@@ -300,7 +291,7 @@ def file_correction(
         raise invalid("filer_role 应为 person 或 officer", "filer_role must be person or officer")
     if not reason.strip():
         raise invalid("请说明纠错理由", "give a reason for the correction")
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         _require_person(conn, person_id)
         if fact_id is not None:
             owner = conn.execute(
@@ -336,7 +327,7 @@ def decide_correction(
     now = _now(now)
     if not reason.strip():
         raise invalid("请说明决定理由", "give a reason for the decision")
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         c = conn.execute(
             select(code_corrections).where(code_corrections.c.id == correction_id)
         ).first()
@@ -392,7 +383,7 @@ def list_corrections(bind: Bind, *, state: str | None = "open") -> list[Correcti
     query = select(code_corrections).order_by(code_corrections.c.filed_at, code_corrections.c.id)
     if state is not None:
         query = query.where(code_corrections.c.state == state)
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         return [Correction(*r) for r in conn.execute(query).all()]
 
 
@@ -412,7 +403,7 @@ def recompute_all(
     change). The bulk evaluator finds whose colour or next change moved; those are
     explained by the single evaluator and written with their transitions."""
     at = _now(at)
-    with _transaction(engine) as conn:
+    with write_transaction(engine) as conn:
         rows = conn.execute(
             select(
                 person_facts.c.person_id,
@@ -476,7 +467,7 @@ def _code_ref(conn: Connection, ctx: CodeContext, person_id: int, at: datetime) 
 def issue_qr(bind: Bind, ctx: CodeContext, person_id: int, *, now: datetime | None = None) -> str:
     """A fresh signed token for the person's dynamic QR code (valid ``qr_validity_s``)."""
     now = _now(now)
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         _require_person(conn, person_id)
         return issue_token(ctx.qr, _code_ref(conn, ctx, person_id, now), now)
 
@@ -577,7 +568,7 @@ def perform_scan(
     if not text:
         raise malformed("缺少二维码或证件号", "no QR token or ID number")
     request = _digest(venue_code, text, device_time.isoformat())
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         prior = conn.execute(
             select(scans.c.request_digest, scans.c.verdict).where(
                 scans.c.client_event_id == event_id

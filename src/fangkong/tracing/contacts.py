@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -43,6 +42,7 @@ from fangkong.errors import BadInput, Conflict, NotFound, Problem
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
 from fangkong.store.schema import persons, venues
+from fangkong.store.tx import write_transaction
 from fangkong.store.types import utcnow
 from fangkong.store.upsert import stored_keys, upsert
 from fangkong.tracing.copresence import I64, Cases, CheckinIndex, Ints, Pairs, Stays
@@ -208,15 +208,6 @@ def _seconds(column: Any) -> I64:
 # ---- helpers --------------------------------------------------------------------------------
 
 
-@contextmanager
-def _transaction(bind: Bind) -> Iterator[Connection]:
-    if isinstance(bind, Connection):
-        yield bind
-        return
-    with bind.connect().execution_options(write=True) as conn, conn.begin():
-        yield conn
-
-
 def _now(at: datetime | None) -> datetime:
     if at is not None and at.tzinfo is None:
         raise ValueError("naive datetime: pass an aware time")
@@ -279,7 +270,7 @@ def register_case(
         "onset_date": onset, "sample_date": sampled, "isolated_at": isolated_at,
         "infectious_from": start, "infectious_until": until, "rules_source": rules.source[:120],
     }  # fmt: skip
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         if conn.execute(select(persons.c.id).where(persons.c.id == person_id)).first() is None:
             raise PersonUnknown(Problem("tracing.person_unknown", f"无此人员（{person_id}）",
                                         f"no person {person_id}"))  # fmt: skip
@@ -320,7 +311,7 @@ def _case(
 
 
 def get_case(bind: Bind, case_id: int) -> CaseView:
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         return _case(conn, case_id=case_id)
 
 
@@ -357,7 +348,7 @@ def set_contact_status(
     if not reason.strip():
         raise StatusInvalid(Problem("tracing.reason_missing", "须说明理由",
                                     "give a reason for the change"))  # fmt: skip
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         row = conn.execute(
             select(tracing_contacts.c.status).where(tracing_contacts.c.id == contact_id)
         ).first()
@@ -387,7 +378,7 @@ class StatusChange:
 
 
 def status_history(bind: Bind, contact_id: int) -> list[StatusChange]:
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         rows = conn.execute(
             select(tracing_contact_changes)
             .where(tracing_contact_changes.c.contact_id == contact_id)
@@ -478,7 +469,7 @@ def trace_cases(
         CheckinSource.from_lake(checkins_source, rules)
         if isinstance(checkins_source, CheckinLake) else checkins_source
     )  # fmt: skip
-    with _transaction(engine) as conn:
+    with write_transaction(engine) as conn:
         cases = _load_cases(conn, case_ids, at)
         found = _Found()
         _venue_exposures(cases, source, rules, found)
@@ -824,7 +815,7 @@ def exposure_facts(bind: Bind) -> list[tuple[int, FactInput]]:
     """One exposure fact per (contact, kind): close_contact / contact_of_contact at the end
     of the latest exposure of that kind; contacts who became cases are left out."""
     e, c = tracing_exposures.c, tracing_contacts.c
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         rows = conn.execute(
             select(c.person_id, e.kind, func.max(e.overlap_end))
             .join(tracing_contacts, c.id == e.contact_id)
@@ -880,7 +871,7 @@ class ContactView:
 def contacts_of_case(bind: Bind, case_id: int, *, kind: str | None = None) -> list[ContactView]:
     """A case's contacts with the evidence that links them to it (close first)."""
     e, c = tracing_exposures.c, tracing_contacts.c
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         _case(conn, case_id=case_id)
         q = (
             select(tracing_exposures, c.person_id, c.kind.label("contact_kind"), c.status,
@@ -919,7 +910,7 @@ class Chain:
 def case_chains(bind: Bind) -> list[Chain]:
     """Transmission chains (传播链): cases joined where one was the other's close contact."""
     e, c = tracing_exposures.c, tracing_contacts.c
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         case_rows = conn.execute(
             select(tracing_cases.c.id, tracing_cases.c.person_id, tracing_cases.c.infectious_from)
         ).all()
@@ -969,7 +960,7 @@ class Cluster:
 def clusters(bind: Bind, checkins_source: CheckinSource, rules: ContactRules) -> list[Cluster]:
     """Clusters (聚集性疫情): cases linked through a venue (stays inside their windows no
     more than the pack's cluster window apart) or a household; two cases or more."""
-    with _transaction(bind) as conn:
+    with write_transaction(bind) as conn:
         rows = conn.execute(
             select(tracing_cases.c.id, tracing_cases.c.person_id, tracing_cases.c.infectious_from,
                    tracing_cases.c.infectious_until, persons.c.household_code)
