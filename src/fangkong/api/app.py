@@ -36,6 +36,7 @@ from fangkong.store.engine import backend_name, engine_for
 from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render
 from fangkong.web.pages import page_lang, pages
+from fangkong.web.tracing_pages import tracing_pages
 
 log = logging.getLogger("fangkong.api")
 
@@ -184,6 +185,7 @@ def create_app(
     app.include_router(health)
     app.include_router(api)
     app.include_router(pages)
+    app.include_router(tracing_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

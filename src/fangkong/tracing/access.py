@@ -1,0 +1,370 @@
+"""Contact tracing as people reach it: rights, jurisdiction, masking, audit (流调工作台).
+
+The use cases of ``fangkong.tracing.contacts`` know nothing of who asks; these functions
+put the checks in front of them, once, for the pages (and later the API)::
+
+    actor ─▶ right? ── no ─▶ Forbidden (403)
+             case's person living in the actor's region subtree? ── no ─▶ NotFound, the
+                 │                                   answer of a case that does not exist
+                 ▼
+             contacts / status change / chains / clusters ─▶ names masked by rights
+                 └── one audit row per view or action (ids only, never names/numbers)
+
+Rights: reading needs ``person.read`` and ``fact.record`` (tracers and epidemiologists
+record the facts codes follow); changing a contact's status also ``person.write``.
+A contact who lives outside the jurisdiction is listed (masked) but cannot be changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import numpy as np
+from sqlalchemy import Connection, Engine, select
+
+from fangkong.audit.log import AuditEvent, record, transaction
+from fangkong.auth.jurisdiction import within
+from fangkong.auth.model import Actor
+from fangkong.auth.rights import FACT_RECORD, PERSON_READ, PERSON_READ_FULL, PERSON_WRITE
+from fangkong.errors import BadInput, FangkongError, Forbidden, NotFound, Problem
+from fangkong.identity.masking import mask_name
+from fangkong.store.schema import persons
+from fangkong.tracing.contacts import (
+    CaseUnknown,
+    CaseView,
+    Chain,
+    CheckinSource,
+    Cluster,
+    ContactUnknown,
+    ContactView,
+    StatusInvalid,
+    case_chains,
+    clusters,
+    contacts_of_case,
+    get_case,
+    set_contact_status,
+)
+from fangkong.tracing.graph import clusters as _clusters
+from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.tables import (
+    CONTACT_KINDS,
+    STATUSES,
+    tracing_cases,
+    tracing_contacts,
+    tracing_exposures,
+)
+
+T = TypeVar("T")
+READ_RIGHTS = (PERSON_READ, FACT_RECORD)
+CHANGE_RIGHTS = (*READ_RIGHTS, PERSON_WRITE)
+MAX_BULK = 500
+
+
+class _Hidden(CaseUnknown):
+    """Outside the actor's jurisdiction: answered as absent, audited as what it is."""
+
+    outcome = "out_of_jurisdiction"
+
+
+def _case_missing(case_id: int) -> Problem:
+    return Problem("tracing.case_unknown", f"无此病例（{case_id}）", f"no traced case {case_id}")
+
+
+# ---- views ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """A contact as one actor may see it: the name masked without ``person.read_full``;
+    ``editable`` only when the contact lives inside the actor's jurisdiction."""
+
+    contact: ContactView
+    name: str
+    editable: bool
+
+
+@dataclass(frozen=True)
+class CaseContacts:
+    case: CaseView
+    name: str
+    contacts: tuple[ContactRow, ...]
+    kind: str | None
+    status: str | None
+    can_change: bool
+
+
+@dataclass(frozen=True)
+class ChainsView:
+    chains: tuple[Chain, ...]
+    names: dict[int, str]  # case id → name (masked by rights)
+
+
+@dataclass(frozen=True)
+class ClusterRow:
+    cases: tuple[int, ...]
+    venues: dict[str, int]
+    households: tuple[str, ...]
+    first_case_at: datetime
+    last_case_at: datetime
+
+    @property
+    def size(self) -> int:
+        return len(self.cases)
+
+
+# ---- one audited transaction ----------------------------------------------------------------
+
+
+def _audited(
+    engine: Engine, key: bytes, actor: Actor, address: str, action: str,
+    target_type: str | None,
+    target: str | None, body: Callable[[Connection], tuple[T, str | None]],
+) -> T:  # fmt: skip
+    """Run ``body`` (returning result, detail) and write one audit row, also when it
+    fails; a failed body's writes are rolled back (savepoint), the row is kept."""
+    failure: FangkongError | None = None
+    result: Any = None
+    with transaction(engine) as conn:
+        try:
+            with conn.begin_nested():
+                result, detail = body(conn)
+        except FangkongError as exc:
+            outcome = getattr(exc, "outcome", None) or (
+                "forbidden" if isinstance(exc, Forbidden)
+                else "not_found" if isinstance(exc, NotFound) else exc.code
+            )  # fmt: skip
+            record(conn, key, AuditEvent(actor.name, action, outcome[:20], address,
+                                         target_type, target, None))  # fmt: skip
+            failure = exc
+        else:
+            record(conn, key, AuditEvent(actor.name, action, "ok", address, target_type,
+                                         target, detail and detail[:200]))  # fmt: skip
+    if failure is not None:
+        raise failure
+    return result  # type: ignore[no-any-return]
+
+
+def _require(actor: Actor, rights: Sequence[str]) -> None:
+    for right in rights:
+        actor.require(right)
+
+
+def _visible(conn: Connection, actor: Actor, person_ids: Sequence[int]) -> set[int]:
+    """The persons among ``person_ids`` who live inside the actor's jurisdiction."""
+    if not person_ids:
+        return set()
+    rows = conn.execute(
+        select(persons.c.id).where(
+            persons.c.id.in_(list(person_ids)), within(actor, persons.c.residence_code)
+        )
+    ).scalars()
+    return {int(p) for p in rows}
+
+
+def _names(conn: Connection, actor: Actor, person_ids: Sequence[int]) -> dict[int, str]:
+    full = actor.can(PERSON_READ_FULL)
+    rows = conn.execute(
+        select(persons.c.id, persons.c.name).where(persons.c.id.in_(list(person_ids)))
+    ).all()
+    return {int(i): n if full else mask_name(n) for i, n in rows}
+
+
+def _case_in_reach(conn: Connection, actor: Actor, case_id: int) -> CaseView:
+    try:
+        case = get_case(conn, case_id)
+    except CaseUnknown:
+        raise CaseUnknown(_case_missing(case_id)) from None
+    if case.person_id not in _visible(conn, actor, [case.person_id]):
+        raise _Hidden(_case_missing(case_id))
+    return case
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], field: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if value not in allowed:
+        raise BadInput(Problem(f"tracing.{field}_invalid", f"无效的筛选条件 {value!r}",
+                               f"not a {field}: {value!r}"))  # fmt: skip
+    return value
+
+
+# ---- a case's contacts ----------------------------------------------------------------------
+
+
+def case_contacts_view(
+    engine: Engine, key: bytes, actor: Actor, case_id: int, address: str,
+    *, kind: str | None = None, status: str | None = None,
+) -> CaseContacts:  # fmt: skip
+    """A case's contacts with their evidence, filtered by kind and status. Audited."""
+
+    def body(conn: Connection) -> tuple[CaseContacts, str]:
+        _require(actor, READ_RIGHTS)
+        k = _choice(kind, CONTACT_KINDS, "kind")
+        s = _choice(status, STATUSES, "status")
+        case = _case_in_reach(conn, actor, case_id)
+        found = [c for c in contacts_of_case(conn, case_id, kind=k) if s is None or c.status == s]
+        people = [case.person_id, *(c.person_id for c in found)]
+        names = _names(conn, actor, people)
+        inside = _visible(conn, actor, people)
+        rows = tuple(
+            ContactRow(
+                c,
+                names[c.person_id] if c.person_id in inside else mask_name(names[c.person_id]),
+                c.person_id in inside,
+            )
+            for c in found
+        )
+        view = CaseContacts(case, names[case.person_id], rows, k, s,
+                            all(actor.can(r) for r in CHANGE_RIGHTS))  # fmt: skip
+        masked = "" if actor.can(PERSON_READ_FULL) else " masked"
+        return view, f"{len(rows)} contacts{masked}"
+
+    return _audited(engine, key, actor, address, "tracing.contacts", "case", str(case_id), body)
+
+
+def change_contact_statuses(
+    engine: Engine, key: bytes, actor: Actor, contact_ids: Sequence[int], status: str,
+    reason: str, address: str, *, at: datetime | None = None,
+) -> int:  # fmt: skip
+    """Move several contacts to ``status`` at once (批量操作), all or none; each change is
+    kept in the contact's history. A contact outside the jurisdiction answers as absent.
+    Returns how many changed. One audit row (the contact ids in its detail)."""
+    ids = sorted({int(i) for i in contact_ids})
+
+    def body(conn: Connection) -> tuple[int, str]:
+        _require(actor, CHANGE_RIGHTS)
+        if not ids:
+            raise StatusInvalid(Problem("tracing.no_contacts", "请选择接触者",
+                                        "select at least one contact"))  # fmt: skip
+        if len(ids) > MAX_BULK:
+            raise StatusInvalid(Problem("tracing.too_many", f"一次最多 {MAX_BULK} 人",
+                                        f"at most {MAX_BULK} contacts at once"))  # fmt: skip
+        rows = conn.execute(
+            select(tracing_contacts.c.id, tracing_contacts.c.person_id).where(
+                tracing_contacts.c.id.in_(ids)
+            )
+        ).all()
+        person_of = {int(r.id): int(r.person_id) for r in rows}
+        inside = _visible(conn, actor, list(person_of.values()))
+        for cid in ids:
+            if person_of.get(cid) not in inside:
+                raise ContactUnknown(Problem("tracing.contact_unknown", f"无此接触者（{cid}）",
+                                             f"no contact {cid}"))  # fmt: skip
+        for cid in ids:
+            set_contact_status(conn, cid, status, by=actor.name, reason=reason, at=at)
+        return len(ids), f"{status}: " + ",".join(map(str, ids))
+
+    return _audited(engine, key, actor, address, "tracing.status", "contact",
+                    str(ids[0]) if len(ids) == 1 else None, body)  # fmt: skip
+
+
+# ---- chains and clusters --------------------------------------------------------------------
+
+
+def _cases_in_reach(conn: Connection, actor: Actor) -> dict[int, int]:
+    """case id → person id of the cases living inside the actor's jurisdiction."""
+    rows = conn.execute(
+        select(tracing_cases.c.id, tracing_cases.c.person_id)
+        .join(persons, persons.c.id == tracing_cases.c.person_id)
+        .where(within(actor, persons.c.residence_code))
+    ).all()
+    return {int(i): int(p) for i, p in rows}
+
+
+def chains_view(engine: Engine, key: bytes, actor: Actor, address: str) -> ChainsView:
+    """Transmission chains cut to the cases inside the jurisdiction. Audited."""
+
+    def body(conn: Connection) -> tuple[ChainsView, str]:
+        _require(actor, READ_RIGHTS)
+        reach = _cases_in_reach(conn, actor)
+        out: list[Chain] = []
+        for ch in case_chains(conn):
+            cases = tuple(c for c in ch.cases if c in reach)
+            if not cases:
+                continue
+            links = tuple((a, b) for a, b in ch.links if a in reach and b in reach)
+            roots = tuple(c for c in ch.roots if c in reach)
+            out.append(Chain(len(out), cases, roots, links))
+        names = _names(conn, actor, list(reach.values()))
+        view = ChainsView(tuple(out), {c: names[p] for c, p in reach.items()})
+        return view, f"{len(out)} chains, {len(reach)} cases"
+
+    return _audited(engine, key, actor, address, "tracing.chains", None, None, body)
+
+
+def _stored_clusters(conn: Connection, rules: ContactRules) -> list[Cluster]:
+    """Clusters from what tracing stored: a case's stays are the evidence of its venue
+    exposures (the part of its stay that met someone), its household from the registry."""
+    rows = conn.execute(
+        select(tracing_cases.c.id, persons.c.household_code)
+        .join(persons, persons.c.id == tracing_cases.c.person_id)
+        .order_by(tracing_cases.c.id)
+    ).all()
+    if not rows:
+        return []
+    row_of = {int(r.id): i for i, r in enumerate(rows)}
+    homes = {h: i for i, h in enumerate(sorted({r.household_code for r in rows
+                                                if r.household_code}))}  # fmt: skip
+    household = np.array([homes.get(r.household_code, -1) for r in rows], np.int64)
+    e = tracing_exposures.c
+    stays = conn.execute(
+        select(e.case_id, e.place_code, e.overlap_start, e.overlap_end)
+        .where(e.setting == "venue", e.place_code.is_not(None))
+        .distinct()
+    ).all()  # fmt: skip
+    codes = sorted({str(s.place_code) for s in stays})
+    venue_of = {c: i for i, c in enumerate(codes)}
+    found = _clusters(
+        household,
+        np.array([row_of[int(s.case_id)] for s in stays], np.int64),
+        np.array([venue_of[str(s.place_code)] for s in stays], np.int64),
+        np.array([int(s.overlap_start.timestamp()) for s in stays], np.int64),
+        np.array([int(s.overlap_end.timestamp()) for s in stays], np.int64),
+        rules.cluster_window_days * 86_400,
+    )
+    names = {i: h for h, i in homes.items()}
+    out = []
+    for label in sorted(found.sizes, key=lambda k: -found.sizes[k]):
+        members = tuple(int(rows[i].id) for i in np.flatnonzero(found.cluster == label).tolist())
+        venues_at = {codes[v]: n for v, n in found.venues.get(label, {}).items()}
+        out.append(Cluster(members, venues_at,
+                           tuple(names[h] for h in found.households.get(label, []))))  # fmt: skip
+    return out
+
+
+def clusters_view(
+    engine: Engine, key: bytes, actor: Actor, address: str, rules: ContactRules,
+    source: CheckinSource | None = None,
+) -> list[ClusterRow]:  # fmt: skip
+    """Clusters (聚集性疫情) of two cases or more inside the jurisdiction, largest first,
+    with the venues and households that link them and when their cases became infectious
+    (first and latest: the growth). From the check-ins when ``source`` is given, else
+    from the stored evidence. Audited."""
+
+    def body(conn: Connection) -> tuple[list[ClusterRow], str]:
+        _require(actor, READ_RIGHTS)
+        reach = _cases_in_reach(conn, actor)
+        found = clusters(conn, source, rules) if source else _stored_clusters(conn, rules)
+        starts = {
+            int(i): t
+            for i, t in conn.execute(select(tracing_cases.c.id, tracing_cases.c.infectious_from))
+        }
+        out = []
+        for cl in found:
+            cases = tuple(c for c in cl.cases if c in reach)
+            if len(cases) < 2:
+                continue
+            times = [starts[c] for c in cases]
+            out.append(ClusterRow(cases, dict(cl.venues), cl.households, min(times), max(times)))
+        return out, f"{len(out)} clusters"
+
+    return _audited(engine, key, actor, address, "tracing.clusters", None, None, body)
+
+
+__all__ = [
+    "CaseContacts", "ChainsView", "ClusterRow", "ContactRow", "case_contacts_view",
+    "chains_view", "change_contact_statuses", "clusters_view",
+]  # fmt: skip
