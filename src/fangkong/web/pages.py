@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -271,21 +272,31 @@ def post_person_lookup(
     address: Address,
     id_number: Annotated[str, Form(max_length=40)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> HTMLResponse:
+) -> Response:
     check_csrf(request, csrf_token, session_csrf_basis(request))
+    found = _lookup(
+        request,
+        lambda: lookup_person(
+            ctx.engine, ctx.keys.audit, actor, ctx.sealer, id_number, address, ctx.today()
+        ),
+        lambda status, **ctx_: page(request, "person_lookup.html", status=status, actor=actor,
+                                    **ctx_),
+    )  # fmt: skip
+    if isinstance(found, Response):
+        return found
+    return page(request, "person_lookup.html", actor=actor, person=found)
+
+
+def _lookup(request: Request, find: Callable[[], Any], answer: Callable[..., HTMLResponse]) -> Any:
+    """Run a lookup by ID number; a bad number (422) or no match (404) is answered on the
+    lookup page itself, in the page's language."""
     lang = page_lang(request)
     try:
-        person = lookup_person(
-            ctx.engine, ctx.keys.audit, actor, ctx.sealer, id_number, address, ctx.today()
-        )
+        return find()
     except InvalidFields as exc:
-        errors = {f.field: f.problem.text(lang) for f in exc.fields}
-        return page(request, "person_lookup.html", status=422, actor=actor, errors=errors)
+        return answer(422, errors={f.field: f.problem.text(lang) for f in exc.fields})
     except NotFound as exc:
-        return page(
-            request, "person_lookup.html", status=404, actor=actor, not_found=exc.problem.text(lang)
-        )
-    return page(request, "person_lookup.html", actor=actor, person=person)
+        return answer(404, not_found=exc.problem.text(lang))
 
 
 def session_csrf_basis(request: Request) -> str | None:
@@ -328,15 +339,14 @@ def post_code_lookup(
 ) -> Response:
     """Find by ID number (in the body, never the URL), then show the code by row id."""
     check_csrf(request, csrf_token, session_csrf_basis(request))
-    lang = page_lang(request)
-    try:
-        person_id = lookup_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, id_number, address)
-    except InvalidFields as exc:
-        errors = {f.field: f.problem.text(lang) for f in exc.fields}
-        return _code_page(request, actor, status=422, errors=errors)
-    except NotFound as exc:
-        return _code_page(request, actor, status=404, not_found=exc.problem.text(lang))
-    return RedirectResponse(f"/codes/{person_id}", status_code=303)
+    found = _lookup(
+        request,
+        lambda: lookup_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, id_number, address),
+        lambda status, **ctx_: _code_page(request, actor, status=status, **ctx_),
+    )
+    if isinstance(found, Response):
+        return found
+    return RedirectResponse(f"/codes/{found}", status_code=303)
 
 
 @pages.get("/codes/{person_id}")
