@@ -37,7 +37,15 @@ from fangkong.policy.model import (
 from fangkong.policy.templates import placeholders
 
 DEFAULT_PACK = "protocol-9"
-RESERVED_SECTIONS = ("contacts", "quarantine", "testing", "risk_areas")
+RESERVED_SECTIONS = (
+    "contacts",
+    "quarantine",
+    "testing",
+    "risk_areas",
+    "arrivals",
+    "surveillance",
+    "alerts",
+)
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
 _PACK_KEYS = ("name", "version", "title_zh", "title_en", "extends", "source")
 _TEXT_KEYS = ("zh", "en", "clears_zh", "clears_en")

@@ -1,0 +1,24 @@
+"""quarantine facilities, placements, follow-up, site survey; risk areas
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-29 20:30:00
+
+Reserved in the chain so that capabilities built in parallel keep a linear history;
+filled in by the capability that owns it.
+"""
+
+from __future__ import annotations
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,24 @@
+"""early-warning signals, alerts and their lifecycle
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-29 20:30:00
+
+Reserved in the chain so that capabilities built in parallel keep a linear history;
+filled in by the capability that owns it.
+"""
+
+from __future__ import annotations
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
