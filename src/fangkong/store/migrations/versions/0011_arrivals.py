@@ -1,7 +1,7 @@
-"""testing (samples, tubes, labs, results, orders, campaigns) and arrivals closed loop
+"""arrivals closed loop: manifests, travellers, transfers, hand-overs
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29 20:30:00
 
 Reserved in the chain so that capabilities built in parallel keep a linear history;
@@ -10,8 +10,8 @@ filled in by the capability that owns it.
 
 from __future__ import annotations
 
-revision = "0007"
-down_revision = "0006"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,24 @@
+"""persons' class and office-team units (close contacts by group)
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-29 20:30:00
+
+Reserved in the chain so that capabilities built in parallel keep a linear history;
+filled in by the capability that owns it.
+"""
+
+from __future__ import annotations
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
