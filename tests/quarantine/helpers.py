@@ -10,14 +10,35 @@ from fangkong.store.schema import persons, regions
 COUNTY_A, COUNTY_B = "140102", "140121"
 
 
-def hotel(code: str, region: str, *, single: int = 0, family: int = 0, accessible: int = 0,
-          zones: int = 1, status: str = "open", kind: str = "hotel", family_beds: int = 3,
-          lat: float | None = None, lon: float | None = None) -> FacilityInput:  # fmt: skip
+def hotel(
+    code: str,
+    region: str,
+    *,
+    single: int = 0,
+    family: int = 0,
+    accessible: int = 0,
+    zones: int = 1,
+    status: str = "open",
+    kind: str = "hotel",
+    family_beds: int = 3,
+    lat: float | None = None,
+    lon: float | None = None,
+) -> FacilityInput:
     return FacilityInput(
-        code=code, name=f"{code} 隔离点", kind=kind, region_code=region, status=status,
-        single_rooms=single, family_rooms=family, family_beds=family_beds,
-        accessible_rooms=accessible, zones=zones, staff=10, latitude=lat, longitude=lon,
-    )  # fmt: skip
+        code=code,
+        name=f"{code} 隔离点",
+        kind=kind,
+        region_code=region,
+        status=status,
+        single_rooms=single,
+        family_rooms=family,
+        family_beds=family_beds,
+        accessible_rooms=accessible,
+        zones=zones,
+        staff=10,
+        latitude=lat,
+        longitude=lon,
+    )
 
 
 def add(engine: Engine, *facilities: FacilityInput) -> list[int]:

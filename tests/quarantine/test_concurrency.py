@@ -29,8 +29,13 @@ def test_fifty_parallel_requests_for_ten_rooms_book_exactly_ten(province: Engine
     def one(pid: int) -> None:
         try:
             start.wait()
-            got = place(province, [PlacementRequest(pid, "close_contact")], RULES,
-                        by="test", record_codes=False)  # fmt: skip
+            got = place(
+                province,
+                [PlacementRequest(pid, "close_contact")],
+                RULES,
+                by="test",
+                record_codes=False,
+            )
             with lock:
                 results.extend(got)
         except (FangkongError, Exception) as exc:
@@ -56,10 +61,14 @@ def test_fifty_parallel_requests_for_ten_rooms_book_exactly_ten(province: Engine
         ).all()
         assert len(active) == 10
         assert all(n == 1 for _, n in active)
-        assert conn.execute(
-            select(func.count()).select_from(quarantine_rooms)
-            .where(quarantine_rooms.c.state == "free")
-        ).scalar_one() == 0  # fmt: skip
-        assert conn.execute(
-            select(func.count()).select_from(quarantine_placements)
-        ).scalar_one() == 10  # fmt: skip
+        assert (
+            conn.execute(
+                select(func.count())
+                .select_from(quarantine_rooms)
+                .where(quarantine_rooms.c.state == "free")
+            ).scalar_one()
+            == 0
+        )
+        assert (
+            conn.execute(select(func.count()).select_from(quarantine_placements)).scalar_one() == 10
+        )

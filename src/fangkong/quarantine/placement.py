@@ -312,10 +312,14 @@ def place(
             if r.person_id in active:
                 out[i] = Assignment(r.person_id, "already_placed", active[r.person_id])
                 continue
-            phases = rules.phases(r.risk_group, r.kind)
-            if not phases or (phases[0].days == 0):
+            phases = rules.phases(r.risk_group)
+            if not phases:
                 out[i] = Assignment(r.person_id, "not_managed")
                 continue
+            if r.kind is not None:
+                # a kind the group lacks (a guardian staying with a child, a placement
+                # ordered by an officer) keeps the group's first period and tests
+                phases = rules.phases(r.risk_group, r.kind) or (replace(phases[0], kind=r.kind),)
             person = people[r.person_id]
             start = r.starts_at or at
             age = _age(person.birth, start.astimezone(tz).date())

@@ -150,7 +150,7 @@ class QuarantineRules:
         for i, p in enumerate(phases):
             if p.kind == kind:
                 return phases[i:]
-        return (Phase(kind, 0, ()),) if kind == "home_monitoring" else ()
+        return ()
 
     @classmethod
     def from_pack(cls, pack: Any) -> QuarantineRules:

@@ -1,0 +1,637 @@
+"""Follow-up (随访): daily health checks, scheduled tests, release, conversion, absconding,
+period changes. Every number from the pack (``[quarantine]`` groups and ``follow_up``).
+
+    record_check   one per placement and day: done / not_done / abnormal (temperature ≥
+                   fever_celsius or any symptom makes it abnormal) → alert on abnormal
+                   (``abnormal_check``) or not done (``missed_check``)
+    record_test    a test of the schedule; a positive result converts the person to a case:
+                   the placement ends (``converted``), the room is freed, an alert
+                   (``positive_test``) is raised and the case is registered with tracing
+                   (``fangkong.tracing.contacts.register_case``: listed untraced, so the next
+                   trace run finds their contacts)
+    release        at or after the planned end, with a negative test sampled on or after
+                   the last test day of the phase (pack: release_needs_negative_test); the
+                   group's next phase (7+3: home monitoring) starts as a new placement
+    abscond        the placement ends (``absconded``), the room is freed, alert ``absconded``
+    change_period  extend or shorten (a new planned end), by a user holding
+                   ``quarantine.adjust`` (checked by the caller), with a reason; kept in
+                   ``quarantine_period_changes``
+
+Alerts are rows of ``quarantine_alerts`` (kind, person, placement, time, detail; open
+until resolved): others read them with ``open_alerts``. Codes follow every change: a
+new ``period`` fact that starts at the change (so it is the latest) and ends at the new
+end — at the change itself when the placement ended.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from fangkong.errors import BadInput, Conflict, NotFound, Problem
+from fangkong.healthcode.feed import record_facts
+from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
+from fangkong.quarantine.placement import SHANGHAI, period_end, period_fact, test_dates
+from fangkong.quarantine.rules import QuarantineRules
+from fangkong.quarantine.tables import (
+    CHECK_STATUSES,
+    TEST_RESULTS,
+    quarantine_alerts,
+    quarantine_bookings,
+    quarantine_checks,
+    quarantine_facilities,
+    quarantine_period_changes,
+    quarantine_placements,
+    quarantine_rooms,
+    quarantine_tests,
+)
+from fangkong.store.tx import Bind, write_transaction
+from fangkong.store.types import utcnow
+
+
+class PlacementUnknown(NotFound):
+    """quarantine.placement_unknown: no placement with this id."""
+
+
+class PlacementClosed(Conflict):
+    """quarantine.placement_closed: the placement has ended; nothing more can be recorded."""
+
+
+class ReleaseRefused(Conflict):
+    """quarantine.release_refused: the period is not over, or the final test is missing."""
+
+
+def _p(code: str, zh: str, en: str) -> Problem:
+    return Problem(code, zh, en)
+
+
+@dataclass(frozen=True)
+class PlacementView:
+    id: int
+    person_id: int
+    kind: str
+    risk_group: str
+    status: str
+    facility_id: int | None
+    facility_name: str | None
+    room_code: str | None
+    zone: str | None
+    region_code: str | None
+    starts_at: datetime
+    planned_end: datetime | None
+    ended_at: datetime | None
+    test_days: tuple[int, ...]
+    follows_id: int | None
+    booking_id: int | None
+
+
+def _view(conn: Connection, placement_id: int) -> PlacementView:
+    q, f, r = quarantine_placements.c, quarantine_facilities.c, quarantine_rooms.c
+    row = conn.execute(
+        select(quarantine_placements, f.name.label("fname"), r.code.label("rcode"), r.zone)
+        .outerjoin(quarantine_facilities, f.id == q.facility_id)
+        .outerjoin(quarantine_rooms, r.id == q.room_id)
+        .where(q.id == placement_id)
+    ).first()
+    if row is None:
+        raise PlacementUnknown(
+            _p(
+                "quarantine.placement_unknown",
+                f"无此安置记录（{placement_id}）",
+                f"no placement {placement_id}",
+            )
+        )
+    return PlacementView(
+        row.id,
+        row.person_id,
+        row.kind,
+        row.risk_group,
+        row.status,
+        row.facility_id,
+        row.fname,
+        row.rcode,
+        row.zone,
+        row.region_code,
+        row.starts_at,
+        row.planned_end,
+        row.ended_at,
+        tuple(json.loads(row.test_days)),
+        row.follows_id,
+        row.booking_id,
+    )
+
+
+def get_placement(bind: Bind, placement_id: int) -> PlacementView:
+    with write_transaction(bind) as conn:
+        return _view(conn, placement_id)
+
+
+def placements_of(bind: Bind, person_id: int) -> list[PlacementView]:
+    q = quarantine_placements.c
+    with write_transaction(bind) as conn:
+        ids = conn.execute(select(q.id).where(q.person_id == person_id).order_by(q.id)).scalars()
+        return [_view(conn, int(i)) for i in ids]
+
+
+def _open(conn: Connection, placement_id: int) -> PlacementView:
+    view = _view(conn, placement_id)
+    if view.status != "active":
+        raise PlacementClosed(
+            _p(
+                "quarantine.placement_closed",
+                f"安置记录 {placement_id} 已结束（{view.status}）",
+                f"placement {placement_id} has ended ({view.status})",
+            )
+        )
+    return view
+
+
+def _alert(conn: Connection, view: PlacementView, kind: str, at: datetime, detail: str) -> int:
+    t = quarantine_alerts
+    return int(
+        conn.execute(
+            t.insert()
+            .values(
+                placement_id=view.id,
+                person_id=view.person_id,
+                kind=kind,
+                at=at,
+                detail=detail,
+                resolved_at=None,
+                resolved_by=None,
+            )
+            .returning(t.c.id)
+        ).scalar_one()
+    )
+
+
+def _end(conn: Connection, view: PlacementView, status: str, at: datetime, reason: str) -> None:
+    q, b, r = quarantine_placements, quarantine_bookings, quarantine_rooms
+    conn.execute(
+        update(q)
+        .where(q.c.id == view.id)
+        .values(status=status, active=None, ended_at=at, end_reason=reason)
+    )
+    if view.booking_id is None:
+        return
+    sharing = conn.execute(
+        select(func.count())
+        .select_from(q)
+        .where(q.c.booking_id == view.booking_id, q.c.active.is_(True))
+    ).scalar_one()
+    if sharing == 0:  # the last of the family leaves: the room is free again
+        conn.execute(update(b).where(b.c.id == view.booking_id).values(active=None, freed_at=at))
+        room = conn.execute(select(b.c.room_id).where(b.c.id == view.booking_id)).scalar()
+        conn.execute(update(r).where(r.c.id == room).values(state="free"))
+
+
+def _codes(
+    engine: Engine,
+    facts: Sequence[tuple[int, FactInput]],
+    by: str,
+    at: datetime,
+    codes: CodeContext | None,
+) -> None:
+    if facts:
+        record_facts(engine, facts, recorded_by=by[:80], now=at)
+        if codes is not None:
+            recompute_all(engine, codes, at, trigger="quarantine")
+
+
+def _place_name(view: PlacementView) -> str:
+    return view.facility_name or "居家 / home"
+
+
+def _now(at: datetime | None) -> datetime:
+    return at or utcnow()
+
+
+# ---- daily health checks --------------------------------------------------------------------
+
+
+def record_check(
+    bind: Bind,
+    placement_id: int,
+    day: date,
+    rules: QuarantineRules,
+    *,
+    by: str,
+    status: str = "done",
+    temperature: float | None = None,
+    symptoms: str = "",
+    at: datetime | None = None,
+) -> str:
+    """Record a day's health check; returns the status stored (abnormal when feverish or
+    symptomatic). A second check of the same day replaces the first."""
+    at = _now(at)
+    if status not in CHECK_STATUSES:
+        raise BadInput(
+            _p(
+                "quarantine.check_invalid",
+                f"无效的健康监测状态 {status!r}",
+                f"not a check status: {status!r}",
+            )
+        )
+    if temperature is not None and not 30.0 <= temperature <= 45.0:
+        raise BadInput(
+            _p(
+                "quarantine.check_invalid",
+                f"体温 {temperature} 不在 30–45 ℃ 之间",
+                f"temperature {temperature} is not within 30–45 °C",
+            )
+        )
+    symptoms = symptoms.strip()[:200]
+    if status == "done" and (
+        (temperature is not None and temperature >= rules.follow_up.fever_celsius) or symptoms
+    ):
+        status = "abnormal"
+    t = quarantine_checks
+    with write_transaction(bind) as conn:
+        view = _open(conn, placement_id)
+        conn.execute(t.delete().where(t.c.placement_id == placement_id, t.c.day == day))
+        conn.execute(
+            t.insert().values(
+                placement_id=placement_id,
+                day=day,
+                status=status,
+                temperature=temperature,
+                symptoms=symptoms,
+                recorded_at=at,
+                recorded_by=by[:80],
+            )
+        )
+        if status == "abnormal":
+            _alert(
+                conn,
+                view,
+                "abnormal_check",
+                at,
+                f"{day}: {temperature if temperature is not None else '-'} ℃ {symptoms}",
+            )
+        elif status == "not_done":
+            _alert(conn, view, "missed_check", at, f"{day}")
+    return status
+
+
+# ---- tests ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    __test__ = False
+    test_id: int
+    converted: bool
+    case_id: int | None
+
+
+def record_test(
+    engine: Engine,
+    placement_id: int,
+    *,
+    day_number: int,
+    sampled_at: datetime,
+    result: str,
+    by: str,
+    reported_at: datetime | None = None,
+    contact_rules: Any = None,
+    codes: CodeContext | None = None,
+    tz: ZoneInfo = SHANGHAI,
+) -> TestOutcome:
+    """Record a scheduled test. Positive: converts the person to a case (module docstring);
+    ``contact_rules`` (``ContactRules``) are needed to register the case with tracing."""
+    if result not in TEST_RESULTS:
+        raise BadInput(
+            _p(
+                "quarantine.test_invalid",
+                f"无效的检测结果 {result!r}",
+                f"not a test result: {result!r}",
+            )
+        )
+    if sampled_at.tzinfo is None:
+        raise BadInput(
+            _p("quarantine.test_invalid", "采样时间须带时区", "sampled_at must carry a time zone")
+        )
+    reported = reported_at or (None if result == "pending" else sampled_at)
+    at = reported or sampled_at
+    t = quarantine_tests
+    case_id = None
+    with write_transaction(engine) as conn:
+        view = _open(conn, placement_id)
+        test_id = int(
+            conn.execute(
+                t.insert()
+                .values(
+                    placement_id=placement_id,
+                    day_number=day_number,
+                    sampled_at=sampled_at,
+                    result=result,
+                    reported_at=reported,
+                    recorded_by=by[:80],
+                )
+                .returning(t.c.id)
+            ).scalar_one()
+        )
+        if result == "positive":
+            _end(conn, view, "converted", at, "阳性转为病例 / positive: converted to a case")
+            _alert(conn, view, "positive_test", at, f"day {day_number}, sampled {sampled_at:%F}")
+            if contact_rules is not None:
+                from fangkong.tracing.contacts import register_case
+
+                case = register_case(
+                    conn,
+                    view.person_id,
+                    contact_rules,
+                    sampled=sampled_at.astimezone(tz).date(),
+                    isolated_at=view.starts_at,
+                    tz=tz,
+                    by=by,
+                    at=at,
+                )
+                case_id = case.id
+    detail: dict[str, Any] = {
+        "result": result,
+        "sample_id": f"quarantine-test-{test_id}",
+        "pooled": False,
+    }
+    if reported is not None:
+        detail["reported_at"] = reported.isoformat()
+    facts = [
+        (view.person_id, FactInput("test", sampled_at, None, detail, f"quarantine-test-{test_id}"))
+    ]
+    if result == "positive":
+        facts.append((view.person_id, _ended_fact(view, at)))
+    _codes(engine, facts, by, at, codes)
+    return TestOutcome(test_id, result == "positive", case_id)
+
+
+def _ended_fact(view: PlacementView, at: datetime) -> FactInput:
+    start = max(view.starts_at, at)
+    return period_fact(view.id, view.kind, start, start, _place_name(view), version="-end")
+
+
+# ---- release, absconding --------------------------------------------------------------------
+
+
+def final_test_ok(conn: Connection, view: PlacementView, tz: ZoneInfo) -> bool:
+    """A negative test sampled on or after the last test day (True when none is scheduled)."""
+    if not view.test_days:
+        return True
+    last = test_dates(view.starts_at, [max(view.test_days)], tz)[0]
+    t = quarantine_tests.c
+    sampled = conn.execute(
+        select(t.sampled_at).where(t.placement_id == view.id, t.result == "negative")
+    ).scalars()
+    return any(s.astimezone(tz).date() >= last for s in sampled)
+
+
+@dataclass(frozen=True)
+class Release:
+    placement_id: int
+    next_placement_id: int | None
+    next_kind: str | None
+    next_end: datetime | None
+
+
+def release(
+    engine: Engine,
+    placement_id: int,
+    rules: QuarantineRules,
+    *,
+    by: str,
+    at: datetime | None = None,
+    tz: ZoneInfo = SHANGHAI,
+    codes: CodeContext | None = None,
+    pack_ref: str = "",
+) -> Release:
+    """End a placement whose period is over and whose final test is negative; the next
+    phase of the group (home monitoring after 7 days centralised) starts now."""
+    at = _now(at)
+    facts: list[tuple[int, FactInput]] = []
+    with write_transaction(engine) as conn:
+        view = _open(conn, placement_id)
+        if view.planned_end is None or at < view.planned_end:
+            until = (
+                "—" if view.planned_end is None else f"{view.planned_end.astimezone(tz):%F %H:%M}"
+            )
+            raise ReleaseRefused(
+                _p(
+                    "quarantine.release_refused",
+                    f"隔离期未满（至 {until}）",
+                    f"the period is not over (until {until})",
+                )
+            )
+        if rules.follow_up.release_needs_negative_test and not final_test_ok(conn, view, tz):
+            raise ReleaseRefused(
+                _p(
+                    "quarantine.release_refused",
+                    f"缺少第 {max(view.test_days)} 天或之后采样的阴性检测结果",
+                    f"no negative test sampled on or after day {max(view.test_days)}",
+                )
+            )
+        _end(conn, view, "released", at, "期满解除 / released")
+        facts.append((view.person_id, _ended_fact(view, at)))
+        later = [p for p in rules.phases(view.risk_group, view.kind)[1:] if p.days]
+        nxt_id = nxt_end = None
+        if later:
+            phase = later[0]
+            nxt_end = period_end(at, phase)
+            q = quarantine_placements
+            nxt_id = int(
+                conn.execute(
+                    q.insert()
+                    .values(
+                        person_id=view.person_id,
+                        kind=phase.kind,
+                        risk_group=view.risk_group,
+                        status="active",
+                        active=True,
+                        booking_id=None,
+                        room_id=None,
+                        facility_id=None,
+                        region_code=view.region_code,
+                        starts_at=at,
+                        planned_end=nxt_end,
+                        ended_at=None,
+                        test_days=json.dumps(list(phase.test_days)),
+                        follows_id=view.id,
+                        request_ref=None,
+                        pack_ref=pack_ref[:80],
+                        created_at=at,
+                        created_by=by[:80],
+                        end_reason=None,
+                    )
+                    .returning(q.c.id)
+                ).scalar_one()
+            )
+            facts.append(
+                (view.person_id, period_fact(nxt_id, phase.kind, at, nxt_end, "居家 / home"))
+            )
+    _codes(engine, facts, by, at, codes)
+    return Release(placement_id, nxt_id, later[0].kind if later else None, nxt_end)
+
+
+def abscond(
+    engine: Engine,
+    placement_id: int,
+    *,
+    by: str,
+    note: str = "",
+    at: datetime | None = None,
+    codes: CodeContext | None = None,
+) -> int:
+    """The person left without release (脱管): the placement ends, the room is freed, an
+    alert is raised (returns its id). Their code stays as the other facts say."""
+    at = _now(at)
+    with write_transaction(engine) as conn:
+        view = _open(conn, placement_id)
+        _end(conn, view, "absconded", at, note.strip() or "脱离管控 / absconded")
+        alert = _alert(conn, view, "absconded", at, note.strip()[:500])
+    return alert
+
+
+# ---- period changes -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodChangeView:
+    at: datetime
+    by: str
+    old_end: datetime | None
+    new_end: datetime | None
+    reason: str
+
+
+def change_period(
+    engine: Engine,
+    placement_id: int,
+    *,
+    new_end: datetime | None = None,
+    days: int | None = None,
+    reason: str,
+    by: str,
+    at: datetime | None = None,
+    codes: CodeContext | None = None,
+) -> PeriodChangeView:
+    """Extend or shorten a placement (``new_end``, or ``days`` added to the planned end,
+    negative to shorten). A reason is required; every change is kept."""
+    at = _now(at)
+    if not reason.strip():
+        raise BadInput(
+            _p(
+                "quarantine.reason_missing",
+                "须说明延长或缩短的理由",
+                "give a reason for the change",
+            )
+        )
+    if (new_end is None) == (days is None):
+        raise BadInput(
+            _p(
+                "quarantine.period_invalid",
+                "请给出新的结束时间或调整天数之一",
+                "give either a new end or a number of days",
+            )
+        )
+    if new_end is not None and new_end.tzinfo is None:
+        raise BadInput(
+            _p("quarantine.period_invalid", "结束时间须带时区", "the end must carry a time zone")
+        )
+    with write_transaction(engine) as conn:
+        view = _open(conn, placement_id)
+        if new_end is None:
+            if view.planned_end is None:
+                raise BadInput(
+                    _p(
+                        "quarantine.period_invalid",
+                        "该安置没有计划结束时间",
+                        "this placement has no planned end",
+                    )
+                )
+            new_end = view.planned_end + timedelta(days=days or 0)
+        if new_end <= view.starts_at:
+            raise BadInput(
+                _p(
+                    "quarantine.period_invalid",
+                    "结束时间须晚于开始时间",
+                    "the end must come after the start",
+                )
+            )
+        q = quarantine_placements
+        conn.execute(update(q).where(q.c.id == placement_id).values(planned_end=new_end))
+        conn.execute(
+            quarantine_period_changes.insert().values(
+                placement_id=placement_id,
+                at=at,
+                changed_by=by[:80],
+                old_end=view.planned_end,
+                new_end=new_end,
+                reason=reason.strip(),
+            )
+        )
+    start = max(view.starts_at, at)
+    fact = period_fact(
+        placement_id,
+        view.kind,
+        start,
+        new_end,
+        _place_name(view),
+        version=f"-c{int(at.timestamp())}",
+    )
+    _codes(engine, [(view.person_id, fact)], by, at, codes)
+    return PeriodChangeView(at, by, view.planned_end, new_end, reason.strip())
+
+
+def period_history(bind: Bind, placement_id: int) -> list[PeriodChangeView]:
+    t = quarantine_period_changes.c
+    with write_transaction(bind) as conn:
+        rows = conn.execute(
+            select(quarantine_period_changes).where(t.placement_id == placement_id).order_by(t.id)
+        ).all()
+    return [PeriodChangeView(r.at, r.changed_by, r.old_end, r.new_end, r.reason) for r in rows]
+
+
+# ---- alerts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    placement_id: int
+    person_id: int
+    kind: str
+    at: datetime
+    detail: str
+
+
+def open_alerts(bind: Bind, kinds: Sequence[str] | None = None) -> list[AlertView]:
+    """Unresolved alerts, oldest first (the events other capabilities read)."""
+    t = quarantine_alerts.c
+    with write_transaction(bind) as conn:
+        q = select(quarantine_alerts).where(t.resolved_at.is_(None)).order_by(t.id)
+        if kinds is not None:
+            q = q.where(t.kind.in_(list(kinds)))
+        rows = conn.execute(q).all()
+    return [AlertView(r.id, r.placement_id, r.person_id, r.kind, r.at, r.detail) for r in rows]
+
+
+def resolve_alert(bind: Bind, alert_id: int, *, by: str, at: datetime | None = None) -> None:
+    t = quarantine_alerts
+    with write_transaction(bind) as conn:
+        done = conn.execute(
+            update(t)
+            .where(t.c.id == alert_id, t.c.resolved_at.is_(None))
+            .values(resolved_at=_now(at), resolved_by=by[:80])
+        ).rowcount
+    if not done:
+        raise NotFound(
+            _p(
+                "quarantine.alert_unknown",
+                f"无此未处理预警（{alert_id}）",
+                f"no open alert {alert_id}",
+            )
+        )

@@ -1,0 +1,177 @@
+"""Readiness (大规模集中隔离准备): rooms per region against the norm, occupancy, intake.
+
+The function other capabilities read (the demand forecast in
+``fangkong.quarantine.forecast`` among them)::
+
+    capacity_by_region(bind, rules, *, level=None, at=None, within=None)
+        -> list[RegionCapacity]       one row per region at ``level`` (default: the pack's
+                                      [quarantine.readiness] level, "county"), in code
+                                      order; ``within``: only regions under that code
+
+    RegionCapacity fields (rooms; a family room counts once, a fangcang bed once):
+      available    free rooms in facilities that take placements now (pack:
+                   placement.placeable_statuses, "open")
+      occupied     rooms held by an active booking (any facility status)
+      standby      rooms in service in standby or activating facilities (备用)
+      convertible  beds the surveyed candidate sites would add (潜力调查, pack's survey)
+      rooms        available + occupied + standby: what counts against the norm
+      norm_rooms   population × rooms_per_10000 ÷ 10,000 (pack: 20)
+      per_10000    rooms per 10,000 population; meets_norm: rooms ≥ norm_rooms
+      occupancy    occupied ÷ (available + occupied), None without open rooms
+      intake_per_day, releases_per_day
+                   centralised placements started / ended over the last window_days (pack)
+      turnover     releases_per_day ÷ (available + occupied)
+      days_left    available ÷ intake_per_day (None when nobody is coming in)
+
+Rooms out of service and facilities that are closing count nowhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, func, select
+
+from fangkong.quarantine.regions import RegionIndex, load_regions
+from fangkong.quarantine.rules import QuarantineRules
+from fangkong.quarantine.survey import list_sites, score_site
+from fangkong.quarantine.tables import (
+    quarantine_facilities,
+    quarantine_placements,
+    quarantine_rooms,
+)
+from fangkong.store.tx import Bind, write_transaction
+from fangkong.store.types import utcnow
+
+
+@dataclass(frozen=True)
+class RegionCapacity:
+    region_code: str
+    name: str
+    population: int
+    available: int
+    occupied: int
+    standby: int
+    convertible: int
+    rooms: int
+    norm_rooms: float
+    per_10000: float | None
+    meets_norm: bool
+    occupancy: float | None
+    intake_per_day: float
+    releases_per_day: float
+    turnover: float | None
+    days_left: float | None
+
+
+@dataclass
+class _Tally:
+    available: int = 0
+    occupied: int = 0
+    standby: int = 0
+    convertible: int = 0
+    intake: int = 0
+    released: int = 0
+
+
+def capacity_by_region(
+    bind: Bind,
+    rules: QuarantineRules,
+    *,
+    level: str | None = None,
+    at: datetime | None = None,
+    within: str | None = None,
+) -> list[RegionCapacity]:
+    """Readiness per region (see the module's docstring)."""
+    level = level or rules.readiness.level
+    at = at or utcnow()
+    with write_transaction(bind) as conn:
+        index = load_regions(conn)
+        tallies = _tallies(conn, rules, index, level, at)
+        sites = list_sites(conn)
+    for site in sites:
+        code = index.ancestor(site.region_code, level)
+        if code is not None:
+            tallies.setdefault(code, _Tally()).convertible += score_site(site, rules.survey).beds
+    out = []
+    window = rules.readiness.window_days
+    for code in sorted(c for c, i in index.info.items() if i.level == level):
+        if within is not None and not _under(index, code, within):
+            continue
+        t = tallies.get(code, _Tally())
+        info = index.info[code]
+        rooms = t.available + t.occupied + t.standby
+        norm = info.population * rules.readiness.rooms_per_10000 / 10_000
+        open_rooms = t.available + t.occupied
+        intake, released = t.intake / window, t.released / window
+        out.append(
+            RegionCapacity(
+                code,
+                info.name,
+                info.population,
+                t.available,
+                t.occupied,
+                t.standby,
+                t.convertible,
+                rooms,
+                norm,
+                rooms * 10_000 / info.population if info.population else None,
+                rooms >= norm,
+                t.occupied / open_rooms if open_rooms else None,
+                intake,
+                released,
+                released / open_rooms if open_rooms else None,
+                t.available / intake if intake > 0 else None,
+            )
+        )
+    return out
+
+
+def _under(index: RegionIndex, code: str, root: str) -> bool:
+    seen = 0
+    current: str | None = code
+    while current is not None and seen < 12:
+        if current == root:
+            return True
+        current = index.info[current].parent if current in index.info else None
+        seen += 1
+    return False
+
+
+def _tallies(
+    conn: Connection, rules: QuarantineRules, index: RegionIndex, level: str, at: datetime
+) -> dict[str, _Tally]:
+    f, r, p = quarantine_facilities.c, quarantine_rooms.c, quarantine_placements.c
+    placeable = set(rules.placement.placeable_statuses)
+    out: dict[str, _Tally] = {}
+    rows = conn.execute(
+        select(f.region_code, f.status, r.state, func.count())
+        .join(quarantine_rooms, r.facility_id == f.id)
+        .group_by(f.region_code, f.status, r.state)
+    ).all()
+    for region, status, state, n in rows:
+        code = index.ancestor(region, level)
+        if code is None:
+            continue
+        t = out.setdefault(code, _Tally())
+        if state == "occupied":
+            t.occupied += int(n)
+        elif state == "free" and status in placeable:
+            t.available += int(n)
+        elif state == "free" and status in ("standby", "activating"):
+            t.standby += int(n)
+    since = at - timedelta(days=rules.readiness.window_days)
+    for column, attr in ((p.created_at, "intake"), (p.ended_at, "released")):
+        rows = conn.execute(
+            select(f.region_code, func.count())
+            .join(quarantine_facilities, f.id == p.facility_id)
+            .where(p.kind == "centralised", column >= since, column < at)
+            .group_by(f.region_code)
+        ).all()
+        for region, n in rows:
+            code = index.ancestor(region, level)
+            if code is not None:
+                t = out.setdefault(code, _Tally())
+                setattr(t, attr, getattr(t, attr) + int(n))
+    return out
