@@ -1,0 +1,189 @@
+"""The pack's ``[risk_areas]`` section as typed rules (风险区划定、解封、管控规则).
+
+Every number the capability applies is read here and nowhere else: the levels in use,
+the granularity areas may be drawn at, lifting days per level (and for a medium area
+reached by lifting a high one), the suggestion rules and the need tasks' deadlines.
+A bad or missing value is an error naming the pack, the section and the key.
+
+A level's ``[risk_areas.lifting.<level>]`` table counts only while the level is in
+``levels``: a pack that extends another and drops a level (twenty-measures drops medium)
+does not need to remove the table it inherits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fangkong.riskareas.errors import RiskAreaRulesError, problem
+
+LEVELS = ("high", "medium", "low")  # 高, 中, 低风险区 — most severe first
+RANK = {"high": 2, "medium": 1, "low": 0}
+LEVEL_NAMES = {"high": ("高风险区", "high risk"), "medium": ("中风险区", "medium risk"),
+               "low": ("低风险区", "low risk")}  # fmt: skip
+GRANULARITIES = ("building", "compound", "community")  # 楼栋, 小区/自然村, 社区/村
+ORIGINS = ("designated", "downgraded")  # 划定, 由高风险区降级
+
+
+@dataclass(frozen=True)
+class Lifting:
+    """``level`` is lifted to ``to`` after ``days`` clean days (``days_downgraded`` when
+    the level was reached by lifting a higher one)."""
+
+    level: str
+    to: str
+    days: int
+    days_downgraded: int
+
+    def days_for(self, origin: str) -> int:
+        return self.days_downgraded if origin == "downgraded" else self.days
+
+
+@dataclass(frozen=True)
+class NeedKind:
+    name: str
+    label_zh: str
+    label_en: str
+    deadline_hours: int
+
+
+@dataclass(frozen=True)
+class RiskAreaRules:
+    levels: tuple[str, ...]
+    granularity: tuple[str, ...]
+    lifting: Mapping[str, Lifting]
+    residence_level: str | None  # a case's residence suggests this level (None: nothing)
+    venue_level: str | None  # a venue a case visited while infectious suggests this level
+    window_days: int
+    need_levels: tuple[str, ...]
+    need_kinds: Mapping[str, NeedKind]
+    source: str
+
+    @classmethod
+    def from_pack(cls, pack: Any) -> RiskAreaRules:
+        """The ``[risk_areas]`` section of a loaded pack (``extends`` already merged)."""
+        source = f"{pack.name} {pack.version}"
+        table = pack.sections.get("risk_areas")
+        if not isinstance(table, Mapping):
+            raise _Check(source).error("", "缺少 [risk_areas] 节", "no [risk_areas] section")
+        return cls.from_table(table, source)
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any], source: str) -> RiskAreaRules:
+        c = _Check(source)
+        levels = tuple(c.choices(table, "levels", LEVELS))
+        if "high" not in levels or "low" not in levels:
+            raise c.error("levels", "须含 high 与 low", "must hold high and low")
+        levels = tuple(x for x in LEVELS if x in levels)  # severity order
+        granularity = tuple(c.choices(table, "granularity", GRANULARITIES))
+        lifting_table = c.table(table, "lifting", "lifting")
+        lifting: dict[str, Lifting] = {}
+        for level in levels[:-1]:  # every level but low is lifted by a rule
+            path = f"lifting.{level}"
+            body = c.table(lifting_table, level, path)
+            to = c.choice(body, "lift_to", levels, path)
+            if RANK[to] >= RANK[level]:
+                raise c.error(f"{path}.lift_to", f"须低于 {level}", f"must be below {level}")
+            days = c.count(body, "lift_after_days", path, minimum=1)
+            down = days
+            if "lift_after_days_when_downgraded" in body:
+                down = c.count(body, "lift_after_days_when_downgraded", path, minimum=1)
+            lifting[level] = Lifting(level, to, days, down)
+        suggest = c.table(table, "suggest", "suggest")
+        allowed = (*levels[:-1], "none")
+        residence = c.choice(suggest, "residence_level", allowed, "suggest")
+        venue = c.choice(suggest, "venue_level", allowed, "suggest")
+        window = c.count(suggest, "window_days", "suggest", minimum=1)
+        needs = c.table(table, "needs", "needs")
+        need_levels = tuple(c.choices(needs, "levels", levels[:-1], "needs"))
+        kinds_table = c.table(needs, "kinds", "needs.kinds")
+        kinds: dict[str, NeedKind] = {}
+        for name, body in kinds_table.items():
+            path = f"needs.kinds.{name}"
+            if not isinstance(body, Mapping):
+                raise c.error(path, "应为表", "must be a table")
+            kinds[name] = NeedKind(
+                name,
+                c.text(body, "label_zh", path),
+                c.text(body, "label_en", path),
+                c.count(body, "deadline_hours", path, minimum=1),
+            )
+        if not kinds:
+            raise c.error("needs.kinds", "至少需要一种需求", "needs at least one kind")
+        return cls(
+            levels, granularity, lifting,
+            None if residence == "none" else residence,
+            None if venue == "none" else venue,
+            window, need_levels, kinds, source,
+        )  # fmt: skip
+
+    def check_level(self, level: str) -> str:
+        if level not in self.levels:
+            raise _Check(self.source).error(
+                "levels", f"本政策包没有 {level} 等级（可选：{'、'.join(self.levels)}）",
+                f"this pack has no level {level!r} (one of: {', '.join(self.levels)})",
+            )  # fmt: skip
+        return level
+
+
+class _Check:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, key: str, zh: str, en: str) -> RiskAreaRulesError:
+        where = f"[risk_areas] {key}".rstrip()
+        return RiskAreaRulesError(
+            problem("rules_invalid", f"{self.source} {where}：{zh}", f"{self.source} {where}: {en}")
+        )
+
+    def _get(self, table: Mapping[str, Any], key: str, path: str | None) -> Any:
+        full = f"{path}.{key}" if path else key
+        if key not in table:
+            raise self.error(full, "缺少该键", "missing key")
+        return table[key]
+
+    def table(self, table: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
+        value = table.get(key)
+        if not isinstance(value, Mapping):
+            raise self.error(path, "缺少该表", "missing table")
+        return value
+
+    def count(self, table: Mapping[str, Any], key: str, path: str, *, minimum: int = 0) -> int:
+        value = self._get(table, key, path)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.error(
+                f"{path}.{key}", f"应为不小于 {minimum} 的整数，实为 {value!r}",
+                f"must be a whole number ≥ {minimum}, got {value!r}",
+            )  # fmt: skip
+        return value
+
+    def text(self, table: Mapping[str, Any], key: str, path: str) -> str:
+        value = self._get(table, key, path)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(f"{path}.{key}", "应为非空文字", "must be non-empty text")
+        return value
+
+    def choice(
+        self, table: Mapping[str, Any], key: str, allowed: Sequence[str], path: str | None = None
+    ) -> str:
+        value = self._get(table, key, path)
+        if value not in allowed:
+            full = f"{path}.{key}" if path else key
+            raise self.error(
+                full, f"值 {value!r} 无效，可选：{'、'.join(allowed)}",
+                f"{value!r} is not one of: {', '.join(allowed)}",
+            )  # fmt: skip
+        return str(value)
+
+    def choices(
+        self, table: Mapping[str, Any], key: str, allowed: Sequence[str], path: str | None = None
+    ) -> list[str]:
+        value = self._get(table, key, path)
+        full = f"{path}.{key}" if path else key
+        if not isinstance(value, list) or not all(v in allowed for v in value):
+            raise self.error(
+                full, f"应为以下值的列表：{'、'.join(allowed)}，实为 {value!r}",
+                f"must be a list of: {', '.join(allowed)}; got {value!r}",
+            )  # fmt: skip
+        return [str(v) for v in value]
