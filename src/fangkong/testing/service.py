@@ -1,0 +1,520 @@
+"""Testing use cases (核酸检测): collect samples, hand tubes over, post and resolve results,
+flag late results and lost tubes, order retests.
+
+Each function is one transaction (given an ``Engine`` it opens and commits its own; given
+a ``Connection`` it works inside the caller's). Who may call them is the caller's check
+(``fangkong.testing.access``); the service records who did it. The flow::
+
+    collect ─▶ testing_tubes + testing_tube_members; a pending ``test`` fact per person
+               (being sampled counts for the code at once); open orders it fulfils → done
+    ship / receive ─▶ custody times: collected → in transit → received
+    post_results ─▶ testing_results (idempotent by tube and run), one batch
+    resolve ─▶ for every batch not yet resolved, set-based:
+               tubes whose outcome the pack retests → an individual retest order per member
+               result facts for members (every non-negative; negatives for people whose code
+               a negative can change: those with other facts) → codes (``positive_pool``,
+               ``positive_screen``; a negative individual retest clears them)
+               a positive retest → the person is registered as a case (tracing)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine, String, select, update
+
+from fangkong.errors import BadInput, Conflict, NotFound, Problem
+from fangkong.healthcode.service import CodeContext, evaluate_person, recompute_all
+from fangkong.healthcode.store import check_fact
+from fangkong.healthcode.tables import health_codes, person_facts
+from fangkong.store.schema import persons, regions
+from fangkong.store.tx import write_transaction
+from fangkong.store.types import utcnow
+from fangkong.testing.rules import TestingRules
+from fangkong.testing.tables import PURPOSES, batches, labs, orders, results, tube_members, tubes
+
+Bind = Engine | Connection
+_BARCODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+_RECODE_ONE_BY_ONE = 2_000  # more persons than this: one bulk recompute instead
+
+
+class TubeUnknown(NotFound):
+    """testing.tube_unknown: no tube with this barcode."""
+
+
+class SampleInvalid(BadInput):
+    """testing.sample_invalid: a sample cannot be registered as given."""
+
+
+class TubeConflict(Conflict):
+    """testing.tube_conflict: the barcode is taken by another sample, or custody out of order."""
+
+
+def _now(at: datetime | None) -> datetime:
+    if at is not None and at.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware time")
+    return (at or utcnow()).astimezone(UTC)
+
+
+def _bad(zh: str, en: str) -> SampleInvalid:
+    return SampleInvalid(Problem("testing.sample_invalid", zh, en))
+
+
+# ---- collect (采样登记) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One tube as a sampler registers it: the persons in it (one: a single tube)."""
+
+    barcode: str
+    person_ids: Sequence[int]
+    point: str  # collection point (采样点)
+    region_code: str  # where it was collected (the jurisdiction that sees it)
+    collector: str
+    collected_at: datetime
+    purpose: str = "screening"
+    campaign_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TubeView:
+    id: int
+    barcode: str
+    pool_size: int
+    purpose: str
+    point: str
+    region_code: str
+    collector: str
+    collected_at: datetime
+    campaign_id: int | None
+    lab_code: str | None
+    shipped_at: datetime | None
+    received_at: datetime | None
+    flag: str | None
+    person_ids: tuple[int, ...] = ()
+    orders_done: tuple[int, ...] = field(default=(), compare=False)
+
+    @property
+    def pooled(self) -> bool:
+        return self.pool_size > 1
+
+
+def _check_sample(sample: Sample, rules: TestingRules) -> None:
+    if not _BARCODE.match(sample.barcode or ""):
+        raise _bad(
+            "条码须为 1–40 位字母、数字、- 或 _", "the barcode must be 1–40 letters, digits, - or _"
+        )
+    people = list(sample.person_ids)
+    if not people:
+        raise _bad("采样管中至少一人", "a tube holds at least one person")
+    if len(set(people)) != len(people):
+        raise _bad("同一人在管中出现两次", "a person appears twice in the tube")
+    if len(people) > max(rules.pool_sizes):
+        raise _bad(
+            f"混管最多 {max(rules.pool_sizes)} 人（政策包 pool_sizes），此管 {len(people)} 人",
+            f"a pool holds at most {max(rules.pool_sizes)} (pack pool_sizes); this has {len(people)}",
+        )
+    if sample.purpose not in PURPOSES:
+        raise _bad(
+            f"采样目的应为 {'、'.join(PURPOSES)}", f"purpose must be one of {', '.join(PURPOSES)}"
+        )
+    if sample.collected_at.tzinfo is None:
+        raise _bad("采样时间须带时区", "the collection time must carry a time zone")
+    for name, value, limit in (("point", sample.point, 80), ("collector", sample.collector, 80)):
+        if not value or not value.strip() or len(value) > limit:
+            raise _bad(f"{name} 须为 1–{limit} 个字符", f"{name} must be 1–{limit} characters")
+
+
+def collect(
+    bind: Bind, rules: TestingRules, sample: Sample, *, codes: CodeContext | None = None,
+    by: str = "sampler", at: datetime | None = None,
+) -> TubeView:  # fmt: skip
+    """Register a sample (采样): the tube, its members, a pending test fact per person, and
+    the open orders it fulfils. Sending the same sample again changes nothing; the same
+    barcode with other persons is a conflict."""
+    at = _now(at)
+    _check_sample(sample, rules)
+    people = sorted(set(sample.person_ids))
+    collected = sample.collected_at.astimezone(UTC)
+    with write_transaction(bind) as conn:
+        old = conn.execute(select(tubes).where(tubes.c.barcode == sample.barcode)).first()
+        if old is not None:
+            members = _members(conn, old.id)
+            if members != tuple(people) or old.collected_at != collected:
+                raise TubeConflict(Problem(
+                    "testing.tube_conflict", f"条码 {sample.barcode} 已用于另一份样本",
+                    f"barcode {sample.barcode} is already used by another sample"))  # fmt: skip
+            return _view(conn, old.id)
+        _require_rows(conn, people, sample.region_code, sample.campaign_id)
+        tube_id = conn.execute(
+            tubes.insert().values(
+                barcode=sample.barcode, pool_size=len(people), purpose=sample.purpose,
+                point=sample.point.strip(), region_code=sample.region_code,
+                collector=sample.collector.strip()[:80], collected_at=collected,
+                campaign_id=sample.campaign_id,
+            ).returning(tubes.c.id)
+        ).scalar_one()  # fmt: skip
+        conn.execute(tube_members.insert(), [{"tube_id": tube_id, "person_id": p} for p in people])
+        _pending_facts(conn, people, sample.barcode, collected, len(people) > 1, by, at)
+        done = fulfil_orders(conn, people, at=at)
+        if codes is not None:
+            for p in people:
+                evaluate_person(conn, codes, p, at=at, trigger="testing:sample")
+        view = _view(conn, tube_id)
+        return TubeView(**{**view.__dict__, "orders_done": tuple(done)})
+
+
+def _require_rows(conn: Connection, people: list[int], region: str, campaign: int | None) -> None:
+    found = set(conn.execute(select(persons.c.id).where(persons.c.id.in_(people))).scalars())
+    missing = [p for p in people if p not in found]
+    if missing:
+        raise NotFound(Problem("testing.person_unknown", f"无此人员（{missing[0]}）",
+                               f"no person {missing[0]}"))  # fmt: skip
+    if conn.execute(select(regions.c.code).where(regions.c.code == region)).first() is None:
+        raise _bad(f"无此地区编码 {region}", f"no region {region}")
+    if campaign is not None:
+        from fangkong.testing.tables import campaigns
+
+        if conn.execute(select(campaigns.c.id).where(campaigns.c.id == campaign)).first() is None:
+            raise NotFound(Problem("testing.campaign_unknown", f"无此检测行动 {campaign}",
+                                   f"no campaign {campaign}"))  # fmt: skip
+
+
+def _pending_facts(
+    conn: Connection, people: list[int], barcode: str, sampled: datetime, pooled: bool, by: str,
+    at: datetime,
+) -> None:  # fmt: skip
+    detail = {"result": "pending", "pooled": pooled, "sample_id": barcode}
+    check_fact("test", sampled, None, detail)
+    conn.execute(
+        person_facts.insert(),
+        [{"person_id": p, "kind": "test", "starts_at": sampled, "ends_at": None, "detail": detail,
+          "client_event_id": f"sample-{barcode}-{p}", "recorded_at": at, "recorded_by": by[:80]}
+         for p in people],
+    )  # fmt: skip
+
+
+def _members(conn: Connection, tube_id: int) -> tuple[int, ...]:
+    return tuple(sorted(conn.execute(
+        select(tube_members.c.person_id).where(tube_members.c.tube_id == tube_id)).scalars()))  # fmt: skip
+
+
+def _view(conn: Connection, tube_id: int) -> TubeView:
+    r = conn.execute(select(tubes).where(tubes.c.id == tube_id)).one()
+    return TubeView(r.id, r.barcode, r.pool_size, r.purpose, r.point, r.region_code, r.collector,
+                    r.collected_at, r.campaign_id, r.lab_code, r.shipped_at, r.received_at,
+                    r.flag, _members(conn, r.id))  # fmt: skip
+
+
+def tube(bind: Bind, barcode: str) -> TubeView:
+    with write_transaction(bind) as conn:
+        tube_id = conn.execute(select(tubes.c.id).where(tubes.c.barcode == barcode)).scalar()
+        if tube_id is None:
+            raise TubeUnknown(Problem("testing.tube_unknown", f"无此采样管 {barcode}",
+                                      f"no tube {barcode}"))  # fmt: skip
+        return _view(conn, tube_id)
+
+
+# ---- orders fulfilled by samples ------------------------------------------------------------
+
+
+def fulfil_orders(conn: Connection, person_ids: Sequence[int], *, at: datetime) -> list[int]:
+    """Mark done the open orders of these persons that one of their samples meets: sampled
+    inside the order's window (a retest: a single tube), and at least ``gap_hours`` after
+    the sample of the order before it. Returns the orders closed."""
+    if not person_ids:
+        return []
+    o = orders.c
+    open_rows = conn.execute(
+        select(o.id, o.person_id, o.due_from, o.due_by, o.single_tube, o.prev_order_id,
+               o.gap_hours)
+        .where(o.status == "open", o.person_id.in_(list(person_ids)))
+        .order_by(o.due_from, o.id)
+    ).all()  # fmt: skip
+    if not open_rows:
+        return []
+    samples: dict[int, list[tuple[datetime, int, int]]] = {}
+    for pid, when, tid, size in conn.execute(
+        select(tube_members.c.person_id, tubes.c.collected_at, tubes.c.id, tubes.c.pool_size)
+        .join(tubes, tubes.c.id == tube_members.c.tube_id)
+        .where(tube_members.c.person_id.in_(list(person_ids)))
+        .order_by(tubes.c.collected_at)
+    ):  # fmt: skip
+        samples.setdefault(int(pid), []).append((when, int(tid), int(size)))
+    used: dict[int, datetime] = {}  # order id → the time of the sample that fulfilled it
+    prev_ids = [r.prev_order_id for r in open_rows if r.prev_order_id is not None]
+    if prev_ids:
+        for oid, when in conn.execute(
+            select(o.id, tubes.c.collected_at).join(tubes, tubes.c.id == o.tube_id)
+            .where(o.id.in_(prev_ids))
+        ):  # fmt: skip
+            used[int(oid)] = when
+    closed = []
+    for r in open_rows:
+        floor = r.due_from
+        if r.prev_order_id is not None:
+            if r.prev_order_id not in used:
+                continue
+            floor = max(floor, used[r.prev_order_id] + timedelta(hours=r.gap_hours or 0))
+        for when, tid, size in samples.get(int(r.person_id), []):
+            if floor <= when <= r.due_by and (size == 1 or not r.single_tube):
+                conn.execute(update(orders).where(o.id == r.id)
+                             .values(status="done", tube_id=tid, closed_at=at))  # fmt: skip
+                used[int(r.id)] = when
+                closed.append(int(r.id))
+                break
+    return closed
+
+
+# ---- chain of custody (转运交接) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustodyOutcome:
+    changed: int
+    already: int
+
+
+def _tube_ids(conn: Connection, barcodes: Sequence[str]) -> dict[str, tuple[int, datetime]]:
+    found = {b: (int(i), t) for b, i, t in conn.execute(
+        select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at)
+        .where(tubes.c.barcode.in_(list(barcodes))))}  # fmt: skip
+    missing = [b for b in barcodes if b not in found]
+    if missing:
+        raise TubeUnknown(Problem("testing.tube_unknown", f"无此采样管 {missing[0]}",
+                                  f"no tube {missing[0]}"))  # fmt: skip
+    return found
+
+
+def _require_lab(conn: Connection, lab_code: str) -> None:
+    if conn.execute(select(labs.c.code).where(labs.c.code == lab_code)).first() is None:
+        raise NotFound(
+            Problem("testing.lab_unknown", f"无此实验室 {lab_code}", f"no lab {lab_code}")
+        )
+
+
+def ship(
+    bind: Bind, barcodes: Sequence[str], lab_code: str, *, at: datetime | None = None
+) -> CustodyOutcome:
+    """Tubes leave the collection point for a lab (in transit, 转运中). Resending is harmless."""
+    return _custody(bind, barcodes, lab_code, "shipped_at", _now(at), None)
+
+
+def receive(
+    bind: Bind, barcodes: Sequence[str], lab_code: str, *, by: str, at: datetime | None = None
+) -> CustodyOutcome:
+    """A lab receives tubes (签收). A tube received elsewhere, or before it was collected, is
+    refused; all or none."""
+    return _custody(bind, barcodes, lab_code, "received_at", _now(at), by)
+
+
+def _custody(
+    bind: Bind, barcodes: Sequence[str], lab_code: str, column: str, at: datetime, by: str | None
+) -> CustodyOutcome:
+    codes = sorted(set(barcodes))
+    if not codes:
+        raise _bad("请给出采样管条码", "give at least one tube barcode")
+    with write_transaction(bind) as conn:
+        _require_lab(conn, lab_code)
+        found = _tube_ids(conn, codes)
+        rows = conn.execute(
+            select(tubes.c.id, tubes.c.barcode, tubes.c.lab_code, tubes.c[column])
+            .where(tubes.c.id.in_([i for i, _ in found.values()]))
+        ).all()  # fmt: skip
+        changed = 0
+        for r in rows:
+            if r.lab_code is not None and r.lab_code != lab_code:
+                raise TubeConflict(Problem(
+                    "testing.custody_conflict", f"采样管 {r.barcode} 已交给实验室 {r.lab_code}",
+                    f"tube {r.barcode} is already with lab {r.lab_code}"))  # fmt: skip
+            if at < found[r.barcode][1]:
+                raise TubeConflict(Problem(
+                    "testing.custody_conflict", f"采样管 {r.barcode} 的交接时间早于采样时间",
+                    f"tube {r.barcode}: handed over before it was collected"))  # fmt: skip
+            if r[3] is not None:
+                continue
+            values: dict[str, object] = {column: at, "lab_code": lab_code}
+            if by is not None:
+                values["received_by"] = by[:80]
+            conn.execute(update(tubes).where(tubes.c.id == r.id).values(**values))
+            changed += 1
+    return CustodyOutcome(changed, len(codes) - changed)
+
+
+# ---- resolve results: retests, facts, cases -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolveOutcome:
+    batches: int
+    results: int
+    retests_ordered: int
+    facts: int
+    cases: tuple[int, ...]  # persons registered as cases
+    codes_changed: int = 0
+
+
+def _text(expr: sa.ColumnElement[object]) -> sa.ColumnElement[str]:
+    return sa.cast(expr, String)
+
+
+def _json(conn: Connection, expr: sa.ColumnElement[str]) -> sa.ColumnElement[object]:
+    # PostgreSQL keeps JSON in a json column (a cast); SQLite keeps its text as it is
+    if conn.dialect.name == "postgresql":
+        return sa.cast(expr, sa.JSON)
+    return sa.type_coerce(expr, sa.JSON)
+
+
+def resolve(
+    engine: Engine, rules: TestingRules, *, codes: CodeContext | None = None,
+    tz: ZoneInfo | None = None, by: str = "testing", at: datetime | None = None,
+    contact_rules: object | None = None,
+) -> ResolveOutcome:  # fmt: skip
+    """Act on every result batch not yet resolved (set-based; safe to run again)."""
+    at = _now(at)
+    with write_transaction(engine) as conn:
+        pending = select(batches.c.id).where(batches.c.resolved_at.is_(None)).scalar_subquery()
+        todo = conn.execute(select(sa.func.count()).select_from(batches)
+                            .where(batches.c.resolved_at.is_(None))).scalar_one()  # fmt: skip
+        if not todo:
+            return ResolveOutcome(0, 0, 0, 0, ())
+        n_results = conn.execute(select(sa.func.count()).select_from(results)
+                                 .where(results.c.batch_id.in_(pending))).scalar_one()  # fmt: skip
+        ordered = _order_retests(conn, rules, pending, at)
+        facts, touched = _result_facts(conn, rules, pending, at, by)
+        cases = _cases(conn, pending, contact_rules, tz or ZoneInfo("Asia/Shanghai"), by, at)
+        conn.execute(update(batches).where(batches.c.resolved_at.is_(None)).values(resolved_at=at))
+        changed = 0
+        if codes is not None and len(touched) <= _RECODE_ONE_BY_ONE:
+            for p in sorted(touched):
+                evaluate_person(conn, codes, p, at=at, trigger="testing:result")
+            changed = len(touched)
+    if codes is not None and len(touched) > _RECODE_ONE_BY_ONE:
+        changed = recompute_all(engine, codes, at, trigger="testing:result").changed
+    return ResolveOutcome(int(todo), int(n_results), ordered, facts, tuple(cases), changed)
+
+
+def _order_retests(
+    conn: Connection, rules: TestingRules, pending: sa.ScalarSelect[int], at: datetime
+) -> int:
+    r, t, m, o = results.c, tubes.c, tube_members.c, orders.c
+    if not rules.retest_on:
+        return 0
+    key = sa.literal("retest:") + _text(r.id) + sa.literal(":") + _text(m.person_id)
+    confirmed = sa.and_(t.purpose == "retest", r.outcome == "positive")  # a case, not a retest
+    query = (
+        select(m.person_id, sa.literal("retest"), sa.literal(at, orders.c.due_from.type),
+               sa.literal(at + timedelta(hours=rules.retest_due_hours), orders.c.due_by.type),
+               sa.literal("open"), key, sa.true(), r.id, sa.literal(at, orders.c.created_at.type))
+        .select_from(results.join(tubes, t.id == r.tube_id)
+                     .join(tube_members, m.tube_id == t.id))
+        .where(r.batch_id.in_(pending), r.outcome.in_(sorted(rules.retest_on)), ~confirmed,
+               ~sa.exists().where(o.source_key == key))
+    )  # fmt: skip
+    cols = ["person_id", "reason", "due_from", "due_by", "status", "source_key", "single_tube",
+            "result_id", "created_at"]  # fmt: skip
+    return int(conn.execute(orders.insert().from_select(cols, query).execution_options(preserve_rowcount=True)).rowcount)
+
+
+def _result_facts(
+    conn: Connection, rules: TestingRules, pending: sa.ScalarSelect[int], at: datetime, by: str
+) -> tuple[int, set[int]]:
+    r, t, m, f = results.c, tubes.c, tube_members.c, person_facts.c
+    reported = at.isoformat()
+    total = 0
+    touched: set[int] = set()
+    for outcome in ("negative", "positive", "inconclusive"):
+        fact = rules.fact_result(outcome)
+        if fact is None:
+            continue
+        key = sa.literal("result-") + _text(r.id) + sa.literal("-") + _text(m.person_id)
+        pooled = sa.case((t.pool_size > 1, sa.literal("true")), else_=sa.literal("false"))
+        detail = (sa.literal(f'{{"result": "{fact}", "reported_at": "{reported}", "pooled": ')
+                  + pooled + sa.literal(', "sample_id": "') + t.barcode + sa.literal('"}'))  # fmt: skip
+        where = [r.batch_id.in_(pending), r.outcome == outcome,
+                 ~sa.exists().where(f.client_event_id == key)]  # fmt: skip
+        if outcome == "negative":
+            # a negative changes only the codes of people with other facts, of those whose
+            # code is not green, and settles retests; for anyone else it is left out
+            other = person_facts.alias("other")
+            where.append(sa.or_(
+                t.purpose == "retest",
+                sa.exists().where(other.c.person_id == m.person_id, other.c.kind != "test",
+                                  other.c.voided_at.is_(None)),
+                sa.exists().where(health_codes.c.person_id == m.person_id,
+                                  health_codes.c.colour != "green"),
+            ))  # fmt: skip
+        base = results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id)
+        people = conn.execute(select(m.person_id).select_from(base).where(*where)).scalars().all()
+        if not people:
+            continue
+        touched.update(int(p) for p in people)
+        query = select(
+            m.person_id, sa.literal("test"), t.collected_at, _json(conn, detail), key,
+            sa.literal(at, person_facts.c.recorded_at.type), sa.literal(by[:80]),
+        ).select_from(base).where(*where)  # fmt: skip
+        cols = ["person_id", "kind", "starts_at", "detail", "client_event_id", "recorded_at",
+                "recorded_by"]  # fmt: skip
+        total += int(conn.execute(person_facts.insert().from_select(cols, query).execution_options(preserve_rowcount=True)).rowcount)
+    return total, touched
+
+
+def _cases(
+    conn: Connection, pending: sa.ScalarSelect[int], contact_rules: object | None, tz: ZoneInfo,
+    by: str, at: datetime,
+) -> list[int]:  # fmt: skip
+    """A positive individual retest: the person becomes a case (登记病例) so tracing runs."""
+    r, t, m = results.c, tubes.c, tube_members.c
+    rows = conn.execute(
+        select(m.person_id, sa.func.min(t.collected_at))
+        .select_from(results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id))
+        .where(r.batch_id.in_(pending), t.purpose == "retest", r.outcome == "positive")
+        .group_by(m.person_id)
+    ).all()  # fmt: skip
+    if not rows or contact_rules is None:
+        return [int(p) for p, _ in rows]
+    from fangkong.tracing.contacts import register_case
+    from fangkong.tracing.rules import ContactRules
+
+    assert isinstance(contact_rules, ContactRules)  # noqa: S101 - typed at the callers
+    for person, sampled in rows:
+        register_case(conn, int(person), contact_rules, sampled=sampled.astimezone(tz).date(),
+                      tz=tz, by=by, at=at)  # fmt: skip
+    return [int(p) for p, _ in rows]
+
+
+# ---- late results and lost tubes (超时未出结果 / 样本遗失) ------------------------------------
+
+
+@dataclass(frozen=True)
+class FlagOutcome:
+    lost: int
+    late: int
+
+
+def flag_overdue(bind: Bind, rules: TestingRules, *, at: datetime | None = None) -> FlagOutcome:
+    """Flag tubes without a result: ``lost`` when no lab received them ``lost_tube_hours``
+    after collection, ``late`` when ``result_hours`` passed. A flag stays as history."""
+    at = _now(at)
+    t = tubes.c
+    no_result = ~sa.exists().where(results.c.tube_id == t.id)
+    with write_transaction(bind) as conn:
+        lost = conn.execute(
+            update(tubes).where(
+                t.received_at.is_(None), t.collected_at < at - timedelta(hours=rules.lost_tube_hours),
+                sa.or_(t.flag.is_(None), t.flag == "late"), no_result,
+            ).values(flag="lost", flagged_at=at)
+        ).rowcount  # fmt: skip
+        late = conn.execute(
+            update(tubes).where(
+                t.collected_at < at - timedelta(hours=rules.result_hours), t.flag.is_(None),
+                no_result,
+            ).values(flag="late", flagged_at=at)
+        ).rowcount  # fmt: skip
+    return FlagOutcome(int(lost), int(late))
