@@ -1,0 +1,321 @@
+"""Mass-testing campaigns (区域全员核酸检测): plan, what-if, live progress.
+
+The plan is a fluid model of the pipeline, every default from ``[testing.campaign]``::
+
+    sampling points  = ⌈population / people_per_point_max⌉ (up to ⌈population / min⌉)
+    samplers         = ⌈population / people_per_sampler_shift⌉  (one shift each)
+    sampling hours   = population / (samplers · people_per_sampler_shift / shift_hours)
+    tubes            = ⌈population / pool size⌉, reaching the labs over the sampling hours,
+                       transport_hours after they were taken
+    lab rate L       = Σ capacity per day / 24 tubes per hour, working from the first arrival
+    all results at   = transport + max(sampling hours, tubes / L) + run_hours
+    positive pools   = tubes · P(pool positive) at the planning prevalence (Dorfman)
+    settled at       = all results + resample_hours + transport + retests / L + run_hours
+
+A lab faster than the tubes arrive waits for the last tube; a slower one works through a
+queue from the first arrival. ``simulate_first_round`` runs the same pipeline tube by tube
+(the reference the tests compare with). Live progress counts what is stored: persons
+sampled, tubes collected / in transit / received / tested, positive pools, coverage by
+compound, and who has not been sampled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy import Connection, select
+
+from fangkong.auth.jurisdiction import subtree
+from fangkong.errors import BadInput, NotFound, Problem
+from fangkong.store.schema import persons, regions
+from fangkong.store.tx import write_transaction
+from fangkong.testing.pooling import Accuracy, dorfman
+from fangkong.testing.rules import Campaign, TestingRules
+from fangkong.testing.service import Bind, _now
+from fangkong.testing.tables import campaigns, labs, results, tube_members, tubes
+
+
+@dataclass(frozen=True)
+class CampaignPlan:
+    population: int
+    pool_size: int
+    points_min: int
+    points_max: int
+    samplers: int
+    sampling_hours: float
+    tubes: int
+    lab_capacity_per_day: int
+    lab_hours: float
+    results_hours: float  # every first-round tube has a result
+    positive_pools: float
+    retests: float
+    settled_hours: float  # positive pools' members retested
+    target_hours: float
+    prevalence: float
+
+    @property
+    def meets_target(self) -> bool:
+        return self.results_hours <= self.target_hours
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "meets_target": self.meets_target}
+
+
+def _bad(key: str, zh: str, en: str) -> BadInput:
+    return BadInput(Problem("campaign.value_invalid", f"{key}：{zh}", f"{key}: {en}"))
+
+
+def plan(
+    population: int, lab_capacity_per_day: int, c: Campaign, *, pool_size: int | None = None,
+    samplers: int | None = None, prevalence: float | None = None,
+) -> CampaignPlan:  # fmt: skip
+    """The plan of a campaign (pure); see the module's formulas."""
+    if population <= 0:
+        raise _bad("population", "人口须大于 0", "the population must be above 0")
+    if lab_capacity_per_day <= 0:
+        raise _bad("lab capacity", "实验室日检测能力须大于 0（先登记实验室）",
+                   "lab capacity per day must be above 0 (register labs first)")  # fmt: skip
+    k = pool_size or c.pool_size
+    p = c.planning_prevalence if prevalence is None else prevalence
+    if k < 1:
+        raise _bad("pool size", "混采人数至少为 1", "the pool size must be at least 1")
+    n_samplers = samplers or math.ceil(population / c.people_per_sampler_shift)
+    if n_samplers < 1:
+        raise _bad("samplers", "采样人员至少 1 人", "at least one sampler")
+    per_hour = n_samplers * c.people_per_sampler_shift / c.shift_hours
+    sampling = population / per_hour
+    n_tubes = math.ceil(population / k)
+    rate = lab_capacity_per_day / 24.0
+    results_at = c.transport_hours + max(sampling, n_tubes / rate) + c.run_hours
+    pool_pos = (1.0 - dorfman(p, k, Accuracy()) + 1.0 / k) if k > 1 else p  # P(pool positive)
+    positive = n_tubes * pool_pos
+    retests = positive * k if k > 1 else positive
+    settled = results_at
+    if retests > 0:
+        settled += c.resample_hours + c.transport_hours + retests / rate + c.run_hours
+    return CampaignPlan(
+        population=population, pool_size=k,
+        points_min=math.ceil(population / c.people_per_point_max),
+        points_max=math.ceil(population / c.people_per_point_min),
+        samplers=n_samplers, sampling_hours=sampling, tubes=n_tubes,
+        lab_capacity_per_day=lab_capacity_per_day, lab_hours=n_tubes / rate,
+        results_hours=results_at, positive_pools=positive, retests=retests,
+        settled_hours=settled, target_hours=c.target_hours, prevalence=p,
+    )  # fmt: skip
+
+
+def what_if(
+    population: int, lab_capacity_per_day: int, rules: TestingRules,
+    lab_factors: Sequence[float] = (1.0, 1.5, 2.0), prevalence: float | None = None,
+) -> list[CampaignPlan]:  # fmt: skip
+    """The plan with more labs (capacity × factor) and each pool size the pack allows."""
+    return [
+        plan(population, int(lab_capacity_per_day * f), rules.campaign, pool_size=k,
+             prevalence=prevalence)
+        for f in lab_factors for k in rules.pool_sizes
+    ]  # fmt: skip
+
+
+def simulate_first_round(population: int, lab_capacity_per_day: int, c: Campaign,
+                         pool_size: int, samplers: int) -> float:  # fmt: skip
+    """Brute force: every tube sealed when its last member is sampled, carried to the lab,
+    queued first come first served, tested at the lab rate; the hour the last result is out."""
+    per_hour = samplers * c.people_per_sampler_shift / c.shift_hours
+    n_tubes = math.ceil(population / pool_size)
+    last_member = np.minimum(np.arange(1, n_tubes + 1) * pool_size, population)
+    arrival = last_member / per_hour + c.transport_hours
+    service = 24.0 / lab_capacity_per_day
+    done = 0.0
+    for a in arrival.tolist():
+        done = max(done, a) + service
+    return done + c.run_hours
+
+
+# ---- stored campaigns and live progress -----------------------------------------------------
+
+
+def lab_capacity(bind: Bind, region_code: str | None = None) -> int:
+    """Tubes per day of the labs registered (in a region's subtree)."""
+    query = select(sa.func.coalesce(sa.func.sum(labs.c.capacity_per_day), 0))
+    if region_code is not None:
+        query = query.where(labs.c.region_code.in_(subtree(region_code)))
+    with write_transaction(bind) as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def add_lab(bind: Bind, code: str, name: str, region_code: str, capacity_per_day: int) -> None:
+    """Register a lab or change its name, region or capacity."""
+    if capacity_per_day < 0:
+        raise _bad("capacity", "日检测能力不能为负", "capacity cannot be negative")
+    with write_transaction(bind) as conn:
+        if (
+            conn.execute(select(regions.c.code).where(regions.c.code == region_code)).first()
+            is None
+        ):
+            raise NotFound(Problem("testing.region_unknown", f"无此地区 {region_code}",
+                                   f"no region {region_code}"))  # fmt: skip
+        values = {"name": name, "region_code": region_code, "capacity_per_day": capacity_per_day}
+        if conn.execute(select(labs.c.code).where(labs.c.code == code)).first() is None:
+            conn.execute(labs.insert().values(code=code, **values))
+        else:
+            conn.execute(labs.update().where(labs.c.code == code).values(**values))
+
+
+def population_of(conn: Connection, region_code: str) -> int:
+    return int(conn.execute(
+        select(sa.func.count()).select_from(persons)
+        .where(persons.c.residence_code.in_(subtree(region_code)))).scalar_one())  # fmt: skip
+
+
+def create_campaign(
+    bind: Bind, rules: TestingRules, name: str, region_code: str, *, starts_at: datetime,
+    pool_size: int | None = None, by: str = "testing", at: datetime | None = None,
+) -> int:  # fmt: skip
+    """Start a campaign over a region; its plan is stored with it."""
+    at = _now(at)
+    k = pool_size or rules.campaign.pool_size
+    if k not in rules.pool_sizes:
+        raise _bad("pool size", f"混采人数须为 {rules.pool_sizes} 之一",
+                   f"the pool size must be one of {rules.pool_sizes}")  # fmt: skip
+    with write_transaction(bind) as conn:
+        if (
+            conn.execute(select(regions.c.code).where(regions.c.code == region_code)).first()
+            is None
+        ):
+            raise NotFound(Problem("testing.region_unknown", f"无此地区 {region_code}",
+                                   f"no region {region_code}"))  # fmt: skip
+        pop = population_of(conn, region_code)
+        capacity = lab_capacity(conn)
+        p = plan(pop, capacity, rules.campaign, pool_size=k).as_json() if pop and capacity else {}
+        return int(conn.execute(
+            campaigns.insert().values(
+                name=name[:100], region_code=region_code, starts_at=starts_at.astimezone(UTC),
+                pool_size=k, target_hours=rules.campaign.target_hours, plan=p, created_at=at,
+                created_by=by[:80],
+            ).returning(campaigns.c.id)
+        ).scalar_one())  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CompoundCoverage:
+    code: str
+    name: str
+    residents: int
+    sampled: int
+
+    @property
+    def share(self) -> float:
+        return self.sampled / self.residents if self.residents else 0.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    campaign_id: int
+    name: str
+    region_code: str
+    starts_at: datetime
+    target_hours: float
+    pool_size: int
+    plan: dict[str, Any]
+    population: int
+    sampled: int
+    tubes: int
+    in_transit: int
+    received: int
+    tested: int
+    positive_pools: int
+    late: int
+    lost: int
+    compounds: tuple[CompoundCoverage, ...]
+    at: datetime
+
+    @property
+    def coverage(self) -> float:
+        return self.sampled / self.population if self.population else 0.0
+
+    @property
+    def hours_elapsed(self) -> float:
+        return (self.at - self.starts_at) / timedelta(hours=1)
+
+
+def _campaign(conn: Connection, campaign_id: int) -> Any:
+    row = conn.execute(select(campaigns).where(campaigns.c.id == campaign_id)).first()
+    if row is None:
+        raise NotFound(Problem("testing.campaign_unknown", f"无此检测行动 {campaign_id}",
+                               f"no campaign {campaign_id}"))  # fmt: skip
+    return row
+
+
+def progress(bind: Bind, campaign_id: int, *, at: datetime | None = None) -> Progress:
+    """Live numbers of a campaign (counts only, no names)."""
+    at = _now(at)
+    t, m = tubes.c, tube_members.c
+    with write_transaction(bind) as conn:
+        c = _campaign(conn, campaign_id)
+        mine = t.campaign_id == campaign_id
+        tested = sa.exists().where(results.c.tube_id == t.id)
+        positive = sa.exists().where(results.c.tube_id == t.id,
+                                     results.c.outcome.in_(["positive", "inconclusive"]))  # fmt: skip
+        n = lambda *w: int(conn.execute(  # noqa: E731 - a local counter
+            select(sa.func.count()).select_from(tubes).where(mine, *w)).scalar_one())  # fmt: skip
+        counts = {
+            "tubes": n(), "tested": n(tested), "positive_pools": n(positive),
+            "received": n(t.received_at.is_not(None), ~tested),
+            "in_transit": n(t.shipped_at.is_not(None), t.received_at.is_(None), ~tested),
+            "late": n(t.flag == "late", ~tested), "lost": n(t.flag == "lost", ~tested),
+        }  # fmt: skip
+        sampled_people = (select(m.person_id).join(tubes, t.id == m.tube_id).where(mine)
+                          .distinct().subquery())  # fmt: skip
+        area = subtree(c.region_code).subquery()
+        residents = persons.c.residence_code.in_(select(area.c.code))
+        population = int(conn.execute(select(sa.func.count()).select_from(persons)
+                                      .where(residents)).scalar_one())  # fmt: skip
+        sampled = int(conn.execute(select(sa.func.count()).select_from(sampled_people))
+                      .scalar_one())  # fmt: skip
+        compounds = _coverage(conn, c.region_code, sampled_people)
+    return Progress(
+        c.id, c.name, c.region_code, c.starts_at, c.target_hours, c.pool_size, dict(c.plan),
+        population, sampled, compounds=compounds, at=at, **counts,
+    )  # fmt: skip
+
+
+def _coverage(conn: Connection, region_code: str, sampled: Any) -> tuple[CompoundCoverage, ...]:
+    """Residents and sampled residents per compound (the lowest level) of the region."""
+    area = subtree(region_code).subquery()
+    p = persons.c
+    is_sampled = sa.case((p.id.in_(select(sampled.c.person_id)), 1), else_=0)
+    rows = conn.execute(
+        select(regions.c.code, regions.c.name, sa.func.count(p.id), sa.func.sum(is_sampled))
+        .join(persons, p.residence_code == regions.c.code)
+        .where(regions.c.code.in_(select(area.c.code)))
+        .group_by(regions.c.code, regions.c.name).order_by(regions.c.code)
+    ).all()  # fmt: skip
+    return tuple(CompoundCoverage(str(code), str(name), int(total), int(s or 0))
+                 for code, name, total, s in rows)  # fmt: skip
+
+
+def not_sampled(bind: Bind, campaign_id: int, *, limit: int = 200) -> tuple[int, list[int]]:
+    """(how many, the first ``limit`` person ids) of residents not sampled in the campaign."""
+    t, m = tubes.c, tube_members.c
+    with write_transaction(bind) as conn:
+        c = _campaign(conn, campaign_id)
+        area = subtree(c.region_code).subquery()
+        sampled = select(m.person_id).join(tubes, t.id == m.tube_id).where(t.campaign_id == c.id)
+        where = [persons.c.residence_code.in_(select(area.c.code)),
+                 persons.c.id.not_in(sampled)]  # fmt: skip
+        total = int(conn.execute(select(sa.func.count()).select_from(persons).where(*where))
+                    .scalar_one())  # fmt: skip
+        ids = conn.execute(select(persons.c.id).where(*where).order_by(persons.c.id)
+                           .limit(limit)).scalars().all()  # fmt: skip
+    return total, [int(i) for i in ids]
+
+
+def list_campaigns(bind: Bind) -> list[Any]:
+    with write_transaction(bind) as conn:
+        return list(conn.execute(select(campaigns).order_by(campaigns.c.id.desc())).all())
