@@ -80,6 +80,20 @@ class Fit:
     schur: F64  # (A,) U - sum(T^2/S): 1/schur is the slope's unscaled variance
     dispersion: F64  # summary.glm()$dispersion (Pearson, not floored)
     df_residual: F64
+    # what a later summary.glm() reports: R's farringtonFlexible overwrites the fit's
+    # working weights with the prior weights, which changes it (see prior_weight_dispersion)
+    summary_dispersion: F64 | None = None
+
+    def prior_weight_dispersion(self) -> F64:
+        """summary.glm's dispersion once ``model$weights`` holds the prior weights."""
+        resid = (self.y - self.mu) / self.mu
+        pearson = np.sum(np.where(self.prior > 0, self.prior * resid * resid, 0.0), axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out: F64 = np.where(self.df_residual > 0, pearson / self.df_residual, np.nan)
+        return out
+
+    def reported_dispersion(self) -> F64:
+        return self.dispersion if self.summary_dispersion is None else self.summary_dispersion
 
     def replace_rows(self, rows: I64, other: Fit) -> None:
         """Put ``other``'s rows (a refit of some rows) in place of rows ``rows``."""
@@ -134,7 +148,7 @@ class Fit:
 
     def slope_p_value(self) -> F64:
         """summary.glm's two-sided t-test p-value for the trend coefficient."""
-        se = np.sqrt(_safe_div(self.dispersion, self.schur))
+        se = np.sqrt(_safe_div(self.reported_dispersion(), self.schur))
         tval = self.slope / se
         with np.errstate(invalid="ignore"):
             p = 2.0 * stats.t.sf(np.abs(tval), self.df_residual)

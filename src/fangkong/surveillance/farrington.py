@@ -282,6 +282,9 @@ class _FitOptions:
     # the offset when the trend model fails, then reweights the original model
     fallback_offset: bool = True
     reweight_original: bool = False
+    # farringtonFlexible stores the reweighting weights as the model's weights, so its
+    # later summary.glm() (trend test, prediction standard error) sees another dispersion
+    weights_in_summary: bool = False
 
 
 def _fit_reweighted(
@@ -305,6 +308,8 @@ def _fit_reweighted(
         refit_trend = trend if opts.reweight_original else fit.trend
         with np.errstate(all="ignore"):
             fit = fit_quasipoisson(lay, y, trend=refit_trend, prior=omega, offset=offset)
+            if opts.weights_in_summary:
+                fit.summary_dispersion = fit.prior_weight_dispersion()
     return fit, null
 
 
@@ -319,7 +324,7 @@ class _Prediction:
 
 def _predict(fit: Fit, offset0: F64, null: Bools) -> _Prediction:
     return _Prediction(
-        fit.predict_link(offset0), fit.link_variance(), fit.dispersion, fit.phi(), null
+        fit.predict_link(offset0), fit.link_variance(), fit.reported_dispersion(), fit.phi(), null
     )
 
 
@@ -748,7 +753,9 @@ def farrington_flexible_many(
     dates = _dates(epoch_dates, n, freq)
     positions = _positions(range, freq * b + w, n)
     offsets = np.log(_population_2d(population, y.shape)) if population_offset else np.zeros_like(y)
-    opts = _FitOptions(reweight=reweight, weights_threshold=weights_threshold)
+    opts = _FitOptions(
+        reweight=reweight, weights_threshold=weights_threshold, weights_in_summary=True
+    )
     z = float(stats.norm.ppf(1 - alpha))
 
     def rows(
