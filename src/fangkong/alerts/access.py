@@ -1,0 +1,294 @@
+"""Alerts as people and devices reach them: rights, jurisdiction, audit (预警处置).
+
+::
+
+    actor ─▶ right? ── no ─▶ Forbidden (403)
+             alert's region inside the actor's subtree? ── no ─▶ NotFound (as absent)
+                 │ overdue alerts escalate first (on read), then
+                 ▼ list / detail / lifecycle step / board ─▶ one audit row each
+
+Rights: ``alert.read`` to see alerts and the board, ``alert.handle`` to verify,
+investigate, close or dismiss; devices and systems send signals with ``signal.submit``
+(a device token of scope ``signals``: counts for its venue's region and below).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, select
+
+from fangkong.alerts.board import Timeliness, timeliness
+from fangkong.alerts.model import KINDS, SEVERITIES, STATUSES, TRANSITIONS
+from fangkong.alerts.series import RegionTree
+from fangkong.alerts.service import AlertUnknown, escalate_due, get_alert, history, transition
+from fangkong.alerts.signals import IngestResult, invalid_fields, record_signals
+from fangkong.alerts.tables import alerts
+from fangkong.audit.log import AuditEvent, record, transaction
+from fangkong.auth.jurisdiction import in_subtree, subtree
+from fangkong.auth.model import Actor
+from fangkong.auth.rights import ALERT_HANDLE, ALERT_READ, SIGNAL_SUBMIT
+from fangkong.errors import (
+    BadInput,
+    FangkongError,
+    FieldProblem,
+    Forbidden,
+    NotFound,
+    Problem,
+)
+
+T = TypeVar("T")
+PAGE_SIZE = 200
+
+
+class _Hidden(AlertUnknown):
+    outcome = "out_of_jurisdiction"
+
+
+def _audited(engine: Engine, key: bytes, actor: Actor, address: str, action: str,
+             target: str | None, body: Callable[[Connection], tuple[T, str]]) -> T:  # fmt: skip
+    """Run ``body`` and write one audit row, also when it fails (its writes then roll back)."""
+    failure: FangkongError | None = None
+    result: Any = None
+    with transaction(engine) as conn:
+        try:
+            with conn.begin_nested():
+                result, detail = body(conn)
+        except FangkongError as exc:
+            kind = "not_found" if isinstance(exc, NotFound) else exc.code
+            outcome = getattr(exc, "outcome", None) or (
+                "forbidden" if isinstance(exc, Forbidden) else kind
+            )
+            record(conn, key, AuditEvent(actor.name, action, outcome[:20], address,
+                                         "alert" if target else None, target, None))  # fmt: skip
+            failure = exc
+        else:
+            event = AuditEvent(actor.name, action, "ok", address, "alert" if target else None,
+                               target, detail[:200])  # fmt: skip
+            record(conn, key, event)
+    if failure is not None:
+        raise failure
+    return result  # type: ignore[no-any-return]
+
+
+def _missing(alert_id: int) -> Problem:
+    return Problem("alerts.unknown", f"无此预警（{alert_id}）", f"no alert {alert_id}")
+
+
+def _reach(conn: Connection, actor: Actor) -> list[str] | None:
+    """Region codes of the actor's jurisdiction (None: everywhere)."""
+    if actor.region_code is None:
+        return None
+    return [str(c) for c in conn.execute(subtree(actor.region_code)).scalars()]
+
+
+def _in_reach(conn: Connection, actor: Actor, alert_id: int) -> Any:
+    try:
+        row = get_alert(conn, alert_id)
+    except AlertUnknown:
+        raise AlertUnknown(_missing(alert_id)) from None
+    if actor.region_code is not None and not in_subtree(conn, actor.region_code, row.region_code):
+        raise _Hidden(_missing(alert_id))
+    return row
+
+
+def _choice(value: str | None, allowed: Sequence[str], name: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if value not in allowed:
+        raise BadInput(Problem(f"alerts.{name}_invalid", f"无效的筛选条件 {value!r}",
+                               f"not a {name}: {value!r}"))  # fmt: skip
+    return value
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str | None = None  # a status, or "open"
+    severity: str | None = None
+    kind: str | None = None
+    rule: str | None = None
+    region: str | None = None  # a region code: alerts in its subtree
+    escalated: bool = False  # only alerts escalated to a level above their owner
+
+    def checked(self) -> Filters:
+        return Filters(_choice(self.status, (*STATUSES, "open"), "status"),
+                       _choice(self.severity, SEVERITIES, "severity"),
+                       _choice(self.kind, KINDS, "kind"), self.rule or None,
+                       self.region or None, self.escalated)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AlertList:
+    rows: tuple[Any, ...]
+    names: Mapping[str, str]  # region code → name
+    filters: Filters
+    rules: tuple[str, ...]  # rule ids present, for the filter
+    truncated: bool
+
+
+def _escalate_on_read(conn: Connection, tree: RegionTree, reach: list[str] | None,
+                      now: datetime) -> None:  # fmt: skip
+    escalate_due(conn, tree, now, region_codes=reach)
+
+
+def list_alerts(engine: Engine, key: bytes, actor: Actor, address: str, filters: Filters,
+                now: datetime) -> AlertList:  # fmt: skip
+    """Alerts in the actor's jurisdiction, newest first, filtered. Overdue ones escalate."""
+
+    def body(conn: Connection) -> tuple[AlertList, str]:
+        actor.require(ALERT_READ)
+        f = filters.checked()
+        tree = RegionTree.load(conn)
+        reach = _reach(conn, actor)
+        _escalate_on_read(conn, tree, reach, now)
+        a = alerts.c
+        q = select(alerts).order_by(a.raised_at.desc(), a.id.desc())
+        if reach is not None:
+            q = q.where(a.region_code.in_(reach))
+        if f.region:
+            q = q.where(a.region_code.in_(subtree(f.region)))
+        if f.status == "open":
+            q = q.where(a.status.in_(("raised", "verified", "investigated")))
+        elif f.status:
+            q = q.where(a.status == f.status)
+        for column, value in ((a.severity, f.severity), (a.kind, f.kind), (a.rule, f.rule)):
+            if value:
+                q = q.where(column == value)
+        if f.escalated:
+            q = q.where(a.escalations > 0)
+        rows = conn.execute(q.limit(PAGE_SIZE + 1)).all()
+        rules_q = select(a.rule).distinct().order_by(a.rule)
+        if reach is not None:
+            rules_q = rules_q.where(a.region_code.in_(reach))
+        view = AlertList(tuple(rows[:PAGE_SIZE]), tree.name, f,
+                         tuple(conn.execute(rules_q).scalars()), len(rows) > PAGE_SIZE)  # fmt: skip
+        return view, f"{len(view.rows)} alerts"
+
+    return _audited(engine, key, actor, address, "alerts.list", None, body)
+
+
+@dataclass(frozen=True)
+class AlertDetail:
+    alert: Any
+    evidence: Mapping[str, Any]
+    history: tuple[Any, ...]
+    region_name: str
+    escalated_name: str | None
+    next_statuses: tuple[str, ...]  # the moves the actor may make now
+
+
+def show_alert(engine: Engine, key: bytes, actor: Actor, alert_id: int, address: str,
+               now: datetime) -> AlertDetail:  # fmt: skip
+    def body(conn: Connection) -> tuple[AlertDetail, str]:
+        actor.require(ALERT_READ)
+        _in_reach(conn, actor, alert_id)
+        tree = RegionTree.load(conn)
+        _escalate_on_read(conn, tree, _reach(conn, actor), now)
+        row = get_alert(conn, alert_id)
+        moves = (tuple(s for s in STATUSES if s in TRANSITIONS[row.status])
+                 if actor.can(ALERT_HANDLE) else ())  # fmt: skip
+        detail = AlertDetail(row, json.loads(row.evidence), tuple(history(conn, alert_id)),
+                             tree.name.get(row.region_code, row.region_code),
+                             tree.name.get(row.escalated_to) if row.escalated_to else None,
+                             moves)  # fmt: skip
+        return detail, row.status
+
+    return _audited(engine, key, actor, address, "alerts.show", str(alert_id), body)
+
+
+def change_alert(engine: Engine, key: bytes, actor: Actor, alert_id: int, status: str,
+                 note: str, address: str, now: datetime) -> str:  # fmt: skip
+    """One lifecycle step (核实 / 调查 / 结案 / 排除) with a note; returns the status left."""
+
+    def body(conn: Connection) -> tuple[str, str]:
+        actor.require(ALERT_READ)
+        actor.require(ALERT_HANDLE)
+        _in_reach(conn, actor, alert_id)
+        before = transition(conn, alert_id, status, by=actor.name, note=note, now=now)
+        return before, f"{before} → {status}"
+
+    return _audited(engine, key, actor, address, "alerts.transition", str(alert_id), body)
+
+
+@dataclass(frozen=True)
+class Board:
+    root: str | None
+    root_name: str
+    rows: tuple[Timeliness, ...]
+    total: Timeliness
+
+
+def board(engine: Engine, key: bytes, actor: Actor, address: str, now: datetime,
+          tz: ZoneInfo) -> Board:  # fmt: skip
+    """The four-earlies board for the actor's jurisdiction, one row per sub-area."""
+
+    def body(conn: Connection) -> tuple[Board, str]:
+        actor.require(ALERT_READ)
+        tree = RegionTree.load(conn)
+        reach = _reach(conn, actor)
+        _escalate_on_read(conn, tree, reach, now)
+        q = select(alerts)
+        if reach is not None:
+            q = q.where(alerts.c.region_code.in_(reach))
+        rows = conn.execute(q).all()
+        root = actor.region_code
+        children = sorted(c for c, p in tree.parent.items() if p == root)
+        groups: dict[str, list[Any]] = {c: [] for c in children}
+        own: list[Any] = []
+        for r in rows:
+            branch = _branch(tree, r.region_code, root)
+            groups.setdefault(branch, []).append(r) if branch else own.append(r)
+        out = [timeliness(c, tree.name.get(c, c), g, now, tz) for c, g in groups.items()]
+        if own and root is not None:
+            out.append(timeliness(root, tree.name.get(root, root), own, now, tz))
+        name = tree.name.get(root, root) if root else "全部 / all"
+        total = timeliness(root or "", name, rows, now, tz)
+        return Board(root, name, tuple(out), total), f"{len(rows)} alerts"
+
+    return _audited(engine, key, actor, address, "alerts.board", None, body)
+
+
+def _branch(tree: RegionTree, code: str, root: str | None) -> str | None:
+    """The child of ``root`` that ``code`` lies under (None: ``code`` is ``root``)."""
+    c: str | None = code
+    while c is not None:
+        parent = tree.parent.get(c)
+        if parent == root:
+            return c
+        c = parent
+    return None
+
+
+def submit_signals(engine: Engine, actor: Actor, rows: Sequence[Mapping[str, Any]],
+                   *, source: str | None = None) -> IngestResult:  # fmt: skip
+    """Counts from a device or system. A device's rows default to its venue's region and
+    must lie inside it; the reporting point is the device's venue."""
+    actor.require(SIGNAL_SUBMIT)
+    point = actor.venue_code or source or actor.name
+    filled = [dict(r) for r in rows]
+    for r in filled:
+        if not r.get("region_code") and actor.region_code is not None:
+            r["region_code"] = actor.region_code
+    if actor.region_code is not None:
+        with engine.connect() as conn:
+            reach = {str(c) for c in conn.execute(subtree(actor.region_code)).scalars()}
+        outside = [FieldProblem(f"signals[{i}].region_code", Problem(
+            "signals.region_outside", f"区划 {str(r.get('region_code'))[:20]} 不在本设备辖区内",
+            f"region {str(r.get('region_code'))[:20]} is outside this device's area"))
+            for i, r in enumerate(filled)
+            if r.get("region_code") and str(r["region_code"]) not in reach]  # fmt: skip
+        if outside:
+            raise invalid_fields(outside)
+    return record_signals(engine, filled, source=point[:64])
+
+
+def period_label(day: date, frequency: str) -> str:
+    if frequency == "week":
+        iso = day.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    return day.isoformat()
