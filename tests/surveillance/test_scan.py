@@ -239,3 +239,16 @@ def test_combinations_cover_every_duration() -> None:
     result = scan(counts, coords, cfg)
     # 5 centres x 5 zone sizes x 6 durations, none excluded by size.
     assert result.n_cylinders == len(list(product(range(5), range(5), range(6))))
+
+
+def test_population_limits_zone_size() -> None:
+    counts, coords = _data(2, n=6, n_days=8)
+    population = np.array([60.0, 8, 8, 8, 8, 8])  # region 0 alone holds 60 % of the people
+    cfg = ScanSettings(max_days=4, replicates=0, max_share=0.5, max_clusters=10)
+    found = scan(counts, coords, cfg, population=population).clusters
+    assert found
+    assert all(0 not in c.regions for c in found)
+    assert all(population[c.regions].sum() <= 50 for c in found)
+    with pytest.raises(BadInput) as excinfo:
+        scan(counts, coords, cfg, population=population[:3])
+    assert excinfo.value.code == "scan.population"
