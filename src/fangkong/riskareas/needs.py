@@ -1,0 +1,165 @@
+"""Needs of residents of sealed areas (封控区居民需求): supplies and care as tasks.
+
+A resident of an area whose level is one of the pack's ``[risk_areas.needs] levels`` may
+raise a need of a kind the pack lists (生活必需品, 药品, 就医 …); the task is due within
+the kind's ``deadline_hours``. Staff move it ``open → in_progress → done`` (or cancel it,
+with a note); every change is a history row. A task past its deadline and not finished
+is overdue — listed first, so nobody in a sealed compound is left without food or care.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, case, select, update
+
+from fangkong.riskareas.errors import NeedInvalid, NeedUnknown, StatusConflict, problem
+from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.riskareas.service import residents
+from fangkong.riskareas.tables import risk_area_need_changes, risk_area_needs, risk_areas
+from fangkong.store.schema import persons
+from fangkong.store.tx import Bind, write_transaction
+from fangkong.store.types import utcnow
+
+NEXT = {"open": ("in_progress", "done", "cancelled"), "in_progress": ("open", "done", "cancelled")}
+FINISHED = ("done", "cancelled")
+
+
+@dataclass(frozen=True)
+class NeedView:
+    id: int
+    area_id: int
+    area_name: str
+    person_id: int
+    person_name: str  # as stored: callers mask it by rights
+    kind: str
+    note: str
+    status: str
+    raised_at: datetime
+    due_at: datetime
+    assigned_to: str | None
+    status_at: datetime
+    status_by: str
+    overdue: bool
+
+
+def _bad(code: str, zh: str, en: str) -> NeedInvalid:
+    return NeedInvalid(problem(code, zh, en))
+
+
+def raise_need(
+    bind: Bind, rules: RiskAreaRules, *, area_id: int, person_id: int, kind: str, note: str,
+    by: str, now: datetime | None = None,
+) -> int:  # fmt: skip
+    """Record a resident's need; returns the task id."""
+    now = now or utcnow()
+    if kind not in rules.need_kinds:
+        raise _bad("need_kind", f"无此需求类型 {kind!r}（可选：{'、'.join(rules.need_kinds)}）",
+                   f"no need kind {kind!r} (one of: {', '.join(rules.need_kinds)})")  # fmt: skip
+    with write_transaction(bind) as conn:
+        area = conn.execute(select(risk_areas).where(risk_areas.c.id == area_id)).first()
+        if area is None:
+            raise NeedUnknown(problem("area_unknown", f"无此风险区（{area_id}）",
+                                      f"no risk area {area_id}"))  # fmt: skip
+        if area.level not in rules.need_levels:
+            raise _bad("not_sealed", f"{area.name} 不是封控管理区域（当前为 {area.level}）",
+                       f"{area.name} is not under control (its level is {area.level})")  # fmt: skip
+        if person_id not in residents(conn, area.id, area.region_code, area.building):
+            raise _bad("not_resident", f"人员 {person_id} 不住在 {area.name}",
+                       f"person {person_id} does not live in {area.name}")  # fmt: skip
+        due = now + timedelta(hours=rules.need_kinds[kind].deadline_hours)
+        inserted = conn.execute(
+            risk_area_needs.insert().values(
+                area_id=area_id, person_id=person_id, kind=kind, note=note.strip(),
+                status="open", raised_at=now, raised_by=by[:80], due_at=due, status_at=now,
+                status_by=by[:80])
+        ).inserted_primary_key  # fmt: skip
+        need_id = int(inserted[0]) if inserted is not None else 0
+        _history(conn, need_id, now, None, "open", by, note.strip())
+    return need_id
+
+
+def _history(conn: Connection, need_id: int, at: datetime, before: str | None, after: str,
+             by: str, note: str) -> None:  # fmt: skip
+    conn.execute(risk_area_need_changes.insert().values(
+        need_id=need_id, at=at, from_status=before, to_status=after, changed_by=by[:80],
+        note=note))  # fmt: skip
+
+
+def set_need_status(
+    bind: Bind, need_id: int, status: str, *, by: str, note: str = "",
+    assigned_to: str | None = None, now: datetime | None = None,
+) -> None:  # fmt: skip
+    """Move a task on; a finished task cannot change, a cancellation needs a note."""
+    now = now or utcnow()
+    with write_transaction(bind) as conn:
+        row = conn.execute(
+            select(risk_area_needs.c.status).where(risk_area_needs.c.id == need_id)
+        ).first()
+        if row is None:
+            raise NeedUnknown(problem("need_unknown", f"无此需求（{need_id}）",
+                                      f"no need {need_id}"))  # fmt: skip
+        allowed = NEXT.get(row.status, ())
+        if status not in allowed:
+            raise StatusConflict(problem(
+                "need_status", f"需求 {need_id} 当前为 {row.status}，不能改为 {status}",
+                f"need {need_id} is {row.status}; it cannot become {status}",
+            ))  # fmt: skip
+        if status == "cancelled" and not note.strip():
+            raise _bad("note_missing", "取消需求须写明原因", "a cancellation needs a note")
+        values: dict[str, object] = {"status": status, "status_at": now, "status_by": by[:80]}
+        if assigned_to is not None:
+            values["assigned_to"] = assigned_to[:80] or None
+        conn.execute(update(risk_area_needs).where(risk_area_needs.c.id == need_id)
+                     .values(**values))  # fmt: skip
+        _history(conn, need_id, now, row.status, status, by, note.strip())
+
+
+def list_needs(
+    bind: Bind, *, now: datetime | None = None, area_id: int | None = None,
+    status: str | None = None, open_only: bool = False, within: str | None = None,
+) -> list[NeedView]:  # fmt: skip
+    """Tasks, overdue first, then by deadline; ``within`` keeps areas in a region's subtree."""
+    from fangkong.auth.jurisdiction import subtree
+
+    now = now or utcnow()
+    n = risk_area_needs.c
+    query = (
+        select(risk_area_needs, risk_areas.c.name.label("area_name"),
+               persons.c.name.label("person_name"))
+        .join(risk_areas, risk_areas.c.id == n.area_id)
+        .join(persons, persons.c.id == n.person_id)
+    )  # fmt: skip
+    if area_id is not None:
+        query = query.where(n.area_id == area_id)
+    if status is not None:
+        query = query.where(n.status == status)
+    if open_only:
+        query = query.where(n.status.not_in(FINISHED))
+    if within is not None:
+        query = query.where(risk_areas.c.region_code.in_(subtree(within)))
+    unfinished = case((n.status.in_(FINISHED), 1), else_=0)
+    query = query.order_by(unfinished, n.due_at, n.id)
+    with write_transaction(bind) as conn:
+        rows = conn.execute(query).all()
+    views = [
+        NeedView(
+            r.id,
+            r.area_id,
+            r.area_name,
+            r.person_id,
+            r.person_name,
+            r.kind,
+            r.note,
+            r.status,
+            r.raised_at,
+            r.due_at,
+            r.assigned_to,
+            r.status_at,
+            r.status_by,
+            r.status not in FINISHED and r.due_at < now,
+        )
+        for r in rows
+    ]
+    return sorted(views, key=lambda v: (not v.overdue, v.status in FINISHED, v.due_at, v.id))
