@@ -16,9 +16,9 @@ from fangkong.healthcode.service import (
     FactInput,
     ScanVerdict,
     issue_qr,
-    perform_scan,
     record_fact,
 )
+from fangkong.healthcode.scanning import perform_scan
 from fangkong.healthcode.tables import scans
 from fangkong.policy import Colour
 from tests.healthcode.conftest import ID_LI, ID_NOBODY, ID_ZHANG, NOW, World

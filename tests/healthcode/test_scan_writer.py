@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from fangkong.errors import FangkongError
-from fangkong.healthcode.access import ScanRequest, ScanWriter
+from fangkong.healthcode import scanning
+from fangkong.healthcode.scanning import ScanWriter
 from fangkong.healthcode.service import CodeContext, ScanVerdict
 from fangkong.healthcode.tables import scans
 from tests.healthcode.conftest import ID_LI, ID_NOBODY, ID_ZHANG, NOW, World
@@ -29,9 +30,7 @@ def _submit_all(writer: ScanWriter, jobs: list[tuple[str, str]]) -> dict[str, ob
     def one(event: str, number: str) -> None:
         start.wait()
         try:
-            results[event] = writer.submit(
-                ScanRequest("V-MARKET", NOW, event, id_number=number), number, NOW
-            )
+            results[event] = writer.submit("V-MARKET", number, NOW, event, NOW)
         except FangkongError as exc:
             results[event] = exc
 
@@ -69,12 +68,12 @@ def test_a_failed_commit_acknowledges_nobody(
     def broken(*_: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(writer, "_one", broken)
+    monkeypatch.setattr(scanning, "commit_scans", broken)
     with pytest.raises(RuntimeError):
-        writer.submit(ScanRequest("V-MARKET", NOW, "x", id_number=ID_LI), ID_LI, NOW)
+        writer.submit("V-MARKET", ID_LI, NOW, "x", NOW)
     monkeypatch.undo()
     assert _count(world) == 0
-    verdict = writer.submit(ScanRequest("V-MARKET", NOW, "y", id_number=ID_LI), ID_LI, NOW)
+    verdict = writer.submit("V-MARKET", ID_LI, NOW, "y", NOW)
     assert verdict.client_event_id == "y"
     assert _count(world) == 1
 
@@ -82,10 +81,32 @@ def test_a_failed_commit_acknowledges_nobody(
 def test_the_writer_thread_stops_when_idle_and_restarts(world: World, ctx: CodeContext) -> None:
     writer = ScanWriter(world.engine, ctx, idle_s=0.05)
     when = datetime.fromisoformat("2022-06-01T10:00:00+08:00")
-    writer.submit(ScanRequest("V-MARKET", when, "a", id_number=ID_LI), ID_LI, NOW)
+    writer.submit("V-MARKET", ID_LI, when, "a", NOW)
     first = writer._thread
     assert first is not None
     first.join(timeout=5)
     assert writer._thread is None
-    writer.submit(ScanRequest("V-MARKET", when, "b", id_number=ID_LI), ID_LI, NOW)
+    writer.submit("V-MARKET", ID_LI, when, "b", NOW)
     assert _count(world) == 2
+
+
+def test_async_submissions_resolve_on_the_loop_after_their_commit(
+    world: World, ctx: CodeContext
+) -> None:
+    """The ASGI endpoint's path: prepare, then await the writer's future."""
+    import asyncio
+
+    writer = ScanWriter(world.engine, ctx)
+
+    async def scan_all() -> list[object]:
+        prepared = [writer.prepare("V-MARKET", ID_LI, NOW, f"a-{i}", NOW) for i in range(10)]
+        prepared.append(writer.prepare("V-MARKET", ID_ZHANG, NOW, "a-0", NOW))  # reused id
+        assert all(isinstance(p, scanning.PreparedScan) for p in prepared)
+        futures = [writer.submit_async(p) for p in prepared if isinstance(p, scanning.PreparedScan)]
+        return list(await asyncio.gather(*futures, return_exceptions=True))
+
+    results = asyncio.run(scan_all())
+    assert [type(r).__name__ for r in results[:10]] == ["ScanVerdict"] * 10
+    assert isinstance(results[10], FangkongError)
+    assert results[10].code == "scan.event_conflict"
+    assert _count(world) == 10

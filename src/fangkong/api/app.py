@@ -8,7 +8,6 @@ licences), because health networks are often air-gapped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -23,11 +22,13 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from fangkong import __version__
 from fangkong.api import problems
 from fangkong.api.context import AppContext
+from fangkong.api.headers import SecurityHeaders
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
+from fangkong.api.scan_endpoint import ScanEndpoint
 from fangkong.auth.keys import ServerKeys, load_server_keys
 from fangkong.errors import FangkongError, Problem, Unauthenticated
-from fangkong.healthcode.access import ScanWriter
 from fangkong.healthcode.qr import load_or_create_keys
+from fangkong.healthcode.scanning import ScanWriter
 from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer, load_or_create_key
 from fangkong.policy.loader import load_pack
@@ -124,21 +125,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _install_headers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        h = response.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        path = request.url.path
-        if not path.startswith("/static/"):
-            h.setdefault("Cache-Control", "no-store")  # pages and answers may hold personal data
-        if h.get("content-type", "").startswith("text/html"):
-            h.setdefault("Content-Security-Policy", _DOCS_CSP if path == "/docs" else _PAGE_CSP)
-        return response
+    # the scan endpoint sits inside the headers layer: its answers get them too
+    app.add_middleware(ScanEndpoint)
+    app.add_middleware(SecurityHeaders, page_csp=_PAGE_CSP, docs_csp=_DOCS_CSP)
 
 
 def _code_context(settings: Settings, sealer: Sealer) -> CodeContext:

@@ -1,6 +1,9 @@
-"""``fangkong serve``: the web app and API on uvicorn."""
+"""``fangkong serve``: the web app and API on uvicorn (uvloop and httptools when present)."""
 
 from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -8,22 +11,55 @@ from fangkong.cli_support import out, settings
 from fangkong.store import migrate
 from fangkong.store.engine import engine_for
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
 
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=64,
+        help="Server processes sharing the port (default 1; about one per core). On SQLite "
+        "each has its own scan writer and the database's write lock orders their batches.",
+    ),
+    access_log: bool = typer.Option(
+        False, "--access-log/--no-access-log", help="Log every request (off: costs time)."
+    ),
 ) -> None:
     """Serve the web pages, the API and its docs (/docs) until Ctrl-C."""
     import uvicorn
 
+    cfg = settings()
+    engine = engine_for(cfg)
+    try:
+        migrate.require_current(engine)
+    finally:
+        engine.dispose()
+    out.print(
+        f"fangkong: http://{host}:{port}/  (API docs 接口文档 /docs; {workers} worker(s); "
+        "Ctrl-C to stop 停止)"
+    )
+    uvicorn.run(
+        "fangkong.api.cli:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="info",
+        access_log=access_log,
+    )
+
+
+def app_factory() -> FastAPI:
+    """The app of one server process, from the settings in its environment."""
     from fangkong.api.app import create_app
 
     cfg = settings()
-    engine = engine_for(cfg)
-    migrate.require_current(engine)
-    app = create_app(cfg, engine)
-    out.print(f"fangkong: http://{host}:{port}/  (API docs 接口文档 /docs; Ctrl-C to stop 停止)")
-    try:
-        uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
-    finally:
-        engine.dispose()
+    app = create_app(cfg, engine_for(cfg))
+    app.state.pid = os.getpid()
+    return app

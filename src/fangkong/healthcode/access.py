@@ -21,11 +21,8 @@ Scans come from devices: a bearer token of scope ``scan``, bound to one venue.
 from __future__ import annotations
 
 import io
-import queue
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -54,6 +51,7 @@ from fangkong.errors import (
 )
 from fangkong.healthcode.errors import VenueUnknown, malformed
 from fangkong.healthcode.rules import Reason
+from fangkong.healthcode.scanning import ScanWriter, perform_scan
 from fangkong.healthcode.service import (
     CodeContext,
     Correction,
@@ -64,7 +62,6 @@ from fangkong.healthcode.service import (
     evaluate_person,
     file_correction,
     issue_qr,
-    perform_scan,
 )
 from fangkong.healthcode.tables import code_corrections, health_codes
 from fangkong.identity.masking import mask_id, mask_name
@@ -449,129 +446,9 @@ def _require_venue(bind: Engine | Connection, code: str) -> None:
         )
 
 
-@contextmanager
-def _synchronous_full(conn: Connection) -> Iterator[None]:
-    """SQLite: this connection's next commit waits for the disk (the engine's NORMAL is
-    safe against a crash of the process, not of the machine)."""
-    raw = conn.connection.dbapi_connection
-    if conn.dialect.name != "sqlite" or raw is None:
-        yield
-        return
-    raw.execute("PRAGMA synchronous=FULL")
-    try:
-        yield
-    finally:
-        raw.execute("PRAGMA synchronous=NORMAL")  # the engine's own setting
-
-
-@dataclass
-class _Pending:
-    scan: ScanRequest
-    what: str
-    now: datetime | None
-    done: threading.Event = field(default_factory=threading.Event)
-    verdict: ScanVerdict | None = None
-    error: BaseException | None = None
-
-
-class ScanWriter:
-    """Group commit for SQLite (one writer): scans wait in a queue; one thread writes
-    every scan waiting into one transaction and commits once, then answers each.
-
-    ::
-
-        request ─▶ queue ─▶ writer: BEGIN IMMEDIATE
-        request ─▶   │        SAVEPOINT; perform_scan; RELEASE   (a refusal: ROLLBACK TO,
-        request ─▶   │        SAVEPOINT; perform_scan; RELEASE    only that scan's error)
-                     │      COMMIT (synchronous=FULL: on disk) ─▶ every waiting request
-                     ▼                                            answers (200 or problem)
-
-    A request is answered only after the commit that holds its scan, so an acknowledged
-    scan survives a crash of the process (and, with ``synchronous=FULL`` on the batch, of
-    the machine). If the commit fails, every scan of the batch fails. Batching happens by
-    itself under load (what arrived while the previous batch was written); a lone scan is
-    written at once. Threads of one process no longer queue on SQLite's busy handler.
-    """
-
-    def __init__(self, engine: Engine, ctx: CodeContext, *, max_batch: int = 256,
-                 idle_s: float = 5.0) -> None:  # fmt: skip
-        self.engine = engine
-        self.ctx = ctx
-        self.max_batch = max_batch
-        self.idle_s = idle_s
-        self.batches = 0  # for tests and benchmarks: commits made, scans written
-        self.written = 0
-        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def submit(self, scan: ScanRequest, what: str, now: datetime | None) -> ScanVerdict:
-        item = _Pending(scan, what, now)
-        with self._lock:
-            self._queue.put(item)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
-                self._thread.start()
-        item.done.wait()
-        if item.error is not None:
-            raise item.error
-        assert item.verdict is not None  # noqa: S101 - no error means a verdict
-        return item.verdict
-
-    def _run(self) -> None:
-        while True:
-            try:
-                first = self._queue.get(timeout=self.idle_s)
-            except queue.Empty:
-                with self._lock:  # submit() puts under this lock: nothing is stranded
-                    if self._queue.empty():
-                        self._thread = None
-                        return
-                continue
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._write(batch)
-
-    def _write(self, batch: list[_Pending]) -> None:
-        try:
-            with (
-                self.engine.connect().execution_options(write=True) as conn,
-                _synchronous_full(conn),
-                conn.begin(),
-            ):
-                for item in batch:
-                    self._one(conn, item)
-            self.batches += 1
-            self.written += sum(
-                1 for i in batch if i.verdict is not None and not i.verdict.repeated
-            )
-        except Exception as exc:  # the commit failed: nobody is acknowledged
-            for item in batch:
-                item.verdict, item.error = None, exc
-        finally:
-            for item in batch:
-                item.done.set()
-
-    def _one(self, conn: Connection, item: _Pending) -> None:
-        s = item.scan
-        try:
-            with conn.begin_nested():
-                item.verdict = perform_scan(conn, self.ctx, s.venue_code, item.what,
-                                            s.device_time, s.event_id, now=item.now)  # fmt: skip
-        except Exception as exc:  # handed to the request that sent it
-            item.error = exc
-
-
-def scan_at_venue(
-    bind: Engine | Connection, ctx: CodeContext, actor: Actor, scan: ScanRequest,
-    *, now: datetime | None = None, writer: ScanWriter | None = None,
-) -> ScanVerdict:  # fmt: skip
-    """Verify and store a scan sent by a device bound to ``scan.venue_code`` (through
-    ``writer`` when given: group commit, for SQLite)."""
+def scan_subject(bind: Engine | Connection, actor: Actor, scan: ScanRequest) -> str:
+    """The checks before verification: a scanning device at its own venue, sending one of
+    token and ID number; returns that one."""
     if actor.kind != "device" or not actor.can(SCAN_SUBMIT) or actor.venue_code is None:
         raise Forbidden(SCAN_SCOPE)
     if scan.venue_code != actor.venue_code:
@@ -584,7 +461,17 @@ def scan_at_venue(
         )
     what = scan.token if scan.token is not None else scan.id_number
     assert what is not None  # noqa: S101 - one of them, checked above
+    return what
+
+
+def scan_at_venue(
+    bind: Engine | Connection, ctx: CodeContext, actor: Actor, scan: ScanRequest,
+    *, now: datetime | None = None, writer: ScanWriter | None = None,
+) -> ScanVerdict:  # fmt: skip
+    """Verify and store a scan sent by a device bound to ``scan.venue_code`` (through
+    ``writer`` when given: group commit, for SQLite)."""
+    what = scan_subject(bind, actor, scan)
     if writer is not None:
-        return writer.submit(scan, what, now)
+        return writer.submit(scan.venue_code, what, scan.device_time, scan.event_id, now)
     return perform_scan(bind, ctx, scan.venue_code, what, scan.device_time, scan.event_id,
                         now=now)  # fmt: skip

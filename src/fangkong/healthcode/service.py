@@ -10,7 +10,6 @@ decide corrections) is the caller's: the service layer records who did it.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,12 +22,9 @@ from fangkong.errors import Conflict, Forbidden, NotFound, Problem
 from fangkong.healthcode import bulk
 from fangkong.healthcode.errors import (
     PersonUnknown,
-    ScanEventConflict,
-    TokenReplayed,
-    VenueUnknown,
     malformed,
 )
-from fangkong.healthcode.qr import QrKeys, issue_token, looks_like_token, new_ref, verify_token
+from fangkong.healthcode.qr import QrKeys, issue_token, new_ref
 from fangkong.healthcode.rules import Decision, Reason, evaluate, fmt_time
 from fangkong.healthcode.store import FactRow, check_fact, facts_from_rows, invalid
 from fangkong.healthcode.tables import (
@@ -36,7 +32,6 @@ from fangkong.healthcode.tables import (
     code_transitions,
     health_codes,
     person_facts,
-    scans,
 )
 from fangkong.identity.masking import mask_name
 from fangkong.identity.resident_id import check_resident_id
@@ -44,7 +39,7 @@ from fangkong.identity.sealing import Sealer
 from fangkong.policy.loader import load_pack
 from fangkong.policy.model import Colour, Pack, Text
 from fangkong.settings import Settings
-from fangkong.store.schema import persons, venues
+from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
 from fangkong.store.types import utcnow
 
@@ -544,99 +539,6 @@ class ScanVerdict:
 
 def _digest(*parts: str) -> bytes:
     return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).digest()
-
-
-def perform_scan(
-    bind: Bind, ctx: CodeContext, venue_code: str, token_or_id: str, device_time: datetime,
-    client_event_id: str, *, now: datetime | None = None, dry_run: bool = False,
-) -> ScanVerdict:  # fmt: skip
-    """Verify a scan at a venue or checkpoint and store it as a check-in event.
-
-    ``token_or_id`` is a QR token or a resident ID number (people without a phone show
-    their card). A retry with the same ``client_event_id`` and the same content changes
-    nothing and returns the stored verdict (``repeated``); different content under a used
-    id is ``scan.event_conflict``. A token already used under another event id is
-    ``scan.token_replayed``. ``dry_run`` verifies and answers without storing anything.
-    """
-    now = _now(now)
-    text = token_or_id.strip()
-    event_id = client_event_id.strip()
-    if not event_id or len(event_id) > 64:
-        raise malformed("缺少事件编号或过长（最多64字符）", "client event id missing or over 64")
-    if device_time.tzinfo is None:
-        raise malformed("设备时间须带时区", "device time must carry a time zone")
-    if not text:
-        raise malformed("缺少二维码或证件号", "no QR token or ID number")
-    request = _digest(venue_code, text, device_time.isoformat())
-    with write_transaction(bind) as conn:
-        prior = conn.execute(
-            select(scans.c.request_digest, scans.c.verdict).where(
-                scans.c.client_event_id == event_id
-            )
-        ).first()
-        if prior is not None:
-            if bytes(prior.request_digest) != request:
-                raise ScanEventConflict(
-                    Problem("scan.event_conflict", "该事件编号已用于另一次扫码",
-                            "this client event id was used for a different scan")
-                )  # fmt: skip
-            return ScanVerdict.from_json(prior.verdict, repeated=True)
-        venue = conn.execute(
-            select(venues.c.code, venues.c.type).where(venues.c.code == venue_code)
-        ).first()
-        if venue is None:
-            raise VenueUnknown(
-                Problem("scan.venue_unknown", f"场所码 {venue_code} 未登记",
-                        f"no venue with place code {venue_code}")
-            )  # fmt: skip
-        token_digest: bytes | None = None
-        if looks_like_token(text):
-            claims = verify_token(
-                ctx.qr, text, now, validity_s=ctx.qr_validity_s, skew_s=ctx.qr_skew_s
-            )
-            token_digest = _digest("token", text)
-            used = conn.execute(
-                select(scans.c.id).where(scans.c.token_digest == token_digest).limit(1)
-            ).first()
-            if used is not None:
-                raise TokenReplayed(
-                    Problem(
-                        "scan.token_replayed",
-                        "该健康码已被扫描过（疑似截图），请刷新后重新出示",
-                        "this code was already scanned (a screenshot?): refresh and show again",
-                    )
-                )
-            person_id = conn.execute(
-                select(health_codes.c.person_id).where(health_codes.c.qr_ref == claims.ref)
-            ).scalar_one_or_none()
-            by = "token"
-        else:
-            person_id = person_by_id_number(conn, ctx.sealer, text, now.astimezone(ctx.tz).date())
-            by = "id_number"
-        if person_id is None:
-            raise PersonUnknown(
-                Problem("scan.person_unknown", "查无此人，请核验证件",
-                        "nobody in the registry matches: check an ID document")
-            )  # fmt: skip
-        name = conn.execute(select(persons.c.name).where(persons.c.id == person_id)).scalar_one()
-        facts = load_facts(conn, person_id)
-        decision = evaluate(facts, now, ctx.pack, tz=ctx.tz)
-        if not dry_run:
-            _store(conn, person_id, decision, ctx.pack, "scan")
-        verdict = _verdict(ctx, venue.code, venue.type, name, decision, event_id,
-                           device_time, now, by, facts)  # fmt: skip
-        if not dry_run:
-            conn.execute(
-                scans.insert().values(
-                    client_event_id=event_id, person_id=person_id, venue_code=venue.code,
-                    device_time=device_time, received_at=now, colour=verdict.colour.label,
-                    allowed=verdict.allowed, flagged=verdict.flagged,
-                    token_digest=token_digest, request_digest=request,
-                    verdict=json.loads(json.dumps(verdict.as_json())),
-                    pack_name=ctx.pack.name, pack_version=ctx.pack.version,
-                )
-            )  # fmt: skip
-        return verdict
 
 
 def _verdict(

@@ -1,0 +1,131 @@
+"""``POST /api/v1/scan`` as a plain ASGI layer: the path every venue's scanner hits.
+
+The route in ``routes.py`` documents the endpoint (OpenAPI) and answers whatever this
+layer passes on; this layer answers scans sent with a device's bearer token itself, with
+the same body model, checks, verdict and problems, but without FastAPI's routing and
+dependency injection and — on SQLite — without a thread per request::
+
+    body ─▶ ScanIn (pydantic, from JSON bytes) ─▶ device (cached ≤ DEVICE_CACHE_S)
+         ─▶ scan_subject checks ─▶ ScanWriter.prepare (read-only, on the event loop)
+         ─▶ await ScanWriter.submit_async (group commit) ─▶ ScanOut JSON
+
+On PostgreSQL (no writer: the server takes writes in parallel) the scan runs in a worker
+thread as before. A device token revoked or expired is refused at most
+``DEVICE_CACHE_S`` seconds late (the cache keeps an actor no longer than its token's
+expiry); unknown tokens are never cached.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fangkong.api import problems
+from fangkong.api.context import AppContext
+from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, ScanIn, ScanOut
+from fangkong.auth.model import Actor
+from fangkong.auth.service import device_actor
+from fangkong.errors import FangkongError
+from fangkong.healthcode.access import ScanRequest, scan_at_venue, scan_subject
+from fangkong.healthcode.service import ScanVerdict
+from fangkong.store.types import utcnow
+
+DEVICE_CACHE_S = 30.0
+MAX_BODY = 16 * 1024
+_JSON = [(b"content-type", b"application/json")]
+
+
+class ScanEndpoint:
+    """ASGI middleware answering device scans; everything else goes to ``app``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._devices: dict[str, tuple[float, Actor]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != SCAN_PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        if auth[:7].lower() != "bearer ":  # people, or nobody: the full stack answers
+            await self.app(scope, receive, send)
+            return
+        lang = problems.negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
+        ctx: AppContext = scope["app"].state.ctx
+        try:
+            body = await _read_body(receive)
+            status, payload = 200, await self._scan(ctx, auth[7:].strip(), body, lang)
+        except FangkongError as exc:
+            await problems.from_error(exc, lang, SCAN_PATH)(scope, receive, send)
+            return
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors()]
+            response = problems.from_validation(
+                RequestValidationError(errors), lang, SCAN_PATH,
+                problem=SCAN_BODY_MALFORMED, status=400,
+            )  # fmt: skip
+            await response(scope, receive, send)
+            return
+        length = (b"content-length", str(len(payload)).encode())
+        await send({"type": "http.response.start", "status": status, "headers": [*_JSON, length]})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _scan(self, ctx: AppContext, token: str, body: bytes, lang: str) -> bytes:
+        scan_in = ScanIn.model_validate_json(body)
+        actor = self._device(ctx, token)
+        scan = ScanRequest(scan_in.venue_code, scan_in.device_time, scan_in.event_id,
+                           scan_in.token, scan_in.id_number)  # fmt: skip
+        writer = ctx.scan_writer
+        if writer is None:
+            verdict = await anyio.to_thread.run_sync(
+                lambda: scan_at_venue(ctx.engine, ctx.codes, actor, scan)
+            )
+        else:
+            what = scan_subject(ctx.engine, actor, scan)
+            prepared = writer.prepare(scan.venue_code, what, scan.device_time, scan.event_id,
+                                      None)  # fmt: skip
+            verdict = (
+                prepared
+                if isinstance(prepared, ScanVerdict)
+                else await writer.submit_async(prepared)
+            )
+        return ScanOut.of(verdict, lang).model_dump_json().encode()
+
+    def _device(self, ctx: AppContext, token: str) -> Actor:
+        now = time.monotonic()
+        hit = self._devices.get(token)
+        if hit is not None and now < hit[0]:
+            return hit[1]
+        actor = device_actor(ctx.engine, token)  # raises for unknown, revoked, expired
+        left = (actor.expires_at - utcnow()).total_seconds() if actor.expires_at else 0.0
+        if len(self._devices) > 10_000:
+            self._devices.clear()
+        self._devices[token] = (now + min(DEVICE_CACHE_S, max(left, 0.0)), actor)
+        return actor
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk: Any = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ValidationError.from_exception_data(
+                "ScanIn", [{"type": "too_long", "loc": (), "input": "", "ctx": {
+                    "field_type": "Body", "min_length": 0, "max_length": MAX_BODY,
+                    "actual_length": size}}],
+            )  # fmt: skip
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)

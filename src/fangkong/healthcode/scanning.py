@@ -1,0 +1,459 @@
+"""Scan verification (用码) in two steps, so that a busy server verifies in parallel and
+writes in batches.
+
+::
+
+    prepare_scan   (any thread, read-only)   event id seen? venue, token signature and
+                                             replay, person, facts → decision → verdict
+    commit_scans   (the writer, one transaction for many scans)
+                                             event ids and tokens seen (one query each,
+                                             and within the batch), the code stored when
+                                             it changed, every new scan inserted at once
+
+``perform_scan`` is both steps for one scan. ``ScanWriter`` is the group commit SQLite
+needs (one writer): requests prepare in their own thread, the writer commits what waits
+and answers each request after the commit that holds its scan — synchronously
+(``submit``) or as an asyncio future (``submit_async``, for the ASGI scan endpoint, which
+so needs no thread per request). The statements of the hot path are built once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, select
+
+from fangkong.errors import FangkongError, Problem
+from fangkong.healthcode.errors import (
+    PersonUnknown,
+    ScanEventConflict,
+    TokenReplayed,
+    VenueUnknown,
+    malformed,
+)
+from fangkong.healthcode.qr import looks_like_token, verify_token
+from fangkong.healthcode.rules import Decision, evaluate
+from fangkong.healthcode.service import (
+    CodeContext,
+    ScanVerdict,
+    _digest,
+    _now,
+    _store,
+    _verdict,
+    load_facts,
+    person_by_id_number,
+)
+from fangkong.healthcode.tables import health_codes, scans
+from fangkong.store.schema import persons, venues
+from fangkong.store.tx import write_transaction
+
+_PRIOR = select(scans.c.request_digest, scans.c.verdict).where(
+    scans.c.client_event_id == bindparam("event_id")
+)
+_VENUE = select(venues.c.type).where(venues.c.code == bindparam("code"))
+_TOKEN_USED = select(scans.c.id).where(scans.c.token_digest == bindparam("digest")).limit(1)
+_CODE_COLUMNS = (
+    health_codes.c.person_id,
+    health_codes.c.colour,
+    health_codes.c.reasons,
+    health_codes.c.next_change_at,
+    health_codes.c.pack_name,
+    health_codes.c.pack_version,
+    persons.c.name,
+)
+_BY_REF = (
+    select(*_CODE_COLUMNS)
+    .select_from(health_codes.join(persons, persons.c.id == health_codes.c.person_id))
+    .where(health_codes.c.qr_ref == bindparam("ref"))
+)
+_BY_PERSON = (
+    select(persons.c.id.label("person_id"), *_CODE_COLUMNS[1:])
+    .select_from(persons.outerjoin(health_codes, health_codes.c.person_id == persons.c.id))
+    .where(persons.c.id == bindparam("person_id"))
+)
+_SEEN_EVENTS = select(scans.c.client_event_id, scans.c.request_digest, scans.c.verdict).where(
+    scans.c.client_event_id.in_(bindparam("ids", expanding=True))
+)
+_SEEN_TOKENS = select(scans.c.token_digest).where(
+    scans.c.token_digest.in_(bindparam("digests", expanding=True))
+)
+
+
+def _event_conflict() -> ScanEventConflict:
+    return ScanEventConflict(
+        Problem("scan.event_conflict", "该事件编号已用于另一次扫码",
+                "this client event id was used for a different scan")
+    )  # fmt: skip
+
+
+def _replayed() -> TokenReplayed:
+    return TokenReplayed(
+        Problem(
+            "scan.token_replayed",
+            "该健康码已被扫描过（疑似截图），请刷新后重新出示",
+            "this code was already scanned (a screenshot?): refresh and show again",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PreparedScan:
+    """A verified scan not yet stored: the verdict and what the writer needs."""
+
+    verdict: ScanVerdict
+    request_digest: bytes
+    token_digest: bytes | None
+    person_id: int
+    decision: Decision
+    code_changed: bool  # the stored code differs from this decision: store it
+
+    def row(self, ctx: CodeContext) -> dict[str, Any]:
+        v = self.verdict
+        return {
+            "client_event_id": v.client_event_id, "person_id": self.person_id,
+            "venue_code": v.venue_code, "device_time": v.device_time,
+            "received_at": v.received_at, "colour": v.colour.label, "allowed": v.allowed,
+            "flagged": v.flagged, "token_digest": self.token_digest,
+            "request_digest": self.request_digest, "verdict": v.as_json(),
+            "pack_name": ctx.pack.name, "pack_version": ctx.pack.version,
+        }  # fmt: skip
+
+
+def prepare_scan(
+    conn: Connection, ctx: CodeContext, venue_code: str, token_or_id: str,
+    device_time: datetime, client_event_id: str, *, now: datetime | None = None,
+    venue_types: MutableMapping[str, str] | None = None,
+) -> PreparedScan | ScanVerdict:  # fmt: skip
+    """Verify a scan without writing: a :class:`PreparedScan`, or the stored verdict
+    (``repeated``) when this event id was stored before with the same content.
+
+    ``venue_types`` caches place code → venue type (a server keeps one for a short
+    while: venues are registered, not created per scan)."""
+    now = _now(now)
+    text = token_or_id.strip()
+    event_id = client_event_id.strip()
+    if not event_id or len(event_id) > 64:
+        raise malformed("缺少事件编号或过长（最多64字符）", "client event id missing or over 64")
+    if device_time.tzinfo is None:
+        raise malformed("设备时间须带时区", "device time must carry a time zone")
+    if not text:
+        raise malformed("缺少二维码或证件号", "no QR token or ID number")
+    request = _digest(venue_code, text, device_time.isoformat())
+    prior = conn.execute(_PRIOR, {"event_id": event_id}).first()
+    if prior is not None:
+        if bytes(prior.request_digest) != request:
+            raise _event_conflict()
+        return ScanVerdict.from_json(prior.verdict, repeated=True)
+    venue_type = venue_types.get(venue_code) if venue_types is not None else None
+    if venue_type is None:
+        venue_type = conn.execute(_VENUE, {"code": venue_code}).scalar_one_or_none()
+        if venue_type is None:
+            raise VenueUnknown(
+                Problem("scan.venue_unknown", f"场所码 {venue_code} 未登记",
+                        f"no venue with place code {venue_code}")
+            )  # fmt: skip
+        if venue_types is not None:
+            venue_types[venue_code] = venue_type
+    token_digest: bytes | None = None
+    if looks_like_token(text):
+        claims = verify_token(ctx.qr, text, now, validity_s=ctx.qr_validity_s, skew_s=ctx.qr_skew_s)
+        token_digest = _digest("token", text)
+        if conn.execute(_TOKEN_USED, {"digest": token_digest}).first() is not None:
+            raise _replayed()
+        code = conn.execute(_BY_REF, {"ref": claims.ref}).first()
+        by = "token"
+    else:
+        found = person_by_id_number(conn, ctx.sealer, text, now.astimezone(ctx.tz).date())
+        code = None if found is None else conn.execute(_BY_PERSON, {"person_id": found}).first()
+        by = "id_number"
+    if code is None:
+        raise PersonUnknown(
+            Problem("scan.person_unknown", "查无此人，请核验证件",
+                    "nobody in the registry matches: check an ID document")
+        )  # fmt: skip
+    facts = load_facts(conn, code.person_id)
+    decision = evaluate(facts, now, ctx.pack, tz=ctx.tz)
+    changed = (
+        code.colour != decision.colour.label
+        or code.next_change_at != decision.next_change_at
+        or f"{code.pack_name}@{code.pack_version}" != decision.pack_ref
+        or code.reasons != [r.as_json() for r in decision.reasons]
+    )
+    verdict = _verdict(ctx, venue_code, venue_type, code.name, decision, event_id,
+                       device_time, now, by, facts)  # fmt: skip
+    return PreparedScan(verdict, request, token_digest, int(code.person_id), decision, changed)
+
+
+def commit_scans(
+    conn: Connection, ctx: CodeContext, batch: Sequence[PreparedScan]
+) -> list[ScanVerdict | FangkongError]:
+    """Store a batch of prepared scans in the caller's transaction: for each, its verdict
+    (``repeated`` for an event id stored before, or earlier in the batch, with the same
+    content) or the refusal (event id reused for other content, token replayed)."""
+    ids = sorted({p.verdict.client_event_id for p in batch})
+    seen = {r.client_event_id: r for r in conn.execute(_SEEN_EVENTS, {"ids": ids})}
+    digests = sorted({p.token_digest for p in batch if p.token_digest is not None})
+    used = (
+        {bytes(d) for d in conn.execute(_SEEN_TOKENS, {"digests": digests}).scalars()}
+        if digests
+        else set()
+    )
+    answers: list[ScanVerdict | FangkongError] = []
+    fresh: dict[str, PreparedScan] = {}
+    rows: list[dict[str, Any]] = []
+    for p in batch:
+        event = p.verdict.client_event_id
+        stored = seen.get(event)
+        if stored is not None:
+            same = bytes(stored.request_digest) == p.request_digest
+            answers.append(
+                ScanVerdict.from_json(stored.verdict, repeated=True) if same else _event_conflict()
+            )
+            continue
+        earlier = fresh.get(event)
+        if earlier is not None:
+            same = earlier.request_digest == p.request_digest
+            answers.append(
+                ScanVerdict.from_json(earlier.verdict.as_json(), repeated=True)
+                if same
+                else _event_conflict()
+            )
+            continue
+        if p.token_digest is not None:
+            if p.token_digest in used:
+                answers.append(_replayed())
+                continue
+            used.add(p.token_digest)
+        fresh[event] = p
+        if p.code_changed:
+            _store(conn, p.person_id, p.decision, ctx.pack, "scan")
+        rows.append(p.row(ctx))
+        answers.append(p.verdict)
+    if rows:
+        conn.execute(scans.insert(), rows)
+    return answers
+
+
+def perform_scan(
+    bind: Engine | Connection, ctx: CodeContext, venue_code: str, token_or_id: str,
+    device_time: datetime, client_event_id: str, *, now: datetime | None = None,
+    dry_run: bool = False,
+) -> ScanVerdict:  # fmt: skip
+    """Verify a scan at a venue or checkpoint and store it as a check-in event.
+
+    ``token_or_id`` is a QR token or a resident ID number (people without a phone show
+    their card). A retry with the same ``client_event_id`` and the same content changes
+    nothing and returns the stored verdict (``repeated``); different content under a used
+    id is ``scan.event_conflict``. A token already used under another event id is
+    ``scan.token_replayed``. ``dry_run`` verifies and answers without storing anything.
+    """
+    with write_transaction(bind) as conn:
+        prepared = prepare_scan(conn, ctx, venue_code, token_or_id, device_time,
+                                client_event_id, now=now)  # fmt: skip
+        if isinstance(prepared, ScanVerdict) or dry_run:
+            return prepared if isinstance(prepared, ScanVerdict) else prepared.verdict
+        (answer,) = commit_scans(conn, ctx, [prepared])
+    if isinstance(answer, FangkongError):
+        raise answer
+    return answer
+
+
+@contextmanager
+def _synchronous_full(conn: Connection) -> Iterator[None]:
+    """SQLite: this connection's next commit waits for the disk (the engine's NORMAL is
+    safe against a crash of the process, not of the machine)."""
+    raw = conn.connection.dbapi_connection
+    if conn.dialect.name != "sqlite" or raw is None:
+        yield
+        return
+    raw.execute("PRAGMA synchronous=FULL")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA synchronous=NORMAL")  # the engine's own setting
+
+
+Answer = ScanVerdict | BaseException
+
+
+class _Waiter:
+    """One prepared scan waiting for its commit; ``answer`` is called once with the
+    verdict or the error (from the writer thread)."""
+
+    __slots__ = ("answer", "prepared")
+
+    def __init__(self, prepared: PreparedScan, answer: Callable[[Answer], None]) -> None:
+        self.prepared = prepared
+        self.answer = answer
+
+
+class ScanWriter:
+    """Group commit for SQLite (one writer): prepared scans wait in a queue; one thread
+    writes every scan waiting into one transaction, commits once, then answers each.
+
+    ::
+
+        request: prepare ─▶ queue ─▶ writer: BEGIN IMMEDIATE
+        request: prepare ─▶   │        commit_scans(batch)   (refusals answered singly)
+        request: prepare ─▶   │      COMMIT (synchronous=FULL: on disk) ─▶ every waiting
+                              ▼                                   request answers
+
+    A request is answered only after the commit that holds its scan, so an acknowledged
+    scan survives a crash of the process (and, with ``synchronous=FULL`` on the batch, of
+    the machine). If the commit fails, every scan of the batch fails. Batching happens by
+    itself under load (what arrived while the previous batch was written); a lone scan is
+    written at once. Several server processes each have a writer; SQLite's write lock
+    (BEGIN IMMEDIATE) orders their batches, and each batch re-checks event ids and tokens
+    inside its transaction.
+    """
+
+    def __init__(self, engine: Engine, ctx: CodeContext, *, max_batch: int = 256,
+                 idle_s: float = 5.0, venue_ttl_s: float = 60.0) -> None:  # fmt: skip
+        self.engine = engine
+        self.ctx = ctx
+        self.max_batch = max_batch
+        self.idle_s = idle_s
+        self.batches = 0  # for tests and benchmarks: commits made, scans written
+        self.written = 0
+        self.venue_types = _TtlMap(venue_ttl_s)
+        self._queue: queue.SimpleQueue[_Waiter] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def prepare(
+        self, venue_code: str, what: str, device_time: datetime, event_id: str,
+        now: datetime | None,
+    ) -> PreparedScan | ScanVerdict:  # fmt: skip
+        """The read-only step, on a connection of the caller's thread."""
+        with self.engine.connect() as conn:
+            return prepare_scan(conn, self.ctx, venue_code, what, device_time, event_id,
+                                now=now, venue_types=self.venue_types)  # fmt: skip
+
+    def submit(self, venue_code: str, what: str, device_time: datetime, event_id: str,
+               now: datetime | None = None) -> ScanVerdict:  # fmt: skip
+        """Verify, then wait for the commit: the verdict, or the refusal raised."""
+        prepared = self.prepare(venue_code, what, device_time, event_id, now)
+        if isinstance(prepared, ScanVerdict):
+            return prepared
+        done = threading.Event()
+        box: list[Answer] = []
+
+        def answer(result: Answer) -> None:
+            box.append(result)
+            done.set()
+
+        self._put(_Waiter(prepared, answer))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def submit_async(self, prepared: PreparedScan) -> asyncio.Future[ScanVerdict]:
+        """Queue a prepared scan; the future resolves on the caller's event loop after
+        the commit that holds it (or with the refusal or the commit's error)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ScanVerdict] = loop.create_future()
+
+        def settle(result: Answer) -> None:
+            if future.done():  # the client went away: nobody to answer
+                return
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+        def hand_over(result: Answer) -> None:  # on the writer's thread
+            loop.call_soon_threadsafe(settle, result)
+
+        self._put(_Waiter(prepared, hand_over))
+        return future
+
+    def _put(self, item: _Waiter) -> None:
+        with self._lock:
+            self._queue.put(item)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=self.idle_s)
+            except queue.Empty:
+                with self._lock:  # _put() puts under this lock: nothing is stranded
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write(batch)
+
+    def _write(self, batch: list[_Waiter]) -> None:
+        answers: list[Answer]
+        try:
+            with (
+                self.engine.connect().execution_options(write=True) as conn,
+                _synchronous_full(conn),
+                conn.begin(),
+            ):
+                answers = list(commit_scans(conn, self.ctx, [w.prepared for w in batch]))
+            self.batches += 1
+            self.written += sum(1 for a in answers if isinstance(a, ScanVerdict) and not a.repeated)
+        except Exception as exc:  # the commit failed: nobody is acknowledged
+            answers = [exc] * len(batch)
+        for waiter, result in zip(batch, answers, strict=True):
+            waiter.answer(result)
+
+
+class _TtlMap(MutableMapping[str, str]):
+    """A small dict whose entries are forgotten after ``ttl_s`` seconds (thread-safe
+    enough for a cache: a lost race only costs one more query)."""
+
+    def __init__(self, ttl_s: float) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._ttl = ttl_s
+        self._data: dict[str, tuple[float, str]] = {}
+
+    def __getitem__(self, key: str) -> str:
+        stamp, value = self._data[key]
+        if self._clock() - stamp > self._ttl:
+            self._data.pop(key, None)
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: str) -> None:
+        if len(self._data) > 100_000:
+            self._data.clear()
+        self._data[key] = (self._clock(), value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._data))
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+__all__ = [
+    "PreparedScan",
+    "ScanWriter",
+    "commit_scans",
+    "perform_scan",
+    "prepare_scan",
+]
