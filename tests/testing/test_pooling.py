@@ -20,8 +20,15 @@ from fangkong.testing.pooling import (
 
 # Dorfman (1943), Ann. Math. Statist. 14(4):436-440, Table 1 (the rows most often quoted):
 # prevalence (%), optimum group size, relative cost (% of the tests of individual testing).
-DORFMAN_1943 = [(1, 11, 20), (2, 8, 27), (5, 5, 43), (10, 4, 59), (15, 3, 72), (20, 3, 82),
-                (30, 3, 99)]  # fmt: skip
+DORFMAN_1943 = [
+    (1, 11, 20),
+    (2, 8, 27),
+    (5, 5, 43),
+    (10, 4, 59),
+    (15, 3, 72),
+    (20, 3, 82),
+    (30, 3, 99),
+]
 
 
 @pytest.mark.parametrize(("percent", "size", "cost"), DORFMAN_1943)
@@ -76,7 +83,10 @@ def test_array_beats_dorfman_at_low_prevalence() -> None:
 
 def test_plan_lists_both_optima_and_the_pack_sizes() -> None:
     rows = plan(0.01, sizes=(5, 10, 20))
-    assert [(r.scheme, r.size) for r in rows][:2] == [("dorfman", 11), ("array", best("array", 0.01).size)]
+    assert [(r.scheme, r.size) for r in rows][:2] == [
+        ("dorfman", 11),
+        ("array", best("array", 0.01).size),
+    ]
     assert [r.size for r in rows[2:]] == [5, 10, 20]
     assert rows[3].tests_per_person == pytest.approx(dorfman(0.01, 10))
 

@@ -37,8 +37,9 @@ def test_close_contact_orders_follow_the_quarantine_test_days(engine: Engine, pa
     record_fact(engine, w.codes, p, FactInput("close_contact", T0), recorded_by="t", now=T0)
     m = rules.managements["close_contact"]
     wanted = [(T0 + (d - 1) * DAY, T0 + d * DAY) for d in m.test_days]
-    wanted += [(T0 + (m.first_days + d - 1) * DAY, T0 + (m.first_days + d) * DAY)
-               for d in m.home_test_days]  # fmt: skip
+    wanted += [
+        (T0 + (m.first_days + d - 1) * DAY, T0 + (m.first_days + d) * DAY) for d in m.home_test_days
+    ]
     last = T0 + (m.first_days + 10) * DAY
     for day in range(0, m.first_days + 10):  # run the scheduler daily, as the job does
         schedule_orders(engine, rules, at=T0 + day * DAY + H)
@@ -50,15 +51,27 @@ def test_close_contact_orders_follow_the_quarantine_test_days(engine: Engine, pa
 def test_low_risk_arrival_two_tests_24h_apart(engine: Engine) -> None:
     w = make_world(engine)
     p = w.people[1]
-    record_fact(engine, w.codes, p, FactInput("arrival", T0, detail={"risk": "low"}),
-                recorded_by="t", now=T0)  # fmt: skip
+    record_fact(
+        engine,
+        w.codes,
+        p,
+        FactInput("arrival", T0, detail={"risk": "low"}),
+        recorded_by="t",
+        now=T0,
+    )
     schedule_orders(engine, RULES, at=T0 + H)
-    sample = lambda code, t: collect(engine, RULES, Sample(code, [p], "pt", "140102", "s", t),  # noqa: E731
-                                     at=t)  # fmt: skip
+    sample = lambda code, t: collect(
+        engine,
+        RULES,
+        Sample(code, [p], "pt", "140102", "s", t),
+        at=t,
+    )
     sample("A1", T0 + 2 * H)
     sample("A2", T0 + 10 * H)  # too soon after the first: does not count
     assert [o.status for o in orders_due(engine, person_ids=[p], status=None, at=T0)] == [
-        "done", "open"]  # fmt: skip
+        "done",
+        "open",
+    ]
     sample("A3", T0 + 27 * H)
     assert {o.status for o in orders_due(engine, person_ids=[p], status=None, at=T0)} == {"done"}
 
@@ -83,10 +96,15 @@ def test_key_staff_missed_test_turns_the_code_yellow(engine: Engine) -> None:
     assert current_code(engine, w.people[0]).colour is Colour.GREEN  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("population", "capacity", "k", "samplers"), [
-    (100_000, 24_000, 10, 278), (50_000, 2_400, 5, 100), (20_000, 48_000, 1, 56),
-    (30_000, 6_000, 20, 30),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("population", "capacity", "k", "samplers"),
+    [
+        (100_000, 24_000, 10, 278),
+        (50_000, 2_400, 5, 100),
+        (20_000, 48_000, 1, 56),
+        (30_000, 6_000, 20, 30),
+    ],
+)
 def test_plan_agrees_with_a_tube_by_tube_simulation(
     population: int, capacity: int, k: int, samplers: int
 ) -> None:
@@ -100,10 +118,19 @@ def test_plan_defaults_come_from_the_pack() -> None:
     c = RULES.campaign
     p = plan(1_000_000, 200_000, c)
     assert p.samplers == -(-1_000_000 // c.people_per_sampler_shift)
-    assert (p.points_min, p.points_max) == (-(-1_000_000 // c.people_per_point_max),
-                                            -(-1_000_000 // c.people_per_point_min))  # fmt: skip
+    assert (p.points_min, p.points_max) == (
+        -(-1_000_000 // c.people_per_point_max),
+        -(-1_000_000 // c.people_per_point_min),
+    )
     assert p.sampling_hours == pytest.approx(c.shift_hours, rel=1e-3)
     assert p.pool_size == c.pool_size and p.target_hours == c.target_hours
+    q = 1 - c.planning_prevalence
+    assert p.positive_pools == pytest.approx(p.tubes * (1 - q**p.pool_size))
+    assert p.retests == pytest.approx(p.positive_pools * p.pool_size)
+    rate = 200_000 / 24
+    assert p.settled_hours == pytest.approx(
+        p.results_hours + c.resample_hours + c.transport_hours + p.retests / rate + c.run_hours
+    )
     rows = what_if(1_000_000, 100_000, RULES)
     assert len(rows) == 3 * len(RULES.pool_sizes)
     slow = [r for r in rows if r.lab_capacity_per_day == 100_000 and r.pool_size == 1][0]
@@ -115,17 +142,43 @@ def test_campaign_progress_counts_and_who_was_not_sampled(engine: Engine) -> Non
     w = make_world(engine)
     cid = create_campaign(engine, RULES, "全员核酸 第1轮", "140102", starts_at=T0, at=T0)
     for i in range(2):
-        collect(engine, RULES, Sample(f"C{i}", w.people[i * 5:(i + 1) * 5], "pt", "140102001001",
-                                      "s", T0 + H, "campaign", cid), at=T0 + H)  # fmt: skip
+        collect(
+            engine,
+            RULES,
+            Sample(
+                f"C{i}",
+                w.people[i * 5 : (i + 1) * 5],
+                "pt",
+                "140102001001",
+                "s",
+                T0 + H,
+                "campaign",
+                cid,
+            ),
+            at=T0 + H,
+        )
     ship(engine, ["C0", "C1"], "LAB1", at=T0 + 2 * H)
-    post_results(engine, RULES, batch([("C0", "r", "30", "31", "2022-03-18T15:00:00+08:00")]),
-                 lab_code="LAB1", posted_by="lab")  # fmt: skip
+    post_results(
+        engine,
+        RULES,
+        batch([("C0", "r", "30", "31", "2022-03-18T15:00:00+08:00")]),
+        lab_code="LAB1",
+        posted_by="lab",
+    )
     resolve(engine, RULES, at=T0 + 7 * H)
     got = progress(engine, cid, at=T0 + 8 * H)
-    assert (got.population, got.sampled, got.tubes, got.tested, got.positive_pools,
-            got.in_transit) == (12, 10, 2, 1, 1, 1)  # fmt: skip
+    assert (
+        got.population,
+        got.sampled,
+        got.tubes,
+        got.tested,
+        got.positive_pools,
+        got.in_transit,
+    ) == (12, 10, 2, 1, 1, 1)
     assert {c.code: (c.residents, c.sampled) for c in got.compounds} == {
-        "140102001001": (6, 5), "140102001002": (6, 5)}  # fmt: skip
+        "140102001001": (6, 5),
+        "140102001002": (6, 5),
+    }
     total, ids = not_sampled(engine, cid)
     assert (total, ids) == (2, w.people[10:])
     assert got.plan["population"] == 12 and got.hours_elapsed == 8

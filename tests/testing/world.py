@@ -37,21 +37,31 @@ def make_world(engine: Engine, n: int = 12, occupations: dict[int, str] | None =
     with engine.begin() as conn:
         conn.execute(regions.insert().values(code="140102", level="county", name="某区"))
         for code, name in (("140102001001", "甲小区"), ("140102001002", "乙小区")):
-            conn.execute(regions.insert().values(code=code, level="compound", name=name,
-                                                 parent_code="140102"))  # fmt: skip
+            conn.execute(
+                regions.insert().values(
+                    code=code, level="compound", name=name, parent_code="140102"
+                )
+            )
         people = []
         for i in range(n):
             number = f"P{i:07d}"
-            people.append(conn.execute(
-                persons.insert().values(
-                    doc_type="passport", doc_country="FRA",
-                    doc_hash=SEALER.lookup_hash("document", f"passport|FRA|{number}"),
-                    doc_sealed=SEALER.seal("document", f"passport|FRA|{number}"),
-                    name=f"Person {i}", sex="F", birth_date=date(1990, 1, 1),
-                    occupation=(occupations or {}).get(i, "other"),
-                    residence_code="140102001001" if i % 2 == 0 else "140102001002",
-                ).returning(persons.c.id)
-            ).scalar_one())  # fmt: skip
+            people.append(
+                conn.execute(
+                    persons.insert()
+                    .values(
+                        doc_type="passport",
+                        doc_country="FRA",
+                        doc_hash=SEALER.lookup_hash("document", f"passport|FRA|{number}"),
+                        doc_sealed=SEALER.seal("document", f"passport|FRA|{number}"),
+                        name=f"Person {i}",
+                        sex="F",
+                        birth_date=date(1990, 1, 1),
+                        occupation=(occupations or {}).get(i, "other"),
+                        residence_code="140102001001" if i % 2 == 0 else "140102001002",
+                    )
+                    .returning(persons.c.id)
+                ).scalar_one()
+            )
     add_lab(engine, "LAB1", "第一检测实验室", "140102", 24_000)
     return World(engine, people, codes_context())
 

@@ -72,15 +72,23 @@ def _bad(key: str, zh: str, en: str) -> BadInput:
 
 
 def plan(
-    population: int, lab_capacity_per_day: int, c: Campaign, *, pool_size: int | None = None,
-    samplers: int | None = None, prevalence: float | None = None,
-) -> CampaignPlan:  # fmt: skip
+    population: int,
+    lab_capacity_per_day: int,
+    c: Campaign,
+    *,
+    pool_size: int | None = None,
+    samplers: int | None = None,
+    prevalence: float | None = None,
+) -> CampaignPlan:
     """The plan of a campaign (pure); see the module's formulas."""
     if population <= 0:
         raise _bad("population", "人口须大于 0", "the population must be above 0")
     if lab_capacity_per_day <= 0:
-        raise _bad("lab capacity", "实验室日检测能力须大于 0（先登记实验室）",
-                   "lab capacity per day must be above 0 (register labs first)")  # fmt: skip
+        raise _bad(
+            "lab capacity",
+            "实验室日检测能力须大于 0（先登记实验室）",
+            "lab capacity per day must be above 0 (register labs first)",
+        )
     k = pool_size or c.pool_size
     p = c.planning_prevalence if prevalence is None else prevalence
     if k < 1:
@@ -93,37 +101,55 @@ def plan(
     n_tubes = math.ceil(population / k)
     rate = lab_capacity_per_day / 24.0
     results_at = c.transport_hours + max(sampling, n_tubes / rate) + c.run_hours
-    pool_pos = (1.0 - dorfman(p, k, Accuracy()) + 1.0 / k) if k > 1 else p  # P(pool positive)
+    pool_pos = (dorfman(p, k, Accuracy()) - 1.0 / k) if k > 1 else p  # P(pool positive)
     positive = n_tubes * pool_pos
     retests = positive * k if k > 1 else positive
     settled = results_at
     if retests > 0:
         settled += c.resample_hours + c.transport_hours + retests / rate + c.run_hours
     return CampaignPlan(
-        population=population, pool_size=k,
+        population=population,
+        pool_size=k,
         points_min=math.ceil(population / c.people_per_point_max),
         points_max=math.ceil(population / c.people_per_point_min),
-        samplers=n_samplers, sampling_hours=sampling, tubes=n_tubes,
-        lab_capacity_per_day=lab_capacity_per_day, lab_hours=n_tubes / rate,
-        results_hours=results_at, positive_pools=positive, retests=retests,
-        settled_hours=settled, target_hours=c.target_hours, prevalence=p,
-    )  # fmt: skip
+        samplers=n_samplers,
+        sampling_hours=sampling,
+        tubes=n_tubes,
+        lab_capacity_per_day=lab_capacity_per_day,
+        lab_hours=n_tubes / rate,
+        results_hours=results_at,
+        positive_pools=positive,
+        retests=retests,
+        settled_hours=settled,
+        target_hours=c.target_hours,
+        prevalence=p,
+    )
 
 
 def what_if(
-    population: int, lab_capacity_per_day: int, rules: TestingRules,
-    lab_factors: Sequence[float] = (1.0, 1.5, 2.0), prevalence: float | None = None,
-) -> list[CampaignPlan]:  # fmt: skip
+    population: int,
+    lab_capacity_per_day: int,
+    rules: TestingRules,
+    lab_factors: Sequence[float] = (1.0, 1.5, 2.0),
+    prevalence: float | None = None,
+) -> list[CampaignPlan]:
     """The plan with more labs (capacity × factor) and each pool size the pack allows."""
     return [
-        plan(population, int(lab_capacity_per_day * f), rules.campaign, pool_size=k,
-             prevalence=prevalence)
-        for f in lab_factors for k in rules.pool_sizes
-    ]  # fmt: skip
+        plan(
+            population,
+            int(lab_capacity_per_day * f),
+            rules.campaign,
+            pool_size=k,
+            prevalence=prevalence,
+        )
+        for f in lab_factors
+        for k in rules.pool_sizes
+    ]
 
 
-def simulate_first_round(population: int, lab_capacity_per_day: int, c: Campaign,
-                         pool_size: int, samplers: int) -> float:  # fmt: skip
+def simulate_first_round(
+    population: int, lab_capacity_per_day: int, c: Campaign, pool_size: int, samplers: int
+) -> float:
     """Brute force: every tube sealed when its last member is sampled, carried to the lab,
     queued first come first served, tested at the lab rate; the hour the last result is out."""
     per_hour = samplers * c.people_per_sampler_shift / c.shift_hours
@@ -158,8 +184,11 @@ def add_lab(bind: Bind, code: str, name: str, region_code: str, capacity_per_day
             conn.execute(select(regions.c.code).where(regions.c.code == region_code)).first()
             is None
         ):
-            raise NotFound(Problem("testing.region_unknown", f"无此地区 {region_code}",
-                                   f"no region {region_code}"))  # fmt: skip
+            raise NotFound(
+                Problem(
+                    "testing.region_unknown", f"无此地区 {region_code}", f"no region {region_code}"
+                )
+            )
         values = {"name": name, "region_code": region_code, "capacity_per_day": capacity_per_day}
         if conn.execute(select(labs.c.code).where(labs.c.code == code)).first() is None:
             conn.execute(labs.insert().values(code=code, **values))
@@ -168,38 +197,64 @@ def add_lab(bind: Bind, code: str, name: str, region_code: str, capacity_per_day
 
 
 def population_of(conn: Connection, region_code: str) -> int:
-    return int(conn.execute(
-        select(sa.func.count()).select_from(persons)
-        .where(persons.c.residence_code.in_(subtree(region_code)))).scalar_one())  # fmt: skip
+    return int(
+        conn.execute(
+            select(sa.func.count())
+            .select_from(persons)
+            .where(persons.c.residence_code.in_(subtree(region_code)))
+        ).scalar_one()
+    )
 
 
 def create_campaign(
-    bind: Bind, rules: TestingRules, name: str, region_code: str, *, starts_at: datetime,
-    pool_size: int | None = None, by: str = "testing", at: datetime | None = None,
-) -> int:  # fmt: skip
+    bind: Bind,
+    rules: TestingRules,
+    name: str,
+    region_code: str,
+    *,
+    starts_at: datetime,
+    pool_size: int | None = None,
+    by: str = "testing",
+    at: datetime | None = None,
+) -> int:
     """Start a campaign over a region; its plan is stored with it."""
     at = _now(at)
     k = pool_size or rules.campaign.pool_size
     if k not in rules.pool_sizes:
-        raise _bad("pool size", f"混采人数须为 {rules.pool_sizes} 之一",
-                   f"the pool size must be one of {rules.pool_sizes}")  # fmt: skip
+        raise _bad(
+            "pool size",
+            f"混采人数须为 {rules.pool_sizes} 之一",
+            f"the pool size must be one of {rules.pool_sizes}",
+        )
     with write_transaction(bind) as conn:
         if (
             conn.execute(select(regions.c.code).where(regions.c.code == region_code)).first()
             is None
         ):
-            raise NotFound(Problem("testing.region_unknown", f"无此地区 {region_code}",
-                                   f"no region {region_code}"))  # fmt: skip
+            raise NotFound(
+                Problem(
+                    "testing.region_unknown", f"无此地区 {region_code}", f"no region {region_code}"
+                )
+            )
         pop = population_of(conn, region_code)
         capacity = lab_capacity(conn)
         p = plan(pop, capacity, rules.campaign, pool_size=k).as_json() if pop and capacity else {}
-        return int(conn.execute(
-            campaigns.insert().values(
-                name=name[:100], region_code=region_code, starts_at=starts_at.astimezone(UTC),
-                pool_size=k, target_hours=rules.campaign.target_hours, plan=p, created_at=at,
-                created_by=by[:80],
-            ).returning(campaigns.c.id)
-        ).scalar_one())  # fmt: skip
+        return int(
+            conn.execute(
+                campaigns.insert()
+                .values(
+                    name=name[:100],
+                    region_code=region_code,
+                    starts_at=starts_at.astimezone(UTC),
+                    pool_size=k,
+                    target_hours=rules.campaign.target_hours,
+                    plan=p,
+                    created_at=at,
+                    created_by=by[:80],
+                )
+                .returning(campaigns.c.id)
+            ).scalar_one()
+        )
 
 
 @dataclass(frozen=True)
@@ -247,8 +302,13 @@ class Progress:
 def _campaign(conn: Connection, campaign_id: int) -> Any:
     row = conn.execute(select(campaigns).where(campaigns.c.id == campaign_id)).first()
     if row is None:
-        raise NotFound(Problem("testing.campaign_unknown", f"无此检测行动 {campaign_id}",
-                               f"no campaign {campaign_id}"))  # fmt: skip
+        raise NotFound(
+            Problem(
+                "testing.campaign_unknown",
+                f"无此检测行动 {campaign_id}",
+                f"no campaign {campaign_id}",
+            )
+        )
     return row
 
 
@@ -260,29 +320,49 @@ def progress(bind: Bind, campaign_id: int, *, at: datetime | None = None) -> Pro
         c = _campaign(conn, campaign_id)
         mine = t.campaign_id == campaign_id
         tested = sa.exists().where(results.c.tube_id == t.id)
-        positive = sa.exists().where(results.c.tube_id == t.id,
-                                     results.c.outcome.in_(["positive", "inconclusive"]))  # fmt: skip
-        n = lambda *w: int(conn.execute(  # noqa: E731 - a local counter
-            select(sa.func.count()).select_from(tubes).where(mine, *w)).scalar_one())  # fmt: skip
+        positive = sa.exists().where(
+            results.c.tube_id == t.id, results.c.outcome.in_(["positive", "inconclusive"])
+        )
+        n = lambda *w: int(
+            conn.execute(
+                select(sa.func.count()).select_from(tubes).where(mine, *w)
+            ).scalar_one()
+        )
         counts = {
-            "tubes": n(), "tested": n(tested), "positive_pools": n(positive),
+            "tubes": n(),
+            "tested": n(tested),
+            "positive_pools": n(positive),
             "received": n(t.received_at.is_not(None), ~tested),
             "in_transit": n(t.shipped_at.is_not(None), t.received_at.is_(None), ~tested),
-            "late": n(t.flag == "late", ~tested), "lost": n(t.flag == "lost", ~tested),
-        }  # fmt: skip
-        sampled_people = (select(m.person_id).join(tubes, t.id == m.tube_id).where(mine)
-                          .distinct().subquery())  # fmt: skip
+            "late": n(t.flag == "late", ~tested),
+            "lost": n(t.flag == "lost", ~tested),
+        }
+        sampled_people = (
+            select(m.person_id).join(tubes, t.id == m.tube_id).where(mine).distinct().subquery()
+        )
         area = subtree(c.region_code).subquery()
         residents = persons.c.residence_code.in_(select(area.c.code))
-        population = int(conn.execute(select(sa.func.count()).select_from(persons)
-                                      .where(residents)).scalar_one())  # fmt: skip
-        sampled = int(conn.execute(select(sa.func.count()).select_from(sampled_people))
-                      .scalar_one())  # fmt: skip
+        population = int(
+            conn.execute(select(sa.func.count()).select_from(persons).where(residents)).scalar_one()
+        )
+        sampled = int(
+            conn.execute(select(sa.func.count()).select_from(sampled_people)).scalar_one()
+        )
         compounds = _coverage(conn, c.region_code, sampled_people)
     return Progress(
-        c.id, c.name, c.region_code, c.starts_at, c.target_hours, c.pool_size, dict(c.plan),
-        population, sampled, compounds=compounds, at=at, **counts,
-    )  # fmt: skip
+        c.id,
+        c.name,
+        c.region_code,
+        c.starts_at,
+        c.target_hours,
+        c.pool_size,
+        dict(c.plan),
+        population,
+        sampled,
+        compounds=compounds,
+        at=at,
+        **counts,
+    )
 
 
 def _coverage(conn: Connection, region_code: str, sampled: Any) -> tuple[CompoundCoverage, ...]:
@@ -294,10 +374,13 @@ def _coverage(conn: Connection, region_code: str, sampled: Any) -> tuple[Compoun
         select(regions.c.code, regions.c.name, sa.func.count(p.id), sa.func.sum(is_sampled))
         .join(persons, p.residence_code == regions.c.code)
         .where(regions.c.code.in_(select(area.c.code)))
-        .group_by(regions.c.code, regions.c.name).order_by(regions.c.code)
-    ).all()  # fmt: skip
-    return tuple(CompoundCoverage(str(code), str(name), int(total), int(s or 0))
-                 for code, name, total, s in rows)  # fmt: skip
+        .group_by(regions.c.code, regions.c.name)
+        .order_by(regions.c.code)
+    ).all()
+    return tuple(
+        CompoundCoverage(str(code), str(name), int(total), int(s or 0))
+        for code, name, total, s in rows
+    )
 
 
 def not_sampled(bind: Bind, campaign_id: int, *, limit: int = 200) -> tuple[int, list[int]]:
@@ -307,12 +390,15 @@ def not_sampled(bind: Bind, campaign_id: int, *, limit: int = 200) -> tuple[int,
         c = _campaign(conn, campaign_id)
         area = subtree(c.region_code).subquery()
         sampled = select(m.person_id).join(tubes, t.id == m.tube_id).where(t.campaign_id == c.id)
-        where = [persons.c.residence_code.in_(select(area.c.code)),
-                 persons.c.id.not_in(sampled)]  # fmt: skip
-        total = int(conn.execute(select(sa.func.count()).select_from(persons).where(*where))
-                    .scalar_one())  # fmt: skip
-        ids = conn.execute(select(persons.c.id).where(*where).order_by(persons.c.id)
-                           .limit(limit)).scalars().all()  # fmt: skip
+        where = [persons.c.residence_code.in_(select(area.c.code)), persons.c.id.not_in(sampled)]
+        total = int(
+            conn.execute(select(sa.func.count()).select_from(persons).where(*where)).scalar_one()
+        )
+        ids = (
+            conn.execute(select(persons.c.id).where(*where).order_by(persons.c.id).limit(limit))
+            .scalars()
+            .all()
+        )
     return total, [int(i) for i in ids]
 
 

@@ -119,8 +119,9 @@ def best(scheme: str, p: float, acc: Accuracy = Accuracy(), max_size: int = 64) 
     return PoolChoice(scheme, size, value)
 
 
-def plan(p: float, acc: Accuracy = Accuracy(), sizes: tuple[int, ...] = (), max_size: int = 64
-         ) -> list[PoolChoice]:  # fmt: skip
+def plan(
+    p: float, acc: Accuracy = Accuracy(), sizes: tuple[int, ...] = (), max_size: int = 64
+) -> list[PoolChoice]:
     """The optimum of each scheme, then Dorfman at each given pool size (the pack's)."""
     _check(p, acc)
     out = [best("dorfman", p, acc, max_size), best("array", p, acc, max_size)]

@@ -48,8 +48,9 @@ class ResultsRejected(InvalidFields):
     """results.invalid / results.tube_unknown / results.repeated: nothing was stored."""
 
     def __init__(self, problem: Problem, rows: Sequence[RowProblem]) -> None:
-        super().__init__(problem, [FieldProblem(f"row {r.row}: {r.column}", r.problem)
-                                   for r in rows])  # fmt: skip
+        super().__init__(
+            problem, [FieldProblem(f"row {r.row}: {r.column}", r.problem) for r in rows]
+        )
         self.rows = list(rows)
 
 
@@ -68,11 +69,13 @@ def _rejected(
     return ResultsRejected(
         Problem(
             code,
-            f"{source}：{len(rows)} 处错误，未写入任何结果。{zh}" + (f"（另有 {more} 处）" if more else ""),
-            f"{source}: {len(rows)} problems, nothing stored. {en}" + (f" (and {more} more)" if more else ""),
+            f"{source}：{len(rows)} 处错误，未写入任何结果。{zh}"
+            + (f"（另有 {more} 处）" if more else ""),
+            f"{source}: {len(rows)} problems, nothing stored. {en}"
+            + (f" (and {more} more)" if more else ""),
         ),
         rows,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -110,48 +113,80 @@ def validate(
     if missing or unknown:
         bad = missing or unknown
         what = ("缺少列", "missing column") if missing else ("未知的列", "unknown column")
-        raise _rejected(source, [RowProblem(0, c, Problem("results.invalid", what[0], what[1]))
-                                 for c in bad])  # fmt: skip
+        raise _rejected(
+            source, [RowProblem(0, c, Problem("results.invalid", what[0], what[1])) for c in bad]
+        )
     n = table.num_rows
     problems: list[RowProblem] = []
     barcode = _as_text(table.column("barcode").combine_chunks())
     if not pa.types.is_string(barcode.type):
         barcode = pc.cast(barcode, pa.string())
     ok = pc.fill_null(pc.match_substring_regex(barcode, BARCODE), False)
-    problems += _problems(pc.invert(ok), "barcode", "条码须为 1–40 位字母、数字、- 或 _",
-                          "the barcode must be 1–40 letters, digits, - or _", first_row)  # fmt: skip
+    problems += _problems(
+        pc.invert(ok),
+        "barcode",
+        "条码须为 1–40 位字母、数字、- 或 _",
+        "the barcode must be 1–40 letters, digits, - or _",
+        first_row,
+    )
     run = pc.cast(_as_text(table.column("run").combine_chunks()), pa.string())
     run_len = pc.fill_null(pc.utf8_length(run), 0)
-    problems += _problems(pc.or_(pc.equal(run_len, 0), pc.greater(run_len, 40)), "run",
-                          "批次号（run）须为 1–40 个字符", "the run must be 1–40 characters",
-                          first_row)  # fmt: skip
+    problems += _problems(
+        pc.or_(pc.equal(run_len, 0), pc.greater(run_len, 40)),
+        "run",
+        "批次号（run）须为 1–40 个字符",
+        "the run must be 1–40 characters",
+        first_row,
+    )
     ct: dict[str, np.ndarray] = {}
     for gene, column in GENE_COLUMNS.items():
         ct[column], bad = _ct(table, column, rules)
-        problems += _problems(bad, column, f"{gene} 的 Ct 值应为 0 到 {rules.max_ct} 之间的数或留空",
-                              f"the {gene} Ct must be a number from 0 to {rules.max_ct}, or empty",
-                              first_row)  # fmt: skip
+        problems += _problems(
+            bad,
+            column,
+            f"{gene} 的 Ct 值应为 0 到 {rules.max_ct} 之间的数或留空",
+            f"the {gene} Ct must be a number from 0 to {rules.max_ct}, or empty",
+            first_row,
+        )
     tested, bad_time = _times(table.column("tested_at").combine_chunks())
-    problems += _problems(bad_time, "tested_at", "检测时间须为带时区的 ISO 8601 时间",
-                          "tested_at must be an ISO 8601 time with an offset", first_row)  # fmt: skip
+    problems += _problems(
+        bad_time,
+        "tested_at",
+        "检测时间须为带时区的 ISO 8601 时间",
+        "tested_at must be an ISO 8601 time with an offset",
+        first_row,
+    )
     valid, bad_valid = _flags(table, n)
-    problems += _problems(bad_valid, "valid", "valid 须为 true 或 false",
-                          "valid must be true or false", first_row)  # fmt: skip
+    problems += _problems(
+        bad_valid, "valid", "valid 须为 true 或 false", "valid must be true or false", first_row
+    )
     if problems:
         raise _rejected(source, problems)
     keys = pa.table({"b": barcode, "r": run, "i": pa.array(np.arange(n))})
     counts = keys.group_by(["b", "r"]).aggregate([("i", "count"), ("i", "max")])
     repeated = counts.filter(pc.greater(counts.column("i_count"), 1))
     if repeated.num_rows:
-        rows = [RowProblem(int(i) + first_row, "barcode", Problem(
-            "results.repeated", "同一管同一批次在本批中重复出现",
-            "the same tube and run appear twice in this batch"))
-            for i in repeated.column("i_max").to_pylist()]  # fmt: skip
+        rows = [
+            RowProblem(
+                int(i) + first_row,
+                "barcode",
+                Problem(
+                    "results.repeated",
+                    "同一管同一批次在本批中重复出现",
+                    "the same tube and run appear twice in this batch",
+                ),
+            )
+            for i in repeated.column("i_max").to_pylist()
+        ]
         raise _rejected(source, rows, "results.repeated")
     return CleanBatch(
-        barcode=barcode.to_pylist(), run=run.to_pylist(), ct=ct, valid=valid,
-        tested_at=tested, outcome=outcomes(ct, valid, rules),
-    )  # fmt: skip
+        barcode=barcode.to_pylist(),
+        run=run.to_pylist(),
+        ct=ct,
+        valid=valid,
+        tested_at=tested,
+        outcome=outcomes(ct, valid, rules),
+    )
 
 
 def outcomes(ct: Mapping[str, np.ndarray], valid: np.ndarray, rules: TestingRules) -> np.ndarray:
@@ -161,8 +196,9 @@ def outcomes(ct: Mapping[str, np.ndarray], valid: np.ndarray, rules: TestingRule
         values = ct[GENE_COLUMNS[gene]]
         below[i] = np.nan_to_num(values, nan=np.inf) < rules.positive_ct_below
     count = below.sum(axis=0)
-    out = np.where(count == 0, "negative",
-                   np.where(count == len(rules.genes), "positive", "inconclusive"))  # fmt: skip
+    out = np.where(
+        count == 0, "negative", np.where(count == len(rules.genes), "positive", "inconclusive")
+    )
     return np.where(valid, out, "invalid").astype(object)
 
 
@@ -244,13 +280,18 @@ _STAGE = "testing_stage"
 
 def _stage_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
-        _STAGE, metadata,
-        sa.Column("row_no", sa.Integer), sa.Column("barcode", sa.String(40)),
-        sa.Column("run", sa.String(40)), sa.Column("ct_orf1ab", sa.Float),
-        sa.Column("ct_n", sa.Float), sa.Column("lab_valid", sa.Boolean),
-        sa.Column("outcome", sa.String(12)), sa.Column("tested_at", UTCDateTime()),
+        _STAGE,
+        metadata,
+        sa.Column("row_no", sa.Integer),
+        sa.Column("barcode", sa.String(40)),
+        sa.Column("run", sa.String(40)),
+        sa.Column("ct_orf1ab", sa.Float),
+        sa.Column("ct_n", sa.Float),
+        sa.Column("lab_valid", sa.Boolean),
+        sa.Column("outcome", sa.String(12)),
+        sa.Column("tested_at", UTCDateTime()),
         prefixes=["TEMPORARY"],
-    )  # fmt: skip
+    )
 
 
 def _fill_stage(conn: Connection, clean: CleanBatch, first_row: int) -> sa.Table:
@@ -263,8 +304,19 @@ def _fill_stage(conn: Connection, clean: CleanBatch, first_row: int) -> sa.Table
         times = clean.tested_at.to_pylist()
     cts = [[None if np.isnan(v) else float(v) for v in clean.ct[c]] for c in ("ct_orf1ab", "ct_n")]
     valid = [bool(v) for v in clean.valid] if not sqlite else clean.valid.astype(int).tolist()
-    rows = list(zip(range(first_row, first_row + len(clean)), clean.barcode, clean.run, cts[0],
-                    cts[1], valid, clean.outcome.tolist(), times, strict=True))  # fmt: skip
+    rows = list(
+        zip(
+            range(first_row, first_row + len(clean)),
+            clean.barcode,
+            clean.run,
+            cts[0],
+            cts[1],
+            valid,
+            clean.outcome.tolist(),
+            times,
+            strict=True,
+        )
+    )
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {_STAGE} VALUES ({', '.join([mark] * 8)})"  # noqa: S608 - fixed names
     conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
@@ -272,9 +324,15 @@ def _fill_stage(conn: Connection, clean: CleanBatch, first_row: int) -> sa.Table
 
 
 def store_batch(
-    bind: Engine | Connection, clean: CleanBatch, *, lab_code: str | None, posted_by: str,
-    source: str = "batch", first_row: int = 1, at: datetime | None = None,
-) -> BatchOutcome:  # fmt: skip
+    bind: Engine | Connection,
+    clean: CleanBatch,
+    *,
+    lab_code: str | None,
+    posted_by: str,
+    source: str = "batch",
+    first_row: int = 1,
+    at: datetime | None = None,
+) -> BatchOutcome:
     """Store validated rows as one batch, in one transaction; nothing if any row is refused."""
     at = at or utcnow()
     with write_transaction(bind) as conn:
@@ -282,8 +340,9 @@ def store_batch(
             lab_code is not None
             and conn.execute(select(labs.c.code).where(labs.c.code == lab_code)).first() is None
         ):
-            raise ResultsRejected(Problem("results.lab_unknown", f"无此实验室 {lab_code}",
-                                          f"no lab {lab_code}"), [])  # fmt: skip
+            raise ResultsRejected(
+                Problem("results.lab_unknown", f"无此实验室 {lab_code}", f"no lab {lab_code}"), []
+            )
         stage = _fill_stage(conn, clean, first_row)
         try:
             return _store(conn, stage, clean, lab_code, posted_by, source, at)
@@ -292,38 +351,78 @@ def store_batch(
 
 
 def _store(
-    conn: Connection, stage: sa.Table, clean: CleanBatch, lab_code: str | None, posted_by: str,
-    source: str, at: datetime,
-) -> BatchOutcome:  # fmt: skip
+    conn: Connection,
+    stage: sa.Table,
+    clean: CleanBatch,
+    lab_code: str | None,
+    posted_by: str,
+    source: str,
+    at: datetime,
+) -> BatchOutcome:
     s, t, r = stage.c, tubes.c, results.c
-    unknown = conn.execute(
-        select(s.row_no).select_from(stage.outerjoin(tubes, t.barcode == s.barcode))
-        .where(t.id.is_(None)).order_by(s.row_no).limit(100)
-    ).scalars().all()  # fmt: skip
+    unknown = (
+        conn.execute(
+            select(s.row_no)
+            .select_from(stage.outerjoin(tubes, t.barcode == s.barcode))
+            .where(t.id.is_(None))
+            .order_by(s.row_no)
+            .limit(100)
+        )
+        .scalars()
+        .all()
+    )
     if unknown:
-        raise _rejected(source, [RowProblem(int(i), "barcode", Problem(
-            "results.tube_unknown", "无此采样管（未登记采样）",
-            "no such tube (no sample was registered with this barcode)")) for i in unknown],
-            "results.tube_unknown")  # fmt: skip
-    differs = sa.or_(*(r[c].is_distinct_from(s[c]) for c in
-                       ("ct_orf1ab", "ct_n", "lab_valid", "tested_at")))  # fmt: skip
-    conflicts = conn.execute(
-        select(s.row_no)
-        .select_from(stage.join(tubes, t.barcode == s.barcode)
-                     .join(results, sa.and_(r.tube_id == t.id, r.run == s.run)))
-        .where(differs).order_by(s.row_no).limit(_SHOWN)
-    ).scalars().all()  # fmt: skip
+        raise _rejected(
+            source,
+            [
+                RowProblem(
+                    int(i),
+                    "barcode",
+                    Problem(
+                        "results.tube_unknown",
+                        "无此采样管（未登记采样）",
+                        "no such tube (no sample was registered with this barcode)",
+                    ),
+                )
+                for i in unknown
+            ],
+            "results.tube_unknown",
+        )
+    differs = sa.or_(
+        *(r[c].is_distinct_from(s[c]) for c in ("ct_orf1ab", "ct_n", "lab_valid", "tested_at"))
+    )
+    conflicts = (
+        conn.execute(
+            select(s.row_no)
+            .select_from(
+                stage.join(tubes, t.barcode == s.barcode).join(
+                    results, sa.and_(r.tube_id == t.id, r.run == s.run)
+                )
+            )
+            .where(differs)
+            .order_by(s.row_no)
+            .limit(_SHOWN)
+        )
+        .scalars()
+        .all()
+    )
     if conflicts:
         rows = ", ".join(str(i) for i in conflicts)
-        raise ResultConflict(Problem(
-            "results.conflict",
-            f"{source}：第 {rows} 行的管与批次已有不同的结果，未写入任何结果",
-            f"{source}: rows {rows} name a tube and run that already hold a different result; "
-            "nothing stored"))  # fmt: skip
+        raise ResultConflict(
+            Problem(
+                "results.conflict",
+                f"{source}：第 {rows} 行的管与批次已有不同的结果，未写入任何结果",
+                f"{source}: rows {rows} name a tube and run that already hold a different result; "
+                "nothing stored",
+            )
+        )
     batch_id = conn.execute(
-        batches.insert().values(lab_code=lab_code, posted_at=at, posted_by=posted_by[:80],
-                                rows=len(clean), inserted=0).returning(batches.c.id)
-    ).scalar_one()  # fmt: skip
+        batches.insert()
+        .values(
+            lab_code=lab_code, posted_at=at, posted_by=posted_by[:80], rows=len(clean), inserted=0
+        )
+        .returning(batches.c.id)
+    ).scalar_one()
     stored = sa.exists().where(r.tube_id == t.id, r.run == s.run)
     query = (
         select(
@@ -339,9 +438,19 @@ def _store(
         .select_from(stage.join(tubes, t.barcode == s.barcode))
         .where(~stored)
     )
-    columns = ["tube_id", "run", "batch_id", "ct_orf1ab", "ct_n", "lab_valid", "outcome",
-               "tested_at"]  # fmt: skip
-    inserted = conn.execute(results.insert().from_select(columns, query).execution_options(preserve_rowcount=True)).rowcount
+    columns = [
+        "tube_id",
+        "run",
+        "batch_id",
+        "ct_orf1ab",
+        "ct_n",
+        "lab_valid",
+        "outcome",
+        "tested_at",
+    ]
+    inserted = conn.execute(
+        results.insert().from_select(columns, query).execution_options(preserve_rowcount=True)
+    ).rowcount
     conn.execute(batches.update().where(batches.c.id == batch_id).values(inserted=inserted))
     return BatchOutcome(int(batch_id), len(clean), int(inserted))
 
@@ -359,10 +468,24 @@ def results_table(rows: Sequence[Mapping[str, Any]]) -> pa.Table:
 
 
 def post_results(
-    bind: Engine | Connection, rules: TestingRules, table: pa.Table, *, lab_code: str | None,
-    posted_by: str, source: str = "batch", first_row: int = 1, at: datetime | None = None,
-) -> BatchOutcome:  # fmt: skip
+    bind: Engine | Connection,
+    rules: TestingRules,
+    table: pa.Table,
+    *,
+    lab_code: str | None,
+    posted_by: str,
+    source: str = "batch",
+    first_row: int = 1,
+    at: datetime | None = None,
+) -> BatchOutcome:
     """Validate and store one batch (all rows or none). ``resolve`` then acts on it."""
     clean = validate(table, rules, source=source, first_row=first_row)
-    return store_batch(bind, clean, lab_code=lab_code, posted_by=posted_by, source=source,
-                       first_row=first_row, at=at)  # fmt: skip
+    return store_batch(
+        bind,
+        clean,
+        lab_code=lab_code,
+        posted_by=posted_by,
+        source=source,
+        first_row=first_row,
+        at=at,
+    )

@@ -20,9 +20,13 @@ from fangkong.policy.model import Pack
 GENES = ("ORF1ab", "N")  # the genes results carry a Ct for (testing_results columns)
 OUTCOMES = ("negative", "positive", "inconclusive", "invalid")  # 阴性, 阳性, 可疑, 无效
 MANAGED_FACTS = (
-    "close_contact", "contact_of_contact", "arrival_inbound", "arrival_high",
-    "arrival_medium", "arrival_low",
-)  # fmt: skip
+    "close_contact",
+    "contact_of_contact",
+    "arrival_inbound",
+    "arrival_high",
+    "arrival_medium",
+    "arrival_low",
+)
 
 
 class TestingRulesError(BadInput):
@@ -117,14 +121,17 @@ class TestingRules:
         quarantine = quarantine if isinstance(quarantine, Mapping) else {}
         groups = {name: g.interval_hours for name, g in pack.testing_groups.items()}
         key_groups: dict[str, str] = {}
-        for occ_key, group_key in (("key_staff_daily", "key_staff_group"),
-                                   ("twice_weekly", "twice_weekly_group")):  # fmt: skip
+        for occ_key, group_key in (
+            ("key_staff_daily", "key_staff_group"),
+            ("twice_weekly", "twice_weekly_group"),
+        ):
             group = check.text(table, group_key)
             if group not in groups:
                 raise check.error(
-                    group_key, f"{group!r} 不是 [healthcode.testing_groups] 中的人群",
+                    group_key,
+                    f"{group!r} 不是 [healthcode.testing_groups] 中的人群",
                     f"{group!r} is not a group of [healthcode.testing_groups]",
-                )  # fmt: skip
+                )
             for occupation in check.texts(table, occ_key):
                 key_groups[occupation] = group
         sizes = check.ints(table, "pool_sizes", low=1)
@@ -144,15 +151,19 @@ class TestingRules:
         managements = {}
         for fact, key in mapping.items():
             if fact not in MANAGED_FACTS:
-                raise check.error(f"schedules.managements.{fact}", "未知的管理类别",
-                                  f"unknown management (one of {', '.join(MANAGED_FACTS)})")  # fmt: skip
+                raise check.error(
+                    f"schedules.managements.{fact}",
+                    "未知的管理类别",
+                    f"unknown management (one of {', '.join(MANAGED_FACTS)})",
+                )
             managements[fact] = _management(check, quarantine, str(key))
         camp = check.section(table, "campaign")
         campaign = Campaign(
             people_per_point_min=check.count(camp, "people_per_point_min", "campaign.", low=1),
             people_per_point_max=check.count(camp, "people_per_point_max", "campaign.", low=1),
             people_per_sampler_shift=check.count(
-                camp, "people_per_sampler_shift", "campaign.", low=1),
+                camp, "people_per_sampler_shift", "campaign.", low=1
+            ),
             shift_hours=check.number(camp, "shift_hours", "campaign.", positive=True),
             target_hours=check.number(camp, "target_hours", "campaign.", positive=True),
             transport_hours=check.number(camp, "transport_hours", "campaign."),
@@ -160,20 +171,28 @@ class TestingRules:
             resample_hours=check.number(camp, "resample_hours", "campaign."),
             pool_size=check.count(camp, "pool_size", "campaign.", low=1),
             planning_prevalence=check.number(camp, "planning_prevalence", "campaign."),
-        )  # fmt: skip
+        )
         if campaign.people_per_point_min > campaign.people_per_point_max:
-            raise check.error("campaign.people_per_point_min", "大于 people_per_point_max",
-                              "is larger than people_per_point_max")  # fmt: skip
+            raise check.error(
+                "campaign.people_per_point_min",
+                "大于 people_per_point_max",
+                "is larger than people_per_point_max",
+            )
         if campaign.pool_size not in sizes:
-            raise check.error("campaign.pool_size", "须为 pool_sizes 中的一项",
-                              "must be one of pool_sizes")  # fmt: skip
+            raise check.error(
+                "campaign.pool_size", "须为 pool_sizes 中的一项", "must be one of pool_sizes"
+            )
         if campaign.planning_prevalence > 1:
-            raise check.error("campaign.planning_prevalence", "应在 0 到 1 之间",
-                              "must lie between 0 and 1")  # fmt: skip
+            raise check.error(
+                "campaign.planning_prevalence", "应在 0 到 1 之间", "must lie between 0 and 1"
+            )
         genes = check.texts(table, "genes")
         if not genes or any(g not in GENES for g in genes):
-            raise check.error("genes", f"应为 {', '.join(GENES)} 中的若干项",
-                              f"must name some of {', '.join(GENES)}")  # fmt: skip
+            raise check.error(
+                "genes",
+                f"应为 {', '.join(GENES)} 中的若干项",
+                f"must name some of {', '.join(GENES)}",
+            )
         return cls(
             source=source,
             positive_ct_below=check.number(table, "positive_ct_below", positive=True),
@@ -213,7 +232,7 @@ def _management(check: _Checker, quarantine: Mapping[str, Any], key: str) -> Man
         tests=q.count(entry, "tests", f"{key}.", optional=True),
         within_days=q.count(entry, "within_days", f"{key}.", optional=True),
         gap_hours=q.count(entry, "gap_hours", f"{key}.", optional=True),
-    )  # fmt: skip
+    )
 
 
 class _Checker:
@@ -224,9 +243,12 @@ class _Checker:
     def error(self, key: str, zh: str, en: str) -> TestingRulesError:
         where = f"[{self.part}] {key}".rstrip()
         return TestingRulesError(
-            Problem("testing.pack_invalid", f"{self.source} {where}：{zh}",
-                    f"{self.source} {where}: {en}")
-        )  # fmt: skip
+            Problem(
+                "testing.pack_invalid",
+                f"{self.source} {where}：{zh}",
+                f"{self.source} {where}: {en}",
+            )
+        )
 
     def _get(self, table: Mapping[str, Any], key: str, prefix: str) -> Any:
         if key not in table:
@@ -241,18 +263,29 @@ class _Checker:
             raise self.error(path or key, "应为表", "must be a table")
         return value
 
-    def count(self, table: Mapping[str, Any], key: str, prefix: str = "", *, low: int = 0,
-              optional: bool = False) -> int:  # fmt: skip
+    def count(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        prefix: str = "",
+        *,
+        low: int = 0,
+        optional: bool = False,
+    ) -> int:
         if optional and key not in table:
             return 0
         value = self._get(table, key, prefix)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.error(prefix + key, f"应为不小于 {low} 的整数，实为 {value!r}",
-                             f"must be a whole number ≥ {low}, got {value!r}")  # fmt: skip
+            raise self.error(
+                prefix + key,
+                f"应为不小于 {low} 的整数，实为 {value!r}",
+                f"must be a whole number ≥ {low}, got {value!r}",
+            )
         return value
 
-    def number(self, table: Mapping[str, Any], key: str, prefix: str = "", *,
-               positive: bool = False) -> float:  # fmt: skip
+    def number(
+        self, table: Mapping[str, Any], key: str, prefix: str = "", *, positive: bool = False
+    ) -> float:
         value = self._get(table, key, prefix)
         if (
             isinstance(value, bool)
@@ -261,15 +294,19 @@ class _Checker:
             or (positive and value == 0)
         ):
             bound = "> 0" if positive else "≥ 0"
-            raise self.error(prefix + key, f"应为 {bound} 的数，实为 {value!r}",
-                             f"must be a number {bound}, got {value!r}")  # fmt: skip
+            raise self.error(
+                prefix + key,
+                f"应为 {bound} 的数，实为 {value!r}",
+                f"must be a number {bound}, got {value!r}",
+            )
         return float(value)
 
     def flag(self, table: Mapping[str, Any], key: str) -> bool:
         value = self._get(table, key, "")
         if not isinstance(value, bool):
-            raise self.error(key, f"应为 true 或 false，实为 {value!r}",
-                             f"must be true or false, got {value!r}")  # fmt: skip
+            raise self.error(
+                key, f"应为 true 或 false，实为 {value!r}", f"must be true or false, got {value!r}"
+            )
         return value
 
     def text(self, table: Mapping[str, Any], key: str) -> str:
@@ -281,18 +318,31 @@ class _Checker:
     def texts(self, table: Mapping[str, Any], key: str, path: str | None = None) -> tuple[str, ...]:
         value = self._get(table, key, "")
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(path or key, f"应为文字列表，实为 {value!r}",
-                             f"must be a list of text, got {value!r}")  # fmt: skip
+            raise self.error(
+                path or key,
+                f"应为文字列表，实为 {value!r}",
+                f"must be a list of text, got {value!r}",
+            )
         return tuple(value)
 
-    def ints(self, table: Mapping[str, Any], key: str, prefix: str = "", *, low: int = 0,
-             optional: bool = False) -> tuple[int, ...]:  # fmt: skip
+    def ints(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        prefix: str = "",
+        *,
+        low: int = 0,
+        optional: bool = False,
+    ) -> tuple[int, ...]:
         if optional and key not in table:
             return ()
         value = self._get(table, key, prefix)
         if not isinstance(value, list) or any(
             isinstance(v, bool) or not isinstance(v, int) or v < low for v in value
         ):
-            raise self.error(prefix + key, f"应为不小于 {low} 的整数列表，实为 {value!r}",
-                             f"must be a list of whole numbers ≥ {low}, got {value!r}")  # fmt: skip
+            raise self.error(
+                prefix + key,
+                f"应为不小于 {low} 的整数列表，实为 {value!r}",
+                f"must be a list of whole numbers ≥ {low}, got {value!r}",
+            )
         return tuple(value)

@@ -59,15 +59,19 @@ def management_orders(
     for label, days, offset in (("day", m.test_days, 0), ("home", m.home_test_days, m.first_days)):
         for n in days:
             start = anchor + (offset + n - 1) * DAY
-            out.append(PlannedOrder(person_id, fact, start, start + DAY,
-                                    f"{fact}:{fact_id}:{label}{n}"))  # fmt: skip
+            out.append(
+                PlannedOrder(person_id, fact, start, start + DAY, f"{fact}:{fact_id}:{label}{n}")
+            )
     prev: str | None = None
     for i in range(1, m.tests + 1):
         key = f"{fact}:{fact_id}:test{i}"
         gap = m.gap_hours if prev else None
         start = anchor + timedelta(hours=(i - 1) * m.gap_hours)
-        out.append(PlannedOrder(person_id, fact, start, anchor + m.within_days * DAY, key,
-                                after=prev, gap_hours=gap))  # fmt: skip
+        out.append(
+            PlannedOrder(
+                person_id, fact, start, anchor + m.within_days * DAY, key, after=prev, gap_hours=gap
+            )
+        )
         prev = key
     return out
 
@@ -103,43 +107,59 @@ class ScheduleOutcome:
 
 
 def schedule_orders(
-    bind: Bind, rules: TestingRules, *, tz: ZoneInfo | None = None, by: str = "testing",
+    bind: Bind,
+    rules: TestingRules,
+    *,
+    tz: ZoneInfo | None = None,
+    by: str = "testing",
     at: datetime | None = None,
-) -> ScheduleOutcome:  # fmt: skip
+) -> ScheduleOutcome:
     """Make the orders due up to ``horizon_hours`` ahead; enrol key-group staff."""
     at = _now(at)
     tz = tz or ZoneInfo("Asia/Shanghai")
     horizon = at + timedelta(hours=rules.horizon_hours)
-    longest = max((max((*m.test_days, 0)) + m.first_days + max((*m.home_test_days, 0))
-                   + m.within_days for m in rules.managements.values()), default=0)  # fmt: skip
+    longest = max(
+        (
+            max((*m.test_days, 0)) + m.first_days + max((*m.home_test_days, 0)) + m.within_days
+            for m in rules.managements.values()
+        ),
+        default=0,
+    )
     planned: list[PlannedOrder] = []
     with write_transaction(bind) as conn:
         f = person_facts.c
         rows = conn.execute(
-            select(f.id, f.person_id, f.kind, f.starts_at, f.detail)
-            .where(f.kind.in_(["close_contact", "contact_of_contact", "arrival"]),
-                   f.voided_at.is_(None), f.starts_at > at - (longest + 1) * DAY,
-                   f.starts_at <= at)
-        ).all()  # fmt: skip
+            select(f.id, f.person_id, f.kind, f.starts_at, f.detail).where(
+                f.kind.in_(["close_contact", "contact_of_contact", "arrival"]),
+                f.voided_at.is_(None),
+                f.starts_at > at - (longest + 1) * DAY,
+                f.starts_at <= at,
+            )
+        ).all()
         for r in rows:
             key = _fact_key(r.kind, r.detail)
             if key is None or key not in rules.managements:
                 continue
-            for o in management_orders(int(r.person_id), key, int(r.id), r.starts_at,
-                                       rules.managements[key]):  # fmt: skip
+            for o in management_orders(
+                int(r.person_id), key, int(r.id), r.starts_at, rules.managements[key]
+            ):
                 if o.due_from <= horizon:
                     planned.append(o)
         staff = conn.execute(
-            select(persons.c.id, persons.c.occupation)
-            .where(persons.c.occupation.in_(sorted(rules.key_groups)))
-        ).all()  # fmt: skip
+            select(persons.c.id, persons.c.occupation).where(
+                persons.c.occupation.in_(sorted(rules.key_groups))
+            )
+        ).all()
         enrolled = _enrol(conn, [(int(p), rules.key_groups[o]) for p, o in staff], by, at)
         for person, occupation in staff:
             group = rules.key_groups[occupation]
             hours = rules.group_interval_hours[group]
             for start, end in group_windows(hours, at, rules.horizon_hours, tz):
-                planned.append(PlannedOrder(int(person), group, start, end,
-                                            f"{group}:{person}:{int(start.timestamp())}"))  # fmt: skip
+                planned.append(
+                    PlannedOrder(
+                        int(person), group, start, end, f"{group}:{person}:{int(start.timestamp())}"
+                    )
+                )
         created = _insert(conn, planned, at)
         done = fulfil_orders(conn, sorted({o.person_id for o in planned}), at=at)
     return ScheduleOutcome(created, enrolled, len(done))
@@ -149,13 +169,26 @@ def _enrol(conn: Connection, staff: Sequence[tuple[int, str]], by: str, at: date
     """An enrolment fact per key-group member (once per group): the code rule then
     counts their samples (required_testing)."""
     keys = {f"enrol-{group}-{p}": (p, group) for p, group in staff}
-    fresh = [k for k in keys if k not in stored_keys(conn, person_facts, "client_event_id",
-                                                     list(keys))]  # fmt: skip
+    fresh = [
+        k for k in keys if k not in stored_keys(conn, person_facts, "client_event_id", list(keys))
+    ]
     if fresh:
-        conn.execute(person_facts.insert(), [
-            {"person_id": keys[k][0], "kind": "enrolment", "starts_at": at, "ends_at": None,
-             "detail": {"group": keys[k][1]}, "client_event_id": k, "recorded_at": at,
-             "recorded_by": by[:80]} for k in fresh])  # fmt: skip
+        conn.execute(
+            person_facts.insert(),
+            [
+                {
+                    "person_id": keys[k][0],
+                    "kind": "enrolment",
+                    "starts_at": at,
+                    "ends_at": None,
+                    "detail": {"group": keys[k][1]},
+                    "client_event_id": k,
+                    "recorded_at": at,
+                    "recorded_by": by[:80],
+                }
+                for k in fresh
+            ],
+        )
     return len(fresh)
 
 
@@ -169,15 +202,26 @@ def _insert(conn: Connection, planned: Sequence[PlannedOrder], at: datetime) -> 
     for o in sorted(fresh, key=lambda o: (o.after is not None, o.due_from)):
         prev = None
         if o.after is not None:
-            prev = ids.get(o.after) or conn.execute(
-                select(orders.c.id).where(orders.c.source_key == o.after)).scalar()  # fmt: skip
+            prev = (
+                ids.get(o.after)
+                or conn.execute(select(orders.c.id).where(orders.c.source_key == o.after)).scalar()
+            )
         ids[o.source_key] = conn.execute(
-            orders.insert().values(
-                person_id=o.person_id, reason=o.reason, due_from=o.due_from, due_by=o.due_by,
-                status="open", source_key=o.source_key, single_tube=o.single_tube,
-                prev_order_id=prev, gap_hours=o.gap_hours, created_at=at,
-            ).returning(orders.c.id)
-        ).scalar_one()  # fmt: skip
+            orders.insert()
+            .values(
+                person_id=o.person_id,
+                reason=o.reason,
+                due_from=o.due_from,
+                due_by=o.due_by,
+                status="open",
+                source_key=o.source_key,
+                single_tube=o.single_tube,
+                prev_order_id=prev,
+                gap_hours=o.gap_hours,
+                created_at=at,
+            )
+            .returning(orders.c.id)
+        ).scalar_one()
     return len(fresh)
 
 
@@ -185,9 +229,13 @@ def flag_missed(bind: Bind, *, at: datetime | None = None) -> int:
     """Open orders whose window has ended: missed (应检未检). Returns how many."""
     at = _now(at)
     with write_transaction(bind) as conn:
-        return int(conn.execute(
-            update(orders).where(orders.c.status == "open", orders.c.due_by < at)
-            .values(status="missed", closed_at=at)).rowcount)  # fmt: skip
+        return int(
+            conn.execute(
+                update(orders)
+                .where(orders.c.status == "open", orders.c.due_by < at)
+                .values(status="missed", closed_at=at)
+            ).rowcount
+        )
 
 
 @dataclass(frozen=True)
@@ -204,9 +252,14 @@ class OrderView:
 
 
 def orders_due(
-    bind: Bind, *, at: datetime | None = None, person_ids: Sequence[int] | None = None,
-    overdue: bool = False, status: str | None = "open", limit: int = 1000,
-) -> list[OrderView]:  # fmt: skip
+    bind: Bind,
+    *,
+    at: datetime | None = None,
+    person_ids: Sequence[int] | None = None,
+    overdue: bool = False,
+    status: str | None = "open",
+    limit: int = 1000,
+) -> list[OrderView]:
     """Orders due at ``at`` (open, window holding ``at``); ``overdue``: also windows
     already ended; ``status`` None: any status. Oldest first."""
     at = _now(at)
@@ -221,31 +274,60 @@ def orders_due(
     if person_ids is not None:
         query = query.where(o.person_id.in_(list(person_ids)))
     with write_transaction(bind) as conn:
-        return [OrderView(r.id, r.person_id, r.reason, r.due_from, r.due_by, r.status,
-                          r.single_tube, r.result_id, r.tube_id)
-                for r in conn.execute(query)]  # fmt: skip
+        return [
+            OrderView(
+                r.id,
+                r.person_id,
+                r.reason,
+                r.due_from,
+                r.due_by,
+                r.status,
+                r.single_tube,
+                r.result_id,
+                r.tube_id,
+            )
+            for r in conn.execute(query)
+        ]
 
 
 def order_test(
-    bind: Bind, person_id: int, reason: str, *, due_from: datetime, due_by: datetime,
-    single_tube: bool = True, key: str | None = None, at: datetime | None = None,
-) -> int:  # fmt: skip
+    bind: Bind,
+    person_id: int,
+    reason: str,
+    *,
+    due_from: datetime,
+    due_by: datetime,
+    single_tube: bool = True,
+    key: str | None = None,
+    at: datetime | None = None,
+) -> int:
     """Order one test (e.g. a landing test or a retest by hand); idempotent by ``key``."""
     at = _now(at)
     key = key or f"{reason}:{person_id}:{int(due_from.timestamp())}"
     with write_transaction(bind) as conn:
         if conn.execute(select(persons.c.id).where(persons.c.id == person_id)).first() is None:
-            raise NotFound(Problem("testing.person_unknown", f"无此人员（{person_id}）",
-                                   f"no person {person_id}"))  # fmt: skip
+            raise NotFound(
+                Problem(
+                    "testing.person_unknown", f"无此人员（{person_id}）", f"no person {person_id}"
+                )
+            )
         found = conn.execute(select(orders.c.id).where(orders.c.source_key == key)).scalar()
         if found is not None:
             return int(found)
         order_id = conn.execute(
-            orders.insert().values(
-                person_id=person_id, reason=reason[:24], due_from=due_from, due_by=due_by,
-                status="open", source_key=key[:80], single_tube=single_tube, created_at=at,
-            ).returning(orders.c.id)
-        ).scalar_one()  # fmt: skip
+            orders.insert()
+            .values(
+                person_id=person_id,
+                reason=reason[:24],
+                due_from=due_from,
+                due_by=due_by,
+                status="open",
+                source_key=key[:80],
+                single_tube=single_tube,
+                created_at=at,
+            )
+            .returning(orders.c.id)
+        ).scalar_one()
         fulfil_orders(conn, [person_id], at=at)
         return int(order_id)
 
@@ -253,6 +335,11 @@ def order_test(
 def missed_counts(bind: Bind) -> dict[str, int]:
     """Missed orders by reason (for the board)."""
     with write_transaction(bind) as conn:
-        return {str(r): int(n) for r, n in conn.execute(
-            select(orders.c.reason, sa.func.count()).where(orders.c.status == "missed")
-            .group_by(orders.c.reason))}  # fmt: skip
+        return {
+            str(r): int(n)
+            for r, n in conn.execute(
+                select(orders.c.reason, sa.func.count())
+                .where(orders.c.status == "missed")
+                .group_by(orders.c.reason)
+            )
+        }

@@ -132,9 +132,14 @@ def _check_sample(sample: Sample, rules: TestingRules) -> None:
 
 
 def collect(
-    bind: Bind, rules: TestingRules, sample: Sample, *, codes: CodeContext | None = None,
-    by: str = "sampler", at: datetime | None = None,
-) -> TubeView:  # fmt: skip
+    bind: Bind,
+    rules: TestingRules,
+    sample: Sample,
+    *,
+    codes: CodeContext | None = None,
+    by: str = "sampler",
+    at: datetime | None = None,
+) -> TubeView:
     """Register a sample (采样): the tube, its members, a pending test fact per person, and
     the open orders it fulfils. Sending the same sample again changes nothing; the same
     barcode with other persons is a conflict."""
@@ -147,19 +152,29 @@ def collect(
         if old is not None:
             members = _members(conn, old.id)
             if members != tuple(people) or old.collected_at != collected:
-                raise TubeConflict(Problem(
-                    "testing.tube_conflict", f"条码 {sample.barcode} 已用于另一份样本",
-                    f"barcode {sample.barcode} is already used by another sample"))  # fmt: skip
+                raise TubeConflict(
+                    Problem(
+                        "testing.tube_conflict",
+                        f"条码 {sample.barcode} 已用于另一份样本",
+                        f"barcode {sample.barcode} is already used by another sample",
+                    )
+                )
             return _view(conn, old.id)
         _require_rows(conn, people, sample.region_code, sample.campaign_id)
         tube_id = conn.execute(
-            tubes.insert().values(
-                barcode=sample.barcode, pool_size=len(people), purpose=sample.purpose,
-                point=sample.point.strip(), region_code=sample.region_code,
-                collector=sample.collector.strip()[:80], collected_at=collected,
+            tubes.insert()
+            .values(
+                barcode=sample.barcode,
+                pool_size=len(people),
+                purpose=sample.purpose,
+                point=sample.point.strip(),
+                region_code=sample.region_code,
+                collector=sample.collector.strip()[:80],
+                collected_at=collected,
                 campaign_id=sample.campaign_id,
-            ).returning(tubes.c.id)
-        ).scalar_one()  # fmt: skip
+            )
+            .returning(tubes.c.id)
+        ).scalar_one()
         conn.execute(tube_members.insert(), [{"tube_id": tube_id, "person_id": p} for p in people])
         _pending_facts(conn, people, sample.barcode, collected, len(people) > 1, by, at)
         done = fulfil_orders(conn, people, at=at)
@@ -174,50 +189,92 @@ def _require_rows(conn: Connection, people: list[int], region: str, campaign: in
     found = set(conn.execute(select(persons.c.id).where(persons.c.id.in_(people))).scalars())
     missing = [p for p in people if p not in found]
     if missing:
-        raise NotFound(Problem("testing.person_unknown", f"无此人员（{missing[0]}）",
-                               f"no person {missing[0]}"))  # fmt: skip
+        raise NotFound(
+            Problem(
+                "testing.person_unknown", f"无此人员（{missing[0]}）", f"no person {missing[0]}"
+            )
+        )
     if conn.execute(select(regions.c.code).where(regions.c.code == region)).first() is None:
         raise _bad(f"无此地区编码 {region}", f"no region {region}")
     if campaign is not None:
         from fangkong.testing.tables import campaigns
 
         if conn.execute(select(campaigns.c.id).where(campaigns.c.id == campaign)).first() is None:
-            raise NotFound(Problem("testing.campaign_unknown", f"无此检测行动 {campaign}",
-                                   f"no campaign {campaign}"))  # fmt: skip
+            raise NotFound(
+                Problem(
+                    "testing.campaign_unknown",
+                    f"无此检测行动 {campaign}",
+                    f"no campaign {campaign}",
+                )
+            )
 
 
 def _pending_facts(
-    conn: Connection, people: list[int], barcode: str, sampled: datetime, pooled: bool, by: str,
+    conn: Connection,
+    people: list[int],
+    barcode: str,
+    sampled: datetime,
+    pooled: bool,
+    by: str,
     at: datetime,
-) -> None:  # fmt: skip
+) -> None:
     detail = {"result": "pending", "pooled": pooled, "sample_id": barcode}
     check_fact("test", sampled, None, detail)
     conn.execute(
         person_facts.insert(),
-        [{"person_id": p, "kind": "test", "starts_at": sampled, "ends_at": None, "detail": detail,
-          "client_event_id": f"sample-{barcode}-{p}", "recorded_at": at, "recorded_by": by[:80]}
-         for p in people],
-    )  # fmt: skip
+        [
+            {
+                "person_id": p,
+                "kind": "test",
+                "starts_at": sampled,
+                "ends_at": None,
+                "detail": detail,
+                "client_event_id": f"sample-{barcode}-{p}",
+                "recorded_at": at,
+                "recorded_by": by[:80],
+            }
+            for p in people
+        ],
+    )
 
 
 def _members(conn: Connection, tube_id: int) -> tuple[int, ...]:
-    return tuple(sorted(conn.execute(
-        select(tube_members.c.person_id).where(tube_members.c.tube_id == tube_id)).scalars()))  # fmt: skip
+    return tuple(
+        sorted(
+            conn.execute(
+                select(tube_members.c.person_id).where(tube_members.c.tube_id == tube_id)
+            ).scalars()
+        )
+    )
 
 
 def _view(conn: Connection, tube_id: int) -> TubeView:
     r = conn.execute(select(tubes).where(tubes.c.id == tube_id)).one()
-    return TubeView(r.id, r.barcode, r.pool_size, r.purpose, r.point, r.region_code, r.collector,
-                    r.collected_at, r.campaign_id, r.lab_code, r.shipped_at, r.received_at,
-                    r.flag, _members(conn, r.id))  # fmt: skip
+    return TubeView(
+        r.id,
+        r.barcode,
+        r.pool_size,
+        r.purpose,
+        r.point,
+        r.region_code,
+        r.collector,
+        r.collected_at,
+        r.campaign_id,
+        r.lab_code,
+        r.shipped_at,
+        r.received_at,
+        r.flag,
+        _members(conn, r.id),
+    )
 
 
 def tube(bind: Bind, barcode: str) -> TubeView:
     with write_transaction(bind) as conn:
         tube_id = conn.execute(select(tubes.c.id).where(tubes.c.barcode == barcode)).scalar()
         if tube_id is None:
-            raise TubeUnknown(Problem("testing.tube_unknown", f"无此采样管 {barcode}",
-                                      f"no tube {barcode}"))  # fmt: skip
+            raise TubeUnknown(
+                Problem("testing.tube_unknown", f"无此采样管 {barcode}", f"no tube {barcode}")
+            )
         return _view(conn, tube_id)
 
 
@@ -232,11 +289,10 @@ def fulfil_orders(conn: Connection, person_ids: Sequence[int], *, at: datetime) 
         return []
     o = orders.c
     open_rows = conn.execute(
-        select(o.id, o.person_id, o.due_from, o.due_by, o.single_tube, o.prev_order_id,
-               o.gap_hours)
+        select(o.id, o.person_id, o.due_from, o.due_by, o.single_tube, o.prev_order_id, o.gap_hours)
         .where(o.status == "open", o.person_id.in_(list(person_ids)))
         .order_by(o.due_from, o.id)
-    ).all()  # fmt: skip
+    ).all()
     if not open_rows:
         return []
     samples: dict[int, list[tuple[datetime, int, int]]] = {}
@@ -245,15 +301,16 @@ def fulfil_orders(conn: Connection, person_ids: Sequence[int], *, at: datetime) 
         .join(tubes, tubes.c.id == tube_members.c.tube_id)
         .where(tube_members.c.person_id.in_(list(person_ids)))
         .order_by(tubes.c.collected_at)
-    ):  # fmt: skip
+    ):
         samples.setdefault(int(pid), []).append((when, int(tid), int(size)))
     used: dict[int, datetime] = {}  # order id → the time of the sample that fulfilled it
     prev_ids = [r.prev_order_id for r in open_rows if r.prev_order_id is not None]
     if prev_ids:
         for oid, when in conn.execute(
-            select(o.id, tubes.c.collected_at).join(tubes, tubes.c.id == o.tube_id)
+            select(o.id, tubes.c.collected_at)
+            .join(tubes, tubes.c.id == o.tube_id)
             .where(o.id.in_(prev_ids))
-        ):  # fmt: skip
+        ):
             used[int(oid)] = when
     closed = []
     for r in open_rows:
@@ -264,8 +321,11 @@ def fulfil_orders(conn: Connection, person_ids: Sequence[int], *, at: datetime) 
             floor = max(floor, used[r.prev_order_id] + timedelta(hours=r.gap_hours or 0))
         for when, tid, size in samples.get(int(r.person_id), []):
             if floor <= when <= r.due_by and (size == 1 or not r.single_tube):
-                conn.execute(update(orders).where(o.id == r.id)
-                             .values(status="done", tube_id=tid, closed_at=at))  # fmt: skip
+                conn.execute(
+                    update(orders)
+                    .where(o.id == r.id)
+                    .values(status="done", tube_id=tid, closed_at=at)
+                )
                 used[int(r.id)] = when
                 closed.append(int(r.id))
                 break
@@ -282,13 +342,19 @@ class CustodyOutcome:
 
 
 def _tube_ids(conn: Connection, barcodes: Sequence[str]) -> dict[str, tuple[int, datetime]]:
-    found = {b: (int(i), t) for b, i, t in conn.execute(
-        select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at)
-        .where(tubes.c.barcode.in_(list(barcodes))))}  # fmt: skip
+    found = {
+        b: (int(i), t)
+        for b, i, t in conn.execute(
+            select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at).where(
+                tubes.c.barcode.in_(list(barcodes))
+            )
+        )
+    }
     missing = [b for b in barcodes if b not in found]
     if missing:
-        raise TubeUnknown(Problem("testing.tube_unknown", f"无此采样管 {missing[0]}",
-                                  f"no tube {missing[0]}"))  # fmt: skip
+        raise TubeUnknown(
+            Problem("testing.tube_unknown", f"无此采样管 {missing[0]}", f"no tube {missing[0]}")
+        )
     return found
 
 
@@ -324,19 +390,28 @@ def _custody(
         _require_lab(conn, lab_code)
         found = _tube_ids(conn, codes)
         rows = conn.execute(
-            select(tubes.c.id, tubes.c.barcode, tubes.c.lab_code, tubes.c[column])
-            .where(tubes.c.id.in_([i for i, _ in found.values()]))
-        ).all()  # fmt: skip
+            select(tubes.c.id, tubes.c.barcode, tubes.c.lab_code, tubes.c[column]).where(
+                tubes.c.id.in_([i for i, _ in found.values()])
+            )
+        ).all()
         changed = 0
         for r in rows:
             if r.lab_code is not None and r.lab_code != lab_code:
-                raise TubeConflict(Problem(
-                    "testing.custody_conflict", f"采样管 {r.barcode} 已交给实验室 {r.lab_code}",
-                    f"tube {r.barcode} is already with lab {r.lab_code}"))  # fmt: skip
+                raise TubeConflict(
+                    Problem(
+                        "testing.custody_conflict",
+                        f"采样管 {r.barcode} 已交给实验室 {r.lab_code}",
+                        f"tube {r.barcode} is already with lab {r.lab_code}",
+                    )
+                )
             if at < found[r.barcode][1]:
-                raise TubeConflict(Problem(
-                    "testing.custody_conflict", f"采样管 {r.barcode} 的交接时间早于采样时间",
-                    f"tube {r.barcode}: handed over before it was collected"))  # fmt: skip
+                raise TubeConflict(
+                    Problem(
+                        "testing.custody_conflict",
+                        f"采样管 {r.barcode} 的交接时间早于采样时间",
+                        f"tube {r.barcode}: handed over before it was collected",
+                    )
+                )
             if r[3] is not None:
                 continue
             values: dict[str, object] = {column: at, "lab_code": lab_code}
@@ -372,20 +447,27 @@ def _json(conn: Connection, expr: sa.ColumnElement[str]) -> sa.ColumnElement[obj
 
 
 def resolve(
-    engine: Engine, rules: TestingRules, *, codes: CodeContext | None = None,
-    tz: ZoneInfo | None = None, by: str = "testing", at: datetime | None = None,
+    engine: Engine,
+    rules: TestingRules,
+    *,
+    codes: CodeContext | None = None,
+    tz: ZoneInfo | None = None,
+    by: str = "testing",
+    at: datetime | None = None,
     contact_rules: object | None = None,
-) -> ResolveOutcome:  # fmt: skip
+) -> ResolveOutcome:
     """Act on every result batch not yet resolved (set-based; safe to run again)."""
     at = _now(at)
     with write_transaction(engine) as conn:
         pending = select(batches.c.id).where(batches.c.resolved_at.is_(None)).scalar_subquery()
-        todo = conn.execute(select(sa.func.count()).select_from(batches)
-                            .where(batches.c.resolved_at.is_(None))).scalar_one()  # fmt: skip
+        todo = conn.execute(
+            select(sa.func.count()).select_from(batches).where(batches.c.resolved_at.is_(None))
+        ).scalar_one()
         if not todo:
             return ResolveOutcome(0, 0, 0, 0, ())
-        n_results = conn.execute(select(sa.func.count()).select_from(results)
-                                 .where(results.c.batch_id.in_(pending))).scalar_one()  # fmt: skip
+        n_results = conn.execute(
+            select(sa.func.count()).select_from(results).where(results.c.batch_id.in_(pending))
+        ).scalar_one()
         ordered = _order_retests(conn, rules, pending, at)
         facts, touched = _result_facts(conn, rules, pending, at, by)
         cases = _cases(conn, pending, contact_rules, tz or ZoneInfo("Asia/Shanghai"), by, at)
@@ -409,17 +491,41 @@ def _order_retests(
     key = sa.literal("retest:") + _text(r.id) + sa.literal(":") + _text(m.person_id)
     confirmed = sa.and_(t.purpose == "retest", r.outcome == "positive")  # a case, not a retest
     query = (
-        select(m.person_id, sa.literal("retest"), sa.literal(at, orders.c.due_from.type),
-               sa.literal(at + timedelta(hours=rules.retest_due_hours), orders.c.due_by.type),
-               sa.literal("open"), key, sa.true(), r.id, sa.literal(at, orders.c.created_at.type))
-        .select_from(results.join(tubes, t.id == r.tube_id)
-                     .join(tube_members, m.tube_id == t.id))
-        .where(r.batch_id.in_(pending), r.outcome.in_(sorted(rules.retest_on)), ~confirmed,
-               ~sa.exists().where(o.source_key == key))
-    )  # fmt: skip
-    cols = ["person_id", "reason", "due_from", "due_by", "status", "source_key", "single_tube",
-            "result_id", "created_at"]  # fmt: skip
-    return int(conn.execute(orders.insert().from_select(cols, query).execution_options(preserve_rowcount=True)).rowcount)
+        select(
+            m.person_id,
+            sa.literal("retest"),
+            sa.literal(at, orders.c.due_from.type),
+            sa.literal(at + timedelta(hours=rules.retest_due_hours), orders.c.due_by.type),
+            sa.literal("open"),
+            key,
+            sa.true(),
+            r.id,
+            sa.literal(at, orders.c.created_at.type),
+        )
+        .select_from(results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id))
+        .where(
+            r.batch_id.in_(pending),
+            r.outcome.in_(sorted(rules.retest_on)),
+            ~confirmed,
+            ~sa.exists().where(o.source_key == key),
+        )
+    )
+    cols = [
+        "person_id",
+        "reason",
+        "due_from",
+        "due_by",
+        "status",
+        "source_key",
+        "single_tube",
+        "result_id",
+        "created_at",
+    ]
+    return int(
+        conn.execute(
+            orders.insert().from_select(cols, query).execution_options(preserve_rowcount=True)
+        ).rowcount
+    )
 
 
 def _result_facts(
@@ -435,40 +541,74 @@ def _result_facts(
             continue
         key = sa.literal("result-") + _text(r.id) + sa.literal("-") + _text(m.person_id)
         pooled = sa.case((t.pool_size > 1, sa.literal("true")), else_=sa.literal("false"))
-        detail = (sa.literal(f'{{"result": "{fact}", "reported_at": "{reported}", "pooled": ')
-                  + pooled + sa.literal(', "sample_id": "') + t.barcode + sa.literal('"}'))  # fmt: skip
-        where = [r.batch_id.in_(pending), r.outcome == outcome,
-                 ~sa.exists().where(f.client_event_id == key)]  # fmt: skip
+        detail = (
+            sa.literal(f'{{"result": "{fact}", "reported_at": "{reported}", "pooled": ')
+            + pooled
+            + sa.literal(', "sample_id": "')
+            + t.barcode
+            + sa.literal('"}')
+        )
+        where = [
+            r.batch_id.in_(pending),
+            r.outcome == outcome,
+            ~sa.exists().where(f.client_event_id == key),
+        ]
         if outcome == "negative":
             # a negative changes only the codes of people with other facts, of those whose
             # code is not green, and settles retests; for anyone else it is left out
             other = person_facts.alias("other")
-            where.append(sa.or_(
-                t.purpose == "retest",
-                sa.exists().where(other.c.person_id == m.person_id, other.c.kind != "test",
-                                  other.c.voided_at.is_(None)),
-                sa.exists().where(health_codes.c.person_id == m.person_id,
-                                  health_codes.c.colour != "green"),
-            ))  # fmt: skip
+            concerned = sa.union(
+                select(other.c.person_id).where(
+                    other.c.kind != "test", other.c.voided_at.is_(None)
+                ),
+                select(health_codes.c.person_id).where(health_codes.c.colour != "green"),
+            )
+            where.append(sa.or_(t.purpose == "retest", m.person_id.in_(concerned)))
         base = results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id)
         people = conn.execute(select(m.person_id).select_from(base).where(*where)).scalars().all()
         if not people:
             continue
         touched.update(int(p) for p in people)
-        query = select(
-            m.person_id, sa.literal("test"), t.collected_at, _json(conn, detail), key,
-            sa.literal(at, person_facts.c.recorded_at.type), sa.literal(by[:80]),
-        ).select_from(base).where(*where)  # fmt: skip
-        cols = ["person_id", "kind", "starts_at", "detail", "client_event_id", "recorded_at",
-                "recorded_by"]  # fmt: skip
-        total += int(conn.execute(person_facts.insert().from_select(cols, query).execution_options(preserve_rowcount=True)).rowcount)
+        query = (
+            select(
+                m.person_id,
+                sa.literal("test"),
+                t.collected_at,
+                _json(conn, detail),
+                key,
+                sa.literal(at, person_facts.c.recorded_at.type),
+                sa.literal(by[:80]),
+            )
+            .select_from(base)
+            .where(*where)
+        )
+        cols = [
+            "person_id",
+            "kind",
+            "starts_at",
+            "detail",
+            "client_event_id",
+            "recorded_at",
+            "recorded_by",
+        ]
+        total += int(
+            conn.execute(
+                person_facts.insert()
+                .from_select(cols, query)
+                .execution_options(preserve_rowcount=True)
+            ).rowcount
+        )
     return total, touched
 
 
 def _cases(
-    conn: Connection, pending: sa.ScalarSelect[int], contact_rules: object | None, tz: ZoneInfo,
-    by: str, at: datetime,
-) -> list[int]:  # fmt: skip
+    conn: Connection,
+    pending: sa.ScalarSelect[int],
+    contact_rules: object | None,
+    tz: ZoneInfo,
+    by: str,
+    at: datetime,
+) -> list[int]:
     """A positive individual retest: the person becomes a case (登记病例) so tracing runs."""
     r, t, m = results.c, tubes.c, tube_members.c
     rows = conn.execute(
@@ -476,7 +616,7 @@ def _cases(
         .select_from(results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id))
         .where(r.batch_id.in_(pending), t.purpose == "retest", r.outcome == "positive")
         .group_by(m.person_id)
-    ).all()  # fmt: skip
+    ).all()
     if not rows or contact_rules is None:
         return [int(p) for p, _ in rows]
     from fangkong.tracing.contacts import register_case
@@ -484,8 +624,15 @@ def _cases(
 
     assert isinstance(contact_rules, ContactRules)  # noqa: S101 - typed at the callers
     for person, sampled in rows:
-        register_case(conn, int(person), contact_rules, sampled=sampled.astimezone(tz).date(),
-                      tz=tz, by=by, at=at)  # fmt: skip
+        register_case(
+            conn,
+            int(person),
+            contact_rules,
+            sampled=sampled.astimezone(tz).date(),
+            tz=tz,
+            by=by,
+            at=at,
+        )
     return [int(p) for p, _ in rows]
 
 
@@ -506,15 +653,22 @@ def flag_overdue(bind: Bind, rules: TestingRules, *, at: datetime | None = None)
     no_result = ~sa.exists().where(results.c.tube_id == t.id)
     with write_transaction(bind) as conn:
         lost = conn.execute(
-            update(tubes).where(
-                t.received_at.is_(None), t.collected_at < at - timedelta(hours=rules.lost_tube_hours),
-                sa.or_(t.flag.is_(None), t.flag == "late"), no_result,
-            ).values(flag="lost", flagged_at=at)
-        ).rowcount  # fmt: skip
-        late = conn.execute(
-            update(tubes).where(
-                t.collected_at < at - timedelta(hours=rules.result_hours), t.flag.is_(None),
+            update(tubes)
+            .where(
+                t.received_at.is_(None),
+                t.collected_at < at - timedelta(hours=rules.lost_tube_hours),
+                sa.or_(t.flag.is_(None), t.flag == "late"),
                 no_result,
-            ).values(flag="late", flagged_at=at)
-        ).rowcount  # fmt: skip
+            )
+            .values(flag="lost", flagged_at=at)
+        ).rowcount
+        late = conn.execute(
+            update(tubes)
+            .where(
+                t.collected_at < at - timedelta(hours=rules.result_hours),
+                t.flag.is_(None),
+                no_result,
+            )
+            .values(flag="late", flagged_at=at)
+        ).rowcount
     return FlagOutcome(int(lost), int(late))
