@@ -323,11 +323,11 @@ def progress(bind: Bind, campaign_id: int, *, at: datetime | None = None) -> Pro
         positive = sa.exists().where(
             results.c.tube_id == t.id, results.c.outcome.in_(["positive", "inconclusive"])
         )
-        n = lambda *w: int(
-            conn.execute(
-                select(sa.func.count()).select_from(tubes).where(mine, *w)
-            ).scalar_one()
-        )
+
+        def n(*w: sa.ColumnElement[bool]) -> int:
+            query = select(sa.func.count()).select_from(tubes).where(mine, *w)
+            return int(conn.execute(query).scalar_one())
+
         counts = {
             "tubes": n(),
             "tested": n(tested),
