@@ -45,7 +45,9 @@ def _counts(tree: RegionTree, seed: int, first: date, days: int) -> pa.Table:
     })  # fmt: skip
 
 
-def _brute(counts: pa.Table, tree: RegionTree, level: str, freq: str) -> dict[tuple[str, date], int]:
+def _brute(
+    counts: pa.Table, tree: RegionTree, level: str, freq: str
+) -> dict[tuple[str, date], int]:
     out: dict[tuple[str, date], int] = {}
     for code, day, n in zip(*(counts.column(k).to_pylist() for k in counts.column_names),
                             strict=True):  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fangkong.alerts.model import OPEN
-from fangkong.alerts.service import missed_deadlines
+from fangkong.alerts.service import overdue_steps
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def timeliness(
     return Timeliness(
         code=code, name=name, raised=len(rows),
         open=sum(r.status in OPEN for r in rows),
-        overdue=sum(missed_deadlines(r, now) > 0 for r in rows),
+        overdue=sum(overdue_steps(r, now) > 0 for r in rows),
         escalated=sum(r.escalations > 0 for r in rows),
         dismissed=sum(r.status == "dismissed" for r in rows),
         verified_due=verified[0], verified_on_time=verified[1],

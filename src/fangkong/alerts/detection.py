@@ -51,7 +51,7 @@ class RunResult:
 
 
 def _num(x: float) -> float | None:
-    return None if math.isnan(x) else round(float(x), 6)
+    return None if math.isnan(x) else float(x)
 
 
 def trigger_hits(conn: Any, t: Trigger, tree: RegionTree, as_of: date) -> Iterator[Candidate]:
@@ -103,11 +103,12 @@ def detector_hits(
         return
     s = aggregate(raw, tree, d.level, d.frequency, first, last + timedelta(days=step - 1))
     shown = EVIDENCE_PERIODS[d.frequency]
+    pop = np.repeat(s.population[:, None], len(s.periods), axis=1)
+    found = run_latest(d.method, s.counts, shown, d.params, s.periods, freq=d.frequency,
+                       population=pop if (s.population > 0).all() else None)  # fmt: skip
     short = 0
-    for i, code in enumerate(s.regions):
+    for i, (code, det) in enumerate(zip(s.regions, found, strict=True)):
         x = s.counts[i]
-        pop = np.full(len(x), s.population[i]) if s.population[i] > 0 else None
-        det = run_latest(d.method, x, shown, d.params, freq=d.frequency, population=pop)
         if det is None:
             short += 1
             continue

@@ -1,87 +1,66 @@
 """The one seam between alerts and the statistics library (``fangkong.surveillance``).
 
-Detection methods live in the library, behind its registry (``surveillance.detect``);
-alerts never carry copies of them. This module names the methods a pack may choose and
-runs one over a count series, evaluating the latest periods that have enough history.
-(While the registry is not there, the EARS methods are reached directly.)
+Detection methods live in the library, behind its registry
+(``fangkong.surveillance.detect.METHODS``: each method's parameters with R's defaults, the
+first period it can evaluate, a runner and for some a batched form); alerts never carry
+copies of them. This module checks a pack's parameters against the registry and runs
+a method over the latest periods of many aligned series (one region each).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from fangkong.surveillance.detect import METHODS, SeriesInput, run_batch, run_method
 from fangkong.surveillance.result import Detection
 
 F64 = npt.NDArray[np.float64]
 
 
-def _registry() -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module("fangkong.surveillance.detect")
-    except ImportError:
-        return None
-
-
 def method_names() -> tuple[str, ...]:
     """The methods the statistics library offers."""
-    registry = _registry()
-    if registry is None:
-        return ("ears-c1", "ears-c2", "ears-c3")
-    return tuple(registry.METHODS)
+    return tuple(METHODS)
 
 
-def run_method(
-    method: str, counts: F64, evaluate: range, params: Mapping[str, Any], *, freq: str = "day",
-    population: F64 | None = None,
-) -> Detection:  # fmt: skip
-    """``method`` over ``counts`` (a regular, gap-free series), evaluating the 0-based
-    periods ``evaluate``. A series too short for the method raises ``ValueError``."""
-    registry = _registry()
-    if registry is not None:
-        return registry.detect(method, counts, evaluate, params, freq=freq,  # type: ignore[no-any-return]
-                               population=population)  # fmt: skip
-    from fangkong.surveillance.ears import ears
+def unknown_params(method: str, params: Mapping[str, Any]) -> list[str]:
+    """The names in ``params`` that ``method`` does not take."""
+    m = METHODS[method]
+    return sorted(k for k in params if m.param(k) is None)
 
-    if not method.startswith("ears-"):
-        raise ValueError(f"unknown method {method}")
-    return ears(counts, method=method[5:].upper(), range=np.asarray(evaluate, np.int64),  # type: ignore[arg-type]
-                **dict(params))  # fmt: skip
+
+def _phase(first: dt.date, freq: str) -> int:
+    """R's ``start[2]``: the ISO week, or the day of the year, of the first period."""
+    return first.isocalendar().week if freq == "week" else first.timetuple().tm_yday
 
 
 def run_latest(
-    method: str, counts: F64, periods: int, params: Mapping[str, Any], *, freq: str = "day",
-    population: F64 | None = None,
-) -> Detection | None:  # fmt: skip
-    """The method over the last ``periods`` periods, or over the latest ones that have
-    enough history for it; None when even the last period has too little."""
-    n = len(counts)
-    lo, hi = max(0, n - periods), n - 1
-
-    def attempt(start: int) -> Detection | None:
-        try:
-            return run_method(method, counts, range(start, n), params, freq=freq,
-                              population=population)  # fmt: skip
-        except ValueError:
-            return None
-
-    found = attempt(lo)
-    if found is not None:
-        return found
-    best = attempt(hi)
-    if best is None:
-        return None
-    lo += 1
-    while lo < hi:  # the earliest start that works (more history never hurts)
-        mid = (lo + hi) // 2
-        got = attempt(mid)
-        if got is None:
-            lo = mid + 1
-        else:
-            best, hi = got, mid
-    return best
+    method: str, counts: F64, periods: int, params: Mapping[str, Any], dates: Sequence[dt.date],
+    *, freq: str = "day", population: F64 | None = None,
+) -> list[Detection | None]:  # fmt: skip
+    """``method`` over the last ``periods`` periods of each row of ``counts`` (aligned
+    series, one per region), from the first period the method can evaluate; None for
+    every row when even the last period has too little history."""
+    m = METHODS[method]
+    values = {**m.defaults(), **params}
+    per_year = 52 if freq == "week" else 365
+    x = np.atleast_2d(np.asarray(counts, np.float64))
+    n = x.shape[1]
+    start = max(m.first(values, per_year), n - periods, 0)
+    if start >= n:
+        return [None] * x.shape[0]
+    positions = np.arange(start, n, dtype=np.int64)
+    template = SeriesInput(x[0], per_year, _phase(dates[0], freq), tuple(dates), None)
+    if m.batch is not None:
+        batch = run_batch(m, m.batch, x, population, template, positions, values)
+        return list(batch)
+    out: list[Detection | None] = []
+    for i in range(x.shape[0]):
+        pop = None if population is None else np.asarray(population[i], np.float64)
+        series = SeriesInput(x[i], per_year, template.start_phase, template.dates, pop)
+        out.append(run_method(m, series, positions, values))
+    return out

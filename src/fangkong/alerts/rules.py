@@ -202,6 +202,14 @@ class _Checker:
         params = d.get("params", {})
         if not isinstance(params, Mapping):
             raise self.invalid(f"{p}.params", params, "表", "a table")
+        from fangkong.alerts.methods import unknown_params
+
+        unknown = unknown_params(method, params)
+        if unknown:
+            raise self.error(
+                "alerts.key_unknown", f"{p}.params.{unknown[0]}",
+                f"方法 {method} 没有该参数", f"method {method} has no such parameter",
+            )  # fmt: skip
         return Detector(
             id=did,
             signals=tuple(signals),

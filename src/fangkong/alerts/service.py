@@ -170,14 +170,20 @@ def transition(
     return str(row.status)
 
 
-def missed_deadlines(row: Any, now: datetime) -> int:
-    """How many of the alert's deadlines have passed with their step not done."""
+def overdue_steps(row: Any, now: datetime) -> int:
+    """How many of the alert's steps are due and still not done now."""
     missed = 0
     if row.status == "raised" and now > row.verify_due:
         missed += 1
     if row.status in ("raised", "verified") and now > row.investigate_due:
         missed += 1
     return missed
+
+
+def missed_deadlines(row: Any, now: datetime) -> int:
+    """How many deadlines the alert has missed so far: a step done late counts too."""
+    late_verify = row.verified_at is not None and row.verified_at > row.verify_due
+    return overdue_steps(row, now) + (1 if late_verify else 0)
 
 
 def _up(tree: RegionTree, code: str, steps: int) -> str:
