@@ -25,9 +25,17 @@ regions at once, tested equal to ``fangkong.surveillance.rt.estimate_r``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy import Connection, Engine, func, select
+
+from fangkong.quarantine.tables import quarantine_placements
+from fangkong.store.schema import persons
+from fangkong.tracing.tables import tracing_cases, tracing_exposures
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -250,3 +258,152 @@ def expected_rooms(inp: ForecastInputs, r: npt.ArrayLike, horizon: int = 14) -> 
 def with_pack_days(inp: ForecastInputs, contact_days: int, coc_days: int) -> ForecastInputs:
     """The same inputs under another pack's periods (a what-if)."""
     return replace(inp, contact_room_days=contact_days, coc_room_days=coc_days)
+
+
+# ---- from the store: cases, tracing, placements and capacity per region ----------------------
+
+
+@dataclass(frozen=True)
+class ForecastOptions:
+    """What a forecast run is asked: level of the regions, history and horizon, the serial
+    interval (days; Omicron estimates are about 3 ± 2), draws, seed, what-ifs."""
+
+    level: str | None = None  # default: the pack's [quarantine.readiness] level
+    history_days: int = 28
+    window: int = 7
+    horizon: int = 14
+    si_mean: float = 3.0
+    si_sd: float = 2.0
+    draws: int = 500
+    seed: int = 0
+    interval: float = 0.9
+    r_factor: float = 1.0  # what-if: Rt × factor
+    r_fixed: float | None = None  # what-if: Rt fixed (no posterior draws)
+    contacts_mean: float | None = None  # what-if: close contacts per case (else measured)
+    include_standby: bool = False  # what-if: standby rooms opened
+
+
+@dataclass(frozen=True)
+class RegionForecast:
+    """The forecast of many regions, with their codes and names, and what it was fed."""
+
+    regions: tuple[str, ...]
+    names: tuple[str, ...]
+    today: date
+    forecast: Forecast
+    inputs: ForecastInputs
+    rt_mean: F64
+    pack: str
+
+    def days(self) -> list[date]:
+        return [self.today + timedelta(days=h) for h in range(1, self.forecast.mean.shape[1] + 1)]
+
+
+def _room_days(pack: Any) -> tuple[int, int]:
+    from fangkong.quarantine.rules import QuarantineRules
+
+    rules = QuarantineRules.from_pack(pack)
+
+    def centralised(group: str) -> int:
+        if group not in rules.groups:
+            return 0
+        return sum(p.days or 0 for p in rules.groups[group].phases if p.kind == "centralised")
+
+    return centralised("close_contact"), centralised("contact_of_contact")
+
+
+def measured_spreads(conn: Connection) -> tuple[Spread, Spread]:
+    """Close contacts per traced case and contacts of contacts per close contact, as
+    found by tracing so far (traced cases without contacts count as zeros)."""
+    e = tracing_exposures.c
+    traced = conn.execute(
+        select(tracing_cases.c.id).where(tracing_cases.c.traced_at.is_not(None))
+    ).scalars()
+    per_case: dict[int, int] = {
+        int(c): int(k)
+        for c, k in conn.execute(
+            select(e.case_id, func.count(func.distinct(e.contact_id)))
+            .where(e.kind == "close")
+            .group_by(e.case_id)
+        )
+    }
+    close = [per_case.get(int(c), 0) for c in traced]
+    sources = conn.execute(select(e.contact_id).where(e.kind == "close").distinct()).scalars()
+    per_contact: dict[int, int] = {
+        int(c): int(k)
+        for c, k in conn.execute(
+            select(e.source_contact_id, func.count(func.distinct(e.contact_id)))
+            .where(e.kind == "contact_of_contact", e.source_contact_id.is_not(None))
+            .group_by(e.source_contact_id)
+        )
+    }
+    coc = [per_contact.get(int(c), 0) for c in sources]
+    return Spread.measured(close), Spread.measured(coc)
+
+
+def forecast_from_store(
+    bind: Engine | Connection, pack: Any, tz: ZoneInfo,
+    options: ForecastOptions = ForecastOptions(), *, now: datetime | None = None,
+    within: str | None = None,
+) -> RegionForecast:  # fmt: skip
+    """Read the store and project: cases per region and day (residence → the region at
+    ``level``), Rt posteriors, contact spreads from tracing, rooms and running placements
+    from quarantine (``capacity_by_region``), the pack's periods."""
+    from fangkong.quarantine.readiness import capacity_by_region
+    from fangkong.quarantine.regions import load_regions
+    from fangkong.quarantine.rules import QuarantineRules
+    from fangkong.store.tx import write_transaction
+    from fangkong.surveillance.rt import discr_si
+
+    now = now or datetime.now(UTC)
+    today = now.astimezone(tz).date()
+    qrules = QuarantineRules.from_pack(pack)
+    level = options.level or qrules.readiness.level
+    capacity = capacity_by_region(bind, qrules, level=level, at=now, within=within)
+    codes = tuple(c.region_code for c in capacity)
+    row = {c: i for i, c in enumerate(codes)}
+    n, t, h = len(codes), options.history_days, options.horizon
+    first = today - timedelta(days=t - 1)
+    day = func.coalesce(tracing_cases.c.sample_date, tracing_cases.c.onset_date)
+    incidence = np.zeros((n, t))
+    occupied = np.zeros((n, h))
+    with write_transaction(bind) as conn:
+        index = load_regions(conn)
+        for d, home in conn.execute(
+            select(day, persons.c.residence_code)
+            .join(persons, persons.c.id == tracing_cases.c.person_id)
+            .where(day >= first, day <= today)
+        ):
+            i = row.get(index.ancestor(home, level) or "")
+            if i is not None:
+                incidence[i, (d - first).days] += 1
+        p = quarantine_placements.c
+        ends = [datetime.combine(today + timedelta(days=k), time(0), tzinfo=tz)
+                for k in range(1, h + 1)]  # fmt: skip
+        for region, planned_end in conn.execute(
+            select(p.region_code, p.planned_end).where(
+                p.active.is_(True), p.kind == "centralised", p.room_id.is_not(None)
+            )
+        ):
+            i = row.get(index.ancestor(region, level) or "")
+            if i is not None:
+                occupied[i] += [planned_end is None or planned_end > e for e in ends]
+        contacts, coc = measured_spreads(conn)
+    if options.contacts_mean is not None:
+        contacts = Spread(options.contacts_mean, contacts.size)
+    si = discr_si(np.arange(t + 1), options.si_mean, options.si_sd)
+    shape, scale = posterior_last_window(incidence, si, window=options.window)
+    rooms = np.array([c.available + c.occupied + (c.standby if options.include_standby else 0)
+                      for c in capacity], dtype=np.float64)  # fmt: skip
+    contact_days, coc_days = _room_days(pack)
+    inp = ForecastInputs(incidence, shape, scale, si, contacts, coc, contact_days, coc_days,
+                         rooms, occupied, codes)  # fmt: skip
+    r_draws = None
+    if options.r_fixed is not None:
+        r_draws = np.full((n, options.draws), options.r_fixed)
+    fc = project(inp, horizon=h, draws=options.draws, seed=options.seed,
+                 interval=options.interval, r_draws=r_draws, r_factor=options.r_factor)  # fmt: skip
+    quiet = incidence[:, -options.window :].sum(axis=1) == 0  # the prior alone: not shown
+    rt = np.where(np.isnan(shape) | quiet, np.nan, shape * scale)
+    names = tuple(c.name for c in capacity)
+    return RegionForecast(codes, names, today, fc, inp, rt, f"{pack.name}@{pack.version}")
