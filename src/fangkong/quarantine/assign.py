@@ -67,6 +67,7 @@ class RoomPool:
     zone_group: list[str]
     zone_facility: list[int]
     facility_groups: list[set[str]] = field(default_factory=list)
+    room_label: list[tuple[str, str]] = field(default_factory=list)  # (room code, zone name)
     _free: dict[tuple[int, str, int, int], list[int]] = field(default_factory=dict)
     _zones: dict[int, list[int]] = field(default_factory=dict)
 
@@ -163,6 +164,7 @@ def assign(
     dist = distances_km(location_lat, location_lon, pool.facility_lat, pool.facility_lon)
     orders: dict[tuple[int, tuple[str, ...]], list[int]] = {}
     cursor: dict[tuple[int, str, int, str], int] = {}
+    full: set[tuple[int, str, int, str]] = set()
     out = [-1] * len(units)
     ranked = sorted(
         range(len(units)),
@@ -183,11 +185,16 @@ def assign(
             ckey = (unit.location, kind, size, unit.group + "|" + ",".join(allowed))
             start = cursor.get(ckey, 0)
             for pos in range(start, len(order)):
-                room = pool.take(order[pos], kind, size, unit.group, rules.separate_risk_groups)
+                f = order[pos]
+                spent = (f, kind, size, unit.group)
+                if spent in full:
+                    continue
+                room = pool.take(f, kind, size, unit.group, rules.separate_risk_groups)
                 if room >= 0:
                     out[i] = room
                     cursor[ckey] = pos
                     break
+                full.add(spent)  # stays full for this kind, size and group: skip it for all
             else:
                 cursor[ckey] = len(order)
             if out[i] >= 0:

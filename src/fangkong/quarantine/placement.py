@@ -37,7 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection, Engine, and_, select, update
+from sqlalchemy import Connection, Engine, and_, func, select, update
 
 from fangkong.errors import BadInput, Problem
 from fangkong.healthcode.feed import record_facts
@@ -195,19 +195,21 @@ def load_pool(
     room_zone: list[int] = []
     room_kind: list[str] = []
     room_beds: list[int] = []
+    room_label: list[tuple[str, str]] = []
     held: list[tuple[int, str, str]] = []
     for chunk in _chunks(ids):
         rows = conn.execute(
-            select(r.id, r.facility_id, r.kind, r.beds, r.zone)
+            select(r.id, r.facility_id, r.kind, r.beds, r.zone, r.code)
             .where(r.facility_id.in_(chunk), r.state == "free")
             .order_by(r.facility_id, r.code)
         ).all()
-        for row in rows:
-            room_id.append(int(row.id))
-            room_facility.append(position[int(row.facility_id)])
-            room_zone.append(zone_of(int(row.facility_id), row.zone))
-            room_kind.append(row.kind)
-            room_beds.append(int(row.beds))
+        for room in rows:
+            room_id.append(int(room.id))
+            room_facility.append(position[int(room.facility_id)])
+            room_zone.append(zone_of(int(room.facility_id), room.zone))
+            room_kind.append(room.kind)
+            room_beds.append(int(room.beds))
+            room_label.append((room.code, room.zone))
         held += [
             (int(x.facility_id), x.zone, x.risk_group)
             for x in conn.execute(
@@ -235,6 +237,7 @@ def load_pool(
         zone_group=zone_group,
         zone_facility=zone_facility,
         facility_groups=facility_groups,
+        room_label=room_label,
     )
 
 
@@ -457,13 +460,53 @@ def _insert_placements(
         }
         for j, booking, room, fac in items
     ]
-    ids: list[int] = []
+    return insert_with_ids(conn, t, rows)
+
+
+def _executemany(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    """One driver-level executemany with the columns' own bind processors, each distinct
+    value processed once (a batch shares its times): SQLAlchemy's per-row parameter
+    handling would cost more than SQLite's insert itself."""
+    compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    columns = list(compiled.positiontup or [])  # the statement's parameter order
+    procs = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
+    memo: dict[tuple[int, Any], Any] = {}
+
+    def convert(k: int, value: Any) -> Any:
+        proc = procs[k]
+        if proc is None or value is None:
+            return value
+        key = (k, value)
+        if key not in memo:
+            memo[key] = proc(value)
+        return memo[key]
+
+    sql = str(compiled)
+    data = [tuple(convert(k, row[c]) for k, c in enumerate(columns)) for row in rows]
+    conn.exec_driver_sql(sql, data)
+
+
+def insert_with_ids(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows``; their new ids in order. SQLite runs one writer at a time (BEGIN
+    IMMEDIATE), so ids after the largest are ours to give and one executemany writes them
+    all (RETURNING in order would cost a statement per row there); PostgreSQL returns
+    them from batched multi-row inserts."""
+    if not rows:
+        return []
+    if conn.dialect.name == "sqlite":
+        top = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
+        ids = list(range(top + 1, top + 1 + len(rows)))
+        for row, new in zip(rows, ids, strict=True):
+            row["id"] = new
+        _executemany(conn, table, rows)
+        return ids
+    out: list[int] = []
     for chunk in _chunks(rows):
         result = conn.execute(
-            t.insert().returning(t.c.id, sort_by_parameter_order=True), list(chunk)
+            table.insert().returning(table.c.id, sort_by_parameter_order=True), list(chunk)
         )
-        ids += [int(x) for x in result.scalars()]
-    return ids
+        out += [int(x) for x in result.scalars()]
+    return out
 
 
 def _locations(jobs: Sequence[_Job], index: RegionIndex) -> tuple[list[int], Any, Any]:
@@ -558,6 +601,16 @@ def _book(
     chosen = [(u, c) for u, c in zip(units, choice, strict=True) if c >= 0]
     room_ids = [pool.room_id[c] for _, c in chosen]
     won: set[int] = set()
+    if conn.dialect.name == "sqlite" and room_ids:
+        # one writer at a time: every room still free in the snapshot is ours to take
+        taken = conn.exec_driver_sql(
+            "UPDATE quarantine_rooms SET state = 'occupied' WHERE id = ? AND state = 'free'",
+            [(i,) for i in room_ids],
+        ).rowcount
+        if taken == len(room_ids):
+            won, room_ids = set(room_ids), []
+        else:  # cannot happen under BEGIN IMMEDIATE: refuse rather than guess
+            raise RuntimeError("a room changed under the SQLite write lock")
     for chunk in _chunks(sorted(room_ids)):
         won.update(
             int(x)
@@ -570,7 +623,6 @@ def _book(
         )
     lost = [u for u, c in chosen if pool.room_id[c] not in won]
     chosen = [(u, c) for u, c in chosen if pool.room_id[c] in won]
-    booking_ids: list[int] = []
     rows = [
         {
             "room_id": pool.room_id[c],
@@ -581,15 +633,8 @@ def _book(
         }
         for u, c in chosen
     ]
-    for chunk in _chunks(rows):
-        booking_ids += [
-            int(x)
-            for x in conn.execute(
-                b.insert().returning(b.c.id, sort_by_parameter_order=True), list(chunk)
-            ).scalars()
-        ]
+    booking_ids = insert_with_ids(conn, b, rows)
     names = _facility_names(conn, {pool.facility_ids[pool.room_facility[c]] for _, c in chosen})
-    codes = _room_codes(conn, [pool.room_id[c] for _, c in chosen])
     items: list[tuple[_Job, int | None, int | None, int | None]] = []
     labels: list[tuple[str, str, str, str]] = []
     for (u, c), booking in zip(chosen, booking_ids, strict=True):
@@ -597,7 +642,7 @@ def _book(
         rid = pool.room_id[c]
         for m in u.members:
             items.append((jobs[m], booking, rid, fid))
-            labels.append((*names[fid], *codes[rid]))
+            labels.append((*names[fid], *pool.room_label[c]))
     ids = _insert_placements(conn, items, rules, by, at, pack_ref)
     placed = [
         (item[0], _assignment(item[0], pid, "placed", label, tz))
@@ -610,15 +655,6 @@ def _facility_names(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str
     f = quarantine_facilities.c
     rows = conn.execute(select(f.id, f.code, f.name).where(f.id.in_(list(ids)))).all()
     return {int(x.id): (x.code, x.name) for x in rows}
-
-
-def _room_codes(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
-    r = quarantine_rooms.c
-    out: dict[int, tuple[str, str]] = {}
-    for chunk in _chunks(list(ids)):
-        for x in conn.execute(select(r.id, r.code, r.zone).where(r.id.in_(chunk))):
-            out[int(x.id)] = (x.code, x.zone)
-    return out
 
 
 # ---- codes follow placements ----------------------------------------------------------------

@@ -126,22 +126,22 @@ class Placement(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     kind: Mapped[str] = mapped_column(String(20))
     risk_group: Mapped[str] = mapped_column(String(24))
-    status: Mapped[str] = mapped_column(String(12), index=True)
+    status: Mapped[str] = mapped_column(String(12))
     active: Mapped[bool | None] = mapped_column(Boolean)  # true while active, NULL after
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("quarantine_bookings.id"))
-    room_id: Mapped[int | None] = mapped_column(ForeignKey("quarantine_rooms.id"), index=True)
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("quarantine_rooms.id"))
     facility_id: Mapped[int | None] = mapped_column(
         ForeignKey("quarantine_facilities.id"), index=True
     )
-    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
     planned_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     test_days: Mapped[str] = mapped_column(String(200))  # JSON list of day numbers
     follows_id: Mapped[int | None] = mapped_column(ForeignKey("quarantine_placements.id"))
     request_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
     pack_ref: Mapped[str] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(80))
     end_reason: Mapped[str | None] = mapped_column(Text)
 

@@ -248,22 +248,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("quarantine_placements", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_quarantine_placements_created_at"), ["created_at"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_quarantine_placements_ended_at"), ["ended_at"], unique=False
-        )
-        batch_op.create_index(
             batch_op.f("ix_quarantine_placements_facility_id"), ["facility_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_quarantine_placements_region_code"), ["region_code"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_quarantine_placements_room_id"), ["room_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_quarantine_placements_status"), ["status"], unique=False
         )
 
     op.create_table(
@@ -407,12 +392,7 @@ def downgrade() -> None:
 
     op.drop_table("quarantine_alerts")
     with op.batch_alter_table("quarantine_placements", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_quarantine_placements_status"))
-        batch_op.drop_index(batch_op.f("ix_quarantine_placements_room_id"))
-        batch_op.drop_index(batch_op.f("ix_quarantine_placements_region_code"))
         batch_op.drop_index(batch_op.f("ix_quarantine_placements_facility_id"))
-        batch_op.drop_index(batch_op.f("ix_quarantine_placements_ended_at"))
-        batch_op.drop_index(batch_op.f("ix_quarantine_placements_created_at"))
 
     op.drop_table("quarantine_placements")
     op.drop_table("quarantine_bookings")
