@@ -19,6 +19,7 @@ rounding differs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -61,13 +62,36 @@ class Layout:
         sizes = np.diff(np.append(self.starts, self.n))
         return np.repeat(np.arange(self.levels, dtype=np.int64), sizes)
 
+    @cached_property
+    def basis_lin(self) -> F64:
+        """(n, levels + 1): the level indicators and t (the design matrix)."""
+        out = np.zeros((self.n, self.levels + 1))
+        out[np.arange(self.n), self.level_of] = 1.0
+        out[:, -1] = self.t
+        return out
+
+    @cached_property
+    def basis_lin_t(self) -> F64:
+        return np.ascontiguousarray(self.basis_lin.T)
+
+    @cached_property
+    def basis_w(self) -> F64:
+        """(n, 2 levels + 1): indicators, indicators times t, t squared — a weight vector
+        times this gives every sum the arrow-shaped cross-product matrix needs."""
+        g = self.basis_lin[:, :-1]
+        return np.hstack([g, g * self.t[:, None], (self.t * self.t)[:, None]])
+
+    @cached_property
+    def basis_w_t(self) -> F64:
+        return np.ascontiguousarray(self.basis_w.T)
+
 
 @dataclass
 class Fit:
     """One fitted model per row (R's ``glm.fit`` object, the parts Farrington uses)."""
 
     layout: Layout
-    y: F64
+    counts: Counts
     prior: F64
     trend: Bools
     converged: Bools
@@ -86,7 +110,7 @@ class Fit:
 
     def prior_weight_dispersion(self) -> F64:
         """summary.glm's dispersion once ``model$weights`` holds the prior weights."""
-        resid = (self.y - self.mu) / self.mu
+        resid = (self.counts.y - self.mu) / self.mu
         pearson = np.sum(np.where(self.prior > 0, self.prior * resid * resid, 0.0), axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             out: F64 = np.where(self.df_residual > 0, pearson / self.df_residual, np.nan)
@@ -98,7 +122,6 @@ class Fit:
     def replace_rows(self, rows: I64, other: Fit) -> None:
         """Put ``other``'s rows (a refit of some rows) in place of rows ``rows``."""
         for name in (
-            "y",
             "prior",
             "trend",
             "converged",
@@ -132,16 +155,16 @@ class Fit:
         return self.level_coef[:, lay.g0] + self.slope * lay.t0 + offset0
 
     def hat_values(self) -> F64:
-        """Diagonal of the hat matrix of the last weighted least-squares step."""
+        """Diagonal of the hat matrix of the last weighted least-squares step:
+        w_i (1/S_g + (t_i - T_g/S_g)^2 / schur), expanded in the layout's basis."""
         lay = self.layout
-        lev = lay.level_of
-        s = self.sum_w[:, lev]
-        inner = _safe_div(1.0, s)
-        dev = lay.t[None, :] - _safe_div(self.sum_wt[:, lev], s)
-        inner = inner + np.where(
-            self.trend[:, None], _safe_div(dev * dev, self.schur[:, None]), 0.0
+        s = self.sum_w
+        tbar = _safe_div(self.sum_wt, s)
+        inv_q = np.where(self.trend, _safe_div(1.0, self.schur), 0.0)[:, None]
+        coef = np.concatenate(
+            [_safe_div(1.0, s) + tbar * tbar * inv_q, -2.0 * tbar * inv_q, inv_q], axis=1
         )
-        hat = self.work_w * inner
+        hat: F64 = self.work_w * (coef @ lay.basis_w_t)
         # lm.influence rounds hat values within 10 eps of 1 to exactly 1
         hat[hat > 1.0 - 10.0 * DBL_EPS] = 1.0
         return hat
@@ -161,178 +184,263 @@ def _safe_div(a: F64 | float, b: F64) -> F64:
     return out
 
 
-def _level_sums(x: F64, starts: I64) -> F64:
-    return np.asarray(np.add.reduceat(x, starts, axis=1), dtype=np.float64)
+@dataclass
+class _Consts:
+    """Per-row quantities fixed during one fit."""
+
+    y: F64
+    prior: F64 | None
+    offset: F64 | None
+    py_lin: F64  # (A, levels + 1): sums of prior * y per level, and of prior * y * t
+    py_offset: F64  # (A,) sum of prior * y * offset
+    dev_const: F64  # (A,) sum of prior * (y log y - y)
+
+    def take(self, keep: Bools) -> _Consts:
+        return _Consts(
+            self.y[keep],
+            None if self.prior is None else self.prior[keep],
+            None if self.offset is None else self.offset[keep],
+            self.py_lin[keep],
+            self.py_offset[keep],
+            self.dev_const[keep],
+        )
 
 
-def _poisson_deviance(y: F64, ylogy: F64, mu: F64, log_mu: F64, prior: F64) -> F64:
-    # 2 * wt * (y log(y/mu) - (y - mu)), with y log(y/mu) = 0 for y = 0
-    r = ylogy - y * log_mu - (y - mu)
-    dev: F64 = 2.0 * np.sum(prior * r, axis=1)
-    return dev
+@dataclass
+class _Step:
+    """Working weights and residual sums at the current coefficients."""
+
+    sums_w: F64  # (A, 2 levels + 1): S per level, T per level, U
+    sums_r: F64  # (A, levels + 1): sums of prior * (y - mu) per level, and times t
+    dev: F64
 
 
-def _linkinv(eta: F64) -> tuple[F64, F64]:
-    """R's poisson()$linkinv: max(exp(eta), eps); also log of it."""
+def _linear(lay: Layout, level: F64, slope: F64) -> F64:
+    coef = np.concatenate([level, slope[:, None]], axis=1)
+    eta: F64 = coef @ lay.basis_lin_t
+    return eta
+
+
+def _at(lay: Layout, c: _Consts, level: F64, slope: F64) -> _Step:
+    """Evaluate mu, the working weights' sums and the deviance at new coefficients."""
+    eta = _linear(lay, level, slope)
+    if c.offset is not None:
+        eta += c.offset
     mu = np.exp(eta)
-    np.maximum(mu, DBL_EPS, out=mu)
-    return mu, np.maximum(eta, LOG_DBL_EPS)
+    np.maximum(mu, DBL_EPS, out=mu)  # R's poisson()$linkinv
+    w = mu if c.prior is None else c.prior * mu
+    r = c.y - mu
+    if c.prior is not None:
+        r *= c.prior
+    sums_w: F64 = w @ lay.basis_w
+    sums_r: F64 = r @ lay.basis_lin
+    k = lay.levels
+    # sum prior * y * log(mu) is linear in the coefficients unless mu was floored at eps
+    ylogmu = np.sum(c.py_lin[:, :k] * level, axis=1) + slope * c.py_lin[:, k] + c.py_offset
+    dev = 2.0 * (c.dev_const - ylogmu + np.sum(sums_w[:, :k], axis=1))
+    floored = np.flatnonzero(np.min(eta, axis=1) < LOG_DBL_EPS)
+    if floored.size:
+        yy = c.y[floored]
+        pr = 1.0 if c.prior is None else c.prior[floored]
+        log_mu = np.maximum(eta[floored], LOG_DBL_EPS)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ylogy = np.where(yy > 0, yy * np.log(yy), 0.0)
+        dev[floored] = 2.0 * np.sum(pr * (ylogy - yy * log_mu - (yy - mu[floored])), axis=1)
+    return _Step(sums_w, sums_r, dev)
 
 
-def _solve_step(lay: Layout, w: F64, z: F64, trend: Bools) -> tuple[F64, F64, F64, F64, F64]:
-    """Weighted least squares of z on the layout's columns with weights w."""
-    t = lay.t[None, :]
-    wt = w * t
-    s = _level_sums(w, lay.starts)
-    st = _level_sums(wt, lay.starts)
-    sz = _level_sums(w * z, lay.starts)
-    u = np.sum(wt * t, axis=1)
-    v = np.sum(wt * z, axis=1)
+def _solve(lay: Layout, sums_w: F64, z_lin: F64, trend: Bools) -> tuple[F64, F64, F64]:
+    """Weighted least squares from the sums: S, T per level and U (weights), Z per level
+    and V (weights times working response). Returns level coefficients, slope, Schur
+    complement U - sum(T^2 / S)."""
+    k = lay.levels
+    s, st, u = sums_w[:, :k], sums_w[:, k : 2 * k], sums_w[:, 2 * k]
+    sz, v = z_lin[:, :k], z_lin[:, k]
     schur = u - np.sum(_safe_div(st * st, s), axis=1)
     num = v - np.sum(_safe_div(st * sz, s), axis=1)
     slope = np.where(trend, _safe_div(num, schur), 0.0)
     level = _safe_div(sz - slope[:, None] * st, s)
-    return level, slope, s, st, schur
+    return level, slope, schur
 
 
-def _eta(lay: Layout, level: F64, slope: F64, offset: F64) -> F64:
-    sizes = np.diff(np.append(lay.starts, lay.n))
-    return np.repeat(level, sizes, axis=1) + slope[:, None] * lay.t[None, :] + offset
+def _z_sums(lay: Layout, step: _Step, level: F64, slope: F64) -> F64:
+    """Sums of w * z for the next step: z = eta - offset + (y - mu) / mu, and w * (eta -
+    offset) is linear in the current coefficients."""
+    k = lay.levels
+    s, st, u = step.sums_w[:, :k], step.sums_w[:, k : 2 * k], step.sums_w[:, 2 * k]
+    out = step.sums_r.copy()
+    out[:, :k] += level * s + slope[:, None] * st
+    out[:, k] += np.sum(level * st, axis=1) + slope * u
+    return out
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Counts with the logarithms every fit of them needs, computed once."""
+
+    y: F64
+    ylogy: F64  # y log y (0 for y = 0)
+    eta_start: F64  # log(y + 0.1): R's start
+    y_two_thirds: F64  # y^(2/3), for Anscombe residuals
+
+    @classmethod
+    def of(cls, y: F64) -> Counts:
+        top = float(np.max(y)) if y.size else 0.0
+        if top < 1e6 and np.array_equal(y, np.floor(y)):
+            # small integer counts: look the logarithms up (much cheaper than np.log)
+            v = np.arange(int(top) + 1, dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tab_ylogy = np.where(v > 0, v * np.log(v), 0.0)
+            idx = y.astype(np.intp)
+            return cls(y, tab_ylogy[idx], np.log(v + 0.1)[idx], (v ** (2 / 3))[idx])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ylogy = np.where(y > 0, y * np.log(y), 0.0)
+        return cls(y, ylogy, np.log(y + 0.1), y ** (2 / 3))
+
+    def take(self, rows: I64) -> Counts:
+        return Counts(self.y[rows], self.ylogy[rows], self.eta_start[rows], self.y_two_thirds[rows])
 
 
 def fit_quasipoisson(
     lay: Layout,
-    y: F64,
+    counts: Counts,
     *,
     trend: Bools,
     prior: F64 | None = None,
     offset: F64 | None = None,
 ) -> Fit:
     """Fit ``y ~ level + trend (+ offset)`` by IRLS for every row, as R's glm.fit does."""
-    a_rows = y.shape[0]
-    prior = np.ones_like(y) if prior is None else prior
-    offset = np.zeros_like(y) if offset is None else offset
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ylogy = np.where(y > 0, y * np.log(y), 0.0)
+    y, ylogy = counts.y, counts.ylogy
+    rows = y.shape[0]
+    k = lay.levels
+    py = y if prior is None else prior * y
+    consts = _Consts(
+        y,
+        prior,
+        offset,
+        py @ lay.basis_lin,
+        np.zeros(rows) if offset is None else np.sum(py * offset, axis=1),
+        np.sum((ylogy - y) if prior is None else prior * (ylogy - y), axis=1),
+    )
+    # R's start: mustart = y + 0.1, eta = log(mustart) without the offset
+    eta0 = counts.eta_start
+    mu0 = np.maximum(np.exp(eta0), DBL_EPS)
+    w0 = mu0 if prior is None else prior * mu0
+    pr = 1.0 if prior is None else prior
+    devold = 2.0 * np.sum(pr * (ylogy - y * np.maximum(eta0, LOG_DBL_EPS) - (y - mu0)), axis=1)
+    ex = eta0 if offset is None else eta0 - offset
+    sums_w = w0 @ lay.basis_w
+    z_lin = (w0 * ex + pr * (y - mu0)) @ lay.basis_lin
 
-    out_level = np.zeros((a_rows, lay.levels))
-    out_slope = np.zeros(a_rows)
-    out_mu = np.zeros_like(y)
-    out_w = np.zeros_like(y)
-    out_s = np.zeros((a_rows, lay.levels))
-    out_st = np.zeros((a_rows, lay.levels))
-    out_schur = np.zeros(a_rows)
-    out_conv = np.zeros(a_rows, dtype=bool)
+    out_level = np.zeros((rows, k))
+    out_slope = np.zeros(rows)
+    out_prev_level = np.zeros((rows, k))
+    out_prev_slope = np.zeros(rows)
+    out_from_start = np.zeros(rows, dtype=bool)
+    out_sums_w = np.zeros((rows, 2 * k + 1))
+    out_schur = np.zeros(rows)
+    out_conv = np.zeros(rows, dtype=bool)
 
-    act = np.arange(a_rows)
-    ya, pa, oa, la, ta = y, prior, offset, ylogy, trend
-    eta = np.log(ya + 0.1)
-    mu, log_mu = _linkinv(eta)
-    devold = _poisson_deviance(ya, la, mu, log_mu, pa)
-    level_old: F64 | None = None
-    slope_old: F64 | None = None
-    for _ in range(MAXIT):
-        mu_eta = np.maximum(np.exp(eta), DBL_EPS)
-        z = (eta - oa) + (ya - mu) / mu_eta
-        w = pa * mu_eta * mu_eta / mu
-        level, slope, s, st, schur = _solve_step(lay, w, z, ta)
-        eta = _eta(lay, level, slope, oa)
-        mu, log_mu = _linkinv(eta)
-        dev = _poisson_deviance(ya, la, mu, log_mu, pa)
-        bad = ~np.isfinite(dev)
+    act = np.arange(rows)
+    c = consts
+    tr = trend
+    prev: tuple[F64, F64] | None = None  # coefficients that gave the current weights
+    for it in range(MAXIT):
+        level, slope, schur = _solve(lay, sums_w, z_lin, tr)
+        step = _at(lay, c, level, slope)
+        bad = ~np.isfinite(step.dev)
         if bad.any():
-            level, slope, eta, mu, log_mu, dev = _halve(
-                lay,
-                bad,
-                level,
-                slope,
-                level_old,
-                slope_old,
-                oa,
-                ya,
-                la,
-                pa,
-                eta,
-                mu,
-                log_mu,
-                dev,
-            )
-        conv = np.abs(dev - devold) / (np.abs(dev) + 0.1) < EPSILON
-        done = conv if _ < MAXIT - 1 else np.ones_like(conv)
+            level, slope, step = _halve(lay, c, bad, level, slope, prev, step)
+        conv = np.abs(step.dev - devold) / (np.abs(step.dev) + 0.1) < EPSILON
+        done = conv if it < MAXIT - 1 else np.ones_like(conv)
         if done.any():
             idx = act[done]
             out_level[idx] = level[done]
             out_slope[idx] = slope[done]
-            out_mu[idx] = mu[done]
-            out_w[idx] = w[done]
-            out_s[idx] = s[done]
-            out_st[idx] = st[done]
+            if prev is None:
+                out_from_start[idx] = True
+            else:
+                out_prev_level[idx] = prev[0][done]
+                out_prev_slope[idx] = prev[1][done]
+            out_sums_w[idx] = sums_w[done]
             out_schur[idx] = schur[done]
             out_conv[idx] = conv[done]
             keep = ~done
             act = act[keep]
             if len(act) == 0:
                 break
-            ya, pa, oa, la, ta = ya[keep], pa[keep], oa[keep], la[keep], ta[keep]
-            eta, mu, dev = eta[keep], mu[keep], dev[keep]
+            c, tr = c.take(keep), tr[keep]
             level, slope = level[keep], slope[keep]
-        devold = dev
-        level_old, slope_old = level, slope
+            step = _Step(step.sums_w[keep], step.sums_r[keep], step.dev[keep])
+        devold = step.dev
+        prev = (level, slope)
+        sums_w = step.sums_w
+        z_lin = _z_sums(lay, step, level, slope)
 
-    mu_eta = out_mu  # mu.eta(eta) equals the fitted mean for the log link
-    resid = (y - out_mu) / mu_eta
-    n_ok = np.sum(prior > 0, axis=1)
-    rank = np.sum(out_s > 0, axis=1) + trend.astype(np.int64)
+    mu = _mu(lay, out_level, out_slope, offset)
+    mu_prev = _mu(lay, out_prev_level, out_prev_slope, offset)
+    if out_from_start.any():
+        mu_prev[out_from_start] = mu0[out_from_start]
+    work_w = mu_prev if prior is None else prior * mu_prev
+    resid = (y - mu) / mu  # working residuals: mu.eta(eta) is mu for the log link
+    n_ok = y.shape[1] if prior is None else np.sum(prior > 0, axis=1)
+    rank = np.sum(out_sums_w[:, :k] > 0, axis=1) + trend.astype(np.int64)
     df_r = (n_ok - rank).astype(np.float64)
-    pearson = np.sum(np.where(out_w > 0, out_w * resid * resid, 0.0), axis=1)
+    pearson = np.sum(np.where(work_w > 0, work_w * resid * resid, 0.0), axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         disp = np.where(df_r > 0, pearson / df_r, np.nan)
     return Fit(
         layout=lay,
-        y=y,
-        prior=prior,
+        counts=counts,
+        prior=np.ones_like(y) if prior is None else prior,
         trend=trend.copy(),
         converged=out_conv,
         level_coef=out_level,
         slope=out_slope,
-        mu=out_mu,
-        work_w=out_w,
-        sum_w=out_s,
-        sum_wt=out_st,
+        mu=mu,
+        work_w=work_w,
+        sum_w=out_sums_w[:, :k].copy(),
+        sum_wt=out_sums_w[:, k : 2 * k].copy(),
         schur=out_schur,
         dispersion=disp,
         df_residual=df_r,
     )
 
 
+def _mu(lay: Layout, level: F64, slope: F64, offset: F64 | None) -> F64:
+    eta = _linear(lay, level, slope)
+    if offset is not None:
+        eta += offset
+    mu = np.exp(eta)
+    np.maximum(mu, DBL_EPS, out=mu)
+    return mu
+
+
 def _halve(
     lay: Layout,
+    c: _Consts,
     bad: Bools,
     level: F64,
     slope: F64,
-    level_old: F64 | None,
-    slope_old: F64 | None,
-    oa: F64,
-    ya: F64,
-    la: F64,
-    pa: F64,
-    eta: F64,
-    mu: F64,
-    log_mu: F64,
-    dev: F64,
-) -> tuple[F64, F64, F64, F64, F64, F64]:
-    """R's 'inner loop 1': halve the step towards the previous coefficients."""
-    if level_old is None or slope_old is None:
+    prev: tuple[F64, F64] | None,
+    step: _Step,
+) -> tuple[F64, F64, _Step]:
+    """R's 'inner loop 1': halve the step towards the previous coefficients while the
+    deviance is not finite."""
+    if prev is None:
         raise FloatingPointError(
             "GLM: no valid set of coefficients has been found (R: please supply starting values)"
         )
+    level, slope = level.copy(), slope.copy()
     for _ in range(MAXIT):
-        if not bad.any():
-            return level, slope, eta, mu, log_mu, dev
-        level = np.where(bad[:, None], (level + level_old) / 2.0, level)
-        slope = np.where(bad, (slope + slope_old) / 2.0, slope)
-        eta = _eta(lay, level, slope, oa)
-        mu, log_mu = _linkinv(eta)
-        dev = _poisson_deviance(ya, la, mu, log_mu, pa)
-        bad = ~np.isfinite(dev)
+        rows = np.flatnonzero(bad)
+        if rows.size == 0:
+            return level, slope, step
+        level[rows] = (level[rows] + prev[0][rows]) / 2.0
+        slope[rows] = (slope[rows] + prev[1][rows]) / 2.0
+        sub = _at(lay, c.take(bad), level[rows], slope[rows])
+        step.sums_w[rows] = sub.sums_w
+        step.sums_r[rows] = sub.sums_r
+        step.dev[rows] = sub.dev
+        bad = ~np.isfinite(step.dev)
     raise FloatingPointError("GLM: inner loop 1; cannot correct step size")

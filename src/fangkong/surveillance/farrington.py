@@ -43,7 +43,7 @@ import numpy.typing as npt
 from scipy import stats
 
 from fangkong.errors import BadInput, Problem
-from fangkong.surveillance._glm import DBL_EPS, F64, Fit, Layout, fit_quasipoisson
+from fangkong.surveillance._glm import DBL_EPS, F64, Counts, Fit, Layout, fit_quasipoisson
 from fangkong.surveillance.result import Detection
 
 Bools = npt.NDArray[np.bool_]
@@ -264,11 +264,13 @@ def _layout(obs: _Obs, level_to_predict: int) -> tuple[Layout, I64]:
 
 def _anscombe_weights(fit: Fit, phi: F64, threshold: float) -> F64:
     """Anscombe residuals (R's anscombe.residuals) turned into algo.farrington.assign.weights."""
-    y, mu = fit.y, fit.mu
+    mu = fit.mu
     with np.errstate(divide="ignore", invalid="ignore"):
-        a = 3 / 2 * (y ** (2 / 3) * mu ** (-1 / 6) - mu ** (1 / 2))
+        root = np.sqrt(mu)
+        # y^(2/3) mu^(-1/6) - mu^(1/2), with roots instead of pow (equal to an ulp)
+        a = 3 / 2 * (fit.counts.y_two_thirds / np.sqrt(np.cbrt(mu)) - root)
         s = a / np.sqrt(phi[:, None] * (1 - fit.hat_values()))
-        inv2 = s ** (-2)
+        inv2 = 1.0 / (s * s)
     big = s > threshold
     gamma = s.shape[1] / np.sum(np.where(big, inv2, 1.0), axis=1)
     return np.asarray(np.where(big, gamma[:, None] * inv2, gamma[:, None]), dtype=np.float64)
@@ -288,7 +290,7 @@ class _FitOptions:
 
 
 def _fit_reweighted(
-    lay: Layout, y: F64, offset: F64, trend: Bools, opts: _FitOptions
+    lay: Layout, y: Counts, offset: F64 | None, trend: Bools, opts: _FitOptions
 ) -> tuple[Fit, Bools]:
     """One call of R's fitFun: fit, drop the trend where IRLS failed, reweight, refit.
 
@@ -297,9 +299,9 @@ def _fit_reweighted(
     fit = fit_quasipoisson(lay, y, trend=trend, offset=offset)
     failed = np.flatnonzero(~fit.converged & trend)
     if failed.size:
-        off = offset[failed] if opts.fallback_offset else np.zeros_like(offset[failed])
+        off = offset[failed] if opts.fallback_offset and offset is not None else None
         retry = fit_quasipoisson(
-            lay, y[failed], trend=np.zeros(failed.size, dtype=bool), offset=off
+            lay, y.take(failed), trend=np.zeros(failed.size, dtype=bool), offset=off
         )
         fit.replace_rows(failed, retry)
     null = ~fit.converged
@@ -334,8 +336,8 @@ def _linkinv(eta: F64) -> F64:
 
 def _with_trend_test(
     lay: Layout,
-    y: F64,
-    offset: F64,
+    y: Counts,
+    offset: F64 | None,
     offset0: F64,
     *,
     trend: bool,
@@ -345,7 +347,7 @@ def _with_trend_test(
 ) -> tuple[_Prediction, Bools]:
     """Fit; keep the trend only if significant, b >= 3 and no extrapolation beyond the
     largest reference count (R's algo.farrington / algo.farrington.glm)."""
-    rows = len(y)
+    rows = len(y.y)
     fit, null = _fit_reweighted(lay, y, offset, np.full(rows, trend), opts)
     pred = _predict(fit, offset0, null)
     has = fit.trend.copy()
@@ -353,12 +355,13 @@ def _with_trend_test(
         return pred, has
     with np.errstate(all="ignore"):
         significant = fit.slope_p_value() < p_threshold
-        no_extrapolation = _linkinv(pred.eta0) <= np.max(y, axis=1)
+        no_extrapolation = _linkinv(pred.eta0) <= np.max(y.y, axis=1)
     keep = has & (b >= 3) & significant & no_extrapolation
     redo = np.flatnonzero(has & ~keep)
     if redo.size:
         no_trend = np.zeros(redo.size, dtype=bool)
-        refit, null_r = _fit_reweighted(lay, y[redo], offset[redo], no_trend, opts)
+        off_r = None if offset is None else offset[redo]
+        refit, null_r = _fit_reweighted(lay, y.take(redo), off_r, no_trend, opts)
         again = _predict(refit, offset0[redo], null_r)
         for name in ("eta0", "var0", "dispersion", "phi", "null"):
             getattr(pred, name)[redo] = getattr(again, name)
@@ -444,7 +447,7 @@ def _noufaily_upper(eta0: F64, se_link: F64, phi: F64, method: str, alpha: float
 
 # --- evaluation over many series and periods ----------------------------------------------------
 
-_RowsFn = Callable[[Layout, F64, F64, F64, F64, F64], tuple[F64, Bools, Bools, F64]]
+_RowsFn = Callable[[Layout, Counts, F64 | None, F64, F64, F64], tuple[F64, Bools, Bools, F64]]
 
 
 @dataclass(frozen=True)
@@ -457,7 +460,7 @@ class _Outputs:
 
 def _evaluate(
     counts: F64,
-    offsets: F64,
+    offsets: F64 | None,
     positions: I64,
     obs_of: Callable[[int], _Obs],
     level_to_predict: int,
@@ -504,9 +507,9 @@ def _evaluate(
             at = ks[c][:, None] + rel[None, :]
             res = rows(
                 lay,
-                counts[s[:, None], at],
-                offsets[s[:, None], at],
-                offsets[s, ks[c]],
+                Counts.of(counts[s[:, None], at]),
+                None if offsets is None else offsets[s[:, None], at],
+                np.zeros(len(r)) if offsets is None else offsets[s, ks[c]],
                 counts[s, ks[c]],
                 recent[s, cols[c]],
             )
@@ -641,7 +644,7 @@ def farrington_many(
     dates = _dates(epoch_dates, n, freq)
     positions = _positions(range, freq * b - w - 1, n)
     with_offset = fit_fun == "algo.farrington.fitGLM.populationOffset"
-    offsets = np.log(_population_2d(population, y.shape)) if with_offset else np.zeros_like(y)
+    offsets = np.log(_population_2d(population, y.shape)) if with_offset else None
     opts = _FitOptions(
         reweight=reweight,
         weights_threshold=1.0,
@@ -651,7 +654,7 @@ def farrington_many(
     z = float(stats.norm.ppf(1 - alpha / 2))
 
     def rows(
-        lay: Layout, yy: F64, off: F64, off0: F64, yk: F64, recent: F64
+        lay: Layout, yy: Counts, off: F64 | None, off0: F64, yk: F64, recent: F64
     ) -> tuple[F64, Bools, Bools, F64]:
         pred, _ = _with_trend_test(
             lay, yy, off, off0, trend=trend, b=b, p_threshold=0.05, opts=opts
@@ -752,14 +755,14 @@ def farrington_flexible_many(
         )
     dates = _dates(epoch_dates, n, freq)
     positions = _positions(range, freq * b + w, n)
-    offsets = np.log(_population_2d(population, y.shape)) if population_offset else np.zeros_like(y)
+    offsets = np.log(_population_2d(population, y.shape)) if population_offset else None
     opts = _FitOptions(
         reweight=reweight, weights_threshold=weights_threshold, weights_in_summary=True
     )
     z = float(stats.norm.ppf(1 - alpha))
 
     def rows(
-        lay: Layout, yy: F64, off: F64, off0: F64, yk: F64, recent: F64
+        lay: Layout, yy: Counts, off: F64 | None, off0: F64, yk: F64, recent: F64
     ) -> tuple[F64, Bools, Bools, F64]:
         pred, _ = _with_trend_test(
             lay, yy, off, off0, trend=trend, b=b, p_threshold=p_threshold_trend, opts=opts
