@@ -45,20 +45,20 @@ def _setup(path: Path, tubes: int, pool: int, prevalence: float) -> int:
     con.execute("BEGIN")
     con.execute(
         "INSERT INTO regions (code, level, name, created_at, updated_at) VALUES "
-        f"('140000', 'province', 'P', '{STAMP}', '{STAMP}')"
+        "('140000', 'province', 'P', ?, ?)",
+        (STAMP, STAMP),
     )
     people = tubes * pool
     con.executemany(
         "INSERT INTO persons (id, doc_type, doc_country, doc_hash, doc_sealed, name, sex, "
         "birth_date, occupation, created_at, updated_at) VALUES (?, 'passport', 'FRA', ?, x'00', "
-        f"'n', 'F', '1990-01-01', 'other', '{STAMP}', '{STAMP}')",
-        ((i + 1, i.to_bytes(32, "big")) for i in range(people)),
+        "'n', 'F', '1990-01-01', 'other', ?, ?)",
+        ((i + 1, i.to_bytes(32, "big"), STAMP, STAMP) for i in range(people)),
     )
     con.executemany(
         "INSERT INTO testing_tubes (id, barcode, pool_size, purpose, point, region_code, "
-        f"collector, collected_at) VALUES (?, ?, {pool}, 'campaign', 'pt', '140000', 's', "
-        f"'{STAMP}')",
-        ((i + 1, f"T{i:09d}") for i in range(tubes)),
+        "collector, collected_at) VALUES (?, ?, ?, 'campaign', 'pt', '140000', 's', ?)",
+        ((i + 1, f"T{i:09d}", pool, STAMP) for i in range(tubes)),
     )
     con.executemany(
         "INSERT INTO testing_tube_members VALUES (?, ?)",
@@ -66,7 +66,8 @@ def _setup(path: Path, tubes: int, pool: int, prevalence: float) -> int:
     )
     con.execute(
         "INSERT INTO testing_batches (id, posted_at, posted_by, rows, inserted) VALUES "
-        f"(1, '{STAMP}', 'b', {tubes}, {tubes})"
+        "(1, ?, 'b', ?, ?)",
+        (STAMP, tubes, tubes),
     )
     con.executemany(
         "INSERT INTO testing_results (tube_id, run, batch_id, ct_orf1ab, ct_n, lab_valid, "

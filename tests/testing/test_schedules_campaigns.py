@@ -3,7 +3,7 @@ simulation; live progress."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -60,12 +60,10 @@ def test_low_risk_arrival_two_tests_24h_apart(engine: Engine) -> None:
         now=T0,
     )
     schedule_orders(engine, RULES, at=T0 + H)
-    sample = lambda code, t: collect(
-        engine,
-        RULES,
-        Sample(code, [p], "pt", "140102", "s", t),
-        at=t,
-    )
+
+    def sample(code: str, t: datetime) -> None:
+        collect(engine, RULES, Sample(code, [p], "pt", "140102", "s", t), at=t)
+
     sample("A1", T0 + 2 * H)
     sample("A2", T0 + 10 * H)  # too soon after the first: does not count
     assert [o.status for o in orders_due(engine, person_ids=[p], status=None, at=T0)] == [
@@ -81,7 +79,8 @@ def test_key_staff_missed_test_turns_the_code_yellow(engine: Engine) -> None:
     out = schedule_orders(engine, RULES, at=T0)
     assert out.enrolled == 2
     daily = orders_due(engine, at=T0, person_ids=[w.people[0]])
-    assert len(daily) == 1 and daily[0].reason == "key_daily"
+    assert len(daily) == 1
+    assert daily[0].reason == "key_daily"
     assert daily[0].due_by - daily[0].due_from == timedelta(hours=24)
     weekly = orders_due(engine, at=T0, person_ids=[w.people[1]])
     assert weekly[0].due_by - weekly[0].due_from == timedelta(hours=84)
@@ -123,7 +122,8 @@ def test_plan_defaults_come_from_the_pack() -> None:
         -(-1_000_000 // c.people_per_point_min),
     )
     assert p.sampling_hours == pytest.approx(c.shift_hours, rel=1e-3)
-    assert p.pool_size == c.pool_size and p.target_hours == c.target_hours
+    assert p.pool_size == c.pool_size
+    assert p.target_hours == c.target_hours
     q = 1 - c.planning_prevalence
     assert p.positive_pools == pytest.approx(p.tubes * (1 - q**p.pool_size))
     assert p.retests == pytest.approx(p.positive_pools * p.pool_size)
@@ -133,9 +133,10 @@ def test_plan_defaults_come_from_the_pack() -> None:
     )
     rows = what_if(1_000_000, 100_000, RULES)
     assert len(rows) == 3 * len(RULES.pool_sizes)
-    slow = [r for r in rows if r.lab_capacity_per_day == 100_000 and r.pool_size == 1][0]
-    fast = [r for r in rows if r.lab_capacity_per_day == 200_000 and r.pool_size == 20][0]
-    assert not slow.meets_target and fast.meets_target
+    slow = next(r for r in rows if r.lab_capacity_per_day == 100_000 and r.pool_size == 1)
+    fast = next(r for r in rows if r.lab_capacity_per_day == 200_000 and r.pool_size == 20)
+    assert not slow.meets_target
+    assert fast.meets_target
 
 
 def test_campaign_progress_counts_and_who_was_not_sampled(engine: Engine) -> None:
@@ -181,4 +182,5 @@ def test_campaign_progress_counts_and_who_was_not_sampled(engine: Engine) -> Non
     }
     total, ids = not_sampled(engine, cid)
     assert (total, ids) == (2, w.people[10:])
-    assert got.plan["population"] == 12 and got.hours_elapsed == 8
+    assert got.plan["population"] == 12
+    assert got.hours_elapsed == 8

@@ -57,7 +57,9 @@ def test_collect_links_persons_records_pending_facts_and_is_idempotent(world: Wo
         Sample("P0001", list(reversed(ten)), "点位1", "140102001001", "sampler-1", T0),
         at=T0,
     )
-    assert again.person_ids == tuple(sorted(ten)) and again.pool_size == 10 and again.pooled
+    assert again.person_ids == tuple(sorted(ten))
+    assert again.pool_size == 10
+    assert again.pooled
     with world.engine.connect() as conn:
         facts = conn.execute(
             select(func.count()).select_from(person_facts).where(person_facts.c.kind == "test")
@@ -128,10 +130,8 @@ def test_bad_rows_are_named_and_nothing_is_stored(world: World) -> None:
         )
     named = {(p.row, p.column) for p in caught.value.rows}
     assert named == {(3, "barcode"), (3, "ct_orf1ab"), (3, "tested_at"), (4, "ct_orf1ab")}
-    assert (
-        "lab.csv" in caught.value.problem.message_en
-        and "第 3 行" in caught.value.problem.message_zh
-    )
+    assert "lab.csv" in caught.value.problem.message_en
+    assert "第 3 行" in caught.value.problem.message_zh
     with pytest.raises(ResultsRejected) as unknown:
         post_results(
             world.engine,
@@ -140,7 +140,8 @@ def test_bad_rows_are_named_and_nothing_is_stored(world: World) -> None:
             lab_code="LAB1",
             posted_by="lab",
         )
-    assert unknown.value.code == "results.tube_unknown" and unknown.value.rows[0].row == 2
+    assert unknown.value.code == "results.tube_unknown"
+    assert unknown.value.rows[0].row == 2
     with world.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(results)).scalar_one() == 0
 

@@ -134,7 +134,7 @@ def plan(
 
 def _detect(truth: np.ndarray, acc: Accuracy, rng: np.random.Generator) -> np.ndarray:
     draw = rng.random(truth.shape)
-    return np.where(truth, draw < acc.sensitivity, draw >= acc.specificity)
+    return np.asarray(np.where(truth, draw < acc.sensitivity, draw >= acc.specificity))
 
 
 def simulate_dorfman(
@@ -143,7 +143,7 @@ def simulate_dorfman(
     """Tests per person, counted over ``pools`` simulated pools of ``k``."""
     rng = np.random.default_rng(seed)
     infected = rng.random((pools, k)) < p
-    pool_pos = _detect(infected.any(axis=1), acc, rng)
+    pool_pos = _detect(np.asarray(infected.any(axis=1)), acc, rng)
     return float((pools + k * pool_pos.sum()) / (pools * k))
 
 
@@ -153,8 +153,8 @@ def simulate_array(
     """Tests per person, counted over ``arrays`` simulated n×n arrays."""
     rng = np.random.default_rng(seed)
     infected = rng.random((arrays, n, n)) < p
-    rows = _detect(infected.any(axis=2), acc, rng)
-    cols = _detect(infected.any(axis=1), acc, rng)
+    rows = _detect(np.asarray(infected.any(axis=2)), acc, rng)
+    cols = _detect(np.asarray(infected.any(axis=1)), acc, rng)
     retested = (rows[:, :, None] & cols[:, None, :]).sum()
     return float((arrays * 2 * n + retested) / (arrays * n * n))
 
@@ -168,6 +168,6 @@ def exact_array_by_enumeration(p: float, n: int) -> float:
     bits = ((codes[:, None] >> np.arange(cells)) & 1).astype(bool).reshape(-1, n, n)
     count = bits.reshape(len(codes), -1).sum(axis=1)
     weight = p**count * (1 - p) ** (cells - count)
-    rows, cols = bits.any(axis=2), bits.any(axis=1)
+    rows, cols = np.asarray(bits.any(axis=2)), np.asarray(bits.any(axis=1))
     retested = (rows[:, :, None] & cols[:, None, :]).sum(axis=(1, 2))
     return float((weight * (2 * n + retested)).sum() / cells)

@@ -86,7 +86,7 @@ class CleanBatch:
     run: list[str]
     ct: dict[str, np.ndarray]  # column → float64 (NaN: not detected)
     valid: np.ndarray  # bool
-    tested_at: pa.Array  # timestamp[us, UTC]
+    tested_at: pa.Array[Any]  # timestamp[us, UTC]
     outcome: np.ndarray  # str
 
     def __len__(self) -> int:
@@ -111,10 +111,10 @@ def validate(
     missing = [c for c in REQUIRED if c not in table.column_names]
     unknown = [c for c in table.column_names if c not in COLUMNS]
     if missing or unknown:
-        bad = missing or unknown
+        named = missing or unknown
         what = ("缺少列", "missing column") if missing else ("未知的列", "unknown column")
         raise _rejected(
-            source, [RowProblem(0, c, Problem("results.invalid", what[0], what[1])) for c in bad]
+            source, [RowProblem(0, c, Problem("results.invalid", what[0], what[1])) for c in named]
         )
     n = table.num_rows
     problems: list[RowProblem] = []
@@ -176,7 +176,7 @@ def validate(
                     "the same tube and run appear twice in this batch",
                 ),
             )
-            for i in repeated.column("i_max").to_pylist()
+            for i in np.asarray(repeated.column("i_max"), dtype=np.int64).tolist()
         ]
         raise _rejected(source, rows, "results.repeated")
     return CleanBatch(
@@ -224,7 +224,7 @@ def _ct(table: pa.Table, column: str, rules: TestingRules) -> tuple[np.ndarray, 
     return arr, np.asarray(bad_text, dtype=bool) | out_of_range
 
 
-def _times(col: Any) -> tuple[pa.Array, np.ndarray]:
+def _times(col: Any) -> tuple[pa.Array[Any], np.ndarray]:
     utc = pa.timestamp("us", tz="UTC")
     if pa.types.is_timestamp(col.type):
         if col.type.tz is None:
@@ -319,7 +319,7 @@ def _fill_stage(conn: Connection, clean: CleanBatch, first_row: int) -> sa.Table
     )
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = f"INSERT INTO {_STAGE} VALUES ({', '.join([mark] * 8)})"  # noqa: S608 - fixed names
-    conn.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
+    conn.exec_driver_sql(sql, rows)
     return stage
 
 

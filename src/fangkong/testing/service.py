@@ -115,10 +115,11 @@ def _check_sample(sample: Sample, rules: TestingRules) -> None:
         raise _bad("采样管中至少一人", "a tube holds at least one person")
     if len(set(people)) != len(people):
         raise _bad("同一人在管中出现两次", "a person appears twice in the tube")
-    if len(people) > max(rules.pool_sizes):
+    most = max(rules.pool_sizes)
+    if len(people) > most:
         raise _bad(
-            f"混管最多 {max(rules.pool_sizes)} 人（政策包 pool_sizes），此管 {len(people)} 人",
-            f"a pool holds at most {max(rules.pool_sizes)} (pack pool_sizes); this has {len(people)}",
+            f"混管最多 {most} 人（政策包 pool_sizes），此管 {len(people)} 人",
+            f"a pool holds at most {most} (pack pool_sizes); this has {len(people)}",
         )
     if sample.purpose not in PURPOSES:
         raise _bad(
