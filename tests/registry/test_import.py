@@ -89,9 +89,10 @@ def test_bad_rows_write_a_report_and_nothing_else(
     bad = [list(r) for r in samples.PERSONS]
     bad[0][1] = bad[0][1][:-1] + ("0" if bad[0][1][-1] != "0" else "1")  # wrong check char
     bad[1][5] = "1983-02-02"  # birth date contradicts the ID
+    bad[1][10] = "T01"  # a team, but no workplace
     bad[2][9] = "NO-SUCH-VENUE"
     bad.append(["resident_id", samples.resident_id("140105", "19900101", "003"), "", "赵六", "",
-                "", "12345", "", "", "", "astronaut"])  # fmt: skip
+                "", "12345", "", "", "V1401050001", "team 1!", "astronaut"])  # fmt: skip
     bad.append(list(samples.PERSONS[3]))  # the same passport twice
     new_name = [list(samples.PERSONS[3])]
     new_name[0][3] = "Jane Doe"
@@ -111,6 +112,8 @@ def test_bad_rows_write_a_report_and_nothing_else(
         "phone.unparseable",
     ) in report
     assert ("5", "occupation", "value.not_allowed") in report
+    assert ("2", "unit_code", "unit.without_venue") in report
+    assert ("5", "unit_code", "unit.code_shape") in report
     assert ("6", "id_number", "row.duplicate") in report
     assert all(
         r["message_zh"] and r["message_en"] for r in _report(tmp_path / "bad.csv.errors.csv")

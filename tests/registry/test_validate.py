@@ -37,6 +37,7 @@ cells: dict[str, st.SearchStrategy[str | None]] = {
     "household_code": st.sampled_from([None, "H001", "H002", "H 3"]),
     "residence_code": st.sampled_from([None, "140105001001001", "140105001001002", "999"]),
     "venue_code": st.sampled_from([None, "V1401050001", "NOPE"]),
+    "unit_code": st.sampled_from([None, "T01", "C06-02", "bad unit", "x" * 21]),
     "occupation": st.sampled_from([None, "worker", "student", "astronaut"]),
 }
 rows_strategy = st.lists(st.fixed_dictionaries(cells), min_size=1, max_size=30)

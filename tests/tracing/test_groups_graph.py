@@ -113,3 +113,23 @@ def test_registry_groups_from_the_import_formats() -> None:
     assert groups["class"][0] == groups["class"][3] >= 0
     assert groups["workplace"][1] == groups["workplace"][2] >= 0
     assert groups["workplace"].tolist()[0] == -1
+
+
+def test_registry_groups_by_class_and_team_units() -> None:
+    import pyarrow as pa
+
+    persons = pa.table({
+        "household_code": ["H1", "H2", "H3", "H4", "H5", "H6", "H7"],
+        "venue_code": ["S1", "S1", "S1", "W1", "W1", "W1", "W1"],
+        "unit_code": ["C07-01", "C07-02", "C07-01", "T001", "T002", "T001", ""],
+    })  # fmt: skip
+    venues = pa.table({"code": ["S1", "W1"], "type": ["school", "workplace"]})
+    groups = registry_groups(persons, venues)
+    cls, work = groups["class"].tolist(), groups["workplace"].tolist()
+    assert cls[0] == cls[2] != cls[1]  # same school, other class: not a close contact
+    assert work[3] == work[5] != work[4]  # same employer, other team
+    assert work[6] not in (work[3], work[4])  # no unit: the venue's unit-less members
+    found = household_and_group_contacts(
+        np.array([0, 3]), np.array([0, 0]), np.array([9, 9]), groups, P9
+    )
+    assert sorted((s, c) for s, c, *_ in found.rows()) == [(0, 2), (1, 5)]

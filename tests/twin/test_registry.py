@@ -22,6 +22,7 @@ from fangkong.twin.registry import (
     VENUE_COLUMNS,
     Registry,
     generate_registry,
+    read_registry,
     write_registry,
 )
 
@@ -251,6 +252,70 @@ def test_occupation_fits_age(persons: list[dict[str, Any]]) -> None:
             assert occupation == "student"
     assert seen["retiree"] > 0.1 * PEOPLE
     assert {"worker", "student", "medical", "public_service"} <= set(seen)
+
+
+# ---- classes and office teams ------------------------------------------------------------
+
+
+def _unit_sizes(persons: list[dict[str, Any]], prefix: str) -> Counter[tuple[str, str]]:
+    return Counter(
+        (p["venue_code"], p["unit_code"]) for p in persons if p["unit_code"].startswith(prefix)
+    )
+
+
+def test_pupils_have_classes_and_staff_have_teams(
+    persons: list[dict[str, Any]], venues: dict[str, dict[str, Any]]
+) -> None:
+    for p in persons:
+        if not p["venue_code"]:
+            assert p["unit_code"] == ""
+            continue
+        pupil = venues[p["venue_code"]]["type"] == "school" and p["occupation"] == "student"
+        if pupil:  # C<age>-<n>: the age is the pupil's
+            assert p["unit_code"][:4] == f"C{_age(date.fromisoformat(p['birth_date'])):02d}-"
+        else:
+            assert p["unit_code"].startswith("T")
+
+
+def test_class_and_team_sizes_follow_the_scenario(persons: list[dict[str, Any]]) -> None:
+    from fangkong.twin.scenario import default_scenario
+
+    units = default_scenario().units
+    low, high = units.team_size
+    staff = Counter(p["venue_code"] for p in persons if p["unit_code"].startswith("T"))
+    for (venue, _), size in _unit_sizes(persons, "T").items():
+        # a venue with fewer staff than min is one team; else min .. max + min - 1
+        assert size == staff[venue] if staff[venue] < low else low <= size < high + low
+    pupils = Counter(
+        (p["venue_code"], p["unit_code"][:3]) for p in persons if p["unit_code"].startswith("C")
+    )
+    for (venue, unit), size in _unit_sizes(persons, "C").items():
+        n = pupils[(venue, unit[:3])]
+        k = max(1, round(n / units.class_size))
+        assert n // k <= size <= -(-n // k)  # equal shares of the (school, age) pupils
+
+
+def test_other_unit_sizes_come_from_the_scenario() -> None:
+    from fangkong.twin.scenario import Units
+
+    registry = generate_registry(5_000, seed=3, units=Units(class_size=5, team_size=(3, 4)))
+    persons = registry.persons.to_pylist()
+    teams = _unit_sizes(persons, "T")
+    staff = Counter(p["venue_code"] for p in persons if p["unit_code"].startswith("T"))
+    assert all(s < 7 or staff[v] < 3 for (v, _), s in teams.items())
+    assert max(_unit_sizes(persons, "C").values()) <= 9  # round(n / 5) classes: at most 7.5
+
+
+def test_a_registry_written_before_units_reads_with_empty_units(
+    tmp_path: Path, registry: Registry
+) -> None:
+    old = registry.persons.drop_columns(["unit_code"])
+    pacsv.write_csv(old, tmp_path / "persons.csv")
+    pacsv.write_csv(registry.regions, tmp_path / "regions.csv")
+    pacsv.write_csv(registry.venues, tmp_path / "venues.csv")
+    back = read_registry(tmp_path)
+    assert back.persons.column_names == list(PERSON_COLUMNS)
+    assert set(back.persons["unit_code"].to_pylist()) == {""}
 
 
 # ---- venues ------------------------------------------------------------------------------

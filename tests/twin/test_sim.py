@@ -63,6 +63,19 @@ def test_contacts_per_setting_match_the_scenario(registry: Registry) -> None:
     assert 1.9 <= household.mean() <= 2.8  # size-biased: people live in bigger households
 
 
+def test_classes_and_teams_mix_as_the_registry_units(registry: Registry) -> None:
+    pop = Twin.from_registry(registry, default_scenario()).pop
+    venue = registry.persons["venue_code"].to_pylist()
+    unit = registry.persons["unit_code"].to_pylist()
+    for group in (pop.school_class, pop.work_group):
+        members: dict[int, set[tuple[str, str]]] = {}
+        for i in np.flatnonzero(group >= 0).tolist():
+            members.setdefault(int(group[i]), set()).add((venue[i], unit[i]))
+        assert all(len(m) == 1 for m in members.values())  # one unit per group
+        assert len(members) == len(set.union(*members.values()))  # one group per unit
+    assert pop.work_size.max() < sum(default_scenario().units.team_size)
+
+
 def test_visits_per_person_match_the_scenario(registry: Registry) -> None:
     s = with_overrides(default_scenario(), {"seeds.infections": 0, **NO_IMPORTS})
     twin = Twin.from_registry(registry, s)

@@ -186,6 +186,14 @@ PERSONS = FileFormat(
             "V140105000123",
         ),
         _c(
+            "unit_code",
+            False,
+            "class (班级) or office team (科室) within the school or workplace: letters, "
+            "digits, - and _, up to 20; needs venue_code. Close contacts by class and by "
+            "workplace are the unit's members (without it: the whole venue's)",
+            "C09-02",
+        ),
+        _c(
             "occupation",
             False,
             "occupation group (default other): " + ", ".join(Occupation),

@@ -42,7 +42,7 @@ _IMPORT_CACHE_KIB = 512 * 1024
 
 _PERSON_COMPARE = (
     "doc_type", "doc_country", "name", "sex", "birth_date", "phone_hash",
-    "household_code", "residence_code", "venue_code", "occupation",
+    "household_code", "residence_code", "venue_code", "unit_code", "occupation",
 )  # fmt: skip
 _REGION_COMPARE = ("parent_code", "level", "name", "population", "area_type", "geojson")
 _VENUE_COMPARE = (
@@ -343,7 +343,7 @@ def _export_rows(
                 "name": name, "sex": r["sex"], "birth_date": r["birth_date"].isoformat(),
                 "phone": phone, "household_code": r["household_code"],
                 "residence_code": r["residence_code"], "venue_code": r["venue_code"],
-                "occupation": r["occupation"],
+                "unit_code": r["unit_code"], "occupation": r["occupation"],
             }  # fmt: skip
 
 

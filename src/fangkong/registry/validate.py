@@ -66,6 +66,7 @@ PROVINCE_PREFIXES = frozenset(
 )
 _VENUE_CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
 _HOUSEHOLD_CODE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+_UNIT_CODE = re.compile(r"[A-Za-z0-9_-]{1,20}")
 _GEOJSON_TYPES = frozenset(
     [
         "Point",
@@ -567,7 +568,7 @@ def _doc_key(ident: dict[str, Any]) -> str:
 
 _PERSON_COLUMNS = (
     "id_type", "id_number", "id_country", "name", "sex", "birth_date", "phone",
-    "household_code", "residence_code", "venue_code", "occupation",
+    "household_code", "residence_code", "venue_code", "unit_code", "occupation",
 )  # fmt: skip
 
 
@@ -588,9 +589,18 @@ def _screen_persons(
     """
     occupations = frozenset(_options(Occupation))
     fast = []
-    for i, (country, name, sex, birth, phone, household, residence, venue, occupation) in enumerate(
-        zip(*(cols[c] for c in _PERSON_COLUMNS[2:]), strict=True)
-    ):
+    for i, (
+        country,
+        name,
+        sex,
+        birth,
+        phone,
+        household,
+        residence,
+        venue,
+        unit,
+        occupation,
+    ) in enumerate(zip(*(cols[c] for c in _PERSON_COLUMNS[2:]), strict=True)):
         rid = ids.get(i)
         fast.append(
             rid is not None
@@ -604,6 +614,7 @@ def _screen_persons(
             and (household is None or _HOUSEHOLD_CODE.fullmatch(household) is not None)
             and (residence is None or residence in ctx.region_codes)
             and (venue is None or venue in ctx.venue_codes)
+            and (unit is None or (venue is not None and _UNIT_CODE.fullmatch(unit) is not None))
             and (occupation is None or occupation in occupations)
         )  # fmt: skip
     return fast
@@ -649,6 +660,7 @@ def check_persons(batch: Batch, ctx: Context, *, screen: bool = True) -> Checked
                 "household_code": cols["household_code"][i],
                 "residence_code": cols["residence_code"][i],
                 "venue_code": cols["venue_code"][i],
+                "unit_code": cols["unit_code"][i],
             }  # fmt: skip
             _household(row, ctx, fields["household_code"], fields["residence_code"])
             people.append((row, ident, fields))
@@ -678,10 +690,39 @@ def _check_person_row(
     venue = cells.get("venue_code")
     row.reference("residence_code", residence, ctx.region_codes, "区划 / regions")
     row.reference("venue_code", venue, ctx.venue_codes, "场所 / venues")
+    unit = _unit(row, cells.get("unit_code"), venue)
     _household(row, ctx, household, residence)
     fields["occupation"] = row.choice("occupation", cells.get("occupation") or "other", Occupation)
-    fields.update(household_code=household, residence_code=residence, venue_code=venue)
+    fields.update(household_code=household, residence_code=residence, venue_code=venue,
+                  unit_code=unit)  # fmt: skip
     return None if ident is None else (ident, fields)
+
+
+def _unit(row: _Row, unit: str | None, venue: str | None) -> str | None:
+    """The class or team code: a short code, and only with the school/workplace it is in."""
+    if unit is None:
+        return None
+    if not _UNIT_CODE.fullmatch(unit):
+        row.bad(
+            "unit_code",
+            _p(
+                "unit.code_shape",
+                f"班级/科室编码 {unit!r} 只能含字母、数字、- 和 _，最长 20 个字符",
+                f"unit code {unit!r} may hold only letters, digits, - and _, up to 20",
+            ),
+        )
+        return None
+    if venue is None:
+        row.bad(
+            "unit_code",
+            _p(
+                "unit.without_venue",
+                "填写了班级/科室 unit_code，却没有所在学校或单位 venue_code",
+                "unit_code needs the school or workplace it belongs to in venue_code",
+            ),
+        )
+        return None
+    return unit
 
 
 def _seal_people(

@@ -54,6 +54,7 @@ from fangkong.tracing.groups import (
     contacts_of_contacts,
     household_and_group_contacts,
     registry_groups,
+    unit_place,
     vehicle_contacts,
 )
 from fangkong.tracing.lake import CheckinLake
@@ -550,19 +551,19 @@ def _add_pairs(
 def _group_tables(conn: Connection, person_ids: Sequence[int]) -> tuple[I64, dict[str, I64]]:
     """(database id of each compact code, group arrays over the codes) for the persons
     and every member of their households, schools and workplaces."""
-    cols = (persons.c.id, persons.c.household_code, persons.c.venue_code)
-    rows: dict[int, tuple[str | None, str | None]] = {}
+    cols = (persons.c.id, persons.c.household_code, persons.c.venue_code, persons.c.unit_code)
+    rows: dict[int, tuple[str | None, str | None, str | None]] = {}
     for chunk in _chunks(list(person_ids)):
         for r in conn.execute(select(*cols).where(persons.c.id.in_(chunk))):
-            rows[r.id] = (r.household_code, r.venue_code)
-    homes = sorted({h for h, _ in rows.values() if h})
-    places = sorted({v for _, v in rows.values() if v})
+            rows[r.id] = (r.household_code, r.venue_code, r.unit_code)
+    homes = sorted({h for h, _, _ in rows.values() if h})
+    places = sorted({v for _, v, _ in rows.values() if v})
     for chunk in _chunks(homes):
         for r in conn.execute(select(*cols).where(persons.c.household_code.in_(chunk))):
-            rows[r.id] = (r.household_code, r.venue_code)
+            rows[r.id] = (r.household_code, r.venue_code, r.unit_code)
     for chunk in _chunks(places):
         for r in conn.execute(select(*cols).where(persons.c.venue_code.in_(chunk))):
-            rows[r.id] = (r.household_code, r.venue_code)
+            rows[r.id] = (r.household_code, r.venue_code, r.unit_code)
     types: dict[str, str] = {}
     for chunk in _chunks(places):
         types.update(
@@ -572,6 +573,7 @@ def _group_tables(conn: Connection, person_ids: Sequence[int]) -> tuple[I64, dic
     table = pa.table({
         "household_code": pa.array([rows[i][0] or None for i in ids.tolist()], pa.string()),
         "venue_code": pa.array([rows[i][1] or None for i in ids.tolist()], pa.string()),
+        "unit_code": pa.array([rows[i][2] or "" for i in ids.tolist()], pa.string()),
     })  # fmt: skip
     venue_table = pa.table({"code": pa.array(list(types), pa.string()),
                             "type": pa.array(list(types.values()), pa.string())})  # fmt: skip
@@ -579,9 +581,14 @@ def _group_tables(conn: Connection, person_ids: Sequence[int]) -> tuple[I64, dic
 
 
 def _place_names(conn: Connection, ids: I64, relation: str, member: int) -> str | None:
-    column = persons.c.household_code if relation == "household" else persons.c.venue_code
-    value = conn.execute(select(column).where(persons.c.id == int(ids[member]))).scalar()
-    return str(value) if value else None
+    """The household code, or the class/team as ``venue#unit`` (the venue without one)."""
+    row = conn.execute(
+        select(persons.c.household_code, persons.c.venue_code, persons.c.unit_code)
+        .where(persons.c.id == int(ids[member]))
+    ).one()  # fmt: skip
+    if relation == "household":
+        return str(row.household_code) if row.household_code else None
+    return unit_place(row.venue_code, row.unit_code)
 
 
 def _group_exposures(

@@ -1,7 +1,8 @@
 """Close contacts without a check-in, and contacts of close contacts (密接的密接).
 
 Groups come from the registry: ``household`` ← a person's household_code, ``class`` ←
-their school (venue_code of a school), ``workplace`` ← their workplace venue_code. Each
+their class at school (venue_code of a school + unit_code), ``workplace`` ← their office
+team (venue_code + unit_code); without a unit_code the whole school or workplace. Each
 is an array ``group[person]`` of group codes (−1: none). Which groups make a close
 contact, and which make a contact of a close contact, is the ``[contacts]`` table's
 choice (``ContactRules``). Vehicles: passengers of the same trip within the mode's seat
@@ -52,18 +53,39 @@ class GroupContacts:
         ]
 
 
+def unit_keys(persons: pa.Table) -> Any:
+    """``venue_code#unit_code`` (the class or team), or venue_code alone without a unit."""
+    venue = persons.column("venue_code").combine_chunks()
+    if "unit_code" not in persons.column_names:
+        return venue
+    unit = persons.column("unit_code").combine_chunks()
+    joined = pc.binary_join_element_wise(venue, unit, "#")  # null where either is null
+    no_unit = pc.fill_null(pc.equal(unit, ""), True)
+    return pc.if_else(no_unit, venue, joined)
+
+
+def unit_place(venue: str | None, unit: str | None) -> str | None:
+    """The place named in a class/workplace exposure: ``venue#unit`` or the venue."""
+    if not venue:
+        return None
+    return f"{venue}#{unit}" if unit else venue
+
+
 def registry_groups(persons: pa.Table, venues: pa.Table) -> dict[str, I64]:
     """Group codes per person (row of ``persons``) from registry tables in the import
-    formats: ``household`` ← household_code; ``class`` ← venue_code of a school;
-    ``workplace`` ← venue_code of any other venue (the person works there)."""
+    formats: ``household`` ← household_code; ``class`` ← venue_code of a school and the
+    unit_code (class); ``workplace`` ← venue_code of any other venue (the person works
+    there) and the unit_code (team). A person without unit_code: the whole venue."""
 
     def codes(values: Any) -> I64:
-        encoded = pc.dictionary_encode(values).combine_chunks()
+        encoded = pc.dictionary_encode(values)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
         found = pc.fill_null(encoded.indices.cast(pa.int64()), -1)
         return np.asarray(found.to_numpy(zero_copy_only=False), np.int64)
 
     household = codes(persons.column("household_code"))
-    place = codes(persons.column("venue_code"))
+    place = codes(unit_keys(persons))
     schools = pc.equal(venues.column("type"), "school")
     school_codes = pc.filter(venues.column("code"), schools)
     is_school = pc.fill_null(pc.is_in(persons.column("venue_code"), value_set=school_codes), False)

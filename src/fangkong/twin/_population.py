@@ -61,9 +61,9 @@ class Population:
     compound_venue: I32  # per compound: its residential_compound venue, -1 if none
     county: I32  # per person, index into counties (first 6 digits of residence)
     student: Bools
-    school_class: I32  # -1 if not at school; classes are (school, age)
+    school_class: I32  # -1 if not at school; classes are (school, unit) or (school, age)
     class_size: Ints
-    work_group: I32  # -1 if no workplace; groups are employer venues
+    work_group: I32  # -1 if no workplace; groups are (employer venue, team unit)
     work_size: Ints
     employer: I32  # venue index of school/workplace, -1 for none
     # venues
@@ -121,10 +121,21 @@ def build_population(
     ]
     school = venue_types.index("school") if "school" in venue_types else -1
     at_school = is_student & (employer_np >= 0) & (venue_type[np.maximum(employer_np, 0)] == school)
+    # classes and teams are the registry's units within the venue (unit_code); a person
+    # without one mixes with the venue's unit-less members: pupils by age, staff as one
+    no_unit = np.full(n, -1, np.int64)
+    if "unit_code" in persons.column_names:
+        unit, unit_dict = _codes(persons["unit_code"])
+        empty = unit_dict.to_numpy(zero_copy_only=False)[unit] == ""
+        no_unit = np.where(empty, -1, unit.astype(np.int64))
     school_class, class_size = group_ids(
-        np.where(at_school, employer_np, -1).astype(np.int64), np.where(at_school, age, -1)
+        np.where(at_school, employer_np, -1).astype(np.int64),
+        np.where(at_school, np.where(no_unit >= 0, no_unit, 1_000_000 + age), -1),
     )
-    work_group, work_size = group_ids(np.where(~at_school, employer_np, -1).astype(np.int64))
+    work_group, work_size = group_ids(
+        np.where(~at_school, employer_np, -1).astype(np.int64),
+        np.where(~at_school & (employer_np >= 0), no_unit + 1, -1),
+    )
 
     compound_venue = np.full(len(compounds), -1, dtype=np.int32)
     rc = venue_types.index("residential_compound") if "residential_compound" in venue_types else -1

@@ -31,6 +31,10 @@ def generate_command(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for regions, venues, persons.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same files.")] = 1,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    scenario_path: Annotated[
+        Path | None,
+        typer.Option("--scenario", help="Scenario TOML whose [units] size classes and teams."),
+    ] = None,
 ) -> None:
     """Generate a synthetic registry (regions, venues, persons) in the import formats."""
     if fmt not in ("csv", "parquet"):
@@ -42,7 +46,8 @@ def generate_command(
             )
         )
     try:
-        registry = generate_registry(people, seed=seed)
+        units = (load_scenario(scenario_path) if scenario_path else default_scenario()).units
+        registry = generate_registry(people, seed=seed, units=units)
     except ValueError as exc:
         raise BadInput(Problem("twin.people", str(exc), str(exc))) from exc
     kind: Literal["csv", "parquet"] = "csv" if fmt == "csv" else "parquet"

@@ -25,9 +25,11 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from fangkong.twin import _names as names
-from fangkong.twin._people import OCCUPATIONS, People, generate_people
+from fangkong.twin._people import OCC, OCCUPATIONS, People, generate_people
 from fangkong.twin._regions import Hierarchy, build_hierarchy
+from fangkong.twin._units import classes, teams
 from fangkong.twin._venues import Venues, generate_venues
+from fangkong.twin.scenario import Units, default_scenario
 
 REGION_COLUMNS = ("code", "parent_code", "level", "name", "population", "area_type", "geojson")
 VENUE_COLUMNS = (
@@ -51,6 +53,7 @@ PERSON_COLUMNS = (
     "household_code",
     "residence_code",
     "venue_code",
+    "unit_code",
     "occupation",
 )
 AS_OF = date(2022, 3, 18)  # the date of the Shanxi report the twin is modelled on
@@ -72,12 +75,18 @@ class Registry:
 
 
 def generate_registry(
-    people: int, *, seed: int = 1, province_code: str = "140000", as_of: date = AS_OF
+    people: int,
+    *,
+    seed: int = 1,
+    province_code: str = "140000",
+    as_of: date = AS_OF,
+    units: Units | None = None,
 ) -> Registry:
     """A synthetic province of ``people`` residents (合成省份), the same for the same seed.
 
     ``province_code`` is a real province code (6 digits ending 0000, e.g. 140000 山西省);
-    ages are counted on ``as_of`` and nobody is born after it.
+    ages are counted on ``as_of`` and nobody is born after it. ``units`` sizes the classes
+    and office teams (``unit_code``); default: the shipped scenario's ``[units]``.
     """
     if not 2 <= people <= MAX_PEOPLE:
         raise ValueError(
@@ -100,7 +109,7 @@ def generate_registry(
     return Registry(
         regions=_regions_table(hierarchy),
         venues=_venues_table(venues),
-        persons=_persons_table(hierarchy, persons, venues, rng),
+        persons=_persons_table(hierarchy, persons, venues, rng, units or default_scenario().units),
     )
 
 
@@ -227,7 +236,31 @@ def _passports(p: People, rng: np.random.Generator) -> tuple[Strings, Strings, S
     )
 
 
-def _persons_table(h: Hierarchy, p: People, v: Venues, rng: np.random.Generator) -> pa.Table:
+def _unit_codes(p: People, v: Venues, units: Units, rng: np.random.Generator) -> Strings:
+    """``C<age>-<n>`` for a pupil's class, ``T<n>`` for a staff member's team, else empty."""
+    venue = v.of_person
+    school = np.array([t == "school" for t in v.type] + [False])[venue]
+    pupil = school & np.isin(p.occupation, [OCC["student"], OCC["preschool"]])
+    cls = classes(venue, p.age, pupil, units.class_size, rng)
+    low, high = units.team_size
+    team = teams(venue, (venue >= 0) & ~pupil, low, high, rng)
+
+    def padded(values: np.ndarray, width: int) -> Strings:
+        text: Strings = pc.utf8_lpad(pa.array(values).cast(pa.string()), width=width, padding="0")
+        return text
+
+    class_code = _join(pa.scalar("C", pa.string()), padded(p.age, 2), pa.scalar("-", pa.string()),
+                       padded(cls, 2))  # fmt: skip
+    team_code = _join(pa.scalar("T", pa.string()), padded(team, 3))
+    empty = pa.scalar("", pa.string())
+    out: Strings = pc.if_else(pa.array(cls > 0), class_code, pc.if_else(pa.array(team > 0),
+                                                                     team_code, empty))  # fmt: skip
+    return out
+
+
+def _persons_table(
+    h: Hierarchy, p: People, v: Venues, rng: np.random.Generator, units: Units
+) -> pa.Table:
     n = len(p)
     mask = pa.array(p.passport)
     numbers, countries, latin = _passports(p, rng)
@@ -250,6 +283,7 @@ def _persons_table(h: Hierarchy, p: People, v: Venues, rng: np.random.Generator)
         "venue_code": _take([*v.code, ""], venue),
         "occupation": _take(OCCUPATIONS, p.occupation),
     }
+    columns["unit_code"] = _unit_codes(p, v, units, rng)  # drawn last: other columns unchanged
     return pa.table({name: columns[name] for name in PERSON_COLUMNS})
 
 
@@ -270,6 +304,8 @@ def read_registry(folder: Path) -> Registry:
                 f"{folder} 中没有 {kind}.csv 或 {kind}.parquet / "
                 f"{folder} has no {kind}.csv or {kind}.parquet"
             )
+        if kind == "persons" and "unit_code" not in table.column_names:  # written before units
+            table = table.append_column("unit_code", pa.array([""] * table.num_rows, pa.string()))
         tables[kind] = table.select(list(columns)).cast(
             pa.schema([(c, pa.string()) for c in columns])
         )

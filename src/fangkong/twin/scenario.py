@@ -89,6 +89,16 @@ class Transmission:
 
 
 @dataclass(frozen=True)
+class Units:
+    """Classes and office teams (班级, 科室/班组): the groups that mix at school and work."""
+
+    class_size: int = dataclasses.field(metadata=_range(1, 500))  # pupils per class
+    team_size: tuple[int, ...] = dataclasses.field(
+        metadata=_range(1, 1000)
+    )  # [min, max] coworkers per team, uniform
+
+
+@dataclass(frozen=True)
 class Mobility:
     age_groups: tuple[int, ...] = dataclasses.field(
         metadata=_range(0, 150)
@@ -166,6 +176,7 @@ class Scenario:
     seeds: Seeds
     natural_history: NaturalHistory
     transmission: Transmission
+    units: Units
     mobility: Mobility
     travel: Travel
     observables: Observables
@@ -301,6 +312,7 @@ def _validate(s: Scenario) -> None:
     _keys(
         s.transmission.venue_prob_per_minute, VISIT_TYPES, w, "transmission.venue_prob_per_minute"
     )
+    _pair(tuple(float(x) for x in s.units.team_size), w, "units.team_size")
     m = s.mobility
     groups = m.age_groups
     _require(
