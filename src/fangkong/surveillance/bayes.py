@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import nbinom
 
+from fangkong.surveillance._periods import evaluated
 from fangkong.surveillance.result import Detection
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -67,18 +68,7 @@ def bayes(
     if not 0 < alpha < 1:
         raise ValueError("alpha must lie strictly between 0 and 1")
     first = first_period(b, w, freq)
-    idx = (
-        np.arange(first, len(x), dtype=np.int64)
-        if range is None
-        else np.asarray(range, dtype=np.int64)
-    )
-    if idx.size == 0:
-        raise ValueError("the range of periods to evaluate is empty")
-    if idx.min() < first or idx.max() >= len(x):
-        raise ValueError(
-            f"Bayes with b={b}, w={w}, freq={freq} needs {first} periods before the first "
-            f"evaluated one (R: 'The vector of observed is too short!')"
-        )
+    idx = evaluated(range, first, len(x), f"Bayes with b={b}, w={w}, freq={freq}")
     offsets = reference_offsets(b, w, act_y, freq)
     reference = x[idx[:, None] - offsets[None, :]]
     valid = ~np.isnan(reference)

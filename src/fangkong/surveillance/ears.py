@@ -13,7 +13,6 @@ EARS C1 over 10,000 daily series of two years takes a fraction of a second.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,21 +40,37 @@ class EarsBatch:
     alarm_defined: npt.NDArray[np.bool_]
 
 
-def _window_stats(x: F64, lags: Sequence[int], start: int) -> tuple[F64, F64]:
-    """Mean and sample sd of ``x[:, t - lag]`` over ``lags`` for every ``t >= start``.
+def _window_stats(x: F64, lo: int, hi: int, start: int, integral: bool) -> tuple[F64, F64]:
+    """Mean and sample sd of ``x[:, t-hi .. t-lo]`` for every ``t >= start``.
 
-    Two passes (mean, then squared deviations) as R's ``mean``/``sd``, one vector
-    operation per lag, so the whole batch costs a few passes over the array.
+    Counts are integers, so running sums of x and x² are exact in float64 (below 2^53)
+    and ``var = (b·Σx² - (Σx)²) / (b(b-1))`` is exact before its one rounding: the same
+    numbers as R's two-pass ``sd`` to the last bit or two, in a handful of passes over
+    the array. Non-integer input takes R's two passes, one vector operation per lag.
     """
     n = x.shape[1]
-    total = np.zeros((x.shape[0], n - start))
-    for lag in lags:
-        total += x[:, start - lag : n - lag]
-    mean = total / len(lags)
-    squares = np.zeros_like(mean)
-    for lag in lags:
-        squares += (x[:, start - lag : n - lag] - mean) ** 2
-    return mean, np.sqrt(squares / (len(lags) - 1))
+    b = hi - lo + 1
+    if not integral:
+        total = np.zeros((x.shape[0], n - start))
+        for lag in range(lo, hi + 1):
+            total += x[:, start - lag : n - lag]
+        mean = total / b
+        squares = np.zeros_like(mean)
+        for lag in range(lo, hi + 1):
+            squares += (x[:, start - lag : n - lag] - mean) ** 2
+        return mean, np.sqrt(squares / (b - 1))
+    ones = np.zeros((x.shape[0], n + 1))
+    np.cumsum(x, axis=1, out=ones[:, 1:])
+    twos = np.zeros((x.shape[0], n + 1))
+    np.cumsum(x * x, axis=1, out=twos[:, 1:])
+    # window t-hi .. t-lo is prefix[t - lo + 1] - prefix[t - hi]
+    s1 = ones[:, start - lo + 1 : n - lo + 1] - ones[:, start - hi : n - hi]
+    s2 = twos[:, start - lo + 1 : n - lo + 1] - twos[:, start - hi : n - hi]
+    s2 *= b
+    s2 -= s1 * s1
+    s2 /= b * (b - 1)
+    np.maximum(s2, 0.0, out=s2)
+    return s1 / b, np.sqrt(s2, out=s2)
 
 
 def check_params(method: str, baseline: int, min_sigma: float, alpha: float | None) -> float:
@@ -88,7 +103,8 @@ def ears_batch(
     range: npt.ArrayLike | None = None,
 ) -> EarsBatch:
     """EARS on a 2-D array of counts, series × periods; ``range`` are 0-based periods."""
-    x = np.atleast_2d(np.asarray(counts, dtype=np.float64))
+    raw = np.atleast_2d(np.asarray(counts))
+    x = raw.astype(np.float64, copy=False)
     a = check_params(method, baseline, min_sigma, alpha)
     n = x.shape[1]
     idx = (
@@ -105,27 +121,41 @@ def ears_batch(
             f"first evaluated one (R: 'The vector of observed is too short!')"
         )
     z = float(ndtri(1.0 - a))
+    integral = _integral(raw, baseline)
+    contiguous = bool(idx[-1] - idx[0] == len(idx) - 1)
+    columns: slice | npt.NDArray[np.int64] = (
+        slice(int(idx[0]), int(idx[-1]) + 1) if contiguous else idx
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        if method == "C1":
-            mean, sd = _window_stats(x, range_lags(1, baseline), baseline)
-            bound = (mean + z * np.maximum(sd, min_sigma))[:, idx - baseline]
-        elif method == "C2":
-            start = baseline + 2
-            mean, sd = _window_stats(x, range_lags(3, baseline + 2), start)
-            bound = (mean + z * np.maximum(sd, min_sigma))[:, idx - start]
+        if method == "C3":
+            bound = _c3(x, idx, baseline, min_sigma, z, integral)
+            defined = ~np.isnan(bound)
         else:
-            bound = _c3(x, idx, baseline, min_sigma, z)
-        observed = x[:, idx]
-        defined = ~np.isnan(bound)
-        alarm = defined & (observed > bound)
+            lo, hi = (1, baseline) if method == "C1" else (3, baseline + 2)
+            mean, sd = _window_stats(x, lo, hi, hi, integral)
+            if min_sigma > 0:
+                np.maximum(sd, min_sigma, out=sd)
+            sd *= z
+            sd += mean  # the bound, in place: mean + z * max(sd, min_sigma)
+            bound = sd[:, idx - hi] if not contiguous else sd[:, idx[0] - hi : idx[-1] - hi + 1]
+            defined = np.ones(bound.shape, dtype=bool) if integral else ~np.isnan(bound)
+        alarm = x[:, columns] > bound
     return EarsBatch(idx, bound, alarm, defined)
 
 
-def range_lags(first: int, last: int) -> list[int]:
-    return list(np.arange(first, last + 1).tolist())
+def _integral(raw: npt.NDArray[np.generic], baseline: int) -> bool:
+    """Whole counts small enough for exact running sums of squares."""
+    limit = 2.0**52 / (baseline + 2)
+    if np.issubdtype(raw.dtype, np.integer):
+        return bool(raw.size == 0 or float(np.max(np.abs(raw))) ** 2 < limit)
+    values = raw.astype(np.float64, copy=False)
+    finite_whole = bool(np.all(values == np.floor(values)))
+    return finite_whole and float(np.max(np.abs(values), initial=0.0)) ** 2 < limit
 
 
-def _c3(x: F64, idx: npt.NDArray[np.int64], baseline: int, min_sigma: float, z: float) -> F64:
+def _c3(
+    x: F64, idx: npt.NDArray[np.int64], baseline: int, min_sigma: float, z: float, integral: bool
+) -> F64:
     """C3 bound: ``x_t + sd_t (z - (C2_{t-2} - 1)^+ - (C2_{t-1} - 1)^+)``, cut at 0.
 
     As R: the bound is built from the count itself, so the alarm ``x_t > bound`` is the
@@ -133,7 +163,7 @@ def _c3(x: F64, idx: npt.NDArray[np.int64], baseline: int, min_sigma: float, z: 
     ±Inf or NaN C2 statistics exactly as in R (IEEE arithmetic, no special cases).
     """
     start = baseline + 2
-    mean, sd = _window_stats(x, range_lags(3, baseline + 2), start)
+    mean, sd = _window_stats(x, 3, baseline + 2, start, integral)
     sigma = np.maximum(sd, min_sigma)
     c2 = (x[:, start:] - mean) / sigma
     col = idx - start
