@@ -1,0 +1,92 @@
+"""Browser test of the alert pages: Chromium opens an alert from the list, sees the series
+with its threshold drawn (Vega-Lite, SVG), verifies it with a note and sees the board."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from fangkong.alerts.detection import run_detection
+from fangkong.alerts.rules import AlertRules, Detector
+from fangkong.alerts.signals import record_signals
+from fangkong.store import migrate
+from fangkong.store.engine import make_engine
+from fangkong.store.types import utcnow
+from tests.conftest import load_province
+from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _login, _require_browser
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def alert_server(
+    tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
+) -> Iterator[str]:
+    """A real uvicorn over the province with one fever-clinic alert in county 140102."""
+    _require_browser()
+    import uvicorn
+
+    from tests.api.helpers import make_app
+
+    home = tmp_path_factory.mktemp("alert-browser-home")
+    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
+    migrate.upgrade(engine)
+    load_province(engine, twin_files)
+    app = make_app(engine, home)
+    today = utcnow().date()
+    counts = [1, 0, 2, 1, 0, 1, 1, 0, 2, 1] * 2 + [9]
+    rows = [{"signal": "fever_clinic", "region_code": "140102001001001",
+             "date": today - timedelta(days=20 - i), "count": n}
+            for i, n in enumerate(counts)]  # fmt: skip
+    record_signals(engine, rows, source="test")
+    det = Detector("fever_test", ("fever_clinic",), "ears-c2", "community", "day",
+                   {"alpha": 0.01, "baseline": 7, "min_sigma": 0.5}, "medium", 3, "发热门诊测试",
+                   "fever test")  # fmt: skip
+    rules = dataclasses.replace(AlertRules.shipped("protocol-9"), triggers={},
+                                detectors={det.id: det})  # fmt: skip
+    run_detection(engine, rules, today, utcnow())
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+def test_open_verify_and_board(alert_server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 1100, "height": 1000}).new_page()
+        _login(page, alert_server, "epi")
+        page.click("nav a[href='/alerts']")
+        page.click("#alerts tbody tr.alert-row a")
+        page.wait_for_selector("#series-chart svg", timeout=15_000)  # Vega drew the series
+        bars = page.locator("#series-chart svg path[aria-roledescription='bar']").count()
+        assert bars >= 20
+        assert page.locator("#series-chart svg [aria-roledescription='line mark']").count() == 1
+        assert page.inner_text("#alert-status") == "已发出"
+        page.screenshot(path=str(tmp_path / "alert-zh.png"), full_page=True)
+        page.fill("#lifecycle textarea[name=note]", "电话核实：发热门诊确有增多")
+        page.click("#to-verified")
+        page.wait_for_selector("#changed")
+        assert page.inner_text("#alert-status") == "已核实"
+        assert "电话核实" in page.inner_text("#history")
+        page.goto(f"{alert_server}/alerts/board")
+        assert "1/1" in page.inner_text("#board")  # verified on time
+        assert (tmp_path / "alert-zh.png").stat().st_size > 10_000
+        browser.close()
