@@ -1,0 +1,360 @@
+"""The pack's ``[arrivals]`` section as typed rules (入境/来返人员闭环管理规则).
+
+Every number arrivals applies is read here and nowhere else: the travel-history window,
+which venues are arrival points, the management per origin risk (and the quarantine
+group placed, the health-code fact, landing test, pool size, transfer), the deadline of
+every stage of the closed loop, the escalation of alerts and hand-offs, and the vehicle
+speeds for arrival times. A bad or missing value is an error naming the pack, the
+section, the key and the problem in Chinese and English.
+
+A risk entry may be removed by a pack that extends another (``enabled = false``); a
+traveller whose origin is at a removed level takes the next less severe level the pack
+keeps (twenty-measures has no medium-risk areas).
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fangkong.errors import BadInput, Problem
+
+RISKS = ("inbound", "high", "medium", "low", "none")  # most severe first
+MANAGEMENTS = ("centralised_quarantine", "home_quarantine", "tests_only", "none")
+PLACEMENT_KIND = {"centralised_quarantine": "centralised", "home_quarantine": "home_quarantine"}
+STAGES = ("registered", "sampled", "boarded", "handed_over", "managed", "released")
+DEADLINE_STAGES = STAGES[:-1]
+REGION_LEVELS = ("province", "city", "county", "township", "community", "compound")
+CODE_RISKS = ("inbound", "high", "medium", "low")  # arrival facts the code rules read
+PLACEHOLDERS = frozenset({"origin", "visited", "arrived", "history_days", "point"})
+_RISK_KEYS = frozenset(
+    {
+        "management",
+        "quarantine_group",
+        "code",
+        "landing_test",
+        "pool_size",
+        "transfer",
+        "zh",
+        "en",
+        "enabled",
+    }
+)
+
+
+class ArrivalRulesError(BadInput):
+    """arrivals.rules_invalid: the ``[arrivals]`` section lacks a key or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class RiskRule:
+    """What a traveller of one origin risk gets; ``rule_id`` is ``arrivals.risks.<risk>``."""
+
+    risk: str
+    management: str
+    quarantine_group: str | None
+    code: str | None  # the arrival fact's risk (None: no fact)
+    landing_test: bool
+    pool_size: int
+    transfer: bool
+    zh: str
+    en: str
+
+    @property
+    def rule_id(self) -> str:
+        return f"arrivals.risks.{self.risk}"
+
+    @property
+    def placement_kind(self) -> str | None:
+        return PLACEMENT_KIND.get(self.management)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    levels: int
+    every_hours: float
+    handoff_ack_hours: float
+
+
+@dataclass(frozen=True)
+class TransferRules:
+    road_factor: float
+    boarding_minutes: float
+    speeds_kmh: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class ArrivalRules:
+    source: str
+    history_days: int
+    point_venue_types: tuple[str, ...]
+    enclosing_region_level: str
+    enclosing_level: str  # low | none
+    handoff_level: str
+    home_area_level: str
+    risks: Mapping[str, RiskRule]  # only the enabled ones
+    deadlines: Mapping[str, float]  # stage → hours until the next stage is due
+    escalation: Escalation
+    transfer: TransferRules
+
+    def rule_for(self, risk: str) -> RiskRule:
+        """The entry for ``risk``, or the next less severe one the pack keeps."""
+        for level in RISKS[RISKS.index(risk) :]:
+            if level in self.risks:
+                return self.risks[level]
+        return self.risks["none"]  # pragma: no cover - from_table requires "none"
+
+    @classmethod
+    def from_pack(cls, pack: Any) -> ArrivalRules:
+        """The ``[arrivals]`` section of a loaded pack (``extends`` already merged)."""
+        source = f"{pack.path or pack.name} {pack.name}@{pack.version}"
+        table = pack.sections.get("arrivals")
+        if not isinstance(table, Mapping):
+            raise _Check(source).error(
+                "", "缺少 [arrivals] 节", "the [arrivals] section is missing"
+            )
+        quarantine = pack.sections.get("quarantine")
+        return cls.from_table(table, source, quarantine if isinstance(quarantine, Mapping) else {})
+
+    @classmethod
+    def shipped(cls, name: str) -> ArrivalRules:
+        from fangkong.policy import load_pack
+
+        return cls.from_pack(load_pack(name))
+
+    @classmethod
+    def from_table(
+        cls, table: Mapping[str, Any], source: str, quarantine: Mapping[str, Any]
+    ) -> ArrivalRules:
+        c = _Check(source)
+        risks_table = c.table(table, "risks")
+        risks = {}
+        for name, body in risks_table.items():
+            if name not in RISKS:
+                raise c.error(
+                    f"risks.{name}",
+                    f"未知风险等级（可选：{'、'.join(RISKS)}）",
+                    f"unknown risk (one of: {', '.join(RISKS)})",
+                )
+            if not isinstance(body, Mapping):
+                raise c.error(f"risks.{name}", "应为表", "must be a table")
+            if body.get("enabled", True) is False:
+                continue
+            risks[name] = c.risk(name, body, quarantine)
+        if "none" not in risks:
+            raise c.error(
+                "risks.none",
+                "必须保留 none（无风险区旅居史）",
+                "must keep none (no stay in a risk area)",
+            )
+        deadlines_table = c.table(table, "deadlines")
+        deadlines = {s: c.hours(deadlines_table, f"deadlines.{s}", s) for s in DEADLINE_STAGES}
+        esc = c.table(table, "escalation")
+        tr = c.table(table, "transfer")
+        speeds = c.table(tr, "transfer.speeds_kmh", key="speeds_kmh")
+        if not speeds:
+            raise c.error("transfer.speeds_kmh", "至少一种车型", "needs at least one vehicle kind")
+        return cls(
+            source=source,
+            history_days=c.count(table, "history_days", "history_days", minimum=1),
+            point_venue_types=c.texts(table, "point_venue_types"),
+            enclosing_region_level=c.choice(table, "enclosing_region_level", REGION_LEVELS),
+            enclosing_level=c.choice(table, "enclosing_level", ("low", "none")),
+            handoff_level=c.choice(table, "handoff_level", REGION_LEVELS),
+            home_area_level=c.choice(table, "home_area_level", REGION_LEVELS),
+            risks=risks,
+            deadlines=deadlines,
+            escalation=Escalation(
+                levels=c.count(esc, "escalation.levels", "levels", minimum=1),
+                every_hours=c.hours(esc, "escalation.every_hours", "every_hours"),
+                handoff_ack_hours=c.hours(esc, "escalation.handoff_ack_hours", "handoff_ack_hours"),
+            ),
+            transfer=TransferRules(
+                road_factor=c.number(tr, "transfer.road_factor", "road_factor", 1.0, 5.0),
+                boarding_minutes=c.number(
+                    tr, "transfer.boarding_minutes", "boarding_minutes", 0.0, 600.0
+                ),
+                speeds_kmh={
+                    str(k): c.number(speeds, f"transfer.speeds_kmh.{k}", str(k), 1.0, 300.0)
+                    for k in speeds
+                },
+            ),
+        )
+
+
+class _Check:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, key: str, zh: str, en: str) -> ArrivalRulesError:
+        where = f"[arrivals] {key}".rstrip()
+        return ArrivalRulesError(
+            Problem(
+                "arrivals.rules_invalid",
+                f"{self.source} {where}：{zh}",
+                f"{self.source} {where}: {en}",
+            )
+        )
+
+    def get(self, table: Mapping[str, Any], path: str, key: str | None = None) -> Any:
+        key = key or path.rsplit(".", 1)[-1]
+        if key not in table:
+            raise self.error(path, "缺少此项", "is missing")
+        return table[key]
+
+    def table(
+        self, table: Mapping[str, Any], path: str, key: str | None = None
+    ) -> Mapping[str, Any]:
+        value = self.get(table, path, key)
+        if not isinstance(value, Mapping):
+            raise self.error(path, "应为表", "must be a table")
+        return value
+
+    def number(
+        self, table: Mapping[str, Any], path: str, key: str, low: float, high: float
+    ) -> float:
+        value = self.get(table, path, key)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (low <= value <= high)
+        ):
+            raise self.error(
+                path,
+                f"应为 {low}–{high} 之间的数：{value!r}",
+                f"must be a number from {low} to {high}: {value!r}",
+            )
+        return float(value)
+
+    def hours(self, table: Mapping[str, Any], path: str, key: str) -> float:
+        value = self.number(table, path, key, 0.0, 24.0 * 366)
+        if value <= 0:
+            raise self.error(path, "小时数须大于 0", "hours must be more than 0")
+        return value
+
+    def count(self, table: Mapping[str, Any], path: str, key: str, *, minimum: int) -> int:
+        value = self.get(table, path, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.error(
+                path,
+                f"应为不小于 {minimum} 的整数：{value!r}",
+                f"must be a whole number of at least {minimum}: {value!r}",
+            )
+        return value
+
+    def flag(self, table: Mapping[str, Any], path: str, key: str) -> bool:
+        value = self.get(table, path, key)
+        if not isinstance(value, bool):
+            raise self.error(
+                path, f"应为 true 或 false：{value!r}", f"must be true or false: {value!r}"
+            )
+        return value
+
+    def choice(self, table: Mapping[str, Any], path: str, allowed: Sequence[str]) -> str:
+        value = self.get(table, path)
+        if value not in allowed:
+            raise self.error(
+                path,
+                f"应为 {'、'.join(allowed)} 之一：{value!r}",
+                f"must be one of {', '.join(allowed)}: {value!r}",
+            )
+        return str(value)
+
+    def texts(self, table: Mapping[str, Any], path: str) -> tuple[str, ...]:
+        value = self.get(table, path)
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise self.error(path, "应为非空的文字列表", "must be a non-empty list of texts")
+        return tuple(value)
+
+    def template(self, table: Mapping[str, Any], path: str, key: str) -> str:
+        value = self.get(table, path, key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(path, "应为非空文字", "must be a non-empty text")
+        try:
+            names = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+        except ValueError as exc:
+            raise self.error(path, f"模板无效：{exc}", f"bad template: {exc}") from None
+        unknown = sorted(names - PLACEHOLDERS)
+        if unknown:
+            raise self.error(
+                path,
+                f"未知占位符 {{{unknown[0]}}}（可用：{'、'.join(sorted(PLACEHOLDERS))}）",
+                f"unknown placeholder {{{unknown[0]}}} "
+                f"(available: {', '.join(sorted(PLACEHOLDERS))})",
+            )
+        if key == "zh" and not any("\u4e00" <= ch <= "\u9fff" for ch in value):
+            raise self.error(path, "中文说明须含汉字", "the zh text must be in Chinese")
+        return value
+
+    def risk(self, name: str, body: Mapping[str, Any], quarantine: Mapping[str, Any]) -> RiskRule:
+        where = f"risks.{name}"
+        unknown = sorted(set(body) - _RISK_KEYS)
+        if unknown:
+            raise self.error(f"{where}.{unknown[0]}", "未知键", "unknown key")
+        management = self.choice(body, f"{where}.management", MANAGEMENTS)
+        group = body.get("quarantine_group")
+        kind = PLACEMENT_KIND.get(management)
+        if kind is not None:
+            group = self._group(where, group, kind, quarantine)
+        elif group is not None:
+            raise self.error(
+                f"{where}.quarantine_group",
+                f"{management} 不安置隔离",
+                f"{management} places nobody",
+            )
+        code = body.get("code")
+        if code is not None and code not in CODE_RISKS:
+            raise self.error(
+                f"{where}.code",
+                f"应为 {'、'.join(CODE_RISKS)} 之一：{code!r}",
+                f"must be one of {', '.join(CODE_RISKS)}: {code!r}",
+            )
+        transfer = self.flag(body, f"{where}.transfer", "transfer")
+        if kind is not None and not transfer:
+            raise self.error(
+                f"{where}.transfer",
+                "隔离人员须点对点转运",
+                "people placed in quarantine are transferred point-to-point",
+            )
+        return RiskRule(
+            risk=name,
+            management=management,
+            quarantine_group=group,
+            code=code,
+            landing_test=self.flag(body, f"{where}.landing_test", "landing_test"),
+            pool_size=self.count(body, f"{where}.pool_size", "pool_size", minimum=1),
+            transfer=transfer,
+            zh=self.template(body, f"{where}.zh", "zh"),
+            en=self.template(body, f"{where}.en", "en"),
+        )
+
+    def _group(self, where: str, group: Any, kind: str, quarantine: Mapping[str, Any]) -> str:
+        if not isinstance(group, str) or not group:
+            raise self.error(
+                f"{where}.quarantine_group",
+                "隔离管理须指明 [quarantine] 人群",
+                "a quarantine management names its [quarantine] group",
+            )
+        body = quarantine.get(group)
+        if not isinstance(body, Mapping):
+            raise self.error(
+                f"{where}.quarantine_group",
+                f"[quarantine] 中无此人群 {group!r}",
+                f"[quarantine] has no group {group!r}",
+            )
+        first = (
+            "centralised"
+            if body.get("centralised_days", 0)
+            else "home_quarantine"
+            if body.get("home_days", 0)
+            else None
+        )
+        if first != kind:
+            raise self.error(
+                f"{where}.quarantine_group",
+                f"[quarantine.{group}] 首段为 {first}，与管理方式 {kind} 不符",
+                f"[quarantine.{group}] starts with {first}, not {kind}",
+            )
+        return group
