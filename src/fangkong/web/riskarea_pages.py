@@ -1,0 +1,117 @@
+"""Risk-area pages: the public list and map (no login, no personal data), the demand
+forecast (quarantine.read) and the needs of sealed areas (need.manage, audited).
+
+Handlers parse the query or form, call one function and render a template.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from fangkong.api.context import check_csrf
+from fangkong.auth.rights import QUARANTINE_READ
+from fangkong.errors import BadInput, Conflict, NotFound
+from fangkong.quarantine.forecast import ForecastOptions, forecast_from_store
+from fangkong.riskareas.access import change_need, needs_view
+from fangkong.riskareas.charts import forecast_rows, forecast_spec, map_spec
+from fangkong.riskareas.public import map_features, public_areas
+from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.web.i18n import translations
+from fangkong.web.pages import Address, Caller, Ctx, page, page_lang, session_csrf_basis
+
+riskarea_pages = APIRouter(include_in_schema=False)
+
+LEVEL_MSGIDS = {"high": "High risk", "medium": "Medium risk", "low": "Low risk",
+                "none": "Not a risk area", "name": "Name", "level": "Risk level"}  # fmt: skip
+
+
+def _json(spec: dict[str, Any]) -> str:
+    # inside <script type="application/json">: keep "</" from closing the element
+    return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
+
+
+@riskarea_pages.get("/risk-areas")
+def get_public_list(request: Request, ctx: Ctx) -> HTMLResponse:
+    """The public list of current high and medium areas (公示), no login."""
+    areas = public_areas(ctx.engine, ctx.codes)
+    return page(request, "riskareas/list.html", areas=areas)
+
+
+@riskarea_pages.get("/risk-areas/map")
+def get_map(request: Request, ctx: Ctx) -> HTMLResponse:
+    """Areas on a map of region shapes drawn from the registry (no tiles), no login."""
+    gettext = translations(page_lang(request)).gettext
+    labels = {k: gettext(v) for k, v in LEVEL_MSGIDS.items()}
+    shapes = map_features(ctx.engine, labels)
+    derived = any(f["properties"]["derived"] for f in shapes)
+    return page(request, "riskareas/map.html", map_spec=_json(map_spec(shapes, labels)),
+                shapes=len(shapes), derived=derived)  # fmt: skip
+
+
+@riskarea_pages.get("/forecast")
+def get_forecast(
+    request: Request, ctx: Ctx, actor: Caller,
+    region: Annotated[str | None, Query(max_length=15)] = None,
+    rt_factor: Annotated[float, Query(ge=0, le=5)] = 1.0,
+    standby: bool = False,
+) -> HTMLResponse:  # fmt: skip
+    """Rooms needed per region for the next 14 days against capacity (what-ifs in the
+    query: Rt factor, standby rooms opened)."""
+    actor.require(QUARANTINE_READ)
+    opts = ForecastOptions(r_factor=rt_factor, include_standby=standby, draws=300)
+    rf = forecast_from_store(ctx.engine, ctx.codes.pack, ctx.codes.tz, opts,
+                             within=actor.region_code)  # fmt: skip
+    run_out = rf.forecast.run_out_day()
+    order = sorted(range(len(rf.regions)), key=lambda i: (run_out[i] == 0, run_out[i], i))
+    chosen = rf.regions.index(region) if region in rf.regions else (order[0] if order else None)
+    days = rf.days()
+    rows = [
+        {"code": rf.regions[i], "name": rf.names[i], "capacity": int(rf.forecast.capacity[i]),
+         "rt": None if rf.rt_mean[i] != rf.rt_mean[i] else round(float(rf.rt_mean[i]), 2),
+         "last": forecast_rows(rf, i)[-1] if days else None,
+         "runs_out": days[run_out[i] - 1] if run_out[i] else None}
+        for i in order
+    ]  # fmt: skip
+    spec = None
+    if chosen is not None:
+        title = f"{rf.names[chosen]} ({rf.regions[chosen]})"
+        spec = _json(forecast_spec(rf, chosen, title))
+    return page(request, "riskareas/forecast.html", actor=actor, rows=rows, spec=spec,
+                chosen=None if chosen is None else rf.regions[chosen], pack=rf.pack,
+                rt_factor=rt_factor, standby=standby, draws=rf.forecast.draws)  # fmt: skip
+
+
+def _needs_page(request: Request, ctx: Any, actor: Any, address: str, *, code: int = 200,
+                error: str | None = None) -> HTMLResponse:  # fmt: skip
+    rows = needs_view(ctx.engine, ctx.keys.audit, actor, address)
+    kinds = RiskAreaRules.from_pack(ctx.codes.pack).need_kinds
+    return page(request, "riskareas/needs.html", status=code, actor=actor, rows=rows,
+                kinds=kinds, error=error)  # fmt: skip
+
+
+@riskarea_pages.get("/risk-areas/needs")
+def get_needs(request: Request, ctx: Ctx, actor: Caller, address: Address) -> HTMLResponse:
+    """Open needs of residents of sealed areas in the actor's jurisdiction, overdue first."""
+    return _needs_page(request, ctx, actor, address)
+
+
+@riskarea_pages.post("/risk-areas/needs/{need_id}")
+def post_need(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, need_id: int,
+    status: Annotated[str, Form(max_length=20)] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    try:
+        change_need(ctx.engine, ctx.keys.audit, actor, address, need_id, status, note)
+    except (BadInput, Conflict, NotFound) as exc:
+        from fangkong.api.problems import status_of
+
+        return _needs_page(request, ctx, actor, address, code=status_of(exc),
+                           error=exc.problem.text(page_lang(request)))  # fmt: skip
+    return RedirectResponse("/risk-areas/needs", status_code=303)

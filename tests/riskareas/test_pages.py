@@ -1,0 +1,103 @@
+"""Risk-area pages over HTTP on both backends: the public list and map need no login and
+show no reasons or persons; the forecast page keeps to the jurisdiction and its right;
+needs of sealed areas: rights, jurisdiction (another county's task answers as missing),
+CSRF, masking, one audit row per view or change."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine, func, select
+
+from fangkong.riskareas.needs import list_needs, raise_need
+from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.riskareas.service import designate
+from fangkong.store.schema import audit_log, persons
+from fangkong.store.types import utcnow
+from tests.api.codes import codes_of
+from tests.api.helpers import client, csrf_of, logged_in, make_app
+from tests.riskareas.conftest import residents_of
+
+COMPOUND = "140121100200001"  # the compound of county 140121 (user county2)
+REASON = "两例病例居住于此"
+
+
+@pytest.fixture
+def world(province: Engine, tmp_path: Path) -> tuple[FastAPI, Engine, int]:
+    app = make_app(province, tmp_path)
+    ctx = codes_of(app)
+    area = designate(province, ctx, region_code=COMPOUND, level="high", reason=REASON,
+                     by="county2", now=utcnow() - timedelta(hours=1)).area  # fmt: skip
+    rules = RiskAreaRules.from_pack(ctx.pack)
+    kind = min(rules.need_kinds.values(), key=lambda k: k.deadline_hours)
+    resident = residents_of(province, COMPOUND)[0]
+    need = raise_need(province, rules, area_id=area.id, person_id=resident, kind=kind.name,
+                      note="透析", by="grid",
+                      now=utcnow() - timedelta(hours=kind.deadline_hours + 1))  # fmt: skip
+    return app, province, need
+
+
+def _audits(engine: Engine, action: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(
+            select(func.count()).select_from(audit_log).where(audit_log.c.action == action)
+        ).scalar_one())  # fmt: skip
+
+
+def test_public_list_and_map(world: tuple[FastAPI, Engine, int]) -> None:
+    app, engine, _ = world
+    c = client(app)  # nobody logged in
+    page = c.get("/risk-areas")
+    assert page.status_code == 200
+    assert "高风险区" in page.text
+    with engine.connect() as conn:
+        names = conn.execute(select(persons.c.name).limit(50)).scalars().all()
+    assert REASON not in page.text
+    assert not any(n in page.text for n in names)
+    assert page.text.count('class="area level-high"') == 1
+    m = c.get("/risk-areas/map")
+    assert m.status_code == 200
+    spec = json.loads(re.search(r'id="risk-map-spec">(.*?)</script>', m.text, re.S).group(1))  # type: ignore[union-attr]
+    feats = {f["id"]: f for f in spec["data"]["values"]["features"]}
+    assert feats[COMPOUND]["properties"]["level"] == "high"
+    assert feats[COMPOUND]["geometry"]["type"] == "Polygon"
+    assert "derived-note" in m.text  # the registry has no boundaries: shapes are derived
+
+
+def test_forecast_page(world: tuple[FastAPI, Engine, int]) -> None:
+    app, _, _ = world
+    page = logged_in(app, "viewer").get("/forecast")
+    assert page.status_code == 200
+    assert "140102" in page.text
+    assert "140121" not in page.text  # another county: outside the viewer's jurisdiction
+    assert 'id="forecast-spec"' in page.text
+    assert logged_in(app, "admin").get("/forecast").status_code == 403
+
+
+def test_needs_page(world: tuple[FastAPI, Engine, int]) -> None:
+    app, engine, need = world
+    owner = logged_in(app, "county2")
+    before = _audits(engine, "needs.view")
+    page = owner.get("/risk-areas/needs")
+    assert page.status_code == 200
+    assert f'id="need-{need}"' in page.text
+    assert "overdue-flag" in page.text
+    assert _audits(engine, "needs.view") == before + 1
+    other = logged_in(app, "epi")  # county 140102: not this task's jurisdiction
+    assert f'id="need-{need}"' not in other.get("/risk-areas/needs").text
+    token = csrf_of(other.get("/risk-areas/needs").text)
+    refused = other.post(f"/risk-areas/needs/{need}", data={"status": "done", "csrf_token": token})
+    assert refused.status_code == 404
+    assert logged_in(app, "viewer").get("/risk-areas/needs").status_code == 403
+    assert owner.post(f"/risk-areas/needs/{need}", data={"status": "done"}).status_code == 403
+    token = csrf_of(page.text)
+    done = owner.post(f"/risk-areas/needs/{need}", data={"status": "done", "csrf_token": token},
+                      follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    assert [n.status for n in list_needs(engine)] == ["done"]
+    assert _audits(engine, "needs.change") == 2  # the refused one and this one
