@@ -133,3 +133,27 @@ def test_registry_batch_and_single_runs_agree() -> None:
         single = method.run(SeriesInput(counts[i], 52, 1, template.dates), positions, params)
         np.testing.assert_array_equal(batched[i].threshold, single.threshold)
         np.testing.assert_array_equal(batched[i].index, single.index)
+
+
+def test_c3_alarm_follows_rs_code_not_its_help_page() -> None:
+    # R's bound is x_t + sd_t (z - lagged C2 parts): the current count cancels, so raising
+    # it changes the bound by the same amount and never the alarm (while the bound is > 0)
+    rng = np.random.default_rng(12)
+    x = rng.poisson(10, size=80).astype(float)
+    t = 60
+    before = ears(x, method="C3", range=[t])
+    x2 = x.copy()
+    x2[t] += 50
+    after = ears(x2, method="C3", range=[t])
+    assert after.threshold[0] == pytest.approx(before.threshold[0] + 50)
+    assert after.alarm[0] == before.alarm[0]
+
+
+def test_c3_evaluates_a_single_period_where_r_fails() -> None:
+    # R 1.20.3 errors for a one-period range ("number of items to replace ..."): its
+    # refVals matrix drops to a vector. The bound for t alone equals the one in a longer run
+    x = [3, 5, 2, 6, 4, 3, 7, 5, 4, 6, 5, 8, 9, 12, 15]
+    one = ears(x, method="C3", range=[14])
+    two = ears(x, method="C3", range=[13, 14])
+    assert one.threshold[0] == two.threshold[1]
+    assert two.threshold[1] == pytest.approx(7.820457, rel=1e-6)  # R, range = 14:15

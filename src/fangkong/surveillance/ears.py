@@ -5,7 +5,8 @@ just before it; C2 leaves a guard band of two periods between them; C3 adds the 
 parts of the two previous C2 statistics. Everything here follows R 1.20.3's code
 (``docs/surveillance.md`` lists where that differs from its help page): one-sided
 ``qnorm(1 - alpha)``, sample standard deviation floored at ``min_sigma``, alarm when the
-count is strictly above the bound, C3's bound ``x + sd * (z - lagged C2 parts)`` cut at 0.
+count is strictly above the bound, C3's bound ``x + sd * (z - lagged C2 parts)`` cut at 0
+(so C3's alarm ignores the current count, see :func:`_c3`).
 
 :func:`ears_batch` takes a 2-D array (series × periods) and computes every series at once;
 EARS C1 over 10,000 daily series of two years takes a fraction of a second.
@@ -158,9 +159,11 @@ def _c3(
 ) -> F64:
     """C3 bound: ``x_t + sd_t (z - (C2_{t-2} - 1)^+ - (C2_{t-1} - 1)^+)``, cut at 0.
 
-    As R: the bound is built from the count itself, so the alarm ``x_t > bound`` is the
-    sum of three C2 statistics exceeding ``z`` (when the sd is positive); a zero sd gives
-    ±Inf or NaN C2 statistics exactly as in R (IEEE arithmetic, no special cases).
+    R's code, not its help page: the bound is built from the count itself, so the count
+    cancels and the alarm ``x_t > bound`` says only that the two previous C2 statistics
+    (less 1, positive parts) add up to more than z — or, where the bound is cut at 0,
+    that ``x_t > 0``. The help page's C3 sums three C2 terms including period t. A zero
+    sd gives ±Inf or NaN C2 statistics exactly as in R (IEEE arithmetic), NaN → NA.
     """
     start = baseline + 2
     mean, sd = _window_stats(x, 3, baseline + 2, start, integral)
