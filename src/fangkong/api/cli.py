@@ -37,8 +37,15 @@ def serve_command(
     engine = engine_for(cfg)
     try:
         migrate.require_current(engine)
+        sqlite = engine.dialect.name == "sqlite"
     finally:
         engine.dispose()
+    if sqlite and workers > 1:  # measured: benchmarks/scan_load.py, docs/benchmarks.md
+        out.print(
+            "注意 note: SQLite 只有一个写者；多进程会争用写锁（扫码更慢）。"
+            "SQLite has one writer: several processes contend for its lock and scans get "
+            "slower; use --workers with PostgreSQL."
+        )
     out.print(
         f"fangkong: http://{host}:{port}/  (API docs 接口文档 /docs; {workers} worker(s); "
         "Ctrl-C to stop 停止)"

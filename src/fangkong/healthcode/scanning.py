@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
 
 from fangkong.errors import FangkongError, Problem
 from fangkong.healthcode.errors import (
@@ -47,35 +47,57 @@ from fangkong.healthcode.service import (
     _now,
     _store,
     _verdict,
-    load_facts,
     person_by_id_number,
 )
-from fangkong.healthcode.tables import health_codes, scans
+from fangkong.healthcode.store import FactRow, facts_from_rows
+from fangkong.healthcode.tables import health_codes, person_facts, scans
 from fangkong.store.schema import persons, venues
 from fangkong.store.tx import write_transaction
 
-_PRIOR = select(scans.c.request_digest, scans.c.verdict).where(
-    scans.c.client_event_id == bindparam("event_id")
+# one query: this event id stored before, or this token used before
+_SEEN = (
+    select(scans.c.client_event_id, scans.c.request_digest, scans.c.verdict)
+    .where(
+        or_(
+            scans.c.client_event_id == bindparam("event_id"),
+            scans.c.token_digest == bindparam("digest"),
+        )
+    )
+    .limit(2)
 )
 _VENUE = select(venues.c.type).where(venues.c.code == bindparam("code"))
-_TOKEN_USED = select(scans.c.id).where(scans.c.token_digest == bindparam("digest")).limit(1)
-_CODE_COLUMNS = (
-    health_codes.c.person_id,
+# one query: the person, their stored code and their live facts (one row per fact)
+_LIVE_FACT = and_(person_facts.c.person_id == persons.c.id, person_facts.c.voided_at.is_(None))
+_PERSON_COLUMNS = (
+    persons.c.id.label("person_id"),
+    persons.c.name,
     health_codes.c.colour,
     health_codes.c.reasons,
     health_codes.c.next_change_at,
     health_codes.c.pack_name,
     health_codes.c.pack_version,
-    persons.c.name,
+    person_facts.c.id.label("fact_id"),
+    person_facts.c.kind,
+    person_facts.c.starts_at,
+    person_facts.c.ends_at,
+    person_facts.c.detail,
 )
 _BY_REF = (
-    select(*_CODE_COLUMNS)
-    .select_from(health_codes.join(persons, persons.c.id == health_codes.c.person_id))
+    select(*_PERSON_COLUMNS)
+    .select_from(
+        health_codes.join(persons, persons.c.id == health_codes.c.person_id).outerjoin(
+            person_facts, _LIVE_FACT
+        )
+    )
     .where(health_codes.c.qr_ref == bindparam("ref"))
 )
 _BY_PERSON = (
-    select(persons.c.id.label("person_id"), *_CODE_COLUMNS[1:])
-    .select_from(persons.outerjoin(health_codes, health_codes.c.person_id == persons.c.id))
+    select(*_PERSON_COLUMNS)
+    .select_from(
+        persons.outerjoin(health_codes, health_codes.c.person_id == persons.c.id).outerjoin(
+            person_facts, _LIVE_FACT
+        )
+    )
     .where(persons.c.id == bindparam("person_id"))
 )
 _SEEN_EVENTS = select(scans.c.client_event_id, scans.c.request_digest, scans.c.verdict).where(
@@ -146,11 +168,14 @@ def prepare_scan(
     if not text:
         raise malformed("缺少二维码或证件号", "no QR token or ID number")
     request = _digest(venue_code, text, device_time.isoformat())
-    prior = conn.execute(_PRIOR, {"event_id": event_id}).first()
-    if prior is not None:
-        if bytes(prior.request_digest) != request:
-            raise _event_conflict()
-        return ScanVerdict.from_json(prior.verdict, repeated=True)
+    is_token = looks_like_token(text)
+    token_digest = _digest("token", text) if is_token else None
+    seen = conn.execute(_SEEN, {"event_id": event_id, "digest": token_digest}).all()
+    for prior in seen:
+        if prior.client_event_id == event_id:
+            if bytes(prior.request_digest) != request:
+                raise _event_conflict()
+            return ScanVerdict.from_json(prior.verdict, repeated=True)
     venue_type = venue_types.get(venue_code) if venue_types is not None else None
     if venue_type is None:
         venue_type = conn.execute(_VENUE, {"code": venue_code}).scalar_one_or_none()
@@ -161,24 +186,27 @@ def prepare_scan(
             )  # fmt: skip
         if venue_types is not None:
             venue_types[venue_code] = venue_type
-    token_digest: bytes | None = None
-    if looks_like_token(text):
+    if is_token:
         claims = verify_token(ctx.qr, text, now, validity_s=ctx.qr_validity_s, skew_s=ctx.qr_skew_s)
-        token_digest = _digest("token", text)
-        if conn.execute(_TOKEN_USED, {"digest": token_digest}).first() is not None:
+        if seen:  # a row matched, and not by event id: by this token
             raise _replayed()
-        code = conn.execute(_BY_REF, {"ref": claims.ref}).first()
+        rows = conn.execute(_BY_REF, {"ref": claims.ref}).all()
         by = "token"
     else:
         found = person_by_id_number(conn, ctx.sealer, text, now.astimezone(ctx.tz).date())
-        code = None if found is None else conn.execute(_BY_PERSON, {"person_id": found}).first()
+        rows = [] if found is None else conn.execute(_BY_PERSON, {"person_id": found}).all()
         by = "id_number"
-    if code is None:
+    if not rows:
         raise PersonUnknown(
             Problem("scan.person_unknown", "查无此人，请核验证件",
                     "nobody in the registry matches: check an ID document")
         )  # fmt: skip
-    facts = load_facts(conn, code.person_id)
+    code = rows[0]
+    facts = facts_from_rows(
+        FactRow(r.fact_id, r.kind, r.starts_at, r.ends_at, r.detail)
+        for r in rows
+        if r.fact_id is not None
+    )
     decision = evaluate(facts, now, ctx.pack, tz=ctx.tz)
     changed = (
         code.colour != decision.colour.label
