@@ -30,9 +30,17 @@ def inputs(n: int = 3, seed: int = 1, capacity: float = 500.0) -> ForecastInputs
     shape, scale = posterior_last_window(incidence, si_weights())
     occupied = np.tile(np.maximum(0, 40 - 6 * np.arange(14.0)), (n, 1))
     return ForecastInputs(
-        incidence, shape, scale, si_weights(), Spread(6.0, 1.5), Spread(2.0, 3.0), 7, 0,
-        np.full(n, capacity), occupied,
-    )  # fmt: skip
+        incidence,
+        shape,
+        scale,
+        si_weights(),
+        Spread(6.0, 1.5),
+        Spread(2.0, 3.0),
+        7,
+        0,
+        np.full(n, capacity),
+        occupied,
+    )
 
 
 @pytest.mark.parametrize(("r", "coc_days"), [(0.8, 0), (1.3, 0), (1.1, 7)])

@@ -451,22 +451,24 @@ def import_facilities(
                 cells = {k: v[i] for k, v in batch.columns.items()}
                 rows_read += 1
                 facility, found = check_facility(cells, codes)
-                if facility is not None and facility.code in seen:
+                code = cells.get("code")
+                if code and code in seen:
                     found.append(
                         (
                             "code",
                             _p(
                                 "row.duplicate",
-                                f"{facility.code} 与第 {seen[facility.code]} 行重复",
-                                f"{facility.code} repeats row {seen[facility.code]}",
+                                f"{code} 与第 {seen[code]} 行重复",
+                                f"{code} repeats row {seen[code]}",
                             ),
                         )
                     )
                     facility = None
+                elif code:
+                    seen[code] = number
                 problems.extend(RowProblem(number, col, p) for col, p in found)
                 if facility is None:
                     continue
-                seen[facility.code] = number
                 if problems:
                     continue  # after a bad row: keep checking for the report, stop writing
                 _, new, rooms = _save(conn, facility, by, now)
