@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import TYPE_CHECKING
 
 import typer
@@ -13,6 +14,8 @@ from fangkong.store.engine import engine_for
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+GIL_SWITCH_S = 0.0005
 
 
 def serve_command(
@@ -66,6 +69,10 @@ def app_factory() -> FastAPI:
     """The app of one server process, from the settings in its environment."""
     from fangkong.api.app import create_app
 
+    # Hand the GIL over every 0.5 ms, not 5: the event loop answers requests while the scan
+    # writer thread commits; with the default a request can wait 5 ms for the GIL each time
+    # it returns from SQLite (measured: 1.5-2x fewer scans per second).
+    sys.setswitchinterval(GIL_SWITCH_S)
     cfg = settings()
     app = create_app(cfg, engine_for(cfg))
     app.state.pid = os.getpid()
