@@ -405,3 +405,33 @@ def not_sampled(bind: Bind, campaign_id: int, *, limit: int = 200) -> tuple[int,
 def list_campaigns(bind: Bind) -> list[Any]:
     with write_transaction(bind) as conn:
         return list(conn.execute(select(campaigns).order_by(campaigns.c.id.desc())).all())
+
+
+@dataclass(frozen=True)
+class Projection:
+    """When the first round is predicted to have every result, at the sampling rate seen
+    so far (the plan's fluid model with the observed rate in place of the planned one)."""
+
+    sampling_per_hour: float
+    sampling_hours: float  # hours from the start until everyone is sampled
+    results_hours: float  # hours from the start until every tube has a result
+    target_hours: float
+
+    @property
+    def meets_target(self) -> bool:
+        return self.results_hours <= self.target_hours
+
+
+def projection(p: Progress, lab_capacity_per_day: int, c: Campaign) -> Projection | None:
+    """The live forecast of a running campaign; None before anyone is sampled, with no
+    lab capacity or no residents. Same formula as ``plan``: results at ``transport +
+    max(sampling hours, tubes / lab rate) + run_hours``."""
+    elapsed = p.hours_elapsed
+    if p.sampled <= 0 or elapsed <= 0 or lab_capacity_per_day <= 0 or p.population <= 0:
+        return None
+    rate = p.sampled / elapsed
+    sampling = p.population / rate
+    tubes_total = math.ceil(p.population / p.pool_size)
+    lab = tubes_total / (lab_capacity_per_day / 24.0)
+    results_at = c.transport_hours + max(sampling, lab) + c.run_hours
+    return Projection(rate, sampling, results_at, p.target_hours)

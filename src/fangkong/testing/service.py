@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -99,10 +100,31 @@ class TubeView:
     flag: str | None
     person_ids: tuple[int, ...] = ()
     orders_done: tuple[int, ...] = field(default=(), compare=False)
+    created: bool = field(default=False, compare=False)  # registered by this call
 
     @property
     def pooled(self) -> bool:
         return self.pool_size > 1
+
+    @classmethod
+    def of_row(cls, r: Any, person_ids: tuple[int, ...] = ()) -> TubeView:
+        """The view of a ``testing_tubes`` row."""
+        return cls(
+            r.id,
+            r.barcode,
+            r.pool_size,
+            r.purpose,
+            r.point,
+            r.region_code,
+            r.collector,
+            r.collected_at,
+            r.campaign_id,
+            r.lab_code,
+            r.shipped_at,
+            r.received_at,
+            r.flag,
+            person_ids,
+        )
 
 
 def _check_sample(sample: Sample, rules: TestingRules) -> None:
@@ -183,7 +205,7 @@ def collect(
             for p in people:
                 evaluate_person(conn, codes, p, at=at, trigger="testing:sample")
         view = _view(conn, tube_id)
-        return TubeView(**{**view.__dict__, "orders_done": tuple(done)})
+        return TubeView(**{**view.__dict__, "orders_done": tuple(done), "created": True})
 
 
 def _require_rows(conn: Connection, people: list[int], region: str, campaign: int | None) -> None:
@@ -251,22 +273,7 @@ def _members(conn: Connection, tube_id: int) -> tuple[int, ...]:
 
 def _view(conn: Connection, tube_id: int) -> TubeView:
     r = conn.execute(select(tubes).where(tubes.c.id == tube_id)).one()
-    return TubeView(
-        r.id,
-        r.barcode,
-        r.pool_size,
-        r.purpose,
-        r.point,
-        r.region_code,
-        r.collector,
-        r.collected_at,
-        r.campaign_id,
-        r.lab_code,
-        r.shipped_at,
-        r.received_at,
-        r.flag,
-        _members(conn, r.id),
-    )
+    return TubeView.of_row(r, _members(conn, r.id))
 
 
 def tube(bind: Bind, barcode: str) -> TubeView:
