@@ -17,6 +17,10 @@ def _area(ring: list[tuple[float, float]]) -> float:
     return float(abs(np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1])) / 2)
 
 
+def _signed_area(ring: list[tuple[float, float]]) -> float:
+    return sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in pairwise(ring)) / 2
+
+
 def _inside(p: tuple[float, float], ring: list[tuple[float, float]]) -> bool:
     hit = False
     for (x1, y1), (x2, y2) in pairwise(ring):
@@ -32,6 +36,7 @@ def test_cells_hold_their_points_and_tile_the_box() -> None:
     assert len(cells) == 30
     for i, (p, cell) in enumerate(zip(pts, cells, strict=True)):
         assert cell[0] == cell[-1]
+        assert _signed_area(cell) < 0  # clockwise, as d3-geo wants an exterior ring
         assert _inside(p, cell)
         assert not any(_inside(q, cell) for j, q in enumerate(pts) if j != i)
     xs, ys = [p[0] for p in pts], [p[1] for p in pts]

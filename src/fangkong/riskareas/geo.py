@@ -72,7 +72,8 @@ def voronoi_cells(points: Sequence[Point], margin: float = 0.1) -> list[list[Poi
         region = vor.regions[vor.point_region[k]]
         poly = [(float(vor.vertices[v][0]), float(vor.vertices[v][1])) for v in region]
         centre = unique[k]
-        poly.sort(key=lambda p: float(np.arctan2(p[1] - centre[1], p[0] - centre[0])))
+        # clockwise: d3-geo (Vega) takes a counter-clockwise ring for the rest of the globe
+        poly.sort(key=lambda p: -float(np.arctan2(p[1] - centre[1], p[0] - centre[0])))
         clipped = _clip(poly, box)
         cells.append([*clipped, clipped[0]] if clipped else [])
     return [cells[int(i)] for i in np.ravel(inverse)]

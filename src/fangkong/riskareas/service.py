@@ -153,8 +153,10 @@ def infections(
 def _follow_codes(
     conn: Connection, ctx: CodeContext, area: Sequence[object], from_level: str | None,
     to_level: str, at: datetime, by: str, now: datetime, change_id: int,
+    evaluate: bool = True,
 ) -> int:  # fmt: skip
-    """Residence facts for the area's residents at ``at``; their codes re-evaluated."""
+    """Residence facts for the area's residents at ``at``; their codes re-evaluated
+    (unless ``evaluate`` is False: a caller that recomputes every code itself)."""
     area_id, region_code, building, name = area
     if from_level not in CODE_LEVELS and to_level not in CODE_LEVELS:
         return 0
@@ -172,7 +174,7 @@ def _follow_codes(
             rows.append(_fact(pid, at, None, detail, f"ra{change_id}s{pid}", by, now))
     if rows:
         conn.execute(person_facts.insert(), rows)
-    for pid in people:
+    for pid in people if evaluate else ():
         evaluate_person(conn, ctx, pid, at=max(now, at), trigger="risk_area")
     return len(people)
 
@@ -207,7 +209,7 @@ def _granularity(rules: RiskAreaRules, region_level: str, building: str | None) 
 def designate(
     bind: Bind, ctx: CodeContext, *, region_code: str, level: str, reason: str, by: str,
     building: str | None = None, households_in: Sequence[str] = (),
-    at: datetime | None = None, now: datetime | None = None,
+    at: datetime | None = None, now: datetime | None = None, evaluate: bool = True,
 ) -> ChangeResult:  # fmt: skip
     """Designate (划定) or re-designate an area at ``level``, from ``at`` (default now).
 
@@ -262,7 +264,7 @@ def designate(
         change_id = _change(conn, ctx, area_id, at, now, before, level, "designated", by, None,
                             reason.strip())  # fmt: skip
         n = _follow_codes(conn, ctx, (area_id, region_code, building, name), before, level, at,
-                          by, now, change_id)  # fmt: skip
+                          by, now, change_id, evaluate)  # fmt: skip
         return ChangeResult(_view(conn, ctx, rules, area_id), n)
 
 
@@ -314,7 +316,12 @@ class LiftRecord:
 
 
 def run_lifting(
-    bind: Bind, ctx: CodeContext, *, now: datetime | None = None, by: str = LIFTING_JOB
+    bind: Bind,
+    ctx: CodeContext,
+    *,
+    now: datetime | None = None,
+    by: str = LIFTING_JOB,
+    evaluate: bool = True,
 ) -> list[LiftRecord]:
     """Apply every lift due by ``now`` (a late run catches up, step by step), with a
     change row naming the job and the rule for each, and the residents' codes."""
@@ -341,7 +348,7 @@ def run_lifting(
                                     lift.to_level, "downgraded", by, rule, reason)  # fmt: skip
                 n = _follow_codes(conn, ctx, (row.id, row.region_code, row.building, row.name),
                                   lift.from_level, lift.to_level, lift.at, by, now,
-                                  change_id)  # fmt: skip
+                                  change_id, evaluate)  # fmt: skip
                 done.append(LiftRecord(int(row.id), str(row.name), lift, n))
     return done
 
