@@ -1,1 +1,15 @@
-"""Quarantine (集中隔离): facilities and rooms, placement, follow-up, readiness, site survey."""
+"""Quarantine (集中隔离): facilities and rooms, placement, follow-up, readiness, site survey.
+
+Entry points other capabilities call:
+
+- ``fangkong.quarantine.rules.QuarantineRules.from_pack(pack)`` — periods, tests and every
+  quarantine number of the pack's ``[quarantine]`` section.
+- ``fangkong.quarantine.placement.place(engine, requests, rules, *, by, at=None, ...)``
+  — a batch of ``PlacementRequest`` → one ``Assignment`` each (rooms, home quarantine,
+  home monitoring); never double-booked.
+- ``fangkong.quarantine.readiness.capacity_by_region(bind, rules, *, level=None, at=None,
+  within=None)`` → ``RegionCapacity`` per region: available, occupied, standby,
+  convertible, rooms vs norm, intake and releases per day, days left.
+- ``fangkong.quarantine.followup``: ``record_check``, ``record_test``, ``release``,
+  ``abscond``, ``change_period``, ``open_alerts`` (the ``quarantine_alerts`` rows).
+"""
