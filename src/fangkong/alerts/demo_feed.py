@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow.compute as pc
+import pyarrow.compute as _pc
 from sqlalchemy import Engine
 
 from fangkong.alerts.detection import RunResult, run_detection
@@ -26,6 +26,7 @@ from fangkong.alerts.twin_feed import TwinSignals, background_twin
 from fangkong.store.tx import write_transaction
 from fangkong.twin.events import DayEvents
 
+pc: Any = _pc
 HISTORY_DAYS = 28  # weeks of quiet signals before the outbreak: the detectors' baseline
 
 
@@ -51,8 +52,10 @@ class AlertFeed:
     def end_of(self, day: date) -> datetime:
         return datetime.combine(day + timedelta(days=1), time(0), self.tz).astimezone(UTC)
 
-    def history(self, registry: Any, scenario: Any, seed: int, days: int = HISTORY_DAYS) -> int:
-        """Feed ``days`` quiet days before the outbreak; returns alerts raised (false ones)."""
+    def history(self, registry: Any, scenario: Any, seed: int, days: int = HISTORY_DAYS,
+                *, detect: bool = True) -> int | None:  # fmt: skip
+        """Feed ``days`` quiet days before the outbreak; with ``detect``, run the job on each
+        and return the alerts it raised (all false: there is no outbreak yet)."""
         quiet = background_twin(registry, scenario, seed, days)
         feed = TwinSignals(registry.persons.column("residence_code").to_pylist(),
                            self.start - timedelta(days=days))  # fmt: skip
@@ -61,9 +64,11 @@ class AlertFeed:
         for events in quiet.run(days):
             day = feed.start + timedelta(days=events.day)
             record_signals_rows(self.engine, feed.rows(events))
+            if not detect:
+                continue
             self.history_alerts += run_detection(self.engine, self.rules, day, self.end_of(day),
                                                  tree=self.tree).raised  # fmt: skip
-        return self.history_alerts
+        return self.history_alerts if detect else None
 
     def day(self, events: DayEvents, managed: npt.NDArray[np.bool_] | None) -> RunResult:
         day = self.start + timedelta(days=events.day)
@@ -77,3 +82,39 @@ class AlertFeed:
         if self.first_confirmed is None and pc.any(events.test_results["positive"]).as_py():
             self.first_confirmed = day
         return result
+
+
+def managed_before(orders: Any, n: int, day: int) -> npt.NDArray[np.bool_]:
+    """Persons ordered isolated or quarantined before ``day`` (the response's decisions)."""
+    managed = np.zeros(n, bool)
+    if orders.num_rows:
+        early = orders.filter(pc.less(orders["day"], day))
+        managed[np.asarray(early["person"].to_numpy(), np.int64)] = True
+    return managed
+
+
+def summary(engine: Engine, feed: AlertFeed) -> list[str]:
+    """Lines for the demo: alerts by rule, the first one of each before/after the first
+    confirmed case, how many the quiet weeks raised."""
+    from sqlalchemy import func, select
+
+    from fangkong.alerts.tables import alerts
+
+    a = alerts.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(a.rule, func.count(), func.min(a.first_period), func.min(a.id))
+            .where(a.first_period >= feed.start)
+            .group_by(a.rule)
+            .order_by(func.min(a.first_period))
+        ).all()
+    confirmed = feed.first_confirmed
+    lines = [
+        f"预警 alerts（{HISTORY_DAYS} 天无疫情的信号作基线 {HISTORY_DAYS} quiet days as baseline）"
+        f" 首例确诊 first confirmed {confirmed or '—'}; 首条预警未必为真 the first alert of a "
+        "rule may be a false one (scripts/alerts_lead_time.py tells them apart)"
+    ]
+    for rule, n, first, first_id in rows:
+        lead = "" if confirmed is None else f"  提前 lead {(confirmed - first).days:+d} 天 days"
+        lines.append(f"  {rule:<28} {n:>3} 条 alerts, 首次 first {first} (#{first_id}){lead}")
+    return lines

@@ -26,9 +26,15 @@ from typing import Any
 import numpy as np
 import pyarrow.compute as _pc
 
-from fangkong.alerts.methods import run_latest
+from fangkong.alerts.methods import history_periods, run_latest
 from fangkong.alerts.rules import AlertRules, Detector, Trigger
-from fangkong.alerts.series import RegionTree, aggregate, load_counts, period_start
+from fangkong.alerts.series import (
+    RegionTree,
+    aggregate,
+    load_signals,
+    period_start,
+    select_signals,
+)
 from fangkong.alerts.service import Candidate, Outcome, file_candidate
 from fangkong.store.tx import Bind, write_transaction
 
@@ -54,9 +60,24 @@ def _num(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
-def trigger_hits(conn: Any, t: Trigger, tree: RegionTree, as_of: date) -> Iterator[Candidate]:
-    first = as_of - timedelta(days=t.days - 1)
-    raw = load_counts(conn, [t.signal], first, as_of)
+def _trigger_first(t: Trigger, as_of: date) -> date:
+    return as_of - timedelta(days=t.days - 1)
+
+
+def _detector_span(d: Detector, as_of: date) -> tuple[date, date]:
+    """(first day read, last period start) of a detector: the evidence window and the
+    method's reference window before it; a week only once it is complete."""
+    step = 7 if d.frequency == "week" else 1
+    last = period_start(as_of, d.frequency)
+    if d.frequency == "week" and as_of < last + timedelta(days=6):
+        last -= timedelta(days=7)
+    back = EVIDENCE_PERIODS[d.frequency] + history_periods(d.method, d.params, d.frequency)
+    return last - timedelta(days=step * back), last
+
+
+def trigger_hits(counts: Any, t: Trigger, tree: RegionTree, as_of: date) -> Iterator[Candidate]:
+    first = _trigger_first(t, as_of)
+    raw = select_signals(counts, [t.signal], first, as_of)
     if raw.num_rows == 0:
         return
     if t.level is None:
@@ -89,13 +110,11 @@ def trigger_hits(conn: Any, t: Trigger, tree: RegionTree, as_of: date) -> Iterat
 
 
 def detector_hits(
-    conn: Any, d: Detector, tree: RegionTree, as_of: date, skipped: list[str]
+    counts: Any, d: Detector, tree: RegionTree, as_of: date, skipped: list[str]
 ) -> Iterator[Candidate]:
     step = 7 if d.frequency == "week" else 1
-    last = period_start(as_of, d.frequency)
-    if d.frequency == "week" and as_of < last + timedelta(days=6):
-        last -= timedelta(days=7)  # the current week is not complete yet
-    raw = load_counts(conn, d.signals, None, last + timedelta(days=step - 1))
+    since, last = _detector_span(d, as_of)
+    raw = select_signals(counts, d.signals, since, last + timedelta(days=step - 1))
     if raw.num_rows == 0:
         return
     first = period_start(pc.min(raw.column("day")).as_py(), d.frequency)
@@ -145,11 +164,16 @@ def run_detection(
     outcomes: list[Outcome] = []
     with write_transaction(bind) as conn:
         tree = tree or RegionTree.load(conn)
+        starts = [_trigger_first(t, as_of) for t in rules.triggers.values()]
+        starts += [_detector_span(d, as_of)[0] for d in rules.detectors.values()]
+        signals = [t.signal for t in rules.triggers.values()]
+        signals += [s for d in rules.detectors.values() for s in d.signals]
+        counts = load_signals(conn, signals, min(starts, default=as_of), as_of)
         found: list[Candidate] = []
         for t in rules.triggers.values():
-            found.extend(trigger_hits(conn, t, tree, as_of))
+            found.extend(trigger_hits(counts, t, tree, as_of))
         for d in rules.detectors.values():
-            found.extend(detector_hits(conn, d, tree, as_of, skipped))
+            found.extend(detector_hits(counts, d, tree, as_of, skipped))
         for c in found:
             outcomes.append(file_candidate(conn, c, rules, now, by=by))
     return RunResult(as_of, len(found), sum(o.action == "raised" for o in outcomes),

@@ -33,6 +33,12 @@ def unknown_params(method: str, params: Mapping[str, Any]) -> list[str]:
     return sorted(k for k in params if m.param(k) is None)
 
 
+def history_periods(method: str, params: Mapping[str, Any], freq: str) -> int:
+    """Periods before the first one ``method`` can evaluate (its reference window)."""
+    m = METHODS[method]
+    return int(m.first({**m.defaults(), **params}, 52 if freq == "week" else 365))
+
+
 def _phase(first: dt.date, freq: str) -> int:
     """R's ``start[2]``: the ISO week, or the day of the year, of the first period."""
     return first.isocalendar().week if freq == "week" else first.timetuple().tm_yday

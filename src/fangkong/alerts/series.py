@@ -94,28 +94,38 @@ def periods(first: date, last: date, frequency: str) -> list[date]:
     return [start + timedelta(days=step * i) for i in range((end - start).days // step + 1)]
 
 
-def load_counts(
-    conn: Connection, signals: Iterable[str], first: date | None = None, last: date | None = None
+def load_signals(
+    conn: Connection, signals: Iterable[str], first: date | None, last: date
 ) -> pa.Table:
-    """Reported counts of ``signals`` summed over reporting points: region_code, day, count."""
+    """Reported counts of several signals in one query: signal, region_code, day, count."""
     c = signal_counts.c
     q = (
-        select(c.region_code, c.day, func.sum(c.count).label("count"))
-        .where(c.signal.in_(list(signals)))
-        .group_by(c.region_code, c.day)
+        select(c.signal, c.region_code, c.day, func.sum(c.count))
+        .where(c.signal.in_(sorted(set(signals))), c.day <= last)
+        .group_by(c.signal, c.region_code, c.day)
     )
     if first is not None:
         q = q.where(c.day >= first)
-    if last is not None:
-        q = q.where(c.day <= last)
     rows = conn.execute(q).all()
     return pa.table(
         {
-            "region_code": pa.array([r[0] for r in rows], pa.string()),
-            "day": pa.array([r[1] for r in rows], pa.date32()),
-            "count": pa.array([int(r[2]) for r in rows], pa.int64()),
+            "signal": pa.array([r[0] for r in rows], pa.string()),
+            "region_code": pa.array([r[1] for r in rows], pa.string()),
+            "day": pa.array([r[2] for r in rows], pa.date32()),
+            "count": pa.array([int(r[3]) for r in rows], pa.int64()),
         }
     )
+
+
+def select_signals(
+    table: pa.Table, signals: Iterable[str], first: date | None, last: date
+) -> pa.Table:
+    """The rows of ``signals`` from ``first`` to ``last`` of a ``load_signals`` table."""
+    keep = pc.and_(pc.is_in(table.column("signal"), pa.array(sorted(set(signals)))),
+                   pc.less_equal(table.column("day"), pa.scalar(last, pa.date32())))  # fmt: skip
+    if first is not None:
+        keep = pc.and_(keep, pc.greater_equal(table.column("day"), pa.scalar(first, pa.date32())))
+    return table.filter(keep).select(["region_code", "day", "count"])
 
 
 @dataclass(frozen=True)
