@@ -288,17 +288,15 @@ def _team_for_region(
     node: str | None = region
     seen = 0
     while node is not None and seen < 16:
-        code = (
-            conn.execute(
-                select(teams.c.code)
-                .where(teams.c.region_code == node, teams.c.kind.in_(list(kinds)))
-                .order_by(teams.c.code)
-            )
-            .scalars()
-            .first()
-        )
-        if code is not None:
-            return str(code)
+        found = conn.execute(
+            select(teams.c.kind, teams.c.code)
+            .where(teams.c.region_code == node, teams.c.kind.in_(list(kinds)))
+            .order_by(teams.c.code)
+        ).all()
+        for kind in kinds:  # the first kind asked for wins, then the code
+            codes = [str(code) for k, code in found if k == kind]
+            if codes:
+                return codes[0]
         node = parents.get(node)
         seen += 1
     return None
