@@ -1,0 +1,238 @@
+"""The arrivals board (闭环看板): per arrival point, how many at each stage, who is overdue.
+
+``board`` reads counts and the overdue travellers (ids, risk, stage, deadline, the team
+alerted) — no names: pages add names by the reader's rights (``access``). ``traveller``
+is one traveller's closed loop: the decision and its reason, stages with who confirmed
+them, the landing test's tube and result, the trip, the hand-off and alerts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from fangkong.arrivals.tables import (
+    STAGES,
+    alerts,
+    handoffs,
+    manifests,
+    stage_changes,
+    travellers,
+    trips,
+)
+from fangkong.store.schema import venues
+from fangkong.testing.tables import results, tubes
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    traveller_id: int
+    person_id: int
+    risk: str
+    stage: str
+    due_at: datetime
+    team: str | None
+    notified: tuple[str, ...]
+    level: int
+
+
+@dataclass(frozen=True)
+class PointBoard:
+    point: str
+    name: str
+    stages: dict[str, int]
+    overdue: list[OverdueRow]
+    pending_handoffs: int
+    total: int
+
+
+@dataclass(frozen=True)
+class TravellerView:
+    id: int
+    person_id: int
+    point: str
+    carrier: str
+    arrived_at: datetime
+    risk: str
+    management: str
+    rule_id: str
+    reason_zh: str
+    reason_en: str
+    stage: str
+    due_at: datetime | None
+    destination_region: str
+    destination_name: str | None
+    tube: str | None
+    tube_result: str | None
+    trip: dict[str, Any] | None
+    history: list[dict[str, Any]]
+    steps: list[dict[str, Any]]
+    handoff: dict[str, Any] | None
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointBoard]:
+    """Every arrival point with travellers (within ``regions``: a subquery of region codes
+    the reader may see, or None for all), most overdue first."""
+    t = travellers.c
+    where = [] if regions is None else [t.responsible_region.in_(regions)]
+    counts: dict[str, dict[str, int]] = {}
+    for point, stage, n in conn.execute(
+        select(t.point_code, t.stage, func.count()).where(*where).group_by(t.point_code, t.stage)
+    ):
+        counts.setdefault(point, dict.fromkeys(STAGES, 0))[stage] = int(n)
+    late = conn.execute(
+        select(
+            t.id,
+            t.person_id,
+            t.risk,
+            t.stage,
+            t.due_at,
+            t.point_code,
+            alerts.c.team_code,
+            alerts.c.notified,
+            alerts.c.level,
+        )
+        .outerjoin(
+            alerts,
+            (alerts.c.traveller_id == t.id)
+            & alerts.c.active.is_(True)
+            & (alerts.c.kind == "overdue"),
+        )
+        .where(t.due_at < at, t.stage != "released", *where)
+        .order_by(t.due_at, t.id)
+    ).all()
+    pending: dict[str, int] = dict(
+        conn.execute(
+            select(t.point_code, func.count())
+            .join(handoffs, handoffs.c.traveller_id == t.id)
+            .where(handoffs.c.acknowledged_at.is_(None), *where)
+            .group_by(t.point_code)
+        ).all()
+    )
+    names = dict(
+        conn.execute(select(venues.c.code, venues.c.name).where(venues.c.code.in_(list(counts))))
+    )
+    boards = []
+    for point, stages in counts.items():
+        overdue = [
+            OverdueRow(
+                int(r.id),
+                int(r.person_id),
+                r.risk,
+                r.stage,
+                r.due_at,
+                r.team_code,
+                tuple(r.notified or ()),
+                int(r.level or 0),
+            )
+            for r in late
+            if r.point_code == point
+        ]
+        boards.append(
+            PointBoard(
+                point,
+                names.get(point, point),
+                stages,
+                overdue,
+                int(pending.get(point, 0)),
+                sum(stages.values()),
+            )
+        )
+    return sorted(boards, key=lambda b: (-len(b.overdue), b.point))
+
+
+def traveller(conn: Connection, tid: int) -> TravellerView | None:
+    r = conn.execute(
+        select(travellers, manifests.c.carrier)
+        .join(manifests, manifests.c.id == travellers.c.manifest_id)
+        .where(travellers.c.id == tid)
+    ).first()
+    if r is None:
+        return None
+    result = None
+    if r.tube_barcode:
+        result = conn.execute(
+            select(results.c.outcome)
+            .join(tubes, tubes.c.id == results.c.tube_id)
+            .where(tubes.c.barcode == r.tube_barcode)
+            .order_by(results.c.tested_at.desc())
+        ).scalar()
+    trip = None
+    if r.trip_id is not None:
+        x = conn.execute(select(trips).where(trips.c.id == r.trip_id)).one()
+        trip = {
+            "id": x.id,
+            "vehicle": x.vehicle_code,
+            "departs_at": x.departs_at,
+            "eta": x.eta,
+            "distance_km": x.distance_km,
+            "status": x.status,
+        }
+    steps = [
+        {
+            "from": s.from_stage,
+            "to": s.to_stage,
+            "at": s.at,
+            "by": s.by,
+            "via": s.via,
+            "note": s.note,
+        }
+        for s in conn.execute(
+            select(stage_changes)
+            .where(stage_changes.c.traveller_id == tid)
+            .order_by(stage_changes.c.at, stage_changes.c.id)
+        )
+    ]
+    h = conn.execute(select(handoffs).where(handoffs.c.traveller_id == tid)).first()
+    handoff = (
+        None
+        if h is None
+        else {
+            "from": h.from_region,
+            "to": h.to_region,
+            "due_at": h.due_at,
+            "acknowledged_at": h.acknowledged_at,
+            "acknowledged_by": h.acknowledged_by,
+        }
+    )
+    alert_rows = [
+        {
+            "kind": a.kind,
+            "stage": a.stage,
+            "team": a.team_code,
+            "notified": list(a.notified),
+            "level": a.level,
+            "raised_at": a.raised_at,
+            "resolved_at": a.resolved_at,
+        }
+        for a in conn.execute(
+            select(alerts).where(alerts.c.traveller_id == tid).order_by(alerts.c.id)
+        )
+    ]
+    return TravellerView(
+        int(r.id),
+        int(r.person_id),
+        r.point_code,
+        r.carrier,
+        r.arrived_at,
+        r.risk,
+        r.management,
+        r.rule_id,
+        r.reason_zh,
+        r.reason_en,
+        r.stage,
+        r.due_at,
+        r.destination_region,
+        r.destination_name,
+        r.tube_barcode,
+        result,
+        trip,
+        list(r.history),
+        steps,
+        handoff,
+        alert_rows,
+    )
