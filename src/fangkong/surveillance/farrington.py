@@ -4,7 +4,7 @@ Numerically equal to R ``surveillance`` 1.20.3 (``algo.farrington`` and
 ``farringtonFlexible``); where R's documentation and R's code differ this module follows the
 code (see ``docs/surveillance.md``, section "Farrington").
 
-Public API (work in progress; signatures are stable)::
+Public API::
 
     farrington(counts, *, freq=52, epoch_dates=None, population=None, range=None,
                b=5, w=3, reweight=True, alpha=0.05, trend=True, limit54=(5, 4),
@@ -17,8 +17,11 @@ Public API (work in progress; signatures are stable)::
                no_periods=1, past_weeks_not_included=None,
                threshold_method="delta") -> Detection
 
-    farrington_flexible_many(counts_2d, *, population=None, <same keywords>)
-        -> list[Detection]          # one per row, vectorised across series
+    farrington_many(counts_2d, ...), farrington_flexible_many(counts_2d, ...)
+        -> list[Detection]          # one per row (series x periods), vectorised
+
+Every (series, period) model sharing a reference layout is one row of a batched IRLS
+(``_glm.py``), so thousands of series cost a few array passes per iteration.
 
 ``counts`` is a 1-D sequence of non-negative counts, one per period (weeks when
 ``freq=52``, months 12, days 365). ``epoch_dates`` (optional, ``datetime.date`` per
@@ -108,7 +111,6 @@ def _flexible_reference_points(
     """R's algo.farrington.referencetimepoints + the check in algo.farrington.data.glm.
 
     Returns 1-based positions, descending (the period itself first)."""
-    n = len(dates) if dates is not None else 0
     if dates is None:
         return [k - i * freq for i in range(b + 1)]
     day = dates[k - 1]
@@ -124,7 +126,6 @@ def _flexible_reference_points(
     where = {d: i + 1 for i, d in enumerate(dates)}
     if not all(r in where for r in refs):
         return []
-    del n
     return sorted((where[r] for r in refs), reverse=True)
 
 
