@@ -191,7 +191,7 @@ def _end(conn: Connection, view: PlacementView, status: str, at: datetime, reaso
         conn.execute(update(r).where(r.c.id == room).values(state="free"))
 
 
-def _codes(
+def send_codes(
     engine: Engine,
     facts: Sequence[tuple[int, FactInput]],
     by: str,
@@ -290,6 +290,90 @@ class TestOutcome:
     case_id: int | None
 
 
+Facts = list[tuple[int, FactInput]]
+
+
+def record_test_in(
+    conn: Connection,
+    placement_id: int,
+    *,
+    day_number: int,
+    sampled_at: datetime,
+    result: str,
+    by: str,
+    reported_at: datetime | None = None,
+    contact_rules: Any = None,
+    tz: ZoneInfo = SHANGHAI,
+) -> tuple[TestOutcome, Facts]:
+    """``record_test`` inside the caller's transaction: the outcome and the facts codes
+    follow (to record after the commit)."""
+    if result not in TEST_RESULTS:
+        raise BadInput(
+            _p(
+                "quarantine.test_invalid",
+                f"无效的检测结果 {result!r}",
+                f"not a test result: {result!r}",
+            )
+        )
+    if sampled_at.tzinfo is None:
+        raise BadInput(
+            _p("quarantine.test_invalid", "采样时间须带时区", "sampled_at must carry a time zone")
+        )
+    if day_number < 1:
+        raise BadInput(
+            _p("quarantine.test_invalid", f"无效的检测日 {day_number}", f"not a day: {day_number}")
+        )
+    reported = reported_at or (None if result == "pending" else sampled_at)
+    at = reported or sampled_at
+    t = quarantine_tests
+    case_id = None
+    view = _open(conn, placement_id)
+    test_id = int(
+        conn.execute(
+            t.insert()
+            .values(
+                placement_id=placement_id,
+                day_number=day_number,
+                sampled_at=sampled_at,
+                result=result,
+                reported_at=reported,
+                recorded_by=by[:80],
+            )
+            .returning(t.c.id)
+        ).scalar_one()
+    )
+    if result == "positive":
+        _end(conn, view, "converted", at, "阳性转为病例 / positive: converted to a case")
+        _alert(conn, view, "positive_test", at, f"day {day_number}, sampled {sampled_at:%F}")
+        if contact_rules is not None:
+            from fangkong.tracing.contacts import register_case
+
+            case = register_case(
+                conn,
+                view.person_id,
+                contact_rules,
+                sampled=sampled_at.astimezone(tz).date(),
+                isolated_at=view.starts_at,
+                tz=tz,
+                by=by,
+                at=at,
+            )
+            case_id = case.id
+    detail: dict[str, Any] = {
+        "result": result,
+        "sample_id": f"quarantine-test-{test_id}",
+        "pooled": False,
+    }
+    if reported is not None:
+        detail["reported_at"] = reported.isoformat()
+    facts = [
+        (view.person_id, FactInput("test", sampled_at, None, detail, f"quarantine-test-{test_id}"))
+    ]
+    if result == "positive":
+        facts.append((view.person_id, _ended_fact(view, at)))
+    return TestOutcome(test_id, result == "positive", case_id), facts
+
+
 def record_test(
     engine: Engine,
     placement_id: int,
@@ -305,69 +389,13 @@ def record_test(
 ) -> TestOutcome:
     """Record a scheduled test. Positive: converts the person to a case (module docstring);
     ``contact_rules`` (``ContactRules``) are needed to register the case with tracing."""
-    if result not in TEST_RESULTS:
-        raise BadInput(
-            _p(
-                "quarantine.test_invalid",
-                f"无效的检测结果 {result!r}",
-                f"not a test result: {result!r}",
-            )
-        )
-    if sampled_at.tzinfo is None:
-        raise BadInput(
-            _p("quarantine.test_invalid", "采样时间须带时区", "sampled_at must carry a time zone")
-        )
-    reported = reported_at or (None if result == "pending" else sampled_at)
-    at = reported or sampled_at
-    t = quarantine_tests
-    case_id = None
     with write_transaction(engine) as conn:
-        view = _open(conn, placement_id)
-        test_id = int(
-            conn.execute(
-                t.insert()
-                .values(
-                    placement_id=placement_id,
-                    day_number=day_number,
-                    sampled_at=sampled_at,
-                    result=result,
-                    reported_at=reported,
-                    recorded_by=by[:80],
-                )
-                .returning(t.c.id)
-            ).scalar_one()
-        )
-        if result == "positive":
-            _end(conn, view, "converted", at, "阳性转为病例 / positive: converted to a case")
-            _alert(conn, view, "positive_test", at, f"day {day_number}, sampled {sampled_at:%F}")
-            if contact_rules is not None:
-                from fangkong.tracing.contacts import register_case
-
-                case = register_case(
-                    conn,
-                    view.person_id,
-                    contact_rules,
-                    sampled=sampled_at.astimezone(tz).date(),
-                    isolated_at=view.starts_at,
-                    tz=tz,
-                    by=by,
-                    at=at,
-                )
-                case_id = case.id
-    detail: dict[str, Any] = {
-        "result": result,
-        "sample_id": f"quarantine-test-{test_id}",
-        "pooled": False,
-    }
-    if reported is not None:
-        detail["reported_at"] = reported.isoformat()
-    facts = [
-        (view.person_id, FactInput("test", sampled_at, None, detail, f"quarantine-test-{test_id}"))
-    ]
-    if result == "positive":
-        facts.append((view.person_id, _ended_fact(view, at)))
-    _codes(engine, facts, by, at, codes)
-    return TestOutcome(test_id, result == "positive", case_id)
+        outcome, facts = record_test_in(
+            conn, placement_id, day_number=day_number, sampled_at=sampled_at, result=result,
+            by=by, reported_at=reported_at, contact_rules=contact_rules, tz=tz,
+        )  # fmt: skip
+    send_codes(engine, facts, by, (reported_at or sampled_at), codes)
+    return outcome
 
 
 def _ended_fact(view: PlacementView, at: datetime) -> FactInput:
@@ -398,6 +426,82 @@ class Release:
     next_end: datetime | None
 
 
+def release_in(
+    conn: Connection,
+    placement_id: int,
+    rules: QuarantineRules,
+    *,
+    by: str,
+    at: datetime,
+    tz: ZoneInfo = SHANGHAI,
+    pack_ref: str = "",
+) -> tuple[Release, Facts]:
+    """``release`` inside the caller's transaction: the release and the facts to record."""
+    facts: Facts = []
+    view = _open(conn, placement_id)
+    refused = release_refusal(conn, view, rules, at, tz)
+    if refused is not None:
+        raise ReleaseRefused(refused)
+    _end(conn, view, "released", at, "期满解除 / released")
+    facts.append((view.person_id, _ended_fact(view, at)))
+    later = [p for p in rules.phases(view.risk_group, view.kind)[1:] if p.days]
+    if not later:
+        return Release(placement_id, None, None, None), facts
+    phase = later[0]
+    nxt_end = period_end(at, phase)
+    q = quarantine_placements
+    nxt_id = int(
+        conn.execute(
+            q.insert()
+            .values(
+                person_id=view.person_id,
+                kind=phase.kind,
+                risk_group=view.risk_group,
+                status="active",
+                active=True,
+                booking_id=None,
+                room_id=None,
+                facility_id=None,
+                region_code=view.region_code,
+                starts_at=at,
+                planned_end=nxt_end,
+                ended_at=None,
+                test_days=json.dumps(list(phase.test_days)),
+                follows_id=view.id,
+                request_ref=None,
+                pack_ref=pack_ref[:80],
+                created_at=at,
+                created_by=by[:80],
+                end_reason=None,
+            )
+            .returning(q.c.id)
+        ).scalar_one()
+    )
+    facts.append((view.person_id, period_fact(nxt_id, phase.kind, at, nxt_end, "居家 / home")))
+    return Release(placement_id, nxt_id, phase.kind, nxt_end), facts
+
+
+def release_refusal(
+    conn: Connection, view: PlacementView, rules: QuarantineRules, at: datetime, tz: ZoneInfo
+) -> Problem | None:
+    """Why ``view`` cannot be released at ``at`` (None: it can): the period is not over,
+    or the final negative test is missing (pack: release_needs_negative_test)."""
+    if view.planned_end is None or at < view.planned_end:
+        until = "—" if view.planned_end is None else f"{view.planned_end.astimezone(tz):%F %H:%M}"
+        return _p(
+            "quarantine.release_refused",
+            f"隔离期未满（至 {until}）",
+            f"the period is not over (until {until})",
+        )
+    if rules.follow_up.release_needs_negative_test and not final_test_ok(conn, view, tz):
+        return _p(
+            "quarantine.release_refused",
+            f"缺少第 {max(view.test_days)} 天或之后采样的阴性检测结果",
+            f"no negative test sampled on or after day {max(view.test_days)}",
+        )
+    return None
+
+
 def release(
     engine: Engine,
     placement_id: int,
@@ -412,72 +516,14 @@ def release(
     """End a placement whose period is over and whose final test is negative; the next
     phase of the group (home monitoring after 7 days centralised) starts now."""
     at = _now(at)
-    facts: list[tuple[int, FactInput]] = []
     with write_transaction(engine) as conn:
-        view = _open(conn, placement_id)
-        if view.planned_end is None or at < view.planned_end:
-            until = (
-                "—" if view.planned_end is None else f"{view.planned_end.astimezone(tz):%F %H:%M}"
-            )
-            raise ReleaseRefused(
-                _p(
-                    "quarantine.release_refused",
-                    f"隔离期未满（至 {until}）",
-                    f"the period is not over (until {until})",
-                )
-            )
-        if rules.follow_up.release_needs_negative_test and not final_test_ok(conn, view, tz):
-            raise ReleaseRefused(
-                _p(
-                    "quarantine.release_refused",
-                    f"缺少第 {max(view.test_days)} 天或之后采样的阴性检测结果",
-                    f"no negative test sampled on or after day {max(view.test_days)}",
-                )
-            )
-        _end(conn, view, "released", at, "期满解除 / released")
-        facts.append((view.person_id, _ended_fact(view, at)))
-        later = [p for p in rules.phases(view.risk_group, view.kind)[1:] if p.days]
-        nxt_id = nxt_end = None
-        if later:
-            phase = later[0]
-            nxt_end = period_end(at, phase)
-            q = quarantine_placements
-            nxt_id = int(
-                conn.execute(
-                    q.insert()
-                    .values(
-                        person_id=view.person_id,
-                        kind=phase.kind,
-                        risk_group=view.risk_group,
-                        status="active",
-                        active=True,
-                        booking_id=None,
-                        room_id=None,
-                        facility_id=None,
-                        region_code=view.region_code,
-                        starts_at=at,
-                        planned_end=nxt_end,
-                        ended_at=None,
-                        test_days=json.dumps(list(phase.test_days)),
-                        follows_id=view.id,
-                        request_ref=None,
-                        pack_ref=pack_ref[:80],
-                        created_at=at,
-                        created_by=by[:80],
-                        end_reason=None,
-                    )
-                    .returning(q.c.id)
-                ).scalar_one()
-            )
-            facts.append(
-                (view.person_id, period_fact(nxt_id, phase.kind, at, nxt_end, "居家 / home"))
-            )
-    _codes(engine, facts, by, at, codes)
-    return Release(placement_id, nxt_id, later[0].kind if later else None, nxt_end)
+        done, facts = release_in(conn, placement_id, rules, by=by, at=at, tz=tz, pack_ref=pack_ref)
+    send_codes(engine, facts, by, at, codes)
+    return done
 
 
 def abscond(
-    engine: Engine,
+    engine: Bind,
     placement_id: int,
     *,
     by: str,
@@ -507,20 +553,17 @@ class PeriodChangeView:
     reason: str
 
 
-def change_period(
-    engine: Engine,
+def change_period_in(
+    conn: Connection,
     placement_id: int,
     *,
     new_end: datetime | None = None,
     days: int | None = None,
     reason: str,
     by: str,
-    at: datetime | None = None,
-    codes: CodeContext | None = None,
-) -> PeriodChangeView:
-    """Extend or shorten a placement (``new_end``, or ``days`` added to the planned end,
-    negative to shorten). A reason is required; every change is kept."""
-    at = _now(at)
+    at: datetime,
+) -> tuple[PeriodChangeView, Facts]:
+    """``change_period`` inside the caller's transaction: the change and its code fact."""
     if not reason.strip():
         raise BadInput(
             _p(
@@ -541,38 +584,37 @@ def change_period(
         raise BadInput(
             _p("quarantine.period_invalid", "结束时间须带时区", "the end must carry a time zone")
         )
-    with write_transaction(engine) as conn:
-        view = _open(conn, placement_id)
-        if new_end is None:
-            if view.planned_end is None:
-                raise BadInput(
-                    _p(
-                        "quarantine.period_invalid",
-                        "该安置没有计划结束时间",
-                        "this placement has no planned end",
-                    )
-                )
-            new_end = view.planned_end + timedelta(days=days or 0)
-        if new_end <= view.starts_at:
+    view = _open(conn, placement_id)
+    if new_end is None:
+        if view.planned_end is None:
             raise BadInput(
                 _p(
                     "quarantine.period_invalid",
-                    "结束时间须晚于开始时间",
-                    "the end must come after the start",
+                    "该安置没有计划结束时间",
+                    "this placement has no planned end",
                 )
             )
-        q = quarantine_placements
-        conn.execute(update(q).where(q.c.id == placement_id).values(planned_end=new_end))
-        conn.execute(
-            quarantine_period_changes.insert().values(
-                placement_id=placement_id,
-                at=at,
-                changed_by=by[:80],
-                old_end=view.planned_end,
-                new_end=new_end,
-                reason=reason.strip(),
+        new_end = view.planned_end + timedelta(days=days or 0)
+    if new_end <= view.starts_at:
+        raise BadInput(
+            _p(
+                "quarantine.period_invalid",
+                "结束时间须晚于开始时间",
+                "the end must come after the start",
             )
         )
+    q = quarantine_placements
+    conn.execute(update(q).where(q.c.id == placement_id).values(planned_end=new_end))
+    conn.execute(
+        quarantine_period_changes.insert().values(
+            placement_id=placement_id,
+            at=at,
+            changed_by=by[:80],
+            old_end=view.planned_end,
+            new_end=new_end,
+            reason=reason.strip(),
+        )
+    )
     start = max(view.starts_at, at)
     fact = period_fact(
         placement_id,
@@ -582,8 +624,30 @@ def change_period(
         _place_name(view),
         version=f"-c{int(at.timestamp())}",
     )
-    _codes(engine, [(view.person_id, fact)], by, at, codes)
-    return PeriodChangeView(at, by, view.planned_end, new_end, reason.strip())
+    change = PeriodChangeView(at, by, view.planned_end, new_end, reason.strip())
+    return change, [(view.person_id, fact)]
+
+
+def change_period(
+    engine: Engine,
+    placement_id: int,
+    *,
+    new_end: datetime | None = None,
+    days: int | None = None,
+    reason: str,
+    by: str,
+    at: datetime | None = None,
+    codes: CodeContext | None = None,
+) -> PeriodChangeView:
+    """Extend or shorten a placement (``new_end``, or ``days`` added to the planned end,
+    negative to shorten). A reason is required; every change is kept."""
+    at = _now(at)
+    with write_transaction(engine) as conn:
+        change, facts = change_period_in(
+            conn, placement_id, new_end=new_end, days=days, reason=reason, by=by, at=at
+        )
+    send_codes(engine, facts, by, at, codes)
+    return change
 
 
 def period_history(bind: Bind, placement_id: int) -> list[PeriodChangeView]:
@@ -635,3 +699,70 @@ def resolve_alert(bind: Bind, alert_id: int, *, by: str, at: datetime | None = N
                 f"no open alert {alert_id}",
             )
         )
+
+
+# ---- what a placement's page shows ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckView:
+    day: date
+    status: str
+    temperature: float | None
+    symptoms: str
+    recorded_at: datetime
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class TestView:
+    __test__ = False
+    id: int
+    day_number: int
+    sampled_at: datetime
+    result: str
+    reported_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ScheduledTest:
+    """Day N of the test schedule, its local date and the tests recorded for it."""
+
+    day_number: int
+    day: date
+    results: tuple[str, ...]
+
+
+def checks_of(bind: Bind, placement_id: int) -> list[CheckView]:
+    t = quarantine_checks.c
+    with write_transaction(bind) as conn:
+        rows = conn.execute(
+            select(quarantine_checks).where(t.placement_id == placement_id).order_by(t.day)
+        ).all()
+    return [
+        CheckView(r.day, r.status, r.temperature, r.symptoms, r.recorded_at, r.recorded_by)
+        for r in rows
+    ]
+
+
+def tests_of(bind: Bind, placement_id: int) -> list[TestView]:
+    t = quarantine_tests.c
+    with write_transaction(bind) as conn:
+        rows = conn.execute(
+            select(quarantine_tests)
+            .where(t.placement_id == placement_id)
+            .order_by(t.sampled_at, t.id)
+        ).all()
+    return [TestView(r.id, r.day_number, r.sampled_at, r.result, r.reported_at) for r in rows]
+
+
+def schedule(
+    view: PlacementView, tests: Sequence[TestView], tz: ZoneInfo = SHANGHAI
+) -> list[ScheduledTest]:
+    """The placement's test days (pack) with their dates and what was recorded for each."""
+    days = sorted(set(view.test_days))
+    dates = test_dates(view.starts_at, days, tz)
+    return [
+        ScheduledTest(n, d, tuple(t.result for t in tests if t.day_number == n))
+        for n, d in zip(days, dates, strict=True)
+    ]
