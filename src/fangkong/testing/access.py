@@ -32,7 +32,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, select
 
-from fangkong.audit.log import AuditEvent, record, transaction
 from fangkong.auth.jurisdiction import in_subtree, region_exists, within
 from fangkong.auth.model import Actor
 from fangkong.auth.records import PERSON_NOT_FOUND
@@ -45,7 +44,6 @@ from fangkong.auth.rights import (
     TESTING_READ,
 )
 from fangkong.errors import (
-    FangkongError,
     FieldProblem,
     Forbidden,
     InvalidFields,
@@ -75,6 +73,7 @@ from fangkong.testing.service import (
     ship,
 )
 from fangkong.testing.tables import batches, campaigns, labs, results, tube_members, tubes
+from fangkong.tracing.access import _audited as audited
 
 T = TypeVar("T")
 MAX_ROWS = 50_000  # results in one API batch
@@ -115,35 +114,8 @@ def _audited(
     body: Callable[[Connection], tuple[T, str | None]],
 ) -> T:
     """Run ``body`` (returning result, detail) and write one audit row, also when it
-    fails; a failed body's writes are rolled back (savepoint), the row is kept."""
-    target_type, target_id = target
-    failure: FangkongError | None = None
-    result: Any = None
-    with transaction(engine) as conn:
-        try:
-            with conn.begin_nested():
-                result, detail = body(conn)
-        except FangkongError as exc:
-            outcome = getattr(exc, "outcome", None) or (
-                "forbidden"
-                if isinstance(exc, Forbidden)
-                else "not_found"
-                if isinstance(exc, NotFound)
-                else exc.code
-            )
-            event = AuditEvent(
-                actor.name, action, outcome[:20], address, target_type, target_id, None
-            )
-            record(conn, key, event)
-            failure = exc
-        else:
-            event = AuditEvent(
-                actor.name, action, "ok", address, target_type, target_id, detail and detail[:200]
-            )
-            record(conn, key, event)
-    if failure is not None:
-        raise failure
-    return result  # type: ignore[no-any-return]
+    fails (tracing's helper: a failed body's writes are rolled back, the row is kept)."""
+    return audited(engine, key, actor, address, action, target[0], target[1], body)
 
 
 def _require(actor: Actor, *rights: str) -> None:
@@ -754,11 +726,12 @@ def campaign_view(
             what = tuple(camp.what_if(prog.population, capacity, rules))
         total, ids = camp.not_sampled(conn, campaign_id, limit=limit)
         names = _names(conn, actor, ids)
-        homes = dict(
-            conn.execute(
+        homes: dict[int, str | None] = {
+            int(i): code
+            for i, code in conn.execute(
                 select(persons.c.id, persons.c.residence_code).where(persons.c.id.in_(ids))
-            ).tuples()
-        )
+            )
+        }
         missing = tuple(NotSampled(p, names[p], homes.get(p)) for p in ids)
         masked = not actor.can(PERSON_READ_FULL)
         view = CampaignView(

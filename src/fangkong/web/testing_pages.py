@@ -1,0 +1,203 @@
+"""Pages for testing (核酸检测): campaigns (plan, what-if, live progress, coverage by
+compound, who has not been sampled), lab results and tube lookup, late and lost tubes.
+
+Handlers parse the query or form, call one function of ``fangkong.testing.access`` (which
+checks rights and jurisdiction and audits) and render a template. Forms that change
+something carry the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from fangkong.api.context import AppContext, check_csrf
+from fangkong.api.problems import status_of
+from fangkong.auth.model import Actor
+from fangkong.auth.rights import TESTING_MANAGE
+from fangkong.errors import BadInput, FangkongError, NotFound, Problem
+from fangkong.testing.access import (
+    CampaignView,
+    campaign_list,
+    campaign_view,
+    flag_overdue_now,
+    overdue_tubes,
+    read_tube,
+    results_board,
+    start_campaign,
+)
+from fangkong.testing.rules import TestingRules
+from fangkong.testing.tables import FLAGS
+from fangkong.web.pages import Address, Caller, Ctx, page, page_lang, session_csrf_basis
+
+testing_pages = APIRouter(include_in_schema=False)
+
+
+def _rules(ctx: AppContext) -> TestingRules:
+    return TestingRules.from_pack(ctx.codes.pack)
+
+
+# ---- campaigns ------------------------------------------------------------------------------
+
+
+def _campaigns_page(
+    request: Request, ctx: AppContext, actor: Actor, *, status: int = 200, **context: Any
+) -> HTMLResponse:
+    rules = _rules(ctx)
+    return page(request, "testing/campaigns.html", status=status, actor=actor,
+                campaigns=campaign_list(ctx.engine, actor), pool_sizes=rules.pool_sizes,
+                default_pool=rules.campaign.pool_size, target_hours=rules.campaign.target_hours,
+                can_manage=actor.can(TESTING_MANAGE), **context)  # fmt: skip
+
+
+@testing_pages.get("/testing")
+def get_campaigns(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
+    return _campaigns_page(request, ctx, actor)
+
+
+@testing_pages.post("/testing/campaigns")
+def post_campaign(
+    request: Request, ctx: Ctx, actor: Caller, address: Address,
+    name: Annotated[str, Form(max_length=100)] = "",
+    region_code: Annotated[str, Form(max_length=20)] = "",
+    starts_at: Annotated[str, Form(max_length=30)] = "",
+    pool_size: Annotated[int | None, Form(ge=1, le=100)] = None,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    """Start a campaign over a region (``testing.manage``); the local time of the form is
+    read in the deployment's time zone."""
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    tz = ZoneInfo(ctx.settings.timezone)
+    try:
+        try:
+            start = datetime.fromisoformat(starts_at).replace(tzinfo=tz) if starts_at else None
+        except ValueError:
+            start = None
+        if start is None:
+            raise BadInput(
+                Problem("testing.start_invalid", "请填写开始时间", "give the start time")
+            )
+        cid = start_campaign(ctx.engine, ctx.keys.audit, actor, _rules(ctx), name, region_code,
+                             start, address, pool_size=pool_size)  # fmt: skip
+    except (BadInput, NotFound) as exc:
+        return _campaigns_page(request, ctx, actor, status=status_of(exc),
+                               error=exc.problem.text(page_lang(request)))  # fmt: skip
+    return RedirectResponse(f"/testing/campaigns/{cid}", status_code=303)
+
+
+def progress_spec(view: CampaignView) -> str:
+    """A Vega-Lite bar chart: share sampled per compound, the gap to everyone in grey."""
+    values = [
+        {"compound": f"{c.name} ({c.code})", "share": round(c.share, 4), "sampled": c.sampled,
+         "residents": c.residents}
+        for c in view.progress.compounds
+    ]  # fmt: skip
+    spec = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "width": "container",
+        "height": {"step": 22},
+        "data": {"values": values},
+        "layer": [
+            {"mark": {"type": "bar", "color": "#e3e7ec"},
+             "encoding": {"y": {"field": "compound", "type": "nominal", "title": None,
+                                "sort": None},
+                          "x": {"datum": 1, "type": "quantitative"}}},
+            {"mark": {"type": "bar", "color": "#2e7d32"},
+             "encoding": {"y": {"field": "compound", "type": "nominal", "sort": None},
+                          "x": {"field": "share", "type": "quantitative", "title": None,
+                                "axis": {"format": "%"}, "scale": {"domain": [0, 1]}},
+                          "tooltip": [{"field": "compound"}, {"field": "sampled"},
+                                      {"field": "residents"}]}},
+        ],
+    }  # fmt: skip
+    # inside <script type="application/json">: keep "</" from closing the element
+    return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
+
+
+@testing_pages.get("/testing/campaigns/{campaign_id}")
+def get_campaign(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, campaign_id: int
+) -> HTMLResponse:
+    view = campaign_view(ctx.engine, ctx.keys.audit, actor, _rules(ctx), campaign_id, address)
+    p = view.progress
+    deadline = p.starts_at + timedelta(hours=p.target_hours)
+    predicted = None
+    if view.projection is not None:
+        predicted = p.starts_at + timedelta(hours=view.projection.results_hours)
+    planned_at = None
+    if view.plan is not None:
+        planned_at = p.starts_at + timedelta(hours=view.plan.results_hours)
+    return page(request, "testing/campaign.html", actor=actor, view=view, deadline=deadline,
+                predicted=predicted, planned_at=planned_at,
+                chart_spec=progress_spec(view))  # fmt: skip
+
+
+# ---- results, tubes, overdue ----------------------------------------------------------------
+
+
+@testing_pages.get("/testing/results")
+def get_results(
+    request: Request, ctx: Ctx, actor: Caller,
+    barcode: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:  # fmt: skip
+    if barcode and barcode.strip():
+        return RedirectResponse(f"/testing/tubes/{barcode.strip()}", status_code=303)
+    return page(request, "testing/results.html", actor=actor,
+                board=results_board(ctx.engine, actor))  # fmt: skip
+
+
+@testing_pages.get("/testing/tubes/{barcode}")
+def get_tube(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, barcode: str
+) -> HTMLResponse:
+    try:
+        detail = read_tube(ctx.engine, ctx.keys.audit, actor, barcode[:40], address)
+    except NotFound as exc:
+        return page(request, "testing/results.html", status=404, actor=actor,
+                    board=results_board(ctx.engine, actor),
+                    error=exc.problem.text(page_lang(request)))  # fmt: skip
+    return page(request, "testing/tube.html", actor=actor, d=detail)
+
+
+def _overdue_page(
+    request: Request, ctx: AppContext, actor: Actor, flag: str | None, *, status: int = 200,
+    **context: Any,
+) -> HTMLResponse:  # fmt: skip
+    rules = _rules(ctx)
+    chosen = flag if flag in FLAGS else None
+    return page(request, "testing/overdue.html", status=status, actor=actor,
+                tubes=overdue_tubes(ctx.engine, actor, flag=chosen), flag=chosen,
+                lost_hours=rules.lost_tube_hours, result_hours=rules.result_hours,
+                can_manage=actor.can(TESTING_MANAGE), **context)  # fmt: skip
+
+
+@testing_pages.get("/testing/overdue")
+def get_overdue(
+    request: Request, ctx: Ctx, actor: Caller,
+    flag: Annotated[str | None, Query(max_length=10)] = None,
+    lost: Annotated[int | None, Query(ge=0)] = None,
+    late: Annotated[int | None, Query(ge=0)] = None,
+) -> HTMLResponse:  # fmt: skip
+    return _overdue_page(request, ctx, actor, flag, flagged=(lost, late))
+
+
+@testing_pages.post("/testing/overdue/flag")
+def post_flag(
+    request: Request, ctx: Ctx, actor: Caller, address: Address,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    """Run the late/lost check now (``testing.manage``)."""
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    try:
+        out = flag_overdue_now(ctx.engine, ctx.keys.audit, actor, _rules(ctx), address)
+    except FangkongError as exc:
+        if status_of(exc) == 403:
+            raise
+        return _overdue_page(request, ctx, actor, None, status=status_of(exc),
+                             error=exc.problem.text(page_lang(request)))  # fmt: skip
+    return RedirectResponse(f"/testing/overdue?lost={out.lost}&late={out.late}", status_code=303)
