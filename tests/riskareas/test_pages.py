@@ -101,3 +101,32 @@ def test_needs_page(world: tuple[FastAPI, Engine, int]) -> None:
     assert done.status_code == 303
     assert [n.status for n in list_needs(engine)] == ["done"]
     assert _audits(engine, "needs.change") == 2  # the refused one and this one
+
+
+def test_manage_and_designate(world: tuple[FastAPI, Engine, int]) -> None:
+    app, engine, _ = world
+    owner = logged_in(app, "county2")
+    page = owner.get("/risk-areas/manage")
+    assert page.status_code == 200
+    assert REASON in page.text  # staff see the reason the public does not
+    assert 'href="/risk-areas/manage"' in page.text  # the nav leads staff here
+    token = csrf_of(page.text)
+    before = _audits(engine, "riskarea.designate")
+    # another county's compound: answered as a region that does not exist
+    other = logged_in(app, "epi")
+    refused = other.post("/risk-areas/designate", data={
+        "region_code": COMPOUND, "level": "low", "reason": "x",
+        "csrf_token": csrf_of(other.get("/risk-areas/manage").text)})  # fmt: skip
+    unknown = other.post("/risk-areas/designate", data={
+        "region_code": "999999", "level": "low", "reason": "x",
+        "csrf_token": csrf_of(other.get("/risk-areas/manage").text)})  # fmt: skip
+    assert refused.status_code == unknown.status_code == 400
+    assert f"无此区划（{COMPOUND}）" in refused.text  # the answer of a region that is absent
+    assert "无此区划（999999）" in unknown.text
+    lifted = owner.post("/risk-areas/designate", data={
+        "region_code": COMPOUND, "level": "low", "reason": "核查排除", "csrf_token": token},
+        follow_redirects=False)  # fmt: skip
+    assert lifted.status_code == 303
+    assert _audits(engine, "riskarea.designate") == before + 3
+    assert 'class="area level-high"' not in client(app).get("/risk-areas").text
+    assert logged_in(app, "admin").get("/risk-areas/manage").status_code == 403

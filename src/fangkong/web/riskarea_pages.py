@@ -16,7 +16,7 @@ from fangkong.api.context import check_csrf
 from fangkong.auth.rights import QUARANTINE_READ
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.quarantine.forecast import ForecastOptions, forecast_from_store
-from fangkong.riskareas.access import change_need, needs_view
+from fangkong.riskareas.access import change_need, designate_area, manage_view, needs_view
 from fangkong.riskareas.charts import forecast_rows, forecast_spec, map_spec
 from fangkong.riskareas.public import map_features, public_areas
 from fangkong.riskareas.rules import RiskAreaRules
@@ -115,3 +115,40 @@ def post_need(
         return _needs_page(request, ctx, actor, address, code=status_of(exc),
                            error=exc.problem.text(page_lang(request)))  # fmt: skip
     return RedirectResponse("/risk-areas/needs", status_code=303)
+
+
+def _manage_page(request: Request, ctx: Any, actor: Any, *, code: int = 200,
+                 error: str | None = None, done: str | None = None) -> HTMLResponse:  # fmt: skip
+    found, areas, history = manage_view(ctx.engine, ctx.codes, actor)
+    levels = RiskAreaRules.from_pack(ctx.codes.pack).levels
+    return page(request, "riskareas/manage.html", status=code, actor=actor, found=found,
+                areas=areas, history=history, levels=levels, error=error, done=done)  # fmt: skip
+
+
+@riskarea_pages.get("/risk-areas/manage")
+def get_manage(
+    request: Request, ctx: Ctx, actor: Caller,
+    done: Annotated[str | None, Query(max_length=80)] = None,
+) -> HTMLResponse:  # fmt: skip
+    """Suggestions, areas with reasons and history; the designation form."""
+    return _manage_page(request, ctx, actor, done=done)
+
+
+@riskarea_pages.post("/risk-areas/designate")
+def post_designate(
+    request: Request, ctx: Ctx, actor: Caller, address: Address,
+    region_code: Annotated[str, Form(max_length=15)] = "",
+    level: Annotated[str, Form(max_length=10)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    try:
+        designate_area(ctx.engine, ctx.keys.audit, ctx.codes, actor, address,
+                       region_code=region_code, level=level, reason=reason)  # fmt: skip
+    except (BadInput, Conflict, NotFound) as exc:
+        from fangkong.api.problems import status_of
+
+        return _manage_page(request, ctx, actor, code=status_of(exc),
+                            error=exc.problem.text(page_lang(request)))  # fmt: skip
+    return RedirectResponse(f"/risk-areas/manage?done={region_code}", status_code=303)
