@@ -29,6 +29,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"must be zero or a positive whole number, got {text!r}")
+    return value
+
+
 def _flag(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
@@ -162,6 +169,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds of clock difference tolerated when checking a QR token's issue time.",
         _positive_int,
     ),
+    Setting(
+        "scan_offline_hours",
+        "FANGKONG_SCAN_OFFLINE_HOURS",
+        "24",
+        "Hours after its device time that a scan queued on an offline device is still "
+        "accepted: its token is checked and its code computed at the device time (0: "
+        "refuse late scans).",
+        _non_negative_int,
+    ),
 )
 
 
@@ -184,6 +200,7 @@ class Settings:
     policy_pack: str = "protocol-9"
     qr_validity_seconds: int = 60
     qr_clock_skew_seconds: int = 10
+    scan_offline_hours: int = 24
 
     @property
     def key_path(self) -> Path:

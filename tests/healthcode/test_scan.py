@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from fangkong.errors import FangkongError
 from fangkong.healthcode.qr import QrKeys, issue_token, new_ref, qr_image, verify_token
+from fangkong.healthcode.scanning import perform_scan
 from fangkong.healthcode.service import (
     CodeContext,
     FactInput,
@@ -18,7 +19,6 @@ from fangkong.healthcode.service import (
     issue_qr,
     record_fact,
 )
-from fangkong.healthcode.scanning import perform_scan
 from fangkong.healthcode.tables import scans
 from fangkong.policy import Colour
 from tests.healthcode.conftest import ID_LI, ID_NOBODY, ID_ZHANG, NOW, World
@@ -129,8 +129,9 @@ def test_refusals_have_their_own_codes(
 
 def test_expired_and_forged_tokens_are_refused_at_the_door(world: World, ctx: CodeContext) -> None:
     token = issue_qr(world.engine, ctx, world.zhang, now=NOW)
+    later = NOW + 120 * S  # shown two minutes after it was issued, scanned live
     with pytest.raises(FangkongError) as caught:
-        perform_scan(world.engine, ctx, "V-MARKET", token, NOW, "e1", now=NOW + 120 * S)
+        perform_scan(world.engine, ctx, "V-MARKET", token, later, "e1", now=later)
     assert caught.value.code == "scan.token_expired"
     other = CodeContext(ctx.pack, ctx.sealer, QrKeys.generate())
     forged = issue_qr(world.engine, other, world.zhang, now=NOW)
@@ -140,3 +141,27 @@ def test_expired_and_forged_tokens_are_refused_at_the_door(world: World, ctx: Co
     with pytest.raises(FangkongError) as caught:
         perform_scan(world.engine, ctx, "V-MARKET", ID_ZHANG, NOW, "", now=NOW)
     assert caught.value.code == "scan.malformed"
+
+
+def test_offline_scans_are_checked_at_their_device_time(world: World, ctx: CodeContext) -> None:
+    """A scanner offline for hours sends its queue later: each token is checked as of the
+    scan's device time, the verdict is the code as it was then, the stored code is not
+    touched; beyond ctx.offline_s, and for a token used before, the scan is refused."""
+    token = issue_qr(world.engine, ctx, world.zhang, now=NOW)
+    with world.engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(scans)).scalar_one()
+    sent = NOW + timedelta(hours=5)
+    verdict = perform_scan(world.engine, ctx, "V-MARKET", token, NOW + 20 * S, "off-1", now=sent)
+    assert verdict.device_time == NOW + 20 * S
+    assert verdict.received_at == sent
+    assert not verdict.repeated
+    with world.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(scans)).scalar_one() == before + 1
+    with pytest.raises(FangkongError) as caught:  # the same token again, offline too
+        perform_scan(world.engine, ctx, "V-SCHOOL", token, NOW + 30 * S, "off-2", now=sent)
+    assert caught.value.code == "scan.token_replayed"
+    fresh = issue_qr(world.engine, ctx, world.zhang, now=NOW)
+    too_late = NOW + timedelta(seconds=ctx.offline_s + 21)
+    with pytest.raises(FangkongError) as caught:
+        perform_scan(world.engine, ctx, "V-MARKET", fresh, NOW + 20 * S, "off-3", now=too_late)
+    assert caught.value.code == "scan.too_late"

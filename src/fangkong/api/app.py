@@ -138,6 +138,7 @@ def _code_context(settings: Settings, sealer: Sealer) -> CodeContext:
         tz=ZoneInfo(settings.timezone),
         qr_validity_s=settings.qr_validity_seconds,
         qr_skew_s=settings.qr_clock_skew_seconds,
+        offline_s=settings.scan_offline_hours * 3600,
     )
 
 

@@ -34,6 +34,7 @@ from fangkong.errors import FangkongError, Problem
 from fangkong.healthcode.errors import (
     PersonUnknown,
     ScanEventConflict,
+    TokenExpired,
     TokenReplayed,
     VenueUnknown,
     malformed,
@@ -186,8 +187,9 @@ def prepare_scan(
             )  # fmt: skip
         if venue_types is not None:
             venue_types[venue_code] = venue_type
+    at = _scan_time(ctx, device_time, now)
     if is_token:
-        claims = verify_token(ctx.qr, text, now, validity_s=ctx.qr_validity_s, skew_s=ctx.qr_skew_s)
+        claims = verify_token(ctx.qr, text, at, validity_s=ctx.qr_validity_s, skew_s=ctx.qr_skew_s)
         if seen:  # a row matched, and not by event id: by this token
             raise _replayed()
         rows = conn.execute(_BY_REF, {"ref": claims.ref}).all()
@@ -207,8 +209,8 @@ def prepare_scan(
         for r in rows
         if r.fact_id is not None
     )
-    decision = evaluate(facts, now, ctx.pack, tz=ctx.tz)
-    changed = (
+    decision = evaluate(facts, at, ctx.pack, tz=ctx.tz)
+    changed = at == now and (
         code.colour != decision.colour.label
         or code.next_change_at != decision.next_change_at
         or f"{code.pack_name}@{code.pack_version}" != decision.pack_ref
@@ -217,6 +219,26 @@ def prepare_scan(
     verdict = _verdict(ctx, venue_code, venue_type, code.name, decision, event_id,
                        device_time, now, by, facts)  # fmt: skip
     return PreparedScan(verdict, request, token_digest, int(code.person_id), decision, changed)
+
+
+def _scan_time(ctx: CodeContext, device_time: datetime, now: datetime) -> datetime:
+    """When the scan happened, for verification: now, or — for a scan queued on a device
+    while offline and sent later — its device time, up to ``ctx.offline_s`` back. The
+    token must have been valid then and the code is computed as it was then (a late scan
+    never changes the stored code). Replays are refused as for live scans."""
+    late = (now - device_time).total_seconds()
+    if late <= ctx.qr_validity_s + ctx.qr_skew_s:
+        return now
+    if late > ctx.offline_s:
+        hours = ctx.offline_s / 3600
+        raise TokenExpired(
+            Problem(
+                "scan.too_late",
+                f"离线扫码记录超过 {hours:g} 小时才上传，不予受理",
+                f"an offline scan sent more than {hours:g} h after it was made is refused",
+            )
+        )
+    return device_time
 
 
 def commit_scans(

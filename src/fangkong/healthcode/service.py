@@ -56,6 +56,7 @@ class CodeContext:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     qr_validity_s: int = 60
     qr_skew_s: int = 10
+    offline_s: int = 24 * 3600  # a late (offline) scan is accepted this long after its time
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CodeContext:
@@ -69,6 +70,7 @@ class CodeContext:
             tz=ZoneInfo(settings.timezone),
             qr_validity_s=settings.qr_validity_seconds,
             qr_skew_s=settings.qr_clock_skew_seconds,
+            offline_s=settings.scan_offline_hours * 3600,
         )
 
 
