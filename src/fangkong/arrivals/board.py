@@ -113,9 +113,12 @@ def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointB
             .group_by(t.point_code)
         ).all()
     )
-    names = dict(
-        conn.execute(select(venues.c.code, venues.c.name).where(venues.c.code.in_(list(counts))))
-    )
+    names = {
+        r.code: r.name
+        for r in conn.execute(
+            select(venues.c.code, venues.c.name).where(venues.c.code.in_(list(counts)))
+        )
+    }
     boards = []
     for point, stages in counts.items():
         overdue = [

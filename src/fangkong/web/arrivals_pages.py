@@ -1,0 +1,92 @@
+"""Arrivals pages: the board per arrival point (stages, overdue, hand-offs) and one
+traveller's closed loop with a confirmation form. Thin callers of ``arrivals.access``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from fangkong.api.context import check_csrf
+from fangkong.api.problems import status_of
+from fangkong.arrivals.access import board_view, confirm_stage, traveller_view
+from fangkong.arrivals.rules import STAGES, ArrivalRules
+from fangkong.errors import BadInput, Conflict, NotFound
+from fangkong.web.pages import Address, Caller, Ctx, page, page_lang, session_csrf_basis
+
+arrivals_pages = APIRouter(include_in_schema=False)
+
+
+@arrivals_pages.get("/arrivals")
+def get_board(request: Request, ctx: Ctx, actor: Caller, address: Address) -> HTMLResponse:
+    view = board_view(
+        ctx.engine, ctx.keys.audit, actor, ArrivalRules.from_pack(ctx.codes.pack), address
+    )
+    return page(request, "arrivals/board.html", actor=actor, view=view, stages=STAGES)
+
+
+def _traveller_page(
+    request: Request,
+    ctx: Ctx,
+    actor: Caller,
+    address: str,
+    tid: int,
+    *,
+    status: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    view, name = traveller_view(ctx.engine, ctx.keys.audit, actor, tid, address)
+    return page(
+        request,
+        "arrivals/traveller.html",
+        status=status,
+        actor=actor,
+        t=view,
+        name=name,
+        error=error,
+        stages=STAGES,
+    )
+
+
+@arrivals_pages.get("/arrivals/travellers/{tid}")
+def get_traveller(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, tid: int
+) -> HTMLResponse:
+    return _traveller_page(request, ctx, actor, address, tid)
+
+
+@arrivals_pages.post("/arrivals/travellers/{tid}/confirm")
+def post_confirm_form(
+    request: Request,
+    ctx: Ctx,
+    actor: Caller,
+    address: Address,
+    tid: int,
+    stage: Annotated[str, Form(max_length=20)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """The receiving side confirms by form (the API takes scans)."""
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    try:
+        confirm_stage(
+            ctx.engine,
+            ctx.keys.audit,
+            actor,
+            ctx.codes,
+            stage,
+            address,
+            traveller_id=tid,
+            via="form",
+        )
+    except (BadInput, Conflict, NotFound) as exc:
+        return _traveller_page(
+            request,
+            ctx,
+            actor,
+            address,
+            tid,
+            status=status_of(exc),
+            error=exc.problem.text(page_lang(request)),
+        )
+    return RedirectResponse(f"/arrivals/travellers/{tid}", status_code=303)
