@@ -1,0 +1,111 @@
+"""The arrivals board in Chromium (Playwright) against a real uvicorn: a flight's
+travellers by stage, the overdue one listed with the teams alerted, its page reached by a
+click, a hand-over confirmed by form."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from fangkong.arrivals import dispatch
+from fangkong.arrivals.manifests import ManifestHeader, import_manifest
+from fangkong.store import migrate
+from fangkong.store.engine import make_engine
+from tests.arrivals.world import COMPOUND_A, POINT, T0, TOWNSHIP_A, make_world, traveller
+from tests.conftest import load_province
+from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _login, _require_browser
+
+pytestmark = pytest.mark.browser
+DAY = (T0 - timedelta(days=1)).date().isoformat()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]) -> Iterator[str]:
+    _require_browser()
+    import uvicorn
+
+    from tests.api.helpers import make_app
+
+    home = tmp_path_factory.mktemp("arrivals-browser")
+    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
+    migrate.upgrade(engine)
+    load_province(engine, twin_files)
+    w = make_world(engine)
+    rows = [
+        traveller(1, f"{COMPOUND_A}@{DAY}"),
+        traveller(2, f"{COMPOUND_A}@{DAY}"),
+        traveller(3, f"{TOWNSHIP_A}@{DAY}"),
+    ]
+    got = import_manifest(
+        engine,
+        ManifestHeader("CA1-1", "flight", "CA1", POINT),
+        rows,
+        w.rules,
+        sealer=w.sealer,
+        codes=w.codes,
+        by="t",
+        at=T0,
+    )
+    at = T0 + timedelta(minutes=30)
+    for tid in got.traveller_ids:
+        dispatch.sample(
+            engine,
+            w.rules,
+            w.testing,
+            [tid],
+            f"B{tid}",
+            collector="c",
+            codes=w.codes,
+            by="t",
+            at=at,
+        )
+    dispatch.plan(engine, w.rules, w.quarantine, POINT, by="t", codes=w.codes, at=at)
+    port = _free_port()
+    uv = uvicorn.Server(
+        uvicorn.Config(
+            make_app(engine, home), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
+    )
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+def test_board_shows_stages_and_the_overdue(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        _login(page, server, "epi")
+        page.click("nav >> text=入境/来返")
+        page.wait_for_url(f"{server}/arrivals")
+        section = f"#point-{POINT}"
+        assert page.inner_text(f"{section} .stage-sampled") == "2"  # two wait for transfer
+        assert page.inner_text(f"{section} .stage-released") == "1"  # the low-risk one
+        assert page.inner_text(f"{section} .overdue-count") == "2"
+        alerted = page.inner_text(f"{section} table.overdue")
+        assert "CHK-1 → CMD-A" in alerted  # the checkpoint team and its superior
+        page.screenshot(path=str(tmp_path / "arrivals-board.png"), full_page=True)
+        page.click(f"{section} table.overdue a >> nth=0")
+        page.wait_for_selector("#reason")
+        assert "高风险区" in page.inner_text("#reason")
+        assert "arrivals.risks.high" in page.inner_text("#management")
+        page.select_option("#confirm select", "boarded")
+        page.click("#confirm button")
+        page.wait_for_selector("#stage")
+        assert "已登车" in page.inner_text("#stage")
+        browser.close()
+    assert (tmp_path / "arrivals-board.png").stat().st_size > 10_000
