@@ -1,23 +1,38 @@
 """Quarantine pages (集中隔离): readiness per region against the norm, facilities with an
-edit form, the site survey's ranked list. Handlers parse, call ``fangkong.quarantine.access``
-(rights, jurisdiction, audit) and render."""
+edit form, the site survey's ranked list; a facility's occupants, a placement's follow-up
+(health checks, tests, release, period changes, absconding) and the open alerts.
+Handlers parse, call ``fangkong.quarantine.access`` (rights, jurisdiction, masking,
+audit) and render; every form carries the session's CSRF token."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from sqlalchemy import select
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.api.context import check_csrf
 from fangkong.api.problems import status_of
-from fangkong.auth.rights import QUARANTINE_MANAGE
+from fangkong.auth.rights import QUARANTINE_MANAGE, QUARANTINE_PLACE
 from fangkong.errors import BadInput, FangkongError, Problem
 from fangkong.quarantine.access import (
+    abscond_as,
+    alerts_view,
+    change_period_as,
     facilities_view,
     facility_view,
+    occupants_view,
+    placement_view,
     readiness_view,
+    record_check_as,
+    record_test_as,
+    release_as,
+    resolve_alert_as,
     save_facility_as,
     sites_view,
 )
@@ -179,3 +194,219 @@ def get_survey(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
         target=rules.survey.target_activation_days,
         weights=rules.survey.weights,
     )
+
+
+# ---- occupants, placements, alerts ----------------------------------------------------------
+
+PlacementId = Annotated[int, Path(ge=1)]
+Csrf = Annotated[str, Form(max_length=100)]
+
+
+def _tz(ctx: Ctx) -> ZoneInfo:
+    return ZoneInfo(ctx.settings.timezone)
+
+
+@quarantine_pages.get("/quarantine/facilities/{code}/occupants")
+def get_occupants(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, code: str
+) -> HTMLResponse:
+    view = occupants_view(ctx.engine, ctx.keys.audit, actor, code, address, tz=_tz(ctx))
+    return page(request, "quarantine/occupants.html", actor=actor, view=view)
+
+
+_DONE = {  # what the page says after an action; %s: a number (next placement, alert)
+    "check": ("已记录健康监测。", "Health check recorded."),
+    "abnormal": (
+        "已记录健康监测：异常或未完成，已发出预警。",
+        "Health check recorded: abnormal or not done, an alert was raised.",
+    ),
+    "test": ("已记录检测结果。", "Test recorded."),
+    "converted": ("检测阳性：已转为病例。", "Positive: converted to a case."),
+    "released": ("已解除。", "Released."),
+    "next": ("已解除，下一阶段：安置记录 %s。", "Released; the next phase is placement %s."),
+    "period": ("隔离期已调整。", "Period changed."),
+    "absconded": ("已记录脱管，预警 %s。", "Absconding recorded: alert %s."),
+}
+
+
+def _placement_page(
+    request: Request, ctx: Ctx, actor: Any, address: str, placement_id: int,
+    *, status: int = 200, **context: Any,
+) -> HTMLResponse:  # fmt: skip
+    view = placement_view(ctx.engine, ctx.keys.audit, actor, placement_id, address, _rules(ctx),
+                          tz=_tz(ctx))  # fmt: skip
+    today = datetime.now(_tz(ctx)).date()
+    return page(request, "quarantine/placement.html", status=status, actor=actor, view=view,
+                today=today, **context)  # fmt: skip
+
+
+@quarantine_pages.get("/quarantine/placements/{placement_id}")
+def get_placement(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+    ref: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:  # fmt: skip
+    message = None
+    if done in _DONE:
+        zh, en = _DONE[done]
+        text = zh if page_lang(request) == "zh" else en
+        message = text % ref if "%s" in text else text
+    return _placement_page(request, ctx, actor, address, placement_id, done=message)
+
+
+def _act(
+    request: Request, ctx: Ctx, actor: Any, address: str, placement_id: int, csrf: str,
+    action: Callable[[], tuple[str, int | None]],
+) -> Response:  # fmt: skip
+    """Run a follow-up action; back to the placement (303), or its page with the error."""
+    check_csrf(request, csrf, session_csrf_basis(request))
+    try:
+        done, ref = action()
+    except FangkongError as exc:
+        error = exc.problem.text(page_lang(request))
+        return _placement_page(request, ctx, actor, address, placement_id,
+                               status=status_of(exc), error=error)  # fmt: skip
+    query = urlencode({"done": done} | ({"ref": ref} if ref else {}))
+    return RedirectResponse(f"/quarantine/placements/{placement_id}?{query}", status_code=303)
+
+
+def _bad(field: str, zh: str, en: str) -> BadInput:
+    return BadInput(Problem(f"quarantine.{field}_invalid", zh, en))
+
+
+def _number(text: str, field: str, kind: Callable[[str], Any]) -> Any:
+    try:
+        return kind(text.strip())
+    except ValueError:
+        raise _bad(field, f"无法识别的数值 {text.strip()!r}（{field}）",
+                   f"not a number: {text.strip()!r} ({field})") from None  # fmt: skip
+
+
+@quarantine_pages.post("/quarantine/placements/{placement_id}/check")
+def post_check(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    day: Annotated[str, Form(max_length=10)] = "",
+    status: Annotated[str, Form(max_length=12)] = "done",
+    temperature: Annotated[str, Form(max_length=10)] = "",
+    symptoms: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Csrf = "",
+) -> Response:  # fmt: skip
+    """Record a day's health check (temperature, symptoms; done / not done)."""
+
+    def action() -> tuple[str, int | None]:
+        try:
+            when = date.fromisoformat(day)
+        except ValueError:
+            raise _bad("check", f"无法识别的日期 {day!r}", f"not a date: {day!r}") from None
+        temp = _number(temperature, "temperature", float) if temperature.strip() else None
+        stored = record_check_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
+                                 _rules(ctx), day=when, status=status, temperature=temp,
+                                 symptoms=symptoms)  # fmt: skip
+        return ("check" if stored == "done" else "abnormal"), None
+
+    return _act(request, ctx, actor, address, placement_id, csrf_token, action)
+
+
+@quarantine_pages.post("/quarantine/placements/{placement_id}/test")
+def post_test(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    day_number: Annotated[str, Form(max_length=4)] = "",
+    sampled_at: Annotated[str, Form(max_length=20)] = "",
+    result: Annotated[str, Form(max_length=12)] = "",
+    csrf_token: Csrf = "",
+) -> Response:  # fmt: skip
+    """Record a scheduled test; a positive converts the person to a case."""
+    from fangkong.tracing.rules import ContactRules
+
+    def action() -> tuple[str, int | None]:
+        n = _number(day_number, "day_number", int)
+        try:
+            sampled = datetime.fromisoformat(sampled_at).replace(tzinfo=_tz(ctx))
+        except ValueError:
+            raise _bad("test", f"无法识别的采样时间 {sampled_at!r}",
+                       f"not a sampling time: {sampled_at!r}") from None  # fmt: skip
+        done = record_test_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
+                              day_number=n, sampled_at=sampled, result=result,
+                              contact_rules=ContactRules.from_pack(ctx.codes.pack),
+                              tz=_tz(ctx), codes=ctx.codes)  # fmt: skip
+        return ("converted" if done.converted else "test"), None
+
+    return _act(request, ctx, actor, address, placement_id, csrf_token, action)
+
+
+@quarantine_pages.post("/quarantine/placements/{placement_id}/release")
+def post_release(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    csrf_token: Csrf = "",
+) -> Response:  # fmt: skip
+    """Release; refused with the reason while the period runs or the final test is missing."""
+
+    def action() -> tuple[str, int | None]:
+        done = release_as(ctx.engine, ctx.keys.audit, actor, placement_id, address, _rules(ctx),
+                          tz=_tz(ctx), codes=ctx.codes, pack_ref=ctx.codes.pack.ref)  # fmt: skip
+        return ("next" if done.next_placement_id else "released"), done.next_placement_id
+
+    return _act(request, ctx, actor, address, placement_id, csrf_token, action)
+
+
+@quarantine_pages.post("/quarantine/placements/{placement_id}/period")
+def post_period(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    days: Annotated[str, Form(max_length=6)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    csrf_token: Csrf = "",
+) -> Response:  # fmt: skip
+    """Extend (days > 0) or shorten (days < 0) with a reason, kept in the history."""
+
+    def action() -> tuple[str, int | None]:
+        n = _number(days, "days", int)
+        change_period_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
+                         days=n, reason=reason, codes=ctx.codes)  # fmt: skip
+        return "period", None
+
+    return _act(request, ctx, actor, address, placement_id, csrf_token, action)
+
+
+@quarantine_pages.post("/quarantine/placements/{placement_id}/abscond")
+def post_abscond(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    note: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Csrf = "",
+) -> Response:  # fmt: skip
+    """The person left without release (脱管): an alert is raised."""
+
+    def action() -> tuple[str, int | None]:
+        alert = abscond_as(ctx.engine, ctx.keys.audit, actor, placement_id, address, note=note)
+        return "absconded", alert
+
+    return _act(request, ctx, actor, address, placement_id, csrf_token, action)
+
+
+def _alerts_page(
+    request: Request, ctx: Ctx, actor: Any, address: str, *, status: int = 200, **context: Any
+) -> HTMLResponse:
+    rows = alerts_view(ctx.engine, ctx.keys.audit, actor, address)
+    return page(request, "quarantine/alerts.html", status=status, actor=actor, rows=rows,
+                can_resolve=actor.can(QUARANTINE_PLACE), **context)  # fmt: skip
+
+
+@quarantine_pages.get("/quarantine/alerts")
+def get_alerts(
+    request: Request, ctx: Ctx, actor: Caller, address: Address,
+    resolved: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:  # fmt: skip
+    return _alerts_page(request, ctx, actor, address, resolved=resolved)
+
+
+@quarantine_pages.post("/quarantine/alerts/{alert_id}/resolve")
+def post_resolve(
+    request: Request, ctx: Ctx, actor: Caller, address: Address,
+    alert_id: Annotated[int, Path(ge=1)], csrf_token: Csrf = "",
+) -> Response:  # fmt: skip
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    try:
+        resolve_alert_as(ctx.engine, ctx.keys.audit, actor, alert_id, address)
+    except FangkongError as exc:
+        return _alerts_page(request, ctx, actor, address, status=status_of(exc),
+                            error=exc.problem.text(page_lang(request)))  # fmt: skip
+    return RedirectResponse(f"/quarantine/alerts?resolved={alert_id}", status_code=303)
