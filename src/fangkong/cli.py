@@ -69,6 +69,8 @@ def settings_command() -> None:
 
 
 def _register() -> None:
+    from fangkong.alerts.cli import app as alerts_app
+    from fangkong.arrivals.cli import app as arrivals_app
     from fangkong.api.cli import serve_command
     from fangkong.audit.cli import app as audit_app
     from fangkong.auth.cli import role_app, token_app, user_app
@@ -76,8 +78,15 @@ def _register() -> None:
     from fangkong.healthcode.cli import app as code_app
     from fangkong.identity.cli import app as id_app
     from fangkong.policy.cli import app as policy_app
+    from fangkong.quarantine.cli import app as quarantine_app
     from fangkong.registry.cli import export_app, import_app
+    from fangkong.riskareas.cli import app as riskarea_app
+    from fangkong.riskareas.cli import forecast_app
     from fangkong.store.cli import app as db_app
+    from fangkong.surveillance.cli import detect_command
+    from fangkong.surveillance.rt_cli import rt_command, scan_command
+    from fangkong.testing.cli import app as testing_app
+    from fangkong.testing.cli import pooling_app
     from fangkong.tracing.cli import app as checkins_app
     from fangkong.tracing.cli import contacts_app, trace_command
     from fangkong.twin.cli import app as twin_app
@@ -98,6 +107,16 @@ def _register() -> None:
     app.add_typer(checkins_app, name="checkins")
     app.command("trace")(trace_command)
     app.add_typer(contacts_app, name="contacts")
+    app.add_typer(testing_app, name="testing")
+    app.add_typer(pooling_app, name="pooling")
+    app.add_typer(quarantine_app, name="quarantine")
+    app.command("rt")(rt_command)
+    app.command("scan")(scan_command)
+    app.command("detect")(detect_command)
+    app.add_typer(riskarea_app, name="riskarea")
+    app.add_typer(forecast_app, name="forecast")
+    app.add_typer(alerts_app, name="alerts")
+    app.add_typer(arrivals_app, name="arrivals")
 
 
 _register()

@@ -30,6 +30,25 @@ CODE_READ_FULL: Final = "code.read_full"  # the reasons' sentences (health data)
 CODE_CORRECT: Final = "code.correct"  # file an objection (纠错) for a person
 CODE_DECIDE: Final = "code.decide"  # decide objections filed by others
 FACT_RECORD: Final = "fact.record"
+QUARANTINE_READ: Final = "quarantine.read"  # facilities, placements (masked), readiness
+QUARANTINE_PLACE: Final = "quarantine.place"  # place, health checks, tests, release
+QUARANTINE_MANAGE: Final = "quarantine.manage"  # facilities, rooms, candidate sites
+QUARANTINE_ADJUST: Final = "quarantine.adjust"  # extend or shorten a period (with a reason)
+ALERT_READ: Final = "alert.read"  # alerts and the four-earlies board (counts, no PII)
+ALERT_HANDLE: Final = "alert.handle"  # verify, investigate, close, dismiss alerts
+SIGNAL_SUBMIT: Final = "signal.submit"  # report surveillance signals (counts)
+RISKAREA_READ: Final = "riskarea.read"  # areas with reasons, history, suggestions (no PII)
+RISKAREA_DESIGNATE: Final = "riskarea.designate"  # designate, change, run the lifting job
+NEED_MANAGE: Final = "need.manage"  # needs of residents of sealed areas (names by rights)
+
+SAMPLE_COLLECT: Final = "sample.collect"  # register samples, ship tubes (chain of custody)
+RESULT_POST: Final = "result.post"  # post lab results, receive tubes at the lab
+TESTING_READ: Final = "testing.read"  # test orders, campaign progress (names masked)
+TESTING_MANAGE: Final = "testing.manage"  # plan campaigns, labs, make and flag orders
+ARRIVAL_READ: Final = "arrival.read"  # arrivals board, travellers (names by rights)
+ARRIVAL_MANIFEST: Final = "arrival.manifest"  # send traveller manifests (checkpoint devices)
+ARRIVAL_MANAGE: Final = "arrival.manage"  # import manifests, sample, plan transfers, hand-offs
+ARRIVAL_CONFIRM: Final = "arrival.confirm"  # confirm boarding and hand-over (scan or form)
 
 # name: (Chinese label, English label)
 RIGHTS: Final[dict[str, tuple[str, str]]] = {
@@ -48,36 +67,78 @@ RIGHTS: Final[dict[str, tuple[str, str]]] = {
     CODE_CORRECT: ("提交健康码纠错申请", "file health-code corrections"),
     CODE_DECIDE: ("审核健康码纠错申请", "decide health-code corrections"),
     FACT_RECORD: ("录入赋码依据", "record the facts codes are computed from"),
+    QUARANTINE_READ: ("查看隔离场所、安置与准备", "see quarantine sites, placements, readiness"),
+    QUARANTINE_PLACE: ("安置隔离人员、随访、解除", "place, follow up and release people"),
+    QUARANTINE_MANAGE: ("管理隔离场所与备选场地", "manage facilities and candidate sites"),
+    QUARANTINE_ADJUST: ("延长或缩短隔离期", "extend or shorten quarantine periods"),
+    ALERT_READ: ("查看预警与四早看板", "see alerts and the four-earlies board"),
+    ALERT_HANDLE: ("处置预警（核实、调查、结案、排除）", "handle alerts"),
+    SIGNAL_SUBMIT: ("上报监测信号", "submit surveillance signals"),
+    RISKAREA_READ: ("查看风险区（原因、历史、建议）", "see risk areas, history, suggestions"),
+    RISKAREA_DESIGNATE: ("划定、调整风险区", "designate and change risk areas"),
+    NEED_MANAGE: ("处理封控区居民需求", "handle the needs of residents of sealed areas"),
+    SAMPLE_COLLECT: ("采样登记与转运交接", "register samples and hand tubes over"),
+    RESULT_POST: ("上传检测结果", "post test results"),
+    TESTING_READ: ("查看检测任务与进度", "see test orders and testing progress"),
+    TESTING_MANAGE: ("管理检测计划与实验室", "plan campaigns, manage labs and orders"),
+    ARRIVAL_READ: ("查看入境/来返人员闭环看板", "see the arrivals board and travellers"),
+    ARRIVAL_MANIFEST: ("上传旅客名单", "send traveller manifests"),
+    ARRIVAL_MANAGE: ("管理落地检测、转运与移交", "manage landing tests, transfers and hand-offs"),
+    ARRIVAL_CONFIRM: ("确认登车与交接", "confirm boarding and hand-over"),
 }
 
 _STAFF = (DASHBOARD_VIEW, PERSON_READ, VENUE_READ)
 _CASEWORK = (*_STAFF, PERSON_READ_FULL, PERSON_WRITE)
 _CODES = (CODE_READ, CODE_READ_FULL)  # migration 0004 added the code rights
+_Q_READ = (QUARANTINE_READ,)  # migration 0006 added the quarantine rights
+_Q_PLACE = (QUARANTINE_READ, QUARANTINE_PLACE)
+# migration 0008: alerts hold counts per region (no personal data), so staff may read them
+_ALERTS = (ALERT_READ, ALERT_HANDLE)
+_RISK = (RISKAREA_READ, RISKAREA_DESIGNATE)  # migration 0009: risk areas and needs
+_T_READ = (TESTING_READ,)  # migration 0007: testing
+_ARR = (ARRIVAL_READ, ARRIVAL_MANAGE, ARRIVAL_CONFIRM)  # migration 0011: arrivals
 
 # name: (Chinese label, English label, rights)
 ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
     "admin": ("系统管理员", "administrator",
-              (*_STAFF, AUDIT_READ, USER_MANAGE, TOKEN_ISSUE)),
-    "commander": ("指挥部", "command centre", (*_STAFF, PERSON_EXPORT, *_CODES, CODE_DECIDE)),
+              (*_STAFF, AUDIT_READ, USER_MANAGE, TOKEN_ISSUE, ALERT_READ)),
+    "commander": ("指挥部", "command centre", (*_STAFF, PERSON_EXPORT, *_CODES, CODE_DECIDE,
+                   QUARANTINE_READ, QUARANTINE_MANAGE, QUARANTINE_ADJUST, *_ALERTS,
+                   *_RISK,
+        *_T_READ, TESTING_MANAGE, *_ARR)),
     "epidemiologist": ("流调/疾控人员", "epidemiologist",
                        (*_CASEWORK, PERSON_EXPORT, *_CODES, CODE_CORRECT, CODE_DECIDE,
-                        FACT_RECORD)),
+                        FACT_RECORD, *_Q_PLACE, QUARANTINE_MANAGE, QUARANTINE_ADJUST, *_ALERTS,
+                        SIGNAL_SUBMIT, *_RISK, NEED_MANAGE,
+        *_T_READ, TESTING_MANAGE, SAMPLE_COLLECT, *_ARR)),
     "contact_tracer": ("密接追踪员", "contact tracer",
-                       (*_CASEWORK, *_CODES, CODE_CORRECT, FACT_RECORD)),
-    "lab": ("检测机构", "laboratory", (DASHBOARD_VIEW, PERSON_READ, FACT_RECORD)),
+                       (*_CASEWORK, *_CODES, CODE_CORRECT, FACT_RECORD, *_Q_PLACE, ALERT_READ,
+                        RISKAREA_READ,
+        *_T_READ)),
+    "lab": ("检测机构", "laboratory", (DASHBOARD_VIEW, PERSON_READ, FACT_RECORD, SIGNAL_SUBMIT,
+        *_T_READ, SAMPLE_COLLECT, RESULT_POST)),
     "port_officer": ("口岸工作人员", "port-of-entry officer",
-                     (*_STAFF, PERSON_READ_FULL, *_CODES, CODE_CORRECT)),
-    "transfer_team": ("转运专班", "transfer team", (*_STAFF, PERSON_READ_FULL, *_CODES)),
+                     (*_STAFF, PERSON_READ_FULL, *_CODES, CODE_CORRECT, *_Q_PLACE,
+                      RISKAREA_READ,
+        *_T_READ, SAMPLE_COLLECT, *_ARR)),
+    "transfer_team": ("转运专班", "transfer team",
+                      (*_STAFF, PERSON_READ_FULL, *_CODES, *_Q_PLACE, RISKAREA_READ,
+        ARRIVAL_READ, ARRIVAL_CONFIRM)),
     "quarantine_manager": ("隔离点管理员", "quarantine-site manager",
                            (*_STAFF, PERSON_READ_FULL, PERSON_WRITE, *_CODES, CODE_CORRECT,
-                            FACT_RECORD)),
+                            FACT_RECORD, *_Q_PLACE, QUARANTINE_MANAGE, RISKAREA_READ,
+                            NEED_MANAGE,
+        *_T_READ, SAMPLE_COLLECT, ARRIVAL_READ, ARRIVAL_CONFIRM)),
     "venue_device": ("场所扫码设备", "venue device", (SCAN_SUBMIT,)),
-    "viewer": ("只读用户", "viewer", (*_STAFF, CODE_READ)),
+    "viewer": ("只读用户", "viewer", (*_STAFF, CODE_READ, *_Q_READ, ALERT_READ, RISKAREA_READ,
+        *_T_READ, ARRIVAL_READ)),
 }  # fmt: skip
 
 DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     # a device token's scope → the rights it carries (a token is bound to one venue)
     "scan": (SCAN_SUBMIT,),
-    "lab": (),
-    "checkpoint": (),
+    "lab": (RESULT_POST,),  # lab systems post results (migration 0007)
+    "sampling": (SAMPLE_COLLECT,),  # sampling points register samples, ship tubes
+    "checkpoint": (ARRIVAL_MANIFEST,),  # arrival points send manifests (migration 0011)
+    "signals": (SIGNAL_SUBMIT,),  # fever clinics, pharmacies, schools report counts
 }

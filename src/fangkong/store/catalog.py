@@ -7,8 +7,13 @@ read the metadata after importing this module.
 
 from __future__ import annotations
 
+import fangkong.alerts.tables  # early-warning signals and alerts (migration 0008)
+import fangkong.arrivals.tables  # arrivals closed loop (migration 0011)
 import fangkong.healthcode.tables  # health codes (migration 0003)
+import fangkong.quarantine.tables  # quarantine (migration 0006)
+import fangkong.riskareas.tables  # risk areas and needs (migration 0009)
 import fangkong.store.schema  # registry, users, audit
+import fangkong.testing.tables  # testing (migration 0007)
 import fangkong.tracing.tables  # noqa: F401 - contact management (migration 0005)
 from fangkong.store.schema import Base
 
