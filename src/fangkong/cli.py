@@ -70,8 +70,8 @@ def settings_command() -> None:
 
 def _register() -> None:
     from fangkong.alerts.cli import app as alerts_app
-    from fangkong.arrivals.cli import app as arrivals_app
     from fangkong.api.cli import serve_command
+    from fangkong.arrivals.cli import app as arrivals_app
     from fangkong.audit.cli import app as audit_app
     from fangkong.auth.cli import role_app, token_app, user_app
     from fangkong.demo import demo_command
