@@ -111,7 +111,7 @@ def _register() -> None:
     app.add_typer(pooling_app, name="pooling")
     app.add_typer(quarantine_app, name="quarantine")
     app.command("rt")(rt_command)
-    app.command("scan")(scan_command)
+    app.command("cluster-scan")(scan_command)
     app.command("detect")(detect_command)
     app.add_typer(riskarea_app, name="riskarea")
     app.add_typer(forecast_app, name="forecast")

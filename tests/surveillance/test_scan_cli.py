@@ -1,4 +1,4 @@
-"""`fangkong scan` end to end: the CSV contract, the planted cluster, bad rows named."""
+"""`fangkong cluster-scan` end to end: the CSV contract, the planted cluster, bad rows named."""
 
 from __future__ import annotations
 
@@ -46,8 +46,8 @@ def _invoke(tmp_path: Path, args: list[str]):  # type: ignore[no-untyped-def]
 def test_scan_finds_the_planted_cluster(tmp_path: Path, geo: bool) -> None:
     regions, cases, counts, coords = _files(tmp_path, geo)
     out = tmp_path / "clusters.csv"
-    args = ["scan", str(cases), "--regions", str(regions), "--max-days", "7", "--replicates",
-            "99", "--seed", "3", "-o", str(out)]  # fmt: skip
+    args = ["cluster-scan", str(cases), "--regions", str(regions), "--max-days", "7",
+            "--replicates", "99", "--seed", "3", "-o", str(out)]  # fmt: skip
     result = _invoke(tmp_path, args)
     assert result.exit_code == 0, result.output
     with out.open(newline="", encoding="utf-8") as fh:
@@ -83,7 +83,8 @@ def test_scan_bad_rows_are_named(tmp_path: Path, cases: str, row: int, field: st
     bad = tmp_path / "bad.csv"
     bad.write_text(cases, encoding="utf-8")
     out = tmp_path / "clusters.csv"
-    result = _invoke(tmp_path, ["scan", str(bad), "--regions", str(regions), "-o", str(out)])
+    args = ["cluster-scan", str(bad), "--regions", str(regions), "-o", str(out)]
+    result = _invoke(tmp_path, args)
     assert result.exit_code == 2
     assert f"row {row}, field {field}" in result.output
     assert f"第 {row} 行 {field}" in result.output
@@ -94,6 +95,7 @@ def test_scan_regions_need_coordinates(tmp_path: Path) -> None:
     _, cases, _, _ = _files(tmp_path)
     regions = tmp_path / "r.csv"
     regions.write_text("region_code,east,north\nR00,1,2\n", encoding="utf-8")
-    result = _invoke(tmp_path, ["scan", str(cases), "--regions", str(regions), "-o", "x.csv"])
+    args = ["cluster-scan", str(cases), "--regions", str(regions), "-o", "x.csv"]
+    result = _invoke(tmp_path, args)
     assert result.exit_code == 2
     assert "x,y or lon,lat" in result.output

@@ -1,4 +1,5 @@
-"""`fangkong rt` and `fangkong scan`: read CSV, call the library, write CSV and print a summary."""
+"""`fangkong rt` and `fangkong cluster-scan`: read CSV, call the library, write CSV, print a
+summary."""
 
 from __future__ import annotations
 
