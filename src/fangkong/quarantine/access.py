@@ -88,7 +88,7 @@ from fangkong.quarantine.followup import (
 )
 from fangkong.quarantine.placement import SHANGHAI, Assignment, PlacementRequest, place
 from fangkong.quarantine.readiness import RegionCapacity, capacity_by_region
-from fangkong.quarantine.rules import QuarantineRules
+from fangkong.quarantine.rules import KINDS, QuarantineRules
 from fangkong.quarantine.survey import SiteScore, list_sites, rank_sites
 from fangkong.quarantine.tables import (
     CHECK_STATUSES,
@@ -555,9 +555,8 @@ def place_as(
         home: dict[int, str | None] = {}
         for i in range(0, len(ids), MAX_BATCH):
             chunk = ids[i : i + MAX_BATCH]
-            home.update(
-                conn.execute(select(p.id, p.residence_code).where(p.id.in_(chunk))).tuples()
-            )
+            rows = conn.execute(select(p.id, p.residence_code).where(p.id.in_(chunk))).all()
+            home.update((int(r.id), r.residence_code) for r in rows)
         listed = _codes(conn, actor)
         inside = None if listed is None else set(listed)
         problems = []
@@ -567,6 +566,15 @@ def place_as(
                 problems.append(_row_problem(i, "person_id", Problem(
                     "quarantine.person_unknown", f"无此人员（{r.person_id}）或不在辖区内",
                     f"no person {r.person_id} in your jurisdiction")))  # fmt: skip
+            if r.risk_group not in rules.groups:
+                groups = ", ".join(rules.groups)
+                problems.append(_row_problem(i, "risk_group", Problem(
+                    "quarantine.group_unknown", f"无此风险人群 {r.risk_group!r}（可选：{groups}）",
+                    f"no risk group {r.risk_group!r} (one of: {groups})")))  # fmt: skip
+            if r.kind is not None and r.kind not in KINDS:
+                problems.append(_row_problem(i, "kind", Problem(
+                    "quarantine.request_invalid", f"无效的安置方式 {r.kind!r}",
+                    f"not a placement kind: {r.kind!r} (one of: {', '.join(KINDS)})")))  # fmt: skip
         if problems:
             raise _refuse_rows(problems)
 
