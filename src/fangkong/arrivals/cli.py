@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from fangkong.arrivals.rules import STAGES, ArrivalRules
-from fangkong.cli_support import database, out, settings
+from fangkong.cli_support import database, err, out, settings
 from fangkong.policy import load_pack
 
 app = typer.Typer(
@@ -40,25 +40,41 @@ def import_command(
     mode: Annotated[str, typer.Option("--mode", help="flight, train or highway.")],
     carrier: Annotated[str, typer.Option("--carrier", help="Flight/train number or lane.")],
     point: Annotated[str, typer.Option("--point", help="Arrival point (a venue code).")],
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Error report (default FILE.errors.csv).")
+    ] = None,
 ) -> None:
-    """Register a manifest's travellers (all rows or none; sent again, nothing changes)."""
-    from fangkong.arrivals.manifests import ManifestHeader, import_manifest, read_file
+    """Register a manifest's travellers (all rows or none; sent again, nothing changes).
+    Bad rows: nothing is registered and FILE.errors.csv names each row and column."""
+    from fangkong.arrivals.manifests import (
+        ManifestHeader,
+        ManifestRejected,
+        import_manifest,
+        read_file,
+    )
     from fangkong.healthcode.service import CodeContext
+    from fangkong.registry.service import report_path_for, write_report
 
     cfg = settings()
     codes = CodeContext.from_settings(cfg)
     rows = read_file(file)
     with database(cfg) as engine:
-        got = import_manifest(
-            engine,
-            ManifestHeader(ref, mode, carrier, point),
-            rows,
-            ArrivalRules.from_pack(codes.pack),
-            sealer=codes.sealer,
-            codes=codes,
-            by=_who(),
-            source=str(file),
-        )
+        try:
+            got = import_manifest(
+                engine,
+                ManifestHeader(ref, mode, carrier, point),
+                rows,
+                ArrivalRules.from_pack(codes.pack),
+                sealer=codes.sealer,
+                codes=codes,
+                by=_who(),
+                source=str(file),
+            )
+        except ManifestRejected as exc:
+            path = report or report_path_for(file)
+            write_report(path, exc.rows)
+            err.print(f"错误报告 / error report: {path}")
+            raise
     risks = ", ".join(f"{k} {v}" for k, v in sorted(got.by_risk.items()))
     out.print(
         f"{file}: {got.rows} 行 / rows, 登记 / registered {got.registered}, 未变 / unchanged "
