@@ -113,6 +113,8 @@ class Person(Timestamped, Base):
     household_code: Mapped[str | None] = mapped_column(ForeignKey("households.code"), index=True)
     residence_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
     venue_code: Mapped[str | None] = mapped_column(ForeignKey("venues.code"), index=True)
+    # class or office team within the school/workplace (班级/科室), migration 0010
+    unit_code: Mapped[str | None] = mapped_column(String(20))
     occupation: Mapped[str] = mapped_column(String(24))
 
     __table_args__ = (CheckConstraint("sex IN ('M','F')", name="sex"),)
