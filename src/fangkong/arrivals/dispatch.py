@@ -310,7 +310,11 @@ def plan(
     at = at or utcnow()
     with engine.connect() as conn:
         ready = _ready(conn, point)
-    todo = [t for t in ready if t.placement_id is None]
+    todo, seen = [], set()
+    for t in ready:  # one request per person a run: a person may be on two manifests
+        if t.placement_id is None and t.person_id not in seen:
+            todo.append(t)
+            seen.add(t.person_id)
     if todo:
         requests = [
             PlacementRequest(
