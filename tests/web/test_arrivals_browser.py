@@ -1,6 +1,8 @@
 """The arrivals board in Chromium (Playwright) against a real uvicorn: a flight's
 travellers by stage, the overdue one listed with the teams alerted, its page reached by a
-click, a hand-over confirmed by form."""
+click, a hand-over confirmed by form; and the board after the demo's arrivals desk (the
+twin's travellers over two days at five points): counts per stage as stored, everyone
+still in the loop listed overdue — the demo's days lie in the past — with the teams told."""
 
 from __future__ import annotations
 
@@ -11,12 +13,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, func, select
 
 from fangkong.arrivals import dispatch
 from fangkong.arrivals.manifests import ManifestHeader, import_manifest
+from fangkong.arrivals.rules import STAGES
+from fangkong.arrivals.tables import travellers
 from fangkong.store import migrate
 from fangkong.store.engine import make_engine
-from tests.arrivals.world import COMPOUND_A, POINT, T0, TOWNSHIP_A, make_world, traveller
+from tests.arrivals.test_demo_feed import run_feed
+from tests.arrivals.world import COMPOUND_A, COUNTY_A, POINT, T0, TOWNSHIP_A, make_world, traveller
 from tests.conftest import load_province
 from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _login, _require_browser
 
@@ -27,10 +33,6 @@ DAY = (T0 - timedelta(days=1)).date().isoformat()
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]) -> Iterator[str]:
     _require_browser()
-    import uvicorn
-
-    from tests.api.helpers import make_app
-
     home = tmp_path_factory.mktemp("arrivals-browser")
     engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
     migrate.upgrade(engine)
@@ -65,6 +67,28 @@ def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
             at=at,
         )
     dispatch.plan(engine, w.rules, w.quarantine, POINT, by="t", codes=w.codes, at=at)
+    yield from _serve(engine, home)
+
+
+@pytest.fixture(scope="module")
+def demo_server(
+    tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
+) -> Iterator[tuple[str, Engine]]:
+    _require_browser()
+    home = tmp_path_factory.mktemp("arrivals-demo-browser")
+    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
+    migrate.upgrade(engine)
+    load_province(engine, twin_files)
+    run_feed(engine, 2)
+    for url in _serve(engine, home):
+        yield url, engine
+
+
+def _serve(engine: Engine, home: Path) -> Iterator[str]:
+    import uvicorn
+
+    from tests.api.helpers import make_app
+
     port = _free_port()
     uv = uvicorn.Server(
         uvicorn.Config(
@@ -109,3 +133,40 @@ def test_board_shows_stages_and_the_overdue(server: str, tmp_path: Path) -> None
         assert "已登车" in page.inner_text("#stage")
         browser.close()
     assert (tmp_path / "arrivals-board.png").stat().st_size > 10_000
+
+
+def test_board_after_the_demo_desk(demo_server: tuple[str, Engine], tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    server, engine = demo_server
+    t = travellers.c
+    with engine.connect() as conn:
+        counts = conn.execute(  # what the county's epidemiologist answers for
+            select(t.point_code, t.stage, func.count())
+            .where(t.responsible_region.like(f"{COUNTY_A}%"))
+            .group_by(t.point_code, t.stage)
+        ).all()
+    stored: dict[str, dict[str, int]] = {}
+    for point, stage, n in counts:
+        stored.setdefault(point, dict.fromkeys(STAGES, 0))[stage] = int(n)
+    assert len(stored) > 1
+    assert sum(s["managed"] for s in stored.values()) > 0  # transfers went through
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        _login(page, server, "epi")
+        page.goto(f"{server}/arrivals")
+        for point, stages in stored.items():
+            section = f"#point-{point}"
+            for stage, n in stages.items():
+                assert page.inner_text(f"{section} .stage-{stage}") == str(n), (point, stage)
+            still = sum(n for s, n in stages.items() if s != "released")
+            assert page.inner_text(f"{section} .overdue-count") == str(still), point
+            rows = page.locator(f"{section} table.overdue tbody tr")
+            assert rows.count() == still
+            if still:
+                told = page.inner_text(f"{section} table.overdue")
+                assert " → CMD-" in told  # a team and its superior, from the desk's set-up
+        page.screenshot(path=str(tmp_path / "arrivals-demo-board.png"), full_page=True)
+        browser.close()
+    assert (tmp_path / "arrivals-demo-board.png").stat().st_size > 10_000
