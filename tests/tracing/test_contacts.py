@@ -98,7 +98,7 @@ def _checkins(w: World) -> CheckinSource:
             pa.array([f"e{i}" for i in range(len(stays))]),
             pa.array([str(w.ids[s[0]]) for s in stays]),
             pa.array([s[1] for s in stays]),
-            pa.array(["market"] * len(stays)),
+            pa.array(["restaurant"] * len(stays)),
             pa.array([s[2] for s in stays], pa.timestamp("s", tz="UTC")),
             pa.array([s[3] for s in stays], pa.timestamp("s", tz="UTC")),
         ],

@@ -17,7 +17,7 @@ RULES = ContactRules.shipped("protocol-9")
 def test_memory_and_duckdb_agree() -> None:
     memory = trace(checkins(), cases(), RULES, engine="memory")
     duck = trace(checkins(), cases(), RULES, engine="duckdb")
-    assert memory.close.num_rows > 50
+    assert memory.close.num_rows > 20  # markets and schools: general only (close_by_unit)
     assert memory.general.num_rows > 5
     assert memory.close.equals(duck.close)
     assert memory.general.equals(duck.general)

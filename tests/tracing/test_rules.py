@@ -31,6 +31,17 @@ def test_shipped_packs_load_and_differ_as_the_protocol_says() -> None:
     assert p9.vehicles["flight"].seat_rows == 3
 
 
+def test_schools_and_workplaces_make_close_contacts_by_class_and_team() -> None:
+    p9 = ContactRules.shipped("protocol-9")
+    assert p9.venue("school").close_by_unit
+    assert p9.venue("workplace").close_by_unit
+    assert not p9.venue("restaurant").close_by_unit
+    assert not p9.venue("no_such_type").close_by_unit  # the default entry
+    table = _table("protocol-9")
+    table["venue_types"]["school"].pop("close_by_unit")
+    assert not ContactRules.from_table(table, "mine.toml").venue("school").close_by_unit
+
+
 def test_infectious_window_from_onset_or_sampling() -> None:
     rules = ContactRules.shipped("protocol-9")
     tz = ZoneInfo("Asia/Shanghai")
@@ -70,6 +81,8 @@ def test_every_number_comes_from_the_table() -> None:
         (lambda t: t["vehicles"]["taxi"].update(seat_rows=2), "vehicles.taxi",
          "contacts.value_invalid"),
         (lambda t: t.update(days_before=4), "days_before", "contacts.key_unknown"),
+        (lambda t: t["venue_types"]["school"].update(close_by_unit="yes"),
+         "venue_types.school.close_by_unit", "contacts.value_invalid"),
     ],
 )  # fmt: skip
 def test_bad_tables_name_source_and_key(change: Any, key: str, code: str) -> None:
@@ -94,3 +107,33 @@ def test_rules_file_errors(tmp_path: Path) -> None:
         ContactRules.from_toml(empty)
     with pytest.raises(BadInput, match="protocol-10"):
         ContactRules.shipped("protocol-10")
+
+
+def test_co_presence_in_a_public_place_is_a_general_contact() -> None:
+    """Sharing a market for an hour is a general contact, a restaurant table a close one
+    (the pack's close_by_unit); --min-overlap turns co-presence on everywhere."""
+    import numpy as np
+    import pyarrow as pa
+
+    from fangkong.tracing.contacts import CheckinSource
+    from fangkong.tracing.copresence import Cases
+    from fangkong.tracing.files import CHECKIN_SCHEMA
+
+    def met(rules: ContactRules, venue_type: str) -> tuple[int, int]:
+        t = [datetime(2022, 3, 18, 10, tzinfo=ZoneInfo("UTC")),
+             datetime(2022, 3, 18, 11, tzinfo=ZoneInfo("UTC"))]  # fmt: skip
+        table = pa.table([pa.array(["e1", "e2"]), pa.array(["1", "2"]), pa.array(["V", "V"]),
+                          pa.array([venue_type] * 2), pa.array(t[:1] * 2, CHECKIN_SCHEMA[4].type),
+                          pa.array(t[1:] * 2, CHECKIN_SCHEMA[5].type)],
+                         schema=CHECKIN_SCHEMA)  # fmt: skip
+        source = CheckinSource.from_table(table, rules)
+        one = np.array([0], np.int64)
+        found = source.index.query(Cases(source.codes([1]), one, one + 2**40),
+                                   source.min_overlap_by_venue)  # fmt: skip
+        return len(found.close), len(found.general)
+
+    p9 = ContactRules.shipped("protocol-9")
+    assert met(p9, "market") == (0, 1)
+    assert met(p9, "school") == (0, 1)
+    assert met(p9, "restaurant") == (1, 0)
+    assert met(p9.with_min_overlap(15 * 60), "market") == (1, 0)

@@ -51,3 +51,41 @@ def test_twin_run_finds_contacts_that_recall_true_pairs(engine: Engine, tmp_path
             select(func.count()).select_from(health_codes).where(health_codes.c.colour == "red")
         ).scalar_one()
     assert red >= len(set(found["contact"].to_pylist()))  # close contacts are red
+
+
+def test_the_feed_indexes_only_what_can_meet_its_cases(engine: Engine, tmp_path: Path) -> None:
+    """Check-ins older than the pack's look-back are dropped, and a day's index holds only
+    the venues the new cases visited: the contacts found are those of the whole index."""
+    import numpy as np
+
+    from fangkong.tracing.copresence import Cases
+
+    registry = generate_registry(2_000, seed=3)
+    files = write_registry(registry, tmp_path, "csv")
+    for kind in ("regions", "venues", "persons"):
+        import_file(engine, kind, files[kind], ImportOptions(today=TODAY), sealer=SEALER)
+    codes = CodeContext(pack=load_pack("protocol-9"), sealer=SEALER, qr=QrKeys.generate())
+    twin = Twin.from_registry(registry, default_scenario(), seed=3)
+    feed = TracingFeed(engine, codes, twin, registry)
+    for events in twin.run(feed.keep_days + 3):
+        feed._add_checkins(events.day, events.checkins)
+    days = sorted({d for d, _ in feed._parts})
+    assert days == list(range(3 - 1, feed.keep_days + 3))  # the last keep_days + 1 days
+    whole = feed.source()
+    people = whole.person_ids[np.arange(0, len(whole.person_ids), 97)].tolist()
+    part = feed.source(people)
+    assert len(part.index) < len(whole.index)
+    for source in (whole, part):
+        assert set(people) <= set(source.person_ids.tolist())
+    end = feed.twin.local_midnight(feed.keep_days + 3)
+    found = []
+    for source in (whole, part):
+        cases = Cases(person=source.codes(people), start=np.full(len(people), 0, np.int64),
+                      end=np.full(len(people), end, np.int64))  # fmt: skip
+        result = source.index.query(cases, source.min_overlap_by_venue)
+        found.append(sorted(
+            (people[c], int(source.person_ids[k]), source.venue_codes[v], a, b)
+            for c, k, v, _, _, a, b in result.close.rows() + result.general.rows()
+        ))  # fmt: skip
+    assert found[0] == found[1]
+    assert found[0]

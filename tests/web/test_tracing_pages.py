@@ -1,6 +1,7 @@
-"""Tracer pages: a case's contacts with evidence, filters, the bulk status form (CSRF),
-jurisdiction (another county's case answers like a missing one), the chain graph and the
-cluster list, one audit row per view. Both backends.
+"""Tracer pages and the tracing API: a case's contacts with evidence, filters, paging, the
+bulk status form (CSRF), jurisdiction (another county's case answers like a missing one),
+the chain graph and the cluster list with growth, registering and tracing a case over
+the lake, one audit row per view. Both backends.
 
 The world: in county 140102, case A met C for 60 minutes (close) and E for 5 minutes
 (general) at a market; C later fell ill and was traced too (A → C links the chain, the
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -24,6 +26,7 @@ from fangkong.auth.service import add_user
 from fangkong.store.schema import audit_log, persons
 from fangkong.tracing.contacts import CheckinSource, register_case, trace_case
 from fangkong.tracing.files import CHECKIN_SCHEMA
+from fangkong.tracing.lake import CheckinLake
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_contacts
 from tests.api.codes import AUDIT_KEY, codes_of
@@ -41,6 +44,8 @@ class World:
     engine: Engine
     ids: dict[str, int]  # letter → person id
     cases: dict[str, int]  # letter → case id
+    checkins: pa.Table
+    home: Path
 
 
 def _apart(engine: Engine, county: str, n: int) -> list[int]:
@@ -81,7 +86,7 @@ def world(province: Engine, tmp_path: Path) -> World:
             pa.array([f"e{i}" for i in range(len(stays))]),
             pa.array([str(ids[s[0]]) for s in stays]),
             pa.array([s[1] for s in stays]),
-            pa.array(["market"] * len(stays)),
+            pa.array(["restaurant"] * len(stays)),
             pa.array([s[2] for s in stays], pa.timestamp("s", tz="UTC")),
             pa.array([s[3] for s in stays], pa.timestamp("s", tz="UTC")),
         ],
@@ -95,7 +100,7 @@ def world(province: Engine, tmp_path: Path) -> World:
                              isolated_at=_t(onset + 1, 12))  # fmt: skip
         trace_case(province, case.id, source, rules, at=_t(28, 12))
         cases[letter] = case.id
-    return World(app, province, ids, cases)
+    return World(app, province, ids, cases, table, tmp_path)
 
 
 def _contact_id(w: World, letter: str) -> int:
@@ -267,3 +272,161 @@ def test_one_audit_row_per_view(world: World) -> None:
     assert _audits(world.engine, "tracing.contacts") == [("epi", "ok", str(case))]
     assert detail is not None
     assert person_identity(world.engine, world.ids["C"])[1] not in detail
+
+
+# ---- paging ---------------------------------------------------------------------------------
+
+
+def test_contacts_page_in_pages(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fangkong.web import tracing_pages
+
+    epi = logged_in(world.app, "epi")
+    url = f"/tracing/cases/{world.cases['A']}"
+
+    def rows(html: str) -> list[str]:
+        return re.findall(r'<tr id="(contact-[0-9]+)"', html)
+
+    whole = rows(epi.get(url).text)
+    assert len(whole) >= 3  # the household, C (close) and E (general)
+    assert 'id="contacts-pages"' not in epi.get(url).text  # one page: no pager
+    monkeypatch.setattr(tracing_pages, "CONTACTS_PER_PAGE", 2)
+    seen, html = [], epi.get(url, params={"kind": ""}).text
+    while True:
+        assert len(rows(html)) <= 2
+        seen += rows(html)
+        found = re.search(r'<a href="([^"]+)" rel="next">', html)
+        if not found:
+            break
+        html = epi.get(found.group(1).replace("&amp;", "&")).text
+        assert 'rel="prev"' in html
+    assert seen == whole  # every contact once, in the same order (close first)
+    assert f"共 {len(whole)} 条" in html
+
+
+def test_growth_of_clusters_on_the_chains_page(world: World) -> None:
+    html = logged_in(world.app, "epi").get("/tracing/chains").text
+    found = re.search(r'id="cluster-growth-spec">(.*?)</script>', html, re.S)
+    assert found
+    values = json.loads(found.group(1))["data"]["values"]
+    # A fell ill on the 20th, C on the 22nd: one case, none, one
+    assert [(v["cluster"], v["date"], v["cases"]) for v in values] == [
+        ("#1", "2026-11-20", 1), ("#1", "2026-11-21", 0), ("#1", "2026-11-22", 1)]  # fmt: skip
+
+
+# ---- the API -------------------------------------------------------------------------------
+
+
+def _api(world: World, user: str) -> Any:
+    c = logged_in(world.app, user)
+    c.headers["X-CSRF-Token"] = c.get("/api/v1/session").json()["csrf_token"]
+    return c
+
+
+def test_api_contacts_paged_with_evidence(world: World) -> None:
+    epi = _api(world, "epi")
+    case = world.cases["A"]
+    url = f"/api/v1/tracing/cases/{case}/contacts"
+    whole = epi.get(url, params={"limit": 500}).json()
+    assert whole["total"] == len(whole["contacts"]) >= 3
+    paged: list[Any] = []
+    for offset in range(0, whole["total"], 2):
+        got = epi.get(url, params={"limit": 2, "offset": offset}).json()
+        assert (got["total"], got["limit"], got["offset"]) == (whole["total"], 2, offset)
+        paged += got["contacts"]
+    assert paged == whole["contacts"]  # every contact once, close contacts first
+    by_id = {x["id"]: x for x in whole["contacts"]}
+    c = by_id[_contact_id(world, "C")]
+    assert (c["kind"], c["status"]) == ("close", "became_case")
+    assert c["name"] == person_identity(world.engine, world.ids["C"])[1]
+    assert [(x["setting"], x["place_code"], x["overlap_seconds"]) for x in c["exposures"]] == [
+        ("venue", "V-MARKET", 3600)]  # fmt: skip
+    kinds = [x["kind"] for x in whole["contacts"]]
+    assert kinds == sorted(kinds, key=["close", "contact_of_contact", "general"].index)
+    general = epi.get(url, params={"kind": "general"})
+    assert [x["id"] for x in general.json()["contacts"]] == [_contact_id(world, "E")]
+    asleep = epi.get(url, params={"status": "asleep"}).json()
+    assert asleep["code"] == "tracing.status_invalid"
+    masked = _api(world, "lab").get(f"/api/v1/tracing/cases/{case}/contacts").json()
+    assert person_identity(world.engine, world.ids["C"])[1] not in json.dumps(masked)
+    assert _api(world, "viewer").get(f"/api/v1/tracing/cases/{case}/contacts").status_code == 403
+    hidden = epi.get(f"/api/v1/tracing/cases/{world.cases['X']}/contacts")
+    missing = epi.get("/api/v1/tracing/cases/999999/contacts")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["code"] == missing.json()["code"] == "tracing.case_unknown"
+    assert [a[1] for a in _audits(world.engine, "tracing.contacts")][-2:] == [
+        "out_of_jurisdiction", "not_found"]  # fmt: skip
+
+
+def test_api_status_change_needs_csrf_and_a_legal_move(world: World) -> None:
+    e, c = _contact_id(world, "E"), _contact_id(world, "C")
+    body = {"contact_ids": [e], "status": "notified", "reason": "电话告知"}
+    plain = logged_in(world.app, "epi")
+    assert plain.post("/api/v1/tracing/contacts/status", json=body).status_code == 403
+    epi = _api(world, "epi")
+    done = epi.post("/api/v1/tracing/contacts/status", json=body)
+    assert done.status_code == 200, done.text
+    assert done.json() == {"changed": 1}
+    refused = epi.post("/api/v1/tracing/contacts/status",
+                       json={**body, "contact_ids": [e, c], "status": "quarantined"})  # fmt: skip
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "tracing.transition_refused"
+    with world.engine.connect() as conn:
+        status = conn.execute(
+            select(tracing_contacts.c.status).where(tracing_contacts.c.id == e)
+        ).scalar_one()
+    assert status == "notified"  # all or none
+    y = _contact_id(world, "Y")
+    assert epi.post("/api/v1/tracing/contacts/status",
+                    json={**body, "contact_ids": [y]}).status_code == 404  # fmt: skip
+    assert [a[:2] for a in _audits(world.engine, "tracing.status")] == [
+        ("epi", "ok"), ("epi", "tracing.transition_r"), ("epi", "not_found")]  # fmt: skip
+
+
+def test_api_chains_and_clusters_with_growth(world: World) -> None:
+    epi = _api(world, "epi")
+    chains = epi.get("/api/v1/tracing/chains").json()
+    assert chains["total"] == 1
+    (chain,) = chains["chains"]
+    assert chain["links"] == [[world.cases["A"], world.cases["C"]]]
+    assert chain["roots"] == [world.cases["A"]]
+    assert epi.get("/api/v1/tracing/chains", params={"offset": 1}).json()["chains"] == []
+    clusters = epi.get("/api/v1/tracing/clusters").json()
+    (cluster,) = clusters["clusters"]
+    assert cluster["size"] == 2
+    assert cluster["venues"] == {"V-MARKET": 2}
+    assert [(g["date"], g["cases"]) for g in cluster["growth"]] == [
+        ("2026-11-20", 1), ("2026-11-21", 0), ("2026-11-22", 1)]  # fmt: skip
+    assert epi.get("/api/v1/tracing/clusters", params={"limit": 0}).status_code == 422
+    other = _api(world, "county2").get("/api/v1/tracing/clusters").json()
+    assert other["total"] == 0  # X alone in county 140121
+
+
+def test_api_registers_and_traces_a_case_over_the_lake(world: World) -> None:
+    CheckinLake.at_home(world.home).land(world.checkins)
+    epi = _api(world, "epi")
+    e = world.ids["E"]
+    undated = epi.post("/api/v1/tracing/cases", json={"person_id": e})
+    assert undated.status_code == 422
+    assert undated.json()["code"] == "tracing.case_undated"
+    body = {"person_id": e, "onset_date": "2026-11-21", "isolated_at": "2026-11-22T12:00:00Z"}
+    done = epi.post("/api/v1/tracing/cases", json=body)
+    assert done.status_code == 201, done.text
+    out = done.json()
+    assert out["case"]["person_id"] == e
+    assert out["case"]["infectious_from"].startswith("2026-11-16")  # 4 days before onset
+    # E shared 5 minutes with A and C at the market: general contacts
+    assert out["traced"]["found"]["general"] == 2
+    assert out["traced"]["found"]["close"] >= 0
+    again = epi.post("/api/v1/tracing/cases", json=body).json()
+    assert again["traced"]["exposures_new"] == 0  # the same facts again: nothing new
+    outside = epi.post("/api/v1/tracing/cases",
+                       json={**body, "person_id": world.ids["Y"]})  # fmt: skip
+    assert outside.status_code == 404
+    assert outside.json()["code"] == "tracing.person_unknown"
+    lab = _api(world, "lab").post("/api/v1/tracing/cases", json=body)
+    assert lab.status_code == 403  # no person.write
+    c_only = {**body, "person_id": world.ids["C"], "trace": False}
+    untraced = epi.post("/api/v1/tracing/cases", json=c_only).json()
+    assert untraced["traced"] is None
+    assert [a[1] for a in _audits(world.engine, "tracing.case")] == [
+        "ok", "ok", "not_found", "forbidden", "ok"]  # fmt: skip

@@ -11,16 +11,19 @@ put the checks in front of them, once, for the pages (and later the API)::
                  └── one audit row per view or action (ids only, never names/numbers)
 
 Rights: reading needs ``person.read`` and ``fact.record`` (tracers and epidemiologists
-record the facts codes follow); changing a contact's status also ``person.write``.
-A contact who lives outside the jurisdiction is listed (masked) but cannot be changed.
+record the facts codes follow); changing a contact's status, or registering a case and
+tracing it, also ``person.write``. A contact who lives outside the jurisdiction is
+listed (masked) but cannot be changed; a case can be registered only for a person who
+lives inside it. Lists come whole from these functions; ``page`` cuts one page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Connection, Engine, select
@@ -30,6 +33,7 @@ from fangkong.auth.jurisdiction import within
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import FACT_RECORD, PERSON_READ, PERSON_READ_FULL, PERSON_WRITE
 from fangkong.errors import BadInput, FangkongError, Forbidden, NotFound, Problem
+from fangkong.healthcode.service import CodeContext
 from fangkong.identity.masking import mask_name
 from fangkong.store.schema import persons
 from fangkong.tracing.contacts import (
@@ -40,14 +44,20 @@ from fangkong.tracing.contacts import (
     Cluster,
     ContactUnknown,
     ContactView,
+    PersonUnknown,
     StatusInvalid,
+    TraceOutcome,
     case_chains,
     clusters,
     contacts_of_case,
     get_case,
+    hand_off,
+    register_case,
     set_contact_status,
+    trace_cases,
 )
 from fangkong.tracing.graph import clusters as _clusters
+from fangkong.tracing.lake import CheckinLake
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import (
     CONTACT_KINDS,
@@ -109,10 +119,39 @@ class ClusterRow:
     households: tuple[str, ...]
     first_case_at: datetime
     last_case_at: datetime
+    # cases per day (by onset, else sampling date), every day from the first to the last
+    growth: tuple[tuple[date, int], ...] = ()
 
     @property
     def size(self) -> int:
         return len(self.cases)
+
+
+@dataclass(frozen=True)
+class Registered:
+    case: CaseView
+    traced: TraceOutcome | None  # None: registered without tracing
+    facts: int  # exposure facts handed to health codes
+    codes_changed: int
+
+
+def page(items: Sequence[T], limit: int, offset: int) -> tuple[Sequence[T], int]:
+    """One page of a list (``limit`` items from ``offset``) and the list's length."""
+    if limit < 1 or offset < 0:
+        raise BadInput(Problem("tracing.page_invalid", "分页参数无效",
+                               "limit must be ≥ 1 and offset ≥ 0"))  # fmt: skip
+    return items[offset : offset + limit], len(items)
+
+
+def growth(days: Sequence[date]) -> tuple[tuple[date, int], ...]:
+    """Cases per day from the first day to the last, days without a case as 0."""
+    if not days:
+        return ()
+    first, last = min(days), max(days)
+    counts = {first + timedelta(days=i): 0 for i in range((last - first).days + 1)}
+    for d in days:
+        counts[d] += 1
+    return tuple(counts.items())
 
 
 # ---- one audited transaction ----------------------------------------------------------------
@@ -348,23 +387,61 @@ def clusters_view(
         _require(actor, READ_RIGHTS)
         reach = _cases_in_reach(conn, actor)
         found = clusters(conn, source, rules) if source else _stored_clusters(conn, rules)
-        starts = {
-            int(i): t
-            for i, t in conn.execute(select(tracing_cases.c.id, tracing_cases.c.infectious_from))
-        }
+        c = tracing_cases.c
+        starts, dated = {}, {}
+        for i, t, onset, sampled in conn.execute(
+            select(c.id, c.infectious_from, c.onset_date, c.sample_date)
+        ):
+            starts[int(i)], dated[int(i)] = t, onset or sampled
         out = []
         for cl in found:
-            cases = tuple(c for c in cl.cases if c in reach)
+            cases = tuple(k for k in cl.cases if k in reach)
             if len(cases) < 2:
                 continue
-            times = [starts[c] for c in cases]
-            out.append(ClusterRow(cases, dict(cl.venues), cl.households, min(times), max(times)))
+            times = [starts[k] for k in cases]
+            out.append(ClusterRow(cases, dict(cl.venues), cl.households, min(times), max(times),
+                                  growth([dated[k] for k in cases])))  # fmt: skip
         return out, f"{len(out)} clusters"
 
     return _audited(engine, key, actor, address, "tracing.clusters", None, None, body)
 
 
+# ---- registering and tracing a case ---------------------------------------------------------
+
+
+def register_and_trace(
+    engine: Engine, key: bytes, actor: Actor, codes: CodeContext, rules: ContactRules,
+    person_id: int, address: str, *, onset: date | None = None, sampled: date | None = None,
+    isolated_at: datetime | None = None, source: CheckinSource | CheckinLake | None = None,
+    tz: ZoneInfo | None = None, at: datetime | None = None,
+) -> Registered:  # fmt: skip
+    """Register the case of a person living inside the jurisdiction (登记病例) and, with a
+    check-in ``source``, trace it; its contacts go to health codes. One audit row (the
+    person and what was found, never names); a person outside answers as absent."""
+
+    def body(conn: Connection) -> tuple[tuple[CaseView, TraceOutcome | None], str]:
+        _require(actor, CHANGE_RIGHTS)
+        if person_id not in _visible(conn, actor, [person_id]):
+            raise PersonUnknown(Problem("tracing.person_unknown", f"无此人员（{person_id}）",
+                                        f"no person {person_id}"))  # fmt: skip
+        case = register_case(conn, person_id, rules, onset=onset, sampled=sampled,
+                             isolated_at=isolated_at, tz=tz, by=actor.name, at=at)  # fmt: skip
+        if source is None:
+            return (case, None), f"case {case.id}"
+        traced = trace_cases(conn, [case.id], source, rules, at=at, by=actor.name)
+        found = ", ".join(f"{k} {n}" for k, n in traced.found.items())
+        return (get_case(conn, case.id), traced), f"case {case.id}: {found}"
+
+    case, traced = _audited(engine, key, actor, address, "tracing.case", "person",
+                            str(person_id), body)  # fmt: skip
+    facts = changed = 0
+    if traced is not None:
+        facts, changed = hand_off(engine, codes, at=at, by=actor.name)
+    return Registered(case, traced, facts, changed)
+
+
 __all__ = [
-    "CaseContacts", "ChainsView", "ClusterRow", "ContactRow", "case_contacts_view",
-    "chains_view", "change_contact_statuses", "clusters_view",
+    "CaseContacts", "ChainsView", "ClusterRow", "ContactRow", "Registered", "case_contacts_view",
+    "chains_view", "change_contact_statuses", "clusters_view", "growth", "page",
+    "register_and_trace",
 ]  # fmt: skip

@@ -118,7 +118,8 @@ class CheckinSource:
     ``person_ids[code]`` is the database person id of person code ``code``;
     ``venue_codes[v]`` the place code of venue index ``v``; ``event_ids[row]`` the
     event id of stay ``row`` (evidence). ``manifest`` (optional) holds transport
-    passengers with ``person`` as database person ids.
+    passengers with ``person`` as database person ids. ``min_overlap_by_venue`` is the
+    close-contact overlap of the venue's type (never where it is ``close_by_unit``).
     """
 
     index: CheckinIndex
@@ -149,7 +150,7 @@ class CheckinSource:
         per venue index its place code and type."""
         uniq, code = np.unique(np.asarray(person_ids, np.int64), return_inverse=True)
         dwell = np.array([rules.venue(t).default_dwell_seconds for t in venue_types], np.int64)
-        minimum = np.array([rules.venue(t).min_overlap_seconds for t in venue_types], np.int64)
+        minimum = np.array([rules.venue(t).close_overlap_seconds for t in venue_types], np.int64)
         venue = np.asarray(venue, np.int64)
         t_in = np.asarray(time_in, np.int64)
         t_out = _resolve(
@@ -548,11 +549,17 @@ def _add_pairs(
         )  # fmt: skip
 
 
-def _group_tables(conn: Connection, person_ids: Sequence[int]) -> tuple[I64, dict[str, I64]]:
-    """(database id of each compact code, group arrays over the codes) for the persons
-    and every member of their households, schools and workplaces."""
+_Places = dict[int, tuple[str | None, str | None, str | None]]  # id → household, venue, unit
+
+
+def _group_tables(
+    conn: Connection, person_ids: Sequence[int]
+) -> tuple[I64, dict[str, I64], _Places]:
+    """(database id of each compact code, group arrays over the codes, each one's
+    household, venue and unit) for the persons and every member of their households,
+    schools and workplaces."""
     cols = (persons.c.id, persons.c.household_code, persons.c.venue_code, persons.c.unit_code)
-    rows: dict[int, tuple[str | None, str | None, str | None]] = {}
+    rows: _Places = {}
     for chunk in _chunks(list(person_ids)):
         for r in conn.execute(select(*cols).where(persons.c.id.in_(chunk))):
             rows[r.id] = (r.household_code, r.venue_code, r.unit_code)
@@ -577,18 +584,15 @@ def _group_tables(conn: Connection, person_ids: Sequence[int]) -> tuple[I64, dic
     })  # fmt: skip
     venue_table = pa.table({"code": pa.array(list(types), pa.string()),
                             "type": pa.array(list(types.values()), pa.string())})  # fmt: skip
-    return ids, registry_groups(table, venue_table)
+    return ids, registry_groups(table, venue_table), rows
 
 
-def _place_names(conn: Connection, ids: I64, relation: str, member: int) -> str | None:
+def _place_names(places: _Places, ids: I64, relation: str, member: int) -> str | None:
     """The household code, or the class/team as ``venue#unit`` (the venue without one)."""
-    row = conn.execute(
-        select(persons.c.household_code, persons.c.venue_code, persons.c.unit_code)
-        .where(persons.c.id == int(ids[member]))
-    ).one()  # fmt: skip
+    household, venue, unit = places[int(ids[member])]
     if relation == "household":
-        return str(row.household_code) if row.household_code else None
-    return unit_place(row.venue_code, row.unit_code)
+        return household or None
+    return unit_place(venue, unit)
 
 
 def _group_exposures(
@@ -596,7 +600,7 @@ def _group_exposures(
 ) -> None:
     if not cases or not rules.close_contact_groups:
         return
-    ids, groups = _group_tables(conn, [c.person for c in cases])
+    ids, groups, homes = _group_tables(conn, [c.person for c in cases])
     where = {int(p): i for i, p in enumerate(ids.tolist())}
     codes = np.array([where.get(c.person, -1) for c in cases], np.int64)
     start = np.array([c.start for c in cases], np.int64)
@@ -608,7 +612,7 @@ def _group_exposures(
             continue
         key = (relation, row)
         if key not in places:
-            places[key] = _place_names(conn, ids, relation, int(codes[row]))
+            places[key] = _place_names(homes, ids, relation, int(codes[row]))
         found.add(cases[row].id, int(ids[contact]), "close", relation, places[key], a, b)
 
 
@@ -654,7 +658,7 @@ def _contacts_of_contacts(
         return found
     isolated = _isolation_times(conn, [v[2] for v in first.values()])
     people = sorted(first)
-    ids, groups = _group_tables(conn, people)
+    ids, groups, homes = _group_tables(conn, people)
     where = {int(p): i for i, p in enumerate(ids.tolist())}
     managed = _managed_persons(conn)
     exclude = np.array([where[p] for p in managed if p in where], np.int64)
@@ -667,7 +671,7 @@ def _contacts_of_contacts(
     )  # fmt: skip
     for row, contact, relation, a, b in got.rows():
         p = people[row]
-        place = _place_names(conn, ids, relation, where[p])
+        place = _place_names(homes, ids, relation, where[p])
         found.add(first[p][1], int(ids[contact]), "contact_of_contact", relation, place, a, b,
                   source=p)  # fmt: skip
     return found
@@ -765,20 +769,28 @@ def _ensure_contacts(
             kind = found.kind[i]
         first[p] = (kind, min(a, found.start[i]), max(b, found.end[i]))
     new: dict[int, str] = {}
-    for p, (kind, a, b) in sorted(first.items()):
-        status = "became_case" if p in case_persons else "identified"
-        cid = conn.execute(
-            tracing_contacts.insert().values(
-                person_id=p, kind=kind, status=status, first_exposure_at=_time(a),
-                last_exposure_at=_time(b), identified_at=at, status_at=at, status_by=by[:80],
-            ).returning(tracing_contacts.c.id)
-        ).scalar_one()  # fmt: skip
-        conn.execute(tracing_contact_changes.insert().values(
-            contact_id=cid, at=at, from_status=None, to_status=status, changed_by=by[:80],
-            reason="流调判定 / found by tracing",
-        ))  # fmt: skip
-        known[p] = cid
-        new[cid] = kind
+    if not first:
+        return known, new
+    status = {p: "became_case" if p in case_persons else "identified" for p in first}
+    # one executemany; the ids are read back by person (unique)
+    conn.execute(tracing_contacts.insert(), [
+        {"person_id": p, "kind": kind, "status": status[p], "first_exposure_at": _time(a),
+         "last_exposure_at": _time(b), "identified_at": at, "status_at": at,
+         "status_by": by[:80]}
+        for p, (kind, a, b) in sorted(first.items())
+    ])  # fmt: skip
+    for chunk in _chunks(sorted(first)):
+        q = select(tracing_contacts.c.person_id, tracing_contacts.c.id).where(
+            tracing_contacts.c.person_id.in_(chunk)
+        )
+        for p, cid in conn.execute(q).all():
+            known[int(p)] = int(cid)
+            new[int(cid)] = first[int(p)][0]
+    conn.execute(tracing_contact_changes.insert(), [
+        {"contact_id": known[p], "at": at, "from_status": None, "to_status": status[p],
+         "changed_by": by[:80], "reason": "流调判定 / found by tracing"}
+        for p in sorted(first)
+    ])  # fmt: skip
     return known, new
 
 

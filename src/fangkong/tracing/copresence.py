@@ -234,10 +234,7 @@ class CheckinIndex:
         position[row] = np.arange(n, dtype=row.dtype)
         person_positions = np.take(position, person_rows)
         del position, person_rows
-        out_abs = np.take(stays.time_out, row)
-        out_abs -= t0
-        time_out = _compact(out_abs)
-        del out_abs
+        time_out = np.take(_relative(stays.time_out, t0), row)  # gathers 4 bytes a row
         longest = _longest(key, time_out, t_bits, n_venues)
         counts = np.bincount(stays.person, minlength=n_persons)
         offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -295,6 +292,19 @@ class CheckinIndex:
         )
         close = pairs.seconds >= np.asarray(min_overlap_by_venue, np.int64)[pairs.venue]
         return CoPresence(close=pairs.take(close), general=pairs.take(~close))
+
+
+def _relative(times: Ints, t0: int) -> Ints:
+    """``times − t0`` in the smallest of int32/int64 that holds them, built chunk by chunk
+    (no full-length int64 temporary): the index's gathers then move half the bytes."""
+    if len(times) == 0:
+        return np.zeros(0, np.int32)
+    low, high = int(times.min()) - t0, int(times.max()) - t0
+    fits = low >= -(2**31) and high < 2**31
+    out: Ints = np.empty(len(times), np.int32 if fits else np.int64)
+    for i in range(0, len(times), _CHUNK):
+        np.subtract(times[i : i + _CHUNK], t0, out=out[i : i + _CHUNK], casting="unsafe")
+    return out
 
 
 def _count(codes: Ints) -> int:

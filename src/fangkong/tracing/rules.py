@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from fangkong.errors import BadInput, Problem
 
 GROUPS = ("household", "class", "workplace")  # 同户, 同班, 同办公室/工作组
+NEVER = 2**62  # seconds: an overlap no stay reaches
 _TOP_KEYS = {
     "close_contact_lookback_days_before_onset",
     "close_contact_lookback_days_before_sampling",
@@ -42,6 +43,14 @@ class VenueRule:
 
     min_overlap_seconds: int
     default_dwell_seconds: int  # assumed stay when the venue records no time out
+    # a school or workplace: its own class or office team are the close contacts (found
+    # by group); everyone else present is a general contact, however long the overlap
+    close_by_unit: bool = False
+
+    @property
+    def close_overlap_seconds(self) -> int:
+        """The overlap that makes a close contact by co-presence (never, by unit)."""
+        return NEVER if self.close_by_unit else self.min_overlap_seconds
 
 
 @dataclass(frozen=True)
@@ -68,8 +77,10 @@ class ContactRules:
         return self.venue_types.get(venue_type, self.venue_types["default"])
 
     def with_min_overlap(self, seconds: int) -> ContactRules:
-        """The same rules with one minimum overlap for every venue type (``--min-overlap``)."""
-        types = {k: replace(v, min_overlap_seconds=seconds) for k, v in self.venue_types.items()}
+        """The same rules with one minimum overlap for every venue type (``--min-overlap``),
+        co-presence making close contacts everywhere (``close_by_unit`` off)."""
+        types = {k: replace(v, min_overlap_seconds=seconds, close_by_unit=False)
+                 for k, v in self.venue_types.items()}  # fmt: skip
         return replace(self, venue_types=types)
 
     def infectious_window(
@@ -181,11 +192,12 @@ class _Checker:
             )  # fmt: skip
         return value
 
-    def flag(self, table: Mapping[str, Any], key: str) -> bool:
-        value = self._get(table, key, key)
+    def flag(self, table: Mapping[str, Any], key: str, path: str | None = None) -> bool:
+        where = f"{path}.{key}" if path else key
+        value = self._get(table, key, where)
         if not isinstance(value, bool):
             raise self.error(
-                "contacts.value_invalid", key,
+                "contacts.value_invalid", where,
                 f"应为 true 或 false，实为 {value!r}", f"must be true or false, got {value!r}",
             )  # fmt: skip
         return value
@@ -208,10 +220,11 @@ class _Checker:
 
     def venue(self, types: Mapping[str, Any], name: str) -> VenueRule:
         entry, path = types[name], f"venue_types.{name}"
-        self._only(entry, {"min_overlap_minutes", "default_dwell_minutes"}, path)
+        self._only(entry, {"min_overlap_minutes", "default_dwell_minutes", "close_by_unit"}, path)
         keys = ("min_overlap_minutes", "default_dwell_minutes")
         minutes = {k: self.count(entry, k, f"{path}.{k}") for k in keys}
-        return VenueRule(60 * minutes[keys[0]], 60 * minutes[keys[1]])
+        by_unit = "close_by_unit" in entry and self.flag(entry, "close_by_unit", path)
+        return VenueRule(60 * minutes[keys[0]], 60 * minutes[keys[1]], by_unit)
 
     def vehicle(self, vehicles: Mapping[str, Any], name: str) -> VehicleRule:
         entry, path = vehicles[name], f"vehicles.{name}"

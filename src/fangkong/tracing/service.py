@@ -76,7 +76,7 @@ def venue_rules_table(rules: ContactRules) -> pa.Table:
         {
             "venue_type": list(VENUE_TYPES),
             "dwell_seconds": [rules.venue(t).default_dwell_seconds for t in VENUE_TYPES],
-            "min_overlap_seconds": [rules.venue(t).min_overlap_seconds for t in VENUE_TYPES],
+            "min_overlap_seconds": [rules.venue(t).close_overlap_seconds for t in VENUE_TYPES],
         },
         schema=pa.schema(_RULE_FIELDS),
     )
@@ -89,7 +89,7 @@ def encode(checkins: pa.Table, cases: pa.Table, rules: ContactRules) -> Encoded:
     vtype = pc.dictionary_encode(checkins.column("venue_type")).combine_chunks()
     type_names = vtype.dictionary.to_pylist()
     dwell = np.array([rules.venue(t).default_dwell_seconds for t in type_names], np.int64)
-    minimum = np.array([rules.venue(t).min_overlap_seconds for t in type_names], np.int64)
+    minimum = np.array([rules.venue(t).close_overlap_seconds for t in type_names], np.int64)
     type_code = np.asarray(vtype.indices.to_numpy(zero_copy_only=False), np.int64)
     venue_code = np.asarray(venue.indices.to_numpy(zero_copy_only=False), np.int64)
     min_by_venue = np.zeros(len(venue.dictionary), np.int64)

@@ -1,12 +1,15 @@
 """The twin's days through contact tracing (流调): cases, contacts, codes — for the demo.
 
 ``TracingFeed.feed(events)`` is called once per simulated day. It keeps the check-ins
-seen so far (twin person rows mapped to database person ids the way the health-code
-feed does: by the sealed document's lookup hash), registers the day's positives as
-cases (infectious window from the sampling date per the pack; isolated the morning
-after the result, as the reference response orders), traces them over the check-ins
-so far plus households, classes and workplaces of the registry, and hands the contacts
-to the health codes. ``found_pairs()`` gives (case, contact) as twin person rows for
+of the last days a case's window can reach back to (the pack's look-back + 1 day; twin
+person rows mapped to database person ids the way the health-code feed does: by the
+sealed document's lookup hash), registers the day's positives as cases (infectious
+window from the sampling date per the pack; isolated the morning after the result, as
+the reference response orders), traces them over those check-ins — indexed only at the
+venues the new cases visited — plus the households, classes and office teams of the
+registry, and hands the contacts to the health codes (``recompute=False``: records the
+exposure facts and leaves the recompute to the caller, who runs one a day anyway).
+``found_pairs()`` gives (case, contact) as twin person rows for
 ``fangkong.twin.score.score(..., found=...)``.
 """
 
@@ -22,8 +25,9 @@ import pyarrow as pa
 import pyarrow.compute as _pc
 from sqlalchemy import Engine, select
 
+from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext
-from fangkong.tracing.contacts import CheckinSource, register_case, trace_cases
+from fangkong.tracing.contacts import CheckinSource, exposure_facts, register_case, trace_cases
 from fangkong.tracing.copresence import I64
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_cases, tracing_contacts, tracing_exposures
@@ -59,9 +63,13 @@ class TracingFeed:
         *,
         ids: I64 | None = None,
         by: str = "twin-tracing",
+        recompute: bool = True,
     ) -> None:
         self.engine, self.codes, self.twin, self.by = engine, codes, twin, by
+        self.recompute = recompute
         self.rules = rules or ContactRules.from_pack(codes.pack)
+        # a case sampled today reaches back this many days (onset is not known here)
+        self.keep_days = max(self.rules.days_before_onset, self.rules.days_before_sampling) + 1
         self.tz = ZoneInfo(twin.scenario.run.timezone)
         self.ids = ids if ids is not None else person_ids(engine, codes.sealer, registry)
         self.row_of = {int(p): i for i, p in enumerate(self.ids.tolist()) if p > 0}
@@ -72,10 +80,11 @@ class TracingFeed:
         self.venue_codes: list[str] = [str(c) for c in twin.pop.venue_codes.to_pylist()]
         self.venue_types = [str(types.get(c, "default")) for c in self.venue_codes]
         self._venue_at = {c: i for i, c in enumerate(self.venue_codes)}
-        self._parts: list[dict[str, Any]] = []
+        self._parts: list[tuple[int, dict[str, Any]]] = []  # (day, columns)
         self._cases: set[int] = set()
 
-    def _add_checkins(self, checkins: pa.Table) -> None:
+    def _add_checkins(self, day: int, checkins: pa.Table) -> None:
+        self._parts = [(d, p) for d, p in self._parts if d >= day - self.keep_days]
         person = checkins["person"].to_numpy().astype(np.int64)
         pid = self.ids[person]
         keep = pid > 0
@@ -84,17 +93,23 @@ class TracingFeed:
         remap = np.array([self._venue_at[c] for c in names], np.int64)
         venue = remap[np.asarray(venue_col.indices.to_numpy(zero_copy_only=False), np.int64)]
         t_out = checkins["time_out"]
-        self._parts.append({
+        self._parts.append((day, {
             "person_ids": pid[keep], "venue": venue[keep],
             "time_in": _seconds(checkins["time_in"])[keep],
             "time_out": _seconds(pc.fill_null(pc.cast(t_out, pa.int64()), 0))[keep],
             "missing_out": np.asarray(pc.is_null(t_out).to_numpy(zero_copy_only=False))[keep],
             "event_ids": checkins["event_id"].to_numpy()[keep],
-        })  # fmt: skip
+        }))  # fmt: skip
 
-    def source(self) -> CheckinSource:
-        """The check-ins seen so far, indexed."""
-        cols = {k: np.concatenate([p[k] for p in self._parts]) for k in self._parts[0]}
+    def source(self, cases: list[int] | None = None) -> CheckinSource:
+        """The check-ins kept, indexed; with ``cases`` (person ids) only those at the
+        venues the cases visited — nobody else can have met them."""
+        parts = [p for _, p in self._parts]
+        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        if cases is not None:
+            mine = np.isin(cols["person_ids"], np.asarray(cases, np.int64))
+            at = np.isin(cols["venue"], np.unique(cols["venue"][mine]))
+            cols = {k: v[at] for k, v in cols.items()}
         return CheckinSource.build(
             person_ids=cols["person_ids"], venue=cols["venue"], time_in=cols["time_in"],
             time_out=cols["time_out"], missing_out=cols["missing_out"],
@@ -105,12 +120,12 @@ class TracingFeed:
     def feed(self, events: DayEvents, positives: pa.Table | None = None) -> DayCounts:
         """Take one day: its check-ins, and its positives (default: the day's positive
         results) as new cases; trace them and hand the contacts to the health codes."""
-        self._add_checkins(events.checkins)
+        self._add_checkins(events.day, events.checkins)
         tests = positives if positives is not None else events.test_results.filter(
             pc.field("positive")
         )  # fmt: skip
         day_end = _utc(self.twin.local_midnight(events.day + 1))
-        new_ids = []
+        new_ids, new_people = [], []
         seen: set[int] = set()
         rows = tests.select(["person", "sample_time", "result_time"]).sort_by("sample_time")
         for r in rows.to_pylist():
@@ -127,17 +142,22 @@ class TracingFeed:
                 by=self.by, at=day_end,
             )  # fmt: skip
             new_ids.append(case.id)
+            new_people.append(pid)
         self._cases |= seen
         if not new_ids:
             return DayCounts(events.day, 0, 0, 0, 0, 0)
         outcome = trace_cases(
-            self.engine, new_ids, self.source(), self.rules, codes=self.codes, at=day_end,
-            by=self.by,
+            self.engine, new_ids, self.source(new_people), self.rules,
+            codes=self.codes if self.recompute else None, at=day_end, by=self.by,
         )  # fmt: skip
+        facts = outcome.facts_new
+        if not self.recompute:
+            facts = record_facts(self.engine, exposure_facts(self.engine),
+                                 recorded_by=self.by, now=day_end)  # fmt: skip
         made = outcome.new_contacts
         return DayCounts(
             events.day, len(new_ids), made["close"], made["general"],
-            made["contact_of_contact"], outcome.facts_new,
+            made["contact_of_contact"], facts,
         )  # fmt: skip
 
     def found_pairs(self) -> pa.Table:

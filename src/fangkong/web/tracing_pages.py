@@ -8,6 +8,7 @@ checks rights and jurisdiction and audits) and render a template.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -18,24 +19,56 @@ from fangkong.api.problems import status_of
 from fangkong.auth.model import Actor
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.tracing.access import (
+    CaseContacts,
     ChainsView,
+    ClusterRow,
     case_contacts_view,
     chains_view,
     change_contact_statuses,
     clusters_view,
+    page,
 )
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import CONTACT_KINDS, STATUSES
-from fangkong.web.pages import Address, Caller, Ctx, page, page_lang, session_csrf_basis
+from fangkong.web.pages import Address, Caller, Ctx, page_lang, session_csrf_basis
+from fangkong.web.pages import page as render_page
 
 tracing_pages = APIRouter(include_in_schema=False)
 
 Filter = Annotated[str | None, Query(max_length=20)]
+PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
+CONTACTS_PER_PAGE = 100
+CHAINS_PER_PAGE = 50
+CLUSTERS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where one page of a list sits: rows first..last of total, links to its neighbours."""
+
+    first: int
+    last: int
+    total: int
+    prev: str | None
+    next: str | None
+
+
+def _page_of(request: Request, param: str, number: int, size: int, items: Any) -> tuple[Any, Pager]:
+    rows, total = page(items, size, (number - 1) * size)
+
+    def link(n: int) -> str:
+        url = request.url.include_query_params(**{param: n})
+        return f"{url.path}?{url.query}"
+
+    first = (number - 1) * size + 1 if rows else 0
+    return rows, Pager(first, first + len(rows) - 1 if rows else 0, total,
+                       link(number - 1) if number > 1 else None,
+                       link(number + 1) if number * size < total else None)  # fmt: skip
 
 
 def _contacts_page(
     request: Request, ctx: AppContext, actor: Actor, address: str, case_id: int,
-    kind: str | None, status: str | None, *, code: int = 200, **context: Any,
+    kind: str | None, status: str | None, *, code: int = 200, number: int = 1, **context: Any,
 ) -> HTMLResponse:  # fmt: skip
     try:
         view = case_contacts_view(ctx.engine, ctx.keys.audit, actor, case_id, address,
@@ -43,17 +76,22 @@ def _contacts_page(
     except BadInput as exc:
         view = case_contacts_view(ctx.engine, ctx.keys.audit, actor, case_id, address)
         code, context["error"] = 422, exc.problem.text(page_lang(request))
-    return page(request, "tracing/case.html", status=code, actor=actor, view=view,
-                kinds=CONTACT_KINDS, statuses=STATUSES, **context)  # fmt: skip
+    rows, pager = _page_of(request, "page", number, CONTACTS_PER_PAGE, view.contacts)
+    view = CaseContacts(view.case, view.name, tuple(rows), view.kind, view.status,
+                        view.can_change)  # fmt: skip
+    return render_page(request, "tracing/case.html", status=code, actor=actor, view=view,
+                       kinds=CONTACT_KINDS, statuses=STATUSES, pager=pager,
+                       **context)  # fmt: skip
 
 
 @tracing_pages.get("/tracing/cases/{case_id}")
 def get_case_contacts(
     request: Request, ctx: Ctx, actor: Caller, address: Address, case_id: int,
     kind: Filter = None, status: Filter = None,
-    changed: Annotated[int | None, Query(ge=0)] = None,
+    changed: Annotated[int | None, Query(ge=0)] = None, page: PageNo = 1,
 ) -> HTMLResponse:  # fmt: skip
-    return _contacts_page(request, ctx, actor, address, case_id, kind, status, changed=changed)
+    return _contacts_page(request, ctx, actor, address, case_id, kind, status, changed=changed,
+                          number=page)  # fmt: skip
 
 
 @tracing_pages.post("/tracing/cases/{case_id}/status")
@@ -138,10 +176,46 @@ def graph_spec(view: ChainsView) -> str:
     return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
 
 
+def growth_spec(clusters: Any, first: int) -> str:
+    """A Vega-Lite line chart: cases per day of each cluster on the page (numbered as in
+    the table), by onset (else sampling) date."""
+    values = [
+        {"cluster": f"#{first + i}", "date": d.isoformat(), "cases": n}
+        for i, cl in enumerate(clusters) for d, n in cl.growth
+    ]  # fmt: skip
+    spec = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "width": "container", "height": 220,
+        "data": {"values": values},
+        "mark": {"type": "line", "point": True},
+        "encoding": {
+            "x": {"field": "date", "type": "temporal", "title": None},
+            "y": {"field": "cases", "type": "quantitative", "title": None,
+                  "axis": {"tickMinStep": 1}},
+            "color": {"field": "cluster", "type": "nominal", "title": None,
+                      "sort": None},
+            "tooltip": [{"field": "cluster"}, {"field": "date", "type": "temporal"},
+                        {"field": "cases"}],
+        },
+    }  # fmt: skip
+    return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
+
+
 @tracing_pages.get("/tracing/chains")
-def get_chains(request: Request, ctx: Ctx, actor: Caller, address: Address) -> HTMLResponse:
+def get_chains(
+    request: Request, ctx: Ctx, actor: Caller, address: Address, page: PageNo = 1,
+    cpage: PageNo = 1,
+) -> HTMLResponse:  # fmt: skip
+    """The chains of one page (drawn as a graph) and one page of clusters with growth."""
     chains = chains_view(ctx.engine, ctx.keys.audit, actor, address)
     rules = ContactRules.from_pack(ctx.codes.pack)
-    found = clusters_view(ctx.engine, ctx.keys.audit, actor, address, rules)
-    return page(request, "tracing/chains.html", actor=actor, view=chains, clusters=found,
-                graph_spec=graph_spec(chains), window_days=rules.cluster_window_days)  # fmt: skip
+    found: list[ClusterRow] = clusters_view(ctx.engine, ctx.keys.audit, actor, address, rules)
+    shown, chain_pager = _page_of(request, "page", page, CHAINS_PER_PAGE, chains.chains)
+    view = ChainsView(tuple(shown), chains.names)
+    clusters, cluster_pager = _page_of(request, "cpage", cpage, CLUSTERS_PER_PAGE, found)
+    return render_page(
+        request, "tracing/chains.html", actor=actor, view=view, clusters=clusters,
+        graph_spec=graph_spec(view), window_days=rules.cluster_window_days,
+        growth_spec=growth_spec(clusters, cluster_pager.first), pager=chain_pager,
+        cluster_pager=cluster_pager,
+    )  # fmt: skip

@@ -1,0 +1,109 @@
+"""The chains page in a real browser: Chromium draws the transmission graph (one node per
+case, the link between them) and the cluster-growth chart, offline, with no script error.
+
+A real uvicorn over a SQLite file holding the small province, two traced cases of county
+140102 linked at a market (A → C) and one case of county 140121; marked ``browser``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from fangkong.store import migrate
+from fangkong.store.engine import make_engine
+from fangkong.tracing.contacts import CheckinSource, register_case, trace_case
+from fangkong.tracing.files import CHECKIN_SCHEMA
+from fangkong.tracing.rules import ContactRules
+from tests.conftest import load_province
+from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _login, _require_browser
+from tests.web.test_tracing_pages import _apart, _t
+
+pytestmark = pytest.mark.browser
+
+
+def _trace_world(engine: object, rules: ContactRules) -> None:
+    a, c = _apart(engine, "140102", 2)  # type: ignore[arg-type]
+    (x,) = _apart(engine, "140121", 1)  # type: ignore[arg-type]
+    stays = [(a, "V-MARKET", _t(19, 10), _t(19, 11)), (c, "V-MARKET", _t(19, 10), _t(19, 11)),
+             (x, "V-FAR", _t(19, 10), _t(19, 11))]  # fmt: skip
+    table = pa.table(
+        [
+            pa.array([f"e{i}" for i in range(len(stays))]),
+            pa.array([str(s[0]) for s in stays]),
+            pa.array([s[1] for s in stays]),
+            pa.array(["restaurant"] * len(stays)),
+            pa.array([s[2] for s in stays], pa.timestamp("s", tz="UTC")),
+            pa.array([s[3] for s in stays], pa.timestamp("s", tz="UTC")),
+        ],
+        schema=CHECKIN_SCHEMA,
+    )
+    source = CheckinSource.from_table(table, rules)
+    for person, onset in ((a, 20), (c, 22), (x, 20)):
+        case = register_case(engine, person, rules, onset=date(2026, 11, onset),  # type: ignore[arg-type]
+                             isolated_at=_t(onset + 1, 12))  # fmt: skip
+        trace_case(engine, case.id, source, rules, at=_t(28, 12))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]) -> Iterator[str]:
+    _require_browser()
+    import uvicorn
+
+    from tests.api.helpers import make_app
+
+    home = tmp_path_factory.mktemp("tracing-browser-home")
+    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
+    migrate.upgrade(engine)
+    load_province(engine, twin_files)
+    app = make_app(engine, home)
+    _trace_world(engine, ContactRules.from_pack(app.state.ctx.codes.pack))
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    uv.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+def test_chains_graph_and_growth_render(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1024, "height": 900})
+        errors: list[str] = []
+        outside: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("request", lambda r: None if r.url.startswith(server) else outside.append(r.url))
+        _login(page, server, "epi")
+        page.goto(f"{server}/tracing/chains")
+        page.wait_for_selector("#chain-graph svg .mark-symbol path", timeout=20_000)
+        nodes = page.locator("#chain-graph svg .mark-symbol path")
+        assert nodes.count() == 2  # A and C; X lives in another county
+        assert page.locator("#chain-graph svg .mark-path path").count() == 1  # A → C
+        box = nodes.first.bounding_box()
+        assert box is not None
+        assert box["width"] > 0
+        assert box["height"] > 0
+        page.wait_for_selector("#cluster-growth svg .mark-line path", timeout=20_000)
+        points = page.locator("#cluster-growth svg g.mark-symbol.role-mark path")
+        assert points.count() == 3  # the 20th, 21st and 22nd (legend symbols left out)
+        page.screenshot(path=str(tmp_path / "chains.png"), full_page=True)
+        assert (tmp_path / "chains.png").stat().st_size > 10_000
+        assert errors == []
+        assert outside == []
+        browser.close()
