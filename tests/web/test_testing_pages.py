@@ -212,3 +212,26 @@ def test_results_tube_and_overdue_pages(world: World) -> None:
     assert 'id="flag-now"' not in viewer_page
     assert 'id="tube-OLD-1"' in viewer_page
     assert logged_in(world.app, "county2").get("/testing/overdue").text.count('id="tube-') == 0
+
+
+def test_campaign_progress_api(world: World) -> None:
+    got = logged_in(world.app, "viewer").get(f"/api/v1/campaigns/{world.campaign}/progress")
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert (body["sampled"], body["tubes"], body["in_transit"], body["tested"]) == (20, 2, 1, 1)
+    assert body["positive_pools"] == 1
+    assert body["population"] == len(world.residents)
+    assert sum(c["sampled"] for c in body["compounds"]) == 20
+    # 20 sampled since the start two hours (and the test's seconds) ago: about 10 an hour
+    c = world.rules.campaign
+
+    def forecast(elapsed: float) -> float:
+        sampling = len(world.residents) / (20 / elapsed)
+        tubes = -(-len(world.residents) // 10)
+        return c.transport_hours + max(sampling, tubes / (20_000 / 24)) + c.run_hours
+
+    assert forecast(2.0) <= body["forecast_hours"] <= forecast(2.2)
+    assert body["on_track"] is (body["forecast_hours"] <= c.target_hours)
+    far = logged_in(world.app, "county2").get(f"/api/v1/campaigns/{world.campaign}/progress")
+    assert far.status_code == 404
+    assert far.json()["code"] == "testing.campaign_unknown"

@@ -22,6 +22,7 @@ from fangkong.errors import FieldProblem, InvalidFields, Problem
 from fangkong.testing.access import (
     MAX_ROWS,
     MAX_TUBES,
+    campaign_progress,
     collect_sample,
     person_ids_by_number,
     person_tests,
@@ -339,4 +340,49 @@ def get_person_tests(
         masked=v.masked,
         tests=[PersonTestOut.model_validate(asdict(t)) for t in v.tests],
         orders=[OrderOut.model_validate(asdict(o)) for o in v.orders],
+    )
+
+
+class CoverageOut(BaseModel):
+    code: str
+    name: str
+    residents: int
+    sampled: int
+
+
+class ProgressOut(BaseModel):
+    campaign_id: int
+    name: str
+    region_code: str
+    starts_at: datetime
+    target_hours: float
+    pool_size: int
+    population: int
+    sampled: int
+    tubes: int
+    in_transit: int
+    received: int
+    tested: int
+    positive_pools: int
+    late: int
+    lost: int
+    compounds: list[CoverageOut]
+    forecast_hours: float | None = Field(
+        description="hours from the start to every result at the sampling pace so far"
+    )
+    on_track: bool | None = Field(description="the forecast is within the target")
+
+
+@testing_api.get("/campaigns/{campaign_id}/progress", response_model=ProgressOut, responses=ERRORS)
+def get_campaign_progress(
+    ctx: Ctx, actor: Caller, campaign_id: Annotated[int, Path(ge=1)]
+) -> ProgressOut:
+    """Live numbers of a campaign over a region of the caller's jurisdiction (counts
+    only; right ``testing.read``) and the forecast at the pace so far."""
+    p, f = campaign_progress(ctx.engine, actor, _rules(ctx), campaign_id)
+    fields = {k: v for k, v in asdict(p).items() if k in ProgressOut.model_fields}
+    return ProgressOut(
+        **fields,
+        forecast_hours=None if f is None else f.results_hours,
+        on_track=None if f is None else f.meets_target,
     )

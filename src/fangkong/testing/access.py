@@ -688,6 +688,24 @@ def _campaign_in_reach(conn: Connection, actor: Actor, campaign_id: int) -> Any:
     return row
 
 
+def campaign_progress(
+    engine: Engine,
+    actor: Actor,
+    rules: TestingRules,
+    campaign_id: int,
+    *,
+    at: datetime | None = None,
+) -> tuple[camp.Progress, camp.Projection | None]:
+    """A campaign's live numbers and the forecast at the pace so far (counts only, no
+    names: not audited)."""
+    _require(actor, TESTING_READ)
+    with engine.connect() as conn:
+        _campaign_in_reach(conn, actor, campaign_id)
+        prog = camp.progress(conn, campaign_id, at=at)
+        capacity = camp.lab_capacity(conn)
+    return prog, camp.projection(prog, capacity, rules.campaign)
+
+
 def campaign_list(engine: Engine, actor: Actor) -> list[Any]:
     """Campaigns over regions of the jurisdiction, newest first (no personal data)."""
     _require(actor, TESTING_READ)
@@ -804,6 +822,7 @@ __all__ = [
     "ResultsBoard",
     "TubeDetail",
     "campaign_list",
+    "campaign_progress",
     "campaign_view",
     "collect_sample",
     "flag_overdue_now",
