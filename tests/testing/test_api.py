@@ -18,11 +18,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
+from fangkong.healthcode.service import issue_qr
 from fangkong.healthcode.tables import person_facts
 from fangkong.store.schema import audit_log
 from fangkong.testing.campaigns import add_lab
 from fangkong.testing.tables import batches, orders, results, tubes
-from tests.api.codes import device_token, venue_of
+from tests.api.codes import codes_of, device_token, venue_of
 from tests.api.helpers import client, logged_in, make_app, person_identity, person_ids
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -243,3 +244,21 @@ def test_sample_body_errors_name_the_field(world: World) -> None:
     assert too_big.status_code == 400
     assert too_big.json()["code"] == "testing.sample_invalid"
     assert _count(world.engine, tubes) == 0
+
+
+def test_a_sampler_may_scan_health_code_qrs(world: World) -> None:
+    codes = codes_of(world.app)
+    good = issue_qr(world.engine, codes, world.people[0])
+    forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+    refused = _sample(world, "QR-1", [], tokens=[good, forged])
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["tokens.1"]
+    assert refused.json()["errors"][0]["code"] == "scan.token_forged"
+    assert _count(world.engine, tubes) == 0
+    done = _sample(world, "QR-1", [world.people[1]], tokens=[good])
+    assert done.status_code == 201, done.text
+    assert done.json()["pool_size"] == 2
+    epi = logged_in(world.app, "epi")
+    assert [m["person_id"] for m in epi.get("/api/v1/tubes/QR-1").json()["members"]] == sorted(
+        world.people[:2]
+    )

@@ -25,6 +25,7 @@ from fangkong.testing.access import (
     campaign_progress,
     collect_sample,
     person_ids_by_number,
+    person_ids_by_token,
     person_tests,
     post_lab_results,
     read_tube,
@@ -72,14 +73,18 @@ class ResultsOut(BaseModel):
 
 
 class SampleIn(BaseModel):
-    """A tube as a sampler registers it. The persons: ``person_ids`` (registry ids) and/or
-    ``id_numbers`` (resident ID numbers, matched through the sealed hash)."""
+    """A tube as a sampler registers it. The persons: ``person_ids`` (registry ids),
+    ``id_numbers`` (resident ID numbers, matched through the sealed hash) and ``tokens``
+    (the health-code QR each showed), in any mix."""
 
     model_config = ConfigDict(extra="forbid")
     barcode: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
     person_ids: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=50)
     id_numbers: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         default_factory=list, max_length=50
+    )
+    tokens: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50, description="health-code QR contents shown"
     )
     collected_at: AwareDatetime
     purpose: str = Field("screening", description=" | ".join(PURPOSES))
@@ -252,7 +257,7 @@ def post_sample(ctx: Ctx, actor: Caller, address: Address, body: SampleIn) -> JS
     ``sampling``, or a user with ``sample.collect``). 201 when new, 200 when the same
     sample was sent before; ``testing.tube_conflict`` 409 when the barcode holds another
     sample; ``testing.sample_invalid`` 400 (a pool larger than the pack allows...)."""
-    if not body.person_ids and not body.id_numbers:
+    if not body.person_ids and not body.id_numbers and not body.tokens:
         raise InvalidFields(
             Problem("request.invalid", "请给出被采样人员", "name the persons sampled"),
             [FieldProblem("person_ids", Problem("value.missing", "必填", "required"))],
@@ -262,6 +267,8 @@ def post_sample(ctx: Ctx, actor: Caller, address: Address, body: SampleIn) -> JS
         people += person_ids_by_number(
             ctx.engine, ctx.sealer, body.id_numbers, ctx.today(), "id_numbers"
         )
+    if body.tokens:
+        people += person_ids_by_token(ctx.engine, ctx.codes, body.tokens, "tokens")
     region = body.region_code or actor.region_code
     point = body.point or actor.venue_code
     if region is None or point is None:

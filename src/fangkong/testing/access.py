@@ -44,6 +44,7 @@ from fangkong.auth.rights import (
     TESTING_READ,
 )
 from fangkong.errors import (
+    FangkongError,
     FieldProblem,
     Forbidden,
     InvalidFields,
@@ -176,6 +177,54 @@ def person_ids_by_number(
             Problem("testing.person_unknown", "未找到此人员", "no such person"), missing
         )
     return [found[h] for h in hashes]
+
+
+def person_ids_by_token(
+    engine: Engine,
+    codes: CodeContext,
+    tokens: Sequence[str],
+    field: str,
+    *,
+    now: datetime | None = None,
+) -> list[int]:
+    """Registry ids of persons who showed their health-code QR (a signed, current token);
+    a forged, expired or unknown one is named by its place in ``field``."""
+    from fangkong.healthcode.qr import verify_token
+    from fangkong.healthcode.tables import health_codes
+    from fangkong.store.types import utcnow
+
+    at = now or utcnow()
+    refs: list[bytes] = []
+    bad: list[FieldProblem] = []
+    for i, token in enumerate(tokens):
+        try:
+            claims = verify_token(
+                codes.qr, token, at, validity_s=codes.qr_validity_s, skew_s=codes.qr_skew_s
+            )
+        except FangkongError as exc:
+            bad.append(FieldProblem(f"{field}.{i}", exc.problem))
+            continue
+        refs.append(claims.ref)
+    if not bad:
+        with engine.connect() as conn:
+            found = {
+                bytes(r): int(p)
+                for r, p in conn.execute(
+                    select(health_codes.c.qr_ref, health_codes.c.person_id).where(
+                        health_codes.c.qr_ref.in_(refs)
+                    )
+                )
+            }
+        bad = [
+            FieldProblem(f"{field}.{i}", PERSON_NOT_FOUND)
+            for i, r in enumerate(refs)
+            if r not in found
+        ]
+    if bad:
+        raise InvalidFields(
+            Problem("request.invalid", "健康码无法识别", "a health-code QR was not accepted"), bad
+        )
+    return [found[r] for r in refs]
 
 
 def collect_sample(
@@ -828,6 +877,7 @@ __all__ = [
     "flag_overdue_now",
     "overdue_tubes",
     "person_ids_by_number",
+    "person_ids_by_token",
     "person_tests",
     "post_lab_results",
     "read_tube",
