@@ -218,7 +218,15 @@ def form_units(
     none) is placed in the same batch joins the guardian's unit whatever their groups.
     A unit's group is its most severe member's (pack: ``severity``)."""
     n = len(groups)
+    # with families together, each person points at the first of their household and
+    # group: already a root, so most batches (no child with a guardian) need no find
     parent = list(range(n))
+    if rules.families_together:
+        first: dict[tuple[str, str], int] = {}
+        for i, (hh, group) in enumerate(zip(households, groups, strict=True)):
+            if hh:
+                parent[i] = first.setdefault((hh, group), i)
+    joins = [(i, guardians[i]) for i in range(n) if children[i] and 0 <= guardians[i] < n]
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -226,26 +234,24 @@ def form_units(
             i = parent[i]
         return i
 
-    def join(a: int, b: int) -> None:
+    for a, b in joins:
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-
-    if rules.families_together:
-        first: dict[tuple[str, str], int] = {}
-        for i in range(n):
-            hh = households[i]
-            if hh:
-                join(i, first.setdefault((hh, groups[i]), i))
-    for i in range(n):
-        g = guardians[i]
-        if children[i] and 0 <= g < n:
-            join(i, g)
+    roots = [find(i) for i in range(n)] if joins else parent
     members: dict[int, list[int]] = {}
-    for i in range(n):
-        members.setdefault(find(i), []).append(i)
+    for i, root in enumerate(roots):
+        found = members.get(root)
+        if found is None:
+            members[root] = [i]
+        else:
+            found.append(i)
     units = []
-    for root, people in sorted(members.items()):
+    for root in sorted(members):
+        people = members[root]
+        if len(people) == 1:
+            units.append(Unit(people, groups[root], accessible[root], locations[root], root))
+            continue
         group = min((groups[i] for i in people), key=rules.rank)
         units.append(
             Unit(people, group, any(accessible[i] for i in people), locations[root], order=root)

@@ -33,11 +33,12 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from itertools import repeat
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy import Connection, Engine, String, and_, cast, func, select, update
 
 from fangkong.errors import BadInput, Problem
 from fangkong.healthcode.feed import record_facts
@@ -106,6 +107,18 @@ def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield values[i : i + _CHUNK]
 
 
+def _among(conn: Connection, column: Any, values: Sequence[Any]) -> Iterator[Any]:
+    """WHERE clauses putting ``column`` in ``values``: on SQLite one clause reading the
+    values from one JSON parameter (``json_each``: no statement of thousands of
+    parameters to build), elsewhere one ``IN`` per chunk."""
+    if conn.dialect.name == "sqlite":
+        table = func.json_each(json.dumps(list(values))).table_valued("value")
+        yield column.in_(select(table.c.value))
+        return
+    for chunk in _chunks(values):
+        yield column.in_(chunk)
+
+
 def period_end(start: datetime, phase: Phase) -> datetime | None:
     return None if phase.days is None else start + timedelta(days=phase.days)
 
@@ -129,21 +142,25 @@ class _Person:
 def _people(conn: Connection, ids: Sequence[int]) -> dict[int, _Person]:
     p = persons.c
     out: dict[int, _Person] = {}
-    for chunk in _chunks(list(ids)):
-        for r in conn.execute(
-            select(p.id, p.household_code, p.residence_code, p.birth_date).where(p.id.in_(chunk))
+    # the date as text: the driver's string, parsed once here, costs less than the
+    # dialect's date processing of every row
+    birth = cast(p.birth_date, String(10)).label("birth")
+    parsed: dict[str | None, date | None] = {None: None}
+    for among in _among(conn, p.id, list(ids)):
+        for pid, household, residence, born in conn.execute(
+            select(p.id, p.household_code, p.residence_code, birth).where(among)
         ):
-            out[int(r.id)] = _Person(r.household_code, r.residence_code, r.birth_date)
+            if born not in parsed:
+                parsed[born] = date.fromisoformat(born[:10])
+            out[int(pid)] = _Person(household, residence, parsed[born])
     return out
 
 
 def _active(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
     q = quarantine_placements.c
     out: dict[int, int] = {}
-    for chunk in _chunks(list(ids)):
-        for pid, plid in conn.execute(
-            select(q.person_id, q.id).where(q.person_id.in_(chunk), q.active.is_(True))
-        ):
+    for among in _among(conn, q.person_id, list(ids)):
+        for pid, plid in conn.execute(select(q.person_id, q.id).where(among, q.active.is_(True))):
             out[int(pid)] = int(plid)
     return out
 
@@ -295,6 +312,7 @@ def place(
     _check(requests, rules)
     out: list[Assignment | None] = [None] * len(requests)
     jobs: list[_Job] = []
+    memo: dict[tuple[str, str | None], tuple[Phase, ...]] = {}
     with write_transaction(engine) as conn:
         stored = _by_ref(conn, [r.ref for r in requests if r.ref])
         people = _people(conn, [r.person_id for r in requests])
@@ -315,14 +333,10 @@ def place(
             if r.person_id in active:
                 out[i] = Assignment(r.person_id, "already_placed", active[r.person_id])
                 continue
-            phases = rules.phases(r.risk_group)
+            phases = _phases(rules, r.risk_group, r.kind, memo)
             if not phases:
                 out[i] = Assignment(r.person_id, "not_managed")
                 continue
-            if r.kind is not None:
-                # a kind the group lacks (a guardian staying with a child, a placement
-                # ordered by an officer) keeps the group's first period and tests
-                phases = rules.phases(r.risk_group, r.kind) or (replace(phases[0], kind=r.kind),)
             person = people[r.person_id]
             start = r.starts_at or at
             age = _age(person.birth, start.astimezone(tz).date())
@@ -355,6 +369,24 @@ def place(
     if record_codes:
         _send_codes(engine, final, by, at, codes)
     return final
+
+
+def _phases(
+    rules: QuarantineRules,
+    group: str,
+    kind: str | None,
+    memo: dict[tuple[str, str | None], tuple[Phase, ...]],
+) -> tuple[Phase, ...]:
+    """The phases a request starts (one lookup per group and kind of a batch)."""
+    found = memo.get((group, kind))
+    if found is None:
+        phases = rules.phases(group)
+        if kind is not None and phases:
+            # a kind the group lacks (a guardian staying with a child, a placement
+            # ordered by an officer) keeps the group's first period and tests
+            phases = rules.phases(group, kind) or (replace(phases[0], kind=kind),)
+        found = memo[(group, kind)] = phases
+    return found
 
 
 def _age(birth: date | None, on: date) -> int | None:
@@ -435,71 +467,107 @@ def _insert_placements(
     at: datetime,
     pack_ref: str,
 ) -> list[int]:
-    t = quarantine_placements
-    rows = [
-        {
-            "person_id": j.request.person_id,
-            "kind": j.kind,
-            "risk_group": j.request.risk_group,
-            "status": "active",
-            "active": True,
-            "booking_id": booking,
-            "room_id": room,
-            "facility_id": fac,
-            "region_code": j.region,
-            "starts_at": j.start,
-            "planned_end": j.end,
-            "ended_at": None,
-            "test_days": json.dumps(list(j.phase.test_days)),
-            "follows_id": None,
-            "request_ref": j.request.ref,
-            "pack_ref": pack_ref[:80],
-            "created_at": at,
-            "created_by": by[:80],
-            "end_reason": None,
-        }
-        for j, booking, room, fac in items
+    jobs = [item[0] for item in items]
+    days: dict[tuple[int, ...], str] = {}
+    columns: dict[str, Any] = {
+        "person_id": [j.request.person_id for j in jobs],
+        "kind": [j.kind for j in jobs],
+        "risk_group": [j.request.risk_group for j in jobs],
+        "status": Same("active"),
+        "active": Same(True),
+        "booking_id": [item[1] for item in items],
+        "room_id": [item[2] for item in items],
+        "facility_id": [item[3] for item in items],
+        "region_code": [j.region for j in jobs],
+        "starts_at": [j.start for j in jobs],
+        "planned_end": [j.end for j in jobs],
+        "ended_at": Same(None),
+        "test_days": [
+            days.get(j.phase.test_days)
+            or days.setdefault(j.phase.test_days, json.dumps(list(j.phase.test_days)))
+            for j in jobs
+        ],
+        "follows_id": Same(None),
+        "request_ref": [j.request.ref for j in jobs],
+        "pack_ref": Same(pack_ref[:80]),
+        "created_at": Same(at),
+        "created_by": Same(by[:80]),
+        "end_reason": Same(None),
+    }
+    return insert_with_ids(conn, quarantine_placements, len(items), columns, key="person_id")
+
+
+@dataclass(frozen=True)
+class Same:
+    """A column holding one value on every row of an insert."""
+
+    value: Any
+
+
+def _column(conn: Connection, table: Any, name: str, values: Any) -> Any:
+    """A column's values as the driver takes them, each distinct value converted once
+    (a batch shares its times, kinds and groups): a ``Same`` stays one value."""
+    proc = table.c[name].type.bind_processor(conn.dialect)
+
+    def convert(v: Any) -> Any:
+        v = v if proc is None or v is None else proc(v)
+        # what sqlite3's default adapter would store, done once per value, not per row
+        return v.isoformat(" ") if isinstance(v, datetime) else v
+
+    if isinstance(values, Same):
+        return Same(convert(values.value))
+    if proc is None and not any(isinstance(v, datetime) for v in values[:1]):
+        return values
+    memo = {v: convert(v) for v in set(values)}
+    return [memo[v] for v in values]
+
+
+def _executemany(conn: Connection, table: Any, n: int, columns: dict[str, Any]) -> None:
+    """One driver-level executemany (SQLite): SQLAlchemy's per-row parameter handling
+    would cost more than SQLite's insert itself. A column NULL on every row is left out
+    (its default is NULL); one value on every row is bound once per row from a repeat."""
+    names = [c for c, v in columns.items() if not (isinstance(v, Same) and v.value is None)]
+    converted = {c: _column(conn, table, c, columns[c]) for c in names}
+    compiled = table.insert().compile(dialect=conn.dialect, column_keys=names)
+    order = list(compiled.positiontup or [])  # the statement's parameter order
+    streams = [
+        repeat(converted[c].value, n) if isinstance(converted[c], Same) else converted[c]
+        for c in order
     ]
-    return insert_with_ids(conn, t, rows)
+    conn.exec_driver_sql(str(compiled), list(zip(*streams, strict=True)))
 
 
-def _executemany(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
-    """One driver-level executemany with the columns' own bind processors, each distinct
-    value processed once (a batch shares its times): SQLAlchemy's per-row parameter
-    handling would cost more than SQLite's insert itself."""
-    compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
-    columns = list(compiled.positiontup or [])  # the statement's parameter order
-    procs = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
-    memo: dict[tuple[int, Any], Any] = {}
-
-    def convert(k: int, value: Any) -> Any:
-        proc = procs[k]
-        if proc is None or value is None:
-            return value
-        key = (k, value)
-        if key not in memo:
-            memo[key] = proc(value)
-        return memo[key]
-
-    sql = str(compiled)
-    data = [tuple(convert(k, row[c]) for k, c in enumerate(columns)) for row in rows]
-    conn.exec_driver_sql(sql, data)
-
-
-def insert_with_ids(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert ``rows``; their new ids in order. SQLite runs one writer at a time (BEGIN
-    IMMEDIATE), so ids after the largest are ours to give and one executemany writes them
-    all (RETURNING in order would cost a statement per row there); PostgreSQL returns
-    them from batched multi-row inserts."""
-    if not rows:
+def insert_with_ids(
+    conn: Connection, table: Any, n: int, columns: dict[str, Any], key: str | None = None
+) -> list[int]:
+    """Insert ``n`` rows given as columns (lists of ``n`` values, or ``Same``); their new
+    ids in order. SQLite runs one writer at a time (BEGIN IMMEDIATE), so ids after the
+    largest are ours to give and one executemany writes them all (RETURNING in order
+    would cost a statement per row there), in the order of ``key`` (a column of an
+    index) when given; PostgreSQL returns them from batched multi-row inserts."""
+    if not n:
         return []
     if conn.dialect.name == "sqlite":
         top = int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
-        ids = list(range(top + 1, top + 1 + len(rows)))
-        for row, new in zip(rows, ids, strict=True):
-            row["id"] = new
-        _executemany(conn, table, rows)
+        if key is None:
+            ids = list(range(top + 1, top + 1 + n))
+            _executemany(conn, table, n, {"id": ids, **columns})
+            return ids
+        # rows written in ``key`` order, ids given in the same order: the table and the
+        # key's index both grow at their end instead of taking each row at random
+        perm = sorted(range(n), key=columns[key].__getitem__)
+        ids = [0] * n
+        for k, i in enumerate(perm, start=top + 1):
+            ids[i] = k
+        permuted = {
+            c: v if isinstance(v, Same) else [v[i] for i in perm] for c, v in columns.items()
+        }
+        _executemany(conn, table, n, {"id": list(range(top + 1, top + 1 + n)), **permuted})
         return ids
+    rows = [
+        {c: (v.value if isinstance(v, Same) else v[i]) for c, v in columns.items()}
+        for i in range(n)
+    ]
     out: list[int] = []
     for chunk in _chunks(rows):
         result = conn.execute(
@@ -604,8 +672,9 @@ def _book(
     if conn.dialect.name == "sqlite" and room_ids:
         # one writer at a time: every room still free in the snapshot is ours to take
         taken = conn.exec_driver_sql(
-            "UPDATE quarantine_rooms SET state = 'occupied' WHERE id = ? AND state = 'free'",
-            [(i,) for i in room_ids],
+            "UPDATE quarantine_rooms SET state = 'occupied' WHERE state = 'free' "
+            "AND id IN (SELECT value FROM json_each(?))",
+            (json.dumps(room_ids),),
         ).rowcount
         if taken == len(room_ids):
             won, room_ids = set(room_ids), []
@@ -623,17 +692,19 @@ def _book(
         )
     lost = [u for u, c in chosen if pool.room_id[c] not in won]
     chosen = [(u, c) for u, c in chosen if pool.room_id[c] in won]
-    rows = [
+    booking_ids = insert_with_ids(
+        conn,
+        b,
+        len(chosen),
         {
-            "room_id": pool.room_id[c],
-            "active": True,
-            "risk_group": u.group,
-            "booked_at": at,
-            "freed_at": None,
-        }
-        for u, c in chosen
-    ]
-    booking_ids = insert_with_ids(conn, b, rows)
+            "room_id": [pool.room_id[c] for _, c in chosen],
+            "active": Same(True),
+            "risk_group": [u.group for u, _ in chosen],
+            "booked_at": Same(at),
+            "freed_at": Same(None),
+        },
+        key="room_id",
+    )
     names = _facility_names(conn, {pool.facility_ids[pool.room_facility[c]] for _, c in chosen})
     items: list[tuple[_Job, int | None, int | None, int | None]] = []
     labels: list[tuple[str, str, str, str]] = []
