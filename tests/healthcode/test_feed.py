@@ -46,3 +46,27 @@ def test_one_bad_fact_writes_nothing(world: World) -> None:
         record_facts(world.engine, [(world.zhang, good), (world.li, bad)], recorded_by="x")
     assert caught.value.code == "fact.invalid"
     assert _count(world) == 0
+
+
+def test_bulk_store_writes_what_the_single_evaluator_decides(
+    world: World, ctx: CodeContext
+) -> None:
+    """recompute_all stores in batches: each code equals the single evaluator's decision,
+    and each first code and each change of colour has one transition."""
+    from fangkong.healthcode.service import code_history, evaluate_person
+
+    contact = FactInput("close_contact", NOW, None, {}, "trace-2")
+    clinic = FactInput("clinic_visit", NOW, None, {}, "clinic-2")
+    record_facts(world.engine, [(world.zhang, contact), (world.li, clinic)], recorded_by="t",
+                 now=NOW)  # fmt: skip
+    for at in (NOW + timedelta(hours=1), NOW + timedelta(days=8)):
+        recompute_all(world.engine, ctx, at)
+        for person in (world.zhang, world.li):
+            stored = current_code(world.engine, person)
+            single = evaluate_person(world.engine, ctx, person, at=at)  # same time: no change
+            assert stored is not None
+            assert (stored.colour, stored.next_change_at) == (single.colour, single.next_change_at)
+            assert [r.rule_id for r in stored.reasons] == [r.rule_id for r in single.reasons]
+    history = code_history(world.engine, world.zhang)
+    assert [(t.from_colour, t.to_colour) for t in history] == [(None, "red"), ("red", "yellow")]
+    assert [t.trigger for t in history] == ["recompute", "recompute"]

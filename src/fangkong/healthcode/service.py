@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from fangkong.errors import Conflict, Forbidden, NotFound, Problem
 from fangkong.healthcode import bulk
@@ -148,6 +148,66 @@ def _store(conn: Connection, person_id: int, decision: Decision, pack: Pack, tri
                 pack_version=pack.version,
             )
         )
+
+
+_UPDATE_CODE = (
+    update(health_codes)
+    .where(health_codes.c.person_id == bindparam("b_person"))
+    .values(
+        colour=bindparam("b_colour"),
+        reasons=bindparam("b_reasons"),
+        pack_name=bindparam("b_pack_name"),
+        pack_version=bindparam("b_pack_version"),
+        next_change_at=bindparam("b_next"),
+        evaluated_at=bindparam("b_at"),
+    )
+)
+
+
+def _store_many(
+    conn: Connection, decided: Sequence[tuple[int, Decision]], pack: Pack, trigger: str
+) -> None:
+    """``_store`` for many persons in a few statements: the old codes read in chunks, then
+    one executemany each for updates, inserts and transitions (same rows as ``_store``)."""
+    old: dict[int, tuple[str, Any]] = {}
+    ids = [pid for pid, _ in decided]
+    for start in range(0, len(ids), 900):
+        chunk = ids[start : start + 900]
+        for r in conn.execute(
+            select(health_codes.c.person_id, health_codes.c.colour, health_codes.c.reasons).where(
+                health_codes.c.person_id.in_(chunk)
+            )
+        ):
+            old[r.person_id] = (r.colour, r.reasons)
+    updates: list[dict[str, Any]] = []
+    inserts: list[dict[str, Any]] = []
+    transitions: list[dict[str, Any]] = []
+    for pid, decision in decided:
+        reasons = [r.as_json() for r in decision.reasons]
+        values = {"colour": decision.colour.label, "reasons": reasons, "pack_name": pack.name,
+                  "pack_version": pack.version, "next_change_at": decision.next_change_at,
+                  "evaluated_at": decision.evaluated_at}  # fmt: skip
+        before = old.get(pid)
+        if before is None:
+            inserts.append({"person_id": pid, "qr_ref": new_ref(), **values})
+        else:
+            updates.append({f"b_{k}": v for k, v in (
+                ("person", pid), ("colour", values["colour"]), ("reasons", reasons),
+                ("pack_name", pack.name), ("pack_version", pack.version),
+                ("next", decision.next_change_at), ("at", decision.evaluated_at))})  # fmt: skip
+        was = None if before is None else before[0]
+        if was != decision.colour.label:
+            rule = _top_rule(decision.reasons) or (_top_rule(before[1]) if before else None)
+            transitions.append({"person_id": pid, "at": decision.evaluated_at, "from_colour": was,
+                                "to_colour": decision.colour.label, "rule_id": rule,
+                                "trigger": trigger[:60], "pack_name": pack.name,
+                                "pack_version": pack.version})  # fmt: skip
+    if updates:
+        conn.execute(_UPDATE_CODE, updates)
+    if inserts:
+        conn.execute(health_codes.insert(), inserts)
+    if transitions:
+        conn.execute(code_transitions.insert(), transitions)
 
 
 def _evaluate_in(
@@ -433,17 +493,16 @@ def recompute_all(
         ids = sorted(by_person)
         facts = [facts_from_rows(by_person[pid]) for pid in ids]
         result = bulk.evaluate_bulk(bulk.from_facts(facts), at, ctx.pack)
-        changed = 0
+        decided: list[tuple[int, Decision]] = []
         for i, pid in enumerate(ids):
             colour = Colour(int(result.colour[i])).label
             nxt = int(result.next_change[i])
             next_at = None if nxt == bulk.NEVER else bulk.from_us(nxt)
             if stored.get(pid) == (colour, next_at, ctx.pack.name, ctx.pack.version):
                 continue
-            decision = evaluate(facts[i], at, ctx.pack, tz=ctx.tz)
-            _store(conn, pid, decision, ctx.pack, trigger)
-            changed += 1
-    return RecomputeResult(len(ids), changed)
+            decided.append((pid, evaluate(facts[i], at, ctx.pack, tz=ctx.tz)))
+        _store_many(conn, decided, ctx.pack, trigger)
+    return RecomputeResult(len(ids), len(decided))
 
 
 # ---- QR codes and scans (用码) --------------------------------------------------------------
