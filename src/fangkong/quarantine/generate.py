@@ -46,7 +46,7 @@ def generate(
             n += 1
             rooms = min(need, int(rng.integers(40, 301)))
             family = int(rooms * rng.uniform(0.05, 0.15))
-            accessible = max(1, rooms // 50)
+            accessible = max(1, rooms // 50) if rooms >= 20 else 0  # a tiny hotel: singles
             single = max(rooms - family - accessible, 0)
             facilities.append(
                 FacilityInput(
