@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from fangkong.arrivals.tables import travellers
 from fangkong.cli import app
 from fangkong.store.engine import make_engine
 from fangkong.store.schema import persons, regions, users
@@ -35,7 +37,12 @@ def test_demo_builds_imports_simulates_and_prints_a_login(tmp_path: Path) -> Non
             ).scalar_one()
             == 1
         )
-        assert conn.execute(select(users.c.username)).scalars().all() == ["admin"]
+        names = conn.execute(select(users.c.username).order_by(users.c.username)).scalars()
+        assert names.all() == ["admin", "epi"]
+        # the twin's travellers reached the arrivals loop (on registry persons: 3000 above)
+        arrived = sum(int(n) for n in re.findall(r"入境 arrivals +(\d+)", result.output))
+        assert arrived > 0
+        assert conn.execute(select(func.count()).select_from(travellers)).scalar_one() == arrived
     engine.dispose()
 
     again = runner.invoke(app, ["demo", "--people", "3000", "--days", "0"], env=env)

@@ -13,6 +13,7 @@ import shutil
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from time import perf_counter
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -22,6 +23,10 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
+from fangkong.alerts.demo_feed import AlertFeed, managed_before
+from fangkong.alerts.demo_feed import summary as alert_summary
+from fangkong.alerts.rules import AlertRules
+from fangkong.arrivals.demo_feed import ArrivalsFeed
 from fangkong.auth.keys import load_server_keys
 from fangkong.auth.service import demo_admin
 from fangkong.cli_support import database, out, settings
@@ -30,16 +35,19 @@ from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
 from fangkong.healthcode.tables import health_codes
 from fangkong.identity.masking import mask_id, mask_name, mask_phone
 from fangkong.identity.sealing import Sealer, load_or_create_key
+from fangkong.quarantine.demo_feed import QuarantineFeed
 from fangkong.registry.service import ImportOptions, import_file
+from fangkong.riskareas.demo_feed import RiskAreaFeed, forecast_summary
 from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.schema import households, persons, regions, venues
+from fangkong.tracing.twin_feed import DayCounts, TracingFeed
 from fangkong.twin.events import DayEvents
 from fangkong.twin.ids import person_ids as _person_ids
 from fangkong.twin.registry import Registry, generate_registry, write_registry
 from fangkong.twin.response import ReferenceResponse
 from fangkong.twin.scenario import default_scenario
-from fangkong.twin.score import read_truth, score
+from fangkong.twin.score import Score, read_truth, score
 from fangkong.twin.sim import Twin, write_run
 
 
@@ -201,17 +209,41 @@ def _outbreak(engine: Engine, cfg: Settings, registry: Registry, seed: int, days
     response = ReferenceResponse(twin)
     codes = _CodeFeed(engine, cfg, twin, registry)
     out.print(f"健康码 health codes: 政策包 pack {codes.ctx.pack.name} {codes.ctx.pack.version}")
+    warning = AlertFeed.build(engine, AlertRules.from_pack(codes.ctx.pack), registry, scenario)
+    warning.history(registry, scenario, seed, detect=False)  # the detectors' baseline
+
+    # contact tracing (流调): the day's positives become cases, their contacts exposure
+    # facts; the codes' recompute below turns them red
+    tracing = TracingFeed(engine, codes.ctx, twin, registry, ids=codes.ids, recompute=False)
+    traced: list[tuple[DayCounts, float]] = []
+    # risk areas (风险区): suggested areas designated, due ones lifted; codes recomputed below
+    areas = RiskAreaFeed(engine, codes.ctx)
+    # quarantine (集中隔离): facilities for the province; traced contacts placed, periods ended
+    rooms = QuarantineFeed.build(engine, codes.ctx, seed)
+    # arrivals (入境闭环): the twin's travellers by manifest, landing tests, transfers, the job
+    arrivals = ArrivalsFeed(engine, codes.ctx, registry, codes.start, codes.tz)
 
     def on_day(events: DayEvents) -> None:
         orders = response.decisions()
+        tic = perf_counter()
+        traced.append((tracing.feed(events), perf_counter() - tic))
+        area_day = areas.day(codes.day_start(events.day + 1))
+        q_day = rooms.day(codes.day_start(events.day + 1))
+        arrived = arrivals.day(events)  # before the codes' recompute: arrival facts count
         colours = codes.feed(events, orders)
-        out.print(_day_line(events, orders.num_rows, colours))
+        warning.day(events, managed_before(orders, len(codes.ids), events.day))
+        out.print(_day_line(events, orders.num_rows, colours) + _traced_line(traced[-1][0])
+                  + f" │ 风险区 areas 高 high {area_day.high} 中 medium {area_day.medium}"
+                  f" (+{area_day.designated} −{area_day.lifted})"
+                  f" │ 隔离 rooms {q_day.occupied} (+{q_day.placed} −{q_day.released}"
+                  f" 无房 no room {q_day.no_room})" + arrived.line())  # fmt: skip
 
     write_run(twin, days, runs["run"], interventions_fn=response, on_day=on_day)
     decisions = response.decisions()
     pq.write_table(decisions, runs["run"] / "decisions.parquet")
     write_run(Twin.from_registry(registry, scenario, seed=seed), days, runs["baseline"])
-    result = score(read_truth(runs["run"]), decisions, baseline=read_truth(runs["baseline"]))
+    result = score(read_truth(runs["run"]), decisions, baseline=read_truth(runs["baseline"]),
+                   found=tracing.found_pairs())  # fmt: skip
     title = "孪生评分（对照无干预）Score against no control"
     table = Table("指标 measure", "值 value", title=title)
     table.add_row("感染 infections (with response)", f"{result.infections:,}")
@@ -219,6 +251,35 @@ def _outbreak(engine: Engine, cfg: Settings, registry: Registry, seed: int, days
     if result.averted_share is not None:
         table.add_row("避免比例 averted share", f"{result.averted_share:.1%}")
     table.add_row("管控中感染 infections by isolated infectors", f"{result.in_control_share:.1%}")
+    out.print(table)
+    _tracing_summary(result, traced)
+    for line in alert_summary(engine, warning):  # early warning: alerts and the first case
+        out.print(line)
+    for line in rooms.summary(codes.day_start(days)):  # rooms used, readiness per county
+        out.print(line)
+    for item in arrivals.summary(codes.day_start(days)):  # the arrivals board at the end
+        out.print(item)
+    out.print(forecast_summary(engine, codes.ctx, codes.day_start(days), folder / "forecast.png"))
+
+
+def _traced_line(day: DayCounts) -> str:
+    return (f" │ 流调 traced: 病例 cases {day.new_cases:>3,} 密接 close {day.close_contacts:>4,}"
+            f" 次密接 contacts of close {day.contacts_of_contacts:>4,}")  # fmt: skip
+
+
+def _tracing_summary(result: Score, traced: list[tuple[DayCounts, float]]) -> None:
+    """Contact tracing over the run: counts, time, and the close contacts found against
+    the twin's true infector → infectee pairs (recall; precision is low by nature: most
+    close contacts are not infected)."""
+    table = Table("流调 contact tracing", "值 value", title="流调评分 Tracing against the truth")
+    for name, field in (("病例 cases", "new_cases"), ("密接 close contacts", "close_contacts"),
+                        ("次密接 contacts of close contacts", "contacts_of_contacts"),
+                        ("一般接触 general contacts", "general_contacts")):  # fmt: skip
+        table.add_row(name, f"{sum(getattr(d, field) for d, _ in traced):,}")
+    table.add_row("用时 time", f"{sum(s for _, s in traced):.1f} s")
+    for name, value in (("召回 recall of true pairs", result.contact_recall),
+                        ("精确 precision", result.contact_precision)):  # fmt: skip
+        table.add_row(name, "-" if value is None else f"{value:.2%}")
     out.print(table)
 
 
@@ -252,9 +313,15 @@ def _admin_login(engine: Engine, cfg: Settings) -> None:
         ).scalar()
     if province is None:
         return
-    username, password = demo_admin(engine, load_server_keys(cfg).audit, province)
+    key = load_server_keys(cfg).audit
+    username, password = demo_admin(engine, key, province)
+    epi, epi_password = demo_admin(engine, key, province, username="epi", role="epidemiologist")
     out.print(
         f"\n网页与接口 web and API: [bold]fangkong serve[/bold] → http://127.0.0.1:8000  "
         f"登录 login: [bold]{username}[/bold] / [bold]{password}[/bold] "
+        "（用户、令牌、审计 users, tokens, audit）; "
+        f"[bold]{epi}[/bold] / [bold]{epi_password}[/bold] "
+        "（疾控：健康码、流调、隔离、预警、风险区、检测、入境 epidemiologist: codes, tracing, "
+        "quarantine, alerts, risk areas, testing, arrivals）"
         "（每次运行 demo 都会重置 / reset on every demo run）"
     )

@@ -21,10 +21,14 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import __version__
 from fangkong.api import problems
+from fangkong.api.arrivals_routes import arrivals_api
 from fangkong.api.context import AppContext
 from fangkong.api.headers import SecurityHeaders
+from fangkong.api.quarantine_routes import quarantine_api
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
 from fangkong.api.scan_endpoint import ScanEndpoint
+from fangkong.api.testing_routes import testing_api
+from fangkong.api.tracing_routes import tracing_api
 from fangkong.auth.keys import ServerKeys, load_server_keys
 from fangkong.errors import FangkongError, Problem, Unauthenticated
 from fangkong.healthcode.qr import load_or_create_keys
@@ -34,9 +38,14 @@ from fangkong.identity.sealing import Sealer, load_or_create_key
 from fangkong.policy.loader import load_pack
 from fangkong.settings import Settings
 from fangkong.store.engine import backend_name, engine_for
+from fangkong.web.alert_pages import alert_pages, signals_api
+from fangkong.web.arrivals_pages import arrivals_pages
 from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render
 from fangkong.web.pages import page_lang, pages
+from fangkong.web.quarantine_pages import quarantine_pages
+from fangkong.web.riskarea_pages import riskarea_pages
+from fangkong.web.testing_pages import testing_pages
 from fangkong.web.tracing_pages import tracing_pages
 
 log = logging.getLogger("fangkong.api")
@@ -176,6 +185,16 @@ def create_app(
     app.include_router(api)
     app.include_router(pages)
     app.include_router(tracing_pages)
+    app.include_router(quarantine_pages)
+    app.include_router(riskarea_pages)
+    app.include_router(alert_pages)
+    app.include_router(signals_api)
+    app.include_router(arrivals_api)
+    app.include_router(arrivals_pages)
+    app.include_router(quarantine_api)
+    app.include_router(testing_api)
+    app.include_router(testing_pages)
+    app.include_router(tracing_api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

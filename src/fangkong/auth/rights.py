@@ -141,4 +141,6 @@ DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "sampling": (SAMPLE_COLLECT,),  # sampling points register samples, ship tubes
     "checkpoint": (ARRIVAL_MANIFEST,),  # arrival points send manifests (migration 0011)
     "signals": (SIGNAL_SUBMIT,),  # fever clinics, pharmacies, schools report counts
+    # quarantine sites' tablets: occupants (names masked), daily health checks, follow-up
+    "quarantine": (QUARANTINE_READ, QUARANTINE_PLACE),
 }

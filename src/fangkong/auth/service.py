@@ -566,16 +566,19 @@ def device_actor(engine: Engine, token: str, now: datetime | None = None) -> Act
     )
 
 
-def demo_admin(engine: Engine, key: bytes, region_code: str) -> tuple[str, str]:
-    """For ``fangkong demo``: an ``admin`` user at ``region_code`` with a fresh random
-    password (set anew on every run); returns (username, password) to print once."""
+def demo_admin(
+    engine: Engine, key: bytes, region_code: str, *, username: str = "admin", role: str = "admin"
+) -> tuple[str, str]:
+    """For ``fangkong demo``: a user (default ``admin``, role ``admin``) at
+    ``region_code`` with a fresh random password (set anew on every run); returns
+    (username, password) to print once."""
     password = secrets.token_urlsafe(12)
     with engine.connect() as conn:
-        exists = conn.execute(select(users.c.id).where(users.c.username == "admin")).first()
+        exists = conn.execute(select(users.c.id).where(users.c.username == username)).first()
     if exists is None:
         from fangkong.auth.model import cli_actor
 
-        add_user(engine, key, cli_actor(), "admin", password, "admin", region_code, "demo")
+        add_user(engine, key, cli_actor(), username, password, role, region_code, "demo")
     else:
         with transaction(engine) as conn:
             conn.execute(
@@ -591,4 +594,4 @@ def demo_admin(engine: Engine, key: bytes, region_code: str) -> tuple[str, str]:
             record(
                 conn, key, AuditEvent("demo", "user.password", "ok", "demo", "user", str(exists.id))
             )
-    return "admin", password
+    return username, password
