@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, func, or_, select, update
@@ -140,6 +140,8 @@ def infections(
             .where(
                 tracing_exposures.c.setting == "venue",
                 venues.c.region_code.in_(subtree(region_code)),
+                # only stays from the local start of ``since`` (the filter below, in SQL)
+                tracing_exposures.c.overlap_start >= datetime.combine(since, time.min, ctx.tz),
             )
             .distinct()
         ).scalars()

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as _pc
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
 from fangkong.healthcode.feed import record_facts
@@ -794,6 +794,17 @@ def _ensure_contacts(
     return known, new
 
 
+_REFRESH = (
+    update(tracing_contacts)
+    .where(tracing_contacts.c.id == bindparam("b_id"))
+    .values(
+        kind=bindparam("b_kind"),
+        first_exposure_at=bindparam("b_first"),
+        last_exposure_at=bindparam("b_last"),
+    )
+)
+
+
 def _refresh_contacts(
     conn: Connection, contact_ids: Sequence[int], exposed_again: set[int], at: datetime, by: str
 ) -> None:
@@ -816,15 +827,15 @@ def _refresh_contacts(
             else:
                 best[cid] = (k0, min(a0, a), b0)
         stored = conn.execute(select(tracing_contacts).where(tracing_contacts.c.id.in_(chunk)))
+        moved: list[dict[str, Any]] = []
         for r in stored.all():
             kind, a, b = best[r.id]
             if (r.kind, r.first_exposure_at, r.last_exposure_at) != (kind, a, b):
-                conn.execute(
-                    update(tracing_contacts).where(tracing_contacts.c.id == r.id)
-                    .values(kind=kind, first_exposure_at=a, last_exposure_at=b)
-                )  # fmt: skip
+                moved.append({"b_id": r.id, "b_kind": kind, "b_first": a, "b_last": b})
             if r.status in _REOPEN and r.id in exposed_again:
                 _change(conn, r.id, r.status, "identified", by, "再次暴露 / exposed again", at)
+        if moved:  # one executemany for the chunk
+            conn.execute(_REFRESH, moved)
 
 
 # ---- hand-off to health codes ---------------------------------------------------------------
