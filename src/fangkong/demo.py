@@ -109,9 +109,9 @@ def _summary(engine: Engine, sealer: Sealer, today: date) -> None:
 
 
 def demo_command(
-    people: int = typer.Option(50_000, "--people", min=50, help="Synthetic persons to generate."),
+    people: int = typer.Option(20_000, "--people", min=50, help="Synthetic persons to generate."),
     seed: int = typer.Option(1, "--seed", help="Random seed of the synthetic province."),
-    days: int = typer.Option(30, "--days", min=0, help="Days of the outbreak to simulate."),
+    days: int = typer.Option(21, "--days", min=0, help="Days of the outbreak to simulate."),
 ) -> None:
     """Run the main job: a synthetic province → the database → its outbreak, day by day."""
     cfg = settings()
