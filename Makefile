@@ -35,9 +35,18 @@ unit: env
 
 test: lint typecheck unit  ## every check CI runs: ruff, mypy strict, pytest (SQLite, and PostgreSQL when FANGKONG_TEST_POSTGRES_URL is set)
 
-bench: env  ## benchmarks (adds the bench group: covasim as a baseline)
+bench: env  ## every benchmark, one after the other (about an hour; adds the bench group: covasim)
 	$(UV) sync --frozen --compile-bytecode --group bench --python $(PYTHON) --quiet
 	$(VENV)/bin/python benchmarks/import_persons.py
+	$(VENV)/bin/python benchmarks/twin.py
+	$(VENV)/bin/python benchmarks/recompute.py
+	$(VENV)/bin/python benchmarks/scan_load.py
+	$(VENV)/bin/python benchmarks/trace.py --sizes 10M,50M
+	$(VENV)/bin/python benchmarks/placement.py
+	$(VENV)/bin/python benchmarks/forecast.py
+	$(VENV)/bin/python benchmarks/results_ingest.py
+	$(VENV)/bin/python benchmarks/pool_resolve.py
+	$(VENV)/bin/python benchmarks/detect.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
