@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from fangkong.store.grants import grant_rights, revoke_rights
 from fangkong.store.types import UTCDateTime
 
 revision = "0008"
@@ -49,13 +50,6 @@ ROLE_RIGHTS = {
     "lab": ["signal.submit"],
     "viewer": ["alert.read"],
 }
-
-_rights = sa.table(
-    "rights", sa.column("name", sa.String), sa.column("label_zh", sa.String),
-    sa.column("label_en", sa.String),
-)  # fmt: skip
-_role_rights = sa.table("role_rights", sa.column("role", sa.String), sa.column("right", sa.String))
-_roles = sa.table("roles", sa.column("name", sa.String))
 
 
 def _tables() -> None:
@@ -150,24 +144,7 @@ def _tables() -> None:
 
 
 def _grant() -> None:
-    conn = op.get_bind()
-    present = set(conn.execute(sa.select(_rights.c.name)).scalars())
-    op.bulk_insert(
-        _rights,
-        [{"name": n, "label_zh": zh, "label_en": en} for n, zh, en in RIGHTS if n not in present],
-    )
-    roles = set(conn.execute(sa.select(_roles.c.name)).scalars())
-    held = {(r.role, r.right) for r in conn.execute(sa.select(_role_rights)).all()}
-    op.bulk_insert(
-        _role_rights,
-        [
-            {"role": role, "right": right}
-            for role, rights in ROLE_RIGHTS.items()
-            if role in roles  # an admin may have removed a shipped role
-            for right in rights
-            if (role, right) not in held
-        ],
-    )
+    grant_rights(RIGHTS, ROLE_RIGHTS)
 
 
 def upgrade() -> None:
@@ -176,9 +153,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    names = [n for n, _, _ in RIGHTS]
-    op.execute(_role_rights.delete().where(_role_rights.c.right.in_(names)))
-    op.execute(_rights.delete().where(_rights.c.name.in_(names)))
+    revoke_rights(RIGHTS)
     with op.batch_alter_table("alert_changes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alert_changes_alert_id"))
     op.drop_table("alert_changes")

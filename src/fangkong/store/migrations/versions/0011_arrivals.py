@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from fangkong.store.grants import grant_rights, revoke_rights
 from fangkong.store.types import UTCDateTime
 
 revision = "0011"
@@ -39,12 +40,6 @@ ROLE_RIGHTS = {
     "viewer": ["arrival.read"],
 }
 
-_rights = sa.table(
-    "rights", sa.column("name", sa.String), sa.column("label_zh", sa.String),
-    sa.column("label_en", sa.String),
-)  # fmt: skip
-_role_rights = sa.table("role_rights", sa.column("role", sa.String), sa.column("right", sa.String))
-_roles = sa.table("roles", sa.column("name", sa.String))
 _TABLES = (
     "arrivals_alerts", "arrivals_handoffs", "arrivals_stage_changes", "arrivals_travellers",
     "arrivals_trips", "arrivals_manifests", "arrivals_vehicles", "arrivals_teams",
@@ -362,29 +357,10 @@ def upgrade() -> None:
 
 
 def _grant() -> None:
-    conn = op.get_bind()
-    present = set(conn.execute(sa.select(_rights.c.name)).scalars())
-    op.bulk_insert(
-        _rights,
-        [{"name": n, "label_zh": zh, "label_en": en} for n, zh, en in RIGHTS if n not in present],
-    )
-    roles = set(conn.execute(sa.select(_roles.c.name)).scalars())
-    held = {(r.role, r.right) for r in conn.execute(sa.select(_role_rights)).all()}
-    op.bulk_insert(
-        _role_rights,
-        [
-            {"role": role, "right": right}
-            for role, rights in ROLE_RIGHTS.items()
-            if role in roles  # an admin may have removed a shipped role
-            for right in rights
-            if (role, right) not in held
-        ],
-    )
+    grant_rights(RIGHTS, ROLE_RIGHTS)
 
 
 def downgrade() -> None:
-    names = [n for n, _, _ in RIGHTS]
-    op.execute(_role_rights.delete().where(_role_rights.c.right.in_(names)))
-    op.execute(_rights.delete().where(_rights.c.name.in_(names)))
+    revoke_rights(RIGHTS)
     for table in _TABLES:
         op.drop_table(table)
