@@ -1,0 +1,131 @@
+"""Statements compiled once and run on the driver's own connection: the hot path of a
+busy server (scan verification), where SQLAlchemy's per-execution work — execution
+context, events, result wrapping — costs more than SQLite answering an indexed lookup.
+
+The statement is still written with SQLAlchemy against the declared tables; it is
+compiled for the engine's dialect once, and each run converts the parameters and the
+result columns with the same type processors SQLAlchemy would use (aware UTC datetimes,
+JSON), so rows read here equal rows read through a ``Connection``. Only statements with
+named parameters and no expanding ``IN`` are supported.
+
+``ReadConnections`` keeps one autocommit driver connection per thread for such reads
+(SQLite in WAL mode: each statement reads the latest committed state; nothing is locked).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Dialect, Engine
+from sqlalchemy.sql.compiler import Compiled
+
+Processor = Callable[[Any], Any] | None
+
+
+def _positional(compiled: Compiled) -> tuple[list[str], list[Processor], dict[str, Any]]:
+    if not getattr(compiled, "positional", False):
+        raise ValueError("fast statements need a dialect with positional parameters")
+    names = list(getattr(compiled, "positiontup", None) or ())
+    binds = getattr(compiled, "binds", {})
+    dialect = compiled.dialect
+    processors: list[Processor] = [binds[n].type._cached_bind_processor(dialect) for n in names]
+    return names, processors, dict(compiled.params)
+
+
+class FastSelect:
+    """A SELECT for ``dialect`` run on a driver connection: ``rows(raw, **params)`` gives
+    named tuples (fields as the statement labels them) with converted values."""
+
+    def __init__(self, stmt: Any, dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self._names, self._binds, self._defaults = _positional(compiled)
+        columns = list(stmt.selected_columns)
+        self._results: list[Processor] = [
+            c.type._cached_result_processor(dialect, None) for c in columns
+        ]
+        self.Row = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
+        self._convert = any(p is not None for p in self._results)
+
+    def params(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
+        out = []
+        for name, bind in zip(self._names, self._binds, strict=True):
+            value = given[name] if name in given else self._defaults[name]
+            out.append(value if bind is None or value is None else bind(value))
+        return tuple(out)
+
+    def rows(self, raw: Any, **given: Any) -> list[Any]:
+        fetched = raw.execute(self.sql, self.params(given)).fetchall()
+        make = self.Row._make  # type: ignore[attr-defined]
+        if not self._convert:
+            return [make(r) for r in fetched]
+        procs = self._results
+        return [
+            make([v if p is None or v is None else p(v) for p, v in zip(procs, r, strict=True)])
+            for r in fetched
+        ]
+
+
+class FastInsert:
+    """An INSERT of fixed columns for ``dialect``, run with ``executemany`` on a driver
+    connection (inside the caller's transaction)."""
+
+    def __init__(self, stmt: Any, columns: Sequence[str], dialect: Dialect) -> None:
+        compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
+        self.sql = str(compiled)
+        self._names, self._binds, self._defaults = _positional(compiled)
+
+    def run(self, raw: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        pairs = list(zip(self._names, self._binds, strict=True))
+        values = [
+            tuple(
+                (v if b is None or v is None else b(v))
+                for n, b in pairs
+                for v in (row[n] if n in row else self._defaults[n],)
+            )
+            for row in rows
+        ]
+        raw.executemany(self.sql, values)
+
+
+class ReadConnections:
+    """One driver connection per thread, in autocommit, for read-only fast statements on
+    SQLite (``PRAGMA query_only``: a bug here cannot write)."""
+
+    def __init__(self, engine: Engine) -> None:
+        if engine.dialect.name != "sqlite":
+            raise ValueError("ReadConnections is for SQLite")
+        self._engine = engine
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[Any] = []
+
+    def get(self) -> Any:
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            dialect = self._engine.dialect
+            args, kwargs = dialect.create_connect_args(self._engine.url)
+            # used by this thread only; closable from any thread (close())
+            raw = dialect.loaded_dbapi.connect(*args, **{**kwargs, "check_same_thread": False})
+            raw.isolation_level = None  # autocommit: each statement sees the latest commit
+            raw.execute("PRAGMA busy_timeout=30000")
+            raw.execute("PRAGMA query_only=ON")
+            self._local.raw = raw
+            with self._lock:
+                self._all.append(raw)
+        return raw
+
+    def close(self) -> None:
+        with self._lock:
+            for raw in self._all:
+                with contextlib.suppress(Exception):  # best effort: closing for good
+                    raw.close()
+            self._all.clear()
+        self._local = threading.local()
+
+
+__all__ = ["FastInsert", "FastSelect", "ReadConnections"]
