@@ -20,13 +20,21 @@ so needs no thread per request). The statements of the hot path are built once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import queue
 import threading
-from collections.abc import Callable, Iterator, MutableMapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's own lock orders the writers
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
 
@@ -46,12 +54,15 @@ from fangkong.healthcode.service import (
     ScanVerdict,
     _digest,
     _now,
-    _store,
+    _store_many,
     _verdict,
     person_by_id_number,
+    resident_lookup_key,
 )
 from fangkong.healthcode.store import FactRow, facts_from_rows
 from fangkong.healthcode.tables import health_codes, person_facts, scans
+from fangkong.identity.sealing import Sealer
+from fangkong.store.fast import FastInsert, FastSelect, ReadConnections
 from fangkong.store.schema import persons, venues
 from fangkong.store.tx import write_transaction
 
@@ -101,6 +112,7 @@ _BY_PERSON = (
     )
     .where(persons.c.id == bindparam("person_id"))
 )
+_BY_DOC = select(persons.c.id).where(persons.c.doc_hash == bindparam("key"))
 _SEEN_EVENTS = select(scans.c.client_event_id, scans.c.request_digest, scans.c.verdict).where(
     scans.c.client_event_id.in_(bindparam("ids", expanding=True))
 )
@@ -149,16 +161,75 @@ class PreparedScan:
         }  # fmt: skip
 
 
+class _SqlReads:
+    """The reads of verification through a SQLAlchemy connection (any backend)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def seen(self, event_id: str, digest: bytes | None) -> Sequence[Any]:
+        return self.conn.execute(_SEEN, {"event_id": event_id, "digest": digest}).all()
+
+    def venue_type(self, code: str) -> str | None:
+        return self.conn.execute(_VENUE, {"code": code}).scalar_one_or_none()
+
+    def by_ref(self, ref: bytes) -> Sequence[Any]:
+        return self.conn.execute(_BY_REF, {"ref": ref}).all()
+
+    def by_id_number(self, sealer: Sealer, number: str, today: date) -> Sequence[Any]:
+        found = person_by_id_number(self.conn, sealer, number, today)
+        return [] if found is None else self.conn.execute(_BY_PERSON, {"person_id": found}).all()
+
+
+class FastReads:
+    """The same reads on SQLite, with statements compiled once and run on an autocommit
+    driver connection per thread (``fangkong.store.fast``): no execution context, no
+    BEGIN/ROLLBACK around two indexed lookups. Rows equal those of :class:`_SqlReads`."""
+
+    def __init__(self, engine: Engine) -> None:
+        dialect = engine.dialect
+        self.connections = ReadConnections(engine)
+        self._seen = FastSelect(_SEEN, dialect)
+        self._venue = FastSelect(_VENUE, dialect)
+        self._by_ref = FastSelect(_BY_REF, dialect)
+        self._by_person = FastSelect(_BY_PERSON, dialect)
+        self._by_doc = FastSelect(_BY_DOC, dialect)
+
+    def seen(self, event_id: str, digest: bytes | None) -> Sequence[Any]:
+        return self._seen.rows(self.connections.get(), event_id=event_id, digest=digest)
+
+    def venue_type(self, code: str) -> str | None:
+        rows = self._venue.rows(self.connections.get(), code=code)
+        return None if not rows else str(rows[0].type)
+
+    def by_ref(self, ref: bytes) -> Sequence[Any]:
+        return self._by_ref.rows(self.connections.get(), ref=ref)
+
+    def by_id_number(self, sealer: Sealer, number: str, today: date) -> Sequence[Any]:
+        key = resident_lookup_key(sealer, number, today)
+        raw = self.connections.get()
+        found = self._by_doc.rows(raw, key=key)
+        return [] if not found else self._by_person.rows(raw, person_id=int(found[0].id))
+
+    def close(self) -> None:
+        self.connections.close()
+
+
+Reads = _SqlReads | FastReads
+
+
 def prepare_scan(
-    conn: Connection, ctx: CodeContext, venue_code: str, token_or_id: str,
+    conn: Connection | FastReads, ctx: CodeContext, venue_code: str, token_or_id: str,
     device_time: datetime, client_event_id: str, *, now: datetime | None = None,
     venue_types: MutableMapping[str, str] | None = None,
 ) -> PreparedScan | ScanVerdict:  # fmt: skip
     """Verify a scan without writing: a :class:`PreparedScan`, or the stored verdict
     (``repeated``) when this event id was stored before with the same content.
 
-    ``venue_types`` caches place code → venue type (a server keeps one for a short
-    while: venues are registered, not created per scan)."""
+    ``conn`` is a connection, or :class:`FastReads` (SQLite's hot path). ``venue_types``
+    caches place code → venue type (a server keeps one for a short while: venues are
+    registered, not created per scan)."""
+    reads: Reads = conn if isinstance(conn, FastReads) else _SqlReads(conn)
     now = _now(now)
     text = token_or_id.strip()
     event_id = client_event_id.strip()
@@ -171,7 +242,7 @@ def prepare_scan(
     request = _digest(venue_code, text, device_time.isoformat())
     is_token = looks_like_token(text)
     token_digest = _digest("token", text) if is_token else None
-    seen = conn.execute(_SEEN, {"event_id": event_id, "digest": token_digest}).all()
+    seen = reads.seen(event_id, token_digest)
     for prior in seen:
         if prior.client_event_id == event_id:
             if bytes(prior.request_digest) != request:
@@ -179,7 +250,7 @@ def prepare_scan(
             return ScanVerdict.from_json(prior.verdict, repeated=True)
     venue_type = venue_types.get(venue_code) if venue_types is not None else None
     if venue_type is None:
-        venue_type = conn.execute(_VENUE, {"code": venue_code}).scalar_one_or_none()
+        venue_type = reads.venue_type(venue_code)
         if venue_type is None:
             raise VenueUnknown(
                 Problem("scan.venue_unknown", f"场所码 {venue_code} 未登记",
@@ -192,11 +263,10 @@ def prepare_scan(
         claims = verify_token(ctx.qr, text, at, validity_s=ctx.qr_validity_s, skew_s=ctx.qr_skew_s)
         if seen:  # a row matched, and not by event id: by this token
             raise _replayed()
-        rows = conn.execute(_BY_REF, {"ref": claims.ref}).all()
+        rows = reads.by_ref(claims.ref)
         by = "token"
     else:
-        found = person_by_id_number(conn, ctx.sealer, text, now.astimezone(ctx.tz).date())
-        rows = [] if found is None else conn.execute(_BY_PERSON, {"person_id": found}).all()
+        rows = reads.by_id_number(ctx.sealer, text, now.astimezone(ctx.tz).date())
         by = "id_number"
     if not rows:
         raise PersonUnknown(
@@ -241,23 +311,52 @@ def _scan_time(ctx: CodeContext, device_time: datetime, now: datetime) -> dateti
     return device_time
 
 
-def commit_scans(
-    conn: Connection, ctx: CodeContext, batch: Sequence[PreparedScan]
-) -> list[ScanVerdict | FangkongError]:
-    """Store a batch of prepared scans in the caller's transaction: for each, its verdict
-    (``repeated`` for an event id stored before, or earlier in the batch, with the same
-    content) or the refusal (event id reused for other content, token replayed)."""
-    ids = sorted({p.verdict.client_event_id for p in batch})
-    seen = {r.client_event_id: r for r in conn.execute(_SEEN_EVENTS, {"ids": ids})}
-    digests = sorted({p.token_digest for p in batch if p.token_digest is not None})
-    used = (
-        {bytes(d) for d in conn.execute(_SEEN_TOKENS, {"digests": digests}).scalars()}
-        if digests
-        else set()
+_SCAN_COLUMNS = (
+    "client_event_id", "person_id", "venue_code", "device_time", "received_at", "colour",
+    "allowed", "flagged", "token_digest", "request_digest", "verdict", "pack_name",
+    "pack_version",
+)  # fmt: skip
+
+
+class _FastWrites:
+    """``commit_scans``' statements compiled once for SQLite (``fangkong.store.fast``)."""
+
+    def __init__(self, dialect: Any) -> None:
+        self.seen = FastSelect(_SEEN, dialect)
+        self.insert = FastInsert(scans.insert(), _SCAN_COLUMNS, dialect)
+
+    def seen_in(self, raw: Any, batch: Sequence[PreparedScan]) -> tuple[dict[str, Any], set[bytes]]:
+        """Event ids and token digests of ``batch`` already stored (one indexed lookup a
+        scan, on the driver connection ``raw``)."""
+        seen: dict[str, Any] = {}
+        used: set[bytes] = set()
+        for p in batch:
+            event = p.verdict.client_event_id
+            for r in self.seen.rows(raw, event_id=event, digest=p.token_digest):
+                if r.client_event_id == event:
+                    seen[event] = r
+                else:
+                    used.add(bytes(p.token_digest or b""))
+        return seen, used
+
+
+_FAST_WRITES: dict[str, _FastWrites] = {}
+
+
+def _fast_writes(dialect: Any) -> _FastWrites:
+    return _FAST_WRITES.get(dialect.name) or _FAST_WRITES.setdefault(
+        dialect.name, _FastWrites(dialect)
     )
+
+
+def _answer_batch(
+    ctx: CodeContext, batch: Sequence[PreparedScan], seen: Mapping[str, Any], used: set[bytes]
+) -> tuple[list[ScanVerdict | FangkongError], list[dict[str, Any]], dict[int, Decision]]:
+    """Each scan's answer given what is stored; the rows to insert; the codes to store."""
     answers: list[ScanVerdict | FangkongError] = []
     fresh: dict[str, PreparedScan] = {}
     rows: list[dict[str, Any]] = []
+    changed: dict[int, Decision] = {}
     for p in batch:
         event = p.verdict.client_event_id
         stored = seen.get(event)
@@ -283,11 +382,51 @@ def commit_scans(
             used.add(p.token_digest)
         fresh[event] = p
         if p.code_changed:
-            _store(conn, p.person_id, p.decision, ctx.pack, "scan")
+            changed[p.person_id] = p.decision  # the latest scan's decision wins
         rows.append(p.row(ctx))
         answers.append(p.verdict)
+    return answers, rows, changed
+
+
+def commit_scans(
+    conn: Connection, ctx: CodeContext, batch: Sequence[PreparedScan]
+) -> list[ScanVerdict | FangkongError]:
+    """Store a batch of prepared scans in the caller's transaction: for each, its verdict
+    (``repeated`` for an event id stored before, or earlier in the batch, with the same
+    content) or the refusal (event id reused for other content, token replayed)."""
+    if conn.dialect.name == "sqlite":
+        seen, used = _fast_writes(conn.dialect).seen_in(conn.connection.dbapi_connection, batch)
+    else:
+        ids = sorted({p.verdict.client_event_id for p in batch})
+        seen = {r.client_event_id: r for r in conn.execute(_SEEN_EVENTS, {"ids": ids})}
+        digests = sorted({p.token_digest for p in batch if p.token_digest is not None})
+        used = (
+            {bytes(d) for d in conn.execute(_SEEN_TOKENS, {"digests": digests}).scalars()}
+            if digests
+            else set()
+        )
+    answers, rows, changed = _answer_batch(ctx, batch, seen, used)
+    if changed:
+        _store_many(conn, sorted(changed.items()), ctx.pack, "scan")
     if rows:
-        conn.execute(scans.insert(), rows)
+        if conn.dialect.name == "sqlite":
+            _fast_writes(conn.dialect).insert.run(conn.connection.dbapi_connection, rows)
+        else:
+            conn.execute(scans.insert(), rows)
+    return answers
+
+
+def _commit_scans_raw(
+    raw: Any, dialect: Any, ctx: CodeContext, batch: Sequence[PreparedScan]
+) -> list[ScanVerdict | FangkongError]:
+    """``commit_scans`` on a SQLite driver connection in a transaction, for a batch that
+    stores no code (none changed): the writer's common case, without SQLAlchemy."""
+    fast = _fast_writes(dialect)
+    seen, used = fast.seen_in(raw, batch)
+    answers, rows, changed = _answer_batch(ctx, batch, seen, used)
+    assert not changed  # noqa: S101 - the caller sends only batches storing no code
+    if rows:
+        fast.insert.run(raw, rows)
     return answers
 
 
@@ -331,17 +470,41 @@ def _synchronous_full(conn: Connection) -> Iterator[None]:
 
 
 Answer = ScanVerdict | BaseException
+# Group commit under load: a writer that committed less than BUSY_S ago is busy, and
+# waits up to LINGER_S after the first scan for more to join its batch (measured with
+# benchmarks/scan_load.py: 2 ms took CPU per scan from 0.66 to 0.43 ms, as one commit
+# then carries about ten scans instead of one).
+BUSY_S = 0.005
+LINGER_S = 0.002
 
 
 class _Waiter:
-    """One prepared scan waiting for its commit; ``answer`` is called once with the
-    verdict or the error (from the writer thread)."""
+    """One prepared scan waiting for its commit, answered once with the verdict or the
+    error: through ``future`` on ``loop`` (asyncio; the writer hands each loop its
+    answers in one call), or by calling ``answer`` (from the writer thread)."""
 
-    __slots__ = ("answer", "prepared")
+    __slots__ = ("answer", "future", "loop", "prepared")
 
-    def __init__(self, prepared: PreparedScan, answer: Callable[[Answer], None]) -> None:
+    def __init__(
+        self, prepared: PreparedScan, answer: Callable[[Answer], None] | None = None,
+        future: asyncio.Future[ScanVerdict] | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:  # fmt: skip
         self.prepared = prepared
         self.answer = answer
+        self.future = future
+        self.loop = loop
+
+
+def _settle(pairs: list[tuple[asyncio.Future[ScanVerdict], Answer]]) -> None:
+    """On the event loop: resolve each future (one whose client went away is skipped)."""
+    for future, result in pairs:
+        if future.done():
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
 
 
 class ScanWriter:
@@ -350,29 +513,39 @@ class ScanWriter:
 
     ::
 
-        request: prepare ─▶ queue ─▶ writer: BEGIN IMMEDIATE
+        request: prepare ─▶ queue ─▶ writer: (turn) BEGIN IMMEDIATE
         request: prepare ─▶   │        commit_scans(batch)   (refusals answered singly)
         request: prepare ─▶   │      COMMIT (synchronous=FULL: on disk) ─▶ every waiting
                               ▼                                   request answers
 
     A request is answered only after the commit that holds its scan, so an acknowledged
-    scan survives a crash of the process (and, with ``synchronous=FULL`` on the batch, of
-    the machine). If the commit fails, every scan of the batch fails. Batching happens by
-    itself under load (what arrived while the previous batch was written); a lone scan is
-    written at once. Several server processes each have a writer; SQLite's write lock
-    (BEGIN IMMEDIATE) orders their batches, and each batch re-checks event ids and tokens
-    inside its transaction.
+    scan survives a crash of the process and, with ``synchronous=FULL``, of the machine.
+    If the commit fails, every scan of the batch fails. Batching happens by itself under
+    load (what arrived while the previous batch was written); a lone scan is written at
+    once; a busy writer lingers up to ``linger_s`` for more. On SQLite reads use
+    :class:`FastReads`, and a batch storing no code (the common case) is written on the
+    writer's own driver connection without SQLAlchemy; any other goes through
+    ``commit_scans`` on an engine connection. Several server processes each have a
+    writer; :class:`WriterTurn` hands the write lock from one to the next, and each batch
+    re-checks event ids and tokens inside its transaction.
     """
 
     def __init__(self, engine: Engine, ctx: CodeContext, *, max_batch: int = 256,
-                 idle_s: float = 5.0, venue_ttl_s: float = 60.0) -> None:  # fmt: skip
+                 idle_s: float = 5.0, venue_ttl_s: float = 60.0,
+                 linger_s: float = LINGER_S) -> None:  # fmt: skip
         self.engine = engine
+        self.linger_s = linger_s
+        self._last_commit = 0.0
         self.ctx = ctx
         self.max_batch = max_batch
         self.idle_s = idle_s
         self.batches = 0  # for tests and benchmarks: commits made, scans written
         self.written = 0
         self.venue_types = _TtlMap(venue_ttl_s)
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.reads = FastReads(engine) if self.sqlite else None
+        self._turn = WriterTurn(engine)
+        self._raw: Any = None  # the writer's driver connection, opened on first use
         self._queue: queue.SimpleQueue[_Waiter] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -381,10 +554,24 @@ class ScanWriter:
         self, venue_code: str, what: str, device_time: datetime, event_id: str,
         now: datetime | None,
     ) -> PreparedScan | ScanVerdict:  # fmt: skip
-        """The read-only step, on a connection of the caller's thread."""
+        """The read-only step, on the caller thread's read connection (SQLite) or on an
+        engine connection."""
+        if self.reads is not None:
+            return prepare_scan(self.reads, self.ctx, venue_code, what, device_time, event_id,
+                                now=now, venue_types=self.venue_types)  # fmt: skip
         with self.engine.connect() as conn:
             return prepare_scan(conn, self.ctx, venue_code, what, device_time, event_id,
                                 now=now, venue_types=self.venue_types)  # fmt: skip
+
+    def close(self) -> None:
+        """Close the connections (the writer thread ends by itself when idle)."""
+        if self.reads is not None:
+            self.reads.close()
+        self._turn.close()
+        with self._lock:
+            if self._raw is not None and self._thread is None:
+                self._raw.close()
+                self._raw = None
 
     def submit(self, venue_code: str, what: str, device_time: datetime, event_id: str,
                now: datetime | None = None) -> ScanVerdict:  # fmt: skip
@@ -410,19 +597,7 @@ class ScanWriter:
         the commit that holds it (or with the refusal or the commit's error)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ScanVerdict] = loop.create_future()
-
-        def settle(result: Answer) -> None:
-            if future.done():  # the client went away: nobody to answer
-                return
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
-
-        def hand_over(result: Answer) -> None:  # on the writer's thread
-            loop.call_soon_threadsafe(settle, result)
-
-        self._put(_Waiter(prepared, hand_over))
+        self._put(_Waiter(prepared, future=future, loop=loop))
         return future
 
     def _put(self, item: _Waiter) -> None:
@@ -443,28 +618,113 @@ class ScanWriter:
                         return
                 continue
             batch = [first]
+            # busy (the last commit ended moments ago): wait a little for more scans, so
+            # that one commit carries many; idle: write a lone scan at once
+            start = time.monotonic()
+            busy = start - self._last_commit < BUSY_S
+            deadline = start + (self.linger_s if busy else 0.0)
             while len(batch) < self.max_batch:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
-                    break
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    try:
+                        batch.append(self._queue.get(timeout=left))
+                    except queue.Empty:
+                        break
             self._write(batch)
+            self._last_commit = time.monotonic()
 
     def _write(self, batch: list[_Waiter]) -> None:
         answers: list[Answer]
+        prepared = [w.prepared for w in batch]
         try:
-            with (
-                self.engine.connect().execution_options(write=True) as conn,
-                _synchronous_full(conn),
-                conn.begin(),
-            ):
-                answers = list(commit_scans(conn, self.ctx, [w.prepared for w in batch]))
+            with self._turn:
+                if not self.sqlite or any(p.code_changed for p in prepared):
+                    answers = list(self._commit_engine(prepared))
+                else:
+                    answers = list(self._commit_raw(prepared))
             self.batches += 1
             self.written += sum(1 for a in answers if isinstance(a, ScanVerdict) and not a.repeated)
         except Exception as exc:  # the commit failed: nobody is acknowledged
             answers = [exc] * len(batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[ScanVerdict], Answer]]]
+        by_loop = {}
         for waiter, result in zip(batch, answers, strict=True):
-            waiter.answer(result)
+            if waiter.loop is not None and waiter.future is not None:
+                by_loop.setdefault(waiter.loop, []).append((waiter.future, result))
+            elif waiter.answer is not None:
+                waiter.answer(result)
+        for loop, pairs in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits there
+                loop.call_soon_threadsafe(_settle, pairs)
+
+    def _commit_engine(self, batch: list[PreparedScan]) -> list[ScanVerdict | FangkongError]:
+        with (
+            self.engine.connect().execution_options(write=True) as conn,
+            _synchronous_full(conn),
+            conn.begin(),
+        ):
+            return commit_scans(conn, self.ctx, batch)
+
+    def _commit_raw(self, batch: list[PreparedScan]) -> list[ScanVerdict | FangkongError]:
+        raw = self._writer_connection()
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            answers = _commit_scans_raw(raw, self.engine.dialect, self.ctx, batch)
+            raw.execute("COMMIT")
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        return answers
+
+    def _writer_connection(self) -> Any:
+        """The writer's driver connection: autocommit (transactions are explicit), and
+        ``synchronous=FULL`` for good (each commit waits for the disk)."""
+        if self._raw is None:
+            dialect = self.engine.dialect
+            args, kwargs = dialect.create_connect_args(self.engine.url)
+            raw = dialect.loaded_dbapi.connect(*args, **{**kwargs, "check_same_thread": False})
+            raw.isolation_level = None
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
+                           "busy_timeout=30000"):  # fmt: skip
+                raw.execute(f"PRAGMA {pragma}")
+            self._raw = raw
+        return self._raw
+
+
+class WriterTurn:
+    """Whose turn it is to write, among the scan writers of every server process on one
+    SQLite file: an exclusive ``flock`` on ``<database>-scanlock`` held around each batch.
+
+    SQLite's own lock is enough for correctness, but a writer that finds it taken sleeps
+    and polls (1, 2, 5 … 100 ms); measured with two processes, p99 reached 0.4–0.9 s. The
+    kernel hands a ``flock`` to the next waiter the moment it is released, so batches of
+    several processes follow each other without gaps. Where ``fcntl`` does not exist (or
+    the database is in memory) this is a no-op."""
+
+    def __init__(self, engine: Engine) -> None:
+        path = engine.url.database if engine.dialect.name == "sqlite" else None
+        self._path = f"{path}-scanlock" if path and path != ":memory:" else None
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        if self._path is None or fcntl is None:
+            return
+        if self._fd is None:
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)  # releases the GIL while it waits
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None and fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 class _TtlMap(MutableMapping[str, str]):

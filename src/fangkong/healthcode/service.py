@@ -530,6 +530,13 @@ def issue_qr(bind: Bind, ctx: CodeContext, person_id: int, *, now: datetime | No
 
 def person_by_id_number(conn: Connection, sealer: Sealer, number: str, today: Any) -> int | None:
     """The person holding a resident ID number (looked up by its sealed hash)."""
+    key = resident_lookup_key(sealer, number, today)
+    found = conn.execute(select(persons.c.id).where(persons.c.doc_hash == key)).scalar_one_or_none()
+    return None if found is None else int(found)
+
+
+def resident_lookup_key(sealer: Sealer, number: str, today: Any) -> bytes:
+    """The sealed lookup hash of a resident ID number; a malformed number is refused."""
     check = check_resident_id(number, today=today)
     if not check.valid or check.normalized is None:
         reason = check.problems[0] if check.problems else None
@@ -537,9 +544,7 @@ def person_by_id_number(conn: Connection, sealer: Sealer, number: str, today: An
             f"身份证号无效：{reason.message_zh if reason else number}",
             f"invalid resident ID number: {reason.message_en if reason else number}",
         )
-    key = sealer.lookup_hash("document", f"resident_id|CHN|{check.normalized}")
-    found = conn.execute(select(persons.c.id).where(persons.c.doc_hash == key)).scalar_one_or_none()
-    return None if found is None else int(found)
+    return sealer.lookup_hash("document", f"resident_id|CHN|{check.normalized}")
 
 
 @dataclass(frozen=True)
