@@ -168,3 +168,30 @@ def test_not_json_and_both_or_neither_identifier(app: FastAPI, province: Engine)
     _problem(raw, 400, "scan.malformed")
     _problem(door.scan("b", token="t" * 114, id_number="11010519491231002X"), 400, "scan.malformed")
     _problem(door.scan("n"), 400, "scan.malformed")
+
+
+def test_scan_answers_carry_the_security_headers_and_a_crash_is_a_problem(
+    app: FastAPI, province: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan endpoint stands in front of the app's middleware: its verdicts, its
+    problems and an unexpected error still get no-store and friends, and a crash is the
+    ``internal`` problem (500), not a dropped connection."""
+    from fangkong.api import scan_endpoint
+
+    door = Door(app, province, "market")
+    number = person_identity(province, person_ids(province, "140102")[0])[0]
+    ok = door.scan("h1", id_number=number)
+    refused = door.scan("h2", id_number="11010519491231002X")  # nobody holds it
+
+    def crash(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(scan_endpoint.ScanOut, "of", crash)
+    broken = door.scan("h3", id_number=number)
+    assert (ok.status_code, refused.status_code, broken.status_code) == (200, 404, 500)
+    assert broken.json()["code"] == "internal"
+    for r in (ok, refused, broken):
+        assert r.headers["cache-control"] == "no-store"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"
+        assert r.headers["referrer-policy"] == "same-origin"

@@ -8,6 +8,7 @@ licences), because health networks are often air-gapped.
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from fangkong import __version__
 from fangkong.api import problems
@@ -134,9 +136,21 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _install_headers(app: FastAPI) -> None:
-    # the scan endpoint sits inside the headers layer: its answers get them too
-    app.add_middleware(ScanEndpoint)
     app.add_middleware(SecurityHeaders, page_csp=_PAGE_CSP, docs_csp=_DOCS_CSP)
+
+
+class FangkongApp(FastAPI):
+    """The FastAPI app with the scan endpoint in front of its middleware: a device's
+    ``POST /api/v1/scan`` — the busiest request by far — skips the middleware stack and
+    routing (``scan_endpoint.ScanEndpoint`` adds the security headers itself)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._front = ScanEndpoint(super().__call__)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self
+        await self._front(scope, receive, send)
 
 
 def _code_context(settings: Settings, sealer: Sealer) -> CodeContext:
@@ -172,7 +186,7 @@ def create_app(
         # SQLite has one writer: scans are group-committed; PostgreSQL takes them in parallel
         scan_writer=ScanWriter(engine, codes) if backend_name(engine) == "sqlite" else None,
     )
-    app = FastAPI(
+    app = FangkongApp(
         title="fangkong",
         version=__version__,
         description=DESCRIPTION,

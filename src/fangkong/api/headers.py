@@ -6,6 +6,27 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# what every API answer carries (see SecurityHeaders): for answers built outside it
+API_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+]
+
+
+def with_api_headers(send: Send) -> Send:
+    """``send`` adding :data:`API_HEADERS` (those not already set) to the response start."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            h = MutableHeaders(scope=message)
+            for name, value in API_HEADERS:
+                h.setdefault(name.decode(), value.decode())
+        await send(message)
+
+    return send_with_headers
+
 
 class SecurityHeaders:
     """nosniff, no framing, same-origin referrers; ``no-store`` outside ``/static/``

@@ -2,8 +2,9 @@
 
 The route in ``routes.py`` documents the endpoint (OpenAPI) and answers whatever this
 layer passes on; this layer answers scans sent with a device's bearer token itself, with
-the same body model, checks, verdict and problems, but without FastAPI's routing and
-dependency injection and — on SQLite — without a thread per request::
+the same body model, checks, verdict, problems and security headers, but in front of
+FastAPI (``app.FangkongApp`` calls it first): no middleware stack, routing or dependency
+injection and — on SQLite — no thread per request::
 
     body ─▶ ScanIn (pydantic, from JSON bytes) ─▶ device (cached ≤ DEVICE_CACHE_S)
          ─▶ scan_subject checks ─▶ ScanWriter.prepare (read-only, on the event loop)
@@ -17,6 +18,7 @@ expiry); unknown tokens are never cached.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -27,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fangkong.api import problems
 from fangkong.api.context import AppContext
+from fangkong.api.headers import API_HEADERS, with_api_headers
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, ScanIn, ScanOut
 from fangkong.auth.model import Actor
 from fangkong.auth.service import device_actor
@@ -37,11 +40,14 @@ from fangkong.store.types import utcnow
 
 DEVICE_CACHE_S = 30.0
 MAX_BODY = 16 * 1024
-_JSON = [(b"content-type", b"application/json")]
+_JSON = [(b"content-type", b"application/json"), *API_HEADERS]
+log = logging.getLogger(__name__)
 
 
 class ScanEndpoint:
-    """ASGI middleware answering device scans; everything else goes to ``app``."""
+    """ASGI layer answering device scans; everything else goes to ``app``. It stands in
+    front of the app's middleware, so it adds the API's security headers and answers an
+    unexpected error with the ``internal`` problem itself."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -62,7 +68,7 @@ class ScanEndpoint:
             body = await _read_body(receive)
             status, payload = 200, await self._scan(ctx, auth[7:].strip(), body, lang)
         except FangkongError as exc:
-            await problems.from_error(exc, lang, SCAN_PATH)(scope, receive, send)
+            await problems.from_error(exc, lang, SCAN_PATH)(scope, receive, with_api_headers(send))
             return
         except ValidationError as exc:
             errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors()]
@@ -70,7 +76,11 @@ class ScanEndpoint:
                 RequestValidationError(errors), lang, SCAN_PATH,
                 problem=SCAN_BODY_MALFORMED, status=400,
             )  # fmt: skip
-            await response(scope, receive, send)
+            await response(scope, receive, with_api_headers(send))
+            return
+        except Exception:  # what the app's error handler would do: log, answer 500
+            log.exception("unhandled error on POST %s", SCAN_PATH)
+            await problems.internal(lang, SCAN_PATH)(scope, receive, with_api_headers(send))
             return
         length = (b"content-length", str(len(payload)).encode())
         await send({"type": "http.response.start", "status": status, "headers": [*_JSON, length]})
