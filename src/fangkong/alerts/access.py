@@ -15,10 +15,10 @@ investigate, close or dismiss; devices and systems send signals with ``signal.su
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
@@ -29,51 +29,21 @@ from fangkong.alerts.series import RegionTree
 from fangkong.alerts.service import AlertUnknown, escalate_due, get_alert, history, transition
 from fangkong.alerts.signals import IngestResult, invalid_fields, record_signals
 from fangkong.alerts.tables import alerts
-from fangkong.audit.log import AuditEvent, record, transaction
+from fangkong.audit.calls import audited
 from fangkong.auth.jurisdiction import in_subtree, subtree
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import ALERT_HANDLE, ALERT_READ, SIGNAL_SUBMIT
 from fangkong.errors import (
     BadInput,
-    FangkongError,
     FieldProblem,
-    Forbidden,
-    NotFound,
     Problem,
 )
 
-T = TypeVar("T")
 PAGE_SIZE = 200
 
 
 class _Hidden(AlertUnknown):
     outcome = "out_of_jurisdiction"
-
-
-def _audited(engine: Engine, key: bytes, actor: Actor, address: str, action: str,
-             target: str | None, body: Callable[[Connection], tuple[T, str]]) -> T:  # fmt: skip
-    """Run ``body`` and write one audit row, also when it fails (its writes then roll back)."""
-    failure: FangkongError | None = None
-    result: Any = None
-    with transaction(engine) as conn:
-        try:
-            with conn.begin_nested():
-                result, detail = body(conn)
-        except FangkongError as exc:
-            kind = "not_found" if isinstance(exc, NotFound) else exc.code
-            outcome = getattr(exc, "outcome", None) or (
-                "forbidden" if isinstance(exc, Forbidden) else kind
-            )
-            record(conn, key, AuditEvent(actor.name, action, outcome[:20], address,
-                                         "alert" if target else None, target, None))  # fmt: skip
-            failure = exc
-        else:
-            event = AuditEvent(actor.name, action, "ok", address, "alert" if target else None,
-                               target, detail[:200])  # fmt: skip
-            record(conn, key, event)
-    if failure is not None:
-        raise failure
-    return result  # type: ignore[no-any-return]
 
 
 def _missing(alert_id: int) -> Problem:
@@ -169,7 +139,7 @@ def list_alerts(engine: Engine, key: bytes, actor: Actor, address: str, filters:
                          tuple(conn.execute(rules_q).scalars()), len(rows) > PAGE_SIZE)  # fmt: skip
         return view, f"{len(view.rows)} alerts"
 
-    return _audited(engine, key, actor, address, "alerts.list", None, body)
+    return audited(engine, key, actor, address, "alerts.list", None, None, body)
 
 
 @dataclass(frozen=True)
@@ -198,7 +168,7 @@ def show_alert(engine: Engine, key: bytes, actor: Actor, alert_id: int, address:
                              moves)  # fmt: skip
         return detail, row.status
 
-    return _audited(engine, key, actor, address, "alerts.show", str(alert_id), body)
+    return audited(engine, key, actor, address, "alerts.show", "alert", str(alert_id), body)
 
 
 def change_alert(engine: Engine, key: bytes, actor: Actor, alert_id: int, status: str,
@@ -212,7 +182,7 @@ def change_alert(engine: Engine, key: bytes, actor: Actor, alert_id: int, status
         before = transition(conn, alert_id, status, by=actor.name, note=note, now=now)
         return before, f"{before} → {status}"
 
-    return _audited(engine, key, actor, address, "alerts.transition", str(alert_id), body)
+    return audited(engine, key, actor, address, "alerts.transition", "alert", str(alert_id), body)
 
 
 @dataclass(frozen=True)
@@ -250,7 +220,7 @@ def board(engine: Engine, key: bytes, actor: Actor, address: str, now: datetime,
         total = timeliness(root or "", name, rows, now, tz)
         return Board(root, name, tuple(out), total), f"{len(rows)} alerts"
 
-    return _audited(engine, key, actor, address, "alerts.board", None, body)
+    return audited(engine, key, actor, address, "alerts.board", None, None, body)
 
 
 def _branch(tree: RegionTree, code: str, root: str | None) -> str | None:

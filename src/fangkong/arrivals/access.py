@@ -13,10 +13,10 @@ One audit row per call (ids only, never names or numbers), also when refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
@@ -25,7 +25,7 @@ from fangkong.arrivals.loop import TravellerUnknown, advance, check
 from fangkong.arrivals.manifests import ManifestHeader, ManifestOutcome, import_manifest
 from fangkong.arrivals.rules import ArrivalRules
 from fangkong.arrivals.tables import travellers
-from fangkong.audit.log import AuditEvent, record, transaction
+from fangkong.audit.calls import audited_after
 from fangkong.auth.jurisdiction import in_subtree, subtree
 from fangkong.auth.model import Actor, forbidden
 from fangkong.auth.rights import (
@@ -35,44 +35,11 @@ from fangkong.auth.rights import (
     ARRIVAL_READ,
     PERSON_READ_FULL,
 )
-from fangkong.errors import FangkongError, Forbidden, NotFound, Problem
+from fangkong.errors import Forbidden, Problem
 from fangkong.healthcode.service import CodeContext, person_by_id_number
 from fangkong.identity.masking import mask_name
 from fangkong.store.schema import persons, venues
 from fangkong.store.types import utcnow
-
-T = TypeVar("T")
-
-
-def _audited(
-    engine: Engine,
-    key: bytes,
-    actor: Actor,
-    address: str,
-    action: str,
-    target: str | None,
-    body: Callable[[], T],
-) -> T:
-    try:
-        result = body()
-    except FangkongError as exc:
-        outcome = (
-            "forbidden"
-            if isinstance(exc, Forbidden)
-            else "not_found"
-            if isinstance(exc, NotFound)
-            else exc.code
-        )
-        with transaction(engine) as conn:
-            record(
-                conn,
-                key,
-                AuditEvent(actor.name, action, outcome[:20], address, "traveller", target),
-            )
-        raise
-    with transaction(engine) as conn:
-        record(conn, key, AuditEvent(actor.name, action, "ok", address, "traveller", target))
-    return result
 
 
 def _answerable(conn: Connection, actor: Actor, tid: int) -> Any:
@@ -134,7 +101,9 @@ def submit_manifest(
             tz=codes.tz,
         )
 
-    return _audited(engine, key, actor, address, "arrival.manifest", header.ref[:80], body)
+    return audited_after(
+        engine, key, actor, address, "arrival.manifest", "traveller", header.ref[:80], body
+    )
 
 
 @dataclass(frozen=True)
@@ -165,7 +134,7 @@ def board_view(
             names = _names(conn, actor, ids)
         return BoardView(points, names, at)
 
-    return _audited(engine, key, actor, address, "arrival.board", None, body)
+    return audited_after(engine, key, actor, address, "arrival.board", "traveller", None, body)
 
 
 def _names(conn: Connection, actor: Actor, ids: Sequence[int]) -> dict[int, str]:
@@ -187,7 +156,7 @@ def traveller_view(
             assert view is not None  # noqa: S101 - answerable above
             return view, _names(conn, actor, [view.person_id])[view.person_id]
 
-    return _audited(engine, key, actor, address, "arrival.read", str(tid), body)
+    return audited_after(engine, key, actor, address, "arrival.read", "traveller", str(tid), body)
 
 
 def confirm_stage(
@@ -235,4 +204,4 @@ def confirm_stage(
             _answerable(conn, actor, tid)
         return tid, advance(engine, rules, tid, stage, by=actor.name, via=via)
 
-    return _audited(engine, key, actor, address, f"arrival.{via}", target, body)
+    return audited_after(engine, key, actor, address, f"arrival.{via}", "traveller", target, body)

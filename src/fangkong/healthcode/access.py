@@ -21,15 +21,14 @@ Scans come from devices: a bearer token of scope ``scan``, bound to one venue.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import segno
 from sqlalchemy import Connection, Engine, Select, func, select
 
-from fangkong.audit.log import AuditEvent, record, transaction
+from fangkong.audit.calls import audited
 from fangkong.auth.jurisdiction import branches, within
 from fangkong.auth.model import Actor
 from fangkong.auth.records import PERSON_NOT_FOUND
@@ -42,7 +41,6 @@ from fangkong.auth.rights import (
     SCAN_SUBMIT,
 )
 from fangkong.errors import (
-    FangkongError,
     FieldProblem,
     Forbidden,
     InvalidFields,
@@ -69,8 +67,6 @@ from fangkong.identity.resident_id import check_resident_id
 from fangkong.policy.model import Colour
 from fangkong.store.schema import persons, regions, venues
 from fangkong.store.types import utcnow
-
-T = TypeVar("T")
 
 CORRECTION_NOT_FOUND = Problem("correction.unknown", "未找到此纠错申请", "no such correction")
 SCAN_SCOPE = Problem(
@@ -166,41 +162,7 @@ def _reason_view(r: Reason, full: bool) -> ReasonView:
     return ReasonView(r.rule_id, r.colour, r.since, r.until, None, None, None, None)
 
 
-# ---- one audited transaction ------------------------------------------------------------------
-
-
-def _audited(
-    engine: Engine,
-    key: bytes,
-    actor: Actor,
-    address: str,
-    action: str,
-    target: str | None,
-    body: Callable[[Connection], tuple[T, str | None, str | None]],
-) -> T:
-    """Run ``body`` (returning result, target id, detail) and write one audit row, also
-    when it fails; a failed body's writes are rolled back (savepoint), the row is kept."""
-    detail: str | None = None
-    with transaction(engine) as conn:
-        try:
-            with conn.begin_nested():
-                result, found, detail = body(conn)
-        except FangkongError as exc:
-            outcome = getattr(exc, "outcome", None) or (
-                "forbidden" if isinstance(exc, Forbidden)
-                else "not_found" if isinstance(exc, NotFound) else exc.code
-            )  # fmt: skip
-            record(conn, key, AuditEvent(actor.name, action, outcome[:20], address,
-                                         "person", target, None))  # fmt: skip
-            failure: FangkongError | None = exc
-        else:
-            target = found or target
-            record(conn, key, AuditEvent(actor.name, action, "ok", address,
-                                         "person", target, detail))  # fmt: skip
-            failure = None
-    if failure is not None:
-        raise failure
-    return result
+# ---- persons in reach -------------------------------------------------------------------------
 
 
 def _person_row(conn: Connection, actor: Actor, where: object) -> object:
@@ -261,7 +223,7 @@ def read_code(
         actor.require(CODE_READ)
         return _code_view(conn, actor, ctx, _person_row(conn, actor, persons.c.id == person_id), at)
 
-    return _audited(engine, key, actor, address, "code.read", str(person_id), body)
+    return audited(engine, key, actor, address, "code.read", "person", str(person_id), body)
 
 
 def lookup_code(
@@ -284,7 +246,7 @@ def lookup_code(
         row = _person_row(conn, actor, persons.c.doc_hash == doc_hash)
         return int(row.id), str(row.id), None  # type: ignore[attr-defined]
 
-    return _audited(engine, key, actor, address, "code.lookup", None, body)
+    return audited(engine, key, actor, address, "code.lookup", "person", None, body)
 
 
 def code_qr_token(
@@ -299,7 +261,7 @@ def code_qr_token(
         _person_row(conn, actor, persons.c.id == person_id)
         return issue_qr(conn, ctx, person_id, now=at), str(person_id), None
 
-    return _audited(engine, key, actor, address, "code.qr", str(person_id), body)
+    return audited(engine, key, actor, address, "code.qr", "person", str(person_id), body)
 
 
 # ---- corrections (纠错) ------------------------------------------------------------------------
@@ -318,7 +280,7 @@ def file_code_correction(
                               fact_id=fact_id, now=now)  # fmt: skip
         return cid, str(person_id), f"correction {cid}"
 
-    return _audited(engine, key, actor, address, "code.correct", str(person_id), body)
+    return audited(engine, key, actor, address, "code.correct", "person", str(person_id), body)
 
 
 def _corrections_in_reach(actor: Actor) -> Select[Any]:
@@ -370,7 +332,7 @@ def decide_code_correction(
         verdict = "upheld" if upheld else "rejected"
         return decision.colour, str(found.person_id), f"correction {correction_id} {verdict}"
 
-    return _audited(engine, key, actor, address, "code.decide", None, body)
+    return audited(engine, key, actor, address, "code.decide", "person", None, body)
 
 
 # ---- the home page ------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
+from fangkong.audit.calls import audited
 from fangkong.audit.log import AuditEvent, record, transaction
 from fangkong.auth.jurisdiction import in_subtree, subtree, within
 from fangkong.auth.model import Actor
@@ -166,7 +167,7 @@ def sites_view(engine: Engine, actor: Actor, rules: QuarantineRules) -> list[Sit
     return rank_sites(list_sites(engine, _codes(engine, actor)), rules.survey)
 
 
-# ---- placements: one audited transaction ----------------------------------------------------
+# ---- placements -----------------------------------------------------------------------------
 
 
 class _Hidden(PlacementUnknown):
@@ -181,38 +182,6 @@ def _placement_missing(placement_id: int) -> Problem:
         f"无此安置记录（{placement_id}）",
         f"no placement {placement_id}",
     )
-
-
-def _audited(
-    engine: Engine,
-    key: bytes,
-    actor: Actor,
-    address: str,
-    action: str,
-    target: tuple[str | None, str | None],
-    body: Callable[[Connection], tuple[T, str | None]],
-) -> T:
-    """Run ``body`` (returning result, detail) and write one audit row, also when it
-    fails; a failed body's writes are rolled back (savepoint), the row is kept."""
-    failure: FangkongError | None = None
-    result: Any = None
-    detail: str | None = None
-    with transaction(engine) as conn:
-        try:
-            with conn.begin_nested():
-                result, detail = body(conn)
-            outcome = "ok"
-        except FangkongError as exc:
-            failure, detail = exc, None
-            outcome = getattr(exc, "outcome", None) or (
-                "forbidden" if isinstance(exc, Forbidden)
-                else "not_found" if isinstance(exc, NotFound) else exc.code
-            )  # fmt: skip
-        record(conn, key, AuditEvent(actor.name, action, outcome[:20], address, *target,
-                                     detail and detail[:200]))  # fmt: skip
-    if failure is not None:
-        raise failure
-    return result  # type: ignore[no-any-return]
 
 
 def _where_placed() -> Any:
@@ -303,8 +272,8 @@ def occupants_view(
         return view, f"{len(people)} occupants{_masked(actor)}"
 
     actor.require(QUARANTINE_READ)
-    return _audited(engine, key, actor, address, "quarantine.occupants",
-                    ("facility", code), body)  # fmt: skip
+    return audited(engine, key, actor, address, "quarantine.occupants",
+                    "facility", code, body)  # fmt: skip
 
 
 # ---- one placement --------------------------------------------------------------------------
@@ -349,8 +318,8 @@ def placement_view(
         )  # fmt: skip
         return detail, f"person {view.person_id}{_masked(actor)}"
 
-    return _audited(engine, key, actor, address, "quarantine.placement",
-                    ("placement", str(placement_id)), body)  # fmt: skip
+    return audited(engine, key, actor, address, "quarantine.placement",
+                    "placement", str(placement_id), body)  # fmt: skip
 
 
 def record_check_as(
@@ -367,8 +336,8 @@ def record_check_as(
                               temperature=temperature, symptoms=symptoms, at=at)  # fmt: skip
         return stored, f"{day}: {stored}"
 
-    return _audited(engine, key, actor, address, "quarantine.check",
-                    ("placement", str(placement_id)), body)  # fmt: skip
+    return audited(engine, key, actor, address, "quarantine.check",
+                    "placement", str(placement_id), body)  # fmt: skip
 
 
 def _with_codes(
@@ -386,7 +355,7 @@ def _with_codes(
         facts.extend(made)
         return result, detail
 
-    result = _audited(engine, key, actor, address, action, ("placement", str(placement_id)),
+    result = audited(engine, key, actor, address, action, "placement", str(placement_id),
                       body)  # fmt: skip
     send_codes(engine, facts, actor.name, at, codes)
     return result
@@ -456,8 +425,8 @@ def abscond_as(
         alert = abscond(conn, placement_id, by=actor.name, note=note, at=at)
         return alert, f"alert {alert}"
 
-    return _audited(engine, key, actor, address, "quarantine.abscond",
-                    ("placement", str(placement_id)), body)  # fmt: skip
+    return audited(engine, key, actor, address, "quarantine.abscond",
+                    "placement", str(placement_id), body)  # fmt: skip
 
 
 # ---- alerts ---------------------------------------------------------------------------------
@@ -501,7 +470,7 @@ def alerts_view(
         ]  # fmt: skip
         return out, f"{len(out)} open{_masked(actor)}"
 
-    return _audited(engine, key, actor, address, "quarantine.alerts", (None, None), body)
+    return audited(engine, key, actor, address, "quarantine.alerts", None, None, body)
 
 
 def resolve_alert_as(engine: Engine, key: bytes, actor: Actor, alert_id: int, address: str) -> None:
@@ -518,7 +487,7 @@ def resolve_alert_as(engine: Engine, key: bytes, actor: Actor, alert_id: int, ad
         resolve_alert(conn, alert_id, by=actor.name)
         return None, f"placement {placement}"
 
-    _audited(engine, key, actor, address, "quarantine.resolve", ("alert", str(alert_id)), body)
+    audited(engine, key, actor, address, "quarantine.resolve", "alert", str(alert_id), body)
 
 
 # ---- batches from the API (placement requests, field devices' health checks) ---------------
@@ -648,4 +617,4 @@ def record_checks_as(
         abnormal = sum(s != "done" for s in stored)
         return stored, f"{len(stored)} checks, {abnormal} abnormal or missed"
 
-    return _audited(engine, key, actor, address, "quarantine.checks", (None, None), body)
+    return audited(engine, key, actor, address, "quarantine.checks", None, None, body)

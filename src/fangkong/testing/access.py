@@ -23,15 +23,16 @@ receives and posts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, select
 
+from fangkong.audit.calls import audited
 from fangkong.auth.jurisdiction import in_subtree, region_exists, within
 from fangkong.auth.model import Actor
 from fangkong.auth.records import PERSON_NOT_FOUND
@@ -74,9 +75,7 @@ from fangkong.testing.service import (
     ship,
 )
 from fangkong.testing.tables import batches, campaigns, labs, results, tube_members, tubes
-from fangkong.tracing.access import _audited as audited
 
-T = TypeVar("T")
 MAX_ROWS = 50_000  # results in one API batch
 MAX_TUBES = 5_000  # tubes in one hand-over
 _FIELDS_SHOWN = 200  # rows named in a refusal's ``errors``
@@ -102,21 +101,7 @@ class _Hidden(NotFound):
     outcome = "out_of_jurisdiction"
 
 
-# ---- one audited transaction ----------------------------------------------------------------
-
-
-def _audited(
-    engine: Engine,
-    key: bytes,
-    actor: Actor,
-    address: str,
-    action: str,
-    target: tuple[str | None, str | None],
-    body: Callable[[Connection], tuple[T, str | None]],
-) -> T:
-    """Run ``body`` (returning result, detail) and write one audit row, also when it
-    fails (tracing's helper: a failed body's writes are rolled back, the row is kept)."""
-    return audited(engine, key, actor, address, action, target[0], target[1], body)
+# ---- rights and jurisdiction ----------------------------------------------------------------
 
 
 def _require(actor: Actor, *rights: str) -> None:
@@ -254,7 +239,7 @@ def collect_sample(
         view = collect(conn, rules, sample, codes=codes, by=actor.name, at=at)
         return view, f"{view.pool_size} persons, {len(view.orders_done)} orders met"
 
-    return _audited(engine, key, actor, address, "testing.collect", ("tube", sample.barcode), body)
+    return audited(engine, key, actor, address, "testing.collect", "tube", sample.barcode, body)
 
 
 def _tubes_in_reach(conn: Connection, actor: Actor, barcodes: Sequence[str]) -> None:
@@ -313,7 +298,7 @@ def _handover(
         return out, f"{out.changed} changed, {out.already} already"
 
     action = "testing.receive" if receiving else "testing.ship"
-    return _audited(engine, key, actor, address, action, ("lab", lab_code), body)
+    return audited(engine, key, actor, address, action, "lab", lab_code, body)
 
 
 def ship_tubes(
@@ -413,7 +398,7 @@ def post_lab_results(
             raise _api_fields(exc, field) from None
         return out, f"batch {out.batch_id}: {out.rows} rows, {out.inserted} new"
 
-    batch = _audited(engine, key, actor, address, "testing.results", ("lab", lab_code), body)
+    batch = audited(engine, key, actor, address, "testing.results", "lab", lab_code, body)
     done = None
     if batch.inserted:
         done = resolve(
@@ -497,7 +482,7 @@ def read_tube(engine: Engine, key: bytes, actor: Actor, barcode: str, address: s
         detail = TubeDetail(view, custody_state(view, bool(found)), members, tuple(found), masked)
         return detail, f"{len(members)} persons" + (" masked" if masked else "")
 
-    return _audited(engine, key, actor, address, "testing.tube", ("tube", barcode), body)
+    return audited(engine, key, actor, address, "testing.tube", "tube", barcode, body)
 
 
 @dataclass(frozen=True)
@@ -572,7 +557,7 @@ def person_tests(
         )
         return view_out, f"{len(tests)} tubes, {len(orders)} orders" + (" masked" if masked else "")
 
-    return _audited(engine, key, actor, address, "testing.person", ("person", str(person_id)), body)
+    return audited(engine, key, actor, address, "testing.person", "person", str(person_id), body)
 
 
 # ---- lab results and overdue tubes (no personal data) ---------------------------------------
@@ -703,7 +688,7 @@ def flag_overdue_now(
         out = flag_overdue(conn, rules, at=at)
         return out, f"{out.lost} lost, {out.late} late"
 
-    return _audited(engine, key, actor, address, "testing.flag", (None, None), body)
+    return audited(engine, key, actor, address, "testing.flag", None, None, body)
 
 
 # ---- campaigns ------------------------------------------------------------------------------
@@ -813,8 +798,8 @@ def campaign_view(
         )
         return view, f"{len(missing)} of {total} not sampled listed" + (" masked" if masked else "")
 
-    return _audited(
-        engine, key, actor, address, "testing.campaign", ("campaign", str(campaign_id)), body
+    return audited(
+        engine, key, actor, address, "testing.campaign", "campaign", str(campaign_id), body
     )
 
 
@@ -856,8 +841,8 @@ def start_campaign(
         )
         return cid, f"campaign {cid} over {region_code}"
 
-    return _audited(
-        engine, key, actor, address, "testing.campaign_start", ("region", region_code), body
+    return audited(
+        engine, key, actor, address, "testing.campaign_start", "region", region_code, body
     )
 
 

@@ -19,20 +19,20 @@ lives inside it. Lists come whole from these functions; ``page`` cuts one page.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import Connection, Engine, select
 
-from fangkong.audit.log import AuditEvent, record, transaction
+from fangkong.audit.calls import audited
 from fangkong.auth.jurisdiction import within
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import FACT_RECORD, PERSON_READ, PERSON_READ_FULL, PERSON_WRITE
-from fangkong.errors import BadInput, FangkongError, Forbidden, NotFound, Problem
+from fangkong.errors import BadInput, Problem
 from fangkong.healthcode.service import CodeContext
 from fangkong.identity.masking import mask_name
 from fangkong.store.schema import persons
@@ -154,36 +154,7 @@ def growth(days: Sequence[date]) -> tuple[tuple[date, int], ...]:
     return tuple(counts.items())
 
 
-# ---- one audited transaction ----------------------------------------------------------------
-
-
-def _audited(
-    engine: Engine, key: bytes, actor: Actor, address: str, action: str,
-    target_type: str | None,
-    target: str | None, body: Callable[[Connection], tuple[T, str | None]],
-) -> T:  # fmt: skip
-    """Run ``body`` (returning result, detail) and write one audit row, also when it
-    fails; a failed body's writes are rolled back (savepoint), the row is kept."""
-    failure: FangkongError | None = None
-    result: Any = None
-    with transaction(engine) as conn:
-        try:
-            with conn.begin_nested():
-                result, detail = body(conn)
-        except FangkongError as exc:
-            outcome = getattr(exc, "outcome", None) or (
-                "forbidden" if isinstance(exc, Forbidden)
-                else "not_found" if isinstance(exc, NotFound) else exc.code
-            )  # fmt: skip
-            record(conn, key, AuditEvent(actor.name, action, outcome[:20], address,
-                                         target_type, target, None))  # fmt: skip
-            failure = exc
-        else:
-            record(conn, key, AuditEvent(actor.name, action, "ok", address, target_type,
-                                         target, detail and detail[:200]))  # fmt: skip
-    if failure is not None:
-        raise failure
-    return result  # type: ignore[no-any-return]
+# ---- rights and jurisdiction ----------------------------------------------------------------
 
 
 def _require(actor: Actor, rights: Sequence[str]) -> None:
@@ -261,7 +232,7 @@ def case_contacts_view(
         masked = "" if actor.can(PERSON_READ_FULL) else " masked"
         return view, f"{len(rows)} contacts{masked}"
 
-    return _audited(engine, key, actor, address, "tracing.contacts", "case", str(case_id), body)
+    return audited(engine, key, actor, address, "tracing.contacts", "case", str(case_id), body)
 
 
 def change_contact_statuses(
@@ -296,7 +267,7 @@ def change_contact_statuses(
             set_contact_status(conn, cid, status, by=actor.name, reason=reason, at=at)
         return len(ids), f"{status}: " + ",".join(map(str, ids))
 
-    return _audited(engine, key, actor, address, "tracing.status", "contact",
+    return audited(engine, key, actor, address, "tracing.status", "contact",
                     str(ids[0]) if len(ids) == 1 else None, body)  # fmt: skip
 
 
@@ -331,7 +302,7 @@ def chains_view(engine: Engine, key: bytes, actor: Actor, address: str) -> Chain
         view = ChainsView(tuple(out), {c: names[p] for c, p in reach.items()})
         return view, f"{len(out)} chains, {len(reach)} cases"
 
-    return _audited(engine, key, actor, address, "tracing.chains", None, None, body)
+    return audited(engine, key, actor, address, "tracing.chains", None, None, body)
 
 
 def _stored_clusters(conn: Connection, rules: ContactRules) -> list[Cluster]:
@@ -403,7 +374,7 @@ def clusters_view(
                                   growth([dated[k] for k in cases])))  # fmt: skip
         return out, f"{len(out)} clusters"
 
-    return _audited(engine, key, actor, address, "tracing.clusters", None, None, body)
+    return audited(engine, key, actor, address, "tracing.clusters", None, None, body)
 
 
 # ---- registering and tracing a case ---------------------------------------------------------
@@ -432,7 +403,7 @@ def register_and_trace(
         found = ", ".join(f"{k} {n}" for k, n in traced.found.items())
         return (get_case(conn, case.id), traced), f"case {case.id}: {found}"
 
-    case, traced = _audited(engine, key, actor, address, "tracing.case", "person",
+    case, traced = audited(engine, key, actor, address, "tracing.case", "person",
                             str(person_id), body)  # fmt: skip
     facts = changed = 0
     if traced is not None:
