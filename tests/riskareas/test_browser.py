@@ -4,8 +4,6 @@ winding matters to d3-geo), and the forecast band is drawn for a logged-in viewe
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,11 +11,9 @@ from typing import Any
 import pytest
 
 from fangkong.riskareas.service import designate
-from fangkong.store import migrate
-from fangkong.store.engine import make_engine
 from fangkong.store.types import utcnow
-from tests.conftest import PASSWORD, load_province
-from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _require_browser
+from tests.api.helpers import make_app
+from tests.web.live import chromium, live_server, login, province
 
 pytestmark = pytest.mark.browser
 HIGH = "140121100200001"
@@ -25,41 +21,18 @@ HIGH = "140121100200001"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]) -> Iterator[str]:
-    _require_browser()
-    import uvicorn
-
-    from tests.api.helpers import make_app
-
-    home = tmp_path_factory.mktemp("riskarea-browser")
-    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
-    migrate.upgrade(engine)
-    load_province(engine, twin_files)
+    engine, home = province(tmp_path_factory, twin_files, "riskarea-browser")
     app = make_app(engine, home)
     designate(engine, app.state.ctx.codes, region_code=HIGH, level="high", reason="r",
               by="test", now=utcnow())  # fmt: skip
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                       lifespan="off"))  # fmt: skip
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    with live_server(engine, home, app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser(server: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def test_map_draws_the_area(browser: Any, server: str, tmp_path: Path) -> None:
@@ -80,11 +53,7 @@ def test_map_draws_the_area(browser: Any, server: str, tmp_path: Path) -> None:
 
 def test_forecast_chart(browser: Any, server: str) -> None:
     page = browser.new_page()
-    page.goto(f"{server}/login")
-    page.fill("input[name=username]", "viewer")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"{server}/")
+    login(page, server, "viewer")
     page.goto(f"{server}/forecast")
     page.wait_for_selector("#forecast-chart svg", timeout=20_000)
     assert page.locator("#forecast tbody tr.region").count() == 1  # the viewer's county

@@ -4,8 +4,6 @@ with its threshold drawn (Vega-Lite, SVG), verifies it with a note and sees the 
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,11 +13,9 @@ import pytest
 from fangkong.alerts.detection import run_detection
 from fangkong.alerts.rules import AlertRules, Detector
 from fangkong.alerts.signals import record_signals
-from fangkong.store import migrate
-from fangkong.store.engine import make_engine
 from fangkong.store.types import utcnow
-from tests.conftest import load_province
-from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _login, _require_browser
+from tests.api.helpers import make_app
+from tests.web.live import chromium, live_server, login, province
 
 pytestmark = pytest.mark.browser
 
@@ -29,15 +25,7 @@ def alert_server(
     tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
 ) -> Iterator[str]:
     """A real uvicorn over the province with one fever-clinic alert in county 140102."""
-    _require_browser()
-    import uvicorn
-
-    from tests.api.helpers import make_app
-
-    home = tmp_path_factory.mktemp("alert-browser-home")
-    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
-    migrate.upgrade(engine)
-    load_province(engine, twin_files)
+    engine, home = province(tmp_path_factory, twin_files, "alert-browser-home")
     app = make_app(engine, home)
     today = utcnow().date()
     counts = [1, 0, 2, 1, 0, 1, 1, 0, 2, 1] * 2 + [9]
@@ -51,28 +39,14 @@ def alert_server(
     rules = dataclasses.replace(AlertRules.shipped("protocol-9"), triggers={},
                                 detectors={det.id: det})  # fmt: skip
     run_detection(engine, rules, today, utcnow())
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    with live_server(engine, home, app) as url:
+        yield url
 
 
 def test_open_verify_and_board(alert_server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_context(viewport={"width": 1100, "height": 1000}).new_page()
-        _login(page, alert_server, "epi")
+        login(page, alert_server, "epi")
         page.click("nav a[href='/alerts']")
         page.click("#alerts tbody tr.alert-row a")
         page.wait_for_selector("#series-chart svg", timeout=15_000)  # Vega drew the series
@@ -89,4 +63,3 @@ def test_open_verify_and_board(alert_server: str, tmp_path: Path) -> None:
         page.goto(f"{alert_server}/alerts/board")
         assert "1/1" in page.inner_text("#board")  # verified on time
         assert (tmp_path / "alert-zh.png").stat().st_size > 10_000
-        browser.close()

@@ -6,8 +6,6 @@ still in the loop listed overdue — the demo's days lie in the past — with th
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,12 +17,9 @@ from fangkong.arrivals import dispatch
 from fangkong.arrivals.manifests import ManifestHeader, import_manifest
 from fangkong.arrivals.rules import STAGES
 from fangkong.arrivals.tables import travellers
-from fangkong.store import migrate
-from fangkong.store.engine import make_engine
 from tests.arrivals.test_demo_feed import run_feed
 from tests.arrivals.world import COMPOUND_A, COUNTY_A, POINT, T0, TOWNSHIP_A, make_world, traveller
-from tests.conftest import load_province
-from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _login, _require_browser
+from tests.web.live import chromium, live_server, login, province
 
 pytestmark = pytest.mark.browser
 DAY = (T0 - timedelta(days=1)).date().isoformat()
@@ -32,11 +27,7 @@ DAY = (T0 - timedelta(days=1)).date().isoformat()
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]) -> Iterator[str]:
-    _require_browser()
-    home = tmp_path_factory.mktemp("arrivals-browser")
-    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
-    migrate.upgrade(engine)
-    load_province(engine, twin_files)
+    engine, home = province(tmp_path_factory, twin_files, "arrivals-browser")
     w = make_world(engine)
     rows = [
         traveller(1, f"{COMPOUND_A}@{DAY}"),
@@ -67,53 +58,24 @@ def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
             at=at,
         )
     dispatch.plan(engine, w.rules, w.quarantine, POINT, by="t", codes=w.codes, at=at)
-    yield from _serve(engine, home)
+    with live_server(engine, home) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def demo_server(
     tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
 ) -> Iterator[tuple[str, Engine]]:
-    _require_browser()
-    home = tmp_path_factory.mktemp("arrivals-demo-browser")
-    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
-    migrate.upgrade(engine)
-    load_province(engine, twin_files)
+    engine, home = province(tmp_path_factory, twin_files, "arrivals-demo-browser")
     run_feed(engine, 2)
-    for url in _serve(engine, home):
+    with live_server(engine, home) as url:
         yield url, engine
 
 
-def _serve(engine: Engine, home: Path) -> Iterator[str]:
-    import uvicorn
-
-    from tests.api.helpers import make_app
-
-    port = _free_port()
-    uv = uvicorn.Server(
-        uvicorn.Config(
-            make_app(engine, home), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-    )
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
-
-
 def test_board_shows_stages_and_the_overdue(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        _login(page, server, "epi")
+        login(page, server, "epi")
         page.click("nav >> text=入境/来返")
         page.wait_for_url(f"{server}/arrivals")
         section = f"#point-{POINT}"
@@ -131,13 +93,10 @@ def test_board_shows_stages_and_the_overdue(server: str, tmp_path: Path) -> None
         page.click("#confirm button")
         page.wait_for_selector("#stage")
         assert "已登车" in page.inner_text("#stage")
-        browser.close()
     assert (tmp_path / "arrivals-board.png").stat().st_size > 10_000
 
 
 def test_board_after_the_demo_desk(demo_server: tuple[str, Engine], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     server, engine = demo_server
     t = travellers.c
     with engine.connect() as conn:
@@ -151,10 +110,9 @@ def test_board_after_the_demo_desk(demo_server: tuple[str, Engine], tmp_path: Pa
         stored.setdefault(point, dict.fromkeys(STAGES, 0))[stage] = int(n)
     assert len(stored) > 1
     assert sum(s["managed"] for s in stored.values()) > 0  # transfers went through
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        _login(page, server, "epi")
+        login(page, server, "epi")
         page.goto(f"{server}/arrivals")
         for point, stages in stored.items():
             section = f"#point-{point}"
@@ -168,5 +126,4 @@ def test_board_after_the_demo_desk(demo_server: tuple[str, Engine], tmp_path: Pa
                 told = page.inner_text(f"{section} table.overdue")
                 assert " → CMD-" in told  # a team and its superior, from the desk's set-up
         page.screenshot(path=str(tmp_path / "arrivals-demo-board.png"), full_page=True)
-        browser.close()
     assert (tmp_path / "arrivals-demo-board.png").stat().st_size > 10_000

@@ -3,19 +3,14 @@ the colour, the reasons and the QR image, in Chinese and in English."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fangkong.store import migrate
-from fangkong.store.engine import make_engine
 from tests.api.codes import codes_of, make_red
-from tests.api.helpers import person_identity, person_ids
-from tests.conftest import load_province
-from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _login, _require_browser
+from tests.api.helpers import make_app, person_identity, person_ids
+from tests.web.live import chromium, live_server, login, province
 
 pytestmark = pytest.mark.browser
 
@@ -26,41 +21,19 @@ def red_server(
 ) -> Iterator[tuple[str, str]]:
     """A real uvicorn over the province, one resident of 140102 a close contact (red);
     yields the base URL and that person's ID number."""
-    _require_browser()
-    import uvicorn
-
-    from tests.api.helpers import make_app
-
-    home = tmp_path_factory.mktemp("code-browser-home")
-    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
-    migrate.upgrade(engine)
-    load_province(engine, twin_files)
+    engine, home = province(tmp_path_factory, twin_files, "code-browser-home")
     app = make_app(engine, home)
     pid = person_ids(engine, "140102")[0]
     make_red(engine, codes_of(app), pid)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", person_identity(engine, pid)[0]
-    uv.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    with live_server(engine, home, app) as url:
+        yield url, person_identity(engine, pid)[0]
 
 
 def test_look_up_a_code_in_chinese_and_english(red_server: tuple[str, str], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     server, number = red_server
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_context(viewport={"width": 1024, "height": 900}).new_page()
-        _login(page, server, "epi")
+        login(page, server, "epi")
         page.click("nav a[href='/codes']")
         page.fill("input[name=id_number]", number)
         page.click("button[type=submit].primary")
@@ -78,4 +51,3 @@ def test_look_up_a_code_in_chinese_and_english(red_server: tuple[str, str], tmp_
         assert "close contact" in page.inner_text("#reasons").lower()
         assert "密切接触" not in page.inner_text("#reasons")
         assert (tmp_path / "code-zh.png").stat().st_size > 10_000
-        browser.close()

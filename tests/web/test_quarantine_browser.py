@@ -5,8 +5,6 @@ opens a person's placement and records a feverish health check through the form.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,14 +16,12 @@ from fangkong.auth.model import cli_actor
 from fangkong.auth.service import add_user
 from fangkong.quarantine.placement import PlacementRequest, place
 from fangkong.quarantine.rules import QuarantineRules
-from fangkong.store import migrate
-from fangkong.store.engine import make_engine
 from fangkong.store.schema import regions
 from fangkong.store.types import utcnow
 from tests.api.codes import AUDIT_KEY
-from tests.conftest import PASSWORD, load_province
+from tests.conftest import PASSWORD
 from tests.quarantine.helpers import COUNTY_A, COUNTY_B, add, hotel, people
-from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _login, _require_browser
+from tests.web.live import chromium, live_server, login, province
 
 pytestmark = pytest.mark.browser
 P9 = QuarantineRules.shipped("protocol-9")
@@ -37,15 +33,7 @@ def site(
 ) -> Iterator[tuple[str, dict[str, int]]]:
     """A real uvicorn over the province: two hotels, two close contacts placed in county
     A; a command-centre user for the whole province. Yields the URL and the populations."""
-    _require_browser()
-    import uvicorn
-
-    from tests.api.helpers import make_app
-
-    home = tmp_path_factory.mktemp("quarantine-browser-home")
-    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
-    migrate.upgrade(engine)
-    load_province(engine, twin_files)
+    engine, home = province(tmp_path_factory, twin_files, "quarantine-browser-home")
     add_user(engine, AUDIT_KEY, cli_actor(), "cmd", PASSWORD, "commander", "140000", "test")
     add(engine, hotel("QH1", COUNTY_A, single=40, zones=2), hotel("QH2", COUNTY_B, single=3))
     ids = people(engine, COUNTY_A, 2)
@@ -55,33 +43,17 @@ def site(
         population = {c: int(n) for c, n in conn.execute(
             select(regions.c.code, regions.c.population)
             .where(regions.c.code.in_([COUNTY_A, COUNTY_B])))}  # fmt: skip
-    port = _free_port()
-    config = uvicorn.Config(
-        make_app(engine, home), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", population
-    uv.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    with live_server(engine, home) as url:
+        yield url, population
 
 
 def test_readiness_shows_the_norm_per_county_and_a_check_is_recorded(
     site: tuple[str, dict[str, int]], tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     url, population = site
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-        _login(page, url, "cmd")
+        login(page, url, "cmd")
         page.click("nav a[href='/quarantine']")
         page.wait_for_selector("#readiness")
         assert "20" in page.inner_text("#norm")
@@ -98,7 +70,7 @@ def test_readiness_shows_the_norm_per_county_and_a_check_is_recorded(
         page.click("#lang-switch")
         context = browser.new_context(viewport={"width": 1024, "height": 900})
         epi = context.new_page()
-        _login(epi, url, "epi")
+        login(epi, url, "epi")
         epi.goto(f"{url}/quarantine/facilities/QH1")
         epi.click("#occupants-link")
         epi.wait_for_selector("#occupants tr.occupant")
@@ -123,4 +95,3 @@ def test_readiness_shows_the_norm_per_county_and_a_check_is_recorded(
             "rows => rows.map(r => r.className)"
         )
         assert [re.sub(r".*kind-", "", k) for k in kinds] == ["abnormal_check"]
-        browser.close()

@@ -5,8 +5,6 @@ by Vega and the masked-or-not list of who has not been sampled, in Chinese and E
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,15 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from fangkong.store import migrate
-from fangkong.store.engine import make_engine
 from fangkong.testing.campaigns import add_lab, create_campaign
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.service import Sample, collect, ship
 from tests.api.codes import codes_of
-from tests.api.helpers import person_ids
-from tests.conftest import load_province
-from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _login, _require_browser
+from tests.api.helpers import make_app, person_ids
+from tests.web.live import chromium, live_server, login, province
 
 pytestmark = pytest.mark.browser
 
@@ -42,15 +37,7 @@ def campaign_server(
 ) -> Iterator[Running]:
     """A real uvicorn over the province with a campaign over county 140102 started three
     hours ago: 30 residents sampled in pools of 10, one pool in transit."""
-    _require_browser()
-    import uvicorn
-
-    from tests.api.helpers import make_app
-
-    home = tmp_path_factory.mktemp("testing-browser-home")
-    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
-    migrate.upgrade(engine)
-    load_province(engine, twin_files)
+    engine, home = province(tmp_path_factory, twin_files, "testing-browser-home")
     app = make_app(engine, home)
     rules = TestingRules.from_pack(codes_of(app).pack)
     add_lab(engine, "LAB1", "晋昌区检测实验室", "140102", 20_000)
@@ -63,29 +50,15 @@ def campaign_server(
                         "campaign", cid)  # fmt: skip
         collect(engine, rules, sample, at=when)
     ship(engine, ["B-0"], "LAB1")
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield Running(f"http://127.0.0.1:{port}", cid, len(residents), 30, 3 * len(rules.pool_sizes))
-    uv.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    with live_server(engine, home, app) as url:
+        yield Running(url, cid, len(residents), 30, 3 * len(rules.pool_sizes))
 
 
 def test_campaign_page_in_the_browser(campaign_server: Running, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     s = campaign_server
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
-        _login(page, s.url, "epi")
+        login(page, s.url, "epi")
         page.click("nav a[href='/testing']")
         page.wait_for_selector("#campaigns")
         assert "晋昌区全员检测" in page.inner_text("#campaigns")
@@ -121,5 +94,4 @@ def test_campaign_page_in_the_browser(campaign_server: Running, tmp_path: Path) 
         assert "各小区覆盖率" not in page.inner_text("main")
         assert page.inner_text("#n-sampled") == str(s.sampled)
         page.wait_for_selector("#coverage-chart svg", timeout=15_000)
-        browser.close()
     assert (tmp_path / "campaign-zh.png").stat().st_size > 10_000

@@ -7,8 +7,6 @@ A real uvicorn over a SQLite file holding the small province, two traced cases o
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,13 +14,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from fangkong.store import migrate
-from fangkong.store.engine import make_engine
 from fangkong.tracing.contacts import CheckinSource, register_case, trace_case
 from fangkong.tracing.files import CHECKIN_SCHEMA
 from fangkong.tracing.rules import ContactRules
-from tests.conftest import load_province
-from tests.web.test_browser import ARGS, CHROMIUM, _free_port, _login, _require_browser
+from tests.api.helpers import make_app
+from tests.web.live import chromium, live_server, login, province
 from tests.web.test_tracing_pages import _apart, _t
 
 pytestmark = pytest.mark.browser
@@ -53,43 +49,21 @@ def _trace_world(engine: object, rules: ContactRules) -> None:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]) -> Iterator[str]:
-    _require_browser()
-    import uvicorn
-
-    from tests.api.helpers import make_app
-
-    home = tmp_path_factory.mktemp("tracing-browser-home")
-    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
-    migrate.upgrade(engine)
-    load_province(engine, twin_files)
+    engine, home = province(tmp_path_factory, twin_files, "tracing-browser-home")
     app = make_app(engine, home)
     _trace_world(engine, ContactRules.from_pack(app.state.ctx.codes.pack))
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    uv.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    with live_server(engine, home, app) as url:
+        yield url
 
 
 def test_chains_graph_and_growth_render(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1024, "height": 900})
         errors: list[str] = []
         outside: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("request", lambda r: None if r.url.startswith(server) else outside.append(r.url))
-        _login(page, server, "epi")
+        login(page, server, "epi")
         page.goto(f"{server}/tracing/chains")
         page.wait_for_selector("#chain-graph svg .mark-symbol path", timeout=20_000)
         nodes = page.locator("#chain-graph svg .mark-symbol path")
@@ -106,4 +80,3 @@ def test_chains_graph_and_growth_render(server: str, tmp_path: Path) -> None:
         assert (tmp_path / "chains.png").stat().st_size > 10_000
         assert errors == []
         assert outside == []
-        browser.close()

@@ -1,0 +1,120 @@
+"""What the browser tests share: a real uvicorn over a SQLite province, a real Chromium.
+
+Playwright drives Debian's Chromium (``/usr/bin/chromium``). Without it the browser tests
+skip, unless FANGKONG_REQUIRE_BROWSER=1 (CI), which turns the missing browser into a
+failure with the command that installs it. A test module's server fixture calls
+:func:`province` first (which checks for the browser), sets up its world, then serves
+it with :func:`live_server`; its tests open :func:`chromium` and :func:`login`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from fangkong.store import migrate
+from fangkong.store.engine import make_engine
+from tests.conftest import PASSWORD, load_province
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+START_SECONDS = 20  # how long uvicorn may take to start
+
+
+def require_browser() -> None:
+    """Skip the test without Chromium; fail it instead under FANGKONG_REQUIRE_BROWSER=1."""
+    if Path(CHROMIUM).exists():
+        return
+    message = f"{CHROMIUM} not found: apt-get install -y chromium"
+    if os.environ.get("FANGKONG_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"FANGKONG_REQUIRE_BROWSER=1 but {message}")
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def province(
+    tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path], name: str
+) -> tuple[Engine, Path]:
+    """After :func:`require_browser`: a fresh home directory ``name`` and an engine on a
+    migrated SQLite file there holding the test province."""
+    require_browser()
+    home = tmp_path_factory.mktemp(name)
+    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
+    migrate.upgrade(engine)
+    load_province(engine, twin_files)
+    return engine, home
+
+
+@contextmanager
+def live_server(engine: Engine, home: Path, app: Any = None) -> Iterator[str]:
+    """A real uvicorn serving ``app`` (made now over ``engine`` and ``home`` if None) on
+    a free 127.0.0.1 port, in a daemon thread; yields its base URL once it has started.
+    On leaving, the server stops and the engine is disposed of."""
+    import uvicorn
+
+    from tests.api.helpers import make_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        app if app is not None else make_app(engine, home),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_SECONDS
+    while not uv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium launched headless through Playwright; closed on leaving."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def login(page: Any, server: str, username: str) -> None:
+    """Log ``username`` (the test password) in through the login form; lands on ``/``."""
+    page.goto(f"{server}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"{server}/")
