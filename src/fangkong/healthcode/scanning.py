@@ -676,7 +676,8 @@ class ScanWriter:
             answers = _commit_scans_raw(raw, self.engine.dialect, self.ctx, batch)
             raw.execute("COMMIT")
         except BaseException:
-            raw.execute("ROLLBACK")
+            if raw.in_transaction:  # a failed COMMIT may have ended it already
+                raw.execute("ROLLBACK")
             raise
         return answers
 
