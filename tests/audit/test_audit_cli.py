@@ -12,6 +12,7 @@ from fangkong.auth.keys import ServerKeys
 from fangkong.cli import app
 from fangkong.store.schema import audit_log, role_rights, users
 from tests.api.helpers import logged_in, make_app, person_ids
+from tests.audit.tamper import drop_append_only_triggers
 from tests.conftest import TEST_SERVER_KEY, database_url, shell_env
 
 runner = CliRunner()
@@ -42,6 +43,7 @@ def test_tampered_audit_row_is_detected(province: Engine, tmp_path: Path) -> Non
             .order_by(audit_log.c.seq)
             .limit(1)
         ).scalar_one()
+    drop_append_only_triggers(province)  # the database refuses edits: get past it first
     with province.begin() as conn:  # someone hides who read the record
         conn.execute(update(audit_log).where(audit_log.c.seq == target).values(actor="viewer"))
     broken = runner.invoke(app, ["audit", "verify"], env=env)
@@ -54,6 +56,7 @@ def test_removed_rows_are_detected(province: Engine, tmp_path: Path) -> None:
     _reads(province, tmp_path)
     _count, breaks = verify(province, KEY)
     assert breaks == []
+    drop_append_only_triggers(province)  # the database refuses deletes: get past it first
     with province.begin() as conn:
         conn.execute(delete(audit_log).where(audit_log.c.seq == 3))
     _, breaks = verify(province, KEY)

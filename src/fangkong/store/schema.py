@@ -173,6 +173,9 @@ class User(Timestamped, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # set by `fangkong user disable` (with active false), cleared by `user enable` (0012)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class UserSession(Base):
