@@ -16,11 +16,14 @@ from fangkong.auth.keys import load_server_keys
 from fangkong.auth.model import cli_actor
 from fangkong.auth.service import (
     add_user,
+    disable_user,
+    enable_user,
     grant_right,
     issue_device_token,
     list_roles,
     list_users,
     revoke_right,
+    set_password,
     set_role,
 )
 from fangkong.cli_support import database, out, settings
@@ -28,7 +31,10 @@ from fangkong.store import migrate
 
 ADDRESS = "cli"
 
-user_app = typer.Typer(help="User accounts: add, change role, list.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="User accounts: add, change role or password, disable, enable, list.",
+    no_args_is_help=True,
+)
 role_app = typer.Typer(help="Roles and their rights (data, editable).", no_args_is_help=True)
 token_app = typer.Typer(help="Device tokens (scanners, lab systems...).", no_args_is_help=True)
 
@@ -71,6 +77,55 @@ def user_role(
     out.print(f"角色已更改 / role changed: {user.username} → {user.role}")
 
 
+@user_app.command("passwd")
+def user_passwd(
+    username: str = typer.Argument(..., help="Login name."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the new password from the first line of stdin."
+    ),
+) -> None:
+    """Set a user's password (asked twice, not shown). Their sessions and any lockout end."""
+    cfg = settings()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("新密码 / new password", hide_input=True, confirmation_prompt=True)
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        key = load_server_keys(cfg).audit
+        user = set_password(engine, key, cli_actor(), username, password, ADDRESS)
+    out.print(f"密码已更改 / password changed: {user.username}")
+
+
+@user_app.command("disable")
+def user_disable(
+    username: str = typer.Argument(..., help="Login name."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept with the user and audited)."),
+) -> None:
+    """Disable a user: their sessions end and login is refused until `user enable`."""
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        key = load_server_keys(cfg).audit
+        changed = disable_user(engine, key, cli_actor(), username, reason, ADDRESS)
+    out.print(
+        f"用户已停用 / user disabled: {username}"
+        + ("" if changed else " (已停用 / disabled already)")
+    )
+
+
+@user_app.command("enable")
+def user_enable(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Enable a disabled user again."""
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        changed = enable_user(engine, load_server_keys(cfg).audit, cli_actor(), username, ADDRESS)
+    out.print(
+        f"用户已启用 / user enabled: {username}" + ("" if changed else " (未停用 / not disabled)")
+    )
+
+
 @user_app.command("list")
 def user_list() -> None:
     """List users: name, role, region, state."""
@@ -80,6 +135,8 @@ def user_list() -> None:
     table = Table("username 用户名", "role 角色", "region 区划", "state 状态")
     for u in users:
         state = "active" if u.active else "disabled"
+        if u.disabled_at is not None:
+            state += f" {u.disabled_at:%Y-%m-%d %H:%M} UTC: {u.disabled_reason}"
         if u.locked_until is not None:
             state += f", locked until {u.locked_until:%Y-%m-%d %H:%M} UTC"
         table.add_row(u.username, u.role, u.region_code, state)

@@ -52,6 +52,8 @@ class UserInfo:
     region_code: str
     active: bool
     locked_until: datetime | None = None
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
 
 
 def cli_actor() -> Actor:

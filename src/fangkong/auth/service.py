@@ -2,8 +2,9 @@
 writes its audit row; CLI commands, API routes and pages only call these.
 
 Login (登录), in order: the address's failed logins in the last minute (rate limit) →
-the account's lock → the password (Argon2id, the same cost for unknown usernames) →
-a session whose random token goes to the cookie and whose SHA-256 is stored.
+the password (Argon2id, the same cost for unknown usernames) → the account disabled
+(停用)? → its lock → a session whose random token goes to the cookie and whose SHA-256
+is stored. Only the right password learns that an account is disabled or locked.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 
 from fangkong.audit.log import AuditEvent, record, transaction
 from fangkong.auth.jurisdiction import in_subtree, region_exists
@@ -25,6 +27,7 @@ from fangkong.errors import (
     BadInput,
     FangkongError,
     FieldProblem,
+    Forbidden,
     InvalidFields,
     NotFound,
     Problem,
@@ -159,8 +162,33 @@ def revoke_right(
 def _user_info(row: object) -> UserInfo:
     m = row._mapping  # type: ignore[attr-defined]
     return UserInfo(
-        m["id"], m["username"], m["role"], m["region_code"], m["active"], m["locked_until"]
+        m["id"],
+        m["username"],
+        m["role"],
+        m["region_code"],
+        m["active"],
+        m["locked_until"],
+        m["disabled_at"],
+        m["disabled_reason"],
     )
+
+
+def _password_problem(password: str) -> FieldProblem | None:
+    """The password rules of every way a password is set (add, passwd)."""
+    if len(password) >= MIN_PASSWORD:
+        return None
+    return FieldProblem(
+        "password",
+        _p(
+            "user.password_short",
+            f"密码至少 {MIN_PASSWORD} 个字符",
+            f"a password has at least {MIN_PASSWORD} characters",
+        ),
+    )
+
+
+def _invalid(*problems: FieldProblem) -> InvalidFields:
+    return InvalidFields(_p("request.invalid", "输入有误", "invalid input"), list(problems))
 
 
 def add_user(
@@ -189,19 +217,10 @@ def add_user(
                 ),
             )
         )
-    if len(password) < MIN_PASSWORD:
-        problems.append(
-            FieldProblem(
-                "password",
-                _p(
-                    "user.password_short",
-                    f"密码至少 {MIN_PASSWORD} 个字符",
-                    f"a password has at least {MIN_PASSWORD} characters",
-                ),
-            )
-        )
+    if (short := _password_problem(password)) is not None:
+        problems.append(short)
     if problems:
-        raise InvalidFields(_p("request.invalid", "输入有误", "invalid input"), problems)
+        raise _invalid(*problems)
     with transaction(engine) as conn:
         _check_role_right(conn, role, None)
         if not region_exists(conn, region_code) or (
@@ -275,6 +294,108 @@ def set_role(
     return UserInfo(row.id, username, role, row.region_code, row.active)
 
 
+def _user_row(conn: Connection, actor: Actor, username: str) -> Row[Any]:
+    """The user's row, locked for the change; NotFound when absent or outside the actor's
+    jurisdiction (the same answer: a user elsewhere is not the actor's to see)."""
+    row = conn.execute(select(users).where(users.c.username == username).with_for_update()).first()
+    if row is None or (
+        actor.region_code is not None and not in_subtree(conn, actor.region_code, row.region_code)
+    ):
+        raise NotFound(_p("user.unknown", f"没有用户 {username}", f"no such user: {username}"))
+    return row
+
+
+def set_password(
+    engine: Engine,
+    key: bytes,
+    actor: Actor,
+    username: str,
+    password: str,
+    address: str,
+    *,
+    keep_session: str | None = None,
+) -> UserInfo:
+    """Give a user a new password (the rules of ``add_user``). Their sessions end, except
+    ``keep_session`` (the token of the session making the change, if any); a lockout ends
+    too: the new password is the way back in."""
+    actor.require(USER_MANAGE)
+    if (short := _password_problem(password)) is not None:
+        raise _invalid(short)
+    with transaction(engine) as conn:
+        row = _user_row(conn, actor, username)
+        conn.execute(
+            update(users)
+            .where(users.c.id == row.id)
+            .values(
+                password_hash=hash_password(password),
+                failed_logins=0,
+                locked_until=None,
+                updated_at=utcnow(),
+            )
+        )
+        ended = delete(user_sessions).where(user_sessions.c.user_id == row.id)
+        if keep_session is not None:
+            ended = ended.where(user_sessions.c.token_hash != _token_hash(keep_session))
+        conn.execute(ended)
+        record(
+            conn, key, AuditEvent(actor.name, "user.password", "ok", address, "user", str(row.id))
+        )
+    return UserInfo(row.id, username, row.role, row.region_code, row.active)
+
+
+def disable_user(
+    engine: Engine, key: bytes, actor: Actor, username: str, reason: str, address: str
+) -> bool:
+    """Turn an account off (停用): its sessions end and login is refused until
+    ``enable_user``. False if it was disabled already (the first reason stays)."""
+    actor.require(USER_MANAGE)
+    reason = " ".join(reason.split())
+    if not reason:
+        raise _invalid(
+            FieldProblem(
+                "reason",
+                _p("user.reason_missing", "请说明停用原因", "say why the account is disabled"),
+            )
+        )
+    with transaction(engine) as conn:
+        row = _user_row(conn, actor, username)
+        if row.active:
+            now = utcnow()
+            conn.execute(
+                update(users)
+                .where(users.c.id == row.id)
+                .values(active=False, disabled_at=now, disabled_reason=reason[:200], updated_at=now)
+            )
+        # ended in either case: a session of a disabled account is never valid
+        conn.execute(delete(user_sessions).where(user_sessions.c.user_id == row.id))
+        outcome = "ok" if row.active else "noop"
+        detail = reason[:200]
+        record(
+            conn,
+            key,
+            AuditEvent(actor.name, "user.disable", outcome, address, "user", str(row.id), detail),
+        )
+    return bool(row.active)
+
+
+def enable_user(engine: Engine, key: bytes, actor: Actor, username: str, address: str) -> bool:
+    """Turn a disabled account on again; False if it was not disabled."""
+    actor.require(USER_MANAGE)
+    with transaction(engine) as conn:
+        row = _user_row(conn, actor, username)
+        if not row.active:
+            conn.execute(
+                update(users)
+                .where(users.c.id == row.id)
+                .values(active=True, disabled_at=None, disabled_reason=None, updated_at=utcnow())
+            )
+        outcome = "noop" if row.active else "ok"
+        record(
+            conn, key, AuditEvent(actor.name, "user.enable", outcome, address, "user", str(row.id))
+        )
+    return not row.active
+
+
 def list_users(engine: Engine) -> list[UserInfo]:
     with engine.connect() as conn:
         return [_user_info(r) for r in conn.execute(select(users).order_by(users.c.username))]
@@ -320,9 +441,7 @@ def login(
                     "too many failed logins from this address: wait a minute",
                 )
             )
-        elif not verify_password(user.password_hash if user else None, password) or not (
-            user and user.active
-        ):
+        elif not verify_password(user.password_hash if user else None, password) or user is None:
             outcome, error = "bad_credentials", Unauthenticated(_LOGIN_FAILED)
             if user is not None and not _locked(user.locked_until, now):
                 failures = user.failed_logins + 1
@@ -339,9 +458,11 @@ def login(
                     outcome = "locked"  # audited; the caller still hears only "failed"
             elif user is not None:
                 outcome = "locked"
-            # A wrong password never learns whether the account exists or is locked;
-            # only the right password is told about the lock (below).
-        elif user is not None and _locked(user.locked_until, now):
+            # A wrong password never learns whether the account exists, is disabled or is
+            # locked; only the right password is told (below).
+        elif not user.active:
+            outcome, error = "disabled", Forbidden(LOGIN_DISABLED)
+        elif _locked(user.locked_until, now):
             outcome, error = "locked", _locked_error(policy)  # right password, still locked
         if error is None and user is not None:
             changes: dict[str, object] = {"failed_logins": 0, "locked_until": None}
@@ -366,6 +487,13 @@ def login(
     if error is not None:
         raise error
     return token
+
+
+LOGIN_DISABLED = _p(
+    "login.disabled",
+    "此账户已停用，请联系管理员",
+    "this account is disabled: ask an administrator",
+)
 
 
 def _locked(until: datetime | None, now: datetime) -> bool:
@@ -579,19 +707,7 @@ def demo_admin(
         from fangkong.auth.model import cli_actor
 
         add_user(engine, key, cli_actor(), username, password, role, region_code, "demo")
-    else:
-        with transaction(engine) as conn:
-            conn.execute(
-                update(users)
-                .where(users.c.id == exists.id)
-                .values(
-                    password_hash=hash_password(password),
-                    failed_logins=0,
-                    locked_until=None,
-                    updated_at=utcnow(),
-                )
-            )
-            record(
-                conn, key, AuditEvent("demo", "user.password", "ok", "demo", "user", str(exists.id))
-            )
+    else:  # audited as "demo", as before; the old password's sessions end
+        demo = Actor(kind="cli", name="demo", rights=frozenset({USER_MANAGE}), region_code=None)
+        set_password(engine, key, demo, username, password, "demo")
     return username, password
