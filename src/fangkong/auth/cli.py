@@ -14,6 +14,7 @@ from rich.table import Table
 
 from fangkong.auth.keys import load_server_keys
 from fangkong.auth.model import cli_actor
+from fangkong.auth.rights import DEVICE_SCOPES
 from fangkong.auth.service import (
     add_user,
     disable_user,
@@ -188,7 +189,7 @@ def role_revoke(
 @token_app.command("issue")
 def token_issue(
     scope: str = typer.Option(
-        ..., "--scope", help="What the device may do: scan, lab, checkpoint."
+        ..., "--scope", help=f"What the device may do: {', '.join(DEVICE_SCOPES)}."
     ),
     venue: str = typer.Option(..., "--venue", help="Venue code the device is bound to."),
     days: int = typer.Option(90, "--days", help="Days until the token expires (1-366)."),
