@@ -286,6 +286,144 @@ def tube(bind: Bind, barcode: str) -> TubeView:
         return _view(conn, tube_id)
 
 
+@dataclass(frozen=True)
+class CollectOutcome:
+    created: int  # tubes registered by this call
+    already: int  # the same samples sent before: unchanged
+    orders_done: tuple[int, ...]
+
+
+_CHUNK = 5_000  # ids per IN list (SQLite's bound-parameter limit)
+
+
+def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
+    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
+
+
+def collect_many(
+    bind: Bind,
+    rules: TestingRules,
+    samples: Sequence[Sample],
+    *,
+    by: str = "sampler",
+    at: datetime | None = None,
+) -> CollectOutcome:
+    """``collect`` for many tubes in one transaction, all or none (a sampling site's list,
+    a day of the twin): the same checks, tubes, members, pending test facts and fulfilled
+    orders, written with a few bulk statements. Samples sent before are left as they are;
+    a barcode taken by another sample is a conflict. Codes: the caller's recompute."""
+    at = _now(at)
+    for s in samples:
+        _check_sample(s, rules)
+    barcodes = [s.barcode for s in samples]
+    if len(set(barcodes)) != len(barcodes):
+        raise _bad("同一条码在本批中出现两次", "a barcode appears twice in this list")
+    with write_transaction(bind) as conn:
+        old: dict[str, tuple[int, datetime]] = {}
+        for part in _chunks(barcodes):
+            old.update(
+                (b, (int(i), t))
+                for b, i, t in conn.execute(
+                    select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at).where(
+                        tubes.c.barcode.in_(part)
+                    )
+                )
+            )
+        for s in samples:
+            if s.barcode in old and (
+                _members(conn, old[s.barcode][0]) != tuple(sorted(set(s.person_ids)))
+                or old[s.barcode][1] != s.collected_at.astimezone(UTC)
+            ):
+                raise TubeConflict(
+                    Problem(
+                        "testing.tube_conflict",
+                        f"条码 {s.barcode} 已用于另一份样本",
+                        f"barcode {s.barcode} is already used by another sample",
+                    )
+                )
+        new = [s for s in samples if s.barcode not in old]
+        if not new:
+            return CollectOutcome(0, len(samples), ())
+        people = sorted({p for s in new for p in s.person_ids})
+        found: set[int] = set()
+        for part in _chunks(people):
+            found.update(conn.execute(select(persons.c.id).where(persons.c.id.in_(part))).scalars())
+        areas = sorted({s.region_code for s in new})
+        known = set(conn.execute(select(regions.c.code).where(regions.c.code.in_(areas))).scalars())
+        drives = sorted({s.campaign_id for s in new if s.campaign_id is not None})
+        for s in new:  # the first problem, as collect names it
+            _require_known(s, found, known)
+        if drives:
+            from fangkong.testing.tables import campaigns
+
+            there = set(
+                conn.execute(select(campaigns.c.id).where(campaigns.c.id.in_(drives))).scalars()
+            )
+            for c in drives:
+                if c not in there:
+                    raise NotFound(
+                        Problem("testing.campaign_unknown", f"无此检测行动 {c}", f"no campaign {c}")
+                    )
+        # RETURNING lets both backends send the rows as multi-row VALUES statements
+        # (SQLAlchemy's insertmanyvalues), not one round trip per row
+        made = conn.execute(
+            tubes.insert().returning(tubes.c.barcode, tubes.c.id),
+            [
+                {
+                    "barcode": s.barcode,
+                    "pool_size": len(s.person_ids),
+                    "purpose": s.purpose,
+                    "point": s.point.strip(),
+                    "region_code": s.region_code,
+                    "collector": s.collector.strip()[:80],
+                    "collected_at": s.collected_at.astimezone(UTC),
+                    "campaign_id": s.campaign_id,
+                }
+                for s in new
+            ],
+        )
+        ids = {str(b): int(i) for b, i in made}
+        conn.execute(
+            tube_members.insert().returning(tube_members.c.tube_id),
+            [{"tube_id": ids[s.barcode], "person_id": p} for s in new for p in s.person_ids],
+        )
+        facts = []
+        for s in new:
+            sampled = s.collected_at.astimezone(UTC)
+            detail = {"result": "pending", "pooled": len(s.person_ids) > 1, "sample_id": s.barcode}
+            check_fact("test", sampled, None, detail)
+            facts += [
+                {
+                    "person_id": p,
+                    "kind": "test",
+                    "starts_at": sampled,
+                    "ends_at": None,
+                    "detail": detail,
+                    "client_event_id": f"sample-{s.barcode}-{p}",
+                    "recorded_at": at,
+                    "recorded_by": by[:80],
+                }
+                for p in s.person_ids
+            ]
+        conn.execute(person_facts.insert().returning(person_facts.c.id), facts)
+        done: list[int] = []
+        for part in _chunks(people):
+            done += fulfil_orders(conn, part, at=at)
+    return CollectOutcome(len(new), len(samples) - len(new), tuple(done))
+
+
+def _require_known(s: Sample, persons_found: set[int], regions_found: set[str]) -> None:
+    missing = [p for p in s.person_ids if p not in persons_found]
+    if missing:
+        raise NotFound(
+            Problem(
+                "testing.person_unknown", f"无此人员（{missing[0]}）", f"no person {missing[0]}"
+            )
+        )
+    if s.region_code not in regions_found:
+        raise _bad(f"无此地区编码 {s.region_code}", f"no region {s.region_code}")
+
+
 # ---- orders fulfilled by samples ------------------------------------------------------------
 
 
@@ -402,7 +540,7 @@ def _custody(
                 tubes.c.id.in_([i for i, _ in found.values()])
             )
         ).all()
-        changed = 0
+        todo: list[int] = []
         for r in rows:
             if r.lab_code is not None and r.lab_code != lab_code:
                 raise TubeConflict(
@@ -420,14 +558,14 @@ def _custody(
                         f"tube {r.barcode}: handed over before it was collected",
                     )
                 )
-            if r[3] is not None:
-                continue
-            values: dict[str, object] = {column: at, "lab_code": lab_code}
-            if by is not None:
-                values["received_by"] = by[:80]
-            conn.execute(update(tubes).where(tubes.c.id == r.id).values(**values))
-            changed += 1
-    return CustodyOutcome(changed, len(codes) - changed)
+            if r[3] is None:
+                todo.append(int(r.id))
+        values: dict[str, object] = {column: at, "lab_code": lab_code}
+        if by is not None:
+            values["received_by"] = by[:80]
+        for part in _chunks(todo):  # one statement for the tubes that change
+            conn.execute(update(tubes).where(tubes.c.id.in_(part)).values(**values))
+    return CustodyOutcome(len(todo), len(codes) - len(todo))
 
 
 # ---- resolve results: retests, facts, cases -------------------------------------------------
