@@ -41,6 +41,7 @@ from fangkong.riskareas.demo_feed import RiskAreaFeed, forecast_summary
 from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.schema import households, persons, regions, venues
+from fangkong.testing.demo_feed import TestingFeed
 from fangkong.tracing.twin_feed import DayCounts, TracingFeed
 from fangkong.twin.events import DayEvents
 from fangkong.twin.ids import person_ids as _person_ids
@@ -222,6 +223,8 @@ def _outbreak(engine: Engine, cfg: Settings, registry: Registry, seed: int, days
     rooms = QuarantineFeed.build(engine, codes.ctx, seed)
     # arrivals (入境闭环): the twin's travellers by manifest, landing tests, transfers, the job
     arrivals = ArrivalsFeed(engine, codes.ctx, registry, codes.start, codes.tz)
+    # testing (核酸检测): the twin's samples in tubes, custody to county labs, results, retests
+    labs = TestingFeed(engine, codes.ctx, registry, codes.ids, codes.start, codes.tz)
 
     def on_day(events: DayEvents) -> None:
         orders = response.decisions()
@@ -230,13 +233,14 @@ def _outbreak(engine: Engine, cfg: Settings, registry: Registry, seed: int, days
         area_day = areas.day(codes.day_start(events.day + 1))
         q_day = rooms.day(codes.day_start(events.day + 1))
         arrived = arrivals.day(events)  # before the codes' recompute: arrival facts count
+        tested = labs.day(events)  # before the codes' recompute: result facts count
         colours = codes.feed(events, orders)
         warning.day(events, managed_before(orders, len(codes.ids), events.day))
         out.print(_day_line(events, orders.num_rows, colours) + _traced_line(traced[-1][0])
                   + f" │ 风险区 areas 高 high {area_day.high} 中 medium {area_day.medium}"
                   f" (+{area_day.designated} −{area_day.lifted})"
                   f" │ 隔离 rooms {q_day.occupied} (+{q_day.placed} −{q_day.released}"
-                  f" 无房 no room {q_day.no_room})" + arrived.line())  # fmt: skip
+                  f" 无房 no room {q_day.no_room})" + arrived.line() + tested.line())  # fmt: skip
 
     write_run(twin, days, runs["run"], interventions_fn=response, on_day=on_day)
     decisions = response.decisions()
@@ -259,6 +263,8 @@ def _outbreak(engine: Engine, cfg: Settings, registry: Registry, seed: int, days
         out.print(line)
     for item in arrivals.summary(codes.day_start(days)):  # the arrivals board at the end
         out.print(item)
+    for line in labs.summary(codes.day_start(days)):  # campaigns, results, retests, overdue
+        out.print(line)
     out.print(forecast_summary(engine, codes.ctx, codes.day_start(days), folder / "forecast.png"))
 
 
