@@ -62,7 +62,7 @@ from fangkong.healthcode.service import (
 from fangkong.healthcode.store import FactRow, facts_from_rows
 from fangkong.healthcode.tables import health_codes, person_facts, scans
 from fangkong.identity.sealing import Sealer
-from fangkong.store.fast import FastInsert, FastSelect, ReadConnections
+from fangkong.store.fast import FastInsert, FastSelect, ReadConnections, driver_connection
 from fangkong.store.schema import persons, venues
 from fangkong.store.tx import write_transaction
 
@@ -685,14 +685,7 @@ class ScanWriter:
         """The writer's driver connection: autocommit (transactions are explicit), and
         ``synchronous=FULL`` for good (each commit waits for the disk)."""
         if self._raw is None:
-            dialect = self.engine.dialect
-            args, kwargs = dialect.create_connect_args(self.engine.url)
-            raw = dialect.loaded_dbapi.connect(*args, **{**kwargs, "check_same_thread": False})
-            raw.isolation_level = None
-            for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                           "busy_timeout=30000"):  # fmt: skip
-                raw.execute(f"PRAGMA {pragma}")
-            self._raw = raw
+            self._raw = driver_connection(self.engine, "synchronous=FULL")
         return self._raw
 
 

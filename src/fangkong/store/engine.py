@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from fangkong.settings import Settings
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run while the one writer writes; NORMAL sync is durable in WAL mode
     # against application crashes; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
@@ -38,7 +38,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", sqlite_pragmas)
         # Let SQLAlchemy, not the driver, decide when transactions start.
         event.listen(
             engine, "connect", lambda dbapi_con, _rec: setattr(dbapi_con, "isolation_level", None)

@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy import Dialect, Engine
 from sqlalchemy.sql.compiler import Compiled
 
+from fangkong.store.engine import sqlite_pragmas
+
 Processor = Callable[[Any], Any] | None
 
 
@@ -92,6 +94,21 @@ class FastInsert:
         raw.executemany(self.sql, values)
 
 
+def driver_connection(engine: Engine, *pragmas: str) -> Any:
+    """A new ``sqlite3`` connection to ``engine``'s database, opened as the engine opens
+    its own (same connect arguments, same PRAGMAs: WAL, foreign keys, busy timeout), in
+    autocommit (transactions are explicit; a lone SELECT sees the latest commit), then
+    ``PRAGMA`` each of ``pragmas``. Usable from one thread at a time, closable from any."""
+    dialect = engine.dialect
+    args, kwargs = dialect.create_connect_args(engine.url)
+    raw = dialect.loaded_dbapi.connect(*args, **{**kwargs, "check_same_thread": False})
+    sqlite_pragmas(raw, None)
+    raw.isolation_level = None
+    for pragma in pragmas:
+        raw.execute(f"PRAGMA {pragma}")
+    return raw
+
+
 class ReadConnections:
     """One driver connection per thread, in autocommit, for read-only fast statements on
     SQLite (``PRAGMA query_only``: a bug here cannot write)."""
@@ -107,13 +124,7 @@ class ReadConnections:
     def get(self) -> Any:
         raw = getattr(self._local, "raw", None)
         if raw is None:
-            dialect = self._engine.dialect
-            args, kwargs = dialect.create_connect_args(self._engine.url)
-            # used by this thread only; closable from any thread (close())
-            raw = dialect.loaded_dbapi.connect(*args, **{**kwargs, "check_same_thread": False})
-            raw.isolation_level = None  # autocommit: each statement sees the latest commit
-            raw.execute("PRAGMA busy_timeout=30000")
-            raw.execute("PRAGMA query_only=ON")
+            raw = driver_connection(self._engine, "query_only=ON")
             self._local.raw = raw
             with self._lock:
                 self._all.append(raw)
