@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
 
-from fangkong.alerts.demo_feed import AlertFeed
 from fangkong.alerts.rules import AlertRules
 from fangkong.alerts.tables import alerts
+from fangkong.demo.warning import AlertFeed
 from fangkong.policy import load_pack
 from fangkong.registry.service import ImportOptions, import_file
 from fangkong.store import migrate

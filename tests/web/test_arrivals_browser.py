@@ -17,8 +17,8 @@ from fangkong.arrivals import dispatch
 from fangkong.arrivals.manifests import ManifestHeader, import_manifest
 from fangkong.arrivals.rules import STAGES
 from fangkong.arrivals.tables import travellers
-from tests.arrivals.test_demo_feed import run_feed
 from tests.arrivals.world import COMPOUND_A, COUNTY_A, POINT, T0, TOWNSHIP_A, make_world, traveller
+from tests.demo.test_arrivals import run_feed
 from tests.web.live import chromium, live_server, login, province
 
 pytestmark = pytest.mark.browser

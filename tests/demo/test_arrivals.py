@@ -18,16 +18,16 @@ import pyarrow as pa
 from sqlalchemy import Engine, func, select
 
 from fangkong.arrivals import dispatch
-from fangkong.arrivals.demo_feed import ArrivalsFeed
 from fangkong.arrivals.manifests import ManifestHeader, import_manifest
 from fangkong.arrivals.tables import alerts, handoffs, stage_changes, travellers, trips, vehicles
+from fangkong.demo.arrivals import ArrivalsFeed
+from fangkong.demo.ids import person_ids
 from fangkong.healthcode.qr import QrKeys
 from fangkong.healthcode.service import CodeContext, current_code, recompute_all
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.store.schema import persons
 from fangkong.testing.tables import tube_members, tubes
-from fangkong.twin.ids import person_ids
 from fangkong.twin.registry import generate_registry
 from fangkong.twin.scenario import Scenario, default_scenario
 from fangkong.twin.sim import Twin

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
+from fangkong.demo.quarantine import QuarantineFeed
 from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer
 from fangkong.policy.loader import load_pack
-from fangkong.quarantine.demo_feed import QuarantineFeed
 from fangkong.quarantine.facilities import list_facilities
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.schema import persons

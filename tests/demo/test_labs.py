@@ -21,13 +21,14 @@ import pyarrow.compute as pc
 import pytest
 from sqlalchemy import Engine, func, select
 
+from fangkong.demo.ids import person_ids
+from fangkong.demo.labs import TestingFeed
 from fangkong.errors import NotFound
 from fangkong.healthcode.qr import QrKeys
 from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.testing.campaigns import progress
-from fangkong.testing.demo_feed import TestingFeed
 from fangkong.testing.service import (
     Sample,
     SampleInvalid,
@@ -37,7 +38,6 @@ from fangkong.testing.service import (
 )
 from fangkong.testing.tables import campaigns, orders, results, tube_members, tubes
 from fangkong.twin.events import DayEvents
-from fangkong.twin.ids import person_ids
 from fangkong.twin.registry import generate_registry
 from fangkong.twin.scenario import default_scenario
 from fangkong.twin.sim import Interventions, Twin

@@ -22,7 +22,7 @@ from fangkong.alerts.rules import AlertRules
 from fangkong.alerts.series import RegionTree
 from fangkong.alerts.service import escalate_due
 from fangkong.alerts.signals import record_signals_rows
-from fangkong.alerts.twin_feed import TwinSignals, background_twin
+from fangkong.demo.signals import TwinSignals, background_twin
 from fangkong.store.tx import write_transaction
 from fangkong.twin.events import DayEvents
 

@@ -23,28 +23,28 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
-from fangkong.alerts.demo_feed import AlertFeed, managed_before
-from fangkong.alerts.demo_feed import summary as alert_summary
 from fangkong.alerts.rules import AlertRules
-from fangkong.arrivals.demo_feed import ArrivalsFeed
 from fangkong.auth.keys import load_server_keys
 from fangkong.auth.service import demo_admin
 from fangkong.cli_support import database, out, settings
+from fangkong.demo.areas import RiskAreaFeed, forecast_summary
+from fangkong.demo.arrivals import ArrivalsFeed
+from fangkong.demo.ids import person_ids as _person_ids
+from fangkong.demo.labs import TestingFeed
+from fangkong.demo.quarantine import QuarantineFeed
+from fangkong.demo.tracing import DayCounts, TracingFeed
+from fangkong.demo.warning import AlertFeed, managed_before
+from fangkong.demo.warning import summary as alert_summary
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
 from fangkong.healthcode.tables import health_codes
 from fangkong.identity.masking import mask_id, mask_name, mask_phone
 from fangkong.identity.sealing import Sealer, load_or_create_key
-from fangkong.quarantine.demo_feed import QuarantineFeed
 from fangkong.registry.service import ImportOptions, import_file
-from fangkong.riskareas.demo_feed import RiskAreaFeed, forecast_summary
 from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.schema import households, persons, regions, venues
-from fangkong.testing.demo_feed import TestingFeed
-from fangkong.tracing.twin_feed import DayCounts, TracingFeed
 from fangkong.twin.events import DayEvents
-from fangkong.twin.ids import person_ids as _person_ids
 from fangkong.twin.registry import Registry, generate_registry, write_registry
 from fangkong.twin.response import ReferenceResponse
 from fangkong.twin.scenario import default_scenario

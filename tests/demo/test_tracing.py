@@ -8,13 +8,13 @@ from pathlib import Path
 import pyarrow as pa
 from sqlalchemy import Engine, func, select
 
+from fangkong.demo.tracing import TracingFeed
 from fangkong.healthcode.qr import QrKeys
 from fangkong.healthcode.service import CodeContext
 from fangkong.healthcode.tables import health_codes
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.registry.service import ImportOptions, import_file
-from fangkong.tracing.twin_feed import TracingFeed
 from fangkong.twin.registry import generate_registry, write_registry
 from fangkong.twin.response import ReferenceResponse
 from fangkong.twin.scenario import default_scenario

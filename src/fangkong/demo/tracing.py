@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as _pc
 from sqlalchemy import Engine, select
 
+from fangkong.demo.ids import person_ids
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext
 from fangkong.tracing.contacts import CheckinSource, exposure_facts, register_case, trace_cases
@@ -32,7 +33,6 @@ from fangkong.tracing.copresence import I64
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_cases, tracing_contacts, tracing_exposures
 from fangkong.twin.events import DayEvents
-from fangkong.twin.ids import person_ids
 from fangkong.twin.registry import Registry
 from fangkong.twin.score import FOUND
 from fangkong.twin.sim import Twin
