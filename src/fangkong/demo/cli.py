@@ -1,55 +1,37 @@
-"""``fangkong demo``: the main job on the embedded default. Grows with every capability.
+"""``fangkong demo``: the main job on the embedded default.
 
-Today: generate a synthetic province of 50,000 people (the twin: synthetic people only),
-create or migrate the database, import regions, venues and persons through the same
-service the CLI uses, print what the database holds, then run the twin's outbreak for
-30 days with the reference response (and once without, to score it), printing a line
-a day; finally give the web service an administrator and print its login.
+Generate a synthetic province (the twin: synthetic people only), create or migrate the
+database, import its regions, venues and persons through the same service the CLI uses,
+print what the database holds, then run the province loop (``fangkong.demo.loop``) for
+``--days`` days beside two reference arms and print the score against the twin's truth
+(``fangkong.demo.run``); finally give the web service two logins and print them.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
-from time import perf_counter
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
-from fangkong.alerts.rules import AlertRules
+from fangkong import clock
 from fangkong.auth.keys import load_server_keys
 from fangkong.auth.service import demo_admin
 from fangkong.cli_support import database, out, settings
-from fangkong.demo.areas import RiskAreaFeed, forecast_summary
-from fangkong.demo.arrivals import ArrivalsFeed
-from fangkong.demo.ids import person_ids as _person_ids
-from fangkong.demo.labs import TestingFeed
-from fangkong.demo.quarantine import QuarantineFeed
-from fangkong.demo.tracing import DayCounts, TracingFeed
-from fangkong.demo.warning import AlertFeed, managed_before
-from fangkong.demo.warning import summary as alert_summary
-from fangkong.healthcode.feed import record_facts
-from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
-from fangkong.healthcode.tables import health_codes
+from fangkong.demo.run import run_outbreak
+from fangkong.errors import BadInput, Problem
 from fangkong.identity.masking import mask_id, mask_name, mask_phone
 from fangkong.identity.sealing import Sealer, load_or_create_key
 from fangkong.registry.service import ImportOptions, import_file
 from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.schema import households, persons, regions, venues
-from fangkong.twin.events import DayEvents
 from fangkong.twin.registry import Registry, generate_registry, write_registry
-from fangkong.twin.response import ReferenceResponse
 from fangkong.twin.scenario import default_scenario
-from fangkong.twin.score import Score, read_truth, score
-from fangkong.twin.sim import Twin, write_run
 
 
 def _age_band(birth: date, today: date) -> str:
@@ -114,187 +96,58 @@ def demo_command(
     seed: int = typer.Option(1, "--seed", help="Random seed of the synthetic province."),
     days: int = typer.Option(21, "--days", min=0, help="Days of the outbreak to simulate."),
 ) -> None:
-    """Run the main job: a synthetic province → the database → its outbreak, day by day."""
+    """Run the main job: a synthetic province → the database → the province loop, day by day."""
     cfg = settings()
+    _fresh_store(cfg)
     with database(cfg) as engine:
         registry = _run_demo(engine, cfg, people, seed)
         if days:
-            _outbreak(engine, cfg, registry, seed, days)
+            run_outbreak(engine, cfg, registry, seed, days)
         _admin_login(engine, cfg)
 
 
-def _day_line(events: DayEvents, isolated: int, colours: dict[str, int]) -> str:
-    positives = int(pc.sum(events.test_results["positive"]).as_py() or 0)
-    sales = events.pharmacy_sales.num_rows
-    return (
-        f"  第 {events.day:>2} 天 day {events.day:>2}"
-        f" │ 扫码 check-ins {events.checkins.num_rows:>9,}"
-        f" │ 发热门诊 fever clinic {events.fever_clinic_visits.num_rows:>4,}"
-        f" │ 购药 medicine {sales:>5,} │ 检测 tests {events.test_results.num_rows:>6,}"
-        f" 阳性 positive {positives:>4,} │ 入境 arrivals {events.travellers.num_rows:>4,}"
-        f" │ 管控 isolated {isolated:>5,}"
-        f" │ 健康码 codes 红 red {colours['red']:>5,} 黄 yellow {colours['yellow']:>5,}"
-        f" │ 真值 truth: 新感染 infected {events.truth.num_rows:>5,}"
-    )
+def _fresh_store(cfg: Settings) -> None:
+    """The demo replays an outbreak from its first day, so it needs a store without one:
+    its own SQLite file in ``{home}`` is made anew; any other database must hold no
+    operational records yet (nothing of anyone else's is ever deleted)."""
+    default = f"sqlite:///{cfg.home}/fangkong.db"
+    if cfg.database_url == default:
+        for suffix in ("", "-wal", "-shm"):
+            (cfg.home / f"fangkong.db{suffix}").unlink(missing_ok=True)
+        return
+    from fangkong.store.engine import make_engine
+    from fangkong.tracing.tables import tracing_cases
 
-
-class _CodeFeed:
-    """Hands the twin's observables and the response's orders to the health codes.
-
-    Positive results become test facts, isolations case facts, household quarantines
-    close-contact exposures — as a lab system and a tracer would record them — and the
-    codes are recomputed at the end of each simulated day.
-    """
-
-    def __init__(self, engine: Engine, cfg: Settings, twin: Twin, registry: Registry) -> None:
-        self.engine = engine
-        self.ctx = CodeContext.from_settings(cfg)
-        self.tz = ZoneInfo(twin.scenario.run.timezone)
-        self.start = twin.scenario.run.start_date
-        self.ids = _person_ids(engine, self.ctx.sealer, registry)
-        self.total = int((self.ids > 0).sum())
-
-    def day_start(self, day: int) -> datetime:
-        local = datetime.combine(self.start + timedelta(days=day), time(0), self.tz)
-        return local.astimezone(UTC)
-
-    def feed(self, events: DayEvents, orders: pa.Table) -> dict[str, int]:
-        facts: list[tuple[int, FactInput]] = []
-        positives = events.test_results.filter(pc.field("positive"))
-        for k, r in enumerate(
-            positives.select(["person", "sample_time", "result_time"]).to_pylist()
-        ):
-            detail = {"result": "positive", "reported_at": r["result_time"].isoformat(),
-                      "sample_id": f"twin-{events.day}-{k}"}  # fmt: skip
-            facts.append(self._fact(r["person"], "test", r["sample_time"], detail, events.day, k))
-        start = self.day_start(events.day)
-        for k, r in enumerate(orders.filter(pc.field("day") == events.day).to_pylist()):
-            kind, detail = (
-                ("case", {"status": "confirmed"}) if r["action"] == "isolate"
-                else ("close_contact", {})
-            )  # fmt: skip
-            facts.append(self._fact(r["person"], kind, start, detail, events.day, -1 - k))
-        facts = [f for f in facts if f[0] > 0]
-        record_facts(self.engine, facts, recorded_by="twin", now=start)
-        recompute_all(self.engine, self.ctx, self.day_start(events.day + 1), trigger="day")
-        with self.engine.connect() as conn:
-            counts: dict[str, int] = dict(
-                conn.execute(
-                    select(health_codes.c.colour, func.count()).group_by(health_codes.c.colour)
-                ).all()
-            )
-        return {"red": counts.get("red", 0), "yellow": counts.get("yellow", 0)}
-
-    def _fact(
-        self, person: int, kind: str, at: datetime, detail: dict[str, str], day: int, k: int
-    ) -> tuple[int, FactInput]:
-        event = f"twin-{day}-{k}-{kind}-{person}"
-        return int(self.ids[person]), FactInput(kind, at, None, detail, event)
-
-
-def _outbreak(engine: Engine, cfg: Settings, registry: Registry, seed: int, days: int) -> None:
-    """Run the twin's outbreak with the reference response and without, and score it.
-
-    The response's world feeds the health codes day by day. Events go to
-    ``{home}/demo/run`` as Parquet by day for the capabilities that read them; the
-    ground truth stays in ``truth/`` and is read only by the score.
-    """
-    folder = cfg.home / "demo"
-    scenario = default_scenario()
-    runs = {"run": folder / "run", "baseline": folder / "baseline"}
-    for path in runs.values():
-        shutil.rmtree(path, ignore_errors=True)
-    out.print(f"\n[bold]疫情模拟 outbreak[/bold]: {days} 天 days, 情景 scenario default, "
-              f"种子 seed {seed} → {runs['run']}")  # fmt: skip
-    twin = Twin.from_registry(registry, scenario, seed=seed)
-    response = ReferenceResponse(twin)
-    codes = _CodeFeed(engine, cfg, twin, registry)
-    out.print(f"健康码 health codes: 政策包 pack {codes.ctx.pack.name} {codes.ctx.pack.version}")
-    warning = AlertFeed.build(engine, AlertRules.from_pack(codes.ctx.pack), registry, scenario)
-    warning.history(registry, scenario, seed, detect=False)  # the detectors' baseline
-
-    # contact tracing (流调): the day's positives become cases, their contacts exposure
-    # facts; the codes' recompute below turns them red
-    tracing = TracingFeed(engine, codes.ctx, twin, registry, ids=codes.ids, recompute=False)
-    traced: list[tuple[DayCounts, float]] = []
-    # risk areas (风险区): suggested areas designated, due ones lifted; codes recomputed below
-    areas = RiskAreaFeed(engine, codes.ctx)
-    # quarantine (集中隔离): facilities for the province; traced contacts placed, periods ended
-    rooms = QuarantineFeed.build(engine, codes.ctx, seed)
-    # arrivals (入境闭环): the twin's travellers by manifest, landing tests, transfers, the job
-    arrivals = ArrivalsFeed(engine, codes.ctx, registry, codes.start, codes.tz)
-    # testing (核酸检测): the twin's samples in tubes, custody to county labs, results, retests
-    labs = TestingFeed(engine, codes.ctx, registry, codes.ids, codes.start, codes.tz)
-
-    def on_day(events: DayEvents) -> None:
-        orders = response.decisions()
-        tic = perf_counter()
-        traced.append((tracing.feed(events), perf_counter() - tic))
-        area_day = areas.day(codes.day_start(events.day + 1))
-        q_day = rooms.day(codes.day_start(events.day + 1))
-        arrived = arrivals.day(events)  # before the codes' recompute: arrival facts count
-        tested = labs.day(events)  # before the codes' recompute: result facts count
-        colours = codes.feed(events, orders)
-        warning.day(events, managed_before(orders, len(codes.ids), events.day))
-        out.print(_day_line(events, orders.num_rows, colours) + _traced_line(traced[-1][0])
-                  + f" │ 风险区 areas 高 high {area_day.high} 中 medium {area_day.medium}"
-                  f" (+{area_day.designated} −{area_day.lifted})"
-                  f" │ 隔离 rooms {q_day.occupied} (+{q_day.placed} −{q_day.released}"
-                  f" 无房 no room {q_day.no_room})" + arrived.line() + tested.line())  # fmt: skip
-
-    write_run(twin, days, runs["run"], interventions_fn=response, on_day=on_day)
-    decisions = response.decisions()
-    pq.write_table(decisions, runs["run"] / "decisions.parquet")
-    write_run(Twin.from_registry(registry, scenario, seed=seed), days, runs["baseline"])
-    result = score(read_truth(runs["run"]), decisions, baseline=read_truth(runs["baseline"]),
-                   found=tracing.found_pairs())  # fmt: skip
-    title = "孪生评分（对照无干预）Score against no control"
-    table = Table("指标 measure", "值 value", title=title)
-    table.add_row("感染 infections (with response)", f"{result.infections:,}")
-    table.add_row("无干预感染 infections without control", f"{result.baseline_infections or 0:,}")
-    if result.averted_share is not None:
-        table.add_row("避免比例 averted share", f"{result.averted_share:.1%}")
-    table.add_row("管控中感染 infections by isolated infectors", f"{result.in_control_share:.1%}")
-    out.print(table)
-    _tracing_summary(result, traced)
-    for line in alert_summary(engine, warning):  # early warning: alerts and the first case
-        out.print(line)
-    for line in rooms.summary(codes.day_start(days)):  # rooms used, readiness per county
-        out.print(line)
-    for item in arrivals.summary(codes.day_start(days)):  # the arrivals board at the end
-        out.print(item)
-    for line in labs.summary(codes.day_start(days)):  # campaigns, results, retests, overdue
-        out.print(line)
-    out.print(forecast_summary(engine, codes.ctx, codes.day_start(days), folder / "forecast.png"))
-
-
-def _traced_line(day: DayCounts) -> str:
-    return (f" │ 流调 traced: 病例 cases {day.new_cases:>3,} 密接 close {day.close_contacts:>4,}"
-            f" 次密接 contacts of close {day.contacts_of_contacts:>4,}")  # fmt: skip
-
-
-def _tracing_summary(result: Score, traced: list[tuple[DayCounts, float]]) -> None:
-    """Contact tracing over the run: counts, time, and the close contacts found against
-    the twin's true infector → infectee pairs (recall; precision is low by nature: most
-    close contacts are not infected)."""
-    table = Table("流调 contact tracing", "值 value", title="流调评分 Tracing against the truth")
-    for name, field in (("病例 cases", "new_cases"), ("密接 close contacts", "close_contacts"),
-                        ("次密接 contacts of close contacts", "contacts_of_contacts"),
-                        ("一般接触 general contacts", "general_contacts")):  # fmt: skip
-        table.add_row(name, f"{sum(getattr(d, field) for d, _ in traced):,}")
-    table.add_row("用时 time", f"{sum(s for _, s in traced):.1f} s")
-    for name, value in (("召回 recall of true pairs", result.contact_recall),
-                        ("精确 precision", result.contact_precision)):  # fmt: skip
-        table.add_row(name, "-" if value is None else f"{value:.2%}")
-    out.print(table)
+    engine = make_engine(cfg.database_url)
+    try:
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            used = conn.execute(select(func.count()).select_from(tracing_cases)).scalar_one()
+    finally:
+        engine.dispose()
+    if used:
+        raise BadInput(Problem(
+            "demo.store_in_use",
+            "演示需要一个没有疫情记录的数据库：FANGKONG_DATABASE_URL 指向的数据库已有病例记录，"
+            "请换用一个新数据库（演示自己的 SQLite 文件每次都会重建）",
+            "the demo needs a database without an outbreak: the one FANGKONG_DATABASE_URL "
+            "names already holds cases; point it at a new database (the demo's own SQLite "
+            "file is made anew on every run)",
+        ))  # fmt: skip
 
 
 def _run_demo(engine: Engine, cfg: Settings, people: int, seed: int) -> Registry:
-    today = datetime.now(ZoneInfo(cfg.timezone)).date()
     out.print(f"[bold]fangkong demo[/bold] — 数据目录 data directory: {cfg.home}")
     migrate.upgrade(engine)
     out.print(f"数据库 database: {engine.url.render_as_string(hide_password=True)} "
               f"(schema {migrate.current_revision(engine)})")  # fmt: skip
+    # the demo is a replay: the system clock stands at the province's first day, so
+    # imports, pages and jobs read the data's own time (the persons file is as of then)
+    scenario = default_scenario()
+    tz = ZoneInfo(scenario.run.timezone)
+    start = datetime.combine(scenario.run.start_date, time(0), tz)
+    clock.set_replay(engine, start, by="demo")
+    today = clock.today(tz)
 
     folder = cfg.home / "demo"
     registry = generate_registry(people, seed=seed)

@@ -1,39 +1,37 @@
-"""The twin's PCR tests through the testing capability, day by day: the demo's labs.
+"""The demo's sampling teams and labs (采样队与实验室): the platform samples whom it orders,
+the twin says what each sample shows.
 
-The twin emits, per day, one row per sample (``DayEvents.test_results``): routine tests
-of key occupations, fever-clinic tests, and the compounds the response tests whole
-(区域核酸, pooled 10-in-1), each with its sample and result time, tube and Ct.
-``TestingFeed`` plays the sampling teams and the labs with the service functions the CLI
-and the API call (``collect``, ``ship``, ``receive``, ``post_results``, ``resolve``,
-``flag_overdue``, ``create_campaign``, ``add_lab``):
+Every sample goes through the testing capability's own service functions (``collect_many``,
+``ship``, ``receive``, ``post_results``, ``resolve``, ``flag_overdue``), as a sampling site
+and a lab information system would use them. What is sampled, each simulated day:
 
-1. **set-up** (once): a lab per county (``add_lab``), its capacity a 10-in-1 round of the
-   county's residents a day.
-2. **campaigns**: one per compound tested that day (the compounds of the day's regional
-   samples, read from the samples, as a sampling team would see them), starting at its
-   first sample: its region, population, plan and coverage are those of what was
-   actually tested, and who was not sampled is who was in central isolation.
-3. **samples** (``collect_many``, one transaction for the day): a tube per twin tube and
-   compound (the twin pools the list of tested persons across a compound's edge; a
-   sampling team would not, so such a tube is two tubes with the twin's result), collected
-   when its last member was sampled, in the residence compound, for the campaign of that
-   compound; routine tests ``scheduled``, the rest ``screening``. Barcodes are the twin's
-   tube numbers, so running a day again changes nothing.
-4. **custody**: tubes leave for their county's lab at the hour after collection and are
-   received ``transport_hours`` later (the pack's campaign value).
-5. **results**: one batch per lab (``post_results``), the twin's Ct for both genes
-   (empty when the twin found nothing), tested at the twin's result time; then
-   ``resolve``: positive pools order single-tube retests of every member, result facts
-   (codes: the demo's bulk recompute at the end of the day). The twin does not model the
-   retests, so those orders stay open.
-6. **late results**: a share ``late_results`` of tubes (demo behaviour, not policy) is
-   posted two days late: ``flag_overdue`` at each midnight flags them ``late`` the day
-   after collection, so the overdue page shows the day before the last day's when the
-   demo ends.
+- **the twin's own samples**: fever-clinic patients (and key occupations when the twin's
+  built-in routine is on) — one tube each, with the twin's Ct;
+- **campaign rounds** due that day (``testing.campaigns.plan_area_campaigns`` made them when
+  a risk area was designated): the residents of the area not in centralised quarantine, in
+  household order, ``pool_size`` to a tube, sampled through the sampling hours;
+- **test orders** open that day (``testing_orders``: scheduled tests of people under
+  management, key groups, discharge tests, single-tube retests of positive pools): one
+  single tube each, sampled within the order's window;
+- **landing tests** the arrivals desk collected (``purpose = landing``): resulted here.
+
+The platform's samples are read by the twin's lab model (``Twin.assay``: each member's Ct
+on the day of sampling; a pool's Ct is its lowest member's plus the dilution). Results come
+back ``transport_hours + run_hours`` after sampling (the pack's campaign values); the twin's
+own samples at the twin's result time. The day is worked through in result windows of
+``BATCH_HOURS``: each window's results are posted per lab and resolved at once, so a
+positive pool's members are ordered a single-tube retest when its result arrives, sampled
+``RETEST_AFTER_HOURS`` later and resulted within the day when time allows — otherwise the
+next simulated day, at their own times. Only an individual positive registers a case
+(``resolve`` with the pack's contact rules).
+
+A share ``late_results`` of campaign tubes (demo behaviour, not policy) is posted two days
+late, so the late-results page has something to show.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -43,90 +41,107 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import numpy.typing as npt
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import Engine, func, select
 
+from fangkong.demo.adapter import TwinAdapter
 from fangkong.healthcode.service import CodeContext
+from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.schema import persons
-from fangkong.testing.campaigns import add_lab, create_campaign
+from fangkong.testing.campaigns import add_lab, campaigns_starting
 from fangkong.testing.results import post_results
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.service import Sample, collect_many, flag_overdue, receive, resolve, ship
 from fangkong.testing.tables import campaigns, orders, results, tube_members, tubes
+from fangkong.tracing.rules import ContactRules
 from fangkong.twin.events import DayEvents
 from fangkong.twin.registry import Registry
+from fangkong.twin.sim import Twin
 
-BY = "twin:testing"
+BY = "demo:testing"
+BATCH_HOURS = 4  # results are posted and resolved in windows of this length
+RETEST_AFTER_HOURS = 2.0  # a retest team samples this long after the order
+SAMPLING_HOURS = (8.0, 18.0)  # local hours a scheduled test or a campaign round is sampled in
 PURPOSE = {"routine": "scheduled", "region": "campaign"}  # the twin's reasons; else screening
-TOTALS = ("sampled", "tubes", "results", "positive", "retests")
 POINT = {"routine": "常规检测 routine", "fever_clinic": "发热门诊 fever clinic"}
+ORDER_PURPOSE = {"retest": "retest"}  # an order's reason → tube purpose (else scheduled)
+TOTALS = ("sampled", "tubes", "results", "positive", "retests")
 
 
 @dataclass
-class TestingDay:
+class LabDay:
     """What the sampling teams and labs did on one simulated day."""
 
-    __test__ = False
-
     day: int
-    campaigns: int = 0
+    campaigns: int = 0  # campaign rounds sampled
     sampled: int = 0  # persons
     tubes: int = 0
-    results: int = 0  # tubes with a result posted today
+    orders: int = 0  # ordered tests sampled
+    results: int = 0  # tubes with a result posted
     positive: int = 0  # of them positive (pools and single tubes)
     retests: int = 0  # single-tube retest orders made
+    cases: int = 0  # persons registered as cases by an individual positive
     late: int = 0  # flagged late at midnight
     seconds: float = 0.0
 
     def line(self) -> str:
-        """The day line's segment (the demo prints one line a day)."""
         shown = (
-            ("区域 campaigns", self.campaigns, 2),
+            ("区域 rounds", self.campaigns, 2),
             ("管 tubes", self.tubes, 5),
             ("阳性管 positive", self.positive, 3),
-            ("复核 retests", self.retests, 4),
-            ("超时 late", self.late, 2),
+            ("复核 retests", self.retests, 3),
+            ("确诊 cases", self.cases, 3),
         )
         return " │ 核酸 labs " + " ".join(f"{k} {n:>{w},}" for k, n, w in shown)
 
 
 @dataclass(frozen=True)
-class _Held:
-    """A result the lab posts two days late."""
-
-    due: int  # the day it is posted
-    lab: str
+class _Tube:
     barcode: str
-    ct: float | None
+    persons: tuple[int, ...]  # database person ids
+    place: str  # residence compound (the sample's region)
+    purpose: str
+    point: str
+    collected: datetime
+    ct: float | None  # None: nothing detected
+    result_at: datetime
+    campaign: int | None = None
+
+
+@dataclass(order=True, frozen=True)
+class _Result:
+    at: datetime
+    barcode: str = field(compare=True)
+    lab: str = field(compare=False, default="")
+    ct: float | None = field(compare=False, default=None)
 
 
 @dataclass
-class TestingFeed:
+class LabDesk:
     __test__ = False
 
     engine: Engine
-    codes: CodeContext
+    ctx: CodeContext
     registry: Registry
-    ids: npt.NDArray[np.int64]  # registry person id of each twin person (0: absent)
+    adapter: TwinAdapter
+    twin: Twin
     start: date
     tz: ZoneInfo
     late_results: float = 0.02
     seed: int = 1
-    days: list[TestingDay] = field(default_factory=list)
+    days: list[LabDay] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.rules = TestingRules.from_pack(self.codes.pack)
+        self.rules = TestingRules.from_pack(self.ctx.pack)
+        self.contacts = ContactRules.from_pack(self.ctx.pack)
         self.rng = np.random.default_rng(self.seed)
+        c = self.rules.campaign
+        self.turnaround = timedelta(hours=c.transport_hours + c.run_hours)
         r = self.registry.regions
         parent = dict(zip(r["code"].to_pylist(), r["parent_code"].to_pylist(), strict=True))
         level = dict(zip(r["code"].to_pylist(), r["level"].to_pylist(), strict=True))
         self._names = dict(zip(r["code"].to_pylist(), r["name"].to_pylist(), strict=True))
-        residence = [str(c) for c in self.registry.persons["residence_code"].to_pylist()]
-        self._places = sorted(set(residence))
-        index = {c: i for i, c in enumerate(self._places)}
-        self._place_of = np.array([index[c] for c in residence], dtype=np.int64)
 
         def county_of(code: str) -> str | None:
             node: str | None = code
@@ -134,185 +149,301 @@ class TestingFeed:
                 node = parent.get(node)
             return node or None
 
-        counties = [county_of(c) for c in self._places]
-        labs = sorted({c for c in counties if c is not None})
-        self._lab_of = [f"LAB-{c or labs[0]}" for c in counties]
-        population = np.bincount(self._place_of, minlength=len(self._places))
-        k = self.rules.campaign.pool_size
-        for county in labs:
-            residents = sum(
-                int(n) for c, n in zip(counties, population, strict=True) if c == county
-            )
+        residence = [str(x) for x in self.registry.persons["residence_code"].to_pylist()]
+        places = sorted(set(residence))
+        counties = {p: county_of(p) for p in places}
+        known = sorted({c for c in counties.values() if c is not None})
+        self._lab_of = {p: f"LAB-{counties[p] or known[0]}" for p in places}
+        population = Counter(counties[p] for p in residence)
+        for county in known:
             name = f"{self._names.get(county, county)}核酸检测实验室 county lab"
-            add_lab(self.engine, f"LAB-{county}", name, county, max(100, math.ceil(residents / k)))
-        self._held: list[_Held] = []
+            capacity = max(100, math.ceil(population[county] / c.pool_size))
+            add_lab(self.engine, f"LAB-{county}", name, county, capacity)
+        self._place_of_pid = {
+            int(pid): residence[i] for i, pid in enumerate(self.adapter.ids.tolist()) if pid
+        }
+        self._held: list[_Result] = []
+        self._sampled_orders: set[int] = set()
+        self._n = 0
+
+    # ---- time --------------------------------------------------------------------------
 
     def _midnight(self, day: int) -> datetime:
         local = datetime.combine(self.start + timedelta(days=day), time(0), self.tz)
         return local.astimezone(UTC)
 
+    def _barcode(self, prefix: str, day: int) -> str:
+        self._n += 1
+        return f"{prefix}{day:03d}-{self._n:07d}"
+
     # ---- the day -----------------------------------------------------------------------
 
-    def day(self, events: DayEvents) -> TestingDay:
+    def day(self, events: DayEvents) -> LabDay:
+        """Sample, test and resolve everything of simulated day ``events.day``."""
         tic = perf_counter()
-        d = TestingDay(events.day)
-        tubes_today = self._tubes(events)
-        campaign_of = self._campaigns(d, events.day, tubes_today)
-        samples = [
-            Sample(
-                t["barcode"],
-                t["persons"],
-                self._point(t),
-                self._places[t["place"]],
-                f"TEAM-{self._places[t['place']]}",
-                t["collected"],
-                PURPOSE.get(t["reason"], "screening"),
-                campaign_of.get(t["place"]) if t["reason"] == "region" else None,
-            )
-            for t in tubes_today
-        ]
-        if samples:
-            collect_many(self.engine, self.rules, samples, by=BY,
-                         at=max(s.collected_at for s in samples))  # fmt: skip
-        d.tubes = len(samples)
-        d.sampled = sum(len(s.person_ids) for s in samples)
-        self._custody(tubes_today)
-        late = self.rng.random(len(tubes_today)) < self.late_results
-        now: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for t, held in zip(tubes_today, late.tolist(), strict=True):
-            if held:
-                self._held.append(_Held(events.day + 2, t["lab"], t["barcode"], t["ct"]))
-            else:
-                now[t["lab"]].append({"barcode": t["barcode"], "ct": t["ct"], "at": t["result"]})
-        self._post(d, events.day, now)
-        end = self._midnight(events.day + 1)
+        d = LabDay(events.day)
+        start, end = self._midnight(events.day), self._midnight(events.day + 1)
+        today = self._twin_tubes(events)
+        today += self._campaign_tubes(d, events.day, start, end)
+        today += self._order_tubes(d, events.day, start, end, start)
+        self._collect(d, today)
+        queue = [_Result(t.result_at, t.barcode, self._lab_of[t.place], t.ct) for t in today]
+        late = self.rng.random(len(queue)) < self.late_results
+        for k, r in enumerate(queue):
+            if late[k] and r.barcode.startswith("CMP"):
+                queue[k] = _Result(r.at + timedelta(days=2), r.barcode, r.lab, r.ct)
+        queue += self._landing(events.day, start, end)
+        for r in queue:
+            heapq.heappush(self._held, r)
+        self._work(d, events.day, start, end)
         d.late = flag_overdue(self.engine, self.rules, at=end).late
-        due = [h for h in self._held if h.due == events.day]
-        self._held = [h for h in self._held if h.due != events.day]
-        posted: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for h in due:
-            posted[h.lab].append({"barcode": h.barcode, "ct": h.ct, "at": end})
-        self._post(d, events.day, posted)
         d.seconds = perf_counter() - tic
         self.days.append(d)
         return d
 
-    def _tubes(self, events: DayEvents) -> list[dict[str, Any]]:
-        """The day's tubes: the twin's tubes, split at compound edges; registry ids."""
+    def _work(self, d: LabDay, day: int, start: datetime, end: datetime) -> None:
+        """Post and resolve the results window by window up to ``end``; the retests each
+        window orders are sampled and queued (their results in a later window, or a later
+        day at their own time)."""
+        step = timedelta(hours=BATCH_HOURS)
+        window = start
+        while window < end:
+            window = min(window + step, end)
+            due: list[_Result] = []
+            while self._held and self._held[0].at <= window:
+                due.append(heapq.heappop(self._held))
+            if not due:
+                continue
+            self._post(d, day, due, window)
+            retests = self._order_tubes(d, day, window, end, window)
+            self._collect(d, retests)
+            for t in retests:
+                heapq.heappush(self._held, _Result(t.result_at, t.barcode,
+                                                   self._lab_of[t.place], t.ct))  # fmt: skip
+
+    # ---- samples -----------------------------------------------------------------------
+
+    def _twin_tubes(self, events: DayEvents) -> list[_Tube]:
+        """The twin's own samples of the day (fever clinics; routine when on): single tubes
+        with the twin's own Ct."""
         t = events.test_results
         if t.num_rows == 0:
             return []
-        person = t["person"].to_numpy().astype(np.int64)
-        pid = self.ids[person]
-        keep = pid > 0
-        if not keep.all():
-            t, person, pid = t.filter(pa.array(keep)), person[keep], pid[keep]
-        place = self._place_of[person]
-        tube = t["tube"].to_numpy()
-        order = np.lexsort((pid, place, tube))
-        key = np.stack([tube[order], place[order]], axis=1)
-        starts = np.flatnonzero(np.r_[True, (key[1:] != key[:-1]).any(axis=1)])
-        ends = np.r_[starts[1:], len(order)]
-        sampled = t["sample_time"].to_pylist()
-        reported = t["result_time"].to_pylist()
-        reasons = t["reason"].to_pylist()
-        positive = t["positive"].to_pylist()
-        cts = t["ct"].to_pylist()
         out = []
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            rows = order[a:b].tolist()
-            first = rows[0]
-            number = int(tube[first]) - events.day * 10_000_000
-            ct = min((cts[i] for i in rows if cts[i] is not None), default=None)
+        rows = t.select(["person", "sample_time", "result_time", "reason", "tube", "pool_size",
+                         "positive", "ct"]).to_pylist()  # fmt: skip
+        by_tube: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for r in rows:
+            by_tube[int(r["tube"])].append(r)
+        for tube_no, members in sorted(by_tube.items()):
+            pids = [int(self.adapter.ids[m["person"]]) for m in members]
+            pids = sorted({p for p in pids if p > 0})
+            if not pids:
+                continue
+            first = members[0]
+            reason = str(first["reason"])
+            ct = first["ct"] if first["positive"] else None
+            number = tube_no - events.day * 10_000_000
             out.append(
-                {
-                    "barcode": f"TW{events.day:03d}-{number:07d}-{int(place[first]):04d}",
-                    "persons": [int(pid[i]) for i in rows],
-                    "place": int(place[first]),
-                    "lab": self._lab_of[int(place[first])],
-                    "reason": reasons[first],
-                    "collected": max(sampled[i] for i in rows),
-                    "result": max(reported[i] for i in rows),
-                    "ct": float(ct) if ct is not None and positive[first] else None,
-                }
+                _Tube(
+                    f"TW{events.day:03d}-{number:07d}",
+                    tuple(pids),
+                    self._place_of_pid[pids[0]],
+                    PURPOSE.get(reason, "screening"),
+                    POINT.get(reason, "单采 individual"),
+                    max(m["sample_time"] for m in members),
+                    None if ct is None else float(ct),
+                    max(m["result_time"] for m in members),
+                )
             )
         return out
 
-    def _point(self, t: dict[str, Any]) -> str:
-        if t["reason"] == "region":
-            code = self._places[t["place"]]
-            return f"{self._names.get(code, code)}采样点 site"[:80]
-        return POINT.get(t["reason"], "单采 individual")
+    def _assay(self, pids: list[int], day: int) -> dict[int, float]:
+        rows = self.adapter.rows(pids)
+        cts = self.twin.assay(rows, day)
+        return {int(self.adapter.ids[r]): float(c) for r, c in zip(rows.tolist(), cts.tolist(),
+                                                                    strict=True)}  # fmt: skip
 
-    def _campaigns(self, d: TestingDay, day: int, today: list[dict[str, Any]]) -> dict[int, int]:
-        """A campaign per compound tested whole today (existing ones are found again)."""
-        first: dict[int, datetime] = {}
-        size: dict[int, int] = {}
-        for t in today:
-            if t["reason"] == "region":
-                p = t["place"]
-                first[p] = min(first.get(p, t["collected"]), t["collected"])
-                size[p] = max(size.get(p, 0), len(t["persons"]))
-        out: dict[int, int] = {}
-        when = self.start + timedelta(days=day)
-        for p in sorted(first):
-            code = self._places[p]
-            name = f"{when:%m-%d} {self._names.get(code, code)} 区域核酸 mass testing"[:100]
+    def _tube_ct(self, members: list[int], cts: dict[int, float]) -> float | None:
+        found = [cts.get(p, math.inf) for p in members]
+        value = float(self.twin.tube_ct(np.array(found, np.float64)))
+        return None if math.isinf(value) else value
+
+    def _hours(self, day: int, k: int) -> list[datetime]:
+        lo, hi = SAMPLING_HOURS
+        at = lo + (hi - lo) * self.rng.random(k)
+        base = datetime.combine(self.start + timedelta(days=day), time(0), self.tz)
+        return [(base + timedelta(hours=float(h))).astimezone(UTC) for h in at]
+
+    def _campaign_tubes(self, d: LabDay, day: int, start: datetime, end: datetime) -> list[_Tube]:
+        """Each campaign round due today: its residents not in centralised quarantine,
+        by household, pooled per compound."""
+        out: list[_Tube] = []
+        q = quarantine_placements.c
+        for c in campaigns_starting(self.engine, start, end):
+            from fangkong.auth.jurisdiction import subtree
+
             with self.engine.connect() as conn:
-                found = conn.execute(
-                    select(campaigns.c.id).where(
-                        campaigns.c.name == name, campaigns.c.region_code == code
-                    )
-                ).scalar()
-            if found is None:
-                k = size[p] if size[p] in self.rules.pool_sizes else None
-                found = create_campaign(self.engine, self.rules, name, code, starts_at=first[p],
-                                        pool_size=k, by=BY, at=first[p])  # fmt: skip
-                d.campaigns += 1
-            out[p] = int(found)
+                inside = select(q.person_id).where(q.active.is_(True), q.kind == "centralised")
+                people = conn.execute(
+                    select(persons.c.id, persons.c.residence_code)
+                    .where(persons.c.residence_code.in_(subtree(c.region_code)),
+                           persons.c.id.not_in(inside))
+                    .order_by(persons.c.residence_code, persons.c.household_code, persons.c.id)
+                ).all()  # fmt: skip
+            pids = [int(p) for p, _ in people if self.adapter.row(int(p)) is not None]
+            if not pids:
+                continue
+            d.campaigns += 1
+            cts = self._assay(pids, day)
+            groups: dict[str, list[int]] = defaultdict(list)
+            for p, place in people:
+                if int(p) in cts:
+                    groups[str(place)].append(int(p))
+            for place, members in sorted(groups.items()):
+                pools = [members[i : i + c.pool_size] for i in range(0, len(members), c.pool_size)]
+                for pool, when in zip(pools, sorted(self._hours(day, len(pools))), strict=True):
+                    when = max(when, c.starts_at)
+                    out.append(
+                        _Tube(self._barcode("CMP", day), tuple(pool), place, "campaign",
+                              f"{self._names.get(place, place)}采样点 site"[:80], when,
+                              self._tube_ct(pool, cts), when + self.turnaround, int(c.id))
+                    )  # fmt: skip
         return out
 
-    def _custody(self, today: list[dict[str, Any]]) -> None:
-        """To the county lab at the hour after collection, received after the transport."""
+    def _order_tubes(
+        self, d: LabDay, day: int, start: datetime, end: datetime, now: datetime
+    ) -> list[_Tube]:
+        """A single tube for each open order the teams can sample in [start, end): retests
+        ``RETEST_AFTER_HOURS`` after the order, other orders in the sampling hours of the
+        day (never before the order was made, never after it is due)."""
+        o = orders.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(o.id, o.person_id, o.reason, o.due_from, o.due_by, o.created_at)
+                .where(o.status == "open", o.due_from < end, o.due_by > start,
+                       o.created_at <= now)
+                .order_by(o.id)
+            ).all()  # fmt: skip
+        rows = [r for r in rows if r.id not in self._sampled_orders]
+        if not rows:
+            return []
+        hours = self._hours(day, len(rows))
+        wanted: dict[int, tuple[datetime, str]] = {}
+        for r, h in zip(rows, hours, strict=True):
+            ready = max(r.due_from, r.created_at, start)
+            if r.reason == "retest":
+                when = ready + timedelta(hours=RETEST_AFTER_HOURS)
+            else:
+                when = max(h, ready + timedelta(minutes=30))
+            if when >= end or when >= r.due_by or self.adapter.row(int(r.person_id)) is None:
+                continue
+            self._sampled_orders.add(int(r.id))
+            pid = int(r.person_id)
+            if pid not in wanted or when < wanted[pid][0]:  # one sample serves every order
+                wanted[pid] = (when, str(r.reason))
+        if not wanted:
+            return []
+        cts = self._assay(sorted(wanted), day)
+        out = []
+        for pid, (when, reason) in sorted(wanted.items()):
+            purpose = ORDER_PURPOSE.get(reason, "scheduled")
+            out.append(
+                _Tube(self._barcode("ORD", day), (pid,), self._place_of_pid[pid], purpose,
+                      "单管 single tube", when, self._tube_ct([pid], cts),
+                      when + self.turnaround)
+            )  # fmt: skip
+        d.orders += len(out)
+        return out
+
+    def _landing(self, day: int, start: datetime, end: datetime) -> list[_Result]:
+        """Landing tests the arrivals desk collected today: the twin's lab reads them."""
+        t, m = tubes.c, tube_members.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.barcode, t.collected_at, t.lab_code, m.person_id)
+                .join(tube_members, m.tube_id == t.id)
+                .where(t.purpose == "landing", t.collected_at >= start, t.collected_at < end,
+                       ~sa.exists().where(results.c.tube_id == t.id))
+                .order_by(t.barcode)
+            ).all()  # fmt: skip
+        members: dict[str, list[int]] = defaultdict(list)
+        when: dict[str, tuple[datetime, str | None]] = {}
+        for barcode, collected, lab, pid in rows:
+            members[str(barcode)].append(int(pid))
+            when[str(barcode)] = (collected, lab)
+        if not members:
+            return []
+        cts = self._assay(sorted({p for v in members.values() for p in v}), day)
+        out = []
+        for barcode, pids in sorted(members.items()):
+            collected, lab = when[barcode]
+            place = self._place_of_pid.get(pids[0])
+            lab = lab or (self._lab_of[place] if place else next(iter(self._lab_of.values())))
+            self._custody_one(barcode, lab, collected)
+            out.append(_Result(collected + self.turnaround, barcode, lab,
+                               self._tube_ct(pids, cts)))  # fmt: skip
+        return out
+
+    # ---- custody and results -------------------------------------------------------------
+
+    def _collect(self, d: LabDay, today: list[_Tube]) -> None:
+        if not today:
+            return
+        d.tubes += len(today)
+        d.sampled += sum(len(t.persons) for t in today)
+        samples = [
+            Sample(t.barcode, list(t.persons), t.point, t.place, f"TEAM-{t.place}", t.collected,
+                   t.purpose, t.campaign)
+            for t in today
+        ]  # fmt: skip
+        collect_many(self.engine, self.rules, samples, by=BY,
+                     at=max(s.collected_at for s in samples))  # fmt: skip
         trips: dict[tuple[str, datetime], list[str]] = defaultdict(list)
         for t in today:
-            c: datetime = t["collected"]
-            hour = c.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-            trips[(t["lab"], hour)].append(t["barcode"])
+            hour = t.collected.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+            trips[(self._lab_of[t.place], hour)].append(t.barcode)
         transport = timedelta(hours=self.rules.campaign.transport_hours)
         for (lab, at), barcodes in sorted(trips.items()):
             ship(self.engine, barcodes, lab, at=at)
             receive(self.engine, barcodes, lab, by=f"{lab} 签收 desk", at=at + transport)
 
-    def _post(self, d: TestingDay, day: int, by_lab: dict[str, list[dict[str, Any]]]) -> None:
-        if not by_lab:
+    def _custody_one(self, barcode: str, lab: str, collected: datetime) -> None:
+        at = collected + timedelta(hours=1)
+        ship(self.engine, [barcode], lab, at=at)
+        receive(self.engine, [barcode], lab, by=f"{lab} 签收 desk",
+                at=at + timedelta(hours=self.rules.campaign.transport_hours))  # fmt: skip
+
+    def _post(self, d: LabDay, day: int, due: list[_Result], at: datetime) -> None:
+        if not due:
             return
-        last = None
+        by_lab: dict[str, list[_Result]] = defaultdict(list)
+        for r in due:
+            by_lab[r.lab].append(r)
         for lab, rows in sorted(by_lab.items()):
-            ct = pa.array([r["ct"] for r in rows], pa.float64())
-            when = pa.array([r["at"] for r in rows], pa.timestamp("s", tz="UTC"))
-            table = pa.table({"barcode": [r["barcode"] for r in rows],
+            ct = pa.array([r.ct for r in rows], pa.float64())
+            when = pa.array([r.at for r in rows], pa.timestamp("s", tz="UTC"))
+            table = pa.table({"barcode": [r.barcode for r in rows],
                               "run": [f"RUN-{day:03d}"] * len(rows),
                               "ct_orf1ab": ct, "ct_n": ct, "tested_at": when})  # fmt: skip
-            at = max(r["at"] for r in rows)
             post_results(self.engine, self.rules, table, lab_code=lab, posted_by=f"{lab} LIS",
                          source=f"{lab} day {day}", at=at)  # fmt: skip
             d.results += len(rows)
-            d.positive += sum(r["ct"] is not None for r in rows)
-            last = at if last is None else max(last, at)
-        got = resolve(self.engine, self.rules, tz=self.tz, by=BY, at=last)
+            d.positive += sum(r.ct is not None and r.ct < self.rules.positive_ct_below
+                              for r in rows)  # fmt: skip
+        got = resolve(self.engine, self.rules, tz=self.tz, by=BY, at=at,
+                      contact_rules=self.contacts)  # fmt: skip
         d.retests += got.retests_ordered
+        d.cases += len(got.cases)
 
     # ---- the end ---------------------------------------------------------------------------
 
     def summary(self, at: datetime) -> list[str]:
-        """The run's totals: campaigns and their coverage, tubes, results, retests (open, and
-        past due at ``at``), tubes flagged late or lost."""
+        """The run's totals: campaigns and their coverage, tubes, results, retests, tubes
+        flagged late or lost."""
         t, m, c = tubes.c, tube_members.c, campaigns.c
         no_result = ~sa.exists().where(results.c.tube_id == t.id)
         with self.engine.connect() as conn:
-            # the feed's campaigns are compounds: residents are who lives there (one query,
-            # not ``progress`` per campaign)
             residents: dict[str, int] = dict(
                 conn.execute(
                     select(persons.c.residence_code, func.count()).group_by(
@@ -328,16 +459,10 @@ class TestingFeed:
             ).all()
             n_campaigns = conn.execute(select(func.count()).select_from(campaigns)).scalar_one()
             overdue: Counter[str] = Counter()
-            for flag, purpose, n in conn.execute(
-                select(t.flag, t.purpose, func.count())
-                .where(t.flag.is_not(None), no_result)
-                .group_by(t.flag, t.purpose)
+            for flag, n in conn.execute(
+                select(t.flag, func.count()).where(t.flag.is_not(None), no_result).group_by(t.flag)
             ):
                 overdue[flag] += n
-                overdue["landing"] += n if purpose == "landing" else 0
-            flagged = conn.execute(
-                select(func.count()).select_from(tubes).where(t.flag.is_not(None))
-            ).scalar_one()
             open_retests, past_due = conn.execute(
                 select(func.count(), func.count().filter(orders.c.due_by < at))
                 .select_from(orders)
@@ -348,14 +473,11 @@ class TestingFeed:
         days = self.days
         total = {k: sum(getattr(x, k) for x in days) for k in TOTALS}
         return [
-            f"核酸检测 testing: 区域核酸 campaigns {n_campaigns:,} (覆盖率中位数 median coverage "
-            f"{middle}); 采样 sampled {total['sampled']:,} 人 persons in {total['tubes']:,} 管 "
-            f"tubes; 结果 results {total['results']:,}, 阳性管 positive {total['positive']:,}; "
-            f"复核单采 retest orders {total['retests']:,} (未采 open {open_retests:,}, "
-            f"已过期 past due {past_due:,})",
-            f"核酸检测 testing: 超时标记 flagged late/lost {flagged:,}; 仍无结果 still without a "
-            f"result: 超时 late {overdue['late']:,}, 遗失 lost {overdue['lost']:,} (其中入境落地 "
-            f"landing tests {overdue['landing']:,}, 演示中无实验室接收 no lab receives them in "
-            "the demo); "
+            f"核酸检测 testing: 区域核酸 campaign rounds {n_campaigns:,} (覆盖率中位数 median "
+            f"coverage {middle}); 采样 sampled {total['sampled']:,} 人 persons in "
+            f"{total['tubes']:,} 管 tubes; 结果 results {total['results']:,}, 阳性管 positive "
+            f"{total['positive']:,}; 复核单采 retest orders {total['retests']:,} (未采 open "
+            f"{open_retests:,}, 已过期 past due {past_due:,}); 仍无结果 still without a result: "
+            f"超时 late {overdue['late']:,}, 遗失 lost {overdue['lost']:,}; "
             f"用时 time {sum(x.seconds for x in days):.1f} s",
         ]

@@ -5,7 +5,8 @@ and positive test is counted at the residence compound of the person, as a real-
 register would place it: the region tree then adds compounds up to communities,
 townships and counties. A positive of a person under no management order yet counts as
 ``positive_outside_quarantine`` (社会面阳性); positives of routine and area screening
-also as ``screening_positive``.
+also as ``screening_positive``. In the province loop the positives are the platform's
+own confirmed cases of the day (``confirmed``), not the twin's raw samples.
 """
 
 from __future__ import annotations
@@ -44,10 +45,16 @@ class TwinSignals:
                 for i in np.flatnonzero(counts).tolist()]  # fmt: skip
 
     def rows(
-        self, events: DayEvents, managed: npt.NDArray[np.bool_] | None = None
+        self,
+        events: DayEvents,
+        managed: npt.NDArray[np.bool_] | None = None,
+        confirmed: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
     ) -> list[SignalRow]:
         """The day's signals; ``managed[p]`` is true for persons already under an order
-        (isolated or quarantined) when the day began."""
+        (isolated or quarantined) when the day began. ``confirmed``: the platform's own
+        positives of the day as (persons, screened persons) — when given, they count
+        instead of the twin's own positive samples (the closed loop: a pool member is not
+        a positive until retested singly)."""
         day = self.start + timedelta(days=events.day)
         out = self._count("fever_clinic", self._persons(events.fever_clinic_visits["person"]), day)
         sales = events.pharmacy_sales
@@ -58,16 +65,17 @@ class TwinSignals:
         absent = events.school_absences
         ill = pc.equal(pc.cast(absent["reason"], pa.string()), "illness")
         out += self._count("school_absence", self._persons(absent.filter(ill)["person"]), day)
-        tests = events.test_results.filter(pc.field("positive"))
-        who = self._persons(tests["person"])
+        if confirmed is None:
+            tests = events.test_results.filter(pc.field("positive"))
+            who = self._persons(tests["person"])
+            reason = pc.cast(tests["reason"], pa.string())
+            screened = self._persons(tests.filter(pc.is_in(reason, pa.array(SCREENING)))["person"])
+        else:
+            who, screened = confirmed
         out += self._count("lab_positive", who, day)
         outside = who if managed is None else who[~managed[who]]
         out += self._count("positive_outside_quarantine", np.unique(outside), day)
-        reason = pc.cast(tests["reason"], pa.string())
-        screened = pc.is_in(reason, pa.array(SCREENING))
-        out += self._count(
-            "screening_positive", self._persons(tests.filter(screened)["person"]), day
-        )
+        out += self._count("screening_positive", screened, day)
         return out
 
 

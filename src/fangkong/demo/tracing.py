@@ -1,12 +1,11 @@
-"""The twin's days through contact tracing (流调): cases, contacts, codes — for the demo.
+"""The demo's tracers (流调): the platform's new cases traced over the twin's check-ins.
 
 ``TracingFeed.feed(events)`` is called once per simulated day. It keeps the check-ins
 of the last days a case's window can reach back to (the pack's look-back + 1 day; twin
-person rows mapped to database person ids the way the health-code feed does: by the
-sealed document's lookup hash), registers the day's positives as cases (infectious
-window from the sampling date per the pack; isolated the morning after the result, as
-the reference response orders), traces them over those check-ins — indexed only at the
-venues the new cases visited — plus the households, classes and office teams of the
+person rows mapped to database person ids by the sealed document's lookup hash), then
+traces every case the platform registered and has not traced yet — the labs register a
+case on an individual positive, never on a pool — over those check-ins (indexed only at
+the venues the new cases visited) plus the households, classes and office teams of the
 registry, and hands the contacts to the health codes (``recompute=False``: records the
 exposure facts and leaves the recompute to the caller, who runs one a day anyway).
 ``found_pairs()`` gives (case, contact) as twin person rows for
@@ -28,7 +27,7 @@ from sqlalchemy import Engine, select
 from fangkong.demo.ids import person_ids
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext
-from fangkong.tracing.contacts import CheckinSource, exposure_facts, register_case, trace_cases
+from fangkong.tracing.contacts import CheckinSource, exposure_facts, trace_cases
 from fangkong.tracing.copresence import I64
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_cases, tracing_contacts, tracing_exposures
@@ -117,43 +116,31 @@ class TracingFeed:
             venue_types=self.venue_types, rules=self.rules,
         )  # fmt: skip
 
-    def feed(self, events: DayEvents, positives: pa.Table | None = None) -> DayCounts:
-        """Take one day: its check-ins, and its positives (default: the day's positive
-        results) as new cases; trace them and hand the contacts to the health codes."""
+    def feed(self, events: DayEvents, at: datetime | None = None) -> DayCounts:
+        """Take one day: keep its check-ins, then trace every case the platform registered
+        and has not traced yet (the labs register them: an individual positive), and hand
+        their contacts to the health codes. ``at``: when the tracers work (default the end
+        of the simulated day)."""
         self._add_checkins(events.day, events.checkins)
-        tests = positives if positives is not None else events.test_results.filter(
-            pc.field("positive")
-        )  # fmt: skip
-        day_end = _utc(self.twin.local_midnight(events.day + 1))
-        new_ids, new_people = [], []
-        seen: set[int] = set()
-        rows = tests.select(["person", "sample_time", "result_time"]).sort_by("sample_time")
-        for r in rows.to_pylist():
-            pid = int(self.ids[r["person"]])
-            if pid <= 0 or pid in self._cases or pid in seen:
-                continue
-            seen.add(pid)
-            result_day = (
-                r["result_time"].astimezone(self.tz).date() - self.twin.scenario.run.start_date
-            ).days
-            case = register_case(
-                self.engine, pid, self.rules, sampled=r["sample_time"].astimezone(self.tz).date(),
-                isolated_at=_utc(self.twin.local_midnight(result_day + 1)), tz=self.tz,
-                by=self.by, at=day_end,
-            )  # fmt: skip
-            new_ids.append(case.id)
-            new_people.append(pid)
-        self._cases |= seen
-        if not new_ids:
+        at = at or _utc(self.twin.local_midnight(events.day + 1))
+        c = tracing_cases.c
+        with self.engine.connect() as conn:
+            waiting = conn.execute(
+                select(c.id, c.person_id).where(c.traced_at.is_(None)).order_by(c.id)
+            ).all()
+        if not waiting:
             return DayCounts(events.day, 0, 0, 0, 0, 0)
+        new_ids = [int(i) for i, _ in waiting]
+        people = [int(p) for _, p in waiting]
+        self._cases |= set(people)
         outcome = trace_cases(
-            self.engine, new_ids, self.source(new_people), self.rules,
-            codes=self.codes if self.recompute else None, at=day_end, by=self.by,
+            self.engine, new_ids, self.source(people), self.rules,
+            codes=self.codes if self.recompute else None, at=at, by=self.by,
         )  # fmt: skip
         facts = outcome.facts_new
         if not self.recompute:
             facts = record_facts(self.engine, exposure_facts(self.engine),
-                                 recorded_by=self.by, now=day_end)  # fmt: skip
+                                 recorded_by=self.by, now=at)  # fmt: skip
         made = outcome.new_contacts
         return DayCounts(
             events.day, len(new_ids), made["close"], made["general"],

@@ -70,16 +70,27 @@ class AlertFeed:
                                                  tree=self.tree).raised  # fmt: skip
         return self.history_alerts if detect else None
 
-    def day(self, events: DayEvents, managed: npt.NDArray[np.bool_] | None) -> RunResult:
+    def day(
+        self,
+        events: DayEvents,
+        managed: npt.NDArray[np.bool_] | None,
+        confirmed: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
+    ) -> RunResult:
+        """Record the day's signals (``confirmed``: the platform's positives, see
+        ``TwinSignals.rows``), run detection and escalation at the end of the day."""
         day = self.start + timedelta(days=events.day)
-        record_signals_rows(self.engine, self.signals.rows(events, managed))
+        record_signals_rows(self.engine, self.signals.rows(events, managed, confirmed))
         now = self.end_of(day)
         result = run_detection(self.engine, self.rules, day, now, tree=self.tree)
         with write_transaction(self.engine) as conn:
             if self.tree is None:
                 self.tree = RegionTree.load(conn)
             escalate_due(conn, self.tree, now)
-        if self.first_confirmed is None and pc.any(events.test_results["positive"]).as_py():
+        positive = (
+            len(confirmed[0]) > 0 if confirmed is not None
+            else bool(pc.any(events.test_results["positive"]).as_py())
+        )  # fmt: skip
+        if self.first_confirmed is None and positive:
             self.first_confirmed = day
         return result
 

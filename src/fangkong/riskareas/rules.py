@@ -59,6 +59,7 @@ class RiskAreaRules:
     need_levels: tuple[str, ...]
     need_kinds: Mapping[str, NeedKind]
     source: str
+    seal_levels: tuple[str, ...] = ()  # residents stay home (封控): the twin seals compounds
 
     @classmethod
     def from_pack(cls, pack: Any) -> RiskAreaRules:
@@ -111,11 +112,12 @@ class RiskAreaRules:
             )
         if not kinds:
             raise c.error("needs.kinds", "至少需要一种需求", "needs at least one kind")
+        seal = tuple(c.choices(table, "seal_levels", levels[:-1]))
         return cls(
             levels, granularity, lifting,
             None if residence == "none" else residence,
             None if venue == "none" else venue,
-            window, need_levels, kinds, source,
+            window, need_levels, kinds, source, seal,
         )  # fmt: skip
 
     def check_level(self, level: str) -> str:

@@ -435,3 +435,90 @@ def projection(p: Progress, lab_capacity_per_day: int, c: Campaign) -> Projectio
     lab = tubes_total / (lab_capacity_per_day / 24.0)
     results_at = c.transport_hours + max(sampling, lab) + c.run_hours
     return Projection(rate, sampling, results_at, p.target_hours)
+
+
+# ---- risk areas tested whole (区域核酸 for designated areas) ---------------------------------
+
+
+@dataclass(frozen=True)
+class AreaRound:
+    area_code: str  # the risk area's code (region[/building])
+    region_code: str
+    round: int  # 1, 2, … (the last may be the pack's final round after a pause)
+    starts_at: datetime
+
+
+def area_rounds(
+    area_code: str, region_code: str, designated_at: datetime, c: Campaign
+) -> list[AreaRound]:
+    """The rounds one designation gives (pure): ``area_rounds`` rounds
+    ``area_round_every_hours`` apart from the designation, then one more
+    ``area_final_round_after_days`` after the last (none when 0)."""
+    step = timedelta(hours=c.area_round_every_hours)
+    out = [
+        AreaRound(area_code, region_code, k + 1, designated_at + k * step)
+        for k in range(c.area_rounds)
+    ]
+    if out and c.area_final_round_after_days:
+        last = out[-1].starts_at + timedelta(days=c.area_final_round_after_days)
+        out.append(AreaRound(area_code, region_code, len(out) + 1, last))
+    return out
+
+
+def round_name(r: AreaRound) -> str:
+    return f"{r.area_code} 第{r.round}轮 round {r.round}"[:100]
+
+
+def plan_area_campaigns(
+    bind: Bind, rules: TestingRules, *, by: str = "testing", at: datetime | None = None
+) -> list[int]:
+    """Campaigns for the risk areas designated by ``at`` at a level the pack tests whole
+    (``[testing.campaign] area_levels``): one per round of ``area_rounds``, each over the
+    area's region, starting when the round is due. Made once per area: running it again
+    changes nothing. Returns the campaigns made."""
+    from fangkong.riskareas.tables import risk_area_changes, risk_areas
+
+    at = _now(at)
+    c = rules.campaign
+    if not c.area_levels or not c.area_rounds:
+        return []
+    a, ch = risk_areas.c, risk_area_changes.c
+    made: list[int] = []
+    with write_transaction(bind) as conn:
+        designations = conn.execute(
+            select(a.code, a.region_code, ch.at)
+            .join(risk_area_changes, ch.area_id == a.id)
+            .where(ch.origin == "designated", ch.to_level.in_(list(c.area_levels)), ch.at <= at)
+            .order_by(ch.at, a.code)
+        ).all()
+        if not designations:
+            return []
+        known = {
+            (str(n), str(r))
+            for n, r in conn.execute(select(campaigns.c.name, campaigns.c.region_code))
+        }
+        first: dict[str, tuple[str, datetime]] = {}
+        for code, region, when in designations:
+            first.setdefault(str(code), (str(region), when))
+        for code, (region, when) in sorted(first.items()):
+            for r in area_rounds(code, region, when, c):
+                if (round_name(r), r.region_code) in known:
+                    continue
+                made.append(
+                    create_campaign(conn, rules, round_name(r), r.region_code,
+                                    starts_at=r.starts_at, by=by, at=at)  # fmt: skip
+                )
+    return made
+
+
+def campaigns_starting(bind: Bind, start: datetime, end: datetime) -> list[Any]:
+    """Campaigns (id, region_code, pool_size, starts_at) starting in [start, end)."""
+    k = campaigns.c
+    with write_transaction(bind) as conn:
+        return list(
+            conn.execute(
+                select(k.id, k.region_code, k.pool_size, k.starts_at)
+                .where(k.starts_at >= start, k.starts_at < end, k.closed_at.is_(None))
+                .order_by(k.starts_at, k.id)
+            ).all()
+        )

@@ -67,6 +67,11 @@ class Campaign:
     resample_hours: float
     pool_size: int
     planning_prevalence: float
+    # risk areas tested whole when designated (区域核酸): levels, rounds, spacing, a last round
+    area_levels: tuple[str, ...] = ()
+    area_rounds: int = 0
+    area_round_every_hours: float = 24.0
+    area_final_round_after_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,12 @@ class TestingRules:
             resample_hours=check.number(camp, "resample_hours", "campaign."),
             pool_size=check.count(camp, "pool_size", "campaign.", low=1),
             planning_prevalence=check.number(camp, "planning_prevalence", "campaign."),
+            area_levels=check.texts(camp, "area_levels", "campaign.area_levels"),
+            area_rounds=check.count(camp, "area_rounds", "campaign."),
+            area_round_every_hours=check.number(
+                camp, "area_round_every_hours", "campaign.", positive=True
+            ),
+            area_final_round_after_days=check.count(camp, "area_final_round_after_days", "campaign."),
         )
         if campaign.people_per_point_min > campaign.people_per_point_max:
             raise check.error(

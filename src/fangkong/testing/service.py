@@ -14,7 +14,8 @@ a ``Connection`` it works inside the caller's). Who may call them is the caller'
                result facts for members (every non-negative; negatives for people whose code
                a negative can change: those with other facts) → codes (``positive_pool``,
                ``positive_screen``; a negative individual retest clears them)
-               a positive retest → the person is registered as a case (tracing)
+               an individual positive (a single tube) → the person is registered as a case
+               (tracing); only pools are retested
 """
 
 from __future__ import annotations
@@ -635,7 +636,7 @@ def _order_retests(
     if not rules.retest_on:
         return 0
     key = sa.literal("retest:") + _text(r.id) + sa.literal(":") + _text(m.person_id)
-    confirmed = sa.and_(t.purpose == "retest", r.outcome == "positive")  # a case, not a retest
+    confirmed = sa.and_(t.pool_size == 1, r.outcome == "positive")  # a case, not a retest
     query = (
         select(
             m.person_id,
@@ -755,12 +756,22 @@ def _cases(
     by: str,
     at: datetime,
 ) -> list[int]:
-    """A positive individual retest: the person becomes a case (登记病例) so tracing runs."""
+    """An individual positive (a single tube: a retest, a fever-clinic or scheduled test):
+    the person becomes a case (登记病例) so tracing and isolation follow. Members of a
+    positive pool are not cases: they are retested singly (``_order_retests``). A person
+    already registered is not registered again (a case's own later tests change nothing)."""
+    from fangkong.tracing.tables import tracing_cases
+
     r, t, m = results.c, tubes.c, tube_members.c
     rows = conn.execute(
         select(m.person_id, sa.func.min(t.collected_at))
         .select_from(results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id))
-        .where(r.batch_id.in_(pending), t.purpose == "retest", r.outcome == "positive")
+        .where(
+            r.batch_id.in_(pending),
+            t.pool_size == 1,
+            r.outcome == "positive",
+            ~m.person_id.in_(select(tracing_cases.c.person_id)),
+        )
         .group_by(m.person_id)
     ).all()
     if not rows or contact_rules is None:

@@ -1,0 +1,234 @@
+"""The province loop (省级闭环): one simulated day at a time, the platform's own decisions
+drive the twin and the platform's own jobs take what the day showed.
+
+::
+
+    00:00  clock ← the day's midnight
+           adapter.orders(00:00): placements, sealed compounds, code gates   (the platform)
+              │
+              ▼
+           twin.step(day)  ─▶ check-ins (refused at gates), clinics, pharmacies, travellers,
+              │               its own samples (fever clinics), truth kept apart
+              ▼
+    24:00  arrivals   manifests, landing samples, transfers, the closed-loop job
+           labs       campaign rounds, ordered tests, retests: sampled, resulted, resolved
+                      (an individual positive registers a case; a pool orders retests)
+           tracing    the new cases traced; close contacts and their contacts → codes
+           areas      suggested areas designated, due ones lifted; their campaigns planned
+           testing    test orders for the people under management and key groups
+           quarantine placements (surge), releases, discharges
+           warning    signals from the day, detection, escalation
+           codes      every code recomputed at 24:00
+           clock ← the next midnight
+              │
+              └─▶ the next day's orders
+
+Only the adapter and the desks in this package touch the twin; they use the platform's
+service functions, the same the CLI and the API call.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from time import perf_counter
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+from sqlalchemy import Engine, select
+
+from fangkong import clock
+from fangkong.demo.adapter import TwinAdapter
+from fangkong.demo.areas import DayAreas, RiskAreaFeed
+from fangkong.demo.arrivals import ArrivalDay, ArrivalsFeed
+from fangkong.demo.labs import LabDay, LabDesk
+from fangkong.demo.quarantine import QuarantineDay, QuarantineFeed
+from fangkong.demo.report import DayFigures, codes_by_colour
+from fangkong.demo.tracing import DayCounts, TracingFeed
+from fangkong.demo.warning import AlertFeed
+from fangkong.alerts.rules import AlertRules
+from fangkong.healthcode.service import CodeContext, recompute_all
+from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.testing.campaigns import plan_area_campaigns
+from fangkong.testing.rules import TestingRules
+from fangkong.testing.schedules import flag_missed, schedule_orders
+from fangkong.testing.tables import tube_members, tubes
+from fangkong.tracing.control import case_origins
+from fangkong.tracing.tables import tracing_cases
+from fangkong.twin.events import DayEvents, EventWriter
+from fangkong.twin.registry import Registry
+from fangkong.twin.scenario import Scenario
+from fangkong.twin.sim import Twin
+
+BY = "demo:loop"
+T = TypeVar("T")
+CAPABILITIES = ("twin", "arrivals", "testing", "tracing", "risk_areas", "quarantine",
+                "warning", "codes", "report")  # fmt: skip
+SCREENING = ("campaign", "scheduled")
+
+
+@dataclass
+class LoopDay:
+    """Everything the desks did on one simulated day, and the day's figures."""
+
+    figures: DayFigures
+    labs: LabDay
+    traced: DayCounts
+    areas: DayAreas
+    rooms: QuarantineDay
+    arrivals: ArrivalDay
+    barred: int = 0
+
+
+@dataclass
+class ProvinceLoop:
+    """The platform and the twin, day by day (see the module docstring)."""
+
+    engine: Engine
+    ctx: CodeContext
+    registry: Registry
+    scenario: Scenario
+    seed: int
+    folder: Path  # the run's events (Parquet by day) and truth go here
+    history_days: int = 28  # quiet days of signals before the outbreak (detectors' baseline)
+    days: list[LoopDay] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.tz = ZoneInfo(self.scenario.run.timezone)
+        self.start = self.scenario.run.start_date
+        # the twin's own routine tests are off: the platform orders key groups' tests
+        self.twin = Twin.from_registry(self.registry, self.scenario, seed=self.seed,
+                                       routine_tests=False)  # fmt: skip
+        self.adapter = TwinAdapter(self.engine, self.ctx, self.twin, self.registry)
+        ids = self.adapter.ids
+        self.testing_rules = TestingRules.from_pack(self.ctx.pack)
+        self.seal_levels = RiskAreaRules.from_pack(self.ctx.pack).seal_levels
+        self.arrivals = ArrivalsFeed(self.engine, self.ctx, self.registry, self.start, self.tz)
+        self.labs = LabDesk(self.engine, self.ctx, self.registry, self.adapter, self.twin,
+                            self.start, self.tz, seed=self.seed)  # fmt: skip
+        self.tracing = TracingFeed(self.engine, self.ctx, self.twin, self.registry, ids=ids,
+                                   recompute=False)  # fmt: skip
+        self.areas = RiskAreaFeed(self.engine, self.ctx)
+        self.rooms = QuarantineFeed.build(self.engine, self.ctx, self.seed)
+        self.warning = AlertFeed.build(self.engine, AlertRules.from_pack(self.ctx.pack),
+                                       self.registry, self.scenario)  # fmt: skip
+        if self.history_days:
+            self.warning.history(self.registry, self.scenario, self.seed, self.history_days,
+                                 detect=False)  # fmt: skip
+        self.seconds: dict[str, float] = dict.fromkeys(CAPABILITIES, 0.0)
+        self._writer = EventWriter(self.folder)
+        self._counted: set[int] = set()  # cases already counted on an earlier day
+        # everyone in the registry has a code from the start (green unless facts say else)
+        recompute_all(self.engine, self.ctx, self.midnight(0), trigger="day")
+
+    def midnight(self, day: int) -> datetime:
+        local = datetime.combine(self.start + timedelta(days=day), time(0), self.tz)
+        return local.astimezone(UTC)
+
+    def _timed(self, name: str, fn: Callable[[], T]) -> T:
+        tic = perf_counter()
+        try:
+            return fn()
+        finally:
+            self.seconds[name] += perf_counter() - tic
+
+    # ---- the day -----------------------------------------------------------------------
+
+    def step(self) -> LoopDay:
+        """Run the next simulated day (see the module docstring)."""
+        day = len(self.days)
+        before = dict(self.seconds)
+        t0, t1 = self.midnight(day), self.midnight(day + 1)
+        clock.set_replay(self.engine, t0, by=BY)
+        orders = self._timed("twin", lambda: self.adapter.orders(t0, day))
+        events = self._timed("twin", lambda: self.twin.step(day, orders.interventions))
+        self._timed("twin", lambda: self._writer.write(events))
+        managed = np.zeros(len(self.adapter.ids), np.bool_)
+        managed[sorted(self.adapter.told.isolated | self.adapter.told.home)] = True
+        arrived = self._timed("arrivals", lambda: self.arrivals.day(events))
+        labs = self._timed("testing", lambda: self.labs.day(events))
+        traced = self._timed("tracing", lambda: self.tracing.feed(events, t1))
+        areas = self._timed("risk_areas", lambda: self.areas.day(t1))
+        self._timed("testing", lambda: self._plan_tests(t1))
+        rooms = self._timed("quarantine", lambda: self.rooms.day(t1))
+        new_cases = self._timed("report", lambda: self._new_cases(t0, t1))
+        self._timed("warning", lambda: self.warning.day(events, managed, new_cases))
+        self._timed("codes", lambda: recompute_all(self.engine, self.ctx, t1, trigger="day"))
+        figures = self._timed("report", lambda: self._figures(events, orders, t1))
+        clock.set_replay(self.engine, t1, by=BY)
+        figures.seconds = {k: self.seconds[k] - before[k] for k in CAPABILITIES}
+        done = LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred)
+        self.days.append(done)
+        return done
+
+    def _plan_tests(self, at: datetime) -> None:
+        """Campaign rounds for newly designated areas; orders for the people under
+        management and key groups (the pack's schedules); missed orders flagged."""
+        plan_area_campaigns(self.engine, self.testing_rules, by=BY, at=at)
+        schedule_orders(self.engine, self.testing_rules, tz=self.tz, by=BY, at=at)
+        flag_missed(self.engine, at=at)
+
+    def _new_cases(
+        self, t0: datetime, t1: datetime
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Twin rows of the cases registered today, and of those found by screening."""
+        c, t, m = tracing_cases.c, tubes.c, tube_members.c
+        with self.engine.connect() as conn:
+            pids = [int(p) for p in conn.execute(
+                select(c.person_id).where(c.registered_at > t0, c.registered_at <= t1)
+            ).scalars()]  # fmt: skip
+            screened = {int(p) for p in conn.execute(
+                select(m.person_id).join(tubes, t.id == m.tube_id)
+                .where(m.person_id.in_(pids), t.purpose.in_(SCREENING), t.pool_size == 1,
+                       t.collected_at <= t1)
+            ).scalars()} if pids else set()  # fmt: skip
+        return self.adapter.rows(pids), self.adapter.rows(sorted(screened))
+
+    def _figures(self, events: DayEvents, orders: Any, at: datetime) -> DayFigures:
+        f = DayFigures(
+            day=events.day,
+            date=self.start + timedelta(days=events.day),
+            infections=events.truth.num_rows,
+            checkins=events.checkins.num_rows,
+            refused_scans=events.refused_scans.num_rows,
+            isolated=orders.isolated,
+            home=orders.home,
+            sealed_residents=orders.sealed_residents,
+        )
+        for o in case_origins(self.engine, self.seal_levels):
+            if o.person_id in self._counted or o.registered_at > at:
+                continue
+            self._counted.add(o.person_id)
+            f.confirmed += 1
+            f.under_control += o.under_control
+        f.community = f.confirmed - f.under_control
+        f.codes = codes_by_colour(self.engine)
+        return f
+
+    def run(self, days: int, on_day: Callable[[LoopDay], None] | None = None) -> list[LoopDay]:
+        with self._writing():
+            for _ in range(days):
+                done = self.step()
+                if on_day is not None:
+                    on_day(done)
+        return self.days
+
+    @contextmanager
+    def _writing(self) -> Any:
+        try:
+            yield
+        finally:
+            self._writer.close()
+
+    def truth(self) -> pa.Table:
+        from fangkong.twin.score import read_truth
+
+        return read_truth(self.folder)
