@@ -115,7 +115,7 @@ def test_fever_clinics_follow_their_own_admit_list(registry: Registry) -> None:
     free = Twin.from_registry(registry, s, seed=3).step(0)
     twin = Twin.from_registry(registry, s, seed=3)
     red = np.arange(0, twin.pop.n, 3)
-    gate = Gate(labels={"red": red.tolist()}, admit={"fever_clinic": ["green"]})
+    gate = Gate(labels={"red": red}, admit={"fever_clinic": ["green"]})  # an array will do
     e = twin.step(0, Interventions(gate=gate))
     patients = free.fever_clinic_visits["person"].to_numpy()
     assert np.isin(patients, red).any()
@@ -164,6 +164,7 @@ def test_bad_gates_are_refused_and_change_nothing(registry: Registry) -> None:
         Gate(admit={"spaceport": ["green"]}),
         Gate(labels={"red": [1, 2], "yellow": [2]}),
         Gate(labels={"red": [twin.pop.n]}),
+        Gate(admit={"school": "green"}),  # a string, not a list of labels
     ]
     for gate in bad:
         with pytest.raises(BadInput):

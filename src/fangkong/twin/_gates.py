@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -33,12 +34,13 @@ class GateState:
     def resolve(
         cls,
         pop: Population,
-        labels: Mapping[str, Sequence[int]],
+        labels: Mapping[str, Sequence[int] | npt.NDArray[np.integer[Any]]],
         admit: Mapping[str, Sequence[str]],
         default_label: str,
-        persons: Callable[[Sequence[int]], Ints],
+        persons: Callable[[Sequence[int] | npt.NDArray[np.integer[Any]]], Ints],
     ) -> GateState:
         """From the platform's mapping; ``persons`` checks person indices."""
+        _check_admit(admit)
         names = sorted({default_label, *labels, *(x for a in admit.values() for x in a)})
         index = {name: i for i, name in enumerate(names)}
         label = np.full(pop.n, index[default_label], dtype=np.int16)
@@ -56,15 +58,6 @@ class GateState:
                     f"a person holds more than one pass label (e.g. row {row})",
                 )
             )
-        unknown = sorted(set(admit) - set(VENUE_TYPES))
-        if unknown:
-            raise BadInput(
-                Problem(
-                    "twin.unknown_venue_type",
-                    f"未知的场所类型：{', '.join(unknown[:5])}",
-                    f"unknown venue type(s): {', '.join(unknown[:5])}",
-                )
-            )
         allow = np.ones((len(pop.venue_types), len(names)), dtype=np.bool_)
         for vtype, admitted in admit.items():
             code = pop.venue_type_code(vtype)
@@ -76,7 +69,25 @@ class GateState:
 
     def admits(self, person: Ints, venue: Ints, venue_type: npt.NDArray[np.integer]) -> Bools:
         """For each (person, venue): does the venue's type admit the person's label?"""
-        if not self.active or len(person) == 0:
-            return np.ones(len(person), dtype=np.bool_)
         ok: Bools = self.allow[venue_type[venue], self.label[person]]
         return ok
+
+
+def _check_admit(admit: Mapping[str, Sequence[str]]) -> None:
+    if any(isinstance(a, str) for a in admit.values()):
+        raise BadInput(
+            Problem(
+                "twin.gate_admit_not_a_list",
+                '准入标签应为列表，如 ["green"]',
+                'admitted labels must be a list, e.g. ["green"]',
+            )
+        )
+    unknown = sorted(set(admit) - set(VENUE_TYPES))
+    if unknown:
+        raise BadInput(
+            Problem(
+                "twin.unknown_venue_type",
+                f"未知的场所类型：{', '.join(unknown[:5])}",
+                f"unknown venue type(s): {', '.join(unknown[:5])}",
+            )
+        )

@@ -92,7 +92,7 @@ class Gate:
     its own residents; arrivals at transit hubs and checkpoints are not gated.
     """
 
-    labels: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    labels: Mapping[str, Sequence[int] | npt.NDArray[np.integer[Any]]] = field(default_factory=dict)
     admit: Mapping[str, Sequence[str]] = field(default_factory=dict)
     default_label: str = "green"
 
@@ -253,9 +253,11 @@ class Twin:
         self.scenario = scenario
         self.rng = rng
         # the lab's own draws for ``assay``: calling it never moves the outbreak's stream
-        seq = rng.bit_generator.seed_seq
-        child = seq.spawn(1)[0] if isinstance(seq, np.random.SeedSequence) else None
-        self.lab_rng = lab_rng or np.random.default_rng(child)
+        if lab_rng is None:
+            seq = rng.bit_generator.seed_seq
+            child = seq.spawn(1)[0] if isinstance(seq, np.random.SeedSequence) else None
+            lab_rng = np.random.default_rng(child)
+        self.lab_rng = lab_rng
         self.routine_tests = routine_tests
         self.day = 0
         self.state = _State.empty(pop.n, len(DRUG_CLASSES), rng)
@@ -357,10 +359,10 @@ class Twin:
         if gate is not None:
             self._gate = gate
 
-    def _admitted(self, person: Ints, venue: Ints) -> Bools:
-        """Which of these entries the gate in force lets through (all, without a gate)."""
-        if self._gate is None:
-            return np.ones(len(person), dtype=np.bool_)
+    def _admitted(self, person: Ints, venue: Ints) -> Bools | None:
+        """Which of these entries the gate in force lets through; None: all of them."""
+        if self._gate is None or not self._gate.active:
+            return None
         return self._gate.admits(person, venue, self.pop.venue_type)
 
     def _region_persons(self, codes: Sequence[str]) -> Ints:
@@ -513,10 +515,12 @@ class Twin:
             t_out = np.clip(close * 60 + rng.normal(0, 15, len(who)), t_in + 1, 1439.5)
             where = pop.employer[who].astype(np.int64)
             ok = self._admitted(who, where)
-            visits.refuse(who[~ok], where[~ok], t_in[~ok])
-            barred[who[~ok]] = True
-            mask[who[~ok]] = False
-            visits.add(who[ok], where[ok], t_in[ok], t_out[ok], kind in timed_out, -1)
+            if ok is not None:
+                visits.refuse(who[~ok], where[~ok], t_in[~ok])
+                barred[who[~ok]] = True
+                mask[who[~ok]] = False
+                who, where, t_in, t_out = who[ok], where[ok], t_in[ok], t_out[ok]
+            visits.add(who, where, t_in, t_out, kind in timed_out, -1)
         ill = pupils & (sick_home | bg_sick) & (s.quarantine == FREE)
         quarantined = pupils & ((s.quarantine != FREE) | self.sealed[pop.compound])
         absent = np.flatnonzero(pupils & ~attend_school)
@@ -561,11 +565,12 @@ class Twin:
             dur = mean * (1 + m.stay_jitter * (2 * rng.random(len(who)) - 1))
             open_, close = m.opening_hours[vtype]
             t_in = open_ * 60 + rng.random(len(who)) * (60 * (close - open_) - dur)
-            ok = self._admitted(who, venue)
-            visits.refuse(who[~ok], venue[~ok], t_in[~ok])
-            visits.add(
-                who[ok], venue[ok], t_in[ok], t_in[ok] + dur[ok], vtype in m.records_time_out, t
-            )
+            admitted = self._admitted(who, venue)
+            if admitted is not None:
+                visits.refuse(who[~admitted], venue[~admitted], t_in[~admitted])
+                who, venue = who[admitted], venue[admitted]
+                t_in, dur = t_in[admitted], dur[admitted]
+            visits.add(who, venue, t_in, t_in + dur, vtype in m.records_time_out, t)
 
     def _home_scans(self, out: Bools, visits: _Visits) -> None:
         m, pop, rng = self.scenario.mobility, self.pop, self.rng
@@ -706,8 +711,9 @@ class Twin:
         lo, hi = obs.clinic_hours
         t_in = 60 * lo + rng.random(len(who)) * (60 * (hi - lo) - obs.clinic_minutes)
         ok = self._admitted(who, venue)
-        visits.refuse(who[~ok], venue[~ok], t_in[~ok])
-        who, venue, t_in = who[ok], venue[ok], t_in[ok]
+        if ok is not None:
+            visits.refuse(who[~ok], venue[~ok], t_in[~ok])
+            who, venue, t_in = who[ok], venue[ok], t_in[ok]
         t_out = t_in + obs.clinic_minutes
         visits.add(who, venue, t_in, t_out, True, -1)
         table = pa.Table.from_arrays(
@@ -746,8 +752,9 @@ class Twin:
         lo, hi = sc.mobility.opening_hours["pharmacy"]
         t = 60 * lo + rng.random(len(who)) * 60 * (hi - lo)
         ok = self._admitted(who, venue)
-        visits.refuse(who[~ok], venue[~ok], t[~ok])  # no sale: the scan at the door failed
-        who, drug, venue, t = who[ok], drug[ok], venue[ok], t[ok]
+        if ok is not None:  # no sale: the scan at the door failed
+            visits.refuse(who[~ok], venue[~ok], t[~ok])
+            who, drug, venue, t = who[ok], drug[ok], venue[ok], t[ok]
         visits.add(who, venue, t, t + 5, "pharmacy" in sc.mobility.records_time_out, -1)
         return pa.Table.from_arrays(
             [
