@@ -59,6 +59,14 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("low = 0.97", "low = 0.5", "travel.origin_risk_shares"),
         ("pool_size = 10", "pool_size = 10\nsurprise = 1", "testing.surprise"),
         ('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"', "run.timezone"),
+        ("peak_ct_mean = 23.3", "peak_ct_mean = 41.0", "testing.ct_course.peak_ct_mean"),
+        (
+            "peak_after_onset_days = [0.0, 2.0]",
+            "peak_after_onset_days = [2.0, 0.0]",
+            "testing.ct_course.peak_after_onset_days",
+        ),
+        ("clearance_days_mean = 7.0", "", "testing.ct_course.clearance_days_mean"),
+        ("ct_threshold = 35.0", "ct_threshold = 45.0", "testing.ct_threshold"),
     ],
 )
 def test_bad_values_name_the_file_and_the_key(tmp_path: Path, old: str, new: str, key: str) -> None:

@@ -9,7 +9,7 @@ registry venue code; times are UTC (``timestamp[s, tz=UTC]``).
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -72,6 +72,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("ct", pa.float32()),
         ]
     ),
+    # scans refused at a code gate (验码未通过): the person's code is not admitted there
+    "refused_scans": pa.schema([("person", pa.int32()), ("venue_code", CODE), ("time", TIME)]),
 }
 
 TRUTH_SCHEMA = pa.schema(
@@ -101,6 +103,7 @@ class DayEvents:
     school_absences: pa.Table
     test_results: pa.Table
     truth: pa.Table  # ground truth: new infections of the day (never shown to the platform)
+    refused_scans: pa.Table = field(default_factory=lambda: SCHEMAS["refused_scans"].empty_table())
 
     def observables(self) -> dict[str, pa.Table]:
         return {

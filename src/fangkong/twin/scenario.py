@@ -152,20 +152,35 @@ class Observables:
 
 
 @dataclass(frozen=True)
+class CtCourse:
+    """Each infection's PCR Ct course (病毒载量曲线), drawn at infection: at the limit of
+    detection on the day of infection, falling linearly to an individual peak Ct some days
+    after onset, rising linearly back to the limit over an individual clearance phase."""
+
+    limit_of_detection: float = dataclasses.field(metadata=_range(20, 50))  # Ct cut-off
+    peak_ct_mean: float = dataclasses.field(metadata=_range(5, 45))  # Normal(mean, sd)
+    peak_ct_sd: float = dataclasses.field(metadata=_range(0, 20))
+    peak_after_onset_days: tuple[float, ...] = dataclasses.field(
+        metadata=_range(0, 14)
+    )  # [min, max], uniform
+    clearance_days_mean: float = dataclasses.field(
+        metadata=_range(0.5, 60)
+    )  # peak → limit, lognormal
+    clearance_days_sd: float = dataclasses.field(metadata=_range(0, 60))
+
+
+@dataclass(frozen=True)
 class Testing:
     sensitivity: float = dataclasses.field(metadata=_range(0, 1))
     pool_size: int = dataclasses.field(metadata=_range(1, 100))
     pool_dilution_ct: float = dataclasses.field(metadata=_range(0, 20))
     ct_threshold: float = dataclasses.field(metadata=_range(10, 50))
-    ct_at_peak: float = dataclasses.field(metadata=_range(5, 45))
-    ct_slope_per_day: float = dataclasses.field(metadata=_range(0, 20))
-    ct_sd: float = dataclasses.field(metadata=_range(0, 20))
-    detectable_days_before_infectious: int = dataclasses.field(metadata=_range(0, 14))
-    detectable_days_after_infectious: int = dataclasses.field(metadata=_range(0, 60))
+    ct_sd: float = dataclasses.field(metadata=_range(0, 20))  # per-sample measurement noise
     sample_hours: tuple[float, ...] = dataclasses.field(metadata=_range(0, 24))
     result_delay_hours: float = dataclasses.field(metadata=_range(0, 240))
     test_at_fever_clinic: bool = dataclasses.field()
     routine_interval_days: dict[str, int] = dataclasses.field(metadata=_range(1, 365))
+    ct_course: CtCourse = dataclasses.field()
 
 
 @dataclass(frozen=True)
@@ -365,7 +380,24 @@ def _validate(s: Scenario) -> None:
         "应有 7 个值（周一到周日）",
         "needs 7 values, Monday to Sunday",
     )
-    _pair(s.testing.sample_hours, w, "testing.sample_hours")
+    ts = s.testing
+    _pair(ts.sample_hours, w, "testing.sample_hours")
+    c = ts.ct_course
+    _pair(c.peak_after_onset_days, w, "testing.ct_course.peak_after_onset_days")
+    _require(
+        c.peak_ct_mean < c.limit_of_detection,
+        w,
+        "testing.ct_course.peak_ct_mean",
+        "峰值 Ct 应低于检出限",
+        "the peak Ct must be below the limit of detection",
+    )
+    _require(
+        ts.ct_threshold <= c.limit_of_detection,
+        w,
+        "testing.ct_threshold",
+        "阳性阈值不应高于检出限",
+        "the positive threshold must not exceed the limit of detection",
+    )
 
 
 def scenario_from_dict(table: dict[str, Any], source: str = "<memory>") -> Scenario:

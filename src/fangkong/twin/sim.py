@@ -21,7 +21,7 @@ venue types, age groups and drug classes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -35,6 +35,8 @@ import pyarrow.compute as pc
 
 from fangkong.errors import BadInput, Problem
 from fangkong.twin import _names as names
+from fangkong.twin._ct import course_ct, draw_courses, measure, tube_cts
+from fangkong.twin._gates import GateState
 from fangkong.twin._kernel import (
     Presence,
     discrete_lognormal,
@@ -71,10 +73,28 @@ Arrow: TypeAlias = "pa.Array[Any]"
 
 SETTINGS = ("seed", "imported", "household", "school", "workplace", "venue")
 SET = {name: i for i, name in enumerate(SETTINGS)}
-ABSENCE_REASONS = ("illness", "quarantine", "other")
+ABSENCE_REASONS = ("illness", "quarantine", "other", "code")  # code: refused at the school gate
 TEST_REASONS = ("routine", "fever_clinic", "region", "requested")
 FREE, HOME, CENTRAL = 0, 1, 2  # quarantine states: none, home (居家), centralised (集中)
 LATER = np.int32(2**30)  # a day that never comes
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Code checks at venue gates (用码): who holds which pass label, which labels each
+    venue type admits. The twin knows nothing of colours: labels are any strings.
+
+    ``labels`` maps a label to the persons (registry rows) holding it; everyone else
+    holds ``default_label``. ``admit`` maps a venue type (``school``, ``supermarket``,
+    ``hospital``, ... — the registry's venue types) to the labels it admits; types not
+    listed admit everyone. A refused person does not enter (no check-in, no mixing) and
+    the scanner records the refusal (``refused_scans``). A compound gate always admits
+    its own residents; arrivals at transit hubs and checkpoints are not gated.
+    """
+
+    labels: Mapping[str, Sequence[int] | npt.NDArray[np.integer[Any]]] = field(default_factory=dict)
+    admit: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    default_label: str = "green"
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,8 @@ class Interventions:
 
     Quarantine and isolation, seals and closures last until released; tests are for
     the day. Region codes may be of any level (county, township, community, compound).
+    A ``gate`` replaces the gate in force from this day on; ``None`` keeps it (``Gate()``
+    lifts every check).
     """
 
     isolate: Sequence[int] = ()  # centralised isolation/quarantine (集中隔离): no mixing
@@ -94,6 +116,7 @@ class Interventions:
     reopen_venues: Sequence[str] = ()
     test_regions: Sequence[str] = ()  # everyone living there, pooled (区域核酸)
     test_persons: Sequence[int] = ()  # single-tube tests
+    gate: Gate | None = None  # code checks at venues (用码): replaces the gate in force
 
 
 NO_INTERVENTIONS = Interventions()
@@ -114,6 +137,9 @@ class _State:
     pharmacy_day: list[I32]
     quarantine: npt.NDArray[np.int8]
     routine_phase: I32
+    ct_peak: npt.NDArray[np.float32]  # the Ct course: peak Ct, day of the peak, day it ends
+    ct_t_peak: npt.NDArray[np.float32]
+    ct_t_end: npt.NDArray[np.float32]
 
     @classmethod
     def empty(cls, n: int, n_drugs: int, rng: np.random.Generator) -> _State:
@@ -132,6 +158,9 @@ class _State:
             pharmacy_day=[later() for _ in range(n_drugs)],
             quarantine=np.zeros(n, dtype=np.int8),
             routine_phase=rng.integers(0, 2**15, n).astype(np.int32),
+            ct_peak=np.zeros(n, dtype=np.float32),
+            ct_t_peak=np.zeros(n, dtype=np.float32),
+            ct_t_end=np.full(n, -np.inf, dtype=np.float32),
         )
 
 
@@ -145,6 +174,11 @@ class _Visits:
     t_out: list[Floats] = field(default_factory=list)
     timed: list[Bools] = field(default_factory=list)  # venue records time out
     kind: list[Ints] = field(default_factory=list)  # VISIT_TYPES index, -1 other scans
+    refused: list[tuple[Ints, Ints, Floats]] = field(default_factory=list)  # at code gates
+
+    def refuse(self, person: Ints, venue: Ints, t: Floats) -> None:
+        if len(person):
+            self.refused.append((person.astype(np.int64), venue.astype(np.int64), t))
 
     def add(
         self, person: Ints, venue: Ints, t_in: Floats, t_out: Floats, timed: bool, kind: int
@@ -199,12 +233,32 @@ def _words(words: Sequence[str]) -> Arrow:
 
 
 class Twin:
-    """A simulated province and its outbreak, one day per ``step``."""
+    """A simulated province and its outbreak, one day per ``step``.
 
-    def __init__(self, pop: Population, scenario: Scenario, rng: np.random.Generator) -> None:
+    ``routine_tests`` switches the twin's own routine tests of key occupations
+    (``testing.routine_interval_days``) on or off: off when the platform orders them
+    itself. Fever-clinic testing stays on either way.
+    """
+
+    def __init__(
+        self,
+        pop: Population,
+        scenario: Scenario,
+        rng: np.random.Generator,
+        *,
+        routine_tests: bool = True,
+        lab_rng: np.random.Generator | None = None,
+    ) -> None:
         self.pop = pop
         self.scenario = scenario
         self.rng = rng
+        # the lab's own draws for ``assay``: calling it never moves the outbreak's stream
+        if lab_rng is None:
+            seq = rng.bit_generator.seed_seq
+            child = seq.spawn(1)[0] if isinstance(seq, np.random.SeedSequence) else None
+            lab_rng = np.random.default_rng(child)
+        self.lab_rng = lab_rng
+        self.routine_tests = routine_tests
         self.day = 0
         self.state = _State.empty(pop.n, len(DRUG_CLASSES), rng)
         self.sealed = np.zeros(len(pop.compounds), dtype=np.bool_)
@@ -222,15 +276,26 @@ class Twin:
         self._home_region = f"{province}0000"
         self._truth: list[dict[str, npt.NDArray[np.generic]]] = []
         self._seeded = False
+        self._gate: GateState | None = None
 
     @classmethod
     def from_registry(
-        cls, registry: Registry, scenario: Scenario | None = None, *, seed: int | None = None
+        cls,
+        registry: Registry,
+        scenario: Scenario | None = None,
+        *,
+        seed: int | None = None,
+        routine_tests: bool = True,
     ) -> Twin:
-        """A twin of the registry's people; ``seed`` overrides the scenario's run.seed."""
+        """A twin of the registry's people; ``seed`` overrides the scenario's run.seed.
+
+        ``routine_tests=False``: no built-in routine tests of key occupations (the
+        platform orders them through ``Interventions.test_persons``).
+        """
         scenario = scenario or default_scenario()
         rng = np.random.default_rng(scenario.run.seed if seed is None else seed)
-        return cls(build_population(registry, scenario, rng), scenario, rng)
+        pop = build_population(registry, scenario, rng)
+        return cls(pop, scenario, rng, routine_tests=routine_tests)
 
     # -- time ---------------------------------------------------------------------------
 
@@ -260,7 +325,7 @@ class Twin:
             )
         return np.array([index[c] for c in codes], dtype=np.int64)
 
-    def _persons(self, persons: Sequence[int]) -> Ints:
+    def _persons(self, persons: Sequence[int] | npt.NDArray[np.integer[Any]]) -> Ints:
         idx = np.asarray(persons, dtype=np.int64).reshape(-1)
         if len(idx) and (idx.min() < 0 or idx.max() >= self.pop.n):
             raise BadInput(
@@ -269,16 +334,36 @@ class Twin:
         return idx
 
     def _apply(self, iv: Interventions) -> None:
-        q = self.state.quarantine
-        q[self._persons(iv.release)] = FREE
-        q[self._persons(iv.home_quarantine)] = HOME
-        q[self._persons(iv.isolate)] = CENTRAL
-        self.sealed[self._lookup(iv.unseal_compounds, self._compound_index, "小区/compound")] = (
-            False
+        """Check every order first, then apply them all (a bad order changes nothing)."""
+        release, home, isolate = map(self._persons, (iv.release, iv.home_quarantine, iv.isolate))
+        compound, venue = (self._compound_index, "小区/compound"), (self._venue_index, "场所/venue")
+        unseal, seal = (
+            self._lookup(c, *compound) for c in (iv.unseal_compounds, iv.seal_compounds)
         )
-        self.sealed[self._lookup(iv.seal_compounds, self._compound_index, "小区/compound")] = True
-        self.closed[self._lookup(iv.reopen_venues, self._venue_index, "场所/venue")] = False
-        self.closed[self._lookup(iv.close_venues, self._venue_index, "场所/venue")] = True
+        reopen, close = (self._lookup(c, *venue) for c in (iv.reopen_venues, iv.close_venues))
+        self._persons(iv.test_persons)
+        g = iv.gate
+        gate = (
+            GateState.resolve(self.pop, g.labels, g.admit, g.default_label, self._persons)
+            if g
+            else None
+        )
+        q = self.state.quarantine
+        q[release] = FREE
+        q[home] = HOME
+        q[isolate] = CENTRAL
+        self.sealed[unseal] = False
+        self.sealed[seal] = True
+        self.closed[reopen] = False
+        self.closed[close] = True
+        if gate is not None:
+            self._gate = gate
+
+    def _admitted(self, person: Ints, venue: Ints) -> Bools | None:
+        """Which of these entries the gate in force lets through; None: all of them."""
+        if self._gate is None or not self._gate.active:
+            return None
+        return self._gate.admits(person, venue, self.pop.venue_type)
 
     def _region_persons(self, codes: Sequence[str]) -> Ints:
         if not codes:
@@ -317,6 +402,9 @@ class Twin:
             buys = ~asym & (rng.random(k) < obs.pharmacy_prob[drug])
             delay = draw_delay(obs.pharmacy_delay_days, k, rng)
             s.pharmacy_day[j][who] = np.where(buys, onset + delay, LATER)
+        s.ct_peak[who], s.ct_t_peak[who], s.ct_t_end[who] = draw_courses(
+            day, onset, self.scenario.testing, rng
+        )
         self._truth.append(
             {
                 "infectee": who,
@@ -372,7 +460,7 @@ class Twin:
 
         self._transmit(day, w, attend_school, attend_work, visits)
         clinic_visits, clinic_persons = self._fever_clinics(day, dow, bg_sick, visits)
-        sales = self._pharmacies(day, bg_sick, visits)
+        sales = self._pharmacies(day, bg_sick & free, visits)
         travellers = self._travellers(day, free, visits)
         tests = self._tests(day, clinic_persons, interventions or NO_INTERVENTIONS)
         checkins = self._checkins(day, visits)
@@ -387,6 +475,7 @@ class Twin:
             school_absences=absences,
             test_results=tests,
             truth=truth,
+            refused_scans=self._refused_table(day, visits),
         )
 
     # -- mobility -----------------------------------------------------------------------
@@ -417,10 +506,27 @@ class Twin:
             & ~bg_sick
             & (dow in sc.transmission.work_days)
         )
+        timed_out = sc.mobility.records_time_out
+        barred = np.zeros(pop.n, dtype=np.bool_)  # turned away at the gate (用码)
+        for mask, kind in ((attend_school, "school"), (attend_work, "workplace")):
+            who = np.flatnonzero(mask).astype(np.int64)
+            open_, close = sc.mobility.opening_hours[kind]
+            t_in = np.clip(open_ * 60 + rng.normal(0, 10, len(who)), 0, 1439)
+            t_out = np.clip(close * 60 + rng.normal(0, 15, len(who)), t_in + 1, 1439.5)
+            where = pop.employer[who].astype(np.int64)
+            ok = self._admitted(who, where)
+            if ok is not None:
+                visits.refuse(who[~ok], where[~ok], t_in[~ok])
+                barred[who[~ok]] = True
+                mask[who[~ok]] = False
+                who, where, t_in, t_out = who[ok], where[ok], t_in[ok], t_out[ok]
+            visits.add(who, where, t_in, t_out, kind in timed_out, -1)
         ill = pupils & (sick_home | bg_sick) & (s.quarantine == FREE)
         quarantined = pupils & ((s.quarantine != FREE) | self.sealed[pop.compound])
         absent = np.flatnonzero(pupils & ~attend_school)
-        reason = np.where(ill[absent], 0, np.where(quarantined[absent], 1, 2))
+        reason = np.where(
+            ill[absent], 0, np.where(quarantined[absent], 1, np.where(barred[absent], 3, 2))
+        )
         absences = pa.Table.from_arrays(
             [
                 pa.array(absent.astype(np.int32)),
@@ -430,13 +536,6 @@ class Twin:
             ],
             schema=SCHEMAS["school_absences"],
         )
-        timed_out = sc.mobility.records_time_out
-        for mask, kind in ((attend_school, "school"), (attend_work, "workplace")):
-            who = np.flatnonzero(mask).astype(np.int64)
-            open_, close = sc.mobility.opening_hours[kind]
-            t_in = np.clip(open_ * 60 + rng.normal(0, 10, len(who)), 0, 1439)
-            t_out = np.clip(close * 60 + rng.normal(0, 15, len(who)), t_in + 1, 1439.5)
-            visits.add(who, pop.employer[who].astype(np.int64), t_in, t_out, kind in timed_out, -1)
         return attend_school, attend_work, absences
 
     def _outings(self, out: Bools, visits: _Visits) -> None:
@@ -466,6 +565,11 @@ class Twin:
             dur = mean * (1 + m.stay_jitter * (2 * rng.random(len(who)) - 1))
             open_, close = m.opening_hours[vtype]
             t_in = open_ * 60 + rng.random(len(who)) * (60 * (close - open_) - dur)
+            admitted = self._admitted(who, venue)
+            if admitted is not None:
+                visits.refuse(who[~admitted], venue[~admitted], t_in[~admitted])
+                who, venue = who[admitted], venue[admitted]
+                t_in, dur = t_in[admitted], dur[admitted]
             visits.add(who, venue, t_in, t_in + dur, vtype in m.records_time_out, t)
 
     def _home_scans(self, out: Bools, visits: _Visits) -> None:
@@ -593,7 +697,11 @@ class Twin:
         sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
         obs = sc.observables
         case = (s.clinic_day == day) & (s.quarantine == FREE)
-        background = bg_sick & (rng.random(pop.n) < obs.background.fever_clinic_prob)
+        background = (
+            bg_sick
+            & (rng.random(pop.n) < obs.background.fever_clinic_prob)
+            & (s.quarantine == FREE)
+        )
         who = np.flatnonzero(case | background).astype(np.int64)
         clinic = pop.venue_type_code("fever_clinic")
         if clinic < 0:
@@ -602,6 +710,10 @@ class Twin:
         who, venue = who[venue >= 0], venue[venue >= 0]
         lo, hi = obs.clinic_hours
         t_in = 60 * lo + rng.random(len(who)) * (60 * (hi - lo) - obs.clinic_minutes)
+        ok = self._admitted(who, venue)
+        if ok is not None:
+            visits.refuse(who[~ok], venue[~ok], t_in[~ok])
+            who, venue, t_in = who[ok], venue[ok], t_in[ok]
         t_out = t_in + obs.clinic_minutes
         visits.add(who, venue, t_in, t_out, True, -1)
         table = pa.Table.from_arrays(
@@ -616,12 +728,15 @@ class Twin:
         return table, who
 
     def _pharmacies(self, day: int, bg_sick: Bools, visits: _Visits) -> pa.Table:
+        """Purchases of the five drug classes; ``bg_sick``: background-ill persons who may
+        go out (not quarantined, compound not sealed)."""
         sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
         obs = sc.observables
         code = pop.venue_type_code("pharmacy")
         persons, drugs = [], []
         for j, drug_name in enumerate(DRUG_CLASSES):
-            case = (s.pharmacy_day[j] == day) & (s.quarantine == FREE)
+            # in quarantine or a sealed compound medicine is delivered: no purchase scan
+            case = (s.pharmacy_day[j] == day) & (s.quarantine == FREE) & ~self.sealed[pop.compound]
             bg = bg_sick & (rng.random(pop.n) < obs.background.pharmacy_prob[drug_name])
             who = np.flatnonzero(case | bg).astype(np.int64)
             persons.append(who)
@@ -636,6 +751,10 @@ class Twin:
         who, drug, venue = who[keep], drug[keep], venue[keep]
         lo, hi = sc.mobility.opening_hours["pharmacy"]
         t = 60 * lo + rng.random(len(who)) * 60 * (hi - lo)
+        ok = self._admitted(who, venue)
+        if ok is not None:  # no sale: the scan at the door failed
+            visits.refuse(who[~ok], venue[~ok], t[~ok])
+            who, drug, venue, t = who[ok], drug[ok], venue[ok], t[ok]
         visits.add(who, venue, t, t + 5, "pharmacy" in sc.mobility.records_time_out, -1)
         return pa.Table.from_arrays(
             [
@@ -721,6 +840,7 @@ class Twin:
             (every > 0)
             & (s.quarantine == FREE)
             & ((day + s.routine_phase) % np.maximum(every, 1) == 0)
+            & self.routine_tests
         )
         clinic = clinic if ts.test_at_fever_clinic else np.zeros(0, dtype=np.int64)
         requested = np.unique(self._persons(iv.test_persons))
@@ -748,24 +868,9 @@ class Twin:
                 ],
             ]
         ).astype(np.int64)
-        detectable = (
-            s.infected[who]
-            & (s.inf_start[who] - ts.detectable_days_before_infectious <= day)
-            & (day < s.inf_end[who] + ts.detectable_days_after_infectious)
-        )
-        ct = (
-            ts.ct_at_peak
-            + ts.ct_slope_per_day * np.abs(day - s.onset_day[who])
-            + rng.normal(0, ts.ct_sd, len(who))
-        )
-        found = detectable & (rng.random(len(who)) < ts.sensitivity)
-        member_ct = np.where(found, ct, np.inf)
-        tube_ct = np.full(int(tube.max(initial=-1)) + 1, np.inf)
-        np.minimum.at(tube_ct, tube, member_ct)
-        tube_ct = tube_ct + np.where(
-            np.bincount(tube, minlength=len(tube_ct)) > 1, ts.pool_dilution_ct, 0.0
-        )
-        result_ct = tube_ct[tube]
+        member_ct = self._measure(who, day, rng)
+        lod = ts.ct_course.limit_of_detection
+        result_ct = tube_cts(member_ct, tube, ts.pool_dilution_ct, lod)[tube]
         positive = result_ct < ts.ct_threshold
         lo, hi = ts.sample_hours
         sample = 60 * (lo + (hi - lo) * rng.random(len(who)))
@@ -783,6 +888,63 @@ class Twin:
             schema=SCHEMAS["test_results"],
         )
 
+    def _course(self, who: Ints, day: int) -> Floats:
+        """The Ct course of each person on ``day`` (inf: nothing to detect)."""
+        s = self.state
+        return course_ct(
+            day,
+            s.inf_day[who],
+            s.ct_peak[who],
+            s.ct_t_peak[who],
+            s.ct_t_end[who],
+            self.scenario.testing.ct_course.limit_of_detection,
+        )
+
+    def _measure(self, who: Ints, day: int, rng: np.random.Generator) -> Floats:
+        """One single-tube sample of each person on ``day``, measured (inf: not detected)."""
+        ts = self.scenario.testing
+        course = self._course(who, day)
+        noise = rng.normal(0, ts.ct_sd, len(who))
+        u = rng.random(len(who))
+        return measure(course, noise, u, ts.sensitivity, ts.ct_course.limit_of_detection)
+
+    # -- the lab's view of the platform's own samples -------------------------------------
+
+    def assay(self, persons: Sequence[int] | npt.NDArray[np.integer[Any]], day: int) -> Floats:
+        """The measured Ct of a single-tube sample of each person taken on ``day``.
+
+        For samples the platform took that are not in the twin's own test list (landing
+        tests, samples registered on a day already stepped): ``day`` must be a day
+        already stepped. ``np.inf`` where nothing is detected — not infected, outside
+        the detectable part of the Ct course, or the sample missed (``sensitivity``).
+        Positive when below ``testing.ct_threshold`` (``is_positive``). Same law as the
+        twin's own tests; the draws come from the lab's own generator, so calling this
+        never changes the outbreak.
+        """
+        if not 0 <= day < self.day:
+            raise BadInput(
+                Problem(
+                    "twin.day_not_stepped",
+                    f"第 {day} 天尚未模拟（已模拟到第 {self.day - 1} 天）",
+                    f"day {day} has not been stepped (last stepped day: {self.day - 1})",
+                )
+            )
+        return self._measure(self._persons(persons), day, self.lab_rng)
+
+    def pool_ct(self, member_cts: Sequence[float] | Floats) -> float:
+        """The Ct of one tube holding these members' samples (their measured Cts, inf where
+        nothing was detected): the lowest, + ``testing.pool_dilution_ct`` when pooled."""
+        cts = np.asarray(member_cts, dtype=np.float64).reshape(-1)
+        if len(cts) == 0:
+            return float("inf")
+        ts = self.scenario.testing
+        tube = np.zeros(len(cts), dtype=np.int64)
+        return float(tube_cts(cts, tube, ts.pool_dilution_ct, ts.ct_course.limit_of_detection)[0])
+
+    def is_positive(self, ct: float | Sequence[float] | Floats) -> Bools:
+        """Positive results: Ct below ``testing.ct_threshold``."""
+        return np.asarray(ct, dtype=np.float64) < self.scenario.testing.ct_threshold
+
     def _checkins(self, day: int, visits: _Visits) -> pa.Table:
         person, venue, t_in, t_out, timed, _ = visits.cat()
         first = day * 100_000_000 * 100
@@ -795,6 +957,19 @@ class Twin:
                 self._stamp(day, t_out, ~timed),
             ],
             schema=SCHEMAS["checkins"],
+        )
+
+    def _refused_table(self, day: int, visits: _Visits) -> pa.Table:
+        if not visits.refused:
+            return SCHEMAS["refused_scans"].empty_table()
+        person, venue, t = (np.concatenate(c) for c in zip(*visits.refused, strict=True))
+        return pa.Table.from_arrays(
+            [
+                pa.array(person.astype(np.int32)),
+                _dict_array(venue, self.pop.venue_codes),
+                self._stamp(day, t),
+            ],
+            schema=SCHEMAS["refused_scans"],
         )
 
     def _truth_table(self) -> pa.Table:
