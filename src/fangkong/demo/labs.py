@@ -266,7 +266,7 @@ class LabDesk:
 
     def _tube_ct(self, members: list[int], cts: dict[int, float]) -> float | None:
         found = [cts.get(p, math.inf) for p in members]
-        value = float(self.twin.tube_ct(np.array(found, np.float64)))
+        value = float(self.twin.pool_ct(np.array(found, np.float64)))
         return None if math.isinf(value) else value
 
     def _hours(self, day: int, k: int) -> list[datetime]:
