@@ -23,6 +23,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine, func, select
 
+from fangkong import clock
 from fangkong.alerts.demo_feed import AlertFeed, managed_before
 from fangkong.alerts.demo_feed import summary as alert_summary
 from fangkong.alerts.rules import AlertRules
@@ -290,7 +291,7 @@ def _tracing_summary(result: Score, traced: list[tuple[DayCounts, float]]) -> No
 
 
 def _run_demo(engine: Engine, cfg: Settings, people: int, seed: int) -> Registry:
-    today = datetime.now(ZoneInfo(cfg.timezone)).date()
+    today = clock.today(ZoneInfo(cfg.timezone))
     out.print(f"[bold]fangkong demo[/bold] — 数据目录 data directory: {cfg.home}")
     migrate.upgrade(engine)
     out.print(f"数据库 database: {engine.url.render_as_string(hide_password=True)} "
