@@ -62,6 +62,7 @@ def prepare(home: Path, people: int, seed: int, want: int, by: str) -> list[dict
     from fangkong.auth.keys import ServerKeys
     from fangkong.auth.model import cli_actor
     from fangkong.auth.service import issue_device_token
+    from fangkong.clock import now as utcnow
     from fangkong.healthcode.qr import issue_token, load_or_create_keys
     from fangkong.healthcode.service import CodeContext, evaluate_person
     from fangkong.healthcode.tables import health_codes
@@ -71,7 +72,6 @@ def prepare(home: Path, people: int, seed: int, want: int, by: str) -> list[dict
     from fangkong.store import migrate
     from fangkong.store.engine import make_engine
     from fangkong.store.schema import persons, venues
-    from fangkong.store.types import utcnow
     from fangkong.twin.registry import generate_registry, write_registry
 
     files = write_registry(generate_registry(people, seed=seed), home / "registry", "csv")

@@ -32,6 +32,17 @@ BACKENDS = ["sqlite", "postgresql"]
 TODAY = date(2026, 11, 29)
 
 
+@pytest.fixture(autouse=True)
+def _system_clock() -> Iterator[None]:
+    """Every test starts and ends with the system clock unconfigured (live): an app or
+    CLI command configured in one test never reads another test's database."""
+    from fangkong import clock
+
+    clock.reset()
+    yield
+    clock.reset()
+
+
 def _pg_admin() -> Engine:
     return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
 

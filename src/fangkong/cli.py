@@ -74,6 +74,7 @@ def _register() -> None:
     from fangkong.arrivals.cli import app as arrivals_app
     from fangkong.audit.cli import app as audit_app
     from fangkong.auth.cli import role_app, token_app, user_app
+    from fangkong.clock_cli import app as clock_app
     from fangkong.demo import demo_command
     from fangkong.healthcode.cli import app as code_app
     from fangkong.identity.cli import app as id_app
@@ -117,6 +118,7 @@ def _register() -> None:
     app.add_typer(forecast_app, name="forecast")
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(arrivals_app, name="arrivals")
+    app.add_typer(clock_app, name="clock")
 
 
 _register()

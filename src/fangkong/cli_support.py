@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from sqlalchemy import Engine
 
+from fangkong import clock
 from fangkong.errors import FangkongError, Problem
 from fangkong.settings import SettingError, Settings, load_settings
 from fangkong.store.engine import engine_for
@@ -52,10 +53,13 @@ def fail(error: FangkongError) -> typer.Exit:
 
 @contextmanager
 def database(cfg: Settings | None = None) -> Iterator[Engine]:
-    """The engine for the configured database, disposed when the command ends."""
-    engine = engine_for(cfg or settings())
+    """The engine for the configured database, disposed when the command ends; the
+    system clock (fangkong.clock) follows the settings and this database meanwhile."""
+    cfg = cfg or settings()
+    engine = engine_for(cfg)
     try:
-        yield engine
+        with clock.configured(cfg, engine):
+            yield engine
     finally:
         engine.dispose()
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fangkong.clock import AUTO, ClockSetting, parse_setting
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -178,6 +180,16 @@ SETTINGS: tuple[Setting, ...] = (
         "refuse late scans).",
         _non_negative_int,
     ),
+    Setting(
+        "clock",
+        "FANGKONG_CLOCK",
+        "auto",
+        "The system's clock (business time): auto = the replay instant stored in the "
+        "database if one is set (`fangkong clock set`), else live; live = machine time; "
+        "an ISO-8601 instant with offset (2022-04-08T00:00+08:00) = fixed there. Login "
+        "sessions, lockouts and audit rows always use machine time.",
+        parse_setting,
+    ),
 )
 
 
@@ -201,6 +213,7 @@ class Settings:
     qr_validity_seconds: int = 60
     qr_clock_skew_seconds: int = 10
     scan_offline_hours: int = 24
+    clock: ClockSetting = AUTO
 
     @property
     def key_path(self) -> Path:

@@ -10,9 +10,9 @@ from sqlalchemy import Engine, select
 from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import cli_actor
 from fangkong.auth.service import issue_device_token
+from fangkong.clock import now as utcnow
 from fangkong.healthcode.service import CodeContext, FactInput, record_fact
 from fangkong.store.schema import venues
-from fangkong.store.types import utcnow
 from tests.conftest import TEST_SERVER_KEY
 
 AUDIT_KEY = ServerKeys.from_master(TEST_SERVER_KEY).audit

@@ -9,13 +9,13 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from fangkong.cli import app
+from fangkong.clock import now as utcnow
 from fangkong.healthcode.qr import QrKeys, load_or_create_keys
 from fangkong.healthcode.service import CodeContext, FactInput, record_fact
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.store import migrate
 from fangkong.store.engine import make_engine
-from fangkong.store.types import utcnow
 from tests.healthcode.conftest import ID_NOBODY, ID_ZHANG, populate
 
 runner = CliRunner()

@@ -19,10 +19,10 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
+from fangkong.clock import now as utcnow
 from fangkong.healthcode.tables import scans
 from fangkong.store import migrate
 from fangkong.store.engine import make_engine
-from fangkong.store.types import utcnow
 from tests.api.codes import device_token, venue_of
 from tests.api.helpers import person_identity, person_ids
 from tests.conftest import load_province, shell_env

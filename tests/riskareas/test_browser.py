@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from fangkong.clock import now as utcnow
 from fangkong.riskareas.service import designate
-from fangkong.store.types import utcnow
 from tests.api.helpers import make_app
 from tests.web.live import chromium, live_server, login, province
 

@@ -14,11 +14,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
+from fangkong.clock import now as utcnow
 from fangkong.riskareas.needs import list_needs, raise_need
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import designate
 from fangkong.store.schema import audit_log, persons
-from fangkong.store.types import utcnow
 from tests.api.codes import codes_of
 from tests.api.helpers import client, csrf_of, logged_in, make_app
 from tests.riskareas.conftest import residents_of

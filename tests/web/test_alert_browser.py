@@ -13,7 +13,7 @@ import pytest
 from fangkong.alerts.detection import run_detection
 from fangkong.alerts.rules import AlertRules, Detector
 from fangkong.alerts.signals import record_signals
-from fangkong.store.types import utcnow
+from fangkong.clock import now as utcnow
 from tests.api.helpers import make_app
 from tests.web.live import chromium, live_server, login, province
 

@@ -19,8 +19,8 @@ from fangkong.alerts.detection import run_detection
 from fangkong.alerts.rules import AlertRules, Detector
 from fangkong.alerts.signals import record_signals
 from fangkong.alerts.tables import alerts
+from fangkong.clock import now as utcnow
 from fangkong.store.schema import audit_log
-from fangkong.store.types import utcnow
 from tests.api.codes import device_token, venue_of
 from tests.api.helpers import client, csrf_of, logged_in, make_app
 

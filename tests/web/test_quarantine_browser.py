@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from fangkong.auth.model import cli_actor
 from fangkong.auth.service import add_user
+from fangkong.clock import now as utcnow
 from fangkong.quarantine.placement import PlacementRequest, place
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.store.schema import regions
-from fangkong.store.types import utcnow
 from tests.api.codes import AUDIT_KEY
 from tests.conftest import PASSWORD
 from tests.quarantine.helpers import COUNTY_A, COUNTY_B, add, hotel, people

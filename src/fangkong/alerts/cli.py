@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
+from fangkong import clock
 from fangkong.alerts.access import Filters, board, change_alert, list_alerts, show_alert
 from fangkong.alerts.detection import run_detection
 from fangkong.alerts.model import LEVELS, SIGNALS
@@ -27,7 +28,6 @@ from fangkong.errors import BadInput, Problem
 from fangkong.policy import load_pack
 from fangkong.store import migrate
 from fangkong.store.tx import write_transaction
-from fangkong.store.types import utcnow
 
 app = typer.Typer(help="Early warning: signals, detection, alerts, the board. 监测预警.",
                   no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
@@ -42,7 +42,7 @@ def _group() -> None:
 
 def _day(text: str | None, tz: ZoneInfo) -> date:
     if text is None:
-        return datetime.now(tz).date()
+        return clock.today(tz)
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -86,7 +86,7 @@ def detect_command(
         migrate.require_current(engine)
         with write_transaction(engine) as conn:
             tree = RegionTree.load(conn)
-        now = utcnow()
+        now = clock.now()
         d = first
         while d <= last:
             r = run_detection(engine, rules, d, now, by=cli_actor().name, tree=tree)
@@ -110,7 +110,7 @@ def list_command(
     with database(cfg) as engine:
         migrate.require_current(engine)
         view = list_alerts(engine, load_server_keys(cfg).audit, cli_actor(), ADDRESS,
-                           Filters(status, severity, None, rule, region), utcnow())  # fmt: skip
+                           Filters(status, severity, None, rule, region), clock.now())  # fmt: skip
     table = Table("id", "状态 status", "级别 severity", "规则 rule", "区划 region", "期 period",
                   "观察 observed", "阈值 threshold", "发出 raised", "升级 escalated")  # fmt: skip
     for r in view.rows:
@@ -130,7 +130,7 @@ def show_command(alert_id: Annotated[int, typer.Argument(help="The alert's id.")
     with database(cfg) as engine:
         migrate.require_current(engine)
         v = show_alert(engine, load_server_keys(cfg).audit, cli_actor(), alert_id, ADDRESS,
-                       utcnow())  # fmt: skip
+                       clock.now())  # fmt: skip
     a = v.alert
     out.print(f"[bold]预警 alert {a.id}[/bold] {a.status} · {a.severity} · {a.rule} "
               f"({a.kind}, {a.method}) · {v.region_name} {a.region_code} ({a.level})")  # fmt: skip
@@ -170,7 +170,7 @@ def transition_command(
     with database(cfg) as engine:
         migrate.require_current(engine)
         before = change_alert(engine, load_server_keys(cfg).audit, cli_actor(), alert_id,
-                              status, note, ADDRESS, utcnow())  # fmt: skip
+                              status, note, ADDRESS, clock.now())  # fmt: skip
     out.print(f"预警 alert {alert_id}: {before} → {status}")
 
 
@@ -181,7 +181,7 @@ def escalate_command() -> None:
     with database(cfg) as engine:
         migrate.require_current(engine)
         with write_transaction(engine) as conn:
-            done = escalate_due(conn, RegionTree.load(conn), utcnow(), by=cli_actor().name)
+            done = escalate_due(conn, RegionTree.load(conn), clock.now(), by=cli_actor().name)
     for alert_id, target in done:
         out.print(f"预警 alert {alert_id} → {target}")
     out.print(f"升级 escalated: {len(done)}")
@@ -194,7 +194,7 @@ def board_command() -> None:
     tz = ZoneInfo(cfg.timezone)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        b = board(engine, load_server_keys(cfg).audit, cli_actor(), ADDRESS, utcnow(), tz)
+        b = board(engine, load_server_keys(cfg).audit, cli_actor(), ADDRESS, clock.now(), tz)
     table = Table("辖区 area", "预警 raised", "未结 open", "超时 overdue", "升级 escalated",
                   "按时核实 verified on time", "核实中位 h", "按时调查 investigated on time",
                   "调查中位 h", "发现中位 h detect")  # fmt: skip

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from fangkong import clock
 from fangkong.alerts.model import SIGNALS
 from fangkong.alerts.tables import signal_counts
 from fangkong.errors import FieldProblem, ImportRejected, InvalidFields, Problem, RowProblem
@@ -26,7 +27,6 @@ from fangkong.registry.reader import Source, read_batches
 from fangkong.registry.service import report_path_for, write_report
 from fangkong.store.schema import regions
 from fangkong.store.tx import Bind, write_transaction
-from fangkong.store.types import utcnow
 from fangkong.store.upsert import upsert
 
 MAX_COUNT = 10_000_000  # one point's count for one day: anything above is a typo
@@ -171,7 +171,7 @@ def record_signals(
                      for i, r in enumerate(clean) if r.region_code in unknown]  # fmt: skip
         if problems:
             raise invalid_fields(problems)
-        return _write(conn, clean, at or utcnow())
+        return _write(conn, clean, at or clock.now())
 
 
 def record_signals_rows(bind: Bind, rows: Sequence[SignalRow], *, at: datetime | None = None
@@ -192,7 +192,7 @@ def record_signals_rows(bind: Bind, rows: Sequence[SignalRow], *, at: datetime |
         unknown = _unknown_regions(conn, (r.region_code for r in rows))
         if unknown:
             raise invalid_fields([FieldProblem("region_code", _no_region(min(unknown)))])
-        return _write(conn, rows, at or utcnow())
+        return _write(conn, rows, at or clock.now())
 
 
 def _text(value: object) -> str | None:
@@ -232,7 +232,7 @@ def import_signals(bind: Bind, path: Path, *, report: Path | None = None) -> Ing
                      for k, r in clean if r.region_code in unknown]  # fmt: skip
         if problems:
             raise _rejected(path, report or report_path_for(path), problems, n)
-        return _write(conn, [r for _, r in clean], utcnow())
+        return _write(conn, [r for _, r in clean], clock.now())
 
 
 def _rejected(path: Path, report: Path, problems: list[RowProblem], n: int) -> ImportRejected:

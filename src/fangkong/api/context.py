@@ -11,12 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from sqlalchemy import Engine
 
+from fangkong import clock
 from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import Actor
 from fangkong.auth.service import SESSION_MISSING, Policy, device_actor, session_actor
@@ -53,7 +54,7 @@ class AppContext:
         return Policy.of(self.settings)
 
     def today(self) -> date:
-        return datetime.now(ZoneInfo(self.settings.timezone)).date()
+        return clock.today(ZoneInfo(self.settings.timezone))
 
 
 def app_context(request: Request) -> AppContext:

@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fangkong import clock
 from fangkong.api import problems
 from fangkong.api.context import AppContext
 from fangkong.api.headers import API_HEADERS, with_api_headers
@@ -36,7 +37,6 @@ from fangkong.auth.service import device_actor
 from fangkong.errors import FangkongError
 from fangkong.healthcode.access import ScanRequest, scan_at_venue, scan_subject
 from fangkong.healthcode.service import ScanVerdict
-from fangkong.store.types import utcnow
 
 DEVICE_CACHE_S = 30.0
 MAX_BODY = 16 * 1024
@@ -113,7 +113,7 @@ class ScanEndpoint:
         if hit is not None and now < hit[0]:
             return hit[1]
         actor = device_actor(ctx.engine, token)  # raises for unknown, revoked, expired
-        left = (actor.expires_at - utcnow()).total_seconds() if actor.expires_at else 0.0
+        left = (actor.expires_at - clock.wall()).total_seconds() if actor.expires_at else 0.0
         if len(self._devices) > 10_000:
             self._devices.clear()
         self._devices[token] = (now + min(DEVICE_CACHE_S, max(left, 0.0)), actor)

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from fangkong import clock
 from fangkong.arrivals.board import PointBoard, TravellerView, board, traveller
 from fangkong.arrivals.loop import TravellerUnknown, advance, check
 from fangkong.arrivals.manifests import ManifestHeader, ManifestOutcome, import_manifest
@@ -39,7 +40,6 @@ from fangkong.errors import Forbidden, Problem
 from fangkong.healthcode.service import CodeContext, person_by_id_number
 from fangkong.identity.masking import mask_name
 from fangkong.store.schema import persons, venues
-from fangkong.store.types import utcnow
 
 
 def _answerable(conn: Connection, actor: Actor, tid: int) -> Any:
@@ -122,7 +122,7 @@ def board_view(
     *,
     at: datetime | None = None,
 ) -> BoardView:
-    at = at or utcnow()
+    at = at or clock.now()
 
     def body() -> BoardView:
         actor.require(ARRIVAL_READ)
@@ -182,7 +182,7 @@ def confirm_stage(
         with engine.connect() as conn:
             if tid is None:
                 person = person_by_id_number(
-                    conn, codes.sealer, id_number or "", utcnow().astimezone(codes.tz).date()
+                    conn, codes.sealer, id_number or "", clock.now().astimezone(codes.tz).date()
                 )
                 tid = (
                     conn.execute(

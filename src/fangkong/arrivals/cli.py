@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import getpass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from fangkong import clock
 from fangkong.arrivals.rules import STAGES, ArrivalRules
 from fangkong.cli_support import database, err, out, settings
 from fangkong.policy import load_pack
@@ -235,7 +235,7 @@ def board_command() -> None:
     from fangkong.store.tx import write_transaction
 
     with database(settings()) as engine, write_transaction(engine) as conn:
-        points = board(conn, at=datetime.now(UTC))
+        points = board(conn, at=clock.now())
     table = Table("point", *STAGES, "overdue", "hand-offs")
     for b in points:
         table.add_row(

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select, update
 
+from fangkong import clock
 from fangkong.arrivals.loop import _row, enter_stage
 from fangkong.arrivals.rules import ArrivalRules
 from fangkong.arrivals.tables import TEAM_KINDS, handoffs, teams, travellers, trips, vehicles
@@ -32,7 +33,6 @@ from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_facilities, quarantine_placements
 from fangkong.store.schema import regions, venues
 from fangkong.store.tx import write_transaction
-from fangkong.store.types import utcnow
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.service import Sample, TubeView, collect
 
@@ -193,7 +193,7 @@ def sample(
 ) -> TubeView:
     """Sample travellers at their arrival point into one tube (a pool if several): the
     tube links to them through testing's members; each moves to ``sampled``."""
-    at = at or utcnow()
+    at = at or clock.now()
     ids = sorted(set(traveller_ids))
     with write_transaction(engine) as conn:
         rows = [_row(conn, t) for t in ids]
@@ -307,7 +307,7 @@ def plan(
 ) -> Plan:
     """Place and group the travellers ready at ``point`` and plan their trips (see the
     module docstring). Safe to run again: placements are keyed by traveller."""
-    at = at or utcnow()
+    at = at or clock.now()
     with engine.connect() as conn:
         ready = _ready(conn, point)
     todo, seen = [], set()

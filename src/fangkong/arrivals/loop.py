@@ -36,13 +36,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select, update
 
+from fangkong import clock
 from fangkong.arrivals.rules import ArrivalRules
 from fangkong.arrivals.tables import alerts, handoffs, stage_changes, teams, travellers, trips
 from fangkong.errors import Conflict, NotFound, Problem
 from fangkong.quarantine.tables import quarantine_checks, quarantine_placements
 from fangkong.store.schema import regions, venues
 from fangkong.store.tx import write_transaction
-from fangkong.store.types import utcnow
 
 Bind = Engine | Connection
 ORDER = ("registered", "sampled", "boarded", "handed_over", "managed", "released")
@@ -166,7 +166,7 @@ def advance(
 ) -> str:
     """Confirm that traveller ``tid`` reached ``to_stage``; the same confirmation twice is
     harmless (a re-scan). Returns the stage the traveller is at afterwards."""
-    at = at or utcnow()
+    at = at or clock.now()
     with write_transaction(bind) as conn:
         t = _row(conn, tid)
         if t.stage == to_stage or (
@@ -244,7 +244,7 @@ def open_handoff(
 def acknowledge(bind: Bind, tid: int, *, by: str, at: datetime | None = None) -> bool:
     """The receiving jurisdiction takes the traveller over (接收确认); from now on it answers
     for them. Returns False when it was acknowledged before."""
-    at = at or utcnow()
+    at = at or clock.now()
     with write_transaction(bind) as conn:
         h = conn.execute(select(handoffs).where(handoffs.c.traveller_id == tid)).first()
         if h is None:
@@ -363,7 +363,7 @@ def check(
 ) -> CheckOutcome:
     """Sync with quarantine, raise and escalate alerts (idempotent: run it as often as you
     like; an alert is raised once per traveller and stage)."""
-    at = at or utcnow()
+    at = at or clock.now()
     with write_transaction(bind) as conn:
         managed, released = _sync_quarantine(conn, rules, at, by)
         parents = _parents(conn)

@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
+from fangkong import clock
 from fangkong.arrivals.decision import AreaHistory, Decision, Stay, decide
 from fangkong.arrivals.loop import enter_stage, open_handoff
 from fangkong.arrivals.rules import ArrivalRules
@@ -52,7 +53,6 @@ from fangkong.registry.reader import Batch
 from fangkong.registry.validate import Context, check_persons
 from fangkong.store.schema import persons, regions, venues
 from fangkong.store.tx import write_transaction
-from fangkong.store.types import utcnow
 
 COLUMNS = (
     "id_type",
@@ -415,7 +415,7 @@ def import_manifest(
     at: datetime | None = None,
 ) -> ManifestOutcome:
     """Validate and register a manifest (see the module docstring); all or nothing."""
-    at = at or utcnow()
+    at = at or clock.now()
     tz = tz or (codes.tz if codes else ZoneInfo("Asia/Shanghai"))
     with write_transaction(engine) as conn:
         point = _check_header(conn, header, rules)

@@ -24,8 +24,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select, update
 
+from fangkong import clock
 from fangkong.store.schema import audit_head, audit_log
-from fangkong.store.types import utcnow
 
 _FIELDS = (
     "seq",
@@ -96,7 +96,7 @@ def record(conn: Connection, key: bytes, event: AuditEvent, at: datetime | None 
     ).one()
     values: dict[str, object] = {
         "seq": head.seq + 1,
-        "at": at or utcnow(),
+        "at": at or clock.wall(),
         "actor": event.actor[:80],
         "action": event.action,
         "target_type": event.target_type,

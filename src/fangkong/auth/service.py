@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 
+from fangkong import clock
 from fangkong.audit.log import AuditEvent, record, transaction
 from fangkong.auth.jurisdiction import in_subtree, region_exists
 from fangkong.auth.model import Actor, UserInfo
@@ -45,7 +46,6 @@ from fangkong.store.schema import (
     users,
     venues,
 )
-from fangkong.store.types import utcnow
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{2,63}")
 MIN_PASSWORD = 10
@@ -233,7 +233,7 @@ def add_user(
             raise BadInput(
                 _p("user.exists", f"用户 {username} 已存在", f"user {username} exists already")
             )
-        now = utcnow()
+        now = clock.wall()
         user_id = conn.execute(
             users.insert()
             .values(
@@ -274,7 +274,7 @@ def set_role(
         if row is None:
             raise NotFound(_p("user.unknown", f"没有用户 {username}", f"no such user: {username}"))
         conn.execute(
-            update(users).where(users.c.id == row.id).values(role=role, updated_at=utcnow())
+            update(users).where(users.c.id == row.id).values(role=role, updated_at=clock.wall())
         )
         # a changed role takes effect at once: the user's sessions end
         conn.execute(delete(user_sessions).where(user_sessions.c.user_id == row.id))
@@ -330,7 +330,7 @@ def set_password(
                 password_hash=hash_password(password),
                 failed_logins=0,
                 locked_until=None,
-                updated_at=utcnow(),
+                updated_at=clock.wall(),
             )
         )
         ended = delete(user_sessions).where(user_sessions.c.user_id == row.id)
@@ -360,7 +360,7 @@ def disable_user(
     with transaction(engine) as conn:
         row = _user_row(conn, actor, username)
         if row.active:
-            now = utcnow()
+            now = clock.wall()
             conn.execute(
                 update(users)
                 .where(users.c.id == row.id)
@@ -387,7 +387,9 @@ def enable_user(engine: Engine, key: bytes, actor: Actor, username: str, address
             conn.execute(
                 update(users)
                 .where(users.c.id == row.id)
-                .values(active=True, disabled_at=None, disabled_reason=None, updated_at=utcnow())
+                .values(
+                    active=True, disabled_at=None, disabled_reason=None, updated_at=clock.wall()
+                )
             )
         outcome = "noop" if row.active else "ok"
         record(
@@ -416,7 +418,7 @@ def login(
     now: datetime | None = None,
 ) -> str:
     """Check the password; on success return a new session token (for the cookie)."""
-    now = now or utcnow()
+    now = now or clock.wall()
     token = secrets.token_urlsafe(32)
     error: FangkongError | None = None
     with transaction(engine) as conn:
@@ -521,7 +523,7 @@ SESSION_EXPIRED = _p(
 
 def session_actor(engine: Engine, policy: Policy, token: str, now: datetime | None = None) -> Actor:
     """The user behind a session token; ends the session when idle or too old."""
-    now = now or utcnow()
+    now = now or clock.wall()
     digest = _token_hash(token)
     with engine.connect() as conn:
         row = conn.execute(
@@ -618,7 +620,7 @@ def issue_device_token(
                 )
             ],
         )
-    now = now or utcnow()
+    now = now or clock.wall()
     token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = now + timedelta(days=days)
     with transaction(engine) as conn:
@@ -666,7 +668,7 @@ _TOKEN_INVALID = _p(
 
 def device_actor(engine: Engine, token: str, now: datetime | None = None) -> Actor:
     """The device behind a bearer token: its scope's rights, bound to its venue."""
-    now = now or utcnow()
+    now = now or clock.wall()
     with engine.connect() as conn:
         row = conn.execute(
             select(device_tokens, venues.c.region_code)

@@ -28,6 +28,7 @@ from typing import Any
 import segno
 from sqlalchemy import Connection, Engine, Select, func, select
 
+from fangkong import clock
 from fangkong.audit.calls import audited
 from fangkong.auth.jurisdiction import branches, within
 from fangkong.auth.model import Actor
@@ -66,7 +67,6 @@ from fangkong.identity.masking import mask_id, mask_name
 from fangkong.identity.resident_id import check_resident_id
 from fangkong.policy.model import Colour
 from fangkong.store.schema import persons, regions, venues
-from fangkong.store.types import utcnow
 
 CORRECTION_NOT_FOUND = Problem("correction.unknown", "未找到此纠错申请", "no such correction")
 SCAN_SCOPE = Problem(
@@ -217,7 +217,7 @@ def read_code(
     *, now: datetime | None = None,
 ) -> CodeView:  # fmt: skip
     """A person's code (evaluated now and stored) if inside the actor's jurisdiction."""
-    at = now or utcnow()
+    at = now or clock.now()
 
     def body(conn: Connection) -> tuple[CodeView, str, str]:
         actor.require(CODE_READ)
@@ -232,7 +232,7 @@ def lookup_code(
 ) -> int:  # fmt: skip
     """The row id of the person holding a resident ID number (found through the sealed
     lookup hash) whose code the actor may read; the page then shows ``read_code``."""
-    at = now or utcnow()
+    at = now or clock.now()
     actor.require(CODE_READ)
     check = check_resident_id(id_number, today=at.astimezone(ctx.tz).date())
     if not check.valid or check.normalized is None:
@@ -254,7 +254,7 @@ def code_qr_token(
     *, now: datetime | None = None,
 ) -> str:  # fmt: skip
     """A fresh signed QR token for the person (staff show or print it for them). Audited."""
-    at = now or utcnow()
+    at = now or clock.now()
 
     def body(conn: Connection) -> tuple[str, str, None]:
         actor.require(CODE_READ)

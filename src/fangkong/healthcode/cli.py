@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine
 
+from fangkong import clock
 from fangkong.cli_support import database, out, settings
 from fangkong.errors import Problem
 from fangkong.healthcode.errors import PersonUnknown
@@ -24,7 +25,6 @@ from fangkong.healthcode.service import (
     recompute_all,
 )
 from fangkong.store import migrate
-from fangkong.store.types import utcnow
 
 app = typer.Typer(
     help="Health codes: show, explain, QR image, recompute. 健康码.", no_args_is_help=True
@@ -40,7 +40,7 @@ def _group() -> None:
 
 def _person(engine: Engine, ctx: CodeContext, number: str) -> int:
     with engine.connect() as conn:
-        found = person_by_id_number(conn, ctx.sealer, number, utcnow().astimezone(ctx.tz).date())
+        found = person_by_id_number(conn, ctx.sealer, number, clock.now().astimezone(ctx.tz).date())
     if found is None:
         raise PersonUnknown(
             Problem("code.person_unknown", "登记中查无此证件号", "no person with this ID number")

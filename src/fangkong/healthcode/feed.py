@@ -10,10 +10,11 @@ colour or next change moved.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 
+from fangkong import clock
 from fangkong.healthcode.service import FactInput
 from fangkong.healthcode.store import check_fact
 from fangkong.healthcode.tables import person_facts
@@ -28,7 +29,7 @@ def record_facts(
     now: datetime | None = None,
 ) -> int:
     """Store ``(person_id, fact)`` pairs; returns how many were new."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     for _, fact in facts:
         check_fact(fact.kind, fact.starts_at, fact.ends_at, fact.detail)
     with engine.connect().execution_options(write=True) as conn, conn.begin():

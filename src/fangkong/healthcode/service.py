@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
+from fangkong import clock
 from fangkong.errors import Conflict, Forbidden, NotFound, Problem
 from fangkong.healthcode import bulk
 from fangkong.healthcode.errors import (
@@ -41,7 +42,6 @@ from fangkong.policy.model import Colour, Pack, Text
 from fangkong.settings import Settings
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
-from fangkong.store.types import utcnow
 
 Bind = Engine | Connection
 
@@ -77,7 +77,7 @@ class CodeContext:
 def _now(now: datetime | None) -> datetime:
     if now is not None and now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware time")
-    return now or utcnow()
+    return now or clock.now()
 
 
 # ---- facts and evaluation -------------------------------------------------------------------

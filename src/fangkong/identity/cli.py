@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
+from fangkong import clock
 from fangkong.cli_support import err, message, out, settings
 from fangkong.errors import Problem
 from fangkong.identity.documents import DocumentType, check_document, country_alpha2
@@ -148,7 +149,7 @@ def _today(timezone: str) -> date:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         err.print(f"设置错误 / bad setting FANGKONG_TIMEZONE: {timezone}", markup=False)
         raise typer.Exit(2) from exc
-    return datetime.now(zone).date()
+    return clock.today(zone)
 
 
 def _print_line(verdict: Verdict) -> None:

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
+from fangkong import clock
 from fangkong.audit.calls import audited
 from fangkong.audit.log import AuditEvent, record, transaction
 from fangkong.auth.jurisdiction import in_subtree, subtree, within
@@ -101,7 +102,6 @@ from fangkong.quarantine.tables import (
 )
 from fangkong.store.schema import persons
 from fangkong.store.tx import Bind
-from fangkong.store.types import utcnow
 
 T = TypeVar("T")
 MAX_BATCH = 5_000  # placement requests or health checks in one call
@@ -155,7 +155,7 @@ def save_facility_as(
             raise FacilityUnknown(FacilityUnknown.of(
                 "quarantine.facility_unknown", f"无此隔离场所（{facility.code}）",
                 f"no quarantine facility {facility.code}").problem)  # fmt: skip
-        fid, inserted, _ = _save(conn, facility, actor.name, utcnow())
+        fid, inserted, _ = _save(conn, facility, actor.name, clock.now())
         record(conn, key, AuditEvent(actor.name, "quarantine.facility", "ok", address,
                                      "facility", facility.code,
                                      "added" if inserted else "changed"))  # fmt: skip
@@ -249,7 +249,7 @@ def occupants_view(
     *, day: date | None = None, tz: ZoneInfo = SHANGHAI,
 ) -> Occupants:  # fmt: skip
     """The people placed in a facility now, by room, with today's health check. Audited."""
-    day = day or utcnow().astimezone(tz).date()
+    day = day or clock.now().astimezone(tz).date()
 
     def body(conn: Connection) -> tuple[Occupants, str]:
         found = facility_view(conn, actor, code)
@@ -299,7 +299,7 @@ def placement_view(
 ) -> PlacementDetail:  # fmt: skip
     """A placement with its period, test schedule, health checks and period changes;
     whether it may be released now and, if not, why. Audited."""
-    at = at or utcnow()
+    at = at or clock.now()
 
     def body(conn: Connection) -> tuple[PlacementDetail, str]:
         actor.require(QUARANTINE_READ)
@@ -368,7 +368,7 @@ def release_as(
 ) -> Release:  # fmt: skip
     """Release (quarantine.place); refused with the reason (``quarantine.release_refused``)
     while the period runs or the final negative test is missing. Audited."""
-    at = at or utcnow()
+    at = at or clock.now()
 
     def change(conn: Connection) -> tuple[Release, Facts, str]:
         done, facts = release_in(conn, placement_id, rules, by=actor.name, at=at, tz=tz,
@@ -402,7 +402,7 @@ def change_period_as(
     at: datetime | None = None, codes: CodeContext | None = None,
 ) -> PeriodChangeView:  # fmt: skip
     """Extend or shorten (quarantine.adjust) with a reason, kept in history. Audited."""
-    at = at or utcnow()
+    at = at or clock.now()
 
     def change(conn: Connection) -> tuple[PeriodChangeView, Facts, str]:
         done, facts = change_period_in(conn, placement_id, new_end=new_end, days=days,

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
+from fangkong import clock
 from fangkong.cli_support import database, out, settings
 from fangkong.errors import BadInput, Problem
 from fangkong.policy import load_pack
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.settings import Settings
-from fangkong.store.types import utcnow
 
 app = typer.Typer(
     help="Quarantine facilities, placement, follow-up, readiness, site survey. 集中隔离.",
@@ -44,7 +44,7 @@ def _rules(cfg: Settings) -> QuarantineRules:
 
 def _time(text: str | None, tz: ZoneInfo) -> datetime:
     if text is None:
-        return utcnow()
+        return clock.now()
     try:
         value = datetime.fromisoformat(text)
     except ValueError:

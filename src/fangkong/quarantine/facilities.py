@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, update
 
+from fangkong import clock
 from fangkong.errors import BadInput, ImportRejected, NotFound, Problem, RowProblem
 from fangkong.quarantine.rules import FACILITY_KINDS, FACILITY_STATUSES, ROOM_KINDS
 from fangkong.quarantine.tables import quarantine_facilities, quarantine_rooms
@@ -29,7 +30,6 @@ from fangkong.registry.reader import Source, read_batches, require_file
 from fangkong.registry.service import report_path_for, write_report
 from fangkong.store.schema import regions
 from fangkong.store.tx import Bind, write_transaction
-from fangkong.store.types import utcnow
 
 _PREFIX = {"single": "S", "family": "F", "accessible": "A"}
 MAX_ROOMS = 20_000  # per kind and facility: a typo (200000) is caught, not built
@@ -275,7 +275,7 @@ def save_facility(
     bind: Bind, f: FacilityInput, *, by: str, at: datetime | None = None
 ) -> tuple[int, bool, int]:
     """Insert or update a facility and its rooms; returns (id, inserted, rooms added)."""
-    at = at or utcnow()
+    at = at or clock.now()
     with write_transaction(bind) as conn:
         return _save(conn, f, by, at)
 
@@ -360,7 +360,7 @@ def set_status(bind: Bind, code: str, status: str, *, by: str) -> str:
         conn.execute(
             update(t)
             .where(t.c.code == code)
-            .values(status=status, updated_at=utcnow(), updated_by=by[:80])
+            .values(status=status, updated_at=clock.now(), updated_by=by[:80])
         )
         return str(old)
 
@@ -444,7 +444,7 @@ def import_facilities(
     seen: dict[str, int] = {}
     with write_transaction(engine) as conn:
         codes = set(conn.execute(select(regions.c.code)).scalars())
-        now = utcnow()
+        now = clock.now()
         for batch in read_batches(Source(path, FACILITY_FORMAT, encoding)):
             for i in range(batch.length):
                 number = batch.first_row + i

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select, update
 
+from fangkong import clock
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
@@ -52,7 +53,6 @@ from fangkong.quarantine.tables import (
     quarantine_tests,
 )
 from fangkong.store.tx import Bind, write_transaction
-from fangkong.store.types import utcnow
 
 
 class PlacementUnknown(NotFound):
@@ -209,7 +209,7 @@ def _place_name(view: PlacementView) -> str:
 
 
 def _now(at: datetime | None) -> datetime:
-    return at or utcnow()
+    return at or clock.now()
 
 
 # ---- daily health checks --------------------------------------------------------------------

@@ -25,7 +25,7 @@ regions at once, tested equal to ``fangkong.surveillance.rt.estimate_r``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 
+from fangkong import clock
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.schema import persons
 from fangkong.tracing.tables import tracing_cases, tracing_exposures
@@ -355,7 +356,7 @@ def forecast_from_store(
     from fangkong.store.tx import write_transaction
     from fangkong.surveillance.rt import discr_si
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     today = now.astimezone(tz).date()
     qrules = QuarantineRules.from_pack(pack)
     level = options.level or qrules.readiness.level

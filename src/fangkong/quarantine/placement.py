@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import Connection, Engine, String, and_, cast, func, select, update
 
+from fangkong import clock
 from fangkong.errors import BadInput, Problem
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
@@ -54,7 +55,6 @@ from fangkong.quarantine.tables import (
 )
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
-from fangkong.store.types import utcnow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OUTCOMES = ("placed", "home", "no_room", "not_managed", "already_placed")
@@ -308,7 +308,7 @@ def place(
     record_codes: bool = True,
 ) -> list[Assignment]:
     """Place a batch (see the module's docstring); one ``Assignment`` per request."""
-    at = at or utcnow()
+    at = at or clock.now()
     _check(requests, rules)
     out: list[Assignment | None] = [None] * len(requests)
     jobs: list[_Job] = []

@@ -33,6 +33,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
+from fangkong import clock
 from fangkong.quarantine.regions import RegionIndex, load_regions
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.survey import list_sites, score_site
@@ -42,7 +43,6 @@ from fangkong.quarantine.tables import (
     quarantine_rooms,
 )
 from fangkong.store.tx import Bind, write_transaction
-from fangkong.store.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def capacity_by_region(
 ) -> list[RegionCapacity]:
     """Readiness per region (see the module's docstring)."""
     level = level or rules.readiness.level
-    at = at or utcnow()
+    at = at or clock.now()
     with write_transaction(bind) as conn:
         index = load_regions(conn)
         tallies = _tallies(conn, rules, index, level, at)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
+from fangkong import clock
 from fangkong.errors import BadInput, ImportRejected, Problem, RowProblem
 from fangkong.quarantine.rules import ACCESS, POWER, SITE_TYPES, SurveyRules
 from fangkong.quarantine.tables import quarantine_sites
@@ -37,7 +38,6 @@ from fangkong.registry.reader import Source, read_batches
 from fangkong.registry.service import report_path_for, write_report
 from fangkong.store.schema import regions
 from fangkong.store.tx import Bind, write_transaction
-from fangkong.store.types import utcnow
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def save_site(bind: Bind, site: SiteInput, *, by: str, at: datetime | None = Non
         "power": site.power,
         "access": site.access,
         "hospital_km": site.hospital_km,
-        "surveyed_at": at or utcnow(),
+        "surveyed_at": at or clock.now(),
         "surveyed_by": by[:80],
     }
     with write_transaction(bind) as conn:

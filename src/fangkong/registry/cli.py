@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import typer
 
+from fangkong import clock
 from fangkong.cli_support import database, out, progress, settings
 from fangkong.errors import ImportRejected
 from fangkong.identity.sealing import Sealer, load_or_create_key
@@ -35,7 +35,7 @@ def _run(kind: str, path: Path, skip_invalid: bool, encoding: str, report: Path 
     cfg = settings()
     sealer = Sealer(load_or_create_key(cfg)) if kind == "persons" else None
     options = ImportOptions(
-        today=datetime.now(ZoneInfo(cfg.timezone)).date(),
+        today=clock.today(ZoneInfo(cfg.timezone)),
         skip_invalid=skip_invalid,
         batch_size=cfg.import_batch_size,
         encoding=encoding,

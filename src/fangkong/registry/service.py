@@ -11,7 +11,7 @@ import csv
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, select
 
+from fangkong import clock
 from fangkong._gc import gc_paused
 from fangkong.errors import ImportRejected, Problem, RowProblem
 from fangkong.identity.masking import mask_id, mask_name, mask_phone
@@ -99,7 +100,7 @@ class _Run:
         self.inserted = 0
         self.updated = 0
         self.was_empty = False
-        self.now = datetime.now(UTC)
+        self.now = clock.now()
 
     @property
     def writing(self) -> bool:

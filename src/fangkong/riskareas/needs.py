@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, case, select, update
 
+from fangkong import clock
 from fangkong.riskareas.errors import NeedInvalid, NeedUnknown, StatusConflict, problem
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import residents
 from fangkong.riskareas.tables import risk_area_need_changes, risk_area_needs, risk_areas
 from fangkong.store.schema import persons
 from fangkong.store.tx import Bind, write_transaction
-from fangkong.store.types import utcnow
 
 NEXT = {"open": ("in_progress", "done", "cancelled"), "in_progress": ("open", "done", "cancelled")}
 FINISHED = ("done", "cancelled")
@@ -53,7 +53,7 @@ def raise_need(
     by: str, now: datetime | None = None,
 ) -> int:  # fmt: skip
     """Record a resident's need; returns the task id."""
-    now = now or utcnow()
+    now = now or clock.now()
     if kind not in rules.need_kinds:
         raise _bad("need_kind", f"无此需求类型 {kind!r}（可选：{'、'.join(rules.need_kinds)}）",
                    f"no need kind {kind!r} (one of: {', '.join(rules.need_kinds)})")  # fmt: skip
@@ -92,7 +92,7 @@ def set_need_status(
     assigned_to: str | None = None, now: datetime | None = None,
 ) -> None:  # fmt: skip
     """Move a task on; a finished task cannot change, a cancellation needs a note."""
-    now = now or utcnow()
+    now = now or clock.now()
     with write_transaction(bind) as conn:
         row = conn.execute(
             select(risk_area_needs.c.status).where(risk_area_needs.c.id == need_id)
@@ -123,7 +123,7 @@ def list_needs(
     """Tasks, overdue first, then by deadline; ``within`` keeps areas in a region's subtree."""
     from fangkong.auth.jurisdiction import subtree
 
-    now = now or utcnow()
+    now = now or clock.now()
     n = risk_area_needs.c
     query = (
         select(risk_area_needs, risk_areas.c.name.label("area_name"),

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, func, or_, select, update
 
+from fangkong import clock
 from fangkong.auth.jurisdiction import subtree
 from fangkong.healthcode.service import CodeContext, evaluate_person
 from fangkong.healthcode.store import check_fact
@@ -35,7 +36,6 @@ from fangkong.riskareas.tables import (
 )
 from fangkong.store.schema import households, persons, regions, venues
 from fangkong.store.tx import Bind, write_transaction
-from fangkong.store.types import utcnow
 from fangkong.tracing.tables import tracing_cases, tracing_exposures
 
 LIFTING_JOB = "job:lifting"
@@ -87,7 +87,7 @@ class ChangeResult:
 def _now(now: datetime | None) -> datetime:
     if now is not None and now.tzinfo is None:
         raise ValueError("naive datetime: pass an aware time")
-    return now or utcnow()
+    return now or clock.now()
 
 
 def _invalid(code: str, zh: str, en: str) -> DesignationInvalid:

@@ -18,12 +18,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from fangkong import clock
 from fangkong.healthcode.service import CodeContext
 from fangkong.riskareas.rules import LEVEL_NAMES, RANK, RiskAreaRules
 from fangkong.riskareas.tables import risk_areas
 from fangkong.store.schema import persons, regions, venues
 from fangkong.store.tx import Bind, write_transaction
-from fangkong.store.types import utcnow
 from fangkong.tracing.tables import tracing_cases, tracing_exposures
 
 
@@ -62,7 +62,7 @@ def suggest(
     from fangkong.auth.jurisdiction import subtree
 
     rules = RiskAreaRules.from_pack(ctx.pack)
-    now = now or utcnow()
+    now = now or clock.now()
     first = (now.astimezone(ctx.tz) - timedelta(days=rules.window_days - 1)).date()
     day = func.coalesce(tracing_cases.c.sample_date, tracing_cases.c.onset_date)
     with write_transaction(bind) as conn:

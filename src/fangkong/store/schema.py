@@ -25,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from fangkong.store.types import UTCDateTime, utcnow
+from fangkong import clock
+from fangkong.store.types import UTCDateTime
 
 # Stable constraint names so migrations can alter them on SQLite (batch mode) and PostgreSQL.
 NAMING = {
@@ -42,8 +43,8 @@ class Base(DeclarativeBase):
 
 
 class Timestamped:
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=clock.now)
 
 
 class Region(Timestamped, Base):
@@ -237,6 +238,20 @@ class AuditHead(Base):
     row_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 
+class SystemClock(Base):
+    """The replay instant (one row, id 1): in ``FANGKONG_CLOCK=auto`` the system's clock
+    reads it (see ``fangkong.clock``); no row, the clock is live."""
+
+    __tablename__ = "system_clock"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    set_by: Mapped[str] = mapped_column(String(80))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())  # machine time of the change
+
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+
 Index("ix_audit_log_target", AuditEntry.target_type, AuditEntry.target_id)
 Index("ix_audit_log_address_action_at", AuditEntry.address, AuditEntry.action, AuditEntry.at)
 
@@ -248,3 +263,4 @@ user_sessions = cast(Table, UserSession.__table__)
 device_tokens = cast(Table, DeviceToken.__table__)
 audit_log = cast(Table, AuditEntry.__table__)
 audit_head = cast(Table, AuditHead.__table__)
+system_clock = cast(Table, SystemClock.__table__)

@@ -174,11 +174,11 @@ def person_ids_by_token(
 ) -> list[int]:
     """Registry ids of persons who showed their health-code QR (a signed, current token);
     a forged, expired or unknown one is named by its place in ``field``."""
+    from fangkong import clock
     from fangkong.healthcode.qr import verify_token
     from fangkong.healthcode.tables import health_codes
-    from fangkong.store.types import utcnow
 
-    at = now or utcnow()
+    at = now or clock.now()
     refs: list[bytes] = []
     bad: list[FieldProblem] = []
     for i, token in enumerate(tokens):

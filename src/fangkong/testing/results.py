@@ -29,9 +29,10 @@ import pyarrow.compute as _pc
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, select
 
+from fangkong import clock
 from fangkong.errors import Conflict, FieldProblem, InvalidFields, Problem, RowProblem
 from fangkong.store.tx import write_transaction
-from fangkong.store.types import UTCDateTime, utcnow
+from fangkong.store.types import UTCDateTime
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.tables import batches, labs, results, tubes
 
@@ -341,7 +342,7 @@ def store_batch(
     at: datetime | None = None,
 ) -> BatchOutcome:
     """Store validated rows as one batch, in one transaction; nothing if any row is refused."""
-    at = at or utcnow()
+    at = at or clock.now()
     with write_transaction(bind) as conn:
         if (
             lab_code is not None

@@ -30,13 +30,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, String, select, update
 
+from fangkong import clock
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
 from fangkong.healthcode.service import CodeContext, evaluate_person, recompute_all
 from fangkong.healthcode.store import check_fact
 from fangkong.healthcode.tables import health_codes, person_facts
 from fangkong.store.schema import persons, regions
 from fangkong.store.tx import write_transaction
-from fangkong.store.types import utcnow
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.tables import PURPOSES, batches, labs, orders, results, tube_members, tubes
 
@@ -60,7 +60,7 @@ class TubeConflict(Conflict):
 def _now(at: datetime | None) -> datetime:
     if at is not None and at.tzinfo is None:
         raise ValueError("naive datetime: pass an aware time")
-    return (at or utcnow()).astimezone(UTC)
+    return (at or clock.now()).astimezone(UTC)
 
 
 def _bad(zh: str, en: str) -> SampleInvalid:

@@ -38,12 +38,12 @@ import pyarrow as pa
 import pyarrow.compute as _pc
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
+from fangkong import clock
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
 from fangkong.store.schema import persons, venues
 from fangkong.store.tx import write_transaction
-from fangkong.store.types import utcnow
 from fangkong.store.upsert import stored_keys, upsert
 from fangkong.tracing.copresence import I64, Cases, CheckinIndex, Ints, Pairs, Stays
 from fangkong.tracing.copresence import resolve_time_out as _resolve
@@ -213,7 +213,7 @@ def _seconds(column: Any) -> I64:
 def _now(at: datetime | None) -> datetime:
     if at is not None and at.tzinfo is None:
         raise ValueError("naive datetime: pass an aware time")
-    return (at or utcnow()).astimezone(UTC)
+    return (at or clock.now()).astimezone(UTC)
 
 
 def _epoch(t: datetime) -> int:

@@ -2,7 +2,7 @@
 
 ::
 
-    landing/batch-<ns>-<id>.parquet      batches as they arrive (scans, imported files)
+    landing/batch-<µs>-<id>.parquet      batches as they arrive (scans, imported files)
     compacted/day=YYYY-MM-DD/part-0.parquet
                                          one file per UTC day of time_in, sorted by
                                          (venue_id, time_in), row groups of ROW_GROUP_ROWS
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +35,7 @@ import pyarrow.compute as _pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from fangkong import clock
 from fangkong.tracing.files import CHECKIN_SCHEMA, TIME
 
 Arrow = Any
@@ -117,7 +117,8 @@ class CheckinLake:
             path = None
             if new.num_rows:
                 self.landing.mkdir(parents=True, exist_ok=True)
-                path = self.landing / f"batch-{time.time_ns()}-{uuid.uuid4().hex[:8]}.parquet"
+                stamp = f"{clock.wall():%Y%m%d%H%M%S%f}"  # sorts as landed; the id keeps it unique
+                path = self.landing / f"batch-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
                 _write_atomic(new, path, sort=False)
         return LandResult(table.num_rows, new.num_rows, table.num_rows - new.num_rows, path)
 

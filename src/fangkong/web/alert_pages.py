@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from fangkong import clock
 from fangkong.alerts.access import (
     AlertDetail,
     Filters,
@@ -28,7 +29,6 @@ from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
 from fangkong.api.context import check_csrf
 from fangkong.api.problems import status_of
 from fangkong.errors import BadInput, Conflict, NotFound
-from fangkong.store.types import utcnow
 from fangkong.web.i18n import translations
 from fangkong.web.pages import Address, Caller, Ctx, page, page_lang, session_csrf_basis
 
@@ -47,17 +47,17 @@ def get_alerts(
     filters = Filters(status, severity, kind, rule, region, escalated)
     code, error = 200, None
     try:
-        view = list_alerts(ctx.engine, ctx.keys.audit, actor, address, filters, utcnow())
+        view = list_alerts(ctx.engine, ctx.keys.audit, actor, address, filters, clock.now())
     except BadInput as exc:
         code, error = 422, exc.problem.text(page_lang(request))
-        view = list_alerts(ctx.engine, ctx.keys.audit, actor, address, Filters(), utcnow())
+        view = list_alerts(ctx.engine, ctx.keys.audit, actor, address, Filters(), clock.now())
     return page(request, "alerts/list.html", status=code, actor=actor, view=view, error=error,
                 statuses=STATUSES, severities=SEVERITIES, kinds=KINDS)  # fmt: skip
 
 
 @alert_pages.get("/alerts/board")
 def get_board(request: Request, ctx: Ctx, actor: Caller, address: Address) -> HTMLResponse:
-    b = board(ctx.engine, ctx.keys.audit, actor, address, utcnow(), ctx.codes.tz)
+    b = board(ctx.engine, ctx.keys.audit, actor, address, clock.now(), ctx.codes.tz)
     return page(request, "alerts/board.html", actor=actor, board=b)
 
 
@@ -92,7 +92,7 @@ def series_spec(detail: AlertDetail, lang: str) -> str:
 
 def _detail_page(request: Request, ctx: Ctx, actor: Any, address: str, alert_id: int,
                  *, code: int = 200, **context: Any) -> HTMLResponse:  # fmt: skip
-    detail = show_alert(ctx.engine, ctx.keys.audit, actor, alert_id, address, utcnow())
+    detail = show_alert(ctx.engine, ctx.keys.audit, actor, alert_id, address, clock.now())
     lang = page_lang(request)
     return page(request, "alerts/detail.html", status=code, actor=actor, d=detail,
                 spec=series_spec(detail, lang), signal_names=SIGNALS, **context)  # fmt: skip
@@ -117,7 +117,7 @@ def post_status(
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
         change_alert(ctx.engine, ctx.keys.audit, actor, alert_id, status, note, address,
-                     utcnow())  # fmt: skip
+                     clock.now())  # fmt: skip
     except (BadInput, Conflict) as exc:
         return _detail_page(request, ctx, actor, address, alert_id, code=status_of(exc),
                             error=exc.problem.text(page_lang(request)))  # fmt: skip

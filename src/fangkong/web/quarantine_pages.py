@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from sqlalchemy import select
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from fangkong import clock
 from fangkong.api.context import check_csrf
 from fangkong.api.problems import status_of
 from fangkong.auth.rights import QUARANTINE_MANAGE, QUARANTINE_PLACE
@@ -235,7 +236,7 @@ def _placement_page(
 ) -> HTMLResponse:  # fmt: skip
     view = placement_view(ctx.engine, ctx.keys.audit, actor, placement_id, address, _rules(ctx),
                           tz=_tz(ctx))  # fmt: skip
-    today = datetime.now(_tz(ctx)).date()
+    today = clock.today(_tz(ctx))
     return page(request, "quarantine/placement.html", status=status, actor=actor, view=view,
                 today=today, **context)  # fmt: skip
 
