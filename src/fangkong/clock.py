@@ -199,7 +199,11 @@ def _cached_replay() -> datetime | None:
     engine = st.engine
     if engine is None:
         return None
-    with _lock:
+    # One thread reads the row; the others keep the stale value meanwhile rather than wait
+    # (the scan path runs on the event loop), except before the first read.
+    if not _lock.acquire(blocking=st.replay_until == 0.0):
+        return st.replay_at
+    try:
         if time.monotonic() < st.replay_until:  # another thread refreshed it meanwhile
             return st.replay_at
         try:
@@ -209,6 +213,8 @@ def _cached_replay() -> datetime | None:
         st.replay_at = None if found is None else found.at
         st.replay_until = time.monotonic() + REPLAY_TTL_S
         return st.replay_at
+    finally:
+        _lock.release()
 
 
 def _engine_of(bind: Bind) -> Engine:
