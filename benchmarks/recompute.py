@@ -13,8 +13,9 @@ prints persons per second and the ratio. Goal (issue 5): 10,000,000 persons ≤ 
 
 ``--db N`` (issue 14) then times ``service.recompute_all`` on a SQLite file: N persons
 in ``persons`` and the same kind of histories as ``person_facts`` rows (setup, not
-timed); the first pass at AT (every code new), the next day, and the next day again
-(nothing due), with the codes stored and written by each pass.
+timed), plus ``--db-bare M`` persons without any fact; the first pass at AT (every code
+new), the next day, and the next day again (nothing due), with the codes stored and
+written by each pass.
 """
 
 from __future__ import annotations
@@ -161,7 +162,7 @@ def fact_rows(f: FactArrays) -> list[tuple[object, ...]]:
     return rows
 
 
-def database_run(n: int, seed: int, pack_name: str) -> None:
+def database_run(n: int, seed: int, pack_name: str, bare: int = 0) -> None:
     """recompute_all on a SQLite file of ``n`` persons (see the module's docstring)."""
     import sqlite3
     import tempfile
@@ -193,7 +194,7 @@ def database_run(n: int, seed: int, pack_name: str) -> None:
             "INSERT INTO persons (id, doc_type, doc_country, doc_hash, doc_sealed, name, sex, "
             "birth_date, occupation, created_at, updated_at) VALUES (?, 'passport', 'FRA', ?, "
             "x'00', 'n', 'F', '1990-01-01', 'other', ?, ?)",
-            ((i + 1, i.to_bytes(32, "big"), stamp, stamp) for i in range(n)),
+            ((i + 1, i.to_bytes(32, "big"), stamp, stamp) for i in range(n + bare)),
         )
         con.executemany(
             "INSERT INTO person_facts (person_id, kind, starts_at, ends_at, detail, recorded_at, "
@@ -202,9 +203,9 @@ def database_run(n: int, seed: int, pack_name: str) -> None:
         )
         con.execute("COMMIT")
         con.close()
-        print(
-            f"database: {n:,} persons, {len(rows):,} facts, setup {time.perf_counter() - t:.1f} s"
-        )
+        took = time.perf_counter() - t
+        print(f"database: {n:,} persons with histories, {bare:,} without facts, "
+              f"{len(rows):,} facts, setup {took:.1f} s")  # fmt: skip
         engine = make_engine(f"sqlite:///{path}")
         day = timedelta(days=1)
         for label, at in (("first pass", AT), ("next day", AT + day), ("again", AT + day)):
@@ -226,6 +227,7 @@ def main() -> None:
     ap.add_argument("--pack", default="protocol-9")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--db", type=int, default=0, help="persons for recompute_all on SQLite")
+    ap.add_argument("--db-bare", type=int, default=0, help="and persons without any fact")
     args = ap.parse_args()
     pack = load_pack(args.pack)
     t = time.perf_counter()
@@ -260,7 +262,7 @@ def main() -> None:
           f"(single would take {per_single * args.persons / 60:,.1f} min for all)")  # fmt: skip
     assert agree
     if args.db:
-        database_run(args.db, args.seed, args.pack)
+        database_run(args.db, args.seed, args.pack, args.db_bare)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from itertools import count
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from fangkong.healthcode.rules import evaluate, review_time
 from fangkong.healthcode.service import (
@@ -232,3 +232,21 @@ def test_stored_codes_equal_a_fresh_evaluation(
             write_facts(engine, [(who, f) for f in more], recorded_by="test", now=at)
         recompute_all(engine, ctx, at)
         _assert_current(engine, ctx, at)
+
+
+def test_full_recompute_checks_everyone_in_bulk(world: World, ctx: CodeContext) -> None:
+    """``full``: the bulk evaluator finds a stored colour that no review would revisit (a
+    row changed behind the service's back, or a pack edited under the same version)."""
+    record_fact(world.engine, ctx, world.zhang, FactInput("close_contact", NOW),
+                recorded_by="tracer", now=NOW)  # fmt: skip
+    recompute_all(world.engine, ctx, NOW + H)
+    with world.engine.begin() as conn:
+        conn.execute(
+            update(health_codes).where(health_codes.c.person_id == world.zhang)
+            .values(colour="yellow")
+        )  # fmt: skip
+    assert recompute_all(world.engine, ctx, NOW + 2 * H).reviewed == 0  # nothing due
+    result = recompute_all(world.engine, ctx, NOW + 2 * H, full=True)
+    assert (result.reviewed, result.changed) == (1, 1)
+    _assert_current(world.engine, ctx, NOW + 2 * H)
+    assert recompute_all(world.engine, ctx, NOW + 2 * H, full=True).reviewed == 0

@@ -10,7 +10,8 @@ decide corrections) is the caller's: the service layer records who did it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -504,9 +505,15 @@ def recompute_all(
                 decided.append((pid, evaluate(facts, at, pack, tz=ctx.tz), stamp))
             changed += _store_many(conn, decided, pack, trigger)
         _settle_factless(conn, pack, at)
-        assigned = _assign_green(conn, pack, at, trigger)
-        evaluated = conn.execute(select(func.count()).select_from(health_codes)).scalar_one()
-    return RecomputeResult(int(evaluated), changed, len(due), assigned)
+        codes = _count(conn, health_codes)
+        people = _count(conn, persons)
+        # every code is a person's (its key): as many codes as persons, and all have one
+        assigned = _assign_green(conn, pack, at, trigger) if codes < people else 0
+    return RecomputeResult(codes + assigned, changed, len(due), assigned)
+
+
+def _count(conn: Connection, table: sa.Table) -> int:
+    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def _due(conn: Connection, pack: Pack, at: datetime) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -536,7 +543,7 @@ def _due(conn: Connection, pack: Pack, at: datetime) -> np.ndarray[Any, np.dtype
         )
     )
     strays = select(h.person_id).where(
-        h.colour != "green", ~sa.exists().where(f.person_id == h.person_id)
+        h.colour.in_(["yellow", "red"]), ~sa.exists().where(f.person_id == h.person_id)
     )
     ids = conn.execute(sa.union(with_facts, strays)).scalars().all()
     return np.unique(np.fromiter(ids, dtype=np.int64, count=len(ids)))
@@ -586,8 +593,6 @@ def _settle_factless(conn: Connection, pack: Pack, at: datetime) -> None:
     conn.execute(
         update(health_codes)
         .where(
-            h.colour == "green",
-            ~sa.exists().where(person_facts.c.person_id == h.person_id),
             or_(
                 h.pack_name != pack.name,
                 h.pack_version != pack.version,
@@ -596,6 +601,8 @@ def _settle_factless(conn: Connection, pack: Pack, at: datetime) -> None:
                 h.fact_count != 0,
                 h.last_fact_id.is_not(None),
             ),
+            h.colour == "green",
+            ~sa.exists().where(person_facts.c.person_id == h.person_id),
         )
         .values(
             reasons=[], pack_name=pack.name, pack_version=pack.version, next_change_at=None,
@@ -628,17 +635,35 @@ def _assign_green(conn: Connection, pack: Pack, at: datetime, trigger: str) -> i
                    version).where(without),
         )
     )  # fmt: skip
-    made = conn.execute(
-        health_codes.insert()
-        .from_select(
-            [h.person_id, h.colour, h.reasons, h.pack_name, h.pack_version, h.evaluated_at,
-             h.qr_ref, h.fact_count],
-            select(persons.c.id, green, sa.literal([], h.reasons.type), name, version, when,
-                   sa.type_coerce(_random_ref(conn), h.qr_ref.type), sa.literal(0)).where(without),
-        )
-        .execution_options(preserve_rowcount=True)
-    )  # fmt: skip
+    with _large_cache(conn):
+        made = conn.execute(
+            health_codes.insert()
+            .from_select(
+                [h.person_id, h.colour, h.reasons, h.pack_name, h.pack_version, h.evaluated_at,
+                 h.qr_ref, h.fact_count],
+                select(persons.c.id, green, sa.literal([], h.reasons.type), name, version, when,
+                       sa.type_coerce(_random_ref(conn), h.qr_ref.type), sa.literal(0))
+                .where(without),
+            )
+            .execution_options(preserve_rowcount=True)
+        )  # fmt: skip
     return int(made.rowcount)
+
+
+@contextmanager
+def _large_cache(conn: Connection) -> Iterator[None]:
+    # random QR refs land all over their unique index: on SQLite a larger page cache for
+    # this statement keeps the index in memory (measured: a third less time at 1M)
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw: Any = conn.connection.driver_connection  # a PRAGMA, not a statement to track
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size=-{256 * 1024}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size={int(before)}")
 
 
 # ---- QR codes and scans (用码) --------------------------------------------------------------
