@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -173,7 +173,7 @@ class FactQuery:
 
 
 def write_fact_query(
-    conn: Connection, query: FactQuery, *, recorded_by: str, now: datetime | None = None
+    bind: Bind, query: FactQuery, *, recorded_by: str, now: datetime | None = None
 ) -> Written:
     """Insert the facts ``query`` selects with one ``INSERT … SELECT``, skipping event ids
     stored before. The detail is a JSON object built by the database (``json_object`` on
@@ -184,6 +184,13 @@ def write_fact_query(
         if name in query.detail and name not in constants:
             raise ValueError(f"{query.kind}.{name} is checked: give it as a constant")
     check_fact(query.kind, now, None, constants)
+    with write_transaction(bind) as conn:
+        return _insert_selected(conn, query, recorded_by, now)
+
+
+def _insert_selected(
+    conn: Connection, query: FactQuery, recorded_by: str, now: datetime
+) -> Written:
     key = query.client_event_id
     f = person_facts.c
     columns = [f.person_id, f.kind, f.starts_at, f.detail, f.client_event_id, f.recorded_at,
@@ -273,7 +280,7 @@ def record_discharge(
     latest case still open then, and the pack's discharged-case rule (home health
     monitoring) starts. Resending the same discharge changes nothing; a person with no
     case open at ``at`` is refused (``fact.invalid``)."""
-    key = client_event_id or f"discharge-{person_id}-{at.isoformat()}"
+    key = client_event_id or f"discharge-{person_id}-{at.astimezone(UTC).isoformat()}"
     fact = FactInput("discharge", at, None, {}, key[:_KEY_LENGTH])
     check_input(fact)
     with write_transaction(bind) as conn:
