@@ -81,8 +81,9 @@ def loop_alone(people: int, days: int, seed: int) -> dict[str, float]:
         loop._writer.close()
         wall, cpu = time.perf_counter() - tic, _cpu() - cpu0
         cells = " ".join(f"{loop.seconds[c]:>10.1f}" for c in CAPABILITIES)
-        print(f"all {sum(x.figures.confirmed for x in loop.days):>6} "
-              f"{sum(x.figures.infections for x in loop.days):>8} {cells} {wall:>6.1f}")  # fmt: skip
+        confirmed = sum(x.figures.confirmed for x in loop.days)
+        infected = sum(x.figures.infections for x in loop.days)
+        print(f"all {confirmed:>6} {infected:>8} {cells} {wall:>6.1f}")
         print(f"loop alone: {wall:.1f} s wall, {cpu:.1f} s CPU for {days} days "
               f"({wall / max(days, 1):.2f} s a day); goal ≤ {GOAL_SECONDS:.0f} s for 21 days of "
               f"20,000: {'met' if wall <= GOAL_SECONDS else 'not met'}")  # fmt: skip
@@ -131,8 +132,10 @@ def main() -> None:
         ours = demo_seconds(ROOT / "src", args.people, args.days, args.seed)
     finally:
         shutil.rmtree(tree, ignore_errors=True)
-    print(f"fangkong demo, its days alone (with {args.days} days − with 0): baseline "
-          f"{args.baseline_commit} {base:.1f} s, ours {ours:.1f} s, ratio {base / ours:.2f}×")
+    print(
+        f"fangkong demo, its days alone (with {args.days} days − with 0): baseline "
+        f"{args.baseline_commit} {base:.1f} s, ours {ours:.1f} s, ratio {base / ours:.2f}×"
+    )
 
 
 if __name__ == "__main__":

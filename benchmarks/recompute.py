@@ -1,6 +1,7 @@
 """Full health-code re-evaluation of a province: bulk (NumPy) vs the single evaluator.
 
     .venv/bin/python benchmarks/recompute.py [--persons 10000000] [--sample 20000]
+                                             [--db 200000]
 
 Generates mixed random histories as arrays (no database): about 2 tests per person
 (pooled, pending, some positive), a third of persons with an event (case, contact,
@@ -9,6 +10,12 @@ testing. Times the bulk evaluator over all persons on ``--workers`` threads, the
 single-person evaluator looped over a sample, checks both agree on the sample, and
 prints persons per second and the ratio. Goal (issue 5): 10,000,000 persons ≤ 10 s on
 2 cores.
+
+``--db N`` (issue 14) then times ``service.recompute_all`` on a SQLite file: N persons
+in ``persons`` and the same kind of histories as ``person_facts`` rows (setup, not
+timed), plus ``--db-bare M`` persons without any fact; the first pass at AT (every code
+new), the next day, and the next day again (nothing due), with the codes stored and
+written by each pass.
 """
 
 from __future__ import annotations
@@ -110,6 +117,107 @@ def person_facts(f: FactArrays, i: int) -> PersonFacts:
     )  # fmt: skip
 
 
+_STAMP = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def _ts(us: int) -> str | None:
+    return None if us == NEVER else from_us(us).strftime(_STAMP)
+
+
+def fact_rows(f: FactArrays) -> list[tuple[object, ...]]:
+    """``person_facts`` rows (person id = index + 1) for the histories in ``f``."""
+    import json
+
+    rows: list[tuple[object, ...]] = []
+    for j in range(len(f.ev_person)):
+        name = EVENT_KINDS[f.ev_kind[j]]
+        end = _ts(int(f.ev_end[j]))
+        if name == "case":
+            kind, detail = "case", {"status": "confirmed"}
+        elif name in ("close_contact", "contact_of_contact", "companion"):
+            kind, detail, end = name, {}, None
+        elif name.startswith("arrival_"):
+            kind, detail, end = "arrival", {"risk": name[8:], "origin": ""}, None
+        elif name.startswith("residence_"):
+            kind, detail = "residence", {"level": name[10:], "area": ""}
+        elif name == "clinic":
+            kind, detail, end = "clinic_visit", {}, None
+        elif name.startswith("period_"):
+            kind, detail = "period", {"period": name[7:], "place": ""}
+        else:
+            kind, detail = "manual", {"colour": Colour(int(f.ev_colour[j])).label}
+        start = _ts(int(f.ev_start[j]))
+        rows.append((int(f.ev_person[j]) + 1, kind, start, end, json.dumps(detail)))
+    results = ("pending", "negative", "positive")
+    for j in range(len(f.t_person)):
+        test: dict[str, object] = {"result": results[f.t_result[j]], "pooled": bool(f.t_pooled[j]),
+                                   "sample_id": f"s{j}"}  # fmt: skip
+        if f.t_reported[j] != NEVER:
+            test["reported_at"] = from_us(int(f.t_reported[j])).isoformat()
+        rows.append((int(f.t_person[j]) + 1, "test", _ts(int(f.t_sampled[j])), None,
+                     json.dumps(test)))  # fmt: skip
+    for i in np.flatnonzero(f.enrol_group >= 0):
+        rows.append((int(i) + 1, "enrolment", _ts(int(f.enrol_since[i])), None,
+                     json.dumps({"group": f.groups[f.enrol_group[i]]})))  # fmt: skip
+    return rows
+
+
+def database_run(n: int, seed: int, pack_name: str, bare: int = 0) -> None:
+    """recompute_all on a SQLite file of ``n`` persons (see the module's docstring)."""
+    import sqlite3
+    import tempfile
+    from datetime import timedelta
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from fangkong.healthcode.qr import QrKeys
+    from fangkong.healthcode.service import CodeContext, recompute_all
+    from fangkong.healthcode.tables import health_codes
+    from fangkong.identity.sealing import Sealer
+    from fangkong.store import migrate
+    from fangkong.store.engine import make_engine
+
+    ctx = CodeContext(pack=load_pack(pack_name), sealer=Sealer(bytes(32)), qr=QrKeys.generate())
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp, "codes.db")
+        engine = make_engine(f"sqlite:///{path}")
+        migrate.upgrade(engine)
+        engine.dispose()
+        t = time.perf_counter()
+        rows = fact_rows(generate(n, seed))
+        stamp = AT.strftime(_STAMP)
+        con = sqlite3.connect(path, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("BEGIN")
+        con.executemany(
+            "INSERT INTO persons (id, doc_type, doc_country, doc_hash, doc_sealed, name, sex, "
+            "birth_date, occupation, created_at, updated_at) VALUES (?, 'passport', 'FRA', ?, "
+            "x'00', 'n', 'F', '1990-01-01', 'other', ?, ?)",
+            ((i + 1, i.to_bytes(32, "big"), stamp, stamp) for i in range(n + bare)),
+        )
+        con.executemany(
+            "INSERT INTO person_facts (person_id, kind, starts_at, ends_at, detail, recorded_at, "
+            "recorded_by) VALUES (?, ?, ?, ?, ?, ?, 'bench')",
+            ((*r, stamp) for r in rows),
+        )
+        con.execute("COMMIT")
+        con.close()
+        took = time.perf_counter() - t
+        print(f"database: {n:,} persons with histories, {bare:,} without facts, "
+              f"{len(rows):,} facts, setup {took:.1f} s")  # fmt: skip
+        engine = make_engine(f"sqlite:///{path}")
+        day = timedelta(days=1)
+        for label, at in (("first pass", AT), ("next day", AT + day), ("again", AT + day)):
+            t = time.perf_counter()
+            result = recompute_all(engine, ctx, at)
+            took = time.perf_counter() - t
+            with engine.connect() as conn:
+                codes = conn.execute(select(func.count()).select_from(health_codes)).scalar_one()
+            print(f"recompute_all {label}: {took:.2f} s; {result}; codes stored {codes:,}")
+        engine.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--persons", type=int, default=10_000_000)
@@ -118,6 +226,8 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=20_000)
     ap.add_argument("--pack", default="protocol-9")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--db", type=int, default=0, help="persons for recompute_all on SQLite")
+    ap.add_argument("--db-bare", type=int, default=0, help="and persons without any fact")
     args = ap.parse_args()
     pack = load_pack(args.pack)
     t = time.perf_counter()
@@ -151,6 +261,8 @@ def main() -> None:
     print(f"ratio: bulk is {ratio:,.0f}× the single evaluator per person "
           f"(single would take {per_single * args.persons / 60:,.1f} min for all)")  # fmt: skip
     assert agree
+    if args.db:
+        database_run(args.db, args.seed, args.pack, args.db_bare)
 
 
 if __name__ == "__main__":

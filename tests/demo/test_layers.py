@@ -26,7 +26,8 @@ def test_the_twin_imports_nothing_of_the_platform() -> None:
         f"{p.relative_to(SRC)}:{line} {name}"
         for p in sorted((SRC / "twin").rglob("*.py"))
         for line, name in _imports(p)
-        if name.startswith("fangkong.") and not name.startswith("fangkong.twin")
+        if name.startswith("fangkong.")
+        and not name.startswith("fangkong.twin")
         and name not in SHARED
     ]
     assert bad == []

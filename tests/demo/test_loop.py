@@ -175,8 +175,11 @@ def test_codes_turn_green_within_a_day_of_a_period_ending_with_a_negative_test(r
                 if until is not None:
                     assert datetime.fromisoformat(until) > run.end - timedelta(days=1)
         transitions = conn.execute(
-            select(func.count()).select_from(code_transitions).where(
-                code_transitions.c.to_colour == "green", code_transitions.c.from_colour != None  # noqa: E711
+            select(func.count())
+            .select_from(code_transitions)
+            .where(
+                code_transitions.c.to_colour == "green",
+                code_transitions.c.from_colour != None,  # noqa: E711
             )
         ).scalar_one()
         ended = int(transitions)
@@ -220,9 +223,7 @@ def test_close_contacts_are_placed_or_alerted_within_the_deadline(run: Run) -> N
     deadline = timedelta(hours=rules.surge.placement_deadline_hours)
     c, q, a = tracing_contacts.c, quarantine_placements.c, quarantine_alerts.c
     with run.engine.connect() as conn:
-        contacts = conn.execute(
-            select(c.person_id, c.identified_at).where(c.kind == "close")
-        ).all()
+        contacts = conn.execute(select(c.person_id, c.identified_at).where(c.kind == "close")).all()
         placed: dict[int, datetime] = {}
         for pid, made in conn.execute(
             select(q.person_id, func.min(q.created_at))
@@ -246,4 +247,3 @@ def test_the_report_figures_add_up(run: Run) -> None:
     assert sum(d.figures.under_control for d in days) == sum(o.under_control for o in origins)
     for d in days:
         assert d.figures.confirmed == d.figures.under_control + d.figures.community
-

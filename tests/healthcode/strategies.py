@@ -3,6 +3,7 @@ boundaries are frequent, which is where single and bulk evaluation could disagre
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from fangkong.healthcode.facts import (
     ResidenceFact,
     TestFact,
 )
+from fangkong.healthcode.writer import FactInput
 from fangkong.policy.model import Colour
 
 T0 = datetime(2022, 6, 1, tzinfo=UTC)
@@ -74,3 +76,36 @@ person_facts = st.builds(
         **small,
     ).map(tuple),
 )  # fmt: skip
+
+
+def as_inputs(facts: PersonFacts, tag: str) -> list[FactInput]:
+    """Facts to store for a drawn history; ``tag`` makes their client event ids unique. A
+    case's discharge is stored as its own fact (which closes the latest case open then)."""
+    out: list[FactInput] = []
+    for c in facts.cases:
+        out.append(FactInput("case", c.diagnosed_at, None, {"status": c.status}))
+        if c.discharged_at is not None:
+            out.append(FactInput("discharge", c.discharged_at))
+    out += [FactInput(x.kind, x.exposed_at) for x in facts.exposures]
+    out += [FactInput("arrival", a.arrived_at, None, {"risk": a.risk, "origin": a.origin})
+            for a in facts.arrivals]  # fmt: skip
+    for k, t in enumerate(facts.tests):
+        detail: dict[str, object] = {"result": t.result, "pooled": t.pooled,
+                                     "sample_id": f"{tag}-s{k}"}  # fmt: skip
+        if t.reported_at is not None:
+            detail["reported_at"] = t.reported_at.isoformat()
+        out.append(FactInput("test", t.sampled_at, None, detail))
+    if facts.enrolment is not None:
+        e = facts.enrolment
+        out.append(FactInput("enrolment", e.since, None, {"group": e.group}))
+    out += [FactInput("residence", r.since, r.until, {"level": r.level, "area": r.area})
+            for r in facts.residences]  # fmt: skip
+    out += [FactInput("clinic_visit", v) for v in facts.clinic_visits]
+    out += [FactInput("period", q.start, q.end, {"period": q.kind, "place": q.place})
+            for q in facts.periods]  # fmt: skip
+    out += [
+        FactInput("manual", m.since, m.until, {"colour": m.colour.label, "note_zh": m.note_zh,
+                  "note_en": m.note_en, "decided_by": m.decided_by})
+        for m in facts.manual
+    ]  # fmt: skip
+    return [replace(f, client_event_id=f"{tag}-{k}") for k, f in enumerate(out)]

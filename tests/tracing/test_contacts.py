@@ -244,7 +244,13 @@ def test_hand_off_turns_codes_by_the_pack(world: World, pack: str) -> None:
         code = current_code(world.engine, world.ids[close])
         assert code is not None, close
         assert code.colour is Colour.RED, close
-    assert current_code(world.engine, world.ids["E"]) is None  # general: no fact, no code
+    e_code = current_code(world.engine, world.ids["E"])  # general: no fact, a green code
+    assert e_code is not None
+    assert (e_code.colour, e_code.reasons) == (Colour.GREEN, ())
+    a_code = current_code(world.engine, world.ids["A"])  # registered: the case fact
+    assert a_code is not None
+    assert a_code.colour is Colour.RED
+    assert [r.rule_id for r in a_code.reasons] == ["case"]
     d_code = current_code(world.engine, world.ids["D"])
     if pack == "protocol-9":  # C's household and workplace: 7 days home quarantine, red
         assert _contact(world, "D")[1] == _contact(world, "F")[1] == "contact_of_contact"
@@ -253,7 +259,8 @@ def test_hand_off_turns_codes_by_the_pack(world: World, pack: str) -> None:
         assert outcome.found["contact_of_contact"] == 2
     else:  # twenty-measures no longer traces contacts of close contacts
         assert outcome.found["contact_of_contact"] == 0
-        assert d_code is None
+        assert d_code is not None
+        assert d_code.colour is Colour.GREEN
         with world.engine.connect() as conn:
             kinds = set(conn.execute(select(tracing_contacts.c.kind)).scalars())
         assert "contact_of_contact" not in kinds

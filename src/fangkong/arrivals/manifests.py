@@ -45,8 +45,7 @@ from fangkong.arrivals.rules import ArrivalRules
 from fangkong.arrivals.tables import MODES, manifests, travellers
 from fangkong.errors import BadInput, Conflict, FieldProblem, InvalidFields, Problem, RowProblem
 from fangkong.healthcode.service import CodeContext, evaluate_person
-from fangkong.healthcode.store import check_fact
-from fangkong.healthcode.tables import person_facts
+from fangkong.healthcode.writer import FactInput, write_facts
 from fangkong.identity.documents import country_alpha3
 from fangkong.identity.sealing import Sealer
 from fangkong.registry.reader import Batch
@@ -630,19 +629,8 @@ def _register(
     )
     if rule.code is not None:
         detail = {"risk": rule.code, "origin": decision.origin or point.name}
-        check_fact("arrival", c.arrived_at, None, detail)
-        conn.execute(
-            person_facts.insert().values(
-                person_id=person_id,
-                kind="arrival",
-                starts_at=c.arrived_at,
-                ends_at=None,
-                detail=detail,
-                client_event_id=f"arrival-{tid}",
-                recorded_at=at,
-                recorded_by=by[:80],
-            )
-        )
+        fact = FactInput("arrival", c.arrived_at, None, detail, f"arrival-{tid}")
+        write_facts(conn, [(person_id, fact)], recorded_by=by, now=at)
     enter_stage(conn, tid, None, "registered", rules, at=at, by=by, via=via)
     handed = 0
     if dest_region != point_region:

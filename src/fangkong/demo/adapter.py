@@ -156,9 +156,7 @@ class TwinAdapter:
             return set()
         with self.engine.connect() as conn:
             areas = conn.execute(
-                select(a.id, a.region_code, a.building).where(
-                    a.level.in_(levels), a.since <= at
-                )
+                select(a.id, a.region_code, a.building).where(a.level.in_(levels), a.since <= at)
             ).all()
             people: set[int] = set()
             for area_id, region, building in areas:

@@ -33,7 +33,7 @@ import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from time import perf_counter
 from typing import Any, TypeVar
@@ -45,6 +45,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, select
 
 from fangkong import clock
+from fangkong.alerts.rules import AlertRules
 from fangkong.demo.adapter import TwinAdapter
 from fangkong.demo.areas import DayAreas, RiskAreaFeed
 from fangkong.demo.arrivals import ArrivalDay, ArrivalsFeed
@@ -53,7 +54,6 @@ from fangkong.demo.quarantine import QuarantineDay, QuarantineFeed
 from fangkong.demo.report import DayFigures, codes_by_colour
 from fangkong.demo.tracing import DayCounts, TracingFeed
 from fangkong.demo.warning import AlertFeed
-from fangkong.alerts.rules import AlertRules
 from fangkong.healthcode.service import CodeContext, recompute_all
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.testing.campaigns import plan_area_campaigns

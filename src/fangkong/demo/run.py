@@ -66,11 +66,11 @@ def day_line(d: LoopDay) -> str:
         f" │ 扫码 check-ins {f.checkins:>7,} 拒入 refused {f.refused_scans:>5,}"
         + d.labs.line()
         + f" │ 流调 traced 病例 cases {d.traced.new_cases:>3,} 密接 close"
-        f" {d.traced.close_contacts:>4,} 次密接 contacts of close {d.traced.contacts_of_contacts:>4,}"
+        f" {d.traced.close_contacts:>4,} 次密接 contacts of close"
+        f" {d.traced.contacts_of_contacts:>4,}"
         f" │ 风险区 areas 高 high {d.areas.high} 中 medium {d.areas.medium}"
         f" │ 隔离 rooms {d.rooms.occupied:,} (+{d.rooms.placed} −{d.rooms.released}"
-        f" 无房 no room {d.rooms.no_room})"
-        + d.arrivals.line()
+        f" 无房 no room {d.rooms.no_room})" + d.arrivals.line()
     )
 
 
@@ -114,9 +114,14 @@ def run_outbreak(
     )
     report = write_report(
         folder / "report.json",
-        run={"people": registry.persons.num_rows, "days": days, "seed": seed,
-             "start_date": loop.start, "pack": ctx.pack.ref,
-             "seconds": dict(loop.seconds)},  # fmt: skip
+        run={
+            "people": registry.persons.num_rows,
+            "days": days,
+            "seed": seed,
+            "start_date": loop.start,
+            "pack": ctx.pack.ref,
+            "seconds": dict(loop.seconds),
+        },
         days=[d.figures for d in loop.days],
         score=result,
         reference=reference,
@@ -135,9 +140,7 @@ def run_outbreak(
 def _placements(engine: Engine) -> dict[str, int]:
     q = quarantine_placements.c
     with engine.connect() as conn:
-        made = dict(
-            conn.execute(select(q.kind, func.count()).group_by(q.kind)).all()
-        )
+        made = dict(conn.execute(select(q.kind, func.count()).group_by(q.kind)).all())
         active = dict(
             conn.execute(
                 select(q.kind, func.count()).where(q.active.is_(True)).group_by(q.kind)
@@ -161,7 +164,9 @@ def _print_summary(
     days = loop.days
     confirmed = sum(d.figures.confirmed for d in days)
     under = sum(d.figures.under_control for d in days)
-    table = Table("指标 measure", "值 value", title="孪生评分（真值）Score against the twin's truth")
+    table = Table(
+        "指标 measure", "值 value", title="孪生评分（真值）Score against the twin's truth"
+    )
     table.add_row("感染 infections, platform (closed loop)", f"{result.infections:,}")
     table.add_row("无干预感染 infections without control", f"{result.baseline_infections or 0:,}")
     table.add_row("避免比例 averted share (platform)", _share(result.averted_share))
@@ -175,7 +180,9 @@ def _print_summary(
                   f"{sum(d.figures.refused_scans for d in days):,}")  # fmt: skip
     out.print(table)
 
-    table = Table("病例 cases", "值 value", title="确诊病例（平台）Confirmed cases (the platform's)")
+    table = Table(
+        "病例 cases", "值 value", title="确诊病例（平台）Confirmed cases (the platform's)"
+    )
     table.add_row("确诊 confirmed", f"{confirmed:,}")
     table.add_row("管控中发现 found under control", f"{under:,}")
     for kind, label in (("centralised", "  集中隔离 centralised"), ("home_quarantine",

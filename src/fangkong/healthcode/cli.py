@@ -110,13 +110,21 @@ def recompute_command(
     at: Annotated[
         datetime | None, typer.Option(help="Evaluate at this time (ISO, with zone); default now.")
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(help="Also evaluate everyone with facts in bulk (a check; slower)."),
+    ] = False,
 ) -> None:
-    """Re-evaluate every code (bulk), writing the ones that changed and their transitions."""
+    """Bring every code up to date: codes due for review or on new facts are re-explained,
+    persons without a code get a green one."""
     cfg = settings()
     ctx = CodeContext.from_settings(cfg)
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=ctx.tz)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        result = recompute_all(engine, ctx, at)
-    out.print(f"evaluated / 评估 {result.evaluated}, changed / 变更 {result.changed}")
+        result = recompute_all(engine, ctx, at, full=full)
+    out.print(
+        f"codes / 健康码 {result.evaluated}, reviewed / 复核 {result.reviewed}, "
+        f"changed / 变更 {result.changed}, assigned green / 新赋绿码 {result.assigned}"
+    )

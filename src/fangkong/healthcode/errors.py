@@ -9,7 +9,9 @@ scan.event_conflict     Conflict     a client event id reused for a different sc
 scan.venue_unknown      NotFound     no venue with this place code
 scan.person_unknown     NotFound     the token or ID number names nobody in the registry
 code.person_unknown     NotFound     (code lookup, CLI) no such person
-fact.invalid            BadInput     a fact's kind, times or detail are wrong
+fact.invalid            BadInput     a fact's kind, times or detail are wrong; a discharge
+                                     without an open case
+fact.event_conflict     Conflict     a client event id reused for another person's fact
 correction.*            NotFound / Conflict / Forbidden
 """
 

@@ -14,13 +14,22 @@ severe colour among the intervals holding t; each interval holding ``at`` is a r
 ``next_change_at`` is found here the plain way — try every interval boundary after
 ``at`` in order — and in ``bulk.py`` by a vectorised formula; a property test proves
 them equal. Facts dated after ``at`` are ignored (see ``facts.py``).
+
+``review_at`` is when the explanation may next differ with no new fact recorded: the
+first instant after ``at`` at which an interval starts or ends (a reason starts or ends,
+the colour or next change may move) or a stored fact becomes visible (a fact starting
+after ``at``, a sample taken or a result reported after ``at``: it can start, end or
+re-word a reason — a negative gives an interval its ``until``). Until then the decision,
+reasons and their texts included, is exactly the one made at ``at``; the service stores
+it and re-explains a code when it is reached (``service.recompute_all``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -101,6 +110,7 @@ class Decision:
     next_colour: Colour | None
     evaluated_at: datetime
     pack_ref: str
+    review_at: datetime | None = None  # nothing of this decision can change before it
 
     def explain(self, lang: str = "zh+en", tz: ZoneInfo = _DEFAULT_TZ) -> str:
         """The full explanation as lines of text, in ``zh``, ``en`` or both."""
@@ -423,7 +433,35 @@ def evaluate(
         next_colour=then,
         evaluated_at=at,
         pack_ref=pack.ref,
+        review_at=review_time(facts, items, at),
     )
+
+
+def fact_times(facts: PersonFacts) -> Iterator[datetime]:
+    """Every instant at which one of these facts becomes visible to the rules."""
+    for c in facts.cases:
+        yield c.diagnosed_at
+    yield from (x.exposed_at for x in facts.exposures)
+    yield from (a.arrived_at for a in facts.arrivals)
+    for t in facts.tests:
+        yield t.sampled_at
+        if t.reported_at is not None:
+            yield t.reported_at
+    if facts.enrolment is not None:
+        yield facts.enrolment.since
+    yield from (r.since for r in facts.residences)
+    yield from facts.clinic_visits
+    yield from (q.start for q in facts.periods)
+    yield from (m.since for m in facts.manual)
+
+
+def review_time(facts: PersonFacts, items: Sequence[Interval], at: datetime) -> datetime | None:
+    """The first instant after ``at`` at which the decision made at ``at`` may change
+    without a new fact: an interval's start or end, or a fact becoming visible. Every
+    use of ``at`` by the rules is one of these filters, so between ``at`` and this time
+    the intervals, and with them colour, reasons and next change, stay as they are."""
+    bounds = (t for i in items for t in (i.start, i.end) if t is not None)
+    return min((t for t in chain(bounds, fact_times(facts)) if t > at), default=None)
 
 
 _NONE = Text("未登记", "not recorded")

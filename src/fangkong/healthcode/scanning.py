@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -52,6 +52,7 @@ from fangkong.healthcode.rules import Decision, evaluate
 from fangkong.healthcode.service import (
     CodeContext,
     ScanVerdict,
+    Stamp,
     _digest,
     _now,
     _store_many,
@@ -148,6 +149,9 @@ class PreparedScan:
     person_id: int
     decision: Decision
     code_changed: bool  # the stored code differs from this decision: store it
+    # the live fact rows read (a voided row makes it differ from the stored rows' stamp,
+    # so recompute_all re-explains the code: never equal by mistake)
+    stamp: Stamp = field(default_factory=Stamp)
 
     def row(self, ctx: CodeContext) -> dict[str, Any]:
         v = self.verdict
@@ -274,11 +278,11 @@ def prepare_scan(
                     "nobody in the registry matches: check an ID document")
         )  # fmt: skip
     code = rows[0]
+    live = [r for r in rows if r.fact_id is not None]
     facts = facts_from_rows(
-        FactRow(r.fact_id, r.kind, r.starts_at, r.ends_at, r.detail)
-        for r in rows
-        if r.fact_id is not None
+        FactRow(r.fact_id, r.kind, r.starts_at, r.ends_at, r.detail) for r in live
     )
+    stamp = Stamp(len(live), max((int(r.fact_id) for r in live), default=None))
     decision = evaluate(facts, at, ctx.pack, tz=ctx.tz)
     changed = at == now and (
         code.colour != decision.colour.label
@@ -288,7 +292,9 @@ def prepare_scan(
     )
     verdict = _verdict(ctx, venue_code, venue_type, code.name, decision, event_id,
                        device_time, now, by, facts)  # fmt: skip
-    return PreparedScan(verdict, request, token_digest, int(code.person_id), decision, changed)
+    return PreparedScan(
+        verdict, request, token_digest, int(code.person_id), decision, changed, stamp
+    )
 
 
 def _scan_time(ctx: CodeContext, device_time: datetime, now: datetime) -> datetime:
@@ -351,12 +357,14 @@ def _fast_writes(dialect: Any) -> _FastWrites:
 
 def _answer_batch(
     ctx: CodeContext, batch: Sequence[PreparedScan], seen: Mapping[str, Any], used: set[bytes]
-) -> tuple[list[ScanVerdict | FangkongError], list[dict[str, Any]], dict[int, Decision]]:
+) -> tuple[
+    list[ScanVerdict | FangkongError], list[dict[str, Any]], dict[int, tuple[Decision, Stamp]]
+]:
     """Each scan's answer given what is stored; the rows to insert; the codes to store."""
     answers: list[ScanVerdict | FangkongError] = []
     fresh: dict[str, PreparedScan] = {}
     rows: list[dict[str, Any]] = []
-    changed: dict[int, Decision] = {}
+    changed: dict[int, tuple[Decision, Stamp]] = {}
     for p in batch:
         event = p.verdict.client_event_id
         stored = seen.get(event)
@@ -382,7 +390,7 @@ def _answer_batch(
             used.add(p.token_digest)
         fresh[event] = p
         if p.code_changed:
-            changed[p.person_id] = p.decision  # the latest scan's decision wins
+            changed[p.person_id] = (p.decision, p.stamp)  # the latest scan's decision wins
         rows.append(p.row(ctx))
         answers.append(p.verdict)
     return answers, rows, changed
@@ -407,7 +415,7 @@ def commit_scans(
         )
     answers, rows, changed = _answer_batch(ctx, batch, seen, used)
     if changed:
-        _store_many(conn, sorted(changed.items()), ctx.pack, "scan")
+        _store_many(conn, [(p, d, st) for p, (d, st) in sorted(changed.items())], ctx.pack, "scan")
     if rows:
         if conn.dialect.name == "sqlite":
             _fast_writes(conn.dialect).insert.run(conn.connection.dbapi_connection, rows)

@@ -73,6 +73,12 @@ def invalid(zh: str, en: str) -> FactInvalid:
     return FactInvalid(Problem("fact.invalid", zh, en))
 
 
+def checked_keys(kind: str) -> tuple[str, ...]:
+    """The detail keys ``check_fact`` reads for this kind."""
+    keys = tuple(_CHOICES.get(kind, {}))
+    return (*keys, "reported_at") if kind == "test" else keys
+
+
 def check_fact(
     kind: str, starts_at: datetime, ends_at: datetime | None, detail: Mapping[str, Any]
 ) -> None:

@@ -47,7 +47,14 @@ class PersonFactRow(Base):
 
 
 class HealthCodeRow(Base):
-    """A person's current code (健康码): colour, reasons, the pack that decided it."""
+    """A person's current code (健康码): colour, reasons, the pack that decided it.
+
+    ``review_at`` (migration 0014): the first instant after ``evaluated_at`` at which the
+    explanation may change with no new fact (``rules.review_time``); ``fact_count`` and
+    ``last_fact_id``: the person's ``person_facts`` rows (voided ones included) when it
+    was evaluated — a row recorded since changes them. ``recompute_all`` re-explains a
+    code when its review time has come or its facts moved.
+    """
 
     __tablename__ = "health_codes"
 
@@ -60,6 +67,9 @@ class HealthCodeRow(Base):
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # opaque reference carried by QR tokens instead of any personal data
     qr_ref: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
+    review_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    fact_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_fact_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (CheckConstraint("colour IN ('green','yellow','red')", name="colour"),)
 

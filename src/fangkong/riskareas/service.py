@@ -5,7 +5,7 @@ the residents' residence facts and their re-evaluated health codes are written t
 or not at all. Who may call them is the caller's concern (``riskareas.access`` for the
 pages, the CLI acts as the operator); the service records who did it.
 
-Codes follow areas through ``residence`` facts (``person_facts``, docs/policy.md): a
+Codes follow areas through ``residence`` facts (healthcode's writer, docs/policy.md): a
 resident of an area that becomes high or medium gets a fact from that moment, open-ended;
 when the level ends, a closing fact of the old level starting and ending at that moment
 (facts are never edited, the latest of a level counts) — so a code evaluated at any past
@@ -24,8 +24,7 @@ from sqlalchemy import ColumnElement, Connection, Row, func, or_, select, update
 from fangkong import clock
 from fangkong.auth.jurisdiction import subtree
 from fangkong.healthcode.service import CodeContext, evaluate_person
-from fangkong.healthcode.store import check_fact
-from fangkong.healthcode.tables import person_facts
+from fangkong.healthcode.writer import FactInput, write_facts
 from fangkong.riskareas.errors import AreaUnknown, DesignationInvalid, StatusConflict, problem
 from fangkong.riskareas.lifting import AreaState, Lift, due_at, infection_time, walk
 from fangkong.riskareas.rules import LEVEL_NAMES, RiskAreaRules
@@ -164,28 +163,18 @@ def _follow_codes(
         return 0
     people = residents(conn, int(str(area_id)), str(region_code),
                        None if building is None else str(building))  # fmt: skip
-    rows: list[dict[str, object]] = []
+    facts: list[tuple[int, FactInput]] = []
     for pid in people:
         if from_level in CODE_LEVELS:
             detail = {"level": from_level, "area": name, "ended": True}
-            check_fact("residence", at, at, detail)
-            rows.append(_fact(pid, at, at, detail, f"ra{change_id}e{pid}", by, now))
+            facts.append((pid, FactInput("residence", at, at, detail, f"ra{change_id}e{pid}")))
         if to_level in CODE_LEVELS:
             detail = {"level": to_level, "area": name}
-            check_fact("residence", at, None, detail)
-            rows.append(_fact(pid, at, None, detail, f"ra{change_id}s{pid}", by, now))
-    if rows:
-        conn.execute(person_facts.insert(), rows)
+            facts.append((pid, FactInput("residence", at, None, detail, f"ra{change_id}s{pid}")))
+    write_facts(conn, facts, recorded_by=by, now=now)
     for pid in people if evaluate else ():
         evaluate_person(conn, ctx, pid, at=max(now, at), trigger="risk_area")
     return len(people)
-
-
-def _fact(pid: int, start: datetime, end: datetime | None, detail: dict[str, object],
-          event: str, by: str, now: datetime) -> dict[str, object]:  # fmt: skip
-    return {"person_id": pid, "kind": "residence", "starts_at": start, "ends_at": end,
-            "detail": detail, "client_event_id": event, "recorded_at": now,
-            "recorded_by": by[:80]}  # fmt: skip
 
 
 # ---- designation ----------------------------------------------------------------------------

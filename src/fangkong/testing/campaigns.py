@@ -505,8 +505,15 @@ def plan_area_campaigns(
                 if (round_name(r), r.region_code) in known:
                     continue
                 made.append(
-                    create_campaign(conn, rules, round_name(r), r.region_code,
-                                    starts_at=r.starts_at, by=by, at=at)  # fmt: skip
+                    create_campaign(
+                        conn,
+                        rules,
+                        round_name(r),
+                        r.region_code,
+                        starts_at=r.starts_at,
+                        by=by,
+                        at=at,
+                    )
                 )
     return made
 

@@ -181,7 +181,9 @@ class TestingRules:
             area_round_every_hours=check.number(
                 camp, "area_round_every_hours", "campaign.", positive=True
             ),
-            area_final_round_after_days=check.count(camp, "area_final_round_after_days", "campaign."),
+            area_final_round_after_days=check.count(
+                camp, "area_final_round_after_days", "campaign."
+            ),
         )
         if campaign.people_per_point_min > campaign.people_per_point_max:
             raise check.error(

@@ -29,6 +29,7 @@ from sqlalchemy import Connection, select, update
 
 from fangkong.errors import NotFound, Problem
 from fangkong.healthcode.tables import person_facts
+from fangkong.healthcode.writer import FactInput, write_facts
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
 from fangkong.store.upsert import stored_keys
@@ -168,28 +169,11 @@ def schedule_orders(
 def _enrol(conn: Connection, staff: Sequence[tuple[int, str]], by: str, at: datetime) -> int:
     """An enrolment fact per key-group member (once per group): the code rule then
     counts their samples (required_testing)."""
-    keys = {f"enrol-{group}-{p}": (p, group) for p, group in staff}
-    fresh = [
-        k for k in keys if k not in stored_keys(conn, person_facts, "client_event_id", list(keys))
+    facts = [
+        (p, FactInput("enrolment", at, None, {"group": group}, f"enrol-{group}-{p}"))
+        for p, group in staff
     ]
-    if fresh:
-        conn.execute(
-            person_facts.insert(),
-            [
-                {
-                    "person_id": keys[k][0],
-                    "kind": "enrolment",
-                    "starts_at": at,
-                    "ends_at": None,
-                    "detail": {"group": keys[k][1]},
-                    "client_event_id": k,
-                    "recorded_at": at,
-                    "recorded_by": by[:80],
-                }
-                for k in fresh
-            ],
-        )
-    return len(fresh)
+    return write_facts(conn, facts, recorded_by=by, now=at).facts
 
 
 def _insert(conn: Connection, planned: Sequence[PlannedOrder], at: datetime) -> int:

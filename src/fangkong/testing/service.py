@@ -11,8 +11,9 @@ a ``Connection`` it works inside the caller's). Who may call them is the caller'
     post_results ─▶ testing_results (idempotent by tube and run), one batch
     resolve ─▶ for every batch not yet resolved, set-based:
                tubes whose outcome the pack retests → an individual retest order per member
-               result facts for members (every non-negative; negatives for people whose code
-               a negative can change: those with other facts) → codes (``positive_pool``,
+               result facts for members through healthcode's writer (every non-negative;
+               negatives only where ``healthcode.writer.negative_worth_storing``: a retest,
+               or a code a negative can change) → codes (``positive_pool``,
                ``positive_screen``; a negative individual retest clears them)
                an individual positive (a single tube) → the person is registered as a case
                (tracing); only pools are retested
@@ -33,8 +34,13 @@ from sqlalchemy import Connection, Engine, String, select, update
 from fangkong import clock
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
 from fangkong.healthcode.service import CodeContext, evaluate_person, recompute_all
-from fangkong.healthcode.store import check_fact
-from fangkong.healthcode.tables import health_codes, person_facts
+from fangkong.healthcode.writer import (
+    FactInput,
+    FactQuery,
+    negative_worth_storing,
+    write_fact_query,
+    write_facts,
+)
 from fangkong.store.schema import persons, regions
 from fangkong.store.tx import write_transaction
 from fangkong.testing.rules import TestingRules
@@ -243,23 +249,8 @@ def _pending_facts(
     at: datetime,
 ) -> None:
     detail = {"result": "pending", "pooled": pooled, "sample_id": barcode}
-    check_fact("test", sampled, None, detail)
-    conn.execute(
-        person_facts.insert(),
-        [
-            {
-                "person_id": p,
-                "kind": "test",
-                "starts_at": sampled,
-                "ends_at": None,
-                "detail": detail,
-                "client_event_id": f"sample-{barcode}-{p}",
-                "recorded_at": at,
-                "recorded_by": by[:80],
-            }
-            for p in people
-        ],
-    )
+    facts = [(p, FactInput("test", sampled, None, detail, f"sample-{barcode}-{p}")) for p in people]
+    write_facts(conn, facts, recorded_by=by, now=at)
 
 
 def _members(conn: Connection, tube_id: int) -> tuple[int, ...]:
@@ -392,21 +383,11 @@ def collect_many(
         for s in new:
             sampled = s.collected_at.astimezone(UTC)
             detail = {"result": "pending", "pooled": len(s.person_ids) > 1, "sample_id": s.barcode}
-            check_fact("test", sampled, None, detail)
             facts += [
-                {
-                    "person_id": p,
-                    "kind": "test",
-                    "starts_at": sampled,
-                    "ends_at": None,
-                    "detail": detail,
-                    "client_event_id": f"sample-{s.barcode}-{p}",
-                    "recorded_at": at,
-                    "recorded_by": by[:80],
-                }
+                (p, FactInput("test", sampled, None, detail, f"sample-{s.barcode}-{p}"))
                 for p in s.person_ids
             ]
-        conn.execute(person_facts.insert().returning(person_facts.c.id), facts)
+        write_facts(conn, facts, recorded_by=by, now=at)
         done: list[int] = []
         for part in _chunks(people):
             done += fulfil_orders(conn, part, at=at)
@@ -586,13 +567,6 @@ def _text(expr: sa.ColumnElement[object]) -> sa.ColumnElement[str]:
     return sa.cast(expr, String)
 
 
-def _json(conn: Connection, expr: sa.ColumnElement[str]) -> sa.ColumnElement[object]:
-    # PostgreSQL keeps JSON in a json column (a cast); SQLite keeps its text as it is
-    if conn.dialect.name == "postgresql":
-        return sa.cast(expr, sa.JSON)
-    return sa.type_coerce(expr, sa.JSON)
-
-
 def resolve(
     engine: Engine,
     rules: TestingRules,
@@ -678,73 +652,36 @@ def _order_retests(
 def _result_facts(
     conn: Connection, rules: TestingRules, pending: sa.ScalarSelect[int], at: datetime, by: str
 ) -> tuple[int, set[int]]:
-    r, t, m, f = results.c, tubes.c, tube_members.c, person_facts.c
-    reported = at.isoformat()
+    r, t, m = results.c, tubes.c, tube_members.c
     total = 0
     touched: set[int] = set()
+    base = results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id)
     for outcome in ("negative", "positive", "inconclusive"):
         fact = rules.fact_result(outcome)
         if fact is None:
             continue
-        key = sa.literal("result-") + _text(r.id) + sa.literal("-") + _text(m.person_id)
-        pooled = sa.case((t.pool_size > 1, sa.literal("true")), else_=sa.literal("false"))
-        detail = (
-            sa.literal(f'{{"result": "{fact}", "reported_at": "{reported}", "pooled": ')
-            + pooled
-            + sa.literal(', "sample_id": "')
-            + t.barcode
-            + sa.literal('"}')
-        )
-        where = [
-            r.batch_id.in_(pending),
-            r.outcome == outcome,
-            ~sa.exists().where(f.client_event_id == key),
-        ]
+        where = [r.batch_id.in_(pending), r.outcome == outcome]
         if outcome == "negative":
-            # a negative changes only the codes of people with other facts, of those whose
-            # code is not green, and settles retests; for anyone else it is left out
-            other = person_facts.alias("other")
-            concerned = sa.union(
-                select(other.c.person_id).where(
-                    other.c.kind != "test", other.c.voided_at.is_(None)
-                ),
-                select(health_codes.c.person_id).where(health_codes.c.colour != "green"),
-            )
-            where.append(sa.or_(t.purpose == "retest", m.person_id.in_(concerned)))
-        base = results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id)
-        people = conn.execute(select(m.person_id).select_from(base).where(*where)).scalars().all()
-        if not people:
-            continue
-        touched.update(int(p) for p in people)
-        query = (
-            select(
-                m.person_id,
-                sa.literal("test"),
-                t.collected_at,
-                _json(conn, detail),
-                key,
-                sa.literal(at, person_facts.c.recorded_at.type),
-                sa.literal(by[:80]),
-            )
-            .select_from(base)
-            .where(*where)
-        )
-        cols = [
-            "person_id",
-            "kind",
-            "starts_at",
-            "detail",
-            "client_event_id",
-            "recorded_at",
-            "recorded_by",
-        ]
-        total += int(
-            conn.execute(
-                person_facts.insert()
-                .from_select(cols, query)
-                .execution_options(preserve_rowcount=True)
-            ).rowcount
-        )
+            # healthcode's rule: stored only where it can change a code or settles a retest
+            where.append(negative_worth_storing(m.person_id, settles=t.purpose == "retest"))
+        written = write_fact_query(
+            conn,
+            FactQuery(
+                kind="test",
+                source=base,
+                where=where,
+                person_id=m.person_id,
+                starts_at=t.collected_at,
+                client_event_id=sa.literal("result-") + _text(r.id) + sa.literal("-")
+                + _text(m.person_id),
+                detail={"result": fact, "reported_at": at.isoformat(), "pooled": t.pool_size > 1,
+                        "sample_id": t.barcode},
+            ),
+            recorded_by=by,
+            now=at,
+        )  # fmt: skip
+        total += written.facts
+        touched.update(written.persons)
     return total, touched
 
 

@@ -42,6 +42,7 @@ from fangkong import clock
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
+from fangkong.healthcode.writer import record_case
 from fangkong.store.schema import persons, venues
 from fangkong.store.tx import write_transaction
 from fangkong.store.upsert import stored_keys, upsert
@@ -258,8 +259,10 @@ def register_case(
 ) -> CaseView:
     """Register (or update) the case of a person (登记病例); the window comes from the pack.
 
-    A person who is a contact becomes ``became_case`` — the link between chains.
-    Registering the same facts again changes nothing.
+    A person who is a contact becomes ``became_case`` — the link between chains. The
+    health-code ``case`` fact (confirmed, from ``at``) is recorded in the same transaction,
+    once per diagnosis (sampling, else onset, date). Registering the same facts again
+    changes nothing.
     """
     at = _now(at)
     if onset is None and sampled is None:
@@ -294,6 +297,9 @@ def register_case(
         ).first()
         if contact is not None and contact.status != "became_case":
             _change(conn, contact.id, contact.status, "became_case", by, "登记为病例 / case", at)
+        diagnosis = sampled or onset
+        assert diagnosis is not None  # noqa: S101 - refused above without both
+        record_case(conn, person_id, diagnosed_at=at, diagnosis=diagnosis, by=by, now=at)
         return _case(conn, person_id=person_id)
 
 

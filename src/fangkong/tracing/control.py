@@ -138,4 +138,3 @@ def _control(
     if any(_inside(span, at) for span in sealed.get(pid, [])):
         return "sealed"
     return None
-
