@@ -140,12 +140,15 @@ def run_outbreak(
 def _placements(engine: Engine) -> dict[str, int]:
     q = quarantine_placements.c
     with engine.connect() as conn:
-        made = dict(conn.execute(select(q.kind, func.count()).group_by(q.kind)).all())
-        active = dict(
-            conn.execute(
+        made = {
+            str(k): int(n) for k, n in conn.execute(select(q.kind, func.count()).group_by(q.kind))
+        }
+        active = {
+            str(k): int(n)
+            for k, n in conn.execute(
                 select(q.kind, func.count()).where(q.active.is_(True)).group_by(q.kind)
-            ).all()
-        )
+            )
+        }
     out: dict[str, int] = {}
     for kind in ("centralised", "home_quarantine", "home_monitoring"):
         out[f"made_{kind}"] = int(made.get(kind, 0))
