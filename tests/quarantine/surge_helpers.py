@@ -191,8 +191,13 @@ def result(
         at=sampled,
     )
     tested = reported or sampled + timedelta(hours=6)
-    row = {"barcode": barcode, "run": "r1", "ct_orf1ab": ct[0], "ct_n": ct[1],
-           "tested_at": tested.isoformat()}  # fmt: skip
+    row = {
+        "barcode": barcode,
+        "run": "r1",
+        "ct_orf1ab": ct[0],
+        "ct_n": ct[1],
+        "tested_at": tested.isoformat(),
+    }
     post_results(engine, TESTING, results_table([row]), lab_code="LABQ", posted_by="lab", at=tested)
 
 
@@ -200,8 +205,10 @@ def active(engine: Engine) -> dict[int, Any]:
     """Active placements by person."""
     q = quarantine_placements.c
     with engine.connect() as conn:
-        return {int(r.person_id): r for r in conn.execute(select(quarantine_placements).where(
-            q.active.is_(True)))}  # fmt: skip
+        return {
+            int(r.person_id): r
+            for r in conn.execute(select(quarantine_placements).where(q.active.is_(True)))
+        }
 
 
 def count_rows(engine: Engine, table: Any, *where: Any) -> int:

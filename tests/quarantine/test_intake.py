@@ -54,8 +54,11 @@ def _where(engine: Engine, people: list[int]) -> list[str | None]:
 def _gym(engine: Engine, code: str, region: str) -> None:
     # 6,000 m² × 0.6 ÷ 6 m² a bed = 600 beds; 60 toilets × 10 = 600: a fangcang of 600
     # beds in 3 zones (one per 250 beds), so cases and contacts each have their own
-    save_site(engine, SiteInput(code, f"{code} 体育馆", "gym", region, 6000.0, 60, "grid", "road",
-                                3.0), by="t")  # fmt: skip
+    save_site(
+        engine,
+        SiteInput(code, f"{code} 体育馆", "gym", region, 6000.0, 60, "grid", "road", 3.0),
+        by="t",
+    )
 
 
 def _surge_world(engine: Engine) -> list[int]:
@@ -81,13 +84,13 @@ def test_the_ladder_in_order(province: Engine) -> None:
     out = run_intake(province, ctx(), P9, at=T0, by="t", forecast=False)
     # own county, then the same city, then the province: open rooms, nearest reach first
     assert _where(province, wave[:3]) == ["HA", "HB", "HC"]
-    assert out.placed == {"hotel": 3, "designated_hospital": 1} and out.transferred == 2
+    assert (out.placed, out.transferred) == ({"hotel": 3, "designated_hospital": 1}, 2)
     assert out.cases_isolated == 1
     # the standby hotel is called: it opens after the pack's lead time (12 h) and the
     # next person waits for it (before the 24 h deadline)
     status, opens, _ = _facility(province, "SA")
     assert (status, opens) == ("activating", T0 + timedelta(hours=12))
-    assert out.standby_activated == 1 and out.awaiting == 1
+    assert (out.standby_activated, out.awaiting) == (1, 1)
     # the surveyed gym becomes a fangcang, open after the survey's 2 activation days: too
     # late for the deadline, so the last two go home (the pack allows it for contacts)
     status, opens, kind = _facility(province, "FCGA")
@@ -108,7 +111,7 @@ def test_the_ladder_in_order(province: Engine) -> None:
     cid2 = case(province, people[10], reported=T0 + 2 * DAY)
     contacts(province, cid2, later, exposed=T0 + 2 * DAY - timedelta(hours=3), found=T0 + 2 * DAY)
     two = run_intake(province, ctx(), P9, at=T0 + 2 * DAY, by="t", forecast=False)
-    assert two.opened == 1 and two.placed == {"fangcang": 4}
+    assert (two.opened, two.placed) == (1, {"fangcang": 4})
     assert _where(province, later) == ["FCGA"] * 3
     assert two.home_fallback == 0
 
@@ -132,7 +135,7 @@ def test_home_fallback_only_for_groups_the_pack_allows(province: Engine) -> None
     assert {(r.kind, r.due_at, r.placement_id, r.resolved_at) for r in rows} == {
         ("not_placed", T0 - timedelta(hours=2) + DAY, None, None)
     }
-    assert out.alerts_raised == 2 and out.overdue == 0
+    assert (out.alerts_raised, out.overdue) == (2, 0)
     # after the deadline they are overdue; their alerts are not raised twice. The one
     # waiting for the standby hotel (open at 12 h) is placed now, after its deadline: the
     # job did not run in between, so the placement is late and recorded as such
@@ -141,12 +144,12 @@ def test_home_fallback_only_for_groups_the_pack_allows(province: Engine) -> None
     # the fangcang opens: they are placed, their alerts resolved, and the placement
     # counted late
     done = run_intake(province, ctx(), strict, at=T0 + 2 * DAY, by="t", forecast=False)
-    assert done.placed == {"fangcang": 2} and done.alerts_resolved == 2
-    assert done.late == 2 and done.alerts_raised == 0
+    assert (done.placed, done.alerts_resolved) == ({"fangcang": 2}, 2)
+    assert (done.late, done.alerts_raised) == (2, 0)
     with province.connect() as conn:
         left = conn.execute(select(a.id).where(a.resolved_at.is_(None))).all()
         alerts = conn.execute(select(a.id)).all()
-    assert left == [] and len(alerts) == 3
+    assert (left, len(alerts)) == ([], 3)
 
 
 def test_no_room_now_sends_contacts_home_at_once(province: Engine) -> None:
@@ -158,7 +161,7 @@ def test_no_room_now_sends_contacts_home_at_once(province: Engine) -> None:
     # three open rooms in reach; the standby hotel is still called for later, but
     # nobody waits for it
     assert out.placed == {"hotel": 3, "designated_hospital": 1}
-    assert out.home_fallback == 2 and out.awaiting == 0
+    assert (out.home_fallback, out.awaiting) == (2, 0)
     assert out.standby_activated == 1
 
 
@@ -168,7 +171,7 @@ def test_the_reach_follows_the_pack(province: Engine) -> None:
     contacts(province, cid, people[1:4], exposed=T0 - DAY, found=T0)
     county_only = rules(reach=["county"], home_fallback={"groups": [], "when": "no_room_now"})
     out = run_intake(province, ctx(), county_only, at=T0, by="t", forecast=False)
-    assert out.placed == {"hotel": 1} and out.transferred == 0
+    assert (out.placed, out.transferred) == ({"hotel": 1}, 0)
     assert out.cases_waiting == 1  # the designated hospital lies beyond the county's reach
     assert _where(province, people[1:4])[0] == "HA"
 
@@ -178,8 +181,9 @@ def test_periods_count_from_the_last_exposure_and_placements_from_now(province: 
     cid = case(province, people[0], reported=T0)
     exposed = T0 - 2 * DAY - timedelta(hours=5)
     close = contacts(province, cid, people[1:2], exposed=exposed, found=T0)
-    coc = contacts(province, cid, people[2:4], exposed=T0 - DAY, found=T0,
-                   kind="contact_of_contact")  # fmt: skip
+    coc = contacts(
+        province, cid, people[2:4], exposed=T0 - DAY, found=T0, kind="contact_of_contact"
+    )
     # one found after the whole 7+3: nothing is due
     contacts(province, cid, people[4:5], exposed=T0 - 11 * DAY, found=T0)
     out = run_intake(province, ctx(), P9, at=T0, by="t", forecast=False)
@@ -190,19 +194,23 @@ def test_periods_count_from_the_last_exposure_and_placements_from_now(province: 
     for person in coc:  # contacts of close contacts: 7 days at home (protocol-9)
         assert placed[person].kind == "home_quarantine"
         assert placed[person].planned_end == T0 - DAY + 7 * DAY
-    assert out.period_over == 1 and people[4] not in placed
-    assert out.home_orders == 2 and out.placed == {"hotel": 1, "designated_hospital": 1}
-    assert statuses(province, [*close, *coc]) == {p: "quarantined" for p in [*close, *coc]}
+    assert out.period_over == 1
+    assert people[4] not in placed
+    assert (out.home_orders, out.placed) == (2, {"hotel": 1, "designated_hospital": 1})
+    assert statuses(province, [*close, *coc]) == dict.fromkeys([*close, *coc], "quarantined")
 
 
 def test_cases_are_isolated_and_contacts_who_became_cases_converted(province: Engine) -> None:
-    add(province, hotel("HA", COUNTY_A, single=2),
-        hotel("DH", "140100", single=2, kind="designated_hospital"))  # fmt: skip
+    add(
+        province,
+        hotel("HA", COUNTY_A, single=2),
+        hotel("DH", "140100", single=2, kind="designated_hospital"),
+    )
     people = apart(province, COUNTY_A)
     cid = case(province, people[0], reported=T0)
     contacts(province, cid, people[1:2], exposed=T0 - DAY, found=T0)
     first = run_intake(province, ctx(), P9, at=T0, by="t", forecast=False)
-    assert first.cases_isolated == 1 and first.placed == {"designated_hospital": 1, "hotel": 1}
+    assert (first.cases_isolated, first.placed) == (1, {"designated_hospital": 1, "hotel": 1})
     assert active(province)[people[0]].risk_group == "case"
     with province.connect() as conn:
         isolated = conn.execute(
@@ -213,7 +221,7 @@ def test_cases_are_isolated_and_contacts_who_became_cases_converted(province: En
     # placement (converted) and isolates the case in the designated hospital
     case(province, people[1], reported=T0 + DAY)
     second = run_intake(province, ctx(), P9, at=T0 + DAY, by="t", forecast=False)
-    assert second.ended == 1 and second.cases_isolated == 1
+    assert (second.ended, second.cases_isolated) == (1, 1)
     now = active(province)[people[1]]
     assert (now.risk_group, now.kind) == ("case", "centralised")
     q = quarantine_placements.c
