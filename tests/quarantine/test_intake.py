@@ -230,3 +230,15 @@ def test_cases_are_isolated_and_contacts_who_became_cases_converted(province: En
             select(q.status).where(q.person_id == people[1], q.risk_group == "close_contact")
         ).scalar_one()
     assert old == "converted"
+
+
+def test_a_standby_without_lead_time_takes_people_in_the_same_run(province: Engine) -> None:
+    people = _surge_world(province)
+    cid = case(province, people[0], reported=T0)
+    wave = people[1:5]
+    contacts(province, cid, wave, exposed=T0 - DAY, found=T0)
+    at_once = rules(standby_activation_hours=0)
+    out = run_intake(province, ctx(), at_once, at=T0, by="t", forecast=False)
+    assert (out.standby_activated, out.opened) == (1, 1)
+    assert _where(province, wave) == ["HA", "HB", "HC", "SA"]
+    assert out.awaiting == 0

@@ -230,11 +230,11 @@ def run_intake(
     waiting = run.rooms([d for d in demand.due if d.kind == "centralised"])
     shortfall = _shortfall(engine, ctx, rules, at) if forecast else {}
     result = Plan([], [])
-    for _ in range(2):  # again when a lead time of 0 opened rooms at once
+    for attempt in range(3):  # again when a lead time of 0 opened rooms at once
         before = run.opened
-        result = run.ladder(waiting, shortfall, every)
+        result = run.ladder(waiting, shortfall, every)  # the plan of this ``waiting``
         shortfall = {}
-        if run.opened == before or not waiting:
+        if run.opened == before or not waiting or attempt == 2:
             break
         waiting = run.rooms(waiting)
     fallback = rules.surge.home_fallback
