@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from fangkong.quarantine.intake import run_intake
 from fangkong.quarantine.survey import SiteInput, save_site
@@ -16,7 +16,7 @@ from fangkong.quarantine.tables import (
     quarantine_facilities,
     quarantine_placements,
 )
-from fangkong.tracing.tables import tracing_cases
+from fangkong.tracing.tables import tracing_cases, tracing_contacts
 from tests.quarantine.helpers import COUNTY_A, COUNTY_B, add, hotel
 from tests.quarantine.surge_helpers import (
     COUNTY_C,
@@ -242,3 +242,40 @@ def test_a_standby_without_lead_time_takes_people_in_the_same_run(province: Engi
     assert (out.standby_activated, out.opened) == (1, 1)
     assert _where(province, wave) == ["HA", "HB", "HC", "SA"]
     assert out.awaiting == 0
+
+
+def test_a_contact_of_a_contact_found_close_is_placed_as_close(province: Engine) -> None:
+    add(province, hotel("DH", "140100", single=2, kind="designated_hospital"))
+    people = apart(province, COUNTY_A)
+    cid = case(province, people[0], reported=T0)
+    (person,) = contacts(province, cid, people[1:2], exposed=T0 - DAY, found=T0,
+                         kind="contact_of_contact")  # fmt: skip
+    strict = rules(home_fallback={"groups": [], "when": "no_room_now"})
+    run_intake(province, ctx(), strict, at=T0, by="t", forecast=False)
+    assert active(province)[person].risk_group == "contact_of_contact"  # home, 7 days
+    # tracing finds them close now: the home order is cancelled; no room, no fallback
+    with province.begin() as conn:
+        conn.execute(update(tracing_contacts).where(tracing_contacts.c.person_id == person)
+                     .values(kind="close"))  # fmt: skip
+    one = run_intake(province, ctx(), strict, at=T0 + DAY, by="t", forecast=False)
+    assert (one.ended, one.alerts_raised) == (1, 1)
+    assert person not in active(province)
+    # still due on the next run (not dropped), and placed once a room exists
+    add(province, hotel("HA", COUNTY_A, single=1))
+    two = run_intake(province, ctx(), strict, at=T0 + DAY + timedelta(hours=6), by="t",
+                     forecast=False)  # fmt: skip
+    assert two.placed == {"hotel": 1}
+    assert active(province)[person].risk_group == "close_contact"
+
+
+def test_cases_get_the_deadline_when_the_pack_lists_them(province: Engine) -> None:
+    people = apart(province, COUNTY_A)
+    case(province, people[0], reported=T0)
+    listed = rules(deadline_groups=["close_contact", "case"])
+    out = run_intake(province, ctx(), listed, at=T0, by="t", forecast=False)
+    assert (out.cases_waiting, out.alerts_raised) == (1, 1)  # no bed anywhere, nothing comes
+    a = quarantine_alerts.c
+    with province.connect() as conn:
+        due = conn.execute(select(a.due_at).where(a.person_id == people[0])).scalar_one()
+    assert due == T0 + DAY
+    assert run_intake(province, ctx(), P9, at=T0, by="t", forecast=False).alerts_raised == 0

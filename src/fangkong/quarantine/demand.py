@@ -10,6 +10,7 @@ Read from tracing and quarantine (nothing written here)::
                               → ``close_contact``; quarantined or monitoring under a
                               less severe group (a contact of a contact exposed again,
                               now close) → ``close_contact``, that placement ended first
+                              (cancelled; until placed again they stay due)
     tracing_contacts c. of c. status identified / notified / lost, no active placement
                               → ``contact_of_contact`` when the pack manages the group
 
@@ -18,7 +19,8 @@ first whose end (last exposure + its days, after the phases before it) lies afte
 a contact found after the whole period has nothing due (counted, not placed). The
 deadline (pack: ``[quarantine.surge] placement_deadline_hours``, groups
 ``deadline_groups``) counts from the report (registration) of the case behind the
-contact's last exposure of its kind; without one, from when the contact was identified.
+contact's last exposure of its kind; without one, from when the contact was identified;
+for a case (when the pack lists ``case``), from its own report.
 """
 
 from __future__ import annotations
@@ -98,9 +100,14 @@ def due_for_placement(conn: Connection, rules: QuarantineRules, *, at: datetime)
             )
         ).scalars()
     )
-    cases = {int(p) for p in conn.execute(select(tracing_cases.c.person_id)).scalars()}
+    reported = {
+        int(p): t
+        for p, t in conn.execute(select(tracing_cases.c.person_id, tracing_cases.c.registered_at))
+    }
+    cases = set(reported)
     due: list[Due] = []
     homes = _residences(conn, cases)
+    hours = timedelta(hours=rules.surge.placement_deadline_hours)
     if CASE in rules.groups and rules.phases(CASE):
         for p in sorted(cases - discharged):
             held = active.get(p)
@@ -109,9 +116,11 @@ def due_for_placement(conn: Connection, rules: QuarantineRules, *, at: datetime)
             first = current_phase(rules, CASE, at, at)
             if first is None:
                 continue
+            deadline = reported[p] + hours if CASE in rules.surge.deadline_groups else None
             due.append(
-                Due(p, CASE, first[0], None, None, homes.get(p), None, held[0] if held else None)
-            )
+                Due(p, CASE, first[0], None, deadline, homes.get(p), None,
+                    held[0] if held else None)
+            )  # fmt: skip
     contacts, over = _contacts(conn, rules, at, active, cases)
     return Demand(due + contacts, over)
 
@@ -147,13 +156,15 @@ def _contacts(
         .order_by(c.person_id)
     ).all()
     picked: list[tuple[Any, str, int | None]] = []
+    replaced = _replaced(conn, [int(r.person_id) for r in rows if r.status not in OPEN_STATUSES
+                                and int(r.person_id) not in active])  # fmt: skip
     for r in rows:
         p = int(r.person_id)
         if p in cases:
             continue
         group = managed[r.kind]
         held = active.get(p)
-        if r.status in OPEN_STATUSES:
+        if r.status in OPEN_STATUSES or p in replaced:
             if held is None:
                 picked.append((r, group, None))
         elif held is not None and rules.placement.rank(held[1]) > rules.placement.rank(group):
@@ -184,6 +195,20 @@ def _contacts(
             )
         )
     return out, over
+
+
+def _replaced(conn: Connection, people: Sequence[int]) -> set[int]:
+    """Of these persons (under no active placement), those whose latest placement was
+    cancelled to be replaced (by the intake job) and not placed again yet."""
+    q = quarantine_placements.c
+    latest: dict[int, tuple[int, str]] = {}
+    for chunk in _chunks(sorted(set(people))):
+        for p, i, status in conn.execute(
+            select(q.person_id, q.id, q.status).where(q.person_id.in_(list(chunk)))
+        ):
+            if int(p) not in latest or int(i) > latest[int(p)][0]:
+                latest[int(p)] = (int(i), str(status))
+    return {p for p, (_, status) in latest.items() if status == "cancelled"}
 
 
 def _reports(conn: Connection, contacts: Sequence[tuple[int, str]]) -> dict[int, datetime]:
