@@ -169,7 +169,8 @@ def _contacts(
                 picked.append((r, group, None))
         elif held is not None and rules.placement.rank(held[1]) > rules.placement.rank(group):
             picked.append((r, group, held[0]))  # under a less severe group: exposed again
-    reports = _reports(conn, [(int(r.id), str(r.kind)) for r, _, _ in picked])
+    bound = rules.surge.deadline_groups  # only their deadlines are read
+    reports = _reports(conn, [(int(r.id), str(r.kind)) for r, g, _ in picked if g in bound])
     homes = _residences(conn, [int(r.person_id) for r, _, _ in picked])
     hours = timedelta(hours=rules.surge.placement_deadline_hours)
     out: list[Due] = []
@@ -214,17 +215,16 @@ def _replaced(conn: Connection, people: Sequence[int]) -> set[int]:
 def _reports(conn: Connection, contacts: Sequence[tuple[int, str]]) -> dict[int, datetime]:
     """Per contact: the registration of the case behind its last exposure of its kind."""
     e, k = tracing_exposures.c, tracing_cases.c
-    kind_of = dict(contacts)
     best: dict[int, tuple[datetime, datetime]] = {}  # contact → (exposure end, report)
-    for chunk in _chunks(sorted(kind_of)):
-        for cid, kind, end, report in conn.execute(
-            select(e.contact_id, e.kind, e.overlap_end, k.registered_at)
-            .join(tracing_cases, k.id == e.case_id)
-            .where(e.contact_id.in_(list(chunk)))
-        ):
-            if kind != kind_of[int(cid)]:
-                continue
-            old = best.get(int(cid))
-            if old is None or (end, -report.timestamp()) > (old[0], -old[1].timestamp()):
-                best[int(cid)] = (end, report)
+    for kind in sorted({kind for _, kind in contacts}):
+        ids = sorted(cid for cid, kd in contacts if kd == kind)
+        for chunk in _chunks(ids):
+            for cid, end, report in conn.execute(
+                select(e.contact_id, e.overlap_end, k.registered_at)
+                .join(tracing_cases, k.id == e.case_id)
+                .where(e.contact_id.in_(list(chunk)), e.kind == kind)
+            ):
+                old = best.get(int(cid))
+                if old is None or end > old[0] or (end == old[0] and report < old[1]):
+                    best[int(cid)] = (end, report)
     return {cid: report for cid, (_, report) in best.items()}

@@ -31,7 +31,7 @@ end — at the change itself when the placement ended.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -421,16 +421,26 @@ def _ended_fact(view: PlacementView, at: datetime) -> FactInput:
 # ---- release, absconding --------------------------------------------------------------------
 
 
+def final_negative(
+    day_one: datetime, test_days: Sequence[int], negatives: Iterable[datetime], tz: ZoneInfo
+) -> bool:
+    """Whether one of the ``negatives`` (sampling times) lies on or after the last test
+    day of a period from ``day_one`` (True when no test is scheduled)."""
+    if not test_days:
+        return True
+    last = test_dates(day_one, [max(test_days)], tz)[0]
+    return any(s.astimezone(tz).date() >= last for s in negatives)
+
+
 def final_test_ok(conn: Connection, view: PlacementView, tz: ZoneInfo) -> bool:
     """A negative test sampled on or after the last test day (True when none is scheduled)."""
     if not view.test_days:
         return True
-    last = test_dates(view.day_one, [max(view.test_days)], tz)[0]
     t = quarantine_tests.c
     sampled = conn.execute(
         select(t.sampled_at).where(t.placement_id == view.id, t.result == "negative")
     ).scalars()
-    return any(s.astimezone(tz).date() >= last for s in sampled)
+    return final_negative(view.day_one, view.test_days, sampled, tz)
 
 
 @dataclass(frozen=True)

@@ -359,7 +359,7 @@ def forecast_from_store(
     today = now.astimezone(tz).date()
     qrules = QuarantineRules.from_pack(pack)
     level = options.level or qrules.readiness.level
-    capacity = capacity_by_region(bind, qrules, level=level, at=now, within=within)
+    capacity = capacity_by_region(bind, qrules, level=level, at=now, within=within, demand=False)
     codes = tuple(c.region_code for c in capacity)
     row = {c: i for i, c in enumerate(codes)}
     n, t, h = len(codes), options.history_days, options.horizon

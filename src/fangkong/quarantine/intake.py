@@ -54,7 +54,12 @@ from fangkong.quarantine.surge import (
     open_due,
     plan,
 )
-from fangkong.quarantine.tables import quarantine_alerts, quarantine_placements
+from fangkong.quarantine.tables import (
+    quarantine_alerts,
+    quarantine_facilities,
+    quarantine_placements,
+    quarantine_rooms,
+)
 from fangkong.store.tx import write_transaction
 from fangkong.tracing.tables import tracing_cases
 
@@ -138,12 +143,31 @@ class _Run:
             placement=replace(self.rules.placement, facility_kinds={**extra, "default": ()}),
         )
         left = list(due)
+        free = self._free_kinds()  # rooms are only taken while this runs: none stays none
         for rules, groups in ((self.rules, None), (surge_rules, set(extra))):
             for level in self.rules.surge.reach:
-                batch = [d for d in left if groups is None or d.group in groups]
+                batch = [
+                    d
+                    for d in left
+                    if (groups is None or d.group in groups)
+                    and free.intersection(rules.placement.kinds_for(d.group))
+                ]
                 self.place(batch, rules, level)
                 left = [d for d in left if d.person_id not in self.done]
         return left
+
+    def _free_kinds(self) -> set[str]:
+        """Facility kinds with a free room in a facility taking placements now."""
+        f, r = quarantine_facilities.c, quarantine_rooms.c
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(f.kind)
+                    .distinct()
+                    .join(quarantine_rooms, r.facility_id == f.id)
+                    .where(f.status.in_(self.rules.placement.placeable_statuses), r.state == "free")
+                ).scalars()
+            )
 
     def ladder(
         self, waiting: Sequence[Due], shortfall: dict[str, int], every: timedelta | None

@@ -109,8 +109,10 @@ def capacity_by_region(
     level: str | None = None,
     at: datetime | None = None,
     within: str | None = None,
+    demand: bool = True,
 ) -> list[RegionCapacity]:
-    """Readiness per region (see the module's docstring)."""
+    """Readiness per region (see the module's docstring); ``demand`` False leaves out
+    the people awaiting a room (the forecast reads rooms only)."""
     level = level or rules.readiness.level
     at = at or utcnow()
     with write_transaction(bind) as conn:
@@ -118,7 +120,7 @@ def capacity_by_region(
         tallies = _tallies(conn, rules, index, level, at)
         sites = list_sites(conn)
         made = set(conn.execute(select(quarantine_facilities.c.code)).scalars())
-        for due in due_for_placement(conn, rules, at=at).due:
+        for due in due_for_placement(conn, rules, at=at).due if demand else ():
             code = index.ancestor(due.region_code, level)
             if code is None or due.kind != "centralised":
                 continue

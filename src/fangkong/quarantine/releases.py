@@ -6,10 +6,11 @@ placements whose period is over released when the pack's rule is met.
     active placements (not a case's isolation: that is ``discharge``)
       ├─ single-tube results of the person sampled from day 1 of the period
       │  (``fangkong.testing.individual``), reported by ``at``, not recorded before
-      │  (``quarantine_tests.source_ref``) → ``record_test_in`` as test day N (the local
-      │  day of the sample): a positive converts the person to a case as a positive test
-      │  does (the placement ends, tracing registers the case); inconclusive and invalid
-      │  tubes are left to the retest testing orders
+      │  (``quarantine_tests.source_ref``) → a test of day N (the local day of the
+      │  sample): negatives in one insert (testing's own result facts carry them to the
+      │  code); a positive through ``record_test_in``, converting the person to a case as
+      │  a positive test does (the placement ends, tracing registers the case);
+      │  inconclusive and invalid tubes are left to the retest orders of testing
       └─ planned end ≤ at: released when ``release_refusal`` finds nothing missing (pack:
          ``release_needs_negative_test``: a negative sampled on or after the last test
          day) — the next phase (7+3: home monitoring) starts; otherwise it stays, counted
@@ -23,6 +24,7 @@ home monitoring is ``monitoring``, released at the end ``released``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -35,10 +37,10 @@ from fangkong.quarantine.demand import CASE
 from fangkong.quarantine.discharge import qualifies
 from fangkong.quarantine.followup import (
     Facts,
+    final_negative,
     finish_in,
     get_placement,
     record_test_in,
-    release_refusal,
     send_codes,
 )
 from fangkong.quarantine.rules import QuarantineRules
@@ -104,8 +106,8 @@ def _record(
         if f"{RESULT_REF}{x.result_id}" not in seen:
             by_person.setdefault(x.person_id, []).append(x)
     contact_rules = ContactRules.from_pack(ctx.pack)
-    recorded = converted = 0
-    facts: Facts = []
+    negatives: list[dict[str, object]] = []
+    positives: list[tuple[int, int, IndividualResult]] = []
     for r in rows:
         day_one = first[int(r.id)]
         for x in by_person.get(int(r.person_id), []):
@@ -113,24 +115,32 @@ def _record(
             if x.sampled_at < day_one or result is None:
                 continue
             day = (x.sampled_at.astimezone(tz).date() - day_one.astimezone(tz).date()).days + 1
-            outcome, more = record_test_in(
-                conn,
-                int(r.id),
-                day_number=day,
-                sampled_at=x.sampled_at,
-                result=result,
-                by=by,
-                reported_at=x.reported_at,
-                contact_rules=contact_rules,
-                tz=tz,
-                ref=f"{RESULT_REF}{x.result_id}",
-            )
-            facts += more
-            recorded += 1
-            if outcome.converted:
-                converted += 1
-                break
-    return recorded, converted, facts
+            if result == "positive":
+                positives.append((int(r.id), day, x))
+                break  # the placement ends there: later samples are the case's
+            negatives.append(
+                {"placement_id": int(r.id), "day_number": day, "sampled_at": x.sampled_at,
+                 "result": "negative", "reported_at": x.reported_at, "recorded_by": by[:80],
+                 "source_ref": f"{RESULT_REF}{x.result_id}"}
+            )  # fmt: skip
+    if negatives:  # the lab's result is already the person's test fact (testing writes it)
+        conn.execute(quarantine_tests.insert(), negatives)
+    facts: Facts = []
+    for placement_id, day, x in positives:  # converts, as a positive scheduled test does
+        _, more = record_test_in(
+            conn,
+            placement_id,
+            day_number=day,
+            sampled_at=x.sampled_at,
+            result="positive",
+            by=by,
+            reported_at=x.reported_at,
+            contact_rules=contact_rules,
+            tz=tz,
+            ref=f"{RESULT_REF}{x.result_id}",
+        )
+        facts += more
+    return len(negatives) + len(positives), len(positives), facts
 
 
 def run_releases(
@@ -143,25 +153,12 @@ def run_releases(
     recompute: bool = False,
 ) -> ReleaseOutcome:
     """Record the tests, release the placements due (module docstring)."""
-    q = quarantine_placements.c
     with write_transaction(engine) as conn:
         recorded, converted, facts = _record(conn, rules, ctx, at, by)
-        due = (
-            conn.execute(
-                select(q.id)
-                .where(q.active.is_(True), q.planned_end.is_not(None), q.planned_end <= at)
-                .order_by(q.id)
-            )
-            .scalars()
-            .all()
-        )
+        due, waiting = _releasable(conn, rules, at, ctx.tz)
         released: list[tuple[int, str | None]] = []  # person, next kind
-        waiting = 0
         for pid in due:
-            view = get_placement(conn, int(pid))
-            if release_refusal(conn, view, rules, at, ctx.tz) is not None:
-                waiting += 1
-                continue
+            view = get_placement(conn, pid)
             done, more = finish_in(
                 conn, view, rules, reason="期满解除 / released", by=by, at=at, pack_ref=ctx.pack.ref
             )
@@ -179,6 +176,39 @@ def run_releases(
         waiting_test=waiting,
         contacts_moved=moved,
     )
+
+
+def _releasable(
+    conn: Connection, rules: QuarantineRules, at: datetime, tz: ZoneInfo
+) -> tuple[list[int], int]:
+    """(active placements whose period is over and whose final negative is there, how
+    many more are over but wait for it) — ``release_refusal``'s rule, read in bulk."""
+    q, t = quarantine_placements.c, quarantine_tests.c
+    rows = conn.execute(
+        select(q.id, q.starts_at, q.period_from, q.test_days)
+        .where(q.active.is_(True), q.planned_end.is_not(None), q.planned_end <= at)
+        .order_by(q.id)
+    ).all()
+    negatives: dict[int, list[datetime]] = {}
+    if rules.follow_up.release_needs_negative_test:
+        ids = [int(r.id) for r in rows]
+        for i in range(0, len(ids), 5_000):
+            for pid, sampled in conn.execute(
+                select(t.placement_id, t.sampled_at).where(
+                    t.placement_id.in_(ids[i : i + 5_000]), t.result == "negative"
+                )
+            ):
+                negatives.setdefault(int(pid), []).append(sampled)
+    ready, waiting = [], 0
+    for r in rows:
+        days = json.loads(r.test_days)
+        if not rules.follow_up.release_needs_negative_test or final_negative(
+            r.period_from or r.starts_at, days, negatives.get(int(r.id), []), tz
+        ):
+            ready.append(int(r.id))
+        else:
+            waiting += 1
+    return ready, waiting
 
 
 def _follow_tracing(
