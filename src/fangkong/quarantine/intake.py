@@ -30,7 +30,7 @@ also recomputes the codes at the end.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -170,9 +170,13 @@ class _Run:
             )
 
     def ladder(
-        self, waiting: Sequence[Due], shortfall: dict[str, int], every: timedelta | None
+        self,
+        waiting: Sequence[Due],
+        shortfall: Callable[[], dict[str, int]] | None,
+        every: timedelta | None,
     ) -> Plan:
-        """Promise coming rooms, activate what the plan says; opens what is due now."""
+        """Promise coming rooms, activate what the plan says; opens what is due now.
+        ``shortfall`` (the forecast's, per region) is asked only when a site is left."""
         with write_transaction(self.engine) as conn:
             pending, candidates, sites = load_ladder(conn, self.rules, at=self.at)
             needs = [
@@ -195,8 +199,9 @@ class _Run:
                 every=every,
             )
             already = {c.ref for c, _ in result.activated if c.step == "site"}
+            left = any(c.step == "site" and c.ref not in already for c in candidates)
             more = forecast_sites(
-                shortfall,
+                shortfall() if shortfall is not None and left else {},
                 pending,
                 candidates,
                 self.index,
@@ -252,12 +257,14 @@ def run_intake(
     run = _Run(engine, ctx, rules, at, by, index, opened=opened)
     run.place([d for d in demand.due if d.kind != "centralised"], rules, None)
     waiting = run.rooms([d for d in demand.due if d.kind == "centralised"])
-    shortfall = _shortfall(engine, ctx, rules, at) if forecast else {}
+    shortfall: Callable[[], dict[str, int]] | None = None
+    if forecast and rules.surge.forecast_days > 0:
+        shortfall = lambda: _shortfall(engine, ctx, rules, at)  # noqa: E731
     result = Plan([], [])
     for attempt in range(3):  # again when a lead time of 0 opened rooms at once
         before = run.opened
         result = run.ladder(waiting, shortfall, every)  # the plan of this ``waiting``
-        shortfall = {}
+        shortfall = None
         if run.opened == before or not waiting or attempt == 2:
             break
         waiting = run.rooms(waiting)
