@@ -53,12 +53,14 @@ from fangkong.quarantine.surge import (
     load_ladder,
     open_due,
     plan,
+    site_facility_code,
 )
 from fangkong.quarantine.tables import (
     quarantine_alerts,
     quarantine_facilities,
     quarantine_placements,
     quarantine_rooms,
+    quarantine_sites,
 )
 from fangkong.store.tx import write_transaction
 from fangkong.tracing.tables import tracing_cases
@@ -156,6 +158,13 @@ class _Run:
                 left = [d for d in left if d.person_id not in self.done]
         return left
 
+    def _sites_left(self) -> bool:
+        """Whether a surveyed site is not yet a fangcang."""
+        with self.engine.connect() as conn:
+            sites = set(conn.execute(select(quarantine_sites.c.code)).scalars())
+            made = set(conn.execute(select(quarantine_facilities.c.code)).scalars())
+        return any(site_facility_code(code) not in made for code in sites)
+
     def _free_kinds(self) -> set[str]:
         """Facility kinds with a free room in a facility taking placements now."""
         f, r = quarantine_facilities.c, quarantine_rooms.c
@@ -176,7 +185,9 @@ class _Run:
         every: timedelta | None,
     ) -> Plan:
         """Promise coming rooms, activate what the plan says; opens what is due now.
-        ``shortfall`` (the forecast's, per region) is asked only when a site is left."""
+        ``shortfall`` (the forecast's, per region) is asked only when a site is left,
+        before the write transaction (the forecast reads in its own)."""
+        short = shortfall() if shortfall is not None and self._sites_left() else {}
         with write_transaction(self.engine) as conn:
             pending, candidates, sites = load_ladder(conn, self.rules, at=self.at)
             needs = [
@@ -199,9 +210,8 @@ class _Run:
                 every=every,
             )
             already = {c.ref for c, _ in result.activated if c.step == "site"}
-            left = any(c.step == "site" and c.ref not in already for c in candidates)
             more = forecast_sites(
-                shortfall() if shortfall is not None and left else {},
+                short,
                 pending,
                 candidates,
                 self.index,
