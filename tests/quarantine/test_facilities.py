@@ -58,6 +58,17 @@ def test_generator_meets_the_norm_per_county(province: Engine, tmp_path: Path) -
     rows = capacity_by_region(province, P9, level="county")
     assert rows
     assert all(r.rooms >= r.norm_rooms for r in rows)
+    # open hotels meet the norm; standby hotels come beyond it (pack: standby_share)
+    hotels = [f for f in made if f.kind == "hotel"]
+    for r in rows:
+        mine = [f for f in hotels if f.region_code == r.region_code]
+        rooms = {
+            status: sum(f.single_rooms + f.family_rooms + f.accessible_rooms
+                        for f in mine if f.status == status)
+            for status in ("open", "standby")
+        }  # fmt: skip
+        assert rooms["open"] >= r.norm_rooms
+        assert rooms["standby"] >= r.norm_rooms * P9.surge.standby_share
     assert sites
 
 

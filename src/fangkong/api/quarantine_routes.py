@@ -400,10 +400,13 @@ def post_abscond(
 
 class AlertOut(BaseModel):
     id: int
-    kind: str = Field(description="absconded | abnormal_check | positive_test | missed_check")
+    kind: str = Field(
+        description="absconded | abnormal_check | positive_test | missed_check | not_placed"
+    )
     at: datetime
     detail: str
-    placement_id: int
+    placement_id: int | None = Field(description="none for not_placed: no placement yet")
+    due_at: datetime | None = Field(None, description="not_placed: the placement deadline")
     person_id: int
     name: str
     facility_code: str | None
@@ -420,7 +423,8 @@ def get_alerts(
     rows = alerts_view(ctx.engine, ctx.keys.audit, actor, address, kind)
     return [
         AlertOut(id=r.alert.id, kind=r.alert.kind, at=r.alert.at, detail=r.alert.detail,
-                 placement_id=r.alert.placement_id, person_id=r.alert.person_id, name=r.name,
+                 placement_id=r.alert.placement_id, due_at=r.alert.due_at,
+                 person_id=r.alert.person_id, name=r.name,
                  facility_code=r.facility_code, room_code=r.room_code)
         for r in rows
     ]  # fmt: skip
@@ -430,14 +434,19 @@ class RegionOut(BaseModel):
     region_code: str
     name: str
     population: int
-    rooms: int = Field(description="available + occupied + standby")
+    rooms: int = Field(description="available + occupied + standby + activating")
     norm_rooms: float = Field(description="population × the pack's rooms per 10,000")
     per_10000: float | None
     meets_norm: bool
     available: int
     occupied: int
     standby: int
-    convertible: int
+    activating: int = Field(description="free rooms of facilities being activated")
+    opens_at: datetime | None = Field(description="when the first activating one opens")
+    fangcang: int = Field(description="beds of fangcang hospitals open or activating")
+    convertible: int = Field(description="beds surveyed sites would add")
+    awaiting: int = Field(description="persons due for a room, within their deadline")
+    overdue: int = Field(description="persons due for a room, past their deadline")
     days_left: float | None
 
 

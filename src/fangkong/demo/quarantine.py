@@ -1,26 +1,18 @@
-"""Quarantine in ``fangkong demo``: facilities for the twin's province, its traced close
-contacts placed day by day, releases as periods end, readiness at the end.
+"""Quarantine in ``fangkong demo``: facilities for the twin's province, then the
+platform's own jobs each day (the province loop will call the same jobs).
 
     build   facilities and candidate sites from the generator (``generate``: per county
-            the pack's norm of rooms, a quarter on standby, fangcang and designated
-            hospitals per city), saved through ``save_facility`` / ``save_site``
-    day     the close contacts tracing found since yesterday → ``place`` (rooms, the
-            pack's 7+3 for protocol-9); when rooms run short, the standby hotels are
-            opened (备用转启用) and the people without a room are placed again (those
-            still without one are counted: the twin's response quarantines them at home);
-            room placements whose period is over: a person tracing registered as a case
-            since is converted (a positive test), the others get the final negative test of
-            the schedule and are released (the next phase, home monitoring, starts; it
-            holds no room and is left to run out)
-    summary rooms used and readiness per county against the norm (``capacity_by_region``)
-
-Tests of quarantined people are not simulated by the twin: the final negative test is
-recorded here as a site would record it, so that releases follow the pack's rule.
+            the pack's norm of open rooms and standby hotels beyond it, fangcang and
+            designated hospitals per city), saved through ``save_facility`` / ``save_site``
+    day     ``run_releases`` (the schedule's tests from single-tube results; periods
+            over released when their final negative is there — nothing is faked: without
+            results a placement waits for its test), ``run_discharges`` (cases meeting the
+            pack's criterion), ``run_intake`` (everyone due placed along the surge ladder)
+    summary rooms used and readiness per county (``capacity_by_region``)
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from time import perf_counter
@@ -28,28 +20,31 @@ from time import perf_counter
 from sqlalchemy import Engine, select
 
 from fangkong.healthcode.service import CodeContext
-from fangkong.quarantine.facilities import save_facility, set_status
-from fangkong.quarantine.followup import record_test, release
+from fangkong.quarantine.discharge import run_discharges
+from fangkong.quarantine.facilities import save_facility
 from fangkong.quarantine.generate import generate
-from fangkong.quarantine.placement import Assignment, PlacementRequest, place, test_dates
+from fangkong.quarantine.intake import run_intake
 from fangkong.quarantine.readiness import capacity_by_region
+from fangkong.quarantine.releases import run_releases
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.survey import save_site
-from fangkong.quarantine.tables import quarantine_facilities, quarantine_placements
-from fangkong.tracing.tables import tracing_cases, tracing_contacts
+from fangkong.quarantine.tables import quarantine_placements
 
 BY = "demo:quarantine"
-GROUP = "close_contact"
 
 
 @dataclass(frozen=True)
 class QuarantineDay:
     placed: int  # in rooms
-    no_room: int  # left at home: the response's own quarantine covers them
-    activated: int  # standby facilities opened today
+    no_room: int  # due for a room and without one (awaiting or overdue)
+    activated: int  # standby facilities and fangcang called today
     released: int
     converted: int
     occupied: int  # rooms held now
+    home: int = 0  # home orders (contacts of contacts, home fallback)
+    overdue: int = 0
+    waiting_test: int = 0  # past the period's end without the test the pack needs
+    discharged: int = 0
 
 
 class QuarantineFeed:
@@ -57,8 +52,7 @@ class QuarantineFeed:
         self.engine, self.ctx, self.rules = engine, ctx, rules
         self.facilities = 0
         self.rooms = 0
-        self.seconds = 0.0  # spent placing and releasing
-        self.since: datetime | None = None  # contacts identified before were handled
+        self.seconds = 0.0  # spent in the jobs
 
     @classmethod
     def build(cls, engine: Engine, ctx: CodeContext, seed: int = 1) -> QuarantineFeed:
@@ -72,94 +66,29 @@ class QuarantineFeed:
         return feed
 
     def day(self, at: datetime) -> QuarantineDay:
-        """Place the close contacts traced since the last day; end the periods due."""
-        c = tracing_contacts.c
-        with self.engine.connect() as conn:
-            query = select(c.person_id).where(c.kind == "close", c.identified_at < at)
-            if self.since is not None:
-                query = query.where(c.identified_at >= self.since)
-            found = list(conn.execute(query.order_by(c.person_id)).scalars())
-        self.since = at
-        requests = [
-            PlacementRequest(int(p), GROUP, starts_at=at, ref=f"demo-{p}-{at:%Y%m%d}")
-            for p in found
-        ]
+        """The day's jobs at ``at``: releases, discharges, intake."""
         tic = perf_counter()
-        done = self._place(requests, at)
-        activated = 0
-        if any(a.outcome == "no_room" for a in done):
-            activated = self._open_standby()
-            if activated:
-                waiting = {a.person_id for a in done if a.outcome == "no_room"}
-                again = self._place([r for r in requests if r.person_id in waiting], at)
-                done = [a for a in done if a.outcome != "no_room"] + again
-        released, converted = self._end_due(at)
+        released = run_releases(self.engine, self.ctx, self.rules, at=at, by=BY)
+        discharged = run_discharges(self.engine, self.ctx, self.rules, at=at, by=BY)
+        intake = run_intake(self.engine, self.ctx, self.rules, at=at, by=BY,
+                            every=timedelta(days=1))  # fmt: skip
         self.seconds += perf_counter() - tic
         q = quarantine_placements.c
         with self.engine.connect() as conn:
             held = select(q.booking_id).where(q.active.is_(True), q.booking_id.is_not(None))
             occupied = len(conn.execute(held.distinct()).all())
         return QuarantineDay(
-            placed=sum(a.outcome == "placed" for a in done),
-            no_room=sum(a.outcome == "no_room" for a in done),
-            activated=activated,
-            released=released,
-            converted=converted,
+            placed=intake.placed_total,
+            no_room=intake.awaiting + intake.overdue + intake.cases_waiting,
+            activated=intake.standby_activated + intake.fangcang_activated,
+            released=released.released,
+            converted=released.converted,
             occupied=occupied,
+            home=intake.home_orders,
+            overdue=intake.overdue,
+            waiting_test=released.waiting_test,
+            discharged=discharged.discharged,
         )
-
-    def _place(self, requests: list[PlacementRequest], at: datetime) -> list[Assignment]:
-        if not requests:
-            return []
-        return place(self.engine, requests, self.rules, by=BY, at=at, tz=self.ctx.tz,
-                     pack_ref=self.ctx.pack.ref)  # fmt: skip
-
-    def _open_standby(self) -> int:
-        """Open the standby facilities the default groups may use (hotels, pack)."""
-        f = quarantine_facilities.c
-        kinds = list(self.rules.placement.kinds_for("default"))
-        with self.engine.connect() as conn:
-            codes = list(
-                conn.execute(
-                    select(f.code).where(f.status == "standby", f.kind.in_(kinds)).order_by(f.code)
-                ).scalars()
-            )
-        for code in codes:
-            set_status(self.engine, code, "open", by=BY)
-        return len(codes)
-
-    def _end_due(self, at: datetime) -> tuple[int, int]:
-        q = quarantine_placements.c
-        with self.engine.connect() as conn:
-            due = conn.execute(
-                select(q.id, q.person_id, q.starts_at, q.test_days)
-                .where(q.active.is_(True), q.planned_end <= at, q.kind == "centralised")
-                .order_by(q.id)
-            ).all()
-            cases = set(
-                conn.execute(
-                    select(tracing_cases.c.person_id).where(
-                        tracing_cases.c.person_id.in_([int(r.person_id) for r in due])
-                    )
-                ).scalars()
-            )
-        released = converted = 0
-        for r in due:
-            last = max(json.loads(r.test_days), default=1)
-            sampled_day = test_dates(r.starts_at, [last], self.ctx.tz)[0]
-            sampled = datetime.combine(sampled_day, datetime.min.time(), self.ctx.tz)
-            sampled = min(sampled + timedelta(hours=9), at)
-            positive = int(r.person_id) in cases
-            result = "positive" if positive else "negative"
-            record_test(self.engine, int(r.id), day_number=last, sampled_at=sampled,
-                        result=result, by=BY, tz=self.ctx.tz)  # fmt: skip
-            if positive:
-                converted += 1
-                continue
-            release(self.engine, int(r.id), self.rules, by=BY, at=at, tz=self.ctx.tz,
-                    pack_ref=self.ctx.pack.ref)  # fmt: skip
-            released += 1
-        return released, converted
 
     def summary(self, at: datetime) -> list[str]:
         """Readiness per county against the pack's norm, as the readiness page shows it."""
@@ -168,7 +97,7 @@ class QuarantineFeed:
         lines = [
             f"\n[bold]集中隔离 quarantine[/bold]: {self.facilities} 场所 facilities, "
             f"{self.rooms:,} 间 rooms; 规范 norm {norm:g} 间/万人 rooms per 10,000 "
-            f"(网页 page /quarantine); 安置与解除用时 placing and releasing {self.seconds:.1f} s"
+            f"(网页 page /quarantine); 安置作业用时 jobs {self.seconds:.1f} s"
         ]
         for r in rows:
             per = "—" if r.per_10000 is None else f"{r.per_10000:.1f}"
@@ -178,6 +107,8 @@ class QuarantineFeed:
                 f"{r.norm_rooms:,.0f} ({per} 每万人 per 10,000, "
                 f"{'达标 meets' if r.meets_norm else '不足 short'})"
                 f" │ 在住 occupied {r.occupied:,} 空闲 available {r.available:,}"
-                f" 备用 standby {r.standby:,} │ 可用天数 days left {left}"
+                f" 启用中 activating {r.activating:,} 备用 standby {r.standby:,}"
+                f" 方舱 fangcang {r.fangcang:,} │ 待安置 awaiting {r.awaiting:,}"
+                f" 超时 overdue {r.overdue:,} │ 可用天数 days left {left}"
             )
         return lines

@@ -12,4 +12,8 @@ Entry points other capabilities call:
   convertible, rooms vs norm, intake and releases per day, days left.
 - ``fangkong.quarantine.followup``: ``record_check``, ``record_test``, ``release``,
   ``abscond``, ``change_period``, ``open_alerts`` (the ``quarantine_alerts`` rows).
+- The jobs the province loop runs each day (in this order): ``releases.run_releases``
+  (tests from single-tube results, periods ended), ``discharge.run_discharges`` (cases
+  discharged, discharge test orders), ``intake.run_intake`` (everyone due placed along
+  the surge ladder, or ordered home, or named in a ``not_placed`` alert).
 """

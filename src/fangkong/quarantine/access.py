@@ -89,7 +89,7 @@ from fangkong.quarantine.followup import (
     tests_of,
 )
 from fangkong.quarantine.placement import SHANGHAI, Assignment, PlacementRequest, place
-from fangkong.quarantine.readiness import RegionCapacity, capacity_by_region
+from fangkong.quarantine.readiness import RegionCapacity, capacity_by_region, with_forecast
 from fangkong.quarantine.rules import KINDS, QuarantineRules
 from fangkong.quarantine.survey import SiteScore, list_sites, rank_sites
 from fangkong.quarantine.tables import (
@@ -117,10 +117,26 @@ def _codes(bind: Bind, actor: Actor) -> list[str] | None:
 
 
 def readiness_view(
-    engine: Engine, actor: Actor, rules: QuarantineRules, level: str | None = None
+    engine: Engine,
+    actor: Actor,
+    rules: QuarantineRules,
+    level: str | None = None,
+    *,
+    forecast: CodeContext | None = None,
+    at: datetime | None = None,
 ) -> list[RegionCapacity]:
+    """Readiness of the jurisdiction's regions; given a ``CodeContext`` (its pack and
+    zone) also the demand forecast's peak and run-out day per region."""
     actor.require(QUARANTINE_READ)
-    return capacity_by_region(engine, rules, level=level, within=actor.region_code)
+    rows = capacity_by_region(engine, rules, level=level, within=actor.region_code, at=at)
+    if forecast is None:
+        return rows
+    from fangkong.quarantine.forecast import ForecastOptions, forecast_from_store
+
+    rf = forecast_from_store(engine, forecast.pack, forecast.tz,
+                             ForecastOptions(level=level, draws=200), now=at,
+                             within=actor.region_code)  # fmt: skip
+    return with_forecast(rows, rf)
 
 
 def facilities_view(engine: Engine, actor: Actor) -> list[FacilityView]:
@@ -187,6 +203,12 @@ def _placement_missing(placement_id: int) -> Problem:
 def _where_placed() -> Any:
     """The region a placement answers to: its facility's, else where the person is."""
     return func.coalesce(quarantine_facilities.c.region_code, quarantine_placements.c.region_code)
+
+
+def _where_alerted() -> Any:
+    """The region an alert answers to: its placement's, else (not placed) the person's
+    residence."""
+    return func.coalesce(_where_placed(), persons.c.residence_code)
 
 
 def _reachable(conn: Connection, actor: Actor, placement_id: int) -> PlacementView:
@@ -453,10 +475,11 @@ def alerts_view(
         query = (
             select(quarantine_alerts, f.code.label("fcode"), f.name.label("fname"),
                    r.code.label("rcode"))
-            .join(quarantine_placements, q.id == a.placement_id)
+            .outerjoin(quarantine_placements, q.id == a.placement_id)
             .outerjoin(quarantine_facilities, f.id == q.facility_id)
             .outerjoin(quarantine_rooms, r.id == q.room_id)
-            .where(a.resolved_at.is_(None), within(actor, _where_placed()))
+            .join(persons, persons.c.id == a.person_id)
+            .where(a.resolved_at.is_(None), within(actor, _where_alerted()))
             .order_by(a.id)
         )  # fmt: skip
         if kind:
@@ -464,7 +487,8 @@ def alerts_view(
         rows = conn.execute(query).all()
         names = _names(conn, actor, [int(x.person_id) for x in rows])
         out = [
-            AlertRow(AlertView(x.id, x.placement_id, x.person_id, x.kind, x.at, x.detail),
+            AlertRow(AlertView(x.id, x.placement_id, x.person_id, x.kind, x.at, x.detail,
+                               x.due_at),
                      names.get(int(x.person_id), "?"), x.fcode, x.fname, x.rcode)
             for x in rows
         ]  # fmt: skip
@@ -479,13 +503,24 @@ def resolve_alert_as(engine: Engine, key: bytes, actor: Actor, alert_id: int, ad
     def body(conn: Connection) -> tuple[None, str]:
         actor.require(QUARANTINE_PLACE)
         a = quarantine_alerts.c
-        placement = conn.execute(select(a.placement_id).where(a.id == alert_id)).scalar()
-        if placement is None:
-            raise NotFound(Problem("quarantine.alert_unknown", f"无此未处理预警（{alert_id}）",
+        found = conn.execute(
+            select(a.placement_id, persons.c.residence_code)
+            .join(persons, persons.c.id == a.person_id)
+            .where(a.id == alert_id)
+        ).first()
+        missing = NotFound(Problem("quarantine.alert_unknown", f"无此未处理预警（{alert_id}）",
                                    f"no open alert {alert_id}"))  # fmt: skip
-        _reachable(conn, actor, int(placement))
+        if found is None:
+            raise missing
+        if found.placement_id is not None:
+            _reachable(conn, actor, int(found.placement_id))
+        elif actor.region_code is not None and not in_subtree(
+            conn, actor.region_code, found.residence_code
+        ):
+            raise missing  # a person out of the jurisdiction: as if absent
         resolve_alert(conn, alert_id, by=actor.name)
-        return None, f"placement {placement}"
+        placement = found.placement_id
+        return None, f"placement {placement}" if placement else f"alert {alert_id}"
 
     audited(engine, key, actor, address, "quarantine.resolve", "alert", str(alert_id), body)
 

@@ -8,8 +8,10 @@ No database here: the service loads the free rooms into a ``RoomPool``, forms ``
             accessible needed      → accessible rooms with beds ≥ size
             one person             → single; family if the pack allows; accessible if allowed
             two or more            → family rooms with beds ≥ size (accessible if allowed)
-            walk the facilities the unit's group may use (pack: facility_kinds), nearest
-            first (distance from the unit's region centroid), and take the first fitting
+            walk the facilities the unit's group may use (pack: facility_kinds) within
+            its reach (``areas``: the unit's region and the facility's at one level —
+            own county, city or province; none given: everywhere), nearest first
+            (distance from the unit's region centroid), and take the first fitting
             room: the smallest bed count that fits, in a zone already holding the unit's
             risk group before an empty zone; never a zone (or facility, or room — pack:
             separate_risk_groups) holding another group
@@ -68,6 +70,7 @@ class RoomPool:
     zone_facility: list[int]
     facility_groups: list[set[str]] = field(default_factory=list)
     room_label: list[tuple[str, str]] = field(default_factory=list)  # (room code, zone name)
+    facility_region: list[str | None] = field(default_factory=list)
     _free: dict[tuple[int, str, int, int], list[int]] = field(default_factory=dict)
     _zones: dict[int, list[int]] = field(default_factory=dict)
 
@@ -159,8 +162,13 @@ def assign(
     location_lat: F64,
     location_lon: F64,
     rules: PlacementRules,
+    *,
+    areas: tuple[Sequence[str | None], Sequence[str | None]] | None = None,
 ) -> list[int]:
-    """A room index (into ``pool``) per unit, -1 where no room fits. Mutates ``pool``."""
+    """A room index (into ``pool``) per unit, -1 where no room fits. Mutates ``pool``.
+
+    ``areas`` (per location, per facility: a region code at one level) limits each unit
+    to the facilities of its own area; a location without one reaches everywhere."""
     dist = distances_km(location_lat, location_lon, pool.facility_lat, pool.facility_lon)
     orders: dict[tuple[int, tuple[str, ...]], list[int]] = {}
     cursor: dict[tuple[int, str, int, str], int] = {}
@@ -177,6 +185,9 @@ def assign(
         order = orders.get(key)
         if order is None:
             eligible = [f for f, k in enumerate(pool.facility_kind) if k in allowed]
+            if areas is not None and areas[0][unit.location] is not None:
+                mine = areas[0][unit.location]
+                eligible = [f for f in eligible if areas[1][f] == mine]
             row = dist[unit.location]
             order = sorted(eligible, key=lambda f: (row[f], pool.facility_ids[f]))
             orders[key] = order

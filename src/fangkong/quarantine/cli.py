@@ -308,7 +308,8 @@ def abscond_command(
 
 @app.command("alerts")
 def alerts_command() -> None:
-    """Open alerts: absconded, abnormal checks, missed checks, positive tests."""
+    """Open alerts: absconded, abnormal checks, missed checks, positive tests, not placed
+    by the deadline."""
     from fangkong.quarantine.followup import open_alerts
 
     cfg = settings()
@@ -321,12 +322,19 @@ def alerts_command() -> None:
         "placement",
         "person",
         "at",
+        "deadline 时限",
         "detail",
         title=f"{len(found)} 条未处理预警 / open alerts",
     )
     for a in found:
         table.add_row(
-            str(a.id), a.kind, str(a.placement_id), str(a.person_id), _local(a.at, tz), a.detail
+            str(a.id),
+            a.kind,
+            "—" if a.placement_id is None else str(a.placement_id),
+            str(a.person_id),
+            _local(a.at, tz),
+            _local(a.due_at, tz),
+            a.detail,
         )
     out.print(table)
 
@@ -338,7 +346,8 @@ def readiness_command(
     ] = None,
     within: Annotated[str | None, typer.Option("--within", help="Only under this region.")] = None,
 ) -> None:
-    """Rooms per region against the norm (pack: 20 per 10,000), occupancy, days left."""
+    """Demand against all capacity per region: people awaiting a room (and overdue), rooms
+    against the norm (pack: 20 per 10,000), activating, standby, fangcang, convertible."""
     from fangkong.quarantine.readiness import capacity_by_region
 
     cfg = settings()
@@ -353,9 +362,13 @@ def readiness_command(
         "norm",
         "per 10k",
         "ok",
+        "awaiting",
+        "overdue",
         "available",
         "occupied",
+        "activating",
         "standby",
+        "fangcang",
         "convertible",
         "days left",
         title=f"准备情况 readiness (norm {rules.readiness.rooms_per_10000:g}/10,000)",
@@ -369,13 +382,74 @@ def readiness_command(
             f"{r.norm_rooms:.0f}",
             "—" if r.per_10000 is None else f"{r.per_10000:.1f}",
             "✓" if r.meets_norm else "✗",
+            str(r.awaiting),
+            str(r.overdue),
             str(r.available),
             str(r.occupied),
+            str(r.activating),
             str(r.standby),
+            str(r.fangcang),
             str(r.convertible),
             "—" if r.days_left is None else f"{r.days_left:.1f}",
         )
     out.print(table)
+
+
+_AT = typer.Option("--at", help="The job's time (ISO 8601; default now).")
+
+
+@app.command("intake")
+def intake_command(at: Annotated[str | None, _AT] = None) -> None:
+    """The intake job (安置作业): place everyone due, along the surge ladder (pack)."""
+    from fangkong.healthcode.service import CodeContext
+    from fangkong.quarantine.intake import run_intake
+
+    cfg = settings()
+    ctx = CodeContext.from_settings(cfg)
+    with database(cfg) as engine:
+        r = run_intake(engine, ctx, _rules(cfg), at=_time(at, ctx.tz), by=_who(), recompute=True)
+    placed = ", ".join(f"{k} {n}" for k, n in sorted(r.placed.items())) or "0"
+    out.print(
+        f"安置 placed: {placed}; 居家 home {r.home_orders} (无房 fallback {r.home_fallback}); "
+        f"跨县 transferred {r.transferred}; 待安置 awaiting {r.awaiting}; 超时 overdue "
+        f"{r.overdue}; 启用 activated: 备用 standby {r.standby_activated}, 方舱 fangcang "
+        f"{r.fangcang_activated}; 病例收治 cases isolated {r.cases_isolated} (waiting "
+        f"{r.cases_waiting}); 预警 alerts +{r.alerts_raised} −{r.alerts_resolved}"
+    )
+
+
+@app.command("releases")
+def releases_command(at: Annotated[str | None, _AT] = None) -> None:
+    """The release job: scheduled tests from single-tube results; periods ended."""
+    from fangkong.healthcode.service import CodeContext
+    from fangkong.quarantine.releases import run_releases
+
+    cfg = settings()
+    ctx = CodeContext.from_settings(cfg)
+    with database(cfg) as engine:
+        r = run_releases(engine, ctx, _rules(cfg), at=_time(at, ctx.tz), by=_who(), recompute=True)
+    out.print(
+        f"检测记录 tests recorded {r.recorded} (阳性转病例 converted {r.converted}); 解除 "
+        f"released {r.released} (next phase {r.next_phases}); 待检测 waiting for a test "
+        f"{r.waiting_test}"
+    )
+
+
+@app.command("discharges")
+def discharges_command(at: Annotated[str | None, _AT] = None) -> None:
+    """Discharge cases meeting the pack's criterion (Ct, consecutive, gap); order tests."""
+    from fangkong.healthcode.service import CodeContext
+    from fangkong.quarantine.discharge import run_discharges
+
+    cfg = settings()
+    ctx = CodeContext.from_settings(cfg)
+    with database(cfg) as engine:
+        r = run_discharges(engine, ctx, _rules(cfg), at=_time(at, ctx.tz), by=_who(),
+                           recompute=True)  # fmt: skip
+    out.print(
+        f"出院 discharged {r.discharged} (居家监测 home monitoring {r.monitoring}); 隔离中 "
+        f"in isolation {r.in_isolation}; 检测任务 test orders {r.orders}"
+    )
 
 
 @survey_app.command("import")

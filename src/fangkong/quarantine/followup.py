@@ -11,14 +11,19 @@ period changes. Every number from the pack (``[quarantine]`` groups and ``follow
                    trace run finds their contacts)
     release        at or after the planned end, with a negative test sampled on or after
                    the last test day of the phase (pack: release_needs_negative_test); the
-                   group's next phase (7+3: home monitoring) starts as a new placement
+                   group's next phase (7+3: home monitoring) starts as a new placement, its
+                   day 1 where the period before ended (a case's: at discharge)
     abscond        the placement ends (``absconded``), the room is freed, alert ``absconded``
     change_period  extend or shorten (a new planned end), by a user holding
                    ``quarantine.adjust`` (checked by the caller), with a reason; kept in
                    ``quarantine_period_changes``
 
+Test day N is the N-th local calendar day from the period's day 1 (``period_from``: a
+close contact's last exposure; the placement's start when not given).
+
 Alerts are rows of ``quarantine_alerts`` (kind, person, placement, time, detail; open
-until resolved): others read them with ``open_alerts``. Codes follow every change: a
+until resolved): others read them with ``open_alerts``. A ``not_placed`` alert (raised by
+the intake job) has no placement and a deadline (``due_at``). Codes follow every change: a
 new ``period`` fact that starts at the change (so it is the latest) and ends at the new
 end — at the change itself when the placement ended.
 """
@@ -26,7 +31,7 @@ end — at the change itself when the placement ended.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -89,6 +94,12 @@ class PlacementView:
     test_days: tuple[int, ...]
     follows_id: int | None
     booking_id: int | None
+    period_from: datetime | None = None
+
+    @property
+    def day_one(self) -> datetime:
+        """The time day 1 of the period holds (test day N counts from it)."""
+        return self.period_from or self.starts_at
 
 
 def _view(conn: Connection, placement_id: int) -> PlacementView:
@@ -124,6 +135,7 @@ def _view(conn: Connection, placement_id: int) -> PlacementView:
         tuple(json.loads(row.test_days)),
         row.follows_id,
         row.booking_id,
+        row.period_from,
     )
 
 
@@ -304,9 +316,11 @@ def record_test_in(
     reported_at: datetime | None = None,
     contact_rules: Any = None,
     tz: ZoneInfo = SHANGHAI,
+    ref: str | None = None,
 ) -> tuple[TestOutcome, Facts]:
     """``record_test`` inside the caller's transaction: the outcome and the facts codes
-    follow (to record after the commit)."""
+    follow (to record after the commit). ``ref``: the source of the result (a lab
+    result's reference; unique: a result is recorded once)."""
     if result not in TEST_RESULTS:
         raise BadInput(
             _p(
@@ -338,6 +352,7 @@ def record_test_in(
                 result=result,
                 reported_at=reported,
                 recorded_by=by[:80],
+                source_ref=ref,
             )
             .returning(t.c.id)
         ).scalar_one()
@@ -406,16 +421,26 @@ def _ended_fact(view: PlacementView, at: datetime) -> FactInput:
 # ---- release, absconding --------------------------------------------------------------------
 
 
+def final_negative(
+    day_one: datetime, test_days: Sequence[int], negatives: Iterable[datetime], tz: ZoneInfo
+) -> bool:
+    """Whether one of the ``negatives`` (sampling times) lies on or after the last test
+    day of a period from ``day_one`` (True when no test is scheduled)."""
+    if not test_days:
+        return True
+    last = test_dates(day_one, [max(test_days)], tz)[0]
+    return any(s.astimezone(tz).date() >= last for s in negatives)
+
+
 def final_test_ok(conn: Connection, view: PlacementView, tz: ZoneInfo) -> bool:
     """A negative test sampled on or after the last test day (True when none is scheduled)."""
     if not view.test_days:
         return True
-    last = test_dates(view.starts_at, [max(view.test_days)], tz)[0]
     t = quarantine_tests.c
     sampled = conn.execute(
         select(t.sampled_at).where(t.placement_id == view.id, t.result == "negative")
     ).scalars()
-    return any(s.astimezone(tz).date() >= last for s in sampled)
+    return final_negative(view.day_one, view.test_days, sampled, tz)
 
 
 @dataclass(frozen=True)
@@ -437,18 +462,40 @@ def release_in(
     pack_ref: str = "",
 ) -> tuple[Release, Facts]:
     """``release`` inside the caller's transaction: the release and the facts to record."""
-    facts: Facts = []
     view = _open(conn, placement_id)
     refused = release_refusal(conn, view, rules, at, tz)
     if refused is not None:
         raise ReleaseRefused(refused)
-    _end(conn, view, "released", at, "期满解除 / released")
-    facts.append((view.person_id, _ended_fact(view, at)))
-    later = [p for p in rules.phases(view.risk_group, view.kind)[1:] if p.days]
+    return finish_in(conn, view, rules, reason="期满解除 / released", by=by, at=at,
+                     pack_ref=pack_ref)  # fmt: skip
+
+
+def finish_in(
+    conn: Connection,
+    view: PlacementView,
+    rules: QuarantineRules,
+    *,
+    reason: str,
+    by: str,
+    at: datetime,
+    pack_ref: str = "",
+) -> tuple[Release, Facts]:
+    """End an active placement as released (no checks: the caller's) and start the
+    group's next phase: day 1 where this period was planned to end (7+3 stays 10 days
+    from the exposure however late the release), or now when it had no end (a case's
+    discharge). A placement whose kind stood in for the group's first phase (a close
+    contact at home for lack of a room) is followed by the group's second phase."""
+    facts: Facts = [(view.person_id, _ended_fact(view, at))]
+    _end(conn, view, "released", at, reason)
+    phases = rules.phases(view.risk_group, view.kind) or rules.phases(view.risk_group)
+    later = [p for p in phases[1:] if p.days]
     if not later:
-        return Release(placement_id, None, None, None), facts
+        return Release(view.id, None, None, None), facts
     phase = later[0]
-    nxt_end = period_end(at, phase)
+    anchor = view.planned_end or at
+    nxt_end = period_end(anchor, phase)
+    if nxt_end is not None and nxt_end <= at:  # released after the next phase's end too
+        return Release(view.id, None, None, None), facts
     q = quarantine_placements
     nxt_id = int(
         conn.execute(
@@ -464,6 +511,7 @@ def release_in(
                 facility_id=None,
                 region_code=view.region_code,
                 starts_at=at,
+                period_from=anchor,
                 planned_end=nxt_end,
                 ended_at=None,
                 test_days=json.dumps(list(phase.test_days)),
@@ -478,7 +526,7 @@ def release_in(
         ).scalar_one()
     )
     facts.append((view.person_id, period_fact(nxt_id, phase.kind, at, nxt_end, "居家 / home")))
-    return Release(placement_id, nxt_id, phase.kind, nxt_end), facts
+    return Release(view.id, nxt_id, phase.kind, nxt_end), facts
 
 
 def release_refusal(
@@ -520,6 +568,16 @@ def release(
         done, facts = release_in(conn, placement_id, rules, by=by, at=at, tz=tz, pack_ref=pack_ref)
     send_codes(engine, facts, by, at, codes)
     return done
+
+
+def close_in(
+    conn: Connection, placement_id: int, *, status: str, reason: str, at: datetime
+) -> Facts:
+    """End an active placement as ``status`` (converted: the person is now a case;
+    cancelled: replaced by another placement), free its room; the code fact to record."""
+    view = _open(conn, placement_id)
+    _end(conn, view, status, at, reason)
+    return [(view.person_id, _ended_fact(view, at))]
 
 
 def abscond(
@@ -665,11 +723,12 @@ def period_history(bind: Bind, placement_id: int) -> list[PeriodChangeView]:
 @dataclass(frozen=True)
 class AlertView:
     id: int
-    placement_id: int
+    placement_id: int | None  # None: not placed (the intake job's not_placed alert)
     person_id: int
     kind: str
     at: datetime
     detail: str
+    due_at: datetime | None = None
 
 
 def open_alerts(bind: Bind, kinds: Sequence[str] | None = None) -> list[AlertView]:
@@ -680,7 +739,9 @@ def open_alerts(bind: Bind, kinds: Sequence[str] | None = None) -> list[AlertVie
         if kinds is not None:
             q = q.where(t.kind.in_(list(kinds)))
         rows = conn.execute(q).all()
-    return [AlertView(r.id, r.placement_id, r.person_id, r.kind, r.at, r.detail) for r in rows]
+    return [
+        AlertView(r.id, r.placement_id, r.person_id, r.kind, r.at, r.detail, r.due_at) for r in rows
+    ]
 
 
 def resolve_alert(bind: Bind, alert_id: int, *, by: str, at: datetime | None = None) -> None:
@@ -761,7 +822,7 @@ def schedule(
 ) -> list[ScheduledTest]:
     """The placement's test days (pack) with their dates and what was recorded for each."""
     days = sorted(set(view.test_days))
-    dates = test_dates(view.starts_at, days, tz)
+    dates = test_dates(view.day_one, days, tz)
     return [
         ScheduledTest(n, d, tuple(t.result for t in tests if t.day_number == n))
         for n, d in zip(days, dates, strict=True)

@@ -281,7 +281,7 @@ class ForecastOptions:
     r_factor: float = 1.0  # what-if: Rt × factor
     r_fixed: float | None = None  # what-if: Rt fixed (no posterior draws)
     contacts_mean: float | None = None  # what-if: close contacts per case (else measured)
-    include_standby: bool = False  # what-if: standby rooms opened
+    include_standby: bool = False  # what-if: standby (and activating) rooms opened
 
 
 @dataclass(frozen=True)
@@ -360,7 +360,7 @@ def forecast_from_store(
     today = now.astimezone(tz).date()
     qrules = QuarantineRules.from_pack(pack)
     level = options.level or qrules.readiness.level
-    capacity = capacity_by_region(bind, qrules, level=level, at=now, within=within)
+    capacity = capacity_by_region(bind, qrules, level=level, at=now, within=within, demand=False)
     codes = tuple(c.region_code for c in capacity)
     row = {c: i for i, c in enumerate(codes)}
     n, t, h = len(codes), options.history_days, options.horizon
@@ -394,7 +394,8 @@ def forecast_from_store(
         contacts = Spread(options.contacts_mean, contacts.size)
     si = discr_si(np.arange(t + 1), options.si_mean, options.si_sd)
     shape, scale = posterior_last_window(incidence, si, window=options.window)
-    rooms = np.array([c.available + c.occupied + (c.standby if options.include_standby else 0)
+    rooms = np.array([c.available + c.occupied
+                      + (c.standby + c.activating if options.include_standby else 0)
                       for c in capacity], dtype=np.float64)  # fmt: skip
     contact_days, coc_days = _room_days(pack)
     inp = ForecastInputs(incidence, shape, scale, si, contacts, coc, contact_days, coc_days,

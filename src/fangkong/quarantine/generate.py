@@ -1,8 +1,9 @@
 """A realistic facility file for a province in the store (the twin's, after its import).
 
-Per county: quarantine hotels of 40–300 rooms (mostly single, some family and accessible
-rooms, 1–4 zones) until the county holds ``coverage`` × the pack's norm (20 rooms per
-10,000 people), about a quarter of them on standby; per city one fangcang hospital on
+Per county: open quarantine hotels of 40–300 rooms (mostly single, some family and
+accessible rooms, 1–4 zones) until the county holds ``coverage`` × the pack's norm (20
+rooms per 10,000 people), then standby hotels beyond it until they hold the pack's
+``[quarantine.surge] standby_share`` × the norm (备用); per city one fangcang hospital on
 standby (beds from the county population) and one designated hospital. Positions near
 the county's centroid (venues' mean). Candidate sites for the survey: gyms, exhibition
 halls, schools and warehouses, a few per county. Seeded: the same seed gives the same file.
@@ -40,32 +41,34 @@ def generate(
         lat, lon = index.point(county)
         city = info.parent or county
         per_city[city] = per_city.get(city, 0) + info.population
-        need = math.ceil(info.population * rules.readiness.rooms_per_10000 / 10_000 * coverage)
+        norm = info.population * rules.readiness.rooms_per_10000 / 10_000
         n = 0
-        while need > 0:
-            n += 1
-            rooms = min(need, int(rng.integers(40, 301)))
-            family = int(rooms * rng.uniform(0.05, 0.15))
-            accessible = max(1, rooms // 50) if rooms >= 20 else 0  # a tiny hotel: singles
-            single = max(rooms - family - accessible, 0)
-            facilities.append(
-                FacilityInput(
-                    code=f"QH{county}{n:03d}",
-                    name=f"{info.name}第{n}隔离酒店",
-                    kind="hotel",
-                    region_code=county,
-                    status="standby" if rng.random() < 0.25 else "open",
-                    single_rooms=single,
-                    family_rooms=family,
-                    family_beds=3,
-                    accessible_rooms=accessible,
-                    zones=int(rng.integers(1, 5)),
-                    staff=max(5, rooms // 8),
-                    latitude=(pos := _near(rng, lat, lon))[0],
-                    longitude=pos[1],
+        for status, share in (("open", coverage), ("standby", rules.surge.standby_share)):
+            need = math.ceil(norm * share)
+            while need > 0:
+                n += 1
+                rooms = min(need, int(rng.integers(40, 301)))
+                family = int(rooms * rng.uniform(0.05, 0.15))
+                accessible = max(1, rooms // 50) if rooms >= 20 else 0  # tiny hotel: singles
+                single = max(rooms - family - accessible, 0)
+                facilities.append(
+                    FacilityInput(
+                        code=f"QH{county}{n:03d}",
+                        name=f"{info.name}第{n}隔离酒店",
+                        kind="hotel",
+                        region_code=county,
+                        status=status,
+                        single_rooms=single,
+                        family_rooms=family,
+                        family_beds=3,
+                        accessible_rooms=accessible,
+                        zones=int(rng.integers(1, 5)),
+                        staff=max(5, rooms // 8),
+                        latitude=(pos := _near(rng, lat, lon))[0],
+                        longitude=pos[1],
+                    )
                 )
-            )
-            need -= rooms
+                need -= rooms
         for k, kind in enumerate(rng.choice(SITE_TYPES[:4], size=3)):
             area = float(rng.uniform(2_000, 20_000))
             sites.append(

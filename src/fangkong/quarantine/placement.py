@@ -5,9 +5,13 @@ tracing's hand-off and arrivals (point-to-point transfer) call. Each request nam
 person, their risk group (the pack's ``[quarantine]`` group: close_contact, inbound, …),
 and optionally the kind (default: the group's first phase in the pack), a household and
 a guardian (placed together), accessibility needs, where they are (a region code;
-default: the registry's residence), the period's anchor time and a caller reference
-(idempotency: a repeated ``ref`` returns the stored placement). One ``Assignment``
-comes back per request, in order.
+default: the registry's residence), when the placement takes effect (``starts_at``), day 1
+of its period (``period_from``: a close contact's period counts from the last exposure,
+自末次暴露; default ``starts_at``) and a caller reference (idempotency: a repeated ``ref``
+returns the stored placement). One ``Assignment`` comes back per request, in order.
+``reach`` (a region level: county, city, province) keeps each person to the facilities
+of their own region at that level (the intake job widens it step by step, pack:
+``[quarantine.surge] reach``); None reaches everywhere, nearest first.
 
 Never double-booked, on both backends::
 
@@ -73,8 +77,9 @@ class PlacementRequest:
     guardian_id: int | None = None  # a child's guardian, placed in the same room
     needs_accessible: bool = False
     region_code: str | None = None  # where the person is; None: the registry's residence
-    starts_at: datetime | None = None  # the period's anchor; None: now
+    starts_at: datetime | None = None  # when the placement takes effect; None: now
     ref: str | None = None  # the caller's reference: a repeated ref changes nothing
+    period_from: datetime | None = None  # day 1 of the period; None: starts_at
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ class Assignment:
     starts_at: datetime | None = None
     planned_end: datetime | None = None
     test_days: tuple[int, ...] = ()
+    facility_kind: str | None = None
+    facility_region: str | None = None
+    period_from: datetime | None = None
 
 
 class PlacementInvalid(BadInput):
@@ -255,6 +263,7 @@ def load_pool(
         zone_facility=zone_facility,
         facility_groups=facility_groups,
         room_label=room_label,
+        facility_region=[row.region_code for row in facilities],
     )
 
 
@@ -274,6 +283,7 @@ class _Job:
     region: str | None
     household: str | None
     child: bool
+    anchor: datetime | None = None  # day 1 of the period (None: start)
 
 
 def _check(requests: Sequence[PlacementRequest], rules: QuarantineRules) -> None:
@@ -293,6 +303,8 @@ def _check(requests: Sequence[PlacementRequest], rules: QuarantineRules) -> None
         seen.add(r.person_id)
         if r.starts_at is not None and r.starts_at.tzinfo is None:
             raise _invalid("starts_at 须带时区", "starts_at must carry a time zone")
+        if r.period_from is not None and r.period_from.tzinfo is None:
+            raise _invalid("period_from 须带时区", "period_from must carry a time zone")
 
 
 def place(
@@ -306,6 +318,7 @@ def place(
     pack_ref: str = "",
     codes: CodeContext | None = None,
     record_codes: bool = True,
+    reach: str | None = None,
 ) -> list[Assignment]:
     """Place a batch (see the module's docstring); one ``Assignment`` per request."""
     at = at or clock.now()
@@ -339,6 +352,7 @@ def place(
                 continue
             person = people[r.person_id]
             start = r.starts_at or at
+            anchor = r.period_from or start
             age = _age(person.birth, start.astimezone(tz).date())
             jobs.append(
                 _Job(
@@ -347,10 +361,11 @@ def place(
                     phases[0].kind,
                     phases[0],
                     start,
-                    period_end(start, phases[0]),
+                    period_end(anchor, phases[0]),
                     r.region_code or person.residence,
                     r.household or person.household,
                     age is not None and age < rules.placement.child_age_below,
+                    anchor,
                 )
             )
         home = [j for j in jobs if j.kind != "centralised"]
@@ -363,7 +378,9 @@ def place(
         index = load_regions(conn)
     centralised = [j for j in jobs if j.kind == "centralised"]
     if centralised:
-        for j, result in _place_rooms(engine, centralised, rules, index, by, at, pack_ref, tz):
+        for j, result in _place_rooms(
+            engine, centralised, rules, index, by, at, pack_ref, tz, reach
+        ):
             out[j.index] = result
     final = [a for a in out if a is not None]
     if record_codes:
@@ -401,8 +418,10 @@ def _assignment(
     outcome: str,
     room: tuple[str, str, str, str] | None,
     tz: ZoneInfo,
+    where: tuple[str, str | None] | None = None,  # the facility's kind and region
 ) -> Assignment:
     fcode, fname, rcode, zone = room or (None, None, None, None)
+    fkind, fregion = where or (None, None)
     return Assignment(
         j.request.person_id,
         outcome,
@@ -415,6 +434,9 @@ def _assignment(
         j.start,
         j.end,
         j.phase.test_days,
+        fkind,
+        fregion,
+        j.anchor,
     )
 
 
@@ -433,6 +455,9 @@ def _by_ref(conn: Connection, refs: Sequence[str]) -> dict[str, Assignment]:
                 q.starts_at,
                 q.planned_end,
                 q.test_days,
+                q.period_from,
+                f.kind.label("fkind"),
+                f.region_code.label("fregion"),
                 f.code.label("fcode"),
                 f.name.label("fname"),
                 r.code.label("rcode"),
@@ -455,6 +480,9 @@ def _by_ref(conn: Connection, refs: Sequence[str]) -> dict[str, Assignment]:
                 row.starts_at,
                 row.planned_end,
                 tuple(json.loads(row.test_days)),
+                row.fkind,
+                row.fregion,
+                row.period_from or row.starts_at,
             )
     return out
 
@@ -480,6 +508,7 @@ def _insert_placements(
         "facility_id": [item[3] for item in items],
         "region_code": [j.region for j in jobs],
         "starts_at": [j.start for j in jobs],
+        "period_from": [j.anchor or j.start for j in jobs],
         "planned_end": [j.end for j in jobs],
         "ended_at": Same(None),
         "test_days": [
@@ -610,8 +639,10 @@ def _place_rooms(
     at: datetime,
     pack_ref: str,
     tz: ZoneInfo,
+    reach: str | None = None,
 ) -> list[tuple[_Job, Assignment]]:
     loc, lat, lon = _locations(jobs, index)
+    located = list(dict.fromkeys(j.region for j in jobs))  # the order of _locations' codes
     position = {j.request.person_id: k for k, j in enumerate(jobs)}
     guardians = [position.get(j.request.guardian_id or -1, -1) for j in jobs]
     units = form_units(
@@ -632,13 +663,15 @@ def _place_rooms(
             pool = load_pool(conn, rules, index)
             if round_no == 0:
                 pending = _split(pending, pool)
-            choice = assign(pending, pool, lat, lon, rules.placement)
+            areas = _areas(located, pool, index, reach)
+            choice = assign(pending, pool, lat, lon, rules.placement, areas=areas)
             if postgres:
                 wanted = sorted(
                     {pool.facility_ids[pool.room_facility[c]] for c in choice if c >= 0}
                 )
                 pool = load_pool(conn, rules, index, wanted, lock=True)
-                choice = assign(pending, pool, lat, lon, rules.placement)
+                areas = _areas(located, pool, index, reach)
+                choice = assign(pending, pool, lat, lon, rules.placement, areas=areas)
             placed, lost = _book(conn, pending, choice, pool, jobs, rules, by, at, pack_ref, tz)
             done += placed
         if not lost:
@@ -649,6 +682,18 @@ def _place_rooms(
         if j.request.person_id not in placed_people:
             done.append((j, Assignment(j.request.person_id, "no_room")))
     return done
+
+
+def _areas(
+    located: Sequence[str | None], pool: RoomPool, index: RegionIndex, reach: str | None
+) -> tuple[list[str | None], list[str | None]] | None:
+    """Each location's and each facility's region at the ``reach`` level (None: no limit)."""
+    if reach is None:
+        return None
+    return (
+        [index.ancestor(code, reach) for code in located],
+        [index.ancestor(code, reach) for code in pool.facility_region],
+    )
 
 
 def _book(
@@ -708,16 +753,19 @@ def _book(
     names = _facility_names(conn, {pool.facility_ids[pool.room_facility[c]] for _, c in chosen})
     items: list[tuple[_Job, int | None, int | None, int | None]] = []
     labels: list[tuple[str, str, str, str]] = []
+    where: list[tuple[str, str | None]] = []
     for (u, c), booking in zip(chosen, booking_ids, strict=True):
-        fid = pool.facility_ids[pool.room_facility[c]]
+        f = pool.room_facility[c]
+        fid = pool.facility_ids[f]
         rid = pool.room_id[c]
         for m in u.members:
             items.append((jobs[m], booking, rid, fid))
             labels.append((*names[fid], *pool.room_label[c]))
+            where.append((pool.facility_kind[f], pool.facility_region[f]))
     ids = _insert_placements(conn, items, rules, by, at, pack_ref)
     placed = [
-        (item[0], _assignment(item[0], pid, "placed", label, tz))
-        for item, pid, label in zip(items, ids, labels, strict=True)
+        (item[0], _assignment(item[0], pid, "placed", label, tz, w))
+        for item, pid, label, w in zip(items, ids, labels, where, strict=True)
     ]
     return placed, lost
 

@@ -13,10 +13,19 @@ each other::
     home_days > 0             → home_quarantine (居家隔离), tests on ``test_days`` when it is
                                 the first phase
     home_monitoring_days > 0  → home_monitoring (居家健康监测), tests on ``home_test_days``
-    until_discharged = true   → one centralised phase without a planned end (a case)
+    until_discharged = true   → one centralised phase without a planned end (a case),
+                                then home_monitoring when home_monitoring_days > 0
 
 A group whose days are all 0 is not managed (twenty-measures: contacts of contacts).
 ``low_risk_area`` (tests only) is read by testing, not here.
+
+Surge (``[quarantine.surge]``, read by the intake job): the placement deadline and the
+groups it binds, standby hotels beyond the norm and their activation lead time, the reach
+of a placement (own county, then the city, then the province), the facility kinds a group
+may use once its own are full (fangcang), when the survey's sites are activated (a
+shortage now or within ``forecast_days`` of the forecast), and who may be ordered home
+when no room can be had (``[quarantine.surge.home_fallback]``). Discharge of cases
+(``[quarantine.discharge]``): Ct threshold, consecutive tests, gap, first test day.
 """
 
 from __future__ import annotations
@@ -50,7 +59,9 @@ _GROUP_KEYS = {
     "home_test_days",
 }
 _TESTING_ONLY = {"tests", "within_days", "gap_hours"}
-_SUBTABLES = ("placement", "follow_up", "readiness", "survey")
+_SUBTABLES = ("placement", "follow_up", "readiness", "survey", "surge", "discharge")
+REACH_LEVELS = ("county", "city", "province")  # narrowest first
+FALLBACK_WHEN = ("no_room_by_deadline", "no_room_now")
 
 
 class QuarantineRulesError(BadInput):
@@ -123,6 +134,44 @@ class SurveyRules:
 
 
 @dataclass(frozen=True)
+class HomeFallback:
+    """Who may be ordered into home quarantine when no room can be had, and when."""
+
+    groups: tuple[str, ...]
+    when: str  # no_room_by_deadline | no_room_now
+
+
+@dataclass(frozen=True)
+class SurgeRules:
+    """大规模集中隔离 in a surge: deadline, standby, reach, fangcang, home fallback."""
+
+    placement_deadline_hours: float
+    deadline_groups: tuple[str, ...]
+    standby_share: float
+    standby_activation_hours: float
+    reach: tuple[str, ...]  # region levels, narrowest first
+    forecast_days: int  # 0: the forecast never activates a site
+    fangcang_zone_beds: int
+    extra_facility_kinds: Mapping[str, tuple[str, ...]]
+    home_fallback: HomeFallback
+
+    def extra_kinds(self, group: str) -> tuple[str, ...]:
+        return self.extra_facility_kinds.get(group, ())
+
+
+@dataclass(frozen=True)
+class DischargeRules:
+    """出院/解除隔离: ``consecutive`` tests with every gene's Ct ≥ ``min_ct`` (or not
+    detected), each sampled ≥ ``gap_hours`` after the one before, from isolation day
+    ``first_test_day``."""
+
+    min_ct: float
+    consecutive: int
+    gap_hours: float
+    first_test_day: int
+
+
+@dataclass(frozen=True)
 class QuarantineRules:
     source: str
     groups: Mapping[str, GroupRule]
@@ -130,6 +179,8 @@ class QuarantineRules:
     follow_up: FollowUpRules
     readiness: ReadinessRules
     survey: SurveyRules
+    surge: SurgeRules
+    discharge: DischargeRules
 
     def group(self, name: str) -> GroupRule:
         if name not in self.groups:
@@ -200,6 +251,8 @@ class QuarantineRules:
                 ),
             ),
             survey=c.survey(survey),
+            surge=c.surge(c.sub(table, "surge"), set(groups)),
+            discharge=c.discharge(c.sub(table, "discharge")),
         )
 
 
@@ -303,7 +356,21 @@ class _Checker:
         if unknown:
             raise self.error(f"{name}.{unknown[0]}", "未知的键", "unknown key")
         if body.get("until_discharged", False) is True:
-            return GroupRule(name, (Phase("centralised", None, ()),))
+            after = (
+                self.count(body, f"{name}.home_monitoring_days")
+                if ("home_monitoring_days" in body)
+                else 0
+            )
+            home_tests = self.days(body, f"{name}.home_test_days")
+            if any(d > after for d in home_tests):
+                raise self.error(
+                    f"{name}.home_test_days",
+                    f"检测日超出 {after} 天的期限",
+                    f"a test day lies beyond the {after}-day period",
+                )
+            until = (Phase("centralised", None, ()),)
+            return GroupRule(name, until + ((Phase("home_monitoring", after, home_tests),)
+                                            if after else ()))  # fmt: skip
         lengths = {}
         for key in ("centralised_days", "home_days", "home_monitoring_days"):
             lengths[key] = self.count(body, f"{name}.{key}") if key in body else 0
@@ -392,3 +459,53 @@ class _Checker:
                 "must be greater than hospital_km_full",
             )
         return rules
+
+    def surge(self, t: Mapping[str, Any], groups: set[str]) -> SurgeRules:
+        reach = self.names(t, "surge.reach", REACH_LEVELS)
+        if not reach or list(reach) != sorted(set(reach), key=REACH_LEVELS.index):
+            raise self.error(
+                "surge.reach",
+                f"应为 {'、'.join(REACH_LEVELS)} 中由窄到宽、不重复的若干项，实为 {list(reach)!r}",
+                f"must list levels of {', '.join(REACH_LEVELS)}, narrowest first, each once; "
+                f"got {list(reach)!r}",
+            )
+        extra = self._get(t, "surge.extra_facility_kinds")
+        if not isinstance(extra, Mapping):
+            raise self.error("surge.extra_facility_kinds", "应为表", "must be a table")
+        for g in extra:
+            if g not in groups:
+                raise self.error(
+                    f"surge.extra_facility_kinds.{g}", "无此风险人群", "no such risk group"
+                )
+        fallback = self._get(t, "surge.home_fallback")
+        if not isinstance(fallback, Mapping):
+            raise self.error("surge.home_fallback", "应为表", "must be a table")
+        return SurgeRules(
+            placement_deadline_hours=self.number(
+                t, "surge.placement_deadline_hours", 1.0, 24.0 * 30
+            ),
+            deadline_groups=self.names(t, "surge.deadline_groups", sorted(groups)),
+            standby_share=self.number(t, "surge.standby_share", 0.0, 10.0),
+            standby_activation_hours=self.number(
+                t, "surge.standby_activation_hours", 0.0, 24.0 * 30
+            ),
+            reach=reach,
+            forecast_days=self.count(t, "surge.forecast_days"),
+            fangcang_zone_beds=self.count(t, "surge.fangcang_zone_beds", minimum=1),
+            extra_facility_kinds={
+                g: self.names(extra, f"surge.extra_facility_kinds.{g}", FACILITY_KINDS)
+                for g in extra
+            },
+            home_fallback=HomeFallback(
+                groups=self.names(fallback, "surge.home_fallback.groups", sorted(groups)),
+                when=self.choice(fallback, "surge.home_fallback.when", FALLBACK_WHEN),
+            ),
+        )
+
+    def discharge(self, t: Mapping[str, Any]) -> DischargeRules:
+        return DischargeRules(
+            min_ct=self.number(t, "discharge.min_ct", 1.0, 50.0),
+            consecutive=self.count(t, "discharge.consecutive", minimum=1),
+            gap_hours=self.number(t, "discharge.gap_hours", 0.0, 24.0 * 14),
+            first_test_day=self.count(t, "discharge.first_test_day", minimum=1),
+        )

@@ -1,5 +1,5 @@
-"""Quarantine tables (migration 0006): facilities, rooms, bookings, placements, follow-up,
-alerts, candidate sites.
+"""Quarantine tables (migrations 0006, 0015): facilities, rooms, bookings, placements,
+follow-up, alerts, candidate sites.
 
 A room is never double-booked: a ``quarantine_bookings`` row holds a room while
 ``active`` is true (set to NULL when freed), and ``(room_id, active)`` is unique — NULLs
@@ -46,7 +46,7 @@ PLACEMENT_KINDS = ("centralised", "home_quarantine", "home_monitoring")
 PLACEMENT_STATUSES = ("active", "released", "converted", "absconded", "cancelled")
 CHECK_STATUSES = ("done", "not_done", "abnormal")  # 已完成, 未完成, 异常
 TEST_RESULTS = ("pending", "negative", "positive")
-ALERT_KINDS = ("absconded", "abnormal_check", "positive_test", "missed_check")
+ALERT_KINDS = ("absconded", "abnormal_check", "positive_test", "missed_check", "not_placed")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -68,6 +68,7 @@ class Facility(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(12))
     staff: Mapped[int] = mapped_column(Integer)
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # activating: first guest
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_by: Mapped[str] = mapped_column(String(80))
 
@@ -134,7 +135,8 @@ class Placement(Base):
         ForeignKey("quarantine_facilities.id"), index=True
     )
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"))
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())  # in effect from (placed)
+    period_from: Mapped[datetime | None] = mapped_column(UTCDateTime())  # day 1 (NULL: start)
     planned_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     test_days: Mapped[str] = mapped_column(String(200))  # JSON list of day numbers
@@ -185,6 +187,7 @@ class PlacementTest(Base):
     result: Mapped[str] = mapped_column(String(12))
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     recorded_by: Mapped[str] = mapped_column(String(80))
+    source_ref: Mapped[str | None] = mapped_column(String(64))  # e.g. the lab result's id
 
     __table_args__ = (CheckConstraint(_in("result", TEST_RESULTS), name="result"),)
 
@@ -204,15 +207,17 @@ class PeriodChange(Base):
 
 
 class Alert(Base):
-    """An alert others can read (absconded, abnormal check, positive test, missed check)."""
+    """An alert others can read (absconded, abnormal check, positive test, missed check;
+    not placed: a person due for placement has none by ``due_at``, the deadline)."""
 
     __tablename__ = "quarantine_alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    placement_id: Mapped[int] = mapped_column(ForeignKey("quarantine_placements.id"))
+    placement_id: Mapped[int | None] = mapped_column(ForeignKey("quarantine_placements.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     kind: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     detail: Mapped[str] = mapped_column(Text)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String(80))
@@ -251,6 +256,7 @@ class Site(Base):
 Index("ix_quarantine_rooms_facility_state", Room.facility_id, Room.state)
 Index("ix_quarantine_alerts_open", Alert.kind, Alert.resolved_at)
 Index("ix_quarantine_checks_day", HealthCheck.day)
+Index("ix_quarantine_tests_source_ref", PlacementTest.source_ref, unique=True)
 
 quarantine_facilities = cast(Table, Facility.__table__)
 quarantine_rooms = cast(Table, Room.__table__)

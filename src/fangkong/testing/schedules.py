@@ -209,6 +209,14 @@ def _insert(conn: Connection, planned: Sequence[PlannedOrder], at: datetime) -> 
     return len(fresh)
 
 
+def insert_orders(conn: Connection, planned: Sequence[PlannedOrder], *, at: datetime) -> int:
+    """Write planned orders in the caller's transaction (keyed: a known ``source_key`` is
+    skipped) and mark done those a sample already meets; returns how many were new."""
+    created = _insert(conn, planned, at)
+    fulfil_orders(conn, sorted({o.person_id for o in planned}), at=at)
+    return created
+
+
 def flag_missed(bind: Bind, *, at: datetime | None = None) -> int:
     """Open orders whose window has ended: missed (应检未检). Returns how many."""
     at = _now(at)

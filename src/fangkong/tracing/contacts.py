@@ -376,6 +376,37 @@ def set_contact_status(
         return str(row.status)
 
 
+def set_contact_statuses(
+    bind: Bind, person_ids: Sequence[int], status: str, *, by: str, reason: str,
+    at: datetime | None = None,
+) -> int:  # fmt: skip
+    """``set_contact_status`` for many (by person id): each contact whose status may move
+    to ``status`` moves (kept with who, when and why); the others, and persons who are
+    no contact, are left as they are. Returns how many moved."""
+    at = _now(at)
+    if status not in STATUSES or not reason.strip():
+        raise StatusInvalid(Problem("tracing.status_invalid", f"无效的状态 {status!r} 或缺少理由",
+                                    f"not a status ({status!r}) or no reason"))  # fmt: skip
+    c = tracing_contacts.c
+    with write_transaction(bind) as conn:
+        moving: list[tuple[int, str]] = []
+        for chunk in _chunks(sorted(set(person_ids))):
+            for cid, old in conn.execute(select(c.id, c.status).where(c.person_id.in_(chunk))):
+                if status in TRANSITIONS[old]:
+                    moving.append((int(cid), str(old)))
+        for chunk in _chunks(moving):
+            conn.execute(
+                update(tracing_contacts).where(c.id.in_([cid for cid, _ in chunk]))
+                .values(status=status, status_at=at, status_by=by[:80])
+            )  # fmt: skip
+            conn.execute(tracing_contact_changes.insert(), [
+                {"contact_id": cid, "at": at, "from_status": old, "to_status": status,
+                 "changed_by": by[:80], "reason": reason.strip()}
+                for cid, old in chunk
+            ])  # fmt: skip
+    return len(moving)
+
+
 @dataclass(frozen=True)
 class StatusChange:
     at: datetime
@@ -1037,5 +1068,6 @@ __all__ = [
     "ContactUnknown", "ContactView", "ExposureView", "PersonUnknown", "StatusChange",
     "StatusInvalid", "TraceOutcome", "TransitionRefused", "case_chains", "clusters",
     "contacts_of_case", "exposure_facts", "get_case", "hand_off", "register_case",
-    "set_contact_status", "status_history", "trace_case", "trace_cases",
+    "set_contact_status", "set_contact_statuses", "status_history", "trace_case",
+    "trace_cases",
 ]  # fmt: skip

@@ -57,11 +57,12 @@ def get_readiness(
     level: Annotated[str | None, Query(max_length=12)] = None,
 ) -> HTMLResponse:
     rules = _rules(ctx)
-    rows = readiness_view(ctx.engine, actor, rules, level)
+    rows = readiness_view(ctx.engine, actor, rules, level, forecast=ctx.codes)
     total = {
         k: sum(getattr(r, k) for r in rows)
-        for k in ("population", "available", "occupied", "standby", "convertible", "rooms")
-    }
+        for k in ("population", "available", "occupied", "standby", "convertible", "rooms",
+                  "activating", "fangcang", "awaiting", "overdue")
+    }  # fmt: skip
     return page(
         request,
         "quarantine/readiness.html",
