@@ -69,8 +69,9 @@ def day_line(d: LoopDay) -> str:
         f" {d.traced.close_contacts:>4,} 次密接 contacts of close"
         f" {d.traced.contacts_of_contacts:>4,}"
         f" │ 风险区 areas 高 high {d.areas.high} 中 medium {d.areas.medium}"
-        f" │ 隔离 rooms {d.rooms.occupied:,} (+{d.rooms.placed} −{d.rooms.released}"
-        f" 无房 no room {d.rooms.no_room})" + d.arrivals.line()
+        f" │ 隔离 rooms {d.rooms.occupied:,} (+{d.rooms.placed} 居家 home +{d.rooms.home}"
+        f" −{d.rooms.released} 出院 discharged {d.rooms.discharged} 待安置 waiting"
+        f" {d.rooms.no_room} 超时 overdue {d.rooms.overdue})" + d.arrivals.line()
     )
 
 
