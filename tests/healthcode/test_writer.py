@@ -156,12 +156,21 @@ def test_a_negative_is_worth_storing_only_where_it_can_change_a_code(
     assert worth(False) == set()  # only tests, green codes: a negative changes nothing
     assert worth(True) == {world.zhang, world.li}  # a retest it settles: always
     write_facts(world.engine, [(world.li, FactInput("clinic_visit", NOW))], recorded_by="t")
-    assert worth(False) == {world.li}  # another fact: a negative can clear it
-    with world.engine.begin() as conn:
-        conn.execute(
-            update(health_codes).where(health_codes.c.person_id == world.zhang)
-            .values(colour="yellow")
-        )  # fmt: skip
-    assert worth(False) == {world.li, world.zhang}  # a code that is not green
+    assert worth(False) == {world.li}  # a fever-clinic visit: a negative clears it
+    # a red code from the residence, an enrolment: no rule of theirs reads a negative
+    write_facts(world.engine, [
+        (world.zhang, FactInput("residence", NOW, None, {"level": "high", "area": "A"}, "r-1")),
+        (world.zhang, FactInput("enrolment", NOW, None, {"group": "key_daily"}, "e-1")),
+    ], recorded_by="t")  # fmt: skip
+    recompute_all(world.engine, ctx, NOW + H)
     with world.engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(person_facts)).scalar_one() == 3
+        colour = conn.execute(
+            select(health_codes.c.colour).where(health_codes.c.person_id == world.zhang)
+        ).scalar_one()
+    assert colour == "red"
+    assert worth(False) == {world.li}
+    write_facts(world.engine, [(world.zhang, FactInput("close_contact", NOW, None, {}, "c-1"))],
+                recorded_by="t")  # fmt: skip
+    assert worth(False) == {world.li, world.zhang}  # an exposure's period ends on a negative
+    with world.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(person_facts)).scalar_one() == 6

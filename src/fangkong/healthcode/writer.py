@@ -352,17 +352,47 @@ def void_facts(
 # ---- which negatives are worth storing -------------------------------------------------------
 
 
+# Fact kinds whose rules read negative results: a managed period ends with a negative
+# after its release day (exposures, arrivals, a discharge), a test clearance needs
+# negatives (companions, low-risk arrivals), a fever-clinic visit is cleared by one. A
+# positive test is cleared by an individual negative too: those are the retests the
+# caller says a negative ``settles``. Residence, periods, cases, enrolment and manual
+# decisions never read a negative.
+READS_NEGATIVES = ("close_contact", "contact_of_contact", "companion", "arrival", "discharge",
+                   "clinic_visit")  # fmt: skip
+
+
 def negative_matters(person_id: ColumnElement[Any]) -> ColumnElement[bool]:
-    """SQL: a negative result can change this person's code — they have a fact other than
-    a test (an exposure, an arrival, a period, an enrolment …) or a code that is not green.
-    For anyone else a negative changes nothing the rules read (their samples are already
-    facts, being sampled counts for required testing), so it need not be stored."""
+    """SQL: a negative result can change this person's code — they have a fact one of whose
+    rules reads negatives (``READS_NEGATIVES``). For anyone else a negative changes
+    nothing the rules read, so it need not be stored (a sampling for required testing is
+    already a fact: ``sample_matters``)."""
     other = person_facts.alias("other")
-    concerned = sa.union(
-        select(other.c.person_id).where(other.c.kind != "test", other.c.voided_at.is_(None)),
-        select(health_codes.c.person_id).where(health_codes.c.colour != "green"),
+    return person_id.in_(
+        select(other.c.person_id).where(
+            other.c.kind.in_(READS_NEGATIVES), other.c.voided_at.is_(None)
+        )
     )
-    return person_id.in_(concerned)
+
+
+def sample_matters(conn: Connection, person_ids: Sequence[int]) -> set[int]:
+    """Of these persons, those for whom being sampled changes the code at once: members of
+    a testing group (an ``enrolment`` fact; required testing counts samples, 应检未检). A
+    sample of anyone else is not a fact until its result is one worth storing."""
+    f = person_facts.c
+    found: set[int] = set()
+    ids = sorted({int(p) for p in person_ids})
+    for i in range(0, len(ids), 5_000):
+        found.update(
+            int(p)
+            for p in conn.execute(
+                select(f.person_id)
+                .where(f.person_id.in_(ids[i : i + 5_000]), f.kind == "enrolment",
+                       f.voided_at.is_(None))
+                .distinct()
+            ).scalars()
+        )  # fmt: skip
+    return found
 
 
 def negative_worth_storing(

@@ -182,29 +182,27 @@ def _insert(conn: Connection, planned: Sequence[PlannedOrder], at: datetime) -> 
     by_key = {o.source_key: o for o in planned}
     known = stored_keys(conn, orders, "source_key", list(by_key))
     fresh = [o for k, o in by_key.items() if k not in known]
+
+    def row(o: PlannedOrder, prev: int | None) -> dict[str, object]:
+        return {
+            "person_id": o.person_id, "reason": o.reason, "due_from": o.due_from,
+            "due_by": o.due_by, "status": "open", "source_key": o.source_key,
+            "single_tube": o.single_tube, "prev_order_id": prev, "gap_hours": o.gap_hours,
+            "created_at": at,
+        }  # fmt: skip
+
+    alone = [o for o in fresh if o.after is None]
+    if alone:  # one multi-row statement (most orders follow no other)
+        conn.execute(orders.insert(), [row(o, None) for o in alone])
     ids: dict[str, int] = {}
-    for o in sorted(fresh, key=lambda o: (o.after is not None, o.due_from)):
-        prev = None
-        if o.after is not None:
-            prev = (
-                ids.get(o.after)
-                or conn.execute(select(orders.c.id).where(orders.c.source_key == o.after)).scalar()
-            )
+    for o in sorted((o for o in fresh if o.after is not None), key=lambda o: o.due_from):
+        assert o.after is not None  # noqa: S101 - filtered just above
+        prev = (
+            ids.get(o.after)
+            or conn.execute(select(orders.c.id).where(orders.c.source_key == o.after)).scalar()
+        )
         ids[o.source_key] = conn.execute(
-            orders.insert()
-            .values(
-                person_id=o.person_id,
-                reason=o.reason,
-                due_from=o.due_from,
-                due_by=o.due_by,
-                status="open",
-                source_key=o.source_key,
-                single_tube=o.single_tube,
-                prev_order_id=prev,
-                gap_hours=o.gap_hours,
-                created_at=at,
-            )
-            .returning(orders.c.id)
+            orders.insert().values(**row(o, prev)).returning(orders.c.id)
         ).scalar_one()
     return len(fresh)
 

@@ -6,6 +6,8 @@ a ``Connection`` it works inside the caller's). Who may call them is the caller'
 (``fangkong.testing.access``); the service records who did it. The flow::
 
     collect ─▶ testing_tubes + testing_tube_members; a pending ``test`` fact per person
+               whose code being sampled changes (``healthcode.writer.sample_matters``:
+               members of a testing group)
                (being sampled counts for the code at once); open orders it fulfils → done
     ship / receive ─▶ custody times: collected → in transit → received
     post_results ─▶ testing_results (idempotent by tube and run), one batch
@@ -38,6 +40,7 @@ from fangkong.healthcode.writer import (
     FactInput,
     FactQuery,
     negative_worth_storing,
+    sample_matters,
     write_fact_query,
     write_facts,
 )
@@ -249,7 +252,12 @@ def _pending_facts(
     at: datetime,
 ) -> None:
     detail = {"result": "pending", "pooled": pooled, "sample_id": barcode}
-    facts = [(p, FactInput("test", sampled, None, detail, f"sample-{barcode}-{p}")) for p in people]
+    counted = sample_matters(conn, people)
+    facts = [
+        (p, FactInput("test", sampled, None, detail, f"sample-{barcode}-{p}"))
+        for p in people
+        if p in counted
+    ]
     write_facts(conn, facts, recorded_by=by, now=at)
 
 
@@ -380,12 +388,14 @@ def collect_many(
             [{"tube_id": ids[s.barcode], "person_id": p} for s in new for p in s.person_ids],
         )
         facts = []
+        counted = sample_matters(conn, people)
         for s in new:
             sampled = s.collected_at.astimezone(UTC)
             detail = {"result": "pending", "pooled": len(s.person_ids) > 1, "sample_id": s.barcode}
             facts += [
                 (p, FactInput("test", sampled, None, detail, f"sample-{s.barcode}-{p}"))
                 for p in s.person_ids
+                if p in counted
             ]
         write_facts(conn, facts, recorded_by=by, now=at)
         done: list[int] = []
@@ -423,11 +433,15 @@ def fulfil_orders(conn: Connection, person_ids: Sequence[int], *, at: datetime) 
     ).all()
     if not open_rows:
         return []
+    # only the samples that can meet an open order: of its persons, from its earliest window
     samples: dict[int, list[tuple[datetime, int, int]]] = {}
     for pid, when, tid, size in conn.execute(
         select(tube_members.c.person_id, tubes.c.collected_at, tubes.c.id, tubes.c.pool_size)
         .join(tubes, tubes.c.id == tube_members.c.tube_id)
-        .where(tube_members.c.person_id.in_(list(person_ids)))
+        .where(
+            tube_members.c.person_id.in_(sorted({int(r.person_id) for r in open_rows})),
+            tubes.c.collected_at >= min(r.due_from for r in open_rows),
+        )
         .order_by(tubes.c.collected_at)
     ):
         samples.setdefault(int(pid), []).append((when, int(tid), int(size)))
@@ -440,7 +454,8 @@ def fulfil_orders(conn: Connection, person_ids: Sequence[int], *, at: datetime) 
             .where(o.id.in_(prev_ids))
         ):
             used[int(oid)] = when
-    closed = []
+    closed: list[int] = []
+    tube_of: dict[int, int] = {}
     for r in open_rows:
         floor = r.due_from
         if r.prev_order_id is not None:
@@ -449,15 +464,20 @@ def fulfil_orders(conn: Connection, person_ids: Sequence[int], *, at: datetime) 
             floor = max(floor, used[r.prev_order_id] + timedelta(hours=r.gap_hours or 0))
         for when, tid, size in samples.get(int(r.person_id), []):
             if floor <= when <= r.due_by and (size == 1 or not r.single_tube):
-                conn.execute(
-                    update(orders)
-                    .where(o.id == r.id)
-                    .values(status="done", tube_id=tid, closed_at=at)
-                )
                 used[int(r.id)] = when
                 closed.append(int(r.id))
+                tube_of[int(r.id)] = tid
                 break
+    if closed:  # one executemany
+        conn.execute(_FULFIL, [{"b_id": i, "b_tube": tube_of[i], "b_at": at} for i in closed])
     return closed
+
+
+_FULFIL = (
+    update(orders)
+    .where(orders.c.id == sa.bindparam("b_id"))
+    .values(status="done", tube_id=sa.bindparam("b_tube"), closed_at=sa.bindparam("b_at"))
+)
 
 
 # ---- chain of custody (转运交接) -------------------------------------------------------------
