@@ -1,34 +1,34 @@
-"""The twin's PCR tests through the testing capability (the demo's labs), both backends.
+"""The demo's sampling teams and labs (``fangkong.demo.labs.LabDesk``), both backends.
 
-Five twin days on the small province; from day 2 the whole province is tested every day
-(as the reference response orders for the compounds of positives), so campaigns, pools
-and positive pools come up. Every sample is in a tube of at most the pack's pool size
-at its county's lab; every positive tube's members have a retest order; the persons the
-labs report positive are exactly the twin's positives of the tubes with a result; the
-tubes held back are the ones still without a result and flagged late after a day. Also
-``collect_many``, the batch entry point the feed uses, against ``collect``'s rules.
+A 300-person province with an outbreak seeded large enough to find positives in a few
+days. The desk samples what the platform ordered — a campaign round over every compound,
+single-tube test orders (two windows of one person on one day: two samples) — plus the
+twin's own fever-clinic samples, reads them with the twin's lab, posts and resolves the
+results window by window. Checked: who was sampled, pools and custody, every positive
+pool's members retested singly after it, an individual positive (and only that) makes a
+case, orders fulfilled in their windows, late results flagged. Also ``collect_many``, the
+batch entry point the desk uses, against ``collect``'s rules.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 from sqlalchemy import Engine, func, select
 
-from fangkong.demo.ids import person_ids
-from fangkong.demo.labs import TestingFeed
+from fangkong.demo.adapter import TwinAdapter
+from fangkong.demo.labs import RETEST_AFTER_HOURS, LabDesk
 from fangkong.errors import NotFound
 from fangkong.healthcode.qr import QrKeys
 from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
-from fangkong.testing.campaigns import progress
+from fangkong.store.schema import persons
+from fangkong.store.tx import write_transaction
+from fangkong.testing.campaigns import create_campaign
+from fangkong.testing.schedules import PlannedOrder, insert_orders
 from fangkong.testing.service import (
     Sample,
     SampleInvalid,
@@ -36,125 +36,117 @@ from fangkong.testing.service import (
     collect,
     collect_many,
 )
-from fangkong.testing.tables import campaigns, orders, results, tube_members, tubes
-from fangkong.twin.events import DayEvents
+from fangkong.testing.tables import orders, results, tube_members, tubes
+from fangkong.tracing.tables import tracing_cases
 from fangkong.twin.registry import generate_registry
-from fangkong.twin.scenario import default_scenario
-from fangkong.twin.sim import Interventions, Twin
+from fangkong.twin.scenario import default_scenario, with_overrides
+from fangkong.twin.sim import Twin
 from tests.conftest import TEST_SEAL_KEY
 from tests.testing.world import RULES, T0, World, make_world
 
-DAYS = 5
+DAYS = 6
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def run_feed(engine: Engine) -> tuple[TestingFeed, list[DayEvents]]:
+def test_the_desk_samples_what_was_ordered_and_resolves_pools_singly(province: Engine) -> None:
     registry = generate_registry(300, seed=1)  # the province the fixtures imported
-    scenario = default_scenario()
-    codes = CodeContext(
-        pack=load_pack("protocol-9"), sealer=Sealer(TEST_SEAL_KEY), qr=QrKeys.generate()
-    )
-    ids = person_ids(engine, codes.sealer, registry)
-    feed = TestingFeed(engine, codes, registry, ids, scenario.run.start_date,
-                       ZoneInfo(scenario.run.timezone), late_results=0.1)  # fmt: skip
+    scenario = with_overrides(default_scenario(), {"seeds.infections": 30})
+    ctx = CodeContext(pack=load_pack("protocol-9"), sealer=Sealer(TEST_SEAL_KEY),
+                      qr=QrKeys.generate())  # fmt: skip
+    twin = Twin.from_registry(registry, scenario, seed=1, routine_tests=False)
+    adapter = TwinAdapter(province, ctx, twin, registry)
+    desk = LabDesk(province, ctx, registry, adapter, twin, scenario.run.start_date, ctx.tz,
+                   late_results=0.2)  # fmt: skip
+    start = datetime.combine(scenario.run.start_date, datetime.min.time(), ctx.tz)
+    day3 = start + timedelta(days=3)
     compounds = sorted(set(registry.persons["residence_code"].to_pylist()))
-    twin = Twin.from_registry(registry, scenario, seed=1)
-    days = []
-    for day in range(DAYS):
-        events = twin.step(day, Interventions(test_regions=compounds if day >= 2 else ()))
-        got = feed.day(events)
-        assert got.sampled == int((ids[events.test_results["person"].to_numpy()] > 0).sum())
-        days.append(events)
-    return feed, days
-
-
-def test_twin_tests_through_the_labs(province: Engine) -> None:
-    feed, days = run_feed(province)
-    ids = feed.ids
-    end = datetime.combine(feed.start + timedelta(days=DAYS), datetime.min.time(), feed.tz)
+    rounds = [create_campaign(province, desk.rules, f"round {c}", c, starts_at=day3, at=start)
+              for c in compounds]  # fmt: skip
     with province.connect() as conn:
-        drives = list(conn.execute(select(campaigns.c.id, campaigns.c.region_code)).all())
-        tube_rows = conn.execute(select(tubes)).all()
-        members = conn.execute(select(tube_members.c.tube_id, tube_members.c.person_id)).all()
-        result_rows = conn.execute(select(results.c.tube_id, results.c.id, results.c.outcome)).all()
-        retests = set(
-            conn.execute(
-                select(orders.c.result_id, orders.c.person_id).where(orders.c.reason == "retest")
-            ).all()
-        )
+        people = [int(p) for p in conn.execute(select(persons.c.id).order_by(persons.c.id))
+                  .scalars()]  # fmt: skip
+    one, two = people[0], people[1]
+    morning = (day3 + timedelta(hours=6)).astimezone(UTC)
+    h = timedelta(hours=1)
+    planned = [  # one person, two windows on day 3 that do not overlap: two samples
+        PlannedOrder(one, "close_contact", morning, morning + 4 * h, "t:1:a", single_tube=True),
+        PlannedOrder(one, "close_contact", morning + 6 * h, morning + 10 * h, "t:1:b",
+                     single_tube=True),
+        PlannedOrder(two, "close_contact", morning, morning + 24 * h, "t:2:a", single_tube=True),
+    ]  # fmt: skip
+    with write_transaction(province) as conn:
+        insert_orders(conn, planned, at=start)
+    for day in range(DAYS):
+        events = twin.step(day, adapter.orders(start + timedelta(days=day), day).interventions)
+        desk.day(events)
 
-    # a campaign per compound and day of regional testing, each with sampled persons
-    compounds = sorted(set(feed.registry.persons["residence_code"].to_pylist()))
-    assert sorted(r for _, r in drives) == sorted(compounds * (DAYS - 2))
-    assert sum(d.campaigns for d in feed.days) == len(drives)
-    for cid, _ in drives:
-        p = progress(province, cid, at=end)
-        assert p.sampled > 0
-        assert 0 < p.coverage <= 1
-        assert p.tubes > 0
-        assert p.received + p.tested == p.tubes
-        assert p.plan  # the labs existed when it started: the plan is stored
+    with province.connect() as conn:
+        tube_rows = {r.id: r for r in conn.execute(select(tubes)).all()}
+        members: dict[int, list[int]] = {}
+        for tid, pid in conn.execute(select(tube_members.c.tube_id, tube_members.c.person_id)):
+            members.setdefault(int(tid), []).append(int(pid))
+        result_of = {int(r.tube_id): r for r in conn.execute(select(results)).all()}
+        order_rows = {r.source_key: r for r in conn.execute(select(orders)).all()}
+        cases = set(conn.execute(select(tracing_cases.c.person_id)).scalars())
 
-    # tubes: at most the pack's pool size, members as many as the pool, at the county lab
-    by_tube: dict[int, list[int]] = {}
-    for tid, pid in members:
-        by_tube.setdefault(int(tid), []).append(int(pid))
-    assert len(tube_rows) == sum(d.tubes for d in feed.days)
-    for t in tube_rows:
-        assert 1 <= t.pool_size <= max(RULES.pool_sizes) == 20
-        assert t.pool_size <= 10  # the twin's 10-in-1
-        assert len(by_tube[t.id]) == t.pool_size
-        assert t.lab_code == f"LAB-{t.region_code[:6]}"
+    # the campaign round: every resident sampled on day 3, pooled within the compound
+    in_round = [t for t in tube_rows.values() if t.campaign_id in rounds]
+    assert sorted(p for t in in_round for p in members[t.id]) == people
+    for t in in_round:
+        assert 1 <= t.pool_size <= desk.rules.campaign.pool_size == 10
+        assert len(members[t.id]) == t.pool_size
+        assert day3 <= t.collected_at < day3 + timedelta(days=1)
         assert t.collected_at < t.shipped_at < t.received_at
-        assert (t.campaign_id is not None) == (t.purpose == "campaign")
-    sampled = [int(x) for e in days for x in ids[e.test_results["person"].to_numpy()] if x > 0]
-    assert sorted(sampled) == sorted(pid for m in by_tube.values() for pid in m)
+        assert t.lab_code == f"LAB-{t.region_code[:6]}"
 
-    # every member of a positive tube has a single-tube retest order for that result
-    positive_results = [(tid, rid) for tid, rid, o in result_rows if o == "positive"]
-    assert positive_results, "the twin's province had positives by day 2"
-    for tid, rid in positive_results:
-        for pid in by_tube[int(tid)]:
-            assert (rid, pid) in retests
+    # orders: sampled inside their windows, the person with two windows twice
+    for key in ("t:1:a", "t:1:b", "t:2:a"):
+        o = order_rows[key]
+        assert o.status == "done", key
+        assert o.due_from <= tube_rows[o.tube_id].collected_at <= o.due_by
+        assert tube_rows[o.tube_id].pool_size == 1
+    assert order_rows["t:1:a"].tube_id != order_rows["t:1:b"].tube_id
 
-    # the labs' positives are the twin's positives of the tubes with a result
-    tested = {int(tid) for tid, _, _ in result_rows}
-    barcode_of = {t.id: t.barcode for t in tube_rows}
-    held = {h.barcode for h in feed._held}
-    assert {barcode_of[t.id] for t in tube_rows if t.id not in tested} == held
-    reported = {pid for tid, _, o in result_rows if o == "positive" for pid in by_tube[int(tid)]}
-    twin_positive: set[int] = set()
-    for e in days:
-        rows = e.test_results.filter(pc.field("positive"))
-        day_held = {b for b in held if b.startswith(f"TW{e.day:03d}-")}
-        for person, tube in zip(rows["person"].to_pylist(), rows["tube"].to_pylist(), strict=True):
-            number = f"TW{e.day:03d}-{tube - e.day * 10_000_000:07d}-"
-            if ids[person] > 0 and not any(b.startswith(number) for b in day_held):
-                twin_positive.add(int(ids[person]))
-    assert reported == twin_positive
-    assert sum(d.positive for d in feed.days) == len(positive_results)
+    # positive pools: each member retested singly after the result, within 24 h
+    pools = [
+        t
+        for t in tube_rows.values()
+        if t.pool_size > 1 and t.id in result_of and result_of[t.id].outcome == "positive"
+    ]
+    assert pools, "30 seeded infections in 300 people give positive pools"
+    singles: dict[int, list[object]] = {}
+    for t in tube_rows.values():
+        if t.pool_size == 1:
+            singles.setdefault(members[t.id][0], []).append(t)
+    end = start + timedelta(days=DAYS)
+    for pool in pools:
+        reported = result_of[pool.id].tested_at
+        if reported > end - timedelta(hours=24):
+            continue
+        for pid in members[pool.id]:
+            after = [t for t in singles.get(pid, [])
+                     if reported + timedelta(hours=RETEST_AFTER_HOURS) <= t.collected_at
+                     and t.id in result_of
+                     and result_of[t.id].tested_at <= reported + timedelta(hours=24)]  # fmt: skip
+            assert after, f"member {pid} of pool {pool.barcode} not retested within 24 h"
 
-    # late: the held tubes of every day but the last are flagged; the last day's are not yet
-    flagged = {t.barcode for t in tube_rows if t.flag == "late"}
-    expected = {h.barcode for h in feed._held if not h.barcode.startswith(f"TW{DAYS - 1:03d}-")}
-    assert expected <= flagged
-    assert sum(d.late for d in feed.days) == len(flagged)
-    assert not any(t.flag == "lost" for t in tube_rows)
+    # a case is an individual positive, never a pool member alone
+    individually_positive = {
+        members[t.id][0] for t in tube_rows.values()
+        if t.pool_size == 1 and t.id in result_of and result_of[t.id].outcome == "positive"
+    }  # fmt: skip
+    assert cases
+    assert cases == individually_positive
 
-    line = feed.days[-1].line()
-    lines = feed.summary(end.astimezone(UTC))
-    for text in (line, *lines):
+    # late results: held back, then flagged late at the next midnight
+    flagged = [t for t in tube_rows.values() if t.flag == "late"]
+    assert flagged
+    assert sum(d.late for d in desk.days) == len(flagged)
+    line = desk.days[-1].line()
+    summary = desk.summary(end.astimezone(UTC))
+    for text in (line, *summary):
         assert CJK.search(text)
         assert re.search(r"[a-z]{4,}", text)
-    assert "campaigns" in lines[0]
-    assert "late" in lines[1]
-
-    # a restarted demo running the last day again adds no tube and no campaign
-    again = TestingFeed(province, feed.codes, feed.registry, ids, feed.start, feed.tz)
-    again.day(days[-1])
-    with province.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(tubes)).scalar_one() == len(tube_rows)
-        assert conn.execute(select(func.count()).select_from(campaigns)).scalar_one() == len(drives)
 
 
 # ---- collect_many: collect's rules, for many tubes at once -----------------------------------
@@ -210,40 +202,3 @@ def test_collect_many_refuses_all_or_nothing(world: World) -> None:
         collect_many(e, RULES, [_sample("NEW-4", list(range(1, 30)))], at=T0)
     with e.connect() as conn:
         assert conn.execute(select(func.count()).select_from(tubes)).scalar_one() == 1
-
-
-def test_tubes_split_at_compound_edges(province: Engine) -> None:
-    """A twin tube spanning two compounds becomes two tubes with the twin's result."""
-    registry = generate_registry(300, seed=1)
-    codes = CodeContext(
-        pack=load_pack("protocol-9"), sealer=Sealer(TEST_SEAL_KEY), qr=QrKeys.generate()
-    )
-    ids = person_ids(province, codes.sealer, registry)
-    feed = TestingFeed(province, codes, registry, ids, default_scenario().run.start_date,
-                       ZoneInfo("Asia/Shanghai"), late_results=0.0)  # fmt: skip
-    residence = np.array(registry.persons["residence_code"].to_pylist())
-    edge = int(np.flatnonzero(residence[1:] != residence[:-1])[0])  # last of the first
-    who = [edge - 1, edge, edge + 1, edge + 2]
-    at = datetime(2022, 3, 18, 2, 0, tzinfo=UTC)
-    table = pa.Table.from_pydict(
-        {
-            "person": pa.array(who, pa.int32()),
-            "sample_time": pa.array([at] * 4, pa.timestamp("s", tz="UTC")),
-            "result_time": pa.array([at + timedelta(hours=12)] * 4, pa.timestamp("s", tz="UTC")),
-            "reason": pa.array(["region"] * 4).dictionary_encode(),
-            "tube": pa.array([7] * 4, pa.int64()),
-            "pool_size": pa.array([4] * 4, pa.int16()),
-            "positive": pa.array([True] * 4),
-            "ct": pa.array([30.5] * 4, pa.float32()),
-        }
-    )
-    empty = {k: pa.table({}) for k in ("checkins", "travellers", "fever_clinic_visits")}
-    events = DayEvents(0, **empty, pharmacy_sales=pa.table({}), school_absences=pa.table({}),
-                       test_results=table, truth=pa.table({}))  # fmt: skip
-    got = feed.day(events)
-    assert (got.tubes, got.campaigns, got.positive) == (2, 2, 2)
-    with province.connect() as conn:
-        sizes = sorted(conn.execute(select(tubes.c.pool_size)).scalars())
-        outcomes = set(conn.execute(select(results.c.outcome)).scalars())
-    assert sizes == [2, 2]
-    assert outcomes == {"positive"}

@@ -1,11 +1,14 @@
-"""The twin's outbreak through contact tracing: a small run finds contacts, and the
-contacts found recall some of the twin's true infector → infectee pairs."""
+"""The demo's tracers: the cases the platform registered (here by hand, as the labs
+would on an individual positive) traced over the twin's check-ins; the contacts found
+recall some of the twin's true infector → infectee pairs."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select
 
 from fangkong.demo.tracing import TracingFeed
@@ -15,6 +18,8 @@ from fangkong.healthcode.tables import health_codes
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.registry.service import ImportOptions, import_file
+from fangkong.tracing.contacts import register_case
+from fangkong.tracing.rules import ContactRules
 from fangkong.twin.registry import generate_registry, write_registry
 from fangkong.twin.response import ReferenceResponse
 from fangkong.twin.scenario import default_scenario
@@ -34,8 +39,16 @@ def test_twin_run_finds_contacts_that_recall_true_pairs(engine: Engine, tmp_path
     twin = Twin.from_registry(registry, default_scenario(), seed=1)
     response = ReferenceResponse(twin)
     feed = TracingFeed(engine, codes, twin, registry)
+    rules = ContactRules.from_pack(codes.pack)
     truth, days = [], []
     for events in twin.run(12, response):
+        # the labs' part: each individual positive of the day is registered as a case
+        positive = events.test_results.filter(pc.field("positive"))
+        for person, sampled in zip(positive["person"].to_pylist(),
+                                   positive["sample_time"].to_pylist(), strict=True):  # fmt: skip
+            register_case(engine, int(feed.ids[person]), rules,
+                          sampled=sampled.astimezone(feed.tz).date(), tz=feed.tz,
+                          at=sampled + timedelta(hours=12))  # fmt: skip
         days.append(feed.feed(events))
         truth.append(events.truth)
     assert sum(d.new_cases for d in days) > 0

@@ -69,9 +69,11 @@ def test_collect_links_persons_records_pending_facts_and_is_idempotent(world: Wo
     assert again.pool_size == 10
     assert again.pooled
     with world.engine.connect() as conn:
-        facts = conn.execute(
-            select(person_facts.c.person_id).where(person_facts.c.kind == "test")
-        ).scalars().all()
+        facts = (
+            conn.execute(select(person_facts.c.person_id).where(person_facts.c.kind == "test"))
+            .scalars()
+            .all()
+        )
     assert sorted(facts) == sorted(enrolled)
     with pytest.raises(TubeConflict) as caught:
         collect(world.engine, RULES, Sample("P0001", ten[:5], "点位1", "140102001001", "s", T0))

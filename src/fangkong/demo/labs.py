@@ -65,7 +65,6 @@ RETEST_AFTER_HOURS = 2.0  # a retest team samples this long after the order
 SAMPLING_HOURS = (8.0, 18.0)  # local hours a scheduled test or a campaign round is sampled in
 PURPOSE = {"routine": "scheduled", "region": "campaign"}  # the twin's reasons; else screening
 POINT = {"routine": "常规检测 routine", "fever_clinic": "发热门诊 fever clinic"}
-ORDER_PURPOSE = {"retest": "retest"}  # an order's reason → tube purpose (else scheduled)
 TOTALS = ("sampled", "tubes", "results", "positive", "retests")
 
 
@@ -329,28 +328,38 @@ class LabDesk:
         if not rows:
             return []
         hours = self._hours(day, len(rows))
-        wanted: dict[int, tuple[datetime, str]] = {}
+        wanted: dict[int, list[tuple[datetime, datetime, datetime, int, str]]] = defaultdict(list)
         for r, h in zip(rows, hours, strict=True):
             ready = max(r.due_from, r.created_at, start)
             if r.reason == "retest":
                 when = ready + timedelta(hours=RETEST_AFTER_HOURS)
-            else:
+            else:  # in the sampling hours, and inside the order's window
                 when = max(h, ready + timedelta(minutes=30))
+                if when >= r.due_by:
+                    when = ready + (r.due_by - ready) / 2
             if when >= end or when >= r.due_by or self.adapter.row(int(r.person_id)) is None:
                 continue
-            self._sampled_orders.add(int(r.id))
-            pid = int(r.person_id)
-            if pid not in wanted or when < wanted[pid][0]:  # one sample serves every order
-                wanted[pid] = (when, str(r.reason))
-        if not wanted:
+            wanted[int(r.person_id)].append((when, r.due_from, r.due_by, int(r.id), str(r.reason)))
+        # one sample serves every order whose window holds its time; another window, another
+        taken: list[tuple[int, datetime, str]] = []
+        for pid, mine in sorted(wanted.items()):
+            mine.sort()
+            while mine:
+                when = mine[0][0]
+                served = [o for o in mine if o[1] <= when < o[2]]
+                self._sampled_orders.update(o[3] for o in served)
+                reasons = {o[4] for o in served}
+                taken.append((pid, when, "retest" if "retest" in reasons else "scheduled"))
+                mine = [o for o in mine if o not in served]
+        if not taken:
             return []
-        cts = self._assay(sorted(wanted), day)
+        taken.sort()
+        cts = self.twin.assay(self.adapter.rows([p for p, _, _ in taken]), day)
         out = []
-        for pid, (when, reason) in sorted(wanted.items()):
-            purpose = ORDER_PURPOSE.get(reason, "scheduled")
+        for (pid, when, purpose), ct in zip(taken, cts.tolist(), strict=True):
             out.append(
                 _Tube(self._barcode("ORD", day), (pid,), self._place_of_pid[pid], purpose,
-                      "单管 single tube", when, self._tube_ct([pid], cts),
+                      "单管 single tube", when, None if math.isinf(ct) else float(ct),
                       when + self.turnaround)
             )  # fmt: skip
         d.orders += len(out)

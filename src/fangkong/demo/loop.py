@@ -104,6 +104,10 @@ class ProvinceLoop:
         shutil.rmtree(self.folder, ignore_errors=True)
         self.tz = ZoneInfo(self.scenario.run.timezone)
         self.start = self.scenario.run.start_date
+        with clock.frozen(self.midnight(0)):  # set up on the province's first day
+            self._set_up()
+
+    def _set_up(self) -> None:
         # the twin's own routine tests are off: the platform orders key groups' tests
         self.twin = Twin.from_registry(self.registry, self.scenario, seed=self.seed,
                                        routine_tests=False)  # fmt: skip
@@ -148,9 +152,21 @@ class ProvinceLoop:
         before = dict(self.seconds)
         t0, t1 = self.midnight(day), self.midnight(day + 1)
         clock.set_replay(self.engine, t0, by=BY)
-        orders = self._timed("twin", lambda: self.adapter.orders(t0, day))
-        events = self._timed("twin", lambda: self.twin.step(day, orders.interventions))
-        self._timed("twin", lambda: self._writer.write(events))
+        with clock.frozen(t0):  # the system's clock is the replay's, whatever the setting
+            orders = self._timed("twin", lambda: self.adapter.orders(t0, day))
+            events = self._timed("twin", lambda: self.twin.step(day, orders.interventions))
+            self._timed("twin", lambda: self._writer.write(events))
+        with clock.frozen(t1):
+            done = self._platform_day(day, events, orders, t0, t1)
+        clock.set_replay(self.engine, t1, by=BY)
+        done.figures.seconds = {k: self.seconds[k] - before[k] for k in CAPABILITIES}
+        self.days.append(done)
+        return done
+
+    def _platform_day(
+        self, day: int, events: DayEvents, orders: Any, t0: datetime, t1: datetime
+    ) -> LoopDay:
+        """The platform's jobs at the end of the day (the module docstring's 24:00)."""
         managed = np.zeros(len(self.adapter.ids), np.bool_)
         managed[sorted(self.adapter.told.isolated | self.adapter.told.home)] = True
         arrived = self._timed("arrivals", lambda: self.arrivals.day(events))
@@ -163,11 +179,7 @@ class ProvinceLoop:
         self._timed("warning", lambda: self.warning.day(events, managed, new_cases))
         self._timed("codes", lambda: recompute_all(self.engine, self.ctx, t1, trigger="day"))
         figures = self._timed("report", lambda: self._figures(events, orders, t1))
-        clock.set_replay(self.engine, t1, by=BY)
-        figures.seconds = {k: self.seconds[k] - before[k] for k in CAPABILITIES}
-        done = LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred)
-        self.days.append(done)
-        return done
+        return LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred)
 
     def _plan_tests(self, at: datetime) -> None:
         """Campaign rounds for newly designated areas; orders for the people under

@@ -12,7 +12,7 @@ import csv
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +64,11 @@ def codes_by_colour(engine: Engine) -> dict[str, int]:
 
 
 def confirmed_day(origin: CaseOrigin, start: date, tz: Any) -> int:
-    """The simulated day (0 = the run's start date) on which the case was registered."""
-    return (origin.registered_at.astimezone(tz).date() - start).days
+    """The simulated day (0 = the run's start date) on which the case was registered: day
+    d runs from its local midnight, exclusive, to the next, inclusive — the platform's
+    jobs of day d run at its end (24:00)."""
+    instant = origin.registered_at - timedelta(microseconds=1)
+    return (instant.astimezone(tz).date() - start).days
 
 
 @dataclass(frozen=True)

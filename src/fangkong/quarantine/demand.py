@@ -18,8 +18,8 @@ A contact's period counts from the last exposure (v9: 自末次暴露): the phas
 first whose end (last exposure + its days, after the phases before it) lies after ``at``;
 a contact found after the whole period has nothing due (counted, not placed). The
 deadline (pack: ``[quarantine.surge] placement_deadline_hours``, groups
-``deadline_groups``) counts from the report (registration) of the case behind the
-contact's last exposure of its kind; without one, from when the contact was identified;
+``deadline_groups``) counts from the first report (registration) of a case behind an
+exposure of the contact's kind; without one, from when the contact was identified;
 for a case (when the pack lists ``case``), from its own report.
 """
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_placements
@@ -213,18 +213,19 @@ def _replaced(conn: Connection, people: Sequence[int]) -> set[int]:
 
 
 def _reports(conn: Connection, contacts: Sequence[tuple[int, str]]) -> dict[int, datetime]:
-    """Per contact: the registration of the case behind its last exposure of its kind."""
+    """Per contact: the first report (registration) of a case behind an exposure of its
+    kind — the clock of "under control within N hours of the case report" starts with the
+    first case that made them a contact; a later exposure does not restart it."""
     e, k = tracing_exposures.c, tracing_cases.c
-    best: dict[int, tuple[datetime, datetime]] = {}  # contact → (exposure end, report)
+    first: dict[int, datetime] = {}
     for kind in sorted({kind for _, kind in contacts}):
         ids = sorted(cid for cid, kd in contacts if kd == kind)
         for chunk in _chunks(ids):
-            for cid, end, report in conn.execute(
-                select(e.contact_id, e.overlap_end, k.registered_at)
+            for cid, report in conn.execute(
+                select(e.contact_id, func.min(k.registered_at))
                 .join(tracing_cases, k.id == e.case_id)
                 .where(e.contact_id.in_(list(chunk)), e.kind == kind)
+                .group_by(e.contact_id)
             ):
-                old = best.get(int(cid))
-                if old is None or end > old[0] or (end == old[0] and report < old[1]):
-                    best[int(cid)] = (end, report)
-    return {cid: report for cid, (_, report) in best.items()}
+                first[int(cid)] = report
+    return first

@@ -60,9 +60,10 @@ def management_orders(
     for label, days, offset in (("day", m.test_days, 0), ("home", m.home_test_days, m.first_days)):
         for n in days:
             start = anchor + (offset + n - 1) * DAY
-            out.append(
-                PlannedOrder(person_id, fact, start, start + DAY, f"{fact}:{fact_id}:{label}{n}")
-            )
+            out.append(  # people under management are sampled in single tubes [P]
+                PlannedOrder(person_id, fact, start, start + DAY, f"{fact}:{fact_id}:{label}{n}",
+                             single_tube=True)
+            )  # fmt: skip
     prev: str | None = None
     for i in range(1, m.tests + 1):
         key = f"{fact}:{fact_id}:test{i}"
@@ -144,7 +145,7 @@ def schedule_orders(
             for o in management_orders(
                 int(r.person_id), key, int(r.id), r.starts_at, rules.managements[key]
             ):
-                if o.due_from <= horizon:
+                if o.due_from <= horizon and o.due_by > at:  # a window already over: moot
                     planned.append(o)
         staff = conn.execute(
             select(persons.c.id, persons.c.occupation).where(
@@ -158,7 +159,12 @@ def schedule_orders(
             for start, end in group_windows(hours, at, rules.horizon_hours, tz):
                 planned.append(
                     PlannedOrder(
-                        int(person), group, start, end, f"{group}:{person}:{int(start.timestamp())}"
+                        int(person),
+                        group,
+                        start,
+                        end,
+                        f"{group}:{person}:{int(start.timestamp())}",
+                        single_tube=rules.key_group_pool_size == 1,
                     )
                 )
         created = _insert(conn, planned, at)
