@@ -62,6 +62,7 @@ from fangkong.twin.sim import Twin
 BY = "demo:testing"
 BATCH_HOURS = 4  # results are posted and resolved in windows of this length
 RETEST_AFTER_HOURS = 2.0  # a retest team samples this long after the order
+TRIP_HOURS = 2  # couriers take the tubes to the county lab every two hours
 SAMPLING_HOURS = (8.0, 18.0)  # local hours a scheduled test or a campaign round is sampled in
 PURPOSE = {"routine": "scheduled", "region": "campaign"}  # the twin's reasons; else screening
 POINT = {"routine": "常规检测 routine", "fever_clinic": "发热门诊 fever clinic"}
@@ -384,14 +385,15 @@ class LabDesk:
         if not members:
             return []
         cts = self._assay(sorted({p for v in members.values() for p in v}), day)
-        out = []
+        out, shipped = [], []
         for barcode, pids in sorted(members.items()):
             collected, lab = when[barcode]
             place = self._place_of_pid.get(pids[0])
             lab = lab or (self._lab_of[place] if place else next(iter(self._lab_of.values())))
-            self._custody_one(barcode, lab, collected)
+            shipped.append((barcode, lab, collected))
             out.append(_Result(collected + self.turnaround, barcode, lab,
                                self._tube_ct(pids, cts)))  # fmt: skip
+        self._ship(shipped)
         return out
 
     # ---- custody and results -------------------------------------------------------------
@@ -408,20 +410,21 @@ class LabDesk:
         ]  # fmt: skip
         collect_many(self.engine, self.rules, samples, by=BY,
                      at=max(s.collected_at for s in samples))  # fmt: skip
+        self._ship([(t.barcode, self._lab_of[t.place], t.collected) for t in today])
+
+    def _ship(self, items: list[tuple[str, str, datetime]]) -> None:
+        """Custody of (barcode, lab, collected): a courier run to each county lab every
+        ``TRIP_HOURS``, leaving at the end of the block; received after the transport."""
         trips: dict[tuple[str, datetime], list[str]] = defaultdict(list)
-        for t in today:
-            hour = t.collected.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-            trips[(self._lab_of[t.place], hour)].append(t.barcode)
+        for barcode, lab, collected in items:
+            local = collected.astimezone(self.tz)
+            block = local.replace(hour=local.hour - local.hour % TRIP_HOURS, minute=0, second=0,
+                                  microsecond=0) + timedelta(hours=TRIP_HOURS)  # fmt: skip
+            trips[(lab, block.astimezone(UTC))].append(barcode)
         transport = timedelta(hours=self.rules.campaign.transport_hours)
         for (lab, at), barcodes in sorted(trips.items()):
             ship(self.engine, barcodes, lab, at=at)
             receive(self.engine, barcodes, lab, by=f"{lab} 签收 desk", at=at + transport)
-
-    def _custody_one(self, barcode: str, lab: str, collected: datetime) -> None:
-        at = collected + timedelta(hours=1)
-        ship(self.engine, [barcode], lab, at=at)
-        receive(self.engine, [barcode], lab, by=f"{lab} 签收 desk",
-                at=at + timedelta(hours=self.rules.campaign.transport_hours))  # fmt: skip
 
     def _post(self, d: LabDay, day: int, due: list[_Result], at: datetime) -> None:
         if not due:

@@ -468,7 +468,35 @@ _NONE = Text("未登记", "not recorded")
 _OPEN = Text("另行通知", "further notice")
 
 
+_REASONS: dict[tuple[Any, ...], Reason] = {}  # rendered reasons, shared by many persons
+_REASONS_MAX = 50_000
+
+
 def _reason(i: Interval, tz: ZoneInfo) -> Reason:
+    """The reason of an interval, rendered in both languages. Residents of one area, the
+    contacts of one case, the guests of one site share theirs: rendered once, reused
+    (a pure function of the rule's texts, the interval and its values)."""
+    try:
+        key: tuple[Any, ...] | None = (
+            i.rule.id, i.colour, i.start, i.end, i.text, i.clears, str(tz),
+            tuple(sorted(i.values.items())),
+        )  # fmt: skip
+        hash(key)
+    except TypeError:  # a value that is not hashable: render it afresh
+        key = None
+    if key is not None:
+        found = _REASONS.get(key)
+        if found is not None:
+            return found
+    reason = _render_reason(i, tz)
+    if key is not None:
+        if len(_REASONS) >= _REASONS_MAX:
+            _REASONS.clear()
+        _REASONS[key] = reason
+    return reason
+
+
+def _render_reason(i: Interval, tz: ZoneInfo) -> Reason:
     texts = {}
     for lang in ("zh", "en"):
         values = {"since": _show(i.start, lang, tz), "until": _show(i.end, lang, tz, _OPEN)}
