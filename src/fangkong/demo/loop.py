@@ -113,15 +113,17 @@ class ProvinceLoop:
                                        routine_tests=False)  # fmt: skip
         self.adapter = TwinAdapter(self.engine, self.ctx, self.twin, self.registry)
         ids = self.adapter.ids
+        # the quarantine desk makes the province's facilities and sites before the arrivals
+        # desk looks for rooms to send travellers to
+        self.rooms = QuarantineFeed.build(self.engine, self.ctx, self.seed)
+        self.arrivals = ArrivalsFeed(self.engine, self.ctx, self.registry, self.start, self.tz)
         self.testing_rules = TestingRules.from_pack(self.ctx.pack)
         self.seal_levels = RiskAreaRules.from_pack(self.ctx.pack).seal_levels
-        self.arrivals = ArrivalsFeed(self.engine, self.ctx, self.registry, self.start, self.tz)
         self.labs = LabDesk(self.engine, self.ctx, self.registry, self.adapter, self.twin,
                             self.start, self.tz, seed=self.seed)  # fmt: skip
         self.tracing = TracingFeed(self.engine, self.ctx, self.twin, self.registry, ids=ids,
                                    recompute=False)  # fmt: skip
         self.areas = RiskAreaFeed(self.engine, self.ctx)
-        self.rooms = QuarantineFeed.build(self.engine, self.ctx, self.seed)
         self.warning = AlertFeed.build(self.engine, AlertRules.from_pack(self.ctx.pack),
                                        self.registry, self.scenario)  # fmt: skip
         if self.history_days:
