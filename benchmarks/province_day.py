@@ -78,7 +78,7 @@ def loop_alone(people: int, days: int, seed: int) -> dict[str, float]:
             total = sum(f.seconds.values())
             cells = " ".join(f"{f.seconds[c]:>10.2f}" for c in CAPABILITIES)
             print(f"{f.day:>3} {f.confirmed:>6} {f.infections:>8} {cells} {total:>6.2f}")
-        loop._writer.close()
+        loop.close()
         wall, cpu = time.perf_counter() - tic, _cpu() - cpu0
         cells = " ".join(f"{loop.seconds[c]:>10.1f}" for c in CAPABILITIES)
         confirmed = sum(x.figures.confirmed for x in loop.days)

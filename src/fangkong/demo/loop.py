@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -41,7 +40,6 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 from sqlalchemy import Engine, select
 
 from fangkong import clock
@@ -228,21 +226,16 @@ class ProvinceLoop:
         return f
 
     def run(self, days: int, on_day: Callable[[LoopDay], None] | None = None) -> list[LoopDay]:
-        with self._writing():
+        """Run ``days`` more days, then finish writing the twin's events."""
+        try:
             for _ in range(days):
                 done = self.step()
                 if on_day is not None:
                     on_day(done)
+        finally:
+            self.close()
         return self.days
 
-    @contextmanager
-    def _writing(self) -> Any:
-        try:
-            yield
-        finally:
-            self._writer.close()
-
-    def truth(self) -> pa.Table:
-        from fangkong.twin.score import read_truth
-
-        return read_truth(self.folder)
+    def close(self) -> None:
+        """Wait for the twin's events of the last day to be written (after ``step``s)."""
+        self._writer.close()

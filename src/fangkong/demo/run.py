@@ -157,6 +157,13 @@ def _placements(engine: Engine) -> dict[str, int]:
     return out
 
 
+CAPABILITY_LABELS = {
+    "twin": "孪生 twin", "arrivals": "入境 arrivals", "testing": "检测 testing",
+    "tracing": "流调 tracing", "risk_areas": "风险区 risk areas", "quarantine": "隔离 quarantine",
+    "warning": "预警 warning", "codes": "健康码 codes", "report": "报告 report",
+}  # fmt: skip
+
+
 def _share(x: float | None) -> str:
     return "–" if x is None else f"{x:.1%}"
 
@@ -200,13 +207,18 @@ def _print_summary(
     out.print(table)
 
     table = Table("健康码 codes / 隔离 placements", "值 value", title="期末 At the end")
-    for colour in ("green", "yellow", "red", "none"):
-        table.add_row(f"健康码 code {colour}", f"{codes.get(colour, 0):,}")
-    for key, value in placements.items():
-        table.add_row(f"隔离 placements {key}", f"{value:,}")
+    for colour, label in (("green", "绿码 green"), ("yellow", "黄码 yellow"), ("red", "红码 red"),
+                          ("none", "无码 no code")):  # fmt: skip
+        table.add_row(f"健康码 code: {label}", f"{codes.get(colour, 0):,}")
+    kinds = {"centralised": "集中隔离 centralised", "home_quarantine": "居家隔离 home order",
+             "home_monitoring": "居家健康监测 home monitoring"}  # fmt: skip
+    for kind, label in kinds.items():
+        made, active = placements[f"made_{kind}"], placements[f"active_{kind}"]
+        table.add_row(f"{label}: 累计 made / 期末在管 active", f"{made:,} / {active:,}")
     out.print(table)
 
-    table = Table(*("用时 seconds " + c for c in CAPABILITIES), title="每项用时 Time by capability")
+    table = Table(*(CAPABILITY_LABELS[c] for c in CAPABILITIES),
+                  title="每项用时（秒）Seconds by capability")  # fmt: skip
     table.add_row(*(f"{loop.seconds[c]:.1f}" for c in CAPABILITIES))
     out.print(table)
     for line in alert_summary(loop.engine, loop.warning):
