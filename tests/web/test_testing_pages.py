@@ -19,6 +19,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
+from fangkong import clock
 from fangkong.identity.masking import mask_name
 from fangkong.store.schema import audit_log, persons
 from fangkong.testing.campaigns import add_lab, create_campaign
@@ -215,14 +216,16 @@ def test_results_tube_and_overdue_pages(world: World) -> None:
 
 
 def test_campaign_progress_api(world: World) -> None:
-    got = logged_in(world.app, "viewer").get(f"/api/v1/campaigns/{world.campaign}/progress")
+    # the system's clock at the world's "now", however long the suite took to get here
+    with clock.frozen(NOW):
+        got = logged_in(world.app, "viewer").get(f"/api/v1/campaigns/{world.campaign}/progress")
     assert got.status_code == 200, got.text
     body = got.json()
     assert (body["sampled"], body["tubes"], body["in_transit"], body["tested"]) == (20, 2, 1, 1)
     assert body["positive_pools"] == 1
     assert body["population"] == len(world.residents)
     assert sum(c["sampled"] for c in body["compounds"]) == 20
-    # 20 sampled since the start two hours (and the test's seconds) ago: about 10 an hour
+    # 20 sampled since the start two hours ago: about 10 an hour
     c = world.rules.campaign
 
     def forecast(elapsed: float) -> float:
