@@ -27,10 +27,10 @@ from sqlalchemy import Engine, select
 from fangkong.demo.ids import person_ids
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext
-from fangkong.tracing.contacts import CheckinSource, exposure_facts, trace_cases
+from fangkong.tracing.contacts import CheckinSource, close_pairs, exposure_facts, trace_cases
 from fangkong.tracing.copresence import I64
 from fangkong.tracing.rules import ContactRules
-from fangkong.tracing.tables import tracing_cases, tracing_contacts, tracing_exposures
+from fangkong.tracing.tables import tracing_cases
 from fangkong.twin.events import DayEvents
 from fangkong.twin.registry import Registry
 from fangkong.twin.score import FOUND
@@ -149,16 +149,8 @@ class TracingFeed:
 
     def found_pairs(self) -> pa.Table:
         """(case, contact) twin person rows of every close contact found (``FOUND``)."""
-        e, c = tracing_exposures.c, tracing_contacts.c
         with self.engine.connect() as conn:
-            pairs = conn.execute(
-                select(tracing_cases.c.person_id, c.person_id)
-                .select_from(tracing_exposures)
-                .join(tracing_cases, tracing_cases.c.id == e.case_id)
-                .join(tracing_contacts, c.id == e.contact_id)
-                .where(e.kind == "close")
-                .distinct()
-            ).all()  # fmt: skip
+            pairs = close_pairs(conn)
         rows = [(self.row_of[a], self.row_of[b]) for a, b in pairs
                 if a in self.row_of and b in self.row_of]  # fmt: skip
         rows.sort()

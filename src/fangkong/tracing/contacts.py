@@ -974,21 +974,27 @@ class Chain:
     links: tuple[tuple[int, int], ...]  # (case id, case id of a close contact who became one)
 
 
+def close_pairs(conn: Connection) -> list[tuple[int, int]]:
+    """(case's person, close contact's person) of every close exposure found, once each."""
+    e, c = tracing_exposures.c, tracing_contacts.c
+    rows = conn.execute(
+        select(tracing_cases.c.person_id, c.person_id)
+        .select_from(tracing_exposures)
+        .join(tracing_cases, tracing_cases.c.id == e.case_id)
+        .join(tracing_contacts, c.id == e.contact_id)
+        .where(e.kind == "close")
+        .distinct()
+    ).all()
+    return [(int(a), int(b)) for a, b in rows]
+
+
 def case_chains(bind: Bind) -> list[Chain]:
     """Transmission chains (传播链): cases joined where one was the other's close contact."""
-    e, c = tracing_exposures.c, tracing_contacts.c
     with write_transaction(bind) as conn:
         case_rows = conn.execute(
             select(tracing_cases.c.id, tracing_cases.c.person_id, tracing_cases.c.infectious_from)
         ).all()
-        pairs = conn.execute(
-            select(tracing_cases.c.person_id, c.person_id)
-            .select_from(tracing_exposures)
-            .join(tracing_cases, tracing_cases.c.id == e.case_id)
-            .join(tracing_contacts, c.id == e.contact_id)
-            .where(e.kind == "close")
-            .distinct()
-        ).all()  # fmt: skip
+        pairs = close_pairs(conn)
     if not case_rows:
         return []
     case_of = {int(r.person_id): int(r.id) for r in case_rows}
