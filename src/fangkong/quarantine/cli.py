@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -398,16 +398,22 @@ def readiness_command(
 _AT = typer.Option("--at", help="The job's time (ISO 8601; default now).")
 
 
-@app.command("intake")
-def intake_command(at: Annotated[str | None, _AT] = None) -> None:
-    """The intake job (安置作业): place everyone due, along the surge ladder (pack)."""
+def _run_job(job: Any, at: str | None) -> Any:
+    """Run one of the daily jobs (intake, releases, discharges) at ``at``, codes after."""
     from fangkong.healthcode.service import CodeContext
-    from fangkong.quarantine.intake import run_intake
 
     cfg = settings()
     ctx = CodeContext.from_settings(cfg)
     with database(cfg) as engine:
-        r = run_intake(engine, ctx, _rules(cfg), at=_time(at, ctx.tz), by=_who(), recompute=True)
+        return job(engine, ctx, _rules(cfg), at=_time(at, ctx.tz), by=_who(), recompute=True)
+
+
+@app.command("intake")
+def intake_command(at: Annotated[str | None, _AT] = None) -> None:
+    """The intake job (安置作业): place everyone due, along the surge ladder (pack)."""
+    from fangkong.quarantine.intake import run_intake
+
+    r = _run_job(run_intake, at)
     placed = ", ".join(f"{k} {n}" for k, n in sorted(r.placed.items())) or "0"
     out.print(
         f"安置 placed: {placed}; 居家 home {r.home_orders} (无房 fallback {r.home_fallback}); "
@@ -421,13 +427,9 @@ def intake_command(at: Annotated[str | None, _AT] = None) -> None:
 @app.command("releases")
 def releases_command(at: Annotated[str | None, _AT] = None) -> None:
     """The release job: scheduled tests from single-tube results; periods ended."""
-    from fangkong.healthcode.service import CodeContext
     from fangkong.quarantine.releases import run_releases
 
-    cfg = settings()
-    ctx = CodeContext.from_settings(cfg)
-    with database(cfg) as engine:
-        r = run_releases(engine, ctx, _rules(cfg), at=_time(at, ctx.tz), by=_who(), recompute=True)
+    r = _run_job(run_releases, at)
     out.print(
         f"检测记录 tests recorded {r.recorded} (阳性转病例 converted {r.converted}); 解除 "
         f"released {r.released} (next phase {r.next_phases}); 待检测 waiting for a test "
@@ -438,14 +440,9 @@ def releases_command(at: Annotated[str | None, _AT] = None) -> None:
 @app.command("discharges")
 def discharges_command(at: Annotated[str | None, _AT] = None) -> None:
     """Discharge cases meeting the pack's criterion (Ct, consecutive, gap); order tests."""
-    from fangkong.healthcode.service import CodeContext
     from fangkong.quarantine.discharge import run_discharges
 
-    cfg = settings()
-    ctx = CodeContext.from_settings(cfg)
-    with database(cfg) as engine:
-        r = run_discharges(engine, ctx, _rules(cfg), at=_time(at, ctx.tz), by=_who(),
-                           recompute=True)  # fmt: skip
+    r = _run_job(run_discharges, at)
     out.print(
         f"出院 discharged {r.discharged} (居家监测 home monitoring {r.monitoring}); 隔离中 "
         f"in isolation {r.in_isolation}; 检测任务 test orders {r.orders}"
