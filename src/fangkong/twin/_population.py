@@ -72,11 +72,19 @@ class Population:
     venue_types: list[str]
     venue_county: I32
     popularity: Floats  # relative, heavy-tailed
+    venue_zones: I32  # zones (tables, rooms) per venue: 0 where the type is not zoned
     region_codes: list[str]  # residence code of each person's compound (for region tests)
 
     @property
     def n_venues(self) -> int:
         return len(self.venue_type)
+
+    @property
+    def zone_base(self) -> Ints:
+        """Per venue, the index of its first zone among all zones (zone slots)."""
+        zones = self.venue_zones.astype(np.int64)
+        base: Ints = np.cumsum(zones) - zones
+        return base
 
     def venue_type_code(self, name: str) -> int:
         return self.venue_types.index(name) if name in self.venue_types else -1
@@ -150,6 +158,7 @@ def build_population(
         compound_venue[at[ok].astype(np.int64)] = rows[ok]
 
     popularity = rng.lognormal(0.0, scenario.mobility.venue_popularity_sigma, len(venue_type))
+    venue_zones = zone_counts(venues, venue_type, venue_types, scenario)
     return Population(
         n=n,
         age=age,
@@ -173,8 +182,32 @@ def build_population(
         venue_types=venue_types,
         venue_county=venue_county,
         popularity=popularity,
+        venue_zones=venue_zones,
         region_codes=compounds,
     )
+
+
+def zone_counts(venues: Any, venue_type: I32, venue_types: list[str], scenario: Scenario) -> I32:
+    """Zones per venue: ⌈capacity / mobility.zone_size⌉ (at least 1) for zoned types, else 0.
+
+    Capacity is the registry's ``capacity`` column (seats, places); a registry without it
+    gives every zoned venue one zone.
+    """
+    zones = np.zeros(len(venue_type), dtype=np.int32)
+    has_capacity = "capacity" in venues.column_names
+    capacity = (
+        venues["capacity"].to_numpy().astype(np.int64)
+        if has_capacity
+        else np.ones(len(venue_type), dtype=np.int64)
+    )
+    for vtype, size in scenario.mobility.zone_size.items():
+        if vtype not in venue_types:
+            continue
+        mine = venue_type == venue_types.index(vtype)
+        zones[mine] = (
+            np.maximum(1, -(-np.maximum(capacity[mine], 1) // size)) if has_capacity else 1
+        )
+    return zones
 
 
 @dataclass

@@ -33,6 +33,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("venue_code", CODE),
             ("time_in", TIME),
             ("time_out", TIME),
+            # the zone (table, private room) of a zoned venue type: "Z07"; null elsewhere
+            ("zone", CODE),
         ]
     ),
     # inbound travellers (入境/入省人员) at points of entry, with a 7-day travel history

@@ -85,7 +85,10 @@ class Transmission:
     work_prob_per_contact: float = dataclasses.field(metadata=_range(0, 1))
     venue_prob_per_minute: dict[str, float] = dataclasses.field(
         metadata=_range(0, 1)
-    )  # by visit type
+    )  # by visit type: anyone in the same room (far range)
+    zone_prob_per_minute: dict[str, float] = dataclasses.field(
+        metadata=_range(0, 1)
+    )  # zoned visit types: the same table or private room (close range)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,9 @@ class Mobility:
     stay_minutes: dict[str, float] = dataclasses.field(metadata=_range(1, 1440))
     opening_hours: dict[str, tuple[float, ...]] = dataclasses.field(metadata=_range(0, 24))
     records_time_out: tuple[str, ...] = dataclasses.field()
+    zone_size: dict[str, int] = dataclasses.field(
+        metadata=_range(1, 10_000)
+    )  # persons per zone (table, room) by zoned visit type; zones = ⌈capacity / size⌉
 
 
 @dataclass(frozen=True)
@@ -360,6 +366,19 @@ def _validate(s: Scenario) -> None:
                 "stays are longer than the opening hours",
             )
     _pair(m.home_scan_hours, w, "mobility.home_scan_hours")
+    _require(
+        set(m.zone_size) <= set(VISIT_TYPES),
+        w,
+        "mobility.zone_size",
+        f"键应为以下之一：{', '.join(VISIT_TYPES)}",
+        f"keys must be among {', '.join(VISIT_TYPES)}",
+    )
+    _keys(
+        s.transmission.zone_prob_per_minute,
+        tuple(m.zone_size),
+        w,
+        "transmission.zone_prob_per_minute",
+    )
     t = s.travel
     _keys(t.arrivals_per_million_per_day, TRAVEL_MODES, w, "travel.arrivals_per_million_per_day")
     _keys(t.origin_risk_shares, RISK_LEVELS, w, "travel.origin_risk_shares")

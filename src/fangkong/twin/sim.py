@@ -17,6 +17,13 @@
 
 Everything is vectorised over persons, visits and groups; the only Python loops run over
 venue types, age groups and drug classes.
+
+Random streams (common random numbers): each purpose draws from its own generator,
+``default_rng([seed, stream, day, part])``, and draws the same numbers whatever the
+platform does — mobility for every person of an age group before dropping those who
+cannot go, the transmission uniform for every person, each person's natural history
+once up front (docs/twin.md, "Random streams"). Two twins of one seed under different
+orders differ only where the orders act.
 """
 
 from __future__ import annotations
@@ -77,6 +84,9 @@ ABSENCE_REASONS = ("illness", "quarantine", "other", "code")  # code: refused at
 TEST_REASONS = ("routine", "fever_clinic", "region", "requested")
 FREE, HOME, CENTRAL = 0, 1, 2  # quarantine states: none, home (居家), centralised (集中)
 LATER = np.int32(2**30)  # a day that never comes
+
+# random streams: default_rng([seed, STREAM, day, part]); SETUP and COURSE have no day
+SETUP, SEEDS, TRAVEL, MOBILITY, TRANSMISSION, COURSE, TESTING, LAB = range(8)
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,8 @@ class _State:
 
     @classmethod
     def empty(cls, n: int, n_drugs: int, rng: np.random.Generator) -> _State:
+        """No one infected; ``rng`` draws the routine-test phase of each person."""
+
         def later() -> I32:
             return np.full(n, LATER, dtype=np.int32)
 
@@ -164,12 +176,113 @@ class _State:
         )
 
 
+@dataclass(frozen=True)
+class _Course:
+    """Each person's natural history should they be infected, relative to the day of
+    infection: drawn once up front, so a person infected in two arms of one seed has the
+    same course in both (common random numbers)."""
+
+    incubation: npt.NDArray[np.int16]  # days to onset
+    presymptomatic: npt.NDArray[np.int16]  # infectious this many days before onset
+    infectious: npt.NDArray[np.int16]  # days infectious
+    asymptomatic: Bools
+    stay_home: Bools  # symptomatic and stays home from onset
+    clinic_delay: npt.NDArray[np.int16]  # fever clinic this long after onset, -1 never
+    pharmacy_delay: npt.NDArray[np.int16]  # (drug, person): purchase after onset, -1 never
+    ct_peak: npt.NDArray[np.float32]  # the Ct course, times relative to infection
+    ct_t_peak: npt.NDArray[np.float32]
+    ct_t_end: npt.NDArray[np.float32]
+
+    @classmethod
+    def draw(cls, n: int, scenario: Scenario, rng: np.random.Generator) -> _Course:
+        nh, obs = scenario.natural_history, scenario.observables
+        i16 = np.int16
+        inc = discrete_lognormal(nh.incubation_mean_days, nh.incubation_sd_days, n, rng)
+        lo, hi = nh.presymptomatic_days
+        pre = rng.integers(lo, hi + 1, n)
+        lo, hi = nh.infectious_days
+        length = rng.integers(lo, hi + 1, n)
+        asym = rng.random(n) < nh.asymptomatic_fraction
+        stay = ~asym & (rng.random(n) < nh.symptomatic_stay_home)
+        clinic = ~asym & (rng.random(n) < obs.fever_clinic_prob)
+        clinic_delay = np.where(clinic, draw_delay(obs.fever_clinic_delay_days, n, rng), -1)
+        pharmacy = np.full((len(DRUG_CLASSES), n), -1, dtype=i16)
+        for j, drug in enumerate(DRUG_CLASSES):
+            buys = ~asym & (rng.random(n) < obs.pharmacy_prob[drug])
+            pharmacy[j] = np.where(buys, draw_delay(obs.pharmacy_delay_days, n, rng), -1)
+        peak, t_peak, t_end = draw_courses(np.zeros(n, np.int64), inc, scenario.testing, rng)
+        return cls(
+            inc.astype(i16),
+            pre.astype(i16),
+            length.astype(i16),
+            asym,
+            stay,
+            clinic_delay.astype(i16),
+            pharmacy,
+            peak,
+            t_peak,
+            t_end,
+        )
+
+
+@dataclass(frozen=True)
+class _VenueHazard:
+    """The outings of a day with their venue hazard: ``room`` (anyone in the venue) and
+    ``near`` (the same zone), and the infectious presences they were computed from."""
+
+    person: Ints
+    venue: Ints
+    slot: Ints  # zone slot (Population.zone_base[venue] + zone), -1 unzoned
+    t_in: Floats
+    t_out: Floats
+    room: Floats
+    near: Floats
+    inf_v: Bools  # the infectious outings (rows of ``presence``)
+    inf_z: Bools  # the infectious zoned outings (rows of ``zoned``)
+    presence: Presence
+    zoned: Presence | None
+
+    @property
+    def hazard(self) -> Floats:
+        total: Floats = self.room + self.near
+        return total
+
+    def pick(self, targets: Ints, u: Floats) -> tuple[Ints, Ints]:
+        """The outing that infected each target (∝ its hazard), then zone or room (∝ each
+        term) and whom it met there (∝ weight × shared minutes, ``Presence.pick``).
+        ``targets`` ascending; ``u``: three uniforms per person (rows: outing, met, range)."""
+        is_target = np.zeros(len(u[0]), dtype=np.bool_)
+        is_target[targets] = True
+        vh = self.hazard
+        rows = np.flatnonzero(vh > 0)
+        rows = rows[is_target[self.person[rows]]]
+        rows = rows[np.argsort(self.person[rows], kind="stable")]
+        seg = np.searchsorted(targets, self.person[rows])
+        visit = rows[pick_in_segments(seg, vh[rows], u[0][targets])]
+        met_u = u[1][targets]
+        near = u[2][targets] * vh[visit] < self.near[visit]
+        infector = np.zeros(len(targets), dtype=np.int64)
+        far = np.flatnonzero(~near)
+        v = visit[far]
+        met = self.presence.pick(self.venue[v], self.t_in[v], self.t_out[v], met_u[far])
+        infector[far] = self.person[np.flatnonzero(self.inf_v)[met]]
+        close = np.flatnonzero(near)
+        if len(close) and self.zoned is not None:
+            v = visit[close]
+            met = self.zoned.pick(self.slot[v], self.t_in[v], self.t_out[v], met_u[close])
+            infector[close] = self.person[np.flatnonzero(self.inf_z)[met]]
+        where: Ints = self.venue[visit]
+        return infector, where
+
+
 @dataclass
 class _Visits:
-    """Stays of the day: person, venue, minutes after local midnight, visit type index."""
+    """Stays of the day: person, venue, zone (-1 none), minutes after local midnight,
+    visit type index."""
 
     person: list[Ints] = field(default_factory=list)
     venue: list[Ints] = field(default_factory=list)
+    zone: list[Ints] = field(default_factory=list)
     t_in: list[Floats] = field(default_factory=list)
     t_out: list[Floats] = field(default_factory=list)
     timed: list[Bools] = field(default_factory=list)  # venue records time out
@@ -181,33 +294,47 @@ class _Visits:
             self.refused.append((person.astype(np.int64), venue.astype(np.int64), t))
 
     def add(
-        self, person: Ints, venue: Ints, t_in: Floats, t_out: Floats, timed: bool, kind: int
+        self,
+        person: Ints,
+        venue: Ints,
+        t_in: Floats,
+        t_out: Floats,
+        timed: bool,
+        kind: int,
+        zone: Ints | None = None,
     ) -> None:
         self.person.append(person.astype(np.int64))
         self.venue.append(venue.astype(np.int64))
+        self.zone.append(
+            np.full(len(person), -1, dtype=np.int64) if zone is None else zone.astype(np.int64)
+        )
         self.t_in.append(t_in)
         self.t_out.append(t_out)
         self.timed.append(np.full(len(person), timed))
         self.kind.append(np.full(len(person), kind, dtype=np.int64))
 
-    def cat(self) -> tuple[Ints, Ints, Floats, Floats, Bools, Ints]:
-        """All stays as whole columns."""
-        return _cat(self.person, self.venue, self.t_in, self.t_out, self.timed, self.kind)
+    def cat(self) -> tuple[Ints, Ints, Ints, Floats, Floats, Bools, Ints]:
+        """All stays as whole columns: person, venue, zone, in, out, timed, kind."""
+        return _cat(
+            self.person, self.venue, self.zone, self.t_in, self.t_out, self.timed, self.kind
+        )
 
-    def mixing(self) -> tuple[Ints, Ints, Floats, Floats, Bools, Ints]:
+    def mixing(self) -> tuple[Ints, Ints, Ints, Floats, Floats, Bools, Ints]:
         """The outings only (kind ≥ 0, where visitors mix), in the same order."""
         rows = [i for i, k in enumerate(self.kind) if len(k) and k[0] >= 0]
-        cols = (self.person, self.venue, self.t_in, self.t_out, self.timed, self.kind)
+        cols = (self.person, self.venue, self.zone, self.t_in, self.t_out, self.timed, self.kind)
         return _cat(*([c[i] for i in rows] for c in cols))
 
 
-def _cat(*columns: Sequence[npt.NDArray[Any]]) -> tuple[Ints, Ints, Floats, Floats, Bools, Ints]:
-    dtypes = (np.int64, np.int64, np.float64, np.float64, np.bool_, np.int64)
-    p, v, i, o, t, k = (
+def _cat(
+    *columns: Sequence[npt.NDArray[Any]],
+) -> tuple[Ints, Ints, Ints, Floats, Floats, Bools, Ints]:
+    dtypes = (np.int64, np.int64, np.int64, np.float64, np.float64, np.bool_, np.int64)
+    p, v, z, i, o, t, k = (
         np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
         for parts, dtype in zip(columns, dtypes, strict=True)
     )
-    return p, v, i, o, t, k
+    return p, v, z, i, o, t, k
 
 
 def _dict_array(indices: npt.NDArray[np.integer[Any]], dictionary: Arrow) -> Arrow:
@@ -244,23 +371,29 @@ class Twin:
         self,
         pop: Population,
         scenario: Scenario,
-        rng: np.random.Generator,
+        seed: int,
         *,
         routine_tests: bool = True,
         lab_rng: np.random.Generator | None = None,
     ) -> None:
         self.pop = pop
         self.scenario = scenario
-        self.rng = rng
-        # the lab's own draws for ``assay``: calling it never moves the outbreak's stream
-        if lab_rng is None:
-            seq = rng.bit_generator.seed_seq
-            child = seq.spawn(1)[0] if isinstance(seq, np.random.SeedSequence) else None
-            lab_rng = np.random.default_rng(child)
-        self.lab_rng = lab_rng
+        self.seed = seed
+        # the lab's own draws for ``assay``: calling it never moves the outbreak's streams
+        self.lab_rng = lab_rng if lab_rng is not None else self._rng(LAB)
         self.routine_tests = routine_tests
         self.day = 0
-        self.state = _State.empty(pop.n, len(DRUG_CLASSES), rng)
+        self.state = _State.empty(pop.n, len(DRUG_CLASSES), self._rng(SETUP, 1))
+        self.course = _Course.draw(pop.n, scenario, self._rng(COURSE))
+        self._age_members = [
+            np.flatnonzero(pop.age_group == g).astype(np.int64)
+            for g in range(len(scenario.mobility.age_groups))
+        ]
+        self._zone_base = pop.zone_base
+        width = max(2, len(str(max(int(pop.venue_zones.max(initial=0)) - 1, 0))))
+        self._zone_words = _words(
+            [f"Z{i:0{width}d}" for i in range(int(pop.venue_zones.max(initial=0)))]
+        )
         self.sealed = np.zeros(len(pop.compounds), dtype=np.bool_)
         self.closed = np.zeros(pop.n_venues + 1, dtype=np.bool_)  # last: "no venue"
         self.chooser = VenueChooser.build(pop)
@@ -293,9 +426,13 @@ class Twin:
         platform orders them through ``Interventions.test_persons``).
         """
         scenario = scenario or default_scenario()
-        rng = np.random.default_rng(scenario.run.seed if seed is None else seed)
-        pop = build_population(registry, scenario, rng)
-        return cls(pop, scenario, rng, routine_tests=routine_tests)
+        seed = scenario.run.seed if seed is None else seed
+        pop = build_population(registry, scenario, np.random.default_rng([seed, SETUP, 0]))
+        return cls(pop, scenario, seed, routine_tests=routine_tests)
+
+    def _rng(self, stream: int, day: int = 0, part: int = 0) -> np.random.Generator:
+        """The generator of one purpose (``stream``) on one day: common random numbers."""
+        return np.random.default_rng([self.seed, stream, day, part])
 
     # -- time ---------------------------------------------------------------------------
 
@@ -380,31 +517,26 @@ class Twin:
         """Start the natural history of newly infected persons (all susceptible, distinct)."""
         if len(who) == 0:
             return
-        s, nh, obs = self.state, self.scenario.natural_history, self.scenario.observables
-        rng, k = self.rng, len(who)
-        onset = day + discrete_lognormal(nh.incubation_mean_days, nh.incubation_sd_days, k, rng)
-        lo, hi = nh.presymptomatic_days
-        start = np.maximum(day + nh.latent_min_days, onset - rng.integers(lo, hi + 1, k))
-        lo, hi = nh.infectious_days
-        end = start + rng.integers(lo, hi + 1, k)
-        asym = rng.random(k) < nh.asymptomatic_fraction
+        s, c, nh = self.state, self.course, self.scenario.natural_history
+        onset = day + c.incubation[who]
+        start = np.maximum(day + nh.latent_min_days, onset - c.presymptomatic[who])
+        end = start + c.infectious[who]
+        asym = c.asymptomatic[who]
         s.infected[who] = True
         s.inf_day[who] = day
         s.onset_day[who] = onset
         s.inf_start[who] = start
         s.inf_end[who] = end
         s.asymptomatic[who] = asym
-        s.stay_home[who] = ~asym & (rng.random(k) < nh.symptomatic_stay_home)
-        clinic = ~asym & (rng.random(k) < obs.fever_clinic_prob)
-        delay = draw_delay(obs.fever_clinic_delay_days, k, rng)
-        s.clinic_day[who] = np.where(clinic, onset + delay, LATER)
-        for j, drug in enumerate(DRUG_CLASSES):
-            buys = ~asym & (rng.random(k) < obs.pharmacy_prob[drug])
-            delay = draw_delay(obs.pharmacy_delay_days, k, rng)
-            s.pharmacy_day[j][who] = np.where(buys, onset + delay, LATER)
-        s.ct_peak[who], s.ct_t_peak[who], s.ct_t_end[who] = draw_courses(
-            day, onset, self.scenario.testing, rng
-        )
+        s.stay_home[who] = c.stay_home[who]
+        delay = c.clinic_delay[who]
+        s.clinic_day[who] = np.where(delay >= 0, onset + delay, LATER)
+        for j in range(len(DRUG_CLASSES)):
+            delay = c.pharmacy_delay[j][who]
+            s.pharmacy_day[j][who] = np.where(delay >= 0, onset + delay, LATER)
+        s.ct_peak[who] = c.ct_peak[who]
+        s.ct_t_peak[who] = day + c.ct_t_peak[who]
+        s.ct_t_end[who] = day + c.ct_t_end[who]
         self._truth.append(
             {
                 "infectee": who,
@@ -425,7 +557,8 @@ class Twin:
             return
         self._seeded = True
         k = min(sd.infections, self.pop.n)
-        who = np.sort(self.rng.choice(self.pop.n, size=k, replace=False)).astype(np.int64)
+        rng = self._rng(SEEDS, day)
+        who = np.sort(rng.choice(self.pop.n, size=k, replace=False)).astype(np.int64)
         none = np.full(k, -1, dtype=np.int64)
         self._infect(who, np.full(k, day), none, np.full(k, SET["seed"]), none, day)
 
@@ -455,8 +588,8 @@ class Twin:
         attend_school, attend_work, absences = self._school_and_work(
             day, dow, out, bg_sick, sick_home, visits
         )
-        self._outings(out & ~bg_sick, visits)
-        self._home_scans(out, visits)
+        self._outings(day, out & ~bg_sick, visits)
+        self._home_scans(day, out, visits)
 
         self._transmit(day, w, attend_school, attend_work, visits)
         clinic_visits, clinic_persons = self._fever_clinics(day, dow, bg_sick, visits)
@@ -480,24 +613,30 @@ class Twin:
 
     # -- mobility -----------------------------------------------------------------------
 
+    # Mobility draws for every person (of the age group) whatever the orders, then drops
+    # those who cannot go: a person free in two arms makes the same outings in both.
+
     def _background_sick(self, day: int, dow: int) -> Bools:
         bg = self.scenario.observables.background
-        k = self.rng.poisson(self.pop.n * bg.ili_per_100k_per_day / 1e5 * bg.weekly[dow])
+        rng = self._rng(MOBILITY, day, 0)
+        k = rng.poisson(self.pop.n * bg.ili_per_100k_per_day / 1e5 * bg.weekly[dow])
         sick = np.zeros(self.pop.n, dtype=np.bool_)
-        sick[self.rng.integers(0, self.pop.n, k)] = True
+        sick[rng.integers(0, self.pop.n, k)] = True
         return sick
 
     def _school_and_work(
         self, day: int, dow: int, out: Bools, bg_sick: Bools, sick_home: Bools, visits: _Visits
     ) -> tuple[Bools, Bools, pa.Table]:
-        sc, pop, rng, s = self.scenario, self.pop, self.rng, self.state
+        sc, pop, s = self.scenario, self.pop, self.state
+        rng = self._rng(MOBILITY, day, 1)
+        other_u = rng.random(pop.n)
+        # pupils and staff are disjoint: one arrival and one departure jitter per person
+        jitter_in, jitter_out = rng.normal(0, 10, pop.n), rng.normal(0, 15, pop.n)
         employer_open = pop.employer >= 0
         employer_open &= ~self.closed[np.where(pop.employer >= 0, pop.employer, pop.n_venues)]
         school_day = dow in sc.transmission.school_days
         pupils = pop.student & employer_open & school_day
-        other = pupils & (
-            rng.random(pop.n) < sc.observables.background.school_absence_per_1k_per_day / 1000
-        )
+        other = pupils & (other_u < sc.observables.background.school_absence_per_1k_per_day / 1000)
         attend_school = pupils & out & ~bg_sick & ~other
         attend_work = (
             (pop.work_group >= 0)
@@ -511,8 +650,8 @@ class Twin:
         for mask, kind in ((attend_school, "school"), (attend_work, "workplace")):
             who = np.flatnonzero(mask).astype(np.int64)
             open_, close = sc.mobility.opening_hours[kind]
-            t_in = np.clip(open_ * 60 + rng.normal(0, 10, len(who)), 0, 1439)
-            t_out = np.clip(close * 60 + rng.normal(0, 15, len(who)), t_in + 1, 1439.5)
+            t_in = np.clip(open_ * 60 + jitter_in[who], 0, 1439)
+            t_out = np.clip(close * 60 + jitter_out[who], t_in + 1, 1439.5)
             where = pop.employer[who].astype(np.int64)
             ok = self._admitted(who, where)
             if ok is not None:
@@ -538,53 +677,61 @@ class Twin:
         )
         return attend_school, attend_work, absences
 
-    def _outings(self, out: Bools, visits: _Visits) -> None:
-        """Shops, markets, restaurants, pharmacies, hospitals: Poisson visits per age group."""
-        sc, pop, rng = self.scenario, self.pop, self.rng
+    def _outings(self, day: int, out: Bools, visits: _Visits) -> None:
+        """Shops, markets, restaurants, pharmacies, hospitals: Poisson visits per age group,
+        drawn over everyone of the group (who, venue, times, zone), then kept for those
+        out (not ill, isolated or sealed in), at open venues, admitted at the gate."""
+        sc, pop = self.scenario, self.pop
         m = sc.mobility
-        groups = [np.flatnonzero(out & (pop.age_group == g)) for g in range(len(m.age_groups))]
         for t, vtype in enumerate(VISIT_TYPES):
             code = pop.venue_type_code(vtype)
             if code < 0:
                 continue
+            rng = self._rng(MOBILITY, day, 10 + t)
             rates = m.visits_per_day[vtype]
             who = np.concatenate(
                 [
                     g[rng.integers(0, len(g), rng.poisson(len(g) * r))]
-                    for g, r in zip(groups, rates, strict=True)
+                    for g, r in zip(self._age_members, rates, strict=True)
                     if len(g)
                 ]
                 or [np.zeros(0, dtype=np.int64)]
             ).astype(np.int64)
-            venue = self.chooser.choose(code, pop.county[who], rng.random(len(who))).astype(
-                np.int64
-            )
-            ok = (venue >= 0) & ~self.closed[venue]
-            who, venue = who[ok], venue[ok]
+            u_venue, u_stay, u_time, u_zone = rng.random((4, len(who)))
+            venue = self.chooser.choose(code, pop.county[who], u_venue).astype(np.int64)
             mean = m.stay_minutes[vtype]
-            dur = mean * (1 + m.stay_jitter * (2 * rng.random(len(who)) - 1))
+            dur = mean * (1 + m.stay_jitter * (2 * u_stay - 1))
             open_, close = m.opening_hours[vtype]
-            t_in = open_ * 60 + rng.random(len(who)) * (60 * (close - open_) - dur)
+            t_in = open_ * 60 + u_time * (60 * (close - open_) - dur)
+            zones = pop.venue_zones[venue]
+            zone = np.where(zones > 0, (u_zone * zones).astype(np.int64), -1)
+            ok = out[who] & (venue >= 0) & ~self.closed[venue]
+            who, venue, dur, t_in, zone = who[ok], venue[ok], dur[ok], t_in[ok], zone[ok]
             admitted = self._admitted(who, venue)
             if admitted is not None:
                 visits.refuse(who[~admitted], venue[~admitted], t_in[~admitted])
                 who, venue = who[admitted], venue[admitted]
-                t_in, dur = t_in[admitted], dur[admitted]
-            visits.add(who, venue, t_in, t_in + dur, vtype in m.records_time_out, t)
+                t_in, dur, zone = t_in[admitted], dur[admitted], zone[admitted]
+            visits.add(who, venue, t_in, t_in + dur, vtype in m.records_time_out, t, zone)
 
-    def _home_scans(self, out: Bools, visits: _Visits) -> None:
-        m, pop, rng = self.scenario.mobility, self.pop, self.rng
-        who = np.flatnonzero(out & (rng.random(pop.n) < m.home_scan_prob))
+    def _home_scans(self, day: int, out: Bools, visits: _Visits) -> None:
+        m, pop = self.scenario.mobility, self.pop
+        rng = self._rng(MOBILITY, day, 3)
+        u_scan, u_time = rng.random((2, pop.n))
+        who = np.flatnonzero(out & (u_scan < m.home_scan_prob))
         venue = pop.compound_venue[pop.compound[who]].astype(np.int64)
         who, venue = who[venue >= 0], venue[venue >= 0]
         lo, hi = m.home_scan_hours
-        t_in = 60 * (lo + (hi - lo) * rng.random(len(who)))
+        t_in = 60 * (lo + (hi - lo) * u_time[who])
         visits.add(who, venue, t_in, t_in, False, -1)
 
     # -- transmission -------------------------------------------------------------------
 
     def _transmit(self, day: int, w: Floats, school: Bools, work: Bools, visits: _Visits) -> Ints:
-        sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
+        """New infections of the day: a person is infected iff u < 1 − e^(−hazard), ``u``
+        drawn for every person (transmission stream); setting and infector are drawn in
+        proportion to each one's share of the hazard."""
+        sc, pop, s = self.scenario, self.pop, self.state
         tr = sc.transmission
         sus = ~s.infected
         home = s.quarantine != CENTRAL
@@ -614,27 +761,19 @@ class Twin:
             per_pair = prob * np.minimum(1.0, contacts / np.maximum(size - 1, 1))
             gi = np.maximum(g, 0)
             hazard[row] = np.where(sus & present, per_pair[gi] * pressure[gi], 0.0)
-        person, venue, t_in, t_out, _, kind = visits.mixing()
-        inf_v = w[person] > 0
-        sus_v = np.flatnonzero(sus[person])
-        beta = np.array([tr.venue_prob_per_minute[t] for t in VISIT_TYPES])
-        vh = np.zeros(len(person))
-        presence: Presence | None = None
-        if inf_v.any():
-            has = np.zeros(pop.n_venues, dtype=np.bool_)
-            has[venue[inf_v]] = True
-            sus_v = sus_v[has[venue[sus_v]]]
-            presence = Presence.build(venue[inf_v], t_in[inf_v], t_out[inf_v], w[person[inf_v]])
-            overlap = presence.overlap(venue[sus_v], t_in[sus_v], t_out[sus_v])
-            vh[sus_v] = beta[kind[sus_v]] * overlap
-            hazard[3] = np.bincount(person, weights=vh, minlength=pop.n)
+        venues = self._venue_hazard(w, sus, visits)
+        if venues is not None:
+            hazard[3] = np.bincount(venues.person, weights=venues.hazard, minlength=pop.n)
         total = hazard.sum(axis=0)
-        cand = np.flatnonzero(total > 0)
-        new: Ints = cand[rng.random(len(cand)) < -np.expm1(-total[cand])]
+        if not (total > 0).any():
+            return np.zeros(0, dtype=np.int64)
+        # u: infection, setting, infector (member or visit), whom the visit met, zone or room
+        u = self._rng(TRANSMISSION, day).random((5, pop.n))
+        new: Ints = np.flatnonzero((total > 0) & (u[0] < -np.expm1(-total)))
         if len(new) == 0:
             return new
         cum = np.cumsum(hazard[:, new], axis=0)
-        setting = (cum < rng.random(len(new)) * cum[-1]).sum(axis=0).clip(0, 3)
+        setting = (cum < u[1][new] * cum[-1]).sum(axis=0).clip(0, 3)
         infector = np.full(len(new), -1, dtype=np.int64)
         where = np.full(len(new), -1, dtype=np.int64)
         for row, group, present in (
@@ -644,72 +783,78 @@ class Twin:
         ):
             sel = np.flatnonzero(setting == row)
             if len(sel):
-                infector[sel] = self._pick_member(group, present & (w > 0), w, new[sel])
+                infector[sel] = self._pick_member(group, present & (w > 0), w, new[sel], u[2])
         sel = np.flatnonzero(setting == 3)
-        if len(sel) and presence is not None:
-            infector[sel], where[sel] = self._pick_venue_infector(
-                new[sel], person, venue, t_in, t_out, vh, inf_v, presence
-            )
+        if len(sel) and venues is not None:
+            infector[sel], where[sel] = venues.pick(new[sel], u[2:5])
         codes = np.array([SET["household"], SET["school"], SET["workplace"], SET["venue"]])
         self._infect(new, np.full(len(new), day), infector, codes[setting], where, day)
         return new
 
-    def _pick_member(self, group: I32, candidate: Bools, w: Floats, targets: Ints) -> Ints:
+    def _venue_hazard(self, w: Floats, sus: Bools, visits: _Visits) -> _VenueHazard | None:
+        """Per outing, the hazard from the room (``venue_prob_per_minute`` × overlap in the
+        venue) and from its zone (``zone_prob_per_minute`` × overlap in the same table or
+        room); None when no infectious person is out."""
+        tr, pop = self.scenario.transmission, self.pop
+        person, venue, zone, t_in, t_out, _, kind = visits.mixing()
+        inf_v = w[person] > 0
+        if not inf_v.any():
+            return None
+        beta = np.array([tr.venue_prob_per_minute[t] for t in VISIT_TYPES])
+        beta_z = np.array([tr.zone_prob_per_minute.get(t, 0.0) for t in VISIT_TYPES])
+        room, near = np.zeros(len(person)), np.zeros(len(person))
+        has = np.zeros(pop.n_venues, dtype=np.bool_)
+        has[venue[inf_v]] = True
+        sus_v = np.flatnonzero(sus[person])
+        sus_v = sus_v[has[venue[sus_v]]]
+        presence = Presence.build(venue[inf_v], t_in[inf_v], t_out[inf_v], w[person[inf_v]])
+        room[sus_v] = beta[kind[sus_v]] * presence.overlap(venue[sus_v], t_in[sus_v], t_out[sus_v])
+        # zones: the same axis trick over zone slots (zone_base[venue] + zone)
+        slot = np.where(zone >= 0, self._zone_base[venue] + zone, -1)
+        inf_z = inf_v & (slot >= 0)
+        zoned: Presence | None = None
+        if inf_z.any():
+            has_z = np.zeros(int(pop.venue_zones.sum()), dtype=np.bool_)
+            has_z[slot[inf_z]] = True
+            sus_z = sus_v[slot[sus_v] >= 0]
+            sus_z = sus_z[has_z[slot[sus_z]]]
+            zoned = Presence.build(slot[inf_z], t_in[inf_z], t_out[inf_z], w[person[inf_z]])
+            near[sus_z] = beta_z[kind[sus_z]] * zoned.overlap(
+                slot[sus_z], t_in[sus_z], t_out[sus_z]
+            )
+        return _VenueHazard(
+            person, venue, slot, t_in, t_out, room, near, inf_v, inf_z, presence, zoned
+        )
+
+    def _pick_member(
+        self, group: I32, candidate: Bools, w: Floats, targets: Ints, u: Floats
+    ) -> Ints:
         cands = np.flatnonzero(candidate).astype(np.int64)
         owner, member = members_of(
             group[targets].astype(np.int64), group[cands].astype(np.int64), cands
         )
-        chosen = pick_in_segments(owner, w[member] + 1e-12, self.rng.random(len(targets)))
+        chosen = pick_in_segments(owner, w[member] + 1e-12, u[targets])
         result: Ints = member[chosen]
         return result
-
-    def _pick_venue_infector(
-        self,
-        targets: Ints,
-        person: Ints,
-        venue: Ints,
-        t_in: Floats,
-        t_out: Floats,
-        vh: Floats,
-        inf_v: Bools,
-        presence: Presence,
-    ) -> tuple[Ints, Ints]:
-        """The visit that infected each target (∝ its hazard) and whom it met there
-        (∝ weight × shared minutes, ``Presence.pick``)."""
-        rng = self.rng
-        is_target = np.zeros(self.pop.n, dtype=np.bool_)
-        is_target[targets] = True
-        rows = np.flatnonzero(vh > 0)
-        rows = rows[is_target[person[rows]]]
-        rows = rows[np.argsort(person[rows], kind="stable")]
-        seg = np.searchsorted(targets, person[rows])
-        visit = rows[pick_in_segments(seg, vh[rows], rng.random(len(targets)))]
-        met = presence.pick(venue[visit], t_in[visit], t_out[visit], rng.random(len(targets)))
-        infector: Ints = person[np.flatnonzero(inf_v)[met]]
-        where: Ints = venue[visit]
-        return infector, where
 
     # -- observables --------------------------------------------------------------------
 
     def _fever_clinics(
         self, day: int, dow: int, bg_sick: Bools, visits: _Visits
     ) -> tuple[pa.Table, Ints]:
-        sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
+        sc, pop, s = self.scenario, self.pop, self.state
         obs = sc.observables
+        u_go, u_venue, u_time = self._rng(MOBILITY, day, 4).random((3, pop.n))
         case = (s.clinic_day == day) & (s.quarantine == FREE)
-        background = (
-            bg_sick
-            & (rng.random(pop.n) < obs.background.fever_clinic_prob)
-            & (s.quarantine == FREE)
-        )
+        background = bg_sick & (u_go < obs.background.fever_clinic_prob) & (s.quarantine == FREE)
         who = np.flatnonzero(case | background).astype(np.int64)
         clinic = pop.venue_type_code("fever_clinic")
         if clinic < 0:
             clinic = pop.venue_type_code("hospital")
-        venue = self.chooser.choose(clinic, pop.county[who], rng.random(len(who))).astype(np.int64)
+        venue = self.chooser.choose(clinic, pop.county[who], u_venue[who]).astype(np.int64)
         who, venue = who[venue >= 0], venue[venue >= 0]
         lo, hi = obs.clinic_hours
-        t_in = 60 * lo + rng.random(len(who)) * (60 * (hi - lo) - obs.clinic_minutes)
+        t_in = 60 * lo + u_time[who] * (60 * (hi - lo) - obs.clinic_minutes)
         ok = self._admitted(who, venue)
         if ok is not None:
             visits.refuse(who[~ok], venue[~ok], t_in[~ok])
@@ -729,33 +874,45 @@ class Twin:
 
     def _pharmacies(self, day: int, bg_sick: Bools, visits: _Visits) -> pa.Table:
         """Purchases of the five drug classes; ``bg_sick``: background-ill persons who may
-        go out (not quarantined, compound not sealed)."""
-        sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
+        go out (not quarantined, compound not sealed). A person buys all of the day's
+        drugs in one visit (one pharmacy, one time, one check-in)."""
+        sc, pop, s = self.scenario, self.pop, self.state
         obs = sc.observables
         code = pop.venue_type_code("pharmacy")
+        rng = self._rng(MOBILITY, day, 5)
+        u_buy = rng.random((len(DRUG_CLASSES), pop.n))
+        u_venue, u_time = rng.random((2, pop.n))
         persons, drugs = [], []
         for j, drug_name in enumerate(DRUG_CLASSES):
             # in quarantine or a sealed compound medicine is delivered: no purchase scan
             case = (s.pharmacy_day[j] == day) & (s.quarantine == FREE) & ~self.sealed[pop.compound]
-            bg = bg_sick & (rng.random(pop.n) < obs.background.pharmacy_prob[drug_name])
+            bg = bg_sick & (u_buy[j] < obs.background.pharmacy_prob[drug_name])
             who = np.flatnonzero(case | bg).astype(np.int64)
             persons.append(who)
             drugs.append(np.full(len(who), j, dtype=np.int64))
         who, drug = np.concatenate(persons), np.concatenate(drugs)
         venue = (
-            self.chooser.choose(code, pop.county[who], rng.random(len(who))).astype(np.int64)
+            self.chooser.choose(code, pop.county[who], u_venue[who]).astype(np.int64)
             if code >= 0
             else np.full(len(who), -1, dtype=np.int64)
         )
         keep = venue >= 0
         who, drug, venue = who[keep], drug[keep], venue[keep]
         lo, hi = sc.mobility.opening_hours["pharmacy"]
-        t = 60 * lo + rng.random(len(who)) * 60 * (hi - lo)
+        t = 60 * lo + u_time[who] * 60 * (hi - lo)
         ok = self._admitted(who, venue)
         if ok is not None:  # no sale: the scan at the door failed
             visits.refuse(who[~ok], venue[~ok], t[~ok])
             who, drug, venue, t = who[ok], drug[ok], venue[ok], t[ok]
-        visits.add(who, venue, t, t + 5, "pharmacy" in sc.mobility.records_time_out, -1)
+        one, first = np.unique(who, return_index=True)
+        visits.add(
+            one,
+            venue[first],
+            t[first],
+            t[first] + 5,
+            "pharmacy" in sc.mobility.records_time_out,
+            -1,
+        )
         return pa.Table.from_arrays(
             [
                 pa.array(who.astype(np.int32)),
@@ -767,18 +924,19 @@ class Twin:
         )
 
     def _travellers(self, day: int, free: Bools, visits: _Visits) -> pa.Table:
-        """Residents coming home from elsewhere, some infected where they were."""
-        sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
+        """Residents coming home from elsewhere, some infected where they were. Drawn over
+        all residents (travel stream), then kept for those free to travel."""
+        sc, pop, s = self.scenario, self.pop, self.state
+        rng = self._rng(TRAVEL, day)
         tv = sc.travel
-        pool = np.flatnonzero(free)
         parts: list[tuple[Ints, int, Ints]] = []
         for mode_i, mode_name in enumerate(TRAVEL_MODES):
             k = rng.poisson(pop.n / 1e6 * tv.arrivals_per_million_per_day[mode_name])
             kind = "checkpoint" if mode_name == "highway" else "transit_hub"
             points = np.flatnonzero(pop.venue_type == pop.venue_type_code(kind))
-            if k == 0 or len(pool) == 0 or len(points) == 0:
+            if k == 0 or pop.n == 0 or len(points) == 0:
                 continue
-            who = pool[rng.integers(0, len(pool), k)].astype(np.int64)
+            who = rng.integers(0, pop.n, k).astype(np.int64)
             parts.append((who, mode_i, points[rng.integers(0, len(points), k)].astype(np.int64)))
         if not parts:
             return SCHEMAS["travellers"].empty_table()
@@ -792,11 +950,17 @@ class Twin:
         origin = rng.integers(0, len(self._origins), k)
         lo, hi = tv.arrival_hours
         t = 60 * (lo + (hi - lo) * rng.random(k))
+        u_inf = rng.random(k)
+        lo_d, hi_d = tv.days_since_infection
+        ago = rng.integers(lo_d, hi_d + 1, k)
+        at_origin = rng.integers(1, tv.history_days + 1, k)
+        keep = free[who]
+        who, mode, point, risk, origin = (x[keep] for x in (who, mode, point, risk, origin))
+        t, u_inf, ago, at_origin = t[keep], u_inf[keep], ago[keep], at_origin[keep]
         visits.add(who, point, t, t, False, -1)
         p_inf = np.array([tv.infection_prob[r] for r in RISK_LEVELS])[risk]
-        caught = np.flatnonzero(~s.infected[who] & (rng.random(k) < p_inf))
-        lo_d, hi_d = tv.days_since_infection
-        when = day - rng.integers(lo_d, hi_d + 1, len(caught))
+        caught = np.flatnonzero(~s.infected[who] & (u_inf < p_inf))
+        when = day - ago[caught]
         none = np.full(len(caught), -1, dtype=np.int64)
         self._infect(who[caught], when, none, np.full(len(caught), SET["imported"]), none, day)
         return pa.Table.from_arrays(
@@ -807,16 +971,15 @@ class Twin:
                 self._stamp(day, t),
                 self._origins.take(pa.array(origin, type=pa.int64())),
                 _dict_array(risk, _words(RISK_LEVELS)),
-                self._histories(day, origin, risk),
+                self._histories(day, origin, risk, at_origin),
             ],
             schema=SCHEMAS["travellers"],
         )
 
-    def _histories(self, day: int, origin: Ints, risk: Ints) -> Arrow:
-        """7-day travel histories: home province, then the last m days at the origin."""
+    def _histories(self, day: int, origin: Ints, risk: Ints, at_origin: Ints) -> Arrow:
+        """7-day travel histories: home province, then the last ``at_origin`` days there."""
         days = self.scenario.travel.history_days
         k = len(origin)
-        at_origin = self.rng.integers(1, days + 1, k)
         j = np.tile(np.arange(days), k)
         away = j >= (days - np.repeat(at_origin, days))
         first = np.datetime64(self.scenario.run.start_date, "D") + day - days
@@ -833,7 +996,8 @@ class Twin:
         return lists
 
     def _tests(self, day: int, clinic: Ints, iv: Interventions) -> pa.Table:
-        sc, pop, s, rng = self.scenario, self.pop, self.state, self.rng
+        sc, pop, s = self.scenario, self.pop, self.state
+        rng = self._rng(TESTING, day)
         ts = sc.testing
         every = self._occ_interval[pop.occupation]
         routine = np.flatnonzero(
@@ -946,7 +1110,7 @@ class Twin:
         return np.asarray(ct, dtype=np.float64) < self.scenario.testing.ct_threshold
 
     def _checkins(self, day: int, visits: _Visits) -> pa.Table:
-        person, venue, t_in, t_out, timed, _ = visits.cat()
+        person, venue, zone, t_in, t_out, timed, _ = visits.cat()
         first = day * 100_000_000 * 100
         return pa.Table.from_arrays(
             [
@@ -955,6 +1119,7 @@ class Twin:
                 _dict_array(venue, self.pop.venue_codes),
                 self._stamp(day, t_in),
                 self._stamp(day, t_out, ~timed),
+                _dict_array(zone, self._zone_words),
             ],
             schema=SCHEMAS["checkins"],
         )

@@ -15,7 +15,10 @@ infectious days, asymptomatic or not) with its probability. For one primary case
 - venues: a visit of type t to venue v meets λ_v other visits, each overlapping on
   average ∫ occ_t(m)² dm minutes (occ_t: chance a visit of type t covers minute m, from
   the opening hours and stay lengths); a visit is drawn in proportion to popularity,
-  so the expected λ is Λ·Σ s_v² (s_v the venue's share of its county's visits Λ).
+  so the expected λ is Λ·Σ s_v² (s_v the venue's share of its county's visits Λ);
+- zones (tables, rooms) of zoned types: a visit sits in one of the venue's Z_v zones,
+  uniformly, so it meets λ_v / Z_v visits there: Λ·Σ s_v²/Z_v, at the close-range rate
+  ``zone_prob_per_minute`` on top of the room's ``venue_prob_per_minute``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ Floats = npt.NDArray[np.float64]
 class Expected:
     r0: float
     by_setting: dict[str, float]
+    venue_zone: float  # the part of by_setting["venue"] within zones (tables, rooms)
     generation_time: float  # mean days from infecting to being infected
     serial_interval: float  # mean days between onsets (symptomatic pairs)
     incubation: float  # mean days
@@ -107,11 +111,13 @@ def _occupancy(open_h: float, close_h: float, mean: float, jitter: float) -> flo
     return float((occ**2).sum() * 0.5)
 
 
-def _venue_daily(scenario: Scenario, pop: Population) -> Floats:
-    """Per person: expected venue infections per day of outings at unit infectiousness."""
+def _venue_daily(scenario: Scenario, pop: Population) -> tuple[Floats, Floats]:
+    """Per person: expected venue infections per day of outings at unit infectiousness,
+    in all and within zones."""
     m, tr = scenario.mobility, scenario.transmission
     n_counties = int(pop.county.max(initial=-1)) + 1
     per_person = np.zeros(pop.n)
+    in_zones = np.zeros(pop.n)
     for vtype in VISIT_TYPES:
         code = pop.venue_type_code(vtype)
         if code < 0:
@@ -127,7 +133,13 @@ def _venue_daily(scenario: Scenario, pop: Population) -> Floats:
         overlap = _occupancy(open_h, close_h, m.stay_minutes[vtype], m.stay_jitter)
         per_county = visits * concentration * overlap * tr.venue_prob_per_minute[vtype]
         per_person += rates * per_county[pop.county]
-    return per_person
+        if vtype in tr.zone_prob_per_minute:
+            zones = np.maximum(pop.venue_zones[mine], 1)
+            near = np.bincount(county, weights=s**2 / zones, minlength=n_counties)
+            zone_county = visits * near * overlap * tr.zone_prob_per_minute[vtype]
+            per_person += rates * zone_county[pop.county]
+            in_zones += rates * zone_county[pop.county]
+    return per_person, in_zones
 
 
 def _group_terms(
@@ -159,7 +171,9 @@ def expected(scenario: Scenario, pop: Population) -> Expected:
     )
     school_frac = len(set(tr.school_days)) / 7
     work_frac = len(set(tr.work_days)) / 7
-    venue = float(_venue_daily(scenario, pop).mean())
+    venue_all, venue_near = _venue_daily(scenario, pop)
+    venue, near = float(venue_all.mean()), float(venue_near.mean())
+    zone_share = near / venue if venue > 0 else 0.0
 
     totals = dict.fromkeys(("household", "school", "workplace", "venue"), 0.0)
     gen_num = gen_den = si_num = si_den = 0.0
@@ -195,6 +209,7 @@ def expected(scenario: Scenario, pop: Population) -> Expected:
     return Expected(
         r0=sum(totals.values()),
         by_setting=totals,
+        venue_zone=totals["venue"] * zone_share,
         generation_time=generation,
         serial_interval=serial,
         incubation=inc_mean,
