@@ -900,19 +900,16 @@ class Twin:
         who, drug, venue = who[keep], drug[keep], venue[keep]
         lo, hi = sc.mobility.opening_hours["pharmacy"]
         t = 60 * lo + u_time[who] * 60 * (hi - lo)
-        ok = self._admitted(who, venue)
+        one, first = np.unique(who, return_index=True)  # one visit per buyer
+        at, when = venue[first], t[first]
+        ok = self._admitted(one, at)
         if ok is not None:  # no sale: the scan at the door failed
-            visits.refuse(who[~ok], venue[~ok], t[~ok])
-            who, drug, venue, t = who[ok], drug[ok], venue[ok], t[ok]
-        one, first = np.unique(who, return_index=True)
-        visits.add(
-            one,
-            venue[first],
-            t[first],
-            t[first] + 5,
-            "pharmacy" in sc.mobility.records_time_out,
-            -1,
-        )
+            visits.refuse(one[~ok], at[~ok], when[~ok])
+            sold = np.isin(who, one[ok])
+            one, at, when = one[ok], at[ok], when[ok]
+            who, drug, venue, t = who[sold], drug[sold], venue[sold], t[sold]
+        timed = "pharmacy" in sc.mobility.records_time_out
+        visits.add(one, at, when, when + 5, timed, -1)
         return pa.Table.from_arrays(
             [
                 pa.array(who.astype(np.int32)),
