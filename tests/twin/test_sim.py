@@ -259,3 +259,109 @@ def test_days_must_come_in_order(registry: Registry) -> None:
     twin = Twin.from_registry(registry, default_scenario())
     with pytest.raises(ValueError, match="expected day 0"):
         twin.step(1)
+
+
+def _visits(t: pa.Table, persons: np.ndarray) -> Counter[tuple[object, ...]]:
+    """Check-ins of these persons as (person, venue, in, out, zone), without event ids."""
+    mine = t.filter(pa.array(np.isin(t["person"].to_numpy(), persons)))
+    cols = [mine[c].to_pylist() for c in ("person", "venue_code", "time_in", "time_out", "zone")]
+    return Counter(zip(*cols, strict=True))
+
+
+def test_common_random_numbers_two_arms_differ_only_where_the_orders_act() -> None:
+    """Two twins of one seed; one isolates every other infected person from day 3."""
+    registry = generate_registry(8_000, seed=7)
+    s = with_overrides(
+        default_scenario(),
+        {
+            "seeds.infections": 30,
+            "travel.infection_prob": {"low": 0.01, "medium": 0.01, "high": 0.01},
+        },
+    )
+    a, b = (Twin.from_registry(registry, s, seed=4) for _ in range(2))
+    isolated: set[int] = set()
+    for day in range(10):
+        orders = Interventions()
+        if day >= 3:
+            infected = np.flatnonzero(b.state.infected)
+            new = sorted(set(infected[::2].tolist()) - isolated)
+            isolated |= set(new)
+            orders = Interventions(isolate=new)
+        ea, eb = a.step(day), b.step(day, orders)
+        if day < 3:  # before the first order: the same day in every table
+            assert ea.checkins.equals(eb.checkins) and ea.truth.equals(eb.truth)
+            continue
+        out = np.array(sorted(isolated), dtype=np.int64)
+        # the day's arrivals: the same persons, times, origins, except those isolated
+        keep = pa.array(~np.isin(ea.travellers["person"].to_numpy(), out))
+        assert ea.travellers.filter(keep).equals(eb.travellers)
+        # persons never infected in either arm and never isolated go out the same way
+        clean = np.flatnonzero(~a.state.infected & ~b.state.infected)
+        assert _visits(ea.checkins, clean) == _visits(eb.checkins, clean)
+        assert len(_visits(ea.checkins, clean)) > 10_000
+    assert b.state.infected.sum() < a.state.infected.sum()  # the orders did act
+    # a person infected on the same day in both arms has the same course
+    both = np.flatnonzero(a.state.infected & b.state.infected)
+    same = both[a.state.inf_day[both] == b.state.inf_day[both]]
+    assert len(same) > 50
+    for name in (
+        "onset_day",
+        "inf_start",
+        "inf_end",
+        "asymptomatic",
+        "ct_peak",
+        "ct_t_peak",
+        "ct_t_end",
+    ):
+        assert np.array_equal(getattr(a.state, name)[same], getattr(b.state, name)[same]), name
+    assert np.array_equal(a._course(same, 9), b._course(same, 9))
+
+
+def test_restaurants_mix_by_zone_and_the_zone_is_in_the_check_ins(registry: Registry) -> None:
+    s = default_scenario()
+    twin = Twin.from_registry(registry, s)
+    pop = twin.pop
+    restaurant = pop.venue_type == pop.venue_type_code("restaurant")
+    capacity = np.array([int(c or 1) for c in registry.venues["capacity"].to_pylist()])
+    size = s.mobility.zone_size["restaurant"]
+    assert np.array_equal(
+        pop.venue_zones[restaurant], np.maximum(1, -(-capacity[restaurant] // size))
+    )
+    assert (pop.venue_zones[~restaurant] == 0).all()
+    e = twin.step(0)
+    venue = e.checkins["venue_code"].combine_chunks().indices.to_numpy()
+    zone = e.checkins["zone"].combine_chunks()
+    assert e.checkins.schema.field("zone").type == pa.dictionary(pa.int32(), pa.string())
+    at = restaurant[venue]
+    valid = zone.is_valid().to_numpy(zero_copy_only=False)
+    staff = pop.employer[e.checkins["person"].to_numpy()] == venue  # at work: no table
+    assert valid.sum() > 1000 and not (valid & ~at).any() and valid[at & ~staff].all()
+    at = valid
+    codes = np.array(zone.filter(pa.array(at)).cast(pa.string()).to_pylist())
+    number = np.array([int(c[1:]) for c in codes])
+    assert all(c.startswith("Z") for c in codes)
+    assert (number < pop.venue_zones[venue[at]]).all()
+    assert len(set(number.tolist())) > 10  # visits spread over the tables
+    theory = expected(s, pop)
+    restaurant_room = expected(
+        with_overrides(s, {"transmission.zone_prob_per_minute": {"restaurant": 0.0}}), pop
+    )
+    zone_part = theory.venue_zone
+    assert zone_part == pytest.approx(theory.r0 - restaurant_room.r0)
+    room_part = (
+        restaurant_room.by_setting["venue"]
+        - expected(
+            with_overrides(
+                s,
+                {
+                    "transmission.zone_prob_per_minute": {"restaurant": 0.0},
+                    "transmission.venue_prob_per_minute": {
+                        **s.transmission.venue_prob_per_minute,
+                        "restaurant": 0.0,
+                    },
+                },
+            ),
+            pop,
+        ).by_setting["venue"]
+    )
+    assert zone_part > room_part  # restaurant transmission mainly within tables and rooms
