@@ -33,14 +33,22 @@ def test_household_attack_rate_without_control(registry: Registry, seed: int) ->
 def test_household_attack_rate_counts_household_acquired_infections_only() -> None:
     household = np.array([0, 0, 0, 1, 1, 2, 3, 3, 3, 3])
     size = np.bincount(household)
+    settings = [
+        "venue",
+        "household",
+        "household",
+        "seed",
+        "venue",
+        "venue",
+        "imported",
+        "venue",
+        "venue",
+    ]
     truth = pa.table(
         {
             "infectee": pa.array([0, 1, 2, 3, 4, 5, 6, 7, 8], pa.int32()),
             "day": pa.array([1, 4, 7, 2, 2, 1, 3, 3, 5], pa.int32()),
-            "setting": pa.array(
-                ["venue", "household", "household", "seed", "venue", "venue", "imported"]
-                + ["venue", "venue"]
-            ).dictionary_encode(),
+            "setting": pa.array(settings).dictionary_encode(),
         }
     )
     # household 0: index 0, two household infections of 2 others; household 1: co-primaries

@@ -289,7 +289,8 @@ def test_common_random_numbers_two_arms_differ_only_where_the_orders_act() -> No
             orders = Interventions(isolate=new)
         ea, eb = a.step(day), b.step(day, orders)
         if day < 3:  # before the first order: the same day in every table
-            assert ea.checkins.equals(eb.checkins) and ea.truth.equals(eb.truth)
+            assert ea.checkins.equals(eb.checkins)
+            assert ea.truth.equals(eb.truth)
             continue
         out = np.array(sorted(isolated), dtype=np.int64)
         # the day's arrivals: the same persons, times, origins, except those isolated
@@ -335,7 +336,9 @@ def test_restaurants_mix_by_zone_and_the_zone_is_in_the_check_ins(registry: Regi
     at = restaurant[venue]
     valid = zone.is_valid().to_numpy(zero_copy_only=False)
     staff = pop.employer[e.checkins["person"].to_numpy()] == venue  # at work: no table
-    assert valid.sum() > 1000 and not (valid & ~at).any() and valid[at & ~staff].all()
+    assert valid.sum() > 1000
+    assert not (valid & ~at).any()
+    assert valid[at & ~staff].all()
     at = valid
     codes = np.array(zone.filter(pa.array(at)).cast(pa.string()).to_pylist())
     number = np.array([int(c[1:]) for c in codes])
