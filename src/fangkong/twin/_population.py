@@ -199,7 +199,7 @@ def zone_counts(venues: Any, venue_type: I32, venue_types: list[str], scenario: 
     if has_capacity:  # the registry's string column: empty where unknown
         col = venues["capacity"]
         if pa.types.is_string(col.type):
-            col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+            col = pc.if_else(pc.equal(col, pa.scalar("")), pa.scalar(None, pa.string()), col)
         capacity = pc.fill_null(pc.cast(col, pa.int64()), 1).to_numpy().astype(np.int64)
     for vtype, size in scenario.mobility.zone_size.items():
         if vtype not in venue_types:

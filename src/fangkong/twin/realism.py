@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,8 @@ def household_attack_rate(
     sizes = np.asarray(household_size, dtype=np.int64)
     who = truth["infectee"].to_numpy().astype(np.int64)
     day = truth["day"].to_numpy().astype(np.int64)
-    at_home = pc.fill_null(pc.equal(truth["setting"].cast(pa.string()), "household"), False)
-    in_household = at_home.to_numpy(zero_copy_only=False).astype(np.bool_)
+    settings = truth["setting"].cast(pa.string()).to_pylist()
+    in_household = np.array([x == "household" for x in settings], dtype=np.bool_)
     hh = np.asarray(household, dtype=np.int64)[who]
     first = np.full(len(sizes), np.iinfo(np.int64).max)
     np.minimum.at(first, hh, day)
