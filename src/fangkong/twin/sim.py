@@ -583,17 +583,20 @@ class Twin:
         sick_home = s.stay_home & (s.onset_day <= day) & (day < s.inf_end)
         free = (s.quarantine == FREE) & ~self.sealed[pop.compound]
         out = free & ~sick_home
-        bg_sick = self._background_sick(day, dow)
+        # one mobility stream a day: every draw has a size fixed by the day and the
+        # registry (never by the orders), so the draws come in the same order in every arm
+        mob = self._rng(MOBILITY, day)
+        bg_sick = self._background_sick(dow, mob)
         visits = _Visits()
         attend_school, attend_work, absences = self._school_and_work(
-            day, dow, out, bg_sick, sick_home, visits
+            day, dow, out, bg_sick, sick_home, visits, mob
         )
-        self._outings(day, out & ~bg_sick, visits)
-        self._home_scans(day, out, visits)
+        self._outings(out & ~bg_sick, visits, mob)
+        self._home_scans(out, visits, mob)
 
         self._transmit(day, w, attend_school, attend_work, visits)
-        clinic_visits, clinic_persons = self._fever_clinics(day, dow, bg_sick, visits)
-        sales = self._pharmacies(day, bg_sick & free, visits)
+        clinic_visits, clinic_persons = self._fever_clinics(day, bg_sick, visits, mob)
+        sales = self._pharmacies(day, bg_sick & free, visits, mob)
         travellers = self._travellers(day, free, visits)
         tests = self._tests(day, clinic_persons, interventions or NO_INTERVENTIONS)
         checkins = self._checkins(day, visits)
@@ -616,19 +619,24 @@ class Twin:
     # Mobility draws for every person (of the age group) whatever the orders, then drops
     # those who cannot go: a person free in two arms makes the same outings in both.
 
-    def _background_sick(self, day: int, dow: int) -> Bools:
+    def _background_sick(self, dow: int, rng: np.random.Generator) -> Bools:
         bg = self.scenario.observables.background
-        rng = self._rng(MOBILITY, day, 0)
         k = rng.poisson(self.pop.n * bg.ili_per_100k_per_day / 1e5 * bg.weekly[dow])
         sick = np.zeros(self.pop.n, dtype=np.bool_)
         sick[rng.integers(0, self.pop.n, k)] = True
         return sick
 
     def _school_and_work(
-        self, day: int, dow: int, out: Bools, bg_sick: Bools, sick_home: Bools, visits: _Visits
+        self,
+        day: int,
+        dow: int,
+        out: Bools,
+        bg_sick: Bools,
+        sick_home: Bools,
+        visits: _Visits,
+        rng: np.random.Generator,
     ) -> tuple[Bools, Bools, pa.Table]:
         sc, pop, s = self.scenario, self.pop, self.state
-        rng = self._rng(MOBILITY, day, 1)
         other_u = rng.random(pop.n)
         # pupils and staff are disjoint: one arrival and one departure jitter per person
         jitter_in, jitter_out = rng.normal(0, 10, pop.n), rng.normal(0, 15, pop.n)
@@ -677,7 +685,7 @@ class Twin:
         )
         return attend_school, attend_work, absences
 
-    def _outings(self, day: int, out: Bools, visits: _Visits) -> None:
+    def _outings(self, out: Bools, visits: _Visits, rng: np.random.Generator) -> None:
         """Shops, markets, restaurants, pharmacies, hospitals: Poisson visits per age group,
         drawn over everyone of the group (who, venue, times, zone), then kept for those
         out (not ill, isolated or sealed in), at open venues, admitted at the gate."""
@@ -687,7 +695,6 @@ class Twin:
             code = pop.venue_type_code(vtype)
             if code < 0:
                 continue
-            rng = self._rng(MOBILITY, day, 10 + t)
             rates = m.visits_per_day[vtype]
             who = np.concatenate(
                 [
@@ -714,9 +721,8 @@ class Twin:
                 t_in, dur, zone = t_in[admitted], dur[admitted], zone[admitted]
             visits.add(who, venue, t_in, t_in + dur, vtype in m.records_time_out, t, zone)
 
-    def _home_scans(self, day: int, out: Bools, visits: _Visits) -> None:
+    def _home_scans(self, out: Bools, visits: _Visits, rng: np.random.Generator) -> None:
         m, pop = self.scenario.mobility, self.pop
-        rng = self._rng(MOBILITY, day, 3)
         u_scan, u_time = rng.random((2, pop.n))
         who = np.flatnonzero(out & (u_scan < m.home_scan_prob))
         venue = pop.compound_venue[pop.compound[who]].astype(np.int64)
@@ -840,11 +846,11 @@ class Twin:
     # -- observables --------------------------------------------------------------------
 
     def _fever_clinics(
-        self, day: int, dow: int, bg_sick: Bools, visits: _Visits
+        self, day: int, bg_sick: Bools, visits: _Visits, rng: np.random.Generator
     ) -> tuple[pa.Table, Ints]:
         sc, pop, s = self.scenario, self.pop, self.state
         obs = sc.observables
-        u_go, u_venue, u_time = self._rng(MOBILITY, day, 4).random((3, pop.n))
+        u_go, u_venue, u_time = rng.random((3, pop.n))
         case = (s.clinic_day == day) & (s.quarantine == FREE)
         background = bg_sick & (u_go < obs.background.fever_clinic_prob) & (s.quarantine == FREE)
         who = np.flatnonzero(case | background).astype(np.int64)
@@ -872,14 +878,15 @@ class Twin:
         )
         return table, who
 
-    def _pharmacies(self, day: int, bg_sick: Bools, visits: _Visits) -> pa.Table:
+    def _pharmacies(
+        self, day: int, bg_sick: Bools, visits: _Visits, rng: np.random.Generator
+    ) -> pa.Table:
         """Purchases of the five drug classes; ``bg_sick``: background-ill persons who may
         go out (not quarantined, compound not sealed). A person buys all of the day's
         drugs in one visit (one pharmacy, one time, one check-in)."""
         sc, pop, s = self.scenario, self.pop, self.state
         obs = sc.observables
         code = pop.venue_type_code("pharmacy")
-        rng = self._rng(MOBILITY, day, 5)
         u_buy = rng.random((len(DRUG_CLASSES), pop.n))
         u_venue, u_time = rng.random((2, pop.n))
         persons, drugs = [], []
