@@ -82,7 +82,8 @@ class ContactRules:
 
     def with_min_overlap(self, seconds: int) -> ContactRules:
         """The same rules with one minimum overlap for every venue type (``--min-overlap``),
-        co-presence making close contacts everywhere (``close_by_unit`` off)."""
+        co-presence making close contacts everywhere (``close_by_unit`` off; a
+        ``close_by_zone`` type still keeps close contacts to the case's own zone)."""
         types = {k: replace(v, min_overlap_seconds=seconds, close_by_unit=False)
                  for k, v in self.venue_types.items()}  # fmt: skip
         return replace(self, venue_types=types)
