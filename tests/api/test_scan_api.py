@@ -195,3 +195,30 @@ def test_scan_answers_carry_the_security_headers_and_a_crash_is_a_problem(
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["x-frame-options"] == "DENY"
         assert r.headers["referrer-policy"] == "same-origin"
+
+
+def test_a_scan_may_carry_a_zone_stored_with_it(app: FastAPI, province: Engine) -> None:
+    """A table code's zone (区域/桌号) is stored with the scan; a resend with the same zone
+    is the same scan, with another zone a conflict; an over-long zone is refused (422,
+    zh/en, the field named) and stores nothing; a scan without one stores null."""
+    codes = codes_of(app)
+    a, b = person_ids(province, "140102")[:2]
+    door = Door(app, province, "restaurant")
+    body = _body(door.venue, "t-1", id_number=person_identity(province, a)[0], zone="Z07")
+    first = door.client.post("/api/v1/scan", json=body)
+    assert first.status_code == 200, first.text
+    again = door.client.post("/api/v1/scan", json=body)
+    assert again.json()["repeated"] is True
+    _problem(door.client.post("/api/v1/scan", json={**body, "zone": "Z08"}), 409,
+             "scan.event_conflict")  # fmt: skip
+    plain = door.scan("t-2", token=issue_qr(province, codes, b))
+    assert plain.status_code == 200, plain.text
+    for lang, words in (("zh", "16"), ("en", "16 printable")):
+        long = door.scan(f"t-3{lang}", lang=lang, id_number=person_identity(province, b)[0],
+                         zone="T" * 17)  # fmt: skip
+        problem = _problem(long, 422, "scan.zone_invalid")
+        assert problem["errors"][0]["field"] == "zone"
+        assert words in problem["errors"][0]["detail"]
+    with province.connect() as conn:
+        stored = dict(conn.execute(select(scans.c.client_event_id, scans.c.zone)).all())
+    assert stored == {"t-1": "Z07", "t-2": None}

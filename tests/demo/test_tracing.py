@@ -4,7 +4,7 @@ recall some of the twin's true infector → infectee pairs."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -102,3 +102,71 @@ def test_the_feed_indexes_only_what_can_meet_its_cases(engine: Engine, tmp_path:
         ))  # fmt: skip
     assert found[0] == found[1]
     assert found[0]
+
+
+def _zone_feed() -> tuple[TracingFeed, str]:
+    """A feed over a small twin (person row i ↔ person id i + 1) and one restaurant."""
+    from typing import cast
+
+    import numpy as np
+
+    registry = generate_registry(300, seed=1)
+    twin = Twin.from_registry(registry, default_scenario(), seed=1)
+    codes = CodeContext(pack=load_pack("protocol-9"), sealer=SEALER, qr=QrKeys.generate())
+    ids = np.arange(1, registry.persons.num_rows + 1, dtype=np.int64)
+    feed = TracingFeed(cast(Engine, None), codes, twin, registry, ids=ids)  # no database read
+    types = dict(zip(registry.venues["code"].to_pylist(), registry.venues["type"].to_pylist(),
+                     strict=True))  # fmt: skip
+    restaurant = next(c for c in feed.venue_codes if types.get(c) == "restaurant")
+    return feed, restaurant
+
+
+def _twin_checkins(venue: str, zones: list[str | None] | None, day: int = 0) -> pa.Table:
+    """Persons 0..3 at ``venue`` for the same hour of ``day``, as the twin's check-ins
+    table (with the new ``zone`` column when ``zones`` is given)."""
+    from fangkong.twin.events import SCHEMAS
+
+    noon = datetime(2022, 3, 18, 12, tzinfo=UTC) + timedelta(days=day)
+    columns = [
+        pa.array([10 * day + i for i in range(4)], pa.int64()),
+        pa.array([0, 1, 2, 3], pa.int32()),
+        pa.array([venue] * 4).dictionary_encode(),
+        pa.array([noon] * 4, pa.timestamp("s", tz="UTC")),
+        pa.array([noon + timedelta(hours=1)] * 4, pa.timestamp("s", tz="UTC")),
+    ]
+    table = pa.table(columns, schema=SCHEMAS["checkins"])
+    if zones is not None:
+        table = table.append_column("zone", pa.array(zones, pa.string()).dictionary_encode())
+    return table
+
+
+def test_the_feed_passes_the_twins_zones_through_and_works_without_them() -> None:
+    """Case: person id 1 at table Z07. With the zone column: id 2 (Z07) and id 4 (no
+    table) close, id 3 (Z01) general. Without it (today's twin): all three close. Each
+    day's dictionary has its own order: the zones still match across days."""
+    import numpy as np
+
+    from fangkong.tracing.copresence import Cases
+
+    feed, restaurant = _zone_feed()
+
+    def found() -> set[tuple[int, str, int]]:
+        """(contact id, kind, day) of person id 1's contacts."""
+        source = feed.source([1])
+        zero = np.array([0], np.int64)
+        result = source.query(Cases(source.codes([1]), zero, zero + 2**40))
+        day0 = int(datetime(2022, 3, 18, tzinfo=UTC).timestamp())
+        return {
+            (int(source.person_ids[c]), kind, (int(t) - day0) // 86400)
+            for kind, pairs in (("close", result.close), ("general", result.general))
+            for c, t in zip(pairs.contact.tolist(), pairs.start.tolist(), strict=True)
+        }
+
+    feed._add_checkins(0, _twin_checkins(restaurant, ["Z07", "Z07", "Z01", None]))
+    assert found() == {(2, "close", 0), (3, "general", 0), (4, "close", 0)}
+    feed._add_checkins(1, _twin_checkins(restaurant, ["Z01", "Z07", "Z01", "Z01"], day=1))
+    assert found() == {(2, "close", 0), (3, "general", 0), (4, "close", 0),
+                       (2, "general", 1), (3, "close", 1), (4, "close", 1)}  # fmt: skip
+    feed._parts.clear()
+    feed._add_checkins(0, _twin_checkins(restaurant, None))
+    assert found() == {(2, "close", 0), (3, "close", 0), (4, "close", 0)}

@@ -292,3 +292,47 @@ def test_a_contact_who_becomes_a_case_links_the_chains(world: World) -> None:
     ]
     with world.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(tracing_cases)).scalar_one() == 2
+
+
+def test_a_traced_restaurant_names_close_contacts_by_table(world: World) -> None:
+    """Stored on both backends: A's table (C) close, the next table (E, G) general even
+    after an hour, B without a table code close (the whole restaurant); a re-trace keeps
+    the same rows."""
+    from fangkong.tracing.files import ZONED_CHECKIN_SCHEMA
+
+    stays = [  # letter, zone, in, out
+        ("A", "Z01", _t(18, 12), _t(18, 13)),
+        ("C", "Z01", _t(18, 12), _t(18, 13)),
+        ("E", "Z02", _t(18, 12), _t(18, 13)),
+        ("G", "Z03", _t(18, 12, 10), _t(18, 13)),
+        ("B", None, _t(18, 12, 30), _t(18, 13)),
+    ]
+    table = pa.table(
+        [
+            pa.array([f"z{i}" for i in range(len(stays))]),
+            pa.array([str(world.ids[s[0]]) for s in stays]),
+            pa.array(["V-MARKET"] * len(stays)),  # the code does not matter: the type does
+            pa.array(["restaurant"] * len(stays)),
+            pa.array([s[2] for s in stays], pa.timestamp("s", tz="UTC")),
+            pa.array([s[3] for s in stays], pa.timestamp("s", tz="UTC")),
+            pa.array([s[1] for s in stays], pa.string()),
+        ],
+        schema=ZONED_CHECKIN_SCHEMA,
+    )
+    rules = ContactRules.shipped("protocol-9")
+    source = CheckinSource.from_table(table, rules)
+    a = _case(world, "A", date(2022, 3, 20), _t(20, 12))
+    first = trace_case(world.engine, a, source, rules, at=AT)
+    with world.engine.connect() as conn:
+        venue_kinds = dict(conn.execute(
+            select(tracing_contacts.c.person_id, tracing_exposures.c.kind)
+            .join(tracing_contacts, tracing_contacts.c.id == tracing_exposures.c.contact_id)
+            .where(tracing_exposures.c.setting == "venue")
+        ).all())  # fmt: skip
+    letter = {v: k for k, v in world.ids.items()}
+    assert {letter[p]: k for p, k in venue_kinds.items()} == {
+        "C": "close", "E": "general", "G": "general", "B": "close",
+    }  # fmt: skip
+    assert first.exposures_new > 0
+    again = trace_case(world.engine, a, source, rules, at=AT)
+    assert (again.exposures_new, again.exposures_updated) == (0, 0)

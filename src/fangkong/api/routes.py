@@ -128,6 +128,11 @@ class ScanIn(BaseModel):
     event_id: str = Field(
         min_length=1, max_length=64, description="client event id: a resent scan changes nothing"
     )
+    zone: str | None = Field(
+        None,
+        description="区域/桌号: the table or private room of a table code, 1–16 printable "
+        "characters (else 422 scan.zone_invalid); stored with the scan",
+    )
 
 
 class ReasonOut(BaseModel):
@@ -304,11 +309,11 @@ def post_scan(request: Request, ctx: Ctx, actor: Caller, body: ScanIn) -> ScanOu
     Stored as a check-in event; a resent ``event_id`` returns the stored verdict
     (``repeated``) and stores nothing. Refusals are problems with their own ``code``:
     ``scan.malformed`` 400, ``scan.token_forged`` / ``scan.token_expired`` /
-    ``scan.token_not_yet_valid`` 422, ``scan.token_replayed`` / ``scan.event_conflict``
-    409, ``scan.venue_unknown`` / ``scan.person_unknown`` 404, ``scan.venue_mismatch`` /
-    ``token.scope`` 403."""
+    ``scan.token_not_yet_valid`` / ``scan.zone_invalid`` 422, ``scan.token_replayed`` /
+    ``scan.event_conflict`` 409, ``scan.venue_unknown`` / ``scan.person_unknown`` 404,
+    ``scan.venue_mismatch`` / ``token.scope`` 403."""
     scan = ScanRequest(body.venue_code, body.device_time, body.event_id, body.token,
-                       body.id_number)  # fmt: skip
+                       body.id_number, body.zone)  # fmt: skip
     verdict = scan_at_venue(ctx.engine, ctx.codes, actor, scan, writer=ctx.scan_writer)
     return ScanOut.of(verdict, negotiate(request.headers.get("accept-language")))
 

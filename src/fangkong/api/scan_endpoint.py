@@ -7,7 +7,8 @@ FastAPI (``app.FangkongApp`` calls it first): no middleware stack, routing or de
 injection and — on SQLite — no thread per request::
 
     body ─▶ ScanIn (pydantic, from JSON bytes) ─▶ device (cached ≤ DEVICE_CACHE_S)
-         ─▶ scan_subject checks ─▶ ScanWriter.prepare (read-only, on the event loop)
+         ─▶ scan_subject checks (the zone too, if sent) ─▶ ScanWriter.prepare (read-only,
+            on the event loop)
          ─▶ await ScanWriter.submit_async (group commit) ─▶ ScanOut JSON
 
 On PostgreSQL (no writer: the server takes writes in parallel) the scan runs in a worker
@@ -90,7 +91,7 @@ class ScanEndpoint:
         scan_in = ScanIn.model_validate_json(body)
         actor = self._device(ctx, token)
         scan = ScanRequest(scan_in.venue_code, scan_in.device_time, scan_in.event_id,
-                           scan_in.token, scan_in.id_number)  # fmt: skip
+                           scan_in.token, scan_in.id_number, scan_in.zone)  # fmt: skip
         writer = ctx.scan_writer
         if writer is None:
             verdict = await anyio.to_thread.run_sync(
@@ -99,7 +100,7 @@ class ScanEndpoint:
         else:
             what = scan_subject(ctx.engine, actor, scan)
             prepared = writer.prepare(scan.venue_code, what, scan.device_time, scan.event_id,
-                                      None)  # fmt: skip
+                                      None, scan.zone)  # fmt: skip
             verdict = (
                 prepared
                 if isinstance(prepared, ScanVerdict)

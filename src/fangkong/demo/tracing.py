@@ -8,6 +8,8 @@ case on an individual positive, never on a pool — over those check-ins (indexe
 the venues the new cases visited) plus the households, classes and office teams of the
 registry, and hands the contacts to the health codes (``recompute=False``: records the
 exposure facts and leaves the recompute to the caller, who runs one a day anyway).
+Check-ins carry the twin's ``zone`` (table, room) when its table has the column: at a
+``close_by_zone`` venue type only the case's own zone are close contacts.
 ``found_pairs()`` gives (case, contact) as twin person rows for
 ``fangkong.twin.score.score(..., found=...)``.
 """
@@ -31,6 +33,7 @@ from fangkong.tracing.contacts import CheckinSource, close_pairs, exposure_facts
 from fangkong.tracing.copresence import I64
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_cases
+from fangkong.tracing.zones import NO_ZONE
 from fangkong.twin.events import DayEvents
 from fangkong.twin.registry import Registry
 from fangkong.twin.score import FOUND
@@ -80,6 +83,7 @@ class TracingFeed:
         self.venue_types = [str(types.get(c, "default")) for c in self.venue_codes]
         self._venue_at = {c: i for i, c in enumerate(self.venue_codes)}
         self._parts: list[tuple[int, dict[str, Any]]] = []  # (day, columns)
+        self._zone_at: dict[str, int] = {}  # zone (table, room) → code, across days
         self._cases: set[int] = set()
 
     def _add_checkins(self, day: int, checkins: pa.Table) -> None:
@@ -98,7 +102,23 @@ class TracingFeed:
             "time_out": _seconds(pc.fill_null(pc.cast(t_out, pa.int64()), 0))[keep],
             "missing_out": np.asarray(pc.is_null(t_out).to_numpy(zero_copy_only=False))[keep],
             "event_ids": checkins["event_id"].to_numpy()[keep],
+            "zone": self._zones(checkins)[keep],
         }))  # fmt: skip
+
+    def _zones(self, checkins: pa.Table) -> I64:
+        """The zone code of each check-in (−1: none, or a twin without zones), one code
+        per zone string across days."""
+        if "zone" not in checkins.column_names:
+            return np.full(checkins.num_rows, NO_ZONE, np.int64)
+        col: Any = checkins["zone"]
+        if not pa.types.is_dictionary(col.type):
+            col = pc.dictionary_encode(col)
+        col = col.unify_dictionaries().combine_chunks()
+        names = [str(z) for z in col.dictionary.cast(pa.string()).to_pylist()]
+        remap = np.array([self._zone_at.setdefault(z, len(self._zone_at)) for z in names]
+                         + [NO_ZONE], np.int64)  # fmt: skip
+        indices = pc.fill_null(col.indices.cast(pa.int64()), len(names))
+        return remap[np.asarray(indices.to_numpy(zero_copy_only=False), np.int64)]
 
     def source(self, cases: list[int] | None = None) -> CheckinSource:
         """The check-ins kept, indexed; with ``cases`` (person ids) only those at the
@@ -113,7 +133,7 @@ class TracingFeed:
             person_ids=cols["person_ids"], venue=cols["venue"], time_in=cols["time_in"],
             time_out=cols["time_out"], missing_out=cols["missing_out"],
             event_ids=cols["event_ids"], venue_codes=self.venue_codes,
-            venue_types=self.venue_types, rules=self.rules,
+            venue_types=self.venue_types, rules=self.rules, zone=cols["zone"],
         )  # fmt: skip
 
     def feed(self, events: DayEvents, at: datetime | None = None) -> DayCounts:

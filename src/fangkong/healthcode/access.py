@@ -67,6 +67,7 @@ from fangkong.identity.masking import mask_id, mask_name
 from fangkong.identity.resident_id import check_resident_id
 from fangkong.policy.model import Colour
 from fangkong.store.schema import persons, regions, venues
+from fangkong.tracing.zones import zone_problem
 
 CORRECTION_NOT_FOUND = Problem("correction.unknown", "未找到此纠错申请", "no such correction")
 SCAN_SCOPE = Problem(
@@ -384,6 +385,7 @@ class ScanRequest:
     event_id: str
     token: str | None = None
     id_number: str | None = None
+    zone: str | None = None  # 区域/桌号: the table or room of a table code (≤ 16 characters)
 
 
 def qr_png(token: str, *, scale: int = 6) -> bytes:
@@ -423,6 +425,12 @@ def scan_subject(bind: Engine | Connection, actor: Actor, scan: ScanRequest) -> 
         )
     what = scan.token if scan.token is not None else scan.id_number
     assert what is not None  # noqa: S101 - one of them, checked above
+    bad_zone = zone_problem(scan.zone) if scan.zone is not None else None
+    if bad_zone is not None:
+        raise InvalidFields(
+            Problem("scan.zone_invalid", "区域/桌号无效", "the zone (table or room) is invalid"),
+            [FieldProblem("zone", bad_zone)],
+        )
     return what
 
 
@@ -434,6 +442,7 @@ def scan_at_venue(
     ``writer`` when given: group commit, for SQLite)."""
     what = scan_subject(bind, actor, scan)
     if writer is not None:
-        return writer.submit(scan.venue_code, what, scan.device_time, scan.event_id, now)
+        return writer.submit(scan.venue_code, what, scan.device_time, scan.event_id, now,
+                             scan.zone)  # fmt: skip
     return perform_scan(bind, ctx, scan.venue_code, what, scan.device_time, scan.event_id,
-                        now=now)  # fmt: skip
+                        now=now, zone=scan.zone)  # fmt: skip

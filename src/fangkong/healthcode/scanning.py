@@ -152,6 +152,7 @@ class PreparedScan:
     # the live fact rows read (a voided row makes it differ from the stored rows' stamp,
     # so recompute_all re-explains the code: never equal by mistake)
     stamp: Stamp = field(default_factory=Stamp)
+    zone: str | None = None  # the table or room (区域/桌号) of a table code, if sent
 
     def row(self, ctx: CodeContext) -> dict[str, Any]:
         v = self.verdict
@@ -161,7 +162,7 @@ class PreparedScan:
             "received_at": v.received_at, "colour": v.colour.label, "allowed": v.allowed,
             "flagged": v.flagged, "token_digest": self.token_digest,
             "request_digest": self.request_digest, "verdict": v.as_json(),
-            "pack_name": ctx.pack.name, "pack_version": ctx.pack.version,
+            "pack_name": ctx.pack.name, "pack_version": ctx.pack.version, "zone": self.zone,
         }  # fmt: skip
 
 
@@ -225,14 +226,15 @@ Reads = _SqlReads | FastReads
 def prepare_scan(
     conn: Connection | FastReads, ctx: CodeContext, venue_code: str, token_or_id: str,
     device_time: datetime, client_event_id: str, *, now: datetime | None = None,
-    venue_types: MutableMapping[str, str] | None = None,
+    venue_types: MutableMapping[str, str] | None = None, zone: str | None = None,
 ) -> PreparedScan | ScanVerdict:  # fmt: skip
     """Verify a scan without writing: a :class:`PreparedScan`, or the stored verdict
     (``repeated``) when this event id was stored before with the same content.
 
     ``conn`` is a connection, or :class:`FastReads` (SQLite's hot path). ``venue_types``
     caches place code → venue type (a server keeps one for a short while: venues are
-    registered, not created per scan)."""
+    registered, not created per scan). ``zone`` (checked by the caller) is stored with
+    the scan and is part of its content: resent with another zone, the event conflicts."""
     reads: Reads = conn if isinstance(conn, FastReads) else _SqlReads(conn)
     now = _now(now)
     text = token_or_id.strip()
@@ -243,7 +245,8 @@ def prepare_scan(
         raise malformed("设备时间须带时区", "device time must carry a time zone")
     if not text:
         raise malformed("缺少二维码或证件号", "no QR token or ID number")
-    request = _digest(venue_code, text, device_time.isoformat())
+    parts = (venue_code, text, device_time.isoformat())
+    request = _digest(*parts) if zone is None else _digest(*parts, "zone", zone)
     is_token = looks_like_token(text)
     token_digest = _digest("token", text) if is_token else None
     seen = reads.seen(event_id, token_digest)
@@ -293,7 +296,7 @@ def prepare_scan(
     verdict = _verdict(ctx, venue_code, venue_type, code.name, decision, event_id,
                        device_time, now, by, facts)  # fmt: skip
     return PreparedScan(
-        verdict, request, token_digest, int(code.person_id), decision, changed, stamp
+        verdict, request, token_digest, int(code.person_id), decision, changed, stamp, zone
     )
 
 
@@ -320,7 +323,7 @@ def _scan_time(ctx: CodeContext, device_time: datetime, now: datetime) -> dateti
 _SCAN_COLUMNS = (
     "client_event_id", "person_id", "venue_code", "device_time", "received_at", "colour",
     "allowed", "flagged", "token_digest", "request_digest", "verdict", "pack_name",
-    "pack_version",
+    "pack_version", "zone",
 )  # fmt: skip
 
 
@@ -441,7 +444,7 @@ def _commit_scans_raw(
 def perform_scan(
     bind: Engine | Connection, ctx: CodeContext, venue_code: str, token_or_id: str,
     device_time: datetime, client_event_id: str, *, now: datetime | None = None,
-    dry_run: bool = False,
+    dry_run: bool = False, zone: str | None = None,
 ) -> ScanVerdict:  # fmt: skip
     """Verify a scan at a venue or checkpoint and store it as a check-in event.
 
@@ -453,7 +456,7 @@ def perform_scan(
     """
     with write_transaction(bind) as conn:
         prepared = prepare_scan(conn, ctx, venue_code, token_or_id, device_time,
-                                client_event_id, now=now)  # fmt: skip
+                                client_event_id, now=now, zone=zone)  # fmt: skip
         if isinstance(prepared, ScanVerdict) or dry_run:
             return prepared if isinstance(prepared, ScanVerdict) else prepared.verdict
         (answer,) = commit_scans(conn, ctx, [prepared])
@@ -560,16 +563,16 @@ class ScanWriter:
 
     def prepare(
         self, venue_code: str, what: str, device_time: datetime, event_id: str,
-        now: datetime | None,
+        now: datetime | None, zone: str | None = None,
     ) -> PreparedScan | ScanVerdict:  # fmt: skip
         """The read-only step, on the caller thread's read connection (SQLite) or on an
         engine connection."""
         if self.reads is not None:
             return prepare_scan(self.reads, self.ctx, venue_code, what, device_time, event_id,
-                                now=now, venue_types=self.venue_types)  # fmt: skip
+                                now=now, venue_types=self.venue_types, zone=zone)  # fmt: skip
         with self.engine.connect() as conn:
             return prepare_scan(conn, self.ctx, venue_code, what, device_time, event_id,
-                                now=now, venue_types=self.venue_types)  # fmt: skip
+                                now=now, venue_types=self.venue_types, zone=zone)  # fmt: skip
 
     def close(self) -> None:
         """Close the connections (the writer thread ends by itself when idle)."""
@@ -582,9 +585,9 @@ class ScanWriter:
                 self._raw = None
 
     def submit(self, venue_code: str, what: str, device_time: datetime, event_id: str,
-               now: datetime | None = None) -> ScanVerdict:  # fmt: skip
+               now: datetime | None = None, zone: str | None = None) -> ScanVerdict:  # fmt: skip
         """Verify, then wait for the commit: the verdict, or the refusal raised."""
-        prepared = self.prepare(venue_code, what, device_time, event_id, now)
+        prepared = self.prepare(venue_code, what, device_time, event_id, now, zone)
         if isinstance(prepared, ScanVerdict):
             return prepared
         done = threading.Event()

@@ -132,6 +132,7 @@ class ScanRow(Base):
     verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
     pack_name: Mapped[str] = mapped_column(String(60))
     pack_version: Mapped[str] = mapped_column(String(40))
+    zone: Mapped[str | None] = mapped_column(String(16))  # table or room (migration 0016)
 
 
 Index("ix_scans_venue_time", ScanRow.venue_code, ScanRow.device_time)

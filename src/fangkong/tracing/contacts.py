@@ -46,7 +46,7 @@ from fangkong.healthcode.writer import record_case
 from fangkong.store.schema import persons, venues
 from fangkong.store.tx import write_transaction
 from fangkong.store.upsert import stored_keys, upsert
-from fangkong.tracing.copresence import I64, Cases, CheckinIndex, Ints, Pairs, Stays
+from fangkong.tracing.copresence import I64, Cases, CheckinIndex, CoPresence, Ints, Pairs, Stays
 from fangkong.tracing.copresence import resolve_time_out as _resolve
 from fangkong.tracing.graph import clusters as _clusters
 from fangkong.tracing.graph import transmission_chains
@@ -67,6 +67,7 @@ from fangkong.tracing.tables import (
     tracing_contacts,
     tracing_exposures,
 )
+from fangkong.tracing.zones import zone_codes
 
 Bind = Engine | Connection
 pc: Any = _pc  # the pyarrow-stubs overloads reject valid calls on mixed arrays
@@ -121,6 +122,8 @@ class CheckinSource:
     event id of stay ``row`` (evidence). ``manifest`` (optional) holds transport
     passengers with ``person`` as database person ids. ``min_overlap_by_venue`` is the
     close-contact overlap of the venue's type (never where it is ``close_by_unit``).
+    ``zone[row]`` is the zone code of stay ``row`` (−1: none; ``None``: no stay has one)
+    and ``zone_by_venue[v]`` whether venue ``v``'s type makes close contacts by zone.
     """
 
     index: CheckinIndex
@@ -130,6 +133,8 @@ class CheckinSource:
     event_ids: Any
     manifest: Manifest | None = None
     code_of: Mapping[int, int] = field(default_factory=dict)
+    zone: I64 | None = None
+    zone_by_venue: Any = None
 
     @classmethod
     def build(
@@ -145,10 +150,12 @@ class CheckinSource:
         rules: ContactRules,
         event_ids: Any,
         manifest: Manifest | None = None,
+        zone: Ints | None = None,
     ) -> CheckinSource:
         """From parallel arrays: per stay the database person id, the venue index, epoch
-        seconds in and out (``missing_out``: no time out, the venue type's dwell applies);
-        per venue index its place code and type."""
+        seconds in and out (``missing_out``: no time out, the venue type's dwell applies)
+        and optionally its zone code (``zone_codes``; −1: none); per venue index its place
+        code and type."""
         uniq, code = np.unique(np.asarray(person_ids, np.int64), return_inverse=True)
         dwell = np.array([rules.venue(t).default_dwell_seconds for t in venue_types], np.int64)
         minimum = np.array([rules.venue(t).close_overlap_seconds for t in venue_types], np.int64)
@@ -166,12 +173,15 @@ class CheckinSource:
             index=index, person_ids=uniq.astype(np.int64), venue_codes=list(venue_codes),
             min_overlap_by_venue=minimum, event_ids=event_ids, manifest=manifest,
             code_of={int(p): i for i, p in enumerate(uniq.tolist())},
+            zone=None if zone is None else np.asarray(zone, np.int64),
+            zone_by_venue=np.array([rules.venue(t).close_by_zone for t in venue_types], bool),
         )  # fmt: skip
 
     @classmethod
     def from_table(cls, table: pa.Table, rules: ContactRules) -> CheckinSource:
-        """From check-ins in the lake's columns (docs/formats.md); ``person_id`` holds the
-        database person id (as scans land it); rows of other ids are left out."""
+        """From check-ins in the lake's columns (docs/formats.md; ``zone`` optional);
+        ``person_id`` holds the database person id (as scans land it); rows of other ids
+        are left out."""
         ok = pc.fill_null(pc.utf8_is_digit(table.column("person_id")), False)
         table = table.filter(ok)
         pid = pc.cast(table.column("person_id"), pa.int64())
@@ -190,6 +200,7 @@ class CheckinSource:
             missing_out=np.asarray(pc.is_null(t_out).to_numpy(zero_copy_only=False), bool),
             rules=rules,
             event_ids=np.asarray(table.column("event_id").to_numpy(zero_copy_only=False)),
+            zone=zone_codes(table.column("zone")) if "zone" in table.column_names else None,
         )  # fmt: skip
 
     @classmethod
@@ -202,6 +213,12 @@ class CheckinSource:
 
     def event(self, row: int) -> str:
         return str(self.event_ids[row])
+
+    def query(self, cases: Cases) -> CoPresence:
+        """Close and general contacts of ``cases`` (person codes), by zone where the
+        venue's type says so."""
+        return self.index.query(cases, self.min_overlap_by_venue, zone=self.zone,
+                                zone_by_venue=self.zone_by_venue)  # fmt: skip
 
 
 def _seconds(column: Any) -> I64:
@@ -571,7 +588,7 @@ def _venue_exposures(
         start=np.array([c.start for c in cases], np.int64),
         end=np.array([c.end for c in cases], np.int64),
     )
-    result = source.index.query(query, source.min_overlap_by_venue)
+    result = source.query(query)
     for kind, pairs in (("close", result.close), ("general", result.general)):
         _add_pairs(cases, source, pairs, kind, found)
 

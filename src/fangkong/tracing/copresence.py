@@ -94,6 +94,11 @@ class Pairs:
         cols = [getattr(self, f.name).tolist() for f in fields(self)]
         return list(zip(*cols, strict=True))
 
+    def plus(self, other: Pairs) -> Pairs:
+        """These rows, then ``other``'s."""
+        return Pairs(**{f.name: np.concatenate([getattr(self, f.name), getattr(other, f.name)])
+                        for f in fields(self)})  # fmt: skip
+
     @classmethod
     def empty(cls) -> Pairs:
         none = np.zeros(0, np.int64)
@@ -258,8 +263,12 @@ class CheckinIndex:
         which = np.repeat(np.arange(len(persons), dtype=np.int64), counts)
         return which, self.person_positions[_ranges(starts, counts)].astype(np.int64)
 
-    def query(self, cases: Cases, min_overlap_by_venue: Ints) -> CoPresence:
-        """Close and general contacts of every case (one vectorised pass)."""
+    def query(
+        self, cases: Cases, min_overlap_by_venue: Ints, *, zone: Ints | None = None,
+        zone_by_venue: Bools | None = None,
+    ) -> CoPresence:  # fmt: skip
+        """Close and general contacts of every case (one vectorised pass); with ``zone``
+        (per stay row) and ``zone_by_venue``, narrowed by zone (``by_zone``)."""
         tb, tmax = self.t_bits, (1 << self.t_bits) - 1
         mask = np.int64(tmax)
         which, pos = self.stays_of(cases.person)
@@ -291,7 +300,30 @@ class CheckinIndex:
             end=end + self.t0,
         )
         close = pairs.seconds >= np.asarray(min_overlap_by_venue, np.int64)[pairs.venue]
-        return CoPresence(close=pairs.take(close), general=pairs.take(~close))
+        found = CoPresence(close=pairs.take(close), general=pairs.take(~close))
+        if zone is None or zone_by_venue is None:
+            return found
+        return by_zone(found, zone, zone_by_venue)
+
+
+def by_zone(found: CoPresence, zone: Ints, zone_by_venue: Bools) -> CoPresence:
+    """Close pairs at a venue of ``zone_by_venue`` whose two stays were in different
+    zones become general contacts (another table, another room).
+
+    ``zone[row]`` is the zone code of stay ``row`` (any int; equal: the same zone;
+    negative: no zone). A pair where either stay has no zone stays close: the whole-venue
+    rule, the safe side when the table is not known.
+    """
+    close = found.close
+    if len(close) == 0:
+        return found
+    zone = np.asarray(zone, np.int64)
+    mine, theirs = zone[close.case_stay], zone[close.contact_stay]
+    apart = np.asarray(zone_by_venue, bool)[close.venue] & (mine >= 0) & (theirs >= 0)
+    apart &= mine != theirs
+    if not apart.any():
+        return found
+    return CoPresence(close=close.take(~apart), general=found.general.plus(close.take(apart)))
 
 
 def _relative(times: Ints, t0: int) -> Ints:

@@ -1,11 +1,13 @@
 """The batch trace written once as Ibis expressions: DuckDB locally, Apache Spark at scale.
 
 Inputs are three Parquet tables — check-ins (docs/formats.md columns, time_out may be
-missing), cases (``person_id``, ``win_from``, ``win_until`` in epoch seconds) and venue
-rules (``venue_type``, ``dwell_seconds``, ``min_overlap_seconds``) — and the expression
-is the exact semantics of ``copresence``: the case's stay cut to its window, overlap =
-min(ends) − max(starts) > 0, the case never its own contact, one row per stay pair,
-``close`` when the overlap reaches the venue type's minimum. It is the self-join an
+missing, ``zone`` optional), cases (``person_id``, ``win_from``, ``win_until`` in epoch
+seconds) and venue rules (``venue_type``, ``dwell_seconds``, ``min_overlap_seconds``,
+``close_by_zone``) — and the expression is the exact semantics of ``copresence``: the
+case's stay cut to its window, overlap = min(ends) − max(starts) > 0, the case never its
+own contact, one row per stay pair, ``close`` when the overlap reaches the venue type's
+minimum — and, where the type is ``close_by_zone``, unless both stays name different
+zones (``copresence.by_zone``). It is the self-join an
 analyst would write; the in-memory engine answers the same question from an index.
 """
 
@@ -41,17 +43,21 @@ def _quiet() -> Iterator[None]:
 
 def trace_expr(checkins: Any, cases: Any, venue_rules: Any) -> Any:
     """The co-presence self-join as one Ibis expression (backend-neutral)."""
+    if "zone" not in checkins.columns:  # files from before zones
+        checkins = checkins.mutate(zone=ibis.null().cast("string"))
     ck = checkins.distinct().inner_join(venue_rules, "venue_type")
     t_in = ck.time_in.epoch_seconds().cast("int64")
     t_out = ibis.coalesce(ck.time_out.epoch_seconds().cast("int64"), t_in + ck.dwell_seconds)
     ck = ck.select(
         event_id=ck.event_id, person_id=ck.person_id, venue_id=ck.venue_id,
         min_overlap=ck.min_overlap_seconds.cast("int64"), t_in=t_in, t_out=t_out,
+        zone=ck.zone.cast("string"), by_zone=ck.close_by_zone,
     )  # fmt: skip
     joined = ck.inner_join(cases, "person_id")
     cs = joined.select(
         case_id=joined.person_id,
         case_event_id=joined.event_id,
+        case_zone=joined.zone,
         venue_id=joined.venue_id,
         s=ibis.greatest(joined.t_in, joined.win_from),
         e=ibis.least(joined.t_out, joined.win_until),
@@ -79,9 +85,14 @@ def trace_expr(checkins: Any, cases: Any, venue_rules: Any) -> Any:
         case_event_id=pairs.case_event_id,
         contact_event_id=pairs.event_id,
         min_overlap=pairs.min_overlap,
+        apart=pairs.by_zone
+        & pairs.case_zone.notnull()
+        & pairs.zone.notnull()
+        & (pairs.case_zone != pairs.zone),
     )
     out = out.filter(out.overlap_seconds > 0)
-    return out.mutate(close=out.overlap_seconds >= out.min_overlap).drop("min_overlap")
+    close = (out.overlap_seconds >= out.min_overlap) & ~out.apart
+    return out.mutate(close=close).drop("min_overlap", "apart")
 
 
 def spark_session(cores: int = 2) -> Any:
@@ -110,7 +121,8 @@ def run_trace(engine: str, checkins: Sequence[Path], cases: Path, venue_rules: P
             con = ibis.duckdb.connect()
             try:
                 expr = trace_expr(
-                    con.read_parquet([str(p) for p in checkins]),
+                    # files from before zones have no zone column: union by name
+                    con.read_parquet([str(p) for p in checkins], union_by_name=True),
                     con.read_parquet(str(cases)),
                     con.read_parquet(str(venue_rules)),
                 )
@@ -124,9 +136,9 @@ def run_trace(engine: str, checkins: Sequence[Path], cases: Path, venue_rules: P
             con = ibis.pyspark.connect(session)
 
             def load(name: str, paths: Sequence[Path]) -> Any:
-                session.read.option("recursiveFileLookup", "true").parquet(
-                    *[str(p) for p in paths]
-                ).createOrReplaceTempView(name)
+                session.read.option("recursiveFileLookup", "true").option(
+                    "mergeSchema", "true"
+                ).parquet(*[str(p) for p in paths]).createOrReplaceTempView(name)
                 return con.table(name)
 
             expr = trace_expr(

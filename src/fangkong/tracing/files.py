@@ -24,12 +24,15 @@ from fangkong.registry.model import VenueType
 from fangkong.registry.reader import require_file
 from fangkong.registry.service import report_path_for, write_report
 from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.zones import zone_problem
 
 Arrow = Any
 pc: Any = _pc  # the pyarrow-stubs overloads reject valid calls on mixed arrays
 
 TIME = pa.timestamp("s", tz="UTC")
-CHECKIN_COLUMNS = ("event_id", "person_id", "venue_id", "venue_type", "time_in", "time_out")
+CHECKIN_COLUMNS = (
+    "event_id", "person_id", "venue_id", "venue_type", "time_in", "time_out", "zone",
+)  # fmt: skip
 CHECKIN_REQUIRED = CHECKIN_COLUMNS[:5]
 _CHECKIN_FIELDS: list[Any] = [pa.field(c, pa.string()) for c in CHECKIN_COLUMNS[:4]] + [
     pa.field("time_in", TIME),
@@ -44,7 +47,9 @@ _CASE_FIELDS: list[Any] = [
     pa.field("infectious_from", TIME),
     pa.field("infectious_until", TIME),
 ]
-CHECKIN_SCHEMA = pa.schema(_CHECKIN_FIELDS)
+CHECKIN_SCHEMA = pa.schema(_CHECKIN_FIELDS)  # without zone: tables built before zones
+# what files, the lake and scans give: the zone (区域/桌号) of the check-in, null if none
+ZONED_CHECKIN_SCHEMA = CHECKIN_SCHEMA.append(pa.field("zone", pa.string()))
 CASE_SCHEMA = pa.schema(_CASE_FIELDS)
 MAX_ID_LENGTH = 64
 VENUE_TYPES = tuple(t.value for t in VenueType)
@@ -221,7 +226,8 @@ def _reject(path: Path, rows: _Rows, report: Path | None, n: int) -> ImportRejec
 
 
 def read_checkins(path: Path, *, report: Path | None = None) -> pa.Table:
-    """A validated check-ins file (columns in docs/formats.md), as CHECKIN_SCHEMA.
+    """A validated check-ins file (columns in docs/formats.md), as ZONED_CHECKIN_SCHEMA
+    (``zone`` optional: 1–16 printable characters, blank for none).
 
     An event id repeated with identical values is kept once; with different values it
     is an error.
@@ -244,12 +250,30 @@ def read_checkins(path: Path, *, report: Path | None = None) -> pa.Table:
     before = pc.fill_null(pc.less(t_out, t_in), False).to_numpy(zero_copy_only=False)
     rows.add(np.flatnonzero(before), "time_out", _problem(
         "time.out_before_in", "离开时间早于进入时间", "time out is before time in"))  # fmt: skip
-    table = pa.table([*cols.values(), t_in, t_out], schema=CHECKIN_SCHEMA)
+    zone = _zones(raw, rows)
+    table = pa.table([*cols.values(), t_in, t_out, zone], schema=ZONED_CHECKIN_SCHEMA)
     table = _unique_events(table, rows)
     _one_type_per_venue(table, rows)
     if rows.problems:
         raise _reject(path, rows, report, raw.num_rows)
     return table
+
+
+def _zones(raw: pa.Table, rows: _Rows) -> Arrow:
+    """The optional ``zone`` column (blank: none), each value checked by ``zone_problem``."""
+    zone = _text(raw, "zone")
+    for i, value in enumerate(zone.to_pylist()):
+        problem = zone_problem(value) if value is not None else None
+        if problem is not None:
+            rows.add([i], "zone", problem)
+    return zone
+
+
+def with_zone(table: pa.Table) -> pa.Table:
+    """Check-ins as ZONED_CHECKIN_SCHEMA: a table without ``zone`` gets it, all null."""
+    if "zone" not in table.column_names:
+        table = table.append_column("zone", pa.nulls(table.num_rows, pa.string()))
+    return table.select(ZONED_CHECKIN_SCHEMA.names).cast(ZONED_CHECKIN_SCHEMA)
 
 
 def _unique_events(table: pa.Table, rows: _Rows) -> pa.Table:

@@ -36,7 +36,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from fangkong import clock
-from fangkong.tracing.files import CHECKIN_SCHEMA, TIME
+from fangkong.tracing.files import TIME, with_zone
+from fangkong.tracing.files import ZONED_CHECKIN_SCHEMA as CHECKIN_SCHEMA
 
 Arrow = Any
 pc: Any = _pc  # the pyarrow-stubs overloads reject valid calls on mixed arrays
@@ -109,8 +110,9 @@ class CheckinLake:
         return pa.chunked_array(parts, pa.string()).combine_chunks()
 
     def land(self, table: pa.Table) -> LandResult:
-        """Append a validated batch (CHECKIN_SCHEMA); events already held are skipped."""
-        table = unique_by_event(table.select(CHECKIN_SCHEMA.names).cast(CHECKIN_SCHEMA))
+        """Append a validated batch (ZONED_CHECKIN_SCHEMA; a batch without ``zone`` lands
+        with none); events already held are skipped."""
+        table = unique_by_event(with_zone(table))
         with self._writer():
             held = pc.is_in(table.column("event_id"), value_set=self._event_ids())
             new = table.filter(pc.invert(held))
@@ -128,7 +130,7 @@ class CheckinLake:
             batches = self.batch_files()
             if not batches:
                 return CompactResult(0, 0, 0)
-            landed = pa.concat_tables([pq.read_table(f).cast(CHECKIN_SCHEMA) for f in batches])
+            landed = pa.concat_tables([with_zone(pq.read_table(f)) for f in batches])
             day = pc.strftime(landed.column("time_in"), format="%Y-%m-%d")
             landed = landed.append_column("_day", day)
             rows = 0
@@ -137,7 +139,7 @@ class CheckinLake:
                 part = landed.filter(pc.equal(landed.column("_day"), name)).drop(["_day"])
                 target = self.compacted / f"day={name}" / "part-0.parquet"
                 if target.exists():
-                    part = pa.concat_tables([pq.read_table(target).cast(CHECKIN_SCHEMA), part])
+                    part = pa.concat_tables([with_zone(pq.read_table(target)), part])
                 part = unique_by_event(part)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _write_atomic(part, target, sort=True, row_group_rows=row_group_rows)
@@ -151,9 +153,7 @@ class CheckinLake:
         files = self.files()
         if not files:
             return CHECKIN_SCHEMA.empty_table()
-        return unique_by_event(
-            pa.concat_tables([pq.read_table(f).cast(CHECKIN_SCHEMA) for f in files])
-        )
+        return unique_by_event(pa.concat_tables([with_zone(pq.read_table(f)) for f in files]))
 
     def venue_window(self, venue_id: str, start: datetime, end: datetime) -> pa.Table:
         """Stays at a venue with time_in in [start, end) — row groups pruned by statistics."""

@@ -46,6 +46,10 @@ class VenueRule:
     # a school or workplace: its own class or office team are the close contacts (found
     # by group); everyone else present is a general contact, however long the overlap
     close_by_unit: bool = False
+    # a restaurant: close contacts by co-presence only in the case's own zone (table,
+    # private room); another zone is a general contact; a stay without a zone on either
+    # side falls back to the whole venue (the table unknown: the safe side)
+    close_by_zone: bool = False
 
     @property
     def close_overlap_seconds(self) -> int:
@@ -78,7 +82,8 @@ class ContactRules:
 
     def with_min_overlap(self, seconds: int) -> ContactRules:
         """The same rules with one minimum overlap for every venue type (``--min-overlap``),
-        co-presence making close contacts everywhere (``close_by_unit`` off)."""
+        co-presence making close contacts everywhere (``close_by_unit`` off; a
+        ``close_by_zone`` type still keeps close contacts to the case's own zone)."""
         types = {k: replace(v, min_overlap_seconds=seconds, close_by_unit=False)
                  for k, v in self.venue_types.items()}  # fmt: skip
         return replace(self, venue_types=types)
@@ -220,11 +225,20 @@ class _Checker:
 
     def venue(self, types: Mapping[str, Any], name: str) -> VenueRule:
         entry, path = types[name], f"venue_types.{name}"
-        self._only(entry, {"min_overlap_minutes", "default_dwell_minutes", "close_by_unit"}, path)
+        allowed = {"min_overlap_minutes", "default_dwell_minutes", "close_by_unit", "close_by_zone"}
+        self._only(entry, allowed, path)
         keys = ("min_overlap_minutes", "default_dwell_minutes")
         minutes = {k: self.count(entry, k, f"{path}.{k}") for k in keys}
         by_unit = "close_by_unit" in entry and self.flag(entry, "close_by_unit", path)
-        return VenueRule(60 * minutes[keys[0]], 60 * minutes[keys[1]], by_unit)
+        by_zone = "close_by_zone" in entry and self.flag(entry, "close_by_zone", path)
+        if by_unit and by_zone:
+            raise self.error(
+                "contacts.value_invalid", f"{path}.close_by_zone",
+                "不能与 close_by_unit = true 同时使用（按单位判定时场所内不产生密接）",
+                "cannot be used with close_by_unit = true (by unit, sharing the place "
+                "makes no close contact)",
+            )  # fmt: skip
+        return VenueRule(60 * minutes[keys[0]], 60 * minutes[keys[1]], by_unit, by_zone)
 
     def vehicle(self, vehicles: Mapping[str, Any], name: str) -> VehicleRule:
         entry, path = vehicles[name], f"vehicles.{name}"

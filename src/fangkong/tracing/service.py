@@ -23,6 +23,7 @@ from fangkong.tracing.copresence import Cases, CheckinIndex, Pairs, Stays, resol
 from fangkong.tracing.engines import ENGINES, run_trace
 from fangkong.tracing.files import TIME, VENUE_TYPES
 from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.zones import zone_codes
 
 Arrow = Any
 pc: Any = _pc  # the pyarrow-stubs overloads reject valid calls on mixed arrays
@@ -43,6 +44,7 @@ _RULE_FIELDS: list[Any] = [
     pa.field("venue_type", pa.string()),
     pa.field("dwell_seconds", pa.int64()),
     pa.field("min_overlap_seconds", pa.int64()),
+    pa.field("close_by_zone", pa.bool_()),
 ]
 OUTPUT_COLUMNS = RESULT_SCHEMA.names[:6]
 
@@ -64,6 +66,8 @@ class Encoded:
     venues: Arrow
     event_ids: Arrow
     case_ids: Arrow
+    zone: np.ndarray | None = None  # per stay, zone_codes (−1: none); None: no zone column
+    zone_by_venue: np.ndarray | None = None
 
 
 def _seconds(column: Arrow) -> np.ndarray:
@@ -71,12 +75,13 @@ def _seconds(column: Arrow) -> np.ndarray:
 
 
 def venue_rules_table(rules: ContactRules) -> pa.Table:
-    """One row per venue type: the dwell and minimum overlap the trace applies."""
+    """One row per venue type: the dwell, minimum overlap and zone rule the trace applies."""
     return pa.table(
         {
             "venue_type": list(VENUE_TYPES),
             "dwell_seconds": [rules.venue(t).default_dwell_seconds for t in VENUE_TYPES],
             "min_overlap_seconds": [rules.venue(t).close_overlap_seconds for t in VENUE_TYPES],
+            "close_by_zone": [rules.venue(t).close_by_zone for t in VENUE_TYPES],
         },
         schema=pa.schema(_RULE_FIELDS),
     )
@@ -94,6 +99,9 @@ def encode(checkins: pa.Table, cases: pa.Table, rules: ContactRules) -> Encoded:
     venue_code = np.asarray(venue.indices.to_numpy(zero_copy_only=False), np.int64)
     min_by_venue = np.zeros(len(venue.dictionary), np.int64)
     min_by_venue[venue_code] = minimum[type_code] if len(type_code) else 0
+    zoned = np.array([rules.venue(t).close_by_zone for t in type_names], bool)
+    zone_by_venue = np.zeros(len(venue.dictionary), bool)
+    zone_by_venue[venue_code] = zoned[type_code] if len(type_code) else False
     t_in = _seconds(checkins.column("time_in"))
     t_out_col = checkins.column("time_out")
     missing = pc.is_null(t_out_col).to_numpy(zero_copy_only=False)
@@ -116,6 +124,8 @@ def encode(checkins: pa.Table, cases: pa.Table, rules: ContactRules) -> Encoded:
         persons=person.dictionary, venues=venue.dictionary,
         event_ids=checkins.column("event_id").combine_chunks(),
         case_ids=cases.column("person_id").combine_chunks(),
+        zone=zone_codes(checkins.column("zone")) if "zone" in checkins.column_names else None,
+        zone_by_venue=zone_by_venue,
     )  # fmt: skip
 
 
@@ -163,7 +173,8 @@ def trace(
     if engine == "memory":
         enc = encode(checkins, cases, rules)
         index = CheckinIndex.build(enc.stays, n_venues=len(enc.venues))
-        found = index.query(enc.cases, enc.min_overlap_by_venue)
+        found = index.query(enc.cases, enc.min_overlap_by_venue, zone=enc.zone,
+                            zone_by_venue=enc.zone_by_venue)  # fmt: skip
         return TraceResult(
             close=sort_result(decode(found.close, enc)),
             general=sort_result(decode(found.general, enc)),
