@@ -34,6 +34,10 @@ MAX_COMPOUNDS_PER_COMMUNITY = 999
 # its parent's target over this (compounds keep their size: they are the estates and
 # village groups people live in, and the smallest area a risk area is drawn on).
 SMALL_PROVINCE_FANOUT = 2
+# ... but no smaller than these (each half the one above), so that a tiny run (a few
+# hundred people) stays one city of two counties rather than splitting into units of
+# a dozen people; 10,000 people are enough for 2 cities and 4 counties.
+LEAST_PEOPLE_PER_CITY = 5_000
 
 
 @dataclass
@@ -111,9 +115,10 @@ class Targets:
     """People per unit the tree aims at for a province of a given size.
 
     Each target is the usual one (``PEOPLE_PER_CITY`` ...) or, in a small province, the
-    parent level's target over ``SMALL_PROVINCE_FANOUT``, whichever is smaller: 20,000
-    people aim at cities of 10,000, counties of 5,000, townships of 2,500 and
-    communities of 1,250 (1,000 for 乡). Large provinces keep the usual targets.
+    parent level's target over ``SMALL_PROVINCE_FANOUT``, whichever is smaller, but not
+    below a floor (``LEAST_PEOPLE_PER_CITY``, halved at each level down): 20,000 people
+    aim at cities of 10,000, counties of 5,000, townships of 2,500 and communities of
+    1,250 (1,000 for 乡). Provinces of 4.5 million people or more keep the usual targets.
     """
 
     city: float
@@ -124,10 +129,17 @@ class Targets:
     @classmethod
     def for_province(cls, people: int) -> Targets:
         k = SMALL_PROVINCE_FANOUT
-        city = min(PEOPLE_PER_CITY, people / k)
-        county = min(PEOPLE_PER_COUNTY, city / k)
-        township = min(PEOPLE_PER_TOWNSHIP, county / k)
-        community = {kind: min(per, township / k) for kind, per in PEOPLE_PER_COMMUNITY.items()}
+
+        def target(usual: float, parent: float, floor: float) -> float:
+            return min(usual, max(floor, parent / k))
+
+        floor = float(LEAST_PEOPLE_PER_CITY)
+        city = target(PEOPLE_PER_CITY, people, floor)
+        county = target(PEOPLE_PER_COUNTY, city, floor / k)
+        township = target(PEOPLE_PER_TOWNSHIP, county, floor / k**2)
+        community = {
+            kind: target(per, township, floor / k**3) for kind, per in PEOPLE_PER_COMMUNITY.items()
+        }
         return cls(city, county, township, community)
 
 
