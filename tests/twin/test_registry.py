@@ -543,8 +543,9 @@ def test_small_province_units_shrink_large_ones_keep_their_size() -> None:
     small = Targets.for_province(20_000)
     assert (small.city, small.county, small.township) == (10_000, 5_000, 2_500)
     assert small.community == {"街道": 1_250, "镇": 1_250, "乡": 1_000}
+    assert Targets.for_province(200_000).township == 12_500
     tiny = Targets.for_province(300)  # floors: a tiny run is one city of two counties
-    assert (tiny.city, tiny.county, tiny.township) == (5_000, 2_500, 1_250)
+    assert (tiny.city, tiny.county, tiny.township) == (5_000, 2_500, 2_500)
     levels = _levels(generate_registry(300, seed=1))
     assert (levels["city"], levels["county"]) == (1, 2)
 

@@ -5,10 +5,9 @@ The tree is built top down: each unit's population is split among a number of ch
 that grows with it, so a run of 200 people and a run of 35 million both give a valid
 hierarchy. Units are few (one per ~600 people at the bottom), so plain Python is fast.
 
-A small province keeps the shape of a large one with smaller units (``Targets``): it
-aims at two cities of two counties of two townships of two communities at least, so a
-20,000-person province has 2 cities and 4 or more counties; provinces from 4.5 million
-people on are built exactly as before.
+A small province keeps the shape of a large one with smaller units (``Targets``): a
+20,000-person province has 2 cities and 4 or more counties, each with townships,
+communities and compounds; provinces from 4.5 million people on are built as before.
 """
 
 from __future__ import annotations
@@ -30,14 +29,18 @@ MAX_COUNTIES_PER_CITY = 40  # districts 02-20, counties 21-80, county-level citi
 MAX_TOWNSHIPS_PER_COUNTY = 100  # 街道 001-099, 镇 100-199, 乡 200-399
 MAX_COMMUNITIES_PER_TOWNSHIP = 199  # 社区 001-199, 村 200-999
 MAX_COMPOUNDS_PER_COMMUNITY = 999
-# Children each unit aims at, at least, in a small province: a unit's target shrinks to
-# its parent's target over this (compounds keep their size: they are the estates and
-# village groups people live in, and the smallest area a risk area is drawn on).
-SMALL_PROVINCE_FANOUT = 2
-# ... but no smaller than these (each half the one above), so that a tiny run (a few
-# hundred people) stays one city of two counties rather than splitting into units of
-# a dozen people; 10,000 people are enough for 2 cities and 4 counties.
-LEAST_PEOPLE_PER_CITY = 5_000
+# A small province keeps the shape with smaller units: a unit's target shrinks to its
+# parent's target over the fan-out (children it aims at, at least), but not below the
+# floor, so a tiny run (a few hundred people) stays one city of two counties rather
+# than splitting into units of a dozen people, and 10,000 people give 2 cities and 4
+# counties. Compounds keep their size: they are the estates and village groups people
+# live in, and the smallest area a risk area is drawn on.
+SMALL_PROVINCE = {  # level: (fan-out, floor of its target)
+    "city": (2, 5_000),
+    "county": (2, 2_500),
+    "township": (4, 2_500),
+    "community": (2, 625),
+}
 
 
 @dataclass
@@ -115,10 +118,10 @@ class Targets:
     """People per unit the tree aims at for a province of a given size.
 
     Each target is the usual one (``PEOPLE_PER_CITY`` ...) or, in a small province, the
-    parent level's target over ``SMALL_PROVINCE_FANOUT``, whichever is smaller, but not
-    below a floor (``LEAST_PEOPLE_PER_CITY``, halved at each level down): 20,000 people
-    aim at cities of 10,000, counties of 5,000, townships of 2,500 and communities of
-    1,250 (1,000 for 乡). Provinces of 4.5 million people or more keep the usual targets.
+    parent level's target over its fan-out in ``SMALL_PROVINCE``, whichever is smaller,
+    but not below that level's floor: 20,000 people aim at cities of 10,000, counties
+    of 5,000, townships of 2,500 and communities of 1,250 (1,000 for 乡); 200,000 at
+    townships of 12,500. Provinces of 4.5 million people or more keep the usual targets.
     """
 
     city: float
@@ -128,17 +131,15 @@ class Targets:
 
     @classmethod
     def for_province(cls, people: int) -> Targets:
-        k = SMALL_PROVINCE_FANOUT
+        def target(level: str, usual: float, parent: float) -> float:
+            fanout, floor = SMALL_PROVINCE[level]
+            return min(usual, max(floor, parent / fanout))
 
-        def target(usual: float, parent: float, floor: float) -> float:
-            return min(usual, max(floor, parent / k))
-
-        floor = float(LEAST_PEOPLE_PER_CITY)
-        city = target(PEOPLE_PER_CITY, people, floor)
-        county = target(PEOPLE_PER_COUNTY, city, floor / k)
-        township = target(PEOPLE_PER_TOWNSHIP, county, floor / k**2)
+        city = target("city", PEOPLE_PER_CITY, people)
+        county = target("county", PEOPLE_PER_COUNTY, city)
+        township = target("township", PEOPLE_PER_TOWNSHIP, county)
         community = {
-            kind: target(per, township, floor / k**3) for kind, per in PEOPLE_PER_COMMUNITY.items()
+            kind: target("community", per, township) for kind, per in PEOPLE_PER_COMMUNITY.items()
         }
         return cls(city, county, township, community)
 
