@@ -35,7 +35,7 @@ def _stay(engine: Engine, case_id: int, contact_person: int, venue: str) -> None
             status_by="t")).inserted_primary_key  # fmt: skip
         assert contact is not None
         conn.execute(tracing_exposures.insert().values(
-            key=f"k{case_id}", case_id=case_id, contact_id=contact[0], kind="close",
+            key=f"k{case_id}{venue}", case_id=case_id, contact_id=contact[0], kind="close",
             setting="venue", place_code=venue, overlap_start=T0 - timedelta(days=1),
             overlap_end=T0 - timedelta(days=1) + timedelta(hours=1), overlap_seconds=3600,
             found_at=T0))  # fmt: skip
@@ -51,14 +51,18 @@ def test_suggestions_follow_residences_and_venues(
     people = residents_of(province, home)
     case = register_case(province, people[0], ContactRules.from_pack(ctx.pack),
                          sampled=T0.date(), tz=TZ, at=T0)  # fmt: skip
+    stayed: dict[str, tuple[str, str]] = {}  # area type → the restaurant and its compound
     with province.connect() as conn:
-        venue, venue_region = conn.execute(
-            select(venues.c.code, venues.c.region_code)
-            .join(regions, regions.c.code == venues.c.region_code)
-            .where(regions.c.level == "community", venues.c.type == "market")
-            .order_by(venues.c.code)
-        ).first()  # type: ignore[misc]
-    _stay(province, case.id, people[1], venue)
+        for area_type in ("urban", "rural"):
+            stayed[area_type] = conn.execute(
+                select(venues.c.code, venues.c.region_code)
+                .join(regions, regions.c.code == venues.c.region_code)
+                .where(regions.c.level == "compound", regions.c.area_type == area_type,
+                       venues.c.type == "restaurant")
+                .order_by(venues.c.code)
+            ).first()  # type: ignore[assignment]  # fmt: skip
+    for i, (venue, _) in enumerate(stayed.values()):
+        _stay(province, case.id, people[1 + i], venue)
     found = {s.region_code: s for s in suggest(province, ctx, now=T0 + timedelta(hours=2))}
     with province.connect() as conn:
         village, area_type = conn.execute(
@@ -70,10 +74,20 @@ def test_suggestions_follow_residences_and_venues(
     assert found[area].cases == {case.id}
     assert "1 recent case" in found[area].reason_en
     if rules.venue_level is None:  # twenty-measures: a visited venue suggests nothing
-        assert venue_region not in found
+        assert set(found) == {area}
     else:
-        assert found[venue_region].level == "medium"
-        assert found[venue_region].venues == {venue}
+        # a restaurant in an urban compound: the medium area is that compound (小区), the
+        # smallest unit; in a village group (村民小组): the whole village
+        venue, compound = stayed["urban"]
+        assert found[compound].level == "medium"
+        assert found[compound].venues == {venue}
+        assert compound[:12] not in found
+        venue, compound = stayed["rural"]  # in the case's own village: high wins
+        assert compound[:12] == area
+        assert found[area].level == "high"
+        assert found[area].venues == {venue}
+        assert compound not in found
+        assert len(found) == 2
     # outside the window the case no longer counts
     late = T0 + timedelta(days=rules.window_days + 1)
     assert suggest(province, ctx, now=late) == []

@@ -15,6 +15,14 @@ import pycountry
 import pytest
 
 from fangkong.identity.resident_id import check_character
+from fangkong.twin._regions import (
+    PEOPLE_PER_CITY,
+    PEOPLE_PER_COMMUNITY,
+    PEOPLE_PER_COUNTY,
+    PEOPLE_PER_TOWNSHIP,
+    Targets,
+)
+from fangkong.twin._venues import TOWNSHIP_LEVEL
 from fangkong.twin.registry import (
     AS_OF,
     PERSON_COLUMNS,
@@ -92,7 +100,7 @@ def test_tables_have_exactly_the_columns_all_strings(registry: Registry) -> None
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path, fmt: str) -> None:
     def files(seed: int, name: str) -> dict[str, bytes]:
-        paths = write_registry(generate_registry(3_000, seed=seed), tmp_path / name, fmt)  # type: ignore[arg-type]
+        paths = write_registry(generate_registry(10_000, seed=seed), tmp_path / name, fmt)  # type: ignore[arg-type]
         assert sorted(paths) == ["persons", "regions", "venues"]
         assert all(p.name == f"{kind}.{fmt}" for kind, p in paths.items())
         return {kind: p.read_bytes() for kind, p in paths.items()}
@@ -358,13 +366,53 @@ def test_venues_are_well_formed(
         assert len(code) == 13
         assert code[1:].isdigit()
         region = regions[v["region_code"]]
-        assert region["level"] in ("township", "community", "compound")
+        assert region["level"] == ("township" if v["type"] in TOWNSHIP_LEVEL else "compound")
         assert code[1:7] == v["region_code"][:6]
         assert int(v["capacity"]) >= 0
         assert south <= float(v["latitude"]) <= north
         assert west <= float(v["longitude"]) <= east
         assert v["name"]
         assert v["address"].startswith("山西省")
+
+
+def test_shops_schools_and_workplaces_stand_in_a_compound_of_their_community(
+    venues: dict[str, dict[str, Any]], regions: dict[str, dict[str, Any]]
+) -> None:
+    """A venue's region is a compound (the smallest unit, where a medium-risk area is
+    drawn); its name and address still come from that compound's community and township."""
+    named_after_community = ("school", "market", "supermarket", "pharmacy", "other")
+    seen: Counter[tuple[str, str]] = Counter()
+    for v in venues.values():
+        if v["type"] in TOWNSHIP_LEVEL:
+            continue
+        compound = regions[v["region_code"]]
+        community = regions[compound["parent_code"]]
+        township = regions[community["parent_code"]]
+        county = regions[township["parent_code"]]
+        city = regions[county["parent_code"]]
+        assert compound["level"] == "compound"
+        seen[(v["type"], compound["area_type"])] += 1
+        within = "山西省" + city["name"] + county["name"] + township["name"]
+        stem = community["name"].removesuffix("社区").removesuffix("村")
+        if v["type"] == "residential_compound":
+            assert v["address"] == within + community["name"] + compound["name"]
+            continue
+        assert v["address"].startswith(within + stem), v  # a road named after the community
+        if v["type"] in named_after_community:
+            assert v["name"].startswith(stem), v
+    for vtype in ("restaurant", "market", "school", "workplace"):
+        assert seen[(vtype, "urban")] > 0, vtype
+        assert seen[(vtype, "rural")] > 0, vtype
+
+
+def test_township_level_venues_stay_at_the_township(
+    venues: dict[str, dict[str, Any]], regions: dict[str, dict[str, Any]]
+) -> None:
+    by_type = Counter(v["type"] for v in venues.values() if v["type"] in TOWNSHIP_LEVEL)
+    assert set(by_type) == set(TOWNSHIP_LEVEL)
+    for v in venues.values():
+        if v["type"] in TOWNSHIP_LEVEL:
+            assert regions[v["region_code"]]["level"] == "township"
 
 
 def test_quarantine_rooms_cover_20_per_10000_people(
@@ -463,7 +511,46 @@ def test_region_tree_is_consistent(registry: Registry) -> None:
     assert sizes[-1] < 5_000
 
 
-@pytest.mark.parametrize("people", [2, 200, 1_500])
+def _levels(registry: Registry) -> Counter[str]:
+    return Counter(registry.regions.column("level").to_pylist())
+
+
+@pytest.mark.parametrize("people", [10_000, 20_000])
+def test_a_small_province_has_two_cities_and_four_counties(people: int) -> None:
+    registry = generate_registry(people, seed=1)
+    check_hierarchy(registry)
+    rows = registry.regions.to_pylist()
+    levels = _levels(registry)
+    assert levels["city"] >= 2
+    assert levels["county"] >= 4
+    assert levels["township"] > levels["county"]  # some counties have several townships
+    # every unit above the compound has children, and each compound has residents
+    parents = Counter(r["parent_code"] for r in rows)
+    for r in rows:
+        if r["level"] != "compound":
+            assert parents[r["code"]] >= 1, r
+    kinds = {r["name"][-2:] if r["name"].endswith(("街道", "社区")) else r["name"][-1]
+             for r in rows if r["level"] in ("county", "township", "community")}  # fmt: skip
+    assert {"区", "县", "街道", "镇", "社区", "村"} <= kinds
+
+
+def test_small_province_units_shrink_large_ones_keep_their_size() -> None:
+    usual = Targets(
+        PEOPLE_PER_CITY, PEOPLE_PER_COUNTY, PEOPLE_PER_TOWNSHIP, dict(PEOPLE_PER_COMMUNITY)
+    )
+    assert Targets.for_province(6_000_000) == usual
+    assert Targets.for_province(35_000_000) == usual
+    small = Targets.for_province(20_000)
+    assert (small.city, small.county, small.township) == (10_000, 5_000, 2_500)
+    assert small.community == {"街道": 1_250, "镇": 1_250, "乡": 1_000}
+    assert Targets.for_province(200_000).township == 12_500
+    tiny = Targets.for_province(300)  # floors: a tiny run is one city of two counties
+    assert (tiny.city, tiny.county, tiny.township) == (5_000, 2_500, 2_500)
+    levels = _levels(generate_registry(300, seed=1))
+    assert (levels["city"], levels["county"]) == (1, 2)
+
+
+@pytest.mark.parametrize("people", [2, 50, 200, 1_500])
 def test_small_runs_still_make_a_whole_province(people: int) -> None:
     registry = generate_registry(people, seed=3)
     check_hierarchy(registry)

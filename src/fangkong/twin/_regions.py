@@ -4,6 +4,10 @@ community → compound (省 → 市 → 县/区 → 乡镇/街道 → 社区/村
 The tree is built top down: each unit's population is split among a number of children
 that grows with it, so a run of 200 people and a run of 35 million both give a valid
 hierarchy. Units are few (one per ~600 people at the bottom), so plain Python is fast.
+
+A small province keeps the shape of a large one with smaller units (``Targets``): a
+20,000-person province has 2 cities and 4 or more counties, each with townships,
+communities and compounds; provinces from 4.5 million people on are built as before.
 """
 
 from __future__ import annotations
@@ -25,6 +29,18 @@ MAX_COUNTIES_PER_CITY = 40  # districts 02-20, counties 21-80, county-level citi
 MAX_TOWNSHIPS_PER_COUNTY = 100  # 街道 001-099, 镇 100-199, 乡 200-399
 MAX_COMMUNITIES_PER_TOWNSHIP = 199  # 社区 001-199, 村 200-999
 MAX_COMPOUNDS_PER_COMMUNITY = 999
+# A small province keeps the shape with smaller units: a unit's target shrinks to its
+# parent's target over the fan-out (children it aims at, at least), but not below the
+# floor, so a tiny run (a few hundred people) stays one city of two counties rather
+# than splitting into units of a dozen people, and 10,000 people give 2 cities and 4
+# counties. Compounds keep their size: they are the estates and village groups people
+# live in, and the smallest area a risk area is drawn on.
+SMALL_PROVINCE = {  # level: (fan-out, floor of its target)
+    "city": (2, 5_000),
+    "county": (2, 2_500),
+    "township": (4, 2_500),
+    "community": (2, 625),
+}
 
 
 @dataclass
@@ -93,8 +109,39 @@ def split_population(
     return [int(p) + 1 for p in parts]
 
 
-def _count(population: int, per: int, cap: int, least: int = 1) -> int:
+def _count(population: int, per: float, cap: int, least: int = 1) -> int:
     return min(cap, max(least, round(population / per)))
+
+
+@dataclass(frozen=True)
+class Targets:
+    """People per unit the tree aims at for a province of a given size.
+
+    Each target is the usual one (``PEOPLE_PER_CITY`` ...) or, in a small province, the
+    parent level's target over its fan-out in ``SMALL_PROVINCE``, whichever is smaller,
+    but not below that level's floor: 20,000 people aim at cities of 10,000, counties
+    of 5,000, townships of 2,500 and communities of 1,250 (1,000 for 乡); 200,000 at
+    townships of 12,500. Provinces of 4.5 million people or more keep the usual targets.
+    """
+
+    city: float
+    county: float
+    township: float
+    community: dict[str, float]
+
+    @classmethod
+    def for_province(cls, people: int) -> Targets:
+        def target(level: str, usual: float, parent: float) -> float:
+            fanout, floor = SMALL_PROVINCE[level]
+            return min(usual, max(floor, parent / fanout))
+
+        city = target("city", PEOPLE_PER_CITY, people)
+        county = target("county", PEOPLE_PER_COUNTY, city)
+        township = target("township", PEOPLE_PER_TOWNSHIP, county)
+        community = {
+            kind: target("community", per, township) for kind, per in PEOPLE_PER_COMMUNITY.items()
+        }
+        return cls(city, county, township, community)
 
 
 class _Builder:
@@ -103,6 +150,7 @@ class _Builder:
         self.h = h
         south, north, west, east = h.bbox
         self.span = min(north - south, east - west)
+        self.targets = Targets.for_province(h.province.population)
 
     def near(self, parent: Region, spread: float) -> tuple[float, float]:
         south, north, west, east = self.h.bbox
@@ -112,7 +160,7 @@ class _Builder:
     def cities(self, people: int) -> None:
         province = self.h.province
         south, north, west, east = self.h.bbox
-        pops = split_population(people, _count(people, PEOPLE_PER_CITY, MAX_CITIES), self.rng)
+        pops = split_population(people, _count(people, self.targets.city, MAX_CITIES), self.rng)
         stems = names.pair_names(self.rng, len(pops), names.PLACE_FIRST, names.PLACE_SECOND)
         for i, (pop, stem) in enumerate(zip(pops, stems, strict=True)):
             lat = self.rng.uniform(south + 0.1 * (north - south), north - 0.1 * (north - south))
@@ -133,7 +181,7 @@ class _Builder:
             self.counties(city)
 
     def counties(self, city: Region) -> None:
-        k = _count(city.population, PEOPLE_PER_COUNTY, MAX_COUNTIES_PER_CITY, least=2)
+        k = _count(city.population, self.targets.county, MAX_COUNTIES_PER_CITY, least=2)
         pops = split_population(city.population, k, self.rng)
         k = len(pops)
         districts = max(1, round(0.35 * k))
@@ -165,7 +213,7 @@ class _Builder:
             self.townships(county)
 
     def townships(self, county: Region) -> None:
-        k = _count(county.population, PEOPLE_PER_TOWNSHIP, MAX_TOWNSHIPS_PER_COUNTY)
+        k = _count(county.population, self.targets.township, MAX_TOWNSHIPS_PER_COUNTY)
         pops = split_population(county.population, k, self.rng)
         k = len(pops)
         if county.kind == "区":
@@ -204,7 +252,7 @@ class _Builder:
             self.communities(township)
 
     def communities(self, township: Region) -> None:
-        per = PEOPLE_PER_COMMUNITY[township.kind]
+        per = self.targets.community[township.kind]
         k = _count(township.population, per, MAX_COMMUNITIES_PER_TOWNSHIP)
         pops = split_population(township.population, k, self.rng)
         k = len(pops)

@@ -89,7 +89,9 @@ CAPACITY = {
     "checkpoint": (50, 500),
     "other": (50, 2_000),
 }
-# Venues whose region is the township (乡镇/街道) rather than a community.
+# Venues whose region is the township (乡镇/街道); every other venue's region is the
+# compound (小区, or 村民小组 in a village) it stands in: the smallest unit of the
+# registry, on which a medium-risk area around a case's venue is drawn.
 TOWNSHIP_LEVEL = ("hospital", "fever_clinic", "transit_hub", "checkpoint")
 
 
@@ -122,15 +124,17 @@ def employer_types(people: People, rng: np.random.Generator) -> Ints:
 
 
 def _place(
-    first_person: Ints, people_in: Ints, community_end: Ints, rng: np.random.Generator
+    first_person: Ints, people_in: Ints, compound_end: Ints, rng: np.random.Generator
 ) -> Ints:
-    """A community for each venue, drawn in proportion to population within its area.
+    """A compound for each venue, drawn in proportion to population within its area.
 
     ``first_person``/``people_in`` give each venue's area as a range of the persons,
-    who are ordered by community; ``community_end`` is the cumulative community size.
+    who are ordered by compound (and so by community); ``compound_end`` is the
+    cumulative compound size. The compound's community is thereby drawn in proportion
+    to community population, and the compound within it in proportion to its own.
     """
     target = first_person + np.floor(rng.random(len(first_person)) * people_in).astype(np.int64)
-    return np.searchsorted(community_end, target, side="right").astype(np.int64)
+    return np.searchsorted(compound_end, target, side="right").astype(np.int64)
 
 
 @dataclass
@@ -140,14 +144,15 @@ class _Spec:
     type: Ints
     county: Ints
     community: Ints
-    compound: Ints  # -1 except for residential compounds
+    compound: Ints  # the compound the venue stands in (township-level types: one nearby)
     partner: Ints  # for a fever clinic, the row of its hospital; else -1
 
 
 def _specs(h: Hierarchy, employer: Ints, people: People, rng: np.random.Generator) -> _Spec:
     county_pop = np.array([c.population for c in h.counties], dtype=np.int64)
     city_pop = np.array([c.population for c in h.cities], dtype=np.int64)
-    community_end = np.cumsum([c.population for c in h.communities]).astype(np.int64)
+    compound_end = np.cumsum([c.population for c in h.compounds]).astype(np.int64)
+    compound_community = np.array([c.community for c in h.compounds], dtype=np.int64)
     county_first = np.cumsum(county_pop) - county_pop
     city_first = np.cumsum(city_pop) - city_pop
     workers = np.bincount(people.county[employer == VT["workplace"]], minlength=len(county_pop))
@@ -165,25 +170,25 @@ def _specs(h: Hierarchy, employer: Ints, people: People, rng: np.random.Generato
         "transit_hub": np.minimum(len(names.TRANSIT_KINDS), 2 + city_pop // 2_000_000),
         "checkpoint": 3 + city_pop // 1_000_000,
     }
-    types, counties, communities = [], [], []
+    types, counties, sites = [], [], []
     for vtype, counts in per_county.items():
         county = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
         types.append(np.full(len(county), VT[vtype], dtype=np.int64))
         counties.append(county)
-        communities.append(_place(county_first[county], county_pop[county], community_end, rng))
+        sites.append(_place(county_first[county], county_pop[county], compound_end, rng))
     community_county = np.array([c.county for c in h.communities], dtype=np.int64)
     for vtype, counts in per_city.items():
         city = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-        community = _place(city_first[city], city_pop[city], community_end, rng)
+        site = _place(city_first[city], city_pop[city], compound_end, rng)
         types.append(np.full(len(city), VT[vtype], dtype=np.int64))
-        counties.append(community_county[community])
-        communities.append(community)
+        counties.append(community_county[compound_community[site]])
+        sites.append(site)
     all_types = np.concatenate(types)
     county = np.concatenate(counties)
-    community = np.concatenate(communities)
+    site = np.concatenate(sites)
+    community = compound_community[site]
     hospitals = np.flatnonzero(all_types == VT["hospital"])
     compounds = np.arange(len(h.compounds), dtype=np.int64)
-    compound_community = np.array([c.community for c in h.compounds], dtype=np.int64)
     n = len(all_types)
     return _Spec(
         type=np.concatenate(
@@ -199,7 +204,7 @@ def _specs(h: Hierarchy, employer: Ints, people: People, rng: np.random.Generato
         community=np.concatenate([community, community[hospitals], compound_community]).astype(
             np.int64
         ),
-        compound=np.concatenate([np.full(n + len(hospitals), -1), compounds]).astype(np.int64),
+        compound=np.concatenate([site, site[hospitals], compounds]).astype(np.int64),
         partner=np.concatenate([np.full(n, -1), hospitals, np.full(len(compounds), -1)]).astype(
             np.int64
         ),
@@ -342,7 +347,7 @@ def _describe(h: Hierarchy, spec: _Spec, rng: np.random.Generator) -> _Texts:
             )
             t.capacity[i] = place.population
         else:
-            place = township if vtype in TOWNSHIP_LEVEL else community
+            place = township if vtype in TOWNSHIP_LEVEL else h.compounds[comp_i]
             if partner >= 0:
                 t.name[i] = t.name[partner] + "发热门诊"
                 t.address[i] = t.address[partner]
