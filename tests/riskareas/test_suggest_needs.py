@@ -77,17 +77,31 @@ def test_suggestions_follow_residences_and_venues(
         assert set(found) == {area}
     else:
         # a restaurant in an urban compound: the medium area is that compound (小区), the
-        # smallest unit; in a village group (村民小组): the whole village
+        # smallest unit; in a village group (村民小组) too: the group, not the whole village
         venue, compound = stayed["urban"]
         assert found[compound].level == "medium"
         assert found[compound].venues == {venue}
         assert compound[:12] not in found
-        venue, compound = stayed["rural"]  # in the case's own village: high wins
+        venue, compound = stayed["rural"]  # in the case's own village, already high
         assert compound[:12] == area
         assert found[area].level == "high"
-        assert found[area].venues == {venue}
-        assert compound not in found
+        assert compound not in found  # covered by the village's high level
         assert len(found) == 2
+        # in another village: the village group alone is medium, the village is not drawn
+        with province.connect() as conn:
+            other, group = conn.execute(
+                select(venues.c.code, venues.c.region_code)
+                .join(regions, regions.c.code == venues.c.region_code)
+                .where(regions.c.level == "compound", regions.c.area_type == "rural",
+                       venues.c.region_code.not_like(f"{area}%"))
+                .order_by(venues.c.code)
+            ).first() or (None, None)  # fmt: skip
+        if other is not None:
+            _stay(province, case.id, people[3], other)
+            found = {s.region_code: s for s in suggest(province, ctx, now=T0 + timedelta(hours=2))}
+            assert found[group].level == "medium"
+            assert found[group].venues == {other}
+            assert group[:12] not in found
     # outside the window the case no longer counts
     late = T0 + timedelta(days=rules.window_days + 1)
     assert suggest(province, ctx, now=late) == []

@@ -4,8 +4,9 @@
       ├─ residence → its compound, or its village when the pack draws by community and
       │              the compound is rural → residence_level (high)
       └─ venues of their traced infectious stays (tracing_exposures, setting venue)
-                   → the venue's compound or community → venue_level (medium; none in
-                     twenty-measures)
+                   → the venue's compound (the smallest unit, also in a village), or its
+                     community where the pack draws no compounds → venue_level (medium;
+                     none in twenty-measures)
     per area the most severe level wins; areas already at that level or above are left out
 
 Suggestions are advice for an epidemiologist, who designates (``service.designate``).
@@ -97,13 +98,15 @@ def suggest(
         if within is not None:
             allowed = {str(c) for c in conn.execute(subtree(within)).scalars()}
 
-    def area_of(code: str | None) -> str | None:
-        """The compound or village a region code falls in, at a granularity the pack draws."""
+    def area_of(code: str | None, *, village: bool = True) -> str | None:
+        """The compound or village a region code falls in, at a granularity the pack draws.
+        ``village``: a rural compound is drawn as its whole village (where cases live); a
+        place a case stayed is drawn at the smallest unit (the compound) either way."""
         while code is not None and code in info:
             parent, level, _, _ = info[code]
             if level == "compound":
                 up = info.get(parent or "")
-                if "community" in rules.granularity and up and up[3] == "rural":
+                if village and "community" in rules.granularity and up and up[3] == "rural":
                     return parent  # a village (村) is drawn whole
                 if "compound" in rules.granularity or "building" in rules.granularity:
                     return code
@@ -129,9 +132,19 @@ def suggest(
     for case_id, home in homes:
         add(area_of(home), rules.residence_level, int(case_id), None)
     for case_id, venue, region in stays:
-        add(area_of(region), rules.venue_level, int(case_id), str(venue))
+        add(area_of(region, village=False), rules.venue_level, int(case_id), str(venue))
+    def covered(s: Suggestion) -> bool:
+        """Inside a larger area (a village) suggested or held at this level or above."""
+        code = info[s.region_code][0]
+        while code is not None and code in info:
+            for level in (found[code].level if code in found else None, current.get(code)):
+                if level is not None and RANK.get(level, 0) >= RANK[s.level]:
+                    return True
+            code = info[code][0]
+        return False
+
     keep = [
         s for s in found.values()
-        if s.current_level is None or RANK[s.current_level] < RANK[s.level]
+        if (s.current_level is None or RANK[s.current_level] < RANK[s.level]) and not covered(s)
     ]  # fmt: skip
     return sorted(keep, key=lambda s: (-RANK[s.level], -len(s.cases), s.region_code))
