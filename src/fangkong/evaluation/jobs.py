@@ -106,6 +106,7 @@ def _run(engine: Any, cfg: Settings, seed: int, pack: str, people: int, days: in
         "alerts_kept": leads.kept,
         "alerts_dropped": leads.dropped,
         **cost_figures(engine, figures),
+        "infections_per_day": [f.infections for f in figures],
         "seconds": perf_counter() - tic,
         "seconds_set_up": set_up,
         "seconds_by_capability": dict(loop.seconds),
