@@ -76,7 +76,7 @@ def _register() -> None:
     from fangkong.auth.cli import role_app, token_app, user_app
     from fangkong.clock_cli import app as clock_app
     from fangkong.demo import demo_command
-    from fangkong.evaluation import evaluate_command
+    from fangkong.demo.evaluation import evaluate_command
     from fangkong.healthcode.cli import app as code_app
     from fangkong.identity.cli import app as id_app
     from fangkong.policy.cli import app as policy_app

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fangkong.cli import app
-from fangkong.evaluation.jobs import no_control
+from fangkong.demo.evaluation.jobs import no_control
 from fangkong.twin.score import (
     DECISIONS,
     FOUND,

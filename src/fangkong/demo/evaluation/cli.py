@@ -17,9 +17,9 @@ import typer
 from rich.table import Table
 
 from fangkong.cli_support import out, settings
+from fangkong.demo.evaluation.jobs import no_control, platform_run
+from fangkong.demo.evaluation.plot import cost_effect_png
 from fangkong.errors import BadInput, Problem
-from fangkong.evaluation.jobs import no_control, platform_run
-from fangkong.evaluation.plot import cost_effect_png
 
 VERSION = 1
 # (metric, label zh/en, format) in the order the table shows them
