@@ -9,7 +9,7 @@ each run's seconds (set-up: registry and import; loop by capability) and the no-
 arms', and extrapolates to ``--target-seeds`` seeds: (platform runs × median seconds per
 run + no-control arms × their seconds) ÷ workers. Goal (issue 15): 20 seeds × 2 packs at
 20,000 persons × 21 days in ≤ 40 minutes on 2 cores. The machine may be shared: CPU load
-is printed beside the times.
+is printed beside the times, and each run's CPU seconds give a second extrapolation.
 """
 
 from __future__ import annotations
@@ -55,10 +55,12 @@ def main() -> None:
           f"{a.workers} workers: {wall:.0f} s wall; load average {load:.1f}")  # fmt: skip
     for r in runs:
         loop = ", ".join(f"{k} {v:.0f}" for k, v in r["seconds_by_capability"].items())
-        print(f"  seed {r['seed']} {r['pack']:<16} {r['seconds']:6.0f} s "
+        print(f"  seed {r['seed']} {r['pack']:<16} {r['seconds']:6.0f} s, "
+              f"CPU {r['cpu_seconds']:4.0f} s "
               f"(set-up {r['seconds_set_up']:.0f} s; loop: {loop})")  # fmt: skip
     for b in alone:
-        print(f"  seed {b['seed']} no control       {b['seconds']:6.1f} s")
+        print(f"  seed {b['seed']} no control       {b['seconds']:6.1f} s, "
+              f"CPU {b['cpu_seconds']:4.1f} s")  # fmt: skip
     per_run = median(r["seconds"] for r in runs)
     per_alone = median(b["seconds"] for b in alone)
     n = a.target_seeds
@@ -66,6 +68,10 @@ def main() -> None:
     print(f"median {per_run:.0f} s per platform run, {per_alone:.1f} s per no-control arm → "
           f"{n} seeds × {len(PACKS)} packs on {a.workers} workers ≈ {minutes:.0f} min "
           f"(goal ≤ {GOAL_MINUTES} min)")  # fmt: skip
+    cpu = median(r["cpu_seconds"] for r in runs)
+    cpu_alone = median(b["cpu_seconds"] for b in alone)
+    cpu_minutes = (n * len(PACKS) * cpu + n * cpu_alone) / a.workers / 60
+    print(f"by CPU seconds (a machine not shared): {cpu:.0f} s per run → ≈ {cpu_minutes:.0f} min")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from fangkong import clock
 from fangkong.alerts.rules import AlertRules
@@ -226,7 +226,13 @@ class ProvinceLoop:
             home=orders.home,
             sealed_residents=orders.sealed_residents,
         )
-        for o in case_origins(self.engine, self.seal_levels):
+        with self.engine.connect() as conn:
+            registered = conn.execute(select(func.count()).select_from(tracing_cases)).scalar_one()
+        # the origins (samples, placements, sealed spans) are read only on a day with new cases
+        origins = (
+            case_origins(self.engine, self.seal_levels) if registered > len(self._counted) else []
+        )
+        for o in origins:
             if o.person_id in self._counted or o.registered_at > at:
                 continue
             self._counted.add(o.person_id)
