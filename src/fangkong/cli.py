@@ -76,6 +76,7 @@ def _register() -> None:
     from fangkong.auth.cli import role_app, token_app, user_app
     from fangkong.clock_cli import app as clock_app
     from fangkong.demo import demo_command
+    from fangkong.demo.evaluation import evaluate_command
     from fangkong.healthcode.cli import app as code_app
     from fangkong.identity.cli import app as id_app
     from fangkong.policy.cli import app as policy_app
@@ -98,6 +99,7 @@ def _register() -> None:
     app.add_typer(export_app, name="export")
     app.add_typer(twin_app, name="twin")
     app.command("demo")(demo_command)
+    app.command("evaluate")(evaluate_command)
     app.command("serve")(serve_command)
     app.add_typer(user_app, name="user")
     app.add_typer(role_app, name="role")

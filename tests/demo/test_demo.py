@@ -45,6 +45,12 @@ def test_demo_builds_imports_simulates_and_prints_a_login(tmp_path: Path) -> Non
     assert report["cases"]["never_infected"] == 0
     assert report["cases"]["registered_twice"] == 0
     assert report["codes"]["none"] == 0
+    cost = report["cost"]  # the cost side, from the same days as the score
+    assert cost["red_person_days"] == sum(d["codes"]["red"] for d in report["days"])
+    restricted = report["score"]["restricted_person_days"]
+    assert cost["centralised_person_days"] == restricted["centralised"]
+    assert cost["restricted_person_days"] == sum(restricted.values())
+    assert cost["samples"] >= cost["tubes"] > 0
     with (tmp_path / "demo" / "cases.csv").open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == report["cases"]["confirmed"]

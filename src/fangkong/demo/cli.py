@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, time
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import typer
@@ -22,15 +21,15 @@ from fangkong import clock
 from fangkong.auth.keys import load_server_keys
 from fangkong.auth.service import demo_admin
 from fangkong.cli_support import database, out, settings
+from fangkong.demo.province import import_registry
 from fangkong.demo.run import run_outbreak
 from fangkong.errors import BadInput, Problem
 from fangkong.identity.masking import mask_id, mask_name, mask_phone
 from fangkong.identity.sealing import Sealer, load_or_create_key
-from fangkong.registry.service import ImportOptions, import_file
 from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.schema import households, persons, regions, venues
-from fangkong.twin.registry import Registry, generate_registry, write_registry
+from fangkong.twin.registry import Registry, generate_registry
 from fangkong.twin.scenario import default_scenario
 
 
@@ -151,13 +150,11 @@ def _run_demo(engine: Engine, cfg: Settings, people: int, seed: int) -> Registry
 
     folder = cfg.home / "demo"
     registry = generate_registry(people, seed=seed)
-    files: dict[str, Path] = write_registry(registry, folder, "csv")
-    out.print(f"孪生省份 synthetic province: {people:,} persons, seed {seed} → {folder}")
-
     sealer = Sealer(load_or_create_key(cfg))
-    options = ImportOptions(today=today, phone_region=cfg.phone_region)
-    for kind in ("regions", "venues", "persons"):
-        r = import_file(engine, kind, files[kind], options, sealer=sealer)
+    imported = import_registry(engine, registry, folder, sealer, today=today,
+                               phone_region=cfg.phone_region)  # fmt: skip
+    out.print(f"孪生省份 synthetic province: {people:,} persons, seed {seed} → {folder}")
+    for kind, r in imported.items():
         out.print(f"  import {kind:8} read {r.rows_read:>7,}  inserted {r.inserted:>7,}  "
                   f"updated {r.updated:>6,}  unchanged {r.unchanged:>7,}")  # fmt: skip
     _summary(engine, sealer, today)

@@ -40,7 +40,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine, select
+import pyarrow as pa
+from sqlalchemy import Engine, func, select
 
 from fangkong import clock
 from fangkong.alerts.rules import AlertRules
@@ -60,7 +61,7 @@ from fangkong.testing.schedules import flag_missed, schedule_orders
 from fangkong.testing.tables import tube_members, tubes
 from fangkong.tracing.control import case_origins
 from fangkong.tracing.tables import tracing_cases
-from fangkong.twin.events import DayEvents, EventWriter
+from fangkong.twin.events import TRUTH_SCHEMA, DayEvents, EventWriter
 from fangkong.twin.registry import Registry
 from fangkong.twin.scenario import Scenario
 from fangkong.twin.sim import Twin
@@ -97,6 +98,10 @@ class ProvinceLoop:
     folder: Path  # the run's events (Parquet by day) and truth go here
     history_days: int = 28  # quiet days of signals before the outbreak (detectors' baseline)
     days: list[LoopDay] = field(default_factory=list)
+    # False: the twin's event tables are not written to ``folder`` (``fangkong evaluate``
+    # needs only the truth, which the loop keeps in memory either way: ``truth()``)
+    write_events: bool = True
+    on_events: Callable[[DayEvents], None] | None = None  # sees each day's events (evaluate)
 
     def __post_init__(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -128,7 +133,8 @@ class ProvinceLoop:
             self.warning.history(self.registry, self.scenario, self.seed, self.history_days,
                                  detect=False)  # fmt: skip
         self.seconds: dict[str, float] = dict.fromkeys(CAPABILITIES, 0.0)
-        self._writer = EventWriter(self.folder)
+        self._writer = EventWriter(self.folder) if self.write_events else None
+        self._truth: list[pa.Table] = []  # each day's new infections (the twin's truth)
         self._counted: set[int] = set()  # cases already counted on an earlier day
         # everyone in the registry has a code from the start (green unless facts say else)
         recompute_all(self.engine, self.ctx, self.midnight(0), trigger="day")
@@ -155,7 +161,12 @@ class ProvinceLoop:
         with clock.frozen(t0):  # the system's clock is the replay's, whatever the setting
             orders = self._timed("twin", lambda: self.adapter.orders(t0, day))
             events = self._timed("twin", lambda: self.twin.step(day, orders.interventions))
-            self._timed("twin", lambda: self._writer.write(events))
+            self._truth.append(events.truth)
+            if self._writer is not None:
+                writer = self._writer
+                self._timed("twin", lambda: writer.write(events))
+            if self.on_events is not None:
+                self.on_events(events)
         with clock.frozen(t1):
             done = self._platform_day(day, events, orders, t0, t1)
         clock.set_replay(self.engine, t1, by=BY)
@@ -215,7 +226,13 @@ class ProvinceLoop:
             home=orders.home,
             sealed_residents=orders.sealed_residents,
         )
-        for o in case_origins(self.engine, self.seal_levels):
+        with self.engine.connect() as conn:
+            registered = conn.execute(select(func.count()).select_from(tracing_cases)).scalar_one()
+        # the origins (samples, placements, sealed spans) are read only on a day with new cases
+        origins = (
+            case_origins(self.engine, self.seal_levels) if registered > len(self._counted) else []
+        )
+        for o in origins:
             if o.person_id in self._counted or o.registered_at > at:
                 continue
             self._counted.add(o.person_id)
@@ -238,4 +255,18 @@ class ProvinceLoop:
 
     def close(self) -> None:
         """Wait for the twin's events of the last day to be written (after ``step``s)."""
-        self._writer.close()
+        if self._writer is not None:
+            self._writer.close()
+
+    def truth(self) -> pa.Table:
+        """Every infection of the run so far (the columns of ``score.read_truth``)."""
+        return truth_table(self._truth)
+
+
+def truth_table(days: list[pa.Table]) -> pa.Table:
+    """Days of ``DayEvents.truth`` as one table with the columns ``read_truth`` gives."""
+    columns = ["infectee", "infector", "day", "setting", "venue_code", "onset_day",
+               "asymptomatic"]  # fmt: skip
+    if not days:
+        return TRUTH_SCHEMA.empty_table().select(columns)
+    return pa.concat_tables([t.select(columns) for t in days])

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, func, select
 
 from fangkong.healthcode.tables import health_codes
 from fangkong.store.schema import persons
+from fangkong.testing.tables import tube_members, tubes
 from fangkong.tracing.control import CaseOrigin
 from fangkong.tracing.tables import tracing_cases
 from fangkong.twin.score import Score
@@ -61,6 +62,30 @@ def codes_by_colour(engine: Engine) -> dict[str, int]:
     out = {c: counts.get(c, 0) for c in ("green", "yellow", "red")}
     out["none"] = int(people) - sum(counts.values())
     return out
+
+
+def cost_figures(engine: Engine, days: list[DayFigures]) -> dict[str, int]:
+    """The cost side of a run (docs/evaluation.md): person-days with a red or yellow code
+    (codes at each day's end), in centralised quarantine, under a home order, living in a
+    sealed compound (the orders at each day's start), venue-closure days (the adapter
+    closes no venue: 0), and the samples the platform collected (persons sampled, tubes)."""
+    with engine.connect() as conn:
+        samples = conn.execute(select(func.count()).select_from(tube_members)).scalar_one()
+        n_tubes = conn.execute(select(func.count()).select_from(tubes)).scalar_one()
+    centralised = sum(d.isolated for d in days)
+    home = sum(d.home for d in days)
+    sealed = sum(d.sealed_residents for d in days)
+    return {
+        "red_person_days": sum(d.codes.get("red", 0) for d in days),
+        "yellow_person_days": sum(d.codes.get("yellow", 0) for d in days),
+        "centralised_person_days": centralised,
+        "home_person_days": home,
+        "sealed_person_days": sealed,
+        "restricted_person_days": centralised + home + sealed,
+        "venue_closure_days": 0,
+        "samples": int(samples),
+        "tubes": int(n_tubes),
+    }
 
 
 def confirmed_day(origin: CaseOrigin, start: date, tz: Any) -> int:

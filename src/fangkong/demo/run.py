@@ -26,6 +26,7 @@ from fangkong.demo.report import (
     TruthChecks,
     codes_by_colour,
     confirmed_day,
+    cost_figures,
     truth_checks,
     write_cases_csv,
     write_report,
@@ -130,7 +131,10 @@ def run_outbreak(
         origins=by_control,
         codes=codes,
         placements=placements,
-        extra={"truth": {"infections_per_day": [d.figures.infections for d in loop.days]}},
+        extra={
+            "cost": cost_figures(engine, [d.figures for d in loop.days]),
+            "truth": {"infections_per_day": [d.figures.infections for d in loop.days]},
+        },
     )
     _print_summary(loop, result, reference, checks, by_control, codes, placements, end)
     out.print(f"报告 report → {report}; 病例 cases → {cases_csv}")

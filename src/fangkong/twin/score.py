@@ -150,3 +150,53 @@ def plot_curves(curves: dict[str, Ints], path: Path, title: str = "Epidemic curv
     fig.savefig(path, metadata={"Software": None})
     plt.close(fig)
     return path
+
+
+def isolation_delays(truth: pa.Table, decisions: pa.Table, cases: Ints) -> Ints:
+    """Days from infection to the first isolation or home order, for each of ``cases``
+    (person rows) the truth infected: 0 when already under an order on the day of infection,
+    else the first later day an order took effect minus the infection day. Cases the truth
+    never infected, or never put under an order, are left out."""
+    infected = dict(zip(truth["infectee"].to_pylist(), truth["day"].to_pylist(), strict=True))
+    rows = [int(c) for c in cases.tolist() if int(c) in infected]
+    if not rows:
+        return np.zeros(0, np.int64)
+    days = np.array([infected[r] for r in rows], np.int64)
+    already = controlled_on(decisions, np.array(rows, np.int64), days)
+    ordered: dict[int, list[int]] = {}
+    if decisions.num_rows:
+        on = pc.not_equal(decisions["action"], pa.scalar("release"))
+        orders = decisions.filter(on)
+        people = orders["person"].to_numpy().astype(np.int64).tolist()
+        for p, d in zip(people, orders["day"].to_numpy().astype(np.int64).tolist(), strict=True):
+            ordered.setdefault(p, []).append(d)
+    out: list[int] = []
+    for r, day, now in zip(rows, days.tolist(), already.tolist(), strict=True):
+        if now:
+            out.append(0)
+            continue
+        later = [d for d in ordered.get(r, []) if d > day]
+        if later:
+            out.append(min(later) - day)
+    return np.array(out, np.int64)
+
+
+def contacts_per_case(found: pa.Table, cases: Ints) -> Ints:
+    """Close contacts the platform named for each of ``cases`` (person rows; 0 if none)."""
+    n = np.zeros(0, np.int64)
+    if found.num_rows:
+        case = found["case"].to_numpy().astype(np.int64)
+        contact = found["contact"].to_numpy().astype(np.int64)
+        pairs = np.unique(np.stack([case, contact]), axis=1)
+        n = np.bincount(pairs[0], minlength=int(cases.max(initial=0)) + 1)
+    return np.array([int(n[c]) if c < len(n) else 0 for c in cases.tolist()], np.int64)
+
+
+def contacts_infected_share(truth: pa.Table, found: pa.Table) -> float | None:
+    """Share of the distinct close contacts named that the truth infected during the run
+    (None if none was named)."""
+    contacts = np.unique(found["contact"].to_numpy().astype(np.int64))
+    if not len(contacts):
+        return None
+    infected = truth["infectee"].to_numpy().astype(np.int64)
+    return float(np.isin(contacts, infected).mean())
