@@ -159,7 +159,10 @@ def test_twin_travellers_through_the_loop(province: Engine) -> None:
     assert alerted <= late
     still = {tid for tid, active in raised if active}
     assert still <= {x.tid for x in feed.late if x.day == DAYS - 1}
-    assert {x.tid for x in feed.late if x.day < DAYS - 1} & still == set()
+    # a traveller late only on earlier days has no open alert (one late again on the last
+    # day — a sample late earlier, a handover late now — keeps that day's alert open)
+    last = {x.tid for x in feed.late if x.day == DAYS - 1}
+    assert {x.tid for x in feed.late if x.day < DAYS - 1} - last & still == set()
     assert sum(d.overdue for d in feed.days[-1:]) == len(
         [r for r in rows if r.due_at is not None and r.due_at < end and r.stage != "released"]
     )

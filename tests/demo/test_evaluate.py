@@ -135,4 +135,7 @@ def test_contacts_per_case_and_the_share_later_infected() -> None:
     assert contacts_per_case(found, np.array([1, 2, 3])).tolist() == [2, 1, 0]
     truth = _truth([(1, None, 0), (2, 1, 2), (6, 2, 4)])
     assert contacts_infected_share(truth, found) == pytest.approx(2 / 3)  # 2 and 6 of 2, 5, 6
+    # a contact infected before the case that named it (its infector) is not "later"
+    back = pa.table([pa.array([2], pa.int32()), pa.array([1], pa.int32())], schema=FOUND)
+    assert contacts_infected_share(truth, back) == 0.0
     assert contacts_infected_share(truth, FOUND.empty_table()) is None

@@ -134,9 +134,11 @@ def _twin_checkins(venue: str, zones: list[str | None] | None, day: int = 0) -> 
         pa.array([noon] * 4, pa.timestamp("s", tz="UTC")),
         pa.array([noon + timedelta(hours=1)] * 4, pa.timestamp("s", tz="UTC")),
     ]
-    table = pa.table(columns, schema=SCHEMAS["checkins"])
-    if zones is not None:
-        table = table.append_column("zone", pa.array(zones, pa.string()).dictionary_encode())
+    fields = [f for f in SCHEMAS["checkins"] if f.name != "zone"]
+    table = pa.table(columns, schema=pa.schema(fields))  # a run of the twin before zones
+    if zones is not None:  # the twin's own schema since zones
+        zone = pa.array(zones, pa.string()).dictionary_encode()
+        table = pa.table([*columns, zone], schema=SCHEMAS["checkins"])
     return table
 
 

@@ -6,12 +6,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from fangkong.twin.realism import household_attack_rate
+from fangkong.twin.realism import RANGES, household_attack_rate
 from fangkong.twin.registry import Registry, generate_registry
 from fangkong.twin.scenario import default_scenario
 from fangkong.twin.sim import Twin
 
-HOUSEHOLD_ATTACK_RATE = (0.30, 0.80)  # Omicron households, China 2022 (40-77 %), widened
+HOUSEHOLD_ATTACK_RATE = RANGES["household_attack_rate"]  # Omicron, China 2022: 40-77 %
 
 
 @pytest.fixture(scope="module")

@@ -133,6 +133,7 @@ def suggest(
         add(area_of(home), rules.residence_level, int(case_id), None)
     for case_id, venue, region in stays:
         add(area_of(region, village=False), rules.venue_level, int(case_id), str(venue))
+
     def covered(s: Suggestion) -> bool:
         """Inside a larger area (a village) suggested or held at this level or above."""
         code = info[s.region_code][0]

@@ -18,6 +18,15 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+# The realism ranges of docs/twin.md ("Realism ranges", with their sources), in one place
+# for the tests: the no-control arm's household attack rate, and on the platform side the
+# median close contacts per confirmed case and the share of close contacts infected later.
+RANGES: dict[str, tuple[float, float]] = {
+    "household_attack_rate": (0.30, 0.80),
+    "close_contacts_per_case": (5.0, 60.0),
+    "contacts_infected_share": (0.01, 0.15),
+}
+
 
 @dataclass(frozen=True)
 class AttackRate:

@@ -193,10 +193,17 @@ def contacts_per_case(found: pa.Table, cases: Ints) -> Ints:
 
 
 def contacts_infected_share(truth: pa.Table, found: pa.Table) -> float | None:
-    """Share of the distinct close contacts named that the truth infected during the run
-    (None if none was named)."""
-    contacts = np.unique(found["contact"].to_numpy().astype(np.int64))
+    """Share of the distinct close contacts named that the truth infected later than a case
+    that named them (None if none was named): a contact infected before the case — its
+    infector, a co-exposed person — is named but does not count as infected later."""
+    case = found["case"].to_numpy().astype(np.int64)
+    contact = found["contact"].to_numpy().astype(np.int64)
+    contacts = np.unique(contact)
     if not len(contacts):
         return None
-    infected = truth["infectee"].to_numpy().astype(np.int64)
-    return float(np.isin(contacts, infected).mean())
+    infectee = truth["infectee"].to_numpy().astype(np.int64)
+    size = int(max(infectee.max(initial=0), case.max(initial=0), contact.max(initial=0))) + 1
+    day = np.full(size, np.iinfo(np.int64).max, np.int64)  # never infected: no day
+    day[infectee] = truth["day"].to_numpy().astype(np.int64)
+    later = (day[contact] < np.iinfo(np.int64).max) & (day[contact] > day[case])
+    return float(len(np.unique(contact[later])) / len(contacts))
