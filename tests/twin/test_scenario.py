@@ -69,8 +69,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("ct_threshold = 35.0", "ct_threshold = 45.0", "testing.ct_threshold"),
         ("restaurant = 8 ", "restaurant = 0 ", "mobility.zone_size.restaurant"),
         ("restaurant = 8 ", "restaurant = 8\nbar = 4 ", "mobility.zone_size"),
-        ("restaurant = 0.007 ", "market = 0.007 ", "transmission.zone_prob_per_minute"),
-        ("restaurant = 0.007 ", "restaurant = 2.0 ", "transmission.zone_prob_per_minute"),
+        ("restaurant = 0.0013 ", "market = 0.0013 ", "transmission.zone_prob_per_minute"),
+        ("restaurant = 0.0013 ", "restaurant = 2.0 ", "transmission.zone_prob_per_minute"),
     ],
 )
 def test_bad_values_name_the_file_and_the_key(tmp_path: Path, old: str, new: str, key: str) -> None:

@@ -158,7 +158,9 @@ def build_population(
         compound_venue[at[ok].astype(np.int64)] = rows[ok]
 
     popularity = rng.lognormal(0.0, scenario.mobility.venue_popularity_sigma, len(venue_type))
-    venue_zones = zone_counts(venues, venue_type, venue_types, scenario)
+    venue_zones = zone_counts(
+        scenario, venue_type, venue_types, venue_county, popularity, county_of_person, age_group
+    )
     return Population(
         n=n,
         age=age,
@@ -187,27 +189,43 @@ def build_population(
     )
 
 
-def zone_counts(venues: Any, venue_type: I32, venue_types: list[str], scenario: Scenario) -> I32:
-    """Zones per venue: ⌈capacity / mobility.zone_size⌉ (at least 1) for zoned types, else 0.
+def zone_counts(
+    scenario: Scenario,
+    venue_type: I32,
+    venue_types: list[str],
+    venue_county: I32,
+    popularity: Floats,
+    county: I32 | Ints,
+    age_group: Ints,
+) -> I32:
+    """Zones per venue of the zoned types (``mobility.zone_size``), 0 elsewhere.
 
-    Capacity is the registry's ``capacity`` column (seats, places); a registry without it
-    gives every zoned venue one zone.
+    A venue has as many tables and rooms as the diners it serves at once need: its
+    expected visitors at a time — the county's visits of the type per day
+    (``mobility.visits_per_day`` by age group) × the venue's share of the type's
+    popularity in the county × the mean stay ÷ the opening minutes — divided by the zone
+    size, rounded, at least 1. So a zone holds about ``zone_size`` diners at a time
+    however popular the venue, and the close-range term does not hang on how the
+    registry's capacities happen to match popularity (a small, popular restaurant is not
+    one crowded table).
     """
+    m = scenario.mobility
     zones = np.zeros(len(venue_type), dtype=np.int32)
-    has_capacity = "capacity" in venues.column_names
-    capacity = np.ones(len(venue_type), dtype=np.int64)
-    if has_capacity:  # the registry's string column: empty where unknown
-        col = venues["capacity"]
-        if pa.types.is_string(col.type):
-            col = pc.if_else(pc.equal(col, pa.scalar("")), pa.scalar(None, pa.string()), col)
-        capacity = pc.fill_null(pc.cast(col, pa.int64()), 1).to_numpy().astype(np.int64)
-    for vtype, size in scenario.mobility.zone_size.items():
+    n_counties = int(max(int(county.max(initial=-1)), int(venue_county.max(initial=-1)))) + 1
+    for vtype, size in m.zone_size.items():
         if vtype not in venue_types:
             continue
-        mine = venue_type == venue_types.index(vtype)
-        zones[mine] = (
-            np.maximum(1, -(-np.maximum(capacity[mine], 1) // size)) if has_capacity else 1
-        )
+        mine = np.flatnonzero(venue_type == venue_types.index(vtype))
+        zones[mine] = 1
+        rates = np.asarray(m.visits_per_day[vtype], dtype=np.float64)[age_group]
+        visits = np.bincount(county, weights=rates, minlength=n_counties)  # per county and day
+        here = mine[venue_county[mine] >= 0]
+        where = venue_county[here]
+        total = np.bincount(where, weights=popularity[here], minlength=n_counties)
+        daily = visits[where] * popularity[here] / np.maximum(total[where], 1e-300)
+        open_, close = m.opening_hours[vtype]
+        at_once = daily * m.stay_minutes[vtype] / (60.0 * (close - open_))
+        zones[here] = np.maximum(1, np.rint(at_once / size)).astype(np.int32)
     return zones
 
 
