@@ -118,7 +118,7 @@ class Mobility:
     records_time_out: tuple[str, ...] = dataclasses.field()
     zone_size: dict[str, int] = dataclasses.field(
         metadata=_range(1, 10_000)
-    )  # persons per zone (table, room) by zoned visit type; zones = ⌈capacity / size⌉
+    )  # diners per zone (table, room) at a time by zoned visit type; zones follow the load
 
 
 @dataclass(frozen=True)
