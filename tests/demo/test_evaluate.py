@@ -139,3 +139,18 @@ def test_contacts_per_case_and_the_share_later_infected() -> None:
     back = pa.table([pa.array([2], pa.int32()), pa.array([1], pa.int32())], schema=FOUND)
     assert contacts_infected_share(truth, back) == 0.0
     assert contacts_infected_share(truth, FOUND.empty_table()) is None
+
+
+def test_packs_are_compared_seed_by_seed(evaluated: tuple[Path, dict[str, Any], str]) -> None:
+    _, body, output = evaluated
+    first, other = PACKS
+    by = {(r["pack"], r["seed"]): r for r in body["runs"]}
+    for metric in ("infections", "restricted_person_days", "samples"):
+        d = [by[(other, s)][metric] - by[(first, s)][metric] for s in (1, 2)]
+        stats = body["paired"][other][metric]
+        assert stats["n"] == 2
+        assert stats["median"] == pytest.approx(float(np.median(d)))
+        assert stats["p10"] <= stats["median"] <= stats["p90"]
+        assert stats["lower"] == sum(x < 0 for x in d)
+    assert first not in body["paired"]
+    assert "paired by seed" in output

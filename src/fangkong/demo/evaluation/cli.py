@@ -99,6 +99,41 @@ def summarise(runs: list[dict[str, Any]], packs: list[str]) -> dict[str, dict[st
     return summary
 
 
+# Paired by seed (the arms share the seed's province, seeds, importations and mobility):
+# each later pack minus the first, seed by seed.
+PAIRED: tuple[tuple[str, str, str], ...] = (
+    ("infections", "感染 infections", "+,.0f"),
+    ("restricted_person_days", "受限人日 restricted person-days", "+,.0f"),
+    ("red_person_days", "红码人日 red-code person-days", "+,.0f"),
+    ("yellow_person_days", "黄码人日 yellow-code person-days", "+,.0f"),
+    ("samples", "采样人次 samples (persons)", "+,.0f"),
+)
+
+
+def paired(runs: list[dict[str, Any]], packs: list[str]) -> dict[str, dict[str, Any]]:
+    """Per later pack and metric: the seed-by-seed difference against the first pack
+    (median, 10th and 90th percentile, and on how many seeds it was lower)."""
+    first = {r["seed"]: r for r in runs if r["pack"] == packs[0]}
+    result: dict[str, dict[str, Any]] = {}
+    for pack in packs[1:]:
+        result[pack] = {}
+        mine = {r["seed"]: r for r in runs if r["pack"] == pack}
+        seeds = sorted(set(first) & set(mine))
+        for metric, _, _ in PAIRED:
+            d = np.array([mine[s][metric] - first[s][metric] for s in seeds
+                          if mine[s].get(metric) is not None
+                          and first[s].get(metric) is not None], np.float64)  # fmt: skip
+            if not len(d):
+                result[pack][metric] = {"median": None, "p10": None, "p90": None, "n": 0,
+                                        "lower": 0}  # fmt: skip
+                continue
+            p10, median, p90 = np.percentile(d, [10, 50, 90])
+            result[pack][metric] = {"median": float(median), "p10": float(p10),
+                                    "p90": float(p90), "n": len(d),
+                                    "lower": int((d < 0).sum())}  # fmt: skip
+    return result
+
+
 def _cell(stats: dict[str, Any], fmt: str) -> str:
     if stats["median"] is None:
         return "–"
@@ -135,6 +170,7 @@ def evaluate_command(
         r["infections_averted"] = base - r["infections"]
     runs.sort(key=lambda r: (pack.index(r["pack"]), r["seed"]))
     summary = summarise(runs, pack)
+    pairs = paired(runs, pack)
     body = {
         "version": VERSION,
         "people": people,
@@ -146,12 +182,21 @@ def evaluate_command(
         "no_control": [baselines[s] for s in sorted(baselines)],
         "runs": runs,
         "summary": summary,
+        "paired": pairs,
     }
     table = Table("指标 metric", *(f"{p}\n中位数 [10%–90%] median [80 % interval]" for p in pack),
                   title=f"{seeds} 个种子 seeds × {len(pack)} 个政策包 packs")  # fmt: skip
     for metric, label, fmt in METRICS:
         table.add_row(label, *(_cell(summary[p][metric], fmt) for p in pack))
     out.print(table)
+    for other in pack[1:]:
+        table = Table("指标 metric", f"{other} − {pack[0]}\n中位数 [10%–90%] median [80 %]",
+                      "更低的种子 seeds lower",
+                      title=f"逐种子配对差 paired by seed: {other} − {pack[0]}")  # fmt: skip
+        for metric, label, fmt in PAIRED:
+            st = pairs[other][metric]
+            table.add_row(label, _cell(st, fmt), f"{st['lower']} / {st['n']}")
+        out.print(table)
     folder.mkdir(parents=True, exist_ok=True)
     report = folder / "evaluation.json"
     report.write_text(json.dumps(body, ensure_ascii=False, indent=2) + "\n", "utf-8")
