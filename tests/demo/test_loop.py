@@ -51,7 +51,7 @@ from fangkong.twin.scenario import default_scenario, with_overrides
 from fangkong.twin.score import read_truth
 from tests.conftest import BACKENDS, TEST_SEAL_KEY, _pg_database
 
-PEOPLE, DAYS, SEED = 3_000, 14, 2
+PEOPLE, DAYS, SEED = 3_000, 14, 1
 pytestmark = pytest.mark.slow
 
 
