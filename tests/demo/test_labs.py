@@ -92,8 +92,10 @@ def test_the_desk_samples_what_was_ordered_and_resolves_pools_singly(province: E
     # the campaign round: every resident sampled on day 3, pooled within the compound
     in_round = [t for t in tube_rows.values() if t.campaign_id in rounds]
     assert sorted(p for t in in_round for p in members[t.id]) == people
+    pool = desk.rules.campaign.pool_size
+    assert pool == 10  # protocol-9's 10-in-1
     for t in in_round:
-        assert 1 <= t.pool_size <= desk.rules.campaign.pool_size == 10
+        assert 1 <= t.pool_size <= pool
         assert len(members[t.id]) == t.pool_size
         assert day3 <= t.collected_at < day3 + timedelta(days=1)
         assert t.collected_at < t.shipped_at < t.received_at

@@ -82,31 +82,32 @@ def check_arguments(packs: list[str], seeds: int, people: int, days: int, worker
                       f"--out {out_dir} exists and is not a directory")  # fmt: skip
 
 
+def _stats(xs: list[float]) -> dict[str, Any]:
+    """Median, 10th and 90th percentile (linear) and the count of ``xs``."""
+    if not xs:
+        return {"median": None, "p10": None, "p90": None, "n": 0}
+    p10, median, p90 = np.percentile(np.array(xs, np.float64), [10, 50, 90])
+    return {"median": float(median), "p10": float(p10), "p90": float(p90), "n": len(xs)}
+
+
 def summarise(runs: list[dict[str, Any]], packs: list[str]) -> dict[str, dict[str, Any]]:
     """Per pack and metric: median, 10th and 90th percentile and the runs with a value."""
-    summary: dict[str, dict[str, Any]] = {}
-    for pack in packs:
-        mine = [r for r in runs if r["pack"] == pack]
-        summary[pack] = {}
-        for metric, _, _ in METRICS:
-            xs = np.array([r[metric] for r in mine if r.get(metric) is not None], np.float64)
-            if not len(xs):
-                summary[pack][metric] = {"median": None, "p10": None, "p90": None, "n": 0}
-                continue
-            p10, median, p90 = np.percentile(xs, [10, 50, 90])
-            summary[pack][metric] = {"median": float(median), "p10": float(p10),
-                                     "p90": float(p90), "n": len(xs)}  # fmt: skip
-    return summary
+    return {
+        pack: {
+            metric: _stats([r[metric] for r in runs
+                            if r["pack"] == pack and r.get(metric) is not None])
+            for metric, _, _ in METRICS
+        }
+        for pack in packs
+    }  # fmt: skip
 
 
 # Paired by seed (the arms share the seed's province, seeds, importations and mobility):
-# each later pack minus the first, seed by seed.
-PAIRED: tuple[tuple[str, str, str], ...] = (
-    ("infections", "感染 infections", "+,.0f"),
-    ("restricted_person_days", "受限人日 restricted person-days", "+,.0f"),
-    ("red_person_days", "红码人日 red-code person-days", "+,.0f"),
-    ("yellow_person_days", "黄码人日 yellow-code person-days", "+,.0f"),
-    ("samples", "采样人次 samples (persons)", "+,.0f"),
+# each later pack minus the first, seed by seed; labels as in METRICS, signed.
+PAIRED_METRICS = ("infections", "restricted_person_days", "red_person_days",
+                  "yellow_person_days", "samples")  # fmt: skip
+PAIRED: tuple[tuple[str, str, str], ...] = tuple(
+    (metric, label, "+" + fmt) for metric, label, fmt in METRICS if metric in PAIRED_METRICS
 )
 
 
@@ -116,21 +117,16 @@ def paired(runs: list[dict[str, Any]], packs: list[str]) -> dict[str, dict[str, 
     first = {r["seed"]: r for r in runs if r["pack"] == packs[0]}
     result: dict[str, dict[str, Any]] = {}
     for pack in packs[1:]:
-        result[pack] = {}
         mine = {r["seed"]: r for r in runs if r["pack"] == pack}
-        seeds = sorted(set(first) & set(mine))
+        result[pack] = {}
         for metric, _, _ in PAIRED:
-            d = np.array([mine[s][metric] - first[s][metric] for s in seeds
-                          if mine[s].get(metric) is not None
-                          and first[s].get(metric) is not None], np.float64)  # fmt: skip
-            if not len(d):
-                result[pack][metric] = {"median": None, "p10": None, "p90": None, "n": 0,
-                                        "lower": 0}  # fmt: skip
-                continue
-            p10, median, p90 = np.percentile(d, [10, 50, 90])
-            result[pack][metric] = {"median": float(median), "p10": float(p10),
-                                    "p90": float(p90), "n": len(d),
-                                    "lower": int((d < 0).sum())}  # fmt: skip
+            both = [
+                s
+                for s in sorted(set(first) & set(mine))
+                if mine[s].get(metric) is not None and first[s].get(metric) is not None
+            ]
+            d = [mine[s][metric] - first[s][metric] for s in both]
+            result[pack][metric] = {**_stats(d), "lower": sum(x < 0 for x in d)}
     return result
 
 
