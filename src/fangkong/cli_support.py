@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from sqlalchemy import Engine
 
-from fangkong import clock
+from fangkong import bounds, clock
 from fangkong.errors import FangkongError, Problem
 from fangkong.settings import SettingError, Settings, load_settings
 from fangkong.store.engine import engine_for
@@ -58,6 +58,7 @@ def database(cfg: Settings | None = None) -> Iterator[Engine]:
     cfg = cfg or settings()
     engine = engine_for(cfg)
     try:
+        bounds.configure_from(cfg)
         with clock.configured(cfg, engine):
             yield engine
     finally:

@@ -181,6 +181,31 @@ SETTINGS: tuple[Setting, ...] = (
         _non_negative_int,
     ),
     Setting(
+        "input_past_days",
+        "FANGKONG_INPUT_PAST_DAYS",
+        "730",
+        "Days before the system's clock that a date or time sent by a person, a file or a "
+        "device may lie (onsets, samples, checks, results); older values are refused.",
+        _positive_int,
+    ),
+    Setting(
+        "input_future_days",
+        "FANGKONG_INPUT_FUTURE_DAYS",
+        "90",
+        "Days after the system's clock that a planned date (a quarantine end, a period's "
+        "start) may lie; each capability may narrow it (a quarantine end within the "
+        "pack's longest period).",
+        _positive_int,
+    ),
+    Setting(
+        "device_ahead_seconds",
+        "FANGKONG_DEVICE_AHEAD_SECONDS",
+        "300",
+        "Seconds a device's clock (a scan's device time, a lab's report time) or any "
+        "event time may run ahead of the system's clock before it is refused.",
+        _non_negative_int,
+    ),
+    Setting(
         "clock",
         "FANGKONG_CLOCK",
         "auto",
@@ -214,6 +239,9 @@ class Settings:
     qr_clock_skew_seconds: int = 10
     scan_offline_hours: int = 24
     clock: ClockSetting = AUTO
+    input_past_days: int = 730
+    input_future_days: int = 90
+    device_ahead_seconds: int = 300
 
     @property
     def key_path(self) -> Path:

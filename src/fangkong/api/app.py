@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from fangkong import __version__, clock
+from fangkong import __version__, bounds, clock
 from fangkong.api import problems
 from fangkong.api.arrivals_routes import arrivals_api
 from fangkong.api.context import AppContext
@@ -178,6 +178,7 @@ def create_app(
     engine = engine or engine_for(settings)
     codes = codes or _code_context(settings, sealer)
     clock.configure(settings, engine)  # the server's pages and jobs read this clock
+    bounds.configure_from(settings)
     ctx = AppContext(
         settings=settings,
         engine=engine,

@@ -173,7 +173,8 @@ def from_validation(
         loc = [str(x) for x in e.get("loc", ())]
         field = ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc)
         kind = str(e.get("type", "invalid"))
-        zh = _VALIDATION_ZH.get(kind, "值无效")
+        ctx = e.get("ctx") or {}
+        zh = str(ctx["zh"]) if "zh" in ctx else _VALIDATION_ZH.get(kind, "值无效")
         detail = zh if lang == "zh" else str(e.get("msg", "invalid value"))
         errors.append({"field": field, "code": f"value.{kind}", "detail": f"{field}: {detail}"})
     return problem_response(status, problem, lang, instance=instance, errors=errors)
