@@ -190,6 +190,28 @@ SETTINGS: tuple[Setting, ...] = (
         "sessions, lockouts and audit rows always use machine time.",
         parse_setting,
     ),
+    Setting(
+        "audit_anchor_copy",
+        "FANGKONG_AUDIT_ANCHOR_COPY",
+        "",
+        "A second file the audit log's signed checkpoints are appended to (e.g. on another "
+        "disk or a log host's mount), besides {home}/audit/anchor.log. Empty: none.",
+    ),
+    Setting(
+        "audit_anchor_rows",
+        "FANGKONG_AUDIT_ANCHOR_ROWS",
+        "1",
+        "Write an audit checkpoint once the log grew this many rows past the last one.",
+        _positive_int,
+    ),
+    Setting(
+        "audit_anchor_seconds",
+        "FANGKONG_AUDIT_ANCHOR_SECONDS",
+        "0",
+        "Also write one when this many seconds passed since the last and the log grew "
+        "(0: by rows only).",
+        _non_negative_int,
+    ),
 )
 
 
@@ -214,6 +236,9 @@ class Settings:
     qr_clock_skew_seconds: int = 10
     scan_offline_hours: int = 24
     clock: ClockSetting = AUTO
+    audit_anchor_copy: str = ""
+    audit_anchor_rows: int = 1
+    audit_anchor_seconds: int = 0
 
     @property
     def key_path(self) -> Path:
