@@ -200,9 +200,13 @@ def read(path: Path, key: bytes) -> Iterator[Checkpoint | AnchorProblem]:
             if not text.strip():
                 continue
             found = _parse(key, number, text.rstrip("\n"))
-            if isinstance(found, Checkpoint) and previous is not None and (
-                found.seq < previous.seq
-                or (found.seq == previous.seq and found.row_hash != previous.row_hash)
+            if (
+                isinstance(found, Checkpoint)
+                and previous is not None
+                and (
+                    found.seq < previous.seq
+                    or (found.seq == previous.seq and found.row_hash != previous.row_hash)
+                )
             ):
                 yield AnchorProblem(
                     number, f"anchor line out of order (row {found.seq} after {previous.seq})"

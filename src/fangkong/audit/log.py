@@ -213,8 +213,9 @@ def verify(
                 breaks.append(ChainBreak(seq, "its fields were altered (hash mismatch)"))
             for path, cp in anchored.pop(seq, ()):
                 if cp.row_hash != row["row_hash"]:
-                    breaks.append(ChainBreak(seq, f"differs from its checkpoint ({path} line "
-                                                  f"{cp.line}): the row was rewritten"))  # fmt: skip
+                    where = f"{path} line {cp.line}"
+                    breaks.append(ChainBreak(seq, f"differs from its checkpoint ({where}): "
+                                                  "the row was rewritten"))  # fmt: skip
             prev, expected_seq = row["row_hash"], seq + 1
         head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).mappings().one()
     if head["seq"] != expected_seq - 1 or head["row_hash"] != prev:

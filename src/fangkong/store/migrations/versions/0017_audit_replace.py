@@ -23,18 +23,19 @@ down_revision = "0016"
 branch_labels = None
 depends_on = None
 
-MESSAGE = "audit log is append-only 审计日志只可追加"
 _TRIGGER = "audit_log_no_replace"
+# the message of 0012's triggers, so a replace reads like the UPDATE it amounts to
+_CREATE = (
+    "CREATE TRIGGER audit_log_no_replace BEFORE INSERT ON audit_log "
+    "WHEN EXISTS (SELECT 1 FROM audit_log WHERE seq = NEW.seq) "
+    "BEGIN SELECT RAISE(ABORT, 'audit log is append-only 审计日志只可追加'); END"
+)
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
-    op.execute(
-        f"CREATE TRIGGER {_TRIGGER} BEFORE INSERT ON audit_log "
-        "WHEN EXISTS (SELECT 1 FROM audit_log WHERE seq = NEW.seq) "
-        f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
-    )
+    op.execute(_CREATE)
 
 
 def downgrade() -> None:
