@@ -200,14 +200,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "audit_anchor_rows",
         "FANGKONG_AUDIT_ANCHOR_ROWS",
-        "1",
+        "16",
         "Write an audit checkpoint once the log grew this many rows past the last one.",
         _positive_int,
     ),
     Setting(
         "audit_anchor_seconds",
         "FANGKONG_AUDIT_ANCHOR_SECONDS",
-        "0",
+        "1",
         "Also write one when this many seconds passed since the last and the log grew "
         "(0: by rows only).",
         _non_negative_int,
@@ -237,8 +237,8 @@ class Settings:
     scan_offline_hours: int = 24
     clock: ClockSetting = AUTO
     audit_anchor_copy: str = ""
-    audit_anchor_rows: int = 1
-    audit_anchor_seconds: int = 0
+    audit_anchor_rows: int = 16
+    audit_anchor_seconds: int = 1
 
     @property
     def key_path(self) -> Path:

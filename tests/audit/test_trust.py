@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,8 @@ def test_anchor_lags_and_is_written_private(engine: Engine, tmp_path: Path) -> N
 
 
 def test_truncation_with_the_head_moved_back_is_reported(province: Engine, tmp_path: Path) -> None:
-    c = logged_in(make_app(province, tmp_path), "epi")  # the server anchors in its home
+    app_ = make_app(province, tmp_path, FANGKONG_AUDIT_ANCHOR_ROWS="1")
+    c = logged_in(app_, "epi")  # the server anchors in its home, here at every append
     for pid in person_ids(province, "140102")[:6]:
         assert c.get(f"/api/v1/persons/{pid}").status_code == 200
     env = {**shell_env(tmp_path), "FANGKONG_DATABASE_URL": database_url(province)}
@@ -267,3 +269,15 @@ def test_a_typed_id_number_is_not_kept_in_clear(province: Engine, tmp_path: Path
     assert _rows_containing(province, "13812341234") == 0
     assert _rows_containing(province, typed[:12]) == 0
     assert verify(province, KEY)[1] == []
+
+
+def test_a_checkpoint_is_due_by_rows_or_by_time() -> None:
+    every = anchor.Anchor((Path("x"),), every_rows=16, every_seconds=1)
+    now = anchor.clock.wall()
+    last = anchor.Checkpoint(1, 10, bytes(32), now.isoformat())
+    assert anchor._due(every, None, 1, now)  # nothing anchored yet
+    assert not anchor._due(every, last, 20, now)
+    assert anchor._due(every, last, 26, now)  # 16 rows on
+    assert anchor._due(every, last, 11, now + timedelta(seconds=1))  # a second on
+    assert not anchor._due(every, last, 10, now + timedelta(hours=1))  # the head did not move
+    assert not anchor._due(every, last, 5, now + timedelta(hours=1))  # went back: verify's job

@@ -55,7 +55,7 @@ class Anchor:
 
     paths: tuple[Path, ...]
     every_rows: int = 1
-    every_seconds: int = 0
+    every_seconds: int = 0  # 0: by rows only
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Anchor:
