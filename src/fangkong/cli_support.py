@@ -20,6 +20,7 @@ from rich.progress import (
 from sqlalchemy import Engine
 
 from fangkong import bounds, clock
+from fangkong.audit import anchor
 from fangkong.errors import FangkongError, Problem
 from fangkong.settings import SettingError, Settings, load_settings
 from fangkong.store.engine import engine_for
@@ -57,6 +58,7 @@ def database(cfg: Settings | None = None) -> Iterator[Engine]:
     system clock (fangkong.clock) follows the settings and this database meanwhile."""
     cfg = cfg or settings()
     engine = engine_for(cfg)
+    anchor.attach(engine, anchor.Anchor.from_settings(cfg))  # audit checkpoints
     try:
         bounds.configure_from(cfg)
         with clock.configured(cfg, engine):

@@ -215,6 +215,28 @@ SETTINGS: tuple[Setting, ...] = (
         "sessions, lockouts and audit rows always use machine time.",
         parse_setting,
     ),
+    Setting(
+        "audit_anchor_copy",
+        "FANGKONG_AUDIT_ANCHOR_COPY",
+        "",
+        "A second file the audit log's signed checkpoints are appended to (e.g. on another "
+        "disk or a log host's mount), besides {home}/audit/anchor.log. Empty: none.",
+    ),
+    Setting(
+        "audit_anchor_rows",
+        "FANGKONG_AUDIT_ANCHOR_ROWS",
+        "16",
+        "Write an audit checkpoint once the log grew this many rows past the last one.",
+        _positive_int,
+    ),
+    Setting(
+        "audit_anchor_seconds",
+        "FANGKONG_AUDIT_ANCHOR_SECONDS",
+        "1",
+        "Also write one when this many seconds passed since the last and the log grew "
+        "(0: by rows only).",
+        _non_negative_int,
+    ),
 )
 
 
@@ -242,6 +264,9 @@ class Settings:
     input_past_days: int = 730
     input_future_days: int = 90
     device_ahead_seconds: int = 300
+    audit_anchor_copy: str = ""
+    audit_anchor_rows: int = 16
+    audit_anchor_seconds: int = 1
 
     @property
     def key_path(self) -> Path:

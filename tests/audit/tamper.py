@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-TRIGGERS = ("audit_log_no_update", "audit_log_no_delete")
-PG_TRIGGERS = (*TRIGGERS, "audit_log_no_truncate")
+TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "audit_log_no_replace")  # 0012, 0017
+PG_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "audit_log_no_truncate")
 
 
 def drop_append_only_triggers(engine: Engine) -> None:

@@ -31,6 +31,7 @@ from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
 from fangkong.api.scan_endpoint import ScanEndpoint
 from fangkong.api.testing_routes import testing_api
 from fangkong.api.tracing_routes import tracing_api
+from fangkong.audit import anchor
 from fangkong.auth.keys import ServerKeys, load_server_keys
 from fangkong.errors import FangkongError, Problem, Unauthenticated
 from fangkong.healthcode.qr import load_or_create_keys
@@ -179,6 +180,7 @@ def create_app(
     codes = codes or _code_context(settings, sealer)
     clock.configure(settings, engine)  # the server's pages and jobs read this clock
     bounds.configure_from(settings)
+    anchor.attach(engine, anchor.Anchor.from_settings(settings))  # audit checkpoints
     ctx = AppContext(
         settings=settings,
         engine=engine,

@@ -352,5 +352,5 @@ def get_audit(
 ) -> list[AuditOut]:
     """The audit log, newest first (right ``audit.read``)."""
     actor.require(AUDIT_READ)
-    rows = audit.search(ctx.engine, person=person, user=user, limit=limit)
+    rows = audit.search(ctx.engine, person=person, user=user, limit=limit, viewer=actor)
     return [AuditOut.model_validate(asdict(r)) for r in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from fangkong.audit.anchor import anchor_paths
 from fangkong.audit.log import search, verify
 from fangkong.auth.keys import load_server_keys
 from fangkong.cli_support import database, err, out, settings
@@ -15,16 +16,21 @@ app = typer.Typer(help="Audit log: verify the hash chain, search entries.", no_a
 
 @app.command("verify")
 def verify_command() -> None:
-    """Check the audit log's hash chain; exit 1 naming each altered, missing or forged row."""
+    """Check the audit log's hash chain and its anchor file(s); exit 1 naming each
+    altered, missing or forged row, and each checkpoint the table no longer matches."""
     cfg = settings()
+    paths = anchor_paths(cfg)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        count, breaks = verify(engine, load_server_keys(cfg).audit)
+        count, breaks = verify(engine, load_server_keys(cfg).audit, paths)
     if not breaks:
         out.print(f"审计日志完好 / audit chain intact: {count:,} rows")
+        out.print("  anchored in " + ", ".join(str(p) for p in paths), markup=False)
         return
     for b in breaks:
-        err.print(f"[red]row {b.seq}[/red]: {b.reason}")
+        where = "row" if b.where == "row" else "anchor line"
+        err.print(f"[red]{where} {b.seq}[/red]: ", end="")
+        err.print(b.reason, markup=False)
     err.print(f"审计日志被改动 / audit chain broken: {len(breaks)} problem(s) in {count:,} rows")
     raise typer.Exit(1)
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, delete, func, select, update
 
 from fangkong import clock
-from fangkong.audit.log import AuditEvent, record, transaction
+from fangkong.audit.log import AuditEvent, record, transaction, unknown_name
 from fangkong.auth.jurisdiction import in_subtree, region_exists
 from fangkong.auth.model import Actor, UserInfo
 from fangkong.auth.passwords import hash_password, needs_rehash, verify_password
@@ -483,7 +483,16 @@ def login(
         record(
             conn,
             key,
-            AuditEvent(username[:64] or "-", "login", outcome, address, "user", target),
+            # a name that is no account may be anything typed there (an ID number, a
+            # password): only its keyed pseudonym is kept, so attempts still correlate
+            AuditEvent(
+                user.username if user is not None else unknown_name(key, username),
+                "login",
+                outcome,
+                address,
+                "user",
+                target,
+            ),
             at=now,
         )
     if error is not None:

@@ -18,6 +18,7 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select
 
 from fangkong import clock
+from fangkong.audit.anchor import anchor_paths
 from fangkong.auth.keys import load_server_keys
 from fangkong.auth.service import demo_admin
 from fangkong.cli_support import database, out, settings
@@ -113,6 +114,8 @@ def _fresh_store(cfg: Settings) -> None:
     if cfg.database_url == default:
         for suffix in ("", "-wal", "-shm"):
             (cfg.home / f"fangkong.db{suffix}").unlink(missing_ok=True)
+        # the old log's checkpoints would read as a wiped log against the new database
+        anchor_paths(cfg)[0].unlink(missing_ok=True)
         return
     from fangkong.store.engine import make_engine
     from fangkong.tracing.tables import tracing_cases

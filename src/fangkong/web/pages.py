@@ -436,5 +436,5 @@ def get_audit(
     user: Annotated[str | None, Query(max_length=80)] = None,
 ) -> HTMLResponse:
     actor.require(AUDIT_READ)
-    rows = audit.search(ctx.engine, person=person, user=user or None, limit=300)
+    rows = audit.search(ctx.engine, person=person, user=user or None, limit=300, viewer=actor)
     return page(request, "audit.html", actor=actor, rows=rows, person=person, user=user or "")

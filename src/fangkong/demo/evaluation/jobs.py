@@ -58,7 +58,8 @@ def platform_run(cfg: Settings, seed: int, pack: str, people: int, days: int) ->
     with tempfile.TemporaryDirectory(prefix="fangkong-evaluate-") as tmp:
         home = Path(tmp)
         cfg = dataclasses.replace(cfg, home=home, policy_pack=pack, seal_key="",
-                                  database_url=f"sqlite:///{home / 'fangkong.db'}")  # fmt: skip
+                                  database_url=f"sqlite:///{home / 'fangkong.db'}",
+                                  audit_anchor_copy="")  # throwaway: no anchor copy  # fmt: skip
         with database(cfg) as engine:
             result = _run(engine, cfg, seed, pack, people, days, tic)
     result["cpu_seconds"] = process_time() - cpu
