@@ -13,6 +13,7 @@ from fangkong import __version__
 from fangkong.cli_support import err, fail, out
 from fangkong.errors import FangkongError
 from fangkong.settings import SETTINGS, SettingError, load_settings, setting_sources
+from fangkong.store.files import lock_down_process
 
 
 class _Group(TyperGroup):
@@ -127,6 +128,7 @@ _register()
 
 
 def main() -> None:
+    lock_down_process()  # whatever this process writes is private (0700/0600)
     try:
         app()
     except FangkongError as exc:

@@ -6,6 +6,7 @@ come from it, and a test fails when a setting is missing from the docs.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -51,6 +52,21 @@ def _lang(text: str) -> str:
     if text not in ("zh", "en", "zh+en"):
         raise ValueError(f"must be zh, en or zh+en, got {text!r}")
     return text
+
+
+def _networks(text: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR networks, each checked; empty: none."""
+    out: list[str] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError as exc:
+            raise ValueError(
+                f"{item!r} 不是IP地址或网段 / is not an IP address or CIDR network"
+            ) from exc
+    return tuple(out)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -148,6 +164,23 @@ SETTINGS: tuple[Setting, ...] = (
         "true",
         "Mark session cookies Secure (sent over HTTPS only; browsers also accept them "
         "from http://127.0.0.1 and localhost). Set false only behind a trusted proxy test.",
+        _flag,
+    ),
+    Setting(
+        "trusted_proxies",
+        "FANGKONG_TRUSTED_PROXIES",
+        "",
+        "Comma-separated IP addresses or CIDR networks of reverse proxies whose "
+        "X-Forwarded-For/-Proto headers are believed (rate limits, audit addresses). "
+        "Empty: none, the peer's address is the client's.",
+        _networks,
+    ),
+    Setting(
+        "https",
+        "FANGKONG_HTTPS",
+        "false",
+        "The service is reached over HTTPS (directly or through the proxy): answers carry "
+        "Strict-Transport-Security (one year, subdomains included).",
         _flag,
     ),
     Setting(
@@ -267,6 +300,8 @@ class Settings:
     audit_anchor_copy: str = ""
     audit_anchor_rows: int = 16
     audit_anchor_seconds: int = 1
+    trusted_proxies: tuple[str, ...] = ()
+    https: bool = False
 
     @property
     def key_path(self) -> Path:

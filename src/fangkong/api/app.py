@@ -136,8 +136,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problems.internal(_api_lang(request), request.url.path)
 
 
-def _install_headers(app: FastAPI) -> None:
-    app.add_middleware(SecurityHeaders, page_csp=_PAGE_CSP, docs_csp=_DOCS_CSP)
+def _install_headers(app: FastAPI, https: bool) -> None:
+    app.add_middleware(SecurityHeaders, page_csp=_PAGE_CSP, docs_csp=_DOCS_CSP, https=https)
 
 
 class FangkongApp(FastAPI):
@@ -227,5 +227,5 @@ def create_app(
         )
 
     _install_error_handlers(app)
-    _install_headers(app)
+    _install_headers(app, settings.https)
     return app

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from fangkong.cli_support import out, settings
+from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.engine import engine_for
+from fangkong.store.files import lock_down_process
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -53,10 +55,19 @@ def serve_command(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        **proxy_options(cfg),
         log_level="info",
         access_log=access_log,
     )
+
+
+def proxy_options(cfg: Settings) -> dict[str, Any]:
+    """uvicorn's options for X-Forwarded-*: believed only from ``FANGKONG_TRUSTED_PROXIES``.
+    Left to itself uvicorn trusts 127.0.0.1, so anyone on the host could choose the
+    address that rate limits and the audit log see."""
+    if not cfg.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(cfg.trusted_proxies)}
 
 
 def app_factory() -> FastAPI:
@@ -67,6 +78,7 @@ def app_factory() -> FastAPI:
     # writer thread commits; with the default a request can wait 5 ms for the GIL each time
     # it returns from SQLite (measured: 1.5-2x fewer scans per second).
     sys.setswitchinterval(GIL_SWITCH_S)
+    lock_down_process()  # also when started by uvicorn itself, not `fangkong serve`
     cfg = settings()
     app = create_app(cfg, engine_for(cfg))
     app.state.pid = os.getpid()

@@ -13,15 +13,23 @@ API_HEADERS: list[tuple[bytes, bytes]] = [
     (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
 ]
+# FANGKONG_HTTPS: browsers come back over HTTPS only, for a year, subdomains included
+HSTS: tuple[bytes, bytes] = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
-def with_api_headers(send: Send) -> Send:
-    """``send`` adding :data:`API_HEADERS` (those not already set) to the response start."""
+def api_headers(https: bool) -> list[tuple[bytes, bytes]]:
+    """:data:`API_HEADERS`, with :data:`HSTS` when the service is reached over HTTPS."""
+    return [*API_HEADERS, HSTS] if https else API_HEADERS
+
+
+def with_api_headers(send: Send, https: bool = False) -> Send:
+    """``send`` adding :func:`api_headers` (those not already set) to the response start."""
+    extra = api_headers(https)
 
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             h = MutableHeaders(scope=message)
-            for name, value in API_HEADERS:
+            for name, value in extra:
                 h.setdefault(name.decode(), value.decode())
         await send(message)
 
@@ -30,12 +38,14 @@ def with_api_headers(send: Send) -> Send:
 
 class SecurityHeaders:
     """nosniff, no framing, same-origin referrers; ``no-store`` outside ``/static/``
-    (pages and answers may hold personal data); a CSP on HTML (``docs_csp`` on /docs)."""
+    (pages and answers may hold personal data); a CSP on HTML (``docs_csp`` on /docs);
+    HSTS when ``https`` (``FANGKONG_HTTPS``)."""
 
-    def __init__(self, app: ASGIApp, *, page_csp: str, docs_csp: str) -> None:
+    def __init__(self, app: ASGIApp, *, page_csp: str, docs_csp: str, https: bool = False) -> None:
         self.app = app
         self.page_csp = page_csp
         self.docs_csp = docs_csp
+        self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,6 +59,8 @@ class SecurityHeaders:
                 h.setdefault("X-Content-Type-Options", "nosniff")
                 h.setdefault("X-Frame-Options", "DENY")
                 h.setdefault("Referrer-Policy", "same-origin")
+                if self.https:
+                    h.setdefault(HSTS[0].decode(), HSTS[1].decode())
                 if not path.startswith("/static/"):
                     h.setdefault("Cache-Control", "no-store")
                 if h.get("content-type", "").startswith("text/html"):

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fangkong import clock
 from fangkong.api import problems
 from fangkong.api.context import AppContext
-from fangkong.api.headers import API_HEADERS, with_api_headers
+from fangkong.api.headers import api_headers, with_api_headers
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, ScanIn, ScanOut
 from fangkong.auth.model import Actor
 from fangkong.auth.service import device_actor
@@ -41,7 +41,7 @@ from fangkong.healthcode.service import ScanVerdict
 
 DEVICE_CACHE_S = 30.0
 MAX_BODY = 16 * 1024
-_JSON = [(b"content-type", b"application/json"), *API_HEADERS]
+_JSON = [(b"content-type", b"application/json")]
 log = logging.getLogger(__name__)
 
 
@@ -65,11 +65,13 @@ class ScanEndpoint:
             return
         lang = problems.negotiate(headers.get(b"accept-language", b"").decode("latin-1"))
         ctx: AppContext = scope["app"].state.ctx
+        https = ctx.settings.https
         try:
             body = await _read_body(receive)
             status, payload = 200, await self._scan(ctx, auth[7:].strip(), body, lang)
         except FangkongError as exc:
-            await problems.from_error(exc, lang, SCAN_PATH)(scope, receive, with_api_headers(send))
+            error = problems.from_error(exc, lang, SCAN_PATH)
+            await error(scope, receive, with_api_headers(send, https))
             return
         except ValidationError as exc:
             errors = [{**e, "loc": ("body", *e.get("loc", ()))} for e in exc.errors()]
@@ -77,14 +79,15 @@ class ScanEndpoint:
                 RequestValidationError(errors), lang, SCAN_PATH,
                 problem=SCAN_BODY_MALFORMED, status=400,
             )  # fmt: skip
-            await response(scope, receive, with_api_headers(send))
+            await response(scope, receive, with_api_headers(send, https))
             return
         except Exception:  # what the app's error handler would do: log, answer 500
             log.exception("unhandled error on POST %s", SCAN_PATH)
-            await problems.internal(lang, SCAN_PATH)(scope, receive, with_api_headers(send))
+            await problems.internal(lang, SCAN_PATH)(scope, receive, with_api_headers(send, https))
             return
         length = (b"content-length", str(len(payload)).encode())
-        await send({"type": "http.response.start", "status": status, "headers": [*_JSON, length]})
+        start = [*_JSON, *api_headers(https), length]
+        await send({"type": "http.response.start", "status": status, "headers": start})
         await send({"type": "http.response.body", "body": payload})
 
     async def _scan(self, ctx: AppContext, token: str, body: bytes, lang: str) -> bytes:

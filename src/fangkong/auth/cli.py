@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import secrets
 import sys
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from fangkong import clock
+from fangkong.auth.admin import (
+    add_role,
+    list_device_tokens,
+    remove_role,
+    revoke_device_token,
+    role_info,
+)
 from fangkong.auth.keys import load_server_keys
 from fangkong.auth.model import cli_actor
-from fangkong.auth.rights import DEVICE_SCOPES
+from fangkong.auth.rights import DEVICE_SCOPES, RIGHTS
 from fangkong.auth.service import (
     add_user,
     disable_user,
@@ -31,6 +40,7 @@ from fangkong.cli_support import database, out, settings
 from fangkong.store import migrate
 
 ADDRESS = "cli"
+TOKEN_DAYS = 30  # default life of a device token; at most 366 (issue 16: was 90)
 
 user_app = typer.Typer(
     help="User accounts: add, change role or password, disable, enable, list.",
@@ -156,6 +166,48 @@ def role_list() -> None:
     out.print(table)
 
 
+@role_app.command("add")
+def role_add(
+    name: str = typer.Argument(..., help="Role name: 2-32 of a-z 0-9 _ . -"),
+    right: Annotated[
+        list[str] | None,
+        typer.Option("--right", help="A right the role holds (repeat; see `role list`)."),
+    ] = None,
+    description: str = typer.Option("", "--description", help="What the role is for."),
+) -> None:
+    """Create a role holding exactly the given rights (audited)."""
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        key = load_server_keys(cfg).audit
+        role = add_role(engine, key, cli_actor(), name, right or [], ADDRESS, description)
+    out.print(f"角色已创建 / role added: {role.name} ({', '.join(role.rights)})")
+
+
+@role_app.command("rights")
+def role_rights(name: str = typer.Argument(..., help="Role name.")) -> None:
+    """Show a role: its description, its rights and how many users hold it."""
+    with database() as engine:
+        migrate.require_current(engine)
+        role = role_info(engine, name)
+    out.print(f"{role.name}: {role.label_zh} / {role.label_en} — 用户 users {role.users}")
+    table = Table("right 权限", "说明", "meaning")
+    for right in role.rights:
+        zh, en = RIGHTS.get(right, ("", ""))
+        table.add_row(right, zh, en)
+    out.print(table)
+
+
+@role_app.command("remove")
+def role_remove(name: str = typer.Argument(..., help="Role name.")) -> None:
+    """Remove a role; refused while a user holds it (audited)."""
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        remove_role(engine, load_server_keys(cfg).audit, cli_actor(), name, ADDRESS)
+    out.print(f"角色已删除 / role removed: {name}")
+
+
 @role_app.command("grant")
 def role_grant(
     role: str = typer.Argument(..., help="Role name."),
@@ -192,7 +244,9 @@ def token_issue(
         ..., "--scope", help=f"What the device may do: {', '.join(DEVICE_SCOPES)}."
     ),
     venue: str = typer.Option(..., "--venue", help="Venue code the device is bound to."),
-    days: int = typer.Option(90, "--days", help="Days until the token expires (1-366)."),
+    days: int = typer.Option(
+        TOKEN_DAYS, "--days", help=f"Days until the token expires (1-366; default {TOKEN_DAYS})."
+    ),
 ) -> None:
     """Issue a device token; it is printed once and stored only as a hash."""
     cfg = settings()
@@ -203,3 +257,41 @@ def token_issue(
         )
     out.print(f"设备令牌（仅显示一次）/ device token (shown once), expires {expires:%Y-%m-%d} UTC:")
     out.print(token, markup=False)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List device tokens: id, scope, venue, region, created, expires, state (never the
+    token: only its hash is stored)."""
+    with database() as engine:
+        migrate.require_current(engine)
+        tokens = list_device_tokens(engine, cli_actor())
+    now = clock.wall()
+    table = Table("id", "scope 范围", "venue 场所", "region 区划", "created 签发 (UTC)",
+                  "expires 到期 (UTC)", "state 状态")  # fmt: skip
+    for t in tokens:
+        state = t.state(now)
+        if t.revoked_at is not None:
+            state += f" {t.revoked_at:%Y-%m-%d %H:%M}"
+        table.add_row(str(t.id), t.scope, t.venue_code or "", t.region_code or "",
+                      f"{t.created_at:%Y-%m-%d %H:%M}", f"{t.expires_at:%Y-%m-%d %H:%M}",
+                      state)  # fmt: skip
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: int = typer.Argument(..., help="The token's id (`token list`)."),
+) -> None:
+    """Revoke a device token: refused from then on (a server that checked it in the last
+    30 seconds may still take its scans until then)."""
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        fresh = revoke_device_token(
+            engine, load_server_keys(cfg).audit, cli_actor(), token_id, ADDRESS
+        )
+    out.print(
+        f"设备令牌已撤销 / device token revoked: {token_id}"
+        + ("" if fresh else " (已撤销 / revoked already)")
+    )

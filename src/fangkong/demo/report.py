@@ -21,6 +21,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, func, select
 
 from fangkong.healthcode.tables import health_codes
+from fangkong.store.files import private_dir, private_opener
 from fangkong.store.schema import persons
 from fangkong.testing.tables import tube_members, tubes
 from fangkong.tracing.control import CaseOrigin
@@ -120,8 +121,8 @@ def truth_checks(engine: Engine, rows_of_cases: np.ndarray, truth: pa.Table) -> 
 
 def write_cases_csv(path: Path, rows: list[tuple[int, int, bool]]) -> Path:
     """``person_row,confirmed_day,found_under_control`` — one line per registered case."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    private_dir(path.parent)
+    with open(path, "w", newline="", encoding="utf-8", opener=private_opener) as fh:
         w = csv.writer(fh)
         w.writerow(["person_row", "confirmed_day", "found_under_control"])
         for row, day, controlled in sorted(rows, key=lambda x: (x[1], x[0])):
@@ -192,6 +193,7 @@ def write_report(
         "days": [asdict(d) for d in days],
         **extra,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_jsonable(body), ensure_ascii=False, indent=2) + "\n", "utf-8")
+    private_dir(path.parent)
+    with open(path, "w", encoding="utf-8", opener=private_opener) as fh:
+        fh.write(json.dumps(_jsonable(body), ensure_ascii=False, indent=2) + "\n")
     return path

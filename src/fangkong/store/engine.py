@@ -9,6 +9,10 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from fangkong.settings import Settings
+from fangkong.store.files import private_file, tighten
+
+# SQLite's write-ahead log and shared-memory index, made with the main file's mode
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -32,11 +36,12 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite files get their directory created and WAL mode."""
+    """An engine for ``url``; SQLite files get WAL mode, and their directory (0700) and
+    the file (0600) created before SQLite opens it (see :func:`private_sqlite_file`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(parsed.database))
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", sqlite_pragmas)
         # Let SQLAlchemy, not the driver, decide when transactions start.
@@ -46,6 +51,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 (SQLite makes its -wal and -shm with the main file's
+    mode), and tighten a file or side file an older version left readable by others."""
+    private_file(path)
+    for suffix in SQLITE_SIDE_FILES:
+        tighten(path.with_name(path.name + suffix))
 
 
 def engine_for(settings: Settings) -> Engine:

@@ -36,6 +36,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from fangkong import clock
+from fangkong.store.files import private_dir, private_file, private_opener
 from fangkong.tracing.files import TIME, with_zone
 from fangkong.tracing.files import ZONED_CHECKIN_SCHEMA as CHECKIN_SCHEMA
 
@@ -83,8 +84,8 @@ class CheckinLake:
 
     @contextmanager
     def _writer(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("a") as handle:
+        private_dir(self.root)
+        with open(self.root / ".lock", "a", opener=private_opener) as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -118,7 +119,7 @@ class CheckinLake:
             new = table.filter(pc.invert(held))
             path = None
             if new.num_rows:
-                self.landing.mkdir(parents=True, exist_ok=True)
+                private_dir(self.landing)
                 stamp = f"{clock.wall():%Y%m%d%H%M%S%f}"  # sorts as landed; the id keeps it unique
                 path = self.landing / f"batch-{stamp}-{uuid.uuid4().hex[:8]}.parquet"
                 _write_atomic(new, path, sort=False)
@@ -141,7 +142,7 @@ class CheckinLake:
                 if target.exists():
                     part = pa.concat_tables([with_zone(pq.read_table(target)), part])
                 part = unique_by_event(part)
-                target.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(target.parent)
                 _write_atomic(part, target, sort=True, row_group_rows=row_group_rows)
                 rows += part.num_rows
             for f in batches:
@@ -173,6 +174,7 @@ def _write_atomic(table: pa.Table, path: Path, *, sort: bool, row_group_rows: in
     if sort:
         table = table.sort_by([("venue_id", "ascending"), ("time_in", "ascending")])
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    private_file(tmp)  # Arrow truncates it and keeps the mode
     pq.write_table(
         table, tmp, row_group_size=row_group_rows or None, compression="zstd",
         write_statistics=True,

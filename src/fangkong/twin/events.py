@@ -16,6 +16,8 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from fangkong.store.files import private_dir, private_file
+
 TIME = pa.timestamp("s", tz="UTC")
 CODE = pa.dictionary(pa.int32(), pa.string())
 Compression = Literal["zstd", "snappy", "lz4", "gzip", "brotli", "none"]
@@ -146,7 +148,8 @@ class EventWriter:
         self._put(self.truth_dir / "infections" / part, events.truth)
 
     def _put(self, folder: Path, table: pa.Table) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_dir(folder)
+        private_file(folder / "part-0.parquet")  # Arrow truncates it and keeps the mode
         integers = [f.name for f in table.schema if pa.types.is_integer(f.type)]
         pq.write_table(
             table,

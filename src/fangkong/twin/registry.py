@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fangkong.store.files import private_dir, private_file, private_opener
 from fangkong.twin import _names as names
 from fangkong.twin._people import OCC, OCCUPATIONS, People, generate_people
 from fangkong.twin._regions import Hierarchy, build_hierarchy
@@ -119,10 +120,11 @@ def write_registry(
     """Write regions, venues and persons files into out_dir; returns their paths by kind."""
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"格式应为 csv 或 parquet / fmt must be csv or parquet, not {fmt!r}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     paths = {}
     for kind, table in registry.tables().items():
         path = out_dir / f"{kind}.{fmt}"
+        private_file(path)  # ID and phone numbers: 0600 whatever the umask
         if fmt == "csv":
             _write_csv(table, path)
         else:
@@ -134,7 +136,7 @@ def write_registry(
 def _write_csv(table: pa.Table, path: Path) -> None:
     # Unquoted cells read best (Arrow would quote the header, so it is written here);
     # every string is quoted only if some value holds a comma, quote or line break.
-    with path.open("wb") as f:
+    with open(path, "wb", opener=private_opener) as f:
         f.write((",".join(table.column_names) + "\n").encode())
         try:
             options = pacsv.WriteOptions(include_header=False, quoting_style="none")
