@@ -135,6 +135,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problems.internal(_api_lang(request), request.url.path)
 
 
+def _install_openapi(app: FastAPI) -> None:
+    """The generated OpenAPI, with errors as the server sends them (problem+json)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def _install_headers(app: FastAPI) -> None:
     app.add_middleware(SecurityHeaders, page_csp=_PAGE_CSP, docs_csp=_DOCS_CSP)
 
@@ -224,5 +236,6 @@ def create_app(
         )
 
     _install_error_handlers(app)
+    _install_openapi(app)
     _install_headers(app)
     return app
