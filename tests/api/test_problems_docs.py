@@ -138,3 +138,49 @@ def test_pages_carry_security_headers(province: Engine, tmp_path: Path) -> None:
     assert "HttpOnly" in cookie
     assert "Secure" in cookie
     assert "SameSite=strict" in cookie
+
+
+def test_openapi_declares_every_error_as_problem_json(province: Engine, tmp_path: Path) -> None:
+    spec = client(make_app(province, tmp_path)).get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas  # FastAPI's own 422 body is never sent
+    assert set(schemas["Problem"]["required"]) == {"type", "title", "status", "code", "detail"}
+    assert {"instance", "errors"} <= set(schemas["Problem"]["properties"])
+    operations = [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if path.startswith("/api/")
+    ]
+    assert len(operations) >= 37
+    for path, method, op in operations:
+        statuses = {int(s) for s in op["responses"]}
+        wanted = {400, 401, 403, 404, 422} | ({409} if method == "post" else set())
+        assert wanted <= statuses, (method, path, sorted(wanted - statuses))
+        for status, response in op["responses"].items():
+            if int(status) < 400:
+                continue
+            assert list(response["content"]) == [PROBLEM], (method, path, status)
+            schema = response["content"][PROBLEM]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Problem"}, (method, path, status)
+    ready = spec["paths"]["/ready"]["get"]["responses"]
+    assert list(ready["503"]["content"]) == [PROBLEM]
+
+
+def test_problems_answered_match_the_declared_schema(province: Engine, tmp_path: Path) -> None:
+    """What the server sends for 401, 404 and 422 fits the Problem schema it declares."""
+    import jsonschema_rs
+
+    app = make_app(province, tmp_path)
+    problem = app.openapi()["components"]["schemas"]["Problem"]
+    validator = jsonschema_rs.validator_for(problem)
+    epi = logged_in(app, "epi")
+    answers = [
+        client(app).get("/api/v1/summary"),
+        epi.get("/api/v1/persons/999999"),
+        epi.get("/api/v1/persons/abc"),
+    ]
+    assert [a.status_code for a in answers] == [401, 404, 422]
+    for a in answers:
+        assert a.headers["content-type"] == PROBLEM
+        assert validator.is_valid(a.json()), a.json()

@@ -140,6 +140,18 @@ def _install_headers(app: FastAPI, https: bool) -> None:
     app.add_middleware(SecurityHeaders, page_csp=_PAGE_CSP, docs_csp=_DOCS_CSP, https=https)
 
 
+def _install_openapi(app: FastAPI) -> None:
+    """The generated OpenAPI, with errors as the server sends them (problem+json)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 class FangkongApp(FastAPI):
     """The FastAPI app with the scan endpoint in front of its middleware: a device's
     ``POST /api/v1/scan`` — the busiest request by far — skips the middleware stack and
@@ -227,5 +239,6 @@ def create_app(
         )
 
     _install_error_handlers(app)
+    _install_openapi(app)
     _install_headers(app, settings.https)
     return app

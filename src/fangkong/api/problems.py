@@ -195,3 +195,80 @@ def internal(lang: str, instance: str) -> JSONResponse:
         "internal error, logged; please try again later",
     )
     return problem_response(500, problem, lang, instance=instance)
+
+
+# ---- what the OpenAPI says about errors -----------------------------------------------------
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An error (RFC 9457): a stable `code`, `detail` in zh or en (Accept-Language)",
+    "type": "object",
+    "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "urn:fangkong:problem:<code>"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "code": {"type": "string", "description": "stable machine code"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string", "description": "the path of the request"},
+        "errors": {
+            "type": "array",
+            "description": "each field at fault (invalid input only)",
+            "items": {
+                "type": "object",
+                "required": ["field", "code", "detail"],
+                "properties": {
+                    "field": {"type": "string", "description": "e.g. rows.3.person_id"},
+                    "code": {"type": "string"},
+                    "detail": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+PROBLEM_REF = "#/components/schemas/Problem"
+_DEFAULT_422 = ("HTTPValidationError", "ValidationError")
+# every JSON API operation may answer these: bad input (400 from a service, 422 from
+# validation), no or a bad credential, a missing right or CSRF token, a record that does
+# not exist or lies outside the caller's jurisdiction; writes also a conflict
+_API_STATUSES = (400, 401, 403, 404, 422)
+_WRITE_STATUSES = (409,)
+_WRITE_METHODS = ("post", "put", "patch", "delete")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: each status answered as problem+json."""
+    return {s: _problem_response(s) for s in statuses}
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    return {
+        "description": f"{title(status)[1]} — problem+json (RFC 9457)",
+        "content": {MEDIA_TYPE: {"schema": {"$ref": PROBLEM_REF}}},
+    }
+
+
+def document_problems(spec: dict[str, Any], api_prefix: str = "/api/") -> dict[str, Any]:
+    """Make ``spec`` (FastAPI's OpenAPI) say what the server does: every error status an
+    operation answers, each as ``application/problem+json`` with the Problem schema, and
+    FastAPI's own 422 schema (which this server never sends) gone."""
+    for path, item in spec.get("paths", {}).items():
+        for method, op in item.items():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            responses: dict[str, Any] = op["responses"]
+            wanted = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
+            if path.startswith(api_prefix):
+                wanted.update(_API_STATUSES)
+                if method in _WRITE_METHODS:
+                    wanted.update(_WRITE_STATUSES)
+            elif op.get("parameters") or op.get("requestBody"):
+                wanted.add(422)
+            for status in sorted(wanted):
+                responses[str(status)] = _problem_response(status)
+            op["responses"] = dict(sorted(responses.items()))
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name in _DEFAULT_422:
+        schemas.pop(name, None)
+    schemas["Problem"] = PROBLEM_SCHEMA
+    return spec
