@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
+from fangkong.audit import anchor
 from fangkong.clock import now as utcnow
 from fangkong.healthcode.tables import scans
 from fangkong.quarantine.tables import quarantine_placements
@@ -57,6 +58,8 @@ class Crash:
 
 @pytest.fixture
 def crash(engine: Engine, twin_files: dict[str, Path], tmp_path: Path) -> Iterator[Crash]:
+    # the province's audit rows are anchored in the home the server and the CLI will use
+    anchor.attach(engine, anchor.Anchor((tmp_path / "audit" / "anchor.log",)))
     load_province(engine, twin_files)
     yield Crash(engine, tmp_path, database_url(engine))
     engine.dispose()
