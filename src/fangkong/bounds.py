@@ -315,3 +315,15 @@ EventDateText = Annotated[str, _text_dates("event")]
 """A date or instant sent as text (``YYYY-MM-DD`` or ISO 8601): bounded like an event
 when it parses; a bad format is left to the service that reads it (and names it)."""
 BirthDateText = Annotated[str, _text_dates("birth")]
+
+
+def sane_date_problem(value: date, field: str, *, now: datetime | None = None) -> Problem | None:
+    """Why ``value`` cannot be any date a service computes with: before 1900-01-01 or past
+    the planned window's end (a service checks this much on every path — replayed and
+    simulated data included — while the API applies the narrower window of the kind)."""
+    if value < EARLIEST_BIRTH:
+        return _too_early(field, "event", EARLIEST_BIRTH.isoformat())
+    latest = _windows.date_range("planned", now)[1]
+    if value > latest:
+        return _too_late(field, "event", latest.isoformat())
+    return None

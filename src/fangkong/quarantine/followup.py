@@ -636,7 +636,8 @@ def period_too_long(start: datetime, longest_days: int, field: str) -> InvalidFi
         f"结束时间不能晚于开始后 {longest_days} 天（{latest}）",
         f"the end cannot lie more than {longest_days} days after the start ({latest})",
     )
-    return InvalidFields(problem, [FieldProblem(field, problem)])
+    named = _p(problem.code, f"{field}：{problem.message_zh}", f"{field}: {problem.message_en}")
+    return InvalidFields(problem, [FieldProblem(field, named)])
 
 
 def sampling_time_problem(

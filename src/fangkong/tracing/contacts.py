@@ -285,7 +285,7 @@ def register_case(
     if onset is None and sampled is None:
         raise BadInput(Problem("tracing.case_undated", "病例须有发病日期或采样日期",
                                "a case needs an onset or a sampling date"))  # fmt: skip
-    _check_case_dates(onset, sampled, at)
+    _check_case_dates(onset, sampled)
     start, until = rules.infectious_window(
         onset=onset, sampled=sampled, isolated_at=isolated_at, tz=tz or ZoneInfo("Asia/Shanghai")
     )
@@ -327,14 +327,14 @@ _CASE_DATES_INVALID = Problem("tracing.case_dates_invalid", "病例的日期无�
                               "the dates of the case are invalid")  # fmt: skip
 
 
-def _check_case_dates(onset: date | None, sampled: date | None, at: datetime) -> None:
-    """Onset and sampling dates lie in the event window around ``at`` (a date of year 1
-    or 9999 is a typing error, and would break every window computed from it)."""
+def _check_case_dates(onset: date | None, sampled: date | None) -> None:
+    """Onset and sampling dates are dates one can compute with (a date of year 1 or 9999
+    is a typing error, and would break every window computed from it); the API bounds
+    them to the event window before they get here."""
     found = [
         FieldProblem(name, problem)
         for name, value in (("onset_date", onset), ("sample_date", sampled))
-        if value is not None
-        and (problem := bounds.date_problem(value, "event", name, now=at)) is not None
+        if value is not None and (problem := bounds.sane_date_problem(value, name)) is not None
     ]
     if found:
         raise InvalidFields(_CASE_DATES_INVALID, found)
