@@ -278,3 +278,52 @@ Text = Annotated[str, _text(multiline=True)]
 # bounds for path and query parameters (strings parsed by the framework, so not strict)
 ID_BOUNDS: dict[str, int] = {"ge": 1, "le": INT32_MAX}
 OFFSET_BOUNDS: dict[str, int] = {"ge": 0, "le": INT32_MAX}
+
+
+# ---------------------------------------------------------------- dates sent as text (API)
+# Some request bodies carry dates as text because the service that reads them also reads
+# files (manifests, signal counts) and reports a bad format itself, per row. These types
+# leave the format to that service and bound only what parses.
+
+
+def _iso_value(value: str) -> date | datetime | None:
+    text = value.strip()
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _text_dates(kind: Kind) -> AfterValidator:
+    def check(value: str) -> str:
+        if (problem := text_problem(value, "")) is not None:
+            _raise(problem)
+        parsed = _iso_value(value)
+        if isinstance(parsed, datetime) and parsed.tzinfo is not None:
+            problem = instant_problem(parsed, kind, "")
+        elif parsed is not None:
+            day = parsed.date() if isinstance(parsed, datetime) else parsed
+            problem = date_problem(day, kind, "")
+        if problem is not None:
+            _raise(problem)
+        return value
+
+    return AfterValidator(check)
+
+
+EventDateText = Annotated[str, _text_dates("event")]
+"""A date or instant sent as text (``YYYY-MM-DD`` or ISO 8601): bounded like an event
+when it parses; a bad format is left to the service that reads it (and names it)."""
+BirthDateText = Annotated[str, _text_dates("birth")]
+
+
+def sane_date_problem(value: date, field: str, *, now: datetime | None = None) -> Problem | None:
+    """Why ``value`` cannot be any date a service computes with: before 1900-01-01 or past
+    the planned window's end (a service checks this much on every path — replayed and
+    simulated data included — while the API applies the narrower window of the kind)."""
+    if value < EARLIEST_BIRTH:
+        return _too_early(field, "event", EARLIEST_BIRTH.isoformat())
+    latest = _windows.date_range("planned", now)[1]
+    if value > latest:
+        return _too_late(field, "event", latest.isoformat())
+    return None

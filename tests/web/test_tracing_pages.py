@@ -425,7 +425,8 @@ def test_api_registers_and_traces_a_case_over_the_lake(world: World) -> None:
     assert outside.json()["code"] == "tracing.person_unknown"
     lab = _api(world, "lab").post("/api/v1/tracing/cases", json=body)
     assert lab.status_code == 403  # no person.write
-    c_only = {**body, "person_id": world.ids["C"], "trace": False}
+    # C is a case already (onset 22 Nov): the same date again, not tracing
+    c_only = {"person_id": world.ids["C"], "onset_date": "2026-11-22", "trace": False}
     untraced = epi.post("/api/v1/tracing/cases", json=c_only).json()
     assert untraced["traced"] is None
     assert [a[1] for a in _audits(world.engine, "tracing.case")] == [

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from fangkong import bounds
 from fangkong.arrivals.access import confirm_stage, submit_manifest
 from fangkong.arrivals.manifests import ManifestHeader
 from fangkong.web.pages import Address, Caller, Ctx
@@ -18,33 +19,37 @@ arrivals_api = APIRouter(prefix="/api/v1/arrivals", tags=["arrivals"])
 
 class StayIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    place: str = Field(max_length=15, description="region code, or a 3-letter country")
-    from_: str = Field(alias="from", max_length=40, description="YYYY-MM-DD or ISO time")
-    to: str | None = Field(default=None, max_length=40)
+    place: bounds.Line = Field(max_length=15, description="region code, or a 3-letter country")
+    from_: bounds.EventDateText = Field(
+        alias="from", max_length=40, description="YYYY-MM-DD or ISO time"
+    )
+    to: bounds.EventDateText | None = Field(default=None, max_length=40)
     level: Literal["high", "medium", "low"] | None = None
 
 
 class TravellerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id_type: str = Field(max_length=24)
-    id_number: str = Field(max_length=40)
-    id_country: str | None = Field(default=None, max_length=3)
-    name: str = Field(max_length=100)
-    sex: str | None = Field(default=None, max_length=6)
-    birth_date: str | None = Field(default=None, max_length=10)
-    phone: str | None = Field(default=None, max_length=20)
-    arrived_at: str = Field(max_length=40, description="ISO 8601 with an offset")
-    destination_region: str = Field(max_length=15)
-    destination_address: str = Field(max_length=300)
+    id_type: bounds.Line = Field(max_length=24)
+    id_number: bounds.Line = Field(max_length=40)
+    id_country: bounds.Line | None = Field(default=None, max_length=3)
+    name: bounds.Line = Field(max_length=100)
+    sex: bounds.Line | None = Field(default=None, max_length=6)
+    birth_date: bounds.BirthDateText | None = Field(default=None, max_length=10)
+    phone: bounds.Line | None = Field(default=None, max_length=20)
+    arrived_at: bounds.EventDateText = Field(max_length=40, description="ISO 8601 with an offset")
+    destination_region: bounds.Line = Field(max_length=15)
+    destination_address: bounds.Line = Field(max_length=300)
     travel_history: list[StayIn] = Field(default_factory=list, max_length=60)
 
 
 class ManifestIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ref: str = Field(max_length=80, description="the sender's manifest id (idempotency key)")
+    ref: bounds.Line = Field(
+        max_length=80, description="the sender's manifest id (idempotency key)"
+    )
     mode: Literal["flight", "train", "highway"]
-    carrier: str = Field(max_length=40, description="flight or train number, or the lane")
-    point_code: str = Field(max_length=40, description="the arrival point (a venue)")
+    carrier: bounds.Line = Field(max_length=40, description="flight or train number, or the lane")
+    point_code: bounds.Line = Field(max_length=40, description="the arrival point (a venue)")
     travellers: list[TravellerIn] = Field(max_length=5000)
 
 
@@ -63,8 +68,8 @@ class ManifestOut(BaseModel):
 class ConfirmIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     stage: Literal["boarded", "handed_over", "managed", "released"]
-    traveller_id: int | None = Field(default=None, ge=1, description="by form")
-    id_number: str | None = Field(default=None, max_length=40, description="by scan")
+    traveller_id: bounds.RowId | None = Field(default=None, description="by form")
+    id_number: bounds.Line | None = Field(default=None, max_length=40, description="by scan")
 
 
 class ConfirmOut(BaseModel):

@@ -18,8 +18,9 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from fangkong import bounds
 from fangkong.api.routes import ERRORS, Address, Caller, Ctx
 from fangkong.errors import FieldProblem, InvalidFields, Problem
 from fangkong.quarantine.access import (
@@ -45,7 +46,7 @@ quarantine_api = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
 
 _PROBLEM = {"model": dict[str, Any], "description": "problem+json (RFC 9457)"}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 400: _PROBLEM, 409: _PROBLEM}
-PlacementId = Annotated[int, Path(ge=1, description="the placement's id")]
+PlacementId = Annotated[int, Path(**bounds.ID_BOUNDS, description="the placement's id")]
 
 
 def _rules(ctx: Ctx) -> QuarantineRules:
@@ -63,15 +64,17 @@ class RequestIn(BaseModel):
     """One person to place. ``kind`` defaults to the group's first phase in the pack."""
 
     model_config = ConfigDict(extra="forbid")
-    person_id: int = Field(ge=1, description="registry id of the person")
-    risk_group: str = Field(min_length=1, max_length=24, description="a [quarantine] group")
-    kind: str | None = Field(None, description=" | ".join(KINDS))
-    household: str | None = Field(None, max_length=40, description="placed together")
-    guardian_id: int | None = Field(None, ge=1, description="a child's guardian (same room)")
-    needs_accessible: bool = False
-    region_code: str | None = Field(None, max_length=20, description="where the person is")
-    starts_at: AwareDatetime | None = Field(None, description="the period's anchor (now)")
-    ref: str | None = Field(None, min_length=1, max_length=64, description="idempotency key")
+    person_id: bounds.RowId = Field(description="registry id of the person")
+    risk_group: bounds.Line = Field(min_length=1, max_length=24, description="a [quarantine] group")
+    kind: bounds.Line | None = Field(None, max_length=24, description=" | ".join(KINDS))
+    household: bounds.Line | None = Field(None, max_length=40, description="placed together")
+    guardian_id: bounds.RowId | None = Field(None, description="a child's guardian (same room)")
+    needs_accessible: bounds.Flag = False
+    region_code: bounds.Line | None = Field(None, max_length=20, description="where the person is")
+    starts_at: bounds.PlannedInstant | None = Field(None, description="the period's anchor (now)")
+    ref: bounds.Line | None = Field(
+        None, min_length=1, max_length=64, description="idempotency key"
+    )
 
 
 class PlaceIn(BaseModel):
@@ -141,11 +144,13 @@ def post_placements(ctx: Ctx, actor: Caller, address: Address, body: PlaceIn) ->
 
 class CheckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    placement_id: int = Field(ge=1)
-    day: date = Field(description="local date of the check")
-    status: str = Field("done", description="done | not_done (abnormal is computed)")
-    temperature: float | None = Field(None, description="°C, 30–45")
-    symptoms: str = Field("", max_length=200)
+    placement_id: bounds.RowId
+    day: bounds.EventDate = Field(description="local date of the check")
+    status: bounds.Line = Field(
+        "done", max_length=16, description="done | not_done (abnormal is computed)"
+    )
+    temperature: float | None = Field(None, allow_inf_nan=False, description="°C, 30–45")
+    symptoms: bounds.Text = Field("", max_length=200)
 
 
 class ChecksIn(BaseModel):
@@ -201,7 +206,9 @@ class OccupantsOut(BaseModel):
 def get_occupants(
     ctx: Ctx, actor: Caller, address: Address,
     code: Annotated[str, Path(min_length=1, max_length=40)],
-    day: Annotated[date | None, Query(description="local date of the checks (today)")] = None,
+    day: Annotated[
+        bounds.EventDate | None, Query(description="local date of the checks (today)")
+    ] = None,
 ) -> OccupantsOut:  # fmt: skip
     """The people placed in a facility now, by zone and room, with the day's health check
     (what a round of checks starts from). ``quarantine.read``; audited."""
@@ -311,9 +318,11 @@ def get_placement(
 class TestIn(BaseModel):
     __test__ = False
     model_config = ConfigDict(extra="forbid")
-    day_number: int = Field(ge=1, le=60, description="day N of the schedule")
-    sampled_at: AwareDatetime
-    result: str = Field(description=" | ".join(TEST_RESULTS))
+    day_number: bounds.Count = Field(ge=1, le=60, description="day N of the schedule")
+    sampled_at: bounds.EventInstant = Field(
+        description="after the placement's start, not in the future (else 422)"
+    )
+    result: bounds.Line = Field(max_length=16, description=" | ".join(TEST_RESULTS))
 
 
 @quarantine_api.post("/placements/{placement_id}/tests", response_model=PlacementOut,
@@ -356,9 +365,11 @@ class PeriodIn(BaseModel):
     """Exactly one of ``days`` (added to the planned end; negative shortens) and ``new_end``."""
 
     model_config = ConfigDict(extra="forbid")
-    days: int | None = Field(None, ge=-60, le=60)
-    new_end: AwareDatetime | None = None
-    reason: str = Field(min_length=1, max_length=2000)
+    days: Annotated[StrictInt, Field(ge=-60, le=60)] | None = None
+    new_end: bounds.PlannedInstant | None = Field(
+        None, description="within the pack's longest period from the start (else 422)"
+    )
+    reason: bounds.Text = Field(min_length=1, max_length=2000)
 
 
 @quarantine_api.post("/placements/{placement_id}/period", response_model=ChangeOut,
@@ -368,16 +379,17 @@ def post_period(
 ) -> ChangeOut:
     """Extend or shorten a period (``quarantine.adjust``) with a reason; every change is
     kept and codes follow. Errors: ``quarantine.period_invalid`` /
-    ``quarantine.reason_missing`` 400."""
+    ``quarantine.reason_missing`` 400, ``quarantine.period_too_long`` 422 (the end lies
+    beyond the pack's longest period from the start)."""
     c = change_period_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
                          days=body.days, new_end=body.new_end, reason=body.reason,
-                         codes=ctx.codes)  # fmt: skip
+                         codes=ctx.codes, rules=_rules(ctx))  # fmt: skip
     return ChangeOut(at=c.at, by=c.by, old_end=c.old_end, new_end=c.new_end, reason=c.reason)
 
 
 class AbscondIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str = Field("", max_length=500)
+    note: bounds.Text = Field("", max_length=500)
 
 
 class AbscondOut(BaseModel):

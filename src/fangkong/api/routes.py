@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse, Response
 
-from fangkong import audit
+from fangkong import audit, bounds
 from fangkong.api.context import (
     AppContext,
     app_context,
@@ -82,7 +82,7 @@ class PersonOut(BaseModel):
 
 class LookupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id_number: str = Field(min_length=1, max_length=40, description="resident ID number")
+    id_number: bounds.Line = Field(min_length=1, max_length=40, description="resident ID number")
 
 
 class VenueOut(BaseModel):
@@ -119,13 +119,16 @@ class ScanIn(BaseModel):
     """One scan. Exactly one of ``token`` (the QR content) and ``id_number``."""
 
     model_config = ConfigDict(extra="forbid")
-    token: str | None = Field(None, min_length=1, max_length=200, description="QR content")
-    id_number: str | None = Field(
+    token: bounds.Line | None = Field(None, min_length=1, max_length=200, description="QR content")
+    id_number: bounds.Line | None = Field(
         None, min_length=1, max_length=40, description="resident ID number (no phone, card shown)"
     )
-    venue_code: str = Field(min_length=1, max_length=40, description="the device's venue")
-    device_time: AwareDatetime = Field(description="ISO 8601 with offset, the device's clock")
-    event_id: str = Field(
+    venue_code: bounds.Line = Field(min_length=1, max_length=40, description="the device's venue")
+    device_time: AwareDatetime = Field(
+        description="ISO 8601 with offset, the device's clock: at most FANGKONG_DEVICE_AHEAD_"
+        "SECONDS ahead of the system's (else 422 scan.device_time_invalid)"
+    )
+    event_id: bounds.Line = Field(
         min_length=1, max_length=64, description="client event id: a resent scan changes nothing"
     )
     zone: str | None = Field(
@@ -266,7 +269,7 @@ def get_person(
     ctx: Ctx,
     actor: Caller,
     address: Address,
-    person_id: Annotated[int, Path(ge=1, description="the person's row id")],
+    person_id: Annotated[int, Path(**bounds.ID_BOUNDS, description="the person's row id")],
 ) -> PersonOut:
     """One person, masked unless the caller may read in full. Audited."""
     view = read_person(ctx.engine, ctx.keys.audit, actor, ctx.sealer, person_id, address)
@@ -309,7 +312,8 @@ def post_scan(request: Request, ctx: Ctx, actor: Caller, body: ScanIn) -> ScanOu
     Stored as a check-in event; a resent ``event_id`` returns the stored verdict
     (``repeated``) and stores nothing. Refusals are problems with their own ``code``:
     ``scan.malformed`` 400, ``scan.token_forged`` / ``scan.token_expired`` /
-    ``scan.token_not_yet_valid`` / ``scan.zone_invalid`` 422, ``scan.token_replayed`` /
+    ``scan.token_not_yet_valid`` / ``scan.zone_invalid`` /
+    ``scan.device_time_invalid`` 422, ``scan.token_replayed`` /
     ``scan.event_conflict`` 409, ``scan.venue_unknown`` / ``scan.person_unknown`` 404,
     ``scan.venue_mismatch`` / ``token.scope`` 403."""
     scan = ScanRequest(body.venue_code, body.device_time, body.event_id, body.token,
@@ -318,7 +322,7 @@ def post_scan(request: Request, ctx: Ctx, actor: Caller, body: ScanIn) -> ScanOu
     return ScanOut.of(verdict, negotiate(request.headers.get("accept-language")))
 
 
-PersonId = Annotated[int, Path(ge=1, description="the person's row id")]
+PersonId = Annotated[int, Path(**bounds.ID_BOUNDS, description="the person's row id")]
 
 
 @api.get("/persons/{person_id}/code", response_model=CodeOut, responses=ERRORS)
@@ -346,7 +350,7 @@ def get_person_code_qr(ctx: Ctx, actor: Caller, address: Address, person_id: Per
 def get_audit(
     ctx: Ctx,
     actor: Caller,
-    person: Annotated[int | None, Query(ge=1, description="person row id")] = None,
+    person: Annotated[int | None, Query(**bounds.ID_BOUNDS, description="person row id")] = None,
     user: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditOut]:

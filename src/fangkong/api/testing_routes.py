@@ -14,9 +14,10 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
+from fangkong import bounds
 from fangkong.api.routes import ERRORS, Address, Caller, Ctx
 from fangkong.errors import FieldProblem, InvalidFields, Problem
 from fangkong.testing.access import (
@@ -51,7 +52,9 @@ class ResultsIn(BaseModel):
     detected), optionally ``valid`` (false: the sample was unusable)."""
 
     model_config = ConfigDict(extra="forbid")
-    lab: str = Field(min_length=1, max_length=40, description="code of the lab (testing_labs)")
+    lab: bounds.Line = Field(
+        min_length=1, max_length=40, description="code of the lab (testing_labs)"
+    )
     rows: list[dict[str, Cell]] = Field(min_length=1, max_length=MAX_ROWS)
 
 
@@ -79,23 +82,23 @@ class SampleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     barcode: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")
-    person_ids: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, max_length=50)
-    id_numbers: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+    person_ids: list[bounds.RowId] = Field(default_factory=list, max_length=50)
+    id_numbers: list[Annotated[bounds.Line, Field(min_length=1, max_length=40)]] = Field(
         default_factory=list, max_length=50
     )
-    tokens: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+    tokens: list[Annotated[bounds.Line, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=50, description="health-code QR contents shown"
     )
-    collected_at: AwareDatetime
-    purpose: str = Field("screening", description=" | ".join(PURPOSES))
-    point: str | None = Field(
+    collected_at: bounds.EventInstant
+    purpose: bounds.Line = Field("screening", max_length=24, description=" | ".join(PURPOSES))
+    point: bounds.Line | None = Field(
         None, min_length=1, max_length=80, description="collection point (a device: its venue)"
     )
-    region_code: str | None = Field(
+    region_code: bounds.Line | None = Field(
         None, min_length=1, max_length=20, description="where (a device: its venue's region)"
     )
-    collector: str | None = Field(None, min_length=1, max_length=80)
-    campaign_id: int | None = Field(None, ge=1)
+    collector: bounds.Line | None = Field(None, min_length=1, max_length=80)
+    campaign_id: bounds.RowId | None = None
 
 
 class TubeOut(BaseModel):
@@ -115,11 +118,11 @@ class TubeOut(BaseModel):
 
 class CustodyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    lab: str = Field(min_length=1, max_length=40)
-    barcodes: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+    lab: bounds.Line = Field(min_length=1, max_length=40)
+    barcodes: list[Annotated[bounds.Line, Field(min_length=1, max_length=40)]] = Field(
         min_length=1, max_length=MAX_TUBES
     )
-    at: AwareDatetime | None = Field(None, description="when (default: now)")
+    at: bounds.EventInstant | None = Field(None, description="when (default: now)")
 
 
 class CustodyOut(BaseModel):
@@ -330,7 +333,7 @@ def get_tube(ctx: Ctx, actor: Caller, address: Address, barcode: Barcode) -> Tub
     )
 
 
-PersonId = Annotated[int, Path(ge=1, description="the person's row id")]
+PersonId = Annotated[int, Path(**bounds.ID_BOUNDS, description="the person's row id")]
 
 
 @testing_api.get("/persons/{person_id}/tests", response_model=PersonTestsOut, responses=ERRORS)
@@ -382,7 +385,7 @@ class ProgressOut(BaseModel):
 
 @testing_api.get("/campaigns/{campaign_id}/progress", response_model=ProgressOut, responses=ERRORS)
 def get_campaign_progress(
-    ctx: Ctx, actor: Caller, campaign_id: Annotated[int, Path(ge=1)]
+    ctx: Ctx, actor: Caller, campaign_id: Annotated[int, Path(**bounds.ID_BOUNDS)]
 ) -> ProgressOut:
     """Live numbers of a campaign over a region of the caller's jurisdiction (counts
     only; right ``testing.read``) and the forecast at the pace so far."""

@@ -14,9 +14,10 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
+from fangkong import bounds
 from fangkong.api.routes import ERRORS, Address, Caller, Ctx
 from fangkong.errors import FieldProblem, InvalidFields, Problem
 from fangkong.tracing.access import (
@@ -38,7 +39,7 @@ _PROBLEM = {"model": dict[str, Any], "description": "problem+json (RFC 9457)"}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 400: _PROBLEM, 409: _PROBLEM}
 MAX_PAGE = 500
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"rows per page (≤ {MAX_PAGE})")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Offset = Annotated[int, Query(**bounds.OFFSET_BOUNDS, description="rows to skip")]
 Filter = Annotated[str | None, Query(max_length=20)]
 
 
@@ -47,11 +48,11 @@ class CaseIn(BaseModel):
     infectious window reaches back the pack's days from it); isolated_at closes it."""
 
     model_config = ConfigDict(extra="forbid")
-    person_id: int = Field(ge=1, description="registry id of the person")
-    onset_date: date | None = None
-    sample_date: date | None = None
-    isolated_at: AwareDatetime | None = None
-    trace: bool = Field(True, description="trace now over the check-in lake")
+    person_id: bounds.RowId = Field(description="registry id of the person")
+    onset_date: bounds.EventDate | None = Field(None, description="not before the birth date")
+    sample_date: bounds.EventDate | None = Field(None, description="not before the birth date")
+    isolated_at: bounds.EventInstant | None = None
+    trace: bounds.Flag = Field(True, description="trace now over the check-in lake")
 
 
 class CaseOut(BaseModel):
@@ -109,9 +110,9 @@ class ContactsOut(BaseModel):
 
 class StatusIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    contact_ids: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=MAX_BULK)
-    status: str = Field(description=" | ".join(STATUSES))
-    reason: str = Field(min_length=1, max_length=2000)
+    contact_ids: list[bounds.RowId] = Field(min_length=1, max_length=MAX_BULK)
+    status: bounds.Line = Field(max_length=24, description=" | ".join(STATUSES))
+    reason: bounds.Text = Field(min_length=1, max_length=2000)
 
 
 class StatusOut(BaseModel):
@@ -199,7 +200,7 @@ def post_case(ctx: Ctx, actor: Caller, address: Address, body: CaseIn) -> JSONRe
 
 @tracing_api.get("/cases/{case_id}/contacts", response_model=ContactsOut, responses=ERRORS)
 def get_contacts(
-    ctx: Ctx, actor: Caller, address: Address, case_id: Annotated[int, Path(ge=1)],
+    ctx: Ctx, actor: Caller, address: Address, case_id: Annotated[int, Path(**bounds.ID_BOUNDS)],
     kind: Filter = None, status: Filter = None, limit: Limit = 100, offset: Offset = 0,
 ) -> ContactsOut:  # fmt: skip
     """A case's contacts with the evidence linking them to it, close contacts first, one

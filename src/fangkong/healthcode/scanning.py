@@ -38,7 +38,8 @@ except ImportError:  # pragma: no cover - Windows: SQLite's own lock orders the 
 
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
 
-from fangkong.errors import FangkongError, Problem
+from fangkong import bounds
+from fangkong.errors import FangkongError, FieldProblem, InvalidFields, Problem
 from fangkong.healthcode.errors import (
     PersonUnknown,
     ScanEventConflict,
@@ -223,6 +224,13 @@ class FastReads:
 Reads = _SqlReads | FastReads
 
 
+DEVICE_TIME_INVALID = Problem(
+    "scan.device_time_invalid",
+    "设备时间超出允许范围（设备时钟是否有误？）",
+    "the device time is out of range (is the device's clock wrong?)",
+)
+
+
 def prepare_scan(
     conn: Connection | FastReads, ctx: CodeContext, venue_code: str, token_or_id: str,
     device_time: datetime, client_event_id: str, *, now: datetime | None = None,
@@ -243,6 +251,10 @@ def prepare_scan(
         raise malformed("缺少事件编号或过长（最多64字符）", "client event id missing or over 64")
     if device_time.tzinfo is None:
         raise malformed("设备时间须带时区", "device time must carry a time zone")
+    if (
+        bad_time := bounds.instant_problem(device_time, "device", "device_time", now=now)
+    ) is not None:
+        raise InvalidFields(DEVICE_TIME_INVALID, [FieldProblem("device_time", bad_time)])
     if not text:
         raise malformed("缺少二维码或证件号", "no QR token or ID number")
     parts = (venue_code, text, device_time.isoformat())

@@ -411,7 +411,8 @@ def record_test_as(
     def change(conn: Connection) -> tuple[TestOutcome, Facts, str]:
         done, facts = record_test_in(conn, placement_id, day_number=day_number,
                                      sampled_at=sampled_at, result=result, by=actor.name,
-                                     contact_rules=contact_rules, tz=tz)  # fmt: skip
+                                     contact_rules=contact_rules, tz=tz,
+                                     entered_at=clock.now())  # fmt: skip
         return done, facts, f"day {day_number}: {result}"
 
     return _with_codes(engine, key, actor, address, "quarantine.test", placement_id,
@@ -422,13 +423,17 @@ def change_period_as(
     engine: Engine, key: bytes, actor: Actor, placement_id: int, address: str,
     *, days: int | None = None, new_end: datetime | None = None, reason: str,
     at: datetime | None = None, codes: CodeContext | None = None,
+    rules: QuarantineRules | None = None,
 ) -> PeriodChangeView:  # fmt: skip
-    """Extend or shorten (quarantine.adjust) with a reason, kept in history. Audited."""
+    """Extend or shorten (quarantine.adjust) with a reason, kept in history; with
+    ``rules`` the end stays within ``rules.longest_days()`` of the start. Audited."""
     at = at or clock.now()
 
     def change(conn: Connection) -> tuple[PeriodChangeView, Facts, str]:
-        done, facts = change_period_in(conn, placement_id, new_end=new_end, days=days,
-                                       reason=reason, by=actor.name, at=at)  # fmt: skip
+        done, facts = change_period_in(
+            conn, placement_id, new_end=new_end, days=days, reason=reason, by=actor.name,
+            at=at, longest_days=None if rules is None else rules.longest_days(),
+        )  # fmt: skip
         return done, facts, f"{done.old_end:%F %H:%M} -> {done.new_end:%F %H:%M}"
 
     return _with_codes(engine, key, actor, address, "quarantine.period", placement_id,
@@ -643,6 +648,8 @@ def record_checks_as(
                         symptoms=row.symptoms, at=at))  # fmt: skip
             except (PlacementUnknown, PlacementClosed) as exc:
                 problems.append(_row_problem(i, "placement_id", exc.problem))
+            except InvalidFields as exc:
+                problems += [_row_problem(i, f.field, f.problem) for f in exc.fields]
             except BadInput as exc:
                 field = "status" if exc.problem.code == "quarantine.check_invalid" and (
                     row.status not in CHECK_STATUSES) else "temperature"  # fmt: skip

@@ -288,7 +288,8 @@ def extend_command(
 
     cfg = settings()
     with database(cfg) as engine:
-        change = change_period(engine, placement, days=days, reason=reason, by=_who())
+        change = change_period(engine, placement, days=days, reason=reason, by=_who(),
+                               longest_days=_rules(cfg).longest_days())  # fmt: skip
     tz = ZoneInfo(cfg.timezone)
     out.print(f"placement {placement}: {_local(change.old_end, tz)} → {_local(change.new_end, tz)}")
 

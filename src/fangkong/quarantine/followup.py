@@ -39,8 +39,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select, update
 
-from fangkong import clock
-from fangkong.errors import BadInput, Conflict, NotFound, Problem
+from fangkong import bounds, clock
+from fangkong.errors import BadInput, Conflict, FieldProblem, InvalidFields, NotFound, Problem
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
 from fangkong.quarantine.placement import SHANGHAI, period_end, period_fact, test_dates
@@ -258,6 +258,13 @@ def record_check(
                 f"temperature {temperature} is not within 30–45 °C",
             )
         )
+    if (bad_day := bounds.date_problem(day, "event", "day", now=at)) is not None:
+        raise InvalidFields(
+            _p("quarantine.check_invalid", "监测日期无效", "the day of the check is invalid"),
+            [FieldProblem("day", bad_day)],
+        )
+    if (bad_text := bounds.text_problem(symptoms, "symptoms", multiline=True)) is not None:
+        raise InvalidFields(bad_text, [FieldProblem("symptoms", bad_text)])
     symptoms = symptoms.strip()[:200]
     if status == "done" and (
         (temperature is not None and temperature >= rules.follow_up.fever_celsius) or symptoms
@@ -317,10 +324,14 @@ def record_test_in(
     contact_rules: Any = None,
     tz: ZoneInfo = SHANGHAI,
     ref: str | None = None,
+    entered_at: datetime | None = None,
 ) -> tuple[TestOutcome, Facts]:
     """``record_test`` inside the caller's transaction: the outcome and the facts codes
     follow (to record after the commit). ``ref``: the source of the result (a lab
-    result's reference; unique: a result is recorded once)."""
+    result's reference; unique: a result is recorded once). ``entered_at``: a result
+    entered by hand at that instant — its sampling time must lie between the placement's
+    start and then (:func:`sampling_time_problem`); lab results are matched to the
+    placement by their own rule instead."""
     if result not in TEST_RESULTS:
         raise BadInput(
             _p(
@@ -342,6 +353,10 @@ def record_test_in(
     t = quarantine_tests
     case_id = None
     view = _open(conn, placement_id)
+    if entered_at is not None and (
+        bad := sampling_time_problem(view.starts_at, sampled_at, entered_at)
+    ):
+        raise bad
     test_id = int(
         conn.execute(
             t.insert()
@@ -408,6 +423,7 @@ def record_test(
         outcome, facts = record_test_in(
             conn, placement_id, day_number=day_number, sampled_at=sampled_at, result=result,
             by=by, reported_at=reported_at, contact_rules=contact_rules, tz=tz,
+            entered_at=clock.now(),
         )  # fmt: skip
     send_codes(engine, facts, by, (reported_at or sampled_at), codes)
     return outcome
@@ -611,6 +627,38 @@ class PeriodChangeView:
     reason: str
 
 
+def period_too_long(start: datetime, longest_days: int, field: str) -> InvalidFields:
+    """A planned end more than ``longest_days`` after ``start`` (the pack's longest period
+    and the extension it allows): refused, naming ``field``."""
+    latest = f"{start + timedelta(days=longest_days):%Y-%m-%d %H:%M}"
+    problem = _p(
+        "quarantine.period_too_long",
+        f"结束时间不能晚于开始后 {longest_days} 天（{latest}）",
+        f"the end cannot lie more than {longest_days} days after the start ({latest})",
+    )
+    named = _p(problem.code, f"{field}：{problem.message_zh}", f"{field}: {problem.message_en}")
+    return InvalidFields(problem, [FieldProblem(field, named)])
+
+
+def sampling_time_problem(
+    start: datetime, sampled_at: datetime, now: datetime
+) -> InvalidFields | None:
+    """Why a test entered by hand cannot have been sampled at ``sampled_at``: before the
+    placement's ``start``, or outside the event window (in the future), or None."""
+    if sampled_at < start:
+        problem: Problem | None = _p(
+            "value.date_too_early",
+            f"sampled_at：采样时间不能早于隔离开始（{start:%Y-%m-%d %H:%M}）",
+            f"sampled_at: the sample cannot precede the placement's start ({start:%Y-%m-%d %H:%M})",
+        )
+    else:
+        problem = bounds.instant_problem(sampled_at, "event", "sampled_at", now=now)
+    if problem is None:
+        return None
+    outer = _p("quarantine.test_invalid", "采样时间无效", "the sampling time is invalid")
+    return InvalidFields(outer, [FieldProblem("sampled_at", problem)])
+
+
 def change_period_in(
     conn: Connection,
     placement_id: int,
@@ -620,8 +668,11 @@ def change_period_in(
     reason: str,
     by: str,
     at: datetime,
+    longest_days: int | None = None,
 ) -> tuple[PeriodChangeView, Facts]:
-    """``change_period`` inside the caller's transaction: the change and its code fact."""
+    """``change_period`` inside the caller's transaction: the change and its code fact.
+    With ``longest_days`` (``QuarantineRules.longest_days``) an end further than that from
+    the placement's start is refused (``quarantine.period_too_long``, naming the field)."""
     if not reason.strip():
         raise BadInput(
             _p(
@@ -653,6 +704,10 @@ def change_period_in(
                 )
             )
         new_end = view.planned_end + timedelta(days=days or 0)
+    if longest_days is not None and new_end - view.starts_at > timedelta(days=longest_days):
+        raise period_too_long(
+            view.starts_at, longest_days, "days" if days is not None else "new_end"
+        )
     if new_end <= view.starts_at:
         raise BadInput(
             _p(
@@ -696,14 +751,16 @@ def change_period(
     by: str,
     at: datetime | None = None,
     codes: CodeContext | None = None,
+    longest_days: int | None = None,
 ) -> PeriodChangeView:
     """Extend or shorten a placement (``new_end``, or ``days`` added to the planned end,
     negative to shorten). A reason is required; every change is kept."""
     at = _now(at)
     with write_transaction(engine) as conn:
         change, facts = change_period_in(
-            conn, placement_id, new_end=new_end, days=days, reason=reason, by=by, at=at
-        )
+            conn, placement_id, new_end=new_end, days=days, reason=reason, by=by, at=at,
+            longest_days=longest_days,
+        )  # fmt: skip
     send_codes(engine, facts, by, at, codes)
     return change
 

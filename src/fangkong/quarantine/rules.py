@@ -109,6 +109,7 @@ class FollowUpRules:
     fever_celsius: float
     release_needs_negative_test: bool
     checks_per_day: int
+    max_extension_days: int  # how far a period may be extended beyond the longest one
 
 
 @dataclass(frozen=True)
@@ -203,6 +204,19 @@ class QuarantineRules:
                 return phases[i:]
         return ()
 
+    def longest_days(self) -> int:
+        """How many days a placement's end may lie after its start, at most: the longest
+        period any group's phase has (a phase until discharge counts the discharge rule's
+        first test day plus a test per day for the tests it needs) plus
+        ``follow_up.max_extension_days``. A period change beyond it is refused."""
+        until_discharged = self.discharge.first_test_day + self.discharge.consecutive
+        longest = max(
+            (p.days if p.days is not None else until_discharged
+             for g in self.groups.values() for p in g.phases),
+            default=0,
+        )  # fmt: skip
+        return longest + self.follow_up.max_extension_days
+
     @classmethod
     def from_pack(cls, pack: Any) -> QuarantineRules:
         """The ``[quarantine]`` section of a loaded policy pack (``extends`` merged)."""
@@ -242,6 +256,7 @@ class QuarantineRules:
                 fever_celsius=c.number(follow, "follow_up.fever_celsius", 30.0, 45.0),
                 release_needs_negative_test=c.flag(follow, "follow_up.release_needs_negative_test"),
                 checks_per_day=c.count(follow, "follow_up.checks_per_day", minimum=1),
+                max_extension_days=c.count(follow, "follow_up.max_extension_days"),
             ),
             readiness=ReadinessRules(
                 rooms_per_10000=c.number(ready, "readiness.rooms_per_10000", 0.0, 10_000.0),

@@ -48,12 +48,14 @@ from fangkong.tracing.contacts import (
     StatusInvalid,
     TraceOutcome,
     case_chains,
+    case_exists_problem,
     clusters,
     contacts_of_case,
     get_case,
     hand_off,
     register_case,
     set_contact_status,
+    stored_case,
     trace_cases,
 )
 from fangkong.tracing.graph import clusters as _clusters
@@ -395,6 +397,11 @@ def register_and_trace(
         if person_id not in _visible(conn, actor, [person_id]):
             raise PersonUnknown(Problem("tracing.person_unknown", f"无此人员（{person_id}）",
                                         f"no person {person_id}"))  # fmt: skip
+        stored = stored_case(conn, person_id)
+        if stored is not None and (
+            refused := case_exists_problem(stored, onset, sampled, isolated_at)
+        ):
+            raise refused
         case = register_case(conn, person_id, rules, onset=onset, sampled=sampled,
                              isolated_at=isolated_at, tz=tz, by=actor.name, at=at)  # fmt: skip
         if source is None:

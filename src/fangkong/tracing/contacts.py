@@ -38,8 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as _pc
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
-from fangkong import clock
-from fangkong.errors import BadInput, Conflict, NotFound, Problem
+from fangkong import bounds, clock
+from fangkong.errors import BadInput, Conflict, FieldProblem, InvalidFields, NotFound, Problem
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
 from fangkong.healthcode.writer import record_case
@@ -285,6 +285,7 @@ def register_case(
     if onset is None and sampled is None:
         raise BadInput(Problem("tracing.case_undated", "病例须有发病日期或采样日期",
                                "a case needs an onset or a sampling date"))  # fmt: skip
+    _check_case_dates(onset, sampled)
     start, until = rules.infectious_window(
         onset=onset, sampled=sampled, isolated_at=isolated_at, tz=tz or ZoneInfo("Asia/Shanghai")
     )
@@ -293,9 +294,11 @@ def register_case(
         "infectious_from": start, "infectious_until": until, "rules_source": rules.source[:120],
     }  # fmt: skip
     with write_transaction(bind) as conn:
-        if conn.execute(select(persons.c.id).where(persons.c.id == person_id)).first() is None:
+        born = conn.execute(select(persons.c.birth_date).where(persons.c.id == person_id)).first()
+        if born is None:
             raise PersonUnknown(Problem("tracing.person_unknown", f"无此人员（{person_id}）",
                                         f"no person {person_id}"))  # fmt: skip
+        _check_after_birth(born.birth_date, onset, sampled)
         old = conn.execute(
             select(tracing_cases).where(tracing_cases.c.person_id == person_id)
         ).first()
@@ -318,6 +321,77 @@ def register_case(
         assert diagnosis is not None  # noqa: S101 - refused above without both
         record_case(conn, person_id, diagnosed_at=at, diagnosis=diagnosis, by=by, now=at)
         return _case(conn, person_id=person_id)
+
+
+_CASE_DATES_INVALID = Problem("tracing.case_dates_invalid", "病例的日期无效",
+                              "the dates of the case are invalid")  # fmt: skip
+
+
+def _check_case_dates(onset: date | None, sampled: date | None) -> None:
+    """Onset and sampling dates are dates one can compute with (a date of year 1 or 9999
+    is a typing error, and would break every window computed from it); the API bounds
+    them to the event window before they get here."""
+    found = [
+        FieldProblem(name, problem)
+        for name, value in (("onset_date", onset), ("sample_date", sampled))
+        if value is not None and (problem := bounds.sane_date_problem(value, name)) is not None
+    ]
+    if found:
+        raise InvalidFields(_CASE_DATES_INVALID, found)
+
+
+def _check_after_birth(born: date | None, onset: date | None, sampled: date | None) -> None:
+    """Nobody falls ill or is sampled before they were born."""
+    if born is None:
+        return
+    found = [
+        FieldProblem(name, Problem(
+            "value.date_too_early", f"{name}：不能早于出生日期（{born}）",
+            f"{name}: cannot be before the date of birth ({born})"))
+        for name, value in (("onset_date", onset), ("sample_date", sampled))
+        if value is not None and value < born
+    ]  # fmt: skip
+    if found:
+        raise InvalidFields(_CASE_DATES_INVALID, found)
+
+
+def stored_case(conn: Connection, person_id: int) -> CaseView | None:
+    """The case registered for a person, if any."""
+    found = conn.execute(
+        select(tracing_cases.c.id).where(tracing_cases.c.person_id == person_id)
+    ).first()
+    return None if found is None else _case(conn, case_id=int(found.id))
+
+
+def case_exists_problem(
+    stored: CaseView, onset: date | None, sampled: date | None, isolated_at: datetime | None
+) -> Conflict | None:
+    """A case posted again for a person who has one (``stored``): a date it names that
+    differs from a stored one is refused (``tracing.case_exists``, 409, with the stored
+    values) — a stored case's dates are changed only by an explicit correction, never by
+    a repeated registration. Dates the stored case lacks may be added (an isolation time
+    learnt later, the onset of an infection registered by its sample); the same values
+    again change nothing."""
+    differs = [
+        (name, old)
+        for name, old, new in (
+            ("onset_date", stored.onset_date, onset),
+            ("sample_date", stored.sample_date, sampled),
+            ("isolated_at", stored.isolated_at, isolated_at),
+        )
+        if old is not None and new is not None and old != new
+    ]
+    if not differs:
+        return None
+    kept = ", ".join(f"{n}={'-' if v is None else v.isoformat()}" for n, v in (
+        ("onset_date", stored.onset_date), ("sample_date", stored.sample_date),
+        ("isolated_at", stored.isolated_at)))  # fmt: skip
+    names = ", ".join(n for n, _ in differs)
+    return Conflict(Problem(
+        "tracing.case_exists",
+        f"该人员已登记为病例 {stored.id}（{kept}）；{names} 与登记不同，不予覆盖",
+        f"the person is already case {stored.id} ({kept}); {names} differ and are not "
+        "overwritten"))  # fmt: skip
 
 
 def _case(

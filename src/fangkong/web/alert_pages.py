@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong import clock
+from fangkong import bounds, clock
 from fangkong.alerts.access import (
     AlertDetail,
     Filters,
@@ -127,13 +127,17 @@ def post_status(
 
 
 class SignalIn(BaseModel):
-    signal: str = Field(max_length=32, description=f"one of: {', '.join(SIGNALS)}")
-    date: str = Field(max_length=10, description="the local day counted, YYYY-MM-DD")
-    count: int = Field(ge=0, description="the count for that day")
-    region_code: str | None = Field(
+    signal: bounds.Line = Field(max_length=32, description=f"one of: {', '.join(SIGNALS)}")
+    date: bounds.EventDateText = Field(
+        max_length=10, description="the local day counted, YYYY-MM-DD"
+    )
+    count: bounds.Count = Field(description="the count for that day")
+    region_code: bounds.Line | None = Field(
         None, max_length=15, description="default: the region of the device's venue"
     )
-    event_id: str | None = Field(None, max_length=64, description="the sender's id of the report")
+    event_id: bounds.Line | None = Field(
+        None, max_length=64, description="the sender's id of the report"
+    )
 
 
 class SignalsIn(BaseModel):
