@@ -38,9 +38,10 @@ return a :class:`~fangkong.errors.Problem` for a ``RowProblem``) and pages.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, Field, StrictBool, StrictInt
@@ -278,3 +279,100 @@ Text = Annotated[str, _text(multiline=True)]
 # bounds for path and query parameters (strings parsed by the framework, so not strict)
 ID_BOUNDS: dict[str, int] = {"ge": 1, "le": INT32_MAX}
 OFFSET_BOUNDS: dict[str, int] = {"ge": 0, "le": INT32_MAX}
+
+
+# ---------------------------------------------------------------- columns of files, stored rows
+# (files, forms and stored records; the request types above are the API's)
+
+# the characters ``text_problem`` refuses in free text, once for Python and once for Arrow (RE2)
+_CONTROL_RE2 = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{7f}-\x{9f}]"
+OUT_OF_RANGE_ZH = "日期超出范围"
+OUT_OF_RANGE_EN = "date out of range"
+
+
+def control_rows(values: Sequence[str | None]) -> list[int]:
+    """Indices of the cells holding a control character (line breaks and tabs allowed).
+
+    One pass over the joined column decides the common case (no control character
+    anywhere); only then are the cells looked at one by one.
+    """
+    if not _CONTROL.search("".join(v for v in values if v)):
+        return []
+    return [i for i, v in enumerate(values) if v and _CONTROL.search(v)]
+
+
+def control_rows_arrow(values: Any) -> list[int]:
+    """The same for an Arrow string column (vectorised: RE2 over the column)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return []
+    hits = pc.fill_null(pc.match_substring_regex(values, _CONTROL_RE2), False)
+    if not pc.any(hits).as_py():
+        return []
+    return [int(i) for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False))]
+
+
+def text_column_problem(field: str) -> Problem:
+    """The problem of a file cell holding a control character (see ``control_rows``)."""
+    problem = text_problem("\x00", field, multiline=True)
+    assert problem is not None
+    return problem
+
+
+def window_rows_arrow(values: Any, kind: Kind, field: str) -> list[tuple[int, Problem]]:
+    """Rows of an Arrow date32 or timestamp column outside the window of ``kind``
+    (vectorised: two comparisons over the column), each with its problem."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_timestamp(values.type):
+        lo, hi = _windows.range_of(kind)
+        low, high = pa.scalar(lo, values.type), pa.scalar(hi, values.type)
+        early, late = _too_early_instant(field, kind, lo), _too_late_instant(field, kind, hi)
+    else:
+        dlo, dhi = _windows.date_range(kind)
+        low, high = pa.scalar(dlo, values.type), pa.scalar(dhi, values.type)
+        early = _too_early(field, kind, dlo.isoformat())
+        late = _too_late(field, kind, dhi.isoformat())
+    out: list[tuple[int, Problem]] = []
+    for mask, problem in ((pc.less(values, low), early), (pc.greater(values, high), late)):
+        hits = pc.fill_null(mask, False)
+        if pc.any(hits).as_py():
+            out += [(int(i), problem) for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False))]
+    return sorted(out, key=lambda item: item[0])
+
+
+def _too_early_instant(field: str, kind: Kind, lo: datetime) -> Problem:
+    return _too_early(field, kind, lo.astimezone(_windows.tz).isoformat(timespec="minutes"))
+
+
+def _too_late_instant(field: str, kind: Kind, hi: datetime) -> Problem:
+    return _too_late(field, kind, hi.astimezone(_windows.tz).isoformat(timespec="minutes"))
+
+
+def clamp_date(value: date, kind: Kind, *, now: datetime | None = None) -> date:
+    """A stored date brought into its window (to compute with; show the stored value)."""
+    lo, hi = _windows.date_range(kind, now)
+    return min(max(value, lo), hi)
+
+
+def safe_add(value: datetime, delta: timedelta) -> datetime:
+    """``value + delta``, saturating at the ends of the calendar instead of overflowing
+    (a stored 9999-12-31 plus a day is still shown, not a 500)."""
+    try:
+        return value + delta
+    except OverflowError:
+        edge = datetime.max if delta > timedelta(0) else datetime.min
+        return edge.replace(tzinfo=value.tzinfo)
+
+
+def safe_add_days(value: date, days: int) -> date:
+    """``value + days`` for a date, saturating like ``safe_add``."""
+    try:
+        return value + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
