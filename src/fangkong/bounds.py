@@ -376,3 +376,12 @@ def safe_add_days(value: date, days: int) -> date:
         return value + timedelta(days=days)
     except OverflowError:
         return date.max if days > 0 else date.min
+
+
+def local(value: datetime, tz: tzinfo) -> datetime:
+    """``value`` in the zone ``tz``; at the ends of the calendar (a stored 9999-12-31
+    23:59 UTC is in year 10000 in Shanghai) the stored instant itself, unconverted."""
+    try:
+        return value.astimezone(tz)
+    except OverflowError:
+        return value

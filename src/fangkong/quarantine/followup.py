@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select, update
 
-from fangkong import clock
+from fangkong import bounds, clock
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
@@ -535,7 +535,7 @@ def release_refusal(
     """Why ``view`` cannot be released at ``at`` (None: it can): the period is not over,
     or the final negative test is missing (pack: release_needs_negative_test)."""
     if view.planned_end is None or at < view.planned_end:
-        until = "—" if view.planned_end is None else f"{view.planned_end.astimezone(tz):%F %H:%M}"
+        until = "—" if view.planned_end is None else f"{bounds.local(view.planned_end, tz):%F %H:%M}"
         return _p(
             "quarantine.release_refused",
             f"隔离期未满（至 {until}）",
