@@ -317,9 +317,8 @@ def control_rows_arrow(values: Any) -> list[int]:
 
 def text_column_problem(field: str) -> Problem:
     """The problem of a file cell holding a control character (see ``control_rows``)."""
-    problem = text_problem("\x00", field, multiline=True)
-    assert problem is not None
-    return problem
+    return _named("value.text_control", field, "不能含控制字符",
+                  "control characters are not allowed")  # fmt: skip
 
 
 def window_rows_arrow(values: Any, kind: Kind, field: str) -> list[tuple[int, Problem]]:
@@ -354,30 +353,6 @@ def _too_late_instant(field: str, kind: Kind, hi: datetime) -> Problem:
     return _too_late(field, kind, hi.astimezone(_windows.tz).isoformat(timespec="minutes"))
 
 
-def clamp_date(value: date, kind: Kind, *, now: datetime | None = None) -> date:
-    """A stored date brought into its window (to compute with; show the stored value)."""
-    lo, hi = _windows.date_range(kind, now)
-    return min(max(value, lo), hi)
-
-
-def safe_add(value: datetime, delta: timedelta) -> datetime:
-    """``value + delta``, saturating at the ends of the calendar instead of overflowing
-    (a stored 9999-12-31 plus a day is still shown, not a 500)."""
-    try:
-        return value + delta
-    except OverflowError:
-        edge = datetime.max if delta > timedelta(0) else datetime.min
-        return edge.replace(tzinfo=value.tzinfo)
-
-
-def safe_add_days(value: date, days: int) -> date:
-    """``value + days`` for a date, saturating like ``safe_add``."""
-    try:
-        return value + timedelta(days=days)
-    except OverflowError:
-        return date.max if days > 0 else date.min
-
-
 def local(value: datetime, tz: tzinfo) -> datetime:
     """``value`` in the zone ``tz``; at the ends of the calendar (a stored 9999-12-31
     23:59 UTC is in year 10000 in Shanghai) the stored instant itself, unconverted."""
@@ -385,3 +360,12 @@ def local(value: datetime, tz: tzinfo) -> datetime:
         return value.astimezone(tz)
     except OverflowError:
         return value
+
+
+def refuse(*problems: Problem | None) -> None:
+    """Raise the first problem found as ``BadInput`` (a page re-renders its form with it)."""
+    from fangkong.errors import BadInput
+
+    for problem in problems:
+        if problem is not None:
+            raise BadInput(problem)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -66,3 +67,37 @@ def test_every_quarantine_page_shows_the_stored_end_flagged(
         assert epi.get(path).status_code == 200, path
     for path in ("/api/v1/quarantine/readiness", "/api/v1/quarantine/alerts"):
         assert _api(app, "epi").get(path).status_code in (200, 404), path
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "shown"),
+    [("check", {"day": "9999-12-31", "status": "done"}, "day：已发生的日期不能晚于"),
+     ("check", {"day": "0001-01-01", "status": "done"}, "day：已发生的日期不能早于"),
+     ("check", {"day": "TODAY", "status": "done", "symptoms": "a\x00b"},
+      "symptoms：不能含控制字符"),
+     ("test", {"day_number": "1", "sampled_at": "9999-12-31T08:00", "result": "negative"},
+      "sampled_at：已发生的日期不能晚于"),
+     ("period", {"days": "999999", "reason": "x"}, "days：应在"),
+     ("abscond", {"note": "走\x00了"}, "note：不能含控制字符")],
+)  # fmt: skip
+def test_page_forms_refuse_out_of_range_values_in_the_page(
+    placed: tuple[FastAPI, int], province: Engine, path: str, form: dict[str, str], shown: str
+) -> None:
+    from fangkong import clock
+    from tests.api.helpers import csrf_of
+
+    app, pid = placed
+    epi = logged_in(app, "epi")
+    page = epi.get(f"/quarantine/placements/{pid}")
+    form = {
+        k: (clock.today(ZoneInfo("Asia/Shanghai")).isoformat() if v == "TODAY" else v)
+        for k, v in form.items()
+    }
+    data = {**form, "csrf_token": csrf_of(page.text)}
+    got = epi.post(f"/quarantine/placements/{pid}/{path}", data=data, follow_redirects=False)
+    assert got.status_code == 400, got.text[-500:]
+    assert shown in got.text
+    with province.connect() as conn:
+        end = conn.execute(select(quarantine_placements.c.planned_end)
+                           .where(quarantine_placements.c.id == pid)).scalar_one()  # fmt: skip
+    assert end.year == 9999  # nothing changed

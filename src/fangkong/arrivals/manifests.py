@@ -295,7 +295,9 @@ def _validate(
     for i, r in enumerate(rows, start=1):
         bad: list[RowProblem] = []
         arrived = _time(r.get("arrived_at"), tz)
-        if arrived is not None and (late := bounds.instant_problem(arrived, "device", "arrived_at")):
+        if arrived is not None and (
+            late := bounds.instant_problem(arrived, "device", "arrived_at")
+        ):
             bad.append(RowProblem(i, "arrived_at", late))
             arrived = None
         elif arrived is None:

@@ -211,5 +211,7 @@ def control_problems(batch: Batch) -> list[RowProblem]:
     found: list[RowProblem] = []
     for name, cells in batch.columns.items():
         problem = bounds.text_column_problem(name)
-        found += [RowProblem(batch.first_row + i, name, problem) for i in bounds.control_rows(cells)]
+        found += [
+            RowProblem(batch.first_row + i, name, problem) for i in bounds.control_rows(cells)
+        ]
     return found

@@ -164,7 +164,6 @@ class _Rows:
             "value.too_long", f"长于 {MAX_ID_LENGTH} 个字符",
             f"longer than {MAX_ID_LENGTH} characters"))  # fmt: skip
 
-
     def control(self, values: Arrow, column: str) -> None:
         """Cells with a control character (NUL etc.): vectorised over the column."""
         self.add(bounds.control_rows_arrow(values), column, bounds.text_column_problem(column))
