@@ -296,7 +296,7 @@ def control_rows(values: Sequence[str | None]) -> list[int]:
     One pass over the joined column decides the common case (no control character
     anywhere); only then are the cells looked at one by one.
     """
-    if not _CONTROL.search("".join(v for v in values if v)):
+    if not _CONTROL.search("".join(filter(None, values))):
         return []
     return [i for i, v in enumerate(values) if v and _CONTROL.search(v)]
 
