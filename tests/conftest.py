@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from fangkong import bounds
 from fangkong.store import migrate
 
 if TYPE_CHECKING:
@@ -34,19 +35,20 @@ TODAY = date(2026, 11, 29)
 # (fangkong.bounds) reaches back far enough for them; year 1 and 9999 stay refused.
 REPLAY_PAST_DAYS = 3650
 os.environ.setdefault("FANGKONG_INPUT_PAST_DAYS", str(REPLAY_PAST_DAYS))
+bounds.configure(past_days=REPLAY_PAST_DAYS)
 
 
 @pytest.fixture(autouse=True)
 def _system_clock() -> Iterator[None]:
     """Every test starts and ends with the system clock unconfigured (live): an app or
     CLI command configured in one test never reads another test's database."""
-    from fangkong import bounds, clock
+    from fangkong import clock
 
     clock.reset()
     bounds.configure(past_days=REPLAY_PAST_DAYS)
     yield
     clock.reset()
-    bounds.configure()
+    bounds.configure(past_days=REPLAY_PAST_DAYS)  # module fixtures import between tests
 
 
 def _pg_admin() -> Engine:
@@ -180,6 +182,7 @@ def shell_env(home: Path) -> dict[str, str]:
         "FANGKONG_HOME": str(home),
         "FANGKONG_SEAL_KEY": base64.b64encode(TEST_SEAL_KEY).decode(),
         "FANGKONG_SERVER_KEY": base64.b64encode(TEST_SERVER_KEY).decode(),
+        "FANGKONG_INPUT_PAST_DAYS": str(REPLAY_PAST_DAYS),
     }
 
 
