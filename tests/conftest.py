@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
+from fangkong import bounds
 from fangkong.store import migrate
 
 if TYPE_CHECKING:
@@ -30,6 +31,11 @@ PG_URL = os.environ.get("FANGKONG_TEST_POSTGRES_URL", "")
 REQUIRE_PG = os.environ.get("FANGKONG_REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgresql"]
 TODAY = date(2026, 11, 29)
+# The suite's files and requests replay 2020–2022 under a live clock: the input window
+# (fangkong.bounds) reaches back far enough for them; year 1 and 9999 stay refused.
+REPLAY_PAST_DAYS = 3650
+os.environ.setdefault("FANGKONG_INPUT_PAST_DAYS", str(REPLAY_PAST_DAYS))
+bounds.configure(past_days=REPLAY_PAST_DAYS)
 
 
 @pytest.fixture(autouse=True)
@@ -39,8 +45,10 @@ def _system_clock() -> Iterator[None]:
     from fangkong import clock
 
     clock.reset()
+    bounds.configure(past_days=REPLAY_PAST_DAYS)
     yield
     clock.reset()
+    bounds.configure(past_days=REPLAY_PAST_DAYS)  # module fixtures import between tests
 
 
 def _pg_admin() -> Engine:
@@ -174,6 +182,7 @@ def shell_env(home: Path) -> dict[str, str]:
         "FANGKONG_HOME": str(home),
         "FANGKONG_SEAL_KEY": base64.b64encode(TEST_SEAL_KEY).decode(),
         "FANGKONG_SERVER_KEY": base64.b64encode(TEST_SERVER_KEY).decode(),
+        "FANGKONG_INPUT_PAST_DAYS": str(REPLAY_PAST_DAYS),
     }
 
 

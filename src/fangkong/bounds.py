@@ -38,9 +38,10 @@ return a :class:`~fangkong.errors.Problem` for a ``RowProblem``) and pages.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, AwareDatetime, Field, StrictBool, StrictInt
@@ -327,3 +328,93 @@ def sane_date_problem(value: date, field: str, *, now: datetime | None = None) -
     if value > latest:
         return _too_late(field, "event", latest.isoformat())
     return None
+
+
+# ---------------------------------------------------------------- columns of files, stored rows
+# (files, forms and stored records; the request types above are the API's)
+
+# the characters ``text_problem`` refuses in free text, once for Python and once for Arrow (RE2)
+_CONTROL_RE2 = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{7f}-\x{9f}]"
+OUT_OF_RANGE_ZH = "日期超出范围"
+OUT_OF_RANGE_EN = "date out of range"
+
+
+def control_rows(values: Sequence[str | None]) -> list[int]:
+    """Indices of the cells holding a control character (line breaks and tabs allowed).
+
+    One pass over the joined column decides the common case (no control character
+    anywhere); only then are the cells looked at one by one.
+    """
+    if not _CONTROL.search("".join(filter(None, values))):
+        return []
+    return [i for i, v in enumerate(values) if v and _CONTROL.search(v)]
+
+
+def control_rows_arrow(values: Any) -> list[int]:
+    """The same for an Arrow string column (vectorised: RE2 over the column)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return []
+    hits = pc.fill_null(pc.match_substring_regex(values, _CONTROL_RE2), False)
+    if not pc.any(hits).as_py():
+        return []
+    return [int(i) for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False))]
+
+
+def text_column_problem(field: str) -> Problem:
+    """The problem of a file cell holding a control character (see ``control_rows``)."""
+    return _named("value.text_control", field, "不能含控制字符",
+                  "control characters are not allowed")  # fmt: skip
+
+
+def window_rows_arrow(values: Any, kind: Kind, field: str) -> list[tuple[int, Problem]]:
+    """Rows of an Arrow date32 or timestamp column outside the window of ``kind``
+    (vectorised: two comparisons over the column), each with its problem."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_timestamp(values.type):
+        lo, hi = _windows.range_of(kind)
+        low, high = pa.scalar(lo, values.type), pa.scalar(hi, values.type)
+        early, late = _too_early_instant(field, kind, lo), _too_late_instant(field, kind, hi)
+    else:
+        dlo, dhi = _windows.date_range(kind)
+        low, high = pa.scalar(dlo, values.type), pa.scalar(dhi, values.type)
+        early = _too_early(field, kind, dlo.isoformat())
+        late = _too_late(field, kind, dhi.isoformat())
+    out: list[tuple[int, Problem]] = []
+    for mask, problem in ((pc.less(values, low), early), (pc.greater(values, high), late)):
+        hits = pc.fill_null(mask, False)
+        if pc.any(hits).as_py():
+            out += [(int(i), problem) for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False))]
+    return sorted(out, key=lambda item: item[0])
+
+
+def _too_early_instant(field: str, kind: Kind, lo: datetime) -> Problem:
+    return _too_early(field, kind, lo.astimezone(_windows.tz).isoformat(timespec="minutes"))
+
+
+def _too_late_instant(field: str, kind: Kind, hi: datetime) -> Problem:
+    return _too_late(field, kind, hi.astimezone(_windows.tz).isoformat(timespec="minutes"))
+
+
+def local(value: datetime, tz: tzinfo) -> datetime:
+    """``value`` in the zone ``tz``; at the ends of the calendar (a stored 9999-12-31
+    23:59 UTC is in year 10000 in Shanghai) the stored instant itself, unconverted."""
+    try:
+        return value.astimezone(tz)
+    except OverflowError:
+        return value
+
+
+def refuse(*problems: Problem | None) -> None:
+    """Raise the first problem found as ``BadInput`` (a page re-renders its form with it)."""
+    from fangkong.errors import BadInput
+
+    for problem in problems:
+        if problem is not None:
+            raise BadInput(problem)

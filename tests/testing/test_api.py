@@ -26,7 +26,9 @@ from fangkong.testing.tables import batches, orders, results, tubes
 from tests.api.codes import codes_of, device_token, venue_of
 from tests.api.helpers import client, logged_in, make_app, person_identity, person_ids
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(
+    hours=4
+)  # results come in 3 h later, not in the future
 
 
 @dataclass(frozen=True)

@@ -431,3 +431,36 @@ def test_api_registers_and_traces_a_case_over_the_lake(world: World) -> None:
     assert untraced["traced"] is None
     assert [a[1] for a in _audits(world.engine, "tracing.case")] == [
         "ok", "ok", "not_found", "forbidden", "ok"]  # fmt: skip
+
+
+def test_stored_onsets_out_of_range_bound_the_growth_and_are_flagged(world: World) -> None:
+    """Onsets stored before the bounds (years 486, 6740, 9999) once made the growth a
+    day-by-day series of millions of days: it stays inside the window, the cases flagged."""
+    epi = _api(world, "epi")
+    a, c = world.cases["A"], world.cases["C"]
+    _set_onset(world.engine, a, date(486, 5, 1))
+    (cluster,) = epi.get("/api/v1/tracing/clusters").json()["clusters"]
+    assert [(g["date"], g["cases"]) for g in cluster["growth"]] == [("2026-11-22", 1)]
+    assert cluster["out_of_range"] == [a]
+    for year in (6740, 9999):
+        _set_onset(world.engine, c, date(year, 12, 31))
+        got = epi.get("/api/v1/tracing/clusters")
+        assert got.status_code == 200
+        (cluster,) = got.json()["clusters"]
+        assert cluster["growth"] == []  # no series from year 486 to year 9999
+        assert sorted(cluster["out_of_range"]) == sorted([a, c])
+    page = logged_in(world.app, "epi").get("/tracing/chains")
+    assert page.status_code == 200
+    assert page.text.count("日期超出范围") == 2
+    for path in (f"/tracing/cases/{a}", f"/tracing/cases/{c}", "/tracing/chains"):
+        assert logged_in(world.app, "epi").get(path).status_code == 200, path
+    for path in ("/api/v1/tracing/chains", f"/api/v1/tracing/cases/{c}/contacts"):
+        assert epi.get(path).status_code == 200, path
+
+
+def _set_onset(engine: Engine, case_id: int, onset: date) -> None:
+    from fangkong.tracing.tables import tracing_cases
+
+    with engine.begin() as conn:  # as a request before the bounds could store it
+        conn.execute(tracing_cases.update().where(tracing_cases.c.id == case_id)
+                     .values(onset_date=onset, sample_date=None))  # fmt: skip

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from fangkong import clock
+from fangkong import bounds, clock
 from fangkong.alerts.model import SIGNALS
 from fangkong.alerts.tables import signal_counts
 from fangkong.errors import FieldProblem, ImportRejected, InvalidFields, Problem, RowProblem
@@ -110,6 +110,9 @@ def _cell_problems(
         except ValueError:
             out.append(("date", _p("date.invalid", f"日期 {day[:20]!r} 应为 YYYY-MM-DD",
                                    f"date {day[:20]!r} must be YYYY-MM-DD")))  # fmt: skip
+        if parsed is not None and (problem := bounds.date_problem(parsed, "event", "date")):
+            out.append(("date", problem))
+            parsed = None
     n: int | None = None
     if count:
         try:

@@ -151,6 +151,11 @@ class ClusterOut(BaseModel):
     first_case_at: datetime
     last_case_at: datetime
     growth: list[DayOut] = Field(description="cases per day by onset (else sampling) date")
+    out_of_range: list[int] = Field(
+        default_factory=list,
+        description="cases whose stored onset (else sampling) date is outside the input "
+        "window: left out of the growth, flagged",
+    )
 
 
 class ClustersOut(BaseModel):
@@ -268,6 +273,7 @@ def get_clusters(
         clusters=[ClusterOut(cases=list(c.cases), size=c.size, venues=dict(c.venues),
                              households=list(c.households), first_case_at=c.first_case_at,
                              last_case_at=c.last_case_at,
-                             growth=[DayOut(date=d, cases=n) for d, n in c.growth])
+                             growth=[DayOut(date=d, cases=n) for d, n in c.growth],
+                             out_of_range=list(c.out_of_range))
                   for c in rows],
     )  # fmt: skip

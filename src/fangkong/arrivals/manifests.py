@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
-from fangkong import clock
+from fangkong import bounds, clock
 from fangkong.arrivals.decision import AreaHistory, Decision, Stay, decide
 from fangkong.arrivals.loop import enter_stage, open_handoff
 from fangkong.arrivals.rules import ArrivalRules
@@ -175,7 +175,10 @@ def _time(value: Any, tz: ZoneInfo) -> datetime | None:
             return None
     else:
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(ZoneInfo("UTC"))
+    try:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(ZoneInfo("UTC"))
+    except OverflowError:  # 0001-01-01T00:00+08:00 has no UTC instant
+        return None
 
 
 def _day_bound(value: str, tz: ZoneInfo, end: bool) -> datetime | None:
@@ -183,6 +186,8 @@ def _day_bound(value: str, tz: ZoneInfo, end: bool) -> datetime | None:
         day = date.fromisoformat(value.strip())
     except ValueError:
         return _time(value, tz)
+    if bounds.date_problem(day, "event", "") is not None:
+        return None  # year 1 or 9999 cannot be computed with; reported as bad dates
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     return (start + timedelta(days=1, microseconds=-1) if end else start).astimezone(
         ZoneInfo("UTC")
@@ -237,8 +242,10 @@ def parse_history(value: Any, tz: ZoneInfo) -> tuple[list[Stay], list[Problem]]:
             problems.append(
                 _p(
                     "history_dates",
-                    f"第 {i} 处日期无效（YYYY-MM-DD[/YYYY-MM-DD]）",
-                    f"place {i}: bad dates (YYYY-MM-DD[/YYYY-MM-DD])",
+                    f"第 {i} 处日期无效（YYYY-MM-DD[/YYYY-MM-DD]，"
+                    f"{bounds.windows().date_range('event')[0]} 以来）",
+                    f"place {i}: bad dates (YYYY-MM-DD[/YYYY-MM-DD], "
+                    f"since {bounds.windows().date_range('event')[0]})",
                 )
             )
         if level is not None and level not in ("high", "medium", "low"):
@@ -279,12 +286,21 @@ def _validate(
     ctx = Context(today=today, region_codes=region_codes, sealer=sealer)
     checked = check_persons(Batch(1, text, n), ctx, screen=False)
     problems = list(checked.problems)
+    for c in COLUMNS:  # identity cells are checked by check_persons
+        if c not in _IDENTITY:
+            problems += [RowProblem(i + 1, c, bounds.text_column_problem(c))
+                         for i in bounds.control_rows([_cell(r.get(c)) for r in rows])]  # fmt: skip
     people = {int(p.pop("_row")): p for p in checked.rows}
     clean = []
     for i, r in enumerate(rows, start=1):
         bad: list[RowProblem] = []
         arrived = _time(r.get("arrived_at"), tz)
-        if arrived is None:
+        if arrived is not None and (
+            late := bounds.instant_problem(arrived, "device", "arrived_at")
+        ):
+            bad.append(RowProblem(i, "arrived_at", late))
+            arrived = None
+        elif arrived is None:
             bad.append(
                 RowProblem(
                     i,

@@ -33,6 +33,7 @@ from itertools import chain
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from fangkong import bounds
 from fangkong.healthcode.facts import PersonFacts, TestFact
 from fangkong.policy.model import Colour, Pack, Rule, Text
 from fangkong.policy.templates import render
@@ -143,7 +144,8 @@ class Decision:
 
 
 def fmt_time(t: datetime, tz: ZoneInfo = _DEFAULT_TZ) -> str:
-    return t.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    # a stored time at the end of the calendar is shown unconverted, not a 500 (issue 16)
+    return bounds.local(t, tz).strftime("%Y-%m-%d %H:%M")
 
 
 # ---- choosing the facts that count -----------------------------------------------------

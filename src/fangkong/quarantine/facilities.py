@@ -445,7 +445,8 @@ def import_facilities(
     with write_transaction(engine) as conn:
         codes = set(conn.execute(select(regions.c.code)).scalars())
         now = clock.now()
-        for batch in read_batches(Source(path, FACILITY_FORMAT, encoding)):
+        source = Source(path, FACILITY_FORMAT, encoding)
+        for batch in read_batches(source):
             for i in range(batch.length):
                 number = batch.first_row + i
                 cells = {k: v[i] for k, v in batch.columns.items()}
@@ -477,6 +478,7 @@ def import_facilities(
                 added += rooms
             if on_progress is not None:
                 on_progress(batch.length)
+        problems += source.malformed  # control characters (NUL etc.) in any cell
         if problems:
             write_report(report, problems)  # raising rolls the transaction back
             first = min(problems, key=lambda p: p.row)

@@ -551,7 +551,9 @@ def release_refusal(
     """Why ``view`` cannot be released at ``at`` (None: it can): the period is not over,
     or the final negative test is missing (pack: release_needs_negative_test)."""
     if view.planned_end is None or at < view.planned_end:
-        until = "—" if view.planned_end is None else f"{view.planned_end.astimezone(tz):%F %H:%M}"
+        until = (
+            "—" if view.planned_end is None else f"{bounds.local(view.planned_end, tz):%F %H:%M}"
+        )
         return _p(
             "quarantine.release_refused",
             f"隔离期未满（至 {until}）",

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
-from fangkong import clock
+from fangkong import bounds, clock
 from fangkong.errors import BadInput, ImportRejected, Problem, RowProblem
 from fangkong.quarantine.rules import ACCESS, POWER, SITE_TYPES, SurveyRules
 from fangkong.quarantine.tables import quarantine_sites
@@ -139,6 +139,10 @@ def check_site(site: SiteInput) -> None:
     ):
         if not (number >= 0 and math.isfinite(number)):
             raise _bad(field, number, "应为不小于 0 的数", "must be a number ≥ 0")
+    for field, count in (("toilets", site.toilets), ("rooms", site.rooms)):
+        if count is not None and bounds.int_problem(count, field, lo=0) is not None:
+            raise _bad(field, count, f"应在 0 到 {bounds.INT32_MAX} 之间",
+                       f"must be between 0 and {bounds.INT32_MAX}")  # fmt: skip
 
 
 def save_site(bind: Bind, site: SiteInput, *, by: str, at: datetime | None = None) -> int:
@@ -234,8 +238,9 @@ def import_sites(engine: Engine, path: Path, *, by: str) -> int:
     file (bilingual problems per row, an error report beside it). Returns rows saved."""
     problems: list[RowProblem] = []
     saved = 0
+    source = Source(path, SITE_FORMAT)
     with write_transaction(engine) as conn:
-        for batch in read_batches(Source(path, SITE_FORMAT)):
+        for batch in read_batches(source):
             for i in range(batch.length):
                 number = batch.first_row + i
                 cells = {k: v[i] for k, v in batch.columns.items()}
@@ -261,6 +266,8 @@ def import_sites(engine: Engine, path: Path, *, by: str) -> int:
                 except BadInput as exc:
                     column = exc.problem.message_en.split(" ", 1)[0]
                     problems.append(RowProblem(number, column, exc.problem))
+        problems += source.malformed  # control characters (NUL etc.) in any cell
+        problems.sort(key=lambda p: p.row)
         if problems:
             report = report_path_for(path)
             write_report(report, problems)

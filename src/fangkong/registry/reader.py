@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fangkong import bounds
 from fangkong.errors import BadInput, Problem, RowProblem
 from fangkong.registry.model import FileFormat
 
@@ -32,8 +33,11 @@ class Source:
     fmt: FileFormat
     encoding: str = "utf-8"
     batch_size: int = 50_000
-    # rows the CSV parser could not split into the right number of fields
+    # rows the CSV parser could not split into the right number of fields, and cells
+    # holding a control character (NUL etc., refused in every file: fangkong.bounds)
     malformed: list[RowProblem] = field(default_factory=list)
+    # refuse control characters here (False: the caller's validators do it, row by row)
+    check_text: bool = True
 
 
 def file_kind(path: Path) -> str:
@@ -191,8 +195,23 @@ def require_file(path: Path) -> str:
 
 
 def read_batches(source: Source) -> Iterator[Batch]:
-    """Yield the file's rows in batches; every column as stripped strings or None."""
-    if require_file(source.path) == "csv":
-        yield from _read_csv(source)
-    else:
-        yield from _read_parquet(source)
+    """Yield the file's rows in batches; every column as stripped strings or None.
+
+    Cells with a control character are named in ``source.malformed`` (the caller rejects
+    the file on any of those, as on rows the parser could not split)."""
+    batches = _read_csv(source) if require_file(source.path) == "csv" else _read_parquet(source)
+    for batch in batches:
+        if source.check_text:
+            source.malformed += control_problems(batch)
+        yield batch
+
+
+def control_problems(batch: Batch) -> list[RowProblem]:
+    """The cells of a batch holding a control character (NUL etc.), each named."""
+    found: list[RowProblem] = []
+    for name, cells in batch.columns.items():
+        problem = bounds.text_column_problem(name)
+        found += [
+            RowProblem(batch.first_row + i, name, problem) for i in bounds.control_rows(cells)
+        ]
+    return found

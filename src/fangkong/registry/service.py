@@ -141,7 +141,7 @@ def import_file(
 ) -> ImportResult:
     """Import a regions, venues or persons file (CSV or Parquet); see docs/formats.md."""
     fmt = FORMATS[kind]
-    source = Source(path, fmt, options.encoding, options.batch_size)
+    source = Source(path, fmt, options.encoding, options.batch_size, check_text=False)
     require_file(path)
     migrate.require_current(engine)
     if kind == "persons" and sealer is None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from fangkong import bounds
 from fangkong.errors import Problem, RowProblem
 from fangkong.identity.documents import DocumentType, check_document
 from fangkong.identity.phone import PhoneCheck, check_phones
@@ -24,7 +25,7 @@ from fangkong.identity.resident_id import (
 )
 from fangkong.identity.sealing import Sealer
 from fangkong.registry.model import AreaType, Occupation, RegionLevel, VenueType
-from fangkong.registry.reader import Batch, Cell
+from fangkong.registry.reader import Batch, Cell, control_problems
 
 PROVINCE_PREFIXES = frozenset(
     [
@@ -182,6 +183,9 @@ class _Row:
                 ),
             )
             return None
+        if (problem := bounds.int_problem(number, column, lo=0)) is not None:
+            self.bad(column, problem)  # the column is 32-bit on PostgreSQL
+            return None
         return number
 
     def reference(self, column: str, code: str | None, known: set[str], what: str) -> None:
@@ -248,7 +252,7 @@ def region_parent_of(code: str, level: RegionLevel) -> str | None:
 
 
 def check_regions(batch: Batch, ctx: Context) -> Checked:
-    checked = Checked()
+    checked = Checked(problems=control_problems(batch))
     for number, cells in _rows(batch):
         row = _Row(number, cells, checked.problems)
         code = row.required("code", 15)
@@ -351,7 +355,7 @@ def _geojson(row: _Row, value: str | None) -> str | None:
 
 
 def check_venues(batch: Batch, ctx: Context) -> Checked:
-    checked = Checked()
+    checked = Checked(problems=control_problems(batch))
     for number, cells in _rows(batch):
         row = _Row(number, cells, checked.problems)
         code = row.required("code", 40)
@@ -454,6 +458,9 @@ def _date(row: _Row, column: str, today: date) -> date | None:
                 f"{column} {value} is in the future",
             ),
         )
+        return None
+    if (problem := bounds.date_problem(parsed, "birth", column)) is not None:
+        row.bad(column, problem)
         return None
     return parsed
 
@@ -644,7 +651,7 @@ def check_persons(batch: Batch, ctx: Context, *, screen: bool = True) -> Checked
     phones = dict(zip(phone_rows, phone_checks, strict=True))
     fast = _screen_persons(cols, ids, phones, ctx) if screen else [False] * n
 
-    checked = Checked()
+    checked = Checked(problems=control_problems(batch))
     people: list[tuple[_Row, dict[str, Any], dict[str, Any]]] = []
     for i in range(n):
         number = batch.first_row + i

@@ -29,7 +29,7 @@ import pyarrow.compute as _pc
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, select
 
-from fangkong import clock
+from fangkong import bounds, clock
 from fangkong.errors import Conflict, FieldProblem, InvalidFields, Problem, RowProblem
 from fangkong.store.tx import write_transaction
 from fangkong.store.types import UTCDateTime
@@ -157,6 +157,7 @@ def validate(
         "tested_at must be an ISO 8601 time with an offset",
         first_row,
     )
+    problems += _bounded(run, tested, first_row)
     valid, bad_valid = _flags(table, n)
     problems += _problems(
         bad_valid, "valid", "valid 须为 true 或 false", "valid must be true or false", first_row
@@ -188,6 +189,17 @@ def validate(
         tested_at=tested,
         outcome=outcomes(ct, valid, rules),
     )
+
+
+def _bounded(run: Any, tested: Any, first_row: int) -> list[RowProblem]:
+    """A lab system's time within its window, no control character in the run (both
+    vectorised over the column: fangkong.bounds)."""
+    problem = bounds.text_column_problem("run")
+    found = [RowProblem(i + first_row, "run", problem) for i in bounds.control_rows_arrow(run)]
+    return found + [
+        RowProblem(i + first_row, "tested_at", p)
+        for i, p in bounds.window_rows_arrow(tested, "device", "tested_at")
+    ]
 
 
 def outcomes(ct: Mapping[str, np.ndarray], valid: np.ndarray, rules: TestingRules) -> np.ndarray:

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from sqlalchemy import Connection, Engine, select
 
+from fangkong import bounds
 from fangkong.audit.calls import audited
 from fangkong.auth.jurisdiction import within
 from fangkong.auth.model import Actor
@@ -122,7 +123,11 @@ class ClusterRow:
     first_case_at: datetime
     last_case_at: datetime
     # cases per day (by onset, else sampling date), every day from the first to the last
+    # within the input window (fangkong.bounds)
     growth: tuple[tuple[date, int], ...] = ()
+    # cases whose stored date lies outside that window (before the bounds): left out of
+    # the growth, shown flagged
+    out_of_range: tuple[int, ...] = ()
 
     @property
     def size(self) -> int:
@@ -146,7 +151,9 @@ def page(items: Sequence[T], limit: int, offset: int) -> tuple[Sequence[T], int]
 
 
 def growth(days: Sequence[date]) -> tuple[tuple[date, int], ...]:
-    """Cases per day from the first day to the last, days without a case as 0."""
+    """Cases per day from the first day to the last, days without a case as 0. Only days
+    inside the event window count (a stored year 9999 would make millions of days)."""
+    days = [d for d in days if bounds.in_window(d, "event")]
     if not days:
         return ()
     first, last = min(days), max(days)
@@ -372,8 +379,9 @@ def clusters_view(
             if len(cases) < 2:
                 continue
             times = [starts[k] for k in cases]
+            flagged = tuple(k for k in cases if not bounds.in_window(dated[k], "event"))
             out.append(ClusterRow(cases, dict(cl.venues), cl.households, min(times), max(times),
-                                  growth([dated[k] for k in cases])))  # fmt: skip
+                                  growth([dated[k] for k in cases]), flagged))  # fmt: skip
         return out, f"{len(out)} clusters"
 
     return audited(engine, key, actor, address, "tracing.clusters", None, None, body)

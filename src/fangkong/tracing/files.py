@@ -19,6 +19,7 @@ import pyarrow.compute as _pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from fangkong import bounds
 from fangkong.errors import BadInput, ImportRejected, Problem, RowProblem
 from fangkong.registry.model import VenueType
 from fangkong.registry.reader import require_file
@@ -163,6 +164,15 @@ class _Rows:
             "value.too_long", f"长于 {MAX_ID_LENGTH} 个字符",
             f"longer than {MAX_ID_LENGTH} characters"))  # fmt: skip
 
+    def control(self, values: Arrow, column: str) -> None:
+        """Cells with a control character (NUL etc.): vectorised over the column."""
+        self.add(bounds.control_rows_arrow(values), column, bounds.text_column_problem(column))
+
+    def window(self, values: Arrow, column: str, kind: bounds.Kind) -> None:
+        """Times outside the window of ``kind`` (fangkong.bounds): two column comparisons."""
+        for r, problem in bounds.window_rows_arrow(values, kind, column):
+            self.add([r], column, problem)
+
 
 def _parse_one(text: str, parse: Callable[[str], Any]) -> Any:
     try:
@@ -239,6 +249,7 @@ def read_checkins(path: Path, *, report: Path | None = None) -> pa.Table:
     for name in CHECKIN_COLUMNS[:4]:
         rows.missing(cols[name], name)
         rows.too_long(cols[name], name)
+        rows.control(cols[name], name)
     vtype = cols["venue_type"]
     allowed = pc.fill_null(pc.is_in(vtype, value_set=pa.array(VENUE_TYPES)), True)
     rows.add(np.flatnonzero(~allowed.to_numpy(zero_copy_only=False)), "venue_type", _problem(
@@ -247,6 +258,8 @@ def read_checkins(path: Path, *, report: Path | None = None) -> pa.Table:
     rows.missing(_text(raw, "time_in"), "time_in")
     t_in = parse_times(raw, "time_in", rows)
     t_out = parse_times(raw, "time_out", rows)
+    rows.window(t_in, "time_in", "device")
+    rows.window(t_out, "time_out", "device")
     before = pc.fill_null(pc.less(t_out, t_in), False).to_numpy(zero_copy_only=False)
     rows.add(np.flatnonzero(before), "time_out", _problem(
         "time.out_before_in", "离开时间早于进入时间", "time out is before time in"))  # fmt: skip
@@ -331,9 +344,13 @@ def read_cases(
     person = _text(raw, "person_id")
     rows.missing(person, "person_id")
     rows.too_long(person, "person_id")
+    rows.control(person, "person_id")
     explicit_from = parse_times(raw, "infectious_from", rows)
     explicit_until = parse_times(raw, "infectious_until", rows)
     isolated = parse_times(raw, "isolated_at", rows)
+    rows.window(explicit_from, "infectious_from", "event")
+    rows.window(explicit_until, "infectious_until", "planned")
+    rows.window(isolated, "isolated_at", "event")
     onset = _dates(raw, "onset_date", rows)
     sampled = _dates(raw, "sample_date", rows)
     starts: list[int | None] = []
@@ -362,6 +379,8 @@ def read_cases(
 
 
 def _dates(raw: pa.Table, name: str, rows: _Rows) -> list[date | None]:
+    """Local dates of an event (onset, sample): outside their window they are refused
+    (fangkong.bounds) and read as missing, so no window is computed from year 1 or 9999."""
     out: list[date | None] = []
     for i, cell in enumerate(_text(raw, name).to_pylist()):
         value = _parse_one(cell, date.fromisoformat) if cell is not None else None
@@ -369,6 +388,9 @@ def _dates(raw: pa.Table, name: str, rows: _Rows) -> list[date | None]:
             rows.add([i], name, _problem(
                 "date.invalid", f"无法识别的日期 {cell[:40]!r}，应为 YYYY-MM-DD",
                 f"not a date: {cell[:40]!r}; use YYYY-MM-DD"))  # fmt: skip
+        elif value is not None and (problem := bounds.date_problem(value, "event", name)):
+            rows.add([i], name, problem)
+            value = None
         out.append(value)
     return out
 

@@ -25,6 +25,8 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from fangkong import bounds
+
 HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
 TEMPLATE_DIR = HERE / "templates"
@@ -64,6 +66,8 @@ def environment(lang: str) -> Environment:
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
     env.filters["number"] = lambda n: format_decimal(n, locale=_BABEL_LOCALE[lang])
     env.globals["lang"] = lang
+    # a stored date outside its window (before the bounds) is shown with a marker
+    env.globals["in_window"] = bounds.in_window
     return env
 
 

@@ -6,6 +6,7 @@ audit) and render; every form carries the session's CSRF token."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from sqlalchemy import select
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong import clock
+from fangkong import bounds, clock
 from fangkong.api.context import check_csrf
 from fangkong.api.problems import status_of
 from fangkong.auth.rights import QUARANTINE_MANAGE, QUARANTINE_PLACE
@@ -200,7 +201,7 @@ def get_survey(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
 
 # ---- occupants, placements, alerts ----------------------------------------------------------
 
-PlacementId = Annotated[int, Path(ge=1)]
+PlacementId = Annotated[int, Path(**bounds.ID_BOUNDS)]
 Csrf = Annotated[str, Form(max_length=100)]
 
 
@@ -301,6 +302,10 @@ def post_check(
         except ValueError:
             raise _bad("check", f"无法识别的日期 {day!r}", f"not a date: {day!r}") from None
         temp = _number(temperature, "temperature", float) if temperature.strip() else None
+        if temp is not None and not math.isfinite(temp):
+            raise _bad("temperature", "体温应为有限数值", "the temperature must be a finite number")
+        bounds.refuse(bounds.date_problem(when, "event", "day"),
+                      bounds.text_problem(symptoms, "symptoms", multiline=True))  # fmt: skip
         stored = record_check_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
                                  _rules(ctx), day=when, status=status, temperature=temp,
                                  symptoms=symptoms)  # fmt: skip
@@ -327,6 +332,8 @@ def post_test(
         except ValueError:
             raise _bad("test", f"无法识别的采样时间 {sampled_at!r}",
                        f"not a sampling time: {sampled_at!r}") from None  # fmt: skip
+        bounds.refuse(bounds.int_problem(n, "day_number", lo=0),
+                      bounds.instant_problem(sampled, "event", "sampled_at"))  # fmt: skip
         done = record_test_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
                               day_number=n, sampled_at=sampled, result=result,
                               contact_rules=ContactRules.from_pack(ctx.codes.pack),
@@ -362,6 +369,9 @@ def post_period(
 
     def action() -> tuple[str, int | None]:
         n = _number(days, "days", int)
+        most = bounds.windows().future_days
+        bounds.refuse(bounds.int_problem(n, "days", lo=-most, hi=most),
+                      bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
         change_period_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
                          days=n, reason=reason, codes=ctx.codes)  # fmt: skip
         return "period", None
@@ -378,6 +388,7 @@ def post_abscond(
     """The person left without release (脱管): an alert is raised."""
 
     def action() -> tuple[str, int | None]:
+        bounds.refuse(bounds.text_problem(note, "note", multiline=True))
         alert = abscond_as(ctx.engine, ctx.keys.audit, actor, placement_id, address, note=note)
         return "absconded", alert
 
