@@ -185,3 +185,16 @@ def test_signals_endpoint(world: World) -> None:
     assert bad.status_code == 422
     scanner = client(world.app, authorization=f"Bearer {device_token(world.engine, pharmacy)}")
     assert scanner.post("/api/v1/signals", json=body).status_code == 403
+
+
+def test_status_note_with_a_control_character_is_refused_on_the_page(world: World) -> None:
+    epi = logged_in(world.app, "epi")
+    page = epi.get(f"/alerts/{world.a}").text
+    got = epi.post(f"/alerts/{world.a}/status", follow_redirects=False,
+                   data={"status": "verified", "note": "已\x00核实",
+                         "csrf_token": csrf_of(page)})  # fmt: skip
+    assert got.status_code == 400
+    assert "note：不能含控制字符" in got.text  # issue 16
+    with world.engine.connect() as conn:
+        status = conn.execute(select(alerts.c.status).where(alerts.c.id == world.a)).scalar_one()
+    assert status != "verified"

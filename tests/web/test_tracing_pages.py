@@ -464,3 +464,21 @@ def _set_onset(engine: Engine, case_id: int, onset: date) -> None:
     with engine.begin() as conn:  # as a request before the bounds could store it
         conn.execute(tracing_cases.update().where(tracing_cases.c.id == case_id)
                      .values(onset_date=onset, sample_date=None))  # fmt: skip
+
+
+def test_bulk_status_refuses_control_characters_and_huge_ids(world: World) -> None:
+    epi = logged_in(world.app, "epi")
+    case = world.cases["A"]
+    token = csrf_of(epi.get(f"/tracing/cases/{case}").text)
+    e = _contact_id(world, "E")
+    for form, shown in (({"contact": [str(e)], "reason": "电话\x00告知"}, "reason：不能含控制字符"),
+                        ({"contact": [str(2**63)], "reason": "x"}, "contact：应在")):  # fmt: skip
+        got = epi.post(f"/tracing/cases/{case}/status", follow_redirects=False,
+                       data={**form, "status": "notified", "csrf_token": token})  # fmt: skip
+        assert got.status_code == 400, got.text[-300:]
+        assert shown in got.text  # issue 16
+    with world.engine.connect() as conn:
+        status = conn.execute(
+            select(tracing_contacts.c.status).where(tracing_contacts.c.id == e)
+        ).scalar_one()
+    assert status != "notified"

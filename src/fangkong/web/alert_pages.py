@@ -30,7 +30,15 @@ from fangkong.api.context import check_csrf
 from fangkong.api.problems import status_of
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.web.i18n import translations
-from fangkong.web.pages import Address, Caller, Ctx, page, page_lang, session_csrf_basis
+from fangkong.web.pages import (
+    Address,
+    Caller,
+    Ctx,
+    PathId,
+    page,
+    page_lang,
+    session_csrf_basis,
+)
 
 alert_pages = APIRouter(include_in_schema=False)
 signals_api = APIRouter(prefix="/api/v1", tags=["signals"])
@@ -47,6 +55,9 @@ def get_alerts(
     filters = Filters(status, severity, kind, rule, region, escalated)
     code, error = 200, None
     try:
+        bounds.refuse(*(bounds.text_problem(v or "", name) for name, v in
+                        (("status", status), ("severity", severity), ("kind", kind),
+                         ("rule", rule), ("region", region))))  # fmt: skip
         view = list_alerts(ctx.engine, ctx.keys.audit, actor, address, filters, clock.now())
     except BadInput as exc:
         code, error = 422, exc.problem.text(page_lang(request))
@@ -100,7 +111,7 @@ def _detail_page(request: Request, ctx: Ctx, actor: Any, address: str, alert_id:
 
 @alert_pages.get("/alerts/{alert_id}")
 def get_alert(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, alert_id: int,
+    request: Request, ctx: Ctx, actor: Caller, address: Address, alert_id: PathId,
     changed: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:  # fmt: skip
     return _detail_page(request, ctx, actor, address, alert_id, changed=changed)
@@ -108,7 +119,7 @@ def get_alert(
 
 @alert_pages.post("/alerts/{alert_id}/status")
 def post_status(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, alert_id: int,
+    request: Request, ctx: Ctx, actor: Caller, address: Address, alert_id: PathId,
     status: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
@@ -116,6 +127,8 @@ def post_status(
     """A lifecycle step (核实 / 调查 / 结案 / 排除) with a note."""
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
+        bounds.refuse(bounds.text_problem(status, "status"),
+                      bounds.text_problem(note, "note", multiline=True))  # fmt: skip
         change_alert(ctx.engine, ctx.keys.audit, actor, alert_id, status, note, address,
                      clock.now())  # fmt: skip
     except (BadInput, Conflict) as exc:

@@ -8,12 +8,21 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from fangkong import bounds
 from fangkong.api.context import check_csrf
 from fangkong.api.problems import status_of
 from fangkong.arrivals.access import board_view, confirm_stage, traveller_view
 from fangkong.arrivals.rules import STAGES, ArrivalRules
 from fangkong.errors import BadInput, Conflict, NotFound
-from fangkong.web.pages import Address, Caller, Ctx, page, page_lang, session_csrf_basis
+from fangkong.web.pages import (
+    Address,
+    Caller,
+    Ctx,
+    PathId,
+    page,
+    page_lang,
+    session_csrf_basis,
+)
 
 arrivals_pages = APIRouter(include_in_schema=False)
 
@@ -51,7 +60,7 @@ def _traveller_page(
 
 @arrivals_pages.get("/arrivals/travellers/{tid}")
 def get_traveller(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, tid: int
+    request: Request, ctx: Ctx, actor: Caller, address: Address, tid: PathId
 ) -> HTMLResponse:
     return _traveller_page(request, ctx, actor, address, tid)
 
@@ -62,13 +71,14 @@ def post_confirm_form(
     ctx: Ctx,
     actor: Caller,
     address: Address,
-    tid: int,
+    tid: PathId,
     stage: Annotated[str, Form(max_length=20)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """The receiving side confirms by form (the API takes scans)."""
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
+        bounds.refuse(bounds.text_problem(stage, "stage"))
         confirm_stage(
             ctx.engine,
             ctx.keys.audit,

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong import audit
+from fangkong import audit, bounds
 from fangkong.api.context import (
     LANG_COOKIE,
     PRESESSION_COOKIE,
@@ -59,6 +59,12 @@ pages = APIRouter(include_in_schema=False)
 Ctx = Annotated[AppContext, Depends(app_context)]
 Caller = Annotated[Actor, Depends(current_actor)]
 Address = Annotated[str, Depends(client_address)]
+PathId = Annotated[int, Path(**bounds.ID_BOUNDS)]
+"""A row id in a page's path: 1 … 2**31−1, the column's range (else 422, never a 500)."""
+QueryId = Annotated[int | None, Query(**bounds.ID_BOUNDS)]
+"""A row id in a page's query (``?filed=``, ``?resolved=``), bounded likewise."""
+QueryCount = Annotated[int | None, Query(**bounds.OFFSET_BOUNDS)]
+"""A count or offset in a page's query: 0 … 2**31−1."""
 
 
 def page_lang(request: Request) -> str:
@@ -306,7 +312,7 @@ def session_csrf_basis(request: Request) -> str | None:
 
 @pages.get("/persons/{person_id}")
 def get_person(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, person_id: int
+    request: Request, ctx: Ctx, actor: Caller, address: Address, person_id: PathId
 ) -> HTMLResponse:
     person = read_person(ctx.engine, ctx.keys.audit, actor, ctx.sealer, person_id, address)
     return page(request, "person.html", actor=actor, person=person)
@@ -355,8 +361,8 @@ def get_code(
     ctx: Ctx,
     actor: Caller,
     address: Address,
-    person_id: int,
-    filed: Annotated[int | None, Query(ge=1)] = None,
+    person_id: PathId,
+    filed: QueryId = None,
 ) -> HTMLResponse:
     code = read_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, person_id, address)
     return _code_page(request, actor, code=code, filed=filed)
@@ -368,12 +374,13 @@ def post_correction(
     ctx: Ctx,
     actor: Caller,
     address: Address,
-    person_id: int,
+    person_id: PathId,
     reason: Annotated[str, Form(max_length=2000)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
+        bounds.refuse(bounds.text_problem(reason, "reason", multiline=True))
         cid = file_code_correction(ctx.engine, ctx.keys.audit, actor, person_id, reason, address)
     except BadInput as exc:
         code = read_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, person_id, address)
@@ -391,7 +398,7 @@ def _queue_page(
 
 @pages.get("/corrections")
 def get_corrections(
-    request: Request, ctx: Ctx, actor: Caller, decided: Annotated[int | None, Query(ge=1)] = None
+    request: Request, ctx: Ctx, actor: Caller, decided: QueryId = None
 ) -> HTMLResponse:
     return _queue_page(request, ctx, actor, decided=decided)
 
@@ -402,13 +409,14 @@ def post_decide(
     ctx: Ctx,
     actor: Caller,
     address: Address,
-    correction_id: int,
+    correction_id: PathId,
     decision: Annotated[str, Form(pattern="^(upheld|rejected)$")] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
+        bounds.refuse(bounds.text_problem(reason, "reason", multiline=True))
         decide_code_correction(
             ctx.engine, ctx.keys.audit, actor, ctx.codes, correction_id,
             upheld=decision == "upheld", reason=reason, address=address,
@@ -432,9 +440,10 @@ def get_audit(
     request: Request,
     ctx: Ctx,
     actor: Caller,
-    person: Annotated[int | None, Query(ge=1)] = None,
+    person: QueryId = None,
     user: Annotated[str | None, Query(max_length=80)] = None,
 ) -> HTMLResponse:
     actor.require(AUDIT_READ)
+    bounds.refuse(bounds.text_problem(user or "", "user"))
     rows = audit.search(ctx.engine, person=person, user=user or None, limit=300, viewer=actor)
     return page(request, "audit.html", actor=actor, rows=rows, person=person, user=user or "")

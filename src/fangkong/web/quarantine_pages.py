@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy import select
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -41,7 +41,16 @@ from fangkong.quarantine.access import (
 from fangkong.quarantine.facilities import FACILITY_FORMAT, check_facility
 from fangkong.quarantine.rules import FACILITY_KINDS, FACILITY_STATUSES, QuarantineRules
 from fangkong.store.schema import regions
-from fangkong.web.pages import Address, Caller, Ctx, page, page_lang, session_csrf_basis
+from fangkong.web.pages import (
+    Address,
+    Caller,
+    Ctx,
+    PathId,
+    QueryId,
+    page,
+    page_lang,
+    session_csrf_basis,
+)
 
 quarantine_pages = APIRouter(include_in_schema=False)
 
@@ -201,7 +210,7 @@ def get_survey(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
 
 # ---- occupants, placements, alerts ----------------------------------------------------------
 
-PlacementId = Annotated[int, Path(**bounds.ID_BOUNDS)]
+PlacementId = PathId
 Csrf = Annotated[str, Form(max_length=100)]
 
 
@@ -247,7 +256,7 @@ def _placement_page(
 def get_placement(
     request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
     done: Annotated[str | None, Query(max_length=20)] = None,
-    ref: Annotated[int | None, Query(ge=1)] = None,
+    ref: QueryId = None,
 ) -> HTMLResponse:  # fmt: skip
     message = None
     if done in _DONE:
@@ -373,7 +382,7 @@ def post_period(
         bounds.refuse(bounds.int_problem(n, "days", lo=-most, hi=most),
                       bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
         change_period_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
-                         days=n, reason=reason, codes=ctx.codes)  # fmt: skip
+                         days=n, reason=reason, codes=ctx.codes, rules=_rules(ctx))  # fmt: skip
         return "period", None
 
     return _act(request, ctx, actor, address, placement_id, csrf_token, action)
@@ -406,7 +415,7 @@ def _alerts_page(
 @quarantine_pages.get("/quarantine/alerts")
 def get_alerts(
     request: Request, ctx: Ctx, actor: Caller, address: Address,
-    resolved: Annotated[int | None, Query(ge=1)] = None,
+    resolved: QueryId = None,
 ) -> HTMLResponse:  # fmt: skip
     return _alerts_page(request, ctx, actor, address, resolved=resolved)
 
@@ -414,7 +423,7 @@ def get_alerts(
 @quarantine_pages.post("/quarantine/alerts/{alert_id}/resolve")
 def post_resolve(
     request: Request, ctx: Ctx, actor: Caller, address: Address,
-    alert_id: Annotated[int, Path(ge=1)], csrf_token: Csrf = "",
+    alert_id: PathId, csrf_token: Csrf = "",
 ) -> Response:  # fmt: skip
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from fangkong import bounds
 from fangkong.api.context import check_csrf
 from fangkong.auth.rights import QUARANTINE_READ
 from fangkong.errors import BadInput, Conflict, NotFound
@@ -21,7 +22,15 @@ from fangkong.riskareas.charts import forecast_rows, forecast_spec, map_spec
 from fangkong.riskareas.public import map_features, public_areas
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.web.i18n import translations
-from fangkong.web.pages import Address, Caller, Ctx, page, page_lang, session_csrf_basis
+from fangkong.web.pages import (
+    Address,
+    Caller,
+    Ctx,
+    PathId,
+    page,
+    page_lang,
+    session_csrf_basis,
+)
 
 riskarea_pages = APIRouter(include_in_schema=False)
 
@@ -101,13 +110,15 @@ def get_needs(request: Request, ctx: Ctx, actor: Caller, address: Address) -> HT
 
 @riskarea_pages.post("/risk-areas/needs/{need_id}")
 def post_need(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, need_id: int,
+    request: Request, ctx: Ctx, actor: Caller, address: Address, need_id: PathId,
     status: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:  # fmt: skip
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
+        bounds.refuse(bounds.text_problem(status, "status"),
+                      bounds.text_problem(note, "note", multiline=True))  # fmt: skip
         change_need(ctx.engine, ctx.keys.audit, actor, address, need_id, status, note)
     except (BadInput, Conflict, NotFound) as exc:
         from fangkong.api.problems import status_of
@@ -144,6 +155,9 @@ def post_designate(
 ) -> Response:  # fmt: skip
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
+        bounds.refuse(bounds.text_problem(region_code, "region_code"),
+                      bounds.text_problem(level, "level"),
+                      bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
         designate_area(ctx.engine, ctx.keys.audit, ctx.codes, actor, address,
                        region_code=region_code, level=level, reason=reason)  # fmt: skip
     except (BadInput, Conflict, NotFound) as exc:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from fangkong import bounds
 from fangkong.api.context import AppContext, check_csrf
 from fangkong.api.problems import status_of
 from fangkong.auth.model import Actor
@@ -33,7 +34,16 @@ from fangkong.testing.access import (
 )
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.tables import FLAGS
-from fangkong.web.pages import Address, Caller, Ctx, page, page_lang, session_csrf_basis
+from fangkong.web.pages import (
+    Address,
+    Caller,
+    Ctx,
+    PathId,
+    QueryCount,
+    page,
+    page_lang,
+    session_csrf_basis,
+)
 
 testing_pages = APIRouter(include_in_schema=False)
 
@@ -82,6 +92,9 @@ def post_campaign(
             raise BadInput(
                 Problem("testing.start_invalid", "请填写开始时间", "give the start time")
             )
+        bounds.refuse(bounds.text_problem(name, "name"),
+                      bounds.text_problem(region_code, "region_code"),
+                      bounds.instant_problem(start, "planned", "starts_at"))  # fmt: skip
         cid = start_campaign(ctx.engine, ctx.keys.audit, actor, _rules(ctx), name, region_code,
                              start, address, pool_size=pool_size)  # fmt: skip
     except (BadInput, NotFound) as exc:
@@ -121,7 +134,7 @@ def progress_spec(view: CampaignView) -> str:
 
 @testing_pages.get("/testing/campaigns/{campaign_id}")
 def get_campaign(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, campaign_id: int
+    request: Request, ctx: Ctx, actor: Caller, address: Address, campaign_id: PathId
 ) -> HTMLResponse:
     view = campaign_view(ctx.engine, ctx.keys.audit, actor, _rules(ctx), campaign_id, address)
     p = view.progress
@@ -180,8 +193,8 @@ def _overdue_page(
 def get_overdue(
     request: Request, ctx: Ctx, actor: Caller,
     flag: Annotated[str | None, Query(max_length=10)] = None,
-    lost: Annotated[int | None, Query(ge=0)] = None,
-    late: Annotated[int | None, Query(ge=0)] = None,
+    lost: QueryCount = None,
+    late: QueryCount = None,
 ) -> HTMLResponse:  # fmt: skip
     return _overdue_page(request, ctx, actor, flag, flagged=(lost, late))
 

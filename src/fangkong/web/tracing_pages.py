@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from fangkong import bounds
 from fangkong.api.context import AppContext, check_csrf
 from fangkong.api.problems import status_of
 from fangkong.auth.model import Actor
@@ -30,13 +31,21 @@ from fangkong.tracing.access import (
 )
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import CONTACT_KINDS, STATUSES
-from fangkong.web.pages import Address, Caller, Ctx, page_lang, session_csrf_basis
+from fangkong.web.pages import (
+    Address,
+    Caller,
+    Ctx,
+    PathId,
+    QueryCount,
+    page_lang,
+    session_csrf_basis,
+)
 from fangkong.web.pages import page as render_page
 
 tracing_pages = APIRouter(include_in_schema=False)
 
 Filter = Annotated[str | None, Query(max_length=20)]
-PageNo = Annotated[int, Query(ge=1, le=1_000_000)]
+PageNo = Annotated[int, Query(ge=1, le=1_000_000)]  # within bounds.OFFSET_BOUNDS
 CONTACTS_PER_PAGE = 100
 CHAINS_PER_PAGE = 50
 CLUSTERS_PER_PAGE = 20
@@ -86,9 +95,9 @@ def _contacts_page(
 
 @tracing_pages.get("/tracing/cases/{case_id}")
 def get_case_contacts(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, case_id: int,
+    request: Request, ctx: Ctx, actor: Caller, address: Address, case_id: PathId,
     kind: Filter = None, status: Filter = None,
-    changed: Annotated[int | None, Query(ge=0)] = None, page: PageNo = 1,
+    changed: QueryCount = None, page: PageNo = 1,
 ) -> HTMLResponse:  # fmt: skip
     return _contacts_page(request, ctx, actor, address, case_id, kind, status, changed=changed,
                           number=page)  # fmt: skip
@@ -96,7 +105,7 @@ def get_case_contacts(
 
 @tracing_pages.post("/tracing/cases/{case_id}/status")
 def post_statuses(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, case_id: int,
+    request: Request, ctx: Ctx, actor: Caller, address: Address, case_id: PathId,
     contact: Annotated[list[int] | None, Form()] = None,
     status: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
@@ -105,6 +114,9 @@ def post_statuses(
     """The bulk action (批量操作): every ticked contact to one status, with one reason."""
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
+        bounds.refuse(*(bounds.int_problem(c, "contact") for c in contact or []),
+                      bounds.text_problem(status, "status"),
+                      bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
         n = change_contact_statuses(ctx.engine, ctx.keys.audit, actor, contact or [], status,
                                     reason, address)  # fmt: skip
     except (BadInput, Conflict, NotFound) as exc:
