@@ -38,7 +38,7 @@ return a :class:`~fangkong.errors.Problem` for a ``RowProblem``) and pages.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -418,3 +418,20 @@ def refuse(*problems: Problem | None) -> None:
     for problem in problems:
         if problem is not None:
             raise BadInput(problem)
+
+
+# ---------------------------------------------------------------- a request's path and query
+
+
+def request_problem(path: str, query: Iterable[tuple[str, str]]) -> Problem | None:
+    """Why a request's (decoded) path or query parameters cannot be served: a control
+    character in the path or in a parameter's name or value (a NUL cannot even reach
+    PostgreSQL), naming the parameter; or None. Checked once for every request before
+    any route reads its parameters."""
+    if _CONTROL_LINE.search(path):
+        return _named("value.text_control", "path", "网址中不能含控制字符",
+                      "control characters are not allowed in the address")  # fmt: skip
+    for name, value in query:
+        if (problem := text_problem(name + value, name if name.isprintable() else "?")) is not None:
+            return problem
+    return None

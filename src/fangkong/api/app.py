@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.staticfiles import StaticFiles
@@ -33,7 +33,7 @@ from fangkong.api.testing_routes import testing_api
 from fangkong.api.tracing_routes import tracing_api
 from fangkong.audit import anchor
 from fangkong.auth.keys import ServerKeys, load_server_keys
-from fangkong.errors import FangkongError, Problem, Unauthenticated
+from fangkong.errors import BadInput, FangkongError, Problem, Unauthenticated
 from fangkong.healthcode.qr import load_or_create_keys
 from fangkong.healthcode.scanning import ScanWriter
 from fangkong.healthcode.service import CodeContext
@@ -136,6 +136,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         return problems.internal(_api_lang(request), request.url.path)
 
 
+def refuse_control_characters(request: Request) -> None:
+    """Every route's first dependency: a path or query holding a control character is
+    refused (400, ``value.text_control``) before any parameter reaches a service."""
+    query = request.query_params.multi_items()
+    if (problem := bounds.request_problem(request.url.path, query)) is not None:
+        raise BadInput(problem)
+
+
 def _install_headers(app: FastAPI, https: bool) -> None:
     app.add_middleware(SecurityHeaders, page_csp=_PAGE_CSP, docs_csp=_DOCS_CSP, https=https)
 
@@ -209,6 +217,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        dependencies=[Depends(refuse_control_characters)],
     )
     app.state.ctx = ctx
     app.include_router(health)
