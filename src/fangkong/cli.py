@@ -12,8 +12,8 @@ from typer.core import TyperGroup
 from fangkong import __version__
 from fangkong.cli_support import err, fail, out
 from fangkong.errors import FangkongError
+from fangkong.files import lock_down_process
 from fangkong.settings import SETTINGS, SettingError, load_settings, setting_sources
-from fangkong.store.files import lock_down_process
 
 
 class _Group(TyperGroup):

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "fangkong"
-SHARED = {"fangkong.errors", "fangkong.cli_support"}  # plumbing, no capability
+SHARED = {"fangkong.errors", "fangkong.cli_support", "fangkong.files"}  # plumbing, no capability
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:

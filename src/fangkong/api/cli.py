@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from fangkong.cli_support import out, settings
+from fangkong.files import lock_down_process
 from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.engine import engine_for
-from fangkong.store.files import lock_down_process
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from fangkong.files import private_dir
 from fangkong.identity.sealing import Sealer
 from fangkong.registry.service import ImportOptions, ImportResult, import_file
-from fangkong.store.files import private_dir
 from fangkong.twin.registry import Registry, write_registry
 
 KINDS = ("regions", "venues", "persons")

@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy import Engine, func, select
 
+from fangkong.files import private_dir, private_opener
 from fangkong.healthcode.tables import health_codes
-from fangkong.store.files import private_dir, private_opener
 from fangkong.store.schema import persons
 from fangkong.testing.tables import tube_members, tubes
 from fangkong.tracing.control import CaseOrigin

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+from fangkong.files import private_file, tighten
 from fangkong.settings import Settings
-from fangkong.store.files import private_file, tighten
 
 # SQLite's write-ahead log and shared-memory index, made with the main file's mode
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")

@@ -36,7 +36,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from fangkong import clock
-from fangkong.store.files import private_dir, private_file, private_opener
+from fangkong.files import private_dir, private_file, private_opener
 from fangkong.tracing.files import TIME, with_zone
 from fangkong.tracing.files import ZONED_CHECKIN_SCHEMA as CHECKIN_SCHEMA
 

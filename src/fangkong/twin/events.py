@@ -16,7 +16,7 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fangkong.store.files import private_dir, private_file
+from fangkong.files import private_dir, private_file
 
 TIME = pa.timestamp("s", tz="UTC")
 CODE = pa.dictionary(pa.int32(), pa.string())

@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from fangkong.store.files import private_dir, private_file, private_opener
+from fangkong.files import private_dir, private_file, private_opener
 from fangkong.twin import _names as names
 from fangkong.twin._people import OCC, OCCUPATIONS, People, generate_people
 from fangkong.twin._regions import Hierarchy, build_hierarchy
