@@ -4,8 +4,6 @@ roles created from the command line, on both backends."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,7 +24,7 @@ from fangkong.settings import load_settings
 from fangkong.store.schema import audit_log, device_tokens, venues
 from tests.api.helpers import client, logged_in, login, make_app, person_ids
 from tests.conftest import PASSWORD, TEST_SERVER_KEY, shell_env
-from tests.web.live import START_SECONDS, free_port
+from tests.web.live import live_server
 
 AUDIT_KEY = ServerKeys.from_master(TEST_SERVER_KEY).audit
 HSTS = "max-age=31536000; includeSubDomains"
@@ -54,24 +52,9 @@ def _cli(engine: Engine, home: Path, *args: str, stdin: str | None = None) -> st
 @contextmanager
 def served(engine: Engine, home: Path, **env: str) -> Iterator[str]:
     """A real uvicorn with the proxy options ``fangkong serve`` gives it."""
-    import uvicorn
-
     cfg = load_settings({**shell_env(home), **env})
-    port = free_port()
-    config = uvicorn.Config(make_app(engine, home, **env), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="off", **proxy_options(cfg))  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_SECONDS
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with live_server(engine, home, make_app(engine, home, **env), **proxy_options(cfg)) as url:
+        yield url
 
 
 def _login_addresses(engine: Engine) -> list[str]:

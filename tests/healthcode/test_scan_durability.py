@@ -4,13 +4,8 @@ sending the whole stream again stores nothing twice."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,48 +20,17 @@ from fangkong.store import migrate
 from fangkong.store.engine import make_engine
 from tests.api.codes import device_token, venue_of
 from tests.api.helpers import person_identity, person_ids
-from tests.conftest import load_province, shell_env
+from tests.conftest import load_province
+from tests.fuzz.live import Server
 
 N_SCANS = 200
 KILL_AFTER = 80  # acknowledged scans before the kill
 SENDERS = 4
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    """``python -m fangkong serve`` over the SQLite file in ``home``."""
-
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "fangkong", "serve", "--port", str(self.port)]
-        env = {**os.environ, **shell_env(home)}
-        with (home / f"serve-{self.port}.log").open("wb") as log:  # the child keeps its copy
-            self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.proc.poll() is None, (home / f"serve-{self.port}.log").read_text()
-            assert time.monotonic() < deadline, "fangkong serve did not start"
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=30)
+def _serve(home: Path) -> Server:
+    """``python -m fangkong serve`` over the default SQLite file in ``home``."""
+    return Server(home, f"sqlite:///{home / 'fangkong.db'}")
 
 
 @pytest.fixture
@@ -113,7 +77,7 @@ def _stored(engine: Engine) -> list[str]:
 def test_sigkill_loses_no_acknowledged_scan(home: tuple[Path, Engine]) -> None:
     folder, engine = home
     token, bodies = _stream(engine)
-    server = Server(folder)
+    server = _serve(folder)
     acked: list[str] = []
     lock = threading.Lock()
     killed = threading.Event()
@@ -143,7 +107,7 @@ def test_sigkill_loses_no_acknowledged_scan(home: tuple[Path, Engine]) -> None:
     stored = _stored(engine)
     assert set(acked) <= set(stored), sorted(set(acked) - set(stored))
 
-    again = Server(folder)  # restart; resend everything: retries change nothing
+    again = _serve(folder)  # restart; resend everything: retries change nothing
     try:
         with httpx.Client(base_url=again.url, headers={"Authorization": f"Bearer {token}"}) as c:
             answers = [c.post("/api/v1/scan", json=b, timeout=10) for b in bodies]

@@ -67,10 +67,11 @@ def province(
 
 
 @contextmanager
-def live_server(engine: Engine, home: Path, app: Any = None) -> Iterator[str]:
+def live_server(engine: Engine, home: Path, app: Any = None, **options: Any) -> Iterator[str]:
     """A real uvicorn serving ``app`` (made now over ``engine`` and ``home`` if None) on
-    a free 127.0.0.1 port, in a daemon thread; yields its base URL once it has started.
-    On leaving, the server stops and the engine is disposed of."""
+    a free 127.0.0.1 port, in a daemon thread (``options``: more uvicorn settings); yields
+    its base URL once it has started. On leaving, the server stops and the engine is
+    disposed of."""
     import uvicorn
 
     from tests.api.helpers import make_app
@@ -82,6 +83,7 @@ def live_server(engine: Engine, home: Path, app: Any = None) -> Iterator[str]:
         port=port,
         log_level="warning",
         lifespan="off",
+        **options,
     )
     uv = uvicorn.Server(config)
     thread = threading.Thread(target=uv.run, daemon=True)
