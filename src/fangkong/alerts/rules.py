@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fangkong.alerts.model import FREQUENCIES, LEVELS, SEVERITIES, SIGNALS
-from fangkong.errors import BadInput, Problem
+from fangkong.policy.sections import SectionError, reject_unknown, section_error
 
 _ALERT_KEYS = {"verify_within_hours", "investigate_within_hours", "dedup_days", "triggers"}
 _TRIGGER_KEYS = {"signal", "min_count", "days", "level", "severity", "label_zh", "label_en"}
@@ -27,7 +27,7 @@ _DETECTOR_KEYS = {
 }  # fmt: skip
 
 
-class AlertRulesError(BadInput):
+class AlertRulesError(SectionError):
     """The ``[alerts]`` or ``[surveillance]`` section is missing a key or holds a bad value."""
 
 
@@ -115,10 +115,7 @@ class _Checker:
         self.source, self.section = source, section
 
     def error(self, code: str, key: str, zh: str, en: str) -> AlertRulesError:
-        where = f"[{self.section}] {key}".rstrip()
-        return AlertRulesError(
-            Problem(code, f"{self.source} {where}：{zh}", f"{self.source} {where}: {en}")
-        )
+        return section_error(AlertRulesError, code, self.source, self.section, key, zh, en)
 
     def get(self, table: Mapping[str, Any], key: str, path: str) -> Any:
         if key not in table:
@@ -126,10 +123,7 @@ class _Checker:
         return table[key]
 
     def only(self, table: Mapping[str, Any], allowed: set[str], path: str) -> None:
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            key = f"{path}.{unknown[0]}" if path else unknown[0]
-            raise self.error("alerts.key_unknown", key, "未知的键", "unknown key")
+        reject_unknown(table, allowed, path, lambda *a: self.error("alerts.key_unknown", *a))
 
     def invalid(self, path: str, value: Any, zh: str, en: str) -> AlertRulesError:
         return self.error("alerts.value_invalid", path, f"应为{zh}，实为 {value!r}",

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fangkong.errors import BadInput, Problem
+from fangkong.policy.sections import SectionError, reject_unknown, section_error
 
 RISKS = ("inbound", "high", "medium", "low", "none")  # most severe first
 MANAGEMENTS = ("centralised_quarantine", "home_quarantine", "tests_only", "none")
@@ -44,7 +44,15 @@ _RISK_KEYS = frozenset(
 )
 
 
-class ArrivalRulesError(BadInput):
+_TOP_KEYS: dict[str, tuple[str, ...]] = {  # [arrivals] and its fixed tables
+    "history_days": (), "point_venue_types": (), "enclosing_region_level": (),
+    "enclosing_level": (), "handoff_level": (), "home_area_level": (), "risks": (),
+    "deadlines": DEADLINE_STAGES, "escalation": ("levels", "every_hours", "handoff_ack_hours"),
+    "transfer": ("road_factor", "boarding_minutes", "speeds_kmh"),
+}  # fmt: skip
+
+
+class ArrivalRulesError(SectionError):
     """arrivals.rules_invalid: the ``[arrivals]`` section lacks a key or holds a bad value."""
 
 
@@ -129,6 +137,10 @@ class ArrivalRules:
         cls, table: Mapping[str, Any], source: str, quarantine: Mapping[str, Any]
     ) -> ArrivalRules:
         c = _Check(source)
+        reject_unknown(table, _TOP_KEYS, "", c.error)
+        for name in ("deadlines", "escalation", "transfer"):
+            if isinstance(table.get(name), Mapping):
+                reject_unknown(table[name], _TOP_KEYS[name], name, c.error)
         risks_table = c.table(table, "risks")
         risks = {}
         for name, body in risks_table.items():
@@ -189,13 +201,8 @@ class _Check:
         self.source = source
 
     def error(self, key: str, zh: str, en: str) -> ArrivalRulesError:
-        where = f"[arrivals] {key}".rstrip()
-        return ArrivalRulesError(
-            Problem(
-                "arrivals.rules_invalid",
-                f"{self.source} {where}：{zh}",
-                f"{self.source} {where}: {en}",
-            )
+        return section_error(
+            ArrivalRulesError, "arrivals.rules_invalid", self.source, "arrivals", key, zh, en
         )
 
     def get(self, table: Mapping[str, Any], path: str, key: str | None = None) -> Any:
@@ -290,9 +297,7 @@ class _Check:
 
     def risk(self, name: str, body: Mapping[str, Any], quarantine: Mapping[str, Any]) -> RiskRule:
         where = f"risks.{name}"
-        unknown = sorted(set(body) - _RISK_KEYS)
-        if unknown:
-            raise self.error(f"{where}.{unknown[0]}", "未知键", "unknown key")
+        reject_unknown(body, _RISK_KEYS, where, self.error)
         management = self.choice(body, f"{where}.management", MANAGEMENTS)
         group = body.get("quarantine_group")
         kind = PLACEMENT_KIND.get(management)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fangkong.cli_support import err, out, settings
@@ -34,7 +35,8 @@ def check_command(
     problems = check_pack_file(resolve(path))
     if problems:
         for p in problems:
-            err.print(f"[red]{p.problem.code}[/red] {p.text(lang)}", markup=True)
+            # escaped: "[pack]", "[quarantine]" in a message are text, not Rich markup
+            err.print(f"[red]{p.problem.code}[/red] {escape(p.text(lang))}", markup=True)
         raise typer.Exit(1)
     pack = load_pack(path)
     out.print(f"ok: {pack.ref} — {len(pack.rules)} rules / 条规则")

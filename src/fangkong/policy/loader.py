@@ -34,6 +34,7 @@ from fangkong.policy.model import (
     Text,
     VenuePolicy,
 )
+from fangkong.policy.sections import check_sections
 from fangkong.policy.templates import placeholders
 
 DEFAULT_PACK = "protocol-9"
@@ -184,6 +185,10 @@ def _load(path: Path) -> tuple[Pack | None, list[PackProblem]]:
     merged["pack"].pop("extends", None)
     checker = _Checker(layers)
     pack = checker.pack(merged, path)
+    if not checker.problems:  # the other sections, each by its capability's parser
+        for section, key, problem in check_sections(pack):
+            keys = tuple(k for k in key.split(".") if k)
+            checker.add((section, *keys), None, problem)
     return (pack if not checker.problems else None), checker.problems
 
 
@@ -249,11 +254,17 @@ class _Checker:
     # ---- typed getters -------------------------------------------------------------
 
     def text_value(
-        self, table: Mapping[str, Any], key: str, path: KeyPath, rule_id: str | None
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        path: KeyPath,
+        rule_id: str | None,
+        *,
+        table_name: str = "",
     ) -> str:
         value = table.get(key)
         if value is None:
-            self.add((*path, key), rule_id, _required(key))
+            self.add((*path, key), rule_id, _required(key, table_name))
             return ""
         if not isinstance(value, str) or not value.strip():
             self.add((*path, key), rule_id, _type(key, "非空文本", "non-empty text"))
@@ -341,19 +352,23 @@ class _Checker:
         self.unknown_keys(data, _TOP, (), None)
         head = data.get("pack")
         if not isinstance(head, dict):
-            self.add(("pack",), None, _required("[pack]"))
-            head = {}
+            if "pack" in data:
+                self.add(("pack",), None, _type("[pack]", "表", "a table"))
+            head = {}  # each required key below is then named as missing
         self.unknown_keys(head, _PACK_KEYS, ("pack",), None)
-        name = self.text_value(head, "name", ("pack",), None)
+        name = self.text_value(head, "name", ("pack",), None, table_name="[pack]")
         version = head.get("version")
         if isinstance(version, int | float) and not isinstance(version, bool):
             version = str(version)
-        if not isinstance(version, str) or not version:
+        if version is None:
+            self.add(("pack", "version"), None, _required("version", "[pack]"))
+            version = ""
+        elif not isinstance(version, str) or not version:
             self.add(("pack", "version"), None, _type("version", "非空文本", "non-empty text"))
             version = ""
         title = Text(
-            self.text_value(head, "title_zh", ("pack",), None),
-            self.text_value(head, "title_en", ("pack",), None),
+            self.text_value(head, "title_zh", ("pack",), None, table_name="[pack]"),
+            self.text_value(head, "title_en", ("pack",), None, table_name="[pack]"),
         )
         for section in RESERVED_SECTIONS:
             if section in data and not isinstance(data[section], dict):
@@ -528,8 +543,9 @@ def _has_cjk(text: str) -> bool:
 # ---- bilingual problems --------------------------------------------------------------
 
 
-def _required(key: str) -> Problem:
-    return Problem("policy.missing", f"缺少 {key}", f"{key} is missing")
+def _required(key: str, table: str = "") -> Problem:
+    where = f"{table} " if table else ""
+    return Problem("policy.missing", f"{where}缺少 {key}", f"{where}{key} is missing")
 
 
 def _type(key: str, zh: str, en: str) -> Problem:

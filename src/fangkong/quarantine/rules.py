@@ -34,7 +34,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fangkong.errors import BadInput, Problem
+from fangkong.errors import Problem
+from fangkong.policy.sections import (
+    SectionError,
+    reject_unknown,
+    section_error,
+    unknown_reason,
+)
 
 KINDS = ("centralised", "home_quarantine", "home_monitoring")  # placement kinds
 FACT_PERIOD = {  # placement kind → the health-code fact's period
@@ -64,7 +70,7 @@ REACH_LEVELS = ("county", "city", "province")  # narrowest first
 FALLBACK_WHEN = ("no_room_by_deadline", "no_room_now")
 
 
-class QuarantineRulesError(BadInput):
+class QuarantineRulesError(SectionError):
     """quarantine.rules_invalid: the ``[quarantine]`` section lacks a key or holds a bad value."""
 
 
@@ -239,8 +245,8 @@ class QuarantineRules:
         for name, body in table.items():
             if name in _SUBTABLES:
                 continue
-            if not isinstance(body, Mapping):
-                raise c.error(name, "应为表", "must be a table")
+            if not isinstance(body, Mapping):  # every other key names a group's table
+                raise c.error(name, *unknown_reason(name, (*_SUBTABLES, "<group>")))
             if set(body) <= _TESTING_ONLY:
                 continue
             groups[name] = c.group(name, body)
@@ -276,13 +282,8 @@ class _Checker:
         self.source = source
 
     def error(self, key: str, zh: str, en: str) -> QuarantineRulesError:
-        where = f"[quarantine] {key}".rstrip()
-        return QuarantineRulesError(
-            Problem(
-                "quarantine.rules_invalid",
-                f"{self.source} {where}：{zh}",
-                f"{self.source} {where}: {en}",
-            )
+        return section_error(
+            QuarantineRulesError, "quarantine.rules_invalid", self.source, "quarantine", key, zh, en
         )
 
     def _get(self, table: Mapping[str, Any], path: str) -> Any:
@@ -367,9 +368,7 @@ class _Checker:
         return tuple(sorted(set(value)))
 
     def group(self, name: str, body: Mapping[str, Any]) -> GroupRule:
-        unknown = sorted(set(body) - _GROUP_KEYS)
-        if unknown:
-            raise self.error(f"{name}.{unknown[0]}", "未知的键", "unknown key")
+        reject_unknown(body, _GROUP_KEYS, name, self.error)
         if body.get("until_discharged", False) is True:
             after = (
                 self.count(body, f"{name}.home_monitoring_days")

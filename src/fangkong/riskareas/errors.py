@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
+from fangkong.policy.sections import SectionError
 
 
-class RiskAreaRulesError(BadInput):
+class RiskAreaRulesError(SectionError):
     """The pack's ``[risk_areas]`` section is missing a key or holds a bad value."""
 
 

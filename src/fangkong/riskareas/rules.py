@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fangkong.riskareas.errors import RiskAreaRulesError, problem
+from fangkong.policy.sections import reject_unknown, section_error
+from fangkong.riskareas.errors import RiskAreaRulesError
 
 LEVELS = ("high", "medium", "low")  # 高, 中, 低风险区 — most severe first
 RANK = {"high": 2, "medium": 1, "low": 0}
@@ -24,6 +25,15 @@ LEVEL_NAMES = {"high": ("高风险区", "high risk"), "medium": ("中风险区",
                "low": ("低风险区", "low risk")}  # fmt: skip
 GRANULARITIES = ("building", "compound", "community")  # 楼栋, 小区/自然村, 社区/村
 ORIGINS = ("designated", "downgraded")  # 划定, 由高风险区降级
+# every key of [risk_areas] and of its fixed tables, so an unknown one is rejected;
+# leave_city_test_hours is shipped in protocol-9 for reference and read by nothing yet
+_KEYS: dict[str, tuple[str, ...]] = {
+    "": ("levels", "granularity", "lifting", "suggest", "needs", "seal_levels",
+         "leave_city_test_hours"),
+    "lifting": LEVELS,
+    "suggest": ("residence_level", "venue_level", "window_days"),
+    "needs": ("levels", "kinds"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,15 @@ class RiskAreaRules:
     @classmethod
     def from_table(cls, table: Mapping[str, Any], source: str) -> RiskAreaRules:
         c = _Check(source)
+        reject_unknown(table, _KEYS[""], "", c.error)
+        for path, allowed in _KEYS.items():
+            sub = table.get(path)
+            if path and isinstance(sub, Mapping):
+                reject_unknown(sub, allowed, path, c.error)
+        lifting_keys = ("lift_to", "lift_after_days", "lift_after_days_when_downgraded")
+        for level, body in (table.get("lifting") or {}).items():
+            if isinstance(body, Mapping):
+                reject_unknown(body, lifting_keys, f"lifting.{level}", c.error)
         levels = tuple(c.choices(table, "levels", LEVELS))
         if "high" not in levels or "low" not in levels:
             raise c.error("levels", "须含 high 与 low", "must hold high and low")
@@ -134,9 +153,8 @@ class _Check:
         self.source = source
 
     def error(self, key: str, zh: str, en: str) -> RiskAreaRulesError:
-        where = f"[risk_areas] {key}".rstrip()
-        return RiskAreaRulesError(
-            problem("rules_invalid", f"{self.source} {where}：{zh}", f"{self.source} {where}: {en}")
+        return section_error(
+            RiskAreaRulesError, "riskarea.rules_invalid", self.source, "risk_areas", key, zh, en
         )
 
     def _get(self, table: Mapping[str, Any], key: str, path: str | None) -> Any:

@@ -14,9 +14,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fangkong.errors import BadInput, Problem
 from fangkong.policy.model import Pack
+from fangkong.policy.sections import SectionError, reject_unknown, section_error
 
+_KEYS = {  # every key of [testing] and of its tables, so an unknown one is rejected
+    "": ("key_staff_daily", "key_staff_group", "twice_weekly", "twice_weekly_group",
+         "pool_sizes", "general_pool_size", "key_group_pool_size", "retest", "deadlines",
+         "schedules", "campaign", "positive_ct_below", "max_ct", "genes",
+         "inconclusive_as_positive"),
+    "retest": ("on", "due_hours"),
+    "deadlines": ("result_hours", "lost_tube_hours"),
+    "schedules": ("horizon_hours", "managements"),
+    "campaign": ("people_per_point_min", "people_per_point_max", "people_per_sampler_shift",
+                 "shift_hours", "target_hours", "transport_hours", "run_hours",
+                 "resample_hours", "pool_size", "planning_prevalence", "area_levels",
+                 "area_rounds", "area_round_every_hours", "area_final_round_after_days"),
+}  # fmt: skip
 GENES = ("ORF1ab", "N")  # the genes results carry a Ct for (testing_results columns)
 OUTCOMES = ("negative", "positive", "inconclusive", "invalid")  # 阴性, 阳性, 可疑, 无效
 MANAGED_FACTS = (
@@ -29,7 +42,7 @@ MANAGED_FACTS = (
 )
 
 
-class TestingRulesError(BadInput):
+class TestingRulesError(SectionError):
     """The ``[testing]`` section is missing a key or holds a value that cannot be used."""
 
     __test__ = False
@@ -122,6 +135,10 @@ class TestingRules:
         table = pack.sections.get("testing")
         if not isinstance(table, Mapping):
             raise check.error("", "缺少 [testing] 节", "the [testing] section is missing")
+        for path, allowed in _KEYS.items():
+            sub = table.get(path) if path else table
+            if isinstance(sub, Mapping):
+                reject_unknown(sub, allowed, path, check.error)
         quarantine = pack.sections.get("quarantine")
         quarantine = quarantine if isinstance(quarantine, Mapping) else {}
         groups = {name: g.interval_hours for name, g in pack.testing_groups.items()}
@@ -254,13 +271,8 @@ class _Checker:
         self.part = section
 
     def error(self, key: str, zh: str, en: str) -> TestingRulesError:
-        where = f"[{self.part}] {key}".rstrip()
-        return TestingRulesError(
-            Problem(
-                "testing.pack_invalid",
-                f"{self.source} {where}：{zh}",
-                f"{self.source} {where}: {en}",
-            )
+        return section_error(
+            TestingRulesError, "testing.pack_invalid", self.source, self.part, key, zh, en
         )
 
     def _get(self, table: Mapping[str, Any], key: str, prefix: str) -> Any:

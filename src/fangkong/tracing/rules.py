@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fangkong.errors import BadInput, Problem
+from fangkong.errors import Problem
+from fangkong.policy.sections import SectionError, reject_unknown, section_error
 
 GROUPS = ("household", "class", "workplace")  # 同户, 同班, 同办公室/工作组
 NEVER = 2**62  # seconds: an overlap no stay reaches
@@ -33,7 +34,7 @@ _TOP_KEYS = {
 }
 
 
-class ContactRulesError(BadInput):
+class ContactRulesError(SectionError):
     """The ``[contacts]`` table is missing a key or holds a value that cannot be used."""
 
 
@@ -110,9 +111,7 @@ class ContactRules:
     def from_table(cls, table: Mapping[str, Any], source: str) -> ContactRules:
         """Build from the ``[contacts]`` table (the mapping under the key ``contacts``)."""
         check = _Checker(source)
-        unknown = sorted(set(table) - _TOP_KEYS)
-        if unknown:
-            raise check.error("contacts.key_unknown", unknown[0], "未知的键", "unknown key")
+        reject_unknown(table, _TOP_KEYS, "", lambda *a: check.error("contacts.key_unknown", *a))
         types = check.table(table, "venue_types")
         if "default" not in types:
             raise check.error("contacts.key_missing", "venue_types.default", "缺少", "missing")
@@ -177,10 +176,7 @@ class _Checker:
         self.source = source
 
     def error(self, code: str, key: str, zh: str, en: str) -> ContactRulesError:
-        where = f"[contacts] {key}".rstrip()
-        return ContactRulesError(
-            Problem(code, f"{self.source} {where}：{zh}", f"{self.source} {where}: {en}")
-        )
+        return section_error(ContactRulesError, code, self.source, "contacts", key, zh, en)
 
     def _get(self, table: Mapping[str, Any], key: str, path: str) -> Any:
         if key not in table:
@@ -254,8 +250,4 @@ class _Checker:
         return VehicleRule(None)
 
     def _only(self, entry: Mapping[str, Any], allowed: set[str], path: str) -> None:
-        unknown = sorted(set(entry) - allowed)
-        if unknown:
-            raise self.error(
-                "contacts.key_unknown", f"{path}.{unknown[0]}", "未知的键", "unknown key"
-            )
+        reject_unknown(entry, allowed, path, lambda *a: self.error("contacts.key_unknown", *a))

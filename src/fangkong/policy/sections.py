@@ -1,0 +1,136 @@
+"""Pack sections other than ``[healthcode]``: one error shape, one message set, one registry.
+
+Each capability parses its own section (``XRules.from_pack`` in its ``rules.py``); this
+module is what those parsers share, so every section speaks the same way:
+
+- ``SectionError`` names the section and the dotted key inside it, so the loader can
+  point at the file and line that set it;
+- ``section_error`` builds the message (``<source> [section] key：理由 / reason``);
+- ``reject_unknown`` / ``missing`` give the uniform "未知的键 / unknown key" and
+  "缺少 / is missing" sentences;
+- ``PARSERS`` lists, as data (``module:attribute`` names), the parser of every section the
+  platform reads. ``check_sections`` imports them lazily when a pack is loaded, so
+  ``fangkong.policy`` never imports a capability statically and stays at the bottom of
+  the layers (the parsers are pure cores: they import only ``fangkong.errors``,
+  ``fangkong.policy`` and their own capability's model).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import Any, TypeVar
+
+from fangkong.errors import BadInput, Problem
+
+# section(s) -> the parser that reads them; a parser runs when any of its sections is present
+PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("contacts",), "fangkong.tracing.rules:ContactRules.from_pack"),
+    (("quarantine",), "fangkong.quarantine.rules:QuarantineRules.from_pack"),
+    (("testing",), "fangkong.testing.rules:TestingRules.from_pack"),
+    (("risk_areas",), "fangkong.riskareas.rules:RiskAreaRules.from_pack"),
+    (("arrivals",), "fangkong.arrivals.rules:ArrivalRules.from_pack"),
+    (("alerts", "surveillance"), "fangkong.alerts.rules:AlertRules.from_pack"),
+)
+
+
+class SectionError(BadInput):
+    """A pack section holds a bad, missing or unknown key: ``section`` and dotted ``key``."""
+
+    def __init__(
+        self, problem: Problem, section: str = "", key: str = "", reason: Problem | None = None
+    ) -> None:
+        super().__init__(problem)
+        self.section = section
+        self.key = key
+        self.reason = reason or problem  # the sentence without source and section
+
+
+E = TypeVar("E", bound=SectionError)
+
+
+def section_error(
+    cls: type[E], code: str, source: str, section: str, key: str, zh: str, en: str
+) -> E:
+    """``cls`` with the uniform message ``<source> [section] key：zh`` / ``...: en``."""
+    where = f"[{section}] {key}".rstrip()
+    return cls(
+        Problem(code, f"{source} {where}：{zh}", f"{source} {where}: {en}"),
+        section,
+        key,
+        Problem(code, f"{where}：{zh}", f"{where}: {en}"),
+    )
+
+
+def unknown_keys(table: Mapping[str, Any], allowed: Collection[str]) -> list[str]:
+    """The keys of ``table`` not in ``allowed``, sorted."""
+    return sorted(str(k) for k in table if k not in allowed)
+
+
+def unknown_reason(key: str, allowed: Collection[str]) -> tuple[str, str]:
+    """The uniform sentence for an unknown key (zh, en)."""
+    names = sorted(allowed)
+    return (
+        f"未知的键 {key}（可用：{'、'.join(names)}）",
+        f"unknown key {key} (allowed: {', '.join(names)})",
+    )
+
+
+def missing_reason(key: str) -> tuple[str, str]:
+    """The uniform sentence for a missing key (zh, en)."""
+    return f"缺少 {key}", f"{key} is missing"
+
+
+def reject_unknown(
+    table: Mapping[str, Any],
+    allowed: Collection[str],
+    path: str,
+    error: Callable[[str, str, str], BadInput],
+) -> None:
+    """Raise ``error(key, zh, en)`` for the first key of ``table`` not in ``allowed``."""
+    extra = unknown_keys(table, allowed)
+    if extra:
+        key = f"{path}.{extra[0]}" if path else extra[0]
+        raise error(key, *unknown_reason(extra[0], allowed))
+
+
+def parsers() -> Iterator[tuple[tuple[str, ...], Callable[[Any], object]]]:
+    """Every registered section parser, imported on demand."""
+    for sections, name in PARSERS:
+        module_name, _, attr = name.partition(":")
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        yield sections, obj
+
+
+def check_sections(pack: Any) -> list[tuple[str, str, Problem]]:
+    """Run every parser whose section is in ``pack``: (section, dotted key, problem) each.
+
+    A parser stops at its first problem, so a pack gets at most one problem per parser;
+    every section is checked, whatever the others hold.
+    """
+    found: list[tuple[str, str, Problem]] = []
+    for sections, parse in parsers():
+        present = [s for s in sections if s in pack.sections]
+        if not present:
+            continue
+        try:
+            parse(pack)
+        except SectionError as exc:
+            found.append((exc.section or present[0], exc.key, exc.reason))
+        except BadInput as exc:
+            found.append((present[0], "", exc.problem))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            found.append(
+                (
+                    present[0],
+                    "",
+                    Problem(
+                        "policy.section",
+                        f"[{present[0]}] 无法读取：{exc!r}",
+                        f"[{present[0]}] cannot be read: {exc!r}",
+                    ),
+                )
+            )
+    return found
