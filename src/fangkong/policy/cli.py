@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -10,7 +11,7 @@ from rich.table import Table
 
 from fangkong.cli_support import err, out, settings
 from fangkong.policy.diff import diff_packs
-from fangkong.policy.loader import builtin_names, check_pack_file, load_pack
+from fangkong.policy.loader import RESERVED_SECTIONS, builtin_names, check_pack_file, load_pack
 from fangkong.policy.model import Pack
 
 app = typer.Typer(
@@ -44,7 +45,15 @@ def check_command(
 
 def _show(pack: Pack) -> None:
     out.print(f"{pack.ref}  {pack.title.zh} / {pack.title.en}")
-    rules = Table("rule", "kind", "trigger", "colour (duration)", "zh", "en")
+    rules = Table(
+        "rule",
+        "kind",
+        "trigger",
+        "colour (duration)",
+        "zh",
+        "en",
+        title=escape("[healthcode] 健康码规则 / health-code rules"),
+    )
     for r in pack.rules:
         if r.phases:
             colour = " → ".join(f"{p.colour.label} {p.hours // 24}d" if p.hours % 24 == 0
@@ -70,6 +79,43 @@ def _show(pack: Pack) -> None:
             str(v.show_arrival_days),
         )
     out.print(venues)
+    for section in RESERVED_SECTIONS:
+        table = pack.sections.get(section)
+        if isinstance(table, Mapping):
+            out.print(_section_table(section, table))
+
+
+_SECTION_TITLES = {
+    "contacts": ("密接判定与追踪", "contact tracing"),
+    "quarantine": ("隔离管理", "quarantine"),
+    "testing": ("核酸检测", "testing"),
+    "risk_areas": ("风险区划定与解封", "risk areas: levels and lifting"),
+    "arrivals": ("入境与来返人员", "arrivals"),
+    "surveillance": ("监测", "surveillance"),
+    "alerts": ("预警", "alerts"),
+}
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    rows: list[tuple[str, str]] = []
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            rows.extend(_flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            rows.append((name, ", ".join(str(v) for v in value)))
+        else:
+            rows.append((name, str(value)))
+    return rows
+
+
+def _section_table(section: str, table: Mapping[str, Any]) -> Table:
+    """One pack section, key by key (dotted within the section), under its zh/en title."""
+    zh, en = _SECTION_TITLES.get(section, (section, section))
+    out_table = Table("key", "value", title=escape(f"[{section}] {zh} / {en}"))
+    for key, value in _flatten(table):
+        out_table.add_row(escape(key), escape(value))
+    return out_table
 
 
 @app.command("show")
@@ -81,7 +127,9 @@ def show_command(
         ),
     ] = None,
 ) -> None:
-    """Show a pack's rules, testing groups and venue policies (with `extends` resolved)."""
+    """Show every section of a pack: health-code rules, groups, venues, then each other
+    section (contacts, quarantine, testing, risk areas, arrivals, surveillance, alerts)
+    key by key, with `extends` resolved."""
     _show(load_pack(name or settings().policy_pack))
     if name is None:
         out.print(f"shipped packs / 内置政策包: {', '.join(builtin_names())}")

@@ -186,9 +186,9 @@ def _load(path: Path) -> tuple[Pack | None, list[PackProblem]]:
     checker = _Checker(layers)
     pack = checker.pack(merged, path)
     if not checker.problems:  # the other sections, each by its capability's parser
-        for section, key, problem in check_sections(pack):
+        for section, key, reason in check_sections(pack):
             keys = tuple(k for k in key.split(".") if k)
-            checker.add((section, *keys), None, problem)
+            checker.add((section, *keys), None, reason)
     return (pack if not checker.problems else None), checker.problems
 
 

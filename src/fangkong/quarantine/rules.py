@@ -66,6 +66,22 @@ _GROUP_KEYS = {
 }
 _TESTING_ONLY = {"tests", "within_days", "gap_hours"}
 _SUBTABLES = ("placement", "follow_up", "readiness", "survey", "surge", "discharge")
+_SUBTABLE_KEYS = {  # every key of the fixed tables, so an unknown one is rejected
+    "placement": ("severity", "separate_risk_groups", "families_together", "child_age_below",
+                  "singles_may_use_family_rooms", "others_may_use_accessible_rooms",
+                  "placeable_statuses", "facility_kinds"),
+    "follow_up": ("fever_celsius", "release_needs_negative_test", "checks_per_day",
+                  "max_extension_days"),
+    "readiness": ("rooms_per_10000", "window_days", "level"),
+    "survey": ("target_activation_days", "usable_share", "beds_per_toilet",
+               "beds_for_full_score", "hospital_km_full", "hospital_km_zero", "m2_per_bed",
+               "activation_days", "power", "access", "weights"),
+    "surge": ("placement_deadline_hours", "deadline_groups", "standby_share",
+              "standby_activation_hours", "reach", "forecast_days", "fangcang_zone_beds",
+              "extra_facility_kinds", "home_fallback"),
+    "surge.home_fallback": ("groups", "when"),
+    "discharge": ("min_ct", "consecutive", "gap_hours", "first_test_day"),
+}  # fmt: skip
 REACH_LEVELS = ("county", "city", "province")  # narrowest first
 FALLBACK_WHEN = ("no_room_by_deadline", "no_room_now")
 
@@ -250,6 +266,12 @@ class QuarantineRules:
             if set(body) <= _TESTING_ONLY:
                 continue
             groups[name] = c.group(name, body)
+        for path, allowed in _SUBTABLE_KEYS.items():
+            sub: Any = table
+            for part in path.split("."):
+                sub = sub.get(part) if isinstance(sub, Mapping) else None
+            if isinstance(sub, Mapping):
+                reject_unknown(sub, allowed, path, c.error)
         placement = c.sub(table, "placement")
         follow = c.sub(table, "follow_up")
         ready = c.sub(table, "readiness")

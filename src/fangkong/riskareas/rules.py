@@ -123,6 +123,7 @@ class RiskAreaRules:
             path = f"needs.kinds.{name}"
             if not isinstance(body, Mapping):
                 raise c.error(path, "应为表", "must be a table")
+            reject_unknown(body, ("label_zh", "label_en", "deadline_hours"), path, c.error)
             kinds[name] = NeedKind(
                 name,
                 c.text(body, "label_zh", path),
