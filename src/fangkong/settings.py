@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fangkong.clock import AUTO, ClockSetting, parse_setting
 
@@ -69,6 +70,15 @@ def _networks(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+DEFAULT_TIMEZONE = "Asia/Shanghai"  # FANGKONG_TIMEZONE unless set
+
+
+def default_tz() -> ZoneInfo:
+    """The default time zone, for library calls made without settings (tests, tools);
+    pages, the API and the CLI use ``Settings.tz``."""
+    return ZoneInfo(DEFAULT_TIMEZONE)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "home",
@@ -93,7 +103,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "timezone",
         "FANGKONG_TIMEZONE",
-        "Asia/Shanghai",
+        DEFAULT_TIMEZONE,
         "The region's time zone, applied at the edges; storage is UTC.",
     ),
     Setting(
@@ -302,6 +312,11 @@ class Settings:
     audit_anchor_seconds: int = 1
     trusted_proxies: tuple[str, ...] = ()
     https: bool = False
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The region's time zone (``FANGKONG_TIMEZONE``)."""
+        return ZoneInfo(self.timezone)
 
     @property
     def key_path(self) -> Path:

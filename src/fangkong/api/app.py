@@ -24,7 +24,6 @@ from starlette.types import Receive, Scope, Send
 from fangkong import __version__, bounds, clock
 from fangkong.api import problems
 from fangkong.api.arrivals_routes import arrivals_api
-from fangkong.api.context import AppContext
 from fangkong.api.headers import SecurityHeaders
 from fangkong.api.quarantine_routes import quarantine_api
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
@@ -37,6 +36,7 @@ from fangkong.errors import BadInput, FangkongError, Problem, Unauthenticated
 from fangkong.healthcode.qr import load_or_create_keys
 from fangkong.healthcode.scanning import ScanWriter
 from fangkong.healthcode.service import CodeContext
+from fangkong.http.context import AppContext
 from fangkong.identity.sealing import Sealer, load_or_create_key
 from fangkong.policy.loader import load_pack
 from fangkong.settings import Settings

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fangkong import bounds
 from fangkong.arrivals.access import confirm_stage, submit_manifest
 from fangkong.arrivals.manifests import ManifestHeader
-from fangkong.web.pages import Address, Caller, Ctx
+from fangkong.http.deps import Address, Caller, Ctx
 
 arrivals_api = APIRouter(prefix="/api/v1/arrivals", tags=["arrivals"])
 

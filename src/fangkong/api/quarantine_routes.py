@@ -21,8 +21,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from fangkong import bounds
-from fangkong.api.routes import ERRORS, Address, Caller, Ctx
+from fangkong.api.routes import ERRORS
 from fangkong.errors import FieldProblem, InvalidFields, Problem
+from fangkong.http.deps import Address, Caller, Ctx
 from fangkong.quarantine.access import (
     MAX_BATCH,
     CheckRow,

@@ -7,22 +7,14 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse, Response
 
 from fangkong import audit, bounds
-from fangkong.api.context import (
-    AppContext,
-    app_context,
-    client_address,
-    current_actor,
-    session_csrf,
-)
 from fangkong.api.problems import negotiate, problem_response
-from fangkong.auth.model import Actor
 from fangkong.auth.records import jurisdiction_summary, lookup_person, read_person, read_venue
 from fangkong.auth.rights import AUDIT_READ, SCAN_SUBMIT
 from fangkong.errors import Forbidden, Problem
@@ -38,14 +30,15 @@ from fangkong.healthcode.access import (
 )
 from fangkong.healthcode.rules import Reason
 from fangkong.healthcode.service import ScanVerdict
+from fangkong.http.context import (
+    session_csrf,
+)
+from fangkong.http.deps import Address, Caller, Ctx
 from fangkong.store import migrate
 
 api = APIRouter(prefix="/api/v1", tags=["api"])
 health = APIRouter(tags=["health"])
 
-Ctx = Annotated[AppContext, Depends(app_context)]
-Caller = Annotated[Actor, Depends(current_actor)]
-Address = Annotated[str, Depends(client_address)]
 
 _PROBLEM = {"model": dict[str, Any], "description": "problem+json (RFC 9457)"}
 ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys((401, 403, 404, 422, 429), _PROBLEM)

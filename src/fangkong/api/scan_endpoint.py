@@ -30,7 +30,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fangkong import clock
 from fangkong.api import problems
-from fangkong.api.context import AppContext
 from fangkong.api.headers import api_headers, with_api_headers
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, ScanIn, ScanOut
 from fangkong.auth.model import Actor
@@ -38,6 +37,7 @@ from fangkong.auth.service import device_actor
 from fangkong.errors import FangkongError
 from fangkong.healthcode.access import ScanRequest, scan_at_venue, scan_subject
 from fangkong.healthcode.service import ScanVerdict
+from fangkong.http.context import AppContext
 
 DEVICE_CACHE_S = 30.0
 MAX_BODY = 16 * 1024

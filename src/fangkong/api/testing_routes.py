@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
 
 from fangkong import bounds
-from fangkong.api.routes import ERRORS, Address, Caller, Ctx
+from fangkong.api.routes import ERRORS
 from fangkong.errors import FieldProblem, InvalidFields, Problem
+from fangkong.http.deps import Address, Caller, Ctx
 from fangkong.testing.access import (
     MAX_ROWS,
     MAX_TUBES,

@@ -26,19 +26,12 @@ from fangkong.alerts.access import (
     submit_signals,
 )
 from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
-from fangkong.api.context import check_csrf
 from fangkong.api.problems import status_of
 from fangkong.errors import BadInput, Conflict, NotFound
+from fangkong.http.context import check_csrf
+from fangkong.http.deps import Address, Caller, Ctx
 from fangkong.web.i18n import translations
-from fangkong.web.pages import (
-    Address,
-    Caller,
-    Ctx,
-    PathId,
-    page,
-    page_lang,
-    session_csrf_basis,
-)
+from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 
 alert_pages = APIRouter(include_in_schema=False)
 signals_api = APIRouter(prefix="/api/v1", tags=["signals"])

@@ -14,22 +14,10 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import audit, bounds
-from fangkong.api.context import (
-    LANG_COOKIE,
-    PRESESSION_COOKIE,
-    SESSION_COOKIE,
-    AppContext,
-    app_context,
-    check_csrf,
-    client_address,
-    csrf_token,
-    current_actor,
-    session_csrf,
-)
 from fangkong.api.problems import status_of
 from fangkong.auth.model import Actor
 from fangkong.auth.records import (
@@ -52,13 +40,21 @@ from fangkong.healthcode.access import (
     read_code,
 )
 from fangkong.healthcode.rules import fmt_time
+from fangkong.http.context import (
+    LANG_COOKIE,
+    PRESESSION_COOKIE,
+    SESSION_COOKIE,
+    AppContext,
+    app_context,
+    check_csrf,
+    csrf_token,
+    session_csrf,
+)
+from fangkong.http.deps import Address, Caller, Ctx
 from fangkong.web.i18n import DEFAULT_LANG, LANGS, render, translations
 
 pages = APIRouter(include_in_schema=False)
 
-Ctx = Annotated[AppContext, Depends(app_context)]
-Caller = Annotated[Actor, Depends(current_actor)]
-Address = Annotated[str, Depends(client_address)]
 PathId = Annotated[int, Path(**bounds.ID_BOUNDS)]
 """A row id in a page's path: 1 … 2**31−1, the column's range (else 422, never a 500)."""
 QueryId = Annotated[int | None, Query(**bounds.ID_BOUNDS)]

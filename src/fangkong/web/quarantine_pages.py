@@ -18,10 +18,11 @@ from sqlalchemy import select
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds, clock
-from fangkong.api.context import check_csrf
 from fangkong.api.problems import status_of
 from fangkong.auth.rights import QUARANTINE_MANAGE, QUARANTINE_PLACE
 from fangkong.errors import BadInput, FangkongError, Problem
+from fangkong.http.context import check_csrf
+from fangkong.http.deps import Address, Caller, Ctx
 from fangkong.quarantine.access import (
     abscond_as,
     alerts_view,
@@ -41,16 +42,7 @@ from fangkong.quarantine.access import (
 from fangkong.quarantine.facilities import FACILITY_FORMAT, check_facility
 from fangkong.quarantine.rules import FACILITY_KINDS, FACILITY_STATUSES, QuarantineRules
 from fangkong.store.schema import regions
-from fangkong.web.pages import (
-    Address,
-    Caller,
-    Ctx,
-    PathId,
-    QueryId,
-    page,
-    page_lang,
-    session_csrf_basis,
-)
+from fangkong.web.pages import PathId, QueryId, page, page_lang, session_csrf_basis
 
 quarantine_pages = APIRouter(include_in_schema=False)
 

@@ -13,24 +13,17 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
-from fangkong.api.context import check_csrf
 from fangkong.auth.rights import QUARANTINE_READ
 from fangkong.errors import BadInput, Conflict, NotFound
+from fangkong.http.context import check_csrf
+from fangkong.http.deps import Address, Caller, Ctx
 from fangkong.quarantine.forecast import ForecastOptions, forecast_from_store
 from fangkong.riskareas.access import change_need, designate_area, manage_view, needs_view
 from fangkong.riskareas.charts import forecast_rows, forecast_spec, map_spec
 from fangkong.riskareas.public import map_features, public_areas
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.web.i18n import translations
-from fangkong.web.pages import (
-    Address,
-    Caller,
-    Ctx,
-    PathId,
-    page,
-    page_lang,
-    session_csrf_basis,
-)
+from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 
 riskarea_pages = APIRouter(include_in_schema=False)
 

@@ -17,11 +17,12 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
-from fangkong.api.context import AppContext, check_csrf
 from fangkong.api.problems import status_of
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import TESTING_MANAGE
 from fangkong.errors import BadInput, FangkongError, NotFound, Problem
+from fangkong.http.context import AppContext, check_csrf
+from fangkong.http.deps import Address, Caller, Ctx
 from fangkong.testing.access import (
     CampaignView,
     campaign_list,
@@ -34,16 +35,7 @@ from fangkong.testing.access import (
 )
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.tables import FLAGS
-from fangkong.web.pages import (
-    Address,
-    Caller,
-    Ctx,
-    PathId,
-    QueryCount,
-    page,
-    page_lang,
-    session_csrf_basis,
-)
+from fangkong.web.pages import PathId, QueryCount, page, page_lang, session_csrf_basis
 
 testing_pages = APIRouter(include_in_schema=False)
 

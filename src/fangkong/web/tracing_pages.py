@@ -15,10 +15,11 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
-from fangkong.api.context import AppContext, check_csrf
 from fangkong.api.problems import status_of
 from fangkong.auth.model import Actor
 from fangkong.errors import BadInput, Conflict, NotFound
+from fangkong.http.context import AppContext, check_csrf
+from fangkong.http.deps import Address, Caller, Ctx
 from fangkong.tracing.access import (
     CaseContacts,
     ChainsView,
@@ -31,15 +32,7 @@ from fangkong.tracing.access import (
 )
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import CONTACT_KINDS, STATUSES
-from fangkong.web.pages import (
-    Address,
-    Caller,
-    Ctx,
-    PathId,
-    QueryCount,
-    page_lang,
-    session_csrf_basis,
-)
+from fangkong.web.pages import PathId, QueryCount, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
 
 tracing_pages = APIRouter(include_in_schema=False)
