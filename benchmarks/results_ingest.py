@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from fangkong import clock
 from fangkong.policy import load_pack
 from fangkong.store import migrate
 from fangkong.store.engine import make_engine
@@ -131,6 +132,13 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--batch", type=int, default=250_000)
     args = ap.parse_args()
+    # the results are of March 2022: replay at the data's own time, so the input bounds
+    # (results within FANGKONG_INPUT_PAST_DAYS of now) read the data's clock, not today's
+    with clock.frozen(datetime.fromtimestamp(T0 + 30 * 86_400, UTC)):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     rules = TestingRules.from_pack(load_pack("protocol-9"))
     rng = np.random.default_rng(8)
     with tempfile.TemporaryDirectory() as tmp:
