@@ -164,13 +164,13 @@ class _Scope:
                 for alias in node.names:
                     if alias.name in modules and alias.asname:
                         self.aliases[alias.asname] = alias.name
-        for node in ast.walk(tree):  # light stubs and plain re-bindings: x = sa.table("t"), x = t
+        # light stubs and re-bindings: x = sa.table("t"), x = t, (a, b) = (t, u)
+        for node in ast.walk(tree):
             if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
-                if isinstance(target, ast.Name):
-                    table = self.table(node.value)
+                for target, value in _pairs(node.targets[0], node.value):
+                    table = self.table(value)
                     if table is not None:
-                        self.tables.setdefault(target.id, table)
+                        self.tables.setdefault(target, table)
 
     def table(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
@@ -192,6 +192,18 @@ class _Scope:
         ):
             return node.args[0].value
         return None
+
+
+def _pairs(target: ast.AST, value: ast.AST) -> list[tuple[str, ast.AST]]:
+    if isinstance(target, ast.Name):
+        return [(target.id, value)]
+    if (
+        isinstance(target, ast.Tuple)
+        and isinstance(value, ast.Tuple)
+        and len(target.elts) == len(value.elts)
+    ):
+        return [pair for t, v in zip(target.elts, value.elts, strict=True) for pair in _pairs(t, v)]
+    return []
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -313,6 +325,8 @@ upsert(conn, at.alerts, rows, key="key")
 stub = sa.table("person_facts", sa.column("kind"))
 conn.execute(stub.delete())
 conn.execute(at.Alert.__table__.update())
+a, f = alerts, facts
+conn.execute(delete(a))
 """
     known = {"person_facts", "arrivals_alerts", "alerts"}
     found = [(w.line, w.what) for w in writes(snippet, SNIPPET_MODULES, known)]
@@ -326,6 +340,7 @@ conn.execute(at.Alert.__table__.update())
         (20, "upsert(…, alerts, …)"),
         (22, "person_facts.delete()"),
         (23, "alerts.update()"),
+        (25, "delete(arrivals_alerts)"),
     ]
 
 
