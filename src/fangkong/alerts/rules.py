@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fangkong.alerts.model import FREQUENCIES, LEVELS, SEVERITIES, SIGNALS
-from fangkong.policy.sections import SectionError, reject_unknown, section_error
+from fangkong.policy.sections import SectionError, parsed_once, reject_unknown, section_error
 
 _ALERT_KEYS = {"verify_within_hours", "investigate_within_hours", "dedup_days", "triggers"}
 _TRIGGER_KEYS = {"signal", "min_count", "days", "level", "severity", "label_zh", "label_en"}
@@ -75,6 +75,11 @@ class AlertRules:
 
     @classmethod
     def from_pack(cls, pack: Any) -> AlertRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Any) -> AlertRules:
         """The rules of a loaded policy pack (``extends`` already merged)."""
         source = f"{pack.name} {pack.version} ({Path(pack.path).name})"
         alerts, surveillance = pack.sections.get("alerts"), pack.sections.get("surveillance")

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fangkong.policy.sections import SectionError, reject_unknown, section_error
+from fangkong.policy.sections import SectionError, parsed_once, reject_unknown, section_error
 
 RISKS = ("inbound", "high", "medium", "low", "none")  # most severe first
 MANAGEMENTS = ("centralised_quarantine", "home_quarantine", "tests_only", "none")
@@ -116,6 +116,11 @@ class ArrivalRules:
 
     @classmethod
     def from_pack(cls, pack: Any) -> ArrivalRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Any) -> ArrivalRules:
         """The ``[arrivals]`` section of a loaded pack (``extends`` already merged)."""
         source = f"{pack.path or pack.name} {pack.name}@{pack.version}"
         table = pack.sections.get("arrivals")

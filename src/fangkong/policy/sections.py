@@ -8,6 +8,9 @@ module is what those parsers share, so every section speaks the same way:
 - ``section_error`` builds the message (``<source> [section] key：理由 / reason``);
 - ``reject_unknown`` / ``missing`` give the uniform "未知的键 / unknown key" and
   "缺少 / is missing" sentences;
+- ``parsed_once`` keeps what a parser made of a loaded pack on the pack, so every
+  ``XRules.from_pack(pack)`` after the first (the loader's check is the first) hands out
+  the same object instead of parsing the section again;
 - ``PARSERS`` lists, as data (``module:attribute`` names), the parser of every section the
   platform reads. ``check_sections`` imports them lazily when a pack is loaded, so
   ``fangkong.policy`` never imports a capability statically and stays at the bottom of
@@ -92,6 +95,25 @@ def reject_unknown(
     if extra:
         key = f"{path}.{extra[0]}" if path else extra[0]
         raise error(key, *unknown_reason(extra[0], allowed))
+
+
+T = TypeVar("T")
+
+
+def parsed_once(pack: Any, parser: type, parse: Callable[[], T]) -> T:
+    """``parse()`` the first time ``parser`` reads ``pack``, the same object after that.
+
+    The result is kept on the pack (``Pack.parsed_sections``); a failed parse keeps
+    nothing and fails again. An object without that store (a test's stand-in) is parsed
+    every time.
+    """
+    store = getattr(pack, "parsed_sections", None)
+    if not isinstance(store, dict):
+        return parse()
+    if parser not in store:
+        store[parser] = parse()
+    found: T = store[parser]
+    return found
 
 
 def parsers() -> Iterator[tuple[tuple[str, ...], Callable[[Any], object]]]:

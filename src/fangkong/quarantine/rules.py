@@ -37,6 +37,7 @@ from typing import Any
 from fangkong.errors import Problem
 from fangkong.policy.sections import (
     SectionError,
+    parsed_once,
     reject_unknown,
     section_error,
     unknown_reason,
@@ -241,6 +242,11 @@ class QuarantineRules:
 
     @classmethod
     def from_pack(cls, pack: Any) -> QuarantineRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Any) -> QuarantineRules:
         """The ``[quarantine]`` section of a loaded policy pack (``extends`` merged)."""
         table = pack.sections.get("quarantine")
         source = f"{pack.name} {pack.version}"

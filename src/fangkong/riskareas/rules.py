@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fangkong.policy.sections import reject_unknown, section_error
+from fangkong.policy.sections import parsed_once, reject_unknown, section_error
 from fangkong.riskareas.errors import RiskAreaRulesError
 
 LEVELS = ("high", "medium", "low")  # 高, 中, 低风险区 — most severe first
@@ -73,6 +73,11 @@ class RiskAreaRules:
 
     @classmethod
     def from_pack(cls, pack: Any) -> RiskAreaRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Any) -> RiskAreaRules:
         """The ``[risk_areas]`` section of a loaded pack (``extends`` already merged)."""
         source = f"{pack.name} {pack.version}"
         table = pack.sections.get("risk_areas")

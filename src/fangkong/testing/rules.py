@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fangkong.policy.model import Pack
-from fangkong.policy.sections import SectionError, reject_unknown, section_error
+from fangkong.policy.sections import SectionError, parsed_once, reject_unknown, section_error
 
 _KEYS = {  # every key of [testing] and of its tables, so an unknown one is rejected
     "": ("key_staff_daily", "key_staff_group", "twice_weekly", "twice_weekly_group",
@@ -130,6 +130,11 @@ class TestingRules:
 
     @classmethod
     def from_pack(cls, pack: Pack) -> TestingRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Pack) -> TestingRules:
         source = f"{pack.path or pack.name} {pack.name}@{pack.version}"
         check = _Checker(source)
         table = pack.sections.get("testing")

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fangkong.errors import Problem
-from fangkong.policy.sections import SectionError, reject_unknown, section_error
+from fangkong.policy.sections import SectionError, parsed_once, reject_unknown, section_error
 
 GROUPS = ("household", "class", "workplace")  # 同户, 同班, 同办公室/工作组
 NEVER = 2**62  # seconds: an overlap no stay reaches
@@ -158,6 +158,11 @@ class ContactRules:
 
     @classmethod
     def from_pack(cls, pack: Any) -> ContactRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Any) -> ContactRules:
         """The ``[contacts]`` section of a loaded policy pack (``extends`` already merged)."""
         table = pack.sections.get("contacts")
         if not isinstance(table, Mapping):
