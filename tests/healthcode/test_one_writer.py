@@ -14,7 +14,7 @@ import fangkong
 
 SRC = Path(fangkong.__file__).parent
 OWNER = SRC / "healthcode"
-EXEMPT = (OWNER, SRC / "store" / "migrations")
+EXEMPT = (OWNER, SRC / "migrations")
 TABLE = "person_facts"
 _VERBS = {"insert", "update", "delete"}
 _RAW = re.compile(rf"\b(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[\"'`]?{TABLE}\b", re.I)

@@ -10,8 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select
 
 from fangkong.auth.rights import RIGHTS, ROLES
+from fangkong.migrations.catalog import Base
 from fangkong.store import migrate
-from fangkong.store.schema import Base, regions
+from fangkong.store.schema import regions
 
 
 def test_upgrade_from_empty_creates_every_table(empty_engine: Engine) -> None:

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from fangkong.alerts.model import FREQUENCIES, LEVELS, SEVERITIES, SIGNALS
-from fangkong.policy.sections import SectionError, reject_unknown, section_error
+from fangkong.policy.sections import (
+    SectionError,
+    one_of,
+    parsed_once,
+    positive_number,
+    reject_unknown,
+    section_error,
+    whole_number,
+)
 
 _ALERT_KEYS = {"verify_within_hours", "investigate_within_hours", "dedup_days", "triggers"}
 _TRIGGER_KEYS = {"signal", "min_count", "days", "level", "severity", "label_zh", "label_en"}
@@ -75,6 +83,11 @@ class AlertRules:
 
     @classmethod
     def from_pack(cls, pack: Any) -> AlertRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Any) -> AlertRules:
         """The rules of a loaded policy pack (``extends`` already merged)."""
         source = f"{pack.name} {pack.version} ({Path(pack.path).name})"
         alerts, surveillance = pack.sections.get("alerts"), pack.sections.get("surveillance")
@@ -125,31 +138,24 @@ class _Checker:
     def only(self, table: Mapping[str, Any], allowed: set[str], path: str) -> None:
         reject_unknown(table, allowed, path, lambda *a: self.error("alerts.key_unknown", *a))
 
+    def _invalid(self, key: str, zh: str, en: str) -> AlertRulesError:
+        return self.error("alerts.value_invalid", key, zh, en)
+
     def invalid(self, path: str, value: Any, zh: str, en: str) -> AlertRulesError:
         return self.error("alerts.value_invalid", path, f"应为{zh}，实为 {value!r}",
                           f"must be {en}, got {value!r}")  # fmt: skip
 
     def count(self, table: Mapping[str, Any], key: str, path: str | None = None,
               *, minimum: int = 0) -> int:  # fmt: skip
-        value = self.get(table, key, path or key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.invalid(path or key, value, f"不小于 {minimum} 的整数",
-                               f"a whole number ≥ {minimum}")  # fmt: skip
-        return value
+        return whole_number(self.get(table, key, path or key), path or key, self._invalid,
+                            minimum=minimum)  # fmt: skip
 
     def positive(self, table: Mapping[str, Any], key: str) -> float:
-        value = self.get(table, key, key)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise self.invalid(key, value, "大于 0 的数", "a number > 0")
-        return float(value)
+        return positive_number(self.get(table, key, key), key, self._invalid)
 
     def choice(self, table: Mapping[str, Any], key: str, path: str,
                allowed: tuple[str, ...] | Mapping[str, Any]) -> str:  # fmt: skip
-        value = self.get(table, key, path)
-        if value not in allowed:
-            names = ", ".join(allowed)
-            raise self.invalid(path, value, f"{names} 之一", f"one of {names}")
-        return str(value)
+        return one_of(self.get(table, key, path), path, self._invalid, allowed)
 
     def text(self, table: Mapping[str, Any], key: str, path: str) -> str:
         value = self.get(table, key, path)

@@ -19,7 +19,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fangkong.policy.sections import SectionError, reject_unknown, section_error
+from fangkong.policy.sections import (
+    SectionError,
+    flag,
+    number_in,
+    one_of,
+    parsed_once,
+    reject_unknown,
+    section_error,
+    whole_number,
+)
 
 RISKS = ("inbound", "high", "medium", "low", "none")  # most severe first
 MANAGEMENTS = ("centralised_quarantine", "home_quarantine", "tests_only", "none")
@@ -116,6 +125,11 @@ class ArrivalRules:
 
     @classmethod
     def from_pack(cls, pack: Any) -> ArrivalRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Any) -> ArrivalRules:
         """The ``[arrivals]`` section of a loaded pack (``extends`` already merged)."""
         source = f"{pack.path or pack.name} {pack.name}@{pack.version}"
         table = pack.sections.get("arrivals")
@@ -222,18 +236,7 @@ class _Check:
     def number(
         self, table: Mapping[str, Any], path: str, key: str, low: float, high: float
     ) -> float:
-        value = self.get(table, path, key)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not (low <= value <= high)
-        ):
-            raise self.error(
-                path,
-                f"应为 {low}–{high} 之间的数：{value!r}",
-                f"must be a number from {low} to {high}: {value!r}",
-            )
-        return float(value)
+        return number_in(self.get(table, path, key), path, self.error, low, high)
 
     def hours(self, table: Mapping[str, Any], path: str, key: str) -> float:
         value = self.number(table, path, key, 0.0, 24.0 * 366)
@@ -242,32 +245,13 @@ class _Check:
         return value
 
     def count(self, table: Mapping[str, Any], path: str, key: str, *, minimum: int) -> int:
-        value = self.get(table, path, key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.error(
-                path,
-                f"应为不小于 {minimum} 的整数：{value!r}",
-                f"must be a whole number of at least {minimum}: {value!r}",
-            )
-        return value
+        return whole_number(self.get(table, path, key), path, self.error, minimum=minimum)
 
     def flag(self, table: Mapping[str, Any], path: str, key: str) -> bool:
-        value = self.get(table, path, key)
-        if not isinstance(value, bool):
-            raise self.error(
-                path, f"应为 true 或 false：{value!r}", f"must be true or false: {value!r}"
-            )
-        return value
+        return flag(self.get(table, path, key), path, self.error)
 
     def choice(self, table: Mapping[str, Any], path: str, allowed: Sequence[str]) -> str:
-        value = self.get(table, path)
-        if value not in allowed:
-            raise self.error(
-                path,
-                f"应为 {'、'.join(allowed)} 之一：{value!r}",
-                f"must be one of {', '.join(allowed)}: {value!r}",
-            )
-        return str(value)
+        return one_of(self.get(table, path), path, self.error, allowed)
 
     def texts(self, table: Mapping[str, Any], path: str) -> tuple[str, ...]:
         value = self.get(table, path)

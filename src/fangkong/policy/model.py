@@ -157,6 +157,11 @@ class Pack:
     # sections later capabilities read (contacts, quarantine, testing, risk_areas)
     sections: Mapping[str, Any] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)  # merged source, for show/diff
+    # each section's rules as its capability parsed them, by parser class: parsed once per
+    # loaded pack (``fangkong.policy.sections.parsed_once``), then handed out
+    parsed_sections: dict[type, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def ref(self) -> str:

@@ -8,6 +8,12 @@ module is what those parsers share, so every section speaks the same way:
 - ``section_error`` builds the message (``<source> [section] key：理由 / reason``);
 - ``reject_unknown`` / ``missing`` give the uniform "未知的键 / unknown key" and
   "缺少 / is missing" sentences;
+- ``whole_number``, ``number_in``, ``fraction``, ``positive_number``, ``flag``,
+  ``one_of`` and ``text_list`` check one value each and raise through the parser's own
+  ``error(key, zh, en)``, with one wording for the same fault in every section;
+- ``parsed_once`` keeps what a parser made of a loaded pack on the pack, so every
+  ``XRules.from_pack(pack)`` after the first (the loader's check is the first) hands out
+  the same object instead of parsing the section again;
 - ``PARSERS`` lists, as data (``module:attribute`` names), the parser of every section the
   platform reads. ``check_sections`` imports them lazily when a pack is loaded, so
   ``fangkong.policy`` never imports a capability statically and stays at the bottom of
@@ -92,6 +98,105 @@ def reject_unknown(
     if extra:
         key = f"{path}.{extra[0]}" if path else extra[0]
         raise error(key, *unknown_reason(extra[0], allowed))
+
+
+Error = Callable[[str, str, str], BadInput]  # (dotted key, zh, en) → the section's error
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float)
+
+
+def whole_number(value: Any, key: str, error: Error, *, minimum: int = 0) -> int:
+    """``value`` when it is a whole number ≥ ``minimum`` (0: non-negative, 1: positive)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise error(
+            key,
+            f"应为不小于 {minimum} 的整数，实为 {value!r}",
+            f"must be a whole number of at least {minimum}, got {value!r}",
+        )
+    return value
+
+
+def number_in(value: Any, key: str, error: Error, low: float, high: float) -> float:
+    """``value`` as a float when it is a number from ``low`` to ``high`` (both included)."""
+    if not _is_number(value) or not (low <= value <= high):
+        raise error(
+            key,
+            f"应为 {low} 到 {high} 之间的数，实为 {value!r}",
+            f"must be a number from {low} to {high}, got {value!r}",
+        )
+    return float(value)
+
+
+def fraction(value: Any, key: str, error: Error) -> float:
+    """A share: a number from 0 to 1."""
+    return number_in(value, key, error, 0.0, 1.0)
+
+
+def positive_number(value: Any, key: str, error: Error) -> float:
+    """A number above 0 (hours, rates, distances)."""
+    if not _is_number(value) or value <= 0:
+        raise error(key, f"应为大于 0 的数，实为 {value!r}", f"must be a number > 0, got {value!r}")
+    return float(value)
+
+
+def flag(value: Any, key: str, error: Error) -> bool:
+    """``true`` or ``false``."""
+    if not isinstance(value, bool):
+        raise error(
+            key, f"应为 true 或 false，实为 {value!r}", f"must be true or false, got {value!r}"
+        )
+    return value
+
+
+def one_of(value: Any, key: str, error: Error, allowed: Collection[str]) -> str:
+    """One of the words ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise error(
+            key,
+            f"应为 {'、'.join(allowed)} 之一，实为 {value!r}",
+            f"must be one of {', '.join(allowed)}, got {value!r}",
+        )
+    return value
+
+
+def text_list(
+    value: Any, key: str, error: Error, allowed: Collection[str] | None = None
+) -> tuple[str, ...]:
+    """A list of strings (each one of ``allowed`` when given; it may be empty)."""
+    if not isinstance(value, list) or any(
+        not isinstance(v, str) or (allowed is not None and v not in allowed) for v in value
+    ):
+        if allowed is None:
+            raise error(
+                key, f"应为文字列表，实为 {value!r}", f"must be a list of text, got {value!r}"
+            )
+        raise error(
+            key,
+            f"应为 {'、'.join(allowed)} 中若干项的列表，实为 {value!r}",
+            f"must be a list of {', '.join(allowed)}, got {value!r}",
+        )
+    return tuple(value)
+
+
+T = TypeVar("T")
+
+
+def parsed_once(pack: Any, parser: type, parse: Callable[[], T]) -> T:
+    """``parse()`` the first time ``parser`` reads ``pack``, the same object after that.
+
+    The result is kept on the pack (``Pack.parsed_sections``); a failed parse keeps
+    nothing and fails again. An object without that store (a test's stand-in) is parsed
+    every time.
+    """
+    store = getattr(pack, "parsed_sections", None)
+    if not isinstance(store, dict):
+        return parse()
+    if parser not in store:
+        store[parser] = parse()
+    found: T = store[parser]
+    return found
 
 
 def parsers() -> Iterator[tuple[tuple[str, ...], Callable[[Any], object]]]:

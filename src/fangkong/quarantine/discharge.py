@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select
 
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
 from fangkong.quarantine.followup import Facts, finish_in, get_placement, send_codes
@@ -39,8 +39,7 @@ from fangkong.quarantine.rules import DischargeRules, QuarantineRules
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.tx import Bind, write_transaction
 from fangkong.testing.individual import IndividualResult, individual_results
-from fangkong.testing.schedules import PlannedOrder, insert_orders
-from fangkong.testing.tables import orders
+from fangkong.testing.schedules import PlannedOrder, cancel_open_orders, insert_orders
 
 CASE = "case"
 ORDER_REASON = "discharge"
@@ -145,12 +144,7 @@ def run_discharges(
             discharged.append(person)
             monitoring += done.next_placement_id is not None
         if discharged:
-            o = orders.c
-            conn.execute(
-                update(orders)
-                .where(o.status == "open", o.reason == ORDER_REASON, o.person_id.in_(discharged))
-                .values(status="cancelled", closed_at=at)
-            )
+            cancel_open_orders(conn, discharged, reason=ORDER_REASON, at=at)
         horizon = TestingRules.from_pack(ctx.pack).horizon_hours
         made = order_case_tests(conn, rules, at=at, tz=tz, horizon_hours=horizon)
         left = len(cases) - len(discharged)

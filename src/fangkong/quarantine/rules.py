@@ -37,9 +37,15 @@ from typing import Any
 from fangkong.errors import Problem
 from fangkong.policy.sections import (
     SectionError,
+    flag,
+    fraction,
+    number_in,
+    one_of,
+    parsed_once,
     reject_unknown,
     section_error,
     unknown_reason,
+    whole_number,
 )
 
 KINDS = ("centralised", "home_quarantine", "home_monitoring")  # placement kinds
@@ -241,6 +247,11 @@ class QuarantineRules:
 
     @classmethod
     def from_pack(cls, pack: Any) -> QuarantineRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Any) -> QuarantineRules:
         """The ``[quarantine]`` section of a loaded policy pack (``extends`` merged)."""
         table = pack.sections.get("quarantine")
         source = f"{pack.name} {pack.version}"
@@ -321,46 +332,16 @@ class _Checker:
         return value
 
     def count(self, table: Mapping[str, Any], path: str, *, minimum: int = 0) -> int:
-        value = self._get(table, path)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.error(
-                path,
-                f"应为不小于 {minimum} 的整数，实为 {value!r}",
-                f"must be a whole number ≥ {minimum}, got {value!r}",
-            )
-        return value
+        return whole_number(self._get(table, path), path, self.error, minimum=minimum)
 
     def number(self, table: Mapping[str, Any], path: str, low: float, high: float) -> float:
-        value = self._get(table, path)
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not (low <= value <= high)
-        ):
-            raise self.error(
-                path,
-                f"应为 {low} 到 {high} 之间的数，实为 {value!r}",
-                f"must be a number from {low} to {high}, got {value!r}",
-            )
-        return float(value)
+        return number_in(self._get(table, path), path, self.error, low, high)
 
     def flag(self, table: Mapping[str, Any], path: str) -> bool:
-        value = self._get(table, path)
-        if not isinstance(value, bool):
-            raise self.error(
-                path, f"应为 true 或 false，实为 {value!r}", f"must be true or false, got {value!r}"
-            )
-        return value
+        return flag(self._get(table, path), path, self.error)
 
     def choice(self, table: Mapping[str, Any], path: str, allowed: Sequence[str]) -> str:
-        value = self._get(table, path)
-        if value not in allowed:
-            raise self.error(
-                path,
-                f"应为 {'、'.join(allowed)} 之一，实为 {value!r}",
-                f"must be one of {', '.join(allowed)}, got {value!r}",
-            )
-        return str(value)
+        return one_of(self._get(table, path), path, self.error, allowed)
 
     def names(
         self, table: Mapping[str, Any], path: str, allowed: Sequence[str] | None
@@ -456,7 +437,8 @@ class _Checker:
         table = self._get(t, f"survey.{key}")
         if not isinstance(table, Mapping):
             raise self.error(f"survey.{key}", "应为表", "must be a table")
-        return {n: self.number(table, f"survey.{key}.{n}", 0.0, 1.0) for n in names}
+        return {n: fraction(self._get(table, f"survey.{key}.{n}"), f"survey.{key}.{n}", self.error)
+                for n in names}  # fmt: skip
 
     def survey(self, t: Mapping[str, Any]) -> SurveyRules:
         m2 = self._get(t, "survey.m2_per_bed")

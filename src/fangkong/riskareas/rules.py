@@ -16,7 +16,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fangkong.policy.sections import reject_unknown, section_error
+from fangkong.policy.sections import (
+    one_of,
+    parsed_once,
+    reject_unknown,
+    section_error,
+    whole_number,
+)
 from fangkong.riskareas.errors import RiskAreaRulesError
 
 LEVELS = ("high", "medium", "low")  # 高, 中, 低风险区 — most severe first
@@ -73,6 +79,11 @@ class RiskAreaRules:
 
     @classmethod
     def from_pack(cls, pack: Any) -> RiskAreaRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Any) -> RiskAreaRules:
         """The ``[risk_areas]`` section of a loaded pack (``extends`` already merged)."""
         source = f"{pack.name} {pack.version}"
         table = pack.sections.get("risk_areas")
@@ -171,13 +182,8 @@ class _Check:
         return value
 
     def count(self, table: Mapping[str, Any], key: str, path: str, *, minimum: int = 0) -> int:
-        value = self._get(table, key, path)
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.error(
-                f"{path}.{key}", f"应为不小于 {minimum} 的整数，实为 {value!r}",
-                f"must be a whole number ≥ {minimum}, got {value!r}",
-            )  # fmt: skip
-        return value
+        return whole_number(self._get(table, key, path), f"{path}.{key}", self.error,
+                            minimum=minimum)  # fmt: skip
 
     def text(self, table: Mapping[str, Any], key: str, path: str) -> str:
         value = self._get(table, key, path)
@@ -188,14 +194,8 @@ class _Check:
     def choice(
         self, table: Mapping[str, Any], key: str, allowed: Sequence[str], path: str | None = None
     ) -> str:
-        value = self._get(table, key, path)
-        if value not in allowed:
-            full = f"{path}.{key}" if path else key
-            raise self.error(
-                full, f"值 {value!r} 无效，可选：{'、'.join(allowed)}",
-                f"{value!r} is not one of: {', '.join(allowed)}",
-            )  # fmt: skip
-        return str(value)
+        full = f"{path}.{key}" if path else key
+        return one_of(self._get(table, key, path), full, self.error, allowed)
 
     def choices(
         self, table: Mapping[str, Any], key: str, allowed: Sequence[str], path: str | None = None

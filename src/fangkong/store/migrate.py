@@ -1,7 +1,14 @@
-"""Create or migrate the schema (Alembic), and say where a database stands."""
+"""Create or migrate the schema (Alembic), and say where a database stands.
+
+The Alembic environment, its revisions and the catalog of every capability's tables live
+in ``fangkong.migrations``, above the capabilities. The store names that package as a
+string and never imports it statically, so nothing here depends upward.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,12 +16,29 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, MetaData, func, inspect, select
 
 from fangkong.errors import BadInput, Problem
-from fangkong.store.catalog import Base
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+_PACKAGE = "fangkong.migrations"
+_CATALOG = "fangkong.migrations.catalog"
+
+
+def _script_location() -> Path:
+    spec = importlib.util.find_spec(_PACKAGE)
+    origin = spec.origin if spec is not None else None
+    if origin is None:
+        raise RuntimeError(f"{_PACKAGE} is missing: the fangkong install is incomplete")
+    return Path(origin).parent
+
+
+MIGRATIONS = _script_location()
+
+
+def _metadata() -> MetaData:
+    """Every declared table: the catalog imports each capability's ``tables.py``."""
+    metadata: MetaData = importlib.import_module(_CATALOG).metadata
+    return metadata
 
 
 def _config(engine: Engine) -> Config:
@@ -85,7 +109,7 @@ def status(engine: Engine) -> Status:
     if current is not None:
         present = set(inspect(engine).get_table_names())
         with engine.connect() as conn:
-            for name, table in Base.metadata.tables.items():
+            for name, table in _metadata().tables.items():
                 if name in present:
                     counts[name] = conn.execute(
                         select(func.count()).select_from(table)

@@ -1,4 +1,4 @@
-"""The operational store's tables. Alembic migrations in ``store/migrations`` create them.
+"""The operational store's tables. Alembic migrations in ``fangkong/migrations`` create them.
 
 Personal identifiers are sealed (see ``fangkong.identity.sealing``): a keyed hash for
 lookup and an AES-GCM blob for authorised display; the plain value is never stored.

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from fangkong.policy.model import Pack
-from fangkong.policy.sections import SectionError, reject_unknown, section_error
+from fangkong.policy.sections import (
+    SectionError,
+    flag,
+    parsed_once,
+    reject_unknown,
+    section_error,
+    text_list,
+    whole_number,
+)
 
 _KEYS = {  # every key of [testing] and of its tables, so an unknown one is rejected
     "": ("key_staff_daily", "key_staff_group", "twice_weekly", "twice_weekly_group",
@@ -130,6 +138,11 @@ class TestingRules:
 
     @classmethod
     def from_pack(cls, pack: Pack) -> TestingRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Pack) -> TestingRules:
         source = f"{pack.path or pack.name} {pack.name}@{pack.version}"
         check = _Checker(source)
         table = pack.sections.get("testing")
@@ -299,14 +312,7 @@ class _Checker:
     ) -> int:
         if optional and key not in table:
             return 0
-        value = self._get(table, key, prefix)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise self.error(
-                prefix + key,
-                f"应为不小于 {low} 的整数，实为 {value!r}",
-                f"must be a whole number ≥ {low}, got {value!r}",
-            )
-        return value
+        return whole_number(self._get(table, key, prefix), prefix + key, self.error, minimum=low)
 
     def number(
         self, table: Mapping[str, Any], key: str, prefix: str = "", *, positive: bool = False
@@ -327,12 +333,7 @@ class _Checker:
         return float(value)
 
     def flag(self, table: Mapping[str, Any], key: str) -> bool:
-        value = self._get(table, key, "")
-        if not isinstance(value, bool):
-            raise self.error(
-                key, f"应为 true 或 false，实为 {value!r}", f"must be true or false, got {value!r}"
-            )
-        return value
+        return flag(self._get(table, key, ""), key, self.error)
 
     def text(self, table: Mapping[str, Any], key: str) -> str:
         value = self._get(table, key, "")
@@ -341,14 +342,7 @@ class _Checker:
         return value
 
     def texts(self, table: Mapping[str, Any], key: str, path: str | None = None) -> tuple[str, ...]:
-        value = self._get(table, key, "")
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.error(
-                path or key,
-                f"应为文字列表，实为 {value!r}",
-                f"must be a list of text, got {value!r}",
-            )
-        return tuple(value)
+        return text_list(self._get(table, key, ""), path or key, self.error)
 
     def ints(
         self,

@@ -221,6 +221,23 @@ def insert_orders(conn: Connection, planned: Sequence[PlannedOrder], *, at: date
     return created
 
 
+def cancel_open_orders(
+    conn: Connection, person_ids: Sequence[int], *, reason: str, at: datetime
+) -> int:
+    """Cancel the open orders made for ``reason`` of these persons, in the caller's
+    transaction (a discharged case needs no more discharge tests). Returns how many."""
+    if not person_ids:
+        return 0
+    o = orders.c
+    return int(
+        conn.execute(
+            update(orders)
+            .where(o.status == "open", o.reason == reason, o.person_id.in_(person_ids))
+            .values(status="cancelled", closed_at=at)
+        ).rowcount
+    )
+
+
 def flag_missed(bind: Bind, *, at: datetime | None = None) -> int:
     """Open orders whose window has ended: missed (应检未检). Returns how many."""
     at = _now(at)

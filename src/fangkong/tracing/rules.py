@@ -18,7 +18,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fangkong.errors import Problem
-from fangkong.policy.sections import SectionError, reject_unknown, section_error
+from fangkong.policy.sections import (
+    SectionError,
+    flag,
+    parsed_once,
+    reject_unknown,
+    section_error,
+    whole_number,
+)
 
 GROUPS = ("household", "class", "workplace")  # 同户, 同班, 同办公室/工作组
 NEVER = 2**62  # seconds: an overlap no stay reaches
@@ -158,6 +165,11 @@ class ContactRules:
 
     @classmethod
     def from_pack(cls, pack: Any) -> ContactRules:
+        """The rules of a loaded pack, parsed once per pack and then shared."""
+        return parsed_once(pack, cls, lambda: cls._parse_pack(pack))
+
+    @classmethod
+    def _parse_pack(cls, pack: Any) -> ContactRules:
         """The ``[contacts]`` section of a loaded policy pack (``extends`` already merged)."""
         table = pack.sections.get("contacts")
         if not isinstance(table, Mapping):
@@ -178,30 +190,20 @@ class _Checker:
     def error(self, code: str, key: str, zh: str, en: str) -> ContactRulesError:
         return section_error(ContactRulesError, code, self.source, "contacts", key, zh, en)
 
+    def _invalid(self, key: str, zh: str, en: str) -> ContactRulesError:
+        return self.error("contacts.value_invalid", key, zh, en)
+
     def _get(self, table: Mapping[str, Any], key: str, path: str) -> Any:
         if key not in table:
             raise self.error("contacts.key_missing", path, "缺少该键", "missing key")
         return table[key]
 
     def count(self, table: Mapping[str, Any], key: str, path: str | None = None) -> int:
-        value = self._get(table, key, path or key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise self.error(
-                "contacts.value_invalid", path or key,
-                f"应为不小于 0 的整数，实为 {value!r}",
-                f"must be a whole number ≥ 0, got {value!r}",
-            )  # fmt: skip
-        return value
+        return whole_number(self._get(table, key, path or key), path or key, self._invalid)
 
     def flag(self, table: Mapping[str, Any], key: str, path: str | None = None) -> bool:
         where = f"{path}.{key}" if path else key
-        value = self._get(table, key, where)
-        if not isinstance(value, bool):
-            raise self.error(
-                "contacts.value_invalid", where,
-                f"应为 true 或 false，实为 {value!r}", f"must be true or false, got {value!r}",
-            )  # fmt: skip
-        return value
+        return flag(self._get(table, key, where), where, self._invalid)
 
     def groups(self, table: Mapping[str, Any], key: str) -> tuple[str, ...]:
         value = self._get(table, key, key)

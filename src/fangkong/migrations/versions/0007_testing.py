@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from fangkong.store.grants import grant_rights, revoke_rights
+from fangkong.migrations.grants import grant_rights, revoke_rights
 from fangkong.store.types import UTCDateTime
 
 revision = "0007"

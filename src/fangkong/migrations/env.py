@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from fangkong.store.catalog import Base
+from fangkong.migrations.catalog import Base
 
 config = context.config
 connection = config.attributes["connection"]

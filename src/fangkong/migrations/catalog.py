@@ -1,8 +1,9 @@
 """Every module that declares tables, imported so ``Base.metadata`` knows them all.
 
 Capabilities keep their tables beside their code (``<capability>/tables.py``, classes on
-``fangkong.store.schema.Base``) and add one import here; migrations and the schema test
-read the metadata after importing this module.
+``fangkong.store.schema.Base``) and add one import here; the Alembic environment, the
+store's status report and the schema test read the metadata after importing this module.
+It lives above the capabilities (not in ``store/``) so the store imports nothing upward.
 """
 
 from __future__ import annotations
