@@ -26,8 +26,8 @@ from fangkong.quarantine.followup import (
 from fangkong.quarantine.placement import PlacementRequest, place
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_rooms
-from fangkong.tracing.contacts import tracing_cases
 from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.tables import tracing_cases
 from tests.quarantine.helpers import COUNTY_A, add, hotel, people
 
 P9 = QuarantineRules.shipped("protocol-9")

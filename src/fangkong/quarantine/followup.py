@@ -7,7 +7,7 @@ period changes. Every number from the pack (``[quarantine]`` groups and ``follow
     record_test    a test of the schedule; a positive result converts the person to a case:
                    the placement ends (``converted``), the room is freed, an alert
                    (``positive_test``) is raised and the case is registered with tracing
-                   (``fangkong.tracing.contacts.register_case``: listed untraced, so the next
+                   (``fangkong.tracing.cases.register_case``: listed untraced, so the next
                    trace run finds their contacts)
     release        at or after the planned end, with a negative test sampled on or after
                    the last test day of the phase (pack: release_needs_negative_test); the
@@ -376,7 +376,7 @@ def record_test_in(
         _end(conn, view, "converted", at, "阳性转为病例 / positive: converted to a case")
         _alert(conn, view, "positive_test", at, f"day {day_number}, sampled {sampled_at:%F}")
         if contact_rules is not None:
-            from fangkong.tracing.contacts import register_case
+            from fangkong.tracing.cases import register_case
 
             case = register_case(
                 conn,

@@ -366,7 +366,7 @@ def _other_county(index: RegionIndex, home: str | None, facility: str | None) ->
 def _statuses(
     conn: Connection, pairs: Sequence[tuple[Due, Assignment]], at: datetime, by: str
 ) -> int:
-    from fangkong.tracing.contacts import set_contact_statuses
+    from fangkong.tracing.statuses import set_contact_statuses
 
     moved = 0
     for status, kinds in (
@@ -385,7 +385,7 @@ def _isolate(conn: Connection, run: _Run, cases: Sequence[Due]) -> int:
     """Cases placed now are isolated: tracing closes their infectious window here."""
     if not cases:
         return 0
-    from fangkong.tracing.contacts import register_case
+    from fangkong.tracing.cases import register_case
     from fangkong.tracing.rules import ContactRules
 
     contact_rules = ContactRules.from_pack(run.ctx.pack)

@@ -214,7 +214,7 @@ def _releasable(
 def _follow_tracing(
     conn: Connection, released: Sequence[tuple[int, str | None]], at: datetime, by: str
 ) -> int:
-    from fangkong.tracing.contacts import set_contact_statuses
+    from fangkong.tracing.statuses import set_contact_statuses
 
     moved = 0
     for status, pick in (

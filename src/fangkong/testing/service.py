@@ -733,7 +733,7 @@ def _cases(
     ).all()
     if not rows or contact_rules is None:
         return [int(p) for p, _ in rows]
-    from fangkong.tracing.contacts import register_case
+    from fangkong.tracing.cases import register_case
     from fangkong.tracing.rules import ContactRules
 
     assert isinstance(contact_rules, ContactRules)  # noqa: S101 - typed at the callers
