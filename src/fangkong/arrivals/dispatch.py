@@ -34,7 +34,7 @@ from fangkong.quarantine.tables import quarantine_facilities, quarantine_placeme
 from fangkong.store.schema import regions, venues
 from fangkong.store.tx import write_transaction
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.service import Sample, TubeView, collect
+from fangkong.testing.samples import Sample, TubeView, collect
 
 Bind = Engine | Connection
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
