@@ -37,13 +37,14 @@ import numpy as np
 from sqlalchemy import Engine, func, select, text
 
 from fangkong.quarantine.facilities import FacilityInput, _save
-from fangkong.quarantine.placement import PlacementRequest, place
+from fangkong.quarantine.placement import place
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import (
     quarantine_bookings,
     quarantine_placements,
     quarantine_rooms,
 )
+from fangkong.quarantine.terms import PlacementRequest
 from fangkong.store import migrate
 from fangkong.store.engine import make_engine
 from fangkong.store.schema import households, persons, regions

@@ -26,8 +26,8 @@ import numpy as np
 from fangkong.policy import load_pack
 from fangkong.store import migrate
 from fangkong.store.engine import make_engine
+from fangkong.testing.resolve import resolve
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.service import resolve
 
 STAMP = "2022-03-18 01:00:00.000000"
 

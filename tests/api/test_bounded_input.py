@@ -25,7 +25,7 @@ from fangkong.healthcode.tables import scans
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_checks, quarantine_placements, quarantine_tests
 from fangkong.store.schema import persons, venues
-from fangkong.tracing.contacts import register_case
+from fangkong.tracing.cases import register_case
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_cases
 from tests.api.codes import AUDIT_KEY, device_token, venue_of

@@ -18,7 +18,7 @@ from fangkong.cli import app
 from fangkong.policy import load_pack
 from fangkong.store.engine import make_engine
 from fangkong.store.schema import persons, regions, users
-from fangkong.tracing.contacts import register_case
+from fangkong.tracing.cases import register_case
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_cases
 

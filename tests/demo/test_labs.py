@@ -28,14 +28,8 @@ from fangkong.policy import load_pack
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
 from fangkong.testing.campaigns import create_campaign
+from fangkong.testing.samples import Sample, SampleInvalid, TubeConflict, collect, collect_many
 from fangkong.testing.schedules import PlannedOrder, insert_orders
-from fangkong.testing.service import (
-    Sample,
-    SampleInvalid,
-    TubeConflict,
-    collect,
-    collect_many,
-)
 from fangkong.testing.tables import orders, results, tube_members, tubes
 from fangkong.tracing.tables import tracing_cases
 from fangkong.twin.registry import generate_registry

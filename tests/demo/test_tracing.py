@@ -18,7 +18,7 @@ from fangkong.healthcode.tables import health_codes
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.registry.service import ImportOptions, import_file
-from fangkong.tracing.contacts import register_case
+from fangkong.tracing.cases import register_case
 from fangkong.tracing.rules import ContactRules
 from fangkong.twin.registry import generate_registry, write_registry
 from fangkong.twin.response import ReferenceResponse

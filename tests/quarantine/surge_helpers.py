@@ -22,7 +22,7 @@ from fangkong.store.schema import persons, regions
 from fangkong.testing.campaigns import add_lab
 from fangkong.testing.results import post_results, results_table
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.service import Sample, collect
+from fangkong.testing.samples import Sample, collect
 from fangkong.tracing.tables import (
     tracing_cases,
     tracing_contact_changes,

@@ -19,10 +19,10 @@ from sqlalchemy import Engine, func, select
 from fangkong.auth.model import cli_actor
 from fangkong.auth.service import issue_device_token
 from fangkong.identity.masking import mask_name
-from fangkong.quarantine.followup import get_placement
-from fangkong.quarantine.placement import test_dates as dates_of
+from fangkong.quarantine.placed import get_placement
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_checks, quarantine_placements
+from fangkong.quarantine.terms import test_dates as dates_of
 from fangkong.store.schema import audit_log, persons, venues
 from tests.api.codes import AUDIT_KEY
 from tests.api.helpers import client, logged_in, make_app

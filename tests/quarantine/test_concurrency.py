@@ -8,9 +8,10 @@ import threading
 from sqlalchemy import Engine, func, select
 
 from fangkong.errors import FangkongError
-from fangkong.quarantine.placement import Assignment, PlacementRequest, place
+from fangkong.quarantine.placement import place
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_bookings, quarantine_placements, quarantine_rooms
+from fangkong.quarantine.terms import Assignment, PlacementRequest
 from tests.quarantine.helpers import COUNTY_A, COUNTY_B, add, hotel, people
 
 RULES = QuarantineRules.shipped("protocol-9")

@@ -12,9 +12,10 @@ from sqlalchemy import Engine, select
 from fangkong.errors import ImportRejected
 from fangkong.quarantine.facilities import import_facilities, list_facilities, set_status
 from fangkong.quarantine.generate import generate, write_facilities
-from fangkong.quarantine.placement import PlacementRequest, place
+from fangkong.quarantine.placement import place
 from fangkong.quarantine.readiness import capacity_by_region
 from fangkong.quarantine.rules import QuarantineRules
+from fangkong.quarantine.terms import PlacementRequest
 from fangkong.store.schema import regions
 from tests.quarantine.helpers import COUNTY_A, COUNTY_B, add, hotel, people
 

@@ -11,23 +11,18 @@ from sqlalchemy import Engine, select
 
 from fangkong.errors import BadInput
 from fangkong.healthcode.tables import person_facts
-from fangkong.quarantine.followup import (
-    PlacementClosed,
-    ReleaseRefused,
-    abscond,
-    change_period,
-    get_placement,
-    open_alerts,
-    period_history,
-    record_check,
-    record_test,
-    release,
-)
-from fangkong.quarantine.placement import PlacementRequest, place
+from fangkong.quarantine.alerts import open_alerts
+from fangkong.quarantine.checks import record_check
+from fangkong.quarantine.ending import ReleaseRefused, abscond, release
+from fangkong.quarantine.periods import change_period, period_history
+from fangkong.quarantine.placed import PlacementClosed, get_placement
+from fangkong.quarantine.placement import place
 from fangkong.quarantine.rules import QuarantineRules
+from fangkong.quarantine.scheduled_tests import record_test
 from fangkong.quarantine.tables import quarantine_rooms
-from fangkong.tracing.contacts import tracing_cases
+from fangkong.quarantine.terms import PlacementRequest
 from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.tables import tracing_cases
 from tests.quarantine.helpers import COUNTY_A, add, hotel, people
 
 P9 = QuarantineRules.shipped("protocol-9")

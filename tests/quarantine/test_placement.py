@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from fangkong.healthcode.tables import person_facts
-from fangkong.quarantine.placement import PlacementInvalid, PlacementRequest, place
+from fangkong.quarantine.placement import PlacementInvalid, place
 from fangkong.quarantine.regions import load_regions
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_placements
+from fangkong.quarantine.terms import PlacementRequest
 from fangkong.store.schema import persons
 from tests.quarantine.helpers import COUNTY_A, COUNTY_B, add, hotel, people
 

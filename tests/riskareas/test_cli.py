@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from fangkong.cli import app
 from fangkong.policy.loader import load_pack
 from fangkong.store.engine import make_engine
-from fangkong.tracing.contacts import register_case
+from fangkong.tracing.cases import register_case
 from fangkong.tracing.rules import ContactRules
 from tests.conftest import shell_env
 from tests.riskareas.conftest import TZ, compounds, residents_of

@@ -28,7 +28,7 @@ from fangkong.riskareas.service import (
 )
 from fangkong.riskareas.tables import risk_area_changes, risk_areas
 from fangkong.store.schema import households, persons
-from fangkong.tracing.contacts import register_case
+from fangkong.tracing.cases import register_case
 from fangkong.tracing.rules import ContactRules
 from tests.riskareas.conftest import TZ, compounds, residents_of
 

@@ -17,7 +17,7 @@ from fangkong.riskareas.service import designate
 from fangkong.riskareas.suggest import suggest
 from fangkong.riskareas.tables import risk_area_need_changes
 from fangkong.store.schema import regions, venues
-from fangkong.tracing.contacts import register_case
+from fangkong.tracing.cases import register_case
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_contacts, tracing_exposures
 from tests.riskareas.conftest import TZ, compounds, residents_of

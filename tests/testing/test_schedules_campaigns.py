@@ -19,10 +19,12 @@ from fangkong.testing.campaigns import (
     simulate_first_round,
     what_if,
 )
+from fangkong.testing.custody import ship
+from fangkong.testing.resolve import resolve
 from fangkong.testing.results import post_results
 from fangkong.testing.rules import TestingRules
+from fangkong.testing.samples import Sample, collect
 from fangkong.testing.schedules import flag_missed, orders_due, schedule_orders
-from fangkong.testing.service import Sample, collect, resolve, ship
 from tests.testing.world import RULES, T0, batch, make_world
 
 H = timedelta(hours=1)

@@ -11,19 +11,12 @@ from fangkong.healthcode.service import current_code
 from fangkong.healthcode.tables import person_facts
 from fangkong.policy import load_pack
 from fangkong.policy.model import Colour
+from fangkong.testing.custody import receive, ship
+from fangkong.testing.flags import flag_overdue
+from fangkong.testing.resolve import resolve
 from fangkong.testing.results import ResultConflict, ResultsRejected, post_results
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.service import (
-    Sample,
-    TubeConflict,
-    TubeUnknown,
-    collect,
-    flag_overdue,
-    receive,
-    resolve,
-    ship,
-    tube,
-)
+from fangkong.testing.samples import Sample, TubeConflict, TubeUnknown, collect, tube
 from fangkong.testing.tables import orders, results
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_cases

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from fangkong.cli import app
 from fangkong.tracing.cli import parse_duration
-from fangkong.tracing.service import OUTPUT_COLUMNS
+from fangkong.tracing.trace import OUTPUT_COLUMNS
 
 from .samples import cases, checkins
 

@@ -19,26 +19,24 @@ from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.policy.model import Colour
 from fangkong.store.schema import households, persons, regions, venues
-from fangkong.tracing.contacts import (
-    CheckinSource,
-    StatusInvalid,
-    TransitionRefused,
-    case_chains,
-    clusters,
-    contacts_of_case,
-    register_case,
-    set_contact_status,
-    status_history,
-    trace_case,
-)
+from fangkong.tracing.cases import register_case
+from fangkong.tracing.checkins import CheckinSource
 from fangkong.tracing.files import CHECKIN_SCHEMA
 from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.statuses import (
+    StatusInvalid,
+    TransitionRefused,
+    set_contact_status,
+    status_history,
+)
 from fangkong.tracing.tables import (
     tracing_cases,
     tracing_contact_changes,
     tracing_contacts,
     tracing_exposures,
 )
+from fangkong.tracing.trace_job import trace_case
+from fangkong.tracing.views import case_chains, clusters, contacts_of_case
 
 SEALER = Sealer(bytes(range(32)))
 AT = datetime(2022, 3, 20, 13, 0, tzinfo=UTC)

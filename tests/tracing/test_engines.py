@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from fangkong.tracing.rules import ContactRules
-from fangkong.tracing.service import trace
+from fangkong.tracing.trace import trace
 
 from .samples import cases, checkins
 

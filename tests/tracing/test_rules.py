@@ -115,7 +115,7 @@ def test_co_presence_in_a_public_place_is_a_general_contact() -> None:
     import numpy as np
     import pyarrow as pa
 
-    from fangkong.tracing.contacts import CheckinSource
+    from fangkong.tracing.checkins import CheckinSource
     from fangkong.tracing.copresence import Cases
     from fangkong.tracing.files import CHECKIN_SCHEMA
 

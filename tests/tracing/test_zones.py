@@ -15,12 +15,12 @@ from typer.testing import CliRunner
 
 from fangkong.cli import app
 from fangkong.errors import ImportRejected
-from fangkong.tracing.contacts import CheckinSource
+from fangkong.tracing.checkins import CheckinSource
 from fangkong.tracing.copresence import Cases
 from fangkong.tracing.files import CHECKIN_SCHEMA, ZONED_CHECKIN_SCHEMA, read_checkins
 from fangkong.tracing.lake import CheckinLake
 from fangkong.tracing.rules import ContactRules, ContactRulesError
-from fangkong.tracing.service import trace
+from fangkong.tracing.trace import trace
 from fangkong.tracing.zones import zone_codes, zone_problem
 
 from .samples import cases, checkins

@@ -15,8 +15,9 @@ from sqlalchemy import select
 from fangkong.auth.model import cli_actor
 from fangkong.auth.service import add_user
 from fangkong.clock import now as utcnow
-from fangkong.quarantine.placement import PlacementRequest, place
+from fangkong.quarantine.placement import place
 from fangkong.quarantine.rules import QuarantineRules
+from fangkong.quarantine.terms import PlacementRequest
 from fangkong.store.schema import regions
 from tests.api.codes import AUDIT_KEY
 from tests.conftest import PASSWORD

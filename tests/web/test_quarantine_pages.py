@@ -20,11 +20,14 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
 from fangkong.identity.masking import mask_name
-from fangkong.quarantine.followup import get_placement, open_alerts, period_history
-from fangkong.quarantine.placement import PlacementRequest, place
-from fangkong.quarantine.placement import test_dates as dates_of
+from fangkong.quarantine.alerts import open_alerts
+from fangkong.quarantine.periods import period_history
+from fangkong.quarantine.placed import get_placement
+from fangkong.quarantine.placement import place
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_checks, quarantine_placements
+from fangkong.quarantine.terms import PlacementRequest
+from fangkong.quarantine.terms import test_dates as dates_of
 from fangkong.store.schema import audit_log, persons
 from tests.api.helpers import csrf_of, logged_in, make_app
 from tests.quarantine.helpers import COUNTY_A, add, hotel, people

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from fangkong.testing.campaigns import add_lab, create_campaign
+from fangkong.testing.custody import ship
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.service import Sample, collect, ship
+from fangkong.testing.samples import Sample, collect
 from tests.api.codes import codes_of
 from tests.api.helpers import make_app, person_ids
 from tests.web.live import chromium, live_server, login, province

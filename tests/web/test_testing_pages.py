@@ -23,9 +23,12 @@ from fangkong import clock
 from fangkong.identity.masking import mask_name
 from fangkong.store.schema import audit_log, persons
 from fangkong.testing.campaigns import add_lab, create_campaign
+from fangkong.testing.custody import ship
+from fangkong.testing.flags import flag_overdue
+from fangkong.testing.resolve import resolve
 from fangkong.testing.results import post_results
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.service import Sample, collect, flag_overdue, resolve, ship
+from fangkong.testing.samples import Sample, collect
 from fangkong.testing.tables import campaigns
 from tests.api.codes import codes_of
 from tests.api.helpers import csrf_of, logged_in, make_app, person_identity, person_ids

@@ -14,9 +14,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from fangkong.tracing.contacts import CheckinSource, register_case, trace_case
+from fangkong.tracing.cases import register_case
+from fangkong.tracing.checkins import CheckinSource
 from fangkong.tracing.files import CHECKIN_SCHEMA
 from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.trace_job import trace_case
 from tests.api.helpers import make_app
 from tests.web.live import chromium, live_server, login, province
 from tests.web.test_tracing_pages import _apart, _t

@@ -24,11 +24,13 @@ from sqlalchemy import Engine, func, select
 from fangkong.auth.model import cli_actor
 from fangkong.auth.service import add_user
 from fangkong.store.schema import audit_log, persons
-from fangkong.tracing.contacts import CheckinSource, register_case, trace_case
+from fangkong.tracing.cases import register_case
+from fangkong.tracing.checkins import CheckinSource
 from fangkong.tracing.files import CHECKIN_SCHEMA
 from fangkong.tracing.lake import CheckinLake
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_contacts
+from fangkong.tracing.trace_job import trace_case
 from tests.api.codes import AUDIT_KEY, codes_of
 from tests.api.helpers import csrf_of, logged_in, make_app, person_identity, person_ids
 from tests.conftest import PASSWORD

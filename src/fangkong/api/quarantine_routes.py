@@ -38,9 +38,9 @@ from fangkong.quarantine.access import (
     record_test_as,
     release_as,
 )
-from fangkong.quarantine.placement import PlacementRequest
 from fangkong.quarantine.rules import KINDS, QuarantineRules
 from fangkong.quarantine.tables import CHECK_STATUSES, TEST_RESULTS
+from fangkong.quarantine.terms import PlacementRequest
 from fangkong.tracing.rules import ContactRules
 
 quarantine_api = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])

@@ -35,7 +35,7 @@ from fangkong.testing.access import (
     ship_tubes,
 )
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.service import Sample
+from fangkong.testing.samples import Sample
 from fangkong.testing.tables import PURPOSES
 from fangkong.tracing.rules import ContactRules
 

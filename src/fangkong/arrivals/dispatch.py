@@ -27,14 +27,15 @@ from fangkong.arrivals.tables import TEAM_KINDS, handoffs, teams, travellers, tr
 from fangkong.arrivals.transfer import Car, Group, plan_loads
 from fangkong.errors import BadInput, Problem
 from fangkong.healthcode.service import CodeContext
-from fangkong.quarantine.placement import PlacementRequest, place
+from fangkong.quarantine.placement import place
 from fangkong.quarantine.regions import load_regions
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_facilities, quarantine_placements
+from fangkong.quarantine.terms import PlacementRequest
 from fangkong.store.schema import regions, venues
 from fangkong.store.tx import write_transaction
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.service import Sample, TubeView, collect
+from fangkong.testing.samples import Sample, TubeView, collect
 
 Bind = Engine | Connection
 _SHANGHAI = ZoneInfo("Asia/Shanghai")

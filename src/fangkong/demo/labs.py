@@ -50,9 +50,12 @@ from fangkong.healthcode.service import CodeContext
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.schema import persons
 from fangkong.testing.campaigns import add_lab, campaigns_starting
+from fangkong.testing.custody import receive, ship
+from fangkong.testing.flags import flag_overdue
+from fangkong.testing.resolve import resolve
 from fangkong.testing.results import post_results
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.service import Sample, collect_many, flag_overdue, receive, resolve, ship
+from fangkong.testing.samples import Sample, collect_many
 from fangkong.testing.tables import campaigns, orders, results, tube_members, tubes
 from fangkong.tracing.rules import ContactRules
 from fangkong.twin.events import DayEvents

@@ -29,10 +29,12 @@ from sqlalchemy import Engine, select
 from fangkong.demo.ids import person_ids
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext
-from fangkong.tracing.contacts import CheckinSource, close_pairs, exposure_facts, trace_cases
+from fangkong.tracing.checkins import CheckinSource
 from fangkong.tracing.copresence import I64
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_cases
+from fangkong.tracing.trace_job import exposure_facts, trace_cases
+from fangkong.tracing.views import close_pairs
 from fangkong.tracing.zones import NO_ZONE
 from fangkong.twin.events import DayEvents
 from fangkong.twin.registry import Registry

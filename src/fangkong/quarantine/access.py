@@ -55,6 +55,9 @@ from fangkong.errors import (
 )
 from fangkong.healthcode.service import CodeContext
 from fangkong.identity.masking import mask_name
+from fangkong.quarantine.alerts import AlertView, resolve_alert
+from fangkong.quarantine.checks import CheckView, checks_of, record_check
+from fangkong.quarantine.ending import Release, abscond, release_in, release_refusal
 from fangkong.quarantine.facilities import (
     FacilityInput,
     FacilityUnknown,
@@ -62,35 +65,26 @@ from fangkong.quarantine.facilities import (
     _save,
     list_facilities,
 )
-from fangkong.quarantine.followup import (
-    AlertView,
-    CheckView,
+from fangkong.quarantine.periods import PeriodChangeView, change_period_in, period_history
+from fangkong.quarantine.placed import (
     Facts,
-    PeriodChangeView,
     PlacementClosed,
     PlacementUnknown,
     PlacementView,
-    Release,
+    _view,
+    send_codes,
+)
+from fangkong.quarantine.placement import place
+from fangkong.quarantine.readiness import RegionCapacity, capacity_by_region, with_forecast
+from fangkong.quarantine.rules import KINDS, QuarantineRules
+from fangkong.quarantine.scheduled_tests import (
     ScheduledTest,
     TestOutcome,
     TestView,
-    _view,
-    abscond,
-    change_period_in,
-    checks_of,
-    period_history,
-    record_check,
     record_test_in,
-    release_in,
-    release_refusal,
-    resolve_alert,
     schedule,
-    send_codes,
     tests_of,
 )
-from fangkong.quarantine.placement import SHANGHAI, Assignment, PlacementRequest, place
-from fangkong.quarantine.readiness import RegionCapacity, capacity_by_region, with_forecast
-from fangkong.quarantine.rules import KINDS, QuarantineRules
 from fangkong.quarantine.survey import SiteScore, list_sites, rank_sites
 from fangkong.quarantine.tables import (
     CHECK_STATUSES,
@@ -100,6 +94,7 @@ from fangkong.quarantine.tables import (
     quarantine_placements,
     quarantine_rooms,
 )
+from fangkong.quarantine.terms import SHANGHAI, Assignment, PlacementRequest
 from fangkong.store.schema import persons
 from fangkong.store.tx import Bind
 

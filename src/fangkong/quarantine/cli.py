@@ -159,7 +159,8 @@ def place_command(
     since: Annotated[str | None, typer.Option("--since", help="Period anchor (ISO time).")] = None,
 ) -> None:
     """Place people; prints the room (or home) of each."""
-    from fangkong.quarantine.placement import PlacementRequest, place
+    from fangkong.quarantine.placement import place
+    from fangkong.quarantine.terms import PlacementRequest
 
     cfg = settings()
     tz = ZoneInfo(cfg.timezone)
@@ -200,7 +201,7 @@ def check_command(
     not_done: Annotated[bool, typer.Option("--not-done")] = False,
 ) -> None:
     """Record a daily health check (abnormal when feverish or symptomatic)."""
-    from fangkong.quarantine.followup import record_check
+    from fangkong.quarantine.checks import record_check
 
     cfg = settings()
     try:
@@ -233,7 +234,7 @@ def record_test_command(
     ] = None,
 ) -> None:
     """Record a scheduled test; a positive converts the person to a case (traced next)."""
-    from fangkong.quarantine.followup import record_test
+    from fangkong.quarantine.scheduled_tests import record_test
     from fangkong.tracing.rules import ContactRules
 
     cfg = settings()
@@ -259,7 +260,7 @@ def release_command(
     placement: Annotated[int, typer.Argument(help="Placement id.")],
 ) -> None:
     """Release at the end of the period with the final negative test; the next phase starts."""
-    from fangkong.quarantine.followup import release
+    from fangkong.quarantine.ending import release
 
     cfg = settings()
     tz = ZoneInfo(cfg.timezone)
@@ -284,7 +285,7 @@ def extend_command(
     reason: Annotated[str, typer.Option("--reason", help="Why (kept in the history).")],
 ) -> None:
     """Extend or shorten a period, with a reason."""
-    from fangkong.quarantine.followup import change_period
+    from fangkong.quarantine.periods import change_period
 
     cfg = settings()
     with database(cfg) as engine:
@@ -300,7 +301,7 @@ def abscond_command(
     note: Annotated[str, typer.Option("--note")] = "",
 ) -> None:
     """Record that a person left without release (raises an alert)."""
-    from fangkong.quarantine.followup import abscond
+    from fangkong.quarantine.ending import abscond
 
     with database() as engine:
         alert = abscond(engine, placement, by=_who(), note=note)
@@ -311,7 +312,7 @@ def abscond_command(
 def alerts_command() -> None:
     """Open alerts: absconded, abnormal checks, missed checks, positive tests, not placed
     by the deadline."""
-    from fangkong.quarantine.followup import open_alerts
+    from fangkong.quarantine.alerts import open_alerts
 
     cfg = settings()
     tz = ZoneInfo(cfg.timezone)

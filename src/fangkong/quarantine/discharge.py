@@ -34,7 +34,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, select
 
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
-from fangkong.quarantine.followup import Facts, finish_in, get_placement, send_codes
+from fangkong.quarantine.ending import finish_in
+from fangkong.quarantine.placed import Facts, get_placement, send_codes
 from fangkong.quarantine.rules import DischargeRules, QuarantineRules
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.tx import Bind, write_transaction

@@ -39,8 +39,9 @@ from sqlalchemy import Connection, Engine, select, update
 
 from fangkong.healthcode.service import CodeContext, recompute_all
 from fangkong.quarantine.demand import CASE, Due, due_for_placement
-from fangkong.quarantine.followup import close_in, send_codes
-from fangkong.quarantine.placement import Assignment, PlacementRequest, place
+from fangkong.quarantine.ending import close_in
+from fangkong.quarantine.placed import send_codes
+from fangkong.quarantine.placement import place
 from fangkong.quarantine.regions import RegionIndex, load_regions
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.surge import (
@@ -62,6 +63,7 @@ from fangkong.quarantine.tables import (
     quarantine_rooms,
     quarantine_sites,
 )
+from fangkong.quarantine.terms import Assignment, PlacementRequest
 from fangkong.store.tx import write_transaction
 from fangkong.tracing.tables import tracing_cases
 
@@ -366,7 +368,7 @@ def _other_county(index: RegionIndex, home: str | None, facility: str | None) ->
 def _statuses(
     conn: Connection, pairs: Sequence[tuple[Due, Assignment]], at: datetime, by: str
 ) -> int:
-    from fangkong.tracing.contacts import set_contact_statuses
+    from fangkong.tracing.statuses import set_contact_statuses
 
     moved = 0
     for status, kinds in (
@@ -385,7 +387,7 @@ def _isolate(conn: Connection, run: _Run, cases: Sequence[Due]) -> int:
     """Cases placed now are isolated: tracing closes their infectious window here."""
     if not cases:
         return 0
-    from fangkong.tracing.contacts import register_case
+    from fangkong.tracing.cases import register_case
     from fangkong.tracing.rules import ContactRules
 
     contact_rules = ContactRules.from_pack(run.ctx.pack)

@@ -35,15 +35,10 @@ from sqlalchemy import Connection, Engine, select
 from fangkong.healthcode.service import CodeContext, recompute_all
 from fangkong.quarantine.demand import CASE
 from fangkong.quarantine.discharge import qualifies
-from fangkong.quarantine.followup import (
-    Facts,
-    final_negative,
-    finish_in,
-    get_placement,
-    record_test_in,
-    send_codes,
-)
+from fangkong.quarantine.ending import final_negative, finish_in
+from fangkong.quarantine.placed import Facts, get_placement, send_codes
 from fangkong.quarantine.rules import QuarantineRules
+from fangkong.quarantine.scheduled_tests import record_test_in
 from fangkong.quarantine.tables import quarantine_placements, quarantine_tests
 from fangkong.store.tx import write_transaction
 from fangkong.testing.individual import IndividualResult, individual_results
@@ -214,7 +209,7 @@ def _releasable(
 def _follow_tracing(
     conn: Connection, released: Sequence[tuple[int, str | None]], at: datetime, by: str
 ) -> int:
-    from fangkong.tracing.contacts import set_contact_statuses
+    from fangkong.tracing.statuses import set_contact_statuses
 
     moved = 0
     for status, pick in (

@@ -58,22 +58,13 @@ from fangkong.identity.resident_id import check_resident_id
 from fangkong.identity.sealing import Sealer
 from fangkong.store.schema import persons
 from fangkong.testing import campaigns as camp
+from fangkong.testing.custody import CustodyOutcome, receive, ship
+from fangkong.testing.flags import FlagOutcome, flag_overdue
+from fangkong.testing.resolve import ResolveOutcome, resolve
 from fangkong.testing.results import BatchOutcome, ResultsRejected, post_results, results_table
 from fangkong.testing.rules import TestingRules
+from fangkong.testing.samples import Sample, TubeUnknown, TubeView, collect
 from fangkong.testing.schedules import OrderView, orders_due
-from fangkong.testing.service import (
-    CustodyOutcome,
-    FlagOutcome,
-    ResolveOutcome,
-    Sample,
-    TubeUnknown,
-    TubeView,
-    collect,
-    flag_overdue,
-    receive,
-    resolve,
-    ship,
-)
 from fangkong.testing.tables import batches, campaigns, labs, results, tube_members, tubes
 
 MAX_ROWS = 50_000  # results in one API batch
@@ -465,7 +456,7 @@ def _results_of(conn: Connection, tube_ids: Sequence[int]) -> dict[int, list[Res
 def read_tube(engine: Engine, key: bytes, actor: Actor, barcode: str, address: str) -> TubeDetail:
     """A tube collected in the actor's jurisdiction: custody, results, its members (names
     masked by rights). Audited."""
-    from fangkong.testing.service import tube as tube_view
+    from fangkong.testing.samples import tube as tube_view
 
     def body(conn: Connection) -> tuple[TubeDetail, str]:
         _require(actor, TESTING_READ)

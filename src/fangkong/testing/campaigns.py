@@ -35,9 +35,9 @@ from fangkong.auth.jurisdiction import subtree
 from fangkong.errors import BadInput, NotFound, Problem
 from fangkong.store.schema import persons, regions
 from fangkong.store.tx import write_transaction
+from fangkong.testing._common import Bind, _now
 from fangkong.testing.pooling import Accuracy, dorfman
 from fangkong.testing.rules import Campaign, TestingRules
-from fangkong.testing.service import Bind, _now
 from fangkong.testing.tables import campaigns, labs, results, tube_members, tubes
 
 

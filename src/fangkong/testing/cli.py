@@ -79,8 +79,8 @@ def import_results_command(
     """Store a lab's results file (all rows or none; resent rows change nothing), then
     resolve: retests, code facts, cases."""
     from fangkong.healthcode.service import CodeContext
+    from fangkong.testing.resolve import resolve
     from fangkong.testing.results import post_results
-    from fangkong.testing.service import resolve
     from fangkong.tracing.rules import ContactRules
 
     cfg = settings()
@@ -110,7 +110,7 @@ def import_results_command(
 def resolve_command() -> None:
     """Act on result batches not yet resolved (after a crash, or when run as a job)."""
     from fangkong.healthcode.service import CodeContext
-    from fangkong.testing.service import resolve
+    from fangkong.testing.resolve import resolve
     from fangkong.tracing.rules import ContactRules
 
     cfg = settings()
@@ -134,8 +134,8 @@ def resolve_command() -> None:
 def schedule_command() -> None:
     """Make the test orders the pack gives (managed people, key groups); flag missed
     orders and overdue tubes (late results, lost tubes)."""
+    from fangkong.testing.flags import flag_overdue
     from fangkong.testing.schedules import flag_missed, schedule_orders
-    from fangkong.testing.service import flag_overdue
 
     cfg = settings()
     rules = _rules()

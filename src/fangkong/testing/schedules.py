@@ -33,8 +33,9 @@ from fangkong.healthcode.writer import FactInput, write_facts
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
 from fangkong.store.upsert import stored_keys
+from fangkong.testing._common import Bind, _now
 from fangkong.testing.rules import Management, TestingRules
-from fangkong.testing.service import Bind, _now, fulfil_orders
+from fangkong.testing.samples import fulfil_orders
 from fangkong.testing.tables import orders
 
 DAY = timedelta(days=1)

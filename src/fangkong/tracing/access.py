@@ -37,37 +37,35 @@ from fangkong.errors import BadInput, Problem
 from fangkong.healthcode.service import CodeContext
 from fangkong.identity.masking import mask_name
 from fangkong.store.schema import persons
-from fangkong.tracing.contacts import (
+from fangkong.tracing.cases import (
     CaseUnknown,
     CaseView,
-    Chain,
-    CheckinSource,
-    Cluster,
-    ContactUnknown,
-    ContactView,
     PersonUnknown,
-    StatusInvalid,
-    TraceOutcome,
-    case_chains,
     case_exists_problem,
-    clusters,
-    contacts_of_case,
     get_case,
-    hand_off,
     register_case,
-    set_contact_status,
     stored_case,
-    trace_cases,
 )
+from fangkong.tracing.checkins import CheckinSource
 from fangkong.tracing.graph import clusters as _clusters
 from fangkong.tracing.lake import CheckinLake
 from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.statuses import ContactUnknown, StatusInvalid, set_contact_status
 from fangkong.tracing.tables import (
     CONTACT_KINDS,
     STATUSES,
     tracing_cases,
     tracing_contacts,
     tracing_exposures,
+)
+from fangkong.tracing.trace_job import TraceOutcome, hand_off, trace_cases
+from fangkong.tracing.views import (
+    Chain,
+    Cluster,
+    ContactView,
+    case_chains,
+    clusters,
+    contacts_of_case,
 )
 
 T = TypeVar("T")

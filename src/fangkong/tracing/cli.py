@@ -21,7 +21,7 @@ from fangkong.tracing.engines import ENGINES
 from fangkong.tracing.files import read_cases, read_checkins
 from fangkong.tracing.lake import CheckinLake
 from fangkong.tracing.rules import ContactRules
-from fangkong.tracing.service import OUTPUT_COLUMNS, trace
+from fangkong.tracing.trace import OUTPUT_COLUMNS, trace
 
 Arrow = Any
 pc: Any = _pc  # the pyarrow-stubs overloads reject valid calls on mixed arrays
@@ -185,7 +185,7 @@ def contacts_list_command(
     from rich.table import Table
 
     from fangkong.cli_support import database
-    from fangkong.tracing.contacts import contacts_of_case
+    from fangkong.tracing.views import contacts_of_case
 
     cfg = settings()
     with database(cfg) as engine:
@@ -217,7 +217,7 @@ def contacts_status_command(
     import getpass
 
     from fangkong.cli_support import database
-    from fangkong.tracing.contacts import set_contact_status
+    from fangkong.tracing.statuses import set_contact_status
 
     cfg = settings()
     with database(cfg) as engine:

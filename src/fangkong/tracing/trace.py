@@ -1,9 +1,10 @@
-"""Tracing use cases the CLI (and later the API and pages) call: trace, import, compact.
+"""The batch trace (the trace engine): close and general contacts from check-in and case files.
 
 ``trace`` takes validated check-ins and cases (Arrow tables, see ``files``) and returns
 close and general contacts with evidence, from any engine: ``memory`` (the NumPy index
 of ``copresence``), ``duckdb`` or ``spark`` (the Ibis expression of ``engines``). The
-three give identical rows; the result is sorted so they compare equal.
+three give identical rows; the result is sorted so they compare equal. ``fangkong trace``
+calls it; the trace of registered cases, stored in the database, is ``trace_job``.
 """
 
 from __future__ import annotations

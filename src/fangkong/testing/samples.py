@@ -1,24 +1,17 @@
-"""Testing use cases (核酸检测): collect samples, hand tubes over, post and resolve results,
-flag late results and lost tubes, order retests.
+"""Samples (采样登记): register tubes and their members, read a tube, fulfil open orders.
 
 Each function is one transaction (given an ``Engine`` it opens and commits its own; given
 a ``Connection`` it works inside the caller's). Who may call them is the caller's check
-(``fangkong.testing.access``); the service records who did it. The flow::
+(``fangkong.testing.access``); the service records who did it. The flow of testing::
 
     collect ─▶ testing_tubes + testing_tube_members; a pending ``test`` fact per person
                whose code being sampled changes (``healthcode.writer.sample_matters``:
                members of a testing group)
                (being sampled counts for the code at once); open orders it fulfils → done
-    ship / receive ─▶ custody times: collected → in transit → received
-    post_results ─▶ testing_results (idempotent by tube and run), one batch
-    resolve ─▶ for every batch not yet resolved, set-based:
-               tubes whose outcome the pack retests → an individual retest order per member
-               result facts for members through healthcode's writer (every non-negative;
-               negatives only where ``healthcode.writer.negative_worth_storing``: a retest,
-               or a code a negative can change) → codes (``positive_pool``,
-               ``positive_screen``; a negative individual retest clears them)
-               an individual positive (a single tube) → the person is registered as a case
-               (tracing); only pools are retested
+    ship / receive ─▶ custody times (``custody``)
+    post_results ─▶ testing_results (``results``)
+    resolve ─▶ retests, result facts, cases (``resolve``)
+    flag_overdue ─▶ late results and lost tubes (``flags``)
 """
 
 from __future__ import annotations
@@ -28,30 +21,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine, String, select, update
+from sqlalchemy import Connection, select, update
 
-from fangkong import clock
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
-from fangkong.healthcode.service import CodeContext, evaluate_person, recompute_all
+from fangkong.healthcode.service import CodeContext, evaluate_person
 from fangkong.healthcode.writer import (
     FactInput,
-    FactQuery,
-    negative_worth_storing,
     sample_matters,
-    write_fact_query,
     write_facts,
 )
 from fangkong.store.schema import persons, regions
 from fangkong.store.tx import write_transaction
+from fangkong.testing._common import Bind, _chunks, _now
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.tables import PURPOSES, batches, labs, orders, results, tube_members, tubes
+from fangkong.testing.tables import PURPOSES, orders, tube_members, tubes
 
-Bind = Engine | Connection
 _BARCODE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_RECODE_ONE_BY_ONE = 2_000  # more persons than this: one bulk recompute instead
 
 
 class TubeUnknown(NotFound):
@@ -66,17 +53,8 @@ class TubeConflict(Conflict):
     """testing.tube_conflict: the barcode is taken by another sample, or custody out of order."""
 
 
-def _now(at: datetime | None) -> datetime:
-    if at is not None and at.tzinfo is None:
-        raise ValueError("naive datetime: pass an aware time")
-    return (at or clock.now()).astimezone(UTC)
-
-
 def _bad(zh: str, en: str) -> SampleInvalid:
     return SampleInvalid(Problem("testing.sample_invalid", zh, en))
-
-
-# ---- collect (采样登记) ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -293,13 +271,6 @@ class CollectOutcome:
     orders_done: tuple[int, ...]
 
 
-_CHUNK = 5_000  # ids per IN list (SQLite's bound-parameter limit)
-
-
-def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
-    return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
-
-
 def collect_many(
     bind: Bind,
     rules: TestingRules,
@@ -480,309 +451,15 @@ _FULFIL = (
 )
 
 
-# ---- chain of custody (转运交接) -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CustodyOutcome:
-    changed: int
-    already: int
-
-
-def _tube_ids(conn: Connection, barcodes: Sequence[str]) -> dict[str, tuple[int, datetime]]:
-    found = {
-        b: (int(i), t)
-        for b, i, t in conn.execute(
-            select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at).where(
-                tubes.c.barcode.in_(list(barcodes))
-            )
-        )
-    }
-    missing = [b for b in barcodes if b not in found]
-    if missing:
-        raise TubeUnknown(
-            Problem("testing.tube_unknown", f"无此采样管 {missing[0]}", f"no tube {missing[0]}")
-        )
-    return found
-
-
-def _require_lab(conn: Connection, lab_code: str) -> None:
-    if conn.execute(select(labs.c.code).where(labs.c.code == lab_code)).first() is None:
-        raise NotFound(
-            Problem("testing.lab_unknown", f"无此实验室 {lab_code}", f"no lab {lab_code}")
-        )
-
-
-def ship(
-    bind: Bind, barcodes: Sequence[str], lab_code: str, *, at: datetime | None = None
-) -> CustodyOutcome:
-    """Tubes leave the collection point for a lab (in transit, 转运中). Resending is harmless."""
-    return _custody(bind, barcodes, lab_code, "shipped_at", _now(at), None)
-
-
-def receive(
-    bind: Bind, barcodes: Sequence[str], lab_code: str, *, by: str, at: datetime | None = None
-) -> CustodyOutcome:
-    """A lab receives tubes (签收). A tube received elsewhere, or before it was collected, is
-    refused; all or none."""
-    return _custody(bind, barcodes, lab_code, "received_at", _now(at), by)
-
-
-def _custody(
-    bind: Bind, barcodes: Sequence[str], lab_code: str, column: str, at: datetime, by: str | None
-) -> CustodyOutcome:
-    codes = sorted(set(barcodes))
-    if not codes:
-        raise _bad("请给出采样管条码", "give at least one tube barcode")
-    with write_transaction(bind) as conn:
-        _require_lab(conn, lab_code)
-        found = _tube_ids(conn, codes)
-        rows = conn.execute(
-            select(tubes.c.id, tubes.c.barcode, tubes.c.lab_code, tubes.c[column]).where(
-                tubes.c.id.in_([i for i, _ in found.values()])
-            )
-        ).all()
-        todo: list[int] = []
-        for r in rows:
-            if r.lab_code is not None and r.lab_code != lab_code:
-                raise TubeConflict(
-                    Problem(
-                        "testing.custody_conflict",
-                        f"采样管 {r.barcode} 已交给实验室 {r.lab_code}",
-                        f"tube {r.barcode} is already with lab {r.lab_code}",
-                    )
-                )
-            if at < found[r.barcode][1]:
-                raise TubeConflict(
-                    Problem(
-                        "testing.custody_conflict",
-                        f"采样管 {r.barcode} 的交接时间早于采样时间",
-                        f"tube {r.barcode}: handed over before it was collected",
-                    )
-                )
-            if r[3] is None:
-                todo.append(int(r.id))
-        values: dict[str, object] = {column: at, "lab_code": lab_code}
-        if by is not None:
-            values["received_by"] = by[:80]
-        for part in _chunks(todo):  # one statement for the tubes that change
-            conn.execute(update(tubes).where(tubes.c.id.in_(part)).values(**values))
-    return CustodyOutcome(len(todo), len(codes) - len(todo))
-
-
-# ---- resolve results: retests, facts, cases -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ResolveOutcome:
-    batches: int
-    results: int
-    retests_ordered: int
-    facts: int
-    cases: tuple[int, ...]  # persons registered as cases
-    codes_changed: int = 0
-
-
-def _text(expr: sa.ColumnElement[object]) -> sa.ColumnElement[str]:
-    return sa.cast(expr, String)
-
-
-def resolve(
-    engine: Engine,
-    rules: TestingRules,
-    *,
-    codes: CodeContext | None = None,
-    tz: ZoneInfo | None = None,
-    by: str = "testing",
-    at: datetime | None = None,
-    contact_rules: object | None = None,
-) -> ResolveOutcome:
-    """Act on every result batch not yet resolved (set-based; safe to run again)."""
-    at = _now(at)
-    with write_transaction(engine) as conn:
-        pending = select(batches.c.id).where(batches.c.resolved_at.is_(None)).scalar_subquery()
-        todo = conn.execute(
-            select(sa.func.count()).select_from(batches).where(batches.c.resolved_at.is_(None))
-        ).scalar_one()
-        if not todo:
-            return ResolveOutcome(0, 0, 0, 0, ())
-        n_results = conn.execute(
-            select(sa.func.count()).select_from(results).where(results.c.batch_id.in_(pending))
-        ).scalar_one()
-        ordered = _order_retests(conn, rules, pending, at)
-        facts, touched = _result_facts(conn, rules, pending, at, by)
-        cases = _cases(conn, pending, contact_rules, tz or ZoneInfo("Asia/Shanghai"), by, at)
-        conn.execute(update(batches).where(batches.c.resolved_at.is_(None)).values(resolved_at=at))
-        changed = 0
-        if codes is not None and len(touched) <= _RECODE_ONE_BY_ONE:
-            for p in sorted(touched):
-                evaluate_person(conn, codes, p, at=at, trigger="testing:result")
-            changed = len(touched)
-    if codes is not None and len(touched) > _RECODE_ONE_BY_ONE:
-        changed = recompute_all(engine, codes, at, trigger="testing:result").changed
-    return ResolveOutcome(int(todo), int(n_results), ordered, facts, tuple(cases), changed)
-
-
-def _order_retests(
-    conn: Connection, rules: TestingRules, pending: sa.ScalarSelect[int], at: datetime
-) -> int:
-    r, t, m, o = results.c, tubes.c, tube_members.c, orders.c
-    if not rules.retest_on:
-        return 0
-    key = sa.literal("retest:") + _text(r.id) + sa.literal(":") + _text(m.person_id)
-    confirmed = sa.and_(t.pool_size == 1, r.outcome == "positive")  # a case, not a retest
-    query = (
-        select(
-            m.person_id,
-            sa.literal("retest"),
-            sa.literal(at, orders.c.due_from.type),
-            sa.literal(at + timedelta(hours=rules.retest_due_hours), orders.c.due_by.type),
-            sa.literal("open"),
-            key,
-            sa.true(),
-            r.id,
-            sa.literal(at, orders.c.created_at.type),
-        )
-        .select_from(results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id))
-        .where(
-            r.batch_id.in_(pending),
-            r.outcome.in_(sorted(rules.retest_on)),
-            ~confirmed,
-            ~sa.exists().where(o.source_key == key),
-        )
-    )
-    cols = [
-        "person_id",
-        "reason",
-        "due_from",
-        "due_by",
-        "status",
-        "source_key",
-        "single_tube",
-        "result_id",
-        "created_at",
-    ]
-    return int(
-        conn.execute(
-            orders.insert().from_select(cols, query).execution_options(preserve_rowcount=True)
-        ).rowcount
-    )
-
-
-def _result_facts(
-    conn: Connection, rules: TestingRules, pending: sa.ScalarSelect[int], at: datetime, by: str
-) -> tuple[int, set[int]]:
-    r, t, m = results.c, tubes.c, tube_members.c
-    total = 0
-    touched: set[int] = set()
-    base = results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id)
-    for outcome in ("negative", "positive", "inconclusive"):
-        fact = rules.fact_result(outcome)
-        if fact is None:
-            continue
-        where = [r.batch_id.in_(pending), r.outcome == outcome]
-        if outcome == "negative":
-            # healthcode's rule: stored only where it can change a code or settles a retest
-            where.append(negative_worth_storing(m.person_id, settles=t.purpose == "retest"))
-        written = write_fact_query(
-            conn,
-            FactQuery(
-                kind="test",
-                source=base,
-                where=where,
-                person_id=m.person_id,
-                starts_at=t.collected_at,
-                client_event_id=sa.literal("result-") + _text(r.id) + sa.literal("-")
-                + _text(m.person_id),
-                detail={"result": fact, "reported_at": at.isoformat(), "pooled": t.pool_size > 1,
-                        "sample_id": t.barcode},
-            ),
-            recorded_by=by,
-            now=at,
-        )  # fmt: skip
-        total += written.facts
-        touched.update(written.persons)
-    return total, touched
-
-
-def _cases(
-    conn: Connection,
-    pending: sa.ScalarSelect[int],
-    contact_rules: object | None,
-    tz: ZoneInfo,
-    by: str,
-    at: datetime,
-) -> list[int]:
-    """An individual positive (a single tube: a retest, a fever-clinic or scheduled test):
-    the person becomes a case (登记病例) so tracing and isolation follow. Members of a
-    positive pool are not cases: they are retested singly (``_order_retests``). A person
-    already registered is not registered again (a case's own later tests change nothing)."""
-    from fangkong.tracing.tables import tracing_cases
-
-    r, t, m = results.c, tubes.c, tube_members.c
-    rows = conn.execute(
-        select(m.person_id, sa.func.min(t.collected_at))
-        .select_from(results.join(tubes, t.id == r.tube_id).join(tube_members, m.tube_id == t.id))
-        .where(
-            r.batch_id.in_(pending),
-            t.pool_size == 1,
-            r.outcome == "positive",
-            ~m.person_id.in_(select(tracing_cases.c.person_id)),
-        )
-        .group_by(m.person_id)
-    ).all()
-    if not rows or contact_rules is None:
-        return [int(p) for p, _ in rows]
-    from fangkong.tracing.contacts import register_case
-    from fangkong.tracing.rules import ContactRules
-
-    assert isinstance(contact_rules, ContactRules)  # noqa: S101 - typed at the callers
-    for person, sampled in rows:
-        register_case(
-            conn,
-            int(person),
-            contact_rules,
-            sampled=sampled.astimezone(tz).date(),
-            tz=tz,
-            by=by,
-            at=at,
-        )
-    return [int(p) for p, _ in rows]
-
-
-# ---- late results and lost tubes (超时未出结果 / 样本遗失) ------------------------------------
-
-
-@dataclass(frozen=True)
-class FlagOutcome:
-    lost: int
-    late: int
-
-
-def flag_overdue(bind: Bind, rules: TestingRules, *, at: datetime | None = None) -> FlagOutcome:
-    """Flag tubes without a result: ``lost`` when no lab received them ``lost_tube_hours``
-    after collection, ``late`` when ``result_hours`` passed. A flag stays as history."""
-    at = _now(at)
-    t = tubes.c
-    no_result = ~sa.exists().where(results.c.tube_id == t.id)
-    with write_transaction(bind) as conn:
-        lost = conn.execute(
-            update(tubes)
-            .where(
-                t.received_at.is_(None),
-                t.collected_at < at - timedelta(hours=rules.lost_tube_hours),
-                sa.or_(t.flag.is_(None), t.flag == "late"),
-                no_result,
-            )
-            .values(flag="lost", flagged_at=at)
-        ).rowcount
-        late = conn.execute(
-            update(tubes)
-            .where(
-                t.collected_at < at - timedelta(hours=rules.result_hours),
-                t.flag.is_(None),
-                no_result,
-            )
-            .values(flag="late", flagged_at=at)
-        ).rowcount
-    return FlagOutcome(int(lost), int(late))
+__all__ = [
+    "CollectOutcome",
+    "Sample",
+    "SampleInvalid",
+    "TubeConflict",
+    "TubeUnknown",
+    "TubeView",
+    "collect",
+    "collect_many",
+    "fulfil_orders",
+    "tube",
+]
