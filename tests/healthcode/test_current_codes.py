@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, update
 
-from fangkong.healthcode.rules import evaluate, review_time
+from fangkong.healthcode.evaluator import evaluate, review_time
 from fangkong.healthcode.service import (
     CodeContext,
     code_history,

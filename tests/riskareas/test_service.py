@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from fangkong.errors import BadInput, Conflict
-from fangkong.healthcode.rules import evaluate
+from fangkong.healthcode.evaluator import evaluate
 from fangkong.healthcode.service import CodeContext, current_code, load_facts
 from fangkong.healthcode.tables import person_facts
 from fangkong.riskareas.lifting import infection_time

@@ -49,7 +49,7 @@ from fangkong.errors import (
     Problem,
 )
 from fangkong.healthcode.errors import VenueUnknown, malformed
-from fangkong.healthcode.rules import Reason
+from fangkong.healthcode.evaluator import Reason
 from fangkong.healthcode.scanning import ScanWriter, perform_scan
 from fangkong.healthcode.service import (
     CodeContext,

@@ -14,8 +14,8 @@ from fangkong import clock
 from fangkong.cli_support import database, out, settings
 from fangkong.errors import Problem
 from fangkong.healthcode.errors import PersonUnknown
+from fangkong.healthcode.evaluator import Decision, fmt_time
 from fangkong.healthcode.qr import qr_image
-from fangkong.healthcode.rules import Decision, fmt_time
 from fangkong.healthcode.service import (
     CodeContext,
     code_history,

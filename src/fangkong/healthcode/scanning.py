@@ -48,8 +48,8 @@ from fangkong.healthcode.errors import (
     VenueUnknown,
     malformed,
 )
+from fangkong.healthcode.evaluator import Decision, evaluate
 from fangkong.healthcode.qr import looks_like_token, verify_token
-from fangkong.healthcode.rules import Decision, evaluate
 from fangkong.healthcode.service import (
     CodeContext,
     ScanVerdict,

@@ -28,9 +28,9 @@ from fangkong.healthcode.errors import (
     PersonUnknown,
     malformed,
 )
+from fangkong.healthcode.evaluator import Decision, Reason, evaluate, fmt_time
 from fangkong.healthcode.facts import PersonFacts
 from fangkong.healthcode.qr import QrKeys, issue_token, new_ref
-from fangkong.healthcode.rules import Decision, Reason, evaluate, fmt_time
 from fangkong.healthcode.store import FactRow, facts_from_rows, invalid
 from fangkong.healthcode.tables import (
     code_corrections,

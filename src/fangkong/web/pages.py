@@ -39,7 +39,7 @@ from fangkong.healthcode.access import (
     lookup_code,
     read_code,
 )
-from fangkong.healthcode.rules import fmt_time
+from fangkong.healthcode.evaluator import fmt_time
 from fangkong.http.context import (
     LANG_COOKIE,
     PRESESSION_COOKIE,
