@@ -171,8 +171,9 @@ def database_run(n: int, seed: int, pack_name: str, bare: int = 0) -> None:
 
     from sqlalchemy import func, select
 
+    from fangkong.healthcode.context import CodeContext
     from fangkong.healthcode.qr import QrKeys
-    from fangkong.healthcode.service import CodeContext, recompute_all
+    from fangkong.healthcode.recompute import recompute_all
     from fangkong.healthcode.tables import health_codes
     from fangkong.identity.sealing import Sealer
     from fangkong.store import migrate

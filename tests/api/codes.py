@@ -11,7 +11,9 @@ from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import cli_actor
 from fangkong.auth.service import issue_device_token
 from fangkong.clock import now as utcnow
-from fangkong.healthcode.service import CodeContext, FactInput, record_fact
+from fangkong.healthcode.codes import record_fact
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.writer import FactInput
 from fangkong.store.schema import venues
 from tests.conftest import TEST_SERVER_KEY
 

@@ -29,7 +29,7 @@ from fangkong.healthcode.access import (
     scan_at_venue,
 )
 from fangkong.healthcode.evaluator import Reason
-from fangkong.healthcode.service import ScanVerdict
+from fangkong.healthcode.scan_verdict import ScanVerdict
 from fangkong.http.context import (
     session_csrf,
 )

@@ -44,7 +44,8 @@ from fangkong.arrivals.loop import enter_stage, open_handoff
 from fangkong.arrivals.rules import ArrivalRules
 from fangkong.arrivals.tables import MODES, manifests, travellers
 from fangkong.errors import BadInput, Conflict, FieldProblem, InvalidFields, Problem, RowProblem
-from fangkong.healthcode.service import CodeContext, evaluate_person
+from fangkong.healthcode.codes import evaluate_person
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.writer import FactInput, write_facts
 from fangkong.identity.documents import country_alpha3
 from fangkong.identity.sealing import Sealer

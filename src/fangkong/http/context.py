@@ -22,8 +22,8 @@ from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import Actor
 from fangkong.auth.service import SESSION_MISSING, Policy, device_actor, session_actor
 from fangkong.errors import Forbidden, Problem, Unauthenticated
-from fangkong.healthcode.scanning import ScanWriter
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.scan_writer import ScanWriter
 from fangkong.identity.sealing import Sealer
 from fangkong.settings import Settings
 

@@ -41,8 +41,10 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from fangkong import bounds, clock
 from fangkong.errors import BadInput, Conflict, FieldProblem, InvalidFields, NotFound, Problem
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.feed import record_facts
-from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
+from fangkong.healthcode.recompute import recompute_all
+from fangkong.healthcode.writer import FactInput
 from fangkong.quarantine.placement import SHANGHAI, period_end, period_fact, test_dates
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import (

@@ -46,8 +46,10 @@ from sqlalchemy import Connection, Engine, String, and_, cast, func, select, upd
 
 from fangkong import clock
 from fangkong.errors import BadInput, Problem
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.feed import record_facts
-from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
+from fangkong.healthcode.recompute import recompute_all
+from fangkong.healthcode.writer import FactInput
 from fangkong.quarantine.assign import RoomPool, Unit, assign, form_units
 from fangkong.quarantine.regions import RegionIndex, load_regions
 from fangkong.quarantine.rules import FACT_PERIOD, KINDS, Phase, QuarantineRules

@@ -35,7 +35,9 @@ from sqlalchemy import Connection, Engine, String, select, update
 
 from fangkong import clock
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
-from fangkong.healthcode.service import CodeContext, evaluate_person, recompute_all
+from fangkong.healthcode.codes import evaluate_person
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.healthcode.writer import (
     FactInput,
     FactQuery,

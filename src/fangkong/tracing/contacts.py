@@ -40,9 +40,10 @@ from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from fangkong import bounds, clock
 from fangkong.errors import BadInput, Conflict, FieldProblem, InvalidFields, NotFound, Problem
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.feed import record_facts
-from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
-from fangkong.healthcode.writer import record_case
+from fangkong.healthcode.recompute import recompute_all
+from fangkong.healthcode.writer import FactInput, record_case
 from fangkong.store.schema import persons, venues
 from fangkong.store.tx import write_transaction
 from fangkong.store.upsert import stored_keys, upsert
