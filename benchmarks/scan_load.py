@@ -59,9 +59,9 @@ def prepare(home: Path, people: int, seed: int, want: int, by: str) -> list[dict
     """Build the database in ``home``; the request bodies and their device tokens."""
     from sqlalchemy import select
 
+    from fangkong.auth.devices import issue_device_token
     from fangkong.auth.keys import ServerKeys
     from fangkong.auth.model import cli_actor
-    from fangkong.auth.service import issue_device_token
     from fangkong.clock import now as utcnow
     from fangkong.healthcode.codes import evaluate_person
     from fangkong.healthcode.context import CodeContext

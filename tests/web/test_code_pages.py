@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
 from fangkong.auth.model import cli_actor
-from fangkong.auth.service import add_user
+from fangkong.auth.users import add_user
 from fangkong.healthcode.codes import evaluate_person
 from fangkong.healthcode.tables import code_corrections
 from fangkong.store.schema import audit_log

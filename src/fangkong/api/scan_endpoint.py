@@ -32,8 +32,8 @@ from fangkong import clock
 from fangkong.api import problems
 from fangkong.api.headers import api_headers, with_api_headers
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, ScanIn, ScanOut
+from fangkong.auth.devices import device_actor
 from fangkong.auth.model import Actor
-from fangkong.auth.service import device_actor
 from fangkong.errors import FangkongError
 from fangkong.healthcode.access import ScanRequest, prepare_at_venue, scan_at_venue
 from fangkong.healthcode.scan_verdict import ScanVerdict

@@ -27,7 +27,7 @@ from fangkong.auth.records import (
     read_person,
 )
 from fangkong.auth.rights import AUDIT_READ, CODE_READ, PERSON_READ
-from fangkong.auth.service import SESSION_EXPIRED, login, logout
+from fangkong.auth.sessions import SESSION_EXPIRED, login, logout
 from fangkong.errors import BadInput, Conflict, FangkongError, Forbidden, InvalidFields, NotFound
 from fangkong.healthcode.access import (
     CodeView,
