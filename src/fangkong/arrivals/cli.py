@@ -46,12 +46,8 @@ def import_command(
 ) -> None:
     """Register a manifest's travellers (all rows or none; sent again, nothing changes).
     Bad rows: nothing is registered and FILE.errors.csv names each row and column."""
-    from fangkong.arrivals.manifests import (
-        ManifestHeader,
-        ManifestRejected,
-        import_manifest,
-        read_file,
-    )
+    from fangkong.arrivals.manifest_rows import ManifestRejected, read_file
+    from fangkong.arrivals.manifests import ManifestHeader, import_manifest
     from fangkong.healthcode.context import CodeContext
     from fangkong.registry.service import report_path_for, write_report
 
