@@ -45,8 +45,8 @@ def _cpu() -> float:
 
 def loop_alone(people: int, days: int, seed: int) -> dict[str, float]:
     from fangkong.demo.loop import CAPABILITIES, ProvinceLoop
+    from fangkong.healthcode.context import CodeContext
     from fangkong.healthcode.qr import QrKeys
-    from fangkong.healthcode.service import CodeContext
     from fangkong.identity.sealing import Sealer
     from fangkong.policy import load_pack
     from fangkong.registry.service import ImportOptions, import_file

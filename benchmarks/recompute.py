@@ -29,6 +29,7 @@ import numpy as np
 
 from fangkong.healthcode import bulk
 from fangkong.healthcode.bulk import EVENT_KINDS, KIND, NEVER, FactArrays, from_us, to_us
+from fangkong.healthcode.evaluator import evaluate
 from fangkong.healthcode.facts import (
     ArrivalFact,
     CaseFact,
@@ -40,7 +41,6 @@ from fangkong.healthcode.facts import (
     ResidenceFact,
     TestFact,
 )
-from fangkong.healthcode.rules import evaluate
 from fangkong.policy import Colour, load_pack
 
 AT = datetime.fromisoformat("2022-06-20T00:00:00+00:00")
@@ -171,8 +171,9 @@ def database_run(n: int, seed: int, pack_name: str, bare: int = 0) -> None:
 
     from sqlalchemy import func, select
 
+    from fangkong.healthcode.context import CodeContext
     from fangkong.healthcode.qr import QrKeys
-    from fangkong.healthcode.service import CodeContext, recompute_all
+    from fangkong.healthcode.recompute import recompute_all
     from fangkong.healthcode.tables import health_codes
     from fangkong.identity.sealing import Sealer
     from fangkong.store import migrate

@@ -59,12 +59,13 @@ def prepare(home: Path, people: int, seed: int, want: int, by: str) -> list[dict
     """Build the database in ``home``; the request bodies and their device tokens."""
     from sqlalchemy import select
 
+    from fangkong.auth.devices import issue_device_token
     from fangkong.auth.keys import ServerKeys
     from fangkong.auth.model import cli_actor
-    from fangkong.auth.service import issue_device_token
     from fangkong.clock import now as utcnow
+    from fangkong.healthcode.codes import evaluate_person
+    from fangkong.healthcode.context import CodeContext
     from fangkong.healthcode.qr import issue_token, load_or_create_keys
-    from fangkong.healthcode.service import CodeContext, evaluate_person
     from fangkong.healthcode.tables import health_codes
     from fangkong.identity.sealing import Sealer
     from fangkong.policy import load_pack

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from fangkong.alerts.signals import import_signals, signal_counts
-from fangkong.arrivals.manifests import parse_history
+from fangkong.arrivals.manifest_rows import parse_history
 from fangkong.errors import BadInput, ImportRejected, InvalidFields
 from fangkong.policy.loader import load_pack
 from fangkong.quarantine.survey import SiteInput, check_site

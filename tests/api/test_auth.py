@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 
+from fangkong.auth.devices import issue_device_token
 from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import cli_actor
-from fangkong.auth.service import issue_device_token
 from fangkong.clock import wall as utcnow
 from fangkong.errors import NotFound
 from fangkong.store.schema import audit_log, user_sessions, users, venues

@@ -18,8 +18,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
+from fangkong.auth.devices import issue_device_token
 from fangkong.auth.model import cli_actor
-from fangkong.auth.service import issue_device_token
 from fangkong.errors import InvalidFields
 from fangkong.healthcode.tables import scans
 from fangkong.quarantine.rules import QuarantineRules

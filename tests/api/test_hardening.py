@@ -15,9 +15,9 @@ from typer.testing import CliRunner, Result
 
 from fangkong.api.cli import proxy_options
 from fangkong.auth.admin import list_device_tokens, revoke_device_token
+from fangkong.auth.devices import issue_device_token
 from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import cli_actor
-from fangkong.auth.service import issue_device_token
 from fangkong.cli import app as cli_app
 from fangkong.errors import Conflict, InvalidFields
 from fangkong.settings import load_settings

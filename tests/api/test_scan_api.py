@@ -11,8 +11,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
 from fangkong.clock import now as utcnow
+from fangkong.healthcode.codes import issue_qr
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
-from fangkong.healthcode.service import CodeContext, issue_qr
 from fangkong.healthcode.tables import scans
 from tests.api.codes import codes_of, device_token, make_red, make_yellow, venue_of
 from tests.api.helpers import client, make_app, person_identity, person_ids

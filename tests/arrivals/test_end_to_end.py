@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from fangkong.arrivals import dispatch, loop
 from fangkong.arrivals.manifests import ManifestHeader, import_manifest
 from fangkong.arrivals.tables import alerts, travellers, trips
-from fangkong.healthcode.service import current_code
+from fangkong.healthcode.codes import current_code
 from fangkong.testing.resolve import resolve
 from fangkong.testing.results import post_results
 from fangkong.testing.tables import orders

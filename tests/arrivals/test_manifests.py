@@ -9,13 +9,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from fangkong.arrivals import loop
-from fangkong.arrivals.manifests import (
-    ManifestConflict,
-    ManifestHeader,
-    ManifestRejected,
-    import_manifest,
-    read_file,
-)
+from fangkong.arrivals.manifest_rows import ManifestRejected, read_file
+from fangkong.arrivals.manifests import ManifestConflict, ManifestHeader, import_manifest
 from fangkong.arrivals.tables import alerts, travellers
 from fangkong.errors import BadInput, InvalidFields
 from fangkong.store.schema import persons

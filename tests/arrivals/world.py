@@ -11,8 +11,8 @@ from sqlalchemy import Engine, select
 
 from fangkong.arrivals.dispatch import save_team, save_vehicle
 from fangkong.arrivals.rules import ArrivalRules
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
-from fangkong.healthcode.service import CodeContext
 from fangkong.identity.resident_id import check_character
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack

@@ -179,7 +179,7 @@ def test_granted_right_takes_effect(province: Engine, tmp_path: Path) -> None:
 
 
 def test_demo_admin_can_log_in_each_run(province: Engine, tmp_path: Path) -> None:
-    from fangkong.auth.service import demo_admin
+    from fangkong.auth.users import demo_admin
     from tests.api.helpers import client, login
 
     app_ = make_app(province, tmp_path)

@@ -13,7 +13,7 @@ from fangkong.audit import verify
 from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import Actor, cli_actor
 from fangkong.auth.rights import USER_MANAGE
-from fangkong.auth.service import disable_user, set_password
+from fangkong.auth.users import disable_user, set_password
 from fangkong.cli import app
 from fangkong.errors import InvalidFields, NotFound
 from fangkong.store.schema import audit_log, user_sessions, users

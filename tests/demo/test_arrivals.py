@@ -22,8 +22,10 @@ from fangkong.arrivals.manifests import ManifestHeader, import_manifest
 from fangkong.arrivals.tables import alerts, handoffs, stage_changes, travellers, trips, vehicles
 from fangkong.demo.arrivals import ArrivalsFeed
 from fangkong.demo.ids import person_ids
+from fangkong.healthcode.codes import current_code
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
-from fangkong.healthcode.service import CodeContext, current_code, recompute_all
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.store.schema import persons

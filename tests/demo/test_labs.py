@@ -21,8 +21,8 @@ from sqlalchemy import Engine, func, select
 from fangkong.demo.adapter import TwinAdapter
 from fangkong.demo.labs import RETEST_AFTER_HOURS, LabDesk
 from fangkong.errors import NotFound
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
-from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.store.schema import persons

@@ -31,9 +31,10 @@ from sqlalchemy import Engine, func, select
 from fangkong import clock
 from fangkong.demo.loop import ProvinceLoop
 from fangkong.demo.report import codes_by_colour
+from fangkong.healthcode.codes import load_facts
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.evaluator import evaluate, intervals
 from fangkong.healthcode.qr import QrKeys
-from fangkong.healthcode.rules import evaluate, intervals
-from fangkong.healthcode.service import CodeContext, load_facts
 from fangkong.healthcode.tables import code_transitions, health_codes, person_facts
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack

@@ -12,8 +12,8 @@ import pyarrow.compute as pc
 from sqlalchemy import Engine, func, select
 
 from fangkong.demo.tracing import TracingFeed
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
-from fangkong.healthcode.service import CodeContext
 from fangkong.healthcode.tables import health_codes
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Engine
 
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
-from fangkong.healthcode.service import CodeContext
 from fangkong.identity.resident_id import check_character
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fangkong.healthcode.bulk import NEVER, evaluate_arrays, evaluate_bulk, from_facts, to_us
+from fangkong.healthcode.evaluator import evaluate
 from fangkong.healthcode.facts import PersonFacts
-from fangkong.healthcode.rules import evaluate
 from fangkong.policy import Pack, load_pack
 from tests.healthcode.strategies import person_facts, times
 

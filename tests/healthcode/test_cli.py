@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 
 from fangkong.cli import app
 from fangkong.clock import now as utcnow
+from fangkong.healthcode.codes import record_fact
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys, load_or_create_keys
-from fangkong.healthcode.service import CodeContext, FactInput, record_fact
+from fangkong.healthcode.writer import FactInput
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.store import migrate

@@ -16,16 +16,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, update
 
-from fangkong.healthcode.rules import evaluate, review_time
-from fangkong.healthcode.service import (
-    CodeContext,
+from fangkong.healthcode.codes import (
     code_history,
     current_code,
     evaluate_person,
     load_facts,
-    recompute_all,
     record_fact,
 )
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.evaluator import evaluate, review_time
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.healthcode.tables import code_transitions, health_codes
 from fangkong.healthcode.writer import FactInput, record_case, record_discharge, write_facts
 from fangkong.store.schema import persons

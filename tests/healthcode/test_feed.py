@@ -8,9 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from fangkong.errors import BadInput
+from fangkong.healthcode.codes import current_code
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.feed import record_facts
-from fangkong.healthcode.service import CodeContext, FactInput, current_code, recompute_all
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.healthcode.tables import person_facts
+from fangkong.healthcode.writer import FactInput
 from tests.healthcode.conftest import NOW, World
 
 
@@ -53,7 +56,7 @@ def test_bulk_store_writes_what_the_single_evaluator_decides(
 ) -> None:
     """recompute_all stores in batches: each code equals the single evaluator's decision,
     and each first code and each change of colour has one transition."""
-    from fangkong.healthcode.service import code_history, evaluate_person
+    from fangkong.healthcode.codes import code_history, evaluate_person
 
     contact = FactInput("close_contact", NOW, None, {}, "trace-2")
     clinic = FactInput("clinic_visit", NOW, None, {}, "clinic-2")

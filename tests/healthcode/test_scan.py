@@ -10,16 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from fangkong.errors import FangkongError
+from fangkong.healthcode.codes import issue_qr, record_fact
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys, issue_token, new_ref, qr_image, verify_token
+from fangkong.healthcode.scan_verdict import ScanVerdict
 from fangkong.healthcode.scanning import perform_scan
-from fangkong.healthcode.service import (
-    CodeContext,
-    FactInput,
-    ScanVerdict,
-    issue_qr,
-    record_fact,
-)
 from fangkong.healthcode.tables import scans
+from fangkong.healthcode.writer import FactInput
 from fangkong.policy import Colour
 from tests.healthcode.conftest import ID_LI, ID_NOBODY, ID_ZHANG, NOW, World
 

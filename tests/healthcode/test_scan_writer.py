@@ -12,17 +12,14 @@ import pytest
 from sqlalchemy import func, select
 
 from fangkong.errors import FangkongError
-from fangkong.healthcode import scanning
-from fangkong.healthcode.scanning import ScanWriter, perform_scan
-from fangkong.healthcode.service import (
-    CodeContext,
-    FactInput,
-    ScanVerdict,
-    evaluate_person,
-    issue_qr,
-    record_fact,
-)
+from fangkong.healthcode import scan_verdict, scan_writer, scanning
+from fangkong.healthcode.codes import evaluate_person, issue_qr, record_fact
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.scan_verdict import ScanVerdict
+from fangkong.healthcode.scan_writer import ScanWriter
+from fangkong.healthcode.scanning import perform_scan
 from fangkong.healthcode.tables import health_codes, scans
+from fangkong.healthcode.writer import FactInput
 from fangkong.store.engine import make_engine
 from tests.healthcode.conftest import ID_LI, ID_NOBODY, ID_ZHANG, NOW, World
 
@@ -78,7 +75,7 @@ def test_a_failed_commit_acknowledges_nobody(
     def broken(*_: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(scanning, "commit_scans", broken)
+    monkeypatch.setattr(scan_writer, "commit_scans", broken)
     with pytest.raises(RuntimeError):
         writer.submit("V-MARKET", ID_LI, NOW, "x", NOW)
     monkeypatch.undo()
@@ -111,8 +108,10 @@ def test_async_submissions_resolve_on_the_loop_after_their_commit(
     async def scan_all() -> list[object]:
         prepared = [writer.prepare("V-MARKET", ID_LI, NOW, f"a-{i}", NOW) for i in range(10)]
         prepared.append(writer.prepare("V-MARKET", ID_ZHANG, NOW, "a-0", NOW))  # reused id
-        assert all(isinstance(p, scanning.PreparedScan) for p in prepared)
-        futures = [writer.submit_async(p) for p in prepared if isinstance(p, scanning.PreparedScan)]
+        assert all(isinstance(p, scan_verdict.PreparedScan) for p in prepared)
+        futures = [
+            writer.submit_async(p) for p in prepared if isinstance(p, scan_verdict.PreparedScan)
+        ]
         return list(await asyncio.gather(*futures, return_exceptions=True))
 
     results = asyncio.run(scan_all())
@@ -149,7 +148,7 @@ def test_fast_reads_equal_engine_reads(world: World, ctx: CodeContext) -> None:
             with world.engine.connect() as c2:
                 ref = c2.execute(select(health_codes.c.qr_ref).where(
                     health_codes.c.person_id == world.li)).scalar_one()  # fmt: skip
-            digest = scanning._digest("token", token)
+            digest = scan_verdict._digest("token", token)
             assert fast.by_ref(ref) == [tuple(r) for r in slow.by_ref(ref)]
             assert len(fast.by_ref(ref)) == 2  # one row per live fact
             assert fast.by_ref(ref)[0].starts_at.tzinfo is not None
@@ -182,7 +181,7 @@ def test_a_failed_raw_commit_acknowledges_nobody(
         real(raw, *args)  # the rows are inserted, then the batch fails before COMMIT
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(scanning, "_commit_scans_raw", half_then_fail)
+    monkeypatch.setattr(scan_writer, "_commit_scans_raw", half_then_fail)
     with pytest.raises(RuntimeError):
         writer.submit("V-MARKET", ID_LI, NOW, "x", NOW)
     monkeypatch.undo()
@@ -198,7 +197,7 @@ def test_an_idle_writer_does_not_linger_and_a_busy_one_gathers(
     # "busy" = a commit ended less than BUSY_S ago; the threads below take longer than the
     # shipped 5 ms to prepare their scans on a loaded machine, so the window is widened
     # here: what is tested is the lingering, not how fast threads start
-    monkeypatch.setattr(scanning, "BUSY_S", 30.0)
+    monkeypatch.setattr(scan_writer, "BUSY_S", 30.0)
     _stored_codes(world, ctx)
     writer = ScanWriter(world.engine, ctx, linger_s=1.0)
     t0 = time.monotonic()
@@ -217,7 +216,7 @@ def test_writer_turns_exclude_each_other(tmp_path: Path) -> None:
     """Two writers' turns on one database (as in two processes: each opens the lock file
     itself) never overlap; the second gets its turn as soon as the first ends."""
     engine = make_engine(f"sqlite:///{tmp_path / 'turns.db'}")
-    first, second = scanning.WriterTurn(engine), scanning.WriterTurn(engine)
+    first, second = scan_writer.WriterTurn(engine), scan_writer.WriterTurn(engine)
     got = threading.Event()
 
     def take() -> None:

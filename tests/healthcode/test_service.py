@@ -8,20 +8,13 @@ import pytest
 from sqlalchemy import func, select
 
 from fangkong.errors import Conflict, Forbidden, NotFound
+from fangkong.healthcode.codes import code_history, current_code, evaluate_person, record_fact
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.corrections import decide_correction, file_correction, list_corrections
 from fangkong.healthcode.errors import FactInvalid
-from fangkong.healthcode.service import (
-    CodeContext,
-    FactInput,
-    code_history,
-    current_code,
-    decide_correction,
-    evaluate_person,
-    file_correction,
-    list_corrections,
-    recompute_all,
-    record_fact,
-)
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.healthcode.tables import code_transitions, health_codes, person_facts
+from fangkong.healthcode.writer import FactInput
 from fangkong.policy import Colour
 from tests.healthcode.conftest import NOW, World
 

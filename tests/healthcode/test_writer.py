@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy import func, select, update
 
 from fangkong.errors import BadInput, Conflict
-from fangkong.healthcode.service import CodeContext, current_code, recompute_all
+from fangkong.healthcode.codes import current_code
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.healthcode.tables import health_codes, person_facts
 from fangkong.healthcode.writer import (
     FactInput,

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
-from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.quarantine.rules import QuarantineRules

@@ -16,8 +16,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
+from fangkong.auth.devices import issue_device_token
 from fangkong.auth.model import cli_actor
-from fangkong.auth.service import issue_device_token
 from fangkong.identity.masking import mask_name
 from fangkong.quarantine.placed import get_placement
 from fangkong.quarantine.rules import QuarantineRules

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import load_or_create_keys
-from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer
 from fangkong.policy.loader import load_pack
 from fangkong.store.schema import persons

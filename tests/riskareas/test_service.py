@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from fangkong.errors import BadInput, Conflict
-from fangkong.healthcode.rules import evaluate
-from fangkong.healthcode.service import CodeContext, current_code, load_facts
+from fangkong.healthcode.codes import current_code, load_facts
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.evaluator import evaluate
 from fangkong.healthcode.tables import person_facts
 from fangkong.riskareas.lifting import infection_time
 from fangkong.riskareas.rules import RiskAreaRules

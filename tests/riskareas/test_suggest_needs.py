@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from fangkong.errors import BadInput, Conflict
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.riskareas.needs import list_needs, raise_need, set_need_status
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import designate

@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
-from fangkong.healthcode.service import issue_qr
+from fangkong.healthcode.codes import issue_qr
 from fangkong.healthcode.tables import person_facts
 from fangkong.store.schema import audit_log
 from fangkong.testing.campaigns import add_lab

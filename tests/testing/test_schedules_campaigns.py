@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from fangkong.healthcode.service import FactInput, current_code, record_fact
+from fangkong.healthcode.codes import current_code, record_fact
+from fangkong.healthcode.writer import FactInput
 from fangkong.policy import load_pack
 from fangkong.policy.model import Colour
 from fangkong.testing.campaigns import (
@@ -89,7 +90,7 @@ def test_key_staff_missed_test_turns_the_code_yellow(engine: Engine) -> None:
     collect(engine, RULES, Sample("K1", [w.people[0]], "pt", "140102", "s", T0), at=T0)
     later = T0 + 3 * DAY
     assert flag_missed(engine, at=later) >= 1
-    from fangkong.healthcode.service import evaluate_person
+    from fangkong.healthcode.codes import evaluate_person
 
     evaluate_person(engine, w.codes, w.people[0], at=later)
     assert current_code(engine, w.people[0]).colour is Colour.YELLOW  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from fangkong.healthcode.service import current_code
+from fangkong.healthcode.codes import current_code
 from fangkong.healthcode.tables import person_facts
 from fangkong.policy import load_pack
 from fangkong.policy.model import Colour

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
-from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.store.schema import persons, regions

@@ -12,8 +12,9 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import Engine, func, select
 
+from fangkong.healthcode.codes import current_code
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
-from fangkong.healthcode.service import CodeContext, current_code
 from fangkong.healthcode.tables import person_facts
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack

@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from fangkong.arrivals import dispatch
+from fangkong.auth.devices import issue_device_token
 from fangkong.auth.model import cli_actor
-from fangkong.auth.service import issue_device_token
 from fangkong.store.schema import audit_log
 from tests.api.codes import AUDIT_KEY
 from tests.api.helpers import client, csrf_of, logged_in, make_app

@@ -11,8 +11,8 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
 from fangkong.auth.model import cli_actor
-from fangkong.auth.service import add_user
-from fangkong.healthcode.service import evaluate_person
+from fangkong.auth.users import add_user
+from fangkong.healthcode.codes import evaluate_person
 from fangkong.healthcode.tables import code_corrections
 from fangkong.store.schema import audit_log
 from tests.api.codes import AUDIT_KEY, codes_of, make_red, make_yellow

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from fangkong.auth.model import cli_actor
-from fangkong.auth.service import add_user
+from fangkong.auth.users import add_user
 from fangkong.clock import now as utcnow
 from fangkong.quarantine.placement import place
 from fangkong.quarantine.rules import QuarantineRules

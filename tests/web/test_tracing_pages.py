@@ -22,7 +22,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 
 from fangkong.auth.model import cli_actor
-from fangkong.auth.service import add_user
+from fangkong.auth.users import add_user
 from fangkong.store.schema import audit_log, persons
 from fangkong.tracing.cases import register_case
 from fangkong.tracing.checkins import CheckinSource

@@ -33,9 +33,9 @@ from fangkong.api.tracing_routes import tracing_api
 from fangkong.audit import anchor
 from fangkong.auth.keys import ServerKeys, load_server_keys
 from fangkong.errors import BadInput, FangkongError, Problem, Unauthenticated
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import load_or_create_keys
-from fangkong.healthcode.scanning import ScanWriter
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.scan_writer import ScanWriter
 from fangkong.http.context import AppContext
 from fangkong.identity.sealing import Sealer, load_or_create_key
 from fangkong.policy.loader import load_pack

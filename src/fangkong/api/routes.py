@@ -28,8 +28,8 @@ from fangkong.healthcode.access import (
     read_code,
     scan_at_venue,
 )
-from fangkong.healthcode.rules import Reason
-from fangkong.healthcode.service import ScanVerdict
+from fangkong.healthcode.evaluator import Reason
+from fangkong.healthcode.scan_verdict import ScanVerdict
 from fangkong.http.context import (
     session_csrf,
 )

@@ -32,11 +32,11 @@ from fangkong import clock
 from fangkong.api import problems
 from fangkong.api.headers import api_headers, with_api_headers
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, ScanIn, ScanOut
+from fangkong.auth.devices import device_actor
 from fangkong.auth.model import Actor
-from fangkong.auth.service import device_actor
 from fangkong.errors import FangkongError
-from fangkong.healthcode.access import ScanRequest, scan_at_venue, scan_subject
-from fangkong.healthcode.service import ScanVerdict
+from fangkong.healthcode.access import ScanRequest, prepare_at_venue, scan_at_venue
+from fangkong.healthcode.scan_verdict import ScanVerdict
 from fangkong.http.context import AppContext
 
 DEVICE_CACHE_S = 30.0
@@ -101,9 +101,7 @@ class ScanEndpoint:
                 lambda: scan_at_venue(ctx.engine, ctx.codes, actor, scan)
             )
         else:
-            what = scan_subject(ctx.engine, actor, scan)
-            prepared = writer.prepare(scan.venue_code, what, scan.device_time, scan.event_id,
-                                      None, scan.zone)  # fmt: skip
+            prepared = prepare_at_venue(ctx.engine, actor, scan, writer)
             verdict = (
                 prepared
                 if isinstance(prepared, ScanVerdict)

@@ -37,7 +37,8 @@ from fangkong.auth.rights import (
     PERSON_READ_FULL,
 )
 from fangkong.errors import Forbidden, Problem
-from fangkong.healthcode.service import CodeContext, person_by_id_number
+from fangkong.healthcode.codes import person_by_id_number
+from fangkong.healthcode.context import CodeContext
 from fangkong.identity.masking import mask_name
 from fangkong.store.schema import persons, venues
 

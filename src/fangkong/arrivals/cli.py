@@ -46,13 +46,9 @@ def import_command(
 ) -> None:
     """Register a manifest's travellers (all rows or none; sent again, nothing changes).
     Bad rows: nothing is registered and FILE.errors.csv names each row and column."""
-    from fangkong.arrivals.manifests import (
-        ManifestHeader,
-        ManifestRejected,
-        import_manifest,
-        read_file,
-    )
-    from fangkong.healthcode.service import CodeContext
+    from fangkong.arrivals.manifest_rows import ManifestRejected, read_file
+    from fangkong.arrivals.manifests import ManifestHeader, import_manifest
+    from fangkong.healthcode.context import CodeContext
     from fangkong.registry.service import report_path_for, write_report
 
     cfg = settings()
@@ -91,7 +87,7 @@ def sample_command(
 ) -> None:
     """Register a landing test (落地核酸): one tube, one or more travellers (pack pool size)."""
     from fangkong.arrivals.dispatch import sample
-    from fangkong.healthcode.service import CodeContext
+    from fangkong.healthcode.context import CodeContext
     from fangkong.testing.rules import TestingRules
 
     cfg = settings()
@@ -117,7 +113,7 @@ def plan_command(
 ) -> None:
     """Place the travellers ready at a point and plan their trips (点对点转运)."""
     from fangkong.arrivals.dispatch import plan
-    from fangkong.healthcode.service import CodeContext
+    from fangkong.healthcode.context import CodeContext
     from fangkong.quarantine.rules import QuarantineRules
 
     cfg = settings()

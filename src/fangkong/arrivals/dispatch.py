@@ -26,7 +26,7 @@ from fangkong.arrivals.rules import ArrivalRules
 from fangkong.arrivals.tables import TEAM_KINDS, handoffs, teams, travellers, trips, vehicles
 from fangkong.arrivals.transfer import Car, Group, plan_loads
 from fangkong.errors import BadInput, Problem
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.placement import place
 from fangkong.quarantine.regions import load_regions
 from fangkong.quarantine.rules import QuarantineRules

@@ -21,15 +21,15 @@ from fangkong.auth.admin import (
     revoke_device_token,
     role_info,
 )
+from fangkong.auth.devices import issue_device_token
 from fangkong.auth.keys import load_server_keys
 from fangkong.auth.model import cli_actor
 from fangkong.auth.rights import DEVICE_SCOPES, RIGHTS
-from fangkong.auth.service import (
+from fangkong.auth.users import (
     add_user,
     disable_user,
     enable_user,
     grant_right,
-    issue_device_token,
     list_roles,
     list_users,
     revoke_right,

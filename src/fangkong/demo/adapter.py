@@ -27,7 +27,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, select
 
 from fangkong.demo.ids import person_ids
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.tables import health_codes
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.riskareas.rules import RiskAreaRules

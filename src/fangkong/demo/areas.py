@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.forecast import ForecastOptions, forecast_from_store
 from fangkong.riskareas.charts import forecast_png
 from fangkong.riskareas.service import designate, list_areas, run_lifting

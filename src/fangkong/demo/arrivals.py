@@ -57,7 +57,7 @@ from fangkong.arrivals.loop import acknowledge, advance, check
 from fangkong.arrivals.manifests import ManifestHeader, import_manifest
 from fangkong.arrivals.rules import STAGES, ArrivalRules
 from fangkong.arrivals.tables import alerts, handoffs, travellers
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.facilities import save_facility
 from fangkong.quarantine.generate import generate
 from fangkong.quarantine.regions import load_regions

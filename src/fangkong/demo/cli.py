@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from fangkong import clock
 from fangkong.audit.anchor import anchor_paths
 from fangkong.auth.keys import load_server_keys
-from fangkong.auth.service import demo_admin
+from fangkong.auth.users import demo_admin
 from fangkong.cli_support import database, out, settings
 from fangkong.demo.province import import_registry
 from fangkong.demo.run import run_outbreak

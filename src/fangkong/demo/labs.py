@@ -46,7 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy import Engine, func, select
 
 from fangkong.demo.adapter import TwinAdapter
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.schema import persons
 from fangkong.testing.campaigns import add_lab, campaigns_starting

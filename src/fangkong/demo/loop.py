@@ -53,7 +53,8 @@ from fangkong.demo.quarantine import QuarantineDay, QuarantineFeed
 from fangkong.demo.report import DayFigures, codes_by_colour
 from fangkong.demo.tracing import DayCounts, TracingFeed
 from fangkong.demo.warning import AlertFeed
-from fangkong.healthcode.service import CodeContext, recompute_all
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.testing.campaigns import plan_area_campaigns
 from fangkong.testing.rules import TestingRules

@@ -19,7 +19,7 @@ from time import perf_counter
 
 from sqlalchemy import Engine, select
 
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.discharge import run_discharges
 from fangkong.quarantine.facilities import save_facility
 from fangkong.quarantine.generate import generate

@@ -32,7 +32,7 @@ from fangkong.demo.report import (
     write_report,
 )
 from fangkong.demo.warning import summary as alert_summary
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.settings import Settings
 from fangkong.tracing.control import case_origins

@@ -27,8 +27,8 @@ import pyarrow.compute as _pc
 from sqlalchemy import Engine, select
 
 from fangkong.demo.ids import person_ids
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.feed import record_facts
-from fangkong.healthcode.service import CodeContext
 from fangkong.tracing.checkins import CheckinSource
 from fangkong.tracing.copresence import I64
 from fangkong.tracing.rules import ContactRules

@@ -1,6 +1,6 @@
 """Health codes as people and devices reach them: rights, jurisdiction, masking, audit.
 
-The use cases of ``fangkong.healthcode.service`` know nothing of who asks; this module
+The use cases of ``fangkong.healthcode.codes`` know nothing of who asks; this module
 puts the checks of ``fangkong.auth.records`` in front of them, once, for the API routes
 and the pages alike::
 
@@ -48,20 +48,14 @@ from fangkong.errors import (
     NotFound,
     Problem,
 )
+from fangkong.healthcode.codes import Transition, code_history, evaluate_person, issue_qr
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.corrections import Correction, decide_correction, file_correction
 from fangkong.healthcode.errors import VenueUnknown, malformed
-from fangkong.healthcode.rules import Reason
-from fangkong.healthcode.scanning import ScanWriter, perform_scan
-from fangkong.healthcode.service import (
-    CodeContext,
-    Correction,
-    ScanVerdict,
-    Transition,
-    code_history,
-    decide_correction,
-    evaluate_person,
-    file_correction,
-    issue_qr,
-)
+from fangkong.healthcode.evaluator import Reason
+from fangkong.healthcode.scan_verdict import PreparedScan, ScanVerdict
+from fangkong.healthcode.scan_writer import ScanWriter
+from fangkong.healthcode.scanning import perform_scan
 from fangkong.healthcode.tables import code_corrections, health_codes
 from fangkong.identity.masking import mask_id, mask_name
 from fangkong.identity.resident_id import check_resident_id
@@ -434,15 +428,27 @@ def scan_subject(bind: Engine | Connection, actor: Actor, scan: ScanRequest) -> 
     return what
 
 
+def prepare_at_venue(
+    bind: Engine | Connection, actor: Actor, scan: ScanRequest, writer: ScanWriter,
+    *, now: datetime | None = None,
+) -> PreparedScan | ScanVerdict:  # fmt: skip
+    """The writer's read-only step for a scan sent by a device: the checks of
+    ``scan_subject``, then ``ScanWriter.prepare``. The caller waits for the commit
+    (``ScanWriter.submit_prepared``, or ``submit_async`` on an event loop) unless this
+    is a verdict stored before."""
+    what = scan_subject(bind, actor, scan)
+    return writer.prepare(scan.venue_code, what, scan.device_time, scan.event_id, now,
+                          scan.zone)  # fmt: skip
+
+
 def scan_at_venue(
     bind: Engine | Connection, ctx: CodeContext, actor: Actor, scan: ScanRequest,
     *, now: datetime | None = None, writer: ScanWriter | None = None,
 ) -> ScanVerdict:  # fmt: skip
     """Verify and store a scan sent by a device bound to ``scan.venue_code`` (through
     ``writer`` when given: group commit, for SQLite)."""
-    what = scan_subject(bind, actor, scan)
     if writer is not None:
-        return writer.submit(scan.venue_code, what, scan.device_time, scan.event_id, now,
-                             scan.zone)  # fmt: skip
+        return writer.submit_prepared(prepare_at_venue(bind, actor, scan, writer, now=now))
+    what = scan_subject(bind, actor, scan)
     return perform_scan(bind, ctx, scan.venue_code, what, scan.device_time, scan.event_id,
                         now=now, zone=scan.zone)  # fmt: skip

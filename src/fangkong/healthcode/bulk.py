@@ -1,4 +1,4 @@
-"""Bulk re-evaluation: the rules of ``rules.py`` over arrays of many persons at once (NumPy).
+"""Bulk re-evaluation: the rules of ``evaluator.py`` over arrays of many persons at once (NumPy).
 
 Facts are columns: one table of *events* (cases, exposures, arrivals, residences, clinic
 visits, periods, manual decisions) and one of *tests*, both sorted by person; times are

@@ -13,17 +13,12 @@ from sqlalchemy import Engine
 from fangkong import clock
 from fangkong.cli_support import database, out, settings
 from fangkong.errors import Problem
+from fangkong.healthcode.codes import code_history, evaluate_person, issue_qr, person_by_id_number
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.errors import PersonUnknown
+from fangkong.healthcode.evaluator import Decision, fmt_time
 from fangkong.healthcode.qr import qr_image
-from fangkong.healthcode.rules import Decision, fmt_time
-from fangkong.healthcode.service import (
-    CodeContext,
-    code_history,
-    evaluate_person,
-    issue_qr,
-    person_by_id_number,
-    recompute_all,
-)
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.store import migrate
 
 app = typer.Typer(

@@ -18,12 +18,13 @@ from fastapi import Request
 from sqlalchemy import Engine
 
 from fangkong import clock
+from fangkong.auth.devices import device_actor
 from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import Actor
-from fangkong.auth.service import SESSION_MISSING, Policy, device_actor, session_actor
+from fangkong.auth.sessions import SESSION_MISSING, Policy, session_actor
 from fangkong.errors import Forbidden, Problem, Unauthenticated
-from fangkong.healthcode.scanning import ScanWriter
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.scan_writer import ScanWriter
 from fangkong.identity.sealing import Sealer
 from fangkong.settings import Settings
 

@@ -53,7 +53,7 @@ from fangkong.errors import (
     NotFound,
     Problem,
 )
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.identity.masking import mask_name
 from fangkong.quarantine.alerts import AlertView, resolve_alert
 from fangkong.quarantine.checks import CheckView, checks_of, record_check

@@ -402,7 +402,7 @@ _AT = typer.Option("--at", help="The job's time (ISO 8601; default now).")
 
 def _run_job(job: Any, at: str | None) -> Any:
     """Run one of the daily jobs (intake, releases, discharges) at ``at``, codes after."""
-    from fangkong.healthcode.service import CodeContext
+    from fangkong.healthcode.context import CodeContext
 
     cfg = settings()
     ctx = CodeContext.from_settings(cfg)

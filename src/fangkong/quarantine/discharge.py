@@ -33,7 +33,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
-from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.recompute import recompute_all
+from fangkong.healthcode.writer import FactInput
 from fangkong.quarantine.ending import finish_in
 from fangkong.quarantine.placed import Facts, get_placement, send_codes
 from fangkong.quarantine.rules import DischargeRules, QuarantineRules

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, select
 
 from fangkong import bounds
 from fangkong.errors import Conflict, Problem
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.alerts import _alert
 from fangkong.quarantine.placed import (
     Facts,

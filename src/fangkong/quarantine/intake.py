@@ -37,7 +37,8 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy import Connection, Engine, select, update
 
-from fangkong.healthcode.service import CodeContext, recompute_all
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.quarantine.demand import CASE, Due, due_for_placement
 from fangkong.quarantine.ending import close_in
 from fangkong.quarantine.placed import send_codes

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, select, update
 
 from fangkong.errors import BadInput, FieldProblem, InvalidFields
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.placed import Facts, _now, _open, _p, _place_name, send_codes
 from fangkong.quarantine.tables import (
     quarantine_period_changes,

@@ -20,8 +20,10 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from fangkong import clock
 from fangkong.errors import Conflict, NotFound, Problem
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.feed import record_facts
-from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
+from fangkong.healthcode.recompute import recompute_all
+from fangkong.healthcode.writer import FactInput
 from fangkong.quarantine.tables import (
     quarantine_bookings,
     quarantine_facilities,

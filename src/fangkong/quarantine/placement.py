@@ -35,8 +35,9 @@ from sqlalchemy import Connection, Engine, select
 
 from fangkong import clock
 from fangkong.errors import BadInput, Problem
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.feed import record_facts
-from fangkong.healthcode.service import CodeContext, recompute_all
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.quarantine.booking import _assignment, _insert_placements, _Job, _place_rooms
 from fangkong.quarantine.bulk import _chunks
 from fangkong.quarantine.pool import _active, _people

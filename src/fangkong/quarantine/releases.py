@@ -32,7 +32,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
-from fangkong.healthcode.service import CodeContext, recompute_all
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.quarantine.demand import CASE
 from fangkong.quarantine.discharge import qualifies
 from fangkong.quarantine.ending import final_negative, finish_in

@@ -24,7 +24,8 @@ from sqlalchemy import Connection, Engine, select
 
 from fangkong import bounds, clock
 from fangkong.errors import BadInput, FieldProblem, InvalidFields, Problem
-from fangkong.healthcode.service import CodeContext, FactInput
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.writer import FactInput
 from fangkong.quarantine.alerts import _alert
 from fangkong.quarantine.placed import (
     Facts,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from fangkong.healthcode.service import FactInput
+from fangkong.healthcode.writer import FactInput
 from fangkong.quarantine.rules import FACT_PERIOD, Phase
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

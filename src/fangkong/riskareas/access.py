@@ -21,7 +21,7 @@ from fangkong.auth.jurisdiction import in_subtree
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import NEED_MANAGE, PERSON_READ_FULL, RISKAREA_DESIGNATE, RISKAREA_READ
 from fangkong.errors import FangkongError
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.identity.masking import mask_name
 from fangkong.riskareas.errors import DesignationInvalid, NeedUnknown, problem
 from fangkong.riskareas.needs import NeedView, list_needs, set_need_status

@@ -13,8 +13,8 @@ import typer
 from fangkong.auth.model import cli_actor
 from fangkong.cli_support import database, out, settings
 from fangkong.errors import BadInput, Problem
-from fangkong.healthcode.rules import fmt_time
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.evaluator import fmt_time
 from fangkong.policy.loader import load_pack
 from fangkong.riskareas import needs as needs_service
 from fangkong.riskareas import service

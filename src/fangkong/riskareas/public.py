@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.regions import load_regions
 from fangkong.riskareas.geo import features
 from fangkong.riskareas.rules import RANK

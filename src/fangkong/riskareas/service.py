@@ -23,7 +23,8 @@ from sqlalchemy import ColumnElement, Connection, Row, func, or_, select, update
 
 from fangkong import clock
 from fangkong.auth.jurisdiction import subtree
-from fangkong.healthcode.service import CodeContext, evaluate_person
+from fangkong.healthcode.codes import evaluate_person
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.writer import FactInput, write_facts
 from fangkong.riskareas.errors import AreaUnknown, DesignationInvalid, StatusConflict, problem
 from fangkong.riskareas.lifting import AreaState, Lift, due_at, infection_time, walk

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from fangkong import clock
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.riskareas.rules import LEVEL_NAMES, RANK, RiskAreaRules
 from fangkong.riskareas.tables import risk_areas
 from fangkong.store.schema import persons, regions, venues

@@ -52,7 +52,7 @@ from fangkong.errors import (
     NotFound,
     Problem,
 )
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.identity.masking import mask_name
 from fangkong.identity.resident_id import check_resident_id
 from fangkong.identity.sealing import Sealer

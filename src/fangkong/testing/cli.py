@@ -78,7 +78,7 @@ def import_results_command(
 ) -> None:
     """Store a lab's results file (all rows or none; resent rows change nothing), then
     resolve: retests, code facts, cases."""
-    from fangkong.healthcode.service import CodeContext
+    from fangkong.healthcode.context import CodeContext
     from fangkong.testing.resolve import resolve
     from fangkong.testing.results import post_results
     from fangkong.tracing.rules import ContactRules
@@ -109,7 +109,7 @@ def import_results_command(
 @app.command("resolve")
 def resolve_command() -> None:
     """Act on result batches not yet resolved (after a crash, or when run as a job)."""
-    from fangkong.healthcode.service import CodeContext
+    from fangkong.healthcode.context import CodeContext
     from fangkong.testing.resolve import resolve
     from fangkong.tracing.rules import ContactRules
 

@@ -20,7 +20,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, String, select, update
 
-from fangkong.healthcode.service import CodeContext, evaluate_person, recompute_all
+from fangkong.healthcode.codes import evaluate_person
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.recompute import recompute_all
 from fangkong.healthcode.writer import FactQuery, negative_worth_storing, write_fact_query
 from fangkong.store.tx import write_transaction
 from fangkong.testing._common import _now

@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, select, update
 
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
-from fangkong.healthcode.service import CodeContext, evaluate_person
+from fangkong.healthcode.codes import evaluate_person
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.writer import (
     FactInput,
     sample_matters,

@@ -34,7 +34,7 @@ from fangkong.auth.jurisdiction import within
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import FACT_RECORD, PERSON_READ, PERSON_READ_FULL, PERSON_WRITE
 from fangkong.errors import BadInput, Problem
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.identity.masking import mask_name
 from fangkong.store.schema import persons
 from fangkong.tracing.cases import (

@@ -28,8 +28,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from fangkong.errors import Problem
+from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.feed import record_facts
-from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
+from fangkong.healthcode.recompute import recompute_all
+from fangkong.healthcode.writer import FactInput
 from fangkong.store.tx import write_transaction
 from fangkong.store.upsert import stored_keys, upsert
 from fangkong.tracing._common import SEVERITY, Bind, _chunks, _epoch, _now, _time

@@ -27,7 +27,7 @@ from fangkong.auth.records import (
     read_person,
 )
 from fangkong.auth.rights import AUDIT_READ, CODE_READ, PERSON_READ
-from fangkong.auth.service import SESSION_EXPIRED, login, logout
+from fangkong.auth.sessions import SESSION_EXPIRED, login, logout
 from fangkong.errors import BadInput, Conflict, FangkongError, Forbidden, InvalidFields, NotFound
 from fangkong.healthcode.access import (
     CodeView,
@@ -39,7 +39,7 @@ from fangkong.healthcode.access import (
     lookup_code,
     read_code,
 )
-from fangkong.healthcode.rules import fmt_time
+from fangkong.healthcode.evaluator import fmt_time
 from fangkong.http.context import (
     LANG_COOKIE,
     PRESESSION_COOKIE,

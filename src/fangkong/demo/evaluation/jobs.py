@@ -20,7 +20,7 @@ from fangkong.demo.evaluation.alerts import SignalWitness, alert_leads
 from fangkong.demo.loop import ProvinceLoop
 from fangkong.demo.province import import_registry
 from fangkong.demo.report import confirmed_day, cost_figures
-from fangkong.healthcode.service import CodeContext
+from fangkong.healthcode.context import CodeContext
 from fangkong.identity.sealing import Sealer, load_or_create_key
 from fangkong.settings import Settings
 from fangkong.store import migrate

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from fangkong.healthcode.evaluator import evaluate
 from fangkong.healthcode.facts import (
     ArrivalFact,
     CaseFact,
@@ -19,7 +20,6 @@ from fangkong.healthcode.facts import (
     ResidenceFact,
     TestFact,
 )
-from fangkong.healthcode.rules import evaluate
 from fangkong.policy import Colour, load_pack
 
 T0 = datetime(2022, 6, 1, tzinfo=UTC)  # 08:00 in Shanghai

@@ -1,0 +1,53 @@
+"""Registry persons written for other capabilities: one owner per table, so a capability
+that must add people to the registry (``persons``) calls a function here rather than
+inserting rows itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from fangkong.store.schema import persons
+
+_SEALED_IDENTITY = ("doc_type", "doc_country", "doc_hash", "doc_sealed", "name", "sex",
+                    "birth_date", "phone_hash", "phone_sealed")  # fmt: skip
+
+
+def find_or_create_by_document(
+    conn: Connection, people: Sequence[Mapping[str, Any]], residence_codes: Sequence[str],
+    at: datetime,
+) -> tuple[list[int], int]:  # fmt: skip
+    """The registry ids of ``people`` (rows checked and sealed by
+    ``registry.validate.check_persons``), found by sealed document (``doc_hash``). A person
+    the registry lacks is created from the row's identity fields, living in the matching
+    ``residence_codes`` entry, occupation ``other`` (arrivals registers travellers so).
+    Returns the ids in the order of ``people`` and how many persons were created."""
+    hashes = [p["doc_hash"] for p in people]
+    found = (
+        {
+            bytes(h): int(i)
+            for h, i in conn.execute(
+                select(persons.c.doc_hash, persons.c.id).where(persons.c.doc_hash.in_(hashes))
+            )
+        }
+        if hashes
+        else {}
+    )
+    created = 0
+    out = []
+    for p, residence in zip(people, residence_codes, strict=True):
+        if p["doc_hash"] not in found:
+            values = {k: p.get(k) for k in _SEALED_IDENTITY}
+            values.update(
+                occupation="other", residence_code=residence, created_at=at, updated_at=at
+            )
+            found[p["doc_hash"]] = int(
+                conn.execute(persons.insert().values(**values).returning(persons.c.id)).scalar_one()
+            )
+            created += 1
+        out.append(found[p["doc_hash"]])
+    return out, created
