@@ -44,6 +44,7 @@ from fangkong.healthcode.writer import (
     write_fact_query,
     write_facts,
 )
+from fangkong.settings import default_tz
 from fangkong.store.schema import persons, regions
 from fangkong.store.tx import write_transaction
 from fangkong.testing.rules import TestingRules
@@ -611,7 +612,7 @@ def resolve(
         ).scalar_one()
         ordered = _order_retests(conn, rules, pending, at)
         facts, touched = _result_facts(conn, rules, pending, at, by)
-        cases = _cases(conn, pending, contact_rules, tz or ZoneInfo("Asia/Shanghai"), by, at)
+        cases = _cases(conn, pending, contact_rules, tz or default_tz(), by, at)
         conn.execute(update(batches).where(batches.c.resolved_at.is_(None)).values(resolved_at=at))
         changed = 0
         if codes is not None and len(touched) <= _RECODE_ONE_BY_ONE:
