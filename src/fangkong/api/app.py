@@ -25,6 +25,7 @@ from fangkong import __version__, bounds, clock
 from fangkong.api import problems
 from fangkong.api.arrivals_routes import arrivals_api
 from fangkong.api.headers import SecurityHeaders
+from fangkong.api.healthcode_routes import healthcode_api
 from fangkong.api.quarantine_routes import quarantine_api
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
 from fangkong.api.scan_endpoint import ScanEndpoint
@@ -222,6 +223,7 @@ def create_app(
     app.state.ctx = ctx
     app.include_router(health)
     app.include_router(api)
+    app.include_router(healthcode_api)
     app.include_router(pages)
     app.include_router(tracing_pages)
     app.include_router(quarantine_pages)

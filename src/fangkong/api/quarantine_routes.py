@@ -15,29 +15,23 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from fangkong import bounds
 from fangkong.api.routes import ERRORS
+from fangkong.auth.guard import Call
 from fangkong.errors import FieldProblem, InvalidFields, Problem
-from fangkong.http.deps import Address, Caller, Ctx
-from fangkong.quarantine.access import (
-    MAX_BATCH,
-    CheckRow,
-    abscond_as,
-    alerts_view,
-    change_period_as,
-    occupants_view,
-    place_as,
-    placement_view,
-    readiness_view,
-    record_checks_as,
-    record_test_as,
-    release_as,
-)
+from fangkong.http.deps import CallDep, Ctx
+from fangkong.quarantine.access import MAX_BATCH
+from fangkong.quarantine.access.alerts import alerts_view
+from fangkong.quarantine.access.checks import CheckRow, record_checks
+from fangkong.quarantine.access.facilities import occupants_view
+from fangkong.quarantine.access.placements import place, placement_view
+from fangkong.quarantine.access.readiness import readiness_view
+from fangkong.quarantine.access.release import abscond, change_period, release
+from fangkong.quarantine.access.tests import record_test
 from fangkong.quarantine.rules import KINDS, QuarantineRules
 from fangkong.quarantine.tables import CHECK_STATUSES, TEST_RESULTS
 from fangkong.quarantine.terms import PlacementRequest
@@ -52,10 +46,6 @@ PlacementId = Annotated[int, Path(**bounds.ID_BOUNDS, description="the placement
 
 def _rules(ctx: Ctx) -> QuarantineRules:
     return QuarantineRules.from_pack(ctx.codes.pack)
-
-
-def _tz(ctx: Ctx) -> ZoneInfo:
-    return ZoneInfo(ctx.settings.timezone)
 
 
 # ---- placement requests ---------------------------------------------------------------------
@@ -104,7 +94,7 @@ class PlaceOut(BaseModel):
 
 
 @quarantine_api.post("/placements", response_model=PlaceOut, responses=WRITE_ERRORS)
-def post_placements(ctx: Ctx, actor: Caller, address: Address, body: PlaceIn) -> PlaceOut:
+def post_placements(ctx: Ctx, call: CallDep, body: PlaceIn) -> PlaceOut:
     """Place a batch (安置) by the pack's rules: nearest facility with space, families
     and a child with a guardian together, risk groups never mixed, accessible rooms when
     needed; home quarantine and home monitoring too. Never double-booked. Needs
@@ -124,8 +114,7 @@ def post_placements(ctx: Ctx, actor: Caller, address: Address, body: PlaceIn) ->
                             f"person {r.person_id} appears twice in the batch")  # fmt: skip
             raise InvalidFields(twice, [FieldProblem(f"rows.{i}.person_id", twice)])
         seen[r.person_id] = i
-    done = place_as(ctx.engine, ctx.keys.audit, actor, reqs, address, _rules(ctx),
-                    tz=_tz(ctx), pack_ref=ctx.codes.pack.ref, codes=ctx.codes)  # fmt: skip
+    done = place(call, reqs, _rules(ctx), pack_ref=ctx.codes.pack.ref, codes=ctx.codes)
     out = [
         AssignmentOut(person_id=a.person_id, outcome=a.outcome, placement_id=a.placement_id,
                       kind=a.kind, facility_code=a.facility_code, facility_name=a.facility_name,
@@ -166,7 +155,7 @@ class ChecksOut(BaseModel):
 
 
 @quarantine_api.post("/checks", response_model=ChecksOut, responses=WRITE_ERRORS)
-def post_checks(ctx: Ctx, actor: Caller, address: Address, body: ChecksIn) -> ChecksOut:
+def post_checks(ctx: Ctx, call: CallDep, body: ChecksIn) -> ChecksOut:
     """Daily health checks (每日健康监测) in a batch, as a site's tablet sends them at the
     end of a round (device scope ``quarantine``, or a user with ``quarantine.place``). All
     rows or none; a check sent again for the same day replaces it. A temperature at or
@@ -175,7 +164,7 @@ def post_checks(ctx: Ctx, actor: Caller, address: Address, body: ChecksIn) -> Ch
     ``rows.<i>.placement_id`` (unknown, ended or outside the jurisdiction), ``status`` or
     ``temperature``."""
     rows = [CheckRow(r.placement_id, r.day, r.status, r.temperature, r.symptoms) for r in body.rows]
-    stored = record_checks_as(ctx.engine, ctx.keys.audit, actor, rows, address, _rules(ctx))
+    stored = record_checks(call, rows, _rules(ctx))
     return ChecksOut(recorded=len(stored), statuses=stored, alerts=sum(s != "done" for s in stored))
 
 
@@ -205,7 +194,7 @@ class OccupantsOut(BaseModel):
 @quarantine_api.get("/facilities/{code}/occupants", response_model=OccupantsOut,
                     responses=ERRORS)  # fmt: skip
 def get_occupants(
-    ctx: Ctx, actor: Caller, address: Address,
+    call: CallDep,
     code: Annotated[str, Path(min_length=1, max_length=40)],
     day: Annotated[
         bounds.EventDate | None, Query(description="local date of the checks (today)")
@@ -213,7 +202,7 @@ def get_occupants(
 ) -> OccupantsOut:  # fmt: skip
     """The people placed in a facility now, by zone and room, with the day's health check
     (what a round of checks starts from). ``quarantine.read``; audited."""
-    v = occupants_view(ctx.engine, ctx.keys.audit, actor, code, address, day=day, tz=_tz(ctx))
+    v = occupants_view(call, code, day=day)
     return OccupantsOut(
         facility_code=v.facility.code, facility_name=v.facility.name, day=v.day, masked=v.masked,
         occupants=[OccupantOut(placement_id=o.placement_id, person_id=o.person_id, name=o.name,
@@ -284,9 +273,8 @@ class PlacementOut(BaseModel):
     release_refused: ProblemOut | None = Field(description="why it cannot be released now")
 
 
-def _placement_out(ctx: Ctx, actor: Any, address: str, placement_id: int) -> PlacementOut:
-    d = placement_view(ctx.engine, ctx.keys.audit, actor, placement_id, address, _rules(ctx),
-                       tz=_tz(ctx))  # fmt: skip
+def _placement_out(ctx: Ctx, call: Call, placement_id: int) -> PlacementOut:
+    d = placement_view(call, placement_id, _rules(ctx))
     p, refused = d.placement, d.release_refused
     return PlacementOut(
         id=p.id, person_id=p.person_id, name=d.name, masked=d.masked, kind=p.kind,
@@ -308,12 +296,10 @@ def _placement_out(ctx: Ctx, actor: Any, address: str, placement_id: int) -> Pla
 
 
 @quarantine_api.get("/placements/{placement_id}", response_model=PlacementOut, responses=ERRORS)
-def get_placement(
-    ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId
-) -> PlacementOut:
+def get_placement(ctx: Ctx, call: CallDep, placement_id: PlacementId) -> PlacementOut:
     """A placement: period, test schedule with results, health checks, period changes,
     and why it cannot be released now (null: it can). ``quarantine.read``; audited."""
-    return _placement_out(ctx, actor, address, placement_id)
+    return _placement_out(ctx, call, placement_id)
 
 
 class TestIn(BaseModel):
@@ -328,16 +314,13 @@ class TestIn(BaseModel):
 
 @quarantine_api.post("/placements/{placement_id}/tests", response_model=PlacementOut,
                      responses=WRITE_ERRORS)  # fmt: skip
-def post_test(
-    ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId, body: TestIn
-) -> PlacementOut:
+def post_test(ctx: Ctx, call: CallDep, placement_id: PlacementId, body: TestIn) -> PlacementOut:
     """A test of the schedule (``quarantine.place``). A positive ends the placement,
     registers the person as a case for tracing and raises an alert."""
-    record_test_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
-                   day_number=body.day_number, sampled_at=body.sampled_at, result=body.result,
-                   contact_rules=ContactRules.from_pack(ctx.codes.pack), tz=_tz(ctx),
-                   codes=ctx.codes)  # fmt: skip
-    return _placement_out(ctx, actor, address, placement_id)
+    record_test(call, placement_id, day_number=body.day_number, sampled_at=body.sampled_at,
+                result=body.result, contact_rules=ContactRules.from_pack(ctx.codes.pack),
+                codes=ctx.codes)  # fmt: skip
+    return _placement_out(ctx, call, placement_id)
 
 
 class ReleaseOut(BaseModel):
@@ -349,15 +332,12 @@ class ReleaseOut(BaseModel):
 
 @quarantine_api.post("/placements/{placement_id}/release", response_model=ReleaseOut,
                      responses=WRITE_ERRORS)  # fmt: skip
-def post_release(
-    ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId
-) -> ReleaseOut:
+def post_release(ctx: Ctx, call: CallDep, placement_id: PlacementId) -> ReleaseOut:
     """Release (解除) at the end of the period with the final negative test; the group's
     next phase starts now. ``quarantine.place``. Errors: ``quarantine.release_refused``
     409 with the reason (period not over, final negative test missing),
     ``quarantine.placement_closed`` 409."""
-    done = release_as(ctx.engine, ctx.keys.audit, actor, placement_id, address, _rules(ctx),
-                      tz=_tz(ctx), codes=ctx.codes, pack_ref=ctx.codes.pack.ref)  # fmt: skip
+    done = release(call, placement_id, _rules(ctx), codes=ctx.codes, pack_ref=ctx.codes.pack.ref)
     return ReleaseOut(placement_id=done.placement_id, next_placement_id=done.next_placement_id,
                       next_kind=done.next_kind, next_end=done.next_end)  # fmt: skip
 
@@ -375,16 +355,13 @@ class PeriodIn(BaseModel):
 
 @quarantine_api.post("/placements/{placement_id}/period", response_model=ChangeOut,
                      responses=WRITE_ERRORS)  # fmt: skip
-def post_period(
-    ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId, body: PeriodIn
-) -> ChangeOut:
+def post_period(ctx: Ctx, call: CallDep, placement_id: PlacementId, body: PeriodIn) -> ChangeOut:
     """Extend or shorten a period (``quarantine.adjust``) with a reason; every change is
     kept and codes follow. Errors: ``quarantine.period_invalid`` /
     ``quarantine.reason_missing`` 400, ``quarantine.period_too_long`` 422 (the end lies
     beyond the pack's longest period from the start)."""
-    c = change_period_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
-                         days=body.days, new_end=body.new_end, reason=body.reason,
-                         codes=ctx.codes, rules=_rules(ctx))  # fmt: skip
+    c = change_period(call, placement_id, days=body.days, new_end=body.new_end,
+                      reason=body.reason, codes=ctx.codes, rules=_rules(ctx))  # fmt: skip
     return ChangeOut(at=c.at, by=c.by, old_end=c.old_end, new_end=c.new_end, reason=c.reason)
 
 
@@ -399,12 +376,10 @@ class AbscondOut(BaseModel):
 
 @quarantine_api.post("/placements/{placement_id}/abscond", response_model=AbscondOut,
                      responses=WRITE_ERRORS)  # fmt: skip
-def post_abscond(
-    ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId, body: AbscondIn
-) -> AbscondOut:
+def post_abscond(call: CallDep, placement_id: PlacementId, body: AbscondIn) -> AbscondOut:
     """The person left without release (脱管): the placement ends, the room is freed and
     an alert is raised. ``quarantine.place``."""
-    alert = abscond_as(ctx.engine, ctx.keys.audit, actor, placement_id, address, note=body.note)
+    alert = abscond(call, placement_id, note=body.note)
     return AbscondOut(alert_id=alert)
 
 
@@ -428,12 +403,12 @@ class AlertOut(BaseModel):
 
 @quarantine_api.get("/alerts", response_model=list[AlertOut], responses=ERRORS)
 def get_alerts(
-    ctx: Ctx, actor: Caller, address: Address,
+    call: CallDep,
     kind: Annotated[str | None, Query(max_length=16)] = None,
 ) -> list[AlertOut]:  # fmt: skip
     """Open quarantine alerts in the jurisdiction, oldest first. ``quarantine.read``;
     audited."""
-    rows = alerts_view(ctx.engine, ctx.keys.audit, actor, address, kind)
+    rows = alerts_view(call, kind)
     return [
         AlertOut(id=r.alert.id, kind=r.alert.kind, at=r.alert.at, detail=r.alert.detail,
                  placement_id=r.alert.placement_id, due_at=r.alert.due_at,
@@ -465,10 +440,10 @@ class RegionOut(BaseModel):
 
 @quarantine_api.get("/readiness", response_model=list[RegionOut], responses=ERRORS)
 def get_readiness(
-    ctx: Ctx, actor: Caller, level: Annotated[str | None, Query(max_length=12)] = None
+    ctx: Ctx, call: CallDep, level: Annotated[str | None, Query(max_length=12)] = None
 ) -> list[RegionOut]:
     """Readiness per region of the jurisdiction against the norm (pack: 20 rooms per
     10,000 population). No personal data: ``quarantine.read``."""
-    rows = readiness_view(ctx.engine, actor, _rules(ctx), level)
+    rows = readiness_view(call, _rules(ctx), level)
     return [RegionOut.model_validate({k: getattr(r, k) for k in RegionOut.model_fields})
             for r in rows]  # fmt: skip

@@ -11,23 +11,14 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 from fangkong import audit, bounds
 from fangkong.api.problems import negotiate, problem_response
 from fangkong.auth.records import jurisdiction_summary, lookup_person, read_person, read_venue
 from fangkong.auth.rights import AUDIT_READ, SCAN_SUBMIT
 from fangkong.errors import Forbidden, Problem
-from fangkong.healthcode.access import (
-    SCAN_SCOPE,
-    CodeView,
-    ReasonView,
-    ScanRequest,
-    code_qr_token,
-    qr_png,
-    read_code,
-    scan_at_venue,
-)
+from fangkong.healthcode.access import SCAN_SCOPE, ReasonView
 from fangkong.healthcode.evaluator import Reason
 from fangkong.healthcode.scan_verdict import ScanVerdict
 from fangkong.http.context import (
@@ -42,8 +33,6 @@ health = APIRouter(tags=["health"])
 
 _PROBLEM = {"model": dict[str, Any], "description": "problem+json (RFC 9457)"}
 ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys((401, 403, 404, 422, 429), _PROBLEM)
-SCAN_ERRORS: dict[int | str, dict[str, Any]] = dict.fromkeys((400, 401, 403, 404, 409, 422),
-                                                              _PROBLEM)  # fmt: skip
 SCAN_PATH = "/api/v1/scan"
 SCAN_BODY_MALFORMED = Problem("scan.malformed", "扫码请求格式有误", "the scan request is malformed")
 
@@ -175,29 +164,6 @@ class ScanOut(BaseModel):
         )  # fmt: skip
 
 
-class CodeOut(BaseModel):
-    person_id: int
-    name: str
-    masked: bool = Field(description="true when the name is masked (脱敏)")
-    reasons_masked: bool = Field(description="true without code.read_full: no sentences")
-    colour: str
-    reasons: list[ReasonOut]
-    next_change_at: datetime | None = Field(description="if nothing else happens")
-    next_colour: str | None
-    evaluated_at: datetime
-    pack: str
-
-    @classmethod
-    def of(cls, v: CodeView, lang: str) -> CodeOut:
-        return cls(
-            person_id=v.person_id, name=v.name, masked=v.identity_masked,
-            reasons_masked=v.reasons_masked, colour=v.colour.label,
-            reasons=[ReasonOut.of(r, lang) for r in v.reasons], next_change_at=v.next_change_at,
-            next_colour=None if v.next_colour is None else v.next_colour.label,
-            evaluated_at=v.evaluated_at, pack=v.pack_ref,
-        )  # fmt: skip
-
-
 class AuditOut(BaseModel):
     seq: int
     at: datetime
@@ -296,47 +262,6 @@ def get_scan_device(ctx: Ctx, actor: Caller) -> DeviceOut:
         venue=VenueOut.model_validate(asdict(venue)),
         expires_at=actor.expires_at,
     )
-
-
-@api.post(SCAN_PATH.removeprefix("/api/v1"), response_model=ScanOut, responses=SCAN_ERRORS)
-def post_scan(request: Request, ctx: Ctx, actor: Caller, body: ScanIn) -> ScanOut:
-    """A scan at the device's venue (token scope ``scan``) → the verdict staff act on.
-
-    Stored as a check-in event; a resent ``event_id`` returns the stored verdict
-    (``repeated``) and stores nothing. Refusals are problems with their own ``code``:
-    ``scan.malformed`` 400, ``scan.token_forged`` / ``scan.token_expired`` /
-    ``scan.token_not_yet_valid`` / ``scan.zone_invalid`` /
-    ``scan.device_time_invalid`` 422, ``scan.token_replayed`` /
-    ``scan.event_conflict`` 409, ``scan.venue_unknown`` / ``scan.person_unknown`` 404,
-    ``scan.venue_mismatch`` / ``token.scope`` 403."""
-    scan = ScanRequest(body.venue_code, body.device_time, body.event_id, body.token,
-                       body.id_number, body.zone)  # fmt: skip
-    verdict = scan_at_venue(ctx.engine, ctx.codes, actor, scan, writer=ctx.scan_writer)
-    return ScanOut.of(verdict, negotiate(request.headers.get("accept-language")))
-
-
-PersonId = Annotated[int, Path(**bounds.ID_BOUNDS, description="the person's row id")]
-
-
-@api.get("/persons/{person_id}/code", response_model=CodeOut, responses=ERRORS)
-def get_person_code(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, person_id: PersonId
-) -> CodeOut:
-    """A person's health code now: colour, reasons (language of Accept-Language), next
-    change. Right ``code.read``; sentences need ``code.read_full``. Audited."""
-    view = read_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, person_id, address)
-    return CodeOut.of(view, negotiate(request.headers.get("accept-language")))
-
-
-@api.get(
-    "/persons/{person_id}/code/qr.png",
-    responses={**ERRORS, 200: {"content": {"image/png": {}}, "description": "QR image"}},
-    response_class=Response,
-)
-def get_person_code_qr(ctx: Ctx, actor: Caller, address: Address, person_id: PersonId) -> Response:
-    """The person's dynamic QR code (a signed token, valid a short while). Audited."""
-    token = code_qr_token(ctx.engine, ctx.keys.audit, actor, ctx.codes, person_id, address)
-    return Response(qr_png(token), media_type="image/png")
 
 
 @api.get("/audit", response_model=list[AuditOut], responses=ERRORS)

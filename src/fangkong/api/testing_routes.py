@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,23 +18,13 @@ from starlette.responses import JSONResponse
 
 from fangkong import bounds
 from fangkong.api.routes import ERRORS
-from fangkong.errors import FieldProblem, InvalidFields, Problem
-from fangkong.http.deps import Address, Caller, Ctx
-from fangkong.testing.access import (
-    MAX_ROWS,
-    MAX_TUBES,
-    campaign_progress,
-    collect_sample,
-    person_ids_by_number,
-    person_ids_by_token,
-    person_tests,
-    post_lab_results,
-    read_tube,
-    receive_tubes,
-    ship_tubes,
-)
+from fangkong.http.deps import CallDep, Ctx
+from fangkong.testing.access.campaigns import campaign_progress
+from fangkong.testing.access.custody import MAX_TUBES, receive_tubes, ship_tubes
+from fangkong.testing.access.results import MAX_ROWS, post_lab_results
+from fangkong.testing.access.samples import SampleRequest, collect_sample
+from fangkong.testing.access.tubes import person_tests, read_tube
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.samples import Sample
 from fangkong.testing.tables import PURPOSES
 from fangkong.tracing.rules import ContactRules
 
@@ -197,7 +186,7 @@ def _rules(ctx: Ctx) -> TestingRules:
 
 
 @testing_api.post("/lab/results", response_model=ResultsOut, responses=WRITE_ERRORS)
-def post_results_batch(ctx: Ctx, actor: Caller, address: Address, body: ResultsIn) -> ResultsOut:
+def post_results_batch(ctx: Ctx, call: CallDep, body: ResultsIn) -> ResultsOut:
     """A batch of results from a lab system (device token of scope ``lab``, or a user
     with ``result.post``), for a lab in the caller's jurisdiction. All rows or none;
     resending a row (same tube and run, same values) changes nothing. Then positive
@@ -207,16 +196,12 @@ def post_results_batch(ctx: Ctx, actor: Caller, address: Address, body: ResultsI
     already hold another result), ``testing.lab_unknown`` 404."""
     pack = ctx.codes.pack
     posted = post_lab_results(
-        ctx.engine,
-        ctx.keys.audit,
-        actor,
+        call,
         TestingRules.from_pack(pack),
         body.rows,
         body.lab,
-        address,
         codes=ctx.codes,
         contact_rules=ContactRules.from_pack(pack),
-        tz=ZoneInfo(ctx.settings.timezone),
     )
     b, r = posted.batch, posted.resolved
     resolved = None
@@ -256,73 +241,49 @@ def _tube_out(v: Any, orders_met: int = 0) -> dict[str, Any]:
 
 
 @testing_api.post("/samples", response_model=TubeOut, responses=WRITE_ERRORS, status_code=201)
-def post_sample(ctx: Ctx, actor: Caller, address: Address, body: SampleIn) -> JSONResponse:
+def post_sample(ctx: Ctx, call: CallDep, body: SampleIn) -> JSONResponse:
     """Register a sample (采样): a single tube or a pool (device token of scope
     ``sampling``, or a user with ``sample.collect``). 201 when new, 200 when the same
     sample was sent before; ``testing.tube_conflict`` 409 when the barcode holds another
     sample; ``testing.sample_invalid`` 400 (a pool larger than the pack allows...)."""
-    if not body.person_ids and not body.id_numbers and not body.tokens:
-        raise InvalidFields(
-            Problem("request.invalid", "请给出被采样人员", "name the persons sampled"),
-            [FieldProblem("person_ids", Problem("value.missing", "必填", "required"))],
-        )
-    people = list(body.person_ids)
-    if body.id_numbers:
-        people += person_ids_by_number(
-            ctx.engine, ctx.sealer, body.id_numbers, ctx.today(), "id_numbers"
-        )
-    if body.tokens:
-        people += person_ids_by_token(ctx.engine, ctx.codes, body.tokens, "tokens")
-    region = body.region_code or actor.region_code
-    point = body.point or actor.venue_code
-    if region is None or point is None:
-        missing = "region_code" if region is None else "point"
-        raise InvalidFields(
-            Problem("request.invalid", f"请给出 {missing}", f"{missing} is required"),
-            [FieldProblem(missing, Problem("value.missing", "必填", "required"))],
-        )
-    sample = Sample(
+    request = SampleRequest(
         body.barcode,
-        people,
-        point,
-        region,
-        body.collector or actor.name,
         body.collected_at,
+        body.person_ids,
+        body.id_numbers,
+        body.tokens,
         body.purpose,
+        body.point,
+        body.region_code,
+        body.collector,
         body.campaign_id,
     )
-    view = collect_sample(
-        ctx.engine, ctx.keys.audit, actor, _rules(ctx), sample, address, codes=ctx.codes
-    )
+    view = collect_sample(call, _rules(ctx), request, sealer=ctx.sealer, codes=ctx.codes)
     out = TubeOut.model_validate(_tube_out(view, len(view.orders_done)))
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if view.created else 200)
 
 
 @testing_api.post("/tubes/ship", response_model=CustodyOut, responses=WRITE_ERRORS)
-def post_ship(ctx: Ctx, actor: Caller, address: Address, body: CustodyIn) -> CustodyOut:
+def post_ship(call: CallDep, body: CustodyIn) -> CustodyOut:
     """Tubes leave their collection point for a lab (转运, ``sample.collect``); all or
     none; resending is harmless. ``testing.custody_conflict`` 409: a tube is with
     another lab or the time is before its collection."""
-    out = ship_tubes(
-        ctx.engine, ctx.keys.audit, actor, body.barcodes, body.lab, address, at=body.at
-    )
+    out = ship_tubes(call, body.barcodes, body.lab, at=body.at)
     return CustodyOut.model_validate(asdict(out))
 
 
 @testing_api.post("/tubes/receive", response_model=CustodyOut, responses=WRITE_ERRORS)
-def post_receive(ctx: Ctx, actor: Caller, address: Address, body: CustodyIn) -> CustodyOut:
+def post_receive(call: CallDep, body: CustodyIn) -> CustodyOut:
     """A lab signs for tubes (签收, ``result.post``: device scope ``lab``)."""
-    out = receive_tubes(
-        ctx.engine, ctx.keys.audit, actor, body.barcodes, body.lab, address, at=body.at
-    )
+    out = receive_tubes(call, body.barcodes, body.lab, at=body.at)
     return CustodyOut.model_validate(asdict(out))
 
 
 @testing_api.get("/tubes/{barcode}", response_model=TubeDetailOut, responses=ERRORS)
-def get_tube(ctx: Ctx, actor: Caller, address: Address, barcode: Barcode) -> TubeDetailOut:
+def get_tube(call: CallDep, barcode: Barcode) -> TubeDetailOut:
     """A tube collected in the caller's jurisdiction: custody, results, members (names
     masked without ``person.read_full``). Right ``testing.read``. Audited."""
-    d = read_tube(ctx.engine, ctx.keys.audit, actor, barcode, address)
+    d = read_tube(call, barcode)
     t = d.tube
     return TubeDetailOut(
         **{k: v for k, v in _tube_out(t).items() if k != "orders_met"},
@@ -338,13 +299,11 @@ PersonId = Annotated[int, Path(**bounds.ID_BOUNDS, description="the person's row
 
 
 @testing_api.get("/persons/{person_id}/tests", response_model=PersonTestsOut, responses=ERRORS)
-def get_person_tests(
-    ctx: Ctx, actor: Caller, address: Address, person_id: PersonId
-) -> PersonTestsOut:
+def get_person_tests(call: CallDep, person_id: PersonId) -> PersonTestsOut:
     """A person's tubes (newest first) with outcomes, and their test orders. Rights
     ``testing.read`` and ``person.read``; the person lives in the caller's jurisdiction.
     Audited."""
-    v = person_tests(ctx.engine, ctx.keys.audit, actor, person_id, address)
+    v = person_tests(call, person_id)
     return PersonTestsOut(
         person_id=v.person_id,
         name=v.name,
@@ -386,11 +345,11 @@ class ProgressOut(BaseModel):
 
 @testing_api.get("/campaigns/{campaign_id}/progress", response_model=ProgressOut, responses=ERRORS)
 def get_campaign_progress(
-    ctx: Ctx, actor: Caller, campaign_id: Annotated[int, Path(**bounds.ID_BOUNDS)]
+    ctx: Ctx, call: CallDep, campaign_id: Annotated[int, Path(**bounds.ID_BOUNDS)]
 ) -> ProgressOut:
     """Live numbers of a campaign over a region of the caller's jurisdiction (counts
     only; right ``testing.read``) and the forecast at the pace so far."""
-    p, f = campaign_progress(ctx.engine, actor, _rules(ctx), campaign_id)
+    p, f = campaign_progress(call, _rules(ctx), campaign_id)
     fields = {k: v for k, v in asdict(p).items() if k in ProgressOut.model_fields}
     return ProgressOut(
         **fields,

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -32,13 +31,14 @@ from fangkong.quarantine.regions import load_regions
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_facilities, quarantine_placements
 from fangkong.quarantine.terms import PlacementRequest
+from fangkong.settings import default_tz
 from fangkong.store.schema import regions, venues
 from fangkong.store.tx import write_transaction
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.samples import Sample, TubeView, collect
 
 Bind = Engine | Connection
-_SHANGHAI = ZoneInfo("Asia/Shanghai")
+_SHANGHAI = default_tz()
 
 
 def _bad(code: str, zh: str, en: str) -> BadInput:

@@ -48,6 +48,7 @@ from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.writer import FactInput, write_facts
 from fangkong.identity.sealing import Sealer
 from fangkong.registry.persons import find_or_create_by_document
+from fangkong.settings import default_tz
 from fangkong.store.schema import regions, venues
 from fangkong.store.tx import write_transaction
 
@@ -128,7 +129,7 @@ def import_manifest(
 ) -> ManifestOutcome:
     """Validate and register a manifest (see the module docstring); all or nothing."""
     at = at or clock.now()
-    tz = tz or (codes.tz if codes else ZoneInfo("Asia/Shanghai"))
+    tz = tz or (codes.tz if codes else default_tz())
     with write_transaction(engine) as conn:
         point = _check_header(conn, header, rules)
         region_codes = set(conn.execute(select(regions.c.code)).scalars())

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import TypeVar
+from typing import TypeVar, overload
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Engine, select
@@ -73,12 +73,31 @@ class Call:
     def require(self, *rights: str) -> None:
         require(self.actor, *rights)
 
+    # The two shapes of ``body``, as in ``fangkong.audit.calls.audited``.
+    @overload
     def audited(
         self,
         action: str,
         target_type: str | None,
         target_id: str | None,
         body: Callable[[Connection], tuple[T, str | None]],
+    ) -> T: ...
+    @overload
+    def audited(
+        self,
+        action: str,
+        target_type: str | None,
+        target_id: str | None,
+        body: Callable[[Connection], tuple[T, str | None, str | None]],
+    ) -> T: ...
+
+    def audited(
+        self,
+        action: str,
+        target_type: str | None,
+        target_id: str | None,
+        body: Callable[[Connection], tuple[T, str | None]]
+        | Callable[[Connection], tuple[T, str | None, str | None]],
     ) -> T:
         """``body(conn)`` in one writing transaction with one audit row (see
         ``fangkong.audit.calls.audited``; ``body`` may also return (result, found, detail))."""

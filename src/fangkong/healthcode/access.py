@@ -15,7 +15,10 @@ Masking has two axes: the person's identity (name, ID number) needs ``person.rea
 as everywhere else; the reasons' sentences (a case, an exposure: health data) need
 ``code.read_full`` — without it a reason shows only its rule id, colour and dates.
 
-Scans come from devices: a bearer token of scope ``scan``, bound to one venue.
+Each function takes the guarded :class:`~fangkong.auth.guard.Call` first, except the
+scans: they come from devices (a bearer token of scope ``scan``, bound to one venue) on
+the busiest path, whose ASGI layer (``fangkong.api.scan_endpoint``) passes the engine
+and the device itself.
 """
 
 from __future__ import annotations
@@ -28,9 +31,8 @@ from typing import Any
 import segno
 from sqlalchemy import Connection, Engine, Select, func, select
 
-from fangkong import clock
-from fangkong.audit.calls import audited
-from fangkong.auth.jurisdiction import branches, within
+from fangkong.auth.guard import Call, hidden, within
+from fangkong.auth.jurisdiction import branches
 from fangkong.auth.model import Actor
 from fangkong.auth.records import PERSON_NOT_FOUND
 from fangkong.auth.rights import (
@@ -72,12 +74,6 @@ VENUE_MISMATCH = Problem(
     "此设备未绑定该场所，只能登记本场所的扫码",
     "this device is bound to another venue: it may only record scans at its own",
 )
-
-
-class _Hidden(NotFound):
-    """Outside the actor's jurisdiction: answered as absent, audited as what it is."""
-
-    outcome = "out_of_jurisdiction"
 
 
 # ---- views ----------------------------------------------------------------------------------
@@ -169,7 +165,7 @@ def _person_row(conn: Connection, actor: Actor, where: object) -> object:
         select(persons.c.id).where(persons.c.id == row.id, within(actor, persons.c.residence_code))
     ).first()
     if inside is None:
-        raise _Hidden(PERSON_NOT_FOUND)
+        raise hidden(NotFound(PERSON_NOT_FOUND))
     return row
 
 
@@ -207,28 +203,22 @@ def _code_view(
     return view, str(person_id), detail
 
 
-def read_code(
-    engine: Engine, key: bytes, actor: Actor, ctx: CodeContext, person_id: int, address: str,
-    *, now: datetime | None = None,
-) -> CodeView:  # fmt: skip
+def read_code(call: Call, ctx: CodeContext, person_id: int) -> CodeView:
     """A person's code (evaluated now and stored) if inside the actor's jurisdiction."""
-    at = now or clock.now()
+    actor, at = call.actor, call.now()
 
     def body(conn: Connection) -> tuple[CodeView, str, str]:
-        actor.require(CODE_READ)
+        call.require(CODE_READ)
         return _code_view(conn, actor, ctx, _person_row(conn, actor, persons.c.id == person_id), at)
 
-    return audited(engine, key, actor, address, "code.read", "person", str(person_id), body)
+    return call.audited("code.read", "person", str(person_id), body)
 
 
-def lookup_code(
-    engine: Engine, key: bytes, actor: Actor, ctx: CodeContext, id_number: str, address: str,
-    *, now: datetime | None = None,
-) -> int:  # fmt: skip
+def lookup_code(call: Call, ctx: CodeContext, id_number: str) -> int:
     """The row id of the person holding a resident ID number (found through the sealed
     lookup hash) whose code the actor may read; the page then shows ``read_code``."""
-    at = now or clock.now()
-    actor.require(CODE_READ)
+    actor, at = call.actor, call.now()
+    call.require(CODE_READ)
     check = check_resident_id(id_number, today=at.astimezone(ctx.tz).date())
     if not check.valid or check.normalized is None:
         raise InvalidFields(
@@ -241,41 +231,38 @@ def lookup_code(
         row = _person_row(conn, actor, persons.c.doc_hash == doc_hash)
         return int(row.id), str(row.id), None  # type: ignore[attr-defined]
 
-    return audited(engine, key, actor, address, "code.lookup", "person", None, body)
+    return call.audited("code.lookup", "person", None, body)
 
 
-def code_qr_token(
-    engine: Engine, key: bytes, actor: Actor, ctx: CodeContext, person_id: int, address: str,
-    *, now: datetime | None = None,
-) -> str:  # fmt: skip
+def code_qr_token(call: Call, ctx: CodeContext, person_id: int) -> str:
     """A fresh signed QR token for the person (staff show or print it for them). Audited."""
-    at = now or clock.now()
+    at = call.now()
 
     def body(conn: Connection) -> tuple[str, str, None]:
-        actor.require(CODE_READ)
-        _person_row(conn, actor, persons.c.id == person_id)
+        call.require(CODE_READ)
+        _person_row(conn, call.actor, persons.c.id == person_id)
         return issue_qr(conn, ctx, person_id, now=at), str(person_id), None
 
-    return audited(engine, key, actor, address, "code.qr", "person", str(person_id), body)
+    return call.audited("code.qr", "person", str(person_id), body)
 
 
 # ---- corrections (纠错) ------------------------------------------------------------------------
 
 
 def file_code_correction(
-    engine: Engine, key: bytes, actor: Actor, person_id: int, reason: str, address: str,
-    *, fact_id: int | None = None, now: datetime | None = None,
-) -> int:  # fmt: skip
+    call: Call, person_id: int, reason: str, *, fact_id: int | None = None
+) -> int:
     """An officer's objection to a person's code in their jurisdiction. Audited."""
+    actor = call.actor
 
     def body(conn: Connection) -> tuple[int, str, str]:
-        actor.require(CODE_CORRECT)
+        call.require(CODE_CORRECT)
         _person_row(conn, actor, persons.c.id == person_id)
         cid = file_correction(conn, person_id, reason, filed_by=actor.name, filer_role="officer",
-                              fact_id=fact_id, now=now)  # fmt: skip
+                              fact_id=fact_id, now=call.at)  # fmt: skip
         return cid, str(person_id), f"correction {cid}"
 
-    return audited(engine, key, actor, address, "code.correct", "person", str(person_id), body)
+    return call.audited("code.correct", "person", str(person_id), body)
 
 
 def _corrections_in_reach(actor: Actor) -> Select[Any]:
@@ -288,11 +275,12 @@ def _corrections_in_reach(actor: Actor) -> Select[Any]:
     )  # fmt: skip
 
 
-def correction_queue(engine: Engine, actor: Actor) -> list[QueueItem]:
+def correction_queue(call: Call) -> list[QueueItem]:
     """Open corrections of persons in the actor's jurisdiction, oldest first."""
-    actor.require(CODE_DECIDE)
+    call.require(CODE_DECIDE)
+    actor = call.actor
     query = _corrections_in_reach(actor).where(code_corrections.c.state == "open")
-    with engine.connect() as conn:
+    with call.engine.connect() as conn:
         rows = conn.execute(
             query.order_by(code_corrections.c.filed_at, code_corrections.c.id)
         ).all()
@@ -309,34 +297,35 @@ def correction_queue(engine: Engine, actor: Actor) -> list[QueueItem]:
 
 
 def decide_code_correction(
-    engine: Engine, key: bytes, actor: Actor, ctx: CodeContext, correction_id: int,
-    *, upheld: bool, reason: str, address: str, now: datetime | None = None,
-) -> Colour:  # fmt: skip
+    call: Call, ctx: CodeContext, correction_id: int, *, upheld: bool, reason: str
+) -> Colour:
     """Uphold or reject an objection about a person in the actor's jurisdiction; the code
     is re-evaluated (an upheld objection naming a fact voids it). Audited."""
+    actor = call.actor
 
     def body(conn: Connection) -> tuple[Colour, str, str]:
-        actor.require(CODE_DECIDE)
+        call.require(CODE_DECIDE)
         found = conn.execute(
             _corrections_in_reach(actor).where(code_corrections.c.id == correction_id)
         ).first()
         if found is None:
             raise NotFound(CORRECTION_NOT_FOUND)
         decision = decide_correction(conn, ctx, correction_id, upheld=upheld, reason=reason,
-                                     decided_by=actor.name, now=now)  # fmt: skip
+                                     decided_by=actor.name, now=call.at)  # fmt: skip
         verdict = "upheld" if upheld else "rejected"
         return decision.colour, str(found.person_id), f"correction {correction_id} {verdict}"
 
-    return audited(engine, key, actor, address, "code.decide", "person", None, body)
+    return call.audited("code.decide", "person", None, body)
 
 
 # ---- the home page ------------------------------------------------------------------------
 
 
-def colour_summary(engine: Engine, actor: Actor) -> ColourSummary:
+def colour_summary(call: Call) -> ColourSummary:
     """Codes by colour in the actor's jurisdiction, and per area below their region."""
-    actor.require(CODE_READ)
-    with engine.connect() as conn:
+    call.require(CODE_READ)
+    actor = call.actor
+    with call.engine.connect() as conn:
         totals = dict.fromkeys(("green", "yellow", "red"), 0)
         for colour, n in conn.execute(
             select(health_codes.c.colour, func.count())

@@ -14,7 +14,7 @@ from fangkong.healthcode.qr import QrKeys
 from fangkong.identity.sealing import Sealer
 from fangkong.policy.loader import load_pack
 from fangkong.policy.model import Pack
-from fangkong.settings import Settings
+from fangkong.settings import Settings, default_tz
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class CodeContext:
     pack: Pack
     sealer: Sealer
     qr: QrKeys
-    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    tz: ZoneInfo = field(default_factory=default_tz)
     qr_validity_s: int = 60
     qr_skew_s: int = 10
     offline_s: int = 24 * 3600  # a late (offline) scan is accepted this long after its time

@@ -37,11 +37,12 @@ from fangkong import bounds
 from fangkong.healthcode.facts import PersonFacts, TestFact
 from fangkong.policy.model import Colour, Pack, Rule, Text
 from fangkong.policy.templates import render
+from fangkong.settings import default_tz
 
 HOUR = timedelta(hours=1)
 TICK = timedelta(microseconds=1)
 _FAR = datetime.max.replace(tzinfo=UTC)
-_DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+_DEFAULT_TZ = default_tz()
 T = TypeVar("T")
 
 

@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 from fangkong.healthcode.writer import FactInput
 from fangkong.quarantine.rules import FACT_PERIOD, Phase
+from fangkong.settings import default_tz
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHANGHAI = default_tz()
 OUTCOMES = ("placed", "home", "no_room", "not_managed", "already_placed")
 
 

@@ -24,6 +24,7 @@ from fangkong.healthcode.codes import evaluate_person
 from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.recompute import recompute_all
 from fangkong.healthcode.writer import FactQuery, negative_worth_storing, write_fact_query
+from fangkong.settings import default_tz
 from fangkong.store.tx import write_transaction
 from fangkong.testing._common import _now
 from fangkong.testing.rules import TestingRules
@@ -70,7 +71,7 @@ def resolve(
         ).scalar_one()
         ordered = _order_retests(conn, rules, pending, at)
         facts, touched = _result_facts(conn, rules, pending, at, by)
-        cases = _cases(conn, pending, contact_rules, tz or ZoneInfo("Asia/Shanghai"), by, at)
+        cases = _cases(conn, pending, contact_rules, tz or default_tz(), by, at)
         conn.execute(update(batches).where(batches.c.resolved_at.is_(None)).values(resolved_at=at))
         changed = 0
         if codes is not None and len(touched) <= _RECODE_ONE_BY_ONE:

@@ -30,6 +30,7 @@ from sqlalchemy import Connection, select, update
 from fangkong.errors import NotFound, Problem
 from fangkong.healthcode.tables import person_facts
 from fangkong.healthcode.writer import FactInput, write_facts
+from fangkong.settings import default_tz
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
 from fangkong.store.upsert import stored_keys
@@ -119,7 +120,7 @@ def schedule_orders(
 ) -> ScheduleOutcome:
     """Make the orders due up to ``horizon_hours`` ahead; enrol key-group staff."""
     at = _now(at)
-    tz = tz or ZoneInfo("Asia/Shanghai")
+    tz = tz or default_tz()
     horizon = at + timedelta(hours=rules.horizon_hours)
     longest = max(
         (

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, select, update
 from fangkong import bounds
 from fangkong.errors import BadInput, Conflict, FieldProblem, InvalidFields, NotFound, Problem
 from fangkong.healthcode.writer import record_case
+from fangkong.settings import default_tz
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
 from fangkong.tracing._common import Bind, _now
@@ -74,7 +75,7 @@ def register_case(
                                "a case needs an onset or a sampling date"))  # fmt: skip
     _check_case_dates(onset, sampled)
     start, until = rules.infectious_window(
-        onset=onset, sampled=sampled, isolated_at=isolated_at, tz=tz or ZoneInfo("Asia/Shanghai")
+        onset=onset, sampled=sampled, isolated_at=isolated_at, tz=tz or default_tz()
     )
     values = {
         "onset_date": onset, "sample_date": sampled, "isolated_at": isolated_at,

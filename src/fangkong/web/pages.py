@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import audit, bounds
 from fangkong.api.problems import status_of
+from fangkong.auth.guard import Call
 from fangkong.auth.model import Actor
 from fangkong.auth.records import (
     Summary,
@@ -50,7 +51,7 @@ from fangkong.http.context import (
     csrf_token,
     session_csrf,
 )
-from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.deps import Address, CallDep, Caller, Ctx
 from fangkong.web.i18n import DEFAULT_LANG, LANGS, render, translations
 
 pages = APIRouter(include_in_schema=False)
@@ -236,9 +237,9 @@ def _chart_spec(summary: Summary, colours: ColourSummary | None, lang: str) -> s
 
 
 @pages.get("/")
-def get_home(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
+def get_home(request: Request, ctx: Ctx, actor: Caller, call: CallDep) -> HTMLResponse:
     summary = jurisdiction_summary(ctx.engine, actor)
-    colours = colour_summary(ctx.engine, actor) if actor.can(CODE_READ) else None
+    colours = colour_summary(call) if actor.can(CODE_READ) else None
     return page(
         request,
         "home.html",
@@ -334,8 +335,7 @@ def get_codes(request: Request, actor: Caller) -> HTMLResponse:
 def post_code_lookup(
     request: Request,
     ctx: Ctx,
-    actor: Caller,
-    address: Address,
+    call: CallDep,
     id_number: Annotated[str, Form(max_length=40)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
@@ -343,8 +343,8 @@ def post_code_lookup(
     check_csrf(request, csrf_token, session_csrf_basis(request))
     found = _lookup(
         request,
-        lambda: lookup_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, id_number, address),
-        lambda status, **ctx_: _code_page(request, actor, status=status, **ctx_),
+        lambda: lookup_code(call, ctx.codes, id_number),
+        lambda status, **ctx_: _code_page(request, call.actor, status=status, **ctx_),
     )
     if isinstance(found, Response):
         return found
@@ -355,21 +355,19 @@ def post_code_lookup(
 def get_code(
     request: Request,
     ctx: Ctx,
-    actor: Caller,
-    address: Address,
+    call: CallDep,
     person_id: PathId,
     filed: QueryId = None,
 ) -> HTMLResponse:
-    code = read_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, person_id, address)
-    return _code_page(request, actor, code=code, filed=filed)
+    code = read_code(call, ctx.codes, person_id)
+    return _code_page(request, call.actor, code=code, filed=filed)
 
 
 @pages.post("/codes/{person_id}/corrections")
 def post_correction(
     request: Request,
     ctx: Ctx,
-    actor: Caller,
-    address: Address,
+    call: CallDep,
     person_id: PathId,
     reason: Annotated[str, Form(max_length=2000)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
@@ -377,34 +375,30 @@ def post_correction(
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
         bounds.refuse(bounds.text_problem(reason, "reason", multiline=True))
-        cid = file_code_correction(ctx.engine, ctx.keys.audit, actor, person_id, reason, address)
+        cid = file_code_correction(call, person_id, reason)
     except BadInput as exc:
-        code = read_code(ctx.engine, ctx.keys.audit, actor, ctx.codes, person_id, address)
+        code = read_code(call, ctx.codes, person_id)
         message = exc.problem.text(page_lang(request))
-        return _code_page(request, actor, status=422, code=code, correction_error=message)
+        return _code_page(request, call.actor, status=422, code=code, correction_error=message)
     return RedirectResponse(f"/codes/{person_id}?filed={cid}", status_code=303)
 
 
-def _queue_page(
-    request: Request, ctx: AppContext, actor: Actor, *, status: int = 200, **context: Any
-) -> HTMLResponse:
-    items = correction_queue(ctx.engine, actor)
-    return page(request, "corrections.html", status=status, actor=actor, items=items, **context)
+def _queue_page(request: Request, call: Call, *, status: int = 200, **context: Any) -> HTMLResponse:
+    items = correction_queue(call)
+    return page(request, "corrections.html", status=status, actor=call.actor, items=items,
+                **context)  # fmt: skip
 
 
 @pages.get("/corrections")
-def get_corrections(
-    request: Request, ctx: Ctx, actor: Caller, decided: QueryId = None
-) -> HTMLResponse:
-    return _queue_page(request, ctx, actor, decided=decided)
+def get_corrections(request: Request, call: CallDep, decided: QueryId = None) -> HTMLResponse:
+    return _queue_page(request, call, decided=decided)
 
 
 @pages.post("/corrections/{correction_id}/decide")
 def post_decide(
     request: Request,
     ctx: Ctx,
-    actor: Caller,
-    address: Address,
+    call: CallDep,
     correction_id: PathId,
     decision: Annotated[str, Form(pattern="^(upheld|rejected)$")] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
@@ -414,16 +408,15 @@ def post_decide(
     try:
         bounds.refuse(bounds.text_problem(reason, "reason", multiline=True))
         decide_code_correction(
-            ctx.engine, ctx.keys.audit, actor, ctx.codes, correction_id,
-            upheld=decision == "upheld", reason=reason, address=address,
-        )  # fmt: skip
+            call, ctx.codes, correction_id, upheld=decision == "upheld", reason=reason
+        )
     except (BadInput, Conflict) as exc:
-        return _queue_page(request, ctx, actor, status=status_of(exc), failed=correction_id,
+        return _queue_page(request, call, status=status_of(exc), failed=correction_id,
                            error=exc.problem.text(page_lang(request)))  # fmt: skip
     except Forbidden as exc:
         if exc.code == "auth.forbidden":
             raise
-        return _queue_page(request, ctx, actor, status=403, failed=correction_id,
+        return _queue_page(request, call, status=403, failed=correction_id,
                            error=exc.problem.text(page_lang(request)))  # fmt: skip
     return RedirectResponse(f"/corrections?decided={correction_id}", status_code=303)
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy import select
@@ -19,26 +18,23 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds, clock
 from fangkong.api.problems import status_of
+from fangkong.auth.guard import Call
 from fangkong.auth.rights import QUARANTINE_MANAGE, QUARANTINE_PLACE
 from fangkong.errors import BadInput, FangkongError, Problem
 from fangkong.http.context import check_csrf
-from fangkong.http.deps import Address, Caller, Ctx
-from fangkong.quarantine.access import (
-    abscond_as,
-    alerts_view,
-    change_period_as,
+from fangkong.http.deps import CallDep, Ctx
+from fangkong.quarantine.access.alerts import alerts_view, resolve_alert
+from fangkong.quarantine.access.checks import record_check
+from fangkong.quarantine.access.facilities import (
     facilities_view,
     facility_view,
     occupants_view,
-    placement_view,
-    readiness_view,
-    record_check_as,
-    record_test_as,
-    release_as,
-    resolve_alert_as,
-    save_facility_as,
-    sites_view,
+    save_facility,
 )
+from fangkong.quarantine.access.placements import placement_view
+from fangkong.quarantine.access.readiness import readiness_view, sites_view
+from fangkong.quarantine.access.release import abscond, change_period, release
+from fangkong.quarantine.access.tests import record_test
 from fangkong.quarantine.facilities import FACILITY_FORMAT, check_facility
 from fangkong.quarantine.rules import FACILITY_KINDS, FACILITY_STATUSES, QuarantineRules
 from fangkong.store.schema import regions
@@ -55,11 +51,11 @@ def _rules(ctx: Ctx) -> QuarantineRules:
 def get_readiness(
     request: Request,
     ctx: Ctx,
-    actor: Caller,
+    call: CallDep,
     level: Annotated[str | None, Query(max_length=12)] = None,
 ) -> HTMLResponse:
     rules = _rules(ctx)
-    rows = readiness_view(ctx.engine, actor, rules, level, forecast=ctx.codes)
+    rows = readiness_view(call, rules, level, forecast=ctx.codes)
     total = {
         k: sum(getattr(r, k) for r in rows)
         for k in ("population", "available", "occupied", "standby", "convertible", "rooms",
@@ -68,7 +64,7 @@ def get_readiness(
     return page(
         request,
         "quarantine/readiness.html",
-        actor=actor,
+        actor=call.actor,
         rows=rows,
         total=total,
         norm=rules.readiness.rooms_per_10000,
@@ -77,8 +73,9 @@ def get_readiness(
 
 
 @quarantine_pages.get("/quarantine/facilities")
-def get_facilities(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
-    found = facilities_view(ctx.engine, actor)
+def get_facilities(request: Request, call: CallDep) -> HTMLResponse:
+    actor = call.actor
+    found = facilities_view(call)
     return page(
         request,
         "quarantine/facilities.html",
@@ -93,8 +90,9 @@ def get_facilities(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
 
 
 @quarantine_pages.get("/quarantine/facilities/{code}")
-def get_facility(request: Request, ctx: Ctx, actor: Caller, code: str) -> HTMLResponse:
-    found = facility_view(ctx.engine, actor, code)
+def get_facility(request: Request, call: CallDep, code: str) -> HTMLResponse:
+    actor = call.actor
+    found = facility_view(call, code)
     form = {
         "code": found.code,
         "name": found.name,
@@ -127,11 +125,11 @@ def get_facility(request: Request, ctx: Ctx, actor: Caller, code: str) -> HTMLRe
 async def post_facility(
     request: Request,
     ctx: Ctx,
-    actor: Caller,
-    address: Address,
+    call: CallDep,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Add or change a facility (the same checks as a file row, errors per field)."""
+    actor = call.actor
     check_csrf(request, csrf_token, session_csrf_basis(request))
     data = await request.form()
     cells = {c: (str(data.get(c) or "").strip() or None) for c in FACILITY_FORMAT.names}
@@ -148,14 +146,14 @@ async def post_facility(
             errors = {col: p.text(lang) for col, p in problems}
             first = problems[0][1] if problems else Problem("value.invalid", "无效", "invalid")
             raise _FormError(first, errors)
-        save_facility_as(ctx.engine, ctx.keys.audit, actor, facility, address)
+        save_facility(call, facility)
     except _FormError as exc:
         return page(
             request,
             "quarantine/facilities.html",
             status=422,
             actor=actor,
-            facilities=facilities_view(ctx.engine, actor),
+            facilities=facilities_view(call),
             kinds=FACILITY_KINDS,
             statuses=FACILITY_STATUSES,
             can_manage=actor.can(QUARANTINE_MANAGE),
@@ -169,7 +167,7 @@ async def post_facility(
             "quarantine/facilities.html",
             status=status_of(exc),
             actor=actor,
-            facilities=facilities_view(ctx.engine, actor),
+            facilities=facilities_view(call),
             kinds=FACILITY_KINDS,
             statuses=FACILITY_STATUSES,
             can_manage=actor.can(QUARANTINE_MANAGE),
@@ -187,13 +185,13 @@ class _FormError(BadInput):
 
 
 @quarantine_pages.get("/quarantine/survey")
-def get_survey(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
+def get_survey(request: Request, ctx: Ctx, call: CallDep) -> HTMLResponse:
     rules = _rules(ctx)
-    ranked = sites_view(ctx.engine, actor, rules)
+    ranked = sites_view(call, rules)
     return page(
         request,
         "quarantine/survey.html",
-        actor=actor,
+        actor=call.actor,
         sites=ranked,
         target=rules.survey.target_activation_days,
         weights=rules.survey.weights,
@@ -206,16 +204,10 @@ PlacementId = PathId
 Csrf = Annotated[str, Form(max_length=100)]
 
 
-def _tz(ctx: Ctx) -> ZoneInfo:
-    return ZoneInfo(ctx.settings.timezone)
-
-
 @quarantine_pages.get("/quarantine/facilities/{code}/occupants")
-def get_occupants(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, code: str
-) -> HTMLResponse:
-    view = occupants_view(ctx.engine, ctx.keys.audit, actor, code, address, tz=_tz(ctx))
-    return page(request, "quarantine/occupants.html", actor=actor, view=view)
+def get_occupants(request: Request, call: CallDep, code: str) -> HTMLResponse:
+    view = occupants_view(call, code)
+    return page(request, "quarantine/occupants.html", actor=call.actor, view=view)
 
 
 _DONE = {  # what the page says after an action; %s: a number (next placement, alert)
@@ -234,19 +226,18 @@ _DONE = {  # what the page says after an action; %s: a number (next placement, a
 
 
 def _placement_page(
-    request: Request, ctx: Ctx, actor: Any, address: str, placement_id: int,
+    request: Request, ctx: Ctx, call: Call, placement_id: int,
     *, status: int = 200, **context: Any,
 ) -> HTMLResponse:  # fmt: skip
-    view = placement_view(ctx.engine, ctx.keys.audit, actor, placement_id, address, _rules(ctx),
-                          tz=_tz(ctx))  # fmt: skip
-    today = clock.today(_tz(ctx))
-    return page(request, "quarantine/placement.html", status=status, actor=actor, view=view,
+    view = placement_view(call, placement_id, _rules(ctx))
+    today = clock.today(call.tz)
+    return page(request, "quarantine/placement.html", status=status, actor=call.actor, view=view,
                 today=today, **context)  # fmt: skip
 
 
 @quarantine_pages.get("/quarantine/placements/{placement_id}")
 def get_placement(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
     done: Annotated[str | None, Query(max_length=20)] = None,
     ref: QueryId = None,
 ) -> HTMLResponse:  # fmt: skip
@@ -255,11 +246,11 @@ def get_placement(
         zh, en = _DONE[done]
         text = zh if page_lang(request) == "zh" else en
         message = text % ref if "%s" in text else text
-    return _placement_page(request, ctx, actor, address, placement_id, done=message)
+    return _placement_page(request, ctx, call, placement_id, done=message)
 
 
 def _act(
-    request: Request, ctx: Ctx, actor: Any, address: str, placement_id: int, csrf: str,
+    request: Request, ctx: Ctx, call: Call, placement_id: int, csrf: str,
     action: Callable[[], tuple[str, int | None]],
 ) -> Response:  # fmt: skip
     """Run a follow-up action; back to the placement (303), or its page with the error."""
@@ -268,8 +259,8 @@ def _act(
         done, ref = action()
     except FangkongError as exc:
         error = exc.problem.text(page_lang(request))
-        return _placement_page(request, ctx, actor, address, placement_id,
-                               status=status_of(exc), error=error)  # fmt: skip
+        return _placement_page(request, ctx, call, placement_id, status=status_of(exc),
+                               error=error)  # fmt: skip
     query = urlencode({"done": done} | ({"ref": ref} if ref else {}))
     return RedirectResponse(f"/quarantine/placements/{placement_id}?{query}", status_code=303)
 
@@ -288,7 +279,7 @@ def _number(text: str, field: str, kind: Callable[[str], Any]) -> Any:
 
 @quarantine_pages.post("/quarantine/placements/{placement_id}/check")
 def post_check(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
     day: Annotated[str, Form(max_length=10)] = "",
     status: Annotated[str, Form(max_length=12)] = "done",
     temperature: Annotated[str, Form(max_length=10)] = "",
@@ -307,17 +298,16 @@ def post_check(
             raise _bad("temperature", "体温应为有限数值", "the temperature must be a finite number")
         bounds.refuse(bounds.date_problem(when, "event", "day"),
                       bounds.text_problem(symptoms, "symptoms", multiline=True))  # fmt: skip
-        stored = record_check_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
-                                 _rules(ctx), day=when, status=status, temperature=temp,
-                                 symptoms=symptoms)  # fmt: skip
+        stored = record_check(call, placement_id, _rules(ctx), day=when, status=status,
+                              temperature=temp, symptoms=symptoms)  # fmt: skip
         return ("check" if stored == "done" else "abnormal"), None
 
-    return _act(request, ctx, actor, address, placement_id, csrf_token, action)
+    return _act(request, ctx, call, placement_id, csrf_token, action)
 
 
 @quarantine_pages.post("/quarantine/placements/{placement_id}/test")
 def post_test(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
     day_number: Annotated[str, Form(max_length=4)] = "",
     sampled_at: Annotated[str, Form(max_length=20)] = "",
     result: Annotated[str, Form(max_length=12)] = "",
@@ -329,39 +319,38 @@ def post_test(
     def action() -> tuple[str, int | None]:
         n = _number(day_number, "day_number", int)
         try:
-            sampled = datetime.fromisoformat(sampled_at).replace(tzinfo=_tz(ctx))
+            sampled = datetime.fromisoformat(sampled_at).replace(tzinfo=call.tz)
         except ValueError:
             raise _bad("test", f"无法识别的采样时间 {sampled_at!r}",
                        f"not a sampling time: {sampled_at!r}") from None  # fmt: skip
         bounds.refuse(bounds.int_problem(n, "day_number", lo=0),
                       bounds.instant_problem(sampled, "event", "sampled_at"))  # fmt: skip
-        done = record_test_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
-                              day_number=n, sampled_at=sampled, result=result,
-                              contact_rules=ContactRules.from_pack(ctx.codes.pack),
-                              tz=_tz(ctx), codes=ctx.codes)  # fmt: skip
+        done = record_test(call, placement_id, day_number=n, sampled_at=sampled, result=result,
+                           contact_rules=ContactRules.from_pack(ctx.codes.pack),
+                           codes=ctx.codes)  # fmt: skip
         return ("converted" if done.converted else "test"), None
 
-    return _act(request, ctx, actor, address, placement_id, csrf_token, action)
+    return _act(request, ctx, call, placement_id, csrf_token, action)
 
 
 @quarantine_pages.post("/quarantine/placements/{placement_id}/release")
 def post_release(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
     csrf_token: Csrf = "",
 ) -> Response:  # fmt: skip
     """Release; refused with the reason while the period runs or the final test is missing."""
 
     def action() -> tuple[str, int | None]:
-        done = release_as(ctx.engine, ctx.keys.audit, actor, placement_id, address, _rules(ctx),
-                          tz=_tz(ctx), codes=ctx.codes, pack_ref=ctx.codes.pack.ref)  # fmt: skip
+        done = release(call, placement_id, _rules(ctx), codes=ctx.codes,
+                       pack_ref=ctx.codes.pack.ref)  # fmt: skip
         return ("next" if done.next_placement_id else "released"), done.next_placement_id
 
-    return _act(request, ctx, actor, address, placement_id, csrf_token, action)
+    return _act(request, ctx, call, placement_id, csrf_token, action)
 
 
 @quarantine_pages.post("/quarantine/placements/{placement_id}/period")
 def post_period(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
     days: Annotated[str, Form(max_length=6)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
     csrf_token: Csrf = "",
@@ -373,16 +362,16 @@ def post_period(
         most = bounds.windows().future_days
         bounds.refuse(bounds.int_problem(n, "days", lo=-most, hi=most),
                       bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
-        change_period_as(ctx.engine, ctx.keys.audit, actor, placement_id, address,
-                         days=n, reason=reason, codes=ctx.codes, rules=_rules(ctx))  # fmt: skip
+        change_period(call, placement_id, days=n, reason=reason, codes=ctx.codes,
+                      rules=_rules(ctx))  # fmt: skip
         return "period", None
 
-    return _act(request, ctx, actor, address, placement_id, csrf_token, action)
+    return _act(request, ctx, call, placement_id, csrf_token, action)
 
 
 @quarantine_pages.post("/quarantine/placements/{placement_id}/abscond")
 def post_abscond(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, placement_id: PlacementId,
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
     note: Annotated[str, Form(max_length=500)] = "",
     csrf_token: Csrf = "",
 ) -> Response:  # fmt: skip
@@ -390,37 +379,33 @@ def post_abscond(
 
     def action() -> tuple[str, int | None]:
         bounds.refuse(bounds.text_problem(note, "note", multiline=True))
-        alert = abscond_as(ctx.engine, ctx.keys.audit, actor, placement_id, address, note=note)
+        alert = abscond(call, placement_id, note=note)
         return "absconded", alert
 
-    return _act(request, ctx, actor, address, placement_id, csrf_token, action)
+    return _act(request, ctx, call, placement_id, csrf_token, action)
 
 
 def _alerts_page(
-    request: Request, ctx: Ctx, actor: Any, address: str, *, status: int = 200, **context: Any
+    request: Request, call: Call, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    rows = alerts_view(ctx.engine, ctx.keys.audit, actor, address)
-    return page(request, "quarantine/alerts.html", status=status, actor=actor, rows=rows,
-                can_resolve=actor.can(QUARANTINE_PLACE), **context)  # fmt: skip
+    rows = alerts_view(call)
+    return page(request, "quarantine/alerts.html", status=status, actor=call.actor, rows=rows,
+                can_resolve=call.actor.can(QUARANTINE_PLACE), **context)  # fmt: skip
 
 
 @quarantine_pages.get("/quarantine/alerts")
-def get_alerts(
-    request: Request, ctx: Ctx, actor: Caller, address: Address,
-    resolved: QueryId = None,
-) -> HTMLResponse:  # fmt: skip
-    return _alerts_page(request, ctx, actor, address, resolved=resolved)
+def get_alerts(request: Request, call: CallDep, resolved: QueryId = None) -> HTMLResponse:
+    return _alerts_page(request, call, resolved=resolved)
 
 
 @quarantine_pages.post("/quarantine/alerts/{alert_id}/resolve")
 def post_resolve(
-    request: Request, ctx: Ctx, actor: Caller, address: Address,
-    alert_id: PathId, csrf_token: Csrf = "",
-) -> Response:  # fmt: skip
+    request: Request, call: CallDep, alert_id: PathId, csrf_token: Csrf = ""
+) -> Response:
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
-        resolve_alert_as(ctx.engine, ctx.keys.audit, actor, alert_id, address)
+        resolve_alert(call, alert_id)
     except FangkongError as exc:
-        return _alerts_page(request, ctx, actor, address, status=status_of(exc),
+        return _alerts_page(request, call, status=status_of(exc),
                             error=exc.problem.text(page_lang(request)))  # fmt: skip
     return RedirectResponse(f"/quarantine/alerts?resolved={alert_id}", status_code=303)

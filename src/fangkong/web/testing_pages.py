@@ -11,28 +11,25 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
 from fangkong.api.problems import status_of
-from fangkong.auth.model import Actor
+from fangkong.auth.guard import Call
 from fangkong.auth.rights import TESTING_MANAGE
 from fangkong.errors import BadInput, FangkongError, NotFound, Problem
 from fangkong.http.context import AppContext, check_csrf
-from fangkong.http.deps import Address, Caller, Ctx
-from fangkong.testing.access import (
+from fangkong.http.deps import CallDep, Ctx
+from fangkong.testing.access.campaigns import (
     CampaignView,
     campaign_list,
     campaign_view,
-    flag_overdue_now,
-    overdue_tubes,
-    read_tube,
-    results_board,
     start_campaign,
 )
+from fangkong.testing.access.results import flag_overdue_now, overdue_tubes, results_board
+from fangkong.testing.access.tubes import read_tube
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.tables import FLAGS
 from fangkong.web.pages import PathId, QueryCount, page, page_lang, session_csrf_basis
@@ -48,23 +45,23 @@ def _rules(ctx: AppContext) -> TestingRules:
 
 
 def _campaigns_page(
-    request: Request, ctx: AppContext, actor: Actor, *, status: int = 200, **context: Any
+    request: Request, ctx: AppContext, call: Call, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    rules = _rules(ctx)
+    rules, actor = _rules(ctx), call.actor
     return page(request, "testing/campaigns.html", status=status, actor=actor,
-                campaigns=campaign_list(ctx.engine, actor), pool_sizes=rules.pool_sizes,
+                campaigns=campaign_list(call), pool_sizes=rules.pool_sizes,
                 default_pool=rules.campaign.pool_size, target_hours=rules.campaign.target_hours,
                 can_manage=actor.can(TESTING_MANAGE), **context)  # fmt: skip
 
 
 @testing_pages.get("/testing")
-def get_campaigns(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
-    return _campaigns_page(request, ctx, actor)
+def get_campaigns(request: Request, ctx: Ctx, call: CallDep) -> HTMLResponse:
+    return _campaigns_page(request, ctx, call)
 
 
 @testing_pages.post("/testing/campaigns")
 def post_campaign(
-    request: Request, ctx: Ctx, actor: Caller, address: Address,
+    request: Request, ctx: Ctx, call: CallDep,
     name: Annotated[str, Form(max_length=100)] = "",
     region_code: Annotated[str, Form(max_length=20)] = "",
     starts_at: Annotated[str, Form(max_length=30)] = "",
@@ -74,10 +71,9 @@ def post_campaign(
     """Start a campaign over a region (``testing.manage``); the local time of the form is
     read in the deployment's time zone."""
     check_csrf(request, csrf_token, session_csrf_basis(request))
-    tz = ZoneInfo(ctx.settings.timezone)
     try:
         try:
-            start = datetime.fromisoformat(starts_at).replace(tzinfo=tz) if starts_at else None
+            start = datetime.fromisoformat(starts_at).replace(tzinfo=call.tz) if starts_at else None
         except ValueError:
             start = None
         if start is None:
@@ -87,10 +83,9 @@ def post_campaign(
         bounds.refuse(bounds.text_problem(name, "name"),
                       bounds.text_problem(region_code, "region_code"),
                       bounds.instant_problem(start, "planned", "starts_at"))  # fmt: skip
-        cid = start_campaign(ctx.engine, ctx.keys.audit, actor, _rules(ctx), name, region_code,
-                             start, address, pool_size=pool_size)  # fmt: skip
+        cid = start_campaign(call, _rules(ctx), name, region_code, start, pool_size=pool_size)
     except (BadInput, NotFound) as exc:
-        return _campaigns_page(request, ctx, actor, status=status_of(exc),
+        return _campaigns_page(request, ctx, call, status=status_of(exc),
                                error=exc.problem.text(page_lang(request)))  # fmt: skip
     return RedirectResponse(f"/testing/campaigns/{cid}", status_code=303)
 
@@ -125,10 +120,8 @@ def progress_spec(view: CampaignView) -> str:
 
 
 @testing_pages.get("/testing/campaigns/{campaign_id}")
-def get_campaign(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, campaign_id: PathId
-) -> HTMLResponse:
-    view = campaign_view(ctx.engine, ctx.keys.audit, actor, _rules(ctx), campaign_id, address)
+def get_campaign(request: Request, ctx: Ctx, call: CallDep, campaign_id: PathId) -> HTMLResponse:
+    view = campaign_view(call, _rules(ctx), campaign_id)
     p = view.progress
     deadline = p.starts_at + timedelta(hours=p.target_hours)
     predicted = None
@@ -137,7 +130,7 @@ def get_campaign(
     planned_at = None
     if view.plan is not None:
         planned_at = p.starts_at + timedelta(hours=view.plan.results_hours)
-    return page(request, "testing/campaign.html", actor=actor, view=view, deadline=deadline,
+    return page(request, "testing/campaign.html", actor=call.actor, view=view, deadline=deadline,
                 predicted=predicted, planned_at=planned_at,
                 chart_spec=progress_spec(view))  # fmt: skip
 
@@ -147,62 +140,59 @@ def get_campaign(
 
 @testing_pages.get("/testing/results")
 def get_results(
-    request: Request, ctx: Ctx, actor: Caller,
+    request: Request, call: CallDep,
     barcode: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:  # fmt: skip
     if barcode and barcode.strip():
         return RedirectResponse(f"/testing/tubes/{barcode.strip()}", status_code=303)
-    return page(request, "testing/results.html", actor=actor,
-                board=results_board(ctx.engine, actor))  # fmt: skip
+    return page(request, "testing/results.html", actor=call.actor, board=results_board(call))
 
 
 @testing_pages.get("/testing/tubes/{barcode}")
-def get_tube(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, barcode: str
-) -> HTMLResponse:
+def get_tube(request: Request, call: CallDep, barcode: str) -> HTMLResponse:
     try:
-        detail = read_tube(ctx.engine, ctx.keys.audit, actor, barcode[:40], address)
+        detail = read_tube(call, barcode[:40])
     except NotFound as exc:
-        return page(request, "testing/results.html", status=404, actor=actor,
-                    board=results_board(ctx.engine, actor),
+        return page(request, "testing/results.html", status=404, actor=call.actor,
+                    board=results_board(call),
                     error=exc.problem.text(page_lang(request)))  # fmt: skip
-    return page(request, "testing/tube.html", actor=actor, d=detail)
+    return page(request, "testing/tube.html", actor=call.actor, d=detail)
 
 
 def _overdue_page(
-    request: Request, ctx: AppContext, actor: Actor, flag: str | None, *, status: int = 200,
+    request: Request, ctx: AppContext, call: Call, flag: str | None, *, status: int = 200,
     **context: Any,
 ) -> HTMLResponse:  # fmt: skip
-    rules = _rules(ctx)
+    rules, actor = _rules(ctx), call.actor
     chosen = flag if flag in FLAGS else None
     return page(request, "testing/overdue.html", status=status, actor=actor,
-                tubes=overdue_tubes(ctx.engine, actor, flag=chosen), flag=chosen,
+                tubes=overdue_tubes(call, flag=chosen), flag=chosen,
                 lost_hours=rules.lost_tube_hours, result_hours=rules.result_hours,
                 can_manage=actor.can(TESTING_MANAGE), **context)  # fmt: skip
 
 
 @testing_pages.get("/testing/overdue")
 def get_overdue(
-    request: Request, ctx: Ctx, actor: Caller,
+    request: Request, ctx: Ctx, call: CallDep,
     flag: Annotated[str | None, Query(max_length=10)] = None,
     lost: QueryCount = None,
     late: QueryCount = None,
 ) -> HTMLResponse:  # fmt: skip
-    return _overdue_page(request, ctx, actor, flag, flagged=(lost, late))
+    return _overdue_page(request, ctx, call, flag, flagged=(lost, late))
 
 
 @testing_pages.post("/testing/overdue/flag")
 def post_flag(
-    request: Request, ctx: Ctx, actor: Caller, address: Address,
+    request: Request, ctx: Ctx, call: CallDep,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:  # fmt: skip
     """Run the late/lost check now (``testing.manage``)."""
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
-        out = flag_overdue_now(ctx.engine, ctx.keys.audit, actor, _rules(ctx), address)
+        out = flag_overdue_now(call, _rules(ctx))
     except FangkongError as exc:
         if status_of(exc) == 403:
             raise
-        return _overdue_page(request, ctx, actor, None, status=status_of(exc),
+        return _overdue_page(request, ctx, call, None, status=status_of(exc),
                              error=exc.problem.text(page_lang(request)))  # fmt: skip
     return RedirectResponse(f"/testing/overdue?lost={out.lost}&late={out.late}", status_code=303)
