@@ -43,6 +43,7 @@ from fangkong.errors import BadInput, Conflict, FieldProblem, InvalidFields, Not
 from fangkong.healthcode.feed import record_facts
 from fangkong.healthcode.service import CodeContext, FactInput, recompute_all
 from fangkong.healthcode.writer import record_case
+from fangkong.settings import default_tz
 from fangkong.store.schema import persons, venues
 from fangkong.store.tx import write_transaction
 from fangkong.store.upsert import stored_keys, upsert
@@ -287,7 +288,7 @@ def register_case(
                                "a case needs an onset or a sampling date"))  # fmt: skip
     _check_case_dates(onset, sampled)
     start, until = rules.infectious_window(
-        onset=onset, sampled=sampled, isolated_at=isolated_at, tz=tz or ZoneInfo("Asia/Shanghai")
+        onset=onset, sampled=sampled, isolated_at=isolated_at, tz=tz or default_tz()
     )
     values = {
         "onset_date": onset, "sample_date": sampled, "isolated_at": isolated_at,
