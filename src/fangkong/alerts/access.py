@@ -19,9 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
 from fangkong.alerts.board import Timeliness, timeliness
 from fangkong.alerts.model import KINDS, SEVERITIES, STATUSES, TRANSITIONS
@@ -29,8 +28,8 @@ from fangkong.alerts.series import RegionTree
 from fangkong.alerts.service import AlertUnknown, escalate_due, get_alert, history, transition
 from fangkong.alerts.signals import IngestResult, invalid_fields, record_signals
 from fangkong.alerts.tables import alerts
-from fangkong.audit.calls import audited
-from fangkong.auth.jurisdiction import in_subtree, subtree
+from fangkong.auth.guard import Call, hidden, inside
+from fangkong.auth.jurisdiction import subtree
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import ALERT_HANDLE, ALERT_READ, SIGNAL_SUBMIT
 from fangkong.errors import (
@@ -40,10 +39,6 @@ from fangkong.errors import (
 )
 
 PAGE_SIZE = 200
-
-
-class _Hidden(AlertUnknown):
-    outcome = "out_of_jurisdiction"
 
 
 def _missing(alert_id: int) -> Problem:
@@ -62,8 +57,8 @@ def _in_reach(conn: Connection, actor: Actor, alert_id: int) -> Any:
         row = get_alert(conn, alert_id)
     except AlertUnknown:
         raise AlertUnknown(_missing(alert_id)) from None
-    if actor.region_code is not None and not in_subtree(conn, actor.region_code, row.region_code):
-        raise _Hidden(_missing(alert_id))
+    if not inside(conn, actor, row.region_code):
+        raise hidden(AlertUnknown(_missing(alert_id)))
     return row
 
 
@@ -106,12 +101,12 @@ def _escalate_on_read(conn: Connection, tree: RegionTree, reach: list[str] | Non
     escalate_due(conn, tree, now, region_codes=reach)
 
 
-def list_alerts(engine: Engine, key: bytes, actor: Actor, address: str, filters: Filters,
-                now: datetime) -> AlertList:  # fmt: skip
+def list_alerts(call: Call, filters: Filters) -> AlertList:
     """Alerts in the actor's jurisdiction, newest first, filtered. Overdue ones escalate."""
+    actor, now = call.actor, call.now()
 
     def body(conn: Connection) -> tuple[AlertList, str]:
-        actor.require(ALERT_READ)
+        call.require(ALERT_READ)
         f = filters.checked()
         tree = RegionTree.load(conn)
         reach = _reach(conn, actor)
@@ -139,7 +134,7 @@ def list_alerts(engine: Engine, key: bytes, actor: Actor, address: str, filters:
                          tuple(conn.execute(rules_q).scalars()), len(rows) > PAGE_SIZE)  # fmt: skip
         return view, f"{len(view.rows)} alerts"
 
-    return audited(engine, key, actor, address, "alerts.list", None, None, body)
+    return call.audited("alerts.list", None, None, body)
 
 
 @dataclass(frozen=True)
@@ -152,10 +147,12 @@ class AlertDetail:
     next_statuses: tuple[str, ...]  # the moves the actor may make now
 
 
-def show_alert(engine: Engine, key: bytes, actor: Actor, alert_id: int, address: str,
-               now: datetime) -> AlertDetail:  # fmt: skip
+def read_alert(call: Call, alert_id: int) -> AlertDetail:
+    """One alert with its evidence, history and the moves the actor may make now."""
+    actor, now = call.actor, call.now()
+
     def body(conn: Connection) -> tuple[AlertDetail, str]:
-        actor.require(ALERT_READ)
+        call.require(ALERT_READ)
         _in_reach(conn, actor, alert_id)
         tree = RegionTree.load(conn)
         _escalate_on_read(conn, tree, _reach(conn, actor), now)
@@ -168,21 +165,20 @@ def show_alert(engine: Engine, key: bytes, actor: Actor, alert_id: int, address:
                              moves)  # fmt: skip
         return detail, row.status
 
-    return audited(engine, key, actor, address, "alerts.show", "alert", str(alert_id), body)
+    return call.audited("alerts.show", "alert", str(alert_id), body)
 
 
-def change_alert(engine: Engine, key: bytes, actor: Actor, alert_id: int, status: str,
-                 note: str, address: str, now: datetime) -> str:  # fmt: skip
+def change_alert(call: Call, alert_id: int, status: str, note: str) -> str:
     """One lifecycle step (核实 / 调查 / 结案 / 排除) with a note; returns the status left."""
+    actor, now = call.actor, call.now()
 
     def body(conn: Connection) -> tuple[str, str]:
-        actor.require(ALERT_READ)
-        actor.require(ALERT_HANDLE)
+        call.require(ALERT_READ, ALERT_HANDLE)
         _in_reach(conn, actor, alert_id)
         before = transition(conn, alert_id, status, by=actor.name, note=note, now=now)
         return before, f"{before} → {status}"
 
-    return audited(engine, key, actor, address, "alerts.transition", "alert", str(alert_id), body)
+    return call.audited("alerts.transition", "alert", str(alert_id), body)
 
 
 @dataclass(frozen=True)
@@ -193,12 +189,12 @@ class Board:
     total: Timeliness
 
 
-def board(engine: Engine, key: bytes, actor: Actor, address: str, now: datetime,
-          tz: ZoneInfo) -> Board:  # fmt: skip
+def read_board(call: Call) -> Board:
     """The four-earlies board for the actor's jurisdiction, one row per sub-area."""
+    actor, now, tz = call.actor, call.now(), call.tz
 
     def body(conn: Connection) -> tuple[Board, str]:
-        actor.require(ALERT_READ)
+        call.require(ALERT_READ)
         tree = RegionTree.load(conn)
         reach = _reach(conn, actor)
         _escalate_on_read(conn, tree, reach, now)
@@ -220,7 +216,7 @@ def board(engine: Engine, key: bytes, actor: Actor, address: str, now: datetime,
         total = timeliness(root or "", name, rows, now, tz)
         return Board(root, name, tuple(out), total), f"{len(rows)} alerts"
 
-    return audited(engine, key, actor, address, "alerts.board", None, None, body)
+    return call.audited("alerts.board", None, None, body)
 
 
 def _branch(tree: RegionTree, code: str, root: str | None) -> str | None:
@@ -234,11 +230,12 @@ def _branch(tree: RegionTree, code: str, root: str | None) -> str | None:
     return None
 
 
-def submit_signals(engine: Engine, actor: Actor, rows: Sequence[Mapping[str, Any]],
+def submit_signals(call: Call, rows: Sequence[Mapping[str, Any]],
                    *, source: str | None = None) -> IngestResult:  # fmt: skip
     """Counts from a device or system. A device's rows default to its venue's region and
-    must lie inside it; the reporting point is the device's venue."""
-    actor.require(SIGNAL_SUBMIT)
+    must lie inside it; the reporting point is the device's venue. Not audited."""
+    actor, engine = call.actor, call.engine
+    call.require(SIGNAL_SUBMIT)
     point = actor.venue_code or source or actor.name
     filled = [dict(r) for r in rows]
     for r in filled:

@@ -12,20 +12,23 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from fangkong import clock
-from fangkong.alerts.access import Filters, board, change_alert, list_alerts, show_alert
+from fangkong.alerts.access import Filters, change_alert, list_alerts, read_alert, read_board
 from fangkong.alerts.detection import run_detection
 from fangkong.alerts.model import LEVELS, SIGNALS
 from fangkong.alerts.rules import AlertRules
 from fangkong.alerts.series import RegionTree, aggregate_table
 from fangkong.alerts.service import escalate_due
 from fangkong.alerts.signals import import_signals
+from fangkong.auth.guard import Call
 from fangkong.auth.keys import load_server_keys
 from fangkong.auth.model import cli_actor
 from fangkong.cli_support import database, out, settings
 from fangkong.errors import BadInput, Problem
 from fangkong.policy import load_pack
+from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.tx import write_transaction
 
@@ -38,6 +41,11 @@ ADDRESS = "cli"
 @app.callback()
 def _group() -> None:
     """Early warning: signals, detection, alerts, the board. 监测预警."""
+
+
+def _call(cfg: Settings, engine: Engine) -> Call:
+    """The guarded call of a command: the CLI actor, from the address ``cli``."""
+    return Call(engine, load_server_keys(cfg).audit, cli_actor(), ADDRESS, cfg.tz)
 
 
 def _day(text: str | None, tz: ZoneInfo) -> date:
@@ -109,8 +117,7 @@ def list_command(
     tz = ZoneInfo(cfg.timezone)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        view = list_alerts(engine, load_server_keys(cfg).audit, cli_actor(), ADDRESS,
-                           Filters(status, severity, None, rule, region), clock.now())  # fmt: skip
+        view = list_alerts(_call(cfg, engine), Filters(status, severity, None, rule, region))
     table = Table("id", "状态 status", "级别 severity", "规则 rule", "区划 region", "期 period",
                   "观察 observed", "阈值 threshold", "发出 raised", "升级 escalated")  # fmt: skip
     for r in view.rows:
@@ -129,8 +136,7 @@ def show_command(alert_id: Annotated[int, typer.Argument(help="The alert's id.")
     tz = ZoneInfo(cfg.timezone)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        v = show_alert(engine, load_server_keys(cfg).audit, cli_actor(), alert_id, ADDRESS,
-                       clock.now())  # fmt: skip
+        v = read_alert(_call(cfg, engine), alert_id)
     a = v.alert
     out.print(f"[bold]预警 alert {a.id}[/bold] {a.status} · {a.severity} · {a.rule} "
               f"({a.kind}, {a.method}) · {v.region_name} {a.region_code} ({a.level})")  # fmt: skip
@@ -169,8 +175,7 @@ def transition_command(
     cfg = settings()
     with database(cfg) as engine:
         migrate.require_current(engine)
-        before = change_alert(engine, load_server_keys(cfg).audit, cli_actor(), alert_id,
-                              status, note, ADDRESS, clock.now())  # fmt: skip
+        before = change_alert(_call(cfg, engine), alert_id, status, note)
     out.print(f"预警 alert {alert_id}: {before} → {status}")
 
 
@@ -191,10 +196,9 @@ def escalate_command() -> None:
 def board_command() -> None:
     """The four-earlies board: timeliness per jurisdiction."""
     cfg = settings()
-    tz = ZoneInfo(cfg.timezone)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        b = board(engine, load_server_keys(cfg).audit, cli_actor(), ADDRESS, clock.now(), tz)
+        b = read_board(_call(cfg, engine))
     table = Table("辖区 area", "预警 raised", "未结 open", "超时 overdue", "升级 escalated",
                   "按时核实 verified on time", "核实中位 h", "按时调查 investigated on time",
                   "调查中位 h", "发现中位 h detect")  # fmt: skip

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from fangkong import __version__, bounds, clock
 from fangkong.api import problems
+from fangkong.api.alerts_routes import alerts_api
 from fangkong.api.arrivals_routes import arrivals_api
 from fangkong.api.headers import SecurityHeaders
 from fangkong.api.healthcode_routes import healthcode_api
@@ -42,7 +43,7 @@ from fangkong.identity.sealing import Sealer, load_or_create_key
 from fangkong.policy.loader import load_pack
 from fangkong.settings import Settings
 from fangkong.store.engine import backend_name, engine_for
-from fangkong.web.alert_pages import alert_pages, signals_api
+from fangkong.web.alert_pages import alert_pages
 from fangkong.web.arrivals_pages import arrivals_pages
 from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render
@@ -229,7 +230,7 @@ def create_app(
     app.include_router(quarantine_pages)
     app.include_router(riskarea_pages)
     app.include_router(alert_pages)
-    app.include_router(signals_api)
+    app.include_router(alerts_api)
     app.include_router(arrivals_api)
     app.include_router(arrivals_pages)
     app.include_router(quarantine_api)

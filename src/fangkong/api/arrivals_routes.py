@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from fangkong import bounds
 from fangkong.arrivals.access import confirm_stage, submit_manifest
 from fangkong.arrivals.manifests import ManifestHeader
-from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.deps import CallDep, Ctx
 
 arrivals_api = APIRouter(prefix="/api/v1/arrivals", tags=["arrivals"])
 
@@ -87,19 +87,11 @@ def _row(t: TravellerIn) -> dict[str, Any]:
 
 
 @arrivals_api.post("/manifests")
-def post_manifest(body: ManifestIn, ctx: Ctx, actor: Caller, address: Address) -> ManifestOut:
+def post_manifest(body: ManifestIn, ctx: Ctx, call: CallDep) -> ManifestOut:
     """Register a manifest: all travellers or none (problems named by row and field, zh/en);
     the same manifest sent again changes nothing."""
     header = ManifestHeader(body.ref, body.mode, body.carrier, body.point_code)
-    got = submit_manifest(
-        ctx.engine,
-        ctx.keys.audit,
-        actor,
-        ctx.codes,
-        header,
-        [_row(t) for t in body.travellers],
-        address,
-    )
+    got = submit_manifest(call, ctx.codes, header, [_row(t) for t in body.travellers])
     return ManifestOut(
         manifest_id=got.manifest_id,
         ref=got.ref,
@@ -114,18 +106,13 @@ def post_manifest(body: ManifestIn, ctx: Ctx, actor: Caller, address: Address) -
 
 
 @arrivals_api.post("/confirm")
-def post_confirm(
-    body: ConfirmIn, ctx: Ctx, actor: Caller, address: Address
-) -> Annotated[ConfirmOut, "stage"]:
+def post_confirm(body: ConfirmIn, ctx: Ctx, call: CallDep) -> Annotated[ConfirmOut, "stage"]:
     """Confirm boarding or hand-over (the receiving side), by traveller id or ID scan."""
     via = "form" if body.traveller_id is not None else "scan"
     tid, stage = confirm_stage(
-        ctx.engine,
-        ctx.keys.audit,
-        actor,
+        call,
         ctx.codes,
         body.stage,
-        address,
         traveller_id=body.traveller_id,
         id_number=body.id_number,
         via=via,

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 
 from fangkong import audit, bounds
 from fangkong.api.problems import negotiate, problem_response
-from fangkong.auth.records import jurisdiction_summary, lookup_person, read_person, read_venue
+from fangkong.auth.records import lookup_person, read_person, read_summary, read_venue
 from fangkong.auth.rights import AUDIT_READ, SCAN_SUBMIT
 from fangkong.errors import Forbidden, Problem
 from fangkong.healthcode.access import SCAN_SCOPE, ReasonView
@@ -24,7 +24,7 @@ from fangkong.healthcode.scan_verdict import ScanVerdict
 from fangkong.http.context import (
     session_csrf,
 )
-from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.deps import CallDep, Caller, Ctx
 from fangkong.store import migrate
 
 api = APIRouter(prefix="/api/v1", tags=["api"])
@@ -218,44 +218,42 @@ def get_session(request: Request, actor: Caller) -> SessionOut:
 
 
 @api.get("/summary", response_model=SummaryOut, responses=ERRORS)
-def get_summary(ctx: Ctx, actor: Caller) -> SummaryOut:
+def get_summary(call: CallDep) -> SummaryOut:
     """Key numbers of the caller's jurisdiction: persons, households, venues."""
-    return SummaryOut.model_validate(asdict(jurisdiction_summary(ctx.engine, actor)))
+    return SummaryOut.model_validate(asdict(read_summary(call)))
 
 
 @api.get("/persons/{person_id}", response_model=PersonOut, responses=ERRORS)
 def get_person(
     ctx: Ctx,
-    actor: Caller,
-    address: Address,
+    call: CallDep,
     person_id: Annotated[int, Path(**bounds.ID_BOUNDS, description="the person's row id")],
 ) -> PersonOut:
     """One person, masked unless the caller may read in full. Audited."""
-    view = read_person(ctx.engine, ctx.keys.audit, actor, ctx.sealer, person_id, address)
+    view = read_person(call, ctx.sealer, person_id)
     return PersonOut.model_validate(asdict(view))
 
 
 @api.post("/persons/lookup", response_model=PersonOut, responses=ERRORS)
-def post_person_lookup(ctx: Ctx, actor: Caller, address: Address, body: LookupIn) -> PersonOut:
+def post_person_lookup(ctx: Ctx, call: CallDep, body: LookupIn) -> PersonOut:
     """Find a person by resident ID number (sent in the body, never in the URL). Audited."""
-    view = lookup_person(
-        ctx.engine, ctx.keys.audit, actor, ctx.sealer, body.id_number, address, ctx.today()
-    )
+    view = lookup_person(call, ctx.sealer, body.id_number)
     return PersonOut.model_validate(asdict(view))
 
 
 @api.get("/venues/{code}", response_model=VenueOut, responses=ERRORS)
-def get_venue(ctx: Ctx, actor: Caller, code: Annotated[str, Path(max_length=40)]) -> VenueOut:
+def get_venue(call: CallDep, code: Annotated[str, Path(max_length=40)]) -> VenueOut:
     """A venue in the caller's jurisdiction (a device: only its own venue)."""
-    return VenueOut.model_validate(asdict(read_venue(ctx.engine, actor, code)))
+    return VenueOut.model_validate(asdict(read_venue(call, code)))
 
 
 @api.get("/scan/device", response_model=DeviceOut, responses=ERRORS)
-def get_scan_device(ctx: Ctx, actor: Caller) -> DeviceOut:
+def get_scan_device(call: CallDep) -> DeviceOut:
     """For a scanner (token scope ``scan``): the venue it is bound to and its expiry."""
+    actor = call.actor
     if actor.kind != "device" or not actor.can(SCAN_SUBMIT) or actor.venue_code is None:
         raise Forbidden(SCAN_SCOPE)
-    venue = read_venue(ctx.engine, actor, actor.venue_code)
+    venue = read_venue(call, actor.venue_code)
     return DeviceOut(
         device=actor.name,
         scope=actor.scope,

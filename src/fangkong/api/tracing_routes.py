@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,14 +19,14 @@ from starlette.responses import JSONResponse
 from fangkong import bounds
 from fangkong.api.routes import ERRORS
 from fangkong.errors import FieldProblem, InvalidFields, Problem
-from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.deps import CallDep, Ctx
 from fangkong.tracing.access import (
     MAX_BULK,
-    case_contacts_view,
-    chains_view,
     change_contact_statuses,
-    clusters_view,
     page,
+    read_case_contacts,
+    read_chains,
+    read_clusters,
     register_and_trace,
 )
 from fangkong.tracing.lake import CheckinLake
@@ -172,7 +171,7 @@ def _case_out(case: Any) -> CaseOut:
 
 
 @tracing_api.post("/cases", response_model=RegisteredOut, responses=WRITE_ERRORS, status_code=201)
-def post_case(ctx: Ctx, actor: Caller, address: Address, body: CaseIn) -> JSONResponse:
+def post_case(ctx: Ctx, call: CallDep, body: CaseIn) -> JSONResponse:
     """Register a case (登记病例) for a person inside the caller's jurisdiction and, unless
     ``trace`` is false, trace it (流调) over the check-in lake, the household, class,
     office team and manifests; contacts go to health codes. Needs ``person.read``,
@@ -189,10 +188,9 @@ def post_case(ctx: Ctx, actor: Caller, address: Address, body: CaseIn) -> JSONRe
     rules = ContactRules.from_pack(ctx.codes.pack)
     lake = CheckinLake.at_home(ctx.settings.home)
     done = register_and_trace(
-        ctx.engine, ctx.keys.audit, actor, ctx.codes, rules, body.person_id, address,
+        call, ctx.codes, rules, body.person_id,
         onset=body.onset_date, sampled=body.sample_date, isolated_at=body.isolated_at,
         source=lake if body.trace and lake.files() else None,
-        tz=ZoneInfo(ctx.settings.timezone),
     )  # fmt: skip
     traced = None
     if done.traced is not None:
@@ -206,7 +204,7 @@ def post_case(ctx: Ctx, actor: Caller, address: Address, body: CaseIn) -> JSONRe
 
 @tracing_api.get("/cases/{case_id}/contacts", response_model=ContactsOut, responses=ERRORS)
 def get_contacts(
-    ctx: Ctx, actor: Caller, address: Address, case_id: Annotated[int, Path(**bounds.ID_BOUNDS)],
+    call: CallDep, case_id: Annotated[int, Path(**bounds.ID_BOUNDS)],
     kind: Filter = None, status: Filter = None, limit: Limit = 100, offset: Offset = 0,
 ) -> ContactsOut:  # fmt: skip
     """A case's contacts with the evidence linking them to it, close contacts first, one
@@ -214,8 +212,7 @@ def get_contacts(
     general; ``status``: identified, notified, quarantined, monitoring, released,
     became_case or lost. Names are masked without ``person.read_full``. Errors:
     ``tracing.case_unknown`` 404, ``tracing.kind_invalid``/``tracing.status_invalid`` 400."""
-    view = case_contacts_view(ctx.engine, ctx.keys.audit, actor, case_id, address,
-                              kind=kind, status=status)  # fmt: skip
+    view = read_case_contacts(call, case_id, kind=kind, status=status)
     rows, total = page(view.contacts, limit, offset)
     contacts = [
         ContactOut(
@@ -234,22 +231,19 @@ def get_contacts(
 
 
 @tracing_api.post("/contacts/status", response_model=StatusOut, responses=WRITE_ERRORS)
-def post_status(ctx: Ctx, actor: Caller, address: Address, body: StatusIn) -> StatusOut:
+def post_status(call: CallDep, body: StatusIn) -> StatusOut:
     """Move contacts to one status (批量操作), all or none, each change kept in the
     contact's history. Errors: ``tracing.transition_refused`` 409 (e.g. released →
     notified), ``tracing.status_invalid`` 400, ``tracing.contact_unknown`` 404 (also for
     a contact outside the jurisdiction)."""
-    changed = change_contact_statuses(ctx.engine, ctx.keys.audit, actor, body.contact_ids,
-                                      body.status, body.reason, address)  # fmt: skip
+    changed = change_contact_statuses(call, body.contact_ids, body.status, body.reason)
     return StatusOut(changed=changed)
 
 
 @tracing_api.get("/chains", response_model=ChainsOut, responses=ERRORS)
-def get_chains(
-    ctx: Ctx, actor: Caller, address: Address, limit: Limit = 100, offset: Offset = 0
-) -> ChainsOut:
+def get_chains(call: CallDep, limit: Limit = 100, offset: Offset = 0) -> ChainsOut:
     """Transmission chains (传播链) of the cases inside the jurisdiction, largest first."""
-    view = chains_view(ctx.engine, ctx.keys.audit, actor, address)
+    view = read_chains(call)
     chains, total = page(view.chains, limit, offset)
     return ChainsOut(
         total=total, limit=limit, offset=offset,
@@ -261,13 +255,11 @@ def get_chains(
 
 
 @tracing_api.get("/clusters", response_model=ClustersOut, responses=ERRORS)
-def get_clusters(
-    ctx: Ctx, actor: Caller, address: Address, limit: Limit = 100, offset: Offset = 0
-) -> ClustersOut:
+def get_clusters(ctx: Ctx, call: CallDep, limit: Limit = 100, offset: Offset = 0) -> ClustersOut:
     """Clusters (聚集性疫情) of two cases or more inside the jurisdiction, largest first,
     with the venues and households linking them and their growth: cases per day."""
     rules = ContactRules.from_pack(ctx.codes.pack)
-    found = clusters_view(ctx.engine, ctx.keys.audit, actor, address, rules)
+    found = read_clusters(call, rules)
     rows, total = page(found, limit, offset)
     return ClustersOut(
         total=total, limit=limit, offset=offset, window_days=rules.cluster_window_days,

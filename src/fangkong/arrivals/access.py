@@ -18,58 +18,50 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
-from fangkong import clock
 from fangkong.arrivals.board import PointBoard, TravellerView, board, traveller
 from fangkong.arrivals.loop import TravellerUnknown, advance, check
 from fangkong.arrivals.manifests import ManifestHeader, ManifestOutcome, import_manifest
 from fangkong.arrivals.rules import ArrivalRules
 from fangkong.arrivals.tables import travellers
-from fangkong.audit.calls import audited_after
-from fangkong.auth.jurisdiction import in_subtree, subtree
+from fangkong.auth.guard import Call, inside, names
+from fangkong.auth.jurisdiction import subtree
 from fangkong.auth.model import Actor, forbidden
-from fangkong.auth.rights import (
-    ARRIVAL_CONFIRM,
-    ARRIVAL_MANAGE,
-    ARRIVAL_MANIFEST,
-    ARRIVAL_READ,
-    PERSON_READ_FULL,
-)
+from fangkong.auth.rights import ARRIVAL_CONFIRM, ARRIVAL_MANAGE, ARRIVAL_MANIFEST, ARRIVAL_READ
 from fangkong.errors import Forbidden, Problem
 from fangkong.healthcode.codes import person_by_id_number
 from fangkong.healthcode.context import CodeContext
-from fangkong.identity.masking import mask_name
-from fangkong.store.schema import persons, venues
+from fangkong.store.schema import venues
 
 
 def _answerable(conn: Connection, actor: Actor, tid: int) -> Any:
+    """The traveller, if the actor's jurisdiction answers for them or is their destination;
+    else the NotFound of an absent one (audited as ``not_found`` either way)."""
     row = conn.execute(select(travellers).where(travellers.c.id == tid)).first()
     missing = TravellerUnknown(
         Problem("arrivals.traveller_unknown", f"无此旅客 {tid}", f"no traveller {tid}")
     )
     if row is None:
         raise missing
-    if actor.region_code is not None and not any(
-        in_subtree(conn, actor.region_code, code)
-        for code in (row.responsible_region, row.destination_region)
+    if not any(
+        inside(conn, actor, code) for code in (row.responsible_region, row.destination_region)
     ):
         raise missing
     return row
 
 
 def submit_manifest(
-    engine: Engine,
-    key: bytes,
-    actor: Actor,
+    call: Call,
     codes: CodeContext,
     header: ManifestHeader,
     rows: Sequence[Mapping[str, Any]],
-    address: str,
 ) -> ManifestOutcome:
+    actor = call.actor
+
     def body() -> ManifestOutcome:
         if actor.kind == "device":
-            actor.require(ARRIVAL_MANIFEST)
+            call.require(ARRIVAL_MANIFEST)
             if actor.venue_code != header.point_code:
                 raise Forbidden(
                     Problem(
@@ -79,18 +71,16 @@ def submit_manifest(
                     )
                 )
         else:
-            actor.require(ARRIVAL_MANAGE)
-            with engine.connect() as conn:
+            call.require(ARRIVAL_MANAGE)
+            with call.engine.connect() as conn:
                 region = conn.execute(
                     select(venues.c.region_code).where(venues.c.code == header.point_code)
                 ).scalar()
-                inside = actor.region_code is None or (
-                    region is not None and in_subtree(conn, actor.region_code, region)
-                )
-            if not inside:
+                allowed = inside(conn, actor, region)
+            if not allowed:
                 raise forbidden(ARRIVAL_MANAGE)
         return import_manifest(
-            engine,
+            call.engine,
             header,
             rows,
             ArrivalRules.from_pack(codes.pack),
@@ -102,9 +92,7 @@ def submit_manifest(
             tz=codes.tz,
         )
 
-    return audited_after(
-        engine, key, actor, address, "arrival.manifest", "traveller", header.ref[:80], body
-    )
+    return call.audited_after("arrival.manifest", "traveller", header.ref[:80], body)
 
 
 @dataclass(frozen=True)
@@ -114,59 +102,42 @@ class BoardView:
     at: datetime
 
 
-def board_view(
-    engine: Engine,
-    key: bytes,
-    actor: Actor,
-    rules: ArrivalRules,
-    address: str,
-    *,
-    at: datetime | None = None,
-) -> BoardView:
-    at = at or clock.now()
+def read_board(call: Call, rules: ArrivalRules) -> BoardView:
+    """The board of the points the actor's jurisdiction answers for, as of ``call.now()``
+    (overdue travellers are checked first, so the board never lags the job)."""
+    actor, at = call.actor, call.now()
 
     def body() -> BoardView:
-        actor.require(ARRIVAL_READ)
-        check(engine, rules, at=at)
-        with engine.connect() as conn:
+        call.require(ARRIVAL_READ)
+        check(call.engine, rules, at=at)
+        with call.engine.connect() as conn:
             scope = None if actor.region_code is None else subtree(actor.region_code)
             points = board(conn, regions=scope, at=at)
             ids = [o.person_id for p in points for o in p.overdue]
-            names = _names(conn, actor, ids)
-        return BoardView(points, names, at)
+            name = names(conn, actor, ids)
+        return BoardView(points, name, at)
 
-    return audited_after(engine, key, actor, address, "arrival.board", "traveller", None, body)
-
-
-def _names(conn: Connection, actor: Actor, ids: Sequence[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    full = actor.can(PERSON_READ_FULL)
-    rows = conn.execute(select(persons.c.id, persons.c.name).where(persons.c.id.in_(list(ids))))
-    return {int(i): n if full else mask_name(n) for i, n in rows}
+    return call.audited_after("arrival.board", "traveller", None, body)
 
 
-def traveller_view(
-    engine: Engine, key: bytes, actor: Actor, tid: int, address: str
-) -> tuple[TravellerView, str]:
+def read_traveller(call: Call, tid: int) -> tuple[TravellerView, str]:
+    """One traveller's closed loop and name (masked by rights), if answerable."""
+
     def body() -> tuple[TravellerView, str]:
-        actor.require(ARRIVAL_READ)
-        with engine.connect() as conn:
-            _answerable(conn, actor, tid)
+        call.require(ARRIVAL_READ)
+        with call.engine.connect() as conn:
+            _answerable(conn, call.actor, tid)
             view = traveller(conn, tid)
             assert view is not None  # noqa: S101 - answerable above
-            return view, _names(conn, actor, [view.person_id])[view.person_id]
+            return view, names(conn, call.actor, [view.person_id])[view.person_id]
 
-    return audited_after(engine, key, actor, address, "arrival.read", "traveller", str(tid), body)
+    return call.audited_after("arrival.read", "traveller", str(tid), body)
 
 
 def confirm_stage(
-    engine: Engine,
-    key: bytes,
-    actor: Actor,
+    call: Call,
     codes: CodeContext,
     stage: str,
-    address: str,
     *,
     traveller_id: int | None = None,
     id_number: str | None = None,
@@ -178,13 +149,11 @@ def confirm_stage(
     target = str(traveller_id) if traveller_id is not None else None
 
     def body() -> tuple[int, str]:
-        actor.require(ARRIVAL_CONFIRM)
+        call.require(ARRIVAL_CONFIRM)
         tid = traveller_id
-        with engine.connect() as conn:
+        with call.engine.connect() as conn:
             if tid is None:
-                person = person_by_id_number(
-                    conn, codes.sealer, id_number or "", clock.now().astimezone(codes.tz).date()
-                )
+                person = person_by_id_number(conn, codes.sealer, id_number or "", call.today())
                 tid = (
                     conn.execute(
                         select(travellers.c.id)
@@ -202,7 +171,7 @@ def confirm_stage(
                             "no traveller in the loop holds this ID",
                         )
                     )
-            _answerable(conn, actor, tid)
-        return tid, advance(engine, rules, tid, stage, by=actor.name, via=via)
+            _answerable(conn, call.actor, tid)
+        return tid, advance(call.engine, rules, tid, stage, by=call.actor.name, via=via)
 
-    return audited_after(engine, key, actor, address, f"arrival.{via}", "traveller", target, body)
+    return call.audited_after(f"arrival.{via}", "traveller", target, body)

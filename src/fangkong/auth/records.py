@@ -1,7 +1,8 @@
 """Reads of personal records through jurisdiction, rights, masking and the audit log.
 
 One function per use case (``read_person``, ``lookup_person``, ``read_venue``,
-``jurisdiction_summary``); pages and API routes call these and nothing else. A record
+``read_summary``), each taking the :class:`~fangkong.auth.guard.Call` first; pages and
+API routes call these and nothing else. A record
 outside the actor's jurisdiction raises exactly the ``NotFound`` of a missing record —
 the same code, message and status — so guessing ids reveals nothing; only the audit
 row tells them apart (``out_of_jurisdiction`` vs ``not_found``).
@@ -10,13 +11,13 @@ row tells them apart (``out_of_jurisdiction`` vs ``not_found``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, func, select
 
 from fangkong.audit.log import AuditEvent, record, transaction
-from fangkong.auth.jurisdiction import branches, within
-from fangkong.auth.model import Actor, forbidden
+from fangkong.auth.guard import Call, within
+from fangkong.auth.jurisdiction import branches
+from fangkong.auth.model import forbidden
 from fangkong.auth.rights import DASHBOARD_VIEW, PERSON_READ, PERSON_READ_FULL, VENUE_READ
 from fangkong.errors import (
     FangkongError,
@@ -114,20 +115,13 @@ def _view(conn: Connection, row: object, sealer: Sealer, full: bool) -> PersonVi
     )
 
 
-def _read(
-    engine: Engine,
-    key: bytes,
-    actor: Actor,
-    sealer: Sealer,
-    address: str,
-    action: str,
-    where: object,
-    target: str | None,
-) -> PersonView:
-    """Find one person by ``where``, check rights and jurisdiction, mask, audit once."""
+def _read(call: Call, sealer: Sealer, action: str, where: object, target: str | None) -> PersonView:
+    """Find one person by ``where``, check rights and jurisdiction, mask, audit once (the
+    row names the person found, also when outside the jurisdiction)."""
+    actor = call.actor
     error: FangkongError | None = None
     view: PersonView | None = None
-    with transaction(engine) as conn:
+    with transaction(call.engine) as conn:
         if not actor.can(PERSON_READ):
             outcome, error = "forbidden", forbidden(PERSON_READ)
         else:
@@ -147,42 +141,22 @@ def _read(
                 view = _view(conn, row, sealer, actor.can(PERSON_READ_FULL))
                 outcome = "ok"
         detail = None if view is None else ("masked" if view.masked else "full")
-        record(
-            conn, key, AuditEvent(actor.name, action, outcome, address, "person", target, detail)
-        )
+        event = AuditEvent(actor.name, action, outcome, call.address, "person", target, detail)
+        record(conn, call.key, event)
     if error is not None:
         raise error
     assert view is not None  # noqa: S101 - no error means a view
     return view
 
 
-def read_person(
-    engine: Engine, key: bytes, actor: Actor, sealer: Sealer, person_id: int, address: str
-) -> PersonView:
+def read_person(call: Call, sealer: Sealer, person_id: int) -> PersonView:
     """A person by row id, if inside the actor's jurisdiction (else: no such person)."""
-    return _read(
-        engine,
-        key,
-        actor,
-        sealer,
-        address,
-        "person.read",
-        persons.c.id == person_id,
-        str(person_id),
-    )
+    return _read(call, sealer, "person.read", persons.c.id == person_id, str(person_id))
 
 
-def lookup_person(
-    engine: Engine,
-    key: bytes,
-    actor: Actor,
-    sealer: Sealer,
-    id_number: str,
-    address: str,
-    today: date,
-) -> PersonView:
+def lookup_person(call: Call, sealer: Sealer, id_number: str) -> PersonView:
     """A person by resident ID number, found through the sealed lookup hash only."""
-    check = check_resident_id(id_number, today=today)
+    check = check_resident_id(id_number, today=call.today())
     if not check.valid or check.normalized is None:
         first = check.problems[0]
         raise InvalidFields(
@@ -191,19 +165,18 @@ def lookup_person(
         )
     # the same key the registry import hashes (registry.validate: type|country|number)
     doc_hash = sealer.lookup_hash("document", f"resident_id|CHN|{check.normalized}")
-    return _read(
-        engine, key, actor, sealer, address, "person.lookup", persons.c.doc_hash == doc_hash, None
-    )
+    return _read(call, sealer, "person.lookup", persons.c.doc_hash == doc_hash, None)
 
 
-def read_venue(engine: Engine, actor: Actor, code: str) -> VenueView:
+def read_venue(call: Call, code: str) -> VenueView:
     """A venue in the actor's jurisdiction; a device sees only the venue it is bound to."""
+    actor = call.actor
     if actor.kind == "device":
         if actor.venue_code != code:
             raise NotFound(VENUE_NOT_FOUND)
     else:
-        actor.require(VENUE_READ)
-    with engine.connect() as conn:
+        call.require(VENUE_READ)
+    with call.engine.connect() as conn:
         row = conn.execute(
             select(venues).where(venues.c.code == code, within(actor, venues.c.region_code))
         ).first()
@@ -212,10 +185,11 @@ def read_venue(engine: Engine, actor: Actor, code: str) -> VenueView:
     return VenueView(row.code, row.name, row.type, row.region_code, row.capacity)
 
 
-def jurisdiction_summary(engine: Engine, actor: Actor) -> Summary:
+def read_summary(call: Call) -> Summary:
     """Persons, households and venues in the actor's jurisdiction, persons per sub-area."""
-    actor.require(DASHBOARD_VIEW)
-    with engine.connect() as conn:
+    actor = call.actor
+    call.require(DASHBOARD_VIEW)
+    with call.engine.connect() as conn:
 
         def count(table: object, column: object) -> int:
             return int(

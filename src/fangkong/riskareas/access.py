@@ -12,13 +12,11 @@ only). A task of another jurisdiction answers as one that does not exist.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from fangkong.audit.log import AuditEvent, record, transaction
-from fangkong.auth.jurisdiction import in_subtree
-from fangkong.auth.model import Actor
+from fangkong.auth.guard import Call, inside
 from fangkong.auth.rights import NEED_MANAGE, PERSON_READ_FULL, RISKAREA_DESIGNATE, RISKAREA_READ
 from fangkong.errors import FangkongError
 from fangkong.healthcode.context import CodeContext
@@ -37,93 +35,86 @@ from fangkong.riskareas.suggest import Suggestion, suggest
 from fangkong.riskareas.tables import risk_area_needs, risk_areas
 
 
-def needs_view(
-    engine: Engine, key: bytes, actor: Actor, address: str, *, open_only: bool = True,
-    now: datetime | None = None,
-) -> list[NeedView]:  # fmt: skip
+def _record(call: Call, action: str, outcome: str, target_type: str, target_id: str | None,
+            detail: str) -> None:  # fmt: skip
+    with transaction(call.engine) as conn:
+        record(conn, call.key, AuditEvent(call.actor.name, action, outcome, call.address,
+                                          target_type, target_id, detail))  # fmt: skip
+
+
+def read_needs(call: Call, *, open_only: bool = True) -> list[NeedView]:
     """The tasks of the actor's jurisdiction, overdue first, names masked by rights."""
-    actor.require(NEED_MANAGE)
-    rows = list_needs(engine, now=now, open_only=open_only, within=actor.region_code)
+    actor = call.actor
+    call.require(NEED_MANAGE)
+    rows = list_needs(call.engine, now=call.at, open_only=open_only, within=actor.region_code)
     if not actor.can(PERSON_READ_FULL):
         rows = [replace(r, person_name=mask_name(r.person_name)) for r in rows]
-    with transaction(engine) as conn:
-        record(conn, key, AuditEvent(actor.name, "needs.view", "ok", address, "need", None,
-                                     f"{len(rows)} tasks"))  # fmt: skip
+    _record(call, "needs.view", "ok", "need", None, f"{len(rows)} tasks")
     return rows
 
 
-def change_need(
-    engine: Engine, key: bytes, actor: Actor, address: str, need_id: int, status: str,
-    note: str, *, now: datetime | None = None,
-) -> None:  # fmt: skip
+def change_need(call: Call, need_id: int, status: str, note: str) -> None:
     """Move a task on, if it lies in the actor's jurisdiction (audited either way)."""
     outcome = "ok"
     try:
-        actor.require(NEED_MANAGE)
-        with engine.connect() as conn:
+        call.require(NEED_MANAGE)
+        with call.engine.connect() as conn:
             region = conn.execute(
                 select(risk_areas.c.region_code)
                 .join(risk_area_needs, risk_area_needs.c.area_id == risk_areas.c.id)
                 .where(risk_area_needs.c.id == need_id)
             ).scalar_one_or_none()
-            hidden = region is None or (
-                actor.region_code is not None and not in_subtree(conn, actor.region_code, region)
-            )
+            hidden = region is None or not inside(conn, call.actor, region)
         if hidden:
             outcome = "not_found" if region is None else "out_of_jurisdiction"
             raise NeedUnknown(problem("need_unknown", f"无此需求（{need_id}）",
                                       f"no need {need_id}"))  # fmt: skip
-        set_need_status(engine, need_id, status, by=actor.name, note=note, now=now)
+        set_need_status(call.engine, need_id, status, by=call.actor.name, note=note, now=call.at)
     except FangkongError as exc:
         if outcome == "ok":
             outcome = exc.code[:20]
         raise
     finally:
-        with transaction(engine) as conn:
-            record(conn, key, AuditEvent(actor.name, "needs.change", outcome, address, "need",
-                                         str(need_id), status[:20]))  # fmt: skip
+        _record(call, "needs.change", outcome, "need", str(need_id), status[:20])
 
 
 # ---- designation from the pages ---------------------------------------------------------------
 
 
-def manage_view(
-    engine: Engine, ctx: CodeContext, actor: Actor, *, now: datetime | None = None
+def read_risk_areas(
+    call: Call, codes: CodeContext
 ) -> tuple[list[Suggestion], list[AreaView], list[ChangeView]]:
     """Suggestions, areas (every level) and recent changes of the actor's jurisdiction
     (``riskarea.read``): reasons included, no persons."""
-    actor.require(RISKAREA_READ)
-    within = actor.region_code
-    found = suggest(engine, ctx, now=now, within=within)
-    areas = list_areas(engine, ctx, levels=("high", "medium", "low"), within_region=within)
+    call.require(RISKAREA_READ)
+    within = call.actor.region_code
+    found = suggest(call.engine, codes, now=call.at, within=within)
+    areas = list_areas(call.engine, codes, levels=("high", "medium", "low"), within_region=within)
     ids = {a.id for a in areas}
-    history = [h for h in area_history(engine, limit=200) if h.area_id in ids]
+    history = [h for h in area_history(call.engine, limit=200) if h.area_id in ids]
     return found, areas, history
 
 
 def designate_area(
-    engine: Engine, key: bytes, ctx: CodeContext, actor: Actor, address: str, *,
-    region_code: str, level: str, reason: str,
-) -> ChangeResult:  # fmt: skip
+    call: Call, codes: CodeContext, *, region_code: str, level: str, reason: str
+) -> ChangeResult:
     """Designate inside the actor's jurisdiction (``riskarea.designate``), audited."""
     outcome = "ok"
     try:
-        actor.require(RISKAREA_DESIGNATE)
-        if actor.region_code is not None:
-            with engine.connect() as conn:
-                inside = in_subtree(conn, actor.region_code, region_code)
-            if not inside:
+        call.require(RISKAREA_DESIGNATE)
+        if call.actor.region_code is not None:
+            with call.engine.connect() as conn:
+                allowed = inside(conn, call.actor, region_code)
+            if not allowed:
                 outcome = "out_of_jurisdiction"
                 missing = problem("region_unknown", f"无此区划（{region_code}）",
                                   f"no region {region_code}")  # fmt: skip
                 raise DesignationInvalid(missing)
-        return designate(engine, ctx, region_code=region_code, level=level, reason=reason,
-                         by=actor.name)  # fmt: skip
+        return designate(call.engine, codes, region_code=region_code, level=level,
+                         reason=reason, by=call.actor.name)  # fmt: skip
     except FangkongError as exc:
         if outcome == "ok":
             outcome = exc.code[:20]
         raise
     finally:
-        with transaction(engine) as conn:
-            record(conn, key, AuditEvent(actor.name, "riskarea.designate", outcome, address,
-                                         "region", region_code[:80], level[:20]))  # fmt: skip
+        _record(call, "riskarea.designate", outcome, "region", region_code[:80], level[:20])

@@ -23,14 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, select
 
 from fangkong import bounds
-from fangkong.audit.calls import audited
-from fangkong.auth.jurisdiction import within
+from fangkong.auth.guard import Call, hidden, names, within
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import FACT_RECORD, PERSON_READ, PERSON_READ_FULL, PERSON_WRITE
 from fangkong.errors import BadInput, Problem
@@ -72,12 +70,6 @@ T = TypeVar("T")
 READ_RIGHTS = (PERSON_READ, FACT_RECORD)
 CHANGE_RIGHTS = (*READ_RIGHTS, PERSON_WRITE)
 MAX_BULK = 500
-
-
-class _Hidden(CaseUnknown):
-    """Outside the actor's jurisdiction: answered as absent, audited as what it is."""
-
-    outcome = "out_of_jurisdiction"
 
 
 def _case_missing(case_id: int) -> Problem:
@@ -161,12 +153,7 @@ def growth(days: Sequence[date]) -> tuple[tuple[date, int], ...]:
     return tuple(counts.items())
 
 
-# ---- rights and jurisdiction ----------------------------------------------------------------
-
-
-def _require(actor: Actor, rights: Sequence[str]) -> None:
-    for right in rights:
-        actor.require(right)
+# ---- jurisdiction ---------------------------------------------------------------------------
 
 
 def _visible(conn: Connection, actor: Actor, person_ids: Sequence[int]) -> set[int]:
@@ -181,21 +168,13 @@ def _visible(conn: Connection, actor: Actor, person_ids: Sequence[int]) -> set[i
     return {int(p) for p in rows}
 
 
-def _names(conn: Connection, actor: Actor, person_ids: Sequence[int]) -> dict[int, str]:
-    full = actor.can(PERSON_READ_FULL)
-    rows = conn.execute(
-        select(persons.c.id, persons.c.name).where(persons.c.id.in_(list(person_ids)))
-    ).all()
-    return {int(i): n if full else mask_name(n) for i, n in rows}
-
-
 def _case_in_reach(conn: Connection, actor: Actor, case_id: int) -> CaseView:
     try:
         case = get_case(conn, case_id)
     except CaseUnknown:
         raise CaseUnknown(_case_missing(case_id)) from None
     if case.person_id not in _visible(conn, actor, [case.person_id]):
-        raise _Hidden(_case_missing(case_id))
+        raise hidden(CaseUnknown(_case_missing(case_id)))
     return case
 
 
@@ -211,48 +190,48 @@ def _choice(value: str | None, allowed: tuple[str, ...], field: str) -> str | No
 # ---- a case's contacts ----------------------------------------------------------------------
 
 
-def case_contacts_view(
-    engine: Engine, key: bytes, actor: Actor, case_id: int, address: str,
-    *, kind: str | None = None, status: str | None = None,
-) -> CaseContacts:  # fmt: skip
+def read_case_contacts(
+    call: Call, case_id: int, *, kind: str | None = None, status: str | None = None
+) -> CaseContacts:
     """A case's contacts with their evidence, filtered by kind and status. Audited."""
+    actor = call.actor
 
     def body(conn: Connection) -> tuple[CaseContacts, str]:
-        _require(actor, READ_RIGHTS)
+        call.require(*READ_RIGHTS)
         k = _choice(kind, CONTACT_KINDS, "kind")
         s = _choice(status, STATUSES, "status")
         case = _case_in_reach(conn, actor, case_id)
         found = [c for c in contacts_of_case(conn, case_id, kind=k) if s is None or c.status == s]
         people = [case.person_id, *(c.person_id for c in found)]
-        names = _names(conn, actor, people)
+        name = names(conn, actor, people)
         inside = _visible(conn, actor, people)
         rows = tuple(
             ContactRow(
                 c,
-                names[c.person_id] if c.person_id in inside else mask_name(names[c.person_id]),
+                name[c.person_id] if c.person_id in inside else mask_name(name[c.person_id]),
                 c.person_id in inside,
             )
             for c in found
         )
-        view = CaseContacts(case, names[case.person_id], rows, k, s,
+        view = CaseContacts(case, name[case.person_id], rows, k, s,
                             all(actor.can(r) for r in CHANGE_RIGHTS))  # fmt: skip
         masked = "" if actor.can(PERSON_READ_FULL) else " masked"
         return view, f"{len(rows)} contacts{masked}"
 
-    return audited(engine, key, actor, address, "tracing.contacts", "case", str(case_id), body)
+    return call.audited("tracing.contacts", "case", str(case_id), body)
 
 
 def change_contact_statuses(
-    engine: Engine, key: bytes, actor: Actor, contact_ids: Sequence[int], status: str,
-    reason: str, address: str, *, at: datetime | None = None,
-) -> int:  # fmt: skip
+    call: Call, contact_ids: Sequence[int], status: str, reason: str
+) -> int:
     """Move several contacts to ``status`` at once (批量操作), all or none; each change is
     kept in the contact's history. A contact outside the jurisdiction answers as absent.
     Returns how many changed. One audit row (the contact ids in its detail)."""
+    actor = call.actor
     ids = sorted({int(i) for i in contact_ids})
 
     def body(conn: Connection) -> tuple[int, str]:
-        _require(actor, CHANGE_RIGHTS)
+        call.require(*CHANGE_RIGHTS)
         if not ids:
             raise StatusInvalid(Problem("tracing.no_contacts", "请选择接触者",
                                         "select at least one contact"))  # fmt: skip
@@ -271,11 +250,10 @@ def change_contact_statuses(
                 raise ContactUnknown(Problem("tracing.contact_unknown", f"无此接触者（{cid}）",
                                              f"no contact {cid}"))  # fmt: skip
         for cid in ids:
-            set_contact_status(conn, cid, status, by=actor.name, reason=reason, at=at)
+            set_contact_status(conn, cid, status, by=actor.name, reason=reason, at=call.at)
         return len(ids), f"{status}: " + ",".join(map(str, ids))
 
-    return audited(engine, key, actor, address, "tracing.status", "contact",
-                    str(ids[0]) if len(ids) == 1 else None, body)  # fmt: skip
+    return call.audited("tracing.status", "contact", str(ids[0]) if len(ids) == 1 else None, body)
 
 
 # ---- chains and clusters --------------------------------------------------------------------
@@ -291,11 +269,12 @@ def _cases_in_reach(conn: Connection, actor: Actor) -> dict[int, int]:
     return {int(i): int(p) for i, p in rows}
 
 
-def chains_view(engine: Engine, key: bytes, actor: Actor, address: str) -> ChainsView:
+def read_chains(call: Call) -> ChainsView:
     """Transmission chains cut to the cases inside the jurisdiction. Audited."""
+    actor = call.actor
 
     def body(conn: Connection) -> tuple[ChainsView, str]:
-        _require(actor, READ_RIGHTS)
+        call.require(*READ_RIGHTS)
         reach = _cases_in_reach(conn, actor)
         out: list[Chain] = []
         for ch in case_chains(conn):
@@ -305,11 +284,11 @@ def chains_view(engine: Engine, key: bytes, actor: Actor, address: str) -> Chain
             links = tuple((a, b) for a, b in ch.links if a in reach and b in reach)
             roots = tuple(c for c in ch.roots if c in reach)
             out.append(Chain(len(out), cases, roots, links))
-        names = _names(conn, actor, list(reach.values()))
-        view = ChainsView(tuple(out), {c: names[p] for c, p in reach.items()})
+        name = names(conn, actor, list(reach.values()))
+        view = ChainsView(tuple(out), {c: name[p] for c, p in reach.items()})
         return view, f"{len(out)} chains, {len(reach)} cases"
 
-    return audited(engine, key, actor, address, "tracing.chains", None, None, body)
+    return call.audited("tracing.chains", None, None, body)
 
 
 def _stored_clusters(conn: Connection, rules: ContactRules) -> list[Cluster]:
@@ -352,18 +331,17 @@ def _stored_clusters(conn: Connection, rules: ContactRules) -> list[Cluster]:
     return out
 
 
-def clusters_view(
-    engine: Engine, key: bytes, actor: Actor, address: str, rules: ContactRules,
-    source: CheckinSource | None = None,
-) -> list[ClusterRow]:  # fmt: skip
+def read_clusters(
+    call: Call, rules: ContactRules, source: CheckinSource | None = None
+) -> list[ClusterRow]:
     """Clusters (聚集性疫情) of two cases or more inside the jurisdiction, largest first,
     with the venues and households that link them and when their cases became infectious
     (first and latest: the growth). From the check-ins when ``source`` is given, else
     from the stored evidence. Audited."""
 
     def body(conn: Connection) -> tuple[list[ClusterRow], str]:
-        _require(actor, READ_RIGHTS)
-        reach = _cases_in_reach(conn, actor)
+        call.require(*READ_RIGHTS)
+        reach = _cases_in_reach(conn, call.actor)
         found = clusters(conn, source, rules) if source else _stored_clusters(conn, rules)
         c = tracing_cases.c
         starts, dated = {}, {}
@@ -382,24 +360,25 @@ def clusters_view(
                                   growth([dated[k] for k in cases]), flagged))  # fmt: skip
         return out, f"{len(out)} clusters"
 
-    return audited(engine, key, actor, address, "tracing.clusters", None, None, body)
+    return call.audited("tracing.clusters", None, None, body)
 
 
 # ---- registering and tracing a case ---------------------------------------------------------
 
 
 def register_and_trace(
-    engine: Engine, key: bytes, actor: Actor, codes: CodeContext, rules: ContactRules,
-    person_id: int, address: str, *, onset: date | None = None, sampled: date | None = None,
-    isolated_at: datetime | None = None, source: CheckinSource | CheckinLake | None = None,
-    tz: ZoneInfo | None = None, at: datetime | None = None,
+    call: Call, codes: CodeContext, rules: ContactRules, person_id: int, *,
+    onset: date | None = None, sampled: date | None = None, isolated_at: datetime | None = None,
+    source: CheckinSource | CheckinLake | None = None,
 ) -> Registered:  # fmt: skip
     """Register the case of a person living inside the jurisdiction (登记病例) and, with a
     check-in ``source``, trace it; its contacts go to health codes. One audit row (the
-    person and what was found, never names); a person outside answers as absent."""
+    person and what was found, never names); a person outside answers as absent. Business
+    time is ``call.at`` when pinned, else the clock's."""
+    actor, at = call.actor, call.at
 
     def body(conn: Connection) -> tuple[tuple[CaseView, TraceOutcome | None], str]:
-        _require(actor, CHANGE_RIGHTS)
+        call.require(*CHANGE_RIGHTS)
         if person_id not in _visible(conn, actor, [person_id]):
             raise PersonUnknown(Problem("tracing.person_unknown", f"无此人员（{person_id}）",
                                         f"no person {person_id}"))  # fmt: skip
@@ -409,23 +388,22 @@ def register_and_trace(
         ):
             raise refused
         case = register_case(conn, person_id, rules, onset=onset, sampled=sampled,
-                             isolated_at=isolated_at, tz=tz, by=actor.name, at=at)  # fmt: skip
+                             isolated_at=isolated_at, tz=call.tz, by=actor.name, at=at)  # fmt: skip
         if source is None:
             return (case, None), f"case {case.id}"
         traced = trace_cases(conn, [case.id], source, rules, at=at, by=actor.name)
         found = ", ".join(f"{k} {n}" for k, n in traced.found.items())
         return (get_case(conn, case.id), traced), f"case {case.id}: {found}"
 
-    case, traced = audited(engine, key, actor, address, "tracing.case", "person",
-                            str(person_id), body)  # fmt: skip
+    case, traced = call.audited("tracing.case", "person", str(person_id), body)
     facts = changed = 0
     if traced is not None:
-        facts, changed = hand_off(engine, codes, at=at, by=actor.name)
+        facts, changed = hand_off(call.engine, codes, at=at, by=actor.name)
     return Registered(case, traced, facts, changed)
 
 
 __all__ = [
-    "CaseContacts", "ChainsView", "ClusterRow", "ContactRow", "Registered", "case_contacts_view",
-    "chains_view", "change_contact_statuses", "clusters_view", "growth", "page",
-    "register_and_trace",
+    "CaseContacts", "ChainsView", "ClusterRow", "ContactRow", "Registered",
+    "change_contact_statuses", "growth", "page", "read_case_contacts", "read_chains",
+    "read_clusters", "register_and_trace",
 ]  # fmt: skip

@@ -10,40 +10,37 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
 from fangkong.api.problems import status_of
-from fangkong.arrivals.access import board_view, confirm_stage, traveller_view
+from fangkong.arrivals.access import confirm_stage, read_board, read_traveller
 from fangkong.arrivals.rules import STAGES, ArrivalRules
+from fangkong.auth.guard import Call
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
-from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.deps import CallDep, Ctx
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 
 arrivals_pages = APIRouter(include_in_schema=False)
 
 
 @arrivals_pages.get("/arrivals")
-def get_board(request: Request, ctx: Ctx, actor: Caller, address: Address) -> HTMLResponse:
-    view = board_view(
-        ctx.engine, ctx.keys.audit, actor, ArrivalRules.from_pack(ctx.codes.pack), address
-    )
-    return page(request, "arrivals/board.html", actor=actor, view=view, stages=STAGES)
+def get_board(request: Request, ctx: Ctx, call: CallDep) -> HTMLResponse:
+    view = read_board(call, ArrivalRules.from_pack(ctx.codes.pack))
+    return page(request, "arrivals/board.html", actor=call.actor, view=view, stages=STAGES)
 
 
 def _traveller_page(
     request: Request,
-    ctx: Ctx,
-    actor: Caller,
-    address: str,
+    call: Call,
     tid: int,
     *,
     status: int = 200,
     error: str | None = None,
 ) -> HTMLResponse:
-    view, name = traveller_view(ctx.engine, ctx.keys.audit, actor, tid, address)
+    view, name = read_traveller(call, tid)
     return page(
         request,
         "arrivals/traveller.html",
         status=status,
-        actor=actor,
+        actor=call.actor,
         t=view,
         name=name,
         error=error,
@@ -52,18 +49,15 @@ def _traveller_page(
 
 
 @arrivals_pages.get("/arrivals/travellers/{tid}")
-def get_traveller(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, tid: PathId
-) -> HTMLResponse:
-    return _traveller_page(request, ctx, actor, address, tid)
+def get_traveller(request: Request, call: CallDep, tid: PathId) -> HTMLResponse:
+    return _traveller_page(request, call, tid)
 
 
 @arrivals_pages.post("/arrivals/travellers/{tid}/confirm")
 def post_confirm_form(
     request: Request,
     ctx: Ctx,
-    actor: Caller,
-    address: Address,
+    call: CallDep,
     tid: PathId,
     stage: Annotated[str, Form(max_length=20)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
@@ -72,22 +66,11 @@ def post_confirm_form(
     check_csrf(request, csrf_token, session_csrf_basis(request))
     try:
         bounds.refuse(bounds.text_problem(stage, "stage"))
-        confirm_stage(
-            ctx.engine,
-            ctx.keys.audit,
-            actor,
-            ctx.codes,
-            stage,
-            address,
-            traveller_id=tid,
-            via="form",
-        )
+        confirm_stage(call, ctx.codes, stage, traveller_id=tid, via="form")
     except (BadInput, Conflict, NotFound) as exc:
         return _traveller_page(
             request,
-            ctx,
-            actor,
-            address,
+            call,
             tid,
             status=status_of(exc),
             error=exc.problem.text(page_lang(request)),

@@ -23,9 +23,9 @@ from fangkong.auth.guard import Call
 from fangkong.auth.model import Actor
 from fangkong.auth.records import (
     Summary,
-    jurisdiction_summary,
     lookup_person,
     read_person,
+    read_summary,
 )
 from fangkong.auth.rights import AUDIT_READ, CODE_READ, PERSON_READ
 from fangkong.auth.sessions import SESSION_EXPIRED, login, logout
@@ -237,8 +237,9 @@ def _chart_spec(summary: Summary, colours: ColourSummary | None, lang: str) -> s
 
 
 @pages.get("/")
-def get_home(request: Request, ctx: Ctx, actor: Caller, call: CallDep) -> HTMLResponse:
-    summary = jurisdiction_summary(ctx.engine, actor)
+def get_home(request: Request, call: CallDep) -> HTMLResponse:
+    actor = call.actor
+    summary = read_summary(call)
     colours = colour_summary(call) if actor.can(CODE_READ) else None
     return page(
         request,
@@ -251,11 +252,9 @@ def get_home(request: Request, ctx: Ctx, actor: Caller, call: CallDep) -> HTMLRe
 
 
 @pages.get("/partials/summary")
-def get_summary_partial(request: Request, ctx: Ctx, actor: Caller) -> HTMLResponse:
+def get_summary_partial(request: Request, call: CallDep) -> HTMLResponse:
     """The key numbers alone, for htmx to refresh in place."""
-    return page(
-        request, "_numbers.html", actor=actor, summary=jurisdiction_summary(ctx.engine, actor)
-    )
+    return page(request, "_numbers.html", actor=call.actor, summary=read_summary(call))
 
 
 # ---- persons -----------------------------------------------------------------------------
@@ -271,23 +270,20 @@ def get_person_lookup(request: Request, actor: Caller) -> HTMLResponse:
 def post_person_lookup(
     request: Request,
     ctx: Ctx,
-    actor: Caller,
-    address: Address,
+    call: CallDep,
     id_number: Annotated[str, Form(max_length=40)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     check_csrf(request, csrf_token, session_csrf_basis(request))
     found = _lookup(
         request,
-        lambda: lookup_person(
-            ctx.engine, ctx.keys.audit, actor, ctx.sealer, id_number, address, ctx.today()
-        ),
-        lambda status, **ctx_: page(request, "person_lookup.html", status=status, actor=actor,
-                                    **ctx_),
+        lambda: lookup_person(call, ctx.sealer, id_number),
+        lambda status, **ctx_: page(request, "person_lookup.html", status=status,
+                                    actor=call.actor, **ctx_),
     )  # fmt: skip
     if isinstance(found, Response):
         return found
-    return page(request, "person_lookup.html", actor=actor, person=found)
+    return page(request, "person_lookup.html", actor=call.actor, person=found)
 
 
 def _lookup(request: Request, find: Callable[[], Any], answer: Callable[..., HTMLResponse]) -> Any:
@@ -308,11 +304,9 @@ def session_csrf_basis(request: Request) -> str | None:
 
 
 @pages.get("/persons/{person_id}")
-def get_person(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, person_id: PathId
-) -> HTMLResponse:
-    person = read_person(ctx.engine, ctx.keys.audit, actor, ctx.sealer, person_id, address)
-    return page(request, "person.html", actor=actor, person=person)
+def get_person(request: Request, ctx: Ctx, call: CallDep, person_id: PathId) -> HTMLResponse:
+    person = read_person(call, ctx.sealer, person_id)
+    return page(request, "person.html", actor=call.actor, person=person)
 
 
 # ---- health codes (健康码) and corrections (纠错) ---------------------------------------------

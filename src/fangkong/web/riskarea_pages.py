@@ -13,12 +13,13 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
+from fangkong.auth.guard import Call
 from fangkong.auth.rights import QUARANTINE_READ
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
-from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.deps import CallDep, Caller, Ctx
 from fangkong.quarantine.forecast import ForecastOptions, forecast_from_store
-from fangkong.riskareas.access import change_need, designate_area, manage_view, needs_view
+from fangkong.riskareas.access import change_need, designate_area, read_needs, read_risk_areas
 from fangkong.riskareas.charts import forecast_rows, forecast_spec, map_spec
 from fangkong.riskareas.public import map_features, public_areas
 from fangkong.riskareas.rules import RiskAreaRules
@@ -87,23 +88,23 @@ def get_forecast(
                 rt_factor=rt_factor, standby=standby, draws=rf.forecast.draws)  # fmt: skip
 
 
-def _needs_page(request: Request, ctx: Any, actor: Any, address: str, *, code: int = 200,
+def _needs_page(request: Request, ctx: Any, call: Call, *, code: int = 200,
                 error: str | None = None) -> HTMLResponse:  # fmt: skip
-    rows = needs_view(ctx.engine, ctx.keys.audit, actor, address)
+    rows = read_needs(call)
     kinds = RiskAreaRules.from_pack(ctx.codes.pack).need_kinds
-    return page(request, "riskareas/needs.html", status=code, actor=actor, rows=rows,
+    return page(request, "riskareas/needs.html", status=code, actor=call.actor, rows=rows,
                 kinds=kinds, error=error)  # fmt: skip
 
 
 @riskarea_pages.get("/risk-areas/needs")
-def get_needs(request: Request, ctx: Ctx, actor: Caller, address: Address) -> HTMLResponse:
+def get_needs(request: Request, ctx: Ctx, call: CallDep) -> HTMLResponse:
     """Open needs of residents of sealed areas in the actor's jurisdiction, overdue first."""
-    return _needs_page(request, ctx, actor, address)
+    return _needs_page(request, ctx, call)
 
 
 @riskarea_pages.post("/risk-areas/needs/{need_id}")
 def post_need(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, need_id: PathId,
+    request: Request, ctx: Ctx, call: CallDep, need_id: PathId,
     status: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
@@ -112,35 +113,35 @@ def post_need(
     try:
         bounds.refuse(bounds.text_problem(status, "status"),
                       bounds.text_problem(note, "note", multiline=True))  # fmt: skip
-        change_need(ctx.engine, ctx.keys.audit, actor, address, need_id, status, note)
+        change_need(call, need_id, status, note)
     except (BadInput, Conflict, NotFound) as exc:
         from fangkong.api.problems import status_of
 
-        return _needs_page(request, ctx, actor, address, code=status_of(exc),
+        return _needs_page(request, ctx, call, code=status_of(exc),
                            error=exc.problem.text(page_lang(request)))  # fmt: skip
     return RedirectResponse("/risk-areas/needs", status_code=303)
 
 
-def _manage_page(request: Request, ctx: Any, actor: Any, *, code: int = 200,
+def _manage_page(request: Request, ctx: Any, call: Call, *, code: int = 200,
                  error: str | None = None, done: str | None = None) -> HTMLResponse:  # fmt: skip
-    found, areas, history = manage_view(ctx.engine, ctx.codes, actor)
+    found, areas, history = read_risk_areas(call, ctx.codes)
     levels = RiskAreaRules.from_pack(ctx.codes.pack).levels
-    return page(request, "riskareas/manage.html", status=code, actor=actor, found=found,
+    return page(request, "riskareas/manage.html", status=code, actor=call.actor, found=found,
                 areas=areas, history=history, levels=levels, error=error, done=done)  # fmt: skip
 
 
 @riskarea_pages.get("/risk-areas/manage")
 def get_manage(
-    request: Request, ctx: Ctx, actor: Caller,
+    request: Request, ctx: Ctx, call: CallDep,
     done: Annotated[str | None, Query(max_length=80)] = None,
 ) -> HTMLResponse:  # fmt: skip
     """Suggestions, areas with reasons and history; the designation form."""
-    return _manage_page(request, ctx, actor, done=done)
+    return _manage_page(request, ctx, call, done=done)
 
 
 @riskarea_pages.post("/risk-areas/designate")
 def post_designate(
-    request: Request, ctx: Ctx, actor: Caller, address: Address,
+    request: Request, ctx: Ctx, call: CallDep,
     region_code: Annotated[str, Form(max_length=15)] = "",
     level: Annotated[str, Form(max_length=10)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
@@ -151,11 +152,10 @@ def post_designate(
         bounds.refuse(bounds.text_problem(region_code, "region_code"),
                       bounds.text_problem(level, "level"),
                       bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
-        designate_area(ctx.engine, ctx.keys.audit, ctx.codes, actor, address,
-                       region_code=region_code, level=level, reason=reason)  # fmt: skip
+        designate_area(call, ctx.codes, region_code=region_code, level=level, reason=reason)
     except (BadInput, Conflict, NotFound) as exc:
         from fangkong.api.problems import status_of
 
-        return _manage_page(request, ctx, actor, code=status_of(exc),
+        return _manage_page(request, ctx, call, code=status_of(exc),
                             error=exc.problem.text(page_lang(request)))  # fmt: skip
     return RedirectResponse(f"/risk-areas/manage?done={region_code}", status_code=303)

@@ -16,19 +16,19 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
 from fangkong.api.problems import status_of
-from fangkong.auth.model import Actor
+from fangkong.auth.guard import Call
 from fangkong.errors import BadInput, Conflict, NotFound
-from fangkong.http.context import AppContext, check_csrf
-from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.context import check_csrf
+from fangkong.http.deps import CallDep, Ctx
 from fangkong.tracing.access import (
     CaseContacts,
     ChainsView,
     ClusterRow,
-    case_contacts_view,
-    chains_view,
     change_contact_statuses,
-    clusters_view,
     page,
+    read_case_contacts,
+    read_chains,
+    read_clusters,
 )
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import CONTACT_KINDS, STATUSES
@@ -69,36 +69,34 @@ def _page_of(request: Request, param: str, number: int, size: int, items: Any) -
 
 
 def _contacts_page(
-    request: Request, ctx: AppContext, actor: Actor, address: str, case_id: int,
-    kind: str | None, status: str | None, *, code: int = 200, number: int = 1, **context: Any,
+    request: Request, call: Call, case_id: int, kind: str | None, status: str | None, *,
+    code: int = 200, number: int = 1, **context: Any,
 ) -> HTMLResponse:  # fmt: skip
     try:
-        view = case_contacts_view(ctx.engine, ctx.keys.audit, actor, case_id, address,
-                                  kind=kind, status=status)  # fmt: skip
+        view = read_case_contacts(call, case_id, kind=kind, status=status)
     except BadInput as exc:
-        view = case_contacts_view(ctx.engine, ctx.keys.audit, actor, case_id, address)
+        view = read_case_contacts(call, case_id)
         code, context["error"] = 422, exc.problem.text(page_lang(request))
     rows, pager = _page_of(request, "page", number, CONTACTS_PER_PAGE, view.contacts)
     view = CaseContacts(view.case, view.name, tuple(rows), view.kind, view.status,
                         view.can_change)  # fmt: skip
-    return render_page(request, "tracing/case.html", status=code, actor=actor, view=view,
+    return render_page(request, "tracing/case.html", status=code, actor=call.actor, view=view,
                        kinds=CONTACT_KINDS, statuses=STATUSES, pager=pager,
                        **context)  # fmt: skip
 
 
 @tracing_pages.get("/tracing/cases/{case_id}")
 def get_case_contacts(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, case_id: PathId,
+    request: Request, call: CallDep, case_id: PathId,
     kind: Filter = None, status: Filter = None,
     changed: QueryCount = None, page: PageNo = 1,
 ) -> HTMLResponse:  # fmt: skip
-    return _contacts_page(request, ctx, actor, address, case_id, kind, status, changed=changed,
-                          number=page)  # fmt: skip
+    return _contacts_page(request, call, case_id, kind, status, changed=changed, number=page)
 
 
 @tracing_pages.post("/tracing/cases/{case_id}/status")
 def post_statuses(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, case_id: PathId,
+    request: Request, call: CallDep, case_id: PathId,
     contact: Annotated[list[int] | None, Form()] = None,
     status: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
@@ -110,11 +108,9 @@ def post_statuses(
         bounds.refuse(*(bounds.int_problem(c, "contact") for c in contact or []),
                       bounds.text_problem(status, "status"),
                       bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
-        n = change_contact_statuses(ctx.engine, ctx.keys.audit, actor, contact or [], status,
-                                    reason, address)  # fmt: skip
+        n = change_contact_statuses(call, contact or [], status, reason)
     except (BadInput, Conflict, NotFound) as exc:
-        return _contacts_page(request, ctx, actor, address, case_id, None, None,
-                              code=status_of(exc),
+        return _contacts_page(request, call, case_id, None, None, code=status_of(exc),
                               error=exc.problem.text(page_lang(request)))  # fmt: skip
     return RedirectResponse(f"/tracing/cases/{case_id}?changed={n}", status_code=303)
 
@@ -208,18 +204,17 @@ def growth_spec(clusters: Any, first: int) -> str:
 
 @tracing_pages.get("/tracing/chains")
 def get_chains(
-    request: Request, ctx: Ctx, actor: Caller, address: Address, page: PageNo = 1,
-    cpage: PageNo = 1,
-) -> HTMLResponse:  # fmt: skip
+    request: Request, ctx: Ctx, call: CallDep, page: PageNo = 1, cpage: PageNo = 1
+) -> HTMLResponse:
     """The chains of one page (drawn as a graph) and one page of clusters with growth."""
-    chains = chains_view(ctx.engine, ctx.keys.audit, actor, address)
+    chains = read_chains(call)
     rules = ContactRules.from_pack(ctx.codes.pack)
-    found: list[ClusterRow] = clusters_view(ctx.engine, ctx.keys.audit, actor, address, rules)
+    found: list[ClusterRow] = read_clusters(call, rules)
     shown, chain_pager = _page_of(request, "page", page, CHAINS_PER_PAGE, chains.chains)
     view = ChainsView(tuple(shown), chains.names)
     clusters, cluster_pager = _page_of(request, "cpage", cpage, CLUSTERS_PER_PAGE, found)
     return render_page(
-        request, "tracing/chains.html", actor=actor, view=view, clusters=clusters,
+        request, "tracing/chains.html", actor=call.actor, view=view, clusters=clusters,
         graph_spec=graph_spec(view), window_days=rules.cluster_window_days,
         growth_spec=growth_spec(clusters, cluster_pager.first), pager=chain_pager,
         cluster_pager=cluster_pager,
