@@ -49,7 +49,8 @@ from fangkong.healthcode.writer import FactInput, write_facts
 from fangkong.identity.documents import country_alpha3
 from fangkong.identity.sealing import Sealer
 from fangkong.registry.reader import Batch
-from fangkong.registry.validate import Context, check_persons
+from fangkong.registry.validate.cells import Context
+from fangkong.registry.validate.persons import check_persons
 from fangkong.store.schema import persons, regions, venues
 from fangkong.store.tx import write_transaction
 
