@@ -86,7 +86,7 @@ def generate_command(
     coverage: Annotated[float, typer.Option("--coverage", help="Share of the norm.")] = 1.0,
 ) -> None:
     """A realistic facility file for the province in the store (e.g. the twin's)."""
-    from fangkong.quarantine.generate import generate, write_facilities, write_sites
+    from fangkong.demo.facilities import generate, write_facilities, write_sites
 
     cfg = settings()
     with database(cfg) as engine:
