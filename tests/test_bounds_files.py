@@ -17,7 +17,8 @@ from fangkong.errors import BadInput, ImportRejected, InvalidFields
 from fangkong.policy.loader import load_pack
 from fangkong.quarantine.survey import SiteInput, check_site
 from fangkong.registry.reader import Batch
-from fangkong.registry.validate import Context, check_regions
+from fangkong.registry.validate.cells import Context
+from fangkong.registry.validate.regions import check_regions
 from fangkong.testing.results import validate
 from fangkong.testing.rules import TestingRules
 from fangkong.tracing.files import read_cases, read_checkins

@@ -77,6 +77,7 @@ def _register() -> None:
     from fangkong.auth.cli import role_app, token_app, user_app
     from fangkong.clock_cli import app as clock_app
     from fangkong.demo import demo_command
+    from fangkong.demo.cli import generate_facilities_command
     from fangkong.demo.evaluation import evaluate_command
     from fangkong.healthcode.cli import app as code_app
     from fangkong.identity.cli import app as id_app
@@ -113,6 +114,8 @@ def _register() -> None:
     app.add_typer(contacts_app, name="contacts")
     app.add_typer(testing_app, name="testing")
     app.add_typer(pooling_app, name="pooling")
+    # synthetic facilities are a demo feed: the command lives in fangkong.demo
+    quarantine_app.command("generate")(generate_facilities_command)
     app.add_typer(quarantine_app, name="quarantine")
     app.command("rt")(rt_command)
     app.command("cluster-scan")(scan_command)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from fangkong.demo.facilities import generate, write_facilities
 from fangkong.errors import ImportRejected
 from fangkong.quarantine.facilities import import_facilities, list_facilities, set_status
-from fangkong.quarantine.generate import generate, write_facilities
 from fangkong.quarantine.placement import place
 from fangkong.quarantine.readiness import capacity_by_region
 from fangkong.quarantine.rules import QuarantineRules

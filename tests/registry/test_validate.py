@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from fangkong.identity.sealing import Sealer
 from fangkong.registry.model import FORMATS
 from fangkong.registry.reader import Batch
-from fangkong.registry.validate import Checked, Context, check_persons
+from fangkong.registry.validate.cells import Checked, Context
+from fangkong.registry.validate.persons import check_persons
 from tests.conftest import TODAY
 from tests.registry import samples
 

@@ -10,12 +10,12 @@ import pytest
 
 from fangkong.errors import BadInput
 from fangkong.surveillance.farrington import (
-    FarringtonParameterError,
     farrington,
     farrington_flexible,
     farrington_flexible_many,
     farrington_many,
 )
+from fangkong.surveillance.farrington_params import FarringtonParameterError
 
 SERIES = json.loads((Path(__file__).parent / "fixtures" / "farrington" / "series.json").read_text())
 NOUFAILY = {

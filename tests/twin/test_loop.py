@@ -13,9 +13,11 @@ import pyarrow.compute as pc
 import pytest
 
 from fangkong.errors import BadInput
+from fangkong.twin.events import DayEvents
+from fangkong.twin.orders import Gate, Interventions
 from fangkong.twin.registry import Registry, generate_registry
 from fangkong.twin.scenario import Scenario, default_scenario, with_overrides
-from fangkong.twin.sim import DayEvents, Gate, Interventions, Twin
+from fangkong.twin.sim import Twin
 
 NO_IMPORTS = {"travel.infection_prob": {"low": 0.0, "medium": 0.0, "high": 0.0}}
 GREEN_ONLY = ("supermarket", "market", "restaurant", "pharmacy", "other", "school", "workplace")

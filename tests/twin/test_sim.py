@@ -10,9 +10,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from fangkong.twin.events import DayEvents
+from fangkong.twin.orders import Interventions
 from fangkong.twin.registry import Registry, generate_registry
 from fangkong.twin.scenario import VISIT_TYPES, Scenario, default_scenario, with_overrides
-from fangkong.twin.sim import DayEvents, Interventions, Twin, write_run
+from fangkong.twin.sim import Twin, write_run
 from fangkong.twin.theory import Expected, expected
 
 PEOPLE = 30_000

@@ -25,7 +25,8 @@ from fangkong.errors import BadInput, FieldProblem, InvalidFields, Problem, RowP
 from fangkong.identity.documents import country_alpha3
 from fangkong.identity.sealing import Sealer
 from fangkong.registry.reader import Batch
-from fangkong.registry.validate import Context, check_persons
+from fangkong.registry.validate.cells import Context
+from fangkong.registry.validate.persons import check_persons
 
 COLUMNS = (
     "id_type",

@@ -34,9 +34,10 @@ from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import residents
 from fangkong.riskareas.tables import risk_areas
 from fangkong.store.schema import persons
+from fangkong.twin.orders import Gate, Interventions
 from fangkong.twin.registry import Registry
 from fangkong.twin.score import DECISIONS
-from fangkong.twin.sim import Gate, Interventions, Twin
+from fangkong.twin.sim import Twin
 
 Ints = npt.NDArray[np.int64]
 RESTRICTING = {"centralised": "isolate", "home_quarantine": "home_quarantine"}

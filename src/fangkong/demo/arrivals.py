@@ -8,7 +8,7 @@ acknowledge|check``):
 
 1. **set-up** (once): a command team per county under one for the province, a receiving
    team per county, a checkpoint and a transfer team per arrival point with a bus, a van
-   and a car; when the store has no quarantine facility, ``quarantine.generate``'s, with
+   and a car; when the store has no quarantine facility, those of ``demo.facilities``, with
    its hotels open.
 2. **manifests**: one per arrival point and mode a day, sent ahead of the first arrival
    (by the pack's ``handoff_ack_hours``). Rows are the travellers' registry identities
@@ -57,9 +57,9 @@ from fangkong.arrivals.loop import acknowledge, advance, check
 from fangkong.arrivals.manifests import ManifestHeader, import_manifest
 from fangkong.arrivals.rules import STAGES, ArrivalRules
 from fangkong.arrivals.tables import alerts, handoffs, travellers
+from fangkong.demo.facilities import generate
 from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.facilities import save_facility
-from fangkong.quarantine.generate import generate
 from fangkong.quarantine.regions import load_regions
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_facilities, quarantine_placements

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -183,4 +185,32 @@ def _admin_login(engine: Engine, cfg: Settings) -> None:
         "（疾控：健康码、流调、隔离、预警、风险区、检测、入境 epidemiologist: codes, tracing, "
         "quarantine, alerts, risk areas, testing, arrivals）"
         "（每次运行 demo 都会重置 / reset on every demo run）"
+    )
+
+
+def generate_facilities_command(
+    facilities: Annotated[Path, typer.Argument(help="Facilities CSV to write.")],
+    sites: Annotated[Path | None, typer.Option("--sites", help="Candidate sites CSV.")] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    coverage: Annotated[float, typer.Option("--coverage", help="Share of the norm.")] = 1.0,
+) -> None:
+    """A realistic facility file for the province in the store (e.g. the twin's).
+
+    Mounted as ``fangkong quarantine generate`` by the root CLI: synthetic facilities are a
+    demo feed, so the command lives with the demo and the quarantine package never
+    imports it."""
+    from fangkong.demo.facilities import generate, write_facilities, write_sites
+    from fangkong.policy import load_pack
+    from fangkong.quarantine.rules import QuarantineRules
+
+    cfg = settings()
+    rules = QuarantineRules.from_pack(load_pack(cfg.policy_pack))
+    with database(cfg) as engine:
+        made, candidates = generate(engine, rules, seed=seed, coverage=coverage)
+    write_facilities(facilities, made)
+    if sites is not None:
+        write_sites(sites, candidates)
+    out.print(
+        f"{len(made)} 个场所 facilities → {facilities}"
+        + (f"; {len(candidates)} 个备选场地 sites → {sites}" if sites else "")
     )

@@ -19,10 +19,10 @@ from time import perf_counter
 
 from sqlalchemy import Engine, select
 
+from fangkong.demo.facilities import generate
 from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.discharge import run_discharges
 from fangkong.quarantine.facilities import save_facility
-from fangkong.quarantine.generate import generate
 from fangkong.quarantine.intake import run_intake
 from fangkong.quarantine.readiness import capacity_by_region
 from fangkong.quarantine.releases import run_releases

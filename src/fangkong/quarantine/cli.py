@@ -78,28 +78,6 @@ def import_command(
     )
 
 
-@app.command("generate")
-def generate_command(
-    facilities: Annotated[Path, typer.Argument(help="Facilities CSV to write.")],
-    sites: Annotated[Path | None, typer.Option("--sites", help="Candidate sites CSV.")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 1,
-    coverage: Annotated[float, typer.Option("--coverage", help="Share of the norm.")] = 1.0,
-) -> None:
-    """A realistic facility file for the province in the store (e.g. the twin's)."""
-    from fangkong.quarantine.generate import generate, write_facilities, write_sites
-
-    cfg = settings()
-    with database(cfg) as engine:
-        made, candidates = generate(engine, _rules(cfg), seed=seed, coverage=coverage)
-    write_facilities(facilities, made)
-    if sites is not None:
-        write_sites(sites, candidates)
-    out.print(
-        f"{len(made)} 个场所 facilities → {facilities}"
-        + (f"; {len(candidates)} 个备选场地 sites → {sites}" if sites else "")
-    )
-
-
 @app.command("facilities")
 def facilities_command(
     region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,

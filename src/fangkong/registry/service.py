@@ -27,13 +27,10 @@ from fangkong.identity.masking import mask_id, mask_name, mask_phone
 from fangkong.identity.sealing import Sealer
 from fangkong.registry.model import FORMATS, LEVEL_ORDER, RegionLevel
 from fangkong.registry.reader import Source, file_kind, read_batches, require_file
-from fangkong.registry.validate import (
-    Checked,
-    Context,
-    check_persons,
-    check_regions,
-    check_venues,
-)
+from fangkong.registry.validate.cells import Checked, Context
+from fangkong.registry.validate.persons import check_persons
+from fangkong.registry.validate.regions import check_regions
+from fangkong.registry.validate.venues import check_venues
 from fangkong.store import migrate
 from fangkong.store.schema import households, persons, regions, venues
 from fangkong.store.upsert import count_rows, upsert

@@ -18,7 +18,7 @@ from rich.table import Table
 from fangkong.cli_support import err, out
 from fangkong.errors import BadInput, Problem
 from fangkong.surveillance.rt import RtEstimate, RtWarning, estimate_r
-from fangkong.surveillance.scan import ScanResult, ScanSettings, scan
+from fangkong.surveillance.spacetime import ScanResult, ScanSettings, scan
 
 RT_COLUMNS = ("t_start", "t_end", "mean", "std", "q025", "median", "q975")
 SCAN_COLUMNS = (

@@ -12,8 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fangkong.twin.events import DayEvents
+from fangkong.twin.orders import Interventions
 from fangkong.twin.score import DECISIONS
-from fangkong.twin.sim import Interventions, Twin
+from fangkong.twin.sim import Twin
 
 
 class ReferenceResponse:

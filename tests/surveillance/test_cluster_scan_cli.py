@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from fangkong.cli import app
-from fangkong.surveillance.scan import ScanSettings, scan
+from fangkong.surveillance.spacetime import ScanSettings, scan
 
 runner = CliRunner()
 START = date(2022, 3, 1)

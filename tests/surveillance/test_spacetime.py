@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fangkong.errors import BadInput
-from fangkong.surveillance.scan import ScanSettings, distances, permuted_tails, scan
+from fangkong.surveillance.spacetime import ScanSettings, distances, permuted_tails, scan
 
 Table = list[list[int]]
 Cylinder = tuple[float, frozenset[int], int, float, float]  # llr, regions, days, obs, exp

@@ -7,6 +7,10 @@ rooms per 10,000 people), then standby hotels beyond it until they hold the pack
 standby (beds from the county population) and one designated hospital. Positions near
 the county's centroid (venues' mean). Candidate sites for the survey: gyms, exhibition
 halls, schools and warehouses, a few per county. Seeded: the same seed gives the same file.
+
+A demo feed, not a quarantine rule: the province loop (``demo.quarantine``,
+``demo.arrivals``) and ``fangkong quarantine generate`` use it; the quarantine desk
+imports real facility files through ``quarantine.facilities``.
 """
 
 from __future__ import annotations
