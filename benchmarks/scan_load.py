@@ -59,7 +59,6 @@ def prepare(home: Path, people: int, seed: int, want: int, by: str) -> list[dict
     """Build the database in ``home``; the request bodies and their device tokens."""
     from sqlalchemy import select
 
-    from fangkong.auth.keys import ServerKeys
     from fangkong.auth.model import cli_actor
     from fangkong.auth.service import issue_device_token
     from fangkong.clock import now as utcnow
@@ -67,6 +66,7 @@ def prepare(home: Path, people: int, seed: int, want: int, by: str) -> list[dict
     from fangkong.healthcode.service import CodeContext, evaluate_person
     from fangkong.healthcode.tables import health_codes
     from fangkong.identity.sealing import Sealer
+    from fangkong.keys import ServerKeys
     from fangkong.policy import load_pack
     from fangkong.registry.service import ImportOptions, import_file
     from fangkong.store import migrate

@@ -7,11 +7,11 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
-from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import cli_actor
 from fangkong.auth.service import issue_device_token
 from fangkong.clock import now as utcnow
 from fangkong.healthcode.service import CodeContext, FactInput, record_fact
+from fangkong.keys import ServerKeys
 from fangkong.store.schema import venues
 from tests.conftest import TEST_SERVER_KEY
 

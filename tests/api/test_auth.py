@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 
-from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import cli_actor
 from fangkong.auth.service import issue_device_token
 from fangkong.clock import wall as utcnow
 from fangkong.errors import NotFound
+from fangkong.keys import ServerKeys
 from fangkong.store.schema import audit_log, user_sessions, users, venues
 from tests.api.helpers import client, csrf_of, logged_in, login, make_app, person_ids
 from tests.conftest import TEST_SERVER_KEY

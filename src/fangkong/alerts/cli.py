@@ -21,10 +21,10 @@ from fangkong.alerts.rules import AlertRules
 from fangkong.alerts.series import RegionTree, aggregate_table
 from fangkong.alerts.service import escalate_due
 from fangkong.alerts.signals import import_signals
-from fangkong.auth.keys import load_server_keys
 from fangkong.auth.model import cli_actor
 from fangkong.cli_support import database, out, settings
 from fangkong.errors import BadInput, Problem
+from fangkong.keys import load_server_keys
 from fangkong.policy import load_pack
 from fangkong.store import migrate
 from fangkong.store.tx import write_transaction

@@ -1,5 +1,5 @@
 """The JSON API (``/api/v1``) and the health endpoints. Routes parse input and call one
-service function each; errors become problem+json in ``fangkong.api.app``."""
+service function each; errors become problem+json in ``fangkong.server.app``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse, Response
 
 from fangkong import audit, bounds
-from fangkong.api.problems import negotiate, problem_response
 from fangkong.auth.records import jurisdiction_summary, lookup_person, read_person, read_venue
 from fangkong.auth.rights import AUDIT_READ, SCAN_SUBMIT
 from fangkong.errors import Forbidden, Problem
@@ -34,6 +33,7 @@ from fangkong.http.context import (
     session_csrf,
 )
 from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.problems import negotiate, problem_response
 from fangkong.store import migrate
 
 api = APIRouter(prefix="/api/v1", tags=["api"])

@@ -19,7 +19,6 @@ from sqlalchemy import Engine, func, select
 
 from fangkong import clock
 from fangkong.audit.anchor import anchor_paths
-from fangkong.auth.keys import load_server_keys
 from fangkong.auth.service import demo_admin
 from fangkong.cli_support import database, out, settings
 from fangkong.demo.province import import_registry
@@ -27,6 +26,7 @@ from fangkong.demo.run import run_outbreak
 from fangkong.errors import BadInput, Problem
 from fangkong.identity.masking import mask_id, mask_name, mask_phone
 from fangkong.identity.sealing import Sealer, load_or_create_key
+from fangkong.keys import load_server_keys
 from fangkong.settings import Settings
 from fangkong.store import migrate
 from fangkong.store.schema import households, persons, regions, venues

@@ -18,13 +18,13 @@ from fastapi import Request
 from sqlalchemy import Engine
 
 from fangkong import clock
-from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import Actor
 from fangkong.auth.service import SESSION_MISSING, Policy, device_actor, session_actor
 from fangkong.errors import Forbidden, Problem, Unauthenticated
 from fangkong.healthcode.scanning import ScanWriter
 from fangkong.healthcode.service import CodeContext
 from fangkong.identity.sealing import Sealer
+from fangkong.keys import ServerKeys
 from fangkong.settings import Settings
 
 SESSION_COOKIE = "fk_session"

@@ -26,10 +26,10 @@ from fangkong.alerts.access import (
     submit_signals,
 )
 from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
-from fangkong.api.problems import status_of
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.problems import status_of
 from fangkong.web.i18n import translations
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
-from fangkong.api.problems import status_of
 from fangkong.arrivals.access import board_view, confirm_stage, traveller_view
 from fangkong.arrivals.rules import STAGES, ArrivalRules
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.problems import status_of
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 
 arrivals_pages = APIRouter(include_in_schema=False)

@@ -2,7 +2,7 @@
 audit log, language switch.
 
 Handlers parse the form or query, call one service function and render a template.
-Typed errors raised here are rendered by ``fangkong.api.app`` (a login page for
+Typed errors raised here are rendered by ``fangkong.server.app`` (a login page for
 ``Unauthenticated``, an error page otherwise), in the page's language.
 """
 
@@ -18,7 +18,6 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import audit, bounds
-from fangkong.api.problems import status_of
 from fangkong.auth.model import Actor
 from fangkong.auth.records import (
     Summary,
@@ -51,6 +50,7 @@ from fangkong.http.context import (
     session_csrf,
 )
 from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.problems import status_of
 from fangkong.web.i18n import DEFAULT_LANG, LANGS, render, translations
 
 pages = APIRouter(include_in_schema=False)

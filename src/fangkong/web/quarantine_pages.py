@@ -18,11 +18,11 @@ from sqlalchemy import select
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds, clock
-from fangkong.api.problems import status_of
 from fangkong.auth.rights import QUARANTINE_MANAGE, QUARANTINE_PLACE
 from fangkong.errors import BadInput, FangkongError, Problem
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.problems import status_of
 from fangkong.quarantine.access import (
     abscond_as,
     alerts_view,

@@ -114,7 +114,7 @@ def post_need(
                       bounds.text_problem(note, "note", multiline=True))  # fmt: skip
         change_need(ctx.engine, ctx.keys.audit, actor, address, need_id, status, note)
     except (BadInput, Conflict, NotFound) as exc:
-        from fangkong.api.problems import status_of
+        from fangkong.http.problems import status_of
 
         return _needs_page(request, ctx, actor, address, code=status_of(exc),
                            error=exc.problem.text(page_lang(request)))  # fmt: skip
@@ -154,7 +154,7 @@ def post_designate(
         designate_area(ctx.engine, ctx.keys.audit, ctx.codes, actor, address,
                        region_code=region_code, level=level, reason=reason)  # fmt: skip
     except (BadInput, Conflict, NotFound) as exc:
-        from fangkong.api.problems import status_of
+        from fangkong.http.problems import status_of
 
         return _manage_page(request, ctx, actor, code=status_of(exc),
                             error=exc.problem.text(page_lang(request)))  # fmt: skip

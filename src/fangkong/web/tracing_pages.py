@@ -15,11 +15,11 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
-from fangkong.api.problems import status_of
 from fangkong.auth.model import Actor
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import AppContext, check_csrf
 from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.problems import status_of
 from fangkong.tracing.access import (
     CaseContacts,
     ChainsView,
