@@ -24,8 +24,10 @@ regions at once, tested equal to ``fangkong.surveillance.rt.estimate_r``.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -409,3 +411,21 @@ def forecast_from_store(
     rt = np.where(np.isnan(shape) | quiet, np.nan, shape * scale)
     names = tuple(c.name for c in capacity)
     return RegionForecast(codes, names, today, fc, inp, rt, f"{pack.name}@{pack.version}")
+
+
+FORECAST_CSV_COLUMNS = ("region_code", "day", "rooms_mean", "rooms_low", "rooms_median",
+                        "rooms_high", "capacity", "p_exceed", "cases_mean")  # fmt: skip
+
+
+def write_forecast_csv(rf: RegionForecast, path: Path) -> int:
+    """Every region's forecast, one row per region × day (UTF-8 CSV); the rows written."""
+    f, days = rf.forecast, rf.days()
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(FORECAST_CSV_COLUMNS)
+        for i, code in enumerate(rf.regions):
+            for h, d in enumerate(days):
+                w.writerow([code, d.isoformat(), f"{f.mean[i, h]:.2f}", f"{f.low[i, h]:g}",
+                            f"{f.median[i, h]:g}", f"{f.high[i, h]:g}", f"{f.capacity[i]:g}",
+                            f"{f.p_exceed[i, h]:.3f}", f"{f.cases_mean[i, h]:.2f}"])  # fmt: skip
+    return len(rf.regions) * len(days)

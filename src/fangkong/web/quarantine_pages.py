@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
-from sqlalchemy import select
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds, clock
+from fangkong.auth.guard import Call
 from fangkong.auth.rights import QUARANTINE_MANAGE, QUARANTINE_PLACE
 from fangkong.errors import BadInput, FangkongError, Problem
 from fangkong.http.context import check_csrf
@@ -39,9 +39,9 @@ from fangkong.quarantine.access import (
     save_facility_as,
     sites_view,
 )
-from fangkong.quarantine.facilities import FACILITY_FORMAT, check_facility
+from fangkong.quarantine.facilities import FACILITY_FORMAT
+from fangkong.quarantine.facility_form import check_facility_form
 from fangkong.quarantine.rules import FACILITY_KINDS, FACILITY_STATUSES, QuarantineRules
-from fangkong.store.schema import regions
 from fangkong.web.pages import PathId, QueryId, page, page_lang, session_csrf_basis
 
 quarantine_pages = APIRouter(include_in_schema=False)
@@ -137,13 +137,8 @@ async def post_facility(
     cells = {c: (str(data.get(c) or "").strip() or None) for c in FACILITY_FORMAT.names}
     lang = page_lang(request)
     try:
-        with ctx.engine.connect() as conn:
-            known = {cells["region_code"]} & set(
-                conn.execute(
-                    select(regions.c.code).where(regions.c.code == cells["region_code"])
-                ).scalars()
-            )
-        facility, problems = check_facility(cells, {str(c) for c in known if c})
+        call = Call(ctx.engine, ctx.keys.audit, actor, address, ctx.settings.tz)
+        facility, problems = check_facility_form(call, cells)
         if facility is None:
             errors = {col: p.text(lang) for col, p in problems}
             first = problems[0][1] if problems else Problem("value.invalid", "无效", "invalid")
