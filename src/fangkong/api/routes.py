@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse, Response
 
@@ -35,6 +34,7 @@ from fangkong.http.context import (
 from fangkong.http.deps import Address, Caller, Ctx
 from fangkong.http.problems import negotiate, problem_response
 from fangkong.store import migrate
+from fangkong.store.engine import ping
 
 api = APIRouter(prefix="/api/v1", tags=["api"])
 health = APIRouter(tags=["health"])
@@ -223,8 +223,7 @@ def get_health() -> dict[str, str]:
 def get_ready(request: Request, ctx: Ctx) -> JSONResponse:
     lang = negotiate(request.headers.get("accept-language"))
     try:
-        with ctx.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(ctx.engine)
         current = migrate.current_revision(ctx.engine)
     except SQLAlchemyError:
         problem = Problem("ready.database", "数据库无法连接", "the database does not answer")
