@@ -36,6 +36,8 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 
 from fangkong import clock
+from fangkong.auth.guard import Call
+from fangkong.auth.rights import QUARANTINE_READ
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.schema import persons
 from fangkong.tracing.tables import tracing_cases, tracing_exposures
@@ -429,3 +431,17 @@ def write_forecast_csv(rf: RegionForecast, path: Path) -> int:
                             f"{f.median[i, h]:g}", f"{f.high[i, h]:g}", f"{f.capacity[i]:g}",
                             f"{f.p_exceed[i, h]:.3f}", f"{f.cases_mean[i, h]:.2f}"])  # fmt: skip
     return len(rf.regions) * len(days)
+
+
+def run_out_order(rf: RegionForecast) -> list[int]:
+    """The regions' indexes, the first to run out of rooms (median) first, those that do
+    not within the horizon last."""
+    run_out = rf.forecast.run_out_day()
+    return sorted(range(len(rf.regions)), key=lambda i: (run_out[i] == 0, run_out[i], i))
+
+
+def forecast_view(call: Call, pack: Any, options: ForecastOptions) -> RegionForecast:
+    """:func:`forecast_from_store` for a reader with ``quarantine.read``, over the regions
+    of their jurisdiction (aggregate counts only: no audit row, as for the readiness list)."""
+    call.require(QUARANTINE_READ)
+    return forecast_from_store(call.engine, pack, call.tz, options, within=call.actor.region_code)

@@ -239,6 +239,7 @@ def forecast_rooms(
     from fangkong.quarantine.forecast import (
         ForecastOptions,
         forecast_from_store,
+        run_out_order,
         write_forecast_csv,
     )
     from fangkong.riskareas.charts import forecast_png
@@ -257,7 +258,7 @@ def forecast_rooms(
     table = Table("region", "name", "Rt", "rooms", f"day {horizon} median [interval]",
                   "runs out (median)", "runs out (upper)")  # fmt: skip
     upper = f.run_out_day("high")
-    order = sorted(range(len(rf.regions)), key=lambda i: (run_out[i] == 0, run_out[i], i))
+    order = run_out_order(rf)
     for i in order:
         table.add_row(
             rf.regions[i], rf.names[i], "—" if rf.rt_mean[i] != rf.rt_mean[i] else
