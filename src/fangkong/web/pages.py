@@ -17,7 +17,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong import audit, bounds
+from fangkong import bounds
+from fangkong.auth.audit_reads import audit_rows
 from fangkong.auth.model import Actor
 from fangkong.auth.records import (
     Summary,
@@ -25,7 +26,7 @@ from fangkong.auth.records import (
     lookup_person,
     read_person,
 )
-from fangkong.auth.rights import AUDIT_READ, CODE_READ, PERSON_READ
+from fangkong.auth.rights import CODE_READ, PERSON_READ
 from fangkong.auth.service import SESSION_EXPIRED, login, logout
 from fangkong.errors import BadInput, Conflict, FangkongError, Forbidden, InvalidFields, NotFound
 from fangkong.healthcode.access import (
@@ -49,7 +50,7 @@ from fangkong.http.context import (
     csrf_token,
     session_csrf,
 )
-from fangkong.http.deps import Address, Caller, Ctx
+from fangkong.http.deps import Address, CallDep, Caller, Ctx
 from fangkong.http.problems import status_of
 from fangkong.web.i18n import DEFAULT_LANG, LANGS, render, translations
 
@@ -434,12 +435,11 @@ def post_decide(
 @pages.get("/admin/audit")
 def get_audit(
     request: Request,
-    ctx: Ctx,
-    actor: Caller,
+    call: CallDep,
     person: QueryId = None,
     user: Annotated[str | None, Query(max_length=80)] = None,
 ) -> HTMLResponse:
-    actor.require(AUDIT_READ)
     bounds.refuse(bounds.text_problem(user or "", "user"))
-    rows = audit.search(ctx.engine, person=person, user=user or None, limit=300, viewer=actor)
-    return page(request, "audit.html", actor=actor, rows=rows, person=person, user=user or "")
+    rows = audit_rows(call, person=person, user=user or None, limit=300)
+    return page(request, "audit.html", actor=call.actor, rows=rows, person=person,
+                user=user or "")  # fmt: skip
