@@ -22,6 +22,7 @@ from typing import Any
 from fangkong.policy.sections import SectionError, reject_unknown, section_error
 
 RISKS = ("inbound", "high", "medium", "low", "none")  # most severe first
+RANK = {risk: len(RISKS) - i for i, risk in enumerate(RISKS)}  # inbound highest, none 1
 MANAGEMENTS = ("centralised_quarantine", "home_quarantine", "tests_only", "none")
 PLACEMENT_KIND = {"centralised_quarantine": "centralised", "home_quarantine": "home_quarantine"}
 STAGES = ("registered", "sampled", "boarded", "handed_over", "managed", "released")
