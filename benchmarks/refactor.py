@@ -65,17 +65,17 @@ BENCHES = (
     ),
     Bench(
         "results_ingest",
-        ("results_ingest.py", "--rows", "200000", "--batch", "50000"),
-        (Figure("post 200k results (s)", r"post_results: [^:]*: ([\d.]+) s"),),
+        ("results_ingest.py", "--rows", "1000000", "--batch", "250000"),
+        (Figure("post 1M results (s)", r"post_results: [^:]*: ([\d.]+) s"),),
     ),
     Bench(
         "recompute",
-        ("recompute.py", "--persons", "500000", "--sample", "5000", "--db", "30000"),
+        ("recompute.py", "--persons", "500000", "--sample", "5000", "--db", "100000"),
         (
             Figure("bulk codes, 500k persons (s)", r"bulk:\s+[\d,]+ persons in ([\d.]+) s"),
             Figure("single evaluator, 5k persons (s)", r"single:\s+[\d,]+ persons in ([\d.]+) s"),
-            Figure("recompute_all first pass, 30k (s)", r"recompute_all first pass: ([\d.]+) s"),
-            Figure("recompute_all next day, 30k (s)", r"recompute_all next day: ([\d.]+) s"),
+            Figure("recompute_all first pass, 100k (s)", r"recompute_all first pass: ([\d.]+) s"),
+            Figure("recompute_all next day, 100k (s)", r"recompute_all next day: ([\d.]+) s"),
         ),
     ),
     Bench(
