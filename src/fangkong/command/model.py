@@ -135,6 +135,9 @@ FIGURES: tuple[Figure, ...] = (
     _f("risk_areas.high", "高风险区", "high-risk areas", "risk_areas"),
     _f("risk_areas.medium", "中风险区", "medium-risk areas", "risk_areas"),
     _f("risk_areas.low", "低风险区", "low-risk areas", "risk_areas"),
+    # coverage is kept per region as computed there: a share does not add up, its parts do
+    _f("testing.campaign_persons", "区域核酸应检人数", "persons to test", "testing"),
+    _f("testing.campaign_tested", "区域核酸已检人数", "persons tested", "testing"),
     _f("testing.coverage", "区域核酸覆盖率", "campaign coverage", "testing", "percent"),
     _f("testing.late_tubes", "超时样本管数", "late tubes", "testing"),
     _f("arrivals.registered", "已登记", "registered", "arrivals"),
@@ -148,10 +151,13 @@ FIGURES: tuple[Figure, ...] = (
     _f("codes.red", "红码", "red codes", "codes"),
     _f("work.alerts_open", "未结预警", "open alerts", "work"),
     _f("work.tasks_open", "未完成任务", "open tasks", "work"),
+    _f("work.tasks_due_today", "今日到期任务", "tasks due today", "work"),
     _f("work.tasks_overdue", "逾期任务", "overdue tasks", "work"),
 )  # fmt: skip
 FIGURE = {f.key: f for f in FIGURES}
-FACILITY_KINDS = ("hotel", "standby", "fangcang")  # 隔离酒店, 备用场所, 方舱
+# hotel: open hotels; standby: facilities on standby or activating (备用转启用), any kind;
+# fangcang: open fangcang (方舱) — quarantine.rules FACILITY_KINDS and FACILITY_STATUSES
+CAPACITY_KINDS = ("hotel", "standby", "fangcang")
 
 
 @dataclass(frozen=True)
