@@ -26,6 +26,7 @@ demo: env  ## the main job on the embedded default (SQLite in ./fangkong-data)
 lint: env
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/ruff format --check src tests benchmarks
+	PYTHONPATH=src $(VENV)/bin/lint-imports --no-cache
 
 typecheck: env
 	$(VENV)/bin/mypy

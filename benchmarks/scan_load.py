@@ -60,7 +60,6 @@ def prepare(home: Path, people: int, seed: int, want: int, by: str) -> list[dict
     from sqlalchemy import select
 
     from fangkong.auth.devices import issue_device_token
-    from fangkong.auth.keys import ServerKeys
     from fangkong.auth.model import cli_actor
     from fangkong.clock import now as utcnow
     from fangkong.healthcode.codes import evaluate_person
@@ -68,6 +67,7 @@ def prepare(home: Path, people: int, seed: int, want: int, by: str) -> list[dict
     from fangkong.healthcode.qr import issue_token, load_or_create_keys
     from fangkong.healthcode.tables import health_codes
     from fangkong.identity.sealing import Sealer
+    from fangkong.keys import ServerKeys
     from fangkong.policy import load_pack
     from fangkong.registry.service import ImportOptions, import_file
     from fangkong.store import migrate

@@ -188,10 +188,10 @@ def shell_env(home: Path) -> dict[str, str]:
 
 def load_province(engine: Engine, files: dict[str, Path]) -> None:
     """Import the twin's province and add the SHELL_USERS, through the services."""
-    from fangkong.auth.keys import ServerKeys
     from fangkong.auth.model import cli_actor
     from fangkong.auth.users import add_user
     from fangkong.identity.sealing import Sealer
+    from fangkong.keys import ServerKeys
     from fangkong.registry.service import ImportOptions, import_file
 
     sealer = Sealer(TEST_SEAL_KEY)

@@ -71,7 +71,6 @@ def settings_command() -> None:
 
 def _register() -> None:
     from fangkong.alerts.cli import app as alerts_app
-    from fangkong.api.cli import serve_command
     from fangkong.arrivals.cli import app as arrivals_app
     from fangkong.audit.cli import app as audit_app
     from fangkong.auth.cli import role_app, token_app, user_app
@@ -86,6 +85,7 @@ def _register() -> None:
     from fangkong.registry.cli import export_app, import_app
     from fangkong.riskareas.cli import app as riskarea_app
     from fangkong.riskareas.cli import forecast_app
+    from fangkong.server.cli import serve_command
     from fangkong.store.cli import app as db_app
     from fangkong.surveillance.cli import detect_command
     from fangkong.surveillance.rt_cli import rt_command, scan_command

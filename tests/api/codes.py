@@ -8,12 +8,12 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
 from fangkong.auth.devices import issue_device_token
-from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import cli_actor
 from fangkong.clock import now as utcnow
 from fangkong.healthcode.codes import record_fact
 from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.writer import FactInput
+from fangkong.keys import ServerKeys
 from fangkong.store.schema import venues
 from tests.conftest import TEST_SERVER_KEY
 

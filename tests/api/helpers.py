@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
-from fangkong.api.app import create_app
-from fangkong.auth.keys import ServerKeys
 from fangkong.identity.sealing import Sealer
+from fangkong.keys import ServerKeys
+from fangkong.server.app import create_app
 from fangkong.settings import load_settings
 from fangkong.store.schema import persons
 from tests.conftest import PASSWORD, TEST_SEAL_KEY, TEST_SERVER_KEY, shell_env

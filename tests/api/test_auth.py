@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from fangkong.auth.devices import issue_device_token
-from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import cli_actor
 from fangkong.clock import wall as utcnow
 from fangkong.errors import NotFound
+from fangkong.keys import ServerKeys
 from fangkong.store.schema import audit_log, user_sessions, users, venues
 from tests.api.helpers import client, csrf_of, logged_in, login, make_app, person_ids
 from tests.conftest import TEST_SERVER_KEY

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner, Result
 
-from fangkong.api.cli import proxy_options
 from fangkong.auth.admin import list_device_tokens, revoke_device_token
 from fangkong.auth.devices import issue_device_token
-from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import cli_actor
 from fangkong.cli import app as cli_app
 from fangkong.errors import Conflict, InvalidFields
+from fangkong.keys import ServerKeys
+from fangkong.server.cli import proxy_options
 from fangkong.settings import load_settings
 from fangkong.store.schema import audit_log, device_tokens, venues
 from tests.api.helpers import client, logged_in, login, make_app, person_ids

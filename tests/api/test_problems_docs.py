@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from fangkong.api.problems import negotiate
+from fangkong.http.problems import negotiate
 from fangkong.store import migrate
 from tests.api.helpers import client, logged_in, make_app
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from fangkong.audit import verify
 from fangkong.audit.log import AuditEvent, record, transaction
-from fangkong.auth.keys import ServerKeys
+from fangkong.keys import ServerKeys
 from fangkong.store import migrate
 from fangkong.store.schema import audit_head, audit_log
 from tests.conftest import TEST_SERVER_KEY

@@ -8,8 +8,8 @@ from sqlalchemy import Engine, delete, select, update
 from typer.testing import CliRunner
 
 from fangkong.audit import verify
-from fangkong.auth.keys import ServerKeys
 from fangkong.cli import app
+from fangkong.keys import ServerKeys
 from fangkong.store.schema import audit_log, role_rights, users
 from tests.api.helpers import logged_in, make_app, person_ids
 from tests.audit.tamper import drop_append_only_triggers

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from fangkong.audit import anchor, verify
 from fangkong.audit.log import AuditEvent, record, transaction, unknown_name
-from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import cli_actor
 from fangkong.auth.users import add_user
 from fangkong.cli import app
+from fangkong.keys import ServerKeys
 from fangkong.store.schema import audit_head, audit_log, users
 from tests.api.helpers import client, logged_in, login, make_app, person_ids
 from tests.audit.tamper import drop_append_only_triggers

@@ -10,12 +10,12 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from fangkong.audit import verify
-from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import Actor, cli_actor
 from fangkong.auth.rights import USER_MANAGE
 from fangkong.auth.users import disable_user, set_password
 from fangkong.cli import app
 from fangkong.errors import InvalidFields, NotFound
+from fangkong.keys import ServerKeys
 from fangkong.store.schema import audit_log, user_sessions, users
 from tests.api.helpers import client, logged_in, login, make_app
 from tests.conftest import PASSWORD, TEST_SERVER_KEY, database_url, shell_env

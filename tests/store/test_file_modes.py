@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import text
 
 import fangkong
-from fangkong.auth.keys import load_server_keys
 from fangkong.demo.province import import_registry
 from fangkong.demo.report import write_cases_csv
 from fangkong.identity.sealing import Sealer
+from fangkong.keys import load_server_keys
 from fangkong.settings import load_settings
 from fangkong.store import migrate
 from fangkong.store.engine import make_engine

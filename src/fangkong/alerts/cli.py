@@ -3,34 +3,36 @@ steps, escalation, the board — thin callers of the service."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 from sqlalchemy import Engine
 
 from fangkong import clock
-from fangkong.alerts.access import Filters, change_alert, list_alerts, read_alert, read_board
-from fangkong.alerts.detection import run_detection
-from fangkong.alerts.model import LEVELS, SIGNALS
+from fangkong.alerts.access import (
+    Filters,
+    change_alert,
+    list_alerts,
+    read_alert,
+    read_board,
+)
+from fangkong.alerts.detection import detect_days
 from fangkong.alerts.rules import AlertRules
-from fangkong.alerts.series import RegionTree, aggregate_table
-from fangkong.alerts.service import escalate_due
+from fangkong.alerts.series import export_options, export_table, write_table
+from fangkong.alerts.service import escalate_overdue
 from fangkong.alerts.signals import import_signals
 from fangkong.auth.guard import Call
-from fangkong.auth.keys import load_server_keys
 from fangkong.auth.model import cli_actor
 from fangkong.cli_support import database, out, settings
 from fangkong.errors import BadInput, Problem
+from fangkong.keys import load_server_keys
 from fangkong.policy import load_pack
 from fangkong.settings import Settings
 from fangkong.store import migrate
-from fangkong.store.tx import write_transaction
 
 app = typer.Typer(help="Early warning: signals, detection, alerts, the board. 监测预警.",
                   no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
@@ -92,17 +94,11 @@ def detect_command(
         raise BadInput(Problem("value.invalid", "--from 晚于 --day", "--from is after --day"))
     with database(cfg) as engine:
         migrate.require_current(engine)
-        with write_transaction(engine) as conn:
-            tree = RegionTree.load(conn)
-        now = clock.now()
-        d = first
-        while d <= last:
-            r = run_detection(engine, rules, d, now, by=cli_actor().name, tree=tree)
+        for d, r in detect_days(engine, rules, first, last, clock.now(), by=cli_actor().name):
             out.print(f"{d}: 命中 hits {r.candidates}  新预警 raised {r.raised}  "
                       f"合并 repeated {r.repeated}")  # fmt: skip
             for note in r.skipped:
                 out.print(f"  {note}")
-            d += timedelta(days=1)
 
 
 @app.command("list")
@@ -185,8 +181,7 @@ def escalate_command() -> None:
     cfg = settings()
     with database(cfg) as engine:
         migrate.require_current(engine)
-        with write_transaction(engine) as conn:
-            done = escalate_due(conn, RegionTree.load(conn), clock.now(), by=cli_actor().name)
+        done = escalate_overdue(engine, clock.now(), by=cli_actor().name)
     for alert_id, target in done:
         out.print(f"预警 alert {alert_id} → {target}")
     out.print(f"升级 escalated: {len(done)}")
@@ -232,19 +227,9 @@ def series_command(
     """Export counts per region level × signal × day or ISO week, with populations."""
     cfg = settings()
     tz = ZoneInfo(cfg.timezone)
-    levels = level or list(LEVELS[:5])
-    signals = signal or list(SIGNALS)
-    bad = [x for x in levels if x not in LEVELS] + [x for x in signals if x not in SIGNALS]
-    if bad or freq not in ("day", "week"):
-        what = bad[0] if bad else freq
-        raise BadInput(Problem("value.invalid", f"无效的取值 {what!r}", f"invalid value {what!r}"))
+    levels, signals = export_options(level, signal, freq)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        with engine.connect() as conn:
-            table = aggregate_table(conn, RegionTree.load(conn), signals, levels, freq,
-                                    _day(since, tz), _day(until, tz))  # fmt: skip
-    if output.suffix.lower() in (".parquet", ".pq"):
-        pq.write_table(table, output)
-    else:
-        pacsv.write_csv(table, output)
+        table = export_table(engine, signals, levels, freq, _day(since, tz), _day(until, tz))
+    write_table(table, output)
     out.print(f"{output}: {table.num_rows:,} 行 rows")

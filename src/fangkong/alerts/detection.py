@@ -178,3 +178,16 @@ def run_detection(
             outcomes.append(file_candidate(conn, c, rules, now, by=by))
     return RunResult(as_of, len(found), sum(o.action == "raised" for o in outcomes),
                      sum(o.action == "repeated" for o in outcomes), tuple(skipped))  # fmt: skip
+
+
+def detect_days(
+    bind: Bind, rules: AlertRules, first: date, last: date, now: datetime, *, by: str = "system"
+) -> Iterator[tuple[date, RunResult]]:
+    """:func:`run_detection` for each day from ``first`` to ``last`` (the region tree read
+    once), yielding each day with its result as it is done."""
+    with write_transaction(bind) as conn:
+        tree = RegionTree.load(conn)
+    day = first
+    while day <= last:
+        yield day, run_detection(bind, rules, day, now, by=by, tree=tree)
+        day += timedelta(days=1)

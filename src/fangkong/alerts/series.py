@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -18,11 +19,14 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as _pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 from epiweeks import Week
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
-from fangkong.alerts.model import LEVELS
+from fangkong.alerts.model import LEVELS, SIGNALS
 from fangkong.alerts.tables import signal_counts
+from fangkong.errors import BadInput, Problem
 from fangkong.store.schema import persons, regions
 
 F64 = npt.NDArray[np.float64]
@@ -222,3 +226,36 @@ def aggregate_table(
         return table
     finally:
         con.close()
+
+
+def export_options(
+    levels: Sequence[str] | None, signals: Sequence[str] | None, frequency: str
+) -> tuple[list[str], list[str]]:
+    """The levels and signals an export asks for (default: province to community, every
+    signal), or ``BadInput`` naming the first unknown value (or frequency)."""
+    chosen_levels = list(levels or LEVELS[:5])
+    chosen_signals = list(signals or SIGNALS)
+    bad = [x for x in chosen_levels if x not in LEVELS]
+    bad += [x for x in chosen_signals if x not in SIGNALS]
+    if bad or frequency not in ("day", "week"):
+        what = bad[0] if bad else frequency
+        raise BadInput(Problem("value.invalid", f"无效的取值 {what!r}", f"invalid value {what!r}"))
+    return chosen_levels, chosen_signals
+
+
+def export_table(
+    engine: Engine, signals: Sequence[str], levels: Sequence[str], frequency: str,
+    first: date, last: date,
+) -> pa.Table:  # fmt: skip
+    """:func:`aggregate_table` over the stored counts and regions (one read)."""
+    with engine.connect() as conn:
+        return aggregate_table(conn, RegionTree.load(conn), signals, levels, frequency,
+                               first, last)  # fmt: skip
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    """``table`` to ``path``: Parquet for ``.parquet``/``.pq``, else CSV."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        pq.write_table(table, path)
+    else:
+        pacsv.write_csv(table, path)

@@ -33,6 +33,7 @@ from fangkong.alerts.rules import AlertRules
 from fangkong.alerts.series import RegionTree
 from fangkong.alerts.tables import alert_changes, alerts
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
+from fangkong.store.tx import Bind, write_transaction
 
 
 class AlertUnknown(NotFound):
@@ -193,6 +194,12 @@ def _up(tree: RegionTree, code: str, steps: int) -> str:
             break
         code = parent
     return code
+
+
+def escalate_overdue(bind: Bind, now: datetime, *, by: str = "system") -> list[tuple[int, str]]:
+    """:func:`escalate_due` over every region, in one writing transaction."""
+    with write_transaction(bind) as conn:
+        return escalate_due(conn, RegionTree.load(conn), now, by=by)
 
 
 def escalate_due(

@@ -1,5 +1,4 @@
-"""The HTTP service: FastAPI app (JSON API, health, pages, offline docs), ``fangkong serve``.
-
-``fangkong.api.app.create_app`` builds the application; routes live in
-``fangkong.api.routes`` (JSON) and ``fangkong.web.pages`` (HTML).
+"""The JSON shell: the ``/api/v1`` routes for devices and programs, the health endpoints
+and the scan fast path. ``fangkong.server.app.create_app`` assembles them with the pages
+of ``fangkong.web``; what both shells share lives in ``fangkong.http``.
 """

@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from fangkong import bounds
-from fangkong.api.problems import negotiate
 from fangkong.api.routes import ERRORS, SCAN_PATH, ReasonOut, ScanIn, ScanOut
 from fangkong.healthcode.access import (
     CodeView,
@@ -29,6 +28,7 @@ from fangkong.healthcode.access import (
     scan_at_venue,
 )
 from fangkong.http.deps import CallDep, Caller, Ctx
+from fangkong.http.problems import negotiate
 
 healthcode_api = APIRouter(prefix="/api/v1", tags=["api"])
 

@@ -1,5 +1,5 @@
 """The JSON API (``/api/v1``) and the health endpoints. Routes parse input and call one
-service function each; errors become problem+json in ``fangkong.api.app``."""
+service function each; errors become problem+json in ``fangkong.server.app``."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse
 
-from fangkong import audit, bounds
-from fangkong.api.problems import negotiate, problem_response
-from fangkong.auth.records import lookup_person, read_person, read_summary, read_venue
-from fangkong.auth.rights import AUDIT_READ, SCAN_SUBMIT
+from fangkong import bounds
+from fangkong.auth.audit_reads import audit_rows
+from fangkong.auth.records import (
+    lookup_person,
+    read_person,
+    read_summary,
+    read_venue,
+)
+from fangkong.auth.rights import SCAN_SUBMIT
 from fangkong.errors import Forbidden, Problem
 from fangkong.healthcode.access import SCAN_SCOPE, ReasonView
 from fangkong.healthcode.evaluator import Reason
@@ -25,7 +29,9 @@ from fangkong.http.context import (
     session_csrf,
 )
 from fangkong.http.deps import CallDep, Caller, Ctx
+from fangkong.http.problems import negotiate, problem_response
 from fangkong.store import migrate
+from fangkong.store.engine import ping
 
 api = APIRouter(prefix="/api/v1", tags=["api"])
 health = APIRouter(tags=["health"])
@@ -189,8 +195,7 @@ def get_health() -> dict[str, str]:
 def get_ready(request: Request, ctx: Ctx) -> JSONResponse:
     lang = negotiate(request.headers.get("accept-language"))
     try:
-        with ctx.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        ping(ctx.engine)
         current = migrate.current_revision(ctx.engine)
     except SQLAlchemyError:
         problem = Problem("ready.database", "数据库无法连接", "the database does not answer")
@@ -264,13 +269,11 @@ def get_scan_device(call: CallDep) -> DeviceOut:
 
 @api.get("/audit", response_model=list[AuditOut], responses=ERRORS)
 def get_audit(
-    ctx: Ctx,
-    actor: Caller,
+    call: CallDep,
     person: Annotated[int | None, Query(**bounds.ID_BOUNDS, description="person row id")] = None,
     user: Annotated[str | None, Query(max_length=80)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[AuditOut]:
     """The audit log, newest first (right ``audit.read``)."""
-    actor.require(AUDIT_READ)
-    rows = audit.search(ctx.engine, person=person, user=user, limit=limit, viewer=actor)
+    rows = audit_rows(call, person=person, user=user, limit=limit)
     return [AuditOut.model_validate(asdict(r)) for r in rows]

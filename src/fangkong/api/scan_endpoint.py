@@ -29,15 +29,15 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fangkong import clock
-from fangkong.api import problems
-from fangkong.api.headers import api_headers, with_api_headers
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, ScanIn, ScanOut
 from fangkong.auth.devices import device_actor
 from fangkong.auth.model import Actor
 from fangkong.errors import FangkongError
 from fangkong.healthcode.access import ScanRequest, prepare_at_venue, scan_at_venue
 from fangkong.healthcode.scan_verdict import ScanVerdict
+from fangkong.http import problems
 from fangkong.http.context import AppContext
+from fangkong.http.headers import api_headers, with_api_headers
 
 DEVICE_CACHE_S = 30.0
 MAX_BODY = 16 * 1024

@@ -24,6 +24,7 @@ from fangkong.arrivals.tables import (
     trips,
 )
 from fangkong.store.schema import venues
+from fangkong.store.tx import Bind, write_transaction
 from fangkong.testing.tables import results, tubes
 
 
@@ -146,6 +147,12 @@ def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointB
             )
         )
     return sorted(boards, key=lambda b: (-len(b.overdue), b.point))
+
+
+def point_boards(bind: Bind, *, at: datetime) -> list[PointBoard]:
+    """:func:`board` of every arrival point, in its own transaction (the CLI's board)."""
+    with write_transaction(bind) as conn:
+        return board(conn, at=at)
 
 
 def traveller(conn: Connection, tid: int) -> TravellerView | None:

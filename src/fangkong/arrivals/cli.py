@@ -227,11 +227,10 @@ def check_command() -> None:
 @app.command("board")
 def board_command() -> None:
     """Per arrival point: how many at each stage, who is overdue (ids, no names)."""
-    from fangkong.arrivals.board import board
-    from fangkong.store.tx import write_transaction
+    from fangkong.arrivals.board import point_boards
 
-    with database(settings()) as engine, write_transaction(engine) as conn:
-        points = board(conn, at=clock.now())
+    with database(settings()) as engine:
+        points = point_boards(engine, at=clock.now())
     table = Table("point", *STAGES, "overdue", "hand-offs")
     for b in points:
         table.add_row(

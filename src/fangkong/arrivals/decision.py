@@ -28,11 +28,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from fangkong.arrivals.rules import RISKS, ArrivalRules, RiskRule
+from fangkong.arrivals.rules import RANK, ArrivalRules, RiskRule
 from fangkong.riskareas.tables import risk_area_changes, risk_areas
 from fangkong.store.schema import regions
 
-RANK = {risk: len(RISKS) - i for i, risk in enumerate(RISKS)}  # inbound highest, none 1
 AREA_LEVELS = ("high", "medium", "low")
 
 

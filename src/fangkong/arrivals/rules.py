@@ -31,6 +31,7 @@ from fangkong.policy.sections import (
 )
 
 RISKS = ("inbound", "high", "medium", "low", "none")  # most severe first
+RANK = {risk: len(RISKS) - i for i, risk in enumerate(RISKS)}  # inbound highest, none 1
 MANAGEMENTS = ("centralised_quarantine", "home_quarantine", "tests_only", "none")
 PLACEMENT_KIND = {"centralised_quarantine": "centralised", "home_quarantine": "home_quarantine"}
 STAGES = ("registered", "sampled", "boarded", "handed_over", "managed", "released")

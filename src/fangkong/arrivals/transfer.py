@@ -17,8 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fangkong.arrivals.decision import RANK
-from fangkong.arrivals.rules import TransferRules
+from fangkong.arrivals.rules import RANK, TransferRules
 
 EARTH_KM = 6371.0088  # mean Earth radius (IUGG)
 

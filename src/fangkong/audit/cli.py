@@ -7,8 +7,8 @@ from rich.table import Table
 
 from fangkong.audit.anchor import anchor_paths
 from fangkong.audit.log import search, verify
-from fangkong.auth.keys import load_server_keys
 from fangkong.cli_support import database, err, out, settings
+from fangkong.keys import load_server_keys
 from fangkong.store import migrate
 
 app = typer.Typer(help="Audit log: verify the hash chain, search entries.", no_args_is_help=True)

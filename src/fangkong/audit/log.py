@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -47,9 +48,8 @@ from sqlalchemy import (
 from fangkong import clock
 from fangkong.audit import anchor
 from fangkong.audit.anchor import Checkpoint
-from fangkong.auth.jurisdiction import subtree
-from fangkong.auth.model import Actor
 from fangkong.identity.resident_id import check_character
+from fangkong.store.regions import subtree
 from fangkong.store.schema import audit_head, audit_log, persons, regions, users
 
 _FIELDS = (
@@ -63,6 +63,13 @@ _FIELDS = (
     "address",
     "detail",
 )
+
+
+class Viewer(Protocol):
+    """Who reads the log (an ``fangkong.auth.model.Actor``): only the region matters here."""
+
+    @property
+    def region_code(self) -> str | None: ...
 
 
 @contextmanager
@@ -260,7 +267,7 @@ def search(
     person: int | None = None,
     user: str | None = None,
     limit: int = 200,
-    viewer: Actor | None = None,
+    viewer: Viewer | None = None,
 ) -> list[AuditRow]:
     """Newest first: rows about one person (by row id) and/or by one actor.
 

@@ -22,7 +22,6 @@ from fangkong.auth.admin import (
     role_info,
 )
 from fangkong.auth.devices import issue_device_token
-from fangkong.auth.keys import load_server_keys
 from fangkong.auth.model import cli_actor
 from fangkong.auth.rights import DEVICE_SCOPES, RIGHTS
 from fangkong.auth.users import (
@@ -37,6 +36,7 @@ from fangkong.auth.users import (
     set_role,
 )
 from fangkong.cli_support import database, out, settings
+from fangkong.keys import load_server_keys
 from fangkong.store import migrate
 
 ADDRESS = "cli"

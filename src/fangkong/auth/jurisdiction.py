@@ -9,16 +9,8 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Connection, Select, select, true
 
 from fangkong.auth.model import Actor
+from fangkong.store.regions import subtree as subtree  # re-exported: jurisdiction's base
 from fangkong.store.schema import regions
-
-
-def subtree(region_code: str) -> Select[tuple[str]]:
-    """The codes of ``region_code`` and every region below it."""
-    tree = (
-        select(regions.c.code).where(regions.c.code == region_code).cte("subtree", recursive=True)
-    )
-    tree = tree.union_all(select(regions.c.code).where(regions.c.parent_code == tree.c.code))
-    return select(tree.c.code)
 
 
 def within(actor: Actor, column: ColumnElement[str | None]) -> ColumnElement[bool]:

@@ -9,7 +9,6 @@ print what the database holds, then run the province loop (``fangkong.demo.loop`
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated
@@ -17,79 +16,53 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from fangkong import clock
 from fangkong.audit.anchor import anchor_paths
-from fangkong.auth.keys import load_server_keys
 from fangkong.auth.users import demo_admin
 from fangkong.cli_support import database, out, settings
 from fangkong.demo.province import import_registry
 from fangkong.demo.run import run_outbreak
+from fangkong.demo.summary import AGE_BANDS, holds_cases, province_code, store_summary
 from fangkong.errors import BadInput, Problem
-from fangkong.identity.masking import mask_id, mask_name, mask_phone
 from fangkong.identity.sealing import Sealer, load_or_create_key
+from fangkong.keys import load_server_keys
 from fangkong.settings import Settings
 from fangkong.store import migrate
-from fangkong.store.schema import households, persons, regions, venues
 from fangkong.twin.registry import Registry, generate_registry
 from fangkong.twin.scenario import default_scenario
 
 
-def _age_band(birth: date, today: date) -> str:
-    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-    for limit, band in ((6, "0-5"), (18, "6-17"), (60, "18-59"), (80, "60-79")):
-        if age < limit:
-            return band
-    return "80+"
-
-
 def _summary(engine: Engine, sealer: Sealer, today: date) -> None:
-    with engine.connect() as conn:
-        levels: dict[str, int] = dict(
-            conn.execute(select(regions.c.level, func.count()).group_by(regions.c.level)).all()
-        )
-        vtypes: dict[str, int] = dict(
-            conn.execute(select(venues.c.type, func.count()).group_by(venues.c.type)).all()
-        )
-        n_households = conn.execute(select(func.count()).select_from(households)).scalar_one()
-        people = conn.execute(
-            select(persons.c.sex, persons.c.birth_date, persons.c.occupation)
-        ).all()
-        sample = conn.execute(select(persons).order_by(persons.c.id).limit(5)).mappings().all()
-
+    held = store_summary(engine, sealer, today)
     table = Table("区划层级 region level", "数量 count", title="区划 Regions")
     for level in ("province", "city", "county", "township", "community", "compound"):
-        table.add_row(level, f"{levels.get(level, 0):,}")
+        table.add_row(level, f"{held.levels.get(level, 0):,}")
     out.print(table)
 
     table = Table("场所类型 venue type", "数量 count", title="场所 Venues")
-    for vtype, count in sorted(vtypes.items(), key=lambda kv: -kv[1]):
+    for vtype, count in sorted(held.venue_types.items(), key=lambda kv: -kv[1]):
         table.add_row(vtype, f"{count:,}")
     out.print(table)
 
-    sexes = Counter(p.sex for p in people)
-    bands = Counter(_age_band(p.birth_date, today) for p in people)
-    jobs = Counter(p.occupation for p in people)
+    n_households = held.households
     table = Table("人员 persons", "数量 count", title="人口 Persons")
-    table.add_row("total 总数", f"{len(people):,}")
+    table.add_row("total 总数", f"{held.persons:,}")
     table.add_row("households 户数", f"{n_households:,}")
     if n_households:
-        table.add_row("mean household size 户均人口", f"{len(people) / n_households:.2f}")
-    table.add_row("male / female 男 / 女", f"{sexes['M']:,} / {sexes['F']:,}")
-    for band in ("0-5", "6-17", "18-59", "60-79", "80+"):
-        table.add_row(f"age 年龄 {band}", f"{bands[band]:,}")
-    for job, count in jobs.most_common(6):
+        table.add_row("mean household size 户均人口", f"{held.persons / n_households:.2f}")
+    table.add_row("male / female 男 / 女", f"{held.sexes['M']:,} / {held.sexes['F']:,}")
+    for band in AGE_BANDS:
+        table.add_row(f"age 年龄 {band}", f"{held.age_bands[band]:,}")
+    for job, count in held.occupations.most_common(6):
         table.add_row(f"occupation 职业 {job}", f"{count:,}")
     out.print(table)
 
     table = Table("姓名 name", "证件号 ID", "手机 phone", "性别 sex", "出生 born",
                   title="样例（脱敏）Sample, masked")  # fmt: skip
-    for row in sample:
-        number = sealer.unseal("document", row["doc_sealed"]).split("|", 2)[2]
-        phone = sealer.unseal("phone", row["phone_sealed"]) if row["phone_sealed"] else ""
-        table.add_row(mask_name(row["name"]), mask_id(number), mask_phone(phone) if phone else "",
-                      row["sex"], row["birth_date"].isoformat())  # fmt: skip
+    for row in held.sample:
+        table.add_row(*row)
     out.print(table)
 
 
@@ -120,13 +93,11 @@ def _fresh_store(cfg: Settings) -> None:
         anchor_paths(cfg)[0].unlink(missing_ok=True)
         return
     from fangkong.store.engine import make_engine
-    from fangkong.tracing.tables import tracing_cases
 
     engine = make_engine(cfg.database_url)
     try:
         migrate.upgrade(engine)
-        with engine.connect() as conn:
-            used = conn.execute(select(func.count()).select_from(tracing_cases)).scalar_one()
+        used = holds_cases(engine)
     finally:
         engine.dispose()
     if used:
@@ -168,10 +139,7 @@ def _run_demo(engine: Engine, cfg: Settings, people: int, seed: int) -> Registry
 
 def _admin_login(engine: Engine, cfg: Settings) -> None:
     """Give the demo an administrator for the province and print the login once."""
-    with engine.connect() as conn:
-        province = conn.execute(
-            select(regions.c.code).where(regions.c.level == "province").order_by(regions.c.code)
-        ).scalar()
+    province = province_code(engine)
     if province is None:
         return
     key = load_server_keys(cfg).audit

@@ -10,13 +10,11 @@ import typer
 from rich.table import Table
 from sqlalchemy import Engine
 
-from fangkong import clock
 from fangkong.cli_support import database, out, settings
-from fangkong.errors import Problem
-from fangkong.healthcode.codes import code_history, evaluate_person, issue_qr, person_by_id_number
+from fangkong.healthcode.codes import code_history, evaluate_person, issue_qr
 from fangkong.healthcode.context import CodeContext
-from fangkong.healthcode.errors import PersonUnknown
 from fangkong.healthcode.evaluator import Decision, fmt_time
+from fangkong.healthcode.lookup import person_with_id_number
 from fangkong.healthcode.qr import qr_image
 from fangkong.healthcode.recompute import recompute_all
 from fangkong.store import migrate
@@ -33,22 +31,12 @@ def _group() -> None:
     """Health codes: show, explain, QR image, recompute. 健康码."""
 
 
-def _person(engine: Engine, ctx: CodeContext, number: str) -> int:
-    with engine.connect() as conn:
-        found = person_by_id_number(conn, ctx.sealer, number, clock.now().astimezone(ctx.tz).date())
-    if found is None:
-        raise PersonUnknown(
-            Problem("code.person_unknown", "登记中查无此证件号", "no person with this ID number")
-        )
-    return found
-
-
 def _decide(number: str) -> tuple[Decision, CodeContext, Engine, int]:
     cfg = settings()
     ctx = CodeContext.from_settings(cfg)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        pid = _person(engine, ctx, number)
+        pid = person_with_id_number(engine, ctx, number)
         return evaluate_person(engine, ctx, pid), ctx, engine, pid
 
 
@@ -73,7 +61,7 @@ def explain_command(
     ctx = CodeContext.from_settings(cfg)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        pid = _person(engine, ctx, number)
+        pid = person_with_id_number(engine, ctx, number)
         decision = evaluate_person(engine, ctx, pid)
         out.print(decision.explain("zh+en", ctx.tz))
         if history:
@@ -94,7 +82,7 @@ def qr_command(
     ctx = CodeContext.from_settings(cfg)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        pid = _person(engine, ctx, number)
+        pid = person_with_id_number(engine, ctx, number)
         token = issue_qr(engine, ctx, pid)
     qr_image(token, output)
     out.print(f"{output} ({ctx.qr_validity_s} s)")

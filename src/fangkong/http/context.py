@@ -19,13 +19,13 @@ from sqlalchemy import Engine
 
 from fangkong import clock
 from fangkong.auth.devices import device_actor
-from fangkong.auth.keys import ServerKeys
 from fangkong.auth.model import Actor
 from fangkong.auth.sessions import SESSION_MISSING, Policy, session_actor
 from fangkong.errors import Forbidden, Problem, Unauthenticated
 from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.scan_writer import ScanWriter
 from fangkong.identity.sealing import Sealer
+from fangkong.keys import ServerKeys
 from fangkong.settings import Settings
 
 SESSION_COOKIE = "fk_session"

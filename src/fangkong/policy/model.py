@@ -1,7 +1,7 @@
 """What a loaded policy pack (政策包) holds: rules with a machine form and explanations.
 
 The vocabularies below are the only words a pack may use; ``docs/policy.md`` describes
-each. A rule's *kind* names the code that interprets it (``fangkong.healthcode.rules``);
+each. A rule's *kind* names the code that interprets it (``fangkong.healthcode.evaluator``);
 every number — days, hours, colours — comes from the pack.
 """
 
@@ -66,7 +66,7 @@ ARRIVAL_RISKS = ("high", "medium", "low", "inbound")
 EXPOSURE_KINDS = ("close_contact", "contact_of_contact", "companion")
 
 # Placeholders every template may use, and those each kind adds (rendered in both
-# languages by fangkong.healthcode.rules).
+# languages by fangkong.healthcode.evaluator).
 COMMON_PLACEHOLDERS = frozenset({"since", "until"})
 KIND_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     "case": frozenset({"status"}),

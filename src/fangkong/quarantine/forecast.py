@@ -24,8 +24,10 @@ regions at once, tested equal to ``fangkong.surveillance.rt.estimate_r``.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +36,8 @@ import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 
 from fangkong import clock
+from fangkong.auth.guard import Call
+from fangkong.auth.rights import QUARANTINE_READ
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.schema import persons
 from fangkong.tracing.tables import tracing_cases, tracing_exposures
@@ -409,3 +413,35 @@ def forecast_from_store(
     rt = np.where(np.isnan(shape) | quiet, np.nan, shape * scale)
     names = tuple(c.name for c in capacity)
     return RegionForecast(codes, names, today, fc, inp, rt, f"{pack.name}@{pack.version}")
+
+
+FORECAST_CSV_COLUMNS = ("region_code", "day", "rooms_mean", "rooms_low", "rooms_median",
+                        "rooms_high", "capacity", "p_exceed", "cases_mean")  # fmt: skip
+
+
+def write_forecast_csv(rf: RegionForecast, path: Path) -> int:
+    """Every region's forecast, one row per region × day (UTF-8 CSV); the rows written."""
+    f, days = rf.forecast, rf.days()
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(FORECAST_CSV_COLUMNS)
+        for i, code in enumerate(rf.regions):
+            for h, d in enumerate(days):
+                w.writerow([code, d.isoformat(), f"{f.mean[i, h]:.2f}", f"{f.low[i, h]:g}",
+                            f"{f.median[i, h]:g}", f"{f.high[i, h]:g}", f"{f.capacity[i]:g}",
+                            f"{f.p_exceed[i, h]:.3f}", f"{f.cases_mean[i, h]:.2f}"])  # fmt: skip
+    return len(rf.regions) * len(days)
+
+
+def run_out_order(rf: RegionForecast) -> list[int]:
+    """The regions' indexes, the first to run out of rooms (median) first, those that do
+    not within the horizon last."""
+    run_out = rf.forecast.run_out_day()
+    return sorted(range(len(rf.regions)), key=lambda i: (run_out[i] == 0, run_out[i], i))
+
+
+def forecast_view(call: Call, pack: Any, options: ForecastOptions) -> RegionForecast:
+    """:func:`forecast_from_store` for a reader with ``quarantine.read``, over the regions
+    of their jurisdiction (aggregate counts only: no audit row, as for the readiness list)."""
+    call.require(QUARANTINE_READ)
+    return forecast_from_store(call.engine, pack, call.tz, options, within=call.actor.region_code)

@@ -3,7 +3,6 @@ forecast rooms`` — thin callers of the services; the operator at the CLI acts 
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -237,7 +236,12 @@ def forecast_rooms(
     at: When = None,
 ) -> None:
     """Rooms needed per day for the next days, with 90% intervals, against capacity."""
-    from fangkong.quarantine.forecast import ForecastOptions, forecast_from_store
+    from fangkong.quarantine.forecast import (
+        ForecastOptions,
+        forecast_from_store,
+        run_out_order,
+        write_forecast_csv,
+    )
     from fangkong.riskareas.charts import forecast_png
 
     ctx, _ = _context()
@@ -254,7 +258,7 @@ def forecast_rooms(
     table = Table("region", "name", "Rt", "rooms", f"day {horizon} median [interval]",
                   "runs out (median)", "runs out (upper)")  # fmt: skip
     upper = f.run_out_day("high")
-    order = sorted(range(len(rf.regions)), key=lambda i: (run_out[i] == 0, run_out[i], i))
+    order = run_out_order(rf)
     for i in order:
         table.add_row(
             rf.regions[i], rf.names[i], "—" if rf.rt_mean[i] != rf.rt_mean[i] else
@@ -266,17 +270,8 @@ def forecast_rooms(
     out.print(f"{rf.pack}, {f.draws} draws, today {rf.today.isoformat()}")
     out.print(str(table))
     if output is not None:
-        with output.open("w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["region_code", "day", "rooms_mean", "rooms_low", "rooms_median",
-                        "rooms_high", "capacity", "p_exceed", "cases_mean"])  # fmt: skip
-            for i, code in enumerate(rf.regions):
-                for h, d in enumerate(days):
-                    w.writerow([code, d.isoformat(), f"{f.mean[i, h]:.2f}", f"{f.low[i, h]:g}",
-                                f"{f.median[i, h]:g}", f"{f.high[i, h]:g}", f"{f.capacity[i]:g}",
-                                f"{f.p_exceed[i, h]:.3f}",
-                                f"{f.cases_mean[i, h]:.2f}"])  # fmt: skip
-        out.print(f"{output}: {len(rf.regions) * len(days)} rows")
+        rows = write_forecast_csv(rf, output)
+        out.print(f"{output}: {rows} rows")
     if png is not None and rf.regions:
         i = rf.regions.index(region) if region in rf.regions else order[0]
         forecast_png(rf, i, png, f"{rf.names[i]} ({rf.regions[i]}) — {rf.pack}")

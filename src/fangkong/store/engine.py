@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from fangkong.files import private_file, tighten
@@ -67,3 +67,9 @@ def engine_for(settings: Settings) -> Engine:
 
 def backend_name(engine: Engine) -> str:
     return engine.dialect.name
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database (``SQLAlchemyError`` when it does not answer)."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -196,14 +196,15 @@ def add_lab(bind: Bind, code: str, name: str, region_code: str, capacity_per_day
             conn.execute(labs.update().where(labs.c.code == code).values(**values))
 
 
-def population_of(conn: Connection, region_code: str) -> int:
-    return int(
-        conn.execute(
-            select(sa.func.count())
-            .select_from(persons)
-            .where(persons.c.residence_code.in_(subtree(region_code)))
-        ).scalar_one()
+def population_of(bind: Bind, region_code: str) -> int:
+    """Persons living in the region's subtree (the registry's count)."""
+    query = (
+        select(sa.func.count())
+        .select_from(persons)
+        .where(persons.c.residence_code.in_(subtree(region_code)))
     )
+    with write_transaction(bind) as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def create_campaign(

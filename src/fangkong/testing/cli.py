@@ -7,9 +7,6 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import typer
 from rich.table import Table
 
@@ -17,6 +14,7 @@ from fangkong.cli_support import database, out, settings
 from fangkong.errors import BadInput, Problem
 from fangkong.policy import load_pack
 from fangkong.testing import pooling
+from fangkong.testing.files import read_table
 from fangkong.testing.rules import TestingRules
 
 app = typer.Typer(
@@ -40,35 +38,6 @@ def _who() -> str:
 
 def _rules() -> TestingRules:
     return TestingRules.from_pack(load_pack(settings().policy_pack))
-
-
-def read_table(path: Path) -> pa.Table:
-    """A results file: CSV (every cell as text) or Parquet."""
-    if not path.exists():
-        raise BadInput(Problem("file.not_found", f"找不到文件 {path}", f"file not found: {path}"))
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".parquet", ".pq"):
-            return pq.read_table(path)
-        if suffix == ".csv":
-            return _csv_text(path)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise BadInput(
-            Problem("file.unreadable", f"{path} 无法读取：{exc}", f"{path} cannot be read: {exc}")
-        ) from exc
-    raise BadInput(
-        Problem(
-            "file.format_unknown",
-            f"{path}: 应为 .csv 或 .parquet",
-            f"{path}: the file must be .csv or .parquet",
-        )
-    )
-
-
-def _csv_text(path: Path) -> pa.Table:
-    names = pacsv.read_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16)).column_names
-    types = {n: pa.string() for n in names}
-    return pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(column_types=types))
 
 
 @app.command("import-results")
@@ -210,7 +179,6 @@ def plan_command(
 ) -> None:
     """Plan a mass-testing campaign: points, samplers, completion against the target,
     and the what-if for more labs and each pool size."""
-    from fangkong.store.tx import write_transaction
     from fangkong.testing.campaigns import lab_capacity, plan, population_of, what_if
 
     rules = _rules()
@@ -225,8 +193,7 @@ def plan_command(
                             "give --population or --region",
                         )
                     )
-                with write_transaction(engine) as conn:
-                    population = population_of(conn, region)
+                population = population_of(engine, region)
             if capacity is None:
                 capacity = lab_capacity(engine, region)
     p = plan(population, capacity, rules.campaign, pool_size=pool)

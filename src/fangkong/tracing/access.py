@@ -1,7 +1,8 @@
 """Contact tracing as people reach it: rights, jurisdiction, masking, audit (流调工作台).
 
-The use cases of ``fangkong.tracing.contacts`` know nothing of who asks; these functions
-put the checks in front of them, once, for the pages (and later the API)::
+The use cases of tracing (``cases``, ``statuses``, ``trace_job``, ``views``) know nothing
+of who asks; these functions put the checks in front of them, once, for the pages and the
+API::
 
     actor ─▶ right? ── no ─▶ Forbidden (403)
              case's person living in the actor's region subtree? ── no ─▶ NotFound, the

@@ -24,11 +24,11 @@ from fangkong.alerts.access import (
     read_board,
 )
 from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
-from fangkong.api.problems import status_of
 from fangkong.auth.guard import Call
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep
+from fangkong.http.problems import status_of
 from fangkong.web.i18n import translations
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 

@@ -9,13 +9,17 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
-from fangkong.api.problems import status_of
-from fangkong.arrivals.access import confirm_stage, read_board, read_traveller
+from fangkong.arrivals.access import (
+    confirm_stage,
+    read_board,
+    read_traveller,
+)
 from fangkong.arrivals.rules import STAGES, ArrivalRules
 from fangkong.auth.guard import Call
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
+from fangkong.http.problems import status_of
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 
 arrivals_pages = APIRouter(include_in_schema=False)

@@ -2,7 +2,7 @@
 audit log, language switch.
 
 Handlers parse the form or query, call one service function and render a template.
-Typed errors raised here are rendered by ``fangkong.api.app`` (a login page for
+Typed errors raised here are rendered by ``fangkong.server.app`` (a login page for
 ``Unauthenticated``, an error page otherwise), in the page's language.
 """
 
@@ -17,8 +17,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong import audit, bounds
-from fangkong.api.problems import status_of
+from fangkong import bounds
+from fangkong.auth.audit_reads import audit_rows
 from fangkong.auth.guard import Call
 from fangkong.auth.model import Actor
 from fangkong.auth.records import (
@@ -27,7 +27,7 @@ from fangkong.auth.records import (
     read_person,
     read_summary,
 )
-from fangkong.auth.rights import AUDIT_READ, CODE_READ, PERSON_READ
+from fangkong.auth.rights import CODE_READ, PERSON_READ
 from fangkong.auth.sessions import SESSION_EXPIRED, login, logout
 from fangkong.errors import BadInput, Conflict, FangkongError, Forbidden, InvalidFields, NotFound
 from fangkong.healthcode.access import (
@@ -52,6 +52,7 @@ from fangkong.http.context import (
     session_csrf,
 )
 from fangkong.http.deps import Address, CallDep, Caller, Ctx
+from fangkong.http.problems import status_of
 from fangkong.web.i18n import DEFAULT_LANG, LANGS, render, translations
 
 pages = APIRouter(include_in_schema=False)
@@ -421,12 +422,11 @@ def post_decide(
 @pages.get("/admin/audit")
 def get_audit(
     request: Request,
-    ctx: Ctx,
-    actor: Caller,
+    call: CallDep,
     person: QueryId = None,
     user: Annotated[str | None, Query(max_length=80)] = None,
 ) -> HTMLResponse:
-    actor.require(AUDIT_READ)
     bounds.refuse(bounds.text_problem(user or "", "user"))
-    rows = audit.search(ctx.engine, person=person, user=user or None, limit=300, viewer=actor)
-    return page(request, "audit.html", actor=actor, rows=rows, person=person, user=user or "")
+    rows = audit_rows(call, person=person, user=user or None, limit=300)
+    return page(request, "audit.html", actor=call.actor, rows=rows, person=person,
+                user=user or "")  # fmt: skip

@@ -13,16 +13,15 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
-from sqlalchemy import select
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds, clock
-from fangkong.api.problems import status_of
 from fangkong.auth.guard import Call
 from fangkong.auth.rights import QUARANTINE_MANAGE, QUARANTINE_PLACE
 from fangkong.errors import BadInput, FangkongError, Problem
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
+from fangkong.http.problems import status_of
 from fangkong.quarantine.access.alerts import alerts_view, resolve_alert
 from fangkong.quarantine.access.checks import record_check
 from fangkong.quarantine.access.facilities import (
@@ -35,9 +34,9 @@ from fangkong.quarantine.access.placements import placement_view
 from fangkong.quarantine.access.readiness import readiness_view, sites_view
 from fangkong.quarantine.access.release import abscond, change_period, release
 from fangkong.quarantine.access.tests import record_test
-from fangkong.quarantine.facilities import FACILITY_FORMAT, check_facility
+from fangkong.quarantine.facilities import FACILITY_FORMAT
+from fangkong.quarantine.facility_form import check_facility_form
 from fangkong.quarantine.rules import FACILITY_KINDS, FACILITY_STATUSES, QuarantineRules
-from fangkong.store.schema import regions
 from fangkong.web.pages import PathId, QueryId, page, page_lang, session_csrf_basis
 
 quarantine_pages = APIRouter(include_in_schema=False)
@@ -135,13 +134,7 @@ async def post_facility(
     cells = {c: (str(data.get(c) or "").strip() or None) for c in FACILITY_FORMAT.names}
     lang = page_lang(request)
     try:
-        with ctx.engine.connect() as conn:
-            known = {cells["region_code"]} & set(
-                conn.execute(
-                    select(regions.c.code).where(regions.c.code == cells["region_code"])
-                ).scalars()
-            )
-        facility, problems = check_facility(cells, {str(c) for c in known if c})
+        facility, problems = check_facility_form(call, cells)
         if facility is None:
             errors = {col: p.text(lang) for col, p in problems}
             first = problems[0][1] if problems else Problem("value.invalid", "无效", "invalid")

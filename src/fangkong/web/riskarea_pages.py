@@ -14,12 +14,20 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
 from fangkong.auth.guard import Call
-from fangkong.auth.rights import QUARANTINE_READ
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
-from fangkong.http.deps import CallDep, Caller, Ctx
-from fangkong.quarantine.forecast import ForecastOptions, forecast_from_store
-from fangkong.riskareas.access import change_need, designate_area, read_needs, read_risk_areas
+from fangkong.http.deps import CallDep, Ctx
+from fangkong.quarantine.forecast import (
+    ForecastOptions,
+    forecast_view,
+    run_out_order,
+)
+from fangkong.riskareas.access import (
+    change_need,
+    designate_area,
+    read_needs,
+    read_risk_areas,
+)
 from fangkong.riskareas.charts import forecast_rows, forecast_spec, map_spec
 from fangkong.riskareas.public import map_features, public_areas
 from fangkong.riskareas.rules import RiskAreaRules
@@ -57,19 +65,17 @@ def get_map(request: Request, ctx: Ctx) -> HTMLResponse:
 
 @riskarea_pages.get("/forecast")
 def get_forecast(
-    request: Request, ctx: Ctx, actor: Caller,
+    request: Request, ctx: Ctx, call: CallDep,
     region: Annotated[str | None, Query(max_length=15)] = None,
     rt_factor: Annotated[float, Query(ge=0, le=5)] = 1.0,
     standby: bool = False,
 ) -> HTMLResponse:  # fmt: skip
     """Rooms needed per region for the next 14 days against capacity (what-ifs in the
     query: Rt factor, standby rooms opened)."""
-    actor.require(QUARANTINE_READ)
     opts = ForecastOptions(r_factor=rt_factor, include_standby=standby, draws=300)
-    rf = forecast_from_store(ctx.engine, ctx.codes.pack, ctx.codes.tz, opts,
-                             within=actor.region_code)  # fmt: skip
+    rf = forecast_view(call, ctx.codes.pack, opts)
     run_out = rf.forecast.run_out_day()
-    order = sorted(range(len(rf.regions)), key=lambda i: (run_out[i] == 0, run_out[i], i))
+    order = run_out_order(rf)
     chosen = rf.regions.index(region) if region in rf.regions else (order[0] if order else None)
     days = rf.days()
     rows = [
@@ -83,7 +89,7 @@ def get_forecast(
     if chosen is not None:
         title = f"{rf.names[chosen]} ({rf.regions[chosen]})"
         spec = _json(forecast_spec(rf, chosen, title))
-    return page(request, "riskareas/forecast.html", actor=actor, rows=rows, spec=spec,
+    return page(request, "riskareas/forecast.html", actor=call.actor, rows=rows, spec=spec,
                 chosen=None if chosen is None else rf.regions[chosen], pack=rf.pack,
                 rt_factor=rt_factor, standby=standby, draws=rf.forecast.draws)  # fmt: skip
 
@@ -115,7 +121,7 @@ def post_need(
                       bounds.text_problem(note, "note", multiline=True))  # fmt: skip
         change_need(call, need_id, status, note)
     except (BadInput, Conflict, NotFound) as exc:
-        from fangkong.api.problems import status_of
+        from fangkong.http.problems import status_of
 
         return _needs_page(request, ctx, call, code=status_of(exc),
                            error=exc.problem.text(page_lang(request)))  # fmt: skip
@@ -154,7 +160,7 @@ def post_designate(
                       bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
         designate_area(call, ctx.codes, region_code=region_code, level=level, reason=reason)
     except (BadInput, Conflict, NotFound) as exc:
-        from fangkong.api.problems import status_of
+        from fangkong.http.problems import status_of
 
         return _manage_page(request, ctx, call, code=status_of(exc),
                             error=exc.problem.text(page_lang(request)))  # fmt: skip

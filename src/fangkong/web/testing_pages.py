@@ -16,12 +16,12 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
-from fangkong.api.problems import status_of
 from fangkong.auth.guard import Call
 from fangkong.auth.rights import TESTING_MANAGE
 from fangkong.errors import BadInput, FangkongError, NotFound, Problem
 from fangkong.http.context import AppContext, check_csrf
 from fangkong.http.deps import CallDep, Ctx
+from fangkong.http.problems import status_of
 from fangkong.testing.access.campaigns import (
     CampaignView,
     campaign_list,

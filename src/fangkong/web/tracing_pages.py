@@ -15,11 +15,11 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
-from fangkong.api.problems import status_of
 from fangkong.auth.guard import Call
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
+from fangkong.http.problems import status_of
 from fangkong.tracing.access import (
     CaseContacts,
     ChainsView,

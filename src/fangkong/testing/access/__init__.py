@@ -1,6 +1,6 @@
 """Testing as people and devices reach it: rights, jurisdiction, masking, audit (核酸检测).
 
-The use cases of ``fangkong.testing.service``, ``results`` and ``campaigns`` know nothing
+The use cases of ``fangkong.testing`` (samples, custody, results, campaigns) know nothing
 of who asks; the modules of this package put the checks in front of them, once, for the
 API routes and the pages. Each function takes the guarded
 :class:`~fangkong.auth.guard.Call` first::

@@ -50,7 +50,7 @@ def serve_command(
         "Ctrl-C to stop 停止)"
     )
     uvicorn.run(
-        "fangkong.api.cli:app_factory",
+        "fangkong.server.cli:app_factory",
         factory=True,
         host=host,
         port=port,
@@ -72,7 +72,7 @@ def proxy_options(cfg: Settings) -> dict[str, Any]:
 
 def app_factory() -> FastAPI:
     """The app of one server process, from the settings in its environment."""
-    from fangkong.api.app import create_app
+    from fangkong.server.app import create_app
 
     # Hand the GIL over every 0.5 ms, not 5: the event loop answers requests while the scan
     # writer thread commits; with the default a request can wait 5 ms for the GIL each time

@@ -22,10 +22,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from fangkong import __version__, bounds, clock
-from fangkong.api import problems
 from fangkong.api.alerts_routes import alerts_api
 from fangkong.api.arrivals_routes import arrivals_api
-from fangkong.api.headers import SecurityHeaders
 from fangkong.api.healthcode_routes import healthcode_api
 from fangkong.api.quarantine_routes import quarantine_api
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
@@ -33,13 +31,15 @@ from fangkong.api.scan_endpoint import ScanEndpoint
 from fangkong.api.testing_routes import testing_api
 from fangkong.api.tracing_routes import tracing_api
 from fangkong.audit import anchor
-from fangkong.auth.keys import ServerKeys, load_server_keys
 from fangkong.errors import BadInput, FangkongError, Problem, Unauthenticated
 from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import load_or_create_keys
 from fangkong.healthcode.scan_writer import ScanWriter
+from fangkong.http import problems
 from fangkong.http.context import AppContext
+from fangkong.http.headers import SecurityHeaders
 from fangkong.identity.sealing import Sealer, load_or_create_key
+from fangkong.keys import ServerKeys, load_server_keys
 from fangkong.policy.loader import load_pack
 from fangkong.settings import Settings
 from fangkong.store.engine import backend_name, engine_for
