@@ -14,6 +14,7 @@ personal data).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -171,3 +172,31 @@ def escalate(call: Call, rules: CommandRules) -> list[tasks.Escalated]:
         return moved, f"{len(moved)} escalated"
 
     return call.audited("task.escalate", TARGET, None, body)
+
+
+def region_names(call: Call, codes: Iterable[str]) -> dict[str, str]:
+    """Names of regions (not personal data: any caller with ``task.read``)."""
+    call.require(TASK_READ)
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    with call.engine.connect() as conn:
+        rows = conn.execute(
+            select(regions.c.code, regions.c.name).where(regions.c.code.in_(wanted))
+        ).all()
+    return {r.code: r.name for r in rows}
+
+
+def units_below(call: Call) -> list[tuple[str, str]]:
+    """(code, name) of the units directly below the caller's region (the province's
+    cities for an actor without a region): what an assign form offers first."""
+    call.require(TASK_ASSIGN)
+    r = regions.c
+    parent = r.parent_code.is_(None) if call.actor.region_code is None else (
+        r.parent_code == call.actor.region_code)  # fmt: skip
+    with call.engine.connect() as conn:
+        if call.actor.region_code is None:
+            roots = [row.code for row in conn.execute(select(r.code).where(parent))]
+            parent = r.parent_code.in_(roots)
+        rows = conn.execute(select(r.code, r.name).where(parent).order_by(r.code)).all()
+    return [(row.code, row.name) for row in rows]

@@ -46,6 +46,7 @@ from fangkong.settings import Settings
 from fangkong.store.engine import backend_name, engine_for
 from fangkong.web.alert_pages import alert_pages
 from fangkong.web.arrivals_pages import arrivals_pages
+from fangkong.web.command_pages import command_pages
 from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render
 from fangkong.web.pages import page_lang, pages
@@ -239,6 +240,7 @@ def create_app(
     app.include_router(testing_pages)
     app.include_router(tracing_api)
     app.include_router(command_api)
+    app.include_router(command_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
