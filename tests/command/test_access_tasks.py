@@ -62,7 +62,10 @@ def test_jurisdiction_hides_tasks(tree: Engine, rules: CommandRules) -> None:
     province = _call(tree, "14", TASK_READ)
     assert access.list_tasks(province)[1] == 2
     assert access.list_tasks(province, region="1402")[1] == 1
-    assert _audit(tree)[-5:-2] == [
+    with pytest.raises(TaskInvalid) as bad:
+        access.list_tasks(province, status="closed")
+    assert "acknowledged" in bad.value.problem.message_en
+    assert _audit(tree)[-6:-3] == [
         ("task.view", "ok", str(mine.id)),
         ("task.view", "out_of_jurisdiction", str(theirs.id)),
         ("task.view", "not_found", "999"),

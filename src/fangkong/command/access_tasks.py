@@ -14,7 +14,7 @@ personal data).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -25,6 +25,7 @@ from fangkong.auth.model import Actor
 from fangkong.auth.rights import TASK_ASSIGN, TASK_CHANGE, TASK_READ
 from fangkong.command import tasks
 from fangkong.command.errors import TaskInvalid, TaskUnknown, problem
+from fangkong.command.model import KIND, STATUS, Term
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_tasks
 from fangkong.store.schema import regions
@@ -75,6 +76,14 @@ def _seen(conn: Connection, call: Call, task_id: int) -> tasks.TaskView:
     return task
 
 
+def _known(value: str | None, vocabulary: Mapping[str, Term], field: str, zh: str) -> None:
+    if value is not None and value not in vocabulary:
+        raise TaskInvalid(problem(
+            f"{field}_unknown", f"无此任务{zh} {value!r}（可选：{'、'.join(vocabulary)}）",
+            f"no task {field} {value!r} (one of: {', '.join(vocabulary)})",
+        ))  # fmt: skip
+
+
 def list_tasks(
     call: Call, *, region: str | None = None, status: str | None = None,
     open_only: bool = False, kind: str | None = None, overdue: bool = False,
@@ -90,6 +99,8 @@ def list_tasks(
 
     def body(conn: Connection) -> tuple[tuple[list[tasks.TaskView], int], str]:
         call.require(TASK_READ)
+        _known(status, STATUS, "status", "状态")
+        _known(kind, KIND, "kind", "类型")
         found = tasks.list_tasks(
             conn, at=now, visible=where, status=status, open_only=open_only, kind=kind,
             overdue_at=now if overdue else None, limit=limit, offset=offset,
