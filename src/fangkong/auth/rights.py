@@ -49,6 +49,10 @@ ARRIVAL_READ: Final = "arrival.read"  # arrivals board, travellers (names by rig
 ARRIVAL_MANIFEST: Final = "arrival.manifest"  # send traveller manifests (checkpoint devices)
 ARRIVAL_MANAGE: Final = "arrival.manage"  # import manifests, sample, plan transfers, hand-offs
 ARRIVAL_CONFIRM: Final = "arrival.confirm"  # confirm boarding and hand-over (scan or form)
+COMMAND_READ: Final = "command.read"  # the board and briefings: aggregates only (no PII)
+TASK_READ: Final = "task.read"  # tasks of the caller's jurisdiction
+TASK_CHANGE: Final = "task.change"  # acknowledge, progress, close tasks of the caller's units
+TASK_ASSIGN: Final = "task.assign"  # raise tasks for units below, cancel them (commanders)
 
 # name: (Chinese label, English label)
 RIGHTS: Final[dict[str, tuple[str, str]]] = {
@@ -85,6 +89,10 @@ RIGHTS: Final[dict[str, tuple[str, str]]] = {
     ARRIVAL_MANIFEST: ("上传旅客名单", "send traveller manifests"),
     ARRIVAL_MANAGE: ("管理落地检测、转运与移交", "manage landing tests, transfers and hand-offs"),
     ARRIVAL_CONFIRM: ("确认登车与交接", "confirm boarding and hand-over"),
+    COMMAND_READ: ("查看态势看板与日报（汇总数）", "see the situation board and briefings"),
+    TASK_READ: ("查看工作任务", "see tasks"),
+    TASK_CHANGE: ("签收、办理、办结本单位任务", "acknowledge, work on and close own tasks"),
+    TASK_ASSIGN: ("向下级交办、撤销任务", "set tasks for units below and cancel them"),
 }
 
 _STAFF = (DASHBOARD_VIEW, PERSON_READ, VENUE_READ)
@@ -97,41 +105,45 @@ _ALERTS = (ALERT_READ, ALERT_HANDLE)
 _RISK = (RISKAREA_READ, RISKAREA_DESIGNATE)  # migration 0009: risk areas and needs
 _T_READ = (TESTING_READ,)  # migration 0007: testing
 _ARR = (ARRIVAL_READ, ARRIVAL_MANAGE, ARRIVAL_CONFIRM)  # migration 0011: arrivals
+# migration 0018: the board holds counts only, so every staff role may read it; units that
+# owe tasks (tracers, sites, labs, ports, transfer teams) work on them; commanders set them
+_CMD_SEE = (COMMAND_READ, TASK_READ)
+_CMD_WORK = (*_CMD_SEE, TASK_CHANGE)
 
 # name: (Chinese label, English label, rights)
 ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
     "admin": ("系统管理员", "administrator",
-              (*_STAFF, AUDIT_READ, USER_MANAGE, TOKEN_ISSUE, ALERT_READ)),
+              (*_STAFF, AUDIT_READ, USER_MANAGE, TOKEN_ISSUE, ALERT_READ, COMMAND_READ)),
     "commander": ("指挥部", "command centre", (*_STAFF, PERSON_EXPORT, *_CODES, CODE_DECIDE,
                    QUARANTINE_READ, QUARANTINE_MANAGE, QUARANTINE_ADJUST, *_ALERTS,
                    *_RISK,
-        *_T_READ, TESTING_MANAGE, *_ARR)),
+        *_T_READ, TESTING_MANAGE, *_ARR, *_CMD_WORK, TASK_ASSIGN)),
     "epidemiologist": ("流调/疾控人员", "epidemiologist",
                        (*_CASEWORK, PERSON_EXPORT, *_CODES, CODE_CORRECT, CODE_DECIDE,
                         FACT_RECORD, *_Q_PLACE, QUARANTINE_MANAGE, QUARANTINE_ADJUST, *_ALERTS,
                         SIGNAL_SUBMIT, *_RISK, NEED_MANAGE,
-        *_T_READ, TESTING_MANAGE, SAMPLE_COLLECT, *_ARR)),
+        *_T_READ, TESTING_MANAGE, SAMPLE_COLLECT, *_ARR, *_CMD_WORK)),
     "contact_tracer": ("密接追踪员", "contact tracer",
                        (*_CASEWORK, *_CODES, CODE_CORRECT, FACT_RECORD, *_Q_PLACE, ALERT_READ,
                         RISKAREA_READ,
-        *_T_READ)),
+        *_T_READ, *_CMD_WORK)),
     "lab": ("检测机构", "laboratory", (DASHBOARD_VIEW, PERSON_READ, FACT_RECORD, SIGNAL_SUBMIT,
-        *_T_READ, SAMPLE_COLLECT, RESULT_POST)),
+        *_T_READ, SAMPLE_COLLECT, RESULT_POST, *_CMD_WORK)),
     "port_officer": ("口岸工作人员", "port-of-entry officer",
                      (*_STAFF, PERSON_READ_FULL, *_CODES, CODE_CORRECT, *_Q_PLACE,
                       RISKAREA_READ,
-        *_T_READ, SAMPLE_COLLECT, *_ARR)),
+        *_T_READ, SAMPLE_COLLECT, *_ARR, *_CMD_WORK)),
     "transfer_team": ("转运专班", "transfer team",
                       (*_STAFF, PERSON_READ_FULL, *_CODES, *_Q_PLACE, RISKAREA_READ,
-        ARRIVAL_READ, ARRIVAL_CONFIRM)),
+        ARRIVAL_READ, ARRIVAL_CONFIRM, *_CMD_WORK)),
     "quarantine_manager": ("隔离点管理员", "quarantine-site manager",
                            (*_STAFF, PERSON_READ_FULL, PERSON_WRITE, *_CODES, CODE_CORRECT,
                             FACT_RECORD, *_Q_PLACE, QUARANTINE_MANAGE, RISKAREA_READ,
                             NEED_MANAGE,
-        *_T_READ, SAMPLE_COLLECT, ARRIVAL_READ, ARRIVAL_CONFIRM)),
+        *_T_READ, SAMPLE_COLLECT, ARRIVAL_READ, ARRIVAL_CONFIRM, *_CMD_WORK)),
     "venue_device": ("场所扫码设备", "venue device", (SCAN_SUBMIT,)),
     "viewer": ("只读用户", "viewer", (*_STAFF, CODE_READ, *_Q_READ, ALERT_READ, RISKAREA_READ,
-        *_T_READ, ARRIVAL_READ)),
+        *_T_READ, ARRIVAL_READ, *_CMD_SEE)),
 }  # fmt: skip
 
 DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {

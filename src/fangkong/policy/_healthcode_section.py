@@ -41,6 +41,7 @@ RESERVED_SECTIONS = (
     "arrivals",
     "surveillance",
     "alerts",
+    "command",
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
 _PACK_KEYS = ("name", "version", "title_zh", "title_en", "extends", "source")

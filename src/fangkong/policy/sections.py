@@ -37,6 +37,7 @@ PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("risk_areas",), "fangkong.riskareas.rules:RiskAreaRules.from_pack"),
     (("arrivals",), "fangkong.arrivals.rules:ArrivalRules.from_pack"),
     (("alerts", "surveillance"), "fangkong.alerts.rules:AlertRules.from_pack"),
+    (("command",), "fangkong.command.rules:CommandRules.from_pack"),
 )
 
 

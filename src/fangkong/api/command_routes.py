@@ -1,0 +1,175 @@
+"""The command API (指挥调度, ``/api/v1/command``).
+
+Routes parse the request and call one function of ``fangkong.command.access_*``
+(rights, jurisdiction, audit). Staff use the session cookie and ``X-CSRF-Token``.
+Every key comes with its label in the language asked (``Accept-Language``: zh or en).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from fangkong import bounds
+from fangkong.api.routes import ERRORS
+from fangkong.command import access_tasks
+from fangkong.command.model import KIND, STATUS, TASK_KINDS, TASK_STATUSES
+from fangkong.command.rules import CommandRules
+from fangkong.command.tables import EVIDENCE_MAX
+from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX, Change, TaskView
+from fangkong.http.deps import CallDep, Ctx
+from fangkong.http.problems import negotiate
+
+command_api = APIRouter(prefix="/api/v1/command", tags=["command"])
+
+_PROBLEM = {"model": dict[str, Any], "description": "problem+json (RFC 9457)"}
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 400: _PROBLEM, 409: _PROBLEM}
+TaskId = Annotated[int, Path(**bounds.ID_BOUNDS, description="the task's id")]
+_KINDS = " | ".join(k.key for k in TASK_KINDS)
+_STATUSES = " | ".join(s.key for s in TASK_STATUSES)
+
+
+def _lang(request: Request) -> str:
+    return negotiate(request.headers.get("accept-language"))
+
+
+# ---- tasks (任务) ---------------------------------------------------------------------------
+
+
+class TaskOut(BaseModel):
+    id: int
+    kind: str = Field(description=_KINDS)
+    kind_label: str
+    title: str = Field(description="a manual task's title, else the kind's label")
+    source_type: str | None
+    source_id: str | None
+    region_code: str = Field(description="the unit that owes the task now")
+    origin_region_code: str = Field(description="the unit it was first set to")
+    role: str | None
+    params: dict[str, Any]
+    status: str = Field(description=_STATUSES)
+    status_label: str
+    raised_at: datetime
+    raised_by: str
+    deadline_at: datetime
+    escalation_level: int
+    escalated_at: datetime | None
+    closed_at: datetime | None
+    closed_by: str | None
+    evidence: str | None
+    overdue: bool = Field(description="still open past its deadline")
+    late: bool = Field(description="done after its deadline")
+    missed: bool = Field(description="逾期: late, or open past the deadline")
+
+
+class TasksOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    tasks: list[TaskOut]
+
+
+class ChangeOut(BaseModel):
+    at: datetime
+    changed_by: str
+    from_status: str | None
+    to_status: str
+    from_region: str | None
+    to_region: str | None
+    note: str
+
+
+class TaskDetailOut(TaskOut):
+    history: list[ChangeOut]
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    region_code: bounds.Line = Field(min_length=1, max_length=15, description="a unit below yours")
+    role: bounds.Line | None = Field(None, max_length=40, description="a role within the unit")
+    title: bounds.Line = Field(min_length=1, max_length=TITLE_MAX)
+    detail: bounds.Text = Field("", max_length=DETAIL_MAX)
+    deadline_at: bounds.PlannedInstant | None = Field(
+        None, description="ISO 8601 with offset; default: the pack's manual deadline_hours"
+    )
+
+
+class StatusIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: bounds.Line = Field(max_length=12, description=_STATUSES)
+    note: bounds.Text | None = Field(None, max_length=NOTE_MAX, description="needed to cancel")
+    evidence: bounds.Text | None = Field(
+        None, max_length=EVIDENCE_MAX, description="what the unit did; needed to close as done"
+    )
+
+
+def _task_out(task: TaskView, lang: str) -> dict[str, Any]:
+    kind, status = KIND.get(task.kind), STATUS.get(task.status)
+    return {
+        **{name: getattr(task, name) for name in TaskOut.model_fields if hasattr(task, name)},
+        "params": dict(task.params),
+        "kind_label": kind.label(lang) if kind else task.kind,
+        "status_label": status.label(lang) if status else task.status,
+        "title": task.title(lang),
+    }
+
+
+def _change_out(change: Change) -> ChangeOut:
+    return ChangeOut(**{name: getattr(change, name) for name in ChangeOut.model_fields})
+
+
+@command_api.get("/tasks", response_model=TasksOut, responses=ERRORS)
+def get_tasks(
+    request: Request,
+    call: CallDep,
+    region: Annotated[bounds.Line | None, Query(max_length=15, description="a region")] = None,
+    status: Annotated[bounds.Line | None, Query(max_length=12, description=_STATUSES)] = None,
+    open_only: Annotated[bool, Query(description="open, acknowledged, in progress")] = False,
+    kind: Annotated[bounds.Line | None, Query(max_length=24, description=_KINDS)] = None,
+    overdue: Annotated[bool, Query(description="open tasks past their deadline")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=bounds.INT32_MAX)] = 0,
+) -> TasksOut:  # fmt: skip
+    """Tasks of the caller's jurisdiction (first or current unit inside it), by deadline.
+    ``task.read``; audited."""
+    rows, total = access_tasks.list_tasks(
+        call, region=region, status=status, open_only=open_only, kind=kind, overdue=overdue,
+        limit=limit, offset=offset,
+    )  # fmt: skip
+    lang = _lang(request)
+    return TasksOut(total=total, limit=limit, offset=offset,
+                    tasks=[TaskOut(**_task_out(t, lang)) for t in rows])  # fmt: skip
+
+
+@command_api.get("/tasks/{task_id}", response_model=TaskDetailOut, responses=ERRORS)
+def get_task(request: Request, call: CallDep, task_id: TaskId) -> TaskDetailOut:
+    """One task with its history; a task outside the jurisdiction answers 404.
+    ``task.read``; audited."""
+    detail = access_tasks.read_task(call, task_id)
+    return TaskDetailOut(**_task_out(detail.task, _lang(request)),
+                         history=[_change_out(c) for c in detail.history])  # fmt: skip
+
+
+@command_api.post("/tasks", response_model=TaskOut, responses=WRITE_ERRORS, status_code=201)
+def post_task(request: Request, ctx: Ctx, call: CallDep, body: AssignIn) -> TaskOut:
+    """Set a task by hand (交办) for a unit strictly below the caller's region.
+    ``task.assign``; audited. Errors: ``command.region_not_below`` 400."""
+    task = access_tasks.assign_task(
+        call, CommandRules.from_pack(ctx.codes.pack), region_code=body.region_code,
+        role=body.role, title=body.title, detail=body.detail, deadline_at=body.deadline_at,
+    )  # fmt: skip
+    return TaskOut(**_task_out(task, _lang(request)))
+
+
+@command_api.post("/tasks/{task_id}/status", response_model=TaskOut, responses=WRITE_ERRORS)
+def post_task_status(request: Request, call: CallDep, task_id: TaskId, body: StatusIn) -> TaskOut:
+    """Acknowledge (签收), work on, close with evidence (办结) or cancel (``task.assign``)
+    a task. ``task.change``; audited. Errors: ``command.status_move`` 409,
+    ``command.evidence_missing`` / ``command.note_missing`` 400."""
+    task = access_tasks.change_status(
+        call, task_id, body.status, note=body.note, evidence=body.evidence
+    )
+    return TaskOut(**_task_out(task, _lang(request)))

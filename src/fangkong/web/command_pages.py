@@ -1,0 +1,187 @@
+"""Pages of the command centre (指挥调度).
+
+Tasks (任务): the list of the caller's jurisdiction (filters, by deadline, overdue marked),
+one task with its history and a status form, the assign form for commanders (交办).
+Handlers parse the query or form, call one function of ``fangkong.command.access_*``
+(rights, jurisdiction, audit) and render a template; kinds and statuses are shown with
+the labels of ``command.model`` in the page's language.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from fangkong import bounds
+from fangkong.auth.guard import Call
+from fangkong.auth.rights import ROLES, TASK_ASSIGN, TASK_CHANGE
+from fangkong.command import access_tasks
+from fangkong.command.model import MISSED, STATUS, TASK_KINDS, TASK_STATUSES, TRANSITIONS
+from fangkong.command.rules import CommandRules
+from fangkong.command.tables import EVIDENCE_MAX
+from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX
+from fangkong.errors import BadInput, Conflict, NotFound, Problem
+from fangkong.http.context import app_context, check_csrf
+from fangkong.http.deps import CallDep
+from fangkong.http.problems import status_of
+from fangkong.web.pages import PathId, page_lang, session_csrf_basis
+from fangkong.web.pages import page as render_page
+from fangkong.web.tracing_pages import Pager
+
+command_pages = APIRouter(include_in_schema=False)
+
+Filter = Annotated[str | None, Query(max_length=24)]
+TASKS_PER_PAGE = 50
+
+
+def _labels(lang: str) -> dict[str, Any]:
+    """The vocabularies a task template shows, in the page's language."""
+    return {
+        "kind_names": {k.key: k.label(lang) for k in TASK_KINDS},
+        "status_names": {s.key: s.label(lang) for s in TASK_STATUSES},
+        "missed_name": MISSED.label(lang),
+        "role_names": {k: (zh if lang == "zh" else en) for k, (zh, en, _) in ROLES.items()},
+    }
+
+
+# ---- tasks (任务) ---------------------------------------------------------------------------
+
+
+def _pager(request: Request, number: int, shown: int, total: int) -> Pager:
+    def link(n: int) -> str:
+        url = request.url.include_query_params(page=n)
+        return f"{url.path}?{url.query}"
+
+    first = (number - 1) * TASKS_PER_PAGE + 1 if shown else 0
+    return Pager(first, first + shown - 1 if shown else 0, total,
+                 link(number - 1) if number > 1 else None,
+                 link(number + 1) if number * TASKS_PER_PAGE < total else None)  # fmt: skip
+
+
+def _tasks_page(request: Request, call: Call, filters: dict[str, Any], number: int, *,
+                code: int = 200, **context: Any) -> HTMLResponse:  # fmt: skip
+    lang = page_lang(request)
+    try:
+        bounds.refuse(*(bounds.text_problem(v or "", k) for k, v in filters.items()
+                        if isinstance(v, str)))  # fmt: skip
+        rows, total = access_tasks.list_tasks(
+            call, **filters, limit=TASKS_PER_PAGE, offset=(number - 1) * TASKS_PER_PAGE
+        )
+    except BadInput as exc:
+        code, context["error"] = 422, exc.problem.text(lang)
+        rows, total = access_tasks.list_tasks(call, limit=TASKS_PER_PAGE)
+    names = access_tasks.region_names(
+        call, [c for t in rows for c in (t.region_code, t.origin_region_code)]
+    )
+    units = access_tasks.units_below(call) if call.actor.can(TASK_ASSIGN) else []
+    return render_page(request, "command/tasks.html", status=code, actor=call.actor, rows=rows,
+                total=total, filters=filters, names=names, units=units,
+                pager=_pager(request, number, len(rows), total), kinds=TASK_KINDS,
+                statuses=TASK_STATUSES, limits={"title": TITLE_MAX, "detail": DETAIL_MAX},
+                **_labels(lang), **context)  # fmt: skip
+
+
+@command_pages.get("/command/tasks")
+def get_tasks(
+    request: Request, call: CallDep,
+    region: Filter = None, status: Filter = None, kind: Filter = None,
+    open_only: Annotated[bool, Query()] = False, overdue: Annotated[bool, Query()] = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:  # fmt: skip
+    filters = {"region": region or None, "status": status or None, "kind": kind or None,
+               "open_only": open_only, "overdue": overdue}  # fmt: skip
+    return _tasks_page(request, call, filters, page)
+
+
+def _deadline(text: str, call: Call) -> datetime | None:
+    """A ``datetime-local`` field (the local time of the settings) as an instant."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None:
+        raise BadInput(Problem("value.invalid", f"无法识别的期限 {text!r}",
+                               f"not a deadline: {text!r}"))  # fmt: skip
+    return value if value.tzinfo else value.replace(tzinfo=call.tz)
+
+
+@command_pages.post("/command/tasks")
+def post_assign(
+    request: Request, call: CallDep,
+    region_code: Annotated[str, Form(max_length=15)] = "",
+    role: Annotated[str, Form(max_length=40)] = "",
+    title: Annotated[str, Form(max_length=TITLE_MAX)] = "",
+    detail: Annotated[str, Form(max_length=DETAIL_MAX)] = "",
+    deadline: Annotated[str, Form(max_length=40)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    """A commander sets a task (交办) for a unit below."""
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    try:
+        bounds.refuse(bounds.text_problem(region_code, "region_code"),
+                      bounds.text_problem(role, "role"), bounds.text_problem(title, "title"),
+                      bounds.text_problem(detail, "detail", multiline=True),
+                      bounds.text_problem(deadline, "deadline"))  # fmt: skip
+        rules = CommandRules.from_pack(app_context(request).codes.pack)
+        task = access_tasks.assign_task(
+            call, rules, region_code=region_code.strip(), role=role or None, title=title,
+            detail=detail, deadline_at=_deadline(deadline, call),
+        )  # fmt: skip
+    except BadInput as exc:
+        form = {"region_code": region_code, "role": role, "title": title, "detail": detail,
+                "deadline": deadline}  # fmt: skip
+        message = exc.problem.text(page_lang(request))
+        return _tasks_page(request, call, {}, 1, code=status_of(exc), assign_error=message,
+                           form=form)  # fmt: skip
+    return RedirectResponse(f"/command/tasks/{task.id}?changed=open", status_code=303)
+
+
+def _task_page(request: Request, call: Call, task_id: int, *, code: int = 200,
+               **context: Any) -> HTMLResponse:  # fmt: skip
+    detail = access_tasks.read_task(call, task_id)
+    task = detail.task
+    codes = [task.region_code, task.origin_region_code]
+    codes += [c for h in detail.history for c in (h.from_region, h.to_region) if c]
+    moves = [s for s in TRANSITIONS.get(task.status, ())
+             if call.actor.can(TASK_ASSIGN if s == "cancelled" else TASK_CHANGE)]  # fmt: skip
+    return render_page(request, "command/task.html", status=code, actor=call.actor, t=task,
+                history=detail.history, names=access_tasks.region_names(call, codes),
+                moves=moves, limits={"note": NOTE_MAX, "evidence": EVIDENCE_MAX},
+                **_labels(page_lang(request)), **context)  # fmt: skip
+
+
+@command_pages.get("/command/tasks/{task_id}")
+def get_task(
+    request: Request, call: CallDep, task_id: PathId,
+    changed: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:  # fmt: skip
+    return _task_page(request, call, task_id, changed=changed if changed in STATUS else None)
+
+
+@command_pages.post("/command/tasks/{task_id}/status")
+def post_status(
+    request: Request, call: CallDep, task_id: PathId,
+    status: Annotated[str, Form(max_length=20)] = "",
+    note: Annotated[str, Form(max_length=NOTE_MAX)] = "",
+    evidence: Annotated[str, Form(max_length=EVIDENCE_MAX)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    """签收 / 办理 / 办结 (with evidence) / 撤销 (with a note)."""
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    try:
+        bounds.refuse(bounds.text_problem(status, "status"),
+                      bounds.text_problem(note, "note", multiline=True),
+                      bounds.text_problem(evidence, "evidence", multiline=True))  # fmt: skip
+        access_tasks.change_status(call, task_id, status, note=note or None,
+                                   evidence=evidence or None)  # fmt: skip
+    except (BadInput, Conflict) as exc:
+        return _task_page(request, call, task_id, code=status_of(exc),
+                          error=exc.problem.text(page_lang(request)))  # fmt: skip
+    except NotFound:
+        raise
+    return RedirectResponse(f"/command/tasks/{task_id}?changed={status}", status_code=303)

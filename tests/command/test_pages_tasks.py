@@ -1,0 +1,73 @@
+"""The task pages through the app (TestClient): the list of the jurisdiction with the
+overdue mark and translated labels, one task with history and the status form (CSRF),
+the assign form for commanders, the navigation link under task.read."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from tests.api.helpers import csrf_of, logged_in, make_app
+from tests.command.test_api_tasks import seed_tasks
+
+
+@pytest.fixture
+def app(province: Engine, tmp_path: Path) -> FastAPI:
+    return make_app(province, tmp_path)
+
+
+def test_list_and_task_pages(app: FastAPI, province: Engine) -> None:
+    mine, theirs = seed_tasks(province)  # raised 2026-12-01 09:00, 4 h: overdue now
+    epi = logged_in(app, "epi")
+    page = epi.get("/command/tasks")
+    assert page.status_code == 200
+    assert 'href="/command/tasks"' in page.text  # the navigation link
+    assert f'id="task-{mine}"' in page.text
+    assert f'id="task-{theirs}"' not in page.text
+    assert "样本送检超时" in page.text  # the kind's zh label
+    assert "逾期" in page.text
+    assert 'id="assign"' not in page.text  # no task.assign
+    en = logged_in(app, "epi", **{"Accept-Language": "en"})
+    en.get("/lang/en?next=/")
+    assert "late tubes" in en.get("/command/tasks").text
+    assert epi.get("/command/tasks", params={"status": "done"}).text.count('class="task') == 0
+    assert epi.get(f"/command/tasks/{theirs}").status_code == 404
+    one = epi.get(f"/command/tasks/{mine}")
+    assert one.status_code == 200
+    assert 'id="to-acknowledged"' in one.text
+    assert 'id="to-cancelled"' not in one.text  # cancelling is the commander's
+    csrf = csrf_of(one.text)
+    url = f"/command/tasks/{mine}/status"
+    refused = epi.post(url, data={"status": "done", "csrf_token": csrf})
+    assert refused.status_code == 400
+    assert "处置" in refused.text
+    assert epi.post(url, data={"status": "acknowledged"}).status_code == 403  # no CSRF token
+    moved = epi.post(url, data={"status": "acknowledged", "note": "收到", "csrf_token": csrf},
+                     follow_redirects=False)  # fmt: skip
+    assert moved.status_code == 303
+    shown = epi.get(moved.headers["location"]).text
+    assert re.search(r'id="task-status">已签收<', shown)
+    assert "收到" in shown
+
+
+def test_assign_form(app: FastAPI, province: Engine) -> None:
+    seed_tasks(province)
+    cmdr = logged_in(app, "cmdr")
+    page = cmdr.get("/command/tasks")
+    assert 'id="assign"' in page.text
+    assert '<option value="140121">' in page.text  # a county below the city
+    csrf = csrf_of(page.text)
+    form = {"region_code": "140121", "title": "督导核酸", "detail": "今日完成", "role": "lab",
+            "deadline": "", "csrf_token": csrf}  # fmt: skip
+    r = cmdr.post("/command/tasks", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    assert "督导核酸" in cmdr.get(r.headers["location"]).text
+    r = cmdr.post("/command/tasks", data={**form, "region_code": "140100"})
+    assert r.status_code == 400
+    assert 'id="assign-error"' in r.text
+    viewer = logged_in(app, "viewer")
+    assert 'href="/command/tasks"' in viewer.get("/command/tasks").text
