@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from fangkong import bounds
 from fangkong.auth.guard import Call, hidden, inside
 from fangkong.auth.rights import COMMAND_READ
 from fangkong.command.accountability import Gap, Rank, gaps, ranking, to_csv
@@ -78,6 +79,8 @@ def accountability(
     call.require(COMMAND_READ)
     check_days(days)
     today = call.today()
+    if last is not None:
+        bounds.refuse(bounds.date_problem(last, "event", "last", now=call.now()))
     if last is not None and last > today:
         raise BadInput(Problem("command.date_invalid", "截止日期不能晚于今天",
                                "the last day cannot lie after today"))  # fmt: skip
