@@ -165,6 +165,7 @@ def test_ranking_and_gaps(engine: Engine, hand: dict[str, int]) -> None:
     with engine.connect() as conn:
         found = gaps(conn, t)
     assert [(g.kind, g.what, g.region_code, g.excess_hours) for g in found] == [
+        ("task", "manual", "K1", 720.0),  # open since before the period: still a gap now
         ("task", "manual", "K3", 50.0),
         ("measure", "area_testing", "K3", 36.0),
         ("measure", "contacts_controlled", "K2", 26.0),
@@ -172,10 +173,11 @@ def test_ranking_and_gaps(engine: Engine, hand: dict[str, int]) -> None:
         ("task", "manual", "K1", 5.0),
         ("measure", "case_reported", "K1", 3.0),
     ]
-    assert found[0].task_id == hand["g"]
-    assert found[0].now_region_code == "C1"
-    assert found[0].region_name == "县K3"
-    assert found[2].role == "quarantine_manager"
+    assert found[0].task_id == hand["h"]
+    assert found[1].task_id == hand["g"]
+    assert found[1].now_region_code == "C1"
+    assert found[1].region_name == "县K3"
+    assert found[3].role == "quarantine_manager"
 
 
 def _actor(region: str | None, *rights: str) -> Actor:
@@ -202,7 +204,7 @@ def test_access_rights_jurisdiction_csv(engine: Engine, hand: dict[str, int]) ->
     assert rows[2][:4] == ["1", "K2", "县K2", "70.0"]
     assert "not recorded" in rows[2]
     gap_rows = rows[rows.index(["gaps"]) + 2 :]
-    assert gap_rows[0][1:6] == ["task", "set by a commander", "K3", "县K3", "epidemiologist"]
+    assert gap_rows[1][1:6] == ["task", "set by a commander", "K3", "县K3", "epidemiologist"]
     assert "流调/疾控人员" in full.to_csv("zh")
 
 

@@ -8,9 +8,10 @@ no decided event has no score and ranks last. Ties: fewer missed (late + overdue
 then the code. docs/command.md states the same.
 
 **Gaps** (查漏补短): the ten worst things now, by hours in excess — each open task past its
-deadline (excess: hours since the deadline; owner: its unit of origin and role, and the
-unit that owes it now), and each county's measure with events late or overdue (excess:
-the worst delay beyond the target; owner: the county and the measure's role).
+deadline, whenever the deadline fell (excess: hours since it; owner: its unit of origin
+and role, and the unit that owes it now), and each county's measure with events late or
+overdue in the period (excess: the worst delay beyond the target; owner: the county and
+the measure's role).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from fangkong.command.timeliness import (
     Timeliness,
     event_outcome,
     hours,
+    overdue_tasks,
 )
 from fangkong.store.schema import regions
 
@@ -90,8 +92,8 @@ def gaps(conn: Connection, t: Timeliness, limit: int = GAPS) -> list[Gap]:
     """The ``limit`` worst gaps now (largest excess first)."""
     names = {c.code: c.name for c in t.counties}
     out: list[Gap] = []
-    for task in t.tasks:
-        if task.status in ("open", "acknowledged", "in_progress") and t.now > task.deadline_at:
+    for task in overdue_tasks(conn, [c.code for c in t.counties], t.now):
+        if t.now > task.deadline_at:
             out.append(Gap("task", task.kind, task.origin, "", task.role,
                            round(hours(task.deadline_at, t.now), 2), 1, task.id,
                            task.region_code))  # fmt: skip

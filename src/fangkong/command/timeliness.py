@@ -287,8 +287,11 @@ def _contacts_controlled(m: CTE, p: Period) -> Select[Any]:
 
 def _area_testing(m: CTE, p: Period) -> Select[Any]:
     k = campaigns.c
-    first_result = (
+    in_period = select(k.id).where(k.starts_at >= p.lo, k.starts_at < p.hi)
+    their_tubes = select(tubes.c.id).where(tubes.c.campaign_id.in_(in_period))
+    first_result = (  # only the tubes of the period's campaigns: results are many
         select(results.c.tube_id, func.min(results.c.tested_at).label("at"))
+        .where(results.c.tube_id.in_(their_tubes))
         .group_by(results.c.tube_id)
         .subquery("first_result")
     )
@@ -331,6 +334,17 @@ def measure_events(conn: Connection, units: Sequence[str], p: Period) -> dict[st
 
 def task_rows(conn: Connection, units: Sequence[str], p: Period) -> list[TaskRow]:
     """Tasks whose deadline falls in ``p``, counted against their origin's county."""
+    t = command_tasks.c
+    return _tasks(conn, units, (t.deadline_at >= p.lo) & (t.deadline_at < p.hi))
+
+
+def overdue_tasks(conn: Connection, units: Sequence[str], now: datetime) -> list[TaskRow]:
+    """Tasks still open past their deadline at ``now``, whenever it fell (the gap list)."""
+    t = command_tasks.c
+    return _tasks(conn, units, t.status.in_(OPEN_STATUSES) & (t.deadline_at < now))
+
+
+def _tasks(conn: Connection, units: Sequence[str], where: Any) -> list[TaskRow]:
     if not units:
         return []
     m = unit_map(units)
@@ -339,7 +353,7 @@ def task_rows(conn: Connection, units: Sequence[str], p: Period) -> list[TaskRow
         select(t.id, t.kind, m.c.unit, t.origin_region_code, t.role, t.status,
                t.deadline_at, t.closed_at, t.region_code)
         .select_from(command_tasks.join(m, m.c.code == t.origin_region_code))
-        .where(t.deadline_at >= p.lo, t.deadline_at < p.hi)
+        .where(where)
         .order_by(t.id)
     )  # fmt: skip
     return [TaskRow(*r) for r in rows]
@@ -518,6 +532,7 @@ __all__ = [
     "event_outcome",
     "measure_events",
     "measure_stat",
+    "overdue_tasks",
     "task_outcome",
     "task_rows",
     "task_stat",
