@@ -7,7 +7,8 @@ escalate`` moves overdue tasks one level up at the system clock (逐级上报).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -28,8 +29,8 @@ from fangkong.policy import load_pack
 from fangkong.settings import Settings
 from fangkong.store import migrate
 
-app = typer.Typer(help="Command centre: tasks, escalation. 指挥调度.", no_args_is_help=True,
-                  rich_markup_mode=None)  # fmt: skip
+app = typer.Typer(help="Command centre: board, briefings, tasks, accountability. 指挥调度.",
+                  no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
 task_app = typer.Typer(help="Tasks down the hierarchy. 任务（一级抓一级）.", no_args_is_help=True,
                        rich_markup_mode=None)  # fmt: skip
 app.add_typer(task_app, name="task")
@@ -41,7 +42,7 @@ Note = Annotated[str | None, typer.Option("--note", help="A note for the history
 
 @app.callback()
 def _group() -> None:
-    """Command centre: tasks, escalation. 指挥调度."""
+    """Command centre: board, briefings, tasks, accountability. 指挥调度."""
 
 
 def _call(cfg: Settings, engine: Engine) -> Call:
@@ -215,3 +216,45 @@ def escalate_command() -> None:
     for m in moved:
         out.print(f"任务 task {m.task_id}: {m.from_region} → {m.to_region} (level {m.level})")
     out.print(f"升级 escalated: {len(moved)}")
+
+
+@app.command("accountability")
+def accountability_command(
+    region: Annotated[str | None, typer.Option(help="A region code; default the province.")] = None,
+    days: Annotated[int, typer.Option(help="Local days of the period (1-92).")] = 14,
+    last: Annotated[str | None, typer.Option(help="Last day YYYY-MM-DD; default today.")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write CSV here.")] = None,
+    lang: Annotated[str, typer.Option(help="zh or en labels.")] = "zh",
+) -> None:
+    """Counties ranked by timeliness and tasks on time, and the ten worst gaps (查漏补短)."""
+    from fangkong.command.access_accountability import accountability
+    from fangkong.command.accountability import role_label, what_label
+
+    cfg = settings()
+    day = _date(last)
+    with database(cfg) as engine:
+        call = Call(engine, load_server_keys(cfg).audit, cli_actor(), "cli", cfg.tz)
+        report = accountability(call, load_pack(cfg.policy_pack), region=region, days=days,
+                                last=day)  # fmt: skip
+    if output is not None:
+        output.write_text(report.to_csv(lang), encoding="utf-8-sig")
+        out.print(f"{output}: {len(report.ranks)} counties / 县区, {len(report.gaps)} gaps / 短板")
+        return
+    p = report.timeliness.period
+    out.print(f"{p.first} – {p.last}")
+    for r in report.ranks:
+        score = "—" if r.score is None else f"{r.score * 100:.1f}%"
+        out.print(f"{r.rank:>3}  {r.county.code}  {r.county.name}  {score}  missed {r.missed}")
+    for i, g in enumerate(report.gaps, 1):
+        out.print(f"{i:>3}. {what_label(g, lang)}  {g.region_name} ({g.region_code}) "
+                  f"{role_label(g.role, lang)}  +{g.excess_hours:g} h")  # fmt: skip
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(Problem("value.invalid", f"日期 {text!r} 应为 YYYY-MM-DD",
+                               f"date {text!r} must be YYYY-MM-DD")) from None  # fmt: skip

@@ -9,7 +9,7 @@ the labels of ``command.model`` in the page's language.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -19,15 +19,18 @@ from fangkong import bounds
 from fangkong.auth.guard import Call
 from fangkong.auth.rights import ROLES, TASK_ASSIGN, TASK_CHANGE
 from fangkong.command import access_tasks
-from fangkong.command.model import MISSED, STATUS, TASK_KINDS, TASK_STATUSES, TRANSITIONS
+from fangkong.command.access_accountability import MAX_DAYS, accountability
+from fangkong.command.accountability import role_label, what_label
+from fangkong.command.model import MEASURES, MISSED, STATUS, TASK_KINDS, TASK_STATUSES, TRANSITIONS
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import EVIDENCE_MAX
 from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX
+from fangkong.command.timeliness import DEFAULT_DAYS
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
 from fangkong.http.context import app_context, check_csrf
-from fangkong.http.deps import CallDep
+from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import status_of
-from fangkong.web.pages import PathId, page_lang, session_csrf_basis
+from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
 from fangkong.web.tracing_pages import Pager
 
@@ -185,3 +188,44 @@ def post_status(
     except NotFound:
         raise
     return RedirectResponse(f"/command/tasks/{task_id}?changed={status}", status_code=303)
+
+
+Region = Annotated[str | None, Query(max_length=15)]
+
+
+Days = Annotated[int, Query(ge=1, le=MAX_DAYS)]
+
+
+@command_pages.get("/command/accountability")
+def get_accountability(
+    request: Request, ctx: Ctx, call: CallDep, region: Region = None, days: Days = DEFAULT_DAYS,
+    last: date | None = None,
+) -> HTMLResponse:  # fmt: skip
+    """Counties ranked by timeliness and tasks on time, the measures per county with
+    their labels, the ten worst gaps with their owners, a period filter and the CSV."""
+    lang = page_lang(request)
+    report = accountability(call, ctx.codes.pack, region=region or None, days=days, last=last)
+    gaps = [
+        {"gap": g, "what": what_label(g, lang), "role": role_label(g.role, lang)}
+        for g in report.gaps
+    ]
+    return page(request, "command/accountability.html", actor=call.actor, report=report,
+                t=report.timeliness, measures=MEASURES, gaps=gaps, region=region or "",
+                days=days, last=last, max_days=MAX_DAYS,
+                role_label=lambda r: role_label(r, lang))  # fmt: skip
+
+
+@command_pages.get("/command/accountability.csv")
+def get_accountability_csv(
+    request: Request, ctx: Ctx, call: CallDep, region: Region = None, days: Days = DEFAULT_DAYS,
+    last: date | None = None,
+) -> Response:  # fmt: skip
+    """The ranking and the gaps as CSV for the meeting (labels in the page's language)."""
+    report = accountability(call, ctx.codes.pack, region=region or None, days=days, last=last)
+    p = report.timeliness.period
+    name = f"accountability-{report.timeliness.region_code}-{p.first}-{p.last}.csv"
+    return Response(
+        "\ufeff" + report.to_csv(page_lang(request)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
