@@ -7,12 +7,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine, func, select
 
+from fangkong import clock
 from fangkong.alerts import service as alert_service
 from fangkong.alerts.tables import alerts
 from fangkong.arrivals.loop import enter_stage
@@ -21,17 +23,26 @@ from fangkong.arrivals.tables import alerts as loop_alerts
 from fangkong.arrivals.tables import manifests, travellers
 from fangkong.command.raising import RaiseOutcome, RaisingRules, raise_tasks
 from fangkong.command.tables import command_task_changes, command_tasks
+from fangkong.demo.loop import ProvinceLoop
 from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.qr import QrKeys
+from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
+from fangkong.registry.service import ImportOptions, import_file
 from fangkong.riskareas.needs import set_need_status
 from fangkong.riskareas.tables import risk_area_needs, risk_areas
 from fangkong.store import migrate
+from fangkong.store.engine import make_engine
 from fangkong.store.schema import persons, regions, venues
 from fangkong.testing.tables import batches, results, tubes
 from fangkong.tracing.tables import tracing_contacts
+from fangkong.twin.registry import AS_OF, generate_registry, write_registry
+from fangkong.twin.scenario import default_scenario, with_overrides
 from tests.command.conftest import T0, TREE, TZ
+from tests.conftest import TEST_SEAL_KEY
 
 H = timedelta(hours=1)
+LOOP_DAYS = 8
 KINDS = ("alert", "closed_loop_overdue", "area_need", "awaiting_placement", "late_tubes",
          "lifting_due", "capacity_shortage")  # fmt: skip
 
@@ -274,3 +285,41 @@ def test_migration_copies_alerts_needs_and_loop_alerts(empty_engine: Engine) -> 
     migrate.downgrade(empty_engine, "0018")
     with empty_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(command_tasks)).scalar() == 0
+
+
+# ---- the province loop ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_province_loop_raises_escalates_and_closes_tasks(tmp_path: Path) -> None:
+    """A small province, a few days, SQLite: the day's step raises tasks, escalates the
+    overdue ones and closes those done; the report's counts equal the database's."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'fangkong.db'}")
+    migrate.upgrade(engine)
+    registry = generate_registry(1_500, seed=2)
+    files = write_registry(registry, tmp_path / "province", "csv")
+    sealer = Sealer(TEST_SEAL_KEY)
+    for kind in ("regions", "venues", "persons"):
+        import_file(engine, kind, files[kind], ImportOptions(today=AS_OF), sealer=sealer)
+    ctx = CodeContext(pack=load_pack("protocol-9"), sealer=sealer, qr=QrKeys.generate())
+    scenario = with_overrides(default_scenario(), {"seeds.infections": 8})
+    loop = ProvinceLoop(engine, ctx, registry, scenario, 2, tmp_path / "run", history_days=7,
+                        write_events=False)  # fmt: skip
+    try:
+        days = [d.figures.tasks for d in loop.run(LOOP_DAYS)]
+    finally:
+        clock.clear_replay(engine)
+    assert sum(d["raised"] for d in days) > 0
+    assert sum(d["escalated"] for d in days) > 0
+    with engine.connect() as conn:
+        t = command_tasks.c
+        open_now = conn.execute(select(func.count()).where(
+            t.status.in_(("open", "acknowledged", "in_progress")))).scalar_one()  # fmt: skip
+        total = conn.execute(select(func.count()).select_from(command_tasks)).scalar_one()
+        escalated = conn.execute(select(func.count()).select_from(command_task_changes).where(
+            command_task_changes.c.to_region.is_not(None))).scalar_one()  # fmt: skip
+    assert days[-1]["open"] == open_now
+    assert total == sum(d["raised"] for d in days)
+    assert escalated == sum(d["escalated"] for d in days)
+    print("tasks per day", days)
+    engine.dispose()
