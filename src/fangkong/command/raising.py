@@ -329,10 +329,10 @@ def _needs(conn: Connection, tree: _Tree, at: datetime, by: str, out: RaiseOutco
     still = {str(r.id) for r in rows}
     finished = [str(t.source_id) for t in _open_tasks(conn, "area_need")
                 if str(t.source_id) not in still]  # fmt: skip
-    status = dict(conn.execute(
-        select(func.cast(n.id, sa.String), n.status)
-        .where(n.id.in_([int(s) for s in finished if s.isdigit()]))
-    ).all()) if finished else {}  # fmt: skip
+    status: dict[str, str] = {}
+    for part in _chunks([int(s) for s in finished if s.isdigit()]):
+        status.update((str(i), str(st)) for i, st in conn.execute(
+            select(n.id, n.status).where(n.id.in_(list(part)))))  # fmt: skip
     for source_id in finished:
         closing = "cancelled" if status.get(source_id) == "cancelled" else "done"
         out.closed["area_need"] += _close(conn, "area_need", "risk_area_need", [source_id],
