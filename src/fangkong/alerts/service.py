@@ -32,6 +32,7 @@ from fangkong.alerts.model import OPEN, SEVERITIES, STATUSES, TRANSITIONS
 from fangkong.alerts.rules import AlertRules
 from fangkong.alerts.series import RegionTree
 from fangkong.alerts.tables import alert_changes, alerts
+from fangkong.command.tasks import close_for_source
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
 from fangkong.store.tx import Bind, write_transaction
 
@@ -168,6 +169,10 @@ def transition(
     conn.execute(update(alerts).where(alerts.c.id == alert_id)
                  .values(status=to_status, updated_at=now, **{stamp: now}))  # fmt: skip
     _change(conn, alert_id, now, to_status, row.status, to_status, by, note.strip()[:2000])
+    if to_status in ("closed", "dismissed"):  # its task (command) closes with it
+        close_for_source(conn, "alert", "alert", str(alert_id), by=by, at=now,
+                         status="done" if to_status == "closed" else "cancelled",
+                         note=note.strip())  # fmt: skip
     return str(row.status)
 
 

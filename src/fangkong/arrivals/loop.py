@@ -39,6 +39,7 @@ from sqlalchemy import Connection, Engine, func, or_, select, update
 from fangkong import clock
 from fangkong.arrivals.rules import ArrivalRules
 from fangkong.arrivals.tables import alerts, handoffs, stage_changes, teams, travellers, trips
+from fangkong.command.tasks import close_for_source
 from fangkong.errors import Conflict, NotFound, Problem
 from fangkong.quarantine.tables import quarantine_checks, quarantine_placements
 from fangkong.store.schema import regions, venues
@@ -131,6 +132,9 @@ def enter_stage(
     conn.execute(
         update(travellers).where(travellers.c.id == tid).values(stage=to_stage, stage_since=at)
     )
+    if from_stage is not None:  # the overdue stage's task (command) closes: it moved on
+        close_for_source(conn, "closed_loop_overdue", "arrival", f"{tid}/{from_stage}", by=by,
+                         at=at, note=f"已确认 {to_stage} / {to_stage} confirmed")  # fmt: skip
     t = _row(conn, tid)
     conn.execute(
         update(travellers)

@@ -18,6 +18,7 @@ drive the twin and the platform's own jobs take what the day showed.
            testing    test orders for the people under management and key groups
            quarantine placements (surge), releases, discharges
            warning    signals from the day, detection, escalation
+           command    tasks raised from what needs doing, closed when done, escalated
            codes      every code recomputed at 24:00
            clock ← the next midnight
               │
@@ -45,6 +46,10 @@ from sqlalchemy import Engine, func, select
 
 from fangkong import clock
 from fangkong.alerts.rules import AlertRules
+from fangkong.command.model import OPEN_STATUSES
+from fangkong.command.raising import RaisingRules, forecast_run_out, raise_tasks
+from fangkong.command.tables import command_tasks
+from fangkong.command.tasks import escalate_overdue
 from fangkong.demo.adapter import TwinAdapter
 from fangkong.demo.areas import DayAreas, RiskAreaFeed
 from fangkong.demo.arrivals import ArrivalDay, ArrivalsFeed
@@ -70,7 +75,7 @@ from fangkong.twin.sim import Twin
 BY = "demo:loop"
 T = TypeVar("T")
 CAPABILITIES = ("twin", "arrivals", "testing", "tracing", "risk_areas", "quarantine",
-                "warning", "codes", "report")  # fmt: skip
+                "warning", "command", "codes", "report")  # fmt: skip
 SCREENING = ("campaign", "scheduled")
 
 
@@ -189,9 +194,27 @@ class ProvinceLoop:
         rooms = self._timed("quarantine", lambda: self.rooms.day(t1))
         new_cases = self._timed("report", lambda: self._new_cases(t0, t1))
         self._timed("warning", lambda: self.warning.day(events, managed, new_cases))
+        tasks = self._timed("command", lambda: self._tasks(t1))
         self._timed("codes", lambda: recompute_all(self.engine, self.ctx, t1, trigger="day"))
         figures = self._timed("report", lambda: self._figures(events, orders, t1))
+        figures.tasks = tasks
         return LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred)
+
+    def _tasks(self, at: datetime) -> dict[str, int]:
+        """Tasks raised from the day's sources (a forecast shortage included), closed when
+        their source is resolved, escalated when overdue; the day's counts."""
+        rules = RaisingRules.from_context(self.ctx)
+        with self.engine.connect().execution_options(write=True) as conn, conn.begin():
+            run_out = forecast_run_out(conn, self.ctx.pack, self.tz, at=at)
+            out = raise_tasks(conn, rules, at=at, run_out=run_out)
+            escalated = escalate_overdue(conn, rules.command, at=at)
+            still = conn.execute(
+                select(func.count())
+                .select_from(command_tasks)
+                .where(command_tasks.c.status.in_(OPEN_STATUSES))
+            ).scalar_one()
+        return {"raised": out.total_raised, "closed": out.total_closed,
+                "escalated": len(escalated), "open": int(still)}  # fmt: skip
 
     def _plan_tests(self, at: datetime) -> None:
         """Campaign rounds for newly designated areas; orders for the people under

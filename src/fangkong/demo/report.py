@@ -48,6 +48,8 @@ class DayFigures:
     sealed_residents: int = 0  # living in a sealed compound
     codes: dict[str, int] = field(default_factory=dict)  # colour → persons, at the day's end
     seconds: dict[str, float] = field(default_factory=dict)  # capability → seconds
+    # command tasks: raised, closed and escalated this day, and open at its end
+    tasks: dict[str, int] = field(default_factory=dict)
 
 
 def codes_by_colour(engine: Engine) -> dict[str, int]:

@@ -164,7 +164,8 @@ def _placements(engine: Engine) -> dict[str, int]:
 CAPABILITY_LABELS = {
     "twin": "孪生 twin", "arrivals": "入境 arrivals", "testing": "检测 testing",
     "tracing": "流调 tracing", "risk_areas": "风险区 risk areas", "quarantine": "隔离 quarantine",
-    "warning": "预警 warning", "codes": "健康码 codes", "report": "报告 report",
+    "warning": "预警 warning", "command": "指挥 command", "codes": "健康码 codes",
+    "report": "报告 report",
 }  # fmt: skip
 
 
@@ -225,6 +226,12 @@ def _print_summary(
                   title="每项用时（秒）Seconds by capability")  # fmt: skip
     table.add_row(*(f"{loop.seconds[c]:.1f}" for c in CAPABILITIES))
     out.print(table)
+    tasks = [d.figures.tasks for d in loop.days]
+    if tasks:
+        total = {k: sum(t.get(k, 0) for t in tasks) for k in ("raised", "closed", "escalated")}
+        out.print(f"任务 tasks: 生成 raised {total['raised']:,}, 完成 closed "
+                  f"{total['closed']:,}, 上报 escalated {total['escalated']:,}, 期末未完成 "
+                  f"open at the end {tasks[-1].get('open', 0):,}")  # fmt: skip
     for line in alert_summary(loop.engine, loop.warning):
         out.print(line)
     for line in loop.rooms.summary(end):

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, case, select, update
 
 from fangkong import clock
+from fangkong.command.tasks import close_for_source
 from fangkong.riskareas.errors import NeedInvalid, NeedUnknown, StatusConflict, problem
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import residents
@@ -114,6 +115,10 @@ def set_need_status(
         conn.execute(update(risk_area_needs).where(risk_area_needs.c.id == need_id)
                      .values(**values))  # fmt: skip
         _history(conn, need_id, now, row.status, status, by, note.strip())
+        if status in FINISHED:  # its task (command) closes with it
+            done = note.strip() or "需求已办结 / need met"
+            close_for_source(conn, "area_need", "risk_area_need", str(need_id), status=status,
+                             by=by, at=now, note=done)  # fmt: skip
 
 
 def list_needs(
