@@ -4,12 +4,15 @@ database (both backends), drill-down sums equal the parent, a re-run replaces th
 # ruff: noqa: S608  (the direct counts are SQL text built from constants)
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, bindparam, select, text
 
+from fangkong import clock
 from fangkong.command.figures import (
     KEPT_LEVELS,
     FigureRules,
@@ -19,17 +22,34 @@ from fangkong.command.figures import (
 )
 from fangkong.command.model import FIGURES
 from fangkong.command.tables import command_figures
+from fangkong.demo.loop import ProvinceLoop
+from fangkong.healthcode.context import CodeContext
+from fangkong.healthcode.qr import QrKeys
+from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
+from fangkong.registry.service import ImportOptions, import_file
 from fangkong.store.tx import write_transaction
+from fangkong.store.types import UTCDateTime
+from fangkong.twin.registry import AS_OF, generate_registry, write_registry
+from fangkong.twin.scenario import default_scenario, with_overrides
 from tests.command.world import AT, COUNTY_A, COUNTY_B, DAY, START, TZ, build
+from tests.conftest import TEST_SEAL_KEY
 
 RULES = FigureRules.from_pack(load_pack("protocol-9"), TZ)
 Count = Callable[[Connection, list[str]], float]
 
 
+WINDOW = {"s": START, "at": AT}  # the day counted (the loop's test sets its own)
+
+
 def _n(conn: Connection, sql: str, codes: list[str], **params: object) -> float:
-    query = text(sql).bindparams(bindparam("codes", expanding=True))
-    return float(conn.execute(query, {"codes": codes, "s": START, "at": AT, **params}).scalar())
+    values = {"codes": codes, **WINDOW, "due": WINDOW["at"] - timedelta(hours=24), **params}
+    # instants bound as the columns store them (SQLite compares the text)
+    used = set(re.findall(r":(\w+)", sql))
+    when = [bindparam(n, type_=UTCDateTime()) for n in ("s", "at", "due") if n in used]
+    query = text(sql).bindparams(bindparam("codes", expanding=True), *when)
+    values = {k: v for k, v in values.items() if k in used}
+    return float(conn.execute(query, values).scalar())
 
 
 RESIDENT = "JOIN persons p ON p.id = x.person_id WHERE p.residence_code IN :codes"
@@ -44,8 +64,8 @@ CONTROLLED = f"""EXISTS (SELECT 1 FROM quarantine_placements q WHERE q.person_id
   OR EXISTS (SELECT 1 FROM risk_areas a JOIN risk_area_changes c ON c.area_id = a.id
       WHERE a.region_code = p.residence_code AND c.to_level = 'high'
       AND c.at <= {CONFIRMING})"""
-NEW_CASE = f"SELECT count(*) FROM tracing_cases x {RESIDENT} AND x.registered_at >= :s " \
-           "AND x.registered_at < :at"  # fmt: skip
+NEW_CASE = f"SELECT count(*) FROM tracing_cases x {RESIDENT} AND x.registered_at > :s " \
+           "AND x.registered_at <= :at"  # fmt: skip
 CLOSE = f"SELECT count(*) FROM tracing_contacts x {RESIDENT} AND x.kind = 'close' " \
         "AND x.identified_at <= :at"  # fmt: skip
 IN_FORCE = """EXISTS (SELECT 1 FROM quarantine_placements q WHERE q.person_id = x.person_id
@@ -65,9 +85,10 @@ TRAVELLERS = """SELECT count(*) FROM arrivals_travellers WHERE responsible_regio
     AND stage <> 'released' AND arrived_at <= :at"""
 TASKS = """SELECT count(*) FROM command_tasks WHERE region_code IN :codes
     AND status IN ('open', 'acknowledged', 'in_progress')"""
-CAMPAIGN_AREA = """WITH RECURSIVE area(code) AS (
-    SELECT region_code FROM testing_campaigns WHERE starts_at < :at
-        AND (closed_at IS NULL OR closed_at >= :s)
+RUNNING = """SELECT id FROM testing_campaigns WHERE starts_at <= :at
+    AND (closed_at IS NULL OR closed_at > :s)"""
+CAMPAIGN_AREA = f"""WITH RECURSIVE area(code) AS (
+    SELECT region_code FROM testing_campaigns WHERE id IN ({RUNNING})
     UNION ALL SELECT r.code FROM regions r JOIN area ON r.parent_code = area.code)"""
 
 
@@ -75,7 +96,7 @@ def _direct(key: str) -> Count:
     counts: dict[str, Count] = {
         "cases.new": lambda c, codes: _n(c, NEW_CASE, codes),
         "cases.cumulative": lambda c, codes: _n(
-            c, f"SELECT count(*) FROM tracing_cases x {RESIDENT} AND x.registered_at < :at", codes
+            c, f"SELECT count(*) FROM tracing_cases x {RESIDENT} AND x.registered_at <= :at", codes
         ),
         "cases.found_controlled": lambda c, codes: _n(c, f"{NEW_CASE} AND ({CONTROLLED})", codes),
         "cases.found_community": lambda c, codes: _n(
@@ -91,7 +112,6 @@ def _direct(key: str) -> Count:
                 FROM tracing_exposures e JOIN tracing_cases k ON k.id = e.case_id
                 WHERE e.contact_id = x.id AND e.kind = x.kind), x.identified_at) < :due""",
             codes,
-            due=AT - timedelta(hours=24),
         ),
         "risk_areas.high": _areas("high"),
         "risk_areas.medium": _areas("medium"),
@@ -107,7 +127,8 @@ def _direct(key: str) -> Count:
             f"""{CAMPAIGN_AREA} SELECT count(*) FROM persons p WHERE p.residence_code IN :codes
                 AND p.residence_code IN (SELECT code FROM area) AND p.id IN (
                 SELECT m.person_id FROM testing_tube_members m JOIN testing_tubes t
-                ON t.id = m.tube_id WHERE t.campaign_id IS NOT NULL AND t.collected_at <= :at)""",
+                ON t.id = m.tube_id WHERE t.campaign_id IN ({RUNNING})
+                AND t.collected_at <= :at)""",
             codes,
         ),
         "testing.late_tubes": lambda c, codes: _n(
@@ -126,7 +147,7 @@ def _direct(key: str) -> Count:
         ),
         "work.tasks_open": lambda c, codes: _n(c, TASKS, codes),
         "work.tasks_due_today": lambda c, codes: _n(
-            c, f"{TASKS} AND deadline_at >= :s AND deadline_at < :at", codes
+            c, f"{TASKS} AND deadline_at > :s AND deadline_at <= :at", codes
         ),
         "work.tasks_overdue": lambda c, codes: _n(c, f"{TASKS} AND deadline_at < :at", codes),
     }
@@ -170,12 +191,20 @@ def _below(conn: Connection, code: str) -> list[str]:
     return [c for c in tree.parent if code in tree.ancestors(c)]
 
 
-def _figures(conn: Connection, code: str) -> dict[str, float]:
+def _figures(conn: Connection, code: str, day: date = DAY) -> dict[str, float]:
     f = command_figures.c
     return {
         str(k): float(v)
-        for k, v in conn.execute(select(f.key, f.value).where(f.region_code == code, f.day == DAY))
+        for k, v in conn.execute(select(f.key, f.value).where(f.region_code == code, f.day == day))
     }
+
+
+def _check_every_tile(conn: Connection, day: date) -> None:
+    tree = load_tree(conn)
+    for code in [c for c, lv in tree.level.items() if lv in KEPT_LEVELS]:
+        stored, codes = _figures(conn, code, day), _below(conn, code)
+        direct = {key: _direct(key)(conn, codes) for key in DIRECT}
+        assert {k: stored[k] for k in DIRECT} == direct, code
 
 
 @pytest.fixture
@@ -192,12 +221,7 @@ DIRECT = [f.key for f in FIGURES if f.key not in ("testing.coverage", "quarantin
 
 def test_every_tile_equals_a_direct_count(world: Engine) -> None:
     with world.connect() as conn:
-        tree = load_tree(conn)
-        kept = [c for c, lv in tree.level.items() if lv in KEPT_LEVELS]
-        for code in kept:
-            stored, codes = _figures(conn, code), _below(conn, code)
-            direct = {key: _direct(key)(conn, codes) for key in DIRECT}
-            assert {k: stored[k] for k in DIRECT} == direct, code
+        _check_every_tile(conn, DAY)
 
 
 def test_the_world_exercises_every_tile(world: Engine) -> None:
@@ -219,6 +243,7 @@ def test_the_world_exercises_every_tile(world: Engine) -> None:
     assert got["quarantine.days_left"] == pytest.approx(3 / (2 / 7))
     assert (got["risk_areas.high"], got["risk_areas.medium"], got["risk_areas.low"]) == (1, 1, 0)
     assert (got["testing.campaign_tested"], got["testing.late_tubes"]) == (3, 2)
+    assert got["testing.campaign_persons"] == 215  # county A's residents, once
     assert got["testing.coverage"] == pytest.approx(100 * 3 / got["testing.campaign_persons"])
     assert (got["arrivals.overdue"], got["arrivals.managed"]) == (2, 1)
     assert (got["codes.red"], got["codes.yellow"], got["codes.green"]) == (2, 1, 7)
@@ -252,9 +277,33 @@ def test_a_rerun_replaces_the_day(world: Engine) -> None:
 
 
 def test_run_figures_defaults_to_the_clock_day(world: Engine) -> None:
-    from fangkong import clock
-
     noon = START + timedelta(days=1, hours=12)
     with clock.frozen(noon):
         done = run_figures(world, RULES)
     assert (done.day, done.at) == (DAY + timedelta(days=1), noon)
+
+
+def test_the_loop_leaves_the_board_on_its_last_day(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The province loop computes each day's figures after the codes: after the run the
+    board's last day is the loop's last day, and its tiles equal direct counts."""
+    registry = generate_registry(600, seed=1)
+    files = write_registry(registry, tmp_path / "province", "csv")
+    sealer = Sealer(TEST_SEAL_KEY)
+    for kind in ("regions", "venues", "persons"):
+        import_file(engine, kind, files[kind], ImportOptions(today=AS_OF), sealer=sealer)
+    ctx = CodeContext(pack=load_pack("protocol-9"), sealer=sealer, qr=QrKeys.generate())
+    scenario = with_overrides(default_scenario(), {"seeds.infections": 8})
+    loop = ProvinceLoop(engine, ctx, registry, scenario, 1, tmp_path / "run", history_days=0)
+    try:
+        loop.run(4)
+    finally:
+        clock.clear_replay(engine)
+    last = loop.start + timedelta(days=3)
+    with engine.connect() as conn:
+        days = set(conn.execute(select(command_figures.c.day).distinct()).scalars())
+        assert days == {loop.start + timedelta(days=d) for d in range(4)}
+        monkeypatch.setitem(WINDOW, "s", loop.midnight(3))
+        monkeypatch.setitem(WINDOW, "at", loop.midnight(4))
+        _check_every_tile(conn, last)

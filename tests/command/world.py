@@ -238,8 +238,15 @@ def _areas(conn: Connection, w: World, comp_a: str, comp_b: str) -> None:
 def _testing(conn: Connection, w: World, comp_a: str, comp_b: str) -> None:
     running = put(conn, campaigns, region_code=comp_a, starts_at=local(6), pool_size=3,
                   target_hours=24.0, created_at=local(5))  # fmt: skip
-    put(conn, campaigns, region_code=COUNTY_B, starts_at=local(6, -5), closed_at=local(6, -3),
-        pool_size=3, target_hours=24.0, created_at=local(5, -5))  # closed before  # fmt: skip
+    closed = put(conn, campaigns, region_code=COUNTY_B, starts_at=local(6, -5),
+                 closed_at=local(6, -3), pool_size=3, target_hours=24.0,
+                 created_at=local(5, -5))  # closed before the day  # fmt: skip
+    old = put(conn, tubes, pool_size=1, purpose="campaign", region_code=COUNTY_B,
+              collected_at=local(7, -5), campaign_id=closed)  # fmt: skip
+    put(conn, tube_members, tube_id=old, person_id=w.b[21])
+    # a second running campaign over the whole county: its residents count once
+    put(conn, campaigns, region_code=COUNTY_A, starts_at=local(5), pool_size=3,
+        target_hours=24.0, created_at=local(5))  # fmt: skip
     tube = put(conn, tubes, pool_size=3, purpose="campaign", region_code=comp_a,
                collected_at=local(7), campaign_id=running)  # fmt: skip
     for pid in w.a[20:23]:

@@ -16,7 +16,8 @@ key is in docs/command.md ("The board's figures").
 
 ``compute_figures(conn, rules, *, day, at)`` counts what stood at ``at`` (normally the
 end of ``day``, or now when the day is still running); "new" counts are those of
-``day`` (local, ``rules.tz``) up to ``at``.
+``day`` (local, ``rules.tz``) up to ``at``. A day runs from just after its midnight to
+the next midnight included — the province loop stamps a day's work at 24:00.
 """
 
 from __future__ import annotations
@@ -244,13 +245,13 @@ def _cases(
         conn,
         select(p.residence_code, sa.func.count())
         .select_from(tracing_cases.join(persons, p.id == tc.person_id))
-        .where(tc.registered_at < cut)
+        .where(tc.registered_at <= cut)
         .group_by(p.residence_code),
     )
     new = conn.execute(
         select(tc.person_id, p.residence_code, p.household_code)
         .select_from(tracing_cases.join(persons, p.id == tc.person_id))
-        .where(tc.registered_at >= start, tc.registered_at < cut)
+        .where(tc.registered_at > start, tc.registered_at <= cut)
     ).all()
     controlled = _controlled(conn, rules, tree, [(int(i), r, h) for i, r, h in new])
     counts: Counts = {
@@ -495,39 +496,34 @@ def _risk_areas(conn: Connection, cut: datetime) -> Counts:
 
 
 def _testing(conn: Connection, tree: RegionTree, start: datetime, cut: datetime) -> Counts:
-    """Campaigns running on the day: their area's residents (by residence) and how many
-    of them were sampled into one of the campaign's tubes by ``cut``; tubes collected by
-    ``cut`` flagged late or lost and still without a result (by sampling region)."""
+    """Campaigns running on the day: the residents of their areas (each person once,
+    by residence) and how many of them were sampled into a tube of a running campaign by
+    ``cut``; tubes collected by ``cut`` flagged late or lost and still without a result
+    (by sampling region)."""
     t, m, p, cp = tubes.c, tube_members.c, persons.c, campaigns.c
     running = conn.execute(
         select(cp.id, cp.region_code).where(
-            cp.starts_at < cut, sa.or_(cp.closed_at.is_(None), cp.closed_at >= start)
+            cp.starts_at <= cut, sa.or_(cp.closed_at.is_(None), cp.closed_at > start)
         )
     ).all()
-    people: dict[str, float] = defaultdict(float)
-    tested: dict[str, float] = defaultdict(float)
     by_parent: dict[str | None, list[str]] = defaultdict(list)
     for code, parent in tree.parent.items():
         by_parent[parent].append(code)
-    for campaign_id, region in running:
-        area = _below(str(region), by_parent)
-        for chunk in _chunks(area):
-            inside = p.residence_code.in_(chunk)
+    area = sorted({c for _, region in running for c in _below(str(region), by_parent)})
+    sampled = (
+        select(m.person_id)
+        .join(tubes, t.id == m.tube_id)
+        .where(t.campaign_id.in_([int(i) for i, _ in running]), t.collected_at <= cut)
+    )
+    people: dict[str, float] = defaultdict(float)
+    tested: dict[str, float] = defaultdict(float)
+    for chunk in _chunks(area):
+        inside = p.residence_code.in_(chunk)
+        for into, where in ((people, inside), (tested, sa.and_(inside, p.id.in_(sampled)))):
             for r, n in conn.execute(
-                select(p.residence_code, sa.func.count()).where(inside).group_by(p.residence_code)
+                select(p.residence_code, sa.func.count()).where(where).group_by(p.residence_code)
             ):
-                people[str(r)] += n
-            sampled = (
-                select(m.person_id)
-                .join(tubes, t.id == m.tube_id)
-                .where(t.campaign_id == campaign_id, t.collected_at <= cut)
-            )
-            for r, n in conn.execute(
-                select(p.residence_code, sa.func.count())
-                .where(inside, p.id.in_(sampled))
-                .group_by(p.residence_code)
-            ):
-                tested[str(r)] += n
+                into[str(r)] += n
     no_result = ~sa.exists(select(results.c.id).where(results.c.tube_id == t.id))
     late = _grouped(
         conn,
@@ -602,7 +598,7 @@ def _work(conn: Connection, start: datetime, end: datetime, cut: datetime) -> Co
             .group_by(al.region_code),
         ),
         "work.tasks_open": tasks(),
-        "work.tasks_due_today": tasks(tk.deadline_at >= start, tk.deadline_at < end),
+        "work.tasks_due_today": tasks(tk.deadline_at > start, tk.deadline_at <= end),
         "work.tasks_overdue": tasks(tk.deadline_at < cut),
     }
 
