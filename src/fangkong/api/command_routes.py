@@ -18,6 +18,7 @@ from fangkong.api.routes import ERRORS
 from fangkong.command import access_tasks
 from fangkong.command.access_accountability import MAX_DAYS
 from fangkong.command.access_accountability import accountability as read_accountability
+from fangkong.command.access_board import board
 from fangkong.command.model import KIND, MEASURES, STATUS, TASK_KINDS, TASK_STATUSES
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import EVIDENCE_MAX
@@ -293,3 +294,65 @@ def get_accountability(
                      count=g.count, task_id=g.task_id, now_region_code=g.now_region_code)
               for g in a.gaps],
     )  # fmt: skip
+
+
+class BoardRegionOut(BaseModel):
+    code: str
+    name: str
+    level: str
+
+
+class FigureOut(BaseModel):
+    key: str
+    group: str
+    unit: str
+    zh: str
+    en: str
+    value: float | None
+    previous: float | None
+    change: float | None
+    link: str | None
+
+
+class GroupOut(BaseModel):
+    key: str
+    zh: str
+    en: str
+
+
+class CurvePointOut(BaseModel):
+    day: date
+    new: float
+    controlled: float
+    community: float
+
+
+class ChildOut(BoardRegionOut):
+    figures: dict[str, float | None]
+
+
+class BoardOut(BaseModel):
+    region: BoardRegionOut
+    day: date | None
+    computed_at: str | None
+    figures: list[FigureOut]
+    groups: list[GroupOut]
+    curve: list[CurvePointOut]
+    children: list[ChildOut]
+    trail: list[BoardRegionOut]
+
+
+@command_api.get("/board", response_model=BoardOut)
+def get_board(
+    ctx: Ctx,
+    call: CallDep,
+    region: Annotated[str | None, Query(max_length=15, description="default: your region")] = None,
+    day: Annotated[date | None, Query(description="default: the latest computed day")] = None,
+) -> BoardOut:
+    """The board of a region (``command.read``; a region outside your jurisdiction is
+    answered as absent, 404 ``command.region_unknown``): each figure on the day with its
+    change from the day before and the list behind it (only when you may open it), the
+    curve of new cases found under control and in the community, and the same figures for
+    each child region. ``day`` null in the answer: no figures computed yet."""
+    view = board(call, CommandRules.from_pack(ctx.codes.pack), region=region, day=day)
+    return BoardOut.model_validate(view.board.as_json(view.links))

@@ -9,6 +9,7 @@ the labels of ``command.model`` in the page's language.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -20,8 +21,20 @@ from fangkong.auth.guard import Call
 from fangkong.auth.rights import ROLES, TASK_ASSIGN, TASK_CHANGE
 from fangkong.command import access_tasks
 from fangkong.command.access_accountability import MAX_DAYS, accountability
+from fangkong.command.access_board import BoardView, board
 from fangkong.command.accountability import role_label, what_label
-from fangkong.command.model import MEASURES, MISSED, STATUS, TASK_KINDS, TASK_STATUSES, TRANSITIONS
+from fangkong.command.board import Board
+from fangkong.command.model import (
+    FIGURE,
+    FIGURE_GROUPS,
+    FIGURES,
+    MEASURES,
+    MISSED,
+    STATUS,
+    TASK_KINDS,
+    TASK_STATUSES,
+    TRANSITIONS,
+)
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import EVIDENCE_MAX
 from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX
@@ -229,3 +242,79 @@ def get_accountability_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+RegionQuery = Annotated[str | None, Query(max_length=15)]
+
+
+DayQuery = Annotated[date | None, Query()]
+
+
+# the columns of the drill-down table (every figure is on the child's own board)
+CHILD_KEYS = ("cases.new", "cases.cumulative", "cases.found_community", "contacts.awaiting",
+              "contacts.overdue", "risk_areas.high", "testing.late_tubes", "arrivals.overdue",
+              "work.tasks_overdue")  # fmt: skip
+
+
+def shown(value: float | None, unit: str) -> str:
+    """A figure as people read it: counts whole, shares in percent, days to one decimal."""
+    if value is None:
+        return "—"
+    if unit == "percent":
+        return f"{value:.1f}%"
+    if unit == "days":
+        return f"{value:.1f}"
+    return f"{round(value):,}"
+
+
+def curve_spec(b: Board, lang: str) -> str:
+    """Vega-Lite: new cases per day, stacked: found under control and in the community."""
+    controlled = FIGURE["cases.found_controlled"].label(lang)
+    community = FIGURE["cases.found_community"].label(lang)
+    values = [
+        {"day": p.day.isoformat(), "found": name, "cases": n}
+        for p in b.curve
+        for name, n in ((controlled, p.controlled), (community, p.community))
+    ]
+    spec = {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "width": "container", "height": 220, "data": {"values": values},
+        "mark": {"type": "bar", "tooltip": True},
+        "encoding": {
+            "x": {"field": "day", "type": "ordinal", "title": None,
+                  "axis": {"labelAngle": -45}},
+            "y": {"field": "cases", "type": "quantitative",
+                  "title": FIGURE["cases.new"].label(lang)},
+            "color": {"field": "found", "type": "nominal", "title": None,
+                      "scale": {"domain": [controlled, community],
+                                "range": ["#7a8699", "#c62828"]},
+                      "legend": {"orient": "top"}},
+        },
+    }  # fmt: skip
+    # inside <script type="application/json">: keep "</" from closing the element
+    return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _view(ctx: Ctx, call: CallDep, region: str | None, day: date | None, *,
+          wall: bool) -> BoardView:  # fmt: skip
+    return board(call, CommandRules.from_pack(ctx.codes.pack), region=region, day=day, wall=wall)
+
+
+@command_pages.get("/command")
+def get_board(
+    request: Request, ctx: Ctx, call: CallDep, region: RegionQuery = None, day: DayQuery = None
+) -> HTMLResponse:
+    view = _view(ctx, call, region, day, wall=False)
+    lang = page_lang(request)
+    return page(request, "command/board.html", actor=call.actor, view=view, b=view.board,
+                groups=FIGURE_GROUPS, figures=FIGURES, child_keys=CHILD_KEYS, figure=FIGURE,
+                shown=shown, spec=curve_spec(view.board, lang))  # fmt: skip
+
+
+@command_pages.get("/command/wall")
+def get_wall(request: Request, ctx: Ctx, call: CallDep, region: RegionQuery = None) -> HTMLResponse:
+    view = _view(ctx, call, region, None, wall=True)
+    lang = page_lang(request)
+    return page(request, "command/wall.html", actor=None, view=view, b=view.board,
+                groups=FIGURE_GROUPS, figures=FIGURES, shown=shown,
+                spec=curve_spec(view.board, lang))  # fmt: skip
