@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
+from fangkong.cli import app
 from fangkong.command.briefing import (
     build_briefing,
     cities_of,
@@ -26,8 +28,10 @@ from fangkong.command.model import FIGURE
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_briefings, command_figures, command_tasks
 from fangkong.policy import load_pack
-from fangkong.store.schema import regions
+from fangkong.store.engine import make_engine
+from fangkong.store.schema import audit_log, regions
 from fangkong.store.tx import write_transaction
+from tests.conftest import shell_env
 from tests.riskareas.conftest import TZ
 
 PROVINCE = "140000"
@@ -201,3 +205,84 @@ def test_one_file_per_city_and_the_row_replaced(world: Engine, tmp_path: Path) -
     assert mine.html == (tmp_path / f"briefing-{PROVINCE}-{DAY}.html").read_text("utf-8")
     assert mine.written_by == "tester"
     assert mine.day == DAY
+
+
+# ---- the CLI ----------------------------------------------------------------------------------
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, twin_files: dict[str, Path]) -> tuple[dict[str, str], Engine]:
+    env = shell_env(tmp_path)
+    for args in (["db", "upgrade"], *(["import", k, str(twin_files[k])]
+                                      for k in ("regions", "venues", "persons"))):  # fmt: skip
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 0, result.output
+    engine = make_engine(f"sqlite:///{tmp_path}/fangkong.db")
+    for day, values in ((DAY, TODAY), (DAY - timedelta(days=1), YESTERDAY)):
+        put_figures(engine, PROVINCE, day, values)
+    return env, engine
+
+
+def test_cli_writes_the_region_and_its_cities(
+    home: tuple[dict[str, str], Engine], tmp_path: Path
+) -> None:
+    env, engine = home
+    target = tmp_path / "out" / "briefing.html"
+    result = runner.invoke(app, ["command", "briefing", "--region", PROVINCE, "--date",
+                                 DAY.isoformat(), "-o", str(target), "--cities",
+                                 "--lang", "en"], env=env)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        cities = cities_of(conn, PROVINCE)
+    html = target.read_text("utf-8")
+    assert "Daily situation briefing" in html
+    assert (tmp_path / "out" / "briefing.csv").read_text("utf-8").startswith("figure,label")
+    assert all((tmp_path / "out" / f"briefing-{c}.html").exists() for c in cities)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(command_briefings)).scalar_one() \
+            == 1 + len(cities)  # fmt: skip
+        audits = conn.execute(select(audit_log.c.action, audit_log.c.outcome)
+                              .where(audit_log.c.action == "command.briefing")).all()  # fmt: skip
+    assert audits == [("command.briefing", "ok")]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--region", "999999"], "--region"),
+        (["--region", PROVINCE, "--date", "2026-13-01"], "--date"),
+        (["--region", PROVINCE, "--date", "2999-01-01"], "--date"),
+        (["--region", PROVINCE, "--lang", "fr"], "--lang"),
+    ],
+)
+def test_cli_errors_name_the_option_and_write_nothing(
+    home: tuple[dict[str, str], Engine], tmp_path: Path, args: list[str], named: str
+) -> None:
+    env, engine = home
+    target = tmp_path / "out" / "b.html"
+    result = runner.invoke(app, ["command", "briefing", *args, "-o", str(target)], env=env)
+    assert result.exit_code == 2, result.output
+    assert named in result.output
+    assert re.search(r"[\u4e00-\u9fff]", result.output)  # and in Chinese
+    assert not (tmp_path / "out").exists()
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(command_briefings)).scalar_one() == 0
+
+
+def test_cli_date_defaults_to_the_system_clock(
+    home: tuple[dict[str, str], Engine], tmp_path: Path
+) -> None:
+    env, engine = home
+    # 07:00 in Shanghai on the day after DAY: the replayed system clock's local day
+    assert runner.invoke(app, ["clock", "set", "2026-11-29T07:00+08:00"], env=env).exit_code == 0
+    result = runner.invoke(app, ["command", "briefing", "--region", PROVINCE, "-o",
+                                 str(tmp_path / "b")], env=env)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with engine.connect() as conn:
+        row = conn.execute(select(command_briefings.c.day, command_briefings.c.written_at)).one()
+    assert row.day == DAY + timedelta(days=1)
+    assert row.written_at == datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
+    assert (tmp_path / "b.html").exists()
+    assert (tmp_path / "b.csv").exists()

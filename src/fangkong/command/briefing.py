@@ -48,9 +48,7 @@ CAPACITY = ("hotel", "standby", "fangcang")
 
 
 class RegionUnknown(NotFound):
-    """The briefing's region is not in the registry."""
-
-    code = "command.region_unknown"
+    """The briefing's region is not in the registry (or not in the caller's jurisdiction)."""
 
 
 def region_unknown(code: str) -> RegionUnknown:
