@@ -23,6 +23,7 @@ from fangkong.command.briefing import (
     render_csv,
     render_html,
     write_briefings,
+    write_on,
 )
 from fangkong.command.model import FIGURE
 from fangkong.command.rules import CommandRules
@@ -31,6 +32,7 @@ from fangkong.policy import load_pack
 from fangkong.store.engine import make_engine
 from fangkong.store.schema import audit_log, regions
 from fangkong.store.tx import write_transaction
+from tests.api.helpers import client, csrf_of, logged_in, make_app
 from tests.conftest import shell_env
 from tests.riskareas.conftest import TZ
 
@@ -286,3 +288,91 @@ def test_cli_date_defaults_to_the_system_clock(
     assert row.written_at == datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
     assert (tmp_path / "b.html").exists()
     assert (tmp_path / "b.csv").exists()
+
+
+# ---- pages and API: rights and jurisdiction ---------------------------------------------------
+
+
+def _stored(engine: Engine, region: str) -> int:
+    with write_transaction(engine) as conn:
+        return write_on(conn, rules(), region_code=region, day=DAY, at=AT, by="job:briefing",
+                        lang="zh", cities=False, tz=TZ)[0].briefing_id  # fmt: skip
+
+
+def _audits(engine: Engine, action: str) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_log).where(audit_log.c.action == action).order_by(audit_log.c.seq)
+        )
+        return [(r.actor, r.outcome) for r in rows]
+
+
+def test_pages_list_and_serve_within_the_jurisdiction(world: Engine, tmp_path: Path) -> None:
+    mine, other = _stored(world, COUNTY), _stored(world, OTHER)
+    app_ = make_app(world, tmp_path)
+    epi = logged_in(app_, "epi")  # county 140102
+    listing = epi.get("/command/briefings")
+    assert listing.status_code == 200
+    assert f'id="briefing-{mine}"' in listing.text
+    assert f'id="briefing-{other}"' not in listing.text
+    assert "每日疫情研判（日报）" in listing.text
+    assert "生成时间" in listing.text
+    own = epi.get(f"/command/briefings/{mine}")
+    assert own.status_code == 200
+    assert "default-src 'none'" in own.headers["content-security-policy"]
+    with world.connect() as conn:
+        stored = conn.execute(select(command_briefings.c.html)
+                              .where(command_briefings.c.id == mine)).scalar_one()  # fmt: skip
+    assert own.text == stored
+    assert epi.get(f"/command/briefings/{mine}/csv").text.lstrip("\ufeff").startswith("指标,")
+    assert epi.get(f"/command/briefings/{other}").status_code == 404  # as if absent
+    assert epi.get("/command/briefings/999999").status_code == 404
+    admin = logged_in(app_, "admin")  # the province
+    assert f'id="briefing-{other}"' in admin.get("/command/briefings").text
+    assert client(app_).get("/command/briefings", follow_redirects=False).status_code in (
+        302, 303, 401)  # fmt: skip
+
+
+def test_page_button_writes_today_with_csrf_and_audit(world: Engine, tmp_path: Path) -> None:
+    app_ = make_app(world, tmp_path)
+    epi = logged_in(app_, "epi")
+    form = epi.get("/command/briefings").text
+    refused = epi.post("/command/briefings", data={"region": COUNTY, "csrf_token": "x"},
+                       follow_redirects=False)  # fmt: skip
+    assert refused.status_code in (400, 403)
+    outside = epi.post("/command/briefings", data={"region": OTHER, "csrf_token": csrf_of(form)})
+    assert outside.status_code == 404
+    assert f"无此区划（{OTHER}）" in outside.text
+    done = epi.post("/command/briefings", data={"region": COUNTY, "csrf_token": csrf_of(form)},
+                    follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    with world.connect() as conn:
+        rows = conn.execute(select(command_briefings.c.region_code,
+                                   command_briefings.c.written_by)).all()  # fmt: skip
+    assert rows == [(COUNTY, "epi")]
+    assert _audits(world, "command.briefing") == [("epi", "out_of_jurisdiction"), ("epi", "ok")]
+
+
+def test_api_lists_reads_and_writes_within_the_jurisdiction(world: Engine, tmp_path: Path) -> None:
+    put_task(world, COUNTY)
+    put_figures(world, COUNTY, DAY - timedelta(days=1), {"cases.new": 5})
+    mine, other = _stored(world, COUNTY), _stored(world, OTHER)
+    app_ = make_app(world, tmp_path)
+    epi = logged_in(app_, "epi")
+    assert [b["id"] for b in epi.get("/api/v1/command/briefings").json()] == [mine]
+    body = epi.get(f"/api/v1/command/briefings/{mine}", params={"lang": "en"}).json()
+    new = next(f for f in body["figures"] if f["key"] == "cases.new")
+    assert (new["label"], new["today"], new["yesterday"], new["change"]) == (
+        "new confirmed", 2, 5, -3)  # fmt: skip
+    assert [t["role_label"] for t in body["overdue"]] == ["quarantine-site manager"]
+    assert body["day"] == DAY.isoformat()
+    assert epi.get(f"/api/v1/command/briefings/{other}").status_code == 404
+    assert client(app_).get("/api/v1/command/briefings").status_code == 401
+    csrf = {"X-CSRF-Token": epi.get("/api/v1/session").json()["csrf_token"]}
+    assert epi.post("/api/v1/command/briefings", json={"region_code": OTHER},
+                    headers=csrf).status_code == 404  # fmt: skip
+    assert epi.post("/api/v1/command/briefings", json={"region_code": COUNTY, "lang": "fr"},
+                    headers=csrf).status_code == 422  # fmt: skip
+    written = epi.post("/api/v1/command/briefings", json={"region_code": COUNTY}, headers=csrf)
+    assert written.status_code == 201
+    assert [w["region_code"] for w in written.json()] == [COUNTY]

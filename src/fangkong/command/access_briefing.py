@@ -108,13 +108,16 @@ def read_briefing(call: Call, briefing_id: int) -> StoredBriefing:
     return StoredBriefing(found[0], str(html), str(row.csv or ""))
 
 
-def briefing_numbers(call: Call, rules: CommandRules, briefing_id: int, lang: str) -> Briefing:
+def briefing_numbers(
+    call: Call, rules: CommandRules, briefing_id: int, lang: str
+) -> tuple[BriefingEntry, Briefing]:
     """A stored briefing's numbers and tables, rebuilt from the figures of its region and
     day as of when it was written (the stored HTML and CSV are the record)."""
     entry = read_briefing(call, briefing_id).entry
     with call.engine.connect() as conn:
-        return build_briefing(conn, rules, region_code=entry.region_code, day=entry.day,
-                              at=entry.written_at, lang=lang, tz=call.tz)  # fmt: skip
+        b = build_briefing(conn, rules, region_code=entry.region_code, day=entry.day,
+                           at=entry.written_at, lang=lang, tz=call.tz)  # fmt: skip
+    return entry, b
 
 
 def write_briefing(
