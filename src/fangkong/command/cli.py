@@ -1,5 +1,4 @@
-"""``fangkong command …``: the command centre's verbs — thin callers of the guarded
-functions (``command.access*``), as the CLI actor."""
+"""``fangkong command`` — the command centre's jobs and verbs, thin callers of the services."""
 
 from __future__ import annotations
 
@@ -13,17 +12,48 @@ from sqlalchemy import Engine
 from fangkong.auth.guard import Call
 from fangkong.auth.model import cli_actor
 from fangkong.cli_support import database, out, settings
+from fangkong.errors import BadInput, Problem
 from fangkong.keys import load_server_keys
+from fangkong.policy.loader import load_pack
 from fangkong.settings import Settings
 from fangkong.store import migrate
 
-app = typer.Typer(help="Provincial command: board, briefings, tasks. 指挥调度.",
-                  no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
+app = typer.Typer(help="Command centre: figures, board, tasks. 指挥调度.", no_args_is_help=True)
 
 
 @app.callback()
 def _group() -> None:
-    """Provincial command: board, briefings, tasks. 指挥调度."""
+    """Command centre: figures, board, tasks. 指挥调度."""
+
+
+def _date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(Problem("value.invalid", f"日期 {text!r} 应为 YYYY-MM-DD",
+                               f"date {text!r} must be YYYY-MM-DD")) from None  # fmt: skip
+
+
+@app.command("figures")
+def figures_command(
+    day: Annotated[
+        str | None, typer.Option("--date", help="Local day YYYY-MM-DD; default the clock's.")
+    ] = None,
+) -> None:
+    """Compute the board's figures for a day (态势数据汇总), replacing that day's."""
+    from fangkong.command.figures import FigureRules, run_figures
+
+    cfg = settings()
+    rules = FigureRules.from_pack(load_pack(cfg.policy_pack), cfg.tz)
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        done = run_figures(engine, rules, day=_date(day))
+    out.print(
+        f"态势数据 / figures {done.day.isoformat()}: {done.regions} 个地区 / regions, "
+        f"{done.rows} 项 / rows (as of {done.at.astimezone(cfg.tz):%Y-%m-%d %H:%M})"
+    )
 
 
 def _call(cfg: Settings, engine: Engine) -> Call:
@@ -36,7 +66,6 @@ def _call(cfg: Settings, engine: Engine) -> Call:
 
 def _briefing_day(text: str | None, call: Call) -> date:
     from fangkong import bounds
-    from fangkong.errors import BadInput, Problem
 
     if text is None:
         return call.today()
@@ -70,8 +99,6 @@ def briefing_command(
     from fangkong.command.access_briefing import write_briefing
     from fangkong.command.briefing import LANGS
     from fangkong.command.rules import CommandRules
-    from fangkong.errors import BadInput, Problem
-    from fangkong.policy import load_pack
 
     bounds.refuse(bounds.text_problem(region, "--region"))
     if lang not in LANGS:
