@@ -44,11 +44,11 @@ AT = datetime(2026, 11, 28, 23, 0, tzinfo=UTC)  # 07:00 the next morning in Shan
 TODAY = {"cases.new": 12, "cases.cumulative": 140, "cases.found_controlled": 9,
          "cases.found_community": 3, "contacts.awaiting": 40,
          "quarantine.occupied_hotel": 180, "quarantine.capacity_hotel": 300,
-         "quarantine.days_left": 4.5, "testing.coverage": 0.875}  # fmt: skip
+         "quarantine.days_left": 4.5, "testing.coverage": 87.5}  # fmt: skip
 YESTERDAY = {"cases.new": 15, "cases.cumulative": 128, "cases.found_controlled": 10,
              "cases.found_community": 5, "contacts.awaiting": 31,
              "quarantine.occupied_hotel": 150, "quarantine.capacity_hotel": 300,
-             "testing.coverage": 0.8}  # fmt: skip
+             "testing.coverage": 80.0}  # fmt: skip
 
 
 def rules() -> CommandRules:
@@ -112,7 +112,7 @@ def test_numbers_and_change_equal_the_figures_rows(world: Engine) -> None:
     assert table[0] == ["指标", "名称", "当日", "前一日", "变化"]
     rows = {r[0]: r for r in table[1:]}
     assert rows["cases.new"] == ["cases.new", "新增确诊", "12", "15", "-3"]
-    assert rows["testing.coverage"][2:] == ["0.875", "0.8", "0.075"]
+    assert rows["testing.coverage"][2:] == ["87.5", "80", "7.5"]
     assert rows["codes.red"][2:] == ["", "", ""]
     for key, value in stored.items():
         assert float(rows[key][2]) == value
@@ -376,3 +376,58 @@ def test_api_lists_reads_and_writes_within_the_jurisdiction(world: Engine, tmp_p
     written = epi.post("/api/v1/command/briefings", json={"region_code": COUNTY}, headers=csrf)
     assert written.status_code == 201
     assert [w["region_code"] for w in written.json()] == [COUNTY]
+
+
+# ---- on the figures job's rows (the board's world) --------------------------------------------
+
+
+def test_on_the_figures_job_and_the_days_area_changes(province: Engine) -> None:
+    """The figures job fills two days of the board's world; every number of the briefing
+    (HTML and CSV) is the stored row, the change their difference; areas designated and
+    lifted are those of the day (just after midnight to midnight included)."""
+    from fangkong.command.figures import FigureRules, compute_figures
+    from fangkong.riskareas.tables import risk_area_changes, risk_areas
+    from tests.command import world as w
+
+    w.build(province)
+    figure_rules = FigureRules.from_pack(load_pack("protocol-9"), w.TZ)
+    with write_transaction(province) as conn:
+        for back in (1, 0):
+            compute_figures(conn, figure_rules, day=w.DAY - timedelta(days=back),
+                            at=w.AT - timedelta(days=back))  # fmt: skip
+        area = w.put(conn, risk_areas, region_code=w.COUNTY_A, level="medium", name="幸福小区",
+                     origin="downgraded", granularity="compound", since=w.local(24),
+                     designated_at=w.local(9), code="briefing-area")  # fmt: skip
+        for at, before, after, origin in (
+            (w.local(0), None, "low", "designated"),
+            (w.local(9), None, "high", "designated"),
+            (w.local(24), "high", "medium", "downgraded"),
+        ):
+            w.put(conn, risk_area_changes, area_id=area, at=at, from_level=before,
+                  to_level=after, origin=origin)  # fmt: skip
+    with province.connect() as conn:
+        b = build_briefing(conn, rules(), region_code=PROVINCE, day=w.DAY, at=w.AT,
+                           lang="en", tz=w.TZ)  # fmt: skip
+        stored = {
+            (r.day, r.key): r.value
+            for r in conn.execute(select(command_figures).where(
+                command_figures.c.region_code == PROVINCE))
+        }  # fmt: skip
+    html, table = render_html(b), render_csv(b).split("\n\n")[0]
+    rows = {r[0]: r for r in csv.reader(io.StringIO(table))}
+    before = w.DAY - timedelta(days=1)
+    for f in b.figures:
+        today, yesterday = stored.get((w.DAY, f.key)), stored.get((before, f.key))
+        assert (f.today, f.yesterday) == (today, yesterday), f.key
+        if today is not None and yesterday is not None:
+            assert f.change == today - yesterday
+        cell = re.search(rf'data-key="{re.escape(f.key)}"><td>[^<]*</td>'
+                         r'<td class="num today">([^<]*)</td>', html)  # fmt: skip
+        assert cell, f.key
+        assert cell.group(1) == number(today, f.unit)
+        assert rows[f.key][2] == ("" if today is None else f"{today:g}")
+    assert b.figure("cases.new").today == 5
+    assert [(c.area_name, c.to_label) for c in b.designated] == [("幸福小区", "high risk")]
+    assert [(c.from_label, c.to_label) for c in b.lifted] == [("high risk", "medium risk")]
+    assert 'id="designated"' in html
+    assert "幸福小区" in html

@@ -53,7 +53,7 @@ def _entry(e: BriefingEntry) -> BriefingOut:
 class FigureOut(BaseModel):
     key: str = Field(description="a figure key of the board (docs/command.md)")
     label: str
-    unit: str = Field(description="count, beds, days, or percent (a share 0…1)")
+    unit: str = Field(description="count, beds, days, or percent (0…100)")
     today: float | None
     yesterday: float | None
     change: float | None

@@ -24,13 +24,14 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
 from fangkong.auth.rights import ROLES
+from fangkong.command.figures import day_bounds
 from fangkong.command.model import FIGURES, KIND, OPEN_STATUSES, STATUS
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_briefings, command_figures, command_tasks
@@ -215,12 +216,6 @@ def _overdue(
     return tasks, total
 
 
-def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The local ``day`` as [start, end) instants."""
-    start = datetime.combine(day, time(0), tz)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tz)
-
-
 def _level(level: str | None, lang: str) -> str:
     if level is None:
         return "—"
@@ -231,6 +226,8 @@ def _level(level: str | None, lang: str) -> str:
 def _area_changes(
     conn: Connection, region_code: str, day: date, tz: ZoneInfo, lang: str
 ) -> list[AreaChange]:
+    # the figures' day: just after local midnight to the next midnight included (the
+    # province loop stamps a day's work at 24:00)
     start, end = day_bounds(day, tz)
     tree = subtree(region_code).subquery()
     rows = conn.execute(
@@ -239,7 +236,7 @@ def _area_changes(
                risk_area_changes.c.to_level, risk_area_changes.c.origin)
         .join(risk_areas, risk_areas.c.id == risk_area_changes.c.area_id)
         .where(risk_areas.c.region_code.in_(select(tree.c.code)),
-               risk_area_changes.c.at >= start, risk_area_changes.c.at < end)
+               risk_area_changes.c.at > start, risk_area_changes.c.at <= end)
         .order_by(risk_area_changes.c.at, risk_area_changes.c.id)
     ).all()  # fmt: skip
     return [AreaChange(int(r.area_id), str(r.name), str(r.region_code), r.at, r.from_level,
@@ -309,9 +306,8 @@ def number(value: float | None, unit: str = "count", *, signed: bool = False) ->
     """A value as people read it: whole numbers without decimals, shares as percent."""
     if value is None:
         return "—"
-    if unit == "percent":
-        text = f"{value * 100:+.1f}%" if signed else f"{value * 100:.1f}%"
-        return text
+    if unit == "percent":  # stored as percent (100 × tested ÷ persons)
+        return f"{value:+.1f}%" if signed else f"{value:.1f}%"
     if unit == "days":
         return f"{value:+.1f}" if signed else f"{value:.1f}"
     if float(value).is_integer():
