@@ -19,14 +19,16 @@ from fangkong.auth.guard import Call, hidden, inside, within
 from fangkong.auth.rights import COMMAND_READ
 from fangkong.command.briefing import (
     Briefing,
+    Composed,
     Written,
     build_briefing,
+    compose,
     region_unknown,
-    write_on,
+    store_all,
 )
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_briefings
-from fangkong.errors import NotFound, Problem
+from fangkong.errors import FangkongError, NotFound, Problem
 from fangkong.store.schema import regions
 
 LIST_LIMIT = 500  # rows of the list, newest first
@@ -137,7 +139,7 @@ def write_briefing(
     at = call.now()
     when = day or call.today()
 
-    def body(conn: Connection) -> tuple[list[Written], str]:
+    def check(conn: Connection) -> None:
         call.require(COMMAND_READ)
         exists = conn.execute(
             select(regions.c.code).where(regions.c.code == region_code)
@@ -146,9 +148,20 @@ def write_briefing(
             raise region_unknown(region_code)
         if not inside(conn, call.actor, region_code):
             raise hidden(region_unknown(region_code))
-        done = write_on(conn, rules, region_code=region_code, day=when, at=at,
-                        by=call.actor.name, lang=lang, out_dir=out_dir, stem=stem,
-                        cities=cities, tz=call.tz)  # fmt: skip
+
+    # build and draw on a reading connection: the write lock is held only to store
+    composed: list[Composed] = []
+    try:
+        with call.engine.connect() as conn:
+            check(conn)
+            composed = compose(conn, rules, region_code=region_code, day=when, at=at,
+                               lang=lang, cities=cities, tz=call.tz)  # fmt: skip
+    except FangkongError:
+        pass  # refused: the audited body below raises it again and records it
+
+    def body(conn: Connection) -> tuple[list[Written], str]:
+        check(conn)
+        done = store_all(conn, composed, by=call.actor.name, out_dir=out_dir, stem=stem)
         return done, f"{when.isoformat()} {lang}: {len(done)} briefings"
 
     return call.audited("command.briefing", "region", region_code[:80], body)

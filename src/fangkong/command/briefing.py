@@ -407,6 +407,67 @@ def file_stem(region_code: str, day: date) -> str:
     return f"briefing-{region_code}-{day.isoformat()}"
 
 
+@dataclass(frozen=True)
+class Composed:
+    """A briefing built and rendered, not stored yet."""
+
+    briefing: Briefing
+    html: str
+    csv: str
+
+
+def compose(
+    conn: Connection,
+    rules: CommandRules,
+    *,
+    region_code: str,
+    day: date,
+    at: datetime,
+    lang: str,
+    cities: bool = True,
+    tz: ZoneInfo | None = None,
+) -> list[Composed]:
+    """Build and render the briefing of ``region_code`` and, with ``cities``, of each of
+    its child cities — reads only, so the charts are drawn outside any write transaction."""
+    _region(conn, region_code)  # an unknown region composes nothing
+    codes = [region_code, *(cities_of(conn, region_code) if cities else [])]
+    done = []
+    for code in codes:
+        b = build_briefing(conn, rules, region_code=code, day=day, at=at, lang=lang, tz=tz)
+        done.append(Composed(b, render_html(b), render_csv(b)))
+    return done
+
+
+def store_all(
+    conn: Connection,
+    composed: list[Composed],
+    *,
+    by: str,
+    out_dir: Path | None = None,
+    stem: str | None = None,
+) -> list[Written]:
+    """Store each composed briefing (one row per region and day) and, with ``out_dir``,
+    write it: ``<stem>.html`` / ``.csv`` for the first (the region), ``<stem>-<city>.…``
+    for each city."""
+    if not composed:
+        return []
+    first = composed[0].briefing
+    stem = stem or file_stem(first.region_code, first.day)
+    done = []
+    for c in composed:
+        code = c.briefing.region_code
+        html_path = csv_path = None
+        if out_dir is not None:
+            name = stem if code == first.region_code else f"{stem}-{code}"
+            html_path, csv_path = out_dir / f"{name}.html", out_dir / f"{name}.csv"
+        key = store_briefing(conn, c.briefing, c.html, c.csv, by=by, path=html_path)
+        done.append(Written(code, key, html_path, csv_path))
+        if html_path is not None and csv_path is not None:
+            _write_text(html_path, c.html)
+            _write_text(csv_path, c.csv)
+    return done
+
+
 def write_on(
     conn: Connection,
     rules: CommandRules,
@@ -421,26 +482,10 @@ def write_on(
     cities: bool = True,
     tz: ZoneInfo | None = None,
 ) -> list[Written]:
-    """Build, store and (with ``out_dir``) write the briefing of ``region_code`` and, with
-    ``cities``, of each of its child cities, on one connection (the caller's transaction).
-    Files: ``<stem>.html`` / ``.csv`` for the region, ``<stem>-<city code>.…`` per city."""
-    _region(conn, region_code)  # an unknown region writes nothing
-    codes = [region_code, *(cities_of(conn, region_code) if cities else [])]
-    stem = stem or file_stem(region_code, day)
-    done = []
-    for code in codes:
-        b = build_briefing(conn, rules, region_code=code, day=day, at=at, lang=lang, tz=tz)
-        html, text = render_html(b), render_csv(b)
-        html_path = csv_path = None
-        if out_dir is not None:
-            name = stem if code == region_code else f"{stem}-{code}"
-            html_path, csv_path = out_dir / f"{name}.html", out_dir / f"{name}.csv"
-        done.append(Written(code, store_briefing(conn, b, html, text, by=by, path=html_path),
-                            html_path, csv_path))  # fmt: skip
-        if html_path is not None and csv_path is not None:
-            _write_text(html_path, html)
-            _write_text(csv_path, text)
-    return done
+    """``compose`` and ``store_all`` on one connection (the caller's transaction)."""
+    composed = compose(conn, rules, region_code=region_code, day=day, at=at, lang=lang,
+                       cities=cities, tz=tz)  # fmt: skip
+    return store_all(conn, composed, by=by, out_dir=out_dir, stem=stem)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -464,9 +509,11 @@ def write_briefings(
 ) -> list[Path]:
     """The region's briefing and one per child city (各市分会场), stored (one row per
     region and day) and written as ``.html`` + ``.csv`` into ``out_dir``; the paths."""
+    with engine.connect() as conn:  # charts are drawn before the write lock is taken
+        composed = compose(conn, rules, region_code=region_code, day=day, at=at, lang=lang,
+                           cities=cities, tz=tz)  # fmt: skip
     with write_transaction(engine) as conn:
-        done = write_on(conn, rules, region_code=region_code, day=day, at=at, by=by,
-                        lang=lang, out_dir=out_dir, stem=stem, cities=cities, tz=tz)  # fmt: skip
+        done = store_all(conn, composed, by=by, out_dir=out_dir, stem=stem)
     return list(_paths(done))
 
 
