@@ -431,3 +431,32 @@ def test_on_the_figures_job_and_the_days_area_changes(province: Engine) -> None:
     assert [(c.from_label, c.to_label) for c in b.lifted] == [("high risk", "medium risk")]
     assert 'id="designated"' in html
     assert "幸福小区" in html
+
+
+def test_without_command_read_nothing_is_read_or_written(world: Engine) -> None:
+    """A caller without ``command.read`` (a venue's scanning device) is refused each use
+    case; the refused write is audited and stores nothing."""
+    from fangkong.auth.guard import Call
+    from fangkong.auth.model import Actor
+    from fangkong.command.access_briefing import (
+        briefing_numbers,
+        list_briefings,
+        read_briefing,
+        write_briefing,
+    )
+    from fangkong.errors import Forbidden
+
+    stored = _stored(world, COUNTY)
+    device = Actor("device", "device:7", frozenset({"scan.submit"}), COUNTY)
+    call = Call(world, b"k" * 32, device, "test", TZ, AT)
+    for attempt in (
+        lambda: list_briefings(call),
+        lambda: read_briefing(call, stored),
+        lambda: briefing_numbers(call, rules(), stored, "zh"),
+        lambda: write_briefing(call, rules(), region_code=COUNTY),
+    ):
+        with pytest.raises(Forbidden):
+            attempt()
+    assert _audits(world, "command.briefing") == [("device:7", "forbidden")]
+    with world.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(command_briefings)).scalar_one() == 1
