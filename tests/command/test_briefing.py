@@ -317,6 +317,7 @@ def test_pages_list_and_serve_within_the_jurisdiction(world: Engine, tmp_path: P
     assert f'id="briefing-{other}"' not in listing.text
     assert "每日疫情研判（日报）" in listing.text
     assert "生成时间" in listing.text
+    assert "· 县（区）" in listing.text  # the region's level, translated
     own = epi.get(f"/command/briefings/{mine}")
     assert own.status_code == 200
     assert "default-src 'none'" in own.headers["content-security-policy"]
