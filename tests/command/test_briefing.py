@@ -388,7 +388,11 @@ def test_on_the_figures_job_and_the_days_area_changes(province: Engine) -> None:
     lifted are those of the day (just after midnight to midnight included)."""
     from fangkong.command.figures import FigureRules, compute_figures
     from fangkong.riskareas.tables import risk_area_changes, risk_areas
-    from tests.command import world as w
+
+    try:  # the board's world: tests/command/board_world.py once beside the tasks' world
+        from tests.command import board_world as w
+    except ImportError:
+        from tests.command import world as w  # type: ignore[no-redef]
 
     w.build(province)
     figure_rules = FigureRules.from_pack(load_pack("protocol-9"), w.TZ)

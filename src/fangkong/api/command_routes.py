@@ -1,9 +1,10 @@
-"""The command API (指挥调度, ``/api/v1/command``): daily briefings.
+"""The command centre's API (指挥调度, ``/api/v1/command``): the board, daily briefings.
 
-Routes parse the request and call one function of ``fangkong.command.access*`` — the
-same the pages and the CLI call — which checks ``command.read`` and the jurisdiction (a
-briefing of another region answers 404 like one that does not exist) and audits writes.
-Staff use the session cookie (and ``X-CSRF-Token`` on POST).
+Routes parse the query and call one function of ``fangkong.command.access*`` (rights,
+jurisdiction, audit) — the same the pages and the CLI call. The board's numbers are
+aggregates: ``command.read`` suffices; a briefing of another region answers 404 like one
+that does not exist; writes are audited. Staff use the session cookie (and
+``X-CSRF-Token`` on POST).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from fangkong import bounds
 from fangkong.api.routes import ERRORS
+from fangkong.command.access_board import board
 from fangkong.command.access_briefing import (
     BriefingEntry,
     briefing_numbers,
@@ -27,6 +29,72 @@ from fangkong.command.rules import CommandRules
 from fangkong.http.deps import CallDep, Ctx
 
 command_api = APIRouter(prefix="/api/v1/command", tags=["command"])
+
+
+# ---- the situation board (态势看板) -----------------------------------------------------
+
+
+class RegionOut(BaseModel):
+    code: str
+    name: str
+    level: str
+
+
+class FigureOut(BaseModel):
+    key: str
+    group: str
+    unit: str
+    zh: str
+    en: str
+    value: float | None
+    previous: float | None
+    change: float | None
+    link: str | None
+
+
+class GroupOut(BaseModel):
+    key: str
+    zh: str
+    en: str
+
+
+class CurvePointOut(BaseModel):
+    day: date
+    new: float
+    controlled: float
+    community: float
+
+
+class ChildOut(RegionOut):
+    figures: dict[str, float | None]
+
+
+class BoardOut(BaseModel):
+    region: RegionOut
+    day: date | None
+    computed_at: str | None
+    figures: list[FigureOut]
+    groups: list[GroupOut]
+    curve: list[CurvePointOut]
+    children: list[ChildOut]
+    trail: list[RegionOut]
+
+
+@command_api.get("/board", response_model=BoardOut)
+def get_board(
+    ctx: Ctx,
+    call: CallDep,
+    region: Annotated[str | None, Query(max_length=15, description="default: your region")] = None,
+    day: Annotated[date | None, Query(description="default: the latest computed day")] = None,
+) -> BoardOut:
+    """The board of a region (``command.read``; a region outside your jurisdiction is
+    answered as absent, 404 ``command.region_unknown``): each figure on the day with its
+    change from the day before and the list behind it (only when you may open it), the
+    curve of new cases found under control and in the community, and the same figures for
+    each child region. ``day`` null in the answer: no figures computed yet."""
+    view = board(call, CommandRules.from_pack(ctx.codes.pack), region=region, day=day)
+    return BoardOut.model_validate(view.board.as_json(view.links))
+
 
 # ---- daily briefings (日报) ------------------------------------------------------------------
 
@@ -50,7 +118,7 @@ def _entry(e: BriefingEntry) -> BriefingOut:
                        written_by=e.written_by)  # fmt: skip
 
 
-class FigureOut(BaseModel):
+class BriefingFigureOut(BaseModel):
     key: str = Field(description="a figure key of the board (docs/command.md)")
     label: str
     unit: str = Field(description="count, beds, days, or percent (0…100)")
@@ -97,7 +165,7 @@ class CurveOut(BaseModel):
 
 class BriefingDetailOut(BriefingOut):
     lang: Lang
-    figures: list[FigureOut]
+    figures: list[BriefingFigureOut]
     curve: list[CurveOut]
     capacity: list[CapacityOut]
     days_left: float | None
@@ -135,7 +203,7 @@ def get_briefing(
     entry, b = briefing_numbers(call, rules, briefing_id, lang)
     return BriefingDetailOut(
         **_entry(entry).model_dump(), lang=lang,
-        figures=[FigureOut(key=f.key, label=f.label, unit=f.unit, today=f.today,
+        figures=[BriefingFigureOut(key=f.key, label=f.label, unit=f.unit, today=f.today,
                            yesterday=f.yesterday, change=f.change) for f in b.figures],
         curve=[CurveOut(day=p.day, controlled=p.controlled, community=p.community)
                for p in b.curve],
