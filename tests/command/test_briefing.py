@@ -465,3 +465,16 @@ def test_without_command_read_nothing_is_read_or_written(world: Engine) -> None:
     assert _audits(world, "command.briefing") == [("device:7", "forbidden")]
     with world.connect() as conn:
         assert conn.execute(select(func.count()).select_from(command_briefings)).scalar_one() == 1
+
+
+def test_the_daily_job_writes_the_province_and_every_city(world: Engine) -> None:
+    from fangkong.command.briefing import write_daily
+
+    for _ in range(2):  # a re-run replaces the day's rows
+        done = write_daily(world, rules(), day=DAY, at=AT, tz=TZ)
+    with world.connect() as conn:
+        cities = cities_of(conn, PROVINCE)
+        rows = conn.execute(select(command_briefings.c.region_code,
+                                   command_briefings.c.written_by)).all()  # fmt: skip
+    assert [w.region_code for w in done] == [PROVINCE, *cities]
+    assert sorted(rows) == sorted((c, "job:briefing") for c in (PROVINCE, *cities))

@@ -522,3 +522,31 @@ def _paths(done: Iterable[Written]) -> Iterable[Path]:
         if w.html_path is not None and w.csv_path is not None:
             yield w.html_path
             yield w.csv_path
+
+
+DAILY_JOB = "job:briefing"
+
+
+def write_daily(
+    engine: Engine,
+    rules: CommandRules,
+    *,
+    day: date,
+    at: datetime,
+    lang: str = "zh",
+    tz: ZoneInfo | None = None,
+) -> list[Written]:
+    """The daily job's briefings (at the pack's ``briefing_time``): each top region of the
+    tree (the province) and every one of its cities (各市分会场), stored by ``job:briefing``
+    (the rows the pages list and serve; no files). A re-run replaces the day's rows."""
+    with engine.connect() as conn:
+        roots = list(conn.execute(
+            select(regions.c.code).where(regions.c.parent_code.is_(None))
+            .order_by(regions.c.code)
+        ).scalars())  # fmt: skip
+        composed: list[Composed] = []
+        for code in roots:
+            composed += compose(conn, rules, region_code=code, day=day, at=at, lang=lang,
+                                cities=True, tz=tz)  # fmt: skip
+    with write_transaction(engine) as conn:
+        return [w for c in composed for w in store_all(conn, [c], by=DAILY_JOB)]
