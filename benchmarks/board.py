@@ -1,0 +1,396 @@
+"""Benchmark: the command board's open and the province's briefing on a province with an
+outbreak in progress (issue 18), against scanning raw tables per view.
+
+    .venv/bin/python benchmarks/board.py [--people 1000000] [--db FILE] [--opens 50]
+                                         [--baseline-opens 50] [--seed 1]
+
+1. The world (``benchmarks/command_world.py``): built into ``--db`` (a temporary file
+   when not given), or reused when ``--db`` names an existing file built by it.
+2. Ours, timed with the clock pinned at the world's ``NOW``: the figures job for the day
+   (``command.figures.compute_figures``), then ``--opens`` opens of the board of the
+   province and of the outbreak's first county (p50 / p95), then the province's briefing
+   written (``command.briefing``). A step whose module is not on this branch yet is
+   printed as "not available".
+3. The baseline, in the same run and timed the same way: the same figures of the board
+   (the region's tiles, its 14-day curve and its children's cases) computed per open by
+   direct ``COUNT``/``GROUP BY`` queries over the raw tables — the region's subtree by a
+   recursive query on ``regions``, persons by their residence — without the figures table.
+
+Goal (issue 18): the board opens in ≤ 1 s p95 for 1,000,000 persons, the province's
+briefing is written in ≤ 10 s, on SQLite on 2 cores. The machine may be shared: CPU
+seconds are printed beside wall seconds.
+"""
+
+# ruff: noqa: S608 - the baseline's SQL is fixed text; values go in as parameters
+from __future__ import annotations
+
+import argparse
+import importlib
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import command_world as cw
+
+GOAL_OPEN_S = 1.0
+GOAL_BRIEFING_S = 10.0
+OPEN_STATUSES = ("open", "acknowledged", "in_progress")
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(fn: Callable[[], Any], n: int) -> tuple[list[float], Any]:
+    """Wall seconds of ``n`` calls of ``fn`` (the last result kept)."""
+    out: Any = None
+    spent = []
+    for _ in range(n):
+        t = time.perf_counter()
+        out = fn()
+        spent.append(time.perf_counter() - t)
+    return spent, out
+
+
+def p95(xs: list[float]) -> float:
+    return sorted(xs)[max(0, round(0.95 * len(xs)) - 1)]
+
+
+def fmt(xs: list[float]) -> str:
+    return f"p50 {statistics.median(xs) * 1000:,.0f} ms, p95 {p95(xs) * 1000:,.0f} ms"
+
+
+# -- the baseline: raw tables scanned per view -------------------------------------------
+
+_SUB = (
+    "WITH RECURSIVE sub(code) AS (SELECT :r UNION ALL "
+    "SELECT g.code FROM regions g JOIN sub ON g.parent_code = sub.code) "
+)
+_LOCAL = "'+8 hours'"  # Asia/Shanghai, no daylight saving: the local day of a UTC stamp
+
+RAW = {
+    "cases": _SUB
+    + (
+        "SELECT date(c.registered_at, " + _LOCAL + ") AS d, count(*) AS n,"
+        " sum(EXISTS (SELECT 1 FROM quarantine_placements q WHERE q.person_id = c.person_id"
+        "   AND q.starts_at <= c.registered_at"
+        "   AND (q.ended_at IS NULL OR q.ended_at > c.registered_at))) AS controlled"
+        " FROM tracing_cases c JOIN persons p ON p.id = c.person_id"
+        " WHERE p.residence_code IN (SELECT code FROM sub) AND c.registered_at < :d1"
+        " GROUP BY d"
+    ),
+    "contacts": _SUB
+    + (
+        "SELECT count(*) AS identified,"
+        " coalesce(sum(q.kind = 'centralised'), 0) AS placed,"
+        " coalesce(sum(q.kind = 'home_quarantine'), 0) AS home_orders,"
+        " coalesce(sum(t.status IN ('identified', 'notified') AND q.id IS NULL), 0) AS awaiting,"
+        " coalesce(sum(t.status IN ('identified', 'notified') AND q.id IS NULL"
+        "     AND t.identified_at < :overdue), 0) AS overdue"
+        " FROM tracing_contacts t JOIN persons p ON p.id = t.person_id"
+        " LEFT JOIN quarantine_placements q ON q.person_id = t.person_id AND q.active"
+        " WHERE p.residence_code IN (SELECT code FROM sub)"
+    ),
+    "quarantine": _SUB
+    + (
+        "SELECT f.kind, f.status, count(r.id) AS rooms,"
+        " coalesce(sum(r.state = 'occupied'), 0) AS occupied"
+        " FROM quarantine_facilities f JOIN quarantine_rooms r ON r.facility_id = f.id"
+        " WHERE f.region_code IN (SELECT code FROM sub) GROUP BY f.kind, f.status"
+    ),
+    "risk_areas": _SUB
+    + (
+        "SELECT level, count(*) FROM risk_areas"
+        " WHERE region_code IN (SELECT code FROM sub) GROUP BY level"
+    ),
+    "campaign": _SUB
+    + (
+        ", camp(code) AS (SELECT region_code FROM testing_campaigns"
+        "   WHERE starts_at < :d1 AND (closed_at IS NULL OR closed_at >= :d0)"
+        "   UNION SELECT g.code FROM regions g JOIN camp ON g.parent_code = camp.code)"
+        " SELECT (SELECT count(*) FROM persons p WHERE p.residence_code IN (SELECT code FROM sub)"
+        "   AND p.residence_code IN (SELECT code FROM camp)) AS persons,"
+        " (SELECT count(DISTINCT m.person_id) FROM testing_tube_members m"
+        "   JOIN testing_tubes t ON t.id = m.tube_id JOIN persons p ON p.id = m.person_id"
+        "   JOIN testing_campaigns c ON c.id = t.campaign_id"
+        "   WHERE c.starts_at < :d1 AND (c.closed_at IS NULL OR c.closed_at >= :d0)"
+        "   AND p.residence_code IN (SELECT code FROM sub)) AS tested"
+    ),
+    "late_tubes": _SUB
+    + (
+        "SELECT count(*) FROM testing_tubes t WHERE t.region_code IN (SELECT code FROM sub)"
+        " AND t.collected_at < :late"
+        " AND NOT EXISTS (SELECT 1 FROM testing_results r WHERE r.tube_id = t.id)"
+    ),
+    "arrivals": _SUB
+    + (
+        "SELECT stage, count(*),"
+        " coalesce(sum(due_at < :now AND stage NOT IN ('managed', 'released')), 0)"
+        " FROM arrivals_travellers WHERE responsible_region IN (SELECT code FROM sub)"
+        " GROUP BY stage"
+    ),
+    "codes": _SUB
+    + (
+        "SELECT h.colour, count(*) FROM health_codes h JOIN persons p ON p.id = h.person_id"
+        " WHERE p.residence_code IN (SELECT code FROM sub) GROUP BY h.colour"
+    ),
+    "alerts": _SUB
+    + (
+        "SELECT count(*) FROM alerts WHERE region_code IN (SELECT code FROM sub)"
+        " AND status IN ('raised', 'verified', 'investigated')"
+    ),
+    "tasks": _SUB
+    + (
+        "SELECT count(*), coalesce(sum(deadline_at >= :d0 AND deadline_at < :d1), 0),"
+        " coalesce(sum(deadline_at < :now), 0) FROM command_tasks"
+        " WHERE region_code IN (SELECT code FROM sub)"
+        " AND status IN ('open', 'acknowledged', 'in_progress')"
+    ),
+    "children": (
+        "WITH RECURSIVE sub(code, child) AS (SELECT code, code FROM regions"
+        "   WHERE parent_code = :r UNION ALL"
+        "   SELECT g.code, sub.child FROM regions g JOIN sub ON g.parent_code = sub.code)"
+        " SELECT sub.child, count(*),"
+        " coalesce(sum(c.registered_at >= :d0 AND c.registered_at < :d1), 0)"
+        " FROM tracing_cases c JOIN persons p ON p.id = c.person_id"
+        " JOIN sub ON sub.code = p.residence_code WHERE c.registered_at < :d1"
+        " GROUP BY sub.child"
+    ),
+}
+
+
+def raw_board(conn: Any, region: str) -> dict[str, float]:
+    """The board's figures for ``region`` on the world's day, counted from raw tables."""
+    from sqlalchemy import text
+
+    d0 = cw.day_start(cw.TODAY).astimezone(UTC)
+    now = cw.NOW.astimezone(UTC)
+    stamp = lambda at: at.strftime(cw._TS)  # noqa: E731
+    args = {
+        "r": region,
+        "d0": stamp(d0),
+        "d1": stamp(d0 + timedelta(days=1)),
+        "now": stamp(now),
+        "overdue": stamp(now - timedelta(hours=24)),
+        "late": stamp(now - timedelta(hours=24)),
+    }
+    q = {k: conn.execute(text(sql), args).all() for k, sql in RAW.items()}
+    f: dict[str, float] = {}
+    today = cw.TODAY.isoformat()
+    first = (cw.TODAY - timedelta(days=cw.DAYS - 1)).isoformat()
+    f["cases.cumulative"] = sum(r[1] for r in q["cases"])
+    f["cases.new"] = sum(r[1] for r in q["cases"] if r[0] == today)
+    f["cases.found_controlled"] = sum(r[2] for r in q["cases"])
+    f["cases.found_community"] = f["cases.cumulative"] - f["cases.found_controlled"]
+    for r in q["cases"]:
+        if r[0] >= first:
+            f[f"curve.{r[0]}"] = r[1]
+    c = q["contacts"][0]
+    for i, k in enumerate(("identified", "placed", "home_orders", "awaiting", "overdue")):
+        f[f"contacts.{k}"] = c[i]
+    for kind in ("hotel", "standby", "fangcang"):
+        f[f"quarantine.capacity_{kind}"] = f[f"quarantine.occupied_{kind}"] = 0
+    for kind, status, rooms, occupied in q["quarantine"]:
+        group = (
+            "standby"
+            if status in ("standby", "activating")
+            else kind
+            if status == "open" and kind in ("hotel", "fangcang")
+            else None
+        )
+        if group:
+            f[f"quarantine.capacity_{group}"] += rooms
+            f[f"quarantine.occupied_{group}"] += occupied
+    for level in ("high", "medium", "low"):
+        f[f"risk_areas.{level}"] = 0
+    for level, n in q["risk_areas"]:
+        f[f"risk_areas.{level}"] = n
+    persons, tested = q["campaign"][0]
+    f["testing.campaign_persons"], f["testing.campaign_tested"] = persons, tested
+    f["testing.coverage"] = round(100 * tested / persons, 1) if persons else 0
+    f["testing.late_tubes"] = q["late_tubes"][0][0]
+    overdue = 0
+    for stage, n, late in q["arrivals"]:
+        f[f"arrivals.{stage}"] = n
+        overdue += late
+    f["arrivals.overdue"] = overdue
+    for colour, n in q["codes"]:
+        f[f"codes.{colour}"] = n
+    f["work.alerts_open"] = q["alerts"][0][0]
+    f["work.tasks_open"], f["work.tasks_due_today"], f["work.tasks_overdue"] = q["tasks"][0]
+    for child, cum, new in q["children"]:
+        f[f"child.{child}.cumulative"], f[f"child.{child}.new"] = cum, new
+    return f
+
+
+def baseline(engine: Any, region: str, opens: int) -> tuple[list[float], dict[str, float]]:
+    def open_once() -> dict[str, float]:
+        with engine.connect() as conn:
+            return raw_board(conn, region)
+
+    return timed(open_once, opens)
+
+
+# -- ours: the figures job, the board, the briefing ---------------------------------------
+
+
+def available(module: str) -> Any | None:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def ours(engine: Any, regions: dict[str, str], opens: int) -> dict[str, Any]:
+    """Time the figures job, the board's opens and the briefing where they exist here."""
+    out: dict[str, Any] = {}
+    figures = available("fangkong.command.figures")
+    if figures is None or not hasattr(figures, "compute_figures"):
+        print("  figures job: not available on this branch (command.figures.compute_figures)")
+        return out
+    t, cpu = time.perf_counter(), _cpu()
+    result = figures.compute_figures(engine, day=cw.TODAY)
+    out["figures_s"] = (time.perf_counter() - t, _cpu() - cpu)
+    print(f"  figures job: {out['figures_s'][0]:.2f} s ({out['figures_s'][1]:.2f} s CPU); {result}")
+    board = available("fangkong.command.board")
+    if board is None:
+        print("  board: not available on this branch (command.board)")
+    else:
+        for name, region in regions.items():
+            spent, _ = timed(lambda r=region: _open_board(board, engine, r), opens)
+            out[f"open_{name}"] = spent
+            print(f"  board open, {name} {region}: {fmt(spent)} over {opens}")
+    briefing = available("fangkong.command.briefing")
+    if briefing is None:
+        print("  briefing: not available on this branch (command.briefing)")
+    else:
+        t, cpu = time.perf_counter(), _cpu()
+        _write_briefing(briefing, engine, regions["province"])
+        out["briefing_s"] = (time.perf_counter() - t, _cpu() - cpu)
+        print(f"  briefing of the province: {out['briefing_s'][0]:.2f} s")
+    return out
+
+
+def _open_board(board: Any, engine: Any, region: str) -> Any:
+    with engine.connect() as conn:
+        return board.read_board(conn, region, day=cw.TODAY)
+
+
+def _write_briefing(briefing: Any, engine: Any, region: str) -> Any:
+    return briefing.write_briefing(engine, region, day=cw.TODAY, by="bench")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--people", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="the world's SQLite file: reused when it exists, else built there",
+    )
+    ap.add_argument("--opens", type=int, default=50)
+    ap.add_argument("--baseline-opens", type=int, default=50)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="fk-board-") as tmp:
+        db = (args.db or Path(tmp) / "world.db").resolve()
+        return run(db, args)
+
+
+def run(db: Path, args: argparse.Namespace) -> int:
+    from sqlalchemy import text
+
+    from fangkong import clock
+    from fangkong.store.engine import make_engine
+
+    if db.exists():
+        print(f"world: reusing {db}")
+    else:
+        print(f"world: building {args.people:,} persons into {db}")
+        t = time.perf_counter()
+        world = cw.build(db, args.people, args.seed)
+        print(f"  built in {time.perf_counter() - t:.1f} s")
+        print(cw.describe(world))
+    engine = make_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        province = conn.execute(text("SELECT code FROM regions WHERE level='province'")).scalar()
+        people = conn.execute(text("SELECT count(*) FROM persons")).scalar()
+        county = conn.execute(
+            text(
+                "SELECT substr(p.residence_code, 1, 6) FROM tracing_cases c"
+                " JOIN persons p ON p.id = c.person_id GROUP BY 1 ORDER BY count(*) DESC"
+                " LIMIT 1"
+            )
+        ).scalar()
+    regions = {"province": str(province), "county": str(county)}
+    print(f"\n{people:,} persons; province {province}, county {county}; clock at {cw.NOW}")
+    with clock.frozen(cw.NOW):
+        print("ours:")
+        mine = ours(engine, regions, args.opens)
+        print("baseline (raw tables per view):")
+        base: dict[str, list[float]] = {}
+        raw: dict[str, dict[str, float]] = {}
+        for name, region in regions.items():
+            cpu = _cpu()
+            base[name], raw[name] = baseline(engine, region, args.baseline_opens)
+            print(
+                f"  open, {name} {region}: {fmt(base[name])} over {args.baseline_opens} "
+                f"({(_cpu() - cpu) / args.baseline_opens * 1000:,.0f} ms CPU each)"
+            )
+    engine.dispose()
+    report(people, regions, mine, base, raw)
+    return 0
+
+
+def report(
+    people: int,
+    regions: dict[str, str],
+    mine: dict[str, Any],
+    base: dict[str, list[float]],
+    raw: dict[str, dict[str, float]],
+) -> None:
+    print(f"\n## Board of {people:,} persons, SQLite\n")
+    print("| view | ours p50 | ours p95 | raw tables p50 | raw tables p95 | ratio (p95) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, region in regions.items():
+        b = base[name]
+        o = mine.get(f"open_{name}")
+        cells = f"{statistics.median(o) * 1000:,.0f} ms | {p95(o) * 1000:,.0f} ms" if o else "— | —"
+        ratio = f"{p95(b) / p95(o):,.0f}×" if o else "—"
+        print(
+            f"| {name} {region} | {cells} | {statistics.median(b) * 1000:,.0f} ms "
+            f"| {p95(b) * 1000:,.0f} ms | {ratio} |"
+        )
+    if "figures_s" in mine:
+        print(f"\nfigures job: {mine['figures_s'][0]:.2f} s")
+    if "briefing_s" in mine:
+        s = mine["briefing_s"][0]
+        print(
+            f"province briefing: {s:.2f} s (goal ≤ {GOAL_BRIEFING_S:.0f} s: "
+            f"{'met' if s <= GOAL_BRIEFING_S else 'not met'})"
+        )
+    o = mine.get("open_province")
+    if o:
+        print(
+            f"board p95 province: {p95(o):.3f} s (goal ≤ {GOAL_OPEN_S:.0f} s: "
+            f"{'met' if p95(o) <= GOAL_OPEN_S else 'not met'})"
+        )
+    print("\nprovince figures from the raw tables (the baseline's answer):")
+    f = raw["province"]
+    print(
+        ", ".join(f"{k} {v:,.0f}" for k, v in f.items() if not k.startswith(("curve.", "child.")))
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
