@@ -264,6 +264,8 @@ def ours(engine: Any, regions: dict[str, str], opens: int) -> dict[str, Any]:
         stand_in_figures(engine, regions["province"])
         print(f"  stand-in figures: {time.perf_counter() - t:.2f} s (not a measure of ours)")
     else:
+        with engine.begin() as conn:  # a stand-in of an earlier run must not linger
+            conn.exec_driver_sql("DELETE FROM command_figures")
         t, cpu = time.perf_counter(), _cpu()
         result = figures.compute_figures(engine, day=cw.TODAY)
         out["figures_s"] = (time.perf_counter() - t, _cpu() - cpu)
@@ -283,12 +285,15 @@ def ours(engine: Any, regions: dict[str, str], opens: int) -> dict[str, Any]:
     if briefing is None:
         print("  briefing: not on this branch (command.briefing)")
         return out
-    for name, cities in (("briefing_s", False), ("briefings_cities_s", True)):
+    # the first write also loads the chart library (as a CLI run does); the second is warm
+    runs = (("briefing_cold_s", False), ("briefing_s", False), ("briefings_cities_s", True))
+    label = {"briefing_cold_s": " (first)", "briefings_cities_s": " and every city"}
+    for name, cities in runs:
         t, cpu = time.perf_counter(), _cpu()
         files, size = _write_briefing(briefing, engine, regions["province"], cities)
         out[name] = (time.perf_counter() - t, _cpu() - cpu)
         print(
-            f"  briefing of the province{' and every city' if cities else ''}: "
+            f"  briefing of the province{label.get(name, '')}: "
             f"{out[name][0]:.2f} s ({out[name][1]:.2f} s CPU), {files} files, "
             f"{size / 1024:,.0f} KiB"
         )
@@ -444,6 +449,8 @@ def report(
         print(f"\nfigures job: {mine['figures_s'][0]:.2f} s")
     if "briefings_cities_s" in mine:
         print(f"province and every city's briefing: {mine['briefings_cities_s'][0]:.2f} s")
+    if "briefing_cold_s" in mine:
+        print(f"province briefing, first in the process: {mine['briefing_cold_s'][0]:.2f} s")
     if "briefing_s" in mine:
         s = mine["briefing_s"][0]
         print(
