@@ -389,6 +389,7 @@ def run(db: Path, args: argparse.Namespace) -> int:
 
     if db.exists():
         print(f"world: reusing {db}")
+        print(cw.describe(cw.load(db)))
     else:
         print(f"world: building {args.people:,} persons into {db}")
         t = time.perf_counter()

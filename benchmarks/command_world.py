@@ -50,7 +50,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 TODAY = date(2022, 4, 8)  # the world's "today": the 14th day of the outbreak
 NOW = datetime(2022, 4, 8, 17, 0, tzinfo=TZ)  # business time the world stands at
 DAYS = 14  # days of the outbreak so far (the board's curve)
-OUTBREAK_COUNTIES = 3  # the most populous counties hold every case and contact
+OUTBREAK_COUNTIES = 2  # the most populous counties hold every case and contact
 
 # proportions per 1,000,000 persons (scaled linearly with N, at least 1 each)
 CASES = 2_000  # confirmed cases over DAYS days, growing ~20 % a day
@@ -975,8 +975,40 @@ class _Outbreak:
         )
 
 
+def load(path: Path) -> World:
+    """An existing world: its size, outbreak counties and rows (for ``describe``)."""
+    con = sqlite3.connect(path)
+    try:
+        rows = _counts(con)
+        counties = [
+            r[0]
+            for r in con.execute(
+                "SELECT substr(p.residence_code, 1, 6) FROM tracing_cases c"
+                " JOIN persons p ON p.id = c.person_id GROUP BY 1 ORDER BY count(*) DESC"
+            )
+        ]
+    finally:
+        con.close()
+    return World(path, rows["persons"], counties, rows)
+
+
+SPLITS = {
+    "contacts by status": "SELECT status, count(*) FROM tracing_contacts GROUP BY 1",
+    "active placements by kind": "SELECT kind, count(*) FROM quarantine_placements"
+    " WHERE active GROUP BY 1",
+    "tubes by flag": "SELECT coalesce(flag, 'none'), count(*) FROM testing_tubes GROUP BY 1",
+    "risk areas by level": "SELECT level, count(*) FROM risk_areas GROUP BY 1",
+    "travellers by stage": "SELECT stage, count(*) FROM arrivals_travellers GROUP BY 1",
+    "alerts by status": "SELECT status, count(*) FROM alerts GROUP BY 1",
+    "tasks by status": "SELECT status, count(*) FROM command_tasks GROUP BY 1",
+    "open tasks past the deadline": "SELECT 'overdue', count(*) FROM command_tasks"
+    " WHERE status IN ('open', 'acknowledged', 'in_progress') AND deadline_at < :now",
+    "codes by colour": "SELECT colour, count(*) FROM health_codes GROUP BY 1",
+}
+
+
 def describe(world: World) -> str:
-    """The proportions as built, one line per table (Markdown)."""
+    """The proportions as built (Markdown): rows per table, then the splits."""
     lines = [
         f"World of {world.people:,} persons on {TODAY} (outbreak counties: "
         f"{', '.join(world.counties)})",
@@ -985,6 +1017,14 @@ def describe(world: World) -> str:
         "|---|---:|",
     ]
     lines += [f"| {t} | {n:,} |" for t, n in world.rows.items()]
+    lines.append("")
+    con = sqlite3.connect(world.path)
+    try:
+        for name, sql in SPLITS.items():
+            rows = con.execute(sql, {"now": ts(NOW)}).fetchall()
+            lines.append(f"- {name}: " + ", ".join(f"{k} {n:,}" for k, n in rows))
+    finally:
+        con.close()
     return "\n".join(lines)
 
 
