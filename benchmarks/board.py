@@ -233,6 +233,29 @@ def raw_board(conn: Any, region: str) -> dict[str, float]:
     return f
 
 
+def breakdown(engine: Any, region: str) -> dict[str, float]:
+    """Seconds of each of the baseline's queries for ``region`` (one run each)."""
+    from sqlalchemy import text
+
+    d0 = cw.day_start(cw.TODAY).astimezone(UTC)
+    now = cw.NOW.astimezone(UTC)
+    args = {
+        "r": region,
+        "d0": d0.strftime(cw._TS),
+        "d1": (d0 + timedelta(days=1)).strftime(cw._TS),
+        "now": now.strftime(cw._TS),
+        "overdue": (now - timedelta(hours=24)).strftime(cw._TS),
+        "late": (now - timedelta(hours=24)).strftime(cw._TS),
+    }
+    out = {}
+    with engine.connect() as conn:
+        for name, sql in RAW.items():
+            t = time.perf_counter()
+            conn.execute(text(sql), args).all()
+            out[name] = time.perf_counter() - t
+    return out
+
+
 def baseline(engine: Any, region: str, opens: int) -> tuple[list[float], dict[str, float]]:
     def open_once() -> dict[str, float]:
         with engine.connect() as conn:
@@ -422,6 +445,13 @@ def run(db: Path, args: argparse.Namespace) -> int:
                 f"  open, {name} {region}: {fmt(base[name])} over {args.baseline_opens} "
                 f"({(_cpu() - cpu) / args.baseline_opens * 1000:,.0f} ms CPU each)"
             )
+        parts = breakdown(engine, regions["province"])
+        print(
+            "  the province's open by query: "
+            + ", ".join(
+                f"{k} {v * 1000:,.0f} ms" for k, v in sorted(parts.items(), key=lambda kv: -kv[1])
+            )
+        )
     engine.dispose()
     report(people, regions, mine, base, raw)
     return 0
