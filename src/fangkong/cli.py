@@ -75,6 +75,7 @@ def _register() -> None:
     from fangkong.audit.cli import app as audit_app
     from fangkong.auth.cli import role_app, token_app, user_app
     from fangkong.clock_cli import app as clock_app
+    from fangkong.command.cli import app as command_app
     from fangkong.demo import demo_command
     from fangkong.demo.cli import generate_facilities_command
     from fangkong.demo.evaluation import evaluate_command
@@ -125,6 +126,7 @@ def _register() -> None:
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(arrivals_app, name="arrivals")
     app.add_typer(clock_app, name="clock")
+    app.add_typer(command_app, name="command")
 
 
 _register()

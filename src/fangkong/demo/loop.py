@@ -19,6 +19,7 @@ drive the twin and the platform's own jobs take what the day showed.
            quarantine placements (surge), releases, discharges
            warning    signals from the day, detection, escalation
            codes      every code recomputed at 24:00
+           command    the board's figures of the day (command_figures)
            clock ← the next midnight
               │
               └─▶ the next day's orders
@@ -45,6 +46,7 @@ from sqlalchemy import Engine, func, select
 
 from fangkong import clock
 from fangkong.alerts.rules import AlertRules
+from fangkong.command.figures import FigureRules, run_figures
 from fangkong.demo.adapter import TwinAdapter
 from fangkong.demo.areas import DayAreas, RiskAreaFeed
 from fangkong.demo.arrivals import ArrivalDay, ArrivalsFeed
@@ -123,6 +125,7 @@ class ProvinceLoop:
         self.arrivals = ArrivalsFeed(self.engine, self.ctx, self.registry, self.start, self.tz)
         self.testing_rules = TestingRules.from_pack(self.ctx.pack)
         self.seal_levels = RiskAreaRules.from_pack(self.ctx.pack).seal_levels
+        self.figure_rules = FigureRules.from_pack(self.ctx.pack, self.tz)
         self.labs = LabDesk(self.engine, self.ctx, self.registry, self.adapter, self.twin,
                             self.start, self.tz, seed=self.seed)  # fmt: skip
         self.tracing = TracingFeed(self.engine, self.ctx, self.twin, self.registry, ids=ids,
@@ -190,6 +193,13 @@ class ProvinceLoop:
         new_cases = self._timed("report", lambda: self._new_cases(t0, t1))
         self._timed("warning", lambda: self.warning.day(events, managed, new_cases))
         self._timed("codes", lambda: recompute_all(self.engine, self.ctx, t1, trigger="day"))
+        # the board's figures of the day, as it stood at 24:00 (command centre)
+        self._timed(
+            "report",
+            lambda: run_figures(
+                self.engine, self.figure_rules, day=self.start + timedelta(days=day), at=t1
+            ),
+        )
         figures = self._timed("report", lambda: self._figures(events, orders, t1))
         return LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred)
 
