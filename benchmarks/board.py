@@ -78,24 +78,39 @@ _SUB = (
 _LOCAL = "'+8 hours'"  # Asia/Shanghai, no daylight saving: the local day of a UTC stamp
 
 RAW = {
+    # found under control (as the figures job reads tracing.control's rule): at the
+    # confirming sample (earliest positive single tube) a centralised or home placement
+    # had been made and not ended, or the case's compound was a high-risk (sealed) area
     "cases": _SUB
     + (
-        "SELECT date(c.registered_at, " + _LOCAL + ") AS d, count(*) AS n,"
-        " sum(EXISTS (SELECT 1 FROM quarantine_placements q WHERE q.person_id = c.person_id"
-        "   AND q.starts_at <= c.registered_at"
-        "   AND (q.ended_at IS NULL OR q.ended_at > c.registered_at))) AS controlled"
+        ", positive(person_id, at) AS (SELECT m.person_id, min(t.collected_at)"
+        "   FROM testing_results r JOIN testing_tubes t ON t.id = r.tube_id"
+        "   JOIN testing_tube_members m ON m.tube_id = t.id"
+        "   WHERE t.pool_size = 1 AND r.outcome = 'positive' GROUP BY m.person_id)"
+        " SELECT date(c.registered_at, " + _LOCAL + ") AS d, count(*) AS n,"
+        " coalesce(sum(EXISTS (SELECT 1 FROM quarantine_placements q"
+        "   WHERE q.person_id = c.person_id AND q.kind IN ('centralised', 'home_quarantine')"
+        "   AND q.created_at <= s.at AND (q.ended_at IS NULL OR q.ended_at > s.at))"
+        "  OR EXISTS (SELECT 1 FROM risk_areas a JOIN risk_area_changes ch ON ch.area_id = a.id"
+        "   WHERE a.region_code = p.residence_code AND ch.to_level = 'high' AND ch.at <= s.at)"
+        " ), 0) AS controlled"
         " FROM tracing_cases c JOIN persons p ON p.id = c.person_id"
+        " LEFT JOIN positive s ON s.person_id = c.person_id"
         " WHERE p.residence_code IN (SELECT code FROM sub) AND c.registered_at < :d1"
         " GROUP BY d"
     ),
+    # awaiting: identified, notified or lost with no placement in force; overdue: awaiting
+    # 24 h after the first report behind the exposure
     "contacts": _SUB
     + (
         "SELECT count(*) AS identified,"
         " coalesce(sum(q.kind = 'centralised'), 0) AS placed,"
         " coalesce(sum(q.kind = 'home_quarantine'), 0) AS home_orders,"
-        " coalesce(sum(t.status IN ('identified', 'notified') AND q.id IS NULL), 0) AS awaiting,"
-        " coalesce(sum(t.status IN ('identified', 'notified') AND q.id IS NULL"
-        "     AND t.identified_at < :overdue), 0) AS overdue"
+        " coalesce(sum(t.status IN ('identified', 'notified', 'lost') AND q.id IS NULL), 0),"
+        " coalesce(sum(t.status IN ('identified', 'notified', 'lost') AND q.id IS NULL"
+        "   AND coalesce((SELECT min(k.registered_at) FROM tracing_exposures e"
+        "     JOIN tracing_cases k ON k.id = e.case_id WHERE e.contact_id = t.id),"
+        "     t.identified_at) < :overdue), 0)"
         " FROM tracing_contacts t JOIN persons p ON p.id = t.person_id"
         " LEFT JOIN quarantine_placements q ON q.person_id = t.person_id AND q.active"
         " WHERE p.residence_code IN (SELECT code FROM sub)"
@@ -128,7 +143,7 @@ RAW = {
     "late_tubes": _SUB
     + (
         "SELECT count(*) FROM testing_tubes t WHERE t.region_code IN (SELECT code FROM sub)"
-        " AND t.collected_at < :late"
+        " AND t.flag IN ('late', 'lost')"
         " AND NOT EXISTS (SELECT 1 FROM testing_results r WHERE r.tube_id = t.id)"
     ),
     "arrivals": _SUB
@@ -278,32 +293,27 @@ def ours(engine: Any, regions: dict[str, str], opens: int) -> dict[str, Any]:
     """Time the figures job, the board's opens and the briefing where they exist here."""
     out: dict[str, Any] = {}
     figures = available("fangkong.command.figures")
-    if figures is None or not hasattr(figures, "compute_figures"):
+    if figures is None or not hasattr(figures, "run_figures"):
         print(
-            "  figures job: not on this branch (command.figures.compute_figures); the "
+            "  figures job: not on this branch (command.figures.run_figures); the "
             "province's and cities' figures are filled from the raw-table counts instead"
         )
         t = time.perf_counter()
         stand_in_figures(engine, regions["province"])
         print(f"  stand-in figures: {time.perf_counter() - t:.2f} s (not a measure of ours)")
     else:
-        with engine.begin() as conn:  # a stand-in of an earlier run must not linger
-            conn.exec_driver_sql("DELETE FROM command_figures")
-        t, cpu = time.perf_counter(), _cpu()
-        result = figures.compute_figures(engine, day=cw.TODAY)
-        out["figures_s"] = (time.perf_counter() - t, _cpu() - cpu)
-        print(
-            f"  figures job: {out['figures_s'][0]:.2f} s ({out['figures_s'][1]:.2f} s CPU); "
-            f"{result}"
-        )
+        out.update(figures_job(figures, engine))
     board = available("fangkong.command.board")
-    if board is None:
-        print("  board: not on this branch (command.board)")
-    else:
-        for name, region in regions.items():
+    for name, region in regions.items():
+        if board is not None and hasattr(board, "read_board"):
             spent, _ = timed(lambda r=region: _open_board(board, engine, r), opens)
-            out[f"open_{name}"] = spent
-            print(f"  board open, {name} {region}: {fmt(spent)} over {opens}")
+            what = "command.board.read_board"
+        else:
+            spent, _ = timed(lambda r=region: _read_figures(engine, r), opens)
+            what = "stand-in: the design's three reads of command_figures"
+        out[f"open_{name}"] = spent
+        out["open_what"] = what
+        print(f"  board open, {name} {region}: {fmt(spent)} over {opens} ({what})")
     briefing = available("fangkong.command.briefing")
     if briefing is None:
         print("  briefing: not on this branch (command.briefing)")
@@ -321,6 +331,74 @@ def ours(engine: Any, regions: dict[str, str], opens: int) -> dict[str, Any]:
             f"{size / 1024:,.0f} KiB"
         )
     return out
+
+
+def figures_job(figures: Any, engine: Any) -> dict[str, Any]:
+    """The figures job for each day of the outbreak (the curve's days, untimed, as the
+    daily runs would have left them), then for the world's day, timed."""
+    from fangkong.policy import load_pack
+
+    with engine.begin() as conn:  # a stand-in of an earlier run must not linger
+        conn.exec_driver_sql("DELETE FROM command_figures")
+    rules = figures.FigureRules.from_pack(load_pack("protocol-9"), cw.TZ)
+    t = time.perf_counter()
+    for d in range(cw.DAYS - 1, 0, -1):
+        figures.run_figures(engine, rules, day=cw.TODAY - timedelta(days=d))
+    print(f"  figures job for the {cw.DAYS - 1} days before: {time.perf_counter() - t:.1f} s")
+    t, cpu = time.perf_counter(), _cpu()
+    result = figures.run_figures(engine, rules, day=cw.TODAY)
+    took = (time.perf_counter() - t, _cpu() - cpu)
+    print(
+        f"  figures job for {cw.TODAY}: {took[0]:.2f} s ({took[1]:.2f} s CPU); "
+        f"{result.regions:,} regions, {result.rows:,} rows"
+    )
+    return {"figures_s": took, "figures_rows": result.rows}
+
+
+_READS = (
+    # the region's tiles: the latest day with figures up to the day asked
+    "SELECT key, value, computed_at FROM command_figures WHERE region_code = :r AND day ="
+    " (SELECT max(day) FROM command_figures WHERE region_code = :r AND day <= :d)",
+    # the curve
+    "SELECT day, key, value FROM command_figures WHERE region_code = :r AND day >= :first"
+    " AND day <= :d AND key IN ('cases.new', 'cases.found_controlled',"
+    " 'cases.found_community')",
+    # the drill-down: the same keys for the children, with their names
+    "SELECT g.code, g.name, f.key, f.value FROM regions g JOIN command_figures f"
+    " ON f.region_code = g.code AND f.day = :d WHERE g.parent_code = :r",
+    "SELECT name, level FROM regions WHERE code = :r",
+)
+
+
+def _read_figures(engine: Any, region: str) -> list[Any]:
+    """The board's reads as docs/command.md designs them, on the figures table alone."""
+    from sqlalchemy import text
+
+    args = {
+        "r": region,
+        "d": cw.TODAY.isoformat(),
+        "first": (cw.TODAY - timedelta(days=cw.DAYS - 1)).isoformat(),
+    }
+    with engine.connect() as conn:
+        return [conn.execute(text(sql), args).all() for sql in _READS]
+
+
+def compare(engine: Any, region: str, raw: dict[str, float]) -> list[str]:
+    """Keys where the figures table and the raw-table count differ (definitions may)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        stored = dict(
+            conn.execute(
+                text("SELECT key, value FROM command_figures WHERE region_code = :r AND day = :d"),
+                {"r": region, "d": cw.TODAY.isoformat()},
+            ).all()
+        )
+    return [
+        f"{k}: figures {stored[k]:,.0f} / raw {v:,.0f}"
+        for k, v in raw.items()
+        if k in stored and abs(stored[k] - v) > 0.5
+    ]
 
 
 def stand_in_figures(engine: Any, province: str) -> None:
@@ -445,6 +523,13 @@ def run(db: Path, args: argparse.Namespace) -> int:
                 f"  open, {name} {region}: {fmt(base[name])} over {args.baseline_opens} "
                 f"({(_cpu() - cpu) / args.baseline_opens * 1000:,.0f} ms CPU each)"
             )
+        if "figures_s" in mine:
+            for name, region in regions.items():
+                differ = compare(engine, region, raw[name])
+                print(
+                    f"  {name}: figures table vs raw counts — "
+                    + ("; ".join(differ) if differ else "every shared key equal")
+                )
         parts = breakdown(engine, regions["province"])
         print(
             "  the province's open by query: "
@@ -476,8 +561,12 @@ def report(
             f"| {name} {region} | {cells} | {statistics.median(b) * 1000:,.0f} ms "
             f"| {p95(b) * 1000:,.0f} ms | {ratio} |"
         )
+    if "open_what" in mine:
+        print(f"\nours: {mine['open_what']}")
     if "figures_s" in mine:
-        print(f"\nfigures job: {mine['figures_s'][0]:.2f} s")
+        print(
+            f"figures job for the day: {mine['figures_s'][0]:.2f} s, {mine['figures_rows']:,} rows"
+        )
     if "briefings_cities_s" in mine:
         print(f"province and every city's briefing: {mine['briefings_cities_s'][0]:.2f} s")
     if "briefing_cold_s" in mine:

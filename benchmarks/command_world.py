@@ -336,6 +336,9 @@ class _Outbreak:
         self.contact_case = np.sort(rng.integers(0, n_cases, size=n_contacts))
         start = day_start(TODAY - timedelta(days=DAYS - 1))
         minutes = rng.integers(7 * 60, 22 * 60, size=n_cases)
+        # today's cases were all registered before NOW
+        last = self.case_day == DAYS - 1
+        minutes[last] = rng.integers(7 * 60, NOW.hour * 60 - 60, size=int(last.sum()))
         self.case_at = [
             start + timedelta(days=int(d), minutes=int(m))
             for d, m in zip(self.case_day, minutes, strict=True)
@@ -381,32 +384,41 @@ class _Outbreak:
         from fangkong.quarantine.terms import PlacementRequest
 
         pack = load_pack("protocol-9")
+        rules = QuarantineRules.from_pack(pack)
         wanted = [i for i, k in enumerate(self.kind) if k is not None]
-        requests = [
-            PlacementRequest(
-                person_id=int(self.person_ids[self.contact_idx[i]]),
-                risk_group="close_contact",
-                kind=self.kind[i],
-                starts_at=(self.contact_at[i] + timedelta(hours=4)).astimezone(UTC),
-                ref=f"bench-contact-{i}",
+        by_day: dict[date, list[int]] = {}
+        for i in wanted:
+            by_day.setdefault(self.contact_at[i].astimezone(TZ).date(), []).append(i)
+        out = []
+        for day in sorted(by_day):  # one batch a day, made that evening (or now, today)
+            at = min(day_start(day) + timedelta(hours=23), NOW)
+            batch = by_day[day]
+            requests = [
+                PlacementRequest(
+                    person_id=int(self.person_ids[self.contact_idx[i]]),
+                    risk_group="close_contact",
+                    kind=self.kind[i],
+                    starts_at=min(self.contact_at[i] + timedelta(hours=4), at).astimezone(UTC),
+                    ref=f"bench-contact-{i}",
+                )
+                for i in batch
+            ]
+            done = place(
+                engine,
+                requests,
+                rules,
+                by="bench",
+                at=at.astimezone(UTC),
+                tz=TZ,
+                pack_ref=pack.ref,
+                record_codes=False,
             )
-            for i in wanted
-        ]
-        out = place(
-            engine,
-            requests,
-            QuarantineRules.from_pack(pack),
-            by="bench",
-            at=NOW.astimezone(UTC),
-            tz=TZ,
-            pack_ref=pack.ref,
-            record_codes=False,
-        )
-        for i, a in zip(wanted, out, strict=True):
-            if a.placement_id is not None:
-                self.placements[i] = a.placement_id
-            elif self.status[i] == "quarantined":  # no room: still awaiting placement
-                self.status[i] = "notified"
+            out.extend(done)
+            for i, a in zip(batch, done, strict=True):
+                if a.placement_id is not None:
+                    self.placements[i] = a.placement_id
+                elif self.status[i] == "quarantined":  # no room: still awaiting placement
+                    self.status[i] = "notified"
         self.outcomes = Counter(a.outcome for a in out)
 
     def write(
@@ -672,6 +684,11 @@ class _Outbreak:
             rows,
         )
         self.risk_area_ids = [r[0] for r in con.execute("SELECT id FROM risk_areas")]
+        con.execute(
+            "INSERT INTO risk_area_changes (area_id, at, recorded_at, to_level, origin,"
+            " changed_by, reason, pack_name, pack_version) SELECT id, since, designated_at,"
+            " level, origin, designated_by, reason, pack_name, pack_version FROM risk_areas"
+        )
 
     # -- arrivals -----------------------------------------------------------------
     def _arrivals(self, con: sqlite3.Connection, rng: np.random.Generator) -> None:
