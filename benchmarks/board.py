@@ -65,8 +65,12 @@ def p95(xs: list[float]) -> float:
     return sorted(xs)[max(0, round(0.95 * len(xs)) - 1)]
 
 
+def ms(x: float) -> str:
+    return f"{x * 1000:,.1f} ms" if x < 0.1 else f"{x * 1000:,.0f} ms"
+
+
 def fmt(xs: list[float]) -> str:
-    return f"p50 {statistics.median(xs) * 1000:,.0f} ms, p95 {p95(xs) * 1000:,.0f} ms"
+    return f"p50 {ms(statistics.median(xs))}, p95 {ms(p95(xs))}"
 
 
 # -- the baseline: raw tables scanned per view -------------------------------------------
@@ -555,11 +559,10 @@ def report(
     for name, region in regions.items():
         b = base[name]
         o = mine.get(f"open_{name}")
-        cells = f"{statistics.median(o) * 1000:,.0f} ms | {p95(o) * 1000:,.0f} ms" if o else "— | —"
+        cells = f"{ms(statistics.median(o))} | {ms(p95(o))}" if o else "— | —"
         ratio = f"{p95(b) / p95(o):,.0f}×" if o else "—"
         print(
-            f"| {name} {region} | {cells} | {statistics.median(b) * 1000:,.0f} ms "
-            f"| {p95(b) * 1000:,.0f} ms | {ratio} |"
+            f"| {name} {region} | {cells} | {ms(statistics.median(b))} | {ms(p95(b))} | {ratio} |"
         )
     if "open_what" in mine:
         print(f"\nours: {mine['open_what']}")
