@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, bindparam, select, text
+from typer.testing import CliRunner
 
 from fangkong import clock
+from fangkong.cli import app
 from fangkong.command.figures import (
     KEPT_LEVELS,
     FigureRules,
@@ -28,12 +30,13 @@ from fangkong.healthcode.qr import QrKeys
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.registry.service import ImportOptions, import_file
+from fangkong.store.engine import make_engine
 from fangkong.store.tx import write_transaction
 from fangkong.store.types import UTCDateTime
 from fangkong.twin.registry import AS_OF, generate_registry, write_registry
 from fangkong.twin.scenario import default_scenario, with_overrides
 from tests.command.world import AT, COUNTY_A, COUNTY_B, DAY, START, TZ, build
-from tests.conftest import TEST_SEAL_KEY
+from tests.conftest import TEST_SEAL_KEY, shell_env
 
 RULES = FigureRules.from_pack(load_pack("protocol-9"), TZ)
 Count = Callable[[Connection, list[str]], float]
@@ -307,3 +310,21 @@ def test_the_loop_leaves_the_board_on_its_last_day(
         monkeypatch.setitem(WINDOW, "s", loop.midnight(3))
         monkeypatch.setitem(WINDOW, "at", loop.midnight(4))
         _check_every_tile(conn, last)
+
+
+def test_cli_figures_for_a_day(tmp_path: Path, twin_files: dict[str, Path]) -> None:
+    """`fangkong command figures --date D` fills the day; a bad date is refused (exit 2)."""
+    runner, env = CliRunner(), shell_env(tmp_path)
+    for args in (["db", "upgrade"], *(["import", k, str(twin_files[k])]
+                                      for k in ("regions", "venues", "persons"))):  # fmt: skip
+        assert runner.invoke(app, args, env=env).exit_code == 0
+    done = runner.invoke(app, ["command", "figures", "--date", DAY.isoformat()], env=env)
+    assert done.exit_code == 0, done.output
+    assert "6" in done.output  # regions written
+    engine = make_engine(f"sqlite:///{tmp_path}/fangkong.db")
+    with engine.connect() as conn:
+        days = set(conn.execute(select(command_figures.c.day).distinct()).scalars())
+    engine.dispose()
+    assert days == {DAY}
+    bad = runner.invoke(app, ["command", "figures", "--date", "20-11-2026"], env=env)
+    assert bad.exit_code == 2, bad.output

@@ -24,13 +24,14 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, and_, func, select
 
 from fangkong.auth.rights import ROLES
+from fangkong.command.figures import day_bounds
 from fangkong.command.model import FIGURES, KIND, OPEN_STATUSES, STATUS
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_briefings, command_figures, command_tasks
@@ -48,9 +49,7 @@ CAPACITY = ("hotel", "standby", "fangcang")
 
 
 class RegionUnknown(NotFound):
-    """The briefing's region is not in the registry."""
-
-    code = "command.region_unknown"
+    """The briefing's region is not in the registry (or not in the caller's jurisdiction)."""
 
 
 def region_unknown(code: str) -> RegionUnknown:
@@ -217,12 +216,6 @@ def _overdue(
     return tasks, total
 
 
-def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """The local ``day`` as [start, end) instants."""
-    start = datetime.combine(day, time(0), tz)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tz)
-
-
 def _level(level: str | None, lang: str) -> str:
     if level is None:
         return "—"
@@ -233,6 +226,8 @@ def _level(level: str | None, lang: str) -> str:
 def _area_changes(
     conn: Connection, region_code: str, day: date, tz: ZoneInfo, lang: str
 ) -> list[AreaChange]:
+    # the figures' day: just after local midnight to the next midnight included (the
+    # province loop stamps a day's work at 24:00)
     start, end = day_bounds(day, tz)
     tree = subtree(region_code).subquery()
     rows = conn.execute(
@@ -241,7 +236,7 @@ def _area_changes(
                risk_area_changes.c.to_level, risk_area_changes.c.origin)
         .join(risk_areas, risk_areas.c.id == risk_area_changes.c.area_id)
         .where(risk_areas.c.region_code.in_(select(tree.c.code)),
-               risk_area_changes.c.at >= start, risk_area_changes.c.at < end)
+               risk_area_changes.c.at > start, risk_area_changes.c.at <= end)
         .order_by(risk_area_changes.c.at, risk_area_changes.c.id)
     ).all()  # fmt: skip
     return [AreaChange(int(r.area_id), str(r.name), str(r.region_code), r.at, r.from_level,
@@ -311,9 +306,8 @@ def number(value: float | None, unit: str = "count", *, signed: bool = False) ->
     """A value as people read it: whole numbers without decimals, shares as percent."""
     if value is None:
         return "—"
-    if unit == "percent":
-        text = f"{value * 100:+.1f}%" if signed else f"{value * 100:.1f}%"
-        return text
+    if unit == "percent":  # stored as percent (100 × tested ÷ persons)
+        return f"{value:+.1f}%" if signed else f"{value:.1f}%"
     if unit == "days":
         return f"{value:+.1f}" if signed else f"{value:.1f}"
     if float(value).is_integer():
@@ -413,6 +407,67 @@ def file_stem(region_code: str, day: date) -> str:
     return f"briefing-{region_code}-{day.isoformat()}"
 
 
+@dataclass(frozen=True)
+class Composed:
+    """A briefing built and rendered, not stored yet."""
+
+    briefing: Briefing
+    html: str
+    csv: str
+
+
+def compose(
+    conn: Connection,
+    rules: CommandRules,
+    *,
+    region_code: str,
+    day: date,
+    at: datetime,
+    lang: str,
+    cities: bool = True,
+    tz: ZoneInfo | None = None,
+) -> list[Composed]:
+    """Build and render the briefing of ``region_code`` and, with ``cities``, of each of
+    its child cities — reads only, so the charts are drawn outside any write transaction."""
+    _region(conn, region_code)  # an unknown region composes nothing
+    codes = [region_code, *(cities_of(conn, region_code) if cities else [])]
+    done = []
+    for code in codes:
+        b = build_briefing(conn, rules, region_code=code, day=day, at=at, lang=lang, tz=tz)
+        done.append(Composed(b, render_html(b), render_csv(b)))
+    return done
+
+
+def store_all(
+    conn: Connection,
+    composed: list[Composed],
+    *,
+    by: str,
+    out_dir: Path | None = None,
+    stem: str | None = None,
+) -> list[Written]:
+    """Store each composed briefing (one row per region and day) and, with ``out_dir``,
+    write it: ``<stem>.html`` / ``.csv`` for the first (the region), ``<stem>-<city>.…``
+    for each city."""
+    if not composed:
+        return []
+    first = composed[0].briefing
+    stem = stem or file_stem(first.region_code, first.day)
+    done = []
+    for c in composed:
+        code = c.briefing.region_code
+        html_path = csv_path = None
+        if out_dir is not None:
+            name = stem if code == first.region_code else f"{stem}-{code}"
+            html_path, csv_path = out_dir / f"{name}.html", out_dir / f"{name}.csv"
+        key = store_briefing(conn, c.briefing, c.html, c.csv, by=by, path=html_path)
+        done.append(Written(code, key, html_path, csv_path))
+        if html_path is not None and csv_path is not None:
+            _write_text(html_path, c.html)
+            _write_text(csv_path, c.csv)
+    return done
+
+
 def write_on(
     conn: Connection,
     rules: CommandRules,
@@ -427,26 +482,10 @@ def write_on(
     cities: bool = True,
     tz: ZoneInfo | None = None,
 ) -> list[Written]:
-    """Build, store and (with ``out_dir``) write the briefing of ``region_code`` and, with
-    ``cities``, of each of its child cities, on one connection (the caller's transaction).
-    Files: ``<stem>.html`` / ``.csv`` for the region, ``<stem>-<city code>.…`` per city."""
-    _region(conn, region_code)  # an unknown region writes nothing
-    codes = [region_code, *(cities_of(conn, region_code) if cities else [])]
-    stem = stem or file_stem(region_code, day)
-    done = []
-    for code in codes:
-        b = build_briefing(conn, rules, region_code=code, day=day, at=at, lang=lang, tz=tz)
-        html, text = render_html(b), render_csv(b)
-        html_path = csv_path = None
-        if out_dir is not None:
-            name = stem if code == region_code else f"{stem}-{code}"
-            html_path, csv_path = out_dir / f"{name}.html", out_dir / f"{name}.csv"
-        done.append(Written(code, store_briefing(conn, b, html, text, by=by, path=html_path),
-                            html_path, csv_path))  # fmt: skip
-        if html_path is not None and csv_path is not None:
-            _write_text(html_path, html)
-            _write_text(csv_path, text)
-    return done
+    """``compose`` and ``store_all`` on one connection (the caller's transaction)."""
+    composed = compose(conn, rules, region_code=region_code, day=day, at=at, lang=lang,
+                       cities=cities, tz=tz)  # fmt: skip
+    return store_all(conn, composed, by=by, out_dir=out_dir, stem=stem)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -470,9 +509,11 @@ def write_briefings(
 ) -> list[Path]:
     """The region's briefing and one per child city (各市分会场), stored (one row per
     region and day) and written as ``.html`` + ``.csv`` into ``out_dir``; the paths."""
+    with engine.connect() as conn:  # charts are drawn before the write lock is taken
+        composed = compose(conn, rules, region_code=region_code, day=day, at=at, lang=lang,
+                           cities=cities, tz=tz)  # fmt: skip
     with write_transaction(engine) as conn:
-        done = write_on(conn, rules, region_code=region_code, day=day, at=at, by=by,
-                        lang=lang, out_dir=out_dir, stem=stem, cities=cities, tz=tz)  # fmt: skip
+        done = store_all(conn, composed, by=by, out_dir=out_dir, stem=stem)
     return list(_paths(done))
 
 

@@ -112,7 +112,8 @@ def occupancy_svg(labels: Sequence[str], occupied: Sequence[float], capacity: Se
         ax.invert_yaxis()
         ax.set_xlabel(text.axis)
         ax.set_title(text.title, fontsize=11)
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        # beside the bars, never over them
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
         return _svg(fig, "occupancy")

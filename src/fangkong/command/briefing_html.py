@@ -106,10 +106,14 @@ def _charts(b: Briefing) -> dict[str, Markup]:
     return charts
 
 
+def _heading(label: str) -> str:
+    return label[:1].upper() + label[1:]
+
+
 def render(b: Briefing) -> str:
     i = 0 if b.lang == "zh" else 1
     t = {k: v[i] for k, v in TEXT.items()}
-    groups = [(g.label(b.lang), [f for f in b.figures if f.group == g.key])
+    groups = [(_heading(g.label(b.lang)), [f for f in b.figures if f.group == g.key])
               for g in FIGURE_GROUPS]  # fmt: skip
     tz = ZoneInfo(b.tz)
 

@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from fangkong import __version__, bounds, clock
 from fangkong.api.alerts_routes import alerts_api
 from fangkong.api.arrivals_routes import arrivals_api
+from fangkong.api.command_routes import command_api
 from fangkong.api.healthcode_routes import healthcode_api
 from fangkong.api.quarantine_routes import quarantine_api
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
@@ -45,6 +46,7 @@ from fangkong.settings import Settings
 from fangkong.store.engine import backend_name, engine_for
 from fangkong.web.alert_pages import alert_pages
 from fangkong.web.arrivals_pages import arrivals_pages
+from fangkong.web.command_pages import command_pages
 from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render
 from fangkong.web.pages import page_lang, pages
@@ -237,6 +239,8 @@ def create_app(
     app.include_router(testing_api)
     app.include_router(testing_pages)
     app.include_router(tracing_api)
+    app.include_router(command_api)
+    app.include_router(command_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
