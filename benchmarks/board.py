@@ -307,14 +307,15 @@ def ours(engine: Any, regions: dict[str, str], opens: int) -> dict[str, Any]:
         print(f"  stand-in figures: {time.perf_counter() - t:.2f} s (not a measure of ours)")
     else:
         out.update(figures_job(figures, engine))
-    board = available("fangkong.command.board")
+    access = available("fangkong.command.access_board")
     for name, region in regions.items():
-        if board is not None and hasattr(board, "read_board"):
-            spent, _ = timed(lambda r=region: _open_board(board, engine, r), opens)
-            what = "command.board.read_board"
+        if access is not None and hasattr(access, "board"):
+            open_board = _guarded_board(access, engine, region)
+            what = "command.access_board.board: a commander's guarded, audited read"
         else:
-            spent, _ = timed(lambda r=region: _read_figures(engine, r), opens)
+            open_board = lambda r=region: _read_figures(engine, r)  # noqa: E731
             what = "stand-in: the design's three reads of command_figures"
+        spent, _ = timed(open_board, opens)
         out[f"open_{name}"] = spent
         out["open_what"] = what
         print(f"  board open, {name} {region}: {fmt(spent)} over {opens} ({what})")
@@ -441,9 +442,27 @@ def stand_in_figures(engine: Any, province: str) -> None:
         )
 
 
-def _open_board(board: Any, engine: Any, region: str) -> Any:
+def _guarded_board(access: Any, engine: Any, region: str) -> Callable[[], Any]:
+    """One open of the board as the page and the API make it: a commander of the whole
+    province (the role's rights as stored), ``command.read`` checked, the region bounded
+    and inside the jurisdiction, the read audited, the links the reader may follow."""
+    from sqlalchemy import text
+
+    from fangkong.auth.guard import Call
+    from fangkong.auth.model import Actor
+    from fangkong.command.rules import CommandRules
+    from fangkong.policy import load_pack
+
     with engine.connect() as conn:
-        return board.read_board(conn, region, day=cw.TODAY)
+        rights = frozenset(
+            conn.execute(
+                text("SELECT \"right\" FROM role_rights WHERE role = 'commander'")
+            ).scalars()
+        )
+    actor = Actor("user", "bench-commander", rights, None, role="commander")
+    call = Call(engine, b"k" * 32, actor, "bench", cw.TZ, cw.NOW.astimezone(UTC))
+    rules = CommandRules.from_pack(load_pack("protocol-9"))
+    return lambda: access.board(call, rules, region=region)
 
 
 def _write_briefing(briefing: Any, engine: Any, region: str, cities: bool) -> tuple[int, int]:
