@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import resource
 import statistics
 import sys
@@ -319,6 +320,8 @@ def ours(engine: Any, regions: dict[str, str], opens: int) -> dict[str, Any]:
         out[f"open_{name}"] = spent
         out["open_what"] = what
         print(f"  board open, {name} {region}: {fmt(spent)} over {opens} ({what})")
+    if access is not None and available("fangkong.web.command_pages") is not None:
+        out.update(http_opens(engine, regions, opens))
     briefing = available("fangkong.command.briefing")
     if briefing is None:
         print("  briefing: not on this branch (command.briefing)")
@@ -440,6 +443,88 @@ def stand_in_figures(engine: Any, province: str) -> None:
             " VALUES (?, ?, ?, ?, ?)",
             rows,
         )
+
+
+SERVER_KEY = bytes(range(32, 64))  # the bench's own master key (audit chain, sessions)
+PASSWORD = "bench horse battery staple"  # noqa: S105 - a bench user of a throwaway world
+
+
+def http_opens(engine: Any, regions: dict[str, str], opens: int) -> dict[str, list[float]]:
+    """The board as a browser and a client get it, through the app in-process (Starlette's
+    TestClient; no network): a commander of the province logged in, then ``opens`` GETs of
+    ``/command?region=…`` (the page, rendered) and of ``/api/v1/command/board``."""
+    import base64
+
+    from fastapi.testclient import TestClient
+
+    from fangkong.auth.model import cli_actor
+    from fangkong.auth.users import add_user
+    from fangkong.identity.sealing import Sealer
+    from fangkong.keys import ServerKeys
+    from fangkong.server.app import create_app
+    from fangkong.settings import load_settings
+
+    keys = ServerKeys.from_master(SERVER_KEY)
+    province = regions["province"]
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        known = conn.execute(
+            text("SELECT count(*) FROM users WHERE username = 'benchcommander'")
+        ).scalar()
+    if not known:  # a reused world has the user already
+        add_user(
+            engine,
+            keys.audit,
+            cli_actor(),
+            "benchcommander",
+            PASSWORD,
+            "commander",
+            province,
+            "bench",
+        )
+    out: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="fk-board-home-") as home:
+        settings = load_settings(
+            {
+                "FANGKONG_HOME": home,
+                "FANGKONG_SEAL_KEY": base64.b64encode(bytes(32)).decode(),
+                "FANGKONG_SERVER_KEY": base64.b64encode(SERVER_KEY).decode(),
+                "FANGKONG_INPUT_PAST_DAYS": "3650",
+            }
+        )
+        app = create_app(settings, engine, sealer=Sealer(bytes(32)), keys=keys)
+        with TestClient(app, base_url="https://testserver") as c:
+            page = c.get("/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            r = c.post(
+                "/login",
+                data={
+                    "username": "benchcommander",
+                    "password": PASSWORD,
+                    "csrf_token": token.group(1) if token else "",
+                },
+                follow_redirects=False,
+            )
+            if r.status_code != 303:
+                print(f"  page: login refused ({r.status_code}); not measured")
+                return out
+            for name, region in regions.items():
+                for kind, path in (("page", "/command"), ("api", "/api/v1/command/board")):
+
+                    def get(p: str = path, r: str = region) -> int:
+                        got = c.get(p, params={"region": r})
+                        if got.status_code != 200:
+                            raise RuntimeError(f"{p} {r}: {got.status_code}")
+                        return len(got.content)
+
+                    spent, size = timed(get, opens)
+                    out[f"{kind}_{name}"] = spent
+                    print(
+                        f"  {kind} {path}, {name} {region}: {fmt(spent)} over {opens} "
+                        f"({size / 1024:,.0f} KiB)"
+                    )
+    return out
 
 
 def _guarded_board(access: Any, engine: Any, region: str) -> Callable[[], Any]:
@@ -583,6 +668,16 @@ def report(
         print(
             f"| {name} {region} | {cells} | {ms(statistics.median(b))} | {ms(p95(b))} | {ratio} |"
         )
+    for kind in ("page", "api"):
+        for name, region in regions.items():
+            o = mine.get(f"{kind}_{name}")
+            b = base[name]
+            if o:
+                print(
+                    f"| {name} {region}, {kind} over HTTP (in-process) | "
+                    f"{ms(statistics.median(o))} | {ms(p95(o))} | {ms(statistics.median(b))} "
+                    f"| {ms(p95(b))} | {p95(b) / p95(o):,.0f}× |"
+                )
     if "open_what" in mine:
         print(f"\nours: {mine['open_what']}")
     if "figures_s" in mine:
