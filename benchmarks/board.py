@@ -6,11 +6,15 @@ outbreak in progress (issue 18), against scanning raw tables per view.
 
 1. The world (``benchmarks/command_world.py``): built into ``--db`` (a temporary file
    when not given), or reused when ``--db`` names an existing file built by it.
-2. Ours, timed with the clock pinned at the world's ``NOW``: the figures job for the day
-   (``command.figures.compute_figures``), then ``--opens`` opens of the board of the
-   province and of the outbreak's first county (p50 / p95), then the province's briefing
-   written (``command.briefing``). A step whose module is not on this branch yet is
-   printed as "not available".
+2. Ours, timed with the clock pinned at the world's ``NOW``: the figures job
+   (``command.figures.run_figures``) for the day, after the 13 days before (untimed);
+   ``--opens`` opens of the board of the province and of the outbreak's first county
+   (p50 / p95) through ``command.access_board.board`` as a province commander, then as
+   the page ``/command`` and the API ``/api/v1/command/board`` through the app in-process;
+   the province's briefing written (``command.briefing.write_briefings``), first in the
+   process, warm, and with its cities'. A step whose module is not on the branch is
+   replaced by a stand-in and says so (figures filled from the raw counts; the board read
+   as the design's queries on ``command_figures``).
 3. The baseline, in the same run and timed the same way: the same figures of the board
    (the region's tiles, its 14-day curve and its children's cases) computed per open by
    direct ``COUNT``/``GROUP BY`` queries over the raw tables — the region's subtree by a
