@@ -48,6 +48,7 @@ bench: env  ## every benchmark, one after the other (about an hour; adds the ben
 	$(VENV)/bin/python benchmarks/results_ingest.py
 	$(VENV)/bin/python benchmarks/pool_resolve.py
 	$(VENV)/bin/python benchmarks/detect.py
+	$(VENV)/bin/python benchmarks/board.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
