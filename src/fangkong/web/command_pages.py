@@ -5,6 +5,16 @@ one task with its history and a status form, the assign form for commanders (交
 Handlers parse the query or form, call one function of ``fangkong.command.access_*``
 (rights, jurisdiction, audit) and render a template; kinds and statuses are shown with
 the labels of ``command.model`` in the page's language.
+
+The situation board (态势看板): ``/command`` — the board of the reader's region, ``?region=``
+to drill down (province → city → county → township), ``?day=`` for another day; every
+number links to the list behind it when the reader may open it. ``/command/wall`` — the
+command room's wall: large type, refreshed every ``wall_refresh_seconds``, figures only
+(no names, not even the reader's), ``command.read`` and nothing else.
+
+Daily briefings (日报): ``/command/briefings`` — the jurisdiction's past briefings and a
+button writing today's (CSRF, audited); ``/command/briefings/{id}`` the stored file as
+written, ``…/csv`` its tables.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from fangkong.auth.rights import ROLES, TASK_ASSIGN, TASK_CHANGE
 from fangkong.command import access_tasks
 from fangkong.command.access_accountability import MAX_DAYS, accountability
 from fangkong.command.access_board import BoardView, board
+from fangkong.command.access_briefing import list_briefings, read_briefing, write_briefing
 from fangkong.command.accountability import role_label, what_label
 from fangkong.command.board import Board
 from fangkong.command.model import (
@@ -318,3 +329,63 @@ def get_wall(request: Request, ctx: Ctx, call: CallDep, region: RegionQuery = No
     return page(request, "command/wall.html", actor=None, view=view, b=view.board,
                 groups=FIGURE_GROUPS, figures=FIGURES, shown=shown,
                 spec=curve_spec(view.board, lang))  # fmt: skip
+
+
+# ---- daily briefings (日报) ------------------------------------------------------------------
+
+# the stored file is a whole document of its own: it may style itself and show its inline
+# SVG, and nothing else (no script, no fetch, no form)
+BRIEFING_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                "frame-ancestors 'none'; form-action 'none'; base-uri 'none'")  # fmt: skip
+
+
+def _briefings_page(request: Request, call: CallDep, *, status: int = 200,
+                    **context: object) -> HTMLResponse:  # fmt: skip
+    rows = list_briefings(call)
+    return page(request, "command/briefings.html", status=status, actor=call.actor, rows=rows,
+                region=call.actor.region_code or "", **context)  # fmt: skip
+
+
+@command_pages.get("/command/briefings")
+def get_briefings(
+    request: Request, call: CallDep,
+    written: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+) -> HTMLResponse:  # fmt: skip
+    """Past briefings of the jurisdiction, newest day first; a button writes today's."""
+    return _briefings_page(request, call, written=written)
+
+
+@command_pages.post("/command/briefings")
+def post_briefing(
+    request: Request, ctx: Ctx, call: CallDep,
+    region: Annotated[str, Form(max_length=15)] = "",
+    cities: Annotated[bool, Form()] = False,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    """Write today's briefing (the system clock's day) of a region, in the page's language."""
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    lang = page_lang(request)
+    try:
+        bounds.refuse(bounds.text_problem(region, "region"))
+        rules = CommandRules.from_pack(ctx.codes.pack)
+        done = write_briefing(call, rules, region_code=region, lang=lang, cities=cities)
+    except (BadInput, NotFound) as exc:
+        return _briefings_page(request, call, status=status_of(exc),
+                               error=exc.problem.text(lang))  # fmt: skip
+    return RedirectResponse(f"/command/briefings?written={len(done)}", status_code=303)
+
+
+@command_pages.get("/command/briefings/{briefing_id}")
+def get_briefing(call: CallDep, briefing_id: PathId) -> HTMLResponse:
+    """The stored briefing file as written (self-contained HTML)."""
+    stored = read_briefing(call, briefing_id)
+    return HTMLResponse(stored.html, headers={"Content-Security-Policy": BRIEFING_CSP})
+
+
+@command_pages.get("/command/briefings/{briefing_id}/csv")
+def get_briefing_csv(call: CallDep, briefing_id: PathId) -> Response:
+    """The stored briefing's tables as CSV (for the meeting's spreadsheet)."""
+    stored = read_briefing(call, briefing_id)
+    name = f"briefing-{stored.entry.region_code}-{stored.entry.day.isoformat()}.csv"
+    return Response("\ufeff" + stored.csv, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
