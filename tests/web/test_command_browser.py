@@ -30,10 +30,11 @@ from fangkong.command.tables import command_figures, command_tasks
 from fangkong.keys import ServerKeys
 from fangkong.policy import load_pack
 from fangkong.riskareas.tables import risk_areas
+from fangkong.store.schema import regions
 from fangkong.store.tx import write_transaction
 from fangkong.tracing.tables import tracing_cases, tracing_contacts
 from tests.api.helpers import make_app
-from tests.command.board_world import AT, COUNTY_A, DAY, START, TZ, build
+from tests.command.board_world import AT, COUNTY_A, DAY, START, TZ, build, local, put
 from tests.conftest import PASSWORD, TEST_SERVER_KEY
 from tests.web.live import chromium, live_server, login, province
 
@@ -61,6 +62,7 @@ def served(
 ) -> Iterator[tuple[str, Engine]]:
     engine, home = province(tmp_path_factory, twin_files, "command-browser-home")
     build(engine)
+    _escalated_task(engine)
     rules = FigureRules.from_pack(load_pack("protocol-9"), TZ)
     with write_transaction(engine) as conn:
         compute_figures(conn, rules, day=DAY - timedelta(days=1), at=START)
@@ -70,6 +72,17 @@ def served(
     app = make_app(engine, home)
     with live_server(engine, home, app) as url:
         yield url, engine
+
+
+def _escalated_task(engine: Engine) -> None:
+    """An open task of a township of county A, overdue and escalated to the city: the
+    county's board does not count it (the city owes it now), nor does its list show it."""
+    r = regions.c
+    with engine.begin() as conn:
+        township = conn.execute(select(r.code).where(r.parent_code == COUNTY_A)).scalar_one()
+        put(conn, command_tasks, kind="manual", region_code=CITY, origin_region_code=township,
+            status="open", deadline_at=local(2, -1), raised_at=local(1, -1), params={},
+            escalation_level=1, escalated_at=local(5, -1))  # fmt: skip
 
 
 def _direct(engine: Engine) -> dict[str, int]:
@@ -160,7 +173,7 @@ def test_commander_board_drill_lists_tasks_accountability_briefing(
 
         # a number to its list: the county's open tasks
         page.click("#tile-work-tasks_open a.value")
-        page.wait_for_url("**/command/tasks?region=*open_only=true*")
+        page.wait_for_url("**/command/tasks?region=*owing=true*")
         rows = page.locator("#tasks tbody tr[id^=task-]")
         assert rows.count() == round(county["work-tasks_open"])
         shot(page, "command-tasks.png")
