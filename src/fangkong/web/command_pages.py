@@ -273,8 +273,8 @@ def shown(value: float | None, unit: str) -> str:
         return "—"
     if unit == "percent":
         return f"{value:.1f}%"
-    if unit == "days":
-        return f"{value:.1f}"
+    if unit == "days":  # the demo's fangcang give 57,428.0 days: grouped like counts
+        return f"{value:,.1f}"
     return f"{round(value):,}"
 
 
