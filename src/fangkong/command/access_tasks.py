@@ -87,14 +87,17 @@ def _known(value: str | None, vocabulary: Mapping[str, Term], field: str, zh: st
 def list_tasks(
     call: Call, *, region: str | None = None, status: str | None = None,
     open_only: bool = False, kind: str | None = None, overdue: bool = False,
-    limit: int = 50, offset: int = 0,
+    owing: bool = False, limit: int = 50, offset: int = 0,
 ) -> tuple[list[tasks.TaskView], int]:  # fmt: skip
     """The caller's tasks by deadline and the total; ``region`` keeps the tasks a region
-    (and the units below it) owes now or first owed; ``overdue`` the open tasks past
-    their deadline at the call's time."""
+    (and the units below it) owes now or first owed — with ``owing`` only those it owes
+    now, as the board's task figures count them; ``overdue`` the open tasks past their
+    deadline at the call's time."""
     where = visible(call.actor)
     if region is not None:
-        where = and_(where, _owed_in(_subtree(region, "region_filter")))
+        codes = _subtree(region, "region_filter")
+        owed = command_tasks.c.region_code.in_(codes) if owing else _owed_in(codes)
+        where = and_(where, owed)
     now = call.now()
 
     def body(conn: Connection) -> tuple[tuple[list[tasks.TaskView], int], str]:

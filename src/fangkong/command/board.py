@@ -63,7 +63,9 @@ _READINESS = Link("/quarantine", (QUARANTINE_READ,))
 _FACILITIES = Link("/quarantine/facilities", (QUARANTINE_READ,))
 _AREAS = Link("/risk-areas/manage", (RISKAREA_READ,))
 _CAMPAIGNS = Link("/testing", (TESTING_READ,))
-_TASKS = Link("/command/tasks?region={region}", (TASK_READ,))
+# the tasks' figures count the unfinished tasks a region owes now (after escalation): their
+# list opens with the same filters
+_TASKS = Link("/command/tasks?region={region}&owing=true&open_only=true", (TASK_READ,))
 LINKS: dict[str, Link] = {
     **{f.key: _TRACING for f in FIGURES if f.group == "cases"},
     "contacts.identified": _TRACING,
@@ -79,7 +81,9 @@ LINKS: dict[str, Link] = {
     "work.alerts_open": Link("/alerts?status=open&region={region}", (ALERT_READ,)),
     "work.tasks_open": _TASKS,
     "work.tasks_due_today": _TASKS,
-    "work.tasks_overdue": _TASKS,
+    "work.tasks_overdue": Link(
+        "/command/tasks?region={region}&owing=true&open_only=true&overdue=true", (TASK_READ,)
+    ),
 }  # fmt: skip
 
 
