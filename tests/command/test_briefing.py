@@ -277,14 +277,15 @@ def test_cli_date_defaults_to_the_system_clock(
     home: tuple[dict[str, str], Engine], tmp_path: Path
 ) -> None:
     env, engine = home
-    # 07:00 in Shanghai on the day after DAY: the replayed system clock's local day
+    # 07:00 in Shanghai on the day after DAY (the pack's briefing time): the briefing
+    # reports on the day just ended by the replayed system clock, DAY
     assert runner.invoke(app, ["clock", "set", "2026-11-29T07:00+08:00"], env=env).exit_code == 0
     result = runner.invoke(app, ["command", "briefing", "--region", PROVINCE, "-o",
                                  str(tmp_path / "b")], env=env)  # fmt: skip
     assert result.exit_code == 0, result.output
     with engine.connect() as conn:
         row = conn.execute(select(command_briefings.c.day, command_briefings.c.written_at)).one()
-    assert row.day == DAY + timedelta(days=1)
+    assert row.day == DAY
     assert row.written_at == datetime(2026, 11, 28, 23, 0, tzinfo=UTC)
     assert (tmp_path / "b.html").exists()
     assert (tmp_path / "b.csv").exists()

@@ -21,6 +21,7 @@ from fangkong.command.briefing import (
     Briefing,
     Composed,
     Written,
+    briefing_day,
     build_briefing,
     compose,
     region_unknown,
@@ -134,10 +135,11 @@ def write_briefing(
     stem: str | None = None,
 ) -> list[Written]:
     """Write (or rewrite) the briefing of a region of the caller's jurisdiction for
-    ``day`` (default: the clock's local day), with ``cities`` one per child city too;
+    ``day`` (default: the day just ended by the clock, ``briefing.briefing_day``), with
+    ``cities`` one per child city too;
     stored, and with ``out_dir`` written as files. Audited, also when refused."""
     at = call.now()
-    when = day or call.today()
+    when = day or briefing_day(call.today())
 
     def check(conn: Connection) -> None:
         call.require(COMMAND_READ)

@@ -527,6 +527,13 @@ def _paths(done: Iterable[Written]) -> Iterable[Path]:
 DAILY_JOB = "job:briefing"
 
 
+def briefing_day(today: date) -> date:
+    """The day a briefing written on local day ``today`` reports on when none is named:
+    the day just ended (日报 reports 0–24时 of the day before; the pack's
+    ``briefing_time`` is in the morning after it)."""
+    return today - timedelta(days=1)
+
+
 def write_daily(
     engine: Engine,
     rules: CommandRules,

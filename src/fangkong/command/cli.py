@@ -20,6 +20,7 @@ from fangkong.auth.guard import Call
 from fangkong.auth.model import cli_actor
 from fangkong.cli_support import database, out, settings
 from fangkong.command import access_tasks
+from fangkong.command.briefing import briefing_day
 from fangkong.command.model import KIND, MISSED, STATUS, Term
 from fangkong.command.rules import CommandRules
 from fangkong.command.tasks import TaskView
@@ -287,7 +288,7 @@ def _briefing_day(text: str | None, call: Call) -> date:
     from fangkong import bounds
 
     if text is None:
-        return call.today()
+        return briefing_day(call.today())
     try:
         day = date.fromisoformat(text)
     except ValueError:
@@ -306,7 +307,9 @@ def briefing_command(
     ],
     day: Annotated[
         str | None,
-        typer.Option("--date", help="Local day YYYY-MM-DD (default: the system clock's day)."),
+        typer.Option(
+            "--date", help="Local day YYYY-MM-DD (default: the day just ended by the system clock)."
+        ),
     ] = None,
     lang: Annotated[str, typer.Option("--lang", help="zh or en.")] = "zh",
     cities: Annotated[

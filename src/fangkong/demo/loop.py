@@ -20,7 +20,8 @@ drive the twin and the platform's own jobs take what the day showed.
            warning    signals from the day, detection, escalation
            command    tasks raised from what needs doing, closed when done, escalated
            codes      every code recomputed at 24:00
-           command    the board's figures of the day (command_figures)
+           command    the board's figures of the day (command_figures); with
+                      ``briefings`` the day's briefings of the province and its cities
            clock ← the next midnight
               │
               └─▶ the next day's orders
@@ -47,9 +48,11 @@ from sqlalchemy import Engine, func, select
 
 from fangkong import clock
 from fangkong.alerts.rules import AlertRules
+from fangkong.command.briefing import write_daily
 from fangkong.command.figures import FigureRules, run_figures
 from fangkong.command.model import OPEN_STATUSES
 from fangkong.command.raising import RaisingRules, forecast_run_out, raise_tasks
+from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_tasks
 from fangkong.command.tasks import escalate_overdue
 from fangkong.demo.adapter import TwinAdapter
@@ -110,6 +113,9 @@ class ProvinceLoop:
     # needs only the truth, which the loop keeps in memory either way: ``truth()``)
     write_events: bool = True
     on_events: Callable[[DayEvents], None] | None = None  # sees each day's events (evaluate)
+    # True: each day's briefings (the province and its cities) are written as the command
+    # would the next morning (``fangkong demo``; tests and ``evaluate`` leave them out)
+    briefings: bool = False
 
     def __post_init__(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -131,6 +137,7 @@ class ProvinceLoop:
         self.testing_rules = TestingRules.from_pack(self.ctx.pack)
         self.seal_levels = RiskAreaRules.from_pack(self.ctx.pack).seal_levels
         self.figure_rules = FigureRules.from_pack(self.ctx.pack, self.tz)
+        self.command_rules = CommandRules.from_pack(self.ctx.pack)
         self.labs = LabDesk(self.engine, self.ctx, self.registry, self.adapter, self.twin,
                             self.start, self.tz, seed=self.seed)  # fmt: skip
         self.tracing = TracingFeed(self.engine, self.ctx, self.twin, self.registry, ids=ids,
@@ -206,6 +213,12 @@ class ProvinceLoop:
                 self.engine, self.figure_rules, day=self.start + timedelta(days=day), at=t1
             ),
         )
+        if self.briefings:
+            self._timed(
+                "command",
+                lambda: write_daily(self.engine, self.command_rules,
+                                    day=self.start + timedelta(days=day), at=t1, tz=self.tz),
+            )  # fmt: skip
         figures = self._timed("report", lambda: self._figures(events, orders, t1))
         figures.tasks = tasks
         return LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred)

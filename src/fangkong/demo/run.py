@@ -87,7 +87,7 @@ def run_outbreak(
     ctx = CodeContext.from_settings(cfg)
     out.print(f"\n[bold]省级闭环 province loop[/bold]: {days} 天 days, 情景 scenario default, "
               f"种子 seed {seed}, 政策包 pack {ctx.pack.ref} → {folder / 'run'}")  # fmt: skip
-    loop = ProvinceLoop(engine, ctx, registry, scenario, seed, folder / "run")
+    loop = ProvinceLoop(engine, ctx, registry, scenario, seed, folder / "run", briefings=True)
     loop.run(days, on_day=lambda d: out.print(day_line(d)))
 
     truth = read_truth(folder / "run")
