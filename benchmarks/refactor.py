@@ -80,8 +80,8 @@ BENCHES = (
     ),
     Bench(
         "detect",
-        ("detect.py", "--series", "1000", "--ears-series", "2000", "--no-r"),
-        (Figure("farringtonFlexible, 1,000 series (s)", r"fangkong: ([\d.]+) s,"),),
+        ("detect.py", "--series", "3000", "--ears-series", "2000", "--no-r"),
+        (Figure("farringtonFlexible, 3,000 series (s)", r"fangkong: ([\d.]+) s,"),),
     ),
     Bench(
         "import_persons",
