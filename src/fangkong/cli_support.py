@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import typer
 from rich.console import Console
@@ -21,7 +22,7 @@ from sqlalchemy import Engine
 
 from fangkong import bounds, clock
 from fangkong.audit import anchor
-from fangkong.errors import FangkongError, Problem
+from fangkong.errors import BadInput, FangkongError, Problem
 from fangkong.settings import SettingError, Settings, load_settings
 from fangkong.store.engine import engine_for
 
@@ -81,3 +82,19 @@ def progress(description: str, total: int | None = None) -> Iterator[tuple[Progr
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(description, total=total)
         yield bar, task
+
+
+def instant_option(text: str | None) -> datetime | None:
+    """A command's time option: ISO 8601 with an offset (None: not given), else a bilingual
+    ``value.invalid`` naming what was typed."""
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise BadInput(Problem("value.invalid", f"无法识别的时间 {text!r}（须带时区，如 "
+                               "2022-03-01T08:00+08:00）", f"not a time with an offset: {text!r} "
+                               "(e.g. 2022-03-01T08:00+08:00)"))  # fmt: skip
+    return value

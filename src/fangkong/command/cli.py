@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from fangkong.auth.guard import Call
 from fangkong.auth.model import cli_actor
-from fangkong.cli_support import database, out, settings
+from fangkong.cli_support import database, instant_option, out, settings
 from fangkong.command import access_tasks
 from fangkong.command.briefing import briefing_day
 from fangkong.command.model import KIND, MISSED, STATUS, Term
@@ -62,20 +62,6 @@ def _label(term: Term | None, key: str, lang: str) -> str:
 
 def _fmt(t: datetime | None, tz: ZoneInfo) -> str:
     return "—" if t is None else t.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-
-
-def _time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise BadInput(Problem("value.invalid", f"无法识别的时间 {text!r}（须带时区，如 "
-                               "2022-03-01T18:00+08:00）", f"not a time with an offset: {text!r} "
-                               "(e.g. 2022-03-01T18:00+08:00)"))  # fmt: skip
-    return value
 
 
 def _status(task: TaskView, lang: str) -> str:
@@ -159,7 +145,7 @@ def assign_command(
         migrate.require_current(engine)
         task = access_tasks.assign_task(
             _call(cfg, engine), _rules(cfg), region_code=region, role=role, title=title,
-            detail=detail, deadline_at=_time(deadline),
+            detail=detail, deadline_at=instant_option(deadline),
         )  # fmt: skip
     out.print(
         f"任务 task {task.id} → {task.region_code}  期限 deadline {_fmt(task.deadline_at, cfg.tz)}"

@@ -3,15 +3,13 @@ forecast rooms`` — thin callers of the services; the operator at the CLI acts 
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from fangkong.auth.model import cli_actor
-from fangkong.cli_support import database, out, settings
-from fangkong.errors import BadInput, Problem
+from fangkong.cli_support import database, instant_option, out, settings
 from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.evaluator import fmt_time
 from fangkong.policy.loader import load_pack
@@ -29,20 +27,6 @@ forecast_app = typer.Typer(help="Quarantine demand forecast. 隔离需求预测.
 app.add_typer(needs_app, name="needs")
 
 When = Annotated[str | None, typer.Option(help="Time (ISO 8601 with offset); default now.")]
-
-
-def _time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None or value.tzinfo is None:
-        raise BadInput(Problem("value.invalid", f"无法识别的时间 {text!r}（须带时区，如 "
-                               "2022-03-01T08:00+08:00）", f"not a time with an offset: {text!r} "
-                               "(e.g. 2022-03-01T08:00+08:00)"))  # fmt: skip
-    return value
 
 
 def _context() -> tuple[CodeContext, Settings]:
@@ -85,7 +69,8 @@ def designate_command(
         migrate.require_current(engine)
         result = service.designate(engine, ctx, region_code=region, level=level, reason=reason,
                                    by=cli_actor().name, building=building,
-                                   households_in=household or (), at=_time(at))  # fmt: skip
+                                   households_in=household or (),
+                                   at=instant_option(at))  # fmt: skip
     a = result.area
     lift = "—" if a.expected_lift_at is None else fmt_time(a.expected_lift_at, ctx.tz)
     out.print(f"{a.name} ({a.code}): {LEVEL_NAMES[a.level][0]} / {a.level}; "
@@ -99,7 +84,7 @@ def suggest_command(at: When = None) -> None:
     ctx, _ = _context()
     with database(settings()) as engine:
         migrate.require_current(engine)
-        found = suggest(engine, ctx, now=_time(at))
+        found = suggest(engine, ctx, now=instant_option(at))
     table = Table("region", "name", "suggested", "current", "cases", "venues", "reason")
     for s in found:
         table.add_row(s.region_code, s.name, s.level, s.current_level or "—", str(len(s.cases)),
@@ -113,7 +98,7 @@ def lift_command(at: When = None) -> None:
     ctx, _ = _context()
     with database(settings()) as engine:
         migrate.require_current(engine)
-        done = service.run_lifting(engine, ctx, now=_time(at))
+        done = service.run_lifting(engine, ctx, now=instant_option(at))
     for x in done:
         out.print(f"{x.area_name}: {x.lift.from_level} → {x.lift.to_level} "
                   f"({fmt_time(x.lift.at, ctx.tz)}, {x.lift.days} d; "
@@ -251,7 +236,7 @@ def forecast_rooms(
                            include_standby=standby, contacts_mean=contacts)  # fmt: skip
     with database(settings()) as engine:
         migrate.require_current(engine)
-        rf = forecast_from_store(engine, chosen, ctx.tz, opts, now=_time(at))
+        rf = forecast_from_store(engine, chosen, ctx.tz, opts, now=instant_option(at))
     f = rf.forecast
     run_out = f.run_out_day()
     days = rf.days()
