@@ -90,7 +90,10 @@ def _failures(output: str) -> list[str]:
         operation = block.split(" _", 1)[0].strip()
         checks = sorted(set(re.findall(r"- (ST\d+ [^\n]+)", block)))
         statuses = sorted(set(re.findall(r"\n\[(\d{3})\]", block)))
-        found.append(f"{operation}: {'; '.join(checks)} (answered {', '.join(statuses)})")
+        if checks or statuses:
+            found.append(f"{operation}: {'; '.join(checks)} (answered {', '.join(statuses)})")
+        else:  # an error, not a failed check (network error, timeout): say what it was
+            found.append(f"{operation}: {' '.join(block.split())[:600]}")
     if not found and not output.startswith("exit 0"):
         found.append(output[-3000:])
     return found

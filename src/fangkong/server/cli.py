@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 GIL_SWITCH_S = 0.0005
+# uvicorn closes idle connections after 5 s; clients and balancers keep theirs 60 s or more
+KEEP_ALIVE_S = 75
 
 
 def serve_command(
@@ -34,6 +36,15 @@ def serve_command(
     ),
     access_log: bool = typer.Option(
         False, "--access-log/--no-access-log", help="Log every request (off: costs time)."
+    ),
+    keep_alive: int = typer.Option(
+        KEEP_ALIVE_S,
+        "--keep-alive",
+        min=1,
+        max=3600,
+        help="Seconds an idle connection stays open (default 75). Keep it longer than the "
+        "idle timeout of the load balancer or client in front: a server that closes first "
+        "races the next request sent on that connection, which then fails.",
     ),
 ) -> None:
     """Serve the web pages, the API and its docs (/docs) until Ctrl-C."""
@@ -58,6 +69,7 @@ def serve_command(
         **proxy_options(cfg),
         log_level="info",
         access_log=access_log,
+        timeout_keep_alive=keep_alive,
     )
 
 
