@@ -245,7 +245,7 @@ def _random_world(w: World, rng: random.Random) -> None:
             if rng.random() < 0.6:
                 reg = t(0, 400)
 
-                def step() -> datetime | None:  # some steps never, some after the clock
+                def step(reg: datetime = reg) -> datetime | None:  # never, or even after now
                     return reg + h(rng.uniform(0, 40)) if rng.random() < 0.7 else None
 
                 w.case(pid, reg, traced=t(0, 300) if rng.random() < 0.7 else None,

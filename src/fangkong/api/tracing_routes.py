@@ -269,7 +269,8 @@ def post_step(
     ``tracing.step_out_of_order`` 409 (the report before the core facts)."""
     stamp = record_step(call, case_id, step)
     s = STEP[stamp.step]
-    assert stamp.at is not None and stamp.by is not None  # noqa: S101 - stamped above
+    assert stamp.at is not None  # noqa: S101 - stamped above
+    assert stamp.by is not None  # noqa: S101
     return StepOut(case_id=stamp.case_id, step=s.key, label_zh=s.zh, label_en=s.en,
                    at=stamp.at, by=stamp.by, new=stamp.new)  # fmt: skip
 

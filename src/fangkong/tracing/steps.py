@@ -79,8 +79,9 @@ def check_step(step: str) -> Step:
     found = STEP.get(step)
     if found is None:
         names = ", ".join(s.key for s in STEPS)
-        raise StepInvalid(Problem("tracing.step_invalid", f"无效的流调节点 {step!r}（{names}）",
-                                  f"not a step of the investigation: {step!r} ({names})"))  # fmt: skip
+        raise StepInvalid(Problem(
+            "tracing.step_invalid", f"无效的流调节点 {step!r}（{names}）",
+            f"not a step of the investigation: {step!r} ({names})"))  # fmt: skip
     return found
 
 

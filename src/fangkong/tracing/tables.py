@@ -1,4 +1,5 @@
-"""Contact-management tables (migration 0005; the steps of a case: 0020): cases, contacts, exposures, status history.
+"""Contact-management tables (migration 0005; a case's steps: 0020): cases, contacts,
+exposures, status history.
 
 One ``tracing_contacts`` row per person (密接 / 密接的密接 / 一般接触者), however many
 cases exposed them; each exposure is a ``tracing_exposures`` row linking the case, the
