@@ -27,7 +27,8 @@ from sqlalchemy import Connection, select, update
 
 from fangkong.auth.guard import Call
 from fangkong.errors import BadInput, Conflict, Problem
-from fangkong.tracing._common import _now
+from fangkong.store.tx import write_transaction
+from fangkong.tracing._common import Bind, _now
 from fangkong.tracing.access import CHANGE_RIGHTS, _case_in_reach
 from fangkong.tracing.tables import tracing_cases
 
@@ -95,27 +96,31 @@ def case_steps(conn: Connection, case_id: int) -> list[Stamp]:
             for s in STEPS]  # fmt: skip
 
 
-def stamp_step(conn: Connection, case_id: int, step: str, *, by: str, at: datetime) -> Stamp:
-    """Stamp ``step`` of a case at ``at`` (the caller's clock) unless it is stamped: the
-    first stamp is kept. The case must exist (the caller checked it)."""
+def stamp_step(
+    bind: Bind, case_id: int, step: str, *, by: str, at: datetime | None = None
+) -> Stamp:
+    """Stamp ``step`` of a case now (the system clock; ``at``: the caller's business time,
+    as ``Call.at``) unless it is stamped: the first stamp is kept. The case must exist
+    (the caller checked it). Writes in one transaction, or in the caller's."""
     check_step(step)
-    stamps = {s.step: s for s in case_steps(conn, case_id)}
-    if stamps[step].at is not None:
-        return stamps[step]
-    needed = NEEDS.get(step)
-    if needed is not None and stamps[needed].at is None:
-        first, this = STEP[needed], STEP[step]
-        raise StepOutOfOrder(Problem(
-            "tracing.step_out_of_order", f"请先记录“{first.zh}”，再记录“{this.zh}”",
-            f"record “{first.en}” before “{this.en}”"))  # fmt: skip
-    at_col, by_col = f"{step}_at", f"{step}_by"
-    # the guard on NULL keeps the first stamp when two tracers press at once
-    done = conn.execute(
-        update(tracing_cases)
-        .where(tracing_cases.c.id == case_id, tracing_cases.c[at_col].is_(None))
-        .values({at_col: _now(at), by_col: by[:80]})
-    ).rowcount
-    kept = {s.step: s for s in case_steps(conn, case_id)}[step]
+    with write_transaction(bind) as conn:
+        stamps = {s.step: s for s in case_steps(conn, case_id)}
+        if stamps[step].at is not None:
+            return stamps[step]
+        needed = NEEDS.get(step)
+        if needed is not None and stamps[needed].at is None:
+            first, this = STEP[needed], STEP[step]
+            raise StepOutOfOrder(Problem(
+                "tracing.step_out_of_order", f"请先记录“{first.zh}”，再记录“{this.zh}”",
+                f"record “{first.en}” before “{this.en}”"))  # fmt: skip
+        at_col, by_col = f"{step}_at", f"{step}_by"
+        # the guard on NULL keeps the first stamp when two tracers press at once
+        done = conn.execute(
+            update(tracing_cases)
+            .where(tracing_cases.c.id == case_id, tracing_cases.c[at_col].is_(None))
+            .values({at_col: _now(at), by_col: by[:80]})
+        ).rowcount
+        kept = {s.step: s for s in case_steps(conn, case_id)}[step]
     return Stamp(case_id, step, kept.at, kept.by, new=bool(done))
 
 
