@@ -249,9 +249,11 @@ def _measures(t: Timeliness, lang: str) -> None:
     if whole is None:
         return
     zh = lang.startswith("zh")
-    table = Table("时效 measure" if zh else "measure", "目标 target h", "按时 on time",
-                  "超时 late", "逾期 overdue", "未到期 pending", "中位数 median h",
-                  title=f"{whole.name} ({whole.code})")  # fmt: skip
+    table = Table(title=f"{whole.name} ({whole.code})")
+    table.add_column("时效 measure" if zh else "measure", overflow="fold", min_width=16)
+    for head in ("目标 target h", "按时 on time", "超时 late", "逾期 overdue", "未到期 pending",
+                 "中位数 median h"):  # fmt: skip
+        table.add_column(head, overflow="fold")
     for m in MEASURES:
         s = whole.measures[m.key]
         median = "—" if s.median_hours is None else f"{s.median_hours:g}"
