@@ -26,30 +26,19 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from fangkong.auth.guard import Call
+from fangkong.command.model import Term
 from fangkong.errors import BadInput, Conflict, Problem
 from fangkong.store.tx import write_transaction
 from fangkong.tracing._common import Bind, _now
 from fangkong.tracing.access import CHANGE_RIGHTS, _case_in_reach
 from fangkong.tracing.tables import tracing_cases
 
-
-@dataclass(frozen=True)
-class Step:
-    """A step of the investigation: its key and its Chinese and English names."""
-
-    key: str
-    zh: str
-    en: str
-
-    def label(self, lang: str) -> str:
-        return self.zh if lang.startswith("zh") else self.en
-
-
-STEPS: tuple[Step, ...] = (
-    Step("verified", "病例审核", "case verified"),
-    Step("on_site", "流调队伍到达现场", "investigation team on site"),
-    Step("core_facts", "核心信息查清", "core facts established"),
-    Step("report", "流调报告提交", "investigation report filed"),
+# the steps in order, each a key with its Chinese and English names
+STEPS: tuple[Term, ...] = (
+    Term("verified", "病例审核", "case verified"),
+    Term("on_site", "流调队伍到达现场", "investigation team on site"),
+    Term("core_facts", "核心信息查清", "core facts established"),
+    Term("report", "流调报告提交", "investigation report filed"),
 )
 STEP = {s.key: s for s in STEPS}
 # a step that needs another one stamped first
@@ -76,7 +65,7 @@ class Stamp:
     new: bool = False
 
 
-def check_step(step: str) -> Step:
+def check_step(step: str) -> Term:
     found = STEP.get(step)
     if found is None:
         names = ", ".join(s.key for s in STEPS)
@@ -141,6 +130,6 @@ def record_step(call: Call, case_id: int, step: str) -> Stamp:
 
 
 __all__ = [
-    "NEEDS", "STEP", "STEPS", "Stamp", "Step", "StepInvalid", "StepOutOfOrder", "case_steps",
+    "NEEDS", "STEP", "STEPS", "Stamp", "StepInvalid", "StepOutOfOrder", "case_steps",
     "check_step", "record_step", "stamp_step",
 ]  # fmt: skip
