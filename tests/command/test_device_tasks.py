@@ -26,7 +26,7 @@ from fangkong.errors import InvalidFields, NotFound
 from fangkong.policy import load_pack
 from fangkong.store.schema import audit_log, device_tokens
 from tests.api.codes import AUDIT_KEY, venue_of
-from tests.api.helpers import client, make_app
+from tests.api.helpers import client, logged_in, make_app
 from tests.command.conftest import T0
 from tests.command.test_api_tasks import seed_tasks
 
@@ -216,6 +216,9 @@ def test_a_resent_change_is_made_once(app: FastAPI, province: Engine) -> None:
     detail = device.get(f"/api/v1/command/tasks/{mine}").json()
     assert [h["ref"] for h in detail["history"]] == [None, "q-1", "q-2", None, "q-3"]
     assert [h["note"] for h in detail["history"]][3] == "evidence"
+    page = logged_in(app, "epi").get(f"/command/tasks/{mine}").text  # people read it translated
+    assert "补充处置情况" in page
+    assert ">evidence<" not in page
     with province.connect() as conn:
         repeats = conn.execute(
             select(audit_log.c.detail).where(audit_log.c.action == "task.change",

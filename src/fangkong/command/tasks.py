@@ -276,7 +276,6 @@ def _move(
     _history(conn, row.id, at, by, row.status, to_status, note, ref=ref)
 
 
-
 def _made_before(
     conn: Connection, row: Row[Any], to_status: str, evidence: str | None, ref: str | None
 ) -> bool:
