@@ -41,8 +41,8 @@ def _check(scope: str, days: int, *, unit: bool) -> None:
     if unit and scope not in UNIT_SCOPES:
         raise _invalid("scope", "token.scope_venue",
                        f"范围 {scope} 的令牌绑定到场所：请用 --venue 指定场所，不用 --region",
-                       f"a {scope} token is bound to a venue: give --venue, not --region",
-                       )  # fmt: skip
+                       f"a {scope} token is bound to a venue: give --venue, "
+                       "not --region")  # fmt: skip
     if not unit and scope in UNIT_SCOPES:
         raise _invalid("scope", "token.scope_unit",
                        f"范围 {scope} 的令牌绑定到单位：请用 --region（可加 --role），不用 --venue",
@@ -86,7 +86,7 @@ def issue_device_token(
     _check(scope, days, unit=False)
     now = now or clock.wall()
     with transaction(engine) as conn:
-        # every token is bound to a venue: its jurisdiction is the venue's region, never all
+        # a venue's token: its jurisdiction is the venue's region, never all
         venue = conn.execute(select(venues.c.region_code).where(venues.c.code == venue_code))
         region = venue.scalar_one_or_none()
         if region is None or (
