@@ -209,7 +209,6 @@ class MeasureOut(BaseModel):
     key: str
     label_zh: str
     label_en: str
-    recorded: bool  # False: no stored timestamp yet (无记录), counts are empty
     target_hours: float
     events: int
     on_time: int
@@ -280,7 +279,7 @@ def _tasks(t: TaskStat) -> TaskStatsOut:
 
 def _measure(s: MeasureStat) -> MeasureOut:
     m = next(m for m in MEASURES if m.key == s.key)
-    return MeasureOut(key=s.key, label_zh=m.zh, label_en=m.en, recorded=s.recorded,
+    return MeasureOut(key=s.key, label_zh=m.zh, label_en=m.en,
                       target_hours=s.target_hours, events=s.events, on_time=s.on_time,
                       late=s.late, pending=s.pending, overdue=s.overdue,
                       median_hours=s.median_hours)  # fmt: skip

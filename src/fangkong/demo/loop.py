@@ -13,7 +13,10 @@ drive the twin and the platform's own jobs take what the day showed.
     24:00  arrivals   manifests, landing samples, transfers, the closed-loop job
            labs       campaign rounds, ordered tests, retests: sampled, resulted, resolved
                       (an individual positive registers a case; a pool orders retests)
-           tracing    the new cases traced; close contacts and their contacts → codes
+           tracing    the new cases traced; close contacts and their contacts → codes;
+                      each county's field teams record the steps of each case's
+                      investigation (verified, on site, core facts, report) at the
+                      simulated time each is done (``investigation.FieldDesk``)
            areas      suggested areas designated, due ones lifted; their campaigns planned
            testing    test orders for the people under management and key groups
            quarantine placements (surge), releases, discharges
@@ -58,6 +61,7 @@ from fangkong.command.tasks import escalate_overdue
 from fangkong.demo.adapter import TwinAdapter
 from fangkong.demo.areas import DayAreas, RiskAreaFeed
 from fangkong.demo.arrivals import ArrivalDay, ArrivalsFeed
+from fangkong.demo.investigation import FieldDesk
 from fangkong.demo.labs import LabDay, LabDesk
 from fangkong.demo.quarantine import QuarantineDay, QuarantineFeed
 from fangkong.demo.report import DayFigures, codes_by_colour
@@ -95,6 +99,7 @@ class LoopDay:
     rooms: QuarantineDay
     arrivals: ArrivalDay
     barred: int = 0
+    steps: int = 0  # steps of investigations recorded (verified, on site, facts, report)
 
 
 @dataclass
@@ -142,6 +147,7 @@ class ProvinceLoop:
                             self.start, self.tz, seed=self.seed)  # fmt: skip
         self.tracing = TracingFeed(self.engine, self.ctx, self.twin, self.registry, ids=ids,
                                    recompute=False)  # fmt: skip
+        self.investigators = FieldDesk(self.engine)
         self.areas = RiskAreaFeed(self.engine, self.ctx)
         self.warning = AlertFeed.build(self.engine, AlertRules.from_pack(self.ctx.pack),
                                        self.registry, self.scenario)  # fmt: skip
@@ -199,6 +205,7 @@ class ProvinceLoop:
         arrived = self._timed("arrivals", lambda: self.arrivals.day(events))
         labs = self._timed("testing", lambda: self.labs.day(events))
         traced = self._timed("tracing", lambda: self.tracing.feed(events, t1))
+        steps = self._timed("tracing", lambda: self.investigators.day(t1))
         areas = self._timed("risk_areas", lambda: self.areas.day(t1))
         self._timed("testing", lambda: self._plan_tests(t1))
         rooms = self._timed("quarantine", lambda: self.rooms.day(t1))
@@ -221,7 +228,7 @@ class ProvinceLoop:
             )  # fmt: skip
         figures = self._timed("report", lambda: self._figures(events, orders, t1))
         figures.tasks = tasks
-        return LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred)
+        return LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred, steps)
 
     def _tasks(self, at: datetime) -> dict[str, int]:
         """Tasks raised from the day's sources (a forecast shortage included), closed when

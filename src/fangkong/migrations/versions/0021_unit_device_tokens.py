@@ -1,7 +1,7 @@
 """device tokens of a unit (a region, optionally a role); a task change's idempotency key
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-07 11:00:00
 
 Issue 18, point 4 (docs/command.md, "Tasks on a unit's device"):
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
