@@ -5,6 +5,7 @@ still carrying the retired [arrivals.escalation] is refused; twenty-measures."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -16,7 +17,7 @@ from fangkong.arrivals.rules import ArrivalRules
 from fangkong.arrivals.tables import alerts, travellers
 from fangkong.command.rules import CommandRules
 from fangkong.errors import BadInput, InvalidFields
-from fangkong.policy import load_pack
+from fangkong.policy import check_pack_file, load_pack
 from fangkong.store.schema import persons
 from tests.arrivals.world import (
     COMPOUND_A,
@@ -123,7 +124,7 @@ def test_unacknowledged_handoff_alerts_and_its_task_escalates(province: Engine) 
     assert (task.status, task.closed_by) == ("done", "county2")
 
 
-def test_retired_escalation_table_is_refused() -> None:
+def test_retired_escalation_table_is_refused(tmp_path: Path) -> None:
     table = dict(load_pack("protocol-9").sections["arrivals"])
     table["escalation"] = {"levels": 3, "every_hours": 2, "handoff_ack_hours": 2}
     with pytest.raises(BadInput) as err:
@@ -133,6 +134,15 @@ def test_retired_escalation_table_is_refused() -> None:
     assert "[command.escalation]" in text
     assert "handoff_ack_hours" in text
     assert "逐级上报" in err.value.problem.message_zh
+    # `fangkong policy check`: a region's pack still carrying it is told where, and why
+    path = tmp_path / "region.toml"
+    path.write_text('[pack]\nname = "x"\nversion = "1"\nextends = "protocol-9"\n'
+                    'title_zh = "某地"\ntitle_en = "somewhere"\n\n'
+                    "[arrivals.escalation]\nlevels = 3\nevery_hours = 2\n",
+                    encoding="utf-8")  # fmt: skip
+    (problem,) = check_pack_file(path)
+    assert (problem.file, problem.line) == (str(path), 8)
+    assert "[command.escalation]" in problem.problem.message_en
 
 
 def test_twenty_measures_high_goes_home_and_none_is_tested(province: Engine) -> None:
