@@ -35,6 +35,7 @@ from tests.api.helpers import person_identity, person_ids
 from tests.conftest import database_url, load_province
 from tests.fuzz.live import Server, person_session, server_env
 from tests.quarantine.helpers import COUNTY_A, add, hotel, people
+from tests.registry.import_watch import ImportWatch
 
 SENDERS = 2
 # a send: (client, i) → the key of the acknowledged write, or None when refused
@@ -199,7 +200,6 @@ def test_kill9_during_an_import(crash: Crash, tmp_path: Path) -> None:
     from fangkong.twin.registry import generate_registry, write_registry
 
     files = write_registry(generate_registry(15_000, seed=5), tmp_path / "more", "csv")
-    _LOCKED_SINCE.clear()
     for kind in ("regions", "venues"):
         done = crash.fangkong("import", kind, str(files[kind]))
         assert done.returncode == 0, done.stdout + done.stderr
@@ -210,13 +210,11 @@ def test_kill9_during_an_import(crash: Crash, tmp_path: Path) -> None:
         proc = subprocess.Popen([sys.executable, "-m", "fangkong", "import", "persons",
                                  str(files["persons"])], env=env,
                                 stdout=subprocess.DEVNULL, stderr=log)  # fmt: skip
+    watch = ImportWatch(crash.engine)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None and not _writing(crash):
+    while time.monotonic() < deadline and proc.poll() is None and not watch.writing():
         time.sleep(0.01)
-    # killed inside the import's write transaction: on SQLite, while it holds the write
-    # lock (the WAL grows only when its page cache spills or at the commit, so the WAL's
-    # size alone came too late on a quiet machine: the kill landed after the commit)
-    still_writing = crash.engine.dialect.name != "sqlite" or _write_locked(crash)
+    still_writing = watch.write_locked()  # killed inside the import's transaction
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, (tmp_path / "import.log").read_text()[-2000:]
@@ -225,37 +223,3 @@ def test_kill9_during_an_import(crash: Crash, tmp_path: Path) -> None:
     with crash.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(persons)).scalar_one() == before
     _after_restart(crash)
-
-
-def _writing(crash: Crash) -> bool:
-    """The import is inside its write transaction and has written rows: PostgreSQL's
-    statistics and locks say so; on SQLite the importer holds the database's write lock
-    (BEGIN IMMEDIATE) and has been at it for a moment (its batches are being inserted)."""
-    from tests.registry.test_cli_import import _writing as writing
-
-    if crash.engine.dialect.name != "sqlite":
-        return writing(crash.engine.dialect.name, crash.engine)
-    if not _write_locked(crash):
-        _LOCKED_SINCE.clear()
-        return False
-    first = _LOCKED_SINCE.setdefault("at", time.monotonic())
-    return time.monotonic() - first >= 0.3 or writing("sqlite", crash.engine)
-
-
-_LOCKED_SINCE: dict[str, float] = {}
-
-
-def _write_locked(crash: Crash) -> bool:
-    """Whether another connection holds the SQLite database's write lock."""
-    import sqlite3
-
-    probe = sqlite3.connect(str(crash.engine.url.database), timeout=0)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError:
-        return True
-    else:
-        probe.rollback()
-        return False
-    finally:
-        probe.close()

@@ -17,6 +17,7 @@ from fangkong.cli import app
 from fangkong.store.schema import persons
 from tests.conftest import database_url
 from tests.registry import samples
+from tests.registry.import_watch import ImportWatch
 
 runner = CliRunner()
 
@@ -98,31 +99,18 @@ def test_a_killed_import_leaves_nothing_behind(
         [sys.executable, "-m", "fangkong", "import", "persons", str(files["persons"])],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    watch = ImportWatch(engine)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None and not _writing(backend, engine):
+    while time.monotonic() < deadline and proc.poll() is None and not watch.writing():
         time.sleep(0.01)
+    still_writing = watch.write_locked()  # killed inside the import's transaction
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the import ended before it could be killed"
+    assert still_writing, "the import had committed before it could be killed"
     engine.dispose()
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(persons)).scalar_one() == 0
-
-
-def _writing(backend: str, engine: Engine) -> bool:
-    if backend == "sqlite":
-        wal = Path(str(engine.url.database) + "-wal")
-        return wal.exists() and wal.stat().st_size > 1_000_000
-    with engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT n_tup_ins FROM pg_stat_xact_user_tables WHERE relname = 'persons'"
-        ).all()
-        locks = conn.exec_driver_sql(
-            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-            "WHERE c.relname = 'persons' AND l.mode = 'RowExclusiveLock' "
-            "AND l.pid <> pg_backend_pid()"
-        ).scalar_one()
-    return bool(locks) or any(r[0] for r in rows)
 
 
 @pytest.mark.parametrize("kind", ["regions", "venues", "persons"])

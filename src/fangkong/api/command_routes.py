@@ -5,7 +5,10 @@ Routes parse the request and call one function of ``fangkong.command.access*`` (
 jurisdiction, audit) — the same the pages and the CLI call. The board's numbers are
 aggregates: ``command.read`` suffices; a record of another region answers 404 like one
 that does not exist; writes are audited. Staff use the session cookie and
-``X-CSRF-Token`` on POST. Every key comes with its label in the language asked.
+``X-CSRF-Token`` on POST; a unit's duty terminal (a device token of scope ``tasks``,
+bound to a region and optionally a role) the bearer token on the same task routes, and
+resends a change safely with its ``ref``. Every key comes with its label in the language
+asked.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from fangkong.command.access_briefing import (
 from fangkong.command.briefing import AreaChange
 from fangkong.command.model import KIND, MEASURES, STATUS, TASK_KINDS, TASK_STATUSES
 from fangkong.command.rules import CommandRules
-from fangkong.command.tables import EVIDENCE_MAX
+from fangkong.command.tables import EVIDENCE_MAX, REF_MAX
 from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX, Change, TaskView
 from fangkong.command.timeliness import DEFAULT_DAYS, MeasureStat, RegionTimeliness, TaskStat
 from fangkong.http.deps import CallDep, Ctx
@@ -94,6 +97,7 @@ class ChangeOut(BaseModel):
     from_region: str | None
     to_region: str | None
     note: str
+    ref: str | None = Field(description="the sender's change id, when it gave one")
 
 
 class TaskDetailOut(TaskOut):
@@ -116,8 +120,15 @@ class StatusIn(BaseModel):
     status: bounds.Line = Field(max_length=12, description=_STATUSES)
     note: bounds.Text | None = Field(None, max_length=NOTE_MAX, description="needed to cancel")
     evidence: bounds.Text | None = Field(
-        None, max_length=EVIDENCE_MAX, description="what the unit did; needed to close as done"
-    )
+        None, max_length=EVIDENCE_MAX,
+        description="what the unit did; needed to close as done; with the task's own (open) "
+        "status: new evidence, the status kept",
+    )  # fmt: skip
+    ref: bounds.Line | None = Field(
+        None, min_length=1, max_length=REF_MAX,
+        description="idempotency key: the sender's id of this change; resent, the change is "
+        "not made again (the task is answered as it stands)",
+    )  # fmt: skip
 
 
 def _task_out(task: TaskView, lang: str) -> dict[str, Any]:
@@ -147,8 +158,9 @@ def get_tasks(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=bounds.INT32_MAX)] = 0,
 ) -> TasksOut:  # fmt: skip
-    """Tasks of the caller's jurisdiction (first or current unit inside it), by deadline.
-    ``task.read``; audited."""
+    """Tasks of the caller's jurisdiction (first or current unit inside it), by deadline:
+    staff's, or a unit's duty terminal's (its region's subtree; bound to a role: that
+    role's tasks and the unit's). ``task.read``; audited."""
     rows, total = access_tasks.list_tasks(
         call, region=region, status=status, open_only=open_only, kind=kind, overdue=overdue,
         limit=limit, offset=offset,
@@ -181,10 +193,14 @@ def post_task(request: Request, ctx: Ctx, call: CallDep, body: AssignIn) -> Task
 @command_api.post("/tasks/{task_id}/status", response_model=TaskOut, responses=WRITE_ERRORS)
 def post_task_status(request: Request, call: CallDep, task_id: TaskId, body: StatusIn) -> TaskOut:
     """Acknowledge (签收), work on, close with evidence (办结) or cancel (``task.assign``)
-    a task. ``task.change``; audited. Errors: ``command.status_move`` 409,
+    a task; staff by session, a unit's duty terminal by device token (scope ``tasks``).
+    ``task.change``; audited. A change made before — the same ``ref``, or the status the
+    task has (with the same evidence) — answers the task as it stands and writes nothing,
+    so an offline device may resend its queue. Errors: ``command.status_move``
+    409, ``command.ref_reused`` 409 (the ``ref`` made another move),
     ``command.evidence_missing`` / ``command.note_missing`` 400."""
     task = access_tasks.change_status(
-        call, task_id, body.status, note=body.note, evidence=body.evidence
+        call, task_id, body.status, note=body.note, evidence=body.evidence, ref=body.ref
     )
     return TaskOut(**_task_out(task, _lang(request)))
 

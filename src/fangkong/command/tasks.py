@@ -62,7 +62,7 @@ from fangkong.command.model import (
     is_missed,
 )
 from fangkong.command.rules import CommandRules
-from fangkong.command.tables import EVIDENCE_MAX, command_task_changes, command_tasks
+from fangkong.command.tables import EVIDENCE_MAX, REF_MAX, command_task_changes, command_tasks
 from fangkong.store.schema import regions
 from fangkong.store.tx import Bind, write_transaction
 
@@ -127,6 +127,7 @@ class Change:
     from_region: str | None  # set when it escalated
     to_region: str | None
     note: str
+    ref: str | None = None  # the sender's change id (a device's), when it gave one
 
 
 @dataclass(frozen=True)
@@ -178,10 +179,11 @@ def _text(value: str | None, field: str, limit: int) -> str | None:
 def _history(
     conn: Connection, task_id: int, at: datetime, by: str, before: str | None, after: str,
     note: str, from_region: str | None = None, to_region: str | None = None,
+    ref: str | None = None,
 ) -> None:  # fmt: skip
     conn.execute(command_task_changes.insert().values(
         task_id=task_id, at=at, changed_by=by[:BY_MAX], from_status=before, to_status=after,
-        from_region=from_region, to_region=to_region, note=note))  # fmt: skip
+        from_region=from_region, to_region=to_region, note=note, ref=ref))  # fmt: skip
 
 
 def _check_region(conn: Connection, code: str) -> None:
@@ -282,7 +284,7 @@ def refresh_params(bind: Bind, task_id: int, params: Mapping[str, Any]) -> bool:
 
 def _move(
     conn: Connection, row: Row[Any], to_status: str, *, by: str, at: datetime, note: str,
-    evidence: str | None,
+    evidence: str | None, ref: str | None = None,
 ) -> None:  # fmt: skip
     values: dict[str, object] = {"status": to_status}
     if to_status in CLOSED_STATUSES:
@@ -290,19 +292,50 @@ def _move(
     if evidence is not None:
         values["evidence"] = evidence
     conn.execute(update(command_tasks).where(command_tasks.c.id == row.id).values(**values))
-    _history(conn, row.id, at, by, row.status, to_status, note)
+    _history(conn, row.id, at, by, row.status, to_status, note, ref=ref)
+
+
+def _made_before(
+    conn: Connection, row: Row[Any], to_status: str, evidence: str | None, ref: str | None
+) -> bool:
+    """Whether the change asked for is there already, so a resent request writes nothing:
+    a change of this task under the same ``ref`` (the same move; another move under a
+    used ref is refused), or the task at that status already, with that evidence (or
+    none given). A step the task has passed stays a conflict: the sender learns where
+    the task stands."""
+    if ref is not None:
+        c = command_task_changes.c
+        made = conn.execute(
+            select(c.to_status).where(c.task_id == row.id, c.ref == ref)
+        ).scalar_one_or_none()
+        if made is not None:
+            if made != to_status:
+                raise TaskConflict(problem(
+                    "ref_reused", f"变更编号 {ref} 已用于将任务 {row.id} 改为“{STATUS[made].zh}”",
+                    f"the change id {ref} was used to make task {row.id} {STATUS[made].en}",
+                ))  # fmt: skip
+            return True
+    return row.status == to_status and (evidence is None or evidence == row.evidence)
 
 
 def change_status(
     bind: Bind, task_id: int, to_status: str, *, by: str, at: datetime,
-    note: str | None = None, evidence: str | None = None,
+    note: str | None = None, evidence: str | None = None, ref: str | None = None,
 ) -> TaskView:  # fmt: skip
     """Move a task on (``model.TRANSITIONS``): a finished task never changes; ``done``
-    needs ``evidence`` (what the unit did), ``cancelled`` a ``note`` (why)."""
+    needs ``evidence`` (what the unit did), ``cancelled`` a ``note`` (why). An open task
+    asked for its own status with new ``evidence`` keeps the evidence (a history row).
+
+    Idempotent (a device resends after a lost answer, or works offline): a change made
+    before — the same ``ref`` (the sender's change id, ≤ 64 characters) on this task, or
+    the status the task has already — returns the task as it stands and writes nothing
+    (``_made_before``). The task's row is locked first, so two copies of one
+    request sent at once are one change on PostgreSQL too."""
     if to_status not in STATUS:
         raise _bad("status_unknown", f"无此任务状态 {to_status!r}", f"no task status {to_status!r}")
     note = _text(note, "note", NOTE_MAX)
     evidence = _text(evidence, "evidence", EVIDENCE_MAX)
+    ref = _text(ref, "ref", REF_MAX)
     if to_status == "done" and not evidence:
         raise _bad(
             "evidence_missing", "办结任务须写明处置情况", "closing a task as done needs evidence"
@@ -310,17 +343,23 @@ def change_status(
     if to_status == "cancelled" and not note:
         raise _bad("note_missing", "取消任务须写明原因", "a cancellation needs a note")
     with write_transaction(bind) as conn:
-        row = _row(conn, task_id)
+        row = conn.execute(
+            select(command_tasks).where(command_tasks.c.id == task_id).with_for_update()
+        ).first()
         if row is None:
             raise _unknown(task_id)
-        if to_status not in TRANSITIONS.get(row.status, ()):
+        if _made_before(conn, row, to_status, evidence, ref):
+            return _view(row, at)
+        evidence_only = to_status == row.status and to_status in OPEN_STATUSES
+        if not evidence_only and to_status not in TRANSITIONS.get(row.status, ()):
             raise TaskConflict(problem(
                 "status_move",
                 f"任务 {task_id} 当前为“{STATUS[row.status].zh}”，不能改为“{STATUS[to_status].zh}”",
                 f"task {task_id} is {STATUS[row.status].en}; "
                 f"it cannot become {STATUS[to_status].en}",
             ))  # fmt: skip
-        _move(conn, row, to_status, by=by, at=at, note=note or "", evidence=evidence)
+        _move(conn, row, to_status, by=by, at=at, note=note or ("evidence" if evidence_only
+              else ""), evidence=evidence, ref=ref)  # fmt: skip
         return _view(_stored(conn, task_id), at)
 
 
@@ -492,6 +531,6 @@ def task_history(bind: Bind, task_id: int) -> list[Change]:
         ).all()
     return [
         Change(r.id, r.task_id, r.at, r.changed_by, r.from_status, r.to_status,
-               r.from_region, r.to_region, r.note)
+               r.from_region, r.to_region, r.note, r.ref)
         for r in rows
     ]  # fmt: skip
