@@ -8,6 +8,8 @@ second run raises nothing new and a crashed run is simply run again::
     alerts raised / verified / investigated   ─▶  alert, <alert id>              closed, dismissed
     travellers past due_at, not released      ─▶  closed_loop_overdue,           the stage moved on
                                                    <traveller id>/<stage>
+    hand-offs past due_at, not acknowledged   ─▶  closed_loop_overdue,           acknowledged
+                                                   <traveller id>/handoff
     risk_area_needs open / in_progress        ─▶  area_need, <need id>           done, cancelled
     persons due for placement (demand.py),    ─▶  awaiting_placement,            nobody due there
       per county                                   <county>/<first day>
@@ -40,7 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, func, select, update
 
 from fangkong.alerts.tables import alerts
-from fangkong.arrivals.tables import travellers
+from fangkong.arrivals.tables import handoffs, travellers
 from fangkong.command.model import OPEN_STATUSES
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_task_changes, command_tasks
@@ -68,6 +70,7 @@ STAGE_ROLE = {
     "handed_over": "quarantine_manager",
     "managed": "quarantine_manager",
 }
+HANDOFF_ROLE = "quarantine_manager"  # the receiving side acknowledges (接收确认)
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,36 @@ def _closed_loop(conn: Connection, rules: RaisingRules, tree: _Tree, at: datetim
     out.closed["closed_loop_overdue"] += _close(
         conn, "closed_loop_overdue", "arrival", moved, at=at, by=by,
         note="已确认下一环节 / the next stage was confirmed")  # fmt: skip
+    _handoffs(conn, rules, tree, at, by, out, held)
+
+
+def _handoffs(conn: Connection, rules: RaisingRules, tree: _Tree, at: datetime, by: str,
+              out: RaiseOutcome, held: Mapping[str, list[str]]) -> None:  # fmt: skip
+    """One task per hand-off not acknowledged by its deadline, owed by the receiving
+    jurisdiction; closed once it acknowledges (``arrivals.loop.acknowledge`` closes it
+    at once; this sweep catches the rest)."""
+    h = handoffs.c
+    late = conn.execute(
+        select(h.traveller_id, h.to_region, h.due_at)
+        .where(h.acknowledged_at.is_(None), h.due_at < at)
+    ).all()  # fmt: skip
+    deadline = at + _hours(rules, "closed_loop_overdue")
+    out.raised["closed_loop_overdue"] += raise_many(conn, "closed_loop_overdue", "arrival", (
+        Candidate(f"{r.traveller_id}/handoff", r.to_region, HANDOFF_ROLE,
+                  {"stage": "handoff", "due_at": r.due_at.isoformat(),
+                   "region": tree.name.get(r.to_region, r.to_region)}, deadline)
+        for r in late
+    ), at=at, by=by)  # fmt: skip
+    waiting = [int(tid) for tid, st in held.values() if st == "handoff" and tid.isdigit()]
+    pending: set[int] = set()
+    for part in _chunks(waiting):
+        pending.update(int(i) for i in conn.execute(
+            select(h.traveller_id).where(h.traveller_id.in_(list(part)),
+                                         h.acknowledged_at.is_(None))).scalars())  # fmt: skip
+    done = [f"{tid}/handoff" for tid in waiting if tid not in pending]
+    out.closed["closed_loop_overdue"] += _close(
+        conn, "closed_loop_overdue", "arrival", done, at=at, by=by,
+        note="接收地已确认 / the hand-off was acknowledged")  # fmt: skip
 
 
 def _needs(conn: Connection, tree: _Tree, at: datetime, by: str, out: RaiseOutcome) -> None:

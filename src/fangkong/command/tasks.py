@@ -8,8 +8,9 @@ row; the audit row is written by the guarded caller (``command.access_tasks``, a
 Stable API: the names and keyword parameters below are what the raising job
 (``command.raising``) and the capabilities that resolve a source call — ``raise_task``,
 ``close_for_source``, ``refresh_params``, ``change_status``, ``assign_task``,
-``escalate_overdue``, ``get_task``, ``list_tasks``, ``task_history``, ``TaskView``,
-``Escalated``, ``Change``. Add parameters with defaults; do not rename.
+``escalate_overdue``, ``follow_deadline``, ``get_task``, ``list_tasks``,
+``tasks_for_sources``, ``escalated_sources``, ``task_history``, ``TaskView``, ``Escalated``,
+``Change``. Add parameters with defaults; do not rename.
 
 - ``raise_task`` — idempotent on ``(kind, source_type, source_id)``: a second call for
   the same source returns the stored task and ``created=False``;
@@ -17,9 +18,15 @@ Stable API: the names and keyword parameters below are what the raising job
   evidence (what the unit did), ``cancelled`` a note; closing stamps ``closed_at/_by``;
 - ``close_for_source`` — the source was resolved in its own capability: close its task
   in the same transaction (nothing when there is none or it is already closed);
-- ``escalate_overdue`` — an open task more than ``escalate_after_hours`` past its
-  deadline (then past its last escalation) moves one level up the region tree, at most
-  ``max_level`` levels above its first unit; the province never moves further;
+- ``follow_deadline`` — the source's own next step moved its deadline (an alert
+  verified: the investigation's deadline now); the task takes it in the same transaction;
+- ``tasks_for_sources`` / ``escalated_sources`` — how the capabilities whose rows raise
+  tasks show the task's owner, level and deadline next to the row (escalation is the
+  task's, never the source's own: docs/command.md);
+- ``escalate_overdue`` — the one escalation (逐级上报) of the platform: an open task
+  more than ``escalate_after_hours`` past its deadline (then past its last escalation)
+  moves one level up the region tree, at most ``max_level`` levels above its first
+  unit; the province never moves further;
 - ``assign_task`` — a commander's task (交办) for a unit; that the unit lies strictly
   below the commander's region is checked by the guarded caller.
 """
@@ -31,7 +38,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Row,
+    Select,
+    and_,
+    cast,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from fangkong.command.errors import TaskConflict, TaskInvalid, TaskUnknown, problem
 from fangkong.command.model import (
@@ -420,6 +439,47 @@ def escalate_overdue(bind: Bind, rules: CommandRules, *, at: datetime) -> list[E
                      f"escalated to level {level}", row.region_code, row.parent_code)  # fmt: skip
             moved.append(Escalated(row.id, row.region_code, row.parent_code, level))
         return moved
+
+
+def follow_deadline(
+    bind: Bind, kind: str, source_type: str, source_id: str, deadline_at: datetime
+) -> bool:
+    """The source's next step set a new deadline: its open task takes it (no history row,
+    as the raising job's sweep does); False when there is no open task."""
+    t = command_tasks.c
+    with write_transaction(bind) as conn:
+        done = conn.execute(
+            update(command_tasks)
+            .where(t.kind == kind, t.source_type == source_type, t.source_id == source_id,
+                   t.status.in_(OPEN_STATUSES), t.deadline_at != deadline_at)
+            .values(deadline_at=deadline_at)
+        )  # fmt: skip
+        return bool(done.rowcount)
+
+
+def tasks_for_sources(
+    bind: Bind, kind: str, source_type: str, source_ids: Sequence[str], *, at: datetime
+) -> dict[str, TaskView]:
+    """The tasks of these sources, by source id (a source without a task is absent)."""
+    t = command_tasks.c
+    wanted = sorted(set(source_ids))
+    found: dict[str, TaskView] = {}
+    with write_transaction(bind) as conn:
+        for i in range(0, len(wanted), 500):
+            rows = conn.execute(select(command_tasks).where(
+                t.kind == kind, t.source_type == source_type,
+                t.source_id.in_(wanted[i : i + 500]))).all()  # fmt: skip
+            found.update({str(r.source_id): _view(r, at) for r in rows})
+    return found
+
+
+def escalated_sources(kind: str, source_type: str) -> Select[Any]:
+    """The ids (as integers) of the sources whose task the escalation moved above its
+    first unit: a subquery for a capability's "escalated" filter and count."""
+    t = command_tasks.c
+    return select(cast(t.source_id, Integer)).where(
+        t.kind == kind, t.source_type == source_type, t.escalation_level > 0
+    )
 
 
 def get_task(bind: Bind, task_id: int, *, at: datetime) -> TaskView | None:

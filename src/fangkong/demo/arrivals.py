@@ -31,8 +31,9 @@ acknowledge|check``):
 
 People are late sometimes: a share ``late_landing`` of landing tests and ``late_handover``
 of hand-overs (demo behaviour, not policy) are confirmed only at 08:00 the next day,
-after the job has alerted the team and its superior — so overdue alerts fire and
-escalate, and the last day's late ones are still overdue on the board when the demo ends.
+after the job has alerted the team and its superior — so overdue alerts fire (their
+command tasks escalate in the province loop's command step), and the last day's late
+ones are still overdue on the board when the demo ends.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from fangkong.arrivals.loop import acknowledge, advance, check
 from fangkong.arrivals.manifests import ManifestHeader, import_manifest
 from fangkong.arrivals.rules import STAGES, ArrivalRules
 from fangkong.arrivals.tables import alerts, handoffs, travellers
+from fangkong.command.tables import command_tasks
 from fangkong.demo.facilities import generate
 from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.facilities import save_facility
@@ -88,7 +90,6 @@ class ArrivalDay:
     released: int = 0
     acknowledged: int = 0
     alerts: int = 0  # raised by the day's jobs
-    escalated: int = 0
     overdue: int = 0  # past their deadline at midnight
     seconds: float = 0.0
 
@@ -163,7 +164,6 @@ class ArrivalsFeed:
         self._release(d, end)
         got = check(self.engine, self.rules, at=end, by=BY)
         d.alerts += got.raised + got.handoff_alerts
-        d.escalated += got.escalated
         d.overdue = len(got.overdue)
         d.seconds = perf_counter() - tic
         self.days.append(d)
@@ -174,7 +174,7 @@ class ArrivalsFeed:
         for r in table.to_pylist():
             if r["arrival_venue_code"] in self._points:
                 groups[(r["arrival_venue_code"], r["mode"])].append(r)
-        ack = timedelta(hours=self.rules.escalation.handoff_ack_hours)
+        ack = timedelta(hours=self.rules.handoff_ack_hours)
         when = self.start + timedelta(days=day)
         for (point, mode), members in sorted(groups.items()):
             members.sort(key=lambda r: (r["arrival_time"], r["person"]))
@@ -324,7 +324,6 @@ class ArrivalsFeed:
         """08:00: the job alerts on yesterday's late ones, then the teams confirm them."""
         got = check(self.engine, self.rules, at=at, by=BY)
         d.alerts += got.raised + got.handoff_alerts
-        d.escalated += got.escalated
         late, self._late = self._late, []
         first_check = timedelta(hours=self.rules.deadlines["handed_over"] / 4)
         carry: set[str] = set()
@@ -441,9 +440,11 @@ class ArrivalsFeed:
         with self.engine.connect() as conn:
             points = board(conn, at=at)
             raised = conn.execute(select(func.count()).select_from(alerts)).scalar_one()
-            escalated = conn.execute(
-                select(func.count()).select_from(alerts).where(alerts.c.level > 1)
-            ).scalar_one()
+            escalated = conn.execute(  # the closed loop escalates through its tasks
+                select(func.count()).select_from(command_tasks).where(
+                    command_tasks.c.kind == "closed_loop_overdue",
+                    command_tasks.c.escalation_level > 0)
+            ).scalar_one()  # fmt: skip
         table = Table("卡口 point", *STAGES, "超时 overdue", "待接收 hand-offs",
                       title="入境闭环看板 Arrivals board at the end")  # fmt: skip
         for b in points:
@@ -456,7 +457,7 @@ class ArrivalsFeed:
             f"registry persons {self.matched:,}, 新建 created {self.created:,}; 采样管 tubes "
             f"{sum(x.tubes for x in self.days):,}; 转运 trips {sum(x.trips for x in self.days):,}"
             f"; 交接 handed over {sum(x.handed_over for x in self.days):,}; 预警 alerts "
-            f"{raised:,} (升级 escalated {escalated:,}); 仍超时 still overdue "
+            f"{raised:,} (任务上报 tasks escalated {escalated:,}); 仍超时 still overdue "
             f"{sum(len(b.overdue) for b in points):,}; 用时 time "
             f"{sum(x.seconds for x in self.days):.1f} s"
         )

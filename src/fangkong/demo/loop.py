@@ -20,8 +20,9 @@ drive the twin and the platform's own jobs take what the day showed.
            areas      suggested areas designated, due ones lifted; their campaigns planned
            testing    test orders for the people under management and key groups
            quarantine placements (surge), releases, discharges
-           warning    signals from the day, detection, escalation
+           warning    signals from the day, detection (alerts raised)
            command    tasks raised from what needs doing, closed when done, escalated
+                      (the one escalation: alerts and the closed loop escalate here)
            codes      every code recomputed at 24:00
            command    the board's figures of the day (command_figures); with
                       ``briefings`` the day's briefings of the province and its cities

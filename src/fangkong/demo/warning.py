@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 from fangkong.alerts.detection import RunResult, run_detection
 from fangkong.alerts.rules import AlertRules
 from fangkong.alerts.series import RegionTree
-from fangkong.alerts.service import escalate_due
 from fangkong.alerts.signals import record_signals_rows
 from fangkong.demo.signals import TwinSignals, background_twin
 from fangkong.store.tx import write_transaction
@@ -77,15 +76,15 @@ class AlertFeed:
         confirmed: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
     ) -> RunResult:
         """Record the day's signals (``confirmed``: the platform's positives, see
-        ``TwinSignals.rows``), run detection and escalation at the end of the day."""
+        ``TwinSignals.rows``) and run detection at the end of the day; an overdue alert
+        escalates through its command task (the province loop's command step)."""
         day = self.start + timedelta(days=events.day)
         record_signals_rows(self.engine, self.signals.rows(events, managed, confirmed))
         now = self.end_of(day)
-        result = run_detection(self.engine, self.rules, day, now, tree=self.tree)
-        with write_transaction(self.engine) as conn:
-            if self.tree is None:
+        if self.tree is None:
+            with write_transaction(self.engine) as conn:
                 self.tree = RegionTree.load(conn)
-            escalate_due(conn, self.tree, now)
+        result = run_detection(self.engine, self.rules, day, now, tree=self.tree)
         positive = (
             len(confirmed[0]) > 0 if confirmed is not None
             else bool(pc.any(events.test_results["positive"]).as_py())

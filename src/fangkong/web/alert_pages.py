@@ -3,7 +3,8 @@ and threshold drawn (Vega-Lite) and its lifecycle buttons (CSRF), the four-earli
 Devices send signal counts to ``POST /api/v1/signals`` (``fangkong.api.alerts_routes``).
 
 Handlers parse the query or form, call one function of ``fangkong.alerts.access`` (rights,
-jurisdiction, escalation on read, audit) and render a template.
+jurisdiction, audit) and render a template. An alert's escalation is its command task's
+(who owes it now, level, deadline), shown next to the alert.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fangkong.alerts.access import (
 )
 from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
 from fangkong.auth.guard import Call
+from fangkong.command.model import TASK_STATUSES
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep
@@ -96,7 +98,9 @@ def _detail_page(request: Request, call: Call, alert_id: int, *, code: int = 200
     detail = read_alert(call, alert_id)
     lang = page_lang(request)
     return page(request, "alerts/detail.html", status=code, actor=call.actor, d=detail,
-                spec=series_spec(detail, lang), signal_names=SIGNALS, **context)  # fmt: skip
+                spec=series_spec(detail, lang), signal_names=SIGNALS,
+                task_status_names={s.key: s.label(lang) for s in TASK_STATUSES},
+                **context)  # fmt: skip
 
 
 @alert_pages.get("/alerts/{alert_id}")
