@@ -3,6 +3,7 @@ outbreak in progress (issue 18), against scanning raw tables per view.
 
     .venv/bin/python benchmarks/board.py [--people 1000000] [--db FILE] [--opens 50]
                                          [--baseline-opens 50] [--seed 1]
+                                         [--backend sqlite|postgres [--pg-url URL]] [--serve]
 
 1. The world (``benchmarks/command_world.py``): built into ``--db`` (a temporary file
    when not given), or reused when ``--db`` names an existing file built by it.
@@ -19,6 +20,11 @@ outbreak in progress (issue 18), against scanning raw tables per view.
    (the region's tiles, its 14-day curve and its children's cases) computed per open by
    direct ``COUNT``/``GROUP BY`` queries over the raw tables — the region's subtree by a
    recursive query on ``regions``, persons by their residence — without the figures table.
+
+``--backend postgres``: the world (built on SQLite, or reused) is copied into a new
+database on the server of ``--pg-url`` (``command_world.to_postgres``) and steps 2 are
+measured there; the baseline's SQL is SQLite's and is not run. ``--serve``: the page and
+the API also timed through a real ``fangkong serve`` process with httpx over TCP.
 
 Goal (issue 18): the board opens in ≤ 1 s p95 for 1,000,000 persons, the province's
 briefing is written in ≤ 10 s, on SQLite on 2 cores. The machine may be shared: CPU
