@@ -32,7 +32,7 @@ from fangkong.command.access_briefing import (
     write_briefing,
 )
 from fangkong.command.briefing import AreaChange
-from fangkong.command.model import KIND, MEASURES, STATUS, TASK_KINDS, TASK_STATUSES
+from fangkong.command.model import KIND, MEASURES, STATUS, TASK_KINDS, TASK_STATUSES, beyond
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import EVIDENCE_MAX, REF_MAX
 from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX, Change, TaskView
@@ -333,9 +333,16 @@ class FigureOut(BaseModel):
     unit: str
     zh: str
     en: str
-    value: float | None
-    previous: float | None
+    value: float | None = Field(
+        description="null: not computed for the day, or past its bound (more_than)"
+    )
+    previous: float | None = Field(description="the day before; null as value")
     change: float | None
+    more_than: float | None = Field(
+        description="set when the figure lies past this bound (days of capacity left: "
+        "the pack's [command] days_left_horizon, the demand forecast's horizon): read "
+        '"> more_than"; value and change are then null'
+    )
     link: str | None
 
 
@@ -353,7 +360,8 @@ class CurvePointOut(BaseModel):
 
 
 class ChildOut(BoardRegionOut):
-    figures: dict[str, float | None]
+    figures: dict[str, float | None] = Field(description="null: absent, or past its bound")
+    more_than: dict[str, float] = Field(description="the figures past their bound, and it")
 
 
 class BoardOut(BaseModel):
@@ -409,9 +417,12 @@ class BriefingFigureOut(BaseModel):
     key: str = Field(description="a figure key of the board (docs/command.md)")
     label: str
     unit: str = Field(description="count, beds, days, or percent (0…100)")
-    today: float | None
-    yesterday: float | None
+    today: float | None = Field(description="null: absent, or past its bound (more_than)")
+    yesterday: float | None = Field(description="the day before; null as today")
     change: float | None
+    more_than: float | None = Field(
+        description='set when today\'s value lies past this bound: read "> more_than"'
+    )
 
 
 class OverdueOut(BaseModel):
@@ -455,7 +466,13 @@ class BriefingDetailOut(BriefingOut):
     figures: list[BriefingFigureOut]
     curve: list[CurveOut]
     capacity: list[CapacityOut]
-    days_left: float | None
+    days_left: float | None = Field(
+        description="days of capacity left; null: nobody came in, or past days_left_more_than"
+    )
+    days_left_more_than: float | None = Field(
+        description="set when days left lie past this bound (the pack's [command] "
+        'days_left_horizon, the demand forecast\'s horizon): read "> days_left_more_than"'
+    )
     overdue: list[OverdueOut]
     overdue_total: int
     designated: list[AreaChangeOut]
@@ -490,13 +507,19 @@ def get_briefing(
     entry, b = briefing_numbers(call, rules, briefing_id, lang)
     return BriefingDetailOut(
         **_entry(entry).model_dump(), lang=lang,
-        figures=[BriefingFigureOut(key=f.key, label=f.label, unit=f.unit, today=f.today,
-                           yesterday=f.yesterday, change=f.change) for f in b.figures],
+        figures=[BriefingFigureOut(key=f.key, label=f.label, unit=f.unit,
+                                   today=None if f.more_than else f.today,
+                                   yesterday=None if beyond(f.yesterday, f.bound)
+                                   else f.yesterday,
+                                   change=f.change, more_than=f.more_than)
+                 for f in b.figures],
         curve=[CurveOut(day=p.day, controlled=p.controlled, community=p.community)
                for p in b.curve],
         capacity=[CapacityOut(kind=o.kind, label=o.label, occupied=o.occupied,
                               capacity=o.capacity) for o in b.occupancy],
-        days_left=b.days_left,
+        days_left=None if beyond(b.days_left, b.days_left_bound) else b.days_left,
+        days_left_more_than=(b.days_left_bound if beyond(b.days_left, b.days_left_bound)
+                             else None),
         overdue=[OverdueOut(id=t.id, kind=t.kind, kind_label=t.kind_label,
                             status_label=t.status_label, region_code=t.region_code,
                             region_name=t.region_name, role=t.role, role_label=t.role_label,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, func, or_, select, update
@@ -122,6 +122,13 @@ def infections(
     """When each infection linked to the area counts (``lifting.infection_time``): a case
     living in it, or a case whose infectious stay at one of its venues was traced; dated by
     the later of sample and onset date (a stay: its local day). Only from ``since`` on."""
+    return _infections(conn, area_id, region_code, building, since, ctx.tz)
+
+
+def _infections(
+    conn: Connection, area_id: int, region_code: str, building: str | None, since: date,
+    tz: tzinfo,
+) -> list[datetime]:  # fmt: skip
     case_day = func.coalesce(tracing_cases.c.sample_date, tracing_cases.c.onset_date)
     later = func.coalesce(tracing_cases.c.onset_date, tracing_cases.c.sample_date)
     where = _in_area(conn, area_id, region_code, building, persons.c.residence_code,
@@ -141,12 +148,12 @@ def infections(
                 tracing_exposures.c.setting == "venue",
                 venues.c.region_code.in_(subtree(region_code)),
                 # only stays from the local start of ``since`` (the filter below, in SQL)
-                tracing_exposures.c.overlap_start >= datetime.combine(since, time.min, ctx.tz),
+                tracing_exposures.c.overlap_start >= datetime.combine(since, time.min, tz),
             )
             .distinct()
         ).scalars()
-        days += [t.astimezone(ctx.tz).date() for t in stays]
-    return sorted({infection_time(d, ctx.tz) for d in days if d >= since})
+        days += [t.astimezone(tz).date() for t in stays]
+    return sorted({infection_time(d, tz) for d in days if d >= since})
 
 
 # ---- health codes ---------------------------------------------------------------------------
@@ -343,6 +350,37 @@ def run_lifting(
                                   change_id, evaluate)  # fmt: skip
                 done.append(LiftRecord(int(row.id), str(row.name), lift, n))
     return done
+
+
+@dataclass(frozen=True)
+class NextLift:
+    """When an area standing at a level the pack lifts would be lifted if no new infection
+    came (``lifting.due_at``), counting only the infections known by ``at``."""
+
+    area_id: int
+    region_code: str
+    level: str
+    lift_at: datetime
+
+
+def next_lifts(conn: Connection, rules: RiskAreaRules, tz: tzinfo, *, at: datetime,
+               designated_by: datetime | None = None) -> list[NextLift]:  # fmt: skip
+    """Every area at a level ``rules.lifting`` lifts (designated by ``designated_by`` when
+    given), with its lifting time as things stood at ``at``; a lift already due by ``at``
+    and not yet applied keeps its past time. Areas: tens to hundreds, each read on its own
+    like the lifting job."""
+    ra = risk_areas.c
+    query = select(risk_areas).where(ra.level.in_(list(rules.lifting))).order_by(ra.id)
+    if designated_by is not None:
+        query = query.where(ra.designated_at <= designated_by)
+    out = []
+    for r in conn.execute(query):
+        found = _infections(conn, r.id, r.region_code, r.building,
+                            r.since.astimezone(tz).date(), tz)  # fmt: skip
+        due = due_at(rules, AreaState(r.level, r.origin, r.since), [t for t in found if t <= at])
+        if due is not None:
+            out.append(NextLift(int(r.id), str(r.region_code), str(r.level), due[0]))
+    return out
 
 
 # ---- reading --------------------------------------------------------------------------------
