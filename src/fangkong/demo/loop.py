@@ -20,7 +20,9 @@ drive the twin and the platform's own jobs take what the day showed.
            areas      suggested areas designated, due ones lifted; their campaigns planned
            testing    test orders for the people under management and key groups
            quarantine placements (surge), releases, discharges
-           warning    signals from the day, detection (alerts raised)
+           warning    signals from the day, detection (alerts raised); each county's
+                      officer on duty verifies, investigates and closes or dismisses
+                      the alerts at the simulated time each is done (``AlertDesk``)
            command    tasks raised from what needs doing, closed when done, escalated
                       (the one escalation: alerts and the closed loop escalate here)
            codes      every code recomputed at 24:00
@@ -60,6 +62,7 @@ from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_tasks
 from fangkong.command.tasks import escalate_overdue
 from fangkong.demo.adapter import TwinAdapter
+from fangkong.demo.alert_desk import AlertDesk
 from fangkong.demo.areas import DayAreas, RiskAreaFeed
 from fangkong.demo.arrivals import ArrivalDay, ArrivalsFeed
 from fangkong.demo.investigation import FieldDesk
@@ -149,6 +152,7 @@ class ProvinceLoop:
         self.tracing = TracingFeed(self.engine, self.ctx, self.twin, self.registry, ids=ids,
                                    recompute=False)  # fmt: skip
         self.investigators = FieldDesk(self.engine)
+        self.duty = AlertDesk(self.engine)  # answers the alerts (verify, investigate)
         self.areas = RiskAreaFeed(self.engine, self.ctx)
         self.warning = AlertFeed.build(self.engine, AlertRules.from_pack(self.ctx.pack),
                                        self.registry, self.scenario)  # fmt: skip
@@ -212,6 +216,7 @@ class ProvinceLoop:
         rooms = self._timed("quarantine", lambda: self.rooms.day(t1))
         new_cases = self._timed("report", lambda: self._new_cases(t0, t1))
         self._timed("warning", lambda: self.warning.day(events, managed, new_cases))
+        self._timed("warning", lambda: self.duty.day(t1))
         tasks = self._timed("command", lambda: self._tasks(t1))
         self._timed("codes", lambda: recompute_all(self.engine, self.ctx, t1, trigger="day"))
         # the board's figures of the day, as it stood at 24:00 (command centre)

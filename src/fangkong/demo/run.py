@@ -249,7 +249,7 @@ def _print_summary(
     if loop.days:
         for line in task_lines(task_outcomes(loop.engine, end)):
             out.print(line)
-    for line in alert_summary(loop.engine, loop.warning):
+    for line in alert_summary(loop.engine, loop.warning, loop.duty):
         out.print(line)
     for line in loop.rooms.summary(end):
         out.print(line)

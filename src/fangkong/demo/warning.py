@@ -103,9 +103,10 @@ def managed_before(orders: Any, n: int, day: int) -> npt.NDArray[np.bool_]:
     return managed
 
 
-def summary(engine: Engine, feed: AlertFeed) -> list[str]:
+def summary(engine: Engine, feed: AlertFeed, duty: Any = None) -> list[str]:
     """Lines for the demo: alerts by rule, the first one of each before/after the first
-    confirmed case, how many the quiet weeks raised."""
+    confirmed case, how many the quiet weeks raised; ``duty`` (the loop's ``AlertDesk``):
+    how its officers answered them."""
     from sqlalchemy import func, select
 
     from fangkong.alerts.tables import alerts
@@ -127,4 +128,9 @@ def summary(engine: Engine, feed: AlertFeed) -> list[str]:
     for rule, n, first, first_id in rows:
         lead = "" if confirmed is None else f"  提前 lead {(confirmed - first).days:+d} 天 days"
         lines.append(f"  {rule:<28} {n:>3} 条 alerts, 首次 first {first} (#{first_id}){lead}")
+    if duty is not None:
+        lines.append(
+            f"  值班流调 duty epidemiologists: 核实 verified {duty.outcomes['verified']}, "
+            f"结案 closed {duty.outcomes['closed']}, 排除 dismissed {duty.outcomes['dismissed']}"
+        )
     return lines
