@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, select
 
+from fangkong.store.fast import driver_rows
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
 from fangkong.store.types import epoch_seconds, undecoded
@@ -159,23 +160,25 @@ class Stays:
 def venue_stays(conn: Connection) -> Stays:
     """Each case's stays at venues, from its stored venue exposures: one exposure per
     contact met, so a stay is stored in many overlapping pieces. The rows are read in
-    one scan with their times undecoded (``store.types.epoch_seconds``) and a case's
-    pieces at a venue that overlap or touch are merged (``graph.merge_stays``): the
-    clusters are those of the pieces, a few hundred stays where a view decoded every
-    piece before."""
+    one scan as the driver gives them (``store.fast.driver_rows``), their times as
+    numbers at once (``store.types.epoch_seconds``), and a case's pieces at a venue
+    that overlap or touch are merged (``graph.merge_stays``): the clusters are those of
+    the pieces, from a few hundred stays where a view made a row and two datetimes of
+    every piece before."""
     e = tracing_exposures.c
-    rows = conn.execute(
+    rows = driver_rows(conn, (
         select(e.case_id, e.place_code, undecoded(e.overlap_start), undecoded(e.overlap_end))
         .where(e.setting == "venue", e.place_code.is_not(None))
-    ).all()  # fmt: skip
+    ))  # fmt: skip
     if not rows:
         empty = np.zeros(0, np.int64)
         return Stays(empty, empty, (), empty, empty)
-    case, place, t_in, t_out = zip(*rows, strict=True)
-    codes, venue = np.unique(np.array(place, dtype=object), return_inverse=True)
-    merged = merge_stays(np.array(case, np.int64), venue.astype(np.int64),
-                         epoch_seconds(t_in), epoch_seconds(t_out))  # fmt: skip
-    return Stays(merged[0], merged[1], tuple(str(c) for c in codes), merged[2], merged[3])
+    index: dict[str, int] = {}
+    venue = [index.setdefault(r[1], len(index)) for r in rows]
+    merged = merge_stays(np.array([r[0] for r in rows], np.int64), np.array(venue, np.int64),
+                         epoch_seconds([r[2] for r in rows]),
+                         epoch_seconds([r[3] for r in rows]))  # fmt: skip
+    return Stays(merged[0], merged[1], tuple(index), merged[2], merged[3])
 
 
 @dataclass(frozen=True)
