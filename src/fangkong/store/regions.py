@@ -21,15 +21,15 @@ def subtree(region_code: str) -> Select[tuple[str]]:
     return select(tree.c.code)
 
 
-def subtrees(roots: Sequence[str]) -> CTE:
-    """(code, root) for every region in the subtree of each of ``roots`` (the root
-    included): one recursive query for many subtrees. A region under two of the roots
-    (one root inside another's subtree) comes once for each."""
+def subtrees(roots: Sequence[str], *, label: str = "root", name: str = "subtrees") -> CTE:
+    """(code, ``label``) for every region in the subtree of each of ``roots`` (the root
+    included), ``label`` naming the root: one recursive query for many subtrees. A region
+    under two of the roots (one root inside another's subtree) comes once for each."""
     tree = (
-        select(regions.c.code, regions.c.code.label("root"))
+        select(regions.c.code, regions.c.code.label(label))
         .where(regions.c.code.in_(list(roots)))
-        .cte("subtrees", recursive=True)
+        .cte(name, recursive=True)
     )
     return tree.union_all(
-        select(regions.c.code, tree.c.root).where(regions.c.parent_code == tree.c.code)
+        select(regions.c.code, tree.c[label]).where(regions.c.parent_code == tree.c.code)
     )
