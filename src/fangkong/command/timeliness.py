@@ -65,6 +65,7 @@ from sqlalchemy import (
 from fangkong.command.model import MEASURES, OPEN_STATUSES
 from fangkong.command.tables import command_tasks
 from fangkong.quarantine.tables import quarantine_placements
+from fangkong.store.regions import subtrees
 from fangkong.store.schema import persons, regions
 from fangkong.testing.tables import campaigns, results, tube_members, tubes
 from fangkong.tracing.tables import tracing_cases, tracing_contacts
@@ -220,14 +221,7 @@ def county_codes(conn: Connection, region_code: str) -> list[str]:
 
 def unit_map(units: Sequence[str]) -> CTE:
     """(code, unit): every region at or below one of ``units``, with that unit."""
-    tree = (
-        select(regions.c.code, regions.c.code.label("unit"))
-        .where(regions.c.code.in_(list(units)))
-        .cte("unit_map", recursive=True)
-    )
-    return tree.union_all(
-        select(regions.c.code, tree.c.unit).where(regions.c.parent_code == tree.c.code)
-    )
+    return subtrees(units, label="unit", name="unit_map")
 
 
 # ---- the events of each measure (set-based) ------------------------------------------

@@ -75,21 +75,20 @@ def series_spec(detail: AlertDetail, lang: str) -> str:
                               strict=True)
     ]  # fmt: skip
     x = {"field": "period", "type": "temporal", "title": None}
-    spec = {
-        "width": "container", "height": 260, "data": {"values": values},
-        "layer": [
-            {"mark": {"type": "bar", "tooltip": True},
-             "encoding": {"x": x, "y": {"field": "count", "type": "quantitative",
-                                        "title": count},
-                          "color": {"condition": {"test": "datum.alarm", "value": "#c62828"},
-                                    "value": "#7a8699"}}},
-            {"transform": [{"filter": "datum.threshold != null"}],
-             "mark": {"type": "line", "interpolate": "step-after", "color": "#f2b01e",
-                      "strokeWidth": 2, "tooltip": True},
-             "encoding": {"x": x, "y": {"field": "threshold", "type": "quantitative",
-                                        "title": f"{count} / {bound}"}}},
-        ],
-    }  # fmt: skip
+    bars = {"mark": {"type": "bar", "tooltip": True},
+            "encoding": {"x": x, "y": {"field": "count", "type": "quantitative", "title": count},
+                         "color": {"condition": {"test": "datum.alarm", "value": "#c62828"},
+                                   "value": "#7a8699"}}}  # fmt: skip
+    line = {"transform": [{"filter": "datum.threshold != null"}],
+            "mark": {"type": "line", "interpolate": "step-after", "color": "#f2b01e",
+                     "strokeWidth": 2, "tooltip": True},
+            "encoding": {"x": x, "y": {"field": "threshold", "type": "quantitative",
+                                       "title": f"{count} / {bound}"}}}  # fmt: skip
+    # a trigger (a count reached, no method) has no threshold: a line layer over no data
+    # would give Vega empty extents ("Infinite extent") and draw nothing
+    has_line = any(v["threshold"] is not None for v in values)
+    spec = {"width": "container", "height": 260, "data": {"values": values},
+            "layer": [bars, line] if has_line else [bars]}  # fmt: skip
     return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
 
 

@@ -172,7 +172,10 @@ def graph_spec(view: ChainsView) -> str:
                     "tooltip": {"signal": "datum.name + ' (#' + datum.case + ')'"},
                 }},
                 "transform": [{
-                    "type": "force", "iterations": 300, "static": True,
+                    # the links' source/target become node objects when the force has
+                    # run: the link paths below wait for it (``require``), else they are
+                    # drawn from indices ("Mundefined,undefined")
+                    "type": "force", "iterations": 300, "static": True, "signal": "force",
                     "forces": [
                         {"force": "center", "x": {"signal": "cx"}, "y": {"signal": "cy"}},
                         {"force": "collide", "radius": 12},
@@ -187,7 +190,7 @@ def graph_spec(view: ChainsView) -> str:
                 "encode": {"update": {"stroke": {"value": "#999"},
                                       "strokeWidth": {"value": 1.5}}},
                 "transform": [{
-                    "type": "linkpath", "shape": "line",
+                    "type": "linkpath", "require": {"signal": "force"}, "shape": "line",
                     "sourceX": "datum.source.x", "sourceY": "datum.source.y",
                     "targetX": "datum.target.x", "targetY": "datum.target.y",
                 }],
