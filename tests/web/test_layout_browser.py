@@ -33,15 +33,13 @@ from fangkong.clock import now as utcnow
 from fangkong.quarantine.placement import place
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.terms import PlacementRequest
-from fangkong.testing.campaigns import add_lab, create_campaign
-from fangkong.testing.custody import ship
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.samples import Sample, collect
 from tests.api.codes import codes_of
-from tests.api.helpers import make_app, person_ids
+from tests.api.helpers import make_app
 from tests.demo.test_arrivals import run_feed
 from tests.quarantine.helpers import COUNTY_A, add, hotel, people
 from tests.web.live import chromium, live_server, login, province
+from tests.web.test_testing_browser import start_campaign
 
 pytestmark = pytest.mark.browser
 
@@ -96,17 +94,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]) 
     engine, home = province(tmp_path_factory, twin_files, "layout-browser")
     app = make_app(engine, home)
     run_feed(engine, 2)  # the arrivals desk: travellers, landing tubes, overdue ones
-    rules = TestingRules.from_pack(codes_of(app).pack)
-    add_lab(engine, "LAB1", "晋昌区检测实验室", "140102", 20_000)
-    start = utcnow() - timedelta(hours=3)
-    cid = create_campaign(engine, rules, "晋昌区全员检测", "140102", starts_at=start)
-    residents = person_ids(engine, "140102")
-    for i in range(3):
-        when = start + timedelta(hours=1)
-        sample = Sample(f"B-{i}", residents[i * 10 : (i + 1) * 10], "点位1", "140102", "s", when,
-                        "campaign", cid)  # fmt: skip
-        collect(engine, rules, sample, at=when)
-    ship(engine, ["B-0"], "LAB1")
+    cid, _ = start_campaign(engine, TestingRules.from_pack(codes_of(app).pack))  # sampling
     add(engine, dataclasses.replace(hotel("QH1", COUNTY_A, single=40, zones=2), name=LONG_NAME))
     ids = people(engine, COUNTY_A, 2)
     place(engine, [PlacementRequest(p, "close_contact", household=f"solo-{p}") for p in ids],
