@@ -49,6 +49,7 @@ bench: env  ## every benchmark, one after the other (about an hour; adds the ben
 	$(VENV)/bin/python benchmarks/pool_resolve.py
 	$(VENV)/bin/python benchmarks/detect.py
 	$(VENV)/bin/python benchmarks/board.py
+	$(VENV)/bin/python benchmarks/pages.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -3,6 +3,7 @@ outbreak in progress (issue 18), against scanning raw tables per view.
 
     .venv/bin/python benchmarks/board.py [--people 1000000] [--db FILE] [--opens 50]
                                          [--baseline-opens 50] [--seed 1]
+                                         [--backend sqlite|postgres [--pg-url URL]] [--serve]
 
 1. The world (``benchmarks/command_world.py``): built into ``--db`` (a temporary file
    when not given), or reused when ``--db`` names an existing file built by it.
@@ -20,6 +21,11 @@ outbreak in progress (issue 18), against scanning raw tables per view.
    direct ``COUNT``/``GROUP BY`` queries over the raw tables — the region's subtree by a
    recursive query on ``regions``, persons by their residence — without the figures table.
 
+``--backend postgres``: the world (built on SQLite, or reused) is copied into a new
+database on the server of ``--pg-url`` (``command_world.to_postgres``) and steps 2 are
+measured there; the baseline's SQL is SQLite's and is not run. ``--serve``: the page and
+the API also timed through a real ``fangkong serve`` process with httpx over TCP.
+
 Goal (issue 18): the board opens in ≤ 1 s p95 for 1,000,000 persons, the province's
 briefing is written in ≤ 10 s, on SQLite on 2 cores. The machine may be shared: CPU
 seconds are printed beside wall seconds.
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import resource
 import statistics
@@ -453,6 +460,27 @@ SERVER_KEY = bytes(range(32, 64))  # the bench's own master key (audit chain, se
 PASSWORD = "bench horse battery staple"  # noqa: S105 - a bench user of a throwaway world
 
 
+def bench_user(engine: Any, province: str) -> Any:
+    """The bench's commander of the province (kept in a reused world); the server keys."""
+    from sqlalchemy import text
+
+    from fangkong.auth.model import cli_actor
+    from fangkong.auth.users import add_user
+    from fangkong.keys import ServerKeys
+
+    keys = ServerKeys.from_master(SERVER_KEY)
+    with engine.connect() as conn:
+        known = conn.execute(
+            text("SELECT count(*) FROM users WHERE username = 'benchcommander'")
+        ).scalar()
+    if not known:
+        add_user(
+            engine, keys.audit, cli_actor(), "benchcommander", PASSWORD, "commander", province,
+            "bench",
+        )  # fmt: skip
+    return keys
+
+
 def http_opens(engine: Any, regions: dict[str, str], opens: int) -> dict[str, list[float]]:
     """The board as a browser and a client get it, through the app in-process (Starlette's
     TestClient; no network): a commander of the province logged in, then ``opens`` GETs of
@@ -461,32 +489,11 @@ def http_opens(engine: Any, regions: dict[str, str], opens: int) -> dict[str, li
 
     from fastapi.testclient import TestClient
 
-    from fangkong.auth.model import cli_actor
-    from fangkong.auth.users import add_user
     from fangkong.identity.sealing import Sealer
-    from fangkong.keys import ServerKeys
     from fangkong.server.app import create_app
     from fangkong.settings import load_settings
 
-    keys = ServerKeys.from_master(SERVER_KEY)
-    province = regions["province"]
-    from sqlalchemy import text
-
-    with engine.connect() as conn:
-        known = conn.execute(
-            text("SELECT count(*) FROM users WHERE username = 'benchcommander'")
-        ).scalar()
-    if not known:  # a reused world has the user already
-        add_user(
-            engine,
-            keys.audit,
-            cli_actor(),
-            "benchcommander",
-            PASSWORD,
-            "commander",
-            province,
-            "bench",
-        )
+    keys = bench_user(engine, regions["province"])
     out: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="fk-board-home-") as home:
         settings = load_settings(
@@ -499,35 +506,106 @@ def http_opens(engine: Any, regions: dict[str, str], opens: int) -> dict[str, li
         )
         app = create_app(settings, engine, sealer=Sealer(bytes(32)), keys=keys)
         with TestClient(app, base_url="https://testserver") as c:
-            page = c.get("/login")
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-            r = c.post(
-                "/login",
-                data={
-                    "username": "benchcommander",
-                    "password": PASSWORD,
-                    "csrf_token": token.group(1) if token else "",
-                },
-                follow_redirects=False,
+            out.update(login_and_open(c, regions, opens, ""))
+    return out
+
+
+def login_and_open(c: Any, regions: dict[str, str], opens: int, label: str) -> dict[str, Any]:
+    """Log the bench's commander in through the login form (``c``: an httpx client, or
+    Starlette's TestClient, which is one), then ``opens`` GETs of the board's page and API
+    for each region, after one untimed GET each; seconds keyed ``<label><kind>_<name>``."""
+    out: dict[str, Any] = {}
+    page = c.get("/login")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    r = c.post(
+        "/login",
+        data={
+            "username": "benchcommander",
+            "password": PASSWORD,
+            "csrf_token": token.group(1) if token else "",
+        },
+        follow_redirects=False,
+    )
+    if r.status_code != 303:
+        print(f"  {label}page: login refused ({r.status_code}); not measured")
+        return out
+    for name, region in regions.items():
+        for kind, path in (("page", "/command"), ("api", "/api/v1/command/board")):
+
+            def get(p: str = path, rg: str = region) -> int:
+                got = c.get(p, params={"region": rg})
+                if got.status_code != 200:
+                    raise RuntimeError(f"{p} {rg}: {got.status_code}")
+                return len(got.content)
+
+            get()  # the first request of a path warms caches (templates, statements)
+            spent, size = timed(get, opens)
+            out[f"{label.replace(' ', '_')}{kind}_{name}"] = spent
+            print(
+                f"  {label}{kind} {path}, {name} {region}: {fmt(spent)} over {opens} "
+                f"({size / 1024:,.0f} KiB)"
             )
-            if r.status_code != 303:
-                print(f"  page: login refused ({r.status_code}); not measured")
-                return out
-            for name, region in regions.items():
-                for kind, path in (("page", "/command"), ("api", "/api/v1/command/board")):
+    return out
 
-                    def get(p: str = path, r: str = region) -> int:
-                        got = c.get(p, params={"region": r})
-                        if got.status_code != 200:
-                            raise RuntimeError(f"{p} {r}: {got.status_code}")
-                        return len(got.content)
 
-                    spent, size = timed(get, opens)
-                    out[f"{kind}_{name}"] = spent
-                    print(
-                        f"  {kind} {path}, {name} {region}: {fmt(spent)} over {opens} "
-                        f"({size / 1024:,.0f} KiB)"
-                    )
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def served_opens(url: str, regions: dict[str, str], opens: int) -> dict[str, list[float]]:
+    """The board through a real server: ``fangkong serve`` started as its own process on
+    the world's database (clock fixed at the world's ``NOW``), a commander of the
+    province logged in over HTTP with httpx (one kept-alive connection, as a browser), then
+    ``opens`` GETs of the page ``/command?region=…`` and of ``/api/v1/command/board`` —
+    the request parsed, the guarded read, the page rendered, the bytes sent over TCP."""
+    import base64
+    import os
+    import subprocess
+
+    import httpx
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FANGKONG_DATABASE_URL": url,
+        "FANGKONG_SEAL_KEY": base64.b64encode(bytes(32)).decode(),
+        "FANGKONG_SERVER_KEY": base64.b64encode(SERVER_KEY).decode(),
+        "FANGKONG_CLOCK": cw.NOW.isoformat(),
+        "FANGKONG_COOKIE_SECURE": "false",
+        "FANGKONG_INPUT_PAST_DAYS": "3650",
+    }
+    out: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="fk-board-serve-") as home:
+        env["FANGKONG_HOME"] = home
+        server = subprocess.Popen(
+            [sys.executable, "-m", "fangkong", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=base, timeout=60) as c:
+                for _ in range(300):  # the server imports and checks the schema first
+                    try:
+                        if c.get("/login").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.2)
+                else:
+                    raise RuntimeError("fangkong serve did not answer in 60 s")
+                out.update(login_and_open(c, regions, opens, "served "))
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
     return out
 
 
@@ -588,7 +666,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--opens", type=int, default=50)
     ap.add_argument("--baseline-opens", type=int, default=50)
+    ap.add_argument(
+        "--backend",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="postgres: the world (built on SQLite) is copied into --pg-url and measured there",
+    )
+    ap.add_argument(
+        "--pg-url",
+        default=os.environ.get("FANGKONG_TEST_POSTGRES_URL"),
+        help="a PostgreSQL server's URL (default FANGKONG_TEST_POSTGRES_URL, as "
+        "scripts/with-postgres sets it); the world goes into a new database fk_command_world",
+    )
+    ap.add_argument(
+        "--serve",
+        action="store_true",
+        help="also time GETs of the board page and API through a `fangkong serve` process",
+    )
     args = ap.parse_args(argv)
+    if args.backend == "postgres" and not args.pg_url:
+        ap.error("--backend postgres needs --pg-url (or run under scripts/with-postgres)")
     with tempfile.TemporaryDirectory(prefix="fk-board-") as tmp:
         db = (args.db or Path(tmp) / "world.db").resolve()
         return run(db, args)
@@ -609,25 +706,40 @@ def run(db: Path, args: argparse.Namespace) -> int:
         world = cw.build(db, args.people, args.seed)
         print(f"  built in {time.perf_counter() - t:.1f} s")
         print(cw.describe(world))
-    engine = make_engine(f"sqlite:///{db}")
+    url = f"sqlite:///{db}"
+    if args.backend == "postgres":
+        t = time.perf_counter()
+        url, rows = cw.to_postgres(db, args.pg_url)
+        print(
+            f"  copied {sum(rows.values()):,} rows into PostgreSQL in "
+            f"{time.perf_counter() - t:.1f} s"
+        )
+    engine = make_engine(url)
     with engine.connect() as conn:
         province = conn.execute(text("SELECT code FROM regions WHERE level='province'")).scalar()
         people = conn.execute(text("SELECT count(*) FROM persons")).scalar()
         county = conn.execute(
             text(
-                "SELECT substr(p.residence_code, 1, 6) FROM tracing_cases c"
+                "SELECT substr(p.residence_code, 1, 6) AS county FROM tracing_cases c"
                 " JOIN persons p ON p.id = c.person_id GROUP BY 1 ORDER BY count(*) DESC"
                 " LIMIT 1"
             )
         ).scalar()
     regions = {"province": str(province), "county": str(county)}
     print(f"\n{people:,} persons; province {province}, county {county}; clock at {cw.NOW}")
+    base: dict[str, list[float]] = {}
+    raw: dict[str, dict[str, float]] = {}
     with clock.frozen(cw.NOW):
-        print("ours:")
+        print(f"ours ({args.backend}):")
         mine = ours(engine, regions, args.opens)
+        if args.serve:
+            bench_user(engine, regions["province"])
+            mine.update(served_opens(url, regions, args.opens))
+        if args.backend != "sqlite":  # the baseline's SQL is SQLite's (date modifiers)
+            engine.dispose()
+            report(people, regions, mine, base, raw, args.backend)
+            return 0
         print("baseline (raw tables per view):")
-        base: dict[str, list[float]] = {}
-        raw: dict[str, dict[str, float]] = {}
         for name, region in regions.items():
             cpu = _cpu()
             base[name], raw[name] = baseline(engine, region, args.baseline_opens)
@@ -650,7 +762,7 @@ def run(db: Path, args: argparse.Namespace) -> int:
             )
         )
     engine.dispose()
-    report(people, regions, mine, base, raw)
+    report(people, regions, mine, base, raw, args.backend)
     return 0
 
 
@@ -660,28 +772,31 @@ def report(
     mine: dict[str, Any],
     base: dict[str, list[float]],
     raw: dict[str, dict[str, float]],
+    backend: str = "sqlite",
 ) -> None:
-    print(f"\n## Board of {people:,} persons, SQLite\n")
+    title = {"sqlite": "SQLite", "postgres": "PostgreSQL"}[backend]
+    print(f"\n## Board of {people:,} persons, {title}\n")
     print("| view | ours p50 | ours p95 | raw tables p50 | raw tables p95 | ratio (p95) |")
     print("|---|---:|---:|---:|---:|---:|")
-    for name, region in regions.items():
-        b = base[name]
-        o = mine.get(f"open_{name}")
+
+    def row(label: str, o: list[float] | None, b: list[float] | None) -> None:
         cells = f"{ms(statistics.median(o))} | {ms(p95(o))}" if o else "— | —"
-        ratio = f"{p95(b) / p95(o):,.0f}×" if o else "—"
-        print(
-            f"| {name} {region} | {cells} | {ms(statistics.median(b))} | {ms(p95(b))} | {ratio} |"
-        )
+        theirs = f"{ms(statistics.median(b))} | {ms(p95(b))}" if b else "— | —"
+        ratio = f"{p95(b) / p95(o):,.0f}×" if o and b else "—"
+        print(f"| {label} | {cells} | {theirs} | {ratio} |")
+
+    for name, region in regions.items():
+        row(f"{name} {region}", mine.get(f"open_{name}"), base.get(name))
     for kind in ("page", "api"):
         for name, region in regions.items():
-            o = mine.get(f"{kind}_{name}")
-            b = base[name]
-            if o:
-                print(
-                    f"| {name} {region}, {kind} over HTTP (in-process) | "
-                    f"{ms(statistics.median(o))} | {ms(p95(o))} | {ms(statistics.median(b))} "
-                    f"| {ms(p95(b))} | {p95(b) / p95(o):,.0f}× |"
-                )
+            if mine.get(f"{kind}_{name}"):
+                row(f"{name} {region}, {kind} over HTTP (in-process)", mine[f"{kind}_{name}"],
+                    base.get(name))  # fmt: skip
+    for kind in ("page", "api"):
+        for name, region in regions.items():
+            if mine.get(f"served_{kind}_{name}"):
+                row(f"{name} {region}, {kind} through `fangkong serve` (httpx, TCP)",
+                    mine[f"served_{kind}_{name}"], base.get(name))  # fmt: skip
     if "open_what" in mine:
         print(f"\nours: {mine['open_what']}")
     if "figures_s" in mine:
@@ -704,6 +819,8 @@ def report(
             f"board p95 province: {p95(o):.3f} s (goal ≤ {GOAL_OPEN_S:.0f} s: "
             f"{'met' if p95(o) <= GOAL_OPEN_S else 'not met'})"
         )
+    if "province" not in raw:
+        return
     print("\nprovince figures from the raw tables (the baseline's answer):")
     f = raw["province"]
     print(", ".join(f"{k} {v:,.0f}" for k, v in f.items() if not k.startswith(("curve", "child."))))

@@ -26,7 +26,10 @@ Who writes what:
   capabilities write one row (or one person) per service call.
 
 ``build(path, people, seed)`` is importable (``benchmarks/board.py`` uses it); the CLI
-prints the proportions and the seconds of each step.
+prints the proportions and the seconds of each step. ``to_postgres(path, url)`` (and
+``--postgres URL``) copies a built world into a PostgreSQL database: the schema by the
+migrations, then every table's rows as read through the tables' own types, by ``COPY``
+(the world is generated once, on SQLite, and the same rows are measured on both).
 """
 
 from __future__ import annotations
@@ -1045,16 +1048,107 @@ def describe(world: World) -> str:
     return "\n".join(lines)
 
 
+def fresh_database(url: str, name: str = "fk_command_world") -> str:
+    """A database ``name`` made anew on the server of ``url`` (dropped first when there);
+    its URL."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def to_postgres(path: Path, url: str, chunk: int = 50_000) -> tuple[str, dict[str, int]]:
+    """Copy the world in the SQLite file ``path`` into a new database on the PostgreSQL
+    server of ``url`` (``fresh_database``; its URL is returned with the rows per table):
+    the schema brought to head by the migrations, the seeded rows removed, then each table's
+    rows (parents first) read with the tables' own column types and written by ``COPY``;
+    identity sequences moved past the copied ids."""
+    import sqlalchemy as sa
+    from psycopg.types.json import Jsonb
+
+    from fangkong.migrations.catalog import metadata
+    from fangkong.store import migrate
+    from fangkong.store.engine import make_engine
+
+    url = fresh_database(url)
+    source, target = make_engine(f"sqlite:///{path}"), make_engine(url)
+    migrate.upgrade(target)
+    tables = [t for t in metadata.sorted_tables if t.name != "alembic_version"]
+    copied: dict[str, int] = {}
+    with target.begin() as conn:  # the rows the migrations seed (roles, rights) come again
+        for table in reversed(tables):
+            if table.name not in ("audit_log", "audit_head"):  # append-only, empty here
+                conn.execute(table.delete())
+    raw = target.raw_connection()
+    try:
+        cur = raw.driver_connection.cursor()  # type: ignore[union-attr]
+        for table in tables:
+            if table.name == "audit_head":  # one row the migration seeds: moved to the world's
+                with source.connect() as src, target.begin() as conn:
+                    for row in src.execute(sa.select(table)).mappings():
+                        conn.execute(table.update().values(**row))
+                copied[table.name] = 1
+                continue
+            cols = list(table.columns)
+            json_at = [i for i, c in enumerate(cols) if isinstance(c.type, sa.JSON)]
+            n = 0
+            names = ", ".join(f'"{c.name}"' for c in cols)
+            with (
+                source.connect() as src,
+                cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as cp,
+            ):
+                result = src.execution_options(yield_per=chunk).execute(sa.select(*cols))
+                for row in result:
+                    values = list(row)
+                    for i in json_at:
+                        if values[i] is not None:
+                            values[i] = Jsonb(values[i])
+                    cp.write_row(values)
+                    n += 1
+            copied[table.name] = n
+            pk = list(table.primary_key.columns)
+            if n and len(pk) == 1 and isinstance(pk[0].type, sa.Integer):
+                col = pk[0].name
+                seq = cur.execute(
+                    "SELECT pg_get_serial_sequence(%s, %s)", (table.name, col)
+                ).fetchone()
+                if seq and seq[0]:
+                    cur.execute(
+                        f'SELECT setval(%s, (SELECT max("{col}") FROM "{table.name}"))',  # noqa: S608
+                        (seq[0],),
+                    )
+        raw.commit()
+    finally:
+        raw.close()
+    with target.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    source.dispose()
+    target.dispose()
+    return url, copied
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--people", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--db", type=Path, required=True, help="the SQLite file to write")
+    ap.add_argument("--postgres", default=None, help="also copy the world into this PostgreSQL URL")
     args = ap.parse_args(argv)
     t = time.perf_counter()
-    world = build(args.db.resolve(), args.people, args.seed)
+    db = args.db.resolve()
+    world = load(db) if db.exists() else build(db, args.people, args.seed)
     print(f"built in {time.perf_counter() - t:.1f} s")
     print(describe(world))
+    if args.postgres:
+        t = time.perf_counter()
+        _, rows = to_postgres(db, args.postgres)
+        print(
+            f"copied {sum(rows.values()):,} rows into PostgreSQL in {time.perf_counter() - t:.1f} s"
+        )
     return 0
 
 

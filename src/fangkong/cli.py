@@ -93,7 +93,7 @@ def _register() -> None:
     from fangkong.testing.cli import app as testing_app
     from fangkong.testing.cli import pooling_app
     from fangkong.tracing.cli import app as checkins_app
-    from fangkong.tracing.cli import contacts_app, trace_command
+    from fangkong.tracing.cli import contacts_app, trace_command, tracing_app
     from fangkong.twin.cli import app as twin_app
 
     app.add_typer(db_app, name="db")
@@ -113,6 +113,7 @@ def _register() -> None:
     app.add_typer(checkins_app, name="checkins")
     app.command("trace")(trace_command)
     app.add_typer(contacts_app, name="contacts")
+    app.add_typer(tracing_app, name="tracing")
     app.add_typer(testing_app, name="testing")
     app.add_typer(pooling_app, name="pooling")
     # synthetic facilities are a demo feed: the command lives in fangkong.demo

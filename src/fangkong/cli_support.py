@@ -48,8 +48,11 @@ def message(problem: Problem) -> str:
 
 
 def fail(error: FangkongError) -> typer.Exit:
-    """Print a typed error for a person and return the Exit to raise."""
+    """Print a typed error for a person (and each field it names) and return the Exit to
+    raise."""
     err.print(f"[red]{error.code}[/red] {message(error.problem)}", markup=True)
+    for bad in getattr(error, "fields", ()):
+        err.print(f"  {bad.field}: {bad.problem.code} {message(bad.problem)}", markup=False)
     return typer.Exit(error.exit_code)
 
 

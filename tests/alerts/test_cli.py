@@ -1,5 +1,6 @@
 """`fangkong alerts ...` as a user runs it: a real process over a SQLite file — ingest a
-file, detect, list, show, transition, escalate, board, series export."""
+file, detect, list, show (with the alert's task), transition, escalate (the alias of
+`fangkong command escalate`), board, series export."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from fangkong import clock
+from fangkong.command.rules import CommandRules
+from fangkong.command.tasks import raise_task
+from fangkong.policy import load_pack
 from fangkong.store import migrate
 from fangkong.store.engine import make_engine
 from tests.conftest import load_province, shell_env
@@ -34,6 +39,19 @@ def env(tmp_path: Path, twin_files: dict[str, Path]) -> dict[str, str]:
     return {**os.environ, **shell_env(home), "FANGKONG_LANG": "en", "COLUMNS": "250"}
 
 
+def _overdue_task(env: dict[str, str], *, alert_id: int, hours: int) -> None:
+    """The alert's task as the raising job makes it, its deadline ``hours`` ago."""
+    engine = make_engine(f"sqlite:///{Path(env['FANGKONG_HOME']) / 'fangkong.db'}")
+    try:
+        rules = CommandRules.from_pack(load_pack("protocol-9"))
+        raise_task(engine, rules, kind="alert", source_type="alert", source_id=str(alert_id),
+                   region_code=COMPOUND_B, role="epidemiologist", params={},
+                   deadline_at=clock.now() - timedelta(hours=hours), by="job:raise",
+                   at=clock.now() - timedelta(hours=hours + 2))  # fmt: skip
+    finally:
+        engine.dispose()
+
+
 def test_alerts_commands(env: dict[str, str], tmp_path: Path) -> None:
     day = date(2026, 11, 20)
     f = tmp_path / "signals.csv"
@@ -54,13 +72,23 @@ def test_alerts_commands(env: dict[str, str], tmp_path: Path) -> None:
     r = _run(env, "alerts", "show", "1")
     assert r.returncode == 0, r.stderr
     assert "min_count" in r.stdout
+    assert "not raised yet" in r.stdout  # no task until the command centre raises it
+    r = _run(env, "alerts", "escalate")  # the alias: nothing overdue yet
+    assert r.returncode == 0, r.stderr
+    assert "escalated: 0" in r.stdout
+    _overdue_task(env, alert_id=1, hours=5)  # its task, 5 h past its deadline
+    r = _run(env, "alerts", "escalate")
+    assert "escalated: 1" in r.stdout, r.stdout
+    assert "escalated: 0" in _run(env, "alerts", "escalate").stdout
+    r = _run(env, "alerts", "show", "1")
+    assert "escalation level 1" in r.stdout
+    assert "140121100200 · 上报层级" in r.stdout  # owed now by the compound's community
+    assert "(level 1)" in _run(env, "alerts", "list").stdout
     r = _run(env, "alerts", "transition", "1", "closed", "--note", "x")
     assert r.returncode == 2  # raised cannot be closed
     r = _run(env, "alerts", "transition", "1", "verified", "--note", "lab confirmed")
     assert r.returncode == 0, r.stderr
     assert "raised → verified" in r.stdout
-    r = _run(env, "alerts", "escalate")  # raised "now": not overdue, nothing to escalate
-    assert "escalated: 0" in r.stdout
     r = _run(env, "alerts", "board")
     assert r.returncode == 0, r.stderr
     assert "1/1 (100%)" in r.stdout

@@ -1,11 +1,11 @@
 """Alerts: repeats fold into the open alert within the pack's window, the lifecycle
-refuses wrong moves, missed deadlines escalate one level each, the board's figures
-equal a count by hand. Both backends."""
+refuses wrong moves, an overdue alert escalates through its command task (never its own
+columns), the board's figures equal a count by hand. Both backends."""
 
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,12 +18,14 @@ from fangkong.alerts.service import (
     Candidate,
     StatusInvalid,
     TransitionRefused,
-    escalate_due,
     file_candidate,
     history,
     transition,
 )
 from fangkong.alerts.tables import alerts
+from fangkong.command.rules import CommandRules
+from fangkong.command.tasks import escalate_overdue, get_task, raise_task, task_history
+from fangkong.policy import load_pack
 from tests.alerts.conftest import COMPOUND_A, DAY0, at
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -89,23 +91,43 @@ def test_lifecycle(province: Engine, rules: AlertRules) -> None:
                              ("investigated", "closed", "epi")]  # fmt: skip
 
 
-def test_escalation_one_level_per_missed_deadline(province: Engine, rules: AlertRules) -> None:
+def test_an_overdue_alert_escalates_through_its_task(province: Engine, rules: AlertRules) -> None:
+    """The alert's task falls due with the alert (verify_due, then investigate_due once
+    verified) and climbs one region level per [command.escalation] hours overdue; the
+    alert's own escalation columns are never written and its history has no escalation."""
+    cmd = CommandRules.from_pack(load_pack("protocol-9"))
+    after = timedelta(hours=cmd.escalation.after_hours)
     raised = at(DAY0, 16)
     with province.begin() as conn:
         tree = RegionTree.load(conn)
         a = file_candidate(conn, _cand(0), rules, raised, by="t").alert_id
-        assert escalate_due(conn, tree, raised + timedelta(hours=rules.verify_hours) / 2) == []
-        late = raised + timedelta(hours=rules.verify_hours, minutes=1)
-        community = tree.parent_of(COMPOUND_A)
-        assert escalate_due(conn, tree, late) == [(a, community)]
-        assert escalate_due(conn, tree, late) == []  # once per deadline
-        transition(conn, a, "verified", by="epi", note="checked", now=late)
-        later = raised + timedelta(hours=rules.investigate_hours, minutes=1)
-        assert community is not None
-        assert escalate_due(conn, tree, later) == [(a, tree.parent_of(community))]
         row = conn.execute(select(alerts).where(alerts.c.id == a)).one()
-        assert (row.escalations, row.escalated_to) == (2, tree.parent_of(community))
-        assert [h.action for h in history(conn, a)].count("escalated") == 2
+        task, _ = raise_task(conn, cmd, kind="alert", source_type="alert", source_id=str(a),
+                             region_code=row.region_code, role="epidemiologist", params={},
+                             deadline_at=row.verify_due, by="job:raise", at=raised)  # fmt: skip
+
+        def moved(now: datetime) -> list[tuple[str, int]]:
+            return [(m.to_region, m.level) for m in escalate_overdue(conn, cmd, at=now)
+                    if m.task_id == task.id]  # fmt: skip
+
+        assert moved(row.verify_due + after / 2) == []  # overdue, not yet long enough
+        late = row.verify_due + after + timedelta(minutes=1)
+        community = tree.parent_of(COMPOUND_A)
+        assert community is not None
+        assert moved(late) == [(community, 1)]
+        assert moved(late) == []  # once per step
+        transition(conn, a, "verified", by="epi", note="checked", now=late)
+        now_due = get_task(conn, task.id, at=late)
+        assert now_due is not None
+        assert now_due.deadline_at == row.investigate_due
+        assert moved(row.investigate_due) == []  # the new deadline, not the old one
+        later = row.investigate_due + after + timedelta(minutes=1)
+        assert moved(later) == [(tree.parent_of(community), 2)]
+        row = conn.execute(select(alerts).where(alerts.c.id == a)).one()
+        assert (row.escalations, row.escalated_to, row.escalated_at) == (0, None, None)
+        assert "escalated" not in [h.action for h in history(conn, a)]
+        steps = [(c.from_region, c.to_region) for c in task_history(conn, task.id) if c.to_region]
+        assert steps == [(COMPOUND_A, community), (community, tree.parent_of(community))]
 
 
 def test_board_figures_by_hand(province: Engine, rules: AlertRules) -> None:
@@ -126,5 +148,7 @@ def test_board_figures_by_hand(province: Engine, rules: AlertRules) -> None:
     assert b.median_verify_hours == pytest.approx((v / 2 + 2 * v).total_seconds() / 2 / 3600)
     assert (b.investigated_due, b.investigated_on_time) == (1, 1)
     assert b.overdue == 2
+    # escalated: the alerts whose task moved up (access.escalated_alerts), not a column
+    assert (b.escalated, timeliness("x", "x", rows, now, TZ, {ids[3], 10**6}).escalated) == (0, 1)
     end_of_day = at(DAY0) + timedelta(days=1) - timedelta(hours=8)  # local midnight in UTC
     assert b.median_detect_hours == pytest.approx((raised - end_of_day).total_seconds() / 3600)

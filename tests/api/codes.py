@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
-from fangkong.auth.devices import issue_device_token
+from fangkong.auth.devices import issue_device_token, issue_unit_token
 from fangkong.auth.model import cli_actor
 from fangkong.clock import now as utcnow
 from fangkong.healthcode.codes import record_fact
@@ -36,6 +36,12 @@ def venue_of(engine: Engine, kind: str, county: str = "140102") -> str:
 
 def device_token(engine: Engine, venue: str, scope: str = "scan") -> str:
     token, _ = issue_device_token(engine, AUDIT_KEY, cli_actor(), scope, venue, 30, "test")
+    return token
+
+
+def unit_token(engine: Engine, region: str, scope: str = "tasks", role: str | None = None) -> str:
+    """A unit's duty terminal: a token bound to ``region`` (and ``role``), not a venue."""
+    token, _ = issue_unit_token(engine, AUDIT_KEY, cli_actor(), scope, region, role, 30, "test")
     return token
 
 

@@ -1,7 +1,7 @@
 """The issue's end-to-end test: a flight lands with travellers from high, medium and low
 risk areas and from abroad; each gets the management and code the pack says; one is never
-handed over and the overdue alert fires (and escalates); a positive pool orders retests and
-turns its members' codes red. Both backends."""
+handed over and the overdue alert fires (and its command task escalates); a positive pool
+orders retests and turns its members' codes red. Both backends."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from fangkong.arrivals import dispatch, loop
 from fangkong.arrivals.manifests import ManifestHeader, import_manifest
 from fangkong.arrivals.tables import alerts, travellers, trips
+from fangkong.command.rules import CommandRules
 from fangkong.healthcode.codes import current_code
 from fangkong.testing.resolve import resolve
 from fangkong.testing.results import post_results
@@ -23,7 +24,10 @@ from tests.arrivals.world import (
     POINT,
     T0,
     TOWNSHIP_A,
+    command_step,
     make_world,
+    parent_of,
+    stage_task,
     traveller,
 )
 
@@ -197,13 +201,20 @@ def test_a_flight_through_the_closed_loop(province: Engine) -> None:
         alert = conn.execute(select(alerts).where(alerts.c.traveller_id == t[2].id)).one()
     assert (alert.stage, alert.team_code, alert.level) == ("boarded", "TR-1", 1)
     assert list(alert.notified) == ["TR-1", "CMD-A"]  # the transfer team and its superior
-    loop.check(
-        province, w.rules, at=deadline + timedelta(hours=w.rules.escalation.every_hours, minutes=2)
-    )
+    command_step(w, deadline + timedelta(minutes=1))  # the overdue stage becomes a task
+    key = f"{t[2].id}/boarded"
+    task = stage_task(w, key)
+    owner = t[2].responsible_region
+    assert (task.region_code, task.role, task.escalation_level) == (owner, "transfer_team", 0)
+    cmd = CommandRules.from_pack(w.codes.pack)
+    escalate_at = task.deadline_at + timedelta(hours=cmd.escalation.after_hours, minutes=2)
+    loop.check(province, w.rules, at=escalate_at)  # the closed loop's job escalates nothing
     with province.connect() as conn:
         alert = conn.execute(select(alerts).where(alerts.c.traveller_id == t[2].id)).one()
-    assert alert.level == 2
-    assert list(alert.notified) == ["TR-1", "CMD-A", "CMD-CITY"]
+    assert (alert.level, list(alert.notified)) == (1, ["TR-1", "CMD-A"])
+    moved = [(m.from_region, m.to_region, m.level) for m in command_step(w, escalate_at)
+             if m.task_id == task.id]  # fmt: skip
+    assert moved == [(owner, parent_of(province, owner), 1)]  # the task does, one level up
     loop.advance(
         province,
         w.rules,
@@ -217,6 +228,8 @@ def test_a_flight_through_the_closed_loop(province: Engine) -> None:
         alert = conn.execute(select(alerts).where(alerts.c.traveller_id == t[2].id)).one()
     assert alert.active is None
     assert alert.resolved_at is not None
+    task = stage_task(w, key)  # confirming the next stage closes the task too
+    assert (task.status, task.escalation_level) == ("done", 1)
 
     # the low-risk pool comes back positive: retests for both, both codes red
     ct = str(w.testing.positive_ct_below - 5)

@@ -11,6 +11,9 @@ from sqlalchemy import Engine, select
 
 from fangkong.arrivals.dispatch import save_team, save_vehicle
 from fangkong.arrivals.rules import ArrivalRules
+from fangkong.command.raising import RaisingRules, raise_tasks
+from fangkong.command.tables import command_tasks
+from fangkong.command.tasks import Escalated, escalate_overdue
 from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
 from fangkong.identity.resident_id import check_character
@@ -19,7 +22,7 @@ from fangkong.policy import load_pack
 from fangkong.quarantine.facilities import FacilityInput, save_facility
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.riskareas.service import designate
-from fangkong.store.schema import venues
+from fangkong.store.schema import regions, venues
 from fangkong.testing.campaigns import add_lab
 from fangkong.testing.rules import TestingRules
 from tests.conftest import TEST_SEAL_KEY
@@ -138,3 +141,27 @@ def traveller(seq: int, history: str, destination: str = COMPOUND_A, **over: Any
     }
     row.update(over)
     return row
+
+
+def command_step(w: World, at: datetime) -> list[Escalated]:
+    """The command centre's step of the province loop at ``at``: raise the tasks the
+    sources ask for, then escalate the overdue ones (the closed loop's one escalation)."""
+    rules = RaisingRules.from_context(w.codes)
+    with w.engine.begin() as conn:
+        raise_tasks(conn, rules, at=at)
+        return escalate_overdue(conn, rules.command, at=at)
+
+
+def stage_task(w: World, source_id: str) -> Any:
+    """The ``closed_loop_overdue`` task of ``<traveller>/<stage>`` (None: not raised)."""
+    t = command_tasks.c
+    with w.engine.connect() as conn:
+        return conn.execute(select(command_tasks).where(
+            t.kind == "closed_loop_overdue", t.source_id == source_id)).first()  # fmt: skip
+
+
+def parent_of(engine: Engine, code: str) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(regions.c.parent_code).where(regions.c.code == code)
+        ).scalar_one_or_none()

@@ -29,6 +29,11 @@ def _tasks(engine: Engine) -> None:
         w = World(conn, ids=iter(range(9000, 9100)))  # type: ignore[arg-type]
         w.task(COUNTY1, now - h(3), role="quarantine_manager")  # open, 3 h overdue
         w.task(COUNTY2, now - h(5), "done", now - h(6))  # on time
+        # a case in COUNTY1 whose investigation was stamped step by step: verified 1 h
+        # after its report (on time), team on site after 4 h (late), core facts after 2 h
+        # (on time), no report yet after 10 h (pending)
+        w.case(w.person(COUNTY1), now - h(10), verified=now - h(9), on_site=now - h(6),
+               core_facts=now - h(8))  # fmt: skip
 
 
 @pytest.fixture
@@ -42,7 +47,14 @@ def test_page_ranks_counties_with_labels_and_gaps(served: FastAPI, province: Eng
     page = c.get("/command/accountability?days=7")
     assert page.status_code == 200, page.text
     assert "阳性后2小时内网络直报" in page.text  # a measure's zh label
-    assert "无记录" in page.text  # measures with no stored timestamp
+    row = page.text[page.text.index(f'id="county-{COUNTY1}"') :]
+    cells = {key: row[row.index(f'class="measure-{key}"') :].split("</td>")[0]
+             for key in ("case_verified", "on_site", "core_facts", "report")}  # fmt: skip
+    assert ">1/1<" in cells["case_verified"]
+    assert ">0/1<" in cells["on_site"]
+    assert ">1/1<" in cells["core_facts"]
+    assert ">0/0 (+1)<" in cells["report"]  # not due yet
+    assert "2小时内到达现场" in page.text
     ranking = page.text[page.text.index('id="ranking"') : page.text.index('id="gaps"')]
     assert ranking.index(f"county-{COUNTY2}") < ranking.index(f"county-{COUNTY1}")
     gaps = page.text[page.text.index('id="gaps"') :]
@@ -51,7 +63,8 @@ def test_page_ranks_counties_with_labels_and_gaps(served: FastAPI, province: Eng
     c.get("/lang/en?next=/", follow_redirects=False)
     english = c.get("/command/accountability?days=7")
     assert "case reported ≤ 2 h after the positive" in english.text
-    assert "not recorded" in english.text
+    assert "investigation team on site ≤ 2 h" in english.text
+    assert "not recorded" not in english.text
     download = c.get(f"/command/accountability.csv?days=7&region={COUNTY1}")
     assert download.status_code == 200
     assert download.headers["content-type"].startswith("text/csv")
@@ -72,7 +85,11 @@ def test_page_and_api_keep_to_the_jurisdiction(served: FastAPI) -> None:
     (county,) = body["counties"]
     assert county["tasks"]["open_overdue"] == 1
     assert county["rank"] == 1
-    assert {m["key"]: m["recorded"] for m in county["measures"]}["on_site"] is False
+    measures = {m["key"]: m for m in county["measures"]}
+    assert (measures["on_site"]["late"], measures["on_site"]["events"]) == (1, 1)
+    assert measures["case_verified"]["on_time"] == 1
+    assert measures["report"]["pending"] == 1
+    assert measures["report"]["label_zh"] == "24小时内完成流调报告"
     assert body["gaps"][0]["what_en"] == "set by a commander"
     assert body["gaps"][0]["role"] == "quarantine_manager"
 
@@ -95,5 +112,6 @@ def test_cli_writes_the_csv(tmp_path: Path, twin_files: dict[str, Path]) -> None
     shown = runner.invoke(cli_app, ["command", "accountability", "--region", COUNTY1], env=env)
     assert shown.exit_code == 0, shown.output
     assert "隔离点管理员" in shown.output
+    assert "2小时内到达现场" in shown.output  # the measures of the region asked
     bad = runner.invoke(cli_app, ["command", "accountability", "--days", "500"], env=env)
     assert bad.exit_code != 0

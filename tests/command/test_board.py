@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 
 from fangkong.auth.rights import COMMAND_READ
 from fangkong.command.figures import FigureRules, compute_figures
@@ -145,3 +145,53 @@ def test_wall_shows_figures_but_no_names(app: FastAPI) -> None:
     with _engine(app).connect() as conn:
         names = conn.execute(select(persons.c.name)).scalars().all()
     assert [n for n in names if n and n in html] == []
+
+
+def test_days_to_lift_are_tiles_linking_to_the_area_list(app: FastAPI) -> None:
+    epi = logged_in(app, "epi")  # an epidemiologist holds riskarea.read
+    stored = _stored(_engine(app), COUNTY_A)
+    tile = _tile(epi.get("/command").text, "risk_areas-medium_days_to_lift")
+    assert 'href="/risk-areas/manage"' in tile
+    assert f">{int(stored['risk_areas.medium_days_to_lift'])}<" in tile  # whole days
+    # county A has no high area: the tile reads "—", not 0
+    assert ">—<" in _tile(epi.get("/command").text, "risk_areas-high_days_to_lift")
+    body = epi.get("/api/v1/command/board").json()
+    figure = {f["key"]: f for f in body["figures"]}["risk_areas.medium_days_to_lift"]
+    assert (figure["value"], figure["unit"], figure["link"]) == (
+        stored["risk_areas.medium_days_to_lift"], "days", "/risk-areas/manage",
+    )  # fmt: skip
+    admin = logged_in(app, "admin")
+    wall = admin.get("/command/wall", params={"region": "140000"}).text
+    assert "高风险区最近解封" in _tile(wall, "risk_areas-high_days_to_lift")
+    assert ">7<" in _tile(wall, "risk_areas-high_days_to_lift")  # the world's (test_figures)
+    admin.get("/lang/en")
+    page = admin.get("/command", params={"region": "140000"}).text
+    assert "days to the next high-risk lifting" in _tile(page, "risk_areas-high_days_to_lift")
+
+
+def test_days_left_past_the_forecast_horizon_read_more_than(app: FastAPI) -> None:
+    """The demo's fangcang with almost no intake gave 57,428 days: past the pack's
+    days_left_horizon (14, the forecast's) the board says "> 14", the API null + bound."""
+    f = command_figures.c
+    with _engine(app).begin() as conn:
+        conn.execute(
+            update(command_figures)
+            .where(f.key == "quarantine.days_left", f.day == DAY)
+            .values(value=57_428.0)
+        )
+    admin = logged_in(app, "admin")
+    body = admin.get("/api/v1/command/board", params={"region": "140000"}).json()
+    days_left = {x["key"]: x for x in body["figures"]}["quarantine.days_left"]
+    assert (days_left["value"], days_left["more_than"], days_left["change"]) == (None, 14, None)
+    assert {x["key"]: x for x in body["figures"]}["cases.new"]["more_than"] is None
+    child = body["children"][0]
+    assert (child["figures"]["quarantine.days_left"], child["more_than"]) == (
+        None, {"quarantine.days_left": 14},
+    )  # fmt: skip
+    for path in ("/command", "/command/wall"):
+        html = admin.get(path, params={"region": "140000"}).text
+        tile = _tile(html, "quarantine-days_left")
+        assert "&gt; 14<" in tile, path
+        assert "57" not in tile, path
+        assert "▼" not in tile, path  # no change from a value past the bound
+        assert "▲" not in tile, path

@@ -135,6 +135,33 @@ def test_curve_and_capacity(world: Engine) -> None:
     assert 'id="days-left">4.5<' in html
 
 
+def test_days_to_lift_and_days_left_past_the_horizon(province: Engine) -> None:
+    put_figures(province, PROVINCE, DAY, {"quarantine.days_left": 57_428.0,
+                                          "risk_areas.high_days_to_lift": 3.0})  # fmt: skip
+    put_figures(
+        province,
+        PROVINCE,
+        DAY - timedelta(days=1),
+        {"quarantine.days_left": 9.0, "risk_areas.high_days_to_lift": 4.0},
+    )
+    with province.connect() as conn:
+        zh = build_briefing(conn, rules(), region_code=PROVINCE, day=DAY, at=AT, lang="zh",
+                            tz=TZ)  # fmt: skip
+        en = build_briefing(conn, rules(), region_code=PROVINCE, day=DAY, at=AT, lang="en",
+                            tz=TZ)  # fmt: skip
+    lift = zh.figure("risk_areas.high_days_to_lift")
+    assert (lift.today, lift.change, lift.more_than) == (3, -1, None)
+    left = zh.figure("quarantine.days_left")
+    assert (left.more_than, left.change) == (14, None)  # past the bound: no change either
+    html = render_html(zh)
+    assert 'id="days-left">&gt; 14<' in html
+    assert "57" not in html.split('data-key="quarantine.days_left">')[1].split("</tr>")[0]
+    assert '高风险区最近解封（天）</td><td class="num today">3<' in html
+    assert 'days to the next high-risk lifting</td><td class="num today">3<' in render_html(en)
+    rows = {r[0]: r for r in csv.reader(io.StringIO(render_csv(zh).split("\n\n")[0]))}
+    assert rows["quarantine.days_left"][2:] == [">14", "9", ""]
+
+
 def test_overdue_tasks_with_their_owners(world: Engine) -> None:
     late = put_task(world, COUNTY, hours_late=5)
     put_task(world, COUNTY, hours_late=-3, source="2")  # not yet due
@@ -358,6 +385,7 @@ def test_page_button_writes_today_with_csrf_and_audit(world: Engine, tmp_path: P
 def test_api_lists_reads_and_writes_within_the_jurisdiction(world: Engine, tmp_path: Path) -> None:
     put_task(world, COUNTY)
     put_figures(world, COUNTY, DAY - timedelta(days=1), {"cases.new": 5})
+    put_figures(world, COUNTY, DAY, {"quarantine.days_left": 500.0})  # past the horizon
     mine, other = _stored(world, COUNTY), _stored(world, OTHER)
     app_ = make_app(world, tmp_path)
     epi = logged_in(app_, "epi")
@@ -367,6 +395,10 @@ def test_api_lists_reads_and_writes_within_the_jurisdiction(world: Engine, tmp_p
     assert (new["label"], new["today"], new["yesterday"], new["change"]) == (
         "new confirmed", 2, 5, -3)  # fmt: skip
     assert [t["role_label"] for t in body["overdue"]] == ["quarantine-site manager"]
+    assert (body["days_left"], body["days_left_more_than"]) == (None, 14)
+    left = next(f for f in body["figures"] if f["key"] == "quarantine.days_left")
+    assert (left["today"], left["more_than"]) == (None, 14)
+    assert new["more_than"] is None
     assert body["day"] == DAY.isoformat()
     assert epi.get(f"/api/v1/command/briefings/{other}").status_code == 404
     assert client(app_).get("/api/v1/command/briefings").status_code == 401

@@ -4,6 +4,7 @@ database (both backends), drill-down sums equal the parent, a re-run replaces th
 # ruff: noqa: S608  (the direct counts are SQL text built from constants)
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -17,6 +18,7 @@ from fangkong import clock
 from fangkong.cli import app
 from fangkong.command.figures import (
     KEPT_LEVELS,
+    LIFT_KEYS,
     FigureRules,
     compute_figures,
     load_tree,
@@ -30,6 +32,7 @@ from fangkong.healthcode.qr import QrKeys
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.registry.service import ImportOptions, import_file
+from fangkong.riskareas.service import list_areas
 from fangkong.store.engine import make_engine
 from fangkong.store.tx import write_transaction
 from fangkong.store.types import UTCDateTime
@@ -219,7 +222,11 @@ def world(province: Engine) -> Engine:
     return province
 
 
-DIRECT = [f.key for f in FIGURES if f.key not in ("testing.coverage", "quarantine.days_left")]
+DIRECT = [
+    f.key
+    for f in FIGURES
+    if f.key not in ("testing.coverage", "quarantine.days_left") and f.key not in LIFT_KEYS
+]
 
 
 def test_every_tile_equals_a_direct_count(world: Engine) -> None:
@@ -254,6 +261,35 @@ def test_the_world_exercises_every_tile(world: Engine) -> None:
     assert (got["work.tasks_open"], got["work.tasks_due_today"], got["work.tasks_overdue"]) == (
         3, 1, 2,
     )  # fmt: skip
+
+
+def _nearest_lift(conn: Connection, ctx: CodeContext, code: str, level: str) -> float | None:
+    """Directly from the risk-area list (what the figure links to): the least whole days
+    from the day's end to an area's expected lifting, over the region's areas at ``level``
+    designated by then (0 when due and not yet lifted); None without such an area."""
+    below = set(_below(conn, code))
+    days = [
+        max(0, math.ceil((a.expected_lift_at - AT) / timedelta(days=1)))
+        for a in list_areas(conn, ctx, levels=(level,))
+        if a.region_code in below and a.designated_at <= AT and a.expected_lift_at is not None
+    ]
+    return float(min(days)) if days else None
+
+
+def test_days_to_lift_equal_the_risk_area_list(world: Engine) -> None:
+    ctx = CodeContext(pack=load_pack("protocol-9"), sealer=Sealer(TEST_SEAL_KEY),
+                      qr=QrKeys.generate(), tz=TZ)  # fmt: skip
+    with world.connect() as conn:
+        tree = load_tree(conn)
+        for code in [c for c, lv in tree.level.items() if lv in KEPT_LEVELS]:
+            stored = _figures(conn, code)
+            for key, level in LIFT_KEYS.items():
+                assert stored.get(key) == _nearest_lift(conn, ctx, code, level), (code, key)
+        got, county_b = _figures(conn, "140000"), _figures(conn, COUNTY_B)
+    # both areas have a case of D living in them (county B's high compound since D-1,
+    # county A's medium one since D-2): the clock restarts at the end of D, 7 days each
+    assert (got["risk_areas.high_days_to_lift"], got["risk_areas.medium_days_to_lift"]) == (7, 7)
+    assert "risk_areas.medium_days_to_lift" not in county_b  # no medium area there: absent
 
 
 def test_children_add_up_to_the_parent(world: Engine) -> None:

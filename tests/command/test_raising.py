@@ -28,6 +28,7 @@ from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
+from fangkong.quarantine.tables import quarantine_placements
 from fangkong.registry.service import ImportOptions, import_file
 from fangkong.riskareas.needs import set_need_status
 from fangkong.riskareas.tables import risk_area_needs, risk_areas
@@ -193,6 +194,51 @@ def test_conditions_close_when_cleared(world: Any, ctx: CodeContext) -> None:
         keys = set(conn.execute(select(command_tasks.c.source_id).where(
             command_tasks.c.kind == "late_tubes")).scalars())  # fmt: skip
     assert keys == {"140101/2026-12-01", "140101/2026-12-03"}
+
+
+def test_conditions_close_when_the_events_cleared_them(world: Any, ctx: CodeContext) -> None:
+    """Closed at the last placement of a person living in the county and the last result of
+    a late tube sampled there, not at the job's run a day later; a shortage (seen by the
+    forecast run only) and a condition cleared by no stored event close at the run."""
+    engine, ids = world
+    _run(engine, ctx, T0, run_out={"140201": (T0 + 72 * H).date()})
+    with engine.begin() as conn:
+        batch = _insert(conn, batches, lab_code=None)
+        _insert(conn, results, tube_id=ids["tube"], batch_id=batch, outcome="negative",
+                tested_at=T0 + 3 * H)  # fmt: skip
+        person = conn.execute(select(tracing_contacts.c.person_id).where(
+            tracing_contacts.c.id == ids["contact"])).scalar_one()  # fmt: skip
+        _insert(conn, quarantine_placements, person_id=person, kind="centralised",
+                risk_group="close_contact", status="active", active=True,
+                starts_at=T0 + 2 * H, room_id=None, booking_id=None, facility_id=None,
+                region_code=None)  # fmt: skip
+        conn.execute(sa.update(tracing_contacts).where(tracing_contacts.c.id == ids["contact"])
+                     .values(status="quarantined"))  # fmt: skip
+    _run(engine, ctx, T0 + 24 * H, run_out={})
+    got = _tasks(engine)
+    assert got["awaiting_placement"].closed_at == T0 + 2 * H  # within its 6 h: on time
+    assert got["late_tubes"].closed_at == T0 + 3 * H
+    assert got["capacity_shortage"].closed_at == T0 + 24 * H
+    with engine.connect() as conn:  # the history agrees with the task
+        at = dict(conn.execute(
+            select(command_tasks.c.kind, command_task_changes.c.at)
+            .join(command_tasks, command_tasks.c.id == command_task_changes.c.task_id)
+            .where(command_task_changes.c.to_status == "done")).all())  # fmt: skip
+    assert at["awaiting_placement"] == T0 + 2 * H
+
+
+def test_a_clearing_event_before_the_last_change_closes_at_that_change(
+    world: Any, ctx: CodeContext
+) -> None:
+    """Never closed before the task's last change (its history stays in order)."""
+    engine, ids = world
+    _run(engine, ctx, T0)
+    with engine.begin() as conn:
+        batch = _insert(conn, batches, lab_code=None)
+        _insert(conn, results, tube_id=ids["tube"], batch_id=batch, outcome="negative",
+                tested_at=T0 - H)  # recorded late, dated before the task was raised  # fmt: skip
+    _run(engine, ctx, T0 + 24 * H)
+    assert _tasks(engine)["late_tubes"].closed_at == T0 + 24 * H  # no event after T0: the run
 
 
 def test_resolved_sources_close_their_tasks(world: Any, ctx: CodeContext) -> None:

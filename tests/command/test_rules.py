@@ -10,6 +10,7 @@ import pytest
 from fangkong.command.model import KIND, MEASURE
 from fangkong.command.rules import CommandRules, CommandRulesError
 from fangkong.policy import check_pack_file, load_pack
+from fangkong.quarantine.forecast import ForecastOptions
 
 HEAD = """[pack]
 extends = "protocol-9"
@@ -35,6 +36,8 @@ def test_protocol_9_values() -> None:
     rules = _rules()
     assert rules.briefing_time == time(7, 0)
     assert (rules.curve_days, rules.wall_refresh_seconds) == (14, 60)
+    # days left are read up to the demand forecast's horizon, the same number of days
+    assert rules.days_left_horizon == ForecastOptions().horizon == 14
     assert set(rules.tasks) == set(KIND)
     assert rules.tasks["alert"].deadline_hours is None  # the alert's own deadlines
     assert rules.tasks["area_need"].deadline_hours is None  # the need's own due time
@@ -77,6 +80,7 @@ def test_an_unknown_key_is_refused(tmp_path: Path, body: str, key: str) -> None:
         ("[command]\nbriefing_time = '24:00'\n", "briefing_time"),
         ("[command]\ncurve_days = 0\n", "curve_days"),
         ("[command]\nwall_refresh_seconds = 1\n", "wall_refresh_seconds"),
+        ("[command]\ndays_left_horizon = 0\n", "days_left_horizon"),
         ("[command.tasks.late_tubes]\ndeadline_hours = 'source'\n", "tasks.late_tubes"),
         ("[command.tasks.manual]\nautomatic = true\n", "tasks.manual.automatic"),
         ("[command.tasks.alert]\nautomatic = 'yes'\n", "tasks.alert.automatic"),
@@ -90,7 +94,8 @@ def test_a_bad_value_is_refused_naming_its_key(tmp_path: Path, body: str, key: s
 
 
 def test_a_missing_table_is_named() -> None:
-    table = {"briefing_time": "07:00", "curve_days": 14, "wall_refresh_seconds": 60}
+    table = {"briefing_time": "07:00", "curve_days": 14, "wall_refresh_seconds": 60,
+             "days_left_horizon": 14}  # fmt: skip
     with pytest.raises(CommandRulesError) as raised:
         CommandRules.from_table(table, "probe 1")
     assert raised.value.section == "command"

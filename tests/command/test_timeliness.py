@@ -21,10 +21,10 @@ from fangkong.auth.model import Actor
 from fangkong.auth.rights import COMMAND_READ
 from fangkong.command.access_accountability import RegionUnknown, accountability
 from fangkong.command.accountability import gaps, ranking
-from fangkong.command.model import MEASURES
+from fangkong.command.model import MEASURE, MEASURES
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_tasks
-from fangkong.command.timeliness import NOT_RECORDED, Timeliness, timeliness
+from fangkong.command.timeliness import Timeliness, timeliness
 from fangkong.errors import BadInput, Forbidden
 from fangkong.policy.loader import load_pack
 from fangkong.quarantine.tables import quarantine_placements
@@ -45,16 +45,25 @@ def _build_hand(w: World) -> dict[str, int]:
     p1, p2, p3, p4, p5, p6 = (w.person("K1") for _ in range(6))
     p7, p8 = w.person(TOWN), w.person("K1")
     w.result(w.tube([p1], "K1", NOW - h(12)), NOW - h(10))
-    w.case(p1, NOW - h(9), traced=NOW - h(6))  # reported 1 h: on time; facts 3 h: on time
+    # reported 1 h: on time; verified 1 h: on time; on site 2.5 h: late; facts stamped 2 h
+    # (the stamp, not the tracing run's 3 h): on time; report 8 h: on time
+    w.case(p1, NOW - h(9), traced=NOW - h(6), verified=NOW - h(8), on_site=NOW - h(6.5),
+           core_facts=NOW - h(7), report=NOW - h(1))  # fmt: skip
     w.result(w.tube([p2], "K1", NOW - h(22)), NOW - h(20))
-    w.case(p2, NOW - h(15), traced=NOW - h(5))  # reported 5 h: late; facts 10 h: late
+    # reported 5 h: late; verified 3 h: late; on site 1 h: on time; facts never stamped:
+    # the tracing run's 10 h, late; no report after 15 h: pending
+    w.case(p2, NOW - h(15), traced=NOW - h(5), verified=NOW - h(12), on_site=NOW - h(14))
     w.result(w.tube([p3], "K1", NOW - h(6)), NOW - h(5))  # no case after 5 h: overdue
     w.result(w.tube([p4], "K1", NOW - h(2)), NOW - h(1))  # no case after 1 h: pending
     w.result(w.tube([p5, p6], "K1", NOW - h(9)), NOW - h(8))  # a pool alone: no event
     w.result(w.tube([p7, p1], TOWN, NOW - h(31)), NOW - h(30), "negative")
     w.result(w.tube([p7], TOWN, NOW - h(31)), NOW - h(30))
     w.result(w.tube([p7], TOWN, NOW - h(11)), NOW - h(10))  # a later positive
-    w.case(p7, NOW - h(29))  # 1 h after the first positive; never traced: facts overdue
+    # 1 h after the first positive; never verified nor on site (overdue); facts stamped
+    # 9 h: late; report 27 h: late
+    w.case(p7, NOW - h(29), core_facts=NOW - h(20), report=NOW - h(2))
+    w.case(w.person("K1"), NOW - h(1))  # no positive on file; every step pending
+    w.case(w.person("K1"), NOW - h(30))  # no step after 30 h: every step overdue
     w.result(w.tube([p8], "K1", NOW - h(24 * 20)), NOW - h(24 * 20))
     w.case(p8, NOW - h(24 * 20 - 1))  # before the period
     # contacts_controlled in K2
@@ -127,14 +136,14 @@ def test_each_measure_counts_on_time_late_pending_overdue_and_median(
     t = _report(engine)
     assert [c.code for c in t.counties] == list(COUNTIES)
     assert _stat(t, "K1", "case_reported") == (5, 2, 1, 1, 1, 1.0)
-    assert _stat(t, "K1", "core_facts") == (3, 1, 1, 0, 1, 6.5)
+    assert _stat(t, "K1", "case_verified") == (5, 1, 1, 1, 2, 2.0)
+    assert _stat(t, "K1", "on_site") == (5, 1, 1, 1, 2, 1.75)
+    assert _stat(t, "K1", "core_facts") == (5, 1, 2, 1, 1, 9.0)
+    assert _stat(t, "K1", "report") == (5, 1, 1, 2, 1, 17.5)
     assert _stat(t, "K2", "contacts_controlled") == (6, 2, 1, 1, 2, 20.0)
     assert _stat(t, "K3", "area_testing") == (5, 2, 1, 1, 1, 20.0)
     assert _stat(t, "K2", "case_reported") == (0, 0, 0, 0, 0, None)
-    for c in t.counties:
-        for key in NOT_RECORDED:
-            assert not c.measures[key].recorded
-            assert c.measures[key].events == 0
+    assert _stat(t, "K2", "report") == (0, 0, 0, 0, 0, None)
 
 
 def test_tasks_per_county_and_unit(engine: Engine, hand: dict[str, int]) -> None:
@@ -160,16 +169,20 @@ def test_ranking_and_gaps(engine: Engine, hand: dict[str, int]) -> None:
     t = _report(engine)
     ranks = ranking(t)
     assert [r.county.code for r in ranks] == ["K2", "K1", "K3"]
-    assert [round(r.score or 0, 4) for r in ranks] == [0.7, round((1 / 3 + 0.5 + 1 / 3) / 3, 4),
-                                                        0.25]  # fmt: skip
+    # K1: tasks 1/3, reported 2/4, verified 1/4, on site 1/4, facts 1/4, report 1/3
+    k1 = (1 / 3 + 0.5 + 0.25 + 0.25 + 0.25 + 1 / 3) / 6
+    assert [round(r.score or 0, 4) for r in ranks] == [0.7, round(k1, 4), 0.25]
     with engine.connect() as conn:
         found = gaps(conn, t)
     assert [(g.kind, g.what, g.region_code, g.excess_hours) for g in found] == [
         ("task", "manual", "K1", 720.0),  # open since before the period: still a gap now
         ("task", "manual", "K3", 50.0),
         ("measure", "area_testing", "K3", 36.0),
+        ("measure", "case_verified", "K1", 28.0),  # the case with no step after 30 h
+        ("measure", "on_site", "K1", 28.0),
         ("measure", "contacts_controlled", "K2", 26.0),
-        ("measure", "core_facts", "K1", 25.0),
+        ("measure", "core_facts", "K1", 26.0),
+        ("measure", "report", "K1", 6.0),
         ("task", "manual", "K1", 5.0),
         ("measure", "case_reported", "K1", 3.0),
     ]
@@ -177,7 +190,8 @@ def test_ranking_and_gaps(engine: Engine, hand: dict[str, int]) -> None:
     assert found[1].task_id == hand["g"]
     assert found[1].now_region_code == "C1"
     assert found[1].region_name == "县K3"
-    assert found[3].role == "quarantine_manager"
+    assert found[5].role == "quarantine_manager"
+    assert found[3].role == "epidemiologist"
 
 
 def _actor(region: str | None, *rights: str) -> Actor:
@@ -202,7 +216,9 @@ def test_access_rights_jurisdiction_csv(engine: Engine, hand: dict[str, int]) ->
     rows = list(csv.reader(io.StringIO(full.to_csv("en"))))
     assert rows[1][:3] == ["rank", "county code", "county"]
     assert rows[2][:4] == ["1", "K2", "县K2", "70.0"]
-    assert "not recorded" in rows[2]
+    report = rows[1].index(f"{MEASURE['report'].en} on time")
+    (k1,) = [r for r in rows[2:5] if r[1] == "K1"]
+    assert k1[report : report + 3] == ["1", "5", "17.5"]  # on time, events, median
     gap_rows = rows[rows.index(["gaps"]) + 2 :]
     assert gap_rows[1][1:6] == ["task", "set by a commander", "K3", "县K3", "epidemiologist"]
     assert "流调/疾控人员" in full.to_csv("zh")
@@ -227,7 +243,14 @@ def _random_world(w: World, rng: random.Random) -> None:
             for _ in range(rng.randint(1, 2)):
                 w.result(tube, t(0, 400), rng.choice(("positive", "positive", "negative")))
             if rng.random() < 0.6:
-                w.case(pid, t(0, 400), traced=t(0, 300) if rng.random() < 0.7 else None)
+                reg = t(0, 400)
+
+                def step(reg: datetime = reg) -> datetime | None:  # never, or even after now
+                    return reg + h(rng.uniform(0, 40)) if rng.random() < 0.7 else None
+
+                w.case(pid, reg, traced=t(0, 300) if rng.random() < 0.7 else None,
+                       verified=step(), on_site=step(), core_facts=step(),
+                       report=step())  # fmt: skip
         elif roll < 0.7:
             w.contact(pid, t(0, 400), kind=rng.choice(("close", "close", "general")))
             n = rng.randint(0, 2)
@@ -290,7 +313,12 @@ def _brute(engine: Engine, t: Timeliness) -> dict[tuple[str, str], tuple[Any, ..
             )
     for c in cases.values():
         if lo <= c.registered_at < hi:
-            events["core_facts"].append((county(home[c.person_id]), c.registered_at, c.traced_at))
+            where, start = county(home[c.person_id]), c.registered_at
+            facts = c.core_facts_at if c.core_facts_at is not None else c.traced_at
+            events["core_facts"].append((where, start, facts))
+            events["case_verified"].append((where, start, c.verified_at))
+            events["on_site"].append((where, start, c.on_site_at))
+            events["report"].append((where, start, c.report_at))
     for c in contacts:
         if c.kind != "close" or not lo <= c.identified_at < hi:
             continue
@@ -348,8 +376,6 @@ def test_sql_agrees_with_a_brute_force_recomputation(engine: Engine, seed: int) 
     assert sum(v[0] for v in expected.values()) > 20  # the world is not empty
     for c in t.counties:
         for m in MEASURES:
-            if m.key in NOT_RECORDED:
-                continue
             assert _stat(t, c.code, m.key) == expected[(c.code, m.key)], (seed, c.code, m.key)
         got = (c.tasks.total, c.tasks.on_time, c.tasks.late, c.tasks.open_overdue)
         assert got == expected[(c.code, "tasks")], (seed, c.code)

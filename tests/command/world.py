@@ -82,12 +82,17 @@ class World:
                                    lab_valid=True, outcome=outcome, tested_at=at)
         )  # fmt: skip
 
-    def case(self, person: int, registered: datetime, traced: datetime | None = None) -> None:
+    def case(
+        self, person: int, registered: datetime, traced: datetime | None = None,
+        **steps: datetime | None,
+    ) -> None:  # fmt: skip
+        """A case; ``steps``: verified, on_site, core_facts, report (when each was stamped)."""
+        stamps = {f"{k}_at": v for k, v in steps.items()}
         self.conn.execute(
             insert(tracing_cases).values(
                 person_id=person, sample_date=registered.date(), infectious_from=registered,
                 rules_source="test", registered_at=registered, registered_by="t",
-                traced_at=traced,
+                traced_at=traced, **stamps,
             )
         )  # fmt: skip
 

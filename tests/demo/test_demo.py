@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from fangkong import clock
 from fangkong.arrivals.tables import travellers
 from fangkong.cli import app
+from fangkong.command.tables import command_tasks
 from fangkong.policy import load_pack
 from fangkong.store.engine import make_engine
 from fangkong.store.schema import persons, regions, users
@@ -75,6 +76,23 @@ def test_demo_builds_imports_simulates_and_prints_a_login(tmp_path: Path) -> Non
         arrived = sum(int(n) for n in re.findall(r"登记 registered +(\d+)", result.output))
         assert arrived > 0
         assert conn.execute(select(func.count()).select_from(travellers)).scalar_one() == arrived
+        # the tasks by their final status, from the table, whoever closed them
+        t = command_tasks.c
+        statuses = dict(conn.execute(select(t.status, func.count()).group_by(t.status)).all())
+        on_time = conn.execute(
+            select(func.count()).where(t.status == "done", t.closed_at <= t.deadline_at)
+        ).scalar_one()
+    tasks = report["tasks"]["all"]
+    assert tasks["done_on_time"] + tasks["done_late"] == statuses.get("done", 0)
+    assert tasks["done_on_time"] == on_time
+    assert tasks["open"] + tasks["open_overdue"] == sum(
+        statuses.get(s, 0) for s in ("open", "acknowledged", "in_progress")
+    )
+    assert tasks["cancelled"] == statuses.get("cancelled", 0)
+    total = sum(statuses.values())
+    assert f"任务 tasks {total:,}: 按时完成 done on time {tasks['done_on_time']:,}," in (
+        result.output
+    )
     # the system clock stands on the last simulated midnight: the pages show that day
     replay = clock.replay(engine)
     assert replay is not None

@@ -290,3 +290,36 @@ def test_the_report_figures_add_up(run: Run) -> None:
     assert sum(d.figures.under_control for d in days) == sum(o.under_control for o in origins)
     for d in days:
         assert d.figures.confirmed == d.figures.under_control + d.figures.community
+
+
+def test_the_field_teams_record_every_step_in_order_on_the_clock(run: Run) -> None:
+    from fangkong.command.rules import CommandRules
+    from fangkong.command.timeliness import timeliness
+    from fangkong.demo.investigation import BY as FIELD_TEAM
+
+    with run.engine.connect() as conn:
+        cases = conn.execute(select(tracing_cases)).all()
+    assert cases
+    complete = 0
+    for r in cases:
+        steps = [r.verified_at, r.on_site_at, r.core_facts_at, r.report_at]
+        done = [s for s in steps if s is not None]
+        assert all(r.registered_at < s <= run.end for s in done), r.id
+        if r.on_site_at is not None and r.core_facts_at is not None:
+            assert r.on_site_at < r.core_facts_at
+        if r.report_at is not None:  # after the core facts and the contacts traced
+            assert r.core_facts_at is not None
+            assert r.report_at > max(r.core_facts_at, r.traced_at or r.core_facts_at)
+        assert {r.verified_by, r.report_by} <= {FIELD_TEAM, None}
+        complete += len(done) == 4
+    assert complete >= len(cases) // 2
+    # the accountability of the province reads them: every case measure has decided events
+    with run.engine.connect() as conn:
+        province = conn.execute(select(persons.c.residence_code)).scalars().first()
+        assert province is not None
+        targets = CommandRules.from_pack(load_pack("protocol-9")).timeliness
+        t = timeliness(conn, province[:2] + "0000", targets, now=run.end, tz=run.loop.tz,
+                       days=DAYS)  # fmt: skip
+    (whole,) = [r for r in t.rollups if r.level == "province"]
+    for key in ("case_verified", "on_site", "core_facts", "report"):
+        assert whole.measures[key].decided > 0, key

@@ -1,8 +1,9 @@
 """The fuzzing campaign of issue 16 in CI: schemathesis against a live ``fangkong serve``
 on SQLite and on PostgreSQL, as a person (the province administrator, by session cookie
-and CSRF token) and as each device scope (by bearer token, over the operations its rights
-reach). Fixed seed, FUZZ_EXAMPLES examples per operation. It fails on any 5xx and on any
-response the OpenAPI does not describe (status, content type, headers, body).
+and CSRF token) and as each device scope (by bearer token — of a venue, or of a township
+for the scopes bound to a unit — over the operations its rights reach). Fixed seed,
+FUZZ_EXAMPLES examples per operation. It fails on any 5xx and on any response the OpenAPI
+does not describe (status, content type, headers, body).
 
 Run alone: ``pytest -m fuzz``; the figures (operations, requests, seconds) are printed
 and recorded in docs/security.md.
@@ -21,8 +22,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from fangkong.auth.rights import DEVICE_SCOPES
-from tests.api.codes import device_token, venue_of
+from fangkong.auth.rights import DEVICE_SCOPES, UNIT_SCOPES
+from tests.api.codes import device_token, unit_token, venue_of
 from tests.conftest import database_url, load_province
 from tests.fuzz.live import Server, person_session
 
@@ -49,7 +50,9 @@ SCOPE_PATHS: dict[str, str] = {
     "checkpoint": r"^/api/v1/arrivals/",
     "signals": r"^/api/v1/signals",
     "quarantine": r"^/api/v1/quarantine/",
+    "tasks": r"^/api/v1/command/tasks",
 }
+UNIT = "140102001000"  # a township: the region of the unit-bound scopes' token (tasks)
 
 
 @pytest.fixture
@@ -103,7 +106,9 @@ def test_fuzz_the_api(live: Server, engine: Engine, backend: str, tmp_path: Path
     venue = venue_of(engine, "market")
     identities = [(f"person {u}", person_session(live.url, u), p) for u, p in PERSONS.items()]
     for scope in DEVICE_SCOPES:
-        bearer = {"Authorization": f"Bearer {device_token(engine, venue, scope)}"}
+        token = unit_token(engine, UNIT, scope) if scope in UNIT_SCOPES else (
+            device_token(engine, venue, scope))  # fmt: skip
+        bearer = {"Authorization": f"Bearer {token}"}
         identities.append((f"device {scope}", bearer, SCOPE_PATHS[scope]))
     started = time.monotonic()
     failures: list[str] = []

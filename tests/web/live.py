@@ -120,3 +120,28 @@ def login(page: Any, server: str, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit].primary")
     page.wait_for_url(f"{server}/")
+
+
+def watch_console(page: Any) -> list[str]:
+    """What the page reports going wrong, collected as it happens: console errors and
+    warnings (Vega warns of specs it cannot draw, e.g. "Infinite extent", and of a
+    spec of another major version) and uncaught script errors."""
+    seen: list[str] = []
+    page.on("console", lambda m: seen.append(f"{m.type}: {m.text}")
+            if m.type in ("error", "warning") else None)  # fmt: skip
+    page.on("pageerror", lambda exc: seen.append(f"pageerror: {exc}"))
+    return seen
+
+
+def drawn_marks(page: Any, chart: str, timeout: int = 20_000) -> int:
+    """How many marks Vega drew in the chart ``chart`` (a CSS selector of the element
+    holding it), once it has drawn some; fails on a drawn path without numbers (a mark
+    positioned from missing data: "Mundefined,undefined")."""
+    marks = f"{chart} svg .role-mark > path, {chart} svg .role-mark > g"
+    page.wait_for_selector(marks, state="attached", timeout=timeout)
+    broken = page.eval_on_selector_all(
+        f"{chart} svg path",
+        "ps => ps.map(p => p.getAttribute('d') || '').filter(d => /undefined|NaN/.test(d))",
+    )
+    assert broken == [], f"{chart}: {len(broken)} paths without numbers, e.g. {broken[0][:80]}"
+    return int(page.locator(marks).count())

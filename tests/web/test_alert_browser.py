@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from fangkong.alerts.detection import run_detection
-from fangkong.alerts.rules import AlertRules, Detector
+from fangkong.alerts.rules import AlertRules, Detector, Trigger
 from fangkong.alerts.signals import record_signals
 from fangkong.clock import now as utcnow
 from tests.api.helpers import make_app
-from tests.web.live import chromium, live_server, login, province
+from tests.web.live import chromium, drawn_marks, live_server, login, province, watch_console
 
 pytestmark = pytest.mark.browser
 
@@ -36,7 +36,13 @@ def alert_server(
     det = Detector("fever_test", ("fever_clinic",), "ears-c2", "community", "day",
                    {"alpha": 0.01, "baseline": 7, "min_sigma": 0.5}, "medium", 3, "发热门诊测试",
                    "fever test")  # fmt: skip
-    rules = dataclasses.replace(AlertRules.shipped("protocol-9"), triggers={},
+    # a trigger too: it has no per-period threshold, so its chart has no threshold line
+    trig = Trigger("outside_test", "positive_outside_quarantine", 1, 1, None, "high",
+                   "社会面阳性测试", "positive outside test")  # fmt: skip
+    found = {"signal": "positive_outside_quarantine", "region_code": "140102001001001",
+             "date": today, "count": 1}  # fmt: skip
+    record_signals(engine, [found], source="test")
+    rules = dataclasses.replace(AlertRules.shipped("protocol-9"), triggers={trig.id: trig},
                                 detectors={det.id: det})  # fmt: skip
     run_detection(engine, rules, today, utcnow())
     with live_server(engine, home, app) as url:
@@ -46,9 +52,10 @@ def alert_server(
 def test_open_verify_and_board(alert_server: str, tmp_path: Path) -> None:
     with chromium() as browser:
         page = browser.new_context(viewport={"width": 1100, "height": 1000}).new_page()
+        errors = watch_console(page)
         login(page, alert_server, "epi")
         page.click("nav a[href='/alerts']")
-        page.click("#alerts tbody tr.alert-row a")
+        page.click("#alerts tbody tr.alert-row:has-text('fever_test') a")
         page.wait_for_selector("#series-chart svg", timeout=15_000)  # Vega drew the series
         bars = page.locator("#series-chart svg path[aria-roledescription='bar']").count()
         assert bars >= 20
@@ -63,3 +70,19 @@ def test_open_verify_and_board(alert_server: str, tmp_path: Path) -> None:
         page.goto(f"{alert_server}/alerts/board")
         assert "1/1" in page.inner_text("#board")  # verified on time
         assert (tmp_path / "alert-zh.png").stat().st_size > 10_000
+        assert errors == []
+
+
+def test_trigger_alert_draws_its_counts(alert_server: str) -> None:
+    """A trigger's series has no threshold per period: the bars alone, and no "Infinite
+    extent" warning from a threshold layer over no data."""
+    with chromium() as browser:
+        page = browser.new_context(viewport={"width": 1100, "height": 1000}).new_page()
+        errors = watch_console(page)
+        login(page, alert_server, "epi")
+        page.goto(f"{alert_server}/alerts")
+        page.click("#alerts tbody tr.alert-row:has-text('outside_test') a")
+        assert drawn_marks(page, "#series-chart") >= 1
+        assert page.locator("#series-chart svg path[aria-roledescription='bar']").count() == 1
+        assert page.locator("#series-chart svg [aria-roledescription='line mark']").count() == 0
+        assert errors == []

@@ -1,7 +1,8 @@
 """Alert pages and the signals endpoint over real HTTP (TestClient), both backends: the
 list with filters, the detail with its series and threshold (Vega-Lite spec), lifecycle
 buttons behind CSRF and rights, another county's alert answered as absent (and audited
-as such), the four-earlies board, device tokens sending counts idempotently."""
+as such), the four-earlies board, an alert's escalation read from its command task,
+device tokens sending counts idempotently."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ from fangkong.alerts.rules import AlertRules, Detector
 from fangkong.alerts.signals import record_signals
 from fangkong.alerts.tables import alerts
 from fangkong.clock import now as utcnow
-from fangkong.store.schema import audit_log
+from fangkong.command.rules import CommandRules
+from fangkong.command.tasks import escalate_overdue, raise_task
+from fangkong.policy import load_pack
+from fangkong.store.schema import audit_log, regions
 from tests.api.codes import device_token, venue_of
 from tests.api.helpers import client, csrf_of, logged_in, make_app
 
@@ -164,6 +168,49 @@ def test_board(world: World) -> None:
     total = re.search(r'<tr id="area-140000" class="total">(.*?)</tr>', admin, re.S)
     assert total
     assert re.findall(r"<td[^>]*>(.*?)</td>", total.group(1))[0] == "2"
+
+
+def test_escalation_is_the_alerts_task(world: World) -> None:
+    """The pages never escalate: they show the alert's command task — who owes it now,
+    its level, its deadline — and the filter and the board's count read the task."""
+    epi = logged_in(world.app, "epi")
+    html = epi.get(f"/alerts/{world.a}").text
+    assert 'id="task-none"' in html  # the command centre has not raised it yet
+    assert 'id="escalated"' not in html
+    with world.engine.connect() as conn:
+        region = conn.execute(select(alerts.c.region_code).where(alerts.c.id == world.a)).scalar()
+        parent = conn.execute(
+            select(regions.c.parent_code).where(regions.c.code == region)
+        ).scalar()
+    cmd = CommandRules.from_pack(load_pack("protocol-9"))
+    task, _ = raise_task(world.engine, cmd, kind="alert", source_type="alert",
+                         source_id=str(world.a), region_code=str(region), role="epidemiologist",
+                         params={}, deadline_at=utcnow() - timedelta(hours=5), by="job:raise",
+                         at=utcnow() - timedelta(hours=7))  # fmt: skip
+    html = epi.get(f"/alerts/{world.a}").text
+    assert f"({region})" in html  # owed by the alert's region, not escalated
+    assert 'id="escalated"' not in html
+    assert 'id="task-level">0<' in html
+    assert 'id="alerts"' in epi.get("/alerts", params={"escalated": "true"}).text
+    assert f'id="alert-{world.a}"' not in epi.get("/alerts", params={"escalated": "true"}).text
+    moved = escalate_overdue(world.engine, cmd, at=utcnow())
+    assert [(m.task_id, m.to_region) for m in moved] == [(task.id, parent)]
+    html = epi.get(f"/alerts/{world.a}").text
+    assert 'id="escalated"' in html
+    assert f"({parent})" in html
+    assert 'id="task-level">1<' in html
+    assert f'href="/command/tasks/{task.id}"' in html  # epi holds task.read
+    listed = epi.get("/alerts", params={"escalated": "true"}).text
+    assert f'id="alert-{world.a}"' in listed
+    assert "(1)</td>" in listed
+    board = epi.get("/alerts/board").text
+    row = re.search(r'<tr id="area-140102001000">(.*?)</tr>', board, re.S)
+    assert row
+    assert re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))[3] == "1"  # escalated
+    with world.engine.connect() as conn:  # the alert's own columns stay as they were
+        stored = conn.execute(select(alerts.c.escalations, alerts.c.escalated_to)
+                              .where(alerts.c.id == world.a)).one()  # fmt: skip
+    assert tuple(stored) == (0, None)
 
 
 def test_signals_endpoint(world: World) -> None:

@@ -4,18 +4,28 @@ traveller page with jurisdiction and one audit row per read. Both backends."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from fangkong import clock
 from fangkong.arrivals import dispatch
 from fangkong.auth.devices import issue_device_token
 from fangkong.auth.model import cli_actor
-from fangkong.store.schema import audit_log
+from fangkong.store.schema import audit_log, regions
 from tests.api.codes import AUDIT_KEY
 from tests.api.helpers import client, csrf_of, logged_in, make_app
-from tests.arrivals.world import COMPOUND_A, POINT, T0, make_world, traveller
+from tests.arrivals.world import (
+    COMPOUND_A,
+    POINT,
+    T0,
+    command_step,
+    make_world,
+    stage_task,
+    traveller,
+)
 
 DAY = (T0 - timedelta(days=1)).date().isoformat()
 
@@ -31,6 +41,17 @@ def _body(rows: list[dict[str, object]], ref: str = "CA1234-20220318") -> dict[s
         "point_code": POINT,
         "travellers": rows,
     }
+
+
+def _overdue_cells(html: str, tid: int) -> list[str]:
+    row = re.search(rf'<tr id="overdue-{tid}">(.*?)</tr>', html, re.S)
+    assert row, html
+    return [c.strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+
+
+def _region_name(engine: Engine, code: str) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(select(regions.c.name).where(regions.c.code == code)).scalar())
 
 
 def _audits(engine: Engine, action: str) -> int:
@@ -115,6 +136,20 @@ def test_manifest_confirm_board_and_traveller(province: Engine, tmp_path: Path) 
     assert f'id="overdue-{ids[1]}"' in board.text  # sampled long ago, never boarded
     assert f'id="overdue-{ids[0]}"' not in board.text  # handed over just now: in time
     assert _audits(province, "arrival.board") == before + 1
+    assert _overdue_cells(board.text, ids[1])[-2:] == ["—", "—"]  # no task raised yet
+
+    # the overdue stage's task escalates (the command step), and the board shows it
+    now = clock.now()
+    command_step(w, now)
+    assert _overdue_cells(epi.get("/arrivals").text, ids[1])[-1] == "0"
+    command_step(w, now + timedelta(hours=5))  # 2 h deadline + 2 h overdue: one level up
+    cells = _overdue_cells(epi.get("/arrivals").text, ids[1])
+    task = stage_task(w, f"{ids[1]}/sampled")
+    assert cells[-1] == "1"
+    assert cells[-2] == _region_name(province, task.region_code)
+    assert task.region_code != task.origin_region_code
+    page = epi.get(f"/arrivals/travellers/{ids[1]}").text
+    assert 'class="task-level">1<' in page
 
     other = logged_in(app, "county2")  # another county: the traveller is not theirs
     assert other.get(f"/arrivals/travellers/{ids[0]}").status_code == 404

@@ -1,5 +1,6 @@
 """The chains page in a real browser: Chromium draws the transmission graph (one node per
-case, the link between them) and the cluster-growth chart, offline, with no script error.
+case, the link between them, a path of numbers) and the cluster-growth chart, offline,
+with no script error and no console error or warning.
 
 A real uvicorn over a SQLite file holding the small province, two traced cases of county
 140102 linked at a market (A → C) and one case of county 140121; marked ``browser``.
@@ -20,7 +21,7 @@ from fangkong.tracing.files import CHECKIN_SCHEMA
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.trace_job import trace_case
 from tests.api.helpers import make_app
-from tests.web.live import chromium, live_server, login, province
+from tests.web.live import chromium, drawn_marks, live_server, login, province, watch_console
 from tests.web.test_tracing_pages import _apart, _t
 
 pytestmark = pytest.mark.browser
@@ -61,15 +62,15 @@ def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
 def test_chains_graph_and_growth_render(server: str, tmp_path: Path) -> None:
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1024, "height": 900})
-        errors: list[str] = []
+        errors = watch_console(page)
         outside: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("request", lambda r: None if r.url.startswith(server) else outside.append(r.url))
         login(page, server, "epi")
         page.goto(f"{server}/tracing/chains")
         page.wait_for_selector("#chain-graph svg .mark-symbol path", timeout=20_000)
         nodes = page.locator("#chain-graph svg .mark-symbol path")
         assert nodes.count() == 2  # A and C; X lives in another county
+        drawn_marks(page, "#chain-graph")  # the link drawn from the laid-out nodes
         assert page.locator("#chain-graph svg .mark-path path").count() == 1  # A → C
         box = nodes.first.bounding_box()
         assert box is not None

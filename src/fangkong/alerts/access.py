@@ -4,8 +4,11 @@
 
     actor ─▶ right? ── no ─▶ Forbidden (403)
              alert's region inside the actor's subtree? ── no ─▶ NotFound (as absent)
-                 │ overdue alerts escalate first (on read), then
                  ▼ list / detail / lifecycle step / board ─▶ one audit row each
+
+Reading never escalates: an overdue alert's command task does (``fangkong command
+escalate``, the province loop); the pages show that task — who owes it now, its
+escalation level and deadline — read through ``command.tasks``.
 
 Rights: ``alert.read`` to see alerts and the board, ``alert.handle`` to verify,
 investigate, close or dismiss; devices and systems send signals with ``signal.submit``
@@ -25,13 +28,14 @@ from sqlalchemy import Connection, select
 from fangkong.alerts.board import Timeliness, timeliness
 from fangkong.alerts.model import KINDS, SEVERITIES, STATUSES, TRANSITIONS
 from fangkong.alerts.series import RegionTree
-from fangkong.alerts.service import AlertUnknown, escalate_due, get_alert, history, transition
+from fangkong.alerts.service import AlertUnknown, get_alert, history, transition
 from fangkong.alerts.signals import IngestResult, invalid_fields, record_signals
 from fangkong.alerts.tables import alerts
 from fangkong.auth.guard import Call, hidden, inside
 from fangkong.auth.jurisdiction import subtree
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import ALERT_HANDLE, ALERT_READ, SIGNAL_SUBMIT
+from fangkong.command.tasks import TaskView, escalated_sources, tasks_for_sources
 from fangkong.errors import (
     BadInput,
     FieldProblem,
@@ -78,7 +82,7 @@ class Filters:
     kind: str | None = None
     rule: str | None = None
     region: str | None = None  # a region code: alerts in its subtree
-    escalated: bool = False  # only alerts escalated to a level above their owner
+    escalated: bool = False  # only alerts whose task escalated above the alert's region
 
     def checked(self) -> Filters:
         return Filters(_choice(self.status, (*STATUSES, "open"), "status"),
@@ -94,15 +98,22 @@ class AlertList:
     filters: Filters
     rules: tuple[str, ...]  # rule ids present, for the filter
     truncated: bool
+    tasks: Mapping[int, TaskView]  # alert id → its command task (absent: not raised yet)
 
 
-def _escalate_on_read(conn: Connection, tree: RegionTree, reach: list[str] | None,
-                      now: datetime) -> None:  # fmt: skip
-    escalate_due(conn, tree, now, region_codes=reach)
+def alert_tasks(conn: Connection, ids: Sequence[int], now: datetime) -> dict[int, TaskView]:
+    """The command task of each alert (who owes it now, escalation level, deadline)."""
+    found = tasks_for_sources(conn, "alert", "alert", [str(i) for i in ids], at=now)
+    return {int(k): v for k, v in found.items()}
+
+
+def escalated_alerts() -> Any:
+    """Subquery: ids of the alerts whose task escalated above the alert's region."""
+    return escalated_sources("alert", "alert")
 
 
 def list_alerts(call: Call, filters: Filters) -> AlertList:
-    """Alerts in the actor's jurisdiction, newest first, filtered. Overdue ones escalate."""
+    """Alerts in the actor's jurisdiction, newest first, filtered, with their tasks."""
     actor, now = call.actor, call.now()
 
     def body(conn: Connection) -> tuple[AlertList, str]:
@@ -110,7 +121,6 @@ def list_alerts(call: Call, filters: Filters) -> AlertList:
         f = filters.checked()
         tree = RegionTree.load(conn)
         reach = _reach(conn, actor)
-        _escalate_on_read(conn, tree, reach, now)
         a = alerts.c
         q = select(alerts).order_by(a.raised_at.desc(), a.id.desc())
         if reach is not None:
@@ -125,13 +135,15 @@ def list_alerts(call: Call, filters: Filters) -> AlertList:
             if value:
                 q = q.where(column == value)
         if f.escalated:
-            q = q.where(a.escalations > 0)
+            q = q.where(a.id.in_(escalated_alerts()))
         rows = conn.execute(q.limit(PAGE_SIZE + 1)).all()
         rules_q = select(a.rule).distinct().order_by(a.rule)
         if reach is not None:
             rules_q = rules_q.where(a.region_code.in_(reach))
-        view = AlertList(tuple(rows[:PAGE_SIZE]), tree.name, f,
-                         tuple(conn.execute(rules_q).scalars()), len(rows) > PAGE_SIZE)  # fmt: skip
+        shown = tuple(rows[:PAGE_SIZE])
+        tasks = alert_tasks(conn, [r.id for r in shown], now)
+        view = AlertList(shown, tree.name, f, tuple(conn.execute(rules_q).scalars()),
+                         len(rows) > PAGE_SIZE, tasks)  # fmt: skip
         return view, f"{len(view.rows)} alerts"
 
     return call.audited("alerts.list", None, None, body)
@@ -143,7 +155,8 @@ class AlertDetail:
     evidence: Mapping[str, Any]
     history: tuple[Any, ...]
     region_name: str
-    escalated_name: str | None
+    task: TaskView | None  # the alert's command task (None: not raised yet)
+    owner_name: str | None  # the region that owes the task now
     next_statuses: tuple[str, ...]  # the moves the actor may make now
 
 
@@ -153,15 +166,14 @@ def read_alert(call: Call, alert_id: int) -> AlertDetail:
 
     def body(conn: Connection) -> tuple[AlertDetail, str]:
         call.require(ALERT_READ)
-        _in_reach(conn, actor, alert_id)
+        row = _in_reach(conn, actor, alert_id)
         tree = RegionTree.load(conn)
-        _escalate_on_read(conn, tree, _reach(conn, actor), now)
-        row = get_alert(conn, alert_id)
         moves = (tuple(s for s in STATUSES if s in TRANSITIONS[row.status])
                  if actor.can(ALERT_HANDLE) else ())  # fmt: skip
+        task = alert_tasks(conn, [alert_id], now).get(alert_id)
         detail = AlertDetail(row, json.loads(row.evidence), tuple(history(conn, alert_id)),
-                             tree.name.get(row.region_code, row.region_code),
-                             tree.name.get(row.escalated_to) if row.escalated_to else None,
+                             tree.name.get(row.region_code, row.region_code), task,
+                             tree.name.get(task.region_code) if task else None,
                              moves)  # fmt: skip
         return detail, row.status
 
@@ -197,7 +209,7 @@ def read_board(call: Call) -> Board:
         call.require(ALERT_READ)
         tree = RegionTree.load(conn)
         reach = _reach(conn, actor)
-        _escalate_on_read(conn, tree, reach, now)
+        escalated = {int(i) for i in conn.execute(escalated_alerts()).scalars()}
         q = select(alerts)
         if reach is not None:
             q = q.where(alerts.c.region_code.in_(reach))
@@ -209,11 +221,12 @@ def read_board(call: Call) -> Board:
         for r in rows:
             branch = _branch(tree, r.region_code, root)
             groups.setdefault(branch, []).append(r) if branch else own.append(r)
-        out = [timeliness(c, tree.name.get(c, c), g, now, tz) for c, g in groups.items()]
+        out = [timeliness(c, tree.name.get(c, c), g, now, tz, escalated)
+               for c, g in groups.items()]  # fmt: skip
         if own and root is not None:
-            out.append(timeliness(root, tree.name.get(root, root), own, now, tz))
+            out.append(timeliness(root, tree.name.get(root, root), own, now, tz, escalated))
         name = tree.name.get(root, root) if root else "全部 / all"
-        total = timeliness(root or "", name, rows, now, tz)
+        total = timeliness(root or "", name, rows, now, tz, escalated)
         return Board(root, name, tuple(out), total), f"{len(rows)} alerts"
 
     return call.audited("alerts.board", None, None, body)

@@ -1,7 +1,8 @@
 """The "four earlies" board (四早看板): how quickly each jurisdiction handled its alerts.
 
 Per jurisdiction (the sub-areas of the viewer's region), over the alerts raised there:
-raised, open, overdue now, escalated, dismissed as false alarms; the share verified on
+raised, open, overdue now, escalated (the alert's command task moved above the alert's
+region: ``command.tasks.escalate_overdue``), dismissed as false alarms; the share verified on
 time (within the pack's verify deadline) and its median delay; the same for
 investigation; and the median delay from the end of the counted period to the alert
 (早发现, early detection). An alert counts in a share once its deadline has passed or its
@@ -11,7 +12,7 @@ step is done, so an alert raised a minute ago does not lower anyone's share.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -71,9 +72,11 @@ def _step(rows: Iterable[Any], now: datetime, done: str, due: str) -> tuple[int,
 
 
 def timeliness(
-    code: str, name: str, rows: Sequence[Any], now: datetime, tz: ZoneInfo
-) -> Timeliness:
-    """The board's row for one jurisdiction from its alert rows (``alerts`` columns)."""
+    code: str, name: str, rows: Sequence[Any], now: datetime, tz: ZoneInfo,
+    escalated: Collection[int] = frozenset(),
+) -> Timeliness:  # fmt: skip
+    """The board's row for one jurisdiction from its alert rows (``alerts`` columns);
+    ``escalated``: the ids of alerts whose task escalated (``access.escalated_alerts``)."""
     verified = _step(rows, now, "verified_at", "verify_due")
     investigated = _step(rows, now, "investigated_at", "investigate_due")
     detect = []
@@ -85,7 +88,7 @@ def timeliness(
         code=code, name=name, raised=len(rows),
         open=sum(r.status in OPEN for r in rows),
         overdue=sum(overdue_steps(r, now) > 0 for r in rows),
-        escalated=sum(r.escalations > 0 for r in rows),
+        escalated=sum(r.id in escalated for r in rows),
         dismissed=sum(r.status == "dismissed" for r in rows),
         verified_due=verified[0], verified_on_time=verified[1],
         investigated_due=investigated[0], investigated_on_time=investigated[1],

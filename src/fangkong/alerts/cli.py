@@ -1,5 +1,6 @@
 """``fangkong alerts ...``: signals in, detection, the alert list, one alert, lifecycle
-steps, escalation, the board — thin callers of the service."""
+steps, the board — thin callers of the service. ``escalate`` is an alias of ``fangkong
+command escalate``: an alert escalates through its command task (docs/command.md)."""
 
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ from fangkong.alerts.access import (
 from fangkong.alerts.detection import detect_days
 from fangkong.alerts.rules import AlertRules
 from fangkong.alerts.series import export_options, export_table, write_table
-from fangkong.alerts.service import escalate_overdue
 from fangkong.alerts.signals import import_signals
 from fangkong.auth.guard import Call
 from fangkong.auth.model import cli_actor
 from fangkong.cli_support import database, out, settings
+from fangkong.command.cli import escalate_command as command_escalate
+from fangkong.command.tasks import TaskView
 from fangkong.errors import BadInput, Problem
 from fangkong.keys import load_server_keys
 from fangkong.policy import load_pack
@@ -108,7 +110,8 @@ def list_command(
     rule: Annotated[str | None, typer.Option(help="A trigger or detector id of the pack.")] = None,
     region: Annotated[str | None, typer.Option(help="Alerts in this region and below.")] = None,
 ) -> None:
-    """Alerts, newest first (overdue ones escalate first)."""
+    """Alerts, newest first; "escalated": the unit that owes the alert's task now and
+    its level, when the task escalated."""
     cfg = settings()
     tz = ZoneInfo(cfg.timezone)
     with database(cfg) as engine:
@@ -121,8 +124,14 @@ def list_command(
                       f"{view.names.get(r.region_code, '')} {r.region_code}",
                       str(r.last_period), f"{r.observed:g}",
                       "—" if r.threshold is None else f"{r.threshold:.2f}",
-                      _fmt(r.raised_at, tz), r.escalated_to or "")  # fmt: skip
+                      _fmt(r.raised_at, tz), _escalated(view.tasks.get(r.id)))  # fmt: skip
     out.print(table)
+
+
+def _escalated(task: TaskView | None) -> str:
+    if task is None or task.escalation_level == 0:
+        return ""
+    return f"{task.region_code} (level {task.escalation_level})"
 
 
 @app.command("show")
@@ -142,10 +151,15 @@ def show_command(alert_id: Annotated[int, typer.Argument(help="The alert's id.")
               f"{'—' if a.threshold is None else f'{a.threshold:.2f}'} · "
               f"重复 repeats {a.repeats}")  # fmt: skip
     out.print(f"参数 parameters {v.evidence.get('params')}")
-    out.print(f"发出 raised {_fmt(a.raised_at, tz)} · 核实期限 verify by "
-              f"{_fmt(a.verify_due, tz)} · 调查期限 investigate by {_fmt(a.investigate_due, tz)}"
-              + (f" · 已升级至 escalated to {v.escalated_name} {a.escalated_to}"
-                 if a.escalated_to else ""))  # fmt: skip
+    out.print(
+        f"发出 raised {_fmt(a.raised_at, tz)} · 核实期限 verify by "
+        f"{_fmt(a.verify_due, tz)} · 调查期限 investigate by {_fmt(a.investigate_due, tz)}"
+    )
+    t = v.task
+    out.print("任务 task: 尚未生成 not raised yet (fangkong command raise)" if t is None else
+              f"任务 task {t.id} {t.status} · 责任单位 owes it now {v.owner_name or ''} "
+              f"{t.region_code} · 上报层级 escalation level {t.escalation_level} · "
+              f"时限 deadline {_fmt(t.deadline_at, tz)}")  # fmt: skip
     series = Table("期 period", "计数 count", "阈值 threshold", "报警 alarm", title="序列 series")
     ev = v.evidence
     for p, c, t, al in zip(ev["periods"], ev["counts"], ev["thresholds"], ev["alarms"],
@@ -177,14 +191,10 @@ def transition_command(
 
 @app.command("escalate")
 def escalate_command() -> None:
-    """Escalate every overdue open alert to the level above (run it every few minutes)."""
-    cfg = settings()
-    with database(cfg) as engine:
-        migrate.require_current(engine)
-        done = escalate_overdue(engine, clock.now(), by=cli_actor().name)
-    for alert_id, target in done:
-        out.print(f"预警 alert {alert_id} → {target}")
-    out.print(f"升级 escalated: {len(done)}")
+    """Alias of `fangkong command escalate`: every open task overdue by more than the
+    pack's [command.escalation] hours moves one level up — an alert's task among them
+    (alerts escalate through their tasks; kept so schedules that call it keep working)."""
+    command_escalate()
 
 
 @app.command("board")

@@ -1,4 +1,4 @@
-"""Alerts (预警): raise with evidence, fold repeats, move through the lifecycle, escalate.
+"""Alerts (预警): raise with evidence, fold repeats, move through the lifecycle.
 
 ::
 
@@ -11,17 +11,21 @@
     raised ─▶ verified ─▶ investigated ─▶ closed      (raised / verified ─▶ dismissed)
       │ verify_due = raised + [alerts] verify_within_hours
       │ investigate_due = raised + [alerts] investigate_within_hours
-      └ each deadline missed moves the alert one level up (escalated_to: the parent of
-        the owner's region, then its parent...), by the ``escalate`` job and on read
+      └ the alert's command task (kind ``alert``, raised by ``command.raising``) carries
+        the deadline — verify_due, then investigate_due once verified — and escalates
+        when overdue (``command.tasks.escalate_overdue``, the platform's one escalation);
+        closing or dismissing the alert closes its task
 
 The owner of an alert is the region where it happened; everything is kept in
-``alert_changes`` (who, when, from, to, note).
+``alert_changes`` (who, when, from, to, note). The columns ``escalations`` /
+``escalated_to`` / ``escalated_at`` hold what the alerts' own escalation wrote before the
+task took it over (historic rows); nothing writes them now.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,11 +34,9 @@ from sqlalchemy import Connection, Row, select, update
 
 from fangkong.alerts.model import OPEN, SEVERITIES, STATUSES, TRANSITIONS
 from fangkong.alerts.rules import AlertRules
-from fangkong.alerts.series import RegionTree
 from fangkong.alerts.tables import alert_changes, alerts
-from fangkong.command.tasks import close_for_source
+from fangkong.command.tasks import close_for_source, follow_deadline
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
-from fangkong.store.tx import Bind, write_transaction
 
 
 class AlertUnknown(NotFound):
@@ -173,6 +175,8 @@ def transition(
         close_for_source(conn, "alert", "alert", str(alert_id), by=by, at=now,
                          status="done" if to_status == "closed" else "cancelled",
                          note=note.strip())  # fmt: skip
+    elif to_status == "verified":  # its task is now due when the investigation is
+        follow_deadline(conn, "alert", "alert", str(alert_id), row.investigate_due)
     return str(row.status)
 
 
@@ -184,52 +188,6 @@ def overdue_steps(row: Any, now: datetime) -> int:
     if row.status in ("raised", "verified") and now > row.investigate_due:
         missed += 1
     return missed
-
-
-def missed_deadlines(row: Any, now: datetime) -> int:
-    """How many deadlines the alert has missed so far: a step done late counts too."""
-    late_verify = row.verified_at is not None and row.verified_at > row.verify_due
-    return overdue_steps(row, now) + (1 if late_verify else 0)
-
-
-def _up(tree: RegionTree, code: str, steps: int) -> str:
-    for _ in range(steps):
-        parent = tree.parent_of(code)
-        if parent is None:
-            break
-        code = parent
-    return code
-
-
-def escalate_overdue(bind: Bind, now: datetime, *, by: str = "system") -> list[tuple[int, str]]:
-    """:func:`escalate_due` over every region, in one writing transaction."""
-    with write_transaction(bind) as conn:
-        return escalate_due(conn, RegionTree.load(conn), now, by=by)
-
-
-def escalate_due(
-    conn: Connection, tree: RegionTree, now: datetime, *, by: str = "system",
-    region_codes: Sequence[str] | None = None,
-) -> list[tuple[int, str]]:  # fmt: skip
-    """Escalate every open alert with more missed deadlines than escalations: one level up
-    per missed deadline. Returns (alert id, region escalated to)."""
-    a = alerts.c
-    q = select(alerts).where(a.status.in_(("raised", "verified")), a.verify_due < now)
-    if region_codes is not None:
-        q = q.where(a.region_code.in_(list(region_codes)))
-    done = []
-    for row in conn.execute(q).all():
-        steps = missed_deadlines(row, now)
-        if steps <= row.escalations:
-            continue
-        target = _up(tree, row.region_code, steps)
-        conn.execute(update(alerts).where(a.id == row.id).values(
-            escalations=steps, escalated_to=target, escalated_at=now))  # fmt: skip
-        due = row.verify_due if steps == 1 else row.investigate_due
-        _change(conn, int(row.id), now, "escalated", row.status, row.status, by,
-                f"→ {target} (overdue since {due.isoformat()})")  # fmt: skip
-        done.append((int(row.id), target))
-    return done
 
 
 def history(conn: Connection, alert_id: int) -> list[Row[Any]]:

@@ -4,7 +4,10 @@
 day; its ``key`` is a digest of those four, so a resent or corrected report replaces the
 row (idempotent ingest). ``alerts`` holds one row per alert with its evidence (JSON:
 the series, thresholds, method and parameters), its owner (the region where it
-happened) and its lifecycle times; ``alert_changes`` every step, escalation included.
+happened) and its lifecycle times; ``alert_changes`` every step. ``escalations`` /
+``escalated_to`` / ``escalated_at`` and the ``escalated`` action hold what the alerts'
+former escalation wrote (before migration 0019 copied it onto command tasks); nothing
+writes them now — an alert escalates through its task (docs/alerts.md).
 """
 
 from __future__ import annotations

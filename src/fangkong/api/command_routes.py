@@ -5,7 +5,10 @@ Routes parse the request and call one function of ``fangkong.command.access*`` (
 jurisdiction, audit) — the same the pages and the CLI call. The board's numbers are
 aggregates: ``command.read`` suffices; a record of another region answers 404 like one
 that does not exist; writes are audited. Staff use the session cookie and
-``X-CSRF-Token`` on POST. Every key comes with its label in the language asked.
+``X-CSRF-Token`` on POST; a unit's duty terminal (a device token of scope ``tasks``,
+bound to a region and optionally a role) the bearer token on the same task routes, and
+resends a change safely with its ``ref``. Every key comes with its label in the language
+asked.
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ from fangkong.command.access_briefing import (
     write_briefing,
 )
 from fangkong.command.briefing import AreaChange
-from fangkong.command.model import KIND, MEASURES, STATUS, TASK_KINDS, TASK_STATUSES
+from fangkong.command.model import KIND, MEASURES, STATUS, TASK_KINDS, TASK_STATUSES, beyond
 from fangkong.command.rules import CommandRules
-from fangkong.command.tables import EVIDENCE_MAX
+from fangkong.command.tables import EVIDENCE_MAX, REF_MAX
 from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX, Change, TaskView
 from fangkong.command.timeliness import DEFAULT_DAYS, MeasureStat, RegionTimeliness, TaskStat
 from fangkong.http.deps import CallDep, Ctx
@@ -94,6 +97,7 @@ class ChangeOut(BaseModel):
     from_region: str | None
     to_region: str | None
     note: str
+    ref: str | None = Field(description="the sender's change id, when it gave one")
 
 
 class TaskDetailOut(TaskOut):
@@ -116,8 +120,15 @@ class StatusIn(BaseModel):
     status: bounds.Line = Field(max_length=12, description=_STATUSES)
     note: bounds.Text | None = Field(None, max_length=NOTE_MAX, description="needed to cancel")
     evidence: bounds.Text | None = Field(
-        None, max_length=EVIDENCE_MAX, description="what the unit did; needed to close as done"
-    )
+        None, max_length=EVIDENCE_MAX,
+        description="what the unit did; needed to close as done; with the task's own (open) "
+        "status: new evidence, the status kept",
+    )  # fmt: skip
+    ref: bounds.Line | None = Field(
+        None, min_length=1, max_length=REF_MAX,
+        description="idempotency key: the sender's id of this change; resent, the change is "
+        "not made again (the task is answered as it stands)",
+    )  # fmt: skip
 
 
 def _task_out(task: TaskView, lang: str) -> dict[str, Any]:
@@ -147,8 +158,9 @@ def get_tasks(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=bounds.INT32_MAX)] = 0,
 ) -> TasksOut:  # fmt: skip
-    """Tasks of the caller's jurisdiction (first or current unit inside it), by deadline.
-    ``task.read``; audited."""
+    """Tasks of the caller's jurisdiction (first or current unit inside it), by deadline:
+    staff's, or a unit's duty terminal's (its region's subtree; bound to a role: that
+    role's tasks and the unit's). ``task.read``; audited."""
     rows, total = access_tasks.list_tasks(
         call, region=region, status=status, open_only=open_only, kind=kind, overdue=overdue,
         limit=limit, offset=offset,
@@ -181,10 +193,14 @@ def post_task(request: Request, ctx: Ctx, call: CallDep, body: AssignIn) -> Task
 @command_api.post("/tasks/{task_id}/status", response_model=TaskOut, responses=WRITE_ERRORS)
 def post_task_status(request: Request, call: CallDep, task_id: TaskId, body: StatusIn) -> TaskOut:
     """Acknowledge (签收), work on, close with evidence (办结) or cancel (``task.assign``)
-    a task. ``task.change``; audited. Errors: ``command.status_move`` 409,
+    a task; staff by session, a unit's duty terminal by device token (scope ``tasks``).
+    ``task.change``; audited. A change made before — the same ``ref``, or the status the
+    task has (with the same evidence) — answers the task as it stands and writes nothing,
+    so an offline device may resend its queue. Errors: ``command.status_move``
+    409, ``command.ref_reused`` 409 (the ``ref`` made another move),
     ``command.evidence_missing`` / ``command.note_missing`` 400."""
     task = access_tasks.change_status(
-        call, task_id, body.status, note=body.note, evidence=body.evidence
+        call, task_id, body.status, note=body.note, evidence=body.evidence, ref=body.ref
     )
     return TaskOut(**_task_out(task, _lang(request)))
 
@@ -193,7 +209,6 @@ class MeasureOut(BaseModel):
     key: str
     label_zh: str
     label_en: str
-    recorded: bool  # False: no stored timestamp yet (无记录), counts are empty
     target_hours: float
     events: int
     on_time: int
@@ -264,7 +279,7 @@ def _tasks(t: TaskStat) -> TaskStatsOut:
 
 def _measure(s: MeasureStat) -> MeasureOut:
     m = next(m for m in MEASURES if m.key == s.key)
-    return MeasureOut(key=s.key, label_zh=m.zh, label_en=m.en, recorded=s.recorded,
+    return MeasureOut(key=s.key, label_zh=m.zh, label_en=m.en,
                       target_hours=s.target_hours, events=s.events, on_time=s.on_time,
                       late=s.late, pending=s.pending, overdue=s.overdue,
                       median_hours=s.median_hours)  # fmt: skip
@@ -318,9 +333,16 @@ class FigureOut(BaseModel):
     unit: str
     zh: str
     en: str
-    value: float | None
-    previous: float | None
+    value: float | None = Field(
+        description="null: not computed for the day, or past its bound (more_than)"
+    )
+    previous: float | None = Field(description="the day before; null as value")
     change: float | None
+    more_than: float | None = Field(
+        description="set when the figure lies past this bound (days of capacity left: "
+        "the pack's [command] days_left_horizon, the demand forecast's horizon): read "
+        '"> more_than"; value and change are then null'
+    )
     link: str | None
 
 
@@ -338,7 +360,8 @@ class CurvePointOut(BaseModel):
 
 
 class ChildOut(BoardRegionOut):
-    figures: dict[str, float | None]
+    figures: dict[str, float | None] = Field(description="null: absent, or past its bound")
+    more_than: dict[str, float] = Field(description="the figures past their bound, and it")
 
 
 class BoardOut(BaseModel):
@@ -394,9 +417,12 @@ class BriefingFigureOut(BaseModel):
     key: str = Field(description="a figure key of the board (docs/command.md)")
     label: str
     unit: str = Field(description="count, beds, days, or percent (0…100)")
-    today: float | None
-    yesterday: float | None
+    today: float | None = Field(description="null: absent, or past its bound (more_than)")
+    yesterday: float | None = Field(description="the day before; null as today")
     change: float | None
+    more_than: float | None = Field(
+        description='set when today\'s value lies past this bound: read "> more_than"'
+    )
 
 
 class OverdueOut(BaseModel):
@@ -440,7 +466,13 @@ class BriefingDetailOut(BriefingOut):
     figures: list[BriefingFigureOut]
     curve: list[CurveOut]
     capacity: list[CapacityOut]
-    days_left: float | None
+    days_left: float | None = Field(
+        description="days of capacity left; null: nobody came in, or past days_left_more_than"
+    )
+    days_left_more_than: float | None = Field(
+        description="set when days left lie past this bound (the pack's [command] "
+        'days_left_horizon, the demand forecast\'s horizon): read "> days_left_more_than"'
+    )
     overdue: list[OverdueOut]
     overdue_total: int
     designated: list[AreaChangeOut]
@@ -475,13 +507,19 @@ def get_briefing(
     entry, b = briefing_numbers(call, rules, briefing_id, lang)
     return BriefingDetailOut(
         **_entry(entry).model_dump(), lang=lang,
-        figures=[BriefingFigureOut(key=f.key, label=f.label, unit=f.unit, today=f.today,
-                           yesterday=f.yesterday, change=f.change) for f in b.figures],
+        figures=[BriefingFigureOut(key=f.key, label=f.label, unit=f.unit,
+                                   today=None if f.more_than else f.today,
+                                   yesterday=None if beyond(f.yesterday, f.bound)
+                                   else f.yesterday,
+                                   change=f.change, more_than=f.more_than)
+                 for f in b.figures],
         curve=[CurveOut(day=p.day, controlled=p.controlled, community=p.community)
                for p in b.curve],
         capacity=[CapacityOut(kind=o.kind, label=o.label, occupied=o.occupied,
                               capacity=o.capacity) for o in b.occupancy],
-        days_left=b.days_left,
+        days_left=None if beyond(b.days_left, b.days_left_bound) else b.days_left,
+        days_left_more_than=(b.days_left_bound if beyond(b.days_left, b.days_left_bound)
+                             else None),
         overdue=[OverdueOut(id=t.id, kind=t.kind, kind_label=t.kind_label,
                             status_label=t.status_label, region_code=t.region_code,
                             region_name=t.region_name, role=t.role, role_label=t.role_label,

@@ -1,5 +1,6 @@
 """The contact-tracing API (流调, ``/api/v1/tracing``): register and trace a case, a case's
-contacts with their evidence (paged), contact status changes, chains and clusters.
+contacts with their evidence (paged), the steps of its investigation, contact status
+changes, chains and clusters.
 
 Routes parse input and call one function of ``fangkong.tracing.access`` — the same the
 tracer pages call — which checks rights and jurisdiction and writes one audit row per
@@ -31,6 +32,7 @@ from fangkong.tracing.access import (
 )
 from fangkong.tracing.lake import CheckinLake
 from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.steps import STEP, STEPS, record_step
 from fangkong.tracing.tables import STATUSES
 
 tracing_api = APIRouter(prefix="/api/v1/tracing", tags=["tracing"])
@@ -64,6 +66,26 @@ class CaseOut(BaseModel):
     infectious_from: datetime
     infectious_until: datetime | None
     traced_at: datetime | None
+    verified_at: datetime | None = Field(description="case verified (审核); null: not yet")
+    verified_by: str | None = None
+    on_site_at: datetime | None = Field(description="team on site (到达现场); null: not yet")
+    on_site_by: str | None = None
+    core_facts_at: datetime | None = Field(
+        description="core facts established (核心信息); null: not yet"
+    )
+    core_facts_by: str | None = None
+    report_at: datetime | None = Field(description="report filed (流调报告); null: not yet")
+    report_by: str | None = None
+
+
+class StepOut(BaseModel):
+    case_id: int
+    step: str = Field(description=" | ".join(s.key for s in STEPS))
+    label_zh: str
+    label_en: str
+    at: datetime = Field(description="when it was recorded (the system clock then)")
+    by: str
+    new: bool = Field(description="false: it was recorded before; the first stamp is kept")
 
 
 class TracedOut(BaseModel):
@@ -228,6 +250,29 @@ def get_contacts(
     ]  # fmt: skip
     return ContactsOut(case=_case_out(view.case), total=total, limit=limit, offset=offset,
                        contacts=contacts)  # fmt: skip
+
+
+StepName = Annotated[str, Path(max_length=20, description=" | ".join(s.key for s in STEPS))]
+
+
+@tracing_api.post("/cases/{case_id}/steps/{step}", response_model=StepOut,
+                  responses=WRITE_ERRORS)  # fmt: skip
+def post_step(
+    call: CallDep, case_id: Annotated[int, Path(**bounds.ID_BOUNDS)], step: StepName
+) -> StepOut:
+    """Record a step of the case's investigation as done now (流调处置节点): ``verified``
+    (审核), ``on_site`` (流调队伍到达现场), ``core_facts`` (核心信息查清), ``report``
+    (流调报告提交). The time is the system clock's when the call arrives — there is no
+    time to send. Recording a step again keeps the first stamp (``new`` false). Needs
+    ``person.read``, ``fact.record`` and ``person.write``. Errors: ``tracing.step_invalid``
+    400, ``tracing.case_unknown`` 404 (also outside the jurisdiction),
+    ``tracing.step_out_of_order`` 409 (the report before the core facts)."""
+    stamp = record_step(call, case_id, step)
+    s = STEP[stamp.step]
+    assert stamp.at is not None  # noqa: S101 - stamped above
+    assert stamp.by is not None  # noqa: S101
+    return StepOut(case_id=stamp.case_id, step=s.key, label_zh=s.zh, label_en=s.en,
+                   at=stamp.at, by=stamp.by, new=stamp.new)  # fmt: skip
 
 
 @tracing_api.post("/contacts/status", response_model=StatusOut, responses=WRITE_ERRORS)

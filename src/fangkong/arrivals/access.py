@@ -127,7 +127,7 @@ def read_traveller(call: Call, tid: int) -> tuple[TravellerView, str]:
         call.require(ARRIVAL_READ)
         with call.engine.connect() as conn:
             _answerable(conn, call.actor, tid)
-            view = traveller(conn, tid)
+            view = traveller(conn, tid, at=call.now())
             assert view is not None  # noqa: S101 - answerable above
             return view, names(conn, call.actor, [view.person_id])[view.person_id]
 

@@ -1,7 +1,9 @@
 """The arrivals board (闭环看板): per arrival point, how many at each stage, who is overdue.
 
 ``board`` reads counts and the overdue travellers (ids, risk, stage, deadline, the team
-alerted) — no names: pages add names by the reader's rights (``access``). ``traveller``
+alerted, and the stage's command task: the region that owes it now and its escalation
+level — the closed loop escalates through its tasks) — no names: pages add names by the
+reader's rights (``access``). ``traveller``
 is one traveller's closed loop: the decision and its reason, stages with who confirmed
 them, the landing test's tube and result, the trip, the hand-off and alerts.
 """
@@ -23,6 +25,8 @@ from fangkong.arrivals.tables import (
     travellers,
     trips,
 )
+from fangkong.command.tasks import TaskView, tasks_for_sources
+from fangkong.store.schema import regions as region_table
 from fangkong.store.schema import venues
 from fangkong.store.tx import Bind, write_transaction
 from fangkong.testing.tables import results, tubes
@@ -36,8 +40,10 @@ class OverdueRow:
     stage: str
     due_at: datetime
     team: str | None
-    notified: tuple[str, ...]
-    level: int
+    notified: tuple[str, ...]  # the teams the alert told when it was raised
+    task_region: str | None  # the region that owes the stage's task now (None: no task yet)
+    task_region_name: str | None
+    escalation_level: int | None  # the task's level above its first unit
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,6 @@ def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointB
             t.point_code,
             alerts.c.team_code,
             alerts.c.notified,
-            alerts.c.level,
         )
         .outerjoin(
             alerts,
@@ -120,22 +125,20 @@ def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointB
             select(venues.c.code, venues.c.name).where(venues.c.code.in_(list(counts)))
         )
     }
+    tasks = stage_tasks(conn, [f"{r.id}/{r.stage}" for r in late], at)
+    owners = _region_names(conn, {t.region_code for t in tasks.values()})
     boards = []
     for point, stages in counts.items():
-        overdue = [
-            OverdueRow(
-                int(r.id),
-                int(r.person_id),
-                r.risk,
-                r.stage,
-                r.due_at,
-                r.team_code,
-                tuple(r.notified or ()),
-                int(r.level or 0),
-            )
-            for r in late
-            if r.point_code == point
-        ]
+        overdue = []
+        for r in late:
+            if r.point_code != point:
+                continue
+            task = tasks.get(f"{r.id}/{r.stage}")
+            overdue.append(OverdueRow(
+                int(r.id), int(r.person_id), r.risk, r.stage, r.due_at, r.team_code,
+                tuple(r.notified or ()), task.region_code if task else None,
+                owners.get(task.region_code) if task else None,
+                task.escalation_level if task else None))  # fmt: skip
         boards.append(
             PointBoard(
                 point,
@@ -149,13 +152,27 @@ def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointB
     return sorted(boards, key=lambda b: (-len(b.overdue), b.point))
 
 
+def stage_tasks(conn: Connection, keys: list[str], at: datetime) -> dict[str, TaskView]:
+    """The command tasks of overdue stages and late hand-offs, by ``<traveller>/<stage>``
+    (``<traveller>/handoff``)."""
+    return tasks_for_sources(conn, "closed_loop_overdue", "arrival", keys, at=at)
+
+
+def _region_names(conn: Connection, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    r = region_table.c
+    return {x.code: x.name for x in conn.execute(
+        select(r.code, r.name).where(r.code.in_(sorted(codes))))}  # fmt: skip
+
+
 def point_boards(bind: Bind, *, at: datetime) -> list[PointBoard]:
     """:func:`board` of every arrival point, in its own transaction (the CLI's board)."""
     with write_transaction(bind) as conn:
         return board(conn, at=at)
 
 
-def traveller(conn: Connection, tid: int) -> TravellerView | None:
+def traveller(conn: Connection, tid: int, *, at: datetime) -> TravellerView | None:
     r = conn.execute(
         select(travellers, manifests.c.carrier)
         .join(manifests, manifests.c.id == travellers.c.manifest_id)
@@ -209,20 +226,24 @@ def traveller(conn: Connection, tid: int) -> TravellerView | None:
             "acknowledged_by": h.acknowledged_by,
         }
     )
-    alert_rows = [
-        {
-            "kind": a.kind,
-            "stage": a.stage,
-            "team": a.team_code,
-            "notified": list(a.notified),
-            "level": a.level,
-            "raised_at": a.raised_at,
+    rows = conn.execute(
+        select(alerts).where(alerts.c.traveller_id == tid).order_by(alerts.c.id)
+    ).all()
+    key = {a.id: f"{tid}/{'handoff' if a.kind == 'handoff' else a.stage}" for a in rows}
+    tasks = stage_tasks(conn, list(key.values()), at)
+    owners = _region_names(conn, {t.region_code for t in tasks.values()})
+    alert_rows = []
+    for a in rows:
+        task = tasks.get(key[a.id])
+        alert_rows.append({
+            "kind": a.kind, "stage": a.stage, "team": a.team_code,
+            "notified": list(a.notified), "raised_at": a.raised_at,
             "resolved_at": a.resolved_at,
-        }
-        for a in conn.execute(
-            select(alerts).where(alerts.c.traveller_id == tid).order_by(alerts.c.id)
-        )
-    ]
+            "task": None if task is None else {
+                "id": task.id, "status": task.status, "region": task.region_code,
+                "region_name": owners.get(task.region_code),
+                "escalation_level": task.escalation_level, "deadline_at": task.deadline_at},
+        })  # fmt: skip
     return TravellerView(
         int(r.id),
         int(r.person_id),

@@ -209,15 +209,16 @@ def vehicle_command(
 
 @app.command("check")
 def check_command() -> None:
-    """The closed-loop job: sync with quarantine, raise overdue and hand-off alerts,
-    escalate the open ones (run it every few minutes). Exit 1 when anyone is overdue."""
+    """The closed-loop job: sync with quarantine, raise overdue and hand-off alerts (run
+    it every few minutes). Exit 1 when anyone is overdue. Escalation is the tasks':
+    `fangkong command raise` and `fangkong command escalate`."""
     from fangkong.arrivals.loop import check
 
     with database(settings()) as engine:
         got = check(engine, _rules())
     out.print(
         f"转入管控 / managed {got.managed}, 解除 / released {got.released}, 新预警 / alerts "
-        f"{got.raised}, 升级 / escalated {got.escalated}, 移交超时 / hand-offs late "
+        f"{got.raised}, 移交超时 / hand-offs late "
         f"{got.handoff_alerts}, 超时 / overdue {len(got.overdue)}"
     )
     if got.overdue:

@@ -20,15 +20,22 @@ of the quarantine period, the others from entering the stage. Who confirms what:
 
 ``check`` (the job ``fangkong arrivals check``, also run when the board is read) raises an
 alert for anyone past their deadline — to the team answering for the stage and its
-superior — and moves an alert still open ``every_hours`` later one superior up, at most
-``levels``. A traveller whose destination lies in another jurisdiction (the pack's
-``handoff_level``) is handed to it; until that jurisdiction acknowledges, no transfer
-is planned, and past ``handoff_ack_hours`` the hand-off alerts and escalates the same way.
+superior — the closed loop's own record of the event. A traveller whose destination lies
+in another jurisdiction (the pack's ``handoff_level``) is handed to it; until that
+jurisdiction acknowledges, no transfer is planned, and past ``handoff_ack_hours`` the
+hand-off alerts the same way.
+
+Escalation is not here: each overdue stage and late hand-off is a command task
+(``closed_loop_overdue``, source ``<traveller>/<stage>`` or ``<traveller>/handoff``,
+raised by ``command.raising``), and the task climbs the region tree when it stays
+overdue (``command.tasks.escalate_overdue``, ``[command.escalation]``). Confirming the
+next stage or acknowledging the hand-off closes the task in the same transaction. The
+alerts' ``level`` / ``escalated_at`` columns keep what the former team escalation wrote;
+a new alert stays at level 1.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -240,7 +247,7 @@ def open_handoff(
             from_region=from_region,
             to_region=to_region,
             requested_at=at,
-            due_at=at + timedelta(hours=rules.escalation.handoff_ack_hours),
+            due_at=at + timedelta(hours=rules.handoff_ack_hours),
         )
     )
 
@@ -276,6 +283,8 @@ def acknowledge(bind: Bind, tid: int, *, by: str, at: datetime | None = None) ->
             )
             .values(active=None, resolved_at=at)
         )
+        close_for_source(conn, "closed_loop_overdue", "arrival", f"{tid}/handoff", by=by,
+                         at=at, note="接收地已确认 / the hand-off was acknowledged")  # fmt: skip
         return True
 
 
@@ -357,7 +366,6 @@ class CheckOutcome:
     managed: int = 0  # handed over → managed (first health check at the site)
     released: int = 0  # managed → released (the placement chain ended)
     raised: int = 0
-    escalated: int = 0
     handoff_alerts: int = 0
     overdue: tuple[int, ...] = field(default=())  # travellers past their deadline
 
@@ -365,8 +373,9 @@ class CheckOutcome:
 def check(
     bind: Bind, rules: ArrivalRules, *, at: datetime | None = None, by: str = "job:arrivals"
 ) -> CheckOutcome:
-    """Sync with quarantine, raise and escalate alerts (idempotent: run it as often as you
-    like; an alert is raised once per traveller and stage)."""
+    """Sync with quarantine and raise alerts (idempotent: run it as often as you like; an
+    alert is raised once per traveller and stage). Escalation is the alerts' command
+    tasks' (``fangkong command escalate``), not this job's."""
     at = at or clock.now()
     with write_transaction(bind) as conn:
         managed, released = _sync_quarantine(conn, rules, at, by)
@@ -406,10 +415,7 @@ def check(
                     conn, h.traveller_id, "handoff", "registered", h.to_region, team, h.due_at, at
                 )
                 hand += 1
-        escalated = _escalate(conn, rules, at)
-    return CheckOutcome(
-        managed, released, raised, escalated, hand, tuple(int(t.id) for t in overdue_rows)
-    )
+    return CheckOutcome(managed, released, raised, hand, tuple(int(t.id) for t in overdue_rows))
 
 
 def _raise(
@@ -439,27 +445,6 @@ def _raise(
             active=True,
         )
     )
-
-
-def _escalate(conn: Connection, rules: ArrivalRules, at: datetime) -> int:
-    step = timedelta(hours=rules.escalation.every_hours)
-    n = 0
-    for a in conn.execute(
-        select(alerts).where(alerts.c.active.is_(True), alerts.c.level < rules.escalation.levels)
-    ).all():
-        last = a.escalated_at or a.raised_at
-        if at < last + step:
-            continue
-        told = list(a.notified if isinstance(a.notified, list) else json.loads(a.notified))
-        chain = superiors(conn, a.team_code, a.level + 1)
-        new = [c for c in chain if c not in told][:1]
-        conn.execute(
-            update(alerts)
-            .where(alerts.c.id == a.id)
-            .values(level=a.level + 1, escalated_at=at, notified=told + new)
-        )
-        n += 1
-    return n
 
 
 def _sync_quarantine(

@@ -3,9 +3,12 @@
 Every number arrivals applies is read here and nowhere else: the travel-history window,
 which venues are arrival points, the management per origin risk (and the quarantine
 group placed, the health-code fact, landing test, pool size, transfer), the deadline of
-every stage of the closed loop, the escalation of alerts and hand-offs, and the vehicle
-speeds for arrival times. A bad or missing value is an error naming the pack, the
-section, the key and the problem in Chinese and English.
+every stage of the closed loop, the hand-off's acknowledgement deadline, and the vehicle
+speeds for arrival times. Escalation is not here: an overdue stage or hand-off escalates
+through its command task (``[command.escalation]``); the old ``[arrivals.escalation]``
+table is refused with a sentence saying where its keys went (``RETIRED``). A bad or
+missing value is an error naming the pack, the section, the key and the problem in
+Chinese and English.
 
 A risk entry may be removed by a pack that extends another (``enabled = false``); a
 traveller whose origin is at a removed level takes the next less severe level the pack
@@ -57,9 +60,19 @@ _RISK_KEYS = frozenset(
 _TOP_KEYS: dict[str, tuple[str, ...]] = {  # [arrivals] and its fixed tables
     "history_days": (), "point_venue_types": (), "enclosing_region_level": (),
     "enclosing_level": (), "handoff_level": (), "home_area_level": (), "risks": (),
-    "deadlines": DEADLINE_STAGES, "escalation": ("levels", "every_hours", "handoff_ack_hours"),
+    "handoff_ack_hours": (), "deadlines": DEADLINE_STAGES,
     "transfer": ("road_factor", "boarding_minutes", "speeds_kmh"),
 }  # fmt: skip
+# keys a pack may still carry from an earlier version, refused with where they went (zh, en)
+RETIRED: dict[str, tuple[str, str]] = {
+    "escalation": (
+        "已停用：逐级上报由 [command.escalation] 的 escalate_after_hours、max_level 规定"
+        "（超时环节与移交均为指挥任务），移交确认时限改为 [arrivals] handoff_ack_hours",
+        "retired: escalation is [command.escalation] escalate_after_hours and max_level "
+        "(an overdue stage or hand-off is a command task); the hand-off's acknowledgement "
+        "deadline is now [arrivals] handoff_ack_hours",
+    ),
+}
 
 
 class ArrivalRulesError(SectionError):
@@ -90,13 +103,6 @@ class RiskRule:
 
 
 @dataclass(frozen=True)
-class Escalation:
-    levels: int
-    every_hours: float
-    handoff_ack_hours: float
-
-
-@dataclass(frozen=True)
 class TransferRules:
     road_factor: float
     boarding_minutes: float
@@ -114,7 +120,7 @@ class ArrivalRules:
     home_area_level: str
     risks: Mapping[str, RiskRule]  # only the enabled ones
     deadlines: Mapping[str, float]  # stage → hours until the next stage is due
-    escalation: Escalation
+    handoff_ack_hours: float  # the receiving jurisdiction acknowledges a hand-off within
     transfer: TransferRules
 
     def rule_for(self, risk: str) -> RiskRule:
@@ -152,8 +158,11 @@ class ArrivalRules:
         cls, table: Mapping[str, Any], source: str, quarantine: Mapping[str, Any]
     ) -> ArrivalRules:
         c = _Check(source)
+        for key, (zh, en) in RETIRED.items():
+            if key in table:
+                raise c.error(key, zh, en)
         reject_unknown(table, _TOP_KEYS, "", c.error)
-        for name in ("deadlines", "escalation", "transfer"):
+        for name in ("deadlines", "transfer"):
             if isinstance(table.get(name), Mapping):
                 reject_unknown(table[name], _TOP_KEYS[name], name, c.error)
         risks_table = c.table(table, "risks")
@@ -178,7 +187,6 @@ class ArrivalRules:
             )
         deadlines_table = c.table(table, "deadlines")
         deadlines = {s: c.hours(deadlines_table, f"deadlines.{s}", s) for s in DEADLINE_STAGES}
-        esc = c.table(table, "escalation")
         tr = c.table(table, "transfer")
         speeds = c.table(tr, "transfer.speeds_kmh", key="speeds_kmh")
         if not speeds:
@@ -193,11 +201,7 @@ class ArrivalRules:
             home_area_level=c.choice(table, "home_area_level", REGION_LEVELS),
             risks=risks,
             deadlines=deadlines,
-            escalation=Escalation(
-                levels=c.count(esc, "escalation.levels", "levels", minimum=1),
-                every_hours=c.hours(esc, "escalation.every_hours", "every_hours"),
-                handoff_ack_hours=c.hours(esc, "escalation.handoff_ack_hours", "handoff_ack_hours"),
-            ),
+            handoff_ack_hours=c.hours(table, "handoff_ack_hours", "handoff_ack_hours"),
             transfer=TransferRules(
                 road_factor=c.number(tr, "transfer.road_factor", "road_factor", 1.0, 5.0),
                 boarding_minutes=c.number(

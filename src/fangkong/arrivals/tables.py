@@ -201,6 +201,8 @@ class LoopAlert(Base):
     region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
     team_code: Mapped[str | None] = mapped_column(ForeignKey("arrivals_teams.code"))
     notified: Mapped[list[str]] = mapped_column(JSON)  # team codes told, in order
+    # level > 1 and escalated_at: the former team escalation's (historic rows); a new
+    # alert is level 1 and escalates through its command task (docs/command.md)
     level: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime())

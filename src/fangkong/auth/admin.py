@@ -146,6 +146,7 @@ class TokenInfo:
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    role: str | None = None  # a unit's token may stand for one role of the unit
 
     def state(self, now: datetime) -> str:
         if self.revoked_at is not None:
@@ -154,17 +155,24 @@ class TokenInfo:
 
 
 def list_device_tokens(engine: Engine, actor: Actor) -> list[TokenInfo]:
-    """Every device token, newest first."""
+    """Every device token, newest first; the region is the unit's or the venue's."""
     actor.require(TOKEN_ISSUE)
     query = (
-        select(device_tokens, venues.c.region_code)
+        select(device_tokens, venues.c.region_code.label("venue_region"))
         .outerjoin(venues, venues.c.code == device_tokens.c.venue_code)
         .order_by(device_tokens.c.id.desc())
     )
     with engine.connect() as conn:
         return [
             TokenInfo(
-                r.id, r.scope, r.venue_code, r.region_code, r.created_at, r.expires_at, r.revoked_at
+                r.id,
+                r.scope,
+                r.venue_code,
+                r.region_code or r.venue_region,
+                r.created_at,
+                r.expires_at,
+                r.revoked_at,
+                r.role,
             )
             for r in conn.execute(query)
         ]

@@ -21,9 +21,9 @@ from fangkong.auth.admin import (
     revoke_device_token,
     role_info,
 )
-from fangkong.auth.devices import issue_device_token
+from fangkong.auth.devices import issue_device_token, issue_unit_token
 from fangkong.auth.model import cli_actor
-from fangkong.auth.rights import DEVICE_SCOPES, RIGHTS
+from fangkong.auth.rights import DEVICE_SCOPES, RIGHTS, UNIT_SCOPES
 from fangkong.auth.users import (
     add_user,
     disable_user,
@@ -36,6 +36,7 @@ from fangkong.auth.users import (
     set_role,
 )
 from fangkong.cli_support import database, out, settings
+from fangkong.errors import BadInput, Problem
 from fangkong.keys import load_server_keys
 from fangkong.store import migrate
 
@@ -243,39 +244,66 @@ def token_issue(
     scope: str = typer.Option(
         ..., "--scope", help=f"What the device may do: {', '.join(DEVICE_SCOPES)}."
     ),
-    venue: str = typer.Option(..., "--venue", help="Venue code the device is bound to."),
+    venue: str | None = typer.Option(
+        None, "--venue", help="Venue code the device is bound to (every scope but "
+        f"{', '.join(sorted(UNIT_SCOPES))})."
+    ),
+    region: str | None = typer.Option(
+        None, "--region", help="Or: the unit's region (township and above) for a unit's "
+        f"duty terminal (scope {', '.join(sorted(UNIT_SCOPES))}); its jurisdiction."
+    ),
+    role: str | None = typer.Option(
+        None, "--role", help="With --region: the role within the unit the device stands for "
+        "(its rights are the scope's the role holds)."
+    ),
     days: int = typer.Option(
         TOKEN_DAYS, "--days", help=f"Days until the token expires (1-366; default {TOKEN_DAYS})."
     ),
-) -> None:
-    """Issue a device token; it is printed once and stored only as a hash."""
+) -> None:  # fmt: skip
+    """Issue a device token bound to a venue (--venue) or to a unit (--region [--role]);
+    it is printed once and stored only as a hash."""
+    if (venue is None) == (region is None) or (role is not None and region is None):
+        raise BadInput(Problem(
+            "token.binding",
+            "请只给出 --venue（场所设备）或 --region [--role]（单位值班终端）之一；--role 只能与 "
+            "--region 同用",
+            "give either --venue (a venue's device) or --region [--role] (a unit's duty "
+            "terminal); --role goes with --region only",
+        ))  # fmt: skip
     cfg = settings()
     with database(cfg) as engine:
         migrate.require_current(engine)
-        token, expires = issue_device_token(
-            engine, load_server_keys(cfg).audit, cli_actor(), scope, venue, days, ADDRESS
-        )
+        key = load_server_keys(cfg).audit
+        if region is not None:
+            token, expires = issue_unit_token(
+                engine, key, cli_actor(), scope, region, role, days, ADDRESS
+            )
+        else:
+            assert venue is not None  # noqa: S101 - checked above
+            token, expires = issue_device_token(
+                engine, key, cli_actor(), scope, venue, days, ADDRESS
+            )
     out.print(f"设备令牌（仅显示一次）/ device token (shown once), expires {expires:%Y-%m-%d} UTC:")
     out.print(token, markup=False)
 
 
 @token_app.command("list")
 def token_list() -> None:
-    """List device tokens: id, scope, venue, region, created, expires, state (never the
-    token: only its hash is stored)."""
+    """List device tokens: id, scope, venue, region, role, created, expires, state (never
+    the token: only its hash is stored)."""
     with database() as engine:
         migrate.require_current(engine)
         tokens = list_device_tokens(engine, cli_actor())
     now = clock.wall()
-    table = Table("id", "scope 范围", "venue 场所", "region 区划", "created 签发 (UTC)",
-                  "expires 到期 (UTC)", "state 状态")  # fmt: skip
+    table = Table("id", "scope 范围", "venue 场所", "region 区划", "role 角色",
+                  "created 签发 (UTC)", "expires 到期 (UTC)", "state 状态")  # fmt: skip
     for t in tokens:
         state = t.state(now)
         if t.revoked_at is not None:
             state += f" {t.revoked_at:%Y-%m-%d %H:%M}"
         table.add_row(str(t.id), t.scope, t.venue_code or "", t.region_code or "",
-                      f"{t.created_at:%Y-%m-%d %H:%M}", f"{t.expires_at:%Y-%m-%d %H:%M}",
-                      state)  # fmt: skip
+                      t.role or "", f"{t.created_at:%Y-%m-%d %H:%M}",
+                      f"{t.expires_at:%Y-%m-%d %H:%M}", state)  # fmt: skip
     out.print(table)
 
 

@@ -147,7 +147,8 @@ ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
 }  # fmt: skip
 
 DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
-    # a device token's scope → the rights it carries (a token is bound to one venue)
+    # a device token's scope → the rights it carries (a token is bound to one venue, or
+    # for the scopes of UNIT_SCOPES to one unit: a region and optionally a role)
     "scan": (SCAN_SUBMIT,),
     "lab": (RESULT_POST,),  # lab systems post results (migration 0007)
     "sampling": (SAMPLE_COLLECT,),  # sampling points register samples, ship tubes
@@ -155,4 +156,11 @@ DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "signals": (SIGNAL_SUBMIT,),  # fever clinics, pharmacies, schools report counts
     # quarantine sites' tablets: occupants (names masked), daily health checks, follow-up
     "quarantine": (QUARANTINE_READ, QUARANTINE_PLACE),
+    # a unit's duty terminal (值班终端, migration 0021): the tasks the unit owes — read,
+    # acknowledge, work on, close with evidence; never set nor cancel them
+    "tasks": (TASK_READ, TASK_CHANGE),
 }
+# scopes bound to a unit (a region of UNIT_LEVELS, optionally a role) instead of a venue:
+# tasks are owed by townships and above, never by a venue
+UNIT_SCOPES: Final = frozenset({"tasks"})
+UNIT_LEVELS: Final = ("province", "city", "county", "township")

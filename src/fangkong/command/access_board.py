@@ -23,7 +23,15 @@ from fangkong import bounds
 from fangkong.auth.guard import Call, hidden, inside
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import COMMAND_READ
-from fangkong.command.board import LINKS, Board, Region, read_board, region_of, top_region
+from fangkong.command.board import (
+    LINKS,
+    Board,
+    Region,
+    bounds_of,
+    read_board,
+    region_of,
+    top_region,
+)
 from fangkong.command.rules import CommandRules
 from fangkong.errors import BadInput, NotFound, Problem
 
@@ -90,8 +98,8 @@ def board(
         _check(region, day, call)
         found = _region(conn, call, region)
         shown = read_board(conn, found, day=day, today=call.today(),
-                           curve_days=rules.curve_days,
-                           top=call.actor.region_code)  # fmt: skip
+                           curve_days=rules.curve_days, top=call.actor.region_code,
+                           bounds=bounds_of(rules))  # fmt: skip
         links = {} if wall else links_for(call.actor, found.code)
         view = BoardView(shown, links, rules.curve_days, rules.wall_refresh_seconds)
         detail = shown.day.isoformat() if shown.day else "no figures"

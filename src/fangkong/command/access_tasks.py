@@ -5,7 +5,11 @@
   see the task, also after it escalated past the unit. A task outside answers as one
   that does not exist (audited ``out_of_jurisdiction``).
 - ``task.change`` — acknowledge, work on, close with evidence a task the caller sees;
-  cancelling is the commander's (``task.assign``).
+  cancelling is the commander's (``task.assign``). A change resent (same ``ref``, or the
+  status the task has) writes nothing and is audited as a repeat.
+- A unit's duty terminal (a device token of scope ``tasks``, bound to a region) sees and
+  works like a person of the unit; one bound to a role too sees only the tasks of that
+  role and those of the unit as a whole (no role).
 - ``task.assign`` — a task by hand for a unit strictly below the caller's region.
 
 Every call writes one audit row, refused ones too (ids and statuses only; tasks hold no
@@ -54,11 +58,20 @@ def _owed_in(codes: Select[tuple[str]]) -> ColumnElement[bool]:
     return or_(t.origin_region_code.in_(codes), t.region_code.in_(codes))
 
 
+def _terminal_role(actor: Actor) -> str | None:
+    """The role a unit's terminal stands for (a person's role narrows nothing)."""
+    return actor.role if actor.kind == "device" else None
+
+
 def visible(actor: Actor) -> ColumnElement[bool]:
-    """Tasks the actor sees: first or current unit inside the jurisdiction."""
-    if actor.region_code is None:
-        return true()
-    return _owed_in(_subtree(actor.region_code, "jurisdiction"))
+    """Tasks the actor sees: first or current unit inside the jurisdiction; for a
+    terminal bound to a role, of that role or of the unit as a whole."""
+    where = true() if actor.region_code is None else (
+        _owed_in(_subtree(actor.region_code, "jurisdiction")))  # fmt: skip
+    if (role := _terminal_role(actor)) is not None:
+        t = command_tasks.c
+        where = and_(where, or_(t.role.is_(None), t.role == role))
+    return where
 
 
 def _unknown(task_id: int) -> TaskUnknown:
@@ -70,8 +83,10 @@ def _seen(conn: Connection, call: Call, task_id: int) -> tasks.TaskView:
     task = tasks.get_task(conn, task_id, at=call.now())
     if task is None:
         raise _unknown(task_id)
+    role = _terminal_role(call.actor)
     if not (inside(conn, call.actor, task.origin_region_code)
-            or inside(conn, call.actor, task.region_code)):  # fmt: skip
+            or inside(conn, call.actor, task.region_code)) or (
+            role is not None and task.role not in (None, role)):  # fmt: skip
         raise hidden(_unknown(task_id))
     return task
 
@@ -130,18 +145,21 @@ def task_history(call: Call, task_id: int) -> list[tasks.Change]:
 
 def change_status(
     call: Call, task_id: int, to_status: str, *, note: str | None = None,
-    evidence: str | None = None,
+    evidence: str | None = None, ref: str | None = None,
 ) -> tasks.TaskView:  # fmt: skip
-    """Move a task the caller sees on; cancelling needs ``task.assign``."""
+    """Move a task the caller sees on; cancelling needs ``task.assign``. ``ref``: the
+    sender's change id — resent, the change is not made twice (``tasks.change_status``)."""
 
     def body(conn: Connection) -> tuple[tasks.TaskView, str]:
         call.require(TASK_READ, TASK_ASSIGN if to_status == "cancelled" else TASK_CHANGE)
         before = _seen(conn, call, task_id)
         after = tasks.change_status(
             conn, task_id, to_status, by=call.actor.name, at=call.now(), note=note,
-            evidence=evidence,
+            evidence=evidence, ref=ref,
         )  # fmt: skip
-        return after, f"{before.status}->{after.status}"
+        same = (before.status, before.evidence) == (after.status, after.evidence)
+        return after, (f"{before.status}->{after.status}" + (" repeat" if same else "")
+                       + (f" ref={ref}" if ref else ""))  # fmt: skip
 
     return call.audited("task.change", TARGET, str(task_id), body)
 

@@ -1,7 +1,7 @@
 """Accountability (守土有责): the county ranking and the 查漏补短 list, from ``timeliness``.
 
 **Score** of a county: the mean of the shares *on time* of its components — tasks (on
-time / decided: on time, late, open overdue) and each recorded timeliness measure (on
+time / decided: on time, late, open overdue) and each timeliness measure (on
 time / decided: on time, late, overdue) — each component with at least one decided event
 weighing the same (so a thousand contacts do not drown five case reports). A county with
 no decided event has no score and ranks last. Ties: fewer missed (late + overdue) first,
@@ -26,7 +26,6 @@ from sqlalchemy import Connection, select
 from fangkong.auth.rights import ROLES
 from fangkong.command.model import KIND, MEASURE, MEASURES
 from fangkong.command.timeliness import (
-    NOT_RECORDED,
     RegionTimeliness,
     Timeliness,
     event_outcome,
@@ -71,9 +70,7 @@ class Gap:
 
 
 def score(c: RegionTimeliness) -> tuple[float | None, int]:
-    shares = [c.tasks.share] + [
-        c.measures[m.key].share for m in MEASURES if m.key not in NOT_RECORDED
-    ]
+    shares = [c.tasks.share] + [c.measures[m.key].share for m in MEASURES]
     known = [s for s in shares if s is not None]
     return (sum(known) / len(known) if known else None), len(known)
 
@@ -166,14 +163,13 @@ def to_csv(t: Timeliness, ranks: Sequence[Rank], gap_list: Sequence[Gap], lang: 
         head += [f"{label} {'按时' if zh else 'on time'}", f"{label} {'事件' if zh else 'events'}",
                  f"{label} {'中位数(小时)' if zh else 'median (h)'}"]  # fmt: skip
     w.writerow(head)
-    none = "无记录" if zh else "not recorded"
     for r in ranks:
         c = r.county
         row = [r.rank, c.code, c.name, _pct(r.score), r.missed, c.tasks.on_time, c.tasks.late,
                c.tasks.open_overdue, _num(c.tasks.median_delay_hours)]  # fmt: skip
         for m in MEASURES:
             s = c.measures[m.key]
-            row += [s.on_time, s.events, _num(s.median_hours)] if s.recorded else [none, none, none]
+            row += [s.on_time, s.events, _num(s.median_hours)]
         w.writerow(row)
     w.writerow([])
     w.writerow(["查漏补短" if zh else "gaps"])

@@ -32,7 +32,8 @@ from fangkong.auth.rights import (
     TESTING_READ,
 )
 from fangkong.command.figures import KEPT_LEVELS
-from fangkong.command.model import FIGURE, FIGURE_GROUPS, FIGURES
+from fangkong.command.model import FIGURE, FIGURE_GROUPS, FIGURES, beyond
+from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_figures
 from fangkong.store.schema import regions
 
@@ -43,6 +44,7 @@ __all__ = [
     "CurvePoint",
     "Link",
     "Region",
+    "bounds_of",
     "latest_day",
     "read_board",
     "region_of",
@@ -87,6 +89,13 @@ LINKS: dict[str, Link] = {
 }  # fmt: skip
 
 
+def bounds_of(rules: CommandRules) -> dict[str, float]:
+    """Figures read only up to a bound, beyond it as "> N": days of capacity left (free
+    rooms ÷ the last week's intake) say nothing past the demand forecast's horizon — the
+    demo's fangcang with almost no intake gave 57,428 days."""
+    return {"quarantine.days_left": float(rules.days_left_horizon)}
+
+
 @dataclass(frozen=True)
 class Region:
     code: str
@@ -121,12 +130,26 @@ class Board:
     curve: list[CurvePoint]
     children: list[Child]
     trail: list[Region] = field(default_factory=list)  # breadcrumbs, the top first
+    bounds: dict[str, float] = field(default_factory=dict)  # ``bounds_of``: shown as "> N"
 
     def change(self, key: str) -> float | None:
-        """The change from the day before (None when either day lacks the figure)."""
+        """The change from the day before (None when either day lacks the figure or lies
+        past its bound)."""
         if key not in self.figures or key not in self.previous:
             return None
+        bound = self.bounds.get(key)
+        if beyond(self.figures[key], bound) or beyond(self.previous[key], bound):
+            return None
         return self.figures[key] - self.previous[key]
+
+    def more_than(self, key: str, figures: dict[str, float] | None = None) -> float | None:
+        """The bound the figure lies past (of ``figures``, default the region's), else None."""
+        bound = self.bounds.get(key)
+        shown = self.figures if figures is None else figures
+        return bound if beyond(shown.get(key), bound) else None
+
+    def _value(self, key: str, figures: dict[str, float]) -> float | None:
+        return None if self.more_than(key, figures) is not None else figures.get(key)
 
     def as_json(self, links: dict[str, str] | None = None) -> dict[str, Any]:
         def region(r: Region) -> dict[str, Any]:
@@ -144,9 +167,10 @@ class Board:
                     "unit": f.unit,
                     "zh": f.zh,
                     "en": f.en,
-                    "value": self.figures.get(f.key),
-                    "previous": self.previous.get(f.key),
+                    "value": self._value(f.key, self.figures),
+                    "previous": self._value(f.key, self.previous),
                     "change": self.change(f.key),
+                    "more_than": self.more_than(f.key),
                     "link": links.get(f.key),
                 }
                 for f in FIGURES
@@ -162,7 +186,11 @@ class Board:
                 for p in self.curve
             ],
             "children": [
-                {**region(c.region), "figures": {k: c.figures.get(k) for k in FIGURE}}
+                {
+                    **region(c.region),
+                    "figures": {k: self._value(k, c.figures) for k in FIGURE},
+                    "more_than": {k: b for k in self.bounds if (b := self.more_than(k, c.figures))},
+                }
                 for c in self.children
             ],
             "trail": [region(r) for r in self.trail],
@@ -205,14 +233,16 @@ def _figures(conn: Connection, codes: list[str], day: date) -> dict[str, dict[st
 
 def read_board(
     conn: Connection, region: Region, *, day: date | None, today: date, curve_days: int,
-    top: str | None = None,
+    top: str | None = None, bounds: dict[str, float] | None = None,
 ) -> Board:  # fmt: skip
     """The board of ``region`` on ``day`` (None: the latest computed day ≤ ``today``);
-    breadcrumbs from ``top`` (the reader's own region; None: the root) down."""
+    breadcrumbs from ``top`` (the reader's own region; None: the root) down; ``bounds``
+    (``bounds_of``) past which figures read "> N"."""
     shown = day if day is not None else latest_day(conn, region.code, today)
     trail = _trail(conn, region, top)
+    bounds = dict(bounds or {})
     if shown is None:
-        return Board(region, None, None, {}, {}, [], [], trail)
+        return Board(region, None, None, {}, {}, [], [], trail, bounds)
     f = command_figures.c
     computed = conn.execute(
         select(func.max(f.computed_at)).where(f.region_code == region.code, f.day == shown)
@@ -231,7 +261,7 @@ def read_board(
     theirs = _figures(conn, [k.code for k in kids], shown) if kids else {}
     children = [Child(k, theirs.get(k.code, {})) for k in kids]
     return Board(region, shown, computed, mine, before, _curve(conn, region.code, shown,
-                 curve_days), children, trail)  # fmt: skip
+                 curve_days), children, trail, bounds)  # fmt: skip
 
 
 _CURVE_KEYS = ("cases.new", "cases.found_controlled", "cases.found_community")

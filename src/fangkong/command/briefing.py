@@ -31,8 +31,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, and_, func, select
 
 from fangkong.auth.rights import ROLES
+from fangkong.command.board import bounds_of
 from fangkong.command.figures import day_bounds
-from fangkong.command.model import FIGURES, KIND, OPEN_STATUSES, STATUS
+from fangkong.command.model import FIGURES, KIND, OPEN_STATUSES, STATUS, beyond
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_briefings, command_figures, command_tasks
 from fangkong.errors import NotFound, Problem
@@ -68,6 +69,11 @@ class FigureRow:
     today: float | None
     yesterday: float | None
     change: float | None
+    bound: float | None = None  # past it the figure reads "> bound" (board.bounds_of)
+
+    @property
+    def more_than(self) -> float | None:
+        return self.bound if beyond(self.today, self.bound) else None
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,7 @@ class Briefing:
     overdue_total: int
     designated: tuple[AreaChange, ...]
     lifted: tuple[AreaChange, ...]
+    days_left_bound: float | None = None  # days_left past it reads "> bound"
 
     def figure(self, key: str) -> FigureRow:
         return next(f for f in self.figures if f.key == key)
@@ -174,8 +181,11 @@ def _figures(
     return values, max(stamps) if stamps else None
 
 
-def _change(today: float | None, yesterday: float | None) -> float | None:
-    return None if today is None or yesterday is None else today - yesterday
+def _change(today: float | None, yesterday: float | None,
+            bound: float | None = None) -> float | None:  # fmt: skip
+    if today is None or yesterday is None or beyond(today, bound) or beyond(yesterday, bound):
+        return None
+    return today - yesterday
 
 
 WHOLE_UNIT = ("单位整体", "the unit as a whole")
@@ -261,10 +271,12 @@ def build_briefing(
     first = day - timedelta(days=max(rules.curve_days, 2) - 1)
     values, computed_at = _figures(conn, region_code, first, day)
     yesterday = day - timedelta(days=1)
+    bounds = bounds_of(rules)
     figures = tuple(
         FigureRow(f.key, f.group, f.label(lang), f.unit, values.get((day, f.key)),
                   values.get((yesterday, f.key)),
-                  _change(values.get((day, f.key)), values.get((yesterday, f.key))))
+                  _change(values.get((day, f.key)), values.get((yesterday, f.key)),
+                          bounds.get(f.key)), bounds.get(f.key))
         for f in FIGURES
     )  # fmt: skip
     days = [day - timedelta(days=n) for n in range(rules.curve_days - 1, -1, -1)]
@@ -287,6 +299,7 @@ def build_briefing(
         overdue=tuple(overdue), overdue_total=total,
         designated=tuple(c for c in changes if c.origin == "designated"),
         lifted=tuple(c for c in changes if c.origin == "downgraded"),
+        days_left_bound=bounds.get("quarantine.days_left"),
     )  # fmt: skip
 
 
@@ -302,13 +315,17 @@ def _capacity_label(kind: str, lang: str) -> str:
 # ---- output ----------------------------------------------------------------------------------
 
 
-def number(value: float | None, unit: str = "count", *, signed: bool = False) -> str:
-    """A value as people read it: whole numbers without decimals, shares as percent."""
+def number(value: float | None, unit: str = "count", *, signed: bool = False,
+           bound: float | None = None) -> str:  # fmt: skip
+    """A value as people read it: whole numbers without decimals, shares as percent, days
+    to one decimal; past its ``bound`` "> bound"."""
     if value is None:
         return "—"
+    if beyond(value, bound):
+        return f"> {bound:g}"
     if unit == "percent":  # stored as percent (100 × tested ÷ persons)
         return f"{value:+.1f}%" if signed else f"{value:.1f}%"
-    if unit == "days":
+    if unit == "days" and not float(value).is_integer():
         return f"{value:+.1f}" if signed else f"{value:.1f}"
     if float(value).is_integer():
         return f"{int(value):+,}" if signed and value else f"{int(value):,}"
@@ -333,9 +350,11 @@ CSV_TASK_HEADER = {
 }  # fmt: skip
 
 
-def _csv_number(value: float | None) -> str:
+def _csv_number(value: float | None, bound: float | None = None) -> str:
     if value is None:
         return ""
+    if beyond(value, bound):
+        return f">{bound:g}"
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
@@ -347,8 +366,8 @@ def render_csv(briefing: Briefing) -> str:
     lang = briefing.lang
     out.writerow(CSV_FIGURE_HEADER[lang])
     for f in briefing.figures:
-        out.writerow((f.key, f.label, _csv_number(f.today), _csv_number(f.yesterday),
-                      _csv_number(f.change)))  # fmt: skip
+        out.writerow((f.key, f.label, _csv_number(f.today, f.bound),
+                      _csv_number(f.yesterday, f.bound), _csv_number(f.change)))  # fmt: skip
     out.writerow(())
     out.writerow(CSV_TASK_HEADER[lang])
     tz = ZoneInfo(briefing.tz)

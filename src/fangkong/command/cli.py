@@ -21,9 +21,10 @@ from fangkong.auth.model import cli_actor
 from fangkong.cli_support import database, instant_option, out, settings
 from fangkong.command import access_tasks
 from fangkong.command.briefing import briefing_day
-from fangkong.command.model import KIND, MISSED, STATUS, Term
+from fangkong.command.model import KIND, MEASURES, MISSED, STATUS, Term
 from fangkong.command.rules import CommandRules
 from fangkong.command.tasks import TaskView
+from fangkong.command.timeliness import Timeliness
 from fangkong.errors import BadInput, Problem
 from fangkong.keys import load_server_keys
 from fangkong.policy import load_pack
@@ -227,14 +228,38 @@ def accountability_command(
         output.write_text(report.to_csv(lang), encoding="utf-8-sig")
         out.print(f"{output}: {len(report.ranks)} counties / 县区, {len(report.gaps)} gaps / 短板")
         return
-    p = report.timeliness.period
+    t = report.timeliness
+    p = t.period
     out.print(f"{p.first} – {p.last}")
+    _measures(t, lang)
     for r in report.ranks:
         score = "—" if r.score is None else f"{r.score * 100:.1f}%"
         out.print(f"{r.rank:>3}  {r.county.code}  {r.county.name}  {score}  missed {r.missed}")
     for i, g in enumerate(report.gaps, 1):
         out.print(f"{i:>3}. {what_label(g, lang)}  {g.region_name} ({g.region_code}) "
                   f"{role_label(g.role, lang)}  +{g.excess_hours:g} h")  # fmt: skip
+
+
+def _measures(t: Timeliness, lang: str) -> None:
+    """The measures of the region asked (its own row: the top of the sums, else its
+    county): on time of decided, late, overdue, not yet due, median hours."""
+    whole = next((r for r in t.rollups if r.code == t.region_code), None)
+    if whole is None and t.counties:
+        whole = t.counties[0]
+    if whole is None:
+        return
+    zh = lang.startswith("zh")
+    table = Table(title=f"{whole.name} ({whole.code})")
+    table.add_column("时效 measure" if zh else "measure", overflow="fold", min_width=16)
+    for head in ("目标 target h", "按时 on time", "超时 late", "逾期 overdue", "未到期 pending",
+                 "中位数 median h"):  # fmt: skip
+        table.add_column(head, overflow="fold")
+    for m in MEASURES:
+        s = whole.measures[m.key]
+        median = "—" if s.median_hours is None else f"{s.median_hours:g}"
+        table.add_row(m.label(lang), f"{s.target_hours:g}", f"{s.on_time}/{s.decided}",
+                      str(s.late), str(s.overdue), str(s.pending), median)  # fmt: skip
+    out.print(table)
 
 
 def _date(text: str | None) -> date | None:

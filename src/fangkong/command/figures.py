@@ -22,6 +22,7 @@ the next midnight included — the province loop stamps a day's work at 24:00.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from fangkong.quarantine.tables import (
     quarantine_rooms,
 )
 from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.riskareas.service import next_lifts
 from fangkong.riskareas.tables import (
     AREA_LEVELS,
     risk_areas,
@@ -87,17 +89,20 @@ class FigureRules:
     placeable_statuses: tuple[str, ...]  # [quarantine.placement]: facilities taking guests
     window_days: int  # [quarantine.readiness]: intake averaged over
     seal_levels: tuple[str, ...]  # [risk_areas]: a case living there was under control
+    risk_areas: RiskAreaRules  # [risk_areas.lifting]: days to the next lifting per level
 
     @classmethod
     def from_pack(cls, pack: Any, tz: tzinfo) -> FigureRules:
         q = QuarantineRules.from_pack(pack)
+        areas = RiskAreaRules.from_pack(pack)
         return cls(
             tz,
             q.surge.placement_deadline_hours,
             "close_contact" in q.surge.deadline_groups,
             tuple(q.placement.placeable_statuses),
             q.readiness.window_days,
-            tuple(RiskAreaRules.from_pack(pack).seal_levels),
+            tuple(areas.seal_levels),
+            areas,
         )
 
 
@@ -169,12 +174,15 @@ def compute_figures(
         for key, by_region in part.items():
             raw[key].update(by_region)
     summed = {key: _roll_up(raw.get(key, {}), tree) for key in _additive_keys()}
+    nearest = {key: _roll_up_min(by_region, tree)
+               for key, by_region in _days_to_lift(conn, rules, cut).items()}  # fmt: skip
     kept = [c for c, lv in tree.level.items() if lv in KEPT_LEVELS]
     rows: list[dict[str, Any]] = []
     for code in sorted(kept):
         counted = {key: summed[key].get(code, 0.0) for key in summed}
         derived = _derived(counted)  # takes the hidden parts out of ``counted``
         values: dict[str, float | None] = {**counted, **derived}
+        values.update({key: nearest[key].get(code) for key in LIFT_KEYS})
         rows.extend(
             {"region_code": code, "day": day, "key": key, "value": float(v), "computed_at": at}
             for key, v in values.items()
@@ -202,12 +210,17 @@ def run_figures(
 
 
 DERIVED = ("testing.coverage", "quarantine.days_left")
+# the nearest lifting per level: the least over the region's subtree, absent without an area
+LIFT_KEYS = {"risk_areas.high_days_to_lift": "high", "risk_areas.medium_days_to_lift": "medium"}
 # parts of derived figures that are summed but not shown
 _FREE, _INTAKE = "_quarantine.free", "_quarantine.intake"
 
 
 def _additive_keys() -> list[str]:
-    return [f.key for f in FIGURES if f.key not in DERIVED] + [_FREE, _INTAKE]
+    return [f.key for f in FIGURES if f.key not in DERIVED and f.key not in LIFT_KEYS] + [
+        _FREE,
+        _INTAKE,
+    ]
 
 
 def _derived(values: dict[str, float]) -> dict[str, float | None]:
@@ -225,6 +238,14 @@ def _roll_up(by_region: Mapping[str, float], tree: RegionTree) -> dict[str, floa
     for code, n in by_region.items():
         for up in tree.ancestors(code):
             out[up] += n
+    return out
+
+
+def _roll_up_min(by_region: Mapping[str, float], tree: RegionTree) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for code, n in by_region.items():
+        for up in tree.ancestors(code):
+            out[up] = min(out.get(up, n), n)
     return out
 
 
@@ -390,6 +411,22 @@ def _risk_areas(conn: Connection, cut: datetime) -> Counts:
     ):
         by_level[f"risk_areas.{level}"][str(region)] = float(n)
     return by_level
+
+
+def _days_to_lift(conn: Connection, rules: FigureRules, cut: datetime) -> Counts:
+    """Per level the pack lifts, per area's region: the whole days from ``cut`` to the
+    area's lifting if no new infection comes (``riskareas.service.next_lifts``, the lifting
+    job's rule; a lift due but not yet applied counts 0), the least of the region's areas."""
+    out: Counts = {key: {} for key in LIFT_KEYS}
+    by_level = {level: key for key, level in LIFT_KEYS.items()}
+    for lift in next_lifts(conn, rules.risk_areas, rules.tz, at=cut, designated_by=cut):
+        key = by_level.get(lift.level)
+        if key is None:
+            continue
+        days = max(0, math.ceil((lift.lift_at - cut) / timedelta(days=1)))
+        here = out[key]
+        here[lift.region_code] = min(here.get(lift.region_code, days), days)
+    return out
 
 
 def _testing(conn: Connection, tree: RegionTree, start: datetime, cut: datetime) -> Counts:

@@ -135,6 +135,11 @@ FIGURES: tuple[Figure, ...] = (
     _f("risk_areas.high", "高风险区", "high-risk areas", "risk_areas"),
     _f("risk_areas.medium", "中风险区", "medium-risk areas", "risk_areas"),
     _f("risk_areas.low", "低风险区", "low-risk areas", "risk_areas"),
+    # the nearest lifting of an area at the level, in days (absent: no area the pack lifts)
+    _f("risk_areas.high_days_to_lift", "高风险区最近解封（天）",
+       "days to the next high-risk lifting", "risk_areas", "days"),
+    _f("risk_areas.medium_days_to_lift", "中风险区最近解封（天）",
+       "days to the next medium-risk lifting", "risk_areas", "days"),
     # coverage is kept per region as computed there: a share does not add up, its parts do
     _f("testing.campaign_persons", "区域核酸应检人数", "persons to test", "testing"),
     _f("testing.campaign_tested", "区域核酸已检人数", "persons tested", "testing"),
@@ -155,6 +160,14 @@ FIGURES: tuple[Figure, ...] = (
     _f("work.tasks_overdue", "逾期任务", "overdue tasks", "work"),
 )  # fmt: skip
 FIGURE = {f.key: f for f in FIGURES}
+
+
+def beyond(value: float | None, bound: float | None) -> bool:
+    """Whether a figure's ``value`` lies past its ``bound`` (None: unbounded); such a value
+    is read "> bound" (days of capacity left past the pack's ``days_left_horizon``)."""
+    return value is not None and bound is not None and value > bound
+
+
 # hotel: open hotels; standby: facilities on standby or activating (备用转启用), any kind;
 # fangcang: open fangcang (方舱) — quarantine.rules FACILITY_KINDS and FACILITY_STATUSES
 CAPACITY_KINDS = ("hotel", "standby", "fangcang")

@@ -8,6 +8,8 @@ second run raises nothing new and a crashed run is simply run again::
     alerts raised / verified / investigated   ─▶  alert, <alert id>              closed, dismissed
     travellers past due_at, not released      ─▶  closed_loop_overdue,           the stage moved on
                                                    <traveller id>/<stage>
+    hand-offs past due_at, not acknowledged   ─▶  closed_loop_overdue,           acknowledged
+                                                   <traveller id>/handoff
     risk_area_needs open / in_progress        ─▶  area_need, <need id>           done, cancelled
     persons due for placement (demand.py),    ─▶  awaiting_placement,            nobody due there
       per county                                   <county>/<first day>
@@ -21,6 +23,10 @@ second run raises nothing new and a crashed run is simply run again::
 A ``region_day`` task stands for a condition, not a row: it stays open while the count
 lasts (its ``params`` follow the count) and this job closes it (``done``, "cleared")
 when the count falls to zero; a later episode is a new task keyed by its own first day.
+It is closed at the time the stored events show the count fell, not at the job's: the
+last placement (or home order) of a person living in the county, the last result of a
+late tube sampled there, since the task's last change (at the job's time when no such
+event is stored, and for a shortage, which only the forecast run sees).
 Tasks whose source was resolved are closed here too (a sweep behind the call sites in
 the alerts, needs and arrivals services, which close them in their own transaction).
 
@@ -30,7 +36,7 @@ Params hold counts, codes and names of places only — never a person's data.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -40,7 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, func, select, update
 
 from fangkong.alerts.tables import alerts
-from fangkong.arrivals.tables import travellers
+from fangkong.arrivals.tables import handoffs, travellers
 from fangkong.command.model import OPEN_STATUSES
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_task_changes, command_tasks
@@ -48,11 +54,12 @@ from fangkong.command.tasks import close_for_source, refresh_params
 from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.demand import due_for_placement
 from fangkong.quarantine.rules import QuarantineRules
+from fangkong.quarantine.tables import quarantine_placements
 from fangkong.riskareas.lifting import AreaState, due_at
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import infections
 from fangkong.riskareas.tables import risk_area_needs, risk_areas
-from fangkong.store.schema import regions
+from fangkong.store.schema import persons, regions
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.tables import results, tubes
 
@@ -68,6 +75,7 @@ STAGE_ROLE = {
     "handed_over": "quarantine_manager",
     "managed": "quarantine_manager",
 }
+HANDOFF_ROLE = "quarantine_manager"  # the receiving side acknowledges (接收确认)
 
 
 @dataclass(frozen=True)
@@ -212,13 +220,72 @@ def _open_tasks(conn: Connection, kind: str) -> list[Any]:
 def _close(
     conn: Connection, kind: str, source_type: str, source_ids: Iterable[str], *,
     at: datetime, by: str, note: str, status: str = "done",
+    when: Mapping[str, datetime] | None = None,
 ) -> int:  # fmt: skip
+    """Close the tasks of ``source_ids``; ``when``: a source's own closing time (else ``at``)."""
     n = 0
     for source_id in source_ids:
-        closed = close_for_source(conn, kind, source_type, source_id, at=at, by=by,
-                                  note=note, status=status)  # fmt: skip
+        closed = close_for_source(conn, kind, source_type, source_id, by=by, note=note,
+                                  at=(when or {}).get(source_id, at), status=status)  # fmt: skip
         n += closed is not None
     return n
+
+
+# the events that end a condition, per unit: (conn, tree, since, at) → unit → the time of
+# the last one in (since, at]
+Cleared = Callable[[Connection, "_Tree", datetime, datetime], dict[str, datetime]]
+
+
+def _last_changes(conn: Connection, task_ids: Sequence[int]) -> dict[int, datetime]:
+    ch = command_task_changes.c
+    return {
+        int(i): at
+        for i, at in conn.execute(
+            select(ch.task_id, func.max(ch.at)).where(ch.task_id.in_(task_ids))
+            .group_by(ch.task_id)
+        )
+    }  # fmt: skip
+
+
+def _by_unit(rows: Iterable[Any], tree: _Tree, level: str) -> dict[str, datetime]:
+    """(region code, time) rows → the latest time per unit at ``level``."""
+    out: dict[str, datetime] = {}
+    for code, t in rows:
+        unit = tree.at_level(code, level)
+        if unit is not None and t is not None and (unit not in out or t > out[unit]):
+            out[unit] = t
+    return out
+
+
+def _placed(conn: Connection, tree: _Tree, since: datetime, at: datetime) -> dict[str, datetime]:
+    """Per county, the start of the last placement or home order of a person living there."""
+    q = quarantine_placements.c
+    return _by_unit(conn.execute(
+        select(persons.c.residence_code, func.max(q.starts_at))
+        .join(persons, persons.c.id == q.person_id)
+        .where(q.starts_at > since, q.starts_at <= at)
+        .group_by(persons.c.residence_code)
+    ), tree, "county")  # fmt: skip
+
+
+def _late_results(
+    result_hours: float,
+) -> Cleared:
+    def cleared(
+        conn: Connection, tree: _Tree, since: datetime, at: datetime
+    ) -> dict[str, datetime]:
+        """Per sampling county, the last result of a tube that was late when it came
+        (the lateness compared here: interval arithmetic differs between the backends)."""
+        tb, rs = tubes.c, results.c
+        late = timedelta(hours=result_hours)
+        rows = conn.execute(
+            select(tb.region_code, tb.collected_at, rs.tested_at)
+            .join(tubes, tb.id == rs.tube_id)
+            .where(rs.tested_at > since, rs.tested_at <= at, tb.collected_at < at - late)
+        ).all()
+        return _by_unit(((r, t) for r, c, t in rows if t > c + late), tree, "county")
+
+    return cleared
 
 
 # ---- the job -------------------------------------------------------------------------------
@@ -311,6 +378,36 @@ def _closed_loop(conn: Connection, rules: RaisingRules, tree: _Tree, at: datetim
     out.closed["closed_loop_overdue"] += _close(
         conn, "closed_loop_overdue", "arrival", moved, at=at, by=by,
         note="已确认下一环节 / the next stage was confirmed")  # fmt: skip
+    _handoffs(conn, rules, tree, at, by, out, held)
+
+
+def _handoffs(conn: Connection, rules: RaisingRules, tree: _Tree, at: datetime, by: str,
+              out: RaiseOutcome, held: Mapping[str, list[str]]) -> None:  # fmt: skip
+    """One task per hand-off not acknowledged by its deadline, owed by the receiving
+    jurisdiction; closed once it acknowledges (``arrivals.loop.acknowledge`` closes it
+    at once; this sweep catches the rest)."""
+    h = handoffs.c
+    late = conn.execute(
+        select(h.traveller_id, h.to_region, h.due_at)
+        .where(h.acknowledged_at.is_(None), h.due_at < at)
+    ).all()  # fmt: skip
+    deadline = at + _hours(rules, "closed_loop_overdue")
+    out.raised["closed_loop_overdue"] += raise_many(conn, "closed_loop_overdue", "arrival", (
+        Candidate(f"{r.traveller_id}/handoff", r.to_region, HANDOFF_ROLE,
+                  {"stage": "handoff", "due_at": r.due_at.isoformat(),
+                   "region": tree.name.get(r.to_region, r.to_region)}, deadline)
+        for r in late
+    ), at=at, by=by)  # fmt: skip
+    waiting = [int(tid) for tid, st in held.values() if st == "handoff" and tid.isdigit()]
+    pending: set[int] = set()
+    for part in _chunks(waiting):
+        pending.update(int(i) for i in conn.execute(
+            select(h.traveller_id).where(h.traveller_id.in_(list(part)),
+                                         h.acknowledged_at.is_(None))).scalars())  # fmt: skip
+    done = [f"{tid}/handoff" for tid in waiting if tid not in pending]
+    out.closed["closed_loop_overdue"] += _close(
+        conn, "closed_loop_overdue", "arrival", done, at=at, by=by,
+        note="接收地已确认 / the hand-off was acknowledged")  # fmt: skip
 
 
 def _needs(conn: Connection, tree: _Tree, at: datetime, by: str, out: RaiseOutcome) -> None:
@@ -346,9 +443,12 @@ def _needs(conn: Connection, tree: _Tree, at: datetime, by: str, out: RaiseOutco
 def _condition(
     conn: Connection, kind: str, counts: Mapping[str, Mapping[str, Any]], role: str,
     deadline: datetime, tree: _Tree, at: datetime, by: str, day: date, out: RaiseOutcome,
+    cleared_by: Cleared | None = None,
 ) -> None:  # fmt: skip
     """Keep one open task per region while its condition lasts (``counts``: region →
-    params, only regions where it holds); close those whose condition cleared."""
+    params, only regions where it holds); close those whose condition cleared, at the
+    time ``cleared_by`` finds the last event that ended it (never before the task's last
+    change; at ``at`` when it finds none)."""
     open_by_region: dict[str, Any] = {}
     for task in _open_tasks(conn, kind):
         open_by_region.setdefault(str(task.source_id).split("/")[0], task)
@@ -362,10 +462,21 @@ def _condition(
                   {**params, "region": tree.name.get(region, region)}, deadline)
         for region, params in sorted(counts.items()) if region not in open_by_region
     ), at=at, by=by)  # fmt: skip
-    cleared = [str(task.source_id) for region, task in open_by_region.items()
-               if region not in counts]  # fmt: skip
-    out.closed[kind] += _close(conn, kind, "region_day", cleared, at=at, by=by,
-                               note="已解除 / cleared")  # fmt: skip
+    gone = {region: task for region, task in open_by_region.items() if region not in counts}
+    when: dict[str, datetime] = {}
+    if gone and cleared_by is not None:
+        last = _last_changes(conn, [int(t.id) for t in gone.values()])
+        since = min(last.values(), default=at)
+        ended = cleared_by(conn, tree, since, at)
+        for region, task in gone.items():
+            floor = last.get(int(task.id), at)
+            t = ended.get(region)
+            if t is not None and t > floor:
+                when[str(task.source_id)] = min(t, at)
+            elif t is not None:
+                when[str(task.source_id)] = floor
+    out.closed[kind] += _close(conn, kind, "region_day", [str(t.source_id) for t in gone.values()],
+                               at=at, by=by, note="已解除 / cleared", when=when)  # fmt: skip
 
 
 def _awaiting(conn: Connection, rules: RaisingRules, tree: _Tree, at: datetime, by: str,
@@ -384,7 +495,7 @@ def _awaiting(conn: Connection, rules: RaisingRules, tree: _Tree, at: datetime, 
     counts = {c: {"persons": n, "overdue": overdue[c]} for c, n in awaiting.items()}
     _condition(conn, "awaiting_placement", counts, "quarantine_manager",
                at + _hours(rules, "awaiting_placement"), tree, at, by,
-               at.astimezone(rules.tz).date(), out)  # fmt: skip
+               at.astimezone(rules.tz).date(), out, _placed)  # fmt: skip
 
 
 def _late_tubes(conn: Connection, rules: RaisingRules, tree: _Tree, at: datetime, by: str,
@@ -405,7 +516,8 @@ def _late_tubes(conn: Connection, rules: RaisingRules, tree: _Tree, at: datetime
             late[county] += int(n)
     counts = {c: {"tubes": n} for c, n in late.items() if n}
     _condition(conn, "late_tubes", counts, "lab", at + _hours(rules, "late_tubes"), tree, at,
-               by, at.astimezone(rules.tz).date(), out)  # fmt: skip
+               by, at.astimezone(rules.tz).date(), out,
+               _late_results(rules.testing.result_hours))  # fmt: skip
 
 
 def _shortage(conn: Connection, rules: RaisingRules, tree: _Tree, run_out: Mapping[str, date],

@@ -3,8 +3,9 @@
 Every number the command centre applies is read here and nowhere else:
 
 - ``[command]``: ``briefing_time`` (the daily briefing's local time, "HH:MM"),
-  ``curve_days`` (the board's curve length) and ``wall_refresh_seconds`` (the command
-  room's wall mode);
+  ``curve_days`` (the board's curve length), ``wall_refresh_seconds`` (the command
+  room's wall mode) and ``days_left_horizon`` (days of capacity left are shown up to it,
+  beyond it as "> N": the quarantine forecast's horizon);
 - ``[command.tasks.<kind>]`` for every task kind of ``model.TASK_KINDS``:
   ``deadline_hours`` (hours from raising; ``"source"`` for the kinds whose source row
   keeps its own deadline set by its own section — an alert's ``verify_due`` /
@@ -41,8 +42,8 @@ from fangkong.policy.sections import (
 # kinds whose source row keeps its own deadline (set by the source's own pack section)
 SOURCE_DEADLINE_KINDS = ("alert", "area_need")
 _KEYS: dict[str, tuple[str, ...]] = {
-    "": ("briefing_time", "curve_days", "wall_refresh_seconds", "tasks", "escalation",
-         "timeliness"),
+    "": ("briefing_time", "curve_days", "wall_refresh_seconds", "days_left_horizon", "tasks",
+         "escalation", "timeliness"),
     "tasks": tuple(KIND),
     "escalation": ("escalate_after_hours", "max_level"),
     "timeliness": tuple(MEASURE),
@@ -82,6 +83,9 @@ class CommandRules:
     escalation: Escalation
     timeliness: Mapping[str, float]  # measure key -> target hours
     source: str
+    # days of capacity left are read up to this many days, beyond it as "> N" (a week's
+    # intake extrapolated further says nothing the forecast's horizon does not)
+    days_left_horizon: int
 
     @classmethod
     def from_pack(cls, pack: Any) -> CommandRules:
@@ -124,9 +128,11 @@ class CommandRules:
             _get(table, "wall_refresh_seconds", "", error), "wall_refresh_seconds", error,
             minimum=5,
         )  # fmt: skip
+        horizon = whole_number(_get(table, "days_left_horizon", "", error), "days_left_horizon",
+                               error, minimum=1)  # fmt: skip
         return cls(
             _clock_time(_get(table, "briefing_time", "", error), error),
-            curve, refresh, tasks, escalation, timeliness, source,
+            curve, refresh, tasks, escalation, timeliness, source, horizon,
         )  # fmt: skip
 
 

@@ -38,6 +38,7 @@ from fangkong.store.schema import Base
 from fangkong.store.types import UTCDateTime
 
 EVIDENCE_MAX = 2000  # characters of evidence a unit writes when closing (a sentence or two)
+REF_MAX = 64  # a change's idempotency key, as the other device APIs' (placement refs)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -90,6 +91,10 @@ class CommandTaskChange(Base):
     from_region: Mapped[str | None] = mapped_column(String(15))  # set on escalation
     to_region: Mapped[str | None] = mapped_column(String(15))
     note: Mapped[str] = mapped_column(Text)
+    # the sender's idempotency key (migration 0021): a change resent with it is not repeated
+    ref: Mapped[str | None] = mapped_column(String(REF_MAX))
+
+    __table_args__ = (UniqueConstraint("task_id", "ref"),)
 
 
 class CommandFigure(Base):

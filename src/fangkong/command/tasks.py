@@ -8,8 +8,9 @@ row; the audit row is written by the guarded caller (``command.access_tasks``, a
 Stable API: the names and keyword parameters below are what the raising job
 (``command.raising``) and the capabilities that resolve a source call — ``raise_task``,
 ``close_for_source``, ``refresh_params``, ``change_status``, ``assign_task``,
-``escalate_overdue``, ``get_task``, ``list_tasks``, ``task_history``, ``TaskView``,
-``Escalated``, ``Change``. Add parameters with defaults; do not rename.
+``escalate_overdue``, ``follow_deadline``, ``get_task``, ``list_tasks``,
+``tasks_for_sources``, ``escalated_sources``, ``task_history``, ``TaskView``, ``Escalated``,
+``Change``. Add parameters with defaults; do not rename.
 
 - ``raise_task`` — idempotent on ``(kind, source_type, source_id)``: a second call for
   the same source returns the stored task and ``created=False``;
@@ -17,9 +18,15 @@ Stable API: the names and keyword parameters below are what the raising job
   evidence (what the unit did), ``cancelled`` a note; closing stamps ``closed_at/_by``;
 - ``close_for_source`` — the source was resolved in its own capability: close its task
   in the same transaction (nothing when there is none or it is already closed);
-- ``escalate_overdue`` — an open task more than ``escalate_after_hours`` past its
-  deadline (then past its last escalation) moves one level up the region tree, at most
-  ``max_level`` levels above its first unit; the province never moves further;
+- ``follow_deadline`` — the source's own next step moved its deadline (an alert
+  verified: the investigation's deadline now); the task takes it in the same transaction;
+- ``tasks_for_sources`` / ``escalated_sources`` — how the capabilities whose rows raise
+  tasks show the task's owner, level and deadline next to the row (escalation is the
+  task's, never the source's own: docs/command.md);
+- ``escalate_overdue`` — the one escalation (逐级上报) of the platform: an open task
+  more than ``escalate_after_hours`` past its deadline (then past its last escalation)
+  moves one level up the region tree, at most ``max_level`` levels above its first
+  unit; the province never moves further;
 - ``assign_task`` — a commander's task (交办) for a unit; that the unit lies strictly
   below the commander's region is checked by the guarded caller.
 """
@@ -31,7 +38,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Row,
+    Select,
+    and_,
+    cast,
+    func,
+    or_,
+    select,
+    update,
+)
 
 from fangkong.command.errors import TaskConflict, TaskInvalid, TaskUnknown, problem
 from fangkong.command.model import (
@@ -43,7 +62,7 @@ from fangkong.command.model import (
     is_missed,
 )
 from fangkong.command.rules import CommandRules
-from fangkong.command.tables import EVIDENCE_MAX, command_task_changes, command_tasks
+from fangkong.command.tables import EVIDENCE_MAX, REF_MAX, command_task_changes, command_tasks
 from fangkong.store.schema import regions
 from fangkong.store.tx import Bind, write_transaction
 
@@ -108,6 +127,7 @@ class Change:
     from_region: str | None  # set when it escalated
     to_region: str | None
     note: str
+    ref: str | None = None  # the sender's change id (a device's), when it gave one
 
 
 @dataclass(frozen=True)
@@ -159,10 +179,11 @@ def _text(value: str | None, field: str, limit: int) -> str | None:
 def _history(
     conn: Connection, task_id: int, at: datetime, by: str, before: str | None, after: str,
     note: str, from_region: str | None = None, to_region: str | None = None,
+    ref: str | None = None,
 ) -> None:  # fmt: skip
     conn.execute(command_task_changes.insert().values(
         task_id=task_id, at=at, changed_by=by[:BY_MAX], from_status=before, to_status=after,
-        from_region=from_region, to_region=to_region, note=note))  # fmt: skip
+        from_region=from_region, to_region=to_region, note=note, ref=ref))  # fmt: skip
 
 
 def _check_region(conn: Connection, code: str) -> None:
@@ -263,7 +284,7 @@ def refresh_params(bind: Bind, task_id: int, params: Mapping[str, Any]) -> bool:
 
 def _move(
     conn: Connection, row: Row[Any], to_status: str, *, by: str, at: datetime, note: str,
-    evidence: str | None,
+    evidence: str | None, ref: str | None = None,
 ) -> None:  # fmt: skip
     values: dict[str, object] = {"status": to_status}
     if to_status in CLOSED_STATUSES:
@@ -271,19 +292,50 @@ def _move(
     if evidence is not None:
         values["evidence"] = evidence
     conn.execute(update(command_tasks).where(command_tasks.c.id == row.id).values(**values))
-    _history(conn, row.id, at, by, row.status, to_status, note)
+    _history(conn, row.id, at, by, row.status, to_status, note, ref=ref)
+
+
+def _made_before(
+    conn: Connection, row: Row[Any], to_status: str, evidence: str | None, ref: str | None
+) -> bool:
+    """Whether the change asked for is there already, so a resent request writes nothing:
+    a change of this task under the same ``ref`` (the same move; another move under a
+    used ref is refused), or the task at that status already, with that evidence (or
+    none given). A step the task has passed stays a conflict: the sender learns where
+    the task stands."""
+    if ref is not None:
+        c = command_task_changes.c
+        made = conn.execute(
+            select(c.to_status).where(c.task_id == row.id, c.ref == ref)
+        ).scalar_one_or_none()
+        if made is not None:
+            if made != to_status:
+                raise TaskConflict(problem(
+                    "ref_reused", f"变更编号 {ref} 已用于将任务 {row.id} 改为“{STATUS[made].zh}”",
+                    f"the change id {ref} was used to make task {row.id} {STATUS[made].en}",
+                ))  # fmt: skip
+            return True
+    return row.status == to_status and (evidence is None or evidence == row.evidence)
 
 
 def change_status(
     bind: Bind, task_id: int, to_status: str, *, by: str, at: datetime,
-    note: str | None = None, evidence: str | None = None,
+    note: str | None = None, evidence: str | None = None, ref: str | None = None,
 ) -> TaskView:  # fmt: skip
     """Move a task on (``model.TRANSITIONS``): a finished task never changes; ``done``
-    needs ``evidence`` (what the unit did), ``cancelled`` a ``note`` (why)."""
+    needs ``evidence`` (what the unit did), ``cancelled`` a ``note`` (why). An open task
+    asked for its own status with new ``evidence`` keeps the evidence (a history row).
+
+    Idempotent (a device resends after a lost answer, or works offline): a change made
+    before — the same ``ref`` (the sender's change id, ≤ 64 characters) on this task, or
+    the status the task has already — returns the task as it stands and writes nothing
+    (``_made_before``). The task's row is locked first, so two copies of one
+    request sent at once are one change on PostgreSQL too."""
     if to_status not in STATUS:
         raise _bad("status_unknown", f"无此任务状态 {to_status!r}", f"no task status {to_status!r}")
     note = _text(note, "note", NOTE_MAX)
     evidence = _text(evidence, "evidence", EVIDENCE_MAX)
+    ref = _text(ref, "ref", REF_MAX)
     if to_status == "done" and not evidence:
         raise _bad(
             "evidence_missing", "办结任务须写明处置情况", "closing a task as done needs evidence"
@@ -291,17 +343,23 @@ def change_status(
     if to_status == "cancelled" and not note:
         raise _bad("note_missing", "取消任务须写明原因", "a cancellation needs a note")
     with write_transaction(bind) as conn:
-        row = _row(conn, task_id)
+        row = conn.execute(
+            select(command_tasks).where(command_tasks.c.id == task_id).with_for_update()
+        ).first()
         if row is None:
             raise _unknown(task_id)
-        if to_status not in TRANSITIONS.get(row.status, ()):
+        if _made_before(conn, row, to_status, evidence, ref):
+            return _view(row, at)
+        evidence_only = to_status == row.status and to_status in OPEN_STATUSES
+        if not evidence_only and to_status not in TRANSITIONS.get(row.status, ()):
             raise TaskConflict(problem(
                 "status_move",
                 f"任务 {task_id} 当前为“{STATUS[row.status].zh}”，不能改为“{STATUS[to_status].zh}”",
                 f"task {task_id} is {STATUS[row.status].en}; "
                 f"it cannot become {STATUS[to_status].en}",
             ))  # fmt: skip
-        _move(conn, row, to_status, by=by, at=at, note=note or "", evidence=evidence)
+        _move(conn, row, to_status, by=by, at=at, note=note or ("evidence" if evidence_only
+              else ""), evidence=evidence, ref=ref)  # fmt: skip
         return _view(_stored(conn, task_id), at)
 
 
@@ -383,6 +441,47 @@ def escalate_overdue(bind: Bind, rules: CommandRules, *, at: datetime) -> list[E
         return moved
 
 
+def follow_deadline(
+    bind: Bind, kind: str, source_type: str, source_id: str, deadline_at: datetime
+) -> bool:
+    """The source's next step set a new deadline: its open task takes it (no history row,
+    as the raising job's sweep does); False when there is no open task."""
+    t = command_tasks.c
+    with write_transaction(bind) as conn:
+        done = conn.execute(
+            update(command_tasks)
+            .where(t.kind == kind, t.source_type == source_type, t.source_id == source_id,
+                   t.status.in_(OPEN_STATUSES), t.deadline_at != deadline_at)
+            .values(deadline_at=deadline_at)
+        )  # fmt: skip
+        return bool(done.rowcount)
+
+
+def tasks_for_sources(
+    bind: Bind, kind: str, source_type: str, source_ids: Sequence[str], *, at: datetime
+) -> dict[str, TaskView]:
+    """The tasks of these sources, by source id (a source without a task is absent)."""
+    t = command_tasks.c
+    wanted = sorted(set(source_ids))
+    found: dict[str, TaskView] = {}
+    with write_transaction(bind) as conn:
+        for i in range(0, len(wanted), 500):
+            rows = conn.execute(select(command_tasks).where(
+                t.kind == kind, t.source_type == source_type,
+                t.source_id.in_(wanted[i : i + 500]))).all()  # fmt: skip
+            found.update({str(r.source_id): _view(r, at) for r in rows})
+    return found
+
+
+def escalated_sources(kind: str, source_type: str) -> Select[Any]:
+    """The ids (as integers) of the sources whose task the escalation moved above its
+    first unit: a subquery for a capability's "escalated" filter and count."""
+    t = command_tasks.c
+    return select(cast(t.source_id, Integer)).where(
+        t.kind == kind, t.source_type == source_type, t.escalation_level > 0
+    )
+
+
 def get_task(bind: Bind, task_id: int, *, at: datetime) -> TaskView | None:
     with write_transaction(bind) as conn:
         row = _row(conn, task_id)
@@ -432,6 +531,6 @@ def task_history(bind: Bind, task_id: int) -> list[Change]:
         ).all()
     return [
         Change(r.id, r.task_id, r.at, r.changed_by, r.from_status, r.to_status,
-               r.from_region, r.to_region, r.note)
+               r.from_region, r.to_region, r.note, r.ref)
         for r in rows
     ]  # fmt: skip

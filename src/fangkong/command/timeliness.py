@@ -15,10 +15,11 @@ measure                start                                            end
 case_reported          first positive result (``testing_results``       ``tracing_cases.
                        .tested_at``) of the person's tubes; a person     registered_at``
                        with no case counts only for a single tube
-case_verified          —                                                 not recorded
-on_site                —                                                 not recorded
-core_facts             ``tracing_cases.registered_at``                  ``traced_at`` (proxy)
-report                 —                                                 not recorded
+case_verified          ``tracing_cases.registered_at``                  ``verified_at``
+on_site                ``tracing_cases.registered_at``                  ``on_site_at``
+core_facts             ``tracing_cases.registered_at``                  ``core_facts_at``, else
+                                                                         ``traced_at`` (proxy)
+report                 ``tracing_cases.registered_at``                  ``report_at``
 contacts_controlled    ``tracing_contacts.identified_at`` (close)        first placement
                                                                          (centralised/home
                                                                          quarantine) in effect
@@ -27,6 +28,11 @@ area_testing           ``testing_campaigns.starts_at``                  ``closed
                                                                          last tube's first result
                                                                          once every tube has one
 =====================  ===============================================  =====================
+
+The ends of ``case_verified``, ``on_site``, ``core_facts`` and ``report`` are the steps of
+the investigation, stamped by the system clock when a tracer records them
+(``fangkong.tracing.steps``); a case whose core facts were never recorded falls back on its
+first tracing run.
 
 Tasks (``command_tasks``) whose deadline falls in the period are counted against their
 ``origin_region_code`` (the unit first set to it) and ``role``, and that unit's county:
@@ -39,7 +45,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -59,13 +65,12 @@ from sqlalchemy import (
 from fangkong.command.model import MEASURES, OPEN_STATUSES
 from fangkong.command.tables import command_tasks
 from fangkong.quarantine.tables import quarantine_placements
+from fangkong.store.regions import subtrees
 from fangkong.store.schema import persons, regions
 from fangkong.testing.tables import campaigns, results, tube_members, tubes
 from fangkong.tracing.tables import tracing_cases, tracing_contacts
 
 DEFAULT_DAYS = 14
-# measures with no stored end (or start) yet: shown "无记录 / not recorded", never guessed
-NOT_RECORDED = ("case_verified", "on_site", "report")
 # placements that put a close contact under control (居家医学观察 does not)
 CONTROL_KINDS = ("centralised", "home_quarantine")
 _HOUR = 3600.0
@@ -113,7 +118,6 @@ class TaskRow:
 @dataclass(frozen=True)
 class MeasureStat:
     key: str
-    recorded: bool
     target_hours: float
     events: int = 0
     on_time: int = 0
@@ -217,14 +221,7 @@ def county_codes(conn: Connection, region_code: str) -> list[str]:
 
 def unit_map(units: Sequence[str]) -> CTE:
     """(code, unit): every region at or below one of ``units``, with that unit."""
-    tree = (
-        select(regions.c.code, regions.c.code.label("unit"))
-        .where(regions.c.code.in_(list(units)))
-        .cte("unit_map", recursive=True)
-    )
-    return tree.union_all(
-        select(regions.c.code, tree.c.unit).where(regions.c.parent_code == tree.c.code)
-    )
+    return subtrees(units, label="unit", name="unit_map")
 
 
 # ---- the events of each measure (set-based) ------------------------------------------
@@ -254,14 +251,30 @@ def _case_reported(m: CTE, p: Period) -> Select[Any]:
     )
 
 
-def _core_facts(m: CTE, p: Period) -> Select[Any]:
-    c = tracing_cases.c
-    return (
-        select(m.c.unit, c.registered_at.label("start"), c.traced_at.label("end"))
-        .select_from(tracing_cases.join(persons, persons.c.id == c.person_id))
-        .join(m, m.c.code == persons.c.residence_code)
-        .where(c.registered_at >= p.lo, c.registered_at < p.hi)
-    )
+def _case_step(end: Any) -> Callable[[CTE, Period], Select[Any]]:
+    """A step of the investigation: from the case's report to ``end`` (a column of
+    ``tracing_cases``, or an expression over them)."""
+
+    def query(m: CTE, p: Period) -> Select[Any]:
+        c = tracing_cases.c
+        return (
+            select(m.c.unit, c.registered_at.label("start"), end.label("end"))
+            .select_from(tracing_cases.join(persons, persons.c.id == c.person_id))
+            .join(m, m.c.code == persons.c.residence_code)
+            .where(c.registered_at >= p.lo, c.registered_at < p.hi)
+        )
+
+    return query
+
+
+_c = tracing_cases.c
+# measure -> the query of its events; core facts fall back on the first tracing run
+_QUERIES: dict[str, Callable[[CTE, Period], Select[Any]]] = {
+    "case_verified": _case_step(_c.verified_at),
+    "on_site": _case_step(_c.on_site_at),
+    "core_facts": _case_step(func.coalesce(_c.core_facts_at, _c.traced_at)),
+    "report": _case_step(_c.report_at),
+}
 
 
 def _contacts_controlled(m: CTE, p: Period) -> Select[Any]:
@@ -313,16 +326,14 @@ def _area_testing(m: CTE, p: Period) -> Select[Any]:
 
 
 def measure_events(conn: Connection, units: Sequence[str], p: Period) -> dict[str, list[Event]]:
-    """The events of every recorded measure in ``p``, each with its county."""
-    out: dict[str, list[Event]] = {m.key: [] for m in MEASURES if m.key not in NOT_RECORDED}
+    """The events of every measure in ``p``, each with its county."""
+    out: dict[str, list[Event]] = {m.key: [] for m in MEASURES}
     if not units:
         return out
     m = unit_map(units)
-    for key, query in (
-        ("case_reported", _case_reported),
-        ("core_facts", _core_facts),
-        ("contacts_controlled", _contacts_controlled),
-    ):
+    queries = {"case_reported": _case_reported, **_QUERIES,
+               "contacts_controlled": _contacts_controlled}  # fmt: skip
+    for key, query in queries.items():
         out[key] = [Event(str(r.unit), r.start, r.end) for r in conn.execute(query(m, p))]
     for r in conn.execute(_area_testing(m, p)):
         end = r.closed_at
@@ -377,8 +388,6 @@ def event_outcome(e: Event, target: float, now: datetime) -> tuple[str, float]:
 
 
 def measure_stat(key: str, target: float, events: Iterable[Event], now: datetime) -> MeasureStat:
-    if key in NOT_RECORDED:
-        return MeasureStat(key, False, target)
     counts: dict[str, int] = defaultdict(int)
     delays: list[float] = []
     for e in events:
@@ -387,7 +396,7 @@ def measure_stat(key: str, target: float, events: Iterable[Event], now: datetime
         if outcome in ("on_time", "late"):
             delays.append(h)
     return MeasureStat(
-        key, True, target, sum(counts.values()), counts["on_time"], counts["late"],
+        key, target, sum(counts.values()), counts["on_time"], counts["late"],
         counts["pending"], counts["overdue"], _median(delays),
     )  # fmt: skip
 
@@ -519,7 +528,6 @@ def _names(conn: Connection, codes: set[str]) -> dict[str, str]:
 
 __all__ = [
     "DEFAULT_DAYS",
-    "NOT_RECORDED",
     "Event",
     "MeasureStat",
     "Period",

@@ -30,9 +30,14 @@ acknowledge|check``):
 5. **the job** (``check``) at 08:00 and at midnight of each simulated day.
 
 People are late sometimes: a share ``late_landing`` of landing tests and ``late_handover``
-of hand-overs (demo behaviour, not policy) are confirmed only at 08:00 the next day,
-after the job has alerted the team and its superior — so overdue alerts fire and
-escalate, and the last day's late ones are still overdue on the board when the demo ends.
+of hand-overs (demo behaviour, not policy) are not done by their stage's deadline. The
+midnight job alerts the team and its superior, the command raises a task for the overdue
+stage (``closed_loop_overdue``, due two hours later), and the team does it after a
+response time drawn from an exponential of mean ``response_hours`` (at the latest at
+08:00, when the morning job runs): each late step is confirmed at the simulated time it is
+done, and confirming it closes its task at that time (``arrivals.loop.enter_stage``) — on
+time when the team answered within the task's deadline, late otherwise. The last day's
+late ones are still overdue on the board when the demo ends.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from fangkong.arrivals.loop import acknowledge, advance, check
 from fangkong.arrivals.manifests import ManifestHeader, import_manifest
 from fangkong.arrivals.rules import STAGES, ArrivalRules
 from fangkong.arrivals.tables import alerts, handoffs, travellers
+from fangkong.command.tables import command_tasks
 from fangkong.demo.facilities import generate
 from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.facilities import save_facility
@@ -88,7 +94,6 @@ class ArrivalDay:
     released: int = 0
     acknowledged: int = 0
     alerts: int = 0  # raised by the day's jobs
-    escalated: int = 0
     overdue: int = 0  # past their deadline at midnight
     seconds: float = 0.0
 
@@ -120,6 +125,7 @@ class ArrivalsFeed:
     tz: ZoneInfo
     late_landing: float = 0.02
     late_handover: float = 0.1
+    response_hours: float = 1.5  # mean hours from the midnight alert to the late step done
     seed: int = 1
     hotel_coverage: float = 1.0  # quarantine rooms made, × the pack's norm (if none exist)
     days: list[ArrivalDay] = field(default_factory=list)
@@ -155,7 +161,7 @@ class ArrivalsFeed:
     def day(self, events: DayEvents) -> ArrivalDay:
         tic = perf_counter()
         d = ArrivalDay(events.day)
-        self._catch_up(d, self._local(events.day, 8))
+        self._catch_up(d, self._local(events.day, 0), self._local(events.day, 8))
         arrived = self._manifests(d, events.day, events.travellers)
         for point in sorted(arrived):
             self._landing_and_transfer(d, events.day, point)
@@ -163,7 +169,6 @@ class ArrivalsFeed:
         self._release(d, end)
         got = check(self.engine, self.rules, at=end, by=BY)
         d.alerts += got.raised + got.handoff_alerts
-        d.escalated += got.escalated
         d.overdue = len(got.overdue)
         d.seconds = perf_counter() - tic
         self.days.append(d)
@@ -174,7 +179,7 @@ class ArrivalsFeed:
         for r in table.to_pylist():
             if r["arrival_venue_code"] in self._points:
                 groups[(r["arrival_venue_code"], r["mode"])].append(r)
-        ack = timedelta(hours=self.rules.escalation.handoff_ack_hours)
+        ack = timedelta(hours=self.rules.handoff_ack_hours)
         when = self.start + timedelta(days=day)
         for (point, mode), members in sorted(groups.items()):
             members.sort(key=lambda r: (r["arrival_time"], r["person"]))
@@ -320,15 +325,16 @@ class ArrivalsFeed:
     def _confirm(self, tid: int, stage: str, at: datetime, via: str) -> None:
         advance(self.engine, self.rules, tid, stage, by=BY, via=via, at=at)
 
-    def _catch_up(self, d: ArrivalDay, at: datetime) -> None:
-        """08:00: the job alerts on yesterday's late ones, then the teams confirm them."""
-        got = check(self.engine, self.rules, at=at, by=BY)
-        d.alerts += got.raised + got.handoff_alerts
-        d.escalated += got.escalated
+    def _catch_up(self, d: ArrivalDay, alerted: datetime, morning: datetime) -> None:
+        """Yesterday's late steps, each done when its team answers the midnight alert
+        (``alerted`` + a drawn response time, by ``morning`` at the latest) and confirmed
+        at that time; then the 08:00 job, and the transfers of those sampled late."""
         late, self._late = self._late, []
         first_check = timedelta(hours=self.rules.deadlines["handed_over"] / 4)
         carry: set[str] = set()
         for k, x in enumerate(late):
+            hours = float(self.rng.exponential(self.response_hours))
+            at = min(alerted + timedelta(hours=hours), morning)
             if x.stage == "sampled":
                 self._sample(d, x.point, [x.tid], at, d.day, 9000 + k)
                 if x.transfer:
@@ -337,8 +343,10 @@ class ArrivalsFeed:
                 self._confirm(x.tid, "handed_over", at, "form")
                 self._confirm(x.tid, "managed", at + first_check, "form")
                 d.handed_over += 1
+        got = check(self.engine, self.rules, at=morning, by=BY)
+        d.alerts += got.raised + got.handoff_alerts
         for point in sorted(carry | self._waiting()):
-            self._carry(d, point, at + first_check)
+            self._carry(d, point, morning + first_check)
 
     def _waiting(self) -> set[str]:
         """Points with travellers sampled but not on a trip (no room or no vehicle before)."""
@@ -441,9 +449,11 @@ class ArrivalsFeed:
         with self.engine.connect() as conn:
             points = board(conn, at=at)
             raised = conn.execute(select(func.count()).select_from(alerts)).scalar_one()
-            escalated = conn.execute(
-                select(func.count()).select_from(alerts).where(alerts.c.level > 1)
-            ).scalar_one()
+            escalated = conn.execute(  # the closed loop escalates through its tasks
+                select(func.count()).select_from(command_tasks).where(
+                    command_tasks.c.kind == "closed_loop_overdue",
+                    command_tasks.c.escalation_level > 0)
+            ).scalar_one()  # fmt: skip
         table = Table("卡口 point", *STAGES, "超时 overdue", "待接收 hand-offs",
                       title="入境闭环看板 Arrivals board at the end")  # fmt: skip
         for b in points:
@@ -456,7 +466,7 @@ class ArrivalsFeed:
             f"registry persons {self.matched:,}, 新建 created {self.created:,}; 采样管 tubes "
             f"{sum(x.tubes for x in self.days):,}; 转运 trips {sum(x.trips for x in self.days):,}"
             f"; 交接 handed over {sum(x.handed_over for x in self.days):,}; 预警 alerts "
-            f"{raised:,} (升级 escalated {escalated:,}); 仍超时 still overdue "
+            f"{raised:,} (任务上报 tasks escalated {escalated:,}); 仍超时 still overdue "
             f"{sum(len(b.overdue) for b in points):,}; 用时 time "
             f"{sum(x.seconds for x in self.days):.1f} s"
         )

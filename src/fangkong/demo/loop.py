@@ -13,12 +13,18 @@ drive the twin and the platform's own jobs take what the day showed.
     24:00  arrivals   manifests, landing samples, transfers, the closed-loop job
            labs       campaign rounds, ordered tests, retests: sampled, resulted, resolved
                       (an individual positive registers a case; a pool orders retests)
-           tracing    the new cases traced; close contacts and their contacts → codes
+           tracing    the new cases traced; close contacts and their contacts → codes;
+                      each county's field teams record the steps of each case's
+                      investigation (verified, on site, core facts, report) at the
+                      simulated time each is done (``investigation.FieldDesk``)
            areas      suggested areas designated, due ones lifted; their campaigns planned
            testing    test orders for the people under management and key groups
            quarantine placements (surge), releases, discharges
-           warning    signals from the day, detection, escalation
+           warning    signals from the day, detection (alerts raised); each county's
+                      officer on duty verifies, investigates and closes or dismisses
+                      the alerts at the simulated time each is done (``AlertDesk``)
            command    tasks raised from what needs doing, closed when done, escalated
+                      (the one escalation: alerts and the closed loop escalate here)
            codes      every code recomputed at 24:00
            command    the board's figures of the day (command_figures); with
                       ``briefings`` the day's briefings of the province and its cities
@@ -56,8 +62,10 @@ from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_tasks
 from fangkong.command.tasks import escalate_overdue
 from fangkong.demo.adapter import TwinAdapter
+from fangkong.demo.alert_desk import AlertDesk
 from fangkong.demo.areas import DayAreas, RiskAreaFeed
 from fangkong.demo.arrivals import ArrivalDay, ArrivalsFeed
+from fangkong.demo.investigation import FieldDesk
 from fangkong.demo.labs import LabDay, LabDesk
 from fangkong.demo.quarantine import QuarantineDay, QuarantineFeed
 from fangkong.demo.report import DayFigures, codes_by_colour
@@ -95,6 +103,7 @@ class LoopDay:
     rooms: QuarantineDay
     arrivals: ArrivalDay
     barred: int = 0
+    steps: int = 0  # steps of investigations recorded (verified, on site, facts, report)
 
 
 @dataclass
@@ -142,6 +151,8 @@ class ProvinceLoop:
                             self.start, self.tz, seed=self.seed)  # fmt: skip
         self.tracing = TracingFeed(self.engine, self.ctx, self.twin, self.registry, ids=ids,
                                    recompute=False)  # fmt: skip
+        self.investigators = FieldDesk(self.engine)
+        self.duty = AlertDesk(self.engine)  # answers the alerts (verify, investigate)
         self.areas = RiskAreaFeed(self.engine, self.ctx)
         self.warning = AlertFeed.build(self.engine, AlertRules.from_pack(self.ctx.pack),
                                        self.registry, self.scenario)  # fmt: skip
@@ -199,11 +210,13 @@ class ProvinceLoop:
         arrived = self._timed("arrivals", lambda: self.arrivals.day(events))
         labs = self._timed("testing", lambda: self.labs.day(events))
         traced = self._timed("tracing", lambda: self.tracing.feed(events, t1))
+        steps = self._timed("tracing", lambda: self.investigators.day(t1))
         areas = self._timed("risk_areas", lambda: self.areas.day(t1))
         self._timed("testing", lambda: self._plan_tests(t1))
         rooms = self._timed("quarantine", lambda: self.rooms.day(t1))
         new_cases = self._timed("report", lambda: self._new_cases(t0, t1))
         self._timed("warning", lambda: self.warning.day(events, managed, new_cases))
+        self._timed("warning", lambda: self.duty.day(t1))
         tasks = self._timed("command", lambda: self._tasks(t1))
         self._timed("codes", lambda: recompute_all(self.engine, self.ctx, t1, trigger="day"))
         # the board's figures of the day, as it stood at 24:00 (command centre)
@@ -221,7 +234,7 @@ class ProvinceLoop:
             )  # fmt: skip
         figures = self._timed("report", lambda: self._figures(events, orders, t1))
         figures.tasks = tasks
-        return LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred)
+        return LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred, steps)
 
     def _tasks(self, at: datetime) -> dict[str, int]:
         """Tasks raised from the day's sources (a forecast shortage included), closed when

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 from sqlalchemy import Engine, func, select
 
+from fangkong.command.tables import command_tasks
 from fangkong.files import private_dir, private_opener
 from fangkong.healthcode.tables import health_codes
 from fangkong.store.schema import persons
@@ -50,6 +51,34 @@ class DayFigures:
     seconds: dict[str, float] = field(default_factory=dict)  # capability → seconds
     # command tasks: raised, closed and escalated this day, and open at its end
     tasks: dict[str, int] = field(default_factory=dict)
+
+
+TASK_OUTCOMES = ("done_on_time", "done_late", "open", "open_overdue", "cancelled")
+
+
+def task_outcomes(engine: Engine, at: datetime) -> dict[str, dict[str, int]]:
+    """Every command task by its final status, from the table (whoever closed it: the
+    raising job, the service of its source, a person): done on time (closed ≤ deadline),
+    done late, still open (and of those past the deadline at ``at``), cancelled — in all
+    and per kind. ``escalated``: tasks moved up at least once."""
+    t = command_tasks.c
+    out: dict[str, dict[str, int]] = {"all": dict.fromkeys((*TASK_OUTCOMES, "escalated"), 0)}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.kind, t.status, t.deadline_at, t.closed_at, t.escalation_level)
+        ).all()
+    for kind, status, deadline, closed, level in rows:
+        if status == "done":
+            outcome = "done_on_time" if closed is not None and closed <= deadline else "done_late"
+        elif status == "cancelled":
+            outcome = "cancelled"
+        else:
+            outcome = "open_overdue" if deadline < at else "open"
+        for key in ("all", str(kind)):
+            counts = out.setdefault(key, dict.fromkeys((*TASK_OUTCOMES, "escalated"), 0))
+            counts[outcome] += 1
+            counts["escalated"] += 1 if level else 0
+    return out
 
 
 def codes_by_colour(engine: Engine) -> dict[str, int]:

@@ -20,13 +20,16 @@ from rich.table import Table
 from sqlalchemy import Engine, func, select
 
 from fangkong.cli_support import out
+from fangkong.command.model import KIND
 from fangkong.demo.areas import forecast_summary
 from fangkong.demo.loop import CAPABILITIES, LoopDay, ProvinceLoop
 from fangkong.demo.report import (
+    TASK_OUTCOMES,
     TruthChecks,
     codes_by_colour,
     confirmed_day,
     cost_figures,
+    task_outcomes,
     truth_checks,
     write_cases_csv,
     write_report,
@@ -133,6 +136,7 @@ def run_outbreak(
         placements=placements,
         extra={
             "cost": cost_figures(engine, [d.figures for d in loop.days]),
+            "tasks": task_outcomes(engine, end),
             "truth": {"infections_per_day": [d.figures.infections for d in loop.days]},
         },
     )
@@ -140,6 +144,22 @@ def run_outbreak(
     out.print(f"报告 report → {report}; 病例 cases → {cases_csv}")
     out.print(forecast_summary(engine, ctx, end, folder / "forecast.png"))
     return RunResult(loop, result, reference, checks, report, cases_csv)
+
+
+def task_lines(outcomes: dict[str, dict[str, int]]) -> list[str]:
+    """The tasks by final status (``report.task_outcomes``), in all and per kind."""
+
+    def line(c: dict[str, int]) -> str:
+        total = sum(c[k] for k in TASK_OUTCOMES)
+        return (f"{total:,}: 按时完成 done on time {c['done_on_time']:,}, 超时完成 done late "
+                f"{c['done_late']:,}, 未完成 open {c['open'] + c['open_overdue']:,} (逾期 "
+                f"overdue {c['open_overdue']:,}), 取消 cancelled {c['cancelled']:,}; 曾上报 "
+                f"escalated {c['escalated']:,}")  # fmt: skip
+
+    kinds = sorted(k for k in outcomes if k != "all")
+    return [f"任务 tasks {line(outcomes['all'])}"] + [
+        f"  {KIND[k].zh} {KIND[k].en} {line(outcomes[k])}" for k in kinds if k in KIND
+    ]
 
 
 def _placements(engine: Engine) -> dict[str, int]:
@@ -226,13 +246,10 @@ def _print_summary(
                   title="每项用时（秒）Seconds by capability")  # fmt: skip
     table.add_row(*(f"{loop.seconds[c]:.1f}" for c in CAPABILITIES))
     out.print(table)
-    tasks = [d.figures.tasks for d in loop.days]
-    if tasks:
-        total = {k: sum(t.get(k, 0) for t in tasks) for k in ("raised", "closed", "escalated")}
-        out.print(f"任务 tasks: 生成 raised {total['raised']:,}, 完成 closed "
-                  f"{total['closed']:,}, 上报 escalated {total['escalated']:,}, 期末未完成 "
-                  f"open at the end {tasks[-1].get('open', 0):,}")  # fmt: skip
-    for line in alert_summary(loop.engine, loop.warning):
+    if loop.days:
+        for line in task_lines(task_outcomes(loop.engine, end)):
+            out.print(line)
+    for line in alert_summary(loop.engine, loop.warning, loop.duty):
         out.print(line)
     for line in loop.rooms.summary(end):
         out.print(line)

@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 from fangkong.alerts.detection import RunResult, run_detection
 from fangkong.alerts.rules import AlertRules
 from fangkong.alerts.series import RegionTree
-from fangkong.alerts.service import escalate_due
 from fangkong.alerts.signals import record_signals_rows
 from fangkong.demo.signals import TwinSignals, background_twin
 from fangkong.store.tx import write_transaction
@@ -77,15 +76,15 @@ class AlertFeed:
         confirmed: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None,
     ) -> RunResult:
         """Record the day's signals (``confirmed``: the platform's positives, see
-        ``TwinSignals.rows``), run detection and escalation at the end of the day."""
+        ``TwinSignals.rows``) and run detection at the end of the day; an overdue alert
+        escalates through its command task (the province loop's command step)."""
         day = self.start + timedelta(days=events.day)
         record_signals_rows(self.engine, self.signals.rows(events, managed, confirmed))
         now = self.end_of(day)
-        result = run_detection(self.engine, self.rules, day, now, tree=self.tree)
-        with write_transaction(self.engine) as conn:
-            if self.tree is None:
+        if self.tree is None:
+            with write_transaction(self.engine) as conn:
                 self.tree = RegionTree.load(conn)
-            escalate_due(conn, self.tree, now)
+        result = run_detection(self.engine, self.rules, day, now, tree=self.tree)
         positive = (
             len(confirmed[0]) > 0 if confirmed is not None
             else bool(pc.any(events.test_results["positive"]).as_py())
@@ -104,9 +103,10 @@ def managed_before(orders: Any, n: int, day: int) -> npt.NDArray[np.bool_]:
     return managed
 
 
-def summary(engine: Engine, feed: AlertFeed) -> list[str]:
+def summary(engine: Engine, feed: AlertFeed, duty: Any = None) -> list[str]:
     """Lines for the demo: alerts by rule, the first one of each before/after the first
-    confirmed case, how many the quiet weeks raised."""
+    confirmed case, how many the quiet weeks raised; ``duty`` (the loop's ``AlertDesk``):
+    how its officers answered them."""
     from sqlalchemy import func, select
 
     from fangkong.alerts.tables import alerts
@@ -128,4 +128,9 @@ def summary(engine: Engine, feed: AlertFeed) -> list[str]:
     for rule, n, first, first_id in rows:
         lead = "" if confirmed is None else f"  提前 lead {(confirmed - first).days:+d} 天 days"
         lines.append(f"  {rule:<28} {n:>3} 条 alerts, 首次 first {first} (#{first_id}){lead}")
+    if duty is not None:
+        lines.append(
+            f"  值班流调 duty epidemiologists: 核实 verified {duty.outcomes['verified']}, "
+            f"结案 closed {duty.outcomes['closed']}, 排除 dismissed {duty.outcomes['dismissed']}"
+        )
     return lines

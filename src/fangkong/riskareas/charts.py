@@ -26,7 +26,7 @@ def forecast_spec(rf: RegionForecast, i: int, title: str) -> dict[str, Any]:
     rows = forecast_rows(rf, i)
     x = {"field": "day", "type": "temporal", "title": None}
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "title": title, "width": 640, "height": 300,
         "data": {"values": rows},
         "layer": [
@@ -103,7 +103,7 @@ def map_spec(features: list[dict[str, Any]], labels: dict[str, str]) -> dict[str
     ``labels`` names each level in the page's language (features carry ``level_text``)."""
     levels = list(LEVEL_COLOURS)
     return {
-        "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "width": 640, "height": 480,
         "projection": {"type": "mercator"},
         "data": {"values": {"type": "FeatureCollection", "features": features},

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from fangkong.riskareas.rules import RiskAreaRules
 
@@ -43,7 +42,7 @@ class Lift:
     anchor: datetime
 
 
-def infection_time(day: date, tz: ZoneInfo) -> datetime:
+def infection_time(day: date, tz: tzinfo) -> datetime:
     """When an infection dated ``day`` (local) starts to count: the end of that day."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, func, or_, select, update
@@ -34,6 +34,7 @@ from fangkong.riskareas.tables import (
     risk_area_households,
     risk_areas,
 )
+from fangkong.store.regions import subtrees
 from fangkong.store.schema import households, persons, regions, venues
 from fangkong.store.tx import Bind, write_transaction
 from fangkong.tracing.tables import tracing_cases, tracing_exposures
@@ -122,6 +123,13 @@ def infections(
     """When each infection linked to the area counts (``lifting.infection_time``): a case
     living in it, or a case whose infectious stay at one of its venues was traced; dated by
     the later of sample and onset date (a stay: its local day). Only from ``since`` on."""
+    return _infections(conn, area_id, region_code, building, since, ctx.tz)
+
+
+def _infections(
+    conn: Connection, area_id: int, region_code: str, building: str | None, since: date,
+    tz: tzinfo,
+) -> list[datetime]:  # fmt: skip
     case_day = func.coalesce(tracing_cases.c.sample_date, tracing_cases.c.onset_date)
     later = func.coalesce(tracing_cases.c.onset_date, tracing_cases.c.sample_date)
     where = _in_area(conn, area_id, region_code, building, persons.c.residence_code,
@@ -141,12 +149,78 @@ def infections(
                 tracing_exposures.c.setting == "venue",
                 venues.c.region_code.in_(subtree(region_code)),
                 # only stays from the local start of ``since`` (the filter below, in SQL)
-                tracing_exposures.c.overlap_start >= datetime.combine(since, time.min, ctx.tz),
+                tracing_exposures.c.overlap_start >= datetime.combine(since, time.min, tz),
             )
             .distinct()
         ).scalars()
-        days += [t.astimezone(ctx.tz).date() for t in stays]
-    return sorted({infection_time(d, ctx.tz) for d in days if d >= since})
+        days += [t.astimezone(tz).date() for t in stays]
+    return sorted({infection_time(d, tz) for d in days if d >= since})
+
+
+@dataclass(frozen=True)
+class AreaKey:
+    """What ``infections_by_area`` needs of an area: where it is, and from which local
+    day its infections count."""
+
+    id: int
+    region_code: str
+    building: str | None
+    since: date
+
+
+def infections_by_area(
+    conn: Connection, areas: Sequence[AreaKey], ctx: CodeContext
+) -> dict[int, list[datetime]]:
+    """``infections`` of many areas at once: area id → its infection times. Three
+    queries whatever the number of areas (cases by residence, venue stays, cases by
+    household for buildings), each area's subtree from one recursive query; ``infections``
+    remains the one-area reading the lifting job and the task raiser use."""
+    if not areas:
+        return {}
+    first = min(a.since for a in areas)
+    case_day = func.coalesce(tracing_cases.c.sample_date, tracing_cases.c.onset_date)
+    later = func.coalesce(tracing_cases.c.onset_date, tracing_cases.c.sample_date)
+    recent = or_(case_day >= first, later >= first)
+    days: dict[int, set[date]] = {a.id: set() for a in areas}
+    by_root: dict[str, list[int]] = {}
+    for a in areas:
+        if a.building is None:
+            by_root.setdefault(a.region_code, []).append(a.id)
+    if by_root:
+        tree = subtrees(list(by_root))
+        for root, x, y in conn.execute(
+            select(tree.c.root, case_day, later)
+            .join(persons, persons.c.id == tracing_cases.c.person_id)
+            .join(tree, tree.c.code == persons.c.residence_code)
+            .where(recent)
+        ):
+            for area_id in by_root[root]:
+                days[area_id].add(max(x, y))
+        e = tracing_exposures.c
+        start = datetime.combine(first, time.min, ctx.tz)
+        for root, t in conn.execute(
+            select(tree.c.root, e.overlap_start)
+            .join(venues, venues.c.code == e.place_code)
+            .join(tree, tree.c.code == venues.c.region_code)
+            .where(e.setting == "venue", e.overlap_start >= start)
+            .distinct()
+        ):
+            day = t.astimezone(ctx.tz).date()
+            for area_id in by_root[root]:
+                days[area_id].add(day)
+    buildings = [a.id for a in areas if a.building is not None]
+    if buildings:
+        held = risk_area_households.c
+        for area_id, x, y in conn.execute(
+            select(held.area_id, case_day, later)
+            .join(persons, persons.c.id == tracing_cases.c.person_id)
+            .join(risk_area_households, held.household_code == persons.c.household_code)
+            .where(held.area_id.in_(buildings), recent)
+        ):
+            days[int(area_id)].add(max(x, y))
+    return {
+        a.id: sorted({infection_time(d, ctx.tz) for d in days[a.id] if d >= a.since}) for a in areas
+    }
 
 
 # ---- health codes ---------------------------------------------------------------------------
@@ -345,6 +419,37 @@ def run_lifting(
     return done
 
 
+@dataclass(frozen=True)
+class NextLift:
+    """When an area standing at a level the pack lifts would be lifted if no new infection
+    came (``lifting.due_at``), counting only the infections known by ``at``."""
+
+    area_id: int
+    region_code: str
+    level: str
+    lift_at: datetime
+
+
+def next_lifts(conn: Connection, rules: RiskAreaRules, tz: tzinfo, *, at: datetime,
+               designated_by: datetime | None = None) -> list[NextLift]:  # fmt: skip
+    """Every area at a level ``rules.lifting`` lifts (designated by ``designated_by`` when
+    given), with its lifting time as things stood at ``at``; a lift already due by ``at``
+    and not yet applied keeps its past time. Areas: tens to hundreds, each read on its own
+    like the lifting job."""
+    ra = risk_areas.c
+    query = select(risk_areas).where(ra.level.in_(list(rules.lifting))).order_by(ra.id)
+    if designated_by is not None:
+        query = query.where(ra.designated_at <= designated_by)
+    out = []
+    for r in conn.execute(query):
+        found = _infections(conn, r.id, r.region_code, r.building,
+                            r.since.astimezone(tz).date(), tz)  # fmt: skip
+        due = due_at(rules, AreaState(r.level, r.origin, r.since), [t for t in found if t <= at])
+        if due is not None:
+            out.append(NextLift(int(r.id), str(r.region_code), str(r.level), due[0]))
+    return out
+
+
 # ---- reading --------------------------------------------------------------------------------
 
 
@@ -353,14 +458,24 @@ def _view(conn: Connection, ctx: CodeContext, rules: RiskAreaRules, area_id: int
     if row is None:
         raise AreaUnknown(problem("area_unknown", f"无此风险区（{area_id}）",
                                   f"no risk area {area_id}"))  # fmt: skip
-    return _to_view(conn, ctx, rules, row)
+    return _to_views(conn, ctx, rules, [row])[0]
 
 
-def _to_view(conn: Connection, ctx: CodeContext, rules: RiskAreaRules, r: Row[Any]) -> AreaView:
+def _key(r: Row[Any], ctx: CodeContext) -> AreaKey:
+    return AreaKey(int(r.id), str(r.region_code), r.building, r.since.astimezone(ctx.tz).date())
+
+
+def _to_views(conn: Connection, ctx: CodeContext, rules: RiskAreaRules,
+              rows: Sequence[Row[Any]]) -> list[AreaView]:  # fmt: skip
+    """The views of many areas, the infections of those a rule lifts read at once."""
+    found = infections_by_area(conn, [_key(r, ctx) for r in rows if r.level in rules.lifting],
+                               ctx)  # fmt: skip
+    return [_to_view(rules, r, found.get(int(r.id), [])) for r in rows]
+
+
+def _to_view(rules: RiskAreaRules, r: Row[Any], found: Sequence[datetime]) -> AreaView:
     lift_at = lift_to = None
     if r.level in rules.lifting:
-        since = r.since.astimezone(ctx.tz).date()
-        found = infections(conn, r.id, r.region_code, r.building, since, ctx)
         due = due_at(rules, AreaState(r.level, r.origin, r.since), found)
         if due is not None:
             lift_at, lift_to = due[0], rules.lifting[r.level].to
@@ -399,7 +514,7 @@ def list_areas(
         if within_region is not None:
             query = query.where(risk_areas.c.region_code.in_(subtree(within_region)))
         rows = conn.execute(query).all()
-        views = [_to_view(conn, ctx, rules, r) for r in rows]
+        views = _to_views(conn, ctx, rules, rows)
     order = {"high": 0, "medium": 1, "low": 2}
     return sorted(views, key=lambda v: (order[v.level], v.name, v.code))
 

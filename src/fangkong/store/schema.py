@@ -179,6 +179,12 @@ class User(Timestamped, Base):
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
 
 
+# a venue's token, or a unit's (a region, a role only with it); 0002's rows keep a venue
+BINDING = (
+    "(region_code IS NULL AND role IS NULL) OR (venue_code IS NULL AND region_code IS NOT NULL)"
+)
+
+
 class UserSession(Base):
     """A login session. The cookie holds a random token; only its SHA-256 is stored."""
 
@@ -192,7 +198,10 @@ class UserSession(Base):
 
 
 class DeviceToken(Base):
-    """A token for a device or system (scanner, lab system): hashed, scoped, expiring."""
+    """A token for a device or system (scanner, lab system): hashed, scoped, expiring.
+
+    Bound to a venue (its region is the jurisdiction), or — a unit's duty terminal,
+    migration 0021 — to a region and optionally a role, never both."""
 
     __tablename__ = "device_tokens"
 
@@ -200,9 +209,13 @@ class DeviceToken(Base):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     scope: Mapped[str] = mapped_column(String(24))
     venue_code: Mapped[str | None] = mapped_column(ForeignKey("venues.code"), index=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    role: Mapped[str | None] = mapped_column(ForeignKey("roles.name"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint(BINDING, name="binding"),)
 
 
 class AuditEntry(Base):

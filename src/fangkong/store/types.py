@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import ColumnElement, DateTime, Dialect, String, type_coerce
 from sqlalchemy.types import TypeDecorator
 
 
@@ -32,3 +35,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def undecoded(column: ColumnElement[datetime]) -> ColumnElement[Any]:
+    """A ``UTCDateTime`` column read as the driver gives it, without a Python datetime
+    made per value: for many rows, turned into numbers at once by ``epoch_seconds``."""
+    return type_coerce(column, String)
+
+
+def epoch_seconds(values: Sequence[Any]) -> NDArray[np.int64]:
+    """Whole seconds since the epoch (as ``int(t.timestamp())``) of ``UTCDateTime`` values
+    read ``undecoded``: SQLite's stored UTC text (``YYYY-MM-DD HH:MM:SS.ffffff``), parsed
+    by NumPy in one call, or the aware datetimes PostgreSQL's driver returns."""
+    if len(values) and isinstance(values[0], str):
+        micros = np.array(values, dtype="datetime64[us]").astype(np.int64)
+        return micros // 1_000_000
+    return np.array([int(v.timestamp()) for v in values], np.int64)

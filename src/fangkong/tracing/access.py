@@ -55,7 +55,6 @@ from fangkong.tracing.tables import (
     STATUSES,
     tracing_cases,
     tracing_contacts,
-    tracing_exposures,
 )
 from fangkong.tracing.trace_job import TraceOutcome, hand_off, trace_cases
 from fangkong.tracing.views import (
@@ -65,6 +64,7 @@ from fangkong.tracing.views import (
     case_chains,
     clusters,
     contacts_of_case,
+    venue_stays,
 )
 
 T = TypeVar("T")
@@ -294,7 +294,8 @@ def read_chains(call: Call) -> ChainsView:
 
 def _stored_clusters(conn: Connection, rules: ContactRules) -> list[Cluster]:
     """Clusters from what tracing stored: a case's stays are the evidence of its venue
-    exposures (the part of its stay that met someone), its household from the registry."""
+    exposures (the part of its stay that met someone, merged where they overlap:
+    ``views.venue_stays``), its household from the registry."""
     rows = conn.execute(
         select(tracing_cases.c.id, persons.c.household_code)
         .join(persons, persons.c.id == tracing_cases.c.person_id)
@@ -302,31 +303,20 @@ def _stored_clusters(conn: Connection, rules: ContactRules) -> list[Cluster]:
     ).all()
     if not rows:
         return []
-    row_of = {int(r.id): i for i, r in enumerate(rows)}
     homes = {h: i for i, h in enumerate(sorted({r.household_code for r in rows
                                                 if r.household_code}))}  # fmt: skip
     household = np.array([homes.get(r.household_code, -1) for r in rows], np.int64)
-    e = tracing_exposures.c
-    stays = conn.execute(
-        select(e.case_id, e.place_code, e.overlap_start, e.overlap_end)
-        .where(e.setting == "venue", e.place_code.is_not(None))
-        .distinct()
-    ).all()  # fmt: skip
-    codes = sorted({str(s.place_code) for s in stays})
-    venue_of = {c: i for i, c in enumerate(codes)}
-    found = _clusters(
-        household,
-        np.array([row_of[int(s.case_id)] for s in stays], np.int64),
-        np.array([venue_of[str(s.place_code)] for s in stays], np.int64),
-        np.array([int(s.overlap_start.timestamp()) for s in stays], np.int64),
-        np.array([int(s.overlap_end.timestamp()) for s in stays], np.int64),
-        rules.cluster_window_days * 86_400,
-    )
+    stays = venue_stays(conn)
+    ids = np.array([int(r.id) for r in rows], np.int64)  # ascending: ordered by id
+    at = np.minimum(np.searchsorted(ids, stays.case), len(ids) - 1)
+    known = ids[at] == stays.case  # every exposure's case has a row; kept safe anyway
+    found = _clusters(household, at[known], stays.venue[known], stays.t_in[known],
+                      stays.t_out[known], rules.cluster_window_days * 86_400)  # fmt: skip
     names = {i: h for h, i in homes.items()}
     out = []
     for label in sorted(found.sizes, key=lambda k: -found.sizes[k]):
         members = tuple(int(rows[i].id) for i in np.flatnonzero(found.cluster == label).tolist())
-        venues_at = {codes[v]: n for v, n in found.venues.get(label, {}).items()}
+        venues_at = {stays.codes[v]: n for v, n in found.venues.get(label, {}).items()}
         out.append(Cluster(members, venues_at,
                            tuple(names[h] for h in found.households.get(label, []))))  # fmt: skip
     return out

@@ -48,6 +48,15 @@ class CaseView:
     infectious_from: datetime
     infectious_until: datetime | None
     traced_at: datetime | None
+    # the steps of the investigation (``steps.STEPS``): when and by whom, None: not done
+    verified_at: datetime | None = None
+    verified_by: str | None = None
+    on_site_at: datetime | None = None
+    on_site_by: str | None = None
+    core_facts_at: datetime | None = None
+    core_facts_by: str | None = None
+    report_at: datetime | None = None
+    report_by: str | None = None
 
 
 def register_case(
@@ -194,7 +203,9 @@ def _case(
         raise CaseUnknown(Problem("tracing.case_unknown", f"无此病例（{case_id}）",
                                   f"no traced case {case_id}"))  # fmt: skip
     return CaseView(r.id, r.person_id, r.onset_date, r.sample_date, r.isolated_at,
-                    r.infectious_from, r.infectious_until, r.traced_at)  # fmt: skip
+                    r.infectious_from, r.infectious_until, r.traced_at,
+                    r.verified_at, r.verified_by, r.on_site_at, r.on_site_by,
+                    r.core_facts_at, r.core_facts_by, r.report_at, r.report_by)  # fmt: skip
 
 
 def get_case(bind: Bind, case_id: int) -> CaseView:

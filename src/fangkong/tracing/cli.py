@@ -200,3 +200,65 @@ def contacts_status_command(
             engine, contact_id, status, by=f"cli:{getpass.getuser()}", reason=reason
         )
     out.print(f"接触者 contact {contact_id}: {old} → {status}")
+
+
+tracing_app = typer.Typer(
+    help="A case's investigation: its steps, stamped as they are done. 流调处置.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+CaseArg = Annotated[int, typer.Argument(help="The traced case's id.", min=1)]
+
+
+def _steps_call(cfg: Settings, engine: Any) -> Any:
+    from fangkong.auth.guard import Call
+    from fangkong.auth.model import cli_actor
+    from fangkong.keys import load_server_keys
+
+    return Call(engine, load_server_keys(cfg).audit, cli_actor(), "cli", cfg.tz)
+
+
+def _when(t: Any, tz: ZoneInfo) -> str:
+    return "—" if t is None else t.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+@tracing_app.command("steps")
+def steps_command(case: CaseArg) -> None:
+    """The steps of a case's investigation: when each was recorded, and by whom."""
+    from rich.table import Table
+
+    from fangkong.cli_support import database
+    from fangkong.store import migrate
+    from fangkong.tracing.access import read_case_contacts
+    from fangkong.tracing.steps import STEPS
+
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        view = read_case_contacts(_steps_call(cfg, engine), case).case
+    table = Table("节点 step", "完成时间 done at", "记录人 by", title=f"病例 case {case}")
+    for s in STEPS:
+        table.add_row(f"{s.zh} {s.en}", _when(getattr(view, f"{s.key}_at"), cfg.tz),
+                      getattr(view, f"{s.key}_by") or "—")  # fmt: skip
+    out.print(table)
+
+
+@tracing_app.command("step")
+def step_command(
+    case: CaseArg,
+    step: Annotated[str, typer.Argument(help="verified, on_site, core_facts or report.")],
+) -> None:
+    """Record a step of a case's investigation as done now (the system clock's time; a
+    step recorded before keeps its first time). Exit 2 when the step is unknown or comes
+    too early (the report before the core facts)."""
+    from fangkong.cli_support import database
+    from fangkong.store import migrate
+    from fangkong.tracing.steps import STEP, record_step
+
+    cfg = settings()
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        stamp = record_step(_steps_call(cfg, engine), case, step)
+    s = STEP[stamp.step]
+    kept = "" if stamp.new else "（已记录，保留首次 / recorded before, first time kept）"
+    out.print(f"病例 case {case}: {s.zh} {s.en} {_when(stamp.at, cfg.tz)} {stamp.by}{kept}")

@@ -79,6 +79,35 @@ def transmission_chains(cases: Ints, source: Ints, contact: Ints) -> Chains:
     return Chains(cases=unique_cases, chain=sets.labels(), links=pairs, roots=roots)
 
 
+def merge_stays(
+    case: Ints, venue: Ints, stay_in: Ints, stay_out: Ints
+) -> tuple[I64, I64, I64, I64]:
+    """A case's stays at one venue that overlap or touch, merged into one (case, venue,
+    in, out), sorted by case, venue and arrival. ``clusters`` finds the same clusters in
+    the merged stays: the venue rule joins stays whose ``[in, out + window]`` meet, and
+    merging meeting stays of one case leaves the union of those intervals unchanged."""
+    order = np.lexsort((stay_out, stay_in, venue, case))
+    c: I64 = np.asarray(case, np.int64)[order]
+    v: I64 = np.asarray(venue, np.int64)[order]
+    t_in: I64 = np.asarray(stay_in, np.int64)[order]
+    t_out: I64 = np.asarray(stay_out, np.int64)[order]
+    if not len(c):
+        return c, v, t_in, t_out
+    group = np.r_[True, (c[1:] != c[:-1]) | (v[1:] != v[:-1])]
+    # the latest departure so far within a group, for all groups in one running maximum:
+    # each group's times are lifted above the previous group's by a span wider than them
+    base = min(int(t_in.min()), int(t_out.min()))
+    rel = t_out - base
+    lift = np.cumsum(group) * (int(rel.max()) + 1)
+    reach = np.maximum.accumulate(lift + rel) - lift + base
+    starts = group.copy()
+    starts[1:] |= t_in[1:] > reach[:-1]
+    first = np.flatnonzero(starts)
+    t_first: I64 = np.minimum.reduceat(t_in, first)
+    t_last: I64 = np.maximum.reduceat(t_out, first)
+    return c[first], v[first], t_first, t_last
+
+
 @dataclass(frozen=True)
 class Clusters:
     cluster: I64  # cluster number of each case (row of the cases given)

@@ -1,4 +1,5 @@
-"""Contact-management tables (migration 0005): cases, contacts, exposures, status history.
+"""Contact-management tables (migration 0005; a case's steps: 0020): cases, contacts,
+exposures, status history.
 
 One ``tracing_contacts`` row per person (密接 / 密接的密接 / 一般接触者), however many
 cases exposed them; each exposure is a ``tracing_exposures`` row linking the case, the
@@ -52,6 +53,16 @@ class TracedCase(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     registered_by: Mapped[str] = mapped_column(String(80))
     traced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the steps of the investigation (migration 0020): when each was recorded (the system
+    # clock then, never a typed time) and by whom; None: not done yet (``steps.STEPS``)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # 审核
+    verified_by: Mapped[str | None] = mapped_column(String(80))
+    on_site_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # 到达现场
+    on_site_by: Mapped[str | None] = mapped_column(String(80))
+    core_facts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # 核心信息
+    core_facts_by: Mapped[str | None] = mapped_column(String(80))
+    report_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # 流调报告
+    report_by: Mapped[str | None] = mapped_column(String(80))
 
     __table_args__ = (
         CheckConstraint("onset_date IS NOT NULL OR sample_date IS NOT NULL", name="dated"),

@@ -16,13 +16,16 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, select
 
+from fangkong.store.fast import driver_rows
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
+from fangkong.store.types import epoch_seconds, undecoded
 from fangkong.tracing._common import SEVERITY, Bind, _epoch
 from fangkong.tracing.cases import _case
 from fangkong.tracing.checkins import CheckinSource
+from fangkong.tracing.copresence import I64
 from fangkong.tracing.graph import clusters as _clusters
-from fangkong.tracing.graph import transmission_chains
+from fangkong.tracing.graph import merge_stays, transmission_chains
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import (
     tracing_cases,
@@ -143,6 +146,42 @@ def case_chains(bind: Bind) -> list[Chain]:
 
 
 @dataclass(frozen=True)
+class Stays:
+    """Stays of cases at venues as arrays: case id, venue (index into ``codes``), epoch
+    seconds in and out."""
+
+    case: I64
+    venue: I64
+    codes: tuple[str, ...]
+    t_in: I64
+    t_out: I64
+
+
+def venue_stays(conn: Connection) -> Stays:
+    """Each case's stays at venues, from its stored venue exposures: one exposure per
+    contact met, so a stay is stored in many overlapping pieces. The rows are read in
+    one scan as the driver gives them (``store.fast.driver_rows``), their times as
+    numbers at once (``store.types.epoch_seconds``), and a case's pieces at a venue
+    that overlap or touch are merged (``graph.merge_stays``): the clusters are those of
+    the pieces, from a few hundred stays where a view made a row and two datetimes of
+    every piece before."""
+    e = tracing_exposures.c
+    rows = driver_rows(conn, (
+        select(e.case_id, e.place_code, undecoded(e.overlap_start), undecoded(e.overlap_end))
+        .where(e.setting == "venue", e.place_code.is_not(None))
+    ))  # fmt: skip
+    if not rows:
+        empty = np.zeros(0, np.int64)
+        return Stays(empty, empty, (), empty, empty)
+    index: dict[str, int] = {}
+    venue = [index.setdefault(r[1], len(index)) for r in rows]
+    merged = merge_stays(np.array([r[0] for r in rows], np.int64), np.array(venue, np.int64),
+                         epoch_seconds([r[2] for r in rows]),
+                         epoch_seconds([r[3] for r in rows]))  # fmt: skip
+    return Stays(merged[0], merged[1], tuple(index), merged[2], merged[3])
+
+
+@dataclass(frozen=True)
 class Cluster:
     cases: tuple[int, ...]  # case ids
     venues: Mapping[str, int]  # place code → cases linked there
@@ -193,7 +232,9 @@ __all__ = [
     "Cluster",
     "ContactView",
     "ExposureView",
+    "Stays",
     "case_chains",
     "clusters",
     "contacts_of_case",
+    "venue_stays",
 ]

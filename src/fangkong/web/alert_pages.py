@@ -3,7 +3,8 @@ and threshold drawn (Vega-Lite) and its lifecycle buttons (CSRF), the four-earli
 Devices send signal counts to ``POST /api/v1/signals`` (``fangkong.api.alerts_routes``).
 
 Handlers parse the query or form, call one function of ``fangkong.alerts.access`` (rights,
-jurisdiction, escalation on read, audit) and render a template.
+jurisdiction, audit) and render a template. An alert's escalation is its command task's
+(who owes it now, level, deadline), shown next to the alert.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fangkong.alerts.access import (
 )
 from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
 from fangkong.auth.guard import Call
+from fangkong.command.model import TASK_STATUSES
 from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep
@@ -73,21 +75,20 @@ def series_spec(detail: AlertDetail, lang: str) -> str:
                               strict=True)
     ]  # fmt: skip
     x = {"field": "period", "type": "temporal", "title": None}
-    spec = {
-        "width": "container", "height": 260, "data": {"values": values},
-        "layer": [
-            {"mark": {"type": "bar", "tooltip": True},
-             "encoding": {"x": x, "y": {"field": "count", "type": "quantitative",
-                                        "title": count},
-                          "color": {"condition": {"test": "datum.alarm", "value": "#c62828"},
-                                    "value": "#7a8699"}}},
-            {"transform": [{"filter": "datum.threshold != null"}],
-             "mark": {"type": "line", "interpolate": "step-after", "color": "#f2b01e",
-                      "strokeWidth": 2, "tooltip": True},
-             "encoding": {"x": x, "y": {"field": "threshold", "type": "quantitative",
-                                        "title": f"{count} / {bound}"}}},
-        ],
-    }  # fmt: skip
+    bars = {"mark": {"type": "bar", "tooltip": True},
+            "encoding": {"x": x, "y": {"field": "count", "type": "quantitative", "title": count},
+                         "color": {"condition": {"test": "datum.alarm", "value": "#c62828"},
+                                   "value": "#7a8699"}}}  # fmt: skip
+    line = {"transform": [{"filter": "datum.threshold != null"}],
+            "mark": {"type": "line", "interpolate": "step-after", "color": "#f2b01e",
+                     "strokeWidth": 2, "tooltip": True},
+            "encoding": {"x": x, "y": {"field": "threshold", "type": "quantitative",
+                                       "title": f"{count} / {bound}"}}}  # fmt: skip
+    # a trigger (a count reached, no method) has no threshold: a line layer over no data
+    # would give Vega empty extents ("Infinite extent") and draw nothing
+    has_line = any(v["threshold"] is not None for v in values)
+    spec = {"width": "container", "height": 260, "data": {"values": values},
+            "layer": [bars, line] if has_line else [bars]}  # fmt: skip
     return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
 
 
@@ -96,7 +97,9 @@ def _detail_page(request: Request, call: Call, alert_id: int, *, code: int = 200
     detail = read_alert(call, alert_id)
     lang = page_lang(request)
     return page(request, "alerts/detail.html", status=code, actor=call.actor, d=detail,
-                spec=series_spec(detail, lang), signal_names=SIGNALS, **context)  # fmt: skip
+                spec=series_spec(detail, lang), signal_names=SIGNALS,
+                task_status_names={s.key: s.label(lang) for s in TASK_STATUSES},
+                **context)  # fmt: skip
 
 
 @alert_pages.get("/alerts/{alert_id}")

@@ -45,6 +45,7 @@ from fangkong.command.model import (
     TASK_KINDS,
     TASK_STATUSES,
     TRANSITIONS,
+    beyond,
 )
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import EVIDENCE_MAX
@@ -267,13 +268,16 @@ CHILD_KEYS = ("cases.new", "cases.cumulative", "cases.found_community", "contact
               "work.tasks_overdue")  # fmt: skip
 
 
-def shown(value: float | None, unit: str) -> str:
-    """A figure as people read it: counts whole, shares in percent, days to one decimal."""
+def shown(value: float | None, unit: str, bound: float | None = None) -> str:
+    """A figure as people read it: counts whole, shares in percent, days to one decimal
+    (whole days whole); past its ``bound`` (``board.bounds_of``) "> N"."""
     if value is None:
         return "—"
+    if beyond(value, bound):
+        return f"> {bound:g}"
     if unit == "percent":
         return f"{value:.1f}%"
-    if unit == "days":  # the demo's fangcang give 57,428.0 days: grouped like counts
+    if unit == "days" and not float(value).is_integer():
         return f"{value:,.1f}"
     return f"{round(value):,}"
 

@@ -248,7 +248,9 @@ def _chart_spec(summary: Summary, colours: ColourSummary | None, lang: str) -> s
         encoding["order"] = {"field": "order", "type": "quantitative"}
     spec = {
         "width": "container",
-        "height": {"step": 32},
+        # a height in pixels, 32 per area: a height by step beside a width that fits the
+        # container makes Vega-Lite warn 'Dropping "fit-y"' in the console
+        "height": 32 * max(1, len(summary.by_area)),
         "data": {"values": values},
         "mark": {"type": "bar", "tooltip": True},
         "encoding": encoding,

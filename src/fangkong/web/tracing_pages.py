@@ -1,5 +1,6 @@
 """Pages for contact tracers (流调): a case's contacts with evidence, filters and a bulk
-status form; the transmission graph and the cluster list.
+status form, the steps of its investigation with a button each; the transmission graph
+and the cluster list.
 
 Handlers parse the query or form, call one function of ``fangkong.tracing.access`` (which
 checks rights and jurisdiction and audits) and render a template.
@@ -11,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
@@ -31,6 +32,7 @@ from fangkong.tracing.access import (
     read_clusters,
 )
 from fangkong.tracing.rules import ContactRules
+from fangkong.tracing.steps import NEEDS, STEPS, record_step
 from fangkong.tracing.tables import CONTACT_KINDS, STATUSES
 from fangkong.web.pages import PathId, QueryCount, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
@@ -82,7 +84,7 @@ def _contacts_page(
                         view.can_change)  # fmt: skip
     return render_page(request, "tracing/case.html", status=code, actor=call.actor, view=view,
                        kinds=CONTACT_KINDS, statuses=STATUSES, pager=pager,
-                       **context)  # fmt: skip
+                       steps=[s.key for s in STEPS], needs=NEEDS, **context)  # fmt: skip
 
 
 @tracing_pages.get("/tracing/cases/{case_id}")
@@ -90,8 +92,27 @@ def get_case_contacts(
     request: Request, call: CallDep, case_id: PathId,
     kind: Filter = None, status: Filter = None,
     changed: QueryCount = None, page: PageNo = 1,
+    stamped: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:  # fmt: skip
-    return _contacts_page(request, call, case_id, kind, status, changed=changed, number=page)
+    step = stamped if stamped in {s.key for s in STEPS} else None
+    return _contacts_page(request, call, case_id, kind, status, changed=changed, number=page,
+                          stamped=step)  # fmt: skip
+
+
+@tracing_pages.post("/tracing/cases/{case_id}/steps/{step}")
+def post_step(
+    request: Request, call: CallDep, case_id: PathId, step: Annotated[str, Path(max_length=20)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:  # fmt: skip
+    """A step of the investigation done now (流调处置节点): the button stamps the system
+    clock's time; there is no time to type."""
+    check_csrf(request, csrf_token, session_csrf_basis(request))
+    try:
+        record_step(call, case_id, step)
+    except (BadInput, Conflict) as exc:
+        return _contacts_page(request, call, case_id, None, None, code=status_of(exc),
+                              step_error=exc.problem.text(page_lang(request)))  # fmt: skip
+    return RedirectResponse(f"/tracing/cases/{case_id}?stamped={step}", status_code=303)
 
 
 @tracing_pages.post("/tracing/cases/{case_id}/status")
@@ -151,7 +172,10 @@ def graph_spec(view: ChainsView) -> str:
                     "tooltip": {"signal": "datum.name + ' (#' + datum.case + ')'"},
                 }},
                 "transform": [{
-                    "type": "force", "iterations": 300, "static": True,
+                    # the links' source/target become node objects when the force has
+                    # run: the link paths below wait for it (``require``), else they are
+                    # drawn from indices ("Mundefined,undefined")
+                    "type": "force", "iterations": 300, "static": True, "signal": "force",
                     "forces": [
                         {"force": "center", "x": {"signal": "cx"}, "y": {"signal": "cy"}},
                         {"force": "collide", "radius": 12},
@@ -166,7 +190,7 @@ def graph_spec(view: ChainsView) -> str:
                 "encode": {"update": {"stroke": {"value": "#999"},
                                       "strokeWidth": {"value": 1.5}}},
                 "transform": [{
-                    "type": "linkpath", "shape": "line",
+                    "type": "linkpath", "require": {"signal": "force"}, "shape": "line",
                     "sourceX": "datum.source.x", "sourceY": "datum.source.y",
                     "targetX": "datum.target.x", "targetY": "datum.target.y",
                 }],
