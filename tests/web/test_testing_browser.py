@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from fangkong.testing.campaigns import add_lab, create_campaign
 from fangkong.testing.custody import ship
@@ -41,6 +42,15 @@ def campaign_server(
     engine, home = province(tmp_path_factory, twin_files, "testing-browser-home")
     app = make_app(engine, home)
     rules = TestingRules.from_pack(codes_of(app).pack)
+    cid, residents = start_campaign(engine, rules)
+    with live_server(engine, home, app) as url:
+        yield Running(url, cid, len(residents), 30, 3 * len(rules.pool_sizes))
+
+
+def start_campaign(engine: Engine, rules: TestingRules) -> tuple[int, list[int]]:
+    """A lab and a campaign over county 140102 started three hours ago: 30 residents
+    sampled in pools of 10 (tubes B-0..B-2), B-0 in transit. Returns the campaign's id and
+    the county's residents."""
     add_lab(engine, "LAB1", "晋昌区检测实验室", "140102", 20_000)
     start = datetime.now(UTC) - timedelta(hours=3)
     cid = create_campaign(engine, rules, "晋昌区全员检测", "140102", starts_at=start)
@@ -51,8 +61,7 @@ def campaign_server(
                         "campaign", cid)  # fmt: skip
         collect(engine, rules, sample, at=when)
     ship(engine, ["B-0"], "LAB1")
-    with live_server(engine, home, app) as url:
-        yield Running(url, cid, len(residents), 30, 3 * len(rules.pool_sizes))
+    return cid, residents
 
 
 def test_campaign_page_in_the_browser(campaign_server: Running, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ licences), because health networks are often air-gapped.
 
 from __future__ import annotations
 
+import html
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -48,7 +49,7 @@ from fangkong.web.alert_pages import alert_pages
 from fangkong.web.arrivals_pages import arrivals_pages
 from fangkong.web.command_pages import command_pages
 from fangkong.web.i18n import HERE as WEB_DIR
-from fangkong.web.i18n import render
+from fangkong.web.i18n import render, translations
 from fangkong.web.pages import page_lang, pages
 from fangkong.web.quarantine_pages import quarantine_pages
 from fangkong.web.riskarea_pages import riskarea_pages
@@ -103,6 +104,24 @@ def _error_page(request: Request, status: int, problem: Problem) -> HTMLResponse
         code=problem.code,
     )
     return HTMLResponse(html, status_code=status)
+
+
+def _with_way_back(swagger: HTMLResponse, lang: str) -> HTMLResponse:
+    """Swagger UI's page with the app's bar on top: the page has no navigation of its own,
+    so without it a reader who came from the menu has no way back (styles inline: the
+    page does not load app.css, which would restyle Swagger UI)."""
+    back = html.escape(translations(lang).gettext("Back to the home page"))
+    bar = (
+        '<nav id="docs-back" style="display:flex;align-items:center;gap:1rem;'
+        'padding:.5rem 1rem;background:#1d2733;font:17px/1.5 system-ui,sans-serif">'
+        '<a href="/" style="color:#fff;font-weight:700;text-decoration:none">防控 fangkong</a>'
+        f'<a href="/" style="color:#fff;min-height:44px;display:inline-flex;align-items:center">'
+        f"← {back}</a></nav>"
+    )
+    body = bytes(swagger.body).decode().replace("<body>", "<body>\n" + bar, 1)
+    return HTMLResponse(
+        body.replace("<html>", f'<html lang="{"zh-Hans" if lang == "zh" else "en"}">', 1)
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -244,8 +263,8 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
+    def docs(request: Request) -> HTMLResponse:
+        swagger = get_swagger_ui_html(
             openapi_url="/openapi.json",
             title="fangkong API",
             swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
@@ -253,6 +272,7 @@ def create_app(
             swagger_favicon_url="/static/favicon.svg",
             swagger_ui_parameters={"validatorUrl": None},
         )
+        return _with_way_back(swagger, page_lang(request))
 
     _install_error_handlers(app)
     _install_openapi(app)

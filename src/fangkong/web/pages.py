@@ -29,7 +29,15 @@ from fangkong.auth.records import (
 )
 from fangkong.auth.rights import CODE_READ, PERSON_READ
 from fangkong.auth.sessions import SESSION_EXPIRED, login, logout
-from fangkong.errors import BadInput, Conflict, FangkongError, Forbidden, InvalidFields, NotFound
+from fangkong.errors import (
+    BadInput,
+    Conflict,
+    FangkongError,
+    Forbidden,
+    InvalidFields,
+    NotFound,
+    Unauthenticated,
+)
 from fangkong.healthcode.access import (
     CodeView,
     ColourSummary,
@@ -49,6 +57,7 @@ from fangkong.http.context import (
     app_context,
     check_csrf,
     csrf_token,
+    current_actor,
     session_csrf,
 )
 from fangkong.http.deps import Address, CallDep, Caller, Ctx
@@ -75,6 +84,17 @@ def safe_next(value: str | None) -> str:
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
     return value
+
+
+def signed_in(request: Request) -> Actor | None:
+    """The person whose session this is, or None: for the public pages (the risk-area list
+    and map), which show the navigation to a signed-in reader like every other page."""
+    if not request.cookies.get(SESSION_COOKIE):
+        return None
+    try:
+        return current_actor(request)
+    except Unauthenticated:
+        return None
 
 
 def page(

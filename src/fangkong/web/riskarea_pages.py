@@ -32,7 +32,7 @@ from fangkong.riskareas.charts import forecast_rows, forecast_spec, map_spec
 from fangkong.riskareas.public import map_features, public_areas
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.web.i18n import translations
-from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
+from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis, signed_in
 
 riskarea_pages = APIRouter(include_in_schema=False)
 
@@ -49,7 +49,7 @@ def _json(spec: dict[str, Any]) -> str:
 def get_public_list(request: Request, ctx: Ctx) -> HTMLResponse:
     """The public list of current high and medium areas (公示), no login."""
     areas = public_areas(ctx.engine, ctx.codes)
-    return page(request, "riskareas/list.html", areas=areas)
+    return page(request, "riskareas/list.html", actor=signed_in(request), areas=areas)
 
 
 @riskarea_pages.get("/risk-areas/map")
@@ -59,7 +59,8 @@ def get_map(request: Request, ctx: Ctx) -> HTMLResponse:
     labels = {k: gettext(v) for k, v in LEVEL_MSGIDS.items()}
     shapes = map_features(ctx.engine, labels)
     derived = any(f["properties"]["derived"] for f in shapes)
-    return page(request, "riskareas/map.html", map_spec=_json(map_spec(shapes, labels)),
+    return page(request, "riskareas/map.html", actor=signed_in(request),
+                map_spec=_json(map_spec(shapes, labels)),
                 shapes=len(shapes), derived=derived)  # fmt: skip
 
 
