@@ -53,6 +53,7 @@ from fangkong.http.context import (
 )
 from fangkong.http.deps import Address, CallDep, Caller, Ctx
 from fangkong.http.problems import status_of
+from fangkong.web import forms
 from fangkong.web.i18n import DEFAULT_LANG, LANGS, render, translations
 
 pages = APIRouter(include_in_schema=False)
@@ -358,24 +359,31 @@ def get_code(
     return _code_page(request, call.actor, code=code, filed=filed)
 
 
+CORRECTION_FORM = ("correction-form", (forms.multiline("reason", required=True),))
+DECIDE_FIELDS = (forms.choice("decision", ("upheld", "rejected")),
+                 forms.multiline("reason", required=True))  # fmt: skip
+
+
 @pages.post("/codes/{person_id}/corrections")
 def post_correction(
-    request: Request,
-    ctx: Ctx,
-    call: CallDep,
-    person_id: PathId,
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    request: Request, ctx: Ctx, call: CallDep, person_id: PathId, posted: forms.Posted
 ) -> Response:
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(bounds.text_problem(reason, "reason", multiline=True))
-        cid = file_code_correction(call, person_id, reason)
-    except BadInput as exc:
-        code = read_code(call, ctx.codes, person_id)
-        message = exc.problem.text(page_lang(request))
-        return _code_page(request, call.actor, status=422, code=code, correction_error=message)
-    return RedirectResponse(f"/codes/{person_id}?filed={cid}", status_code=303)
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    form_id, fields = CORRECTION_FORM
+    got = forms.parse(fields, posted.items, tz=call.tz)
+    exc = None
+    if got.ok:
+        try:
+            cid = file_code_correction(call, person_id, got.values["reason"])
+        except BadInput as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/codes/{person_id}?filed={cid}", status_code=303)
+    code = read_code(call, ctx.codes, person_id)
+    status, context = got.refused(
+        form_id, page_lang(request), exc, {exc.code: "reason"} if exc else None
+    )
+    return _code_page(request, call.actor, status=status, code=code, **context)
 
 
 def _queue_page(request: Request, call: Call, *, status: int = 200, **context: Any) -> HTMLResponse:
@@ -391,29 +399,26 @@ def get_corrections(request: Request, call: CallDep, decided: QueryId = None) ->
 
 @pages.post("/corrections/{correction_id}/decide")
 def post_decide(
-    request: Request,
-    ctx: Ctx,
-    call: CallDep,
-    correction_id: PathId,
-    decision: Annotated[str, Form(pattern="^(upheld|rejected)$")] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    request: Request, ctx: Ctx, call: CallDep, correction_id: PathId, posted: forms.Posted
 ) -> Response:
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(bounds.text_problem(reason, "reason", multiline=True))
-        decide_code_correction(
-            call, ctx.codes, correction_id, upheld=decision == "upheld", reason=reason
-        )
-    except (BadInput, Conflict) as exc:
-        return _queue_page(request, call, status=status_of(exc), failed=correction_id,
-                           error=exc.problem.text(page_lang(request)))  # fmt: skip
-    except Forbidden as exc:
-        if exc.code == "auth.forbidden":
-            raise
-        return _queue_page(request, call, status=403, failed=correction_id,
-                           error=exc.problem.text(page_lang(request)))  # fmt: skip
-    return RedirectResponse(f"/corrections?decided={correction_id}", status_code=303)
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    got = forms.parse(DECIDE_FIELDS, posted.items, tz=call.tz)
+    exc: FangkongError | None = None
+    if got.ok:
+        try:
+            decide_code_correction(call, ctx.codes, correction_id,
+                                   upheld=got.values["decision"] == "upheld",
+                                   reason=got.values["reason"])  # fmt: skip
+        except (BadInput, Conflict) as error:
+            exc = error
+        except Forbidden as error:
+            if error.code == "auth.forbidden":
+                raise
+            exc = error
+        else:
+            return RedirectResponse(f"/corrections?decided={correction_id}", status_code=303)
+    status, context = got.refused(f"decide-{correction_id}", page_lang(request), exc)
+    return _queue_page(request, call, status=status, failed=correction_id, **context)
 
 
 # ---- admin -------------------------------------------------------------------------------
