@@ -121,13 +121,13 @@ def test_the_campaign_form_names_every_bad_field(app: FastAPI, province: Engine)
     got = epi.post("/testing/campaigns", data=form)
     assert got.status_code == 422
     assert _field_error(got.text, "start-campaign", "name") == "请填写此项"
-    assert "未知的地区代码" in _field_error(got.text, "start-campaign", "region_code")
+    assert "不是地区代码" in _field_error(got.text, "start-campaign", "region_code")
     assert "不是有效时间" in _field_error(got.text, "start-campaign", "starts_at")
     assert 'value="ZZZ"' in got.text
     assert 'value="2022-02-30T08:00"' in got.text
     en = _english(epi).post("/testing/campaigns", data=form)
     assert _field_error(en.text, "start-campaign", "name") == "this field is required"
-    assert "unknown region code" in _field_error(en.text, "start-campaign", "region_code")
+    assert "not a region code" in _field_error(en.text, "start-campaign", "region_code")
     assert _rows(province, campaigns) == 0
 
 

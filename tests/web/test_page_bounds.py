@@ -130,13 +130,13 @@ def test_risk_area_forms_refuse_control_characters(app: FastAPI, province: Engin
     got = epi.post("/risk-areas/designate", follow_redirects=False,
                      data={"region_code": "140102", "level": "high", "reason": "聚集\x00疫情",
                            "csrf_token": token})  # fmt: skip
-    assert got.status_code == 400, got.text[-500:]
-    assert "reason：不能含控制字符" in got.text
+    assert got.status_code == 422, got.text[-500:]
+    assert re.search('id="designate-reason-error"[^>]*>不能含控制字符', got.text)
     assert (_rows(province, risk_areas), _rows(province, risk_area_changes)) == (0, 0)
     need = epi.post("/risk-areas/needs/1", follow_redirects=False,
                       data={"status": "done", "note": "送\x07达", "csrf_token": token})  # fmt: skip
-    assert need.status_code == 400, need.text[-500:]
-    assert "note：不能含控制字符" in need.text
+    assert need.status_code == 422, need.text[-500:]
+    assert "不能含控制字符" in need.text
 
 
 def test_correction_forms_refuse_control_characters(app: FastAPI, province: Engine) -> None:

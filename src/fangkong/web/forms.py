@@ -6,8 +6,9 @@ language (:class:`Shown`, the partial ``_field.html``).
 Every handler of a page form reads the body through :data:`Posted` (never FastAPI's
 ``Form(max_length=…)``, whose refusal is a bare 422 page that loses what was typed), so
 a too-long text, a date that cannot be, a future date where the past is meant, a number
-out of range or an unknown region is answered on the form itself. The bounds are those
-of the API (``fangkong.bounds``: the system clock and the input windows of the settings).
+out of range or a region code that cannot be one is answered on the form itself. The
+bounds are those of the API (``fangkong.bounds``: the system clock and the input windows
+of the settings).
 
 :func:`parse` never raises, whatever the text or its length: it returns either values
 that lie within the bounds of their fields or at least one error.
@@ -17,23 +18,21 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
-from sqlalchemy import Engine
 
 from fangkong import bounds
-from fangkong.auth.jurisdiction import region_exists
 from fangkong.errors import FangkongError, Problem
 from fangkong.http.problems import status_of
 
 Kind = Literal["text", "multiline", "int", "number", "day", "instant", "choice", "region", "ids"]
 
 _SHOWN_MAX = 40  # characters of a bad value quoted back in a message
-_REGION = re.compile(r"^[0-9A-Za-z_-]{1,15}$")
+_REGION = re.compile(r"^[0-9]{2,15}$")  # the shape; whether it exists for the actor: the service
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,9 @@ def choice(name: str, choices: Iterable[str], *, required: bool = True) -> Field
 
 
 def region(name: str, *, required: bool = True) -> Field:
-    """A region code known to the store."""
+    """A region code (2–15 digits). Whether it exists is the service's answer, the same
+    for a region outside the actor's jurisdiction (nothing leaks); a handler puts that
+    answer next to the field (``Parsed.refused``'s ``fields_of``)."""
     return Field(name, "region", required, 15)
 
 
@@ -181,7 +182,7 @@ class Shown:
         return self.typed.get(name, default)
 
 
-def _one(f: Field, raw: str, tz: tzinfo, known: Callable[[str], bool]) -> Any:
+def _one(f: Field, raw: str, tz: tzinfo) -> Any:
     """The value of ``raw`` for ``f`` (not empty, not too long), or a :class:`Problem`."""
     kind = f.kind
     if kind in ("text", "multiline", "choice", "region"):
@@ -192,10 +193,9 @@ def _one(f: Field, raw: str, tz: tzinfo, known: Callable[[str], bool]) -> Any:
             return _problem(
                 "choice", f"不是可选项：{_quoted(raw)}", f"not one of the choices: {_quoted(raw)}"
             )
-        if kind == "region" and not (_REGION.match(raw) and known(raw)):
-            return _problem(
-                "region", f"未知的地区代码：{_quoted(raw)}", f"unknown region code: {_quoted(raw)}"
-            )
+        if kind == "region" and not _REGION.match(raw):
+            return _problem("region", f"不是地区代码：{_quoted(raw)}（2–15 位数字）",
+                            f"not a region code: {_quoted(raw)} (2 to 15 digits)")  # fmt: skip
         return raw
     if kind in ("int", "ids"):
         if not re.fullmatch(r"[+-]?[0-9]{1,19}", raw):
@@ -233,7 +233,6 @@ def parse(
     items: Iterable[tuple[str, object]],
     *,
     tz: tzinfo,
-    known_region: Callable[[str], bool] = lambda _: False,
 ) -> Parsed:
     """The posted ``items`` (name, text) read by ``fields``: values or errors per field.
 
@@ -246,7 +245,7 @@ def parse(
         raws = posted.get(f.name, [])
         if f.kind == "ids":
             out.typed[f.name] = list(raws)
-            found = [_one(f, r.strip()[:30], tz, known_region) for r in raws]
+            found = [_one(f, r.strip()[:30], tz) for r in raws]
             bad = next((p for p in found if isinstance(p, Problem)), None)
             if bad is None and f.required and not found:
                 bad = NONE_TICKED
@@ -268,22 +267,12 @@ def parse(
             else:
                 out.values[f.name] = None
         else:
-            value = _one(f, raw, tz, known_region)
+            value = _one(f, raw, tz)
             if isinstance(value, Problem):
                 out.errors[f.name] = value
             else:
                 out.values[f.name] = value
     return out
-
-
-def regions_of(engine: Engine) -> Callable[[str], bool]:
-    """Whether a region code is known to the store (one read per question)."""
-
-    def known(code: str) -> bool:
-        with engine.connect() as conn:
-            return region_exists(conn, code)
-
-    return known
 
 
 @dataclass(frozen=True)

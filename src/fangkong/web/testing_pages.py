@@ -74,8 +74,7 @@ def post_campaign(request: Request, ctx: Ctx, call: CallDep, posted: forms.Poste
     read in the deployment's time zone."""
     check_csrf(request, posted.csrf, session_csrf_basis(request))
     rules = _rules(ctx)
-    got = forms.parse(campaign_fields(rules), posted.items, tz=call.tz,
-                      known_region=forms.regions_of(call.engine))  # fmt: skip
+    got = forms.parse(campaign_fields(rules), posted.items, tz=call.tz)  # fmt: skip
     exc: FangkongError | None = None
     if got.ok:
         v = got.values
@@ -87,7 +86,7 @@ def post_campaign(request: Request, ctx: Ctx, call: CallDep, posted: forms.Poste
             exc = error
         else:
             return RedirectResponse(f"/testing/campaigns/{cid}", status_code=303)
-    status, context = got.refused("start-campaign", page_lang(request), exc)
+    status, context = got.refused("start-campaign", page_lang(request), exc, _REGION_UNKNOWN)
     return _campaigns_page(request, ctx, call, status=status, **context)
 
 
@@ -197,3 +196,7 @@ def post_flag(
         return _overdue_page(request, ctx, call, None, status=status_of(exc),
                              error=exc.problem.text(page_lang(request)))  # fmt: skip
     return RedirectResponse(f"/testing/overdue?lost={out.lost}&late={out.late}", status_code=303)
+
+
+# absent, or outside the jurisdiction (the same answer): next to the field
+_REGION_UNKNOWN = {"testing.region_unknown": "region_code"}
