@@ -217,3 +217,13 @@ def test_confirm_offers_the_next_stage_and_refuses_a_passed_one(
     with province.connect() as conn:
         stage = conn.execute(select(travellers.c.stage).where(travellers.c.id == tid)).scalar()
     assert stage == "boarded"
+
+
+def test_a_too_long_id_number_is_answered_on_the_lookup_page(app: FastAPI) -> None:
+    epi = logged_in(app, "epi")
+    for path, lookup in (("/persons/lookup", "/persons/lookup"), ("/codes", "/codes/lookup")):
+        token = csrf_of(epi.get(path).text)
+        got = epi.post(lookup, data={"id_number": "1" * 41, "csrf_token": token})
+        assert got.status_code == 422
+        assert "最多 40 个字符" in got.text
+        assert 'id="id-error"' in got.text  # next to the field, not a bare error page

@@ -12,6 +12,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -268,17 +269,16 @@ def get_person_lookup(request: Request, actor: Caller) -> HTMLResponse:
     return page(request, "person_lookup.html", actor=actor)
 
 
+LOOKUP_FIELDS = (forms.text("id_number", max_length=40, required=True),)
+
+
 @pages.post("/persons/lookup")
-def post_person_lookup(
-    request: Request,
-    ctx: Ctx,
-    call: CallDep,
-    id_number: Annotated[str, Form(max_length=40)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    check_csrf(request, csrf_token, session_csrf_basis(request))
+def post_person_lookup(request: Request, ctx: Ctx, call: CallDep, posted: forms.Posted) -> Response:
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    id_number = posted.get("id_number")
     found = _lookup(
         request,
+        id_number,
         lambda: lookup_person(call, ctx.sealer, id_number),
         lambda status, **ctx_: page(request, "person_lookup.html", status=status,
                                     actor=call.actor, **ctx_),
@@ -288,10 +288,15 @@ def post_person_lookup(
     return page(request, "person_lookup.html", actor=call.actor, person=found)
 
 
-def _lookup(request: Request, find: Callable[[], Any], answer: Callable[..., HTMLResponse]) -> Any:
+def _lookup(
+    request: Request, id_number: str, find: Callable[[], Any], answer: Callable[..., HTMLResponse]
+) -> Any:
     """Run a lookup by ID number; a bad number (422) or no match (404) is answered on the
     lookup page itself, in the page's language."""
     lang = page_lang(request)
+    got = forms.parse(LOOKUP_FIELDS, [("id_number", id_number)], tz=UTC)
+    if not got.ok:
+        return answer(422, errors={k: p.text(lang) for k, p in got.errors.items()})
     try:
         return find()
     except InvalidFields as exc:
@@ -328,17 +333,13 @@ def get_codes(request: Request, actor: Caller) -> HTMLResponse:
 
 
 @pages.post("/codes/lookup")
-def post_code_lookup(
-    request: Request,
-    ctx: Ctx,
-    call: CallDep,
-    id_number: Annotated[str, Form(max_length=40)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
+def post_code_lookup(request: Request, ctx: Ctx, call: CallDep, posted: forms.Posted) -> Response:
     """Find by ID number (in the body, never the URL), then show the code by row id."""
-    check_csrf(request, csrf_token, session_csrf_basis(request))
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    id_number = posted.get("id_number")
     found = _lookup(
         request,
+        id_number,
         lambda: lookup_code(call, ctx.codes, id_number),
         lambda status, **ctx_: _code_page(request, call.actor, status=status, **ctx_),
     )
