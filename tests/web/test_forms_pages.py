@@ -227,3 +227,12 @@ def test_a_too_long_id_number_is_answered_on_the_lookup_page(app: FastAPI) -> No
         assert got.status_code == 422
         assert "最多 40 个字符" in got.text
         assert 'id="id-error"' in got.text  # next to the field, not a bare error page
+
+
+def test_a_too_long_user_name_is_answered_on_the_login_page(app: FastAPI) -> None:
+    c = client(app)
+    token = csrf_of(c.get("/login").text)
+    got = c.post("/login", data={"username": "u" * 65, "password": "x", "csrf_token": token})
+    assert got.status_code == 422
+    assert "最多 64 个字符（现有 65 个）" in got.text
+    assert 'name="username"' in got.text  # the login form again, not a bare error page

@@ -142,18 +142,26 @@ def get_login(
     return _login_page(request, ctx, message=message, next_path=safe_next(next))
 
 
+LOGIN_FIELDS = (
+    forms.text("username", max_length=64),  # empty: the service's answer, as before
+    forms.Field("password", "text", False, 200),  # its length only; never echoed
+)
+
+
 @pages.post("/login")
-def post_login(
-    request: Request,
-    ctx: Ctx,
-    address: Address,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
-) -> Response:
+def post_login(request: Request, ctx: Ctx, address: Address, posted: forms.Posted) -> Response:
     pre = request.cookies.get(PRESESSION_COOKIE)
-    check_csrf(request, csrf_token, "p:" + pre if pre else None)
+    check_csrf(request, posted.csrf, "p:" + pre if pre else None)
+    username, password, next = posted.get("username"), posted.get("password"), posted.get("next")
+    next = next[:500] or "/"
+    got = forms.parse(LOGIN_FIELDS[:1], posted.items, tz=UTC)
+    if len(password) > LOGIN_FIELDS[1].max_length:
+        got.fail("password", forms.too_long(LOGIN_FIELDS[1].max_length, len(password)))
+    if not got.ok:  # the login page again, the name as typed, the problem said
+        lang = page_lang(request)
+        message = " ".join(p.text(lang) for p in got.errors.values())
+        return _login_page(request, ctx, status=422, message=message,
+                           next_path=safe_next(next), username=username[:64])  # fmt: skip
     try:
         token = login(ctx.engine, ctx.keys.audit, ctx.policy, username.strip(), password, address)
     except FangkongError as exc:
