@@ -236,3 +236,12 @@ def test_a_too_long_user_name_is_answered_on_the_login_page(app: FastAPI) -> Non
     assert got.status_code == 422
     assert "最多 64 个字符（现有 65 个）" in got.text
     assert 'name="username"' in got.text  # the login form again, not a bare error page
+
+
+def test_a_briefing_for_a_region_code_that_cannot_be_one(app: FastAPI) -> None:
+    epi = logged_in(app, "epi")
+    token = csrf_of(epi.get("/command/briefings").text)
+    got = epi.post("/command/briefings", data={"region": "1401020000000000", "csrf_token": token})
+    assert got.status_code == 422  # 16 digits: the form again, not a bare page
+    assert "最多 15 个字符" in _field_error(got.text, "write-briefing", "region")
+    assert 'value="1401020000000000"' in got.text

@@ -23,7 +23,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
@@ -53,7 +53,6 @@ from fangkong.command.timeliness import DEFAULT_DAYS
 from fangkong.errors import BadInput, Conflict, FangkongError, NotFound
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
-from fangkong.http.problems import status_of
 from fangkong.web import forms
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
@@ -333,8 +332,9 @@ BRIEFING_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
 def _briefings_page(request: Request, call: CallDep, *, status: int = 200,
                     **context: object) -> HTMLResponse:  # fmt: skip
     rows = list_briefings(call)
+    context = {"region": call.actor.region_code or ""} | context
     return page(request, "command/briefings.html", status=status, actor=call.actor, rows=rows,
-                region=call.actor.region_code or "", **context)  # fmt: skip
+                **context)  # fmt: skip
 
 
 @command_pages.get("/command/briefings")
@@ -346,24 +346,28 @@ def get_briefings(
     return _briefings_page(request, call, written=written)
 
 
+BRIEFING_FIELDS = (forms.region("region"), forms.choice("cities", ("true",), required=False))
+
+
 @command_pages.post("/command/briefings")
-def post_briefing(
-    request: Request, ctx: Ctx, call: CallDep,
-    region: Annotated[str, Form(max_length=15)] = "",
-    cities: Annotated[bool, Form()] = False,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:  # fmt: skip
+def post_briefing(request: Request, ctx: Ctx, call: CallDep, posted: forms.Posted) -> Response:
     """Write today's briefing (the system clock's day) of a region, in the page's language."""
-    check_csrf(request, csrf_token, session_csrf_basis(request))
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
     lang = page_lang(request)
-    try:
-        bounds.refuse(bounds.text_problem(region, "region"))
+    got = forms.parse(BRIEFING_FIELDS, posted.items, tz=call.tz)
+    exc: FangkongError | None = None
+    if got.ok:
         rules = CommandRules.from_pack(ctx.codes.pack)
-        done = write_briefing(call, rules, region_code=region, lang=lang, cities=cities)
-    except (BadInput, NotFound) as exc:
-        return _briefings_page(request, call, status=status_of(exc),
-                               error=exc.problem.text(lang))  # fmt: skip
-    return RedirectResponse(f"/command/briefings?written={len(done)}", status_code=303)
+        try:
+            done = write_briefing(call, rules, region_code=got.values["region"], lang=lang,
+                                  cities=got.values["cities"] == "true")  # fmt: skip
+        except (BadInput, NotFound) as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/command/briefings?written={len(done)}", status_code=303)
+    status, context = got.refused("write-briefing", lang, exc, {"command.region_unknown": "region"})
+    region = context["shown"].value("region")
+    return _briefings_page(request, call, status=status, **context, **{"region": region})
 
 
 @command_pages.get("/command/briefings/{briefing_id}")
