@@ -121,7 +121,7 @@ def test_manifest_confirm_board_and_traveller(province: Engine, tmp_path: Path) 
     assert early.status_code == 409  # not boarded yet
     form = epi.post(
         f"/arrivals/travellers/{ids[0]}/confirm",
-        data={"stage": "handed_over", "csrf_token": csrf},
+        data={"stage": "handed_over", "seen": "boarded", "csrf_token": csrf},
         follow_redirects=False,
     )
     assert form.status_code == 303

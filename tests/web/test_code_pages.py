@@ -114,7 +114,7 @@ def test_corrections_queue_flow(app: FastAPI, province: Engine) -> None:
     assert no_csrf.status_code == 403
     empty = epi.post(f"/codes/{pid}/corrections", data={"reason": " ", "csrf_token": csrf_of(page)})
     assert empty.status_code == 422
-    assert _text(empty.text, "correction-error")
+    assert _text(empty.text, "correction-form-reason-error") == "请填写此项"
     filed = epi.post(
         f"/codes/{pid}/corrections",
         data={"reason": "未去过发热门诊", "csrf_token": csrf_of(page)},

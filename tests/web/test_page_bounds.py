@@ -5,6 +5,7 @@ stored, and the period form keeps the pack's longest period. Both backends."""
 
 from __future__ import annotations
 
+import re
 import typing
 from pathlib import Path
 
@@ -100,14 +101,14 @@ def _rows(engine: Engine, table: typing.Any) -> int:
 @pytest.mark.parametrize(
     ("form", "shown"),
     [({"name": "第一轮", "region_code": "140102", "starts_at": "9999-12-31T08:00"},
-      "starts_at：计划日期不能晚于"),
+      ("starts_at", "计划日期不能晚于")),
      ({"name": "第一轮", "region_code": "140102", "starts_at": "0001-01-01T00:00"},
-      "starts_at：计划日期不能早于"),
+      ("starts_at", "计划日期不能早于")),
      ({"name": "第\x00一轮", "region_code": "140102", "starts_at": "TODAY"},
-      "name：不能含控制字符")],
+      ("name", "不能含控制字符"))],
 )  # fmt: skip
 def test_campaign_form_refuses_bad_start_and_text(
-    app: FastAPI, province: Engine, form: dict[str, str], shown: str
+    app: FastAPI, province: Engine, form: dict[str, str], shown: tuple[str, str]
 ) -> None:
     from fangkong import clock
 
@@ -117,8 +118,9 @@ def test_campaign_form_refuses_bad_start_and_text(
         form = {**form, "starts_at": clock.now().strftime("%Y-%m-%dT%H:%M")}
     got = epi.post("/testing/campaigns", data={**form, "csrf_token": token},
                      follow_redirects=False)  # fmt: skip
-    assert got.status_code == 400, got.text[-500:]
-    assert shown in got.text
+    assert got.status_code == 422, got.text[-500:]
+    field, message = shown
+    assert re.search(f'id="start-campaign-{field}-error"[^>]*>[^<]*{message}', got.text)
     assert _rows(province, campaigns) == 0
 
 
@@ -128,13 +130,13 @@ def test_risk_area_forms_refuse_control_characters(app: FastAPI, province: Engin
     got = epi.post("/risk-areas/designate", follow_redirects=False,
                      data={"region_code": "140102", "level": "high", "reason": "聚集\x00疫情",
                            "csrf_token": token})  # fmt: skip
-    assert got.status_code == 400, got.text[-500:]
-    assert "reason：不能含控制字符" in got.text
+    assert got.status_code == 422, got.text[-500:]
+    assert re.search('id="designate-reason-error"[^>]*>不能含控制字符', got.text)
     assert (_rows(province, risk_areas), _rows(province, risk_area_changes)) == (0, 0)
     need = epi.post("/risk-areas/needs/1", follow_redirects=False,
                       data={"status": "done", "note": "送\x07达", "csrf_token": token})  # fmt: skip
-    assert need.status_code == 400, need.text[-500:]
-    assert "note：不能含控制字符" in need.text
+    assert need.status_code == 422, need.text[-500:]
+    assert "不能含控制字符" in need.text
 
 
 def test_correction_forms_refuse_control_characters(app: FastAPI, province: Engine) -> None:
@@ -145,17 +147,18 @@ def test_correction_forms_refuse_control_characters(app: FastAPI, province: Engi
     filed = epi.post(f"/codes/{pid}/corrections", follow_redirects=False,
                      data={"reason": "未去过\x00发热门诊", "csrf_token": token})  # fmt: skip
     assert filed.status_code == 422, filed.text[-500:]
-    assert "reason：不能含控制字符" in filed.text
+    assert 'id="correction-form-reason-error"' in filed.text
+    assert "不能含控制字符" in filed.text
     decide = epi.post("/corrections/1/decide", follow_redirects=False,
                       data={"decision": "upheld", "reason": "核实\x1b无误",
                             "csrf_token": token})  # fmt: skip
-    assert decide.status_code == 400, decide.text[-500:]
-    assert "reason：不能含控制字符" in decide.text
+    assert decide.status_code == 422, decide.text[-500:]
+    assert "不能含控制字符" in decide.text
     # a multi-line reason is still free text
     ok = epi.post(f"/codes/{pid}/corrections", follow_redirects=False,
                   data={"reason": "未去过\r\n发热门诊", "csrf_token": token})  # fmt: skip
     assert ok.status_code in (303, 409, 422)
-    assert "reason：不能含控制字符" not in ok.text
+    assert "不能含控制字符" not in ok.text
     assert before <= _rows(province, audit_log)
 
 

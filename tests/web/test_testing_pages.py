@@ -173,7 +173,7 @@ def test_start_a_campaign_needs_the_right_and_csrf(world: World) -> None:
     far = epi.post("/testing/campaigns", data={**form, "region_code": "140121",
                    "csrf_token": csrf_of(page)})  # fmt: skip
     assert far.status_code == 404
-    assert 'id="campaign-error"' in far.text
+    assert 'id="start-campaign-region_code-error"' in far.text  # next to the field
     viewer = logged_in(world.app, "viewer")
     vpage = viewer.get("/testing").text
     assert 'id="start-campaign"' not in vpage

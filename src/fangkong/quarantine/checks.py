@@ -24,6 +24,8 @@ from fangkong.quarantine.tables import (
 )
 from fangkong.store.tx import Bind, write_transaction
 
+TEMPERATURE_RANGE = (30.0, 45.0)  # ℃ a thermometer reading can take; outside: a typing error
+
 
 def record_check(
     bind: Bind,
@@ -48,12 +50,13 @@ def record_check(
                 f"not a check status: {status!r}",
             )
         )
-    if temperature is not None and not 30.0 <= temperature <= 45.0:
+    low, high = TEMPERATURE_RANGE
+    if temperature is not None and not low <= temperature <= high:
         raise BadInput(
             _p(
                 "quarantine.check_invalid",
-                f"体温 {temperature} 不在 30–45 ℃ 之间",
-                f"temperature {temperature} is not within 30–45 °C",
+                f"体温 {temperature} 不在 {low:g}–{high:g} ℃ 之间",
+                f"temperature {temperature} is not within {low:g}–{high:g} °C",
             )
         )
     if (bad_day := bounds.date_problem(day, "event", "day", now=at)) is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
@@ -27,10 +27,10 @@ from fangkong.alerts.access import (
 from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
 from fangkong.auth.guard import Call
 from fangkong.command.model import TASK_STATUSES
-from fangkong.errors import BadInput, Conflict, NotFound
+from fangkong.errors import BadInput, Conflict, FangkongError
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep
-from fangkong.http.problems import status_of
+from fangkong.web import forms
 from fangkong.web.i18n import translations
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 
@@ -110,22 +110,24 @@ def get_alert(
     return _detail_page(request, call, alert_id, changed=changed)
 
 
+STATUS_FIELDS = (forms.choice("status", STATUSES), forms.multiline("note", required=True))
+
+
 @alert_pages.post("/alerts/{alert_id}/status")
 def post_status(
-    request: Request, call: CallDep, alert_id: PathId,
-    status: Annotated[str, Form(max_length=20)] = "",
-    note: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:  # fmt: skip
+    request: Request, call: CallDep, alert_id: PathId, posted: forms.Posted
+) -> Response:
     """A lifecycle step (核实 / 调查 / 结案 / 排除) with a note."""
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(bounds.text_problem(status, "status"),
-                      bounds.text_problem(note, "note", multiline=True))  # fmt: skip
-        change_alert(call, alert_id, status, note)
-    except (BadInput, Conflict) as exc:
-        return _detail_page(request, call, alert_id, code=status_of(exc),
-                            error=exc.problem.text(page_lang(request)))  # fmt: skip
-    except NotFound:
-        raise
-    return RedirectResponse(f"/alerts/{alert_id}?changed={status}", status_code=303)
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    got = forms.parse(STATUS_FIELDS, posted.items, tz=call.tz)
+    exc: FangkongError | None = None
+    if got.ok:
+        status = got.values["status"]
+        try:
+            change_alert(call, alert_id, status, got.values["note"])
+        except (BadInput, Conflict) as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/alerts/{alert_id}?changed={status}", status_code=303)
+    code, context = got.refused("lifecycle", page_lang(request), exc)
+    return _detail_page(request, call, alert_id, code=code, **context)

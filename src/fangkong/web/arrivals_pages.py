@@ -3,12 +3,11 @@ traveller's closed loop with a confirmation form. Thin callers of ``arrivals.acc
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong import bounds
 from fangkong.arrivals.access import (
     confirm_stage,
     read_board,
@@ -16,10 +15,10 @@ from fangkong.arrivals.access import (
 )
 from fangkong.arrivals.rules import STAGES, ArrivalRules
 from fangkong.auth.guard import Call
-from fangkong.errors import BadInput, Conflict, NotFound
+from fangkong.errors import BadInput, Conflict, FangkongError, NotFound, Problem
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
-from fangkong.http.problems import status_of
+from fangkong.web import forms
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 
 arrivals_pages = APIRouter(include_in_schema=False)
@@ -32,24 +31,11 @@ def get_board(request: Request, ctx: Ctx, call: CallDep) -> HTMLResponse:
 
 
 def _traveller_page(
-    request: Request,
-    call: Call,
-    tid: int,
-    *,
-    status: int = 200,
-    error: str | None = None,
+    request: Request, call: Call, tid: int, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
     view, name = read_traveller(call, tid)
-    return page(
-        request,
-        "arrivals/traveller.html",
-        status=status,
-        actor=call.actor,
-        t=view,
-        name=name,
-        error=error,
-        stages=STAGES,
-    )
+    return page(request, "arrivals/traveller.html", status=status, actor=call.actor, t=view,
+                name=name, stages=STAGES, **context)  # fmt: skip
 
 
 @arrivals_pages.get("/arrivals/travellers/{tid}")
@@ -57,26 +43,41 @@ def get_traveller(request: Request, call: CallDep, tid: PathId) -> HTMLResponse:
     return _traveller_page(request, call, tid)
 
 
+CONFIRM_FIELDS = (
+    forms.choice("stage", STAGES[2:]),  # what a receiving side confirms
+    forms.choice("seen", STAGES),  # the stage the page showed when the form was drawn
+)
+PASSED = Problem(
+    "arrivals.stage_passed",
+    "旅客已处于此阶段或之后，未作任何变更",
+    "the traveller is already at or past this stage; nothing was changed",
+)
+
+
 @arrivals_pages.post("/arrivals/travellers/{tid}/confirm")
 def post_confirm_form(
-    request: Request,
-    ctx: Ctx,
-    call: CallDep,
-    tid: PathId,
-    stage: Annotated[str, Form(max_length=20)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    request: Request, ctx: Ctx, call: CallDep, tid: PathId, posted: forms.Posted
 ) -> Response:
-    """The receiving side confirms by form (the API takes scans)."""
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(bounds.text_problem(stage, "stage"))
-        confirm_stage(call, ctx.codes, stage, traveller_id=tid, via="form")
-    except (BadInput, Conflict, NotFound) as exc:
-        return _traveller_page(
-            request,
-            call,
-            tid,
-            status=status_of(exc),
-            error=exc.problem.text(page_lang(request)),
-        )
-    return RedirectResponse(f"/arrivals/travellers/{tid}", status_code=303)
+    """The receiving side confirms by form (the API takes scans). A stage the traveller
+    has already passed is refused on the form: a re-scan is harmless, a form is a mistake."""
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    got = forms.parse(CONFIRM_FIELDS, posted.items, tz=call.tz)
+    exc: FangkongError | None = None
+    if got.ok:
+        wanted = got.values["stage"]
+        now = None  # a stage at or before the one the page showed has passed
+        try:
+            if STAGES.index(wanted) > STAGES.index(got.values["seen"]):
+                _, now = confirm_stage(call, ctx.codes, wanted, traveller_id=tid, via="form")
+        except (BadInput, Conflict, NotFound) as error:
+            exc = error
+        else:
+            if now == wanted:
+                return RedirectResponse(f"/arrivals/travellers/{tid}", status_code=303)
+            got.fail("stage", PASSED)
+            status, context = got.refused("confirm", page_lang(request))
+            return _traveller_page(request, call, tid, status=409, **context)
+    status, context = got.refused(
+        "confirm", page_lang(request), exc, {"arrivals.stage_refused": "stage"}
+    )
+    return _traveller_page(request, call, tid, status=status, **context)

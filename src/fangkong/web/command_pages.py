@@ -20,10 +20,10 @@ the labels of ``command.model`` in the page's language.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
@@ -51,10 +51,10 @@ from fangkong.command.rules import CommandRules
 from fangkong.command.tables import EVIDENCE_MAX
 from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX
 from fangkong.command.timeliness import DEFAULT_DAYS
-from fangkong.errors import BadInput, Conflict, NotFound, Problem
+from fangkong.errors import BadInput, Conflict, FangkongError, NotFound
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
-from fangkong.http.problems import status_of
+from fangkong.web import forms
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
 from fangkong.web.tracing_pages import Pager
@@ -124,49 +124,37 @@ def get_tasks(
     return _tasks_page(request, call, filters, page)
 
 
-def _deadline(text: str, call: Call) -> datetime | None:
-    """A ``datetime-local`` field (the local time of the settings) as an instant."""
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-    if value is None:
-        raise BadInput(Problem("value.invalid", f"无法识别的期限 {text!r}",
-                               f"not a deadline: {text!r}"))  # fmt: skip
-    return value if value.tzinfo else value.replace(tzinfo=call.tz)
+def assign_fields() -> tuple[forms.Field, ...]:
+    return (
+        forms.region("region_code"),
+        forms.text("role", max_length=40),
+        forms.text("title", max_length=TITLE_MAX, required=True),
+        forms.multiline("detail", max_length=DETAIL_MAX),
+        forms.instant("deadline", "planned", required=False),  # empty: the pack's deadline
+    )
 
 
 @command_pages.post("/command/tasks")
-def post_assign(
-    request: Request, call: CallDep,
-    region_code: Annotated[str, Form(max_length=15)] = "",
-    role: Annotated[str, Form(max_length=40)] = "",
-    title: Annotated[str, Form(max_length=TITLE_MAX)] = "",
-    detail: Annotated[str, Form(max_length=DETAIL_MAX)] = "",
-    deadline: Annotated[str, Form(max_length=40)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:  # fmt: skip
+def post_assign(request: Request, call: CallDep, posted: forms.Posted) -> Response:
     """A commander sets a task (交办) for a unit below."""
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(bounds.text_problem(region_code, "region_code"),
-                      bounds.text_problem(role, "role"), bounds.text_problem(title, "title"),
-                      bounds.text_problem(detail, "detail", multiline=True),
-                      bounds.text_problem(deadline, "deadline"))  # fmt: skip
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    got = forms.parse(assign_fields(), posted.items, tz=call.tz)
+    exc: FangkongError | None = None
+    if got.ok:
+        v = got.values
         rules = CommandRules.from_pack(app_context(request).codes.pack)
-        task = access_tasks.assign_task(
-            call, rules, region_code=region_code.strip(), role=role or None, title=title,
-            detail=detail, deadline_at=_deadline(deadline, call),
-        )  # fmt: skip
-    except BadInput as exc:
-        form = {"region_code": region_code, "role": role, "title": title, "detail": detail,
-                "deadline": deadline}  # fmt: skip
-        message = exc.problem.text(page_lang(request))
-        return _tasks_page(request, call, {}, 1, code=status_of(exc), assign_error=message,
-                           form=form)  # fmt: skip
-    return RedirectResponse(f"/command/tasks/{task.id}?changed=open", status_code=303)
+        try:
+            task = access_tasks.assign_task(
+                call, rules, region_code=v["region_code"], role=v["role"], title=v["title"],
+                detail=v["detail"] or "", deadline_at=v["deadline"],
+            )  # fmt: skip
+        except BadInput as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/command/tasks/{task.id}?changed=open", status_code=303)
+    code, context = got.refused("assign", page_lang(request), exc)
+    return _tasks_page(request, call, {}, 1, code=code, assign_error=context["error"],
+                       shown=context["shown"], form=context["shown"].typed)  # fmt: skip
 
 
 def _task_page(request: Request, call: Call, task_id: int, *, code: int = 200,
@@ -191,28 +179,30 @@ def get_task(
     return _task_page(request, call, task_id, changed=changed if changed in STATUS else None)
 
 
+TASK_STATUS_FIELDS = (
+    forms.choice("status", tuple(STATUS)),
+    forms.multiline("note", max_length=NOTE_MAX),
+    forms.multiline("evidence", max_length=EVIDENCE_MAX),
+)
+
+
 @command_pages.post("/command/tasks/{task_id}/status")
-def post_status(
-    request: Request, call: CallDep, task_id: PathId,
-    status: Annotated[str, Form(max_length=20)] = "",
-    note: Annotated[str, Form(max_length=NOTE_MAX)] = "",
-    evidence: Annotated[str, Form(max_length=EVIDENCE_MAX)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:  # fmt: skip
+def post_status(request: Request, call: CallDep, task_id: PathId, posted: forms.Posted) -> Response:
     """签收 / 办理 / 办结 (with evidence) / 撤销 (with a note)."""
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(bounds.text_problem(status, "status"),
-                      bounds.text_problem(note, "note", multiline=True),
-                      bounds.text_problem(evidence, "evidence", multiline=True))  # fmt: skip
-        access_tasks.change_status(call, task_id, status, note=note or None,
-                                   evidence=evidence or None)  # fmt: skip
-    except (BadInput, Conflict) as exc:
-        return _task_page(request, call, task_id, code=status_of(exc),
-                          error=exc.problem.text(page_lang(request)))  # fmt: skip
-    except NotFound:
-        raise
-    return RedirectResponse(f"/command/tasks/{task_id}?changed={status}", status_code=303)
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    got = forms.parse(TASK_STATUS_FIELDS, posted.items, tz=call.tz)
+    exc: FangkongError | None = None
+    if got.ok:
+        status = got.values["status"]
+        try:
+            access_tasks.change_status(call, task_id, status, note=got.values["note"],
+                                       evidence=got.values["evidence"])  # fmt: skip
+        except (BadInput, Conflict) as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/command/tasks/{task_id}?changed={status}", status_code=303)
+    code, context = got.refused("task-status-form", page_lang(request), exc)
+    return _task_page(request, call, task_id, code=code, **context)
 
 
 Region = Annotated[str | None, Query(max_length=15)]
@@ -346,8 +336,9 @@ BRIEFING_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
 def _briefings_page(request: Request, call: CallDep, *, status: int = 200,
                     **context: object) -> HTMLResponse:  # fmt: skip
     rows = list_briefings(call)
+    context = {"region": call.actor.region_code or ""} | context
     return page(request, "command/briefings.html", status=status, actor=call.actor, rows=rows,
-                region=call.actor.region_code or "", **context)  # fmt: skip
+                **context)  # fmt: skip
 
 
 @command_pages.get("/command/briefings")
@@ -359,24 +350,28 @@ def get_briefings(
     return _briefings_page(request, call, written=written)
 
 
+BRIEFING_FIELDS = (forms.region("region"), forms.choice("cities", ("true",), required=False))
+
+
 @command_pages.post("/command/briefings")
-def post_briefing(
-    request: Request, ctx: Ctx, call: CallDep,
-    region: Annotated[str, Form(max_length=15)] = "",
-    cities: Annotated[bool, Form()] = False,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:  # fmt: skip
+def post_briefing(request: Request, ctx: Ctx, call: CallDep, posted: forms.Posted) -> Response:
     """Write today's briefing (the system clock's day) of a region, in the page's language."""
-    check_csrf(request, csrf_token, session_csrf_basis(request))
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
     lang = page_lang(request)
-    try:
-        bounds.refuse(bounds.text_problem(region, "region"))
+    got = forms.parse(BRIEFING_FIELDS, posted.items, tz=call.tz)
+    exc: FangkongError | None = None
+    if got.ok:
         rules = CommandRules.from_pack(ctx.codes.pack)
-        done = write_briefing(call, rules, region_code=region, lang=lang, cities=cities)
-    except (BadInput, NotFound) as exc:
-        return _briefings_page(request, call, status=status_of(exc),
-                               error=exc.problem.text(lang))  # fmt: skip
-    return RedirectResponse(f"/command/briefings?written={len(done)}", status_code=303)
+        try:
+            done = write_briefing(call, rules, region_code=got.values["region"], lang=lang,
+                                  cities=got.values["cities"] == "true")  # fmt: skip
+        except (BadInput, NotFound) as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/command/briefings?written={len(done)}", status_code=303)
+    status, context = got.refused("write-briefing", lang, exc, {"command.region_unknown": "region"})
+    region = context["shown"].value("region")
+    return _briefings_page(request, call, status=status, **context, **{"region": region})
 
 
 @command_pages.get("/command/briefings/{briefing_id}")

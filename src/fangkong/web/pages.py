@@ -12,6 +12,7 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -62,6 +63,7 @@ from fangkong.http.context import (
 )
 from fangkong.http.deps import Address, CallDep, Caller, Ctx
 from fangkong.http.problems import status_of
+from fangkong.web import forms
 from fangkong.web.i18n import DEFAULT_LANG, LANGS, render, translations
 
 pages = APIRouter(include_in_schema=False)
@@ -160,18 +162,26 @@ def get_login(
     return _login_page(request, ctx, message=message, next_path=safe_next(next))
 
 
+LOGIN_FIELDS = (
+    forms.text("username", max_length=64),  # empty: the service's answer, as before
+    forms.Field("password", "text", False, 200),  # its length only; never echoed
+)
+
+
 @pages.post("/login")
-def post_login(
-    request: Request,
-    ctx: Ctx,
-    address: Address,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    next: Annotated[str, Form(max_length=500)] = "/",
-) -> Response:
+def post_login(request: Request, ctx: Ctx, address: Address, posted: forms.Posted) -> Response:
     pre = request.cookies.get(PRESESSION_COOKIE)
-    check_csrf(request, csrf_token, "p:" + pre if pre else None)
+    check_csrf(request, posted.csrf, "p:" + pre if pre else None)
+    username, password, next = posted.get("username"), posted.get("password"), posted.get("next")
+    next = next[:500] or "/"
+    got = forms.parse(LOGIN_FIELDS[:1], posted.items, tz=UTC)
+    if len(password) > LOGIN_FIELDS[1].max_length:
+        got.fail("password", forms.too_long(LOGIN_FIELDS[1].max_length, len(password)))
+    if not got.ok:  # the login page again, the name as typed, the problem said
+        lang = page_lang(request)
+        message = " ".join(p.text(lang) for p in got.errors.values())
+        return _login_page(request, ctx, status=422, message=message,
+                           next_path=safe_next(next), username=username[:64])  # fmt: skip
     try:
         token = login(ctx.engine, ctx.keys.audit, ctx.policy, username.strip(), password, address)
     except FangkongError as exc:
@@ -289,17 +299,16 @@ def get_person_lookup(request: Request, actor: Caller) -> HTMLResponse:
     return page(request, "person_lookup.html", actor=actor)
 
 
+LOOKUP_FIELDS = (forms.text("id_number", max_length=40, required=True),)
+
+
 @pages.post("/persons/lookup")
-def post_person_lookup(
-    request: Request,
-    ctx: Ctx,
-    call: CallDep,
-    id_number: Annotated[str, Form(max_length=40)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    check_csrf(request, csrf_token, session_csrf_basis(request))
+def post_person_lookup(request: Request, ctx: Ctx, call: CallDep, posted: forms.Posted) -> Response:
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    id_number = posted.get("id_number")
     found = _lookup(
         request,
+        id_number,
         lambda: lookup_person(call, ctx.sealer, id_number),
         lambda status, **ctx_: page(request, "person_lookup.html", status=status,
                                     actor=call.actor, **ctx_),
@@ -309,10 +318,15 @@ def post_person_lookup(
     return page(request, "person_lookup.html", actor=call.actor, person=found)
 
 
-def _lookup(request: Request, find: Callable[[], Any], answer: Callable[..., HTMLResponse]) -> Any:
+def _lookup(
+    request: Request, id_number: str, find: Callable[[], Any], answer: Callable[..., HTMLResponse]
+) -> Any:
     """Run a lookup by ID number; a bad number (422) or no match (404) is answered on the
     lookup page itself, in the page's language."""
     lang = page_lang(request)
+    got = forms.parse(LOOKUP_FIELDS, [("id_number", id_number)], tz=UTC)
+    if not got.ok:
+        return answer(422, errors={k: p.text(lang) for k, p in got.errors.items()})
     try:
         return find()
     except InvalidFields as exc:
@@ -349,17 +363,13 @@ def get_codes(request: Request, actor: Caller) -> HTMLResponse:
 
 
 @pages.post("/codes/lookup")
-def post_code_lookup(
-    request: Request,
-    ctx: Ctx,
-    call: CallDep,
-    id_number: Annotated[str, Form(max_length=40)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
+def post_code_lookup(request: Request, ctx: Ctx, call: CallDep, posted: forms.Posted) -> Response:
     """Find by ID number (in the body, never the URL), then show the code by row id."""
-    check_csrf(request, csrf_token, session_csrf_basis(request))
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    id_number = posted.get("id_number")
     found = _lookup(
         request,
+        id_number,
         lambda: lookup_code(call, ctx.codes, id_number),
         lambda status, **ctx_: _code_page(request, call.actor, status=status, **ctx_),
     )
@@ -380,24 +390,31 @@ def get_code(
     return _code_page(request, call.actor, code=code, filed=filed)
 
 
+CORRECTION_FORM = ("correction-form", (forms.multiline("reason", required=True),))
+DECIDE_FIELDS = (forms.choice("decision", ("upheld", "rejected")),
+                 forms.multiline("reason", required=True))  # fmt: skip
+
+
 @pages.post("/codes/{person_id}/corrections")
 def post_correction(
-    request: Request,
-    ctx: Ctx,
-    call: CallDep,
-    person_id: PathId,
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    request: Request, ctx: Ctx, call: CallDep, person_id: PathId, posted: forms.Posted
 ) -> Response:
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(bounds.text_problem(reason, "reason", multiline=True))
-        cid = file_code_correction(call, person_id, reason)
-    except BadInput as exc:
-        code = read_code(call, ctx.codes, person_id)
-        message = exc.problem.text(page_lang(request))
-        return _code_page(request, call.actor, status=422, code=code, correction_error=message)
-    return RedirectResponse(f"/codes/{person_id}?filed={cid}", status_code=303)
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    form_id, fields = CORRECTION_FORM
+    got = forms.parse(fields, posted.items, tz=call.tz)
+    exc = None
+    if got.ok:
+        try:
+            cid = file_code_correction(call, person_id, got.values["reason"])
+        except BadInput as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/codes/{person_id}?filed={cid}", status_code=303)
+    code = read_code(call, ctx.codes, person_id)
+    status, context = got.refused(
+        form_id, page_lang(request), exc, {exc.code: "reason"} if exc else None
+    )
+    return _code_page(request, call.actor, status=status, code=code, **context)
 
 
 def _queue_page(request: Request, call: Call, *, status: int = 200, **context: Any) -> HTMLResponse:
@@ -413,29 +430,26 @@ def get_corrections(request: Request, call: CallDep, decided: QueryId = None) ->
 
 @pages.post("/corrections/{correction_id}/decide")
 def post_decide(
-    request: Request,
-    ctx: Ctx,
-    call: CallDep,
-    correction_id: PathId,
-    decision: Annotated[str, Form(pattern="^(upheld|rejected)$")] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    request: Request, ctx: Ctx, call: CallDep, correction_id: PathId, posted: forms.Posted
 ) -> Response:
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(bounds.text_problem(reason, "reason", multiline=True))
-        decide_code_correction(
-            call, ctx.codes, correction_id, upheld=decision == "upheld", reason=reason
-        )
-    except (BadInput, Conflict) as exc:
-        return _queue_page(request, call, status=status_of(exc), failed=correction_id,
-                           error=exc.problem.text(page_lang(request)))  # fmt: skip
-    except Forbidden as exc:
-        if exc.code == "auth.forbidden":
-            raise
-        return _queue_page(request, call, status=403, failed=correction_id,
-                           error=exc.problem.text(page_lang(request)))  # fmt: skip
-    return RedirectResponse(f"/corrections?decided={correction_id}", status_code=303)
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    got = forms.parse(DECIDE_FIELDS, posted.items, tz=call.tz)
+    exc: FangkongError | None = None
+    if got.ok:
+        try:
+            decide_code_correction(call, ctx.codes, correction_id,
+                                   upheld=got.values["decision"] == "upheld",
+                                   reason=got.values["reason"])  # fmt: skip
+        except (BadInput, Conflict) as error:
+            exc = error
+        except Forbidden as error:
+            if error.code == "auth.forbidden":
+                raise
+            exc = error
+        else:
+            return RedirectResponse(f"/corrections?decided={correction_id}", status_code=303)
+    status, context = got.refused(f"decide-{correction_id}", page_lang(request), exc)
+    return _queue_page(request, call, status=status, failed=correction_id, **context)
 
 
 # ---- admin -------------------------------------------------------------------------------

@@ -6,9 +6,7 @@ audit) and render; every form carries the session's CSRF token."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,7 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from fangkong import bounds, clock
 from fangkong.auth.guard import Call
 from fangkong.auth.rights import QUARANTINE_MANAGE, QUARANTINE_PLACE
-from fangkong.errors import BadInput, FangkongError, Problem
+from fangkong.errors import FangkongError, Problem
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import status_of
@@ -34,9 +32,12 @@ from fangkong.quarantine.access.placements import placement_view
 from fangkong.quarantine.access.readiness import readiness_view, sites_view
 from fangkong.quarantine.access.release import abscond, change_period, release
 from fangkong.quarantine.access.tests import record_test
+from fangkong.quarantine.checks import TEMPERATURE_RANGE
 from fangkong.quarantine.facilities import FACILITY_FORMAT
 from fangkong.quarantine.facility_form import check_facility_form
 from fangkong.quarantine.rules import FACILITY_KINDS, FACILITY_STATUSES, QuarantineRules
+from fangkong.quarantine.tables import TEST_RESULTS
+from fangkong.web import forms
 from fangkong.web.pages import PathId, QueryId, page, page_lang, session_csrf_basis
 
 quarantine_pages = APIRouter(include_in_schema=False)
@@ -120,61 +121,47 @@ def get_facility(request: Request, call: CallDep, code: str) -> HTMLResponse:
     )
 
 
+_FACILITY_INPUT = {"family_beds": "family_rooms"}  # a column the form has no input for
+
+
 @quarantine_pages.post("/quarantine/facilities")
-async def post_facility(
-    request: Request,
-    ctx: Ctx,
-    call: CallDep,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
+def post_facility(request: Request, call: CallDep, posted: forms.Posted) -> Response:
     """Add or change a facility (the same checks as a file row, errors per field)."""
     actor = call.actor
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    data = await request.form()
-    cells = {c: (str(data.get(c) or "").strip() or None) for c in FACILITY_FORMAT.names}
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    typed = {c: posted.get(c) for c in FACILITY_FORMAT.names}
+    cells = {c: (v.strip() or None) for c, v in typed.items()}
     lang = page_lang(request)
+    got = forms.Parsed(typed=dict(typed))
+    exc: FangkongError | None = None
     try:
         facility, problems = check_facility_form(call, cells)
-        if facility is None:
-            errors = {col: p.text(lang) for col, p in problems}
-            first = problems[0][1] if problems else Problem("value.invalid", "无效", "invalid")
-            raise _FormError(first, errors)
-        save_facility(call, facility)
-    except _FormError as exc:
-        return page(
-            request,
-            "quarantine/facilities.html",
-            status=422,
-            actor=actor,
-            facilities=facilities_view(call),
-            kinds=FACILITY_KINDS,
-            statuses=FACILITY_STATUSES,
-            can_manage=actor.can(QUARANTINE_MANAGE),
-            form=cells,
-            errors=exc.errors,
-            error=exc.problem.text(lang),
-        )
-    except FangkongError as exc:
-        return page(
-            request,
-            "quarantine/facilities.html",
-            status=status_of(exc),
-            actor=actor,
-            facilities=facilities_view(call),
-            kinds=FACILITY_KINDS,
-            statuses=FACILITY_STATUSES,
-            can_manage=actor.can(QUARANTINE_MANAGE),
-            form=cells,
-            errors={},
-            error=exc.problem.text(lang),
-        )
-    return RedirectResponse(f"/quarantine/facilities/{facility.code}", status_code=303)
-
-
-class _FormError(BadInput):
-    def __init__(self, problem: Problem, errors: dict[str, str]) -> None:
-        super().__init__(problem)
-        self.errors = errors
+        for col, problem in problems:
+            got.fail(_FACILITY_INPUT.get(col, col) if col in typed else "code", problem)
+        if facility is None and got.ok:
+            got.fail("code", Problem("value.invalid", "无效", "invalid"))
+        if facility is not None and got.ok:
+            save_facility(call, facility)
+            return RedirectResponse(f"/quarantine/facilities/{facility.code}", status_code=303)
+    except FangkongError as error:
+        if status_of(error) == 403:
+            raise
+        exc = error
+    status, context = got.refused("facility-form", lang, exc)
+    shown = context["shown"]
+    return page(
+        request,
+        "quarantine/facilities.html",
+        status=status,
+        actor=actor,
+        facilities=facilities_view(call),
+        kinds=FACILITY_KINDS,
+        statuses=FACILITY_STATUSES,
+        can_manage=actor.can(QUARANTINE_MANAGE),
+        form=typed,
+        errors=shown.errors,
+        **context,
+    )
 
 
 @quarantine_pages.get("/quarantine/survey")
@@ -242,140 +229,124 @@ def get_placement(
     return _placement_page(request, ctx, call, placement_id, done=message)
 
 
+FormSpec = tuple[str, tuple[forms.Field, ...]]  # a form's id and fields
+
+
 def _act(
-    request: Request, ctx: Ctx, call: Call, placement_id: int, csrf: str,
-    action: Callable[[], tuple[str, int | None]],
+    request: Request, ctx: Ctx, call: Call, placement_id: int, posted: forms.PostedForm,
+    form: FormSpec, action: Callable[[dict[str, Any]], tuple[str, int | None]],
 ) -> Response:  # fmt: skip
-    """Run a follow-up action; back to the placement (303), or its page with the error."""
-    check_csrf(request, csrf, session_csrf_basis(request))
-    try:
-        done, ref = action()
-    except FangkongError as exc:
-        error = exc.problem.text(page_lang(request))
-        return _placement_page(request, ctx, call, placement_id, status=status_of(exc),
-                               error=error)  # fmt: skip
-    query = urlencode({"done": done} | ({"ref": ref} if ref else {}))
-    return RedirectResponse(f"/quarantine/placements/{placement_id}?{query}", status_code=303)
+    """Run a follow-up action with the values of its form; back to the placement (303), or
+    its page with the form as typed and the errors next to their fields."""
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    form_id, fields = form
+    got = forms.parse(fields, posted.items, tz=call.tz)
+    exc = None
+    if got.ok:
+        try:
+            done, ref = action(got.values)
+        except FangkongError as error:
+            exc = error
+        else:
+            query = urlencode({"done": done} | ({"ref": ref} if ref else {}))
+            return RedirectResponse(f"/quarantine/placements/{placement_id}?{query}",
+                                    status_code=303)  # fmt: skip
+    status, context = got.refused(form_id, page_lang(request), exc, _FIELD_OF)
+    return _placement_page(request, ctx, call, placement_id, status=status, **context)
 
 
-def _bad(field: str, zh: str, en: str) -> BadInput:
-    return BadInput(Problem(f"quarantine.{field}_invalid", zh, en))
+_FIELD_OF = {"quarantine.check_invalid": "temperature"}  # the service's one unnamed refusal
+
+CHECK_FORM = ("check-form", (
+    forms.day("day", "event"), forms.choice("status", ("done", "not_done")),
+    forms.number("temperature", lo=TEMPERATURE_RANGE[0], hi=TEMPERATURE_RANGE[1]),
+    forms.multiline("symptoms", max_length=200),
+))  # fmt: skip
+TEST_FORM = ("test-form", (
+    forms.integer("day_number", lo=0, hi=bounds.INT32_MAX),
+    forms.instant("sampled_at", "event"), forms.choice("result", TEST_RESULTS),
+))  # fmt: skip
+RELEASE_FORM: FormSpec = ("release-form", ())
+ABSCOND_FORM = ("abscond-form", (forms.multiline("note", max_length=500),))
 
 
-def _number(text: str, field: str, kind: Callable[[str], Any]) -> Any:
-    try:
-        return kind(text.strip())
-    except ValueError:
-        raise _bad(field, f"无法识别的数值 {text.strip()!r}（{field}）",
-                   f"not a number: {text.strip()!r} ({field})") from None  # fmt: skip
+def period_form() -> FormSpec:
+    most = bounds.windows().future_days  # the input window of the settings
+    return ("period-form", (forms.integer("days", lo=-most, hi=most),
+                            forms.multiline("reason", required=True)))  # fmt: skip
 
 
 @quarantine_pages.post("/quarantine/placements/{placement_id}/check")
 def post_check(
-    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
-    day: Annotated[str, Form(max_length=10)] = "",
-    status: Annotated[str, Form(max_length=12)] = "done",
-    temperature: Annotated[str, Form(max_length=10)] = "",
-    symptoms: Annotated[str, Form(max_length=200)] = "",
-    csrf_token: Csrf = "",
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId, posted: forms.Posted,
 ) -> Response:  # fmt: skip
     """Record a day's health check (temperature, symptoms; done / not done)."""
 
-    def action() -> tuple[str, int | None]:
-        try:
-            when = date.fromisoformat(day)
-        except ValueError:
-            raise _bad("check", f"无法识别的日期 {day!r}", f"not a date: {day!r}") from None
-        temp = _number(temperature, "temperature", float) if temperature.strip() else None
-        if temp is not None and not math.isfinite(temp):
-            raise _bad("temperature", "体温应为有限数值", "the temperature must be a finite number")
-        bounds.refuse(bounds.date_problem(when, "event", "day"),
-                      bounds.text_problem(symptoms, "symptoms", multiline=True))  # fmt: skip
-        stored = record_check(call, placement_id, _rules(ctx), day=when, status=status,
-                              temperature=temp, symptoms=symptoms)  # fmt: skip
+    def action(v: dict[str, Any]) -> tuple[str, int | None]:
+        stored = record_check(call, placement_id, _rules(ctx), day=v["day"], status=v["status"],
+                              temperature=v["temperature"],
+                              symptoms=v["symptoms"] or "")  # fmt: skip
         return ("check" if stored == "done" else "abnormal"), None
 
-    return _act(request, ctx, call, placement_id, csrf_token, action)
+    return _act(request, ctx, call, placement_id, posted, CHECK_FORM, action)
 
 
 @quarantine_pages.post("/quarantine/placements/{placement_id}/test")
 def post_test(
-    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
-    day_number: Annotated[str, Form(max_length=4)] = "",
-    sampled_at: Annotated[str, Form(max_length=20)] = "",
-    result: Annotated[str, Form(max_length=12)] = "",
-    csrf_token: Csrf = "",
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId, posted: forms.Posted,
 ) -> Response:  # fmt: skip
     """Record a scheduled test; a positive converts the person to a case."""
     from fangkong.tracing.rules import ContactRules
 
-    def action() -> tuple[str, int | None]:
-        n = _number(day_number, "day_number", int)
-        try:
-            sampled = datetime.fromisoformat(sampled_at).replace(tzinfo=call.tz)
-        except ValueError:
-            raise _bad("test", f"无法识别的采样时间 {sampled_at!r}",
-                       f"not a sampling time: {sampled_at!r}") from None  # fmt: skip
-        bounds.refuse(bounds.int_problem(n, "day_number", lo=0),
-                      bounds.instant_problem(sampled, "event", "sampled_at"))  # fmt: skip
-        done = record_test(call, placement_id, day_number=n, sampled_at=sampled, result=result,
+    def action(v: dict[str, Any]) -> tuple[str, int | None]:
+        done = record_test(call, placement_id, day_number=v["day_number"],
+                           sampled_at=v["sampled_at"], result=v["result"],
                            contact_rules=ContactRules.from_pack(ctx.codes.pack),
                            codes=ctx.codes)  # fmt: skip
         return ("converted" if done.converted else "test"), None
 
-    return _act(request, ctx, call, placement_id, csrf_token, action)
+    return _act(request, ctx, call, placement_id, posted, TEST_FORM, action)
 
 
 @quarantine_pages.post("/quarantine/placements/{placement_id}/release")
 def post_release(
-    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
-    csrf_token: Csrf = "",
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId, posted: forms.Posted,
 ) -> Response:  # fmt: skip
     """Release; refused with the reason while the period runs or the final test is missing."""
 
-    def action() -> tuple[str, int | None]:
+    def action(_: dict[str, Any]) -> tuple[str, int | None]:
         done = release(call, placement_id, _rules(ctx), codes=ctx.codes,
                        pack_ref=ctx.codes.pack.ref)  # fmt: skip
         return ("next" if done.next_placement_id else "released"), done.next_placement_id
 
-    return _act(request, ctx, call, placement_id, csrf_token, action)
+    return _act(request, ctx, call, placement_id, posted, RELEASE_FORM, action)
 
 
 @quarantine_pages.post("/quarantine/placements/{placement_id}/period")
 def post_period(
-    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
-    days: Annotated[str, Form(max_length=6)] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Csrf = "",
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId, posted: forms.Posted,
 ) -> Response:  # fmt: skip
     """Extend (days > 0) or shorten (days < 0) with a reason, kept in the history."""
 
-    def action() -> tuple[str, int | None]:
-        n = _number(days, "days", int)
-        most = bounds.windows().future_days
-        bounds.refuse(bounds.int_problem(n, "days", lo=-most, hi=most),
-                      bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
-        change_period(call, placement_id, days=n, reason=reason, codes=ctx.codes,
+    def action(v: dict[str, Any]) -> tuple[str, int | None]:
+        change_period(call, placement_id, days=v["days"], reason=v["reason"], codes=ctx.codes,
                       rules=_rules(ctx))  # fmt: skip
         return "period", None
 
-    return _act(request, ctx, call, placement_id, csrf_token, action)
+    return _act(request, ctx, call, placement_id, posted, period_form(), action)
 
 
 @quarantine_pages.post("/quarantine/placements/{placement_id}/abscond")
 def post_abscond(
-    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId,
-    note: Annotated[str, Form(max_length=500)] = "",
-    csrf_token: Csrf = "",
+    request: Request, ctx: Ctx, call: CallDep, placement_id: PlacementId, posted: forms.Posted,
 ) -> Response:  # fmt: skip
     """The person left without release (脱管): an alert is raised."""
 
-    def action() -> tuple[str, int | None]:
-        bounds.refuse(bounds.text_problem(note, "note", multiline=True))
-        alert = abscond(call, placement_id, note=note)
+    def action(v: dict[str, Any]) -> tuple[str, int | None]:
+        alert = abscond(call, placement_id, note=v["note"] or "")
         return "absconded", alert
 
-    return _act(request, ctx, call, placement_id, csrf_token, action)
+    return _act(request, ctx, call, placement_id, posted, ABSCOND_FORM, action)
 
 
 def _alerts_page(

@@ -7,16 +7,17 @@ Handlers parse the query or form, call one function and render a template.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong import bounds
 from fangkong.auth.guard import Call
-from fangkong.errors import BadInput, Conflict, NotFound
+from fangkong.errors import BadInput, Conflict, FangkongError, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
+from fangkong.http.problems import status_of
 from fangkong.quarantine.forecast import (
     ForecastOptions,
     forecast_view,
@@ -31,6 +32,7 @@ from fangkong.riskareas.access import (
 from fangkong.riskareas.charts import forecast_rows, forecast_spec, map_spec
 from fangkong.riskareas.public import map_features, public_areas
 from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.web import forms
 from fangkong.web.i18n import translations
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis, signed_in
 
@@ -109,32 +111,37 @@ def get_needs(request: Request, ctx: Ctx, call: CallDep) -> HTMLResponse:
     return _needs_page(request, ctx, call)
 
 
+NEED_FIELDS = (forms.text("status", max_length=20, required=True),
+               forms.multiline("note", max_length=2000))  # fmt: skip
+
+
 @riskarea_pages.post("/risk-areas/needs/{need_id}")
 def post_need(
-    request: Request, ctx: Ctx, call: CallDep, need_id: PathId,
-    status: Annotated[str, Form(max_length=20)] = "",
-    note: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:  # fmt: skip
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(bounds.text_problem(status, "status"),
-                      bounds.text_problem(note, "note", multiline=True))  # fmt: skip
-        change_need(call, need_id, status, note)
-    except (BadInput, Conflict, NotFound) as exc:
-        from fangkong.http.problems import status_of
-
-        return _needs_page(request, ctx, call, code=status_of(exc),
-                           error=exc.problem.text(page_lang(request)))  # fmt: skip
-    return RedirectResponse("/risk-areas/needs", status_code=303)
+    request: Request, ctx: Ctx, call: CallDep, need_id: PathId, posted: forms.Posted
+) -> Response:
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    got = forms.parse(NEED_FIELDS, posted.items, tz=call.tz)
+    if got.ok:
+        try:
+            change_need(call, need_id, got.values["status"], got.values["note"] or "")
+        except (BadInput, Conflict, NotFound) as exc:
+            return _needs_page(request, ctx, call, code=status_of(exc),
+                               error=exc.problem.text(page_lang(request)))  # fmt: skip
+        return RedirectResponse("/risk-areas/needs", status_code=303)
+    # one small form per row: the errors, each with its field's name, above the list
+    lang = page_lang(request)
+    error = " ".join(p.text(lang) for p in got.errors.values())
+    return _needs_page(request, ctx, call, code=422, error=error)
 
 
 def _manage_page(request: Request, ctx: Any, call: Call, *, code: int = 200,
-                 error: str | None = None, done: str | None = None) -> HTMLResponse:  # fmt: skip
+                 error: str | None = None, done: str | None = None,
+                 shown: forms.Shown | None = None) -> HTMLResponse:  # fmt: skip
     found, areas, history = read_risk_areas(call, ctx.codes)
     levels = RiskAreaRules.from_pack(ctx.codes.pack).levels
     return page(request, "riskareas/manage.html", status=code, actor=call.actor, found=found,
-                areas=areas, history=history, levels=levels, error=error, done=done)  # fmt: skip
+                areas=areas, history=history, levels=levels, error=error, done=done,
+                shown=shown)  # fmt: skip
 
 
 @riskarea_pages.get("/risk-areas/manage")
@@ -146,23 +153,29 @@ def get_manage(
     return _manage_page(request, ctx, call, done=done)
 
 
-@riskarea_pages.post("/risk-areas/designate")
-def post_designate(
-    request: Request, ctx: Ctx, call: CallDep,
-    region_code: Annotated[str, Form(max_length=15)] = "",
-    level: Annotated[str, Form(max_length=10)] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:  # fmt: skip
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(bounds.text_problem(region_code, "region_code"),
-                      bounds.text_problem(level, "level"),
-                      bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
-        designate_area(call, ctx.codes, region_code=region_code, level=level, reason=reason)
-    except (BadInput, Conflict, NotFound) as exc:
-        from fangkong.http.problems import status_of
+def designate_fields(levels: Iterable[str]) -> tuple[forms.Field, ...]:
+    return (forms.region("region_code"), forms.choice("level", levels),
+            forms.multiline("reason", required=True))  # fmt: skip
 
-        return _manage_page(request, ctx, call, code=status_of(exc),
-                            error=exc.problem.text(page_lang(request)))  # fmt: skip
-    return RedirectResponse(f"/risk-areas/manage?done={region_code}", status_code=303)
+
+@riskarea_pages.post("/risk-areas/designate")
+def post_designate(request: Request, ctx: Ctx, call: CallDep, posted: forms.Posted) -> Response:
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    levels = RiskAreaRules.from_pack(ctx.codes.pack).levels
+    got = forms.parse(designate_fields(levels), posted.items, tz=call.tz)  # fmt: skip
+    exc: FangkongError | None = None
+    if got.ok:
+        v = got.values
+        try:
+            designate_area(call, ctx.codes, region_code=v["region_code"], level=v["level"],
+                           reason=v["reason"])  # fmt: skip
+        except (BadInput, Conflict, NotFound) as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/risk-areas/manage?done={v['region_code']}", status_code=303)
+    code, context = got.refused("designate", page_lang(request), exc, _REGION_UNKNOWN)
+    return _manage_page(request, ctx, call, code=code, **context)
+
+
+# absent, or outside the jurisdiction (the same answer): next to the field
+_REGION_UNKNOWN = {"riskarea.region_unknown": "region_code"}

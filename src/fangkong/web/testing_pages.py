@@ -9,16 +9,15 @@ something carry the session's CSRF token.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong import bounds
 from fangkong.auth.guard import Call
 from fangkong.auth.rights import TESTING_MANAGE
-from fangkong.errors import BadInput, FangkongError, NotFound, Problem
+from fangkong.errors import BadInput, FangkongError, NotFound
 from fangkong.http.context import AppContext, check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import status_of
@@ -32,6 +31,7 @@ from fangkong.testing.access.results import flag_overdue_now, overdue_tubes, res
 from fangkong.testing.access.tubes import read_tube
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.tables import FLAGS
+from fangkong.web import forms
 from fangkong.web.pages import PathId, QueryCount, page, page_lang, session_csrf_basis
 
 testing_pages = APIRouter(include_in_schema=False)
@@ -59,35 +59,35 @@ def get_campaigns(request: Request, ctx: Ctx, call: CallDep) -> HTMLResponse:
     return _campaigns_page(request, ctx, call)
 
 
+def campaign_fields(rules: TestingRules) -> tuple[forms.Field, ...]:
+    return (
+        forms.text("name", max_length=100, required=True),
+        forms.region("region_code"),
+        forms.instant("starts_at", "planned"),
+        forms.choice("pool_size", [str(k) for k in rules.pool_sizes], required=False),
+    )
+
+
 @testing_pages.post("/testing/campaigns")
-def post_campaign(
-    request: Request, ctx: Ctx, call: CallDep,
-    name: Annotated[str, Form(max_length=100)] = "",
-    region_code: Annotated[str, Form(max_length=20)] = "",
-    starts_at: Annotated[str, Form(max_length=30)] = "",
-    pool_size: Annotated[int | None, Form(ge=1, le=100)] = None,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:  # fmt: skip
+def post_campaign(request: Request, ctx: Ctx, call: CallDep, posted: forms.Posted) -> Response:
     """Start a campaign over a region (``testing.manage``); the local time of the form is
     read in the deployment's time zone."""
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    rules = _rules(ctx)
+    got = forms.parse(campaign_fields(rules), posted.items, tz=call.tz)  # fmt: skip
+    exc: FangkongError | None = None
+    if got.ok:
+        v = got.values
+        pool = int(v["pool_size"]) if v["pool_size"] else None
         try:
-            start = datetime.fromisoformat(starts_at).replace(tzinfo=call.tz) if starts_at else None
-        except ValueError:
-            start = None
-        if start is None:
-            raise BadInput(
-                Problem("testing.start_invalid", "请填写开始时间", "give the start time")
-            )
-        bounds.refuse(bounds.text_problem(name, "name"),
-                      bounds.text_problem(region_code, "region_code"),
-                      bounds.instant_problem(start, "planned", "starts_at"))  # fmt: skip
-        cid = start_campaign(call, _rules(ctx), name, region_code, start, pool_size=pool_size)
-    except (BadInput, NotFound) as exc:
-        return _campaigns_page(request, ctx, call, status=status_of(exc),
-                               error=exc.problem.text(page_lang(request)))  # fmt: skip
-    return RedirectResponse(f"/testing/campaigns/{cid}", status_code=303)
+            cid = start_campaign(call, rules, v["name"], v["region_code"], v["starts_at"],
+                                 pool_size=pool)  # fmt: skip
+        except (BadInput, NotFound) as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/testing/campaigns/{cid}", status_code=303)
+    status, context = got.refused("start-campaign", page_lang(request), exc, _REGION_UNKNOWN)
+    return _campaigns_page(request, ctx, call, status=status, **context)
 
 
 def progress_spec(view: CampaignView) -> str:
@@ -196,3 +196,7 @@ def post_flag(
         return _overdue_page(request, ctx, call, None, status=status_of(exc),
                              error=exc.problem.text(page_lang(request)))  # fmt: skip
     return RedirectResponse(f"/testing/overdue?lost={out.lost}&late={out.late}", status_code=303)
+
+
+# absent, or outside the jurisdiction (the same answer): next to the field
+_REGION_UNKNOWN = {"testing.region_unknown": "region_code"}

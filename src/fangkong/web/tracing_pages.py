@@ -15,9 +15,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong import bounds
 from fangkong.auth.guard import Call
-from fangkong.errors import BadInput, Conflict, NotFound
+from fangkong.errors import BadInput, Conflict, FangkongError, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import status_of
@@ -34,6 +33,7 @@ from fangkong.tracing.access import (
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.steps import NEEDS, STEPS, record_step
 from fangkong.tracing.tables import CONTACT_KINDS, STATUSES
+from fangkong.web import forms
 from fangkong.web.pages import PathId, QueryCount, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
 
@@ -115,25 +115,29 @@ def post_step(
     return RedirectResponse(f"/tracing/cases/{case_id}?stamped={step}", status_code=303)
 
 
+BULK_FIELDS = (forms.ids("contact"), forms.choice("status", STATUSES),
+               forms.multiline("reason", required=True))  # fmt: skip
+
+
 @tracing_pages.post("/tracing/cases/{case_id}/status")
 def post_statuses(
-    request: Request, call: CallDep, case_id: PathId,
-    contact: Annotated[list[int] | None, Form()] = None,
-    status: Annotated[str, Form(max_length=20)] = "",
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-) -> Response:  # fmt: skip
+    request: Request, call: CallDep, case_id: PathId, posted: forms.Posted
+) -> Response:
     """The bulk action (批量操作): every ticked contact to one status, with one reason."""
-    check_csrf(request, csrf_token, session_csrf_basis(request))
-    try:
-        bounds.refuse(*(bounds.int_problem(c, "contact") for c in contact or []),
-                      bounds.text_problem(status, "status"),
-                      bounds.text_problem(reason, "reason", multiline=True))  # fmt: skip
-        n = change_contact_statuses(call, contact or [], status, reason)
-    except (BadInput, Conflict, NotFound) as exc:
-        return _contacts_page(request, call, case_id, None, None, code=status_of(exc),
-                              error=exc.problem.text(page_lang(request)))  # fmt: skip
-    return RedirectResponse(f"/tracing/cases/{case_id}?changed={n}", status_code=303)
+    check_csrf(request, posted.csrf, session_csrf_basis(request))
+    got = forms.parse(BULK_FIELDS, posted.items, tz=call.tz)
+    exc: FangkongError | None = None
+    if got.ok:
+        v = got.values
+        try:
+            n = change_contact_statuses(call, v["contact"], v["status"], v["reason"])
+        except (BadInput, Conflict, NotFound) as error:
+            exc = error
+        else:
+            return RedirectResponse(f"/tracing/cases/{case_id}?changed={n}", status_code=303)
+    status, context = got.refused("bulk", page_lang(request), exc)
+    return _contacts_page(request, call, case_id, None, None, code=status, changed=None,
+                          **context)  # fmt: skip
 
 
 def graph_spec(view: ChainsView) -> str:
