@@ -27,7 +27,7 @@ from fangkong.alerts.access import (
 from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
 from fangkong.auth.guard import Call
 from fangkong.command.model import TASK_STATUSES
-from fangkong.errors import BadInput, Conflict, FangkongError
+from fangkong.errors import BadInput
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep
 from fangkong.web import forms
@@ -120,14 +120,8 @@ def post_status(
     """A lifecycle step (核实 / 调查 / 结案 / 排除) with a note."""
     check_csrf(request, posted.csrf, session_csrf_basis(request))
     got = forms.parse(STATUS_FIELDS, posted.items, tz=call.tz)
-    exc: FangkongError | None = None
-    if got.ok:
+    if got.run(lambda v: change_alert(call, alert_id, v["status"], v["note"])):
         status = got.values["status"]
-        try:
-            change_alert(call, alert_id, status, got.values["note"])
-        except (BadInput, Conflict) as error:
-            exc = error
-        else:
-            return RedirectResponse(f"/alerts/{alert_id}?changed={status}", status_code=303)
-    code, context = got.refused("lifecycle", page_lang(request), exc)
+        return RedirectResponse(f"/alerts/{alert_id}?changed={status}", status_code=303)
+    code, context = got.refused("lifecycle", page_lang(request))
     return _detail_page(request, call, alert_id, code=code, **context)

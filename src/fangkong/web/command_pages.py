@@ -51,7 +51,7 @@ from fangkong.command.rules import CommandRules
 from fangkong.command.tables import EVIDENCE_MAX
 from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX
 from fangkong.command.timeliness import DEFAULT_DAYS
-from fangkong.errors import BadInput, Conflict, FangkongError, NotFound
+from fangkong.errors import BadInput, NotFound
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.web import forms
@@ -139,20 +139,13 @@ def post_assign(request: Request, call: CallDep, posted: forms.Posted) -> Respon
     """A commander sets a task (交办) for a unit below."""
     check_csrf(request, posted.csrf, session_csrf_basis(request))
     got = forms.parse(assign_fields(), posted.items, tz=call.tz)
-    exc: FangkongError | None = None
-    if got.ok:
-        v = got.values
-        rules = CommandRules.from_pack(app_context(request).codes.pack)
-        try:
-            task = access_tasks.assign_task(
-                call, rules, region_code=v["region_code"], role=v["role"], title=v["title"],
-                detail=v["detail"] or "", deadline_at=v["deadline"],
-            )  # fmt: skip
-        except BadInput as error:
-            exc = error
-        else:
-            return RedirectResponse(f"/command/tasks/{task.id}?changed=open", status_code=303)
-    code, context = got.refused("assign", page_lang(request), exc)
+    rules = CommandRules.from_pack(app_context(request).codes.pack)
+    if got.run(lambda v: access_tasks.assign_task(
+        call, rules, region_code=v["region_code"], role=v["role"], title=v["title"],
+        detail=v["detail"] or "", deadline_at=v["deadline"],
+    ), (BadInput,)):  # fmt: skip
+        return RedirectResponse(f"/command/tasks/{got.result.id}?changed=open", status_code=303)
+    code, context = got.refused("assign", page_lang(request))
     return _tasks_page(request, call, {}, 1, code=code, assign_error=context["error"],
                        shown=context["shown"], form=context["shown"].typed)  # fmt: skip
 
@@ -191,17 +184,11 @@ def post_status(request: Request, call: CallDep, task_id: PathId, posted: forms.
     """签收 / 办理 / 办结 (with evidence) / 撤销 (with a note)."""
     check_csrf(request, posted.csrf, session_csrf_basis(request))
     got = forms.parse(TASK_STATUS_FIELDS, posted.items, tz=call.tz)
-    exc: FangkongError | None = None
-    if got.ok:
+    if got.run(lambda v: access_tasks.change_status(call, task_id, v["status"], note=v["note"],
+                                                    evidence=v["evidence"])):  # fmt: skip
         status = got.values["status"]
-        try:
-            access_tasks.change_status(call, task_id, status, note=got.values["note"],
-                                       evidence=got.values["evidence"])  # fmt: skip
-        except (BadInput, Conflict) as error:
-            exc = error
-        else:
-            return RedirectResponse(f"/command/tasks/{task_id}?changed={status}", status_code=303)
-    code, context = got.refused("task-status-form", page_lang(request), exc)
+        return RedirectResponse(f"/command/tasks/{task_id}?changed={status}", status_code=303)
+    code, context = got.refused("task-status-form", page_lang(request))
     return _task_page(request, call, task_id, code=code, **context)
 
 
@@ -351,6 +338,7 @@ def get_briefings(
 
 
 BRIEFING_FIELDS = (forms.region("region"), forms.choice("cities", ("true",), required=False))
+BRIEFING_REGION = {"command.region_unknown": "region"}  # the refusal that names the field
 
 
 @command_pages.post("/command/briefings")
@@ -359,17 +347,15 @@ def post_briefing(request: Request, ctx: Ctx, call: CallDep, posted: forms.Poste
     check_csrf(request, posted.csrf, session_csrf_basis(request))
     lang = page_lang(request)
     got = forms.parse(BRIEFING_FIELDS, posted.items, tz=call.tz)
-    exc: FangkongError | None = None
-    if got.ok:
-        rules = CommandRules.from_pack(ctx.codes.pack)
-        try:
-            done = write_briefing(call, rules, region_code=got.values["region"], lang=lang,
-                                  cities=got.values["cities"] == "true")  # fmt: skip
-        except (BadInput, NotFound) as error:
-            exc = error
-        else:
-            return RedirectResponse(f"/command/briefings?written={len(done)}", status_code=303)
-    status, context = got.refused("write-briefing", lang, exc, {"command.region_unknown": "region"})
+    rules = CommandRules.from_pack(ctx.codes.pack)
+    if got.run(lambda v: write_briefing(call, rules, region_code=v["region"], lang=lang,
+                                        cities=v["cities"] == "true"),
+               (BadInput, NotFound)):  # fmt: skip
+        written = len(got.result)
+        return RedirectResponse(f"/command/briefings?written={written}", status_code=303)
+    status, context = got.refused(
+        "write-briefing", lang, None, {"command.region_unknown": "region"}
+    )
     region = context["shown"].value("region")
     return _briefings_page(request, call, status=status, **context, **{"region": region})
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Annotated, Any, Literal
@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Request
 
 from fangkong import bounds
-from fangkong.errors import FangkongError, Problem
+from fangkong.errors import BadInput, Conflict, FangkongError, Problem
 from fangkong.http.problems import status_of
 
 Kind = Literal["text", "multiline", "int", "number", "day", "instant", "choice", "region", "ids"]
@@ -131,10 +131,28 @@ class Parsed:
     typed: dict[str, str | list[str]] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, Problem] = field(default_factory=dict)
+    refusal: FangkongError | None = None  # the service's, kept by :meth:`run`
+    result: Any = None  # what the action of :meth:`run` returned
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def run(
+        self, action: Callable[[dict[str, Any]], Any],
+        refusals: tuple[type[FangkongError], ...] = (BadInput, Conflict),
+    ) -> bool:  # fmt: skip
+        """``action(values)`` when the form parsed; whether it was done (its answer in
+        :attr:`result`). A refusal of the service of the kinds ``refusals`` is kept for
+        :meth:`refused`, which draws it; any other error goes on up."""
+        if not self.ok:
+            return False
+        try:
+            self.result = action(self.values)
+        except refusals as exc:
+            self.refusal = exc
+            return False
+        return True
 
     def fail(self, name: str, problem: Problem) -> None:
         """Put a problem found later (by the service) next to its field."""
@@ -156,6 +174,7 @@ class Parsed:
         or when ``fields_of`` maps its code to one; otherwise it is the form's one error."""
         error = None
         status = 422
+        exc = exc if exc is not None else self.refusal
         if exc is not None:
             status = status_of(exc)
             named = [(f.field, f.problem) for f in getattr(exc, "fields", [])]

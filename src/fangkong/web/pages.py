@@ -402,18 +402,12 @@ def post_correction(
     check_csrf(request, posted.csrf, session_csrf_basis(request))
     form_id, fields = CORRECTION_FORM
     got = forms.parse(fields, posted.items, tz=call.tz)
-    exc = None
-    if got.ok:
-        try:
-            cid = file_code_correction(call, person_id, got.values["reason"])
-        except BadInput as error:
-            exc = error
-        else:
-            return RedirectResponse(f"/codes/{person_id}?filed={cid}", status_code=303)
+    if got.run(lambda v: file_code_correction(call, person_id, v["reason"]), (BadInput,)):
+        return RedirectResponse(f"/codes/{person_id}?filed={got.result}", status_code=303)
     code = read_code(call, ctx.codes, person_id)
-    status, context = got.refused(
-        form_id, page_lang(request), exc, {exc.code: "reason"} if exc else None
-    )
+    exc = got.refusal  # every refusal of the service is about the reason
+    status, context = got.refused(form_id, page_lang(request), None,
+                                  {exc.code: "reason"} if exc else None)  # fmt: skip
     return _code_page(request, call.actor, status=status, code=code, **context)
 
 

@@ -241,17 +241,12 @@ def _act(
     check_csrf(request, posted.csrf, session_csrf_basis(request))
     form_id, fields = form
     got = forms.parse(fields, posted.items, tz=call.tz)
-    exc = None
-    if got.ok:
-        try:
-            done, ref = action(got.values)
-        except FangkongError as error:
-            exc = error
-        else:
-            query = urlencode({"done": done} | ({"ref": ref} if ref else {}))
-            return RedirectResponse(f"/quarantine/placements/{placement_id}?{query}",
-                                    status_code=303)  # fmt: skip
-    status, context = got.refused(form_id, page_lang(request), exc, _FIELD_OF)
+    if got.run(action, (FangkongError,)):
+        done, ref = got.result
+        query = urlencode({"done": done} | ({"ref": ref} if ref else {}))
+        return RedirectResponse(f"/quarantine/placements/{placement_id}?{query}",
+                                status_code=303)  # fmt: skip
+    status, context = got.refused(form_id, page_lang(request), None, _FIELD_OF)
     return _placement_page(request, ctx, call, placement_id, status=status, **context)
 
 

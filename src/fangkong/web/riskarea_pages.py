@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.auth.guard import Call
-from fangkong.errors import BadInput, Conflict, FangkongError, NotFound
+from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import status_of
@@ -163,17 +163,12 @@ def post_designate(request: Request, ctx: Ctx, call: CallDep, posted: forms.Post
     check_csrf(request, posted.csrf, session_csrf_basis(request))
     levels = RiskAreaRules.from_pack(ctx.codes.pack).levels
     got = forms.parse(designate_fields(levels), posted.items, tz=call.tz)  # fmt: skip
-    exc: FangkongError | None = None
-    if got.ok:
-        v = got.values
-        try:
-            designate_area(call, ctx.codes, region_code=v["region_code"], level=v["level"],
-                           reason=v["reason"])  # fmt: skip
-        except (BadInput, Conflict, NotFound) as error:
-            exc = error
-        else:
-            return RedirectResponse(f"/risk-areas/manage?done={v['region_code']}", status_code=303)
-    code, context = got.refused("designate", page_lang(request), exc, _REGION_UNKNOWN)
+    if got.run(lambda v: designate_area(call, ctx.codes, region_code=v["region_code"],
+                                        level=v["level"], reason=v["reason"]),
+               (BadInput, Conflict, NotFound)):  # fmt: skip
+        done = got.values["region_code"]
+        return RedirectResponse(f"/risk-areas/manage?done={done}", status_code=303)
+    code, context = got.refused("designate", page_lang(request), None, _REGION_UNKNOWN)
     return _manage_page(request, ctx, call, code=code, **context)
 
 

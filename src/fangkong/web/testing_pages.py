@@ -75,18 +75,11 @@ def post_campaign(request: Request, ctx: Ctx, call: CallDep, posted: forms.Poste
     check_csrf(request, posted.csrf, session_csrf_basis(request))
     rules = _rules(ctx)
     got = forms.parse(campaign_fields(rules), posted.items, tz=call.tz)  # fmt: skip
-    exc: FangkongError | None = None
-    if got.ok:
-        v = got.values
-        pool = int(v["pool_size"]) if v["pool_size"] else None
-        try:
-            cid = start_campaign(call, rules, v["name"], v["region_code"], v["starts_at"],
-                                 pool_size=pool)  # fmt: skip
-        except (BadInput, NotFound) as error:
-            exc = error
-        else:
-            return RedirectResponse(f"/testing/campaigns/{cid}", status_code=303)
-    status, context = got.refused("start-campaign", page_lang(request), exc, _REGION_UNKNOWN)
+    if got.run(lambda v: start_campaign(call, rules, v["name"], v["region_code"], v["starts_at"],
+                                        pool_size=int(v["pool_size"]) if v["pool_size"] else None),
+               (BadInput, NotFound)):  # fmt: skip
+        return RedirectResponse(f"/testing/campaigns/{got.result}", status_code=303)
+    status, context = got.refused("start-campaign", page_lang(request), None, _REGION_UNKNOWN)
     return _campaigns_page(request, ctx, call, status=status, **context)
 
 

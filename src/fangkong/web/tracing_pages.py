@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.auth.guard import Call
-from fangkong.errors import BadInput, Conflict, FangkongError, NotFound
+from fangkong.errors import BadInput, Conflict, NotFound
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import status_of
@@ -126,16 +126,10 @@ def post_statuses(
     """The bulk action (批量操作): every ticked contact to one status, with one reason."""
     check_csrf(request, posted.csrf, session_csrf_basis(request))
     got = forms.parse(BULK_FIELDS, posted.items, tz=call.tz)
-    exc: FangkongError | None = None
-    if got.ok:
-        v = got.values
-        try:
-            n = change_contact_statuses(call, v["contact"], v["status"], v["reason"])
-        except (BadInput, Conflict, NotFound) as error:
-            exc = error
-        else:
-            return RedirectResponse(f"/tracing/cases/{case_id}?changed={n}", status_code=303)
-    status, context = got.refused("bulk", page_lang(request), exc)
+    if got.run(lambda v: change_contact_statuses(call, v["contact"], v["status"], v["reason"]),
+               (BadInput, Conflict, NotFound)):  # fmt: skip
+        return RedirectResponse(f"/tracing/cases/{case_id}?changed={got.result}", status_code=303)
+    status, context = got.refused("bulk", page_lang(request))
     return _contacts_page(request, call, case_id, None, None, code=status, changed=None,
                           **context)  # fmt: skip
 
