@@ -78,6 +78,28 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "low": ("低风险区", "Low-risk area"),
         "none": ("无风险区", "No risk area"),
     },
+    "arrival_rule": {
+        "arrivals.risks.inbound": ("入境人员规则", "Inbound arrivals rule"),
+        "arrivals.risks.high": ("高风险区来返规则", "High-risk area arrivals rule"),
+        "arrivals.risks.medium": ("中风险区来返规则", "Medium-risk area arrivals rule"),
+        "arrivals.risks.low": ("低风险区来返规则", "Low-risk area arrivals rule"),
+        "arrivals.risks.none": ("其他来返规则", "Other arrivals rule"),
+    },
+    "via": {
+        "import": ("文件导入", "File import"),
+        "api": ("接口", "API"),
+        "scan": ("扫码", "Scan"),
+        "form": ("页面填报", "Page form"),
+        "job": ("定时任务", "Scheduled job"),
+        "cli": ("命令行", "Command line"),
+    },
+    "test_outcome": {
+        "negative": ("阴性", "Negative"),
+        "positive": ("阳性", "Positive"),
+        "inconclusive": ("不确定", "Inconclusive"),
+        "invalid": ("无效", "Invalid"),
+        "pending": ("待出结果", "Pending"),
+    },
     "arrival_alert_kind": {"overdue": ("超时未交接", "Overdue"), "handoff": ("交接", "Hand-off")},
     # quarantine sites (quarantine_sites.site_type, .status, facilities.kind)
     "site_type": {
