@@ -18,10 +18,11 @@ from sqlalchemy import Engine
 from fangkong.clock import now as utcnow
 from fangkong.riskareas.service import designate
 from fangkong.web.i18n import environment
-from fangkong.web.labels import VOCABULARIES, label, raw_values
+from fangkong.web.labels import VOCABULARIES, label
 from tests.api.codes import codes_of
 from tests.api.helpers import client, logged_in, make_app
 from tests.quarantine.helpers import COUNTY_A, add, hotel
+from tests.web.labels_check import raw_in
 
 COMPOUND = "140121100200001"  # the compound of county 140121 (user county2)
 
@@ -68,32 +69,6 @@ def test_language_switch_keeps_the_query(province: Engine, tmp_path: Path) -> No
 
 
 # ---- no raw stored value on a page ----------------------------------------------------------
-
-_SPACES = re.compile(r"\s+")
-
-
-def visible_texts(page: str) -> list[str]:
-    """The text nodes a reader sees: no scripts, styles, tags or attribute values."""
-    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
-    return [
-        _SPACES.sub(" ", html_lib.unescape(t)).strip()
-        for t in re.split(r"<[^>]*>", page)
-        if t.strip()
-    ]
-
-
-def raw_in(page: str) -> list[str]:
-    """The stored values shown raw: a text node that is one (``high``, ``open``), or a
-    compound one (``residence_high``, ``ears-c2``, ``arrivals.risks.high``) anywhere."""
-    values = raw_values()
-    compound = sorted(v for v in values if re.search(r"[_.-]", v))
-    found = []
-    for text in visible_texts(page):
-        if text in values:
-            found.append(text)
-        found += [v for v in compound if re.search(rf"(?<![\w.-]){re.escape(v)}(?![\w.-])", text)]
-    found += re.findall(r"\barrivals\.risks\.\w+", " ".join(visible_texts(page)))
-    return sorted(set(found))
 
 
 def test_the_check_finds_raw_values() -> None:
