@@ -111,3 +111,15 @@ def test_pages_show_no_raw_stored_value(app: FastAPI, lang: str) -> None:
             if raw := raw_in(page.text):
                 shown[path] = raw
     assert shown == {}
+
+
+def test_chart_labels_follow_the_language(app: FastAPI) -> None:
+    c = logged_in(app, "epi")
+    zh = c.get("/forecast").text
+    assert 'id="forecast-spec"' in zh
+    assert "所需房间（中位数）" in zh
+    assert '"title": "rooms"' not in zh
+    c.get("/lang/en")
+    en = c.get("/forecast").text
+    assert "Rooms needed (median)" in en
+    assert "所需房间" not in en
