@@ -26,7 +26,7 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fangkong import bounds
-from fangkong.web.labels import label, risk_rule
+from fangkong.web.labels import code_trigger, label, risk_rule
 
 HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
@@ -82,6 +82,7 @@ def environment(lang: str) -> Environment:
     # the one translation layer of stored values (fangkong.web.labels)
     env.filters["label"] = lambda value, vocabulary: label(value, vocabulary, lang)
     env.filters["risk_rule"] = lambda rule: risk_rule(rule, lang)
+    env.filters["code_trigger"] = lambda trigger: code_trigger(trigger, lang)
     env.globals["lang"] = lang
     # a stored date outside its window (before the bounds) is shown with a marker
     env.globals["in_window"] = bounds.in_window

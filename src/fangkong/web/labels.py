@@ -65,6 +65,19 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "home_monitoring": ("居家健康监测", "Home health monitoring"),
         "manual": ("人工赋码", "Set by hand"),
     },
+    # what made a code be evaluated (code_transitions.trigger)
+    "code_trigger": {
+        "read": ("查询时评估", "Evaluated on reading"),
+        "evaluate": ("评估", "Evaluation"),
+        "recompute": ("批量重算", "Recomputation"),
+        "day": ("每日重算", "Daily recomputation"),
+        "quarantine": ("隔离管理", "Quarantine"),
+        "risk_area": ("风险区划定", "Risk area"),
+        "tracing": ("流调", "Contact tracing"),
+        "testing:sample": ("核酸采样", "Test sampled"),
+        "testing:result": ("核酸结果", "Test result"),
+        "arrivals:manifest": ("来返人员名单", "Arrivals manifest"),
+    },
     # management periods (policy.model.PERIODS) and arrival risk classes ([arrivals.risks.*])
     "period": {
         "centralised_quarantine": ("集中隔离", "Centralised quarantine"),
@@ -166,6 +179,15 @@ def label(value: object, vocabulary: str, lang: str) -> str:
     if found is None:
         return str(value)
     return found[0] if lang == "zh" else found[1]
+
+
+def code_trigger(trigger: str | None, lang: str) -> str:
+    """What made a code be evaluated: a vocabulary value, or ``fact:<kind>`` (a fact
+    recorded about the person, its kind a health-code rule's id)."""
+    if trigger is not None and trigger.startswith("fact:"):
+        kind = label(trigger.removeprefix("fact:"), "code_rule", lang)
+        return f"记录：{kind}" if lang == "zh" else f"Recorded: {kind}"
+    return label(trigger, "code_trigger", lang)
 
 
 _LIFTING = re.compile(r"lifting\.(\w+) \((\d+) d\)")
