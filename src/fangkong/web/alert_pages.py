@@ -66,8 +66,11 @@ def rule_names(request: Request) -> dict[str, str]:
     ``label_zh`` / ``label_en`` (a rule the pack no longer has shows its id)."""
     rules = AlertRules.from_pack(app_context(request).codes.pack)
     zh = page_lang(request) == "zh"
-    found = {**rules.triggers, **rules.detectors}
-    return {key: r.label_zh if zh else r.label_en for key, r in found.items()}
+    found: dict[str, tuple[str, str]] = {
+        **{k: (r.label_zh, r.label_en) for k, r in rules.triggers.items()},
+        **{k: (r.label_zh, r.label_en) for k, r in rules.detectors.items()},
+    }
+    return {key: names[0] if zh else names[1] for key, names in found.items()}
 
 
 @alert_pages.get("/alerts/board")

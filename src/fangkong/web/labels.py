@@ -15,8 +15,17 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from fangkong.auth.rights import ROLES
+from fangkong.command.model import TASK_STATUSES
+
 Label = tuple[str, str]
 """(Chinese, English)."""
+
+
+def _capital(text: str) -> str:
+    """An English label from a table that writes it in running text: "in progress"."""
+    return text[:1].upper() + text[1:]
+
 
 VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
     # risk areas (riskareas.rules.LEVEL_NAMES, ORIGINS)
@@ -162,12 +171,23 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "dismissed": ("排除（误报）", "Dismissed (false alarm)"),
         "escalated": ("已升级", "Escalated"),
     },
-    "task_status": {
+    "task_source": {
+        "alert": ("预警", "Alert"),
+        "arrival": ("来返人员", "Arrival"),
+        "region_day": ("地区日报", "Region's day"),
+        "risk_area_need": ("封控区需求", "Sealed-area need"),
+        "risk_area": ("风险区", "Risk area"),
+    },
+    "need_status": {
         "open": ("待办", "Open"),
-        "in_progress": ("进行中", "In progress"),
+        "in_progress": ("处理中", "In progress"),
         "done": ("已完成", "Done"),
         "cancelled": ("已取消", "Cancelled"),
     },
+    # the roles, from their own table (auth.rights.ROLES: name → zh, en, rights)
+    "role": {name: (zh, _capital(en)) for name, (zh, en, _) in ROLES.items()},
+    # command tasks' statuses, from their own table (command.model.TASK_STATUSES)
+    "task_status": {s.key: (s.label("zh"), _capital(s.label("en"))) for s in TASK_STATUSES},
 }
 
 
