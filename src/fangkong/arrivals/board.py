@@ -165,20 +165,21 @@ def stage_tasks(conn: Connection, keys: list[str], at: datetime) -> dict[str, Ta
     return tasks_for_sources(conn, "closed_loop_overdue", "arrival", keys, at=at)
 
 
-def _region_names(conn: Connection, codes: set[str]) -> dict[str, str]:
+def _names(conn: Connection, table: Any, codes: set[str]) -> dict[str, str]:
+    """Names by code of rows of ``table`` (regions, teams)."""
     if not codes:
         return {}
-    r = region_table.c
+    c = table.c
     return {x.code: x.name for x in conn.execute(
-        select(r.code, r.name).where(r.code.in_(sorted(codes))))}  # fmt: skip
+        select(c.code, c.name).where(c.code.in_(sorted(codes))))}  # fmt: skip
+
+
+def _region_names(conn: Connection, codes: set[str]) -> dict[str, str]:
+    return _names(conn, region_table, codes)
 
 
 def _team_names(conn: Connection, codes: set[str]) -> dict[str, str]:
-    if not codes:
-        return {}
-    c = teams.c
-    return {x.code: x.name for x in conn.execute(
-        select(c.code, c.name).where(c.code.in_(sorted(codes))))}  # fmt: skip
+    return _names(conn, teams, codes)
 
 
 def point_boards(bind: Bind, *, at: datetime) -> list[PointBoard]:
