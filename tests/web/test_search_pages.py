@@ -6,13 +6,15 @@ names masked by rights; bad input answered in both languages. Both backends."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
+from fangkong.auth.devices import issue_device_token
+from fangkong.auth.model import cli_actor
 from fangkong.command.search import classify
 from fangkong.errors import BadInput
 from fangkong.identity.masking import mask_name
@@ -21,7 +23,18 @@ from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.schema import audit_log, persons
 from fangkong.testing.tables import tube_members, tubes
 from fangkong.tracing.tables import tracing_cases, tracing_contacts, tracing_exposures
-from tests.api.helpers import TestClient, csrf_of, logged_in, make_app, person_identity, person_ids
+from tests.api.codes import AUDIT_KEY
+from tests.api.helpers import (
+    TestClient,
+    client,
+    csrf_of,
+    logged_in,
+    make_app,
+    person_identity,
+    person_ids,
+)
+from tests.arrivals.world import COMPOUND_A, POINT, make_world, traveller
+from tests.arrivals.world import T0 as ARRIVED
 from tests.conftest import TEST_SEAL_KEY
 
 T0 = datetime(2026, 12, 1, 8, tzinfo=UTC)
@@ -209,3 +222,28 @@ def test_name_query_is_normalised() -> None:
     assert classify("  张　三 ", today=TODAY).value == "张 三"
     assert classify("Ｚｈａｎｇ", today=TODAY).value == "Zhang"
     assert classify("+86 138-1234-1234", today=TODAY).value == "+8613812341234"
+
+
+def test_a_traveller_is_found_by_name_and_by_record_number(
+    province: Engine, tmp_path: Path
+) -> None:
+
+    make_world(province)
+    app = make_app(province, tmp_path)
+    token, _ = issue_device_token(province, AUDIT_KEY, cli_actor(), "checkpoint", POINT, 30, "t")
+    day = (ARRIVED - timedelta(days=1)).date().isoformat()
+    row = traveller(7, f"{COMPOUND_A}@{day}")
+    row["travel_history"] = [{"place": COMPOUND_A, "from": day}]
+    sent = client(app, authorization=f"Bearer {token}").post(
+        "/api/v1/arrivals/manifests",
+        json={"ref": "CA1-1", "mode": "flight", "carrier": "CA1", "point_code": POINT,
+              "travellers": [row]},
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    (tid,) = sent.json()["traveller_ids"]
+    epi = logged_in(app, "epi")
+    by_name = _search(epi, "旅客7")
+    assert f'href="/arrivals/travellers/{tid}"' in by_name
+    assert f'href="/arrivals/travellers/{tid}"' in _search(epi, f"#{tid}")
+    assert f'href="/arrivals/travellers/{tid}"' in _search(epi, row["phone"])
+    assert "hit-" not in _search(logged_in(app, "county2"), "旅客7")  # lives in 140102
