@@ -15,11 +15,11 @@ from sqlalchemy import Engine, select
 
 from fangkong.auth.devices import issue_device_token
 from fangkong.auth.model import cli_actor
-from fangkong.command.search import classify
 from fangkong.errors import BadInput
 from fangkong.identity.masking import mask_name
 from fangkong.identity.sealing import Sealer
 from fangkong.quarantine.tables import quarantine_placements
+from fangkong.search.service import classify
 from fangkong.store.schema import audit_log, persons
 from fangkong.testing.tables import tube_members, tubes
 from fangkong.tracing.tables import tracing_cases, tracing_contacts, tracing_exposures

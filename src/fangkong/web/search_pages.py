@@ -2,7 +2,7 @@
 
 The header's box posts the query (an ID or phone number then stays out of the address bar,
 the browser's history and the access log, as the person lookup does); ``GET /search?q=``
-answers the same for a link or a bookmark. Thin caller of ``command.search``.
+answers the same for a link or a bookmark. Thin caller of ``search.service``.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from starlette.responses import HTMLResponse
 
 from fangkong.auth.guard import Call
 from fangkong.auth.rights import PERSON_READ
-from fangkong.command.search import MAX_QUERY, search
 from fangkong.errors import BadInput
 from fangkong.http.context import AppContext, check_csrf
 from fangkong.http.deps import CallDep, Ctx
+from fangkong.search.service import MAX_QUERY, search
 from fangkong.web import forms
 from fangkong.web.pages import page, page_lang, session_csrf_basis
 
