@@ -61,6 +61,12 @@ def _expose(conn: sa.Connection, case: int, contact: int, found: datetime) -> No
         overlap_end=found - timedelta(hours=20), overlap_seconds=3600, found_at=found)  # fmt: skip
 
 
+def _case(conn: sa.Connection, pid: int, reported: datetime) -> int:
+    return put(conn, tracing_cases, person_id=pid, registered_at=reported,
+               sample_date=(reported - timedelta(days=1)).date(),
+               infectious_from=reported - timedelta(days=3))  # fmt: skip
+
+
 def _place(conn: sa.Connection, pid: int, kind: str, starts: datetime, **more: object) -> int:
     return put(conn, quarantine_placements, person_id=pid, kind=kind, risk_group="close_contact",
                status="active", active=True, starts_at=starts, created_at=starts,
@@ -76,11 +82,8 @@ def build(engine: Engine, app: FastAPI, *, extra: int = 0, skip: int = 0) -> Wor
     roles = ("case", "old", "placed", "home", "awaiting", "overdue", "lost")
     pid = dict(zip(roles, people, strict=False))
     with engine.begin() as conn:
-        case = put(conn, tracing_cases, person_id=pid["case"], registered_at=now - timedelta(hours=1),
-                   sample_date=(now - timedelta(days=1)).date(), infectious_from=now - timedelta(days=3))  # fmt: skip
-        old = put(conn, tracing_cases, person_id=pid["old"],
-                  registered_at=now - timedelta(hours=hours + 10),
-                  sample_date=(now - timedelta(days=3)).date(), infectious_from=now - timedelta(days=5))  # fmt: skip
+        case = _case(conn, pid["case"], now - timedelta(hours=1))
+        old = _case(conn, pid["old"], now - timedelta(hours=hours + 10))
         recent = now - timedelta(minutes=30)
         cid = {
             "placed": _contact(conn, case, pid["placed"], "quarantined", recent),
@@ -138,7 +141,8 @@ def test_each_contact_shows_its_management_and_what_is_overdue(world: World) -> 
     for role, (state, overdue) in EXPECTED.items():
         row = _row(html, world.contacts[role])
         cell = re.search(r'class="management">(.*?)</td>', row, re.S)
-        assert cell and cell.group(1).startswith(state), (role, cell)
+        assert cell
+        assert cell.group(1).startswith(state), (role, cell.group(1))
         late = re.search(r'class="overdue">(.*?)</td>', row, re.S)
         assert late
         badges = tuple(re.findall(r'<span class="badge">([^<]*)</span>', late.group(1)))
@@ -156,7 +160,8 @@ def test_each_contact_shows_its_management_and_what_is_overdue(world: World) -> 
     en.cookies.set("fk_lang", "en")
     english = en.get(f"/tracing/cases/{world.case}").text
     for text in ("Centralised quarantine", "Home quarantine", "Awaiting placement",
-                 "Placement overdue", "Lost to follow-up", "Missed health check", "room R-305"):  # fmt: skip
+                 "Placement overdue", "Lost to follow-up", "Missed health check",
+                 "room R-305"):  # fmt: skip
         assert text in english, text
     for stored in ("centralised<", "home_quarantine<", "missed_check<", ">awaiting", ">lost<"):
         assert stored not in english, stored
