@@ -209,7 +209,10 @@ def _statements(world: World) -> int:
     seen: list[str] = []
 
     def count(*args: object) -> None:
-        seen.append(str(args[2]))
+        # the clock's stored replay setting is read when its short cache runs out, not
+        # per page: left out, else the count depends on timing
+        if "system_clock" not in str(args[2]):
+            seen.append(str(args[2]))
 
     client = logged_in(world.app, "epi")
     sa.event.listen(world.engine, "before_cursor_execute", count)
