@@ -26,6 +26,7 @@ def test_list_and_task_pages(app: FastAPI, province: Engine) -> None:
     page = epi.get("/command/tasks")
     assert page.status_code == 200
     assert 'href="/command/tasks"' in page.text  # the navigation link
+    assert 'class="region" href="/command/tasks?region=' in page.text  # units are links
     assert f'id="task-{mine}"' in page.text
     assert f'id="task-{theirs}"' not in page.text
     assert "样本送检超时" in page.text  # the kind's zh label

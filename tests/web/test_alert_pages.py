@@ -85,6 +85,7 @@ def test_list_filters_and_jurisdiction(world: World) -> None:
     assert f'id="alert-{world.a}"' in html
     assert f'id="alert-{world.b}"' not in html  # another county's
     assert 'href="/alerts"' in html  # the nav link
+    assert 'class="region" href="/alerts?region=' in html  # a region is a link (issue 19)
     county2 = logged_in(world.app, "county2").get("/alerts").text
     assert f'id="alert-{world.b}"' in county2
     assert f'id="alert-{world.a}"' not in county2

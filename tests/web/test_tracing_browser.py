@@ -1,6 +1,7 @@
 """The chains page in a real browser: Chromium draws the transmission graph (one node per
 case, the link between them, a path of numbers) and the cluster-growth chart, offline,
-with no script error and no console error or warning.
+with no script error and no console error or warning. The case page shows each
+contact's management and what is overdue, and the counts at the top.
 
 A real uvicorn over a SQLite file holding the small province, two traced cases of county
 140102 linked at a market (A → C) and one case of county 140121; marked ``browser``.
@@ -22,6 +23,7 @@ from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.trace_job import trace_case
 from tests.api.helpers import make_app
 from tests.web.live import chromium, drawn_marks, live_server, login, province, watch_console
+from tests.web.test_tracing_case_management import World, build
 from tests.web.test_tracing_pages import _apart, _t
 
 pytestmark = pytest.mark.browser
@@ -59,6 +61,18 @@ def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
         yield url
 
 
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
+) -> Iterator[tuple[str, World]]:
+    """A case whose contacts are placed, home-ordered, awaiting, overdue and lost."""
+    engine, home = province(tmp_path_factory, twin_files, "tracing-case-browser-home")
+    app = make_app(engine, home)
+    managed = build(engine, app)
+    with live_server(engine, home, app) as url:
+        yield url, managed
+
+
 def test_chains_graph_and_growth_render(server: str, tmp_path: Path) -> None:
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1024, "height": 900})
@@ -83,3 +97,30 @@ def test_chains_graph_and_growth_render(server: str, tmp_path: Path) -> None:
         assert (tmp_path / "chains.png").stat().st_size > 10_000
         assert errors == []
         assert outside == []
+
+
+def test_case_page_shows_each_contacts_management(served: tuple[str, World]) -> None:
+    server, world = served
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1024, "height": 900})
+        errors = watch_console(page)
+        login(page, server, "epi")
+        page.goto(f"{server}/tracing/cases/{world.case}")
+        placed = page.locator(f"#contact-{world.contacts['placed']}")
+        assert placed.locator("td.management").inner_text().startswith("集中隔离")
+        assert "Hotel Fenjiang" in placed.locator("td.management").inner_text()
+        assert placed.locator("td.overdue .badge").all_inner_texts() == ["未完成健康监测"]
+        overdue = page.locator(f"#contact-{world.contacts['overdue']}")
+        assert overdue.locator("td.management").inner_text() == "待安置"
+        assert overdue.locator("td.overdue .badge").all_inner_texts() == ["超时未安置"]
+        home = page.locator(f"#contact-{world.contacts['home']}")
+        assert home.locator("td.management").inner_text().startswith("居家隔离")
+        assert home.locator("td.overdue").inner_text() == "—"
+        assert page.locator("#count-overdue dd").inner_text() == "1"
+        page.select_option("#filters select[name=state]", "overdue")
+        page.click("#filters button[type=submit]")
+        page.wait_for_url("**state=overdue**")
+        assert page.locator("tr.contact").count() == 3
+        page.locator(f"#contact-{world.contacts['lost']} a.person").click()
+        page.wait_for_url(f"**/persons/{world.persons['lost']}")
+        assert errors == []

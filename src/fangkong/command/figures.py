@@ -62,10 +62,12 @@ from fangkong.tracing.tables import tracing_cases, tracing_contacts, tracing_exp
 
 __all__ = [
     "KEPT_LEVELS",
+    "ContactStates",
     "FigureRules",
     "FiguresOutcome",
     "RegionTree",
     "compute_figures",
+    "contact_states",
     "day_bounds",
     "load_tree",
     "run_figures",
@@ -304,19 +306,21 @@ def _in_force(cut: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def _contacts(conn: Connection, rules: FigureRules, cut: datetime) -> Counts:
-    c, p, q = tracing_contacts.c, persons.c, quarantine_placements.c
-    close = sa.and_(c.kind == "close", c.identified_at <= cut)
-    base = tracing_contacts.join(persons, p.id == c.person_id)
+@dataclass(frozen=True)
+class ContactStates:
+    """The board's definitions of a contact's state at ``cut``, as SQL conditions over
+    ``tracing_contacts`` (and ``persons``): the figures job counts them by region, the
+    case page (``tracing.management``) reads them per contact, so both say the same."""
 
-    def count(*where: sa.ColumnElement[bool]) -> dict[str, float]:
-        return _grouped(
-            conn,
-            select(p.residence_code, sa.func.count())
-            .select_from(base)
-            .where(close, *where)
-            .group_by(p.residence_code),
-        )
+    counted: sa.ColumnElement[bool]  # a close contact identified by then
+    placed: sa.ColumnElement[bool]  # in centralised quarantine (a placement in force)
+    home_order: sa.ColumnElement[bool]  # under a home-quarantine order
+    awaiting: sa.ColumnElement[bool]  # under no management (identified, notified, lost)
+    overdue: sa.ColumnElement[bool]  # awaiting past the placement deadline
+
+
+def contact_states(rules: FigureRules, cut: datetime) -> ContactStates:
+    c, q = tracing_contacts.c, quarantine_placements.c
 
     def placed(kind: str | None) -> sa.ColumnElement[bool]:
         inner = select(q.id).where(q.person_id == c.person_id, _in_force(cut))
@@ -325,13 +329,7 @@ def _contacts(conn: Connection, rules: FigureRules, cut: datetime) -> Counts:
         return sa.exists(inner)
 
     awaiting = sa.and_(c.status.in_(AWAITING), ~placed(None))
-    out: Counts = {
-        "contacts.identified": count(),
-        "contacts.placed": count(placed("centralised")),
-        "contacts.home_orders": count(placed("home_quarantine")),
-        "contacts.awaiting": count(awaiting),
-        "contacts.overdue": {},
-    }
+    overdue: sa.ColumnElement[bool] = sa.false()
     if rules.contacts_have_deadline:
         e, k = tracing_exposures.c, tracing_cases.c
         first_report = (
@@ -342,11 +340,37 @@ def _contacts(conn: Connection, rules: FigureRules, cut: datetime) -> Counts:
         )
         hours = timedelta(hours=rules.placement_deadline_hours)
         # the deadline counts from the first report behind the exposure, else identification
-        anchor_before = cut - hours
-        out["contacts.overdue"] = count(
-            awaiting, sa.func.coalesce(first_report, c.identified_at) < anchor_before
+        overdue = sa.and_(awaiting, sa.func.coalesce(first_report, c.identified_at) < cut - hours)
+    return ContactStates(
+        sa.and_(c.kind == "close", c.identified_at <= cut),
+        placed("centralised"),
+        placed("home_quarantine"),
+        awaiting,
+        overdue,
+    )
+
+
+def _contacts(conn: Connection, rules: FigureRules, cut: datetime) -> Counts:
+    c, p = tracing_contacts.c, persons.c
+    states = contact_states(rules, cut)
+    base = tracing_contacts.join(persons, p.id == c.person_id)
+
+    def count(*where: sa.ColumnElement[bool]) -> dict[str, float]:
+        return _grouped(
+            conn,
+            select(p.residence_code, sa.func.count())
+            .select_from(base)
+            .where(states.counted, *where)
+            .group_by(p.residence_code),
         )
-    return out
+
+    return {
+        "contacts.identified": count(),
+        "contacts.placed": count(states.placed),
+        "contacts.home_orders": count(states.home_order),
+        "contacts.awaiting": count(states.awaiting),
+        "contacts.overdue": count(states.overdue) if rules.contacts_have_deadline else {},
+    }
 
 
 # ---- quarantine --------------------------------------------------------------------------

@@ -53,6 +53,7 @@ from fangkong.web.i18n import render, translations
 from fangkong.web.pages import page_lang, pages
 from fangkong.web.quarantine_pages import quarantine_pages
 from fangkong.web.riskarea_pages import riskarea_pages
+from fangkong.web.search_pages import search_pages
 from fangkong.web.testing_pages import testing_pages
 from fangkong.web.tracing_pages import tracing_pages
 
@@ -260,6 +261,7 @@ def create_app(
     app.include_router(tracing_api)
     app.include_router(command_api)
     app.include_router(command_pages)
+    app.include_router(search_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -106,7 +106,8 @@ class Person(Timestamped, Base):
     # keyed hash of (type, country, number): the natural key, for lookup and upsert
     doc_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     doc_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    name: Mapped[str] = mapped_column(String(100))
+    # in clear (masked when shown); indexed for the search box's exact name match (0023)
+    name: Mapped[str] = mapped_column(String(100), index=True)
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
     phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)

@@ -20,18 +20,19 @@ lives inside it. Lists come whole from these functions; ``page`` cuts one page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import Connection, select
 
-from fangkong import bounds
+from fangkong import bounds, clock
 from fangkong.auth.guard import Call, hidden, names, within
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import FACT_RECORD, PERSON_READ, PERSON_READ_FULL, PERSON_WRITE
+from fangkong.command.figures import FigureRules
 from fangkong.errors import BadInput, Problem
 from fangkong.healthcode.context import CodeContext
 from fangkong.identity.masking import mask_name
@@ -48,6 +49,7 @@ from fangkong.tracing.cases import (
 from fangkong.tracing.checkins import CheckinSource
 from fangkong.tracing.graph import clusters as _clusters
 from fangkong.tracing.lake import CheckinLake
+from fangkong.tracing.management import OVERDUE, STATES, Management, case_management
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.statuses import ContactUnknown, StatusInvalid, set_contact_status
 from fangkong.tracing.tables import (
@@ -88,6 +90,7 @@ class ContactRow:
     contact: ContactView
     name: str
     editable: bool
+    management: Management | None = None  # read when the caller asked for it
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ class CaseContacts:
     kind: str | None
     status: str | None
     can_change: bool
+    state: str | None = None  # a management state (tracing.management.STATES) or "overdue"
+    # the board's counts over all the case's contacts (unfiltered); empty when not asked
+    counts: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -192,17 +198,26 @@ def _choice(value: str | None, allowed: tuple[str, ...], field: str) -> str | No
 
 
 def read_case_contacts(
-    call: Call, case_id: int, *, kind: str | None = None, status: str | None = None
-) -> CaseContacts:
-    """A case's contacts with their evidence, filtered by kind and status. Audited."""
+    call: Call, case_id: int, *, kind: str | None = None, status: str | None = None,
+    figures: FigureRules | None = None, state: str | None = None,
+) -> CaseContacts:  # fmt: skip
+    """A case's contacts with their evidence, filtered by kind and status. With the
+    board's ``figures`` rules, also each contact's management and what is overdue
+    (``tracing.management``), filtered by ``state``, and the board's counts. Audited."""
     actor = call.actor
 
     def body(conn: Connection) -> tuple[CaseContacts, str]:
         call.require(*READ_RIGHTS)
         k = _choice(kind, CONTACT_KINDS, "kind")
         s = _choice(status, STATUSES, "status")
+        m = _choice(state, (*STATES, OVERDUE), "state") if figures is not None else None
         case = _case_in_reach(conn, actor, case_id)
         found = [c for c in contacts_of_case(conn, case_id, kind=k) if s is None or c.status == s]
+        managed = counts = None
+        if figures is not None:
+            read = case_management(conn, figures, case_id, at=call.at or clock.now())
+            managed, counts = read.by_contact, read.counts
+            found = [c for c in found if _in_state(managed.get(c.id), m)]
         people = [case.person_id, *(c.person_id for c in found)]
         name = names(conn, actor, people)
         inside = _visible(conn, actor, people)
@@ -211,15 +226,24 @@ def read_case_contacts(
                 c,
                 name[c.person_id] if c.person_id in inside else mask_name(name[c.person_id]),
                 c.person_id in inside,
+                managed.get(c.id) if managed is not None else None,
             )
             for c in found
         )
         view = CaseContacts(case, name[case.person_id], rows, k, s,
-                            all(actor.can(r) for r in CHANGE_RIGHTS))  # fmt: skip
+                            all(actor.can(r) for r in CHANGE_RIGHTS), m, counts or {})  # fmt: skip
         masked = "" if actor.can(PERSON_READ_FULL) else " masked"
         return view, f"{len(rows)} contacts{masked}"
 
     return call.audited("tracing.contacts", "case", str(case_id), body)
+
+
+def _in_state(management: Management | None, state: str | None) -> bool:
+    if state is None:
+        return True
+    if management is None:
+        return False
+    return bool(management.overdue) if state == OVERDUE else management.state == state
 
 
 def change_contact_statuses(

@@ -9,19 +9,20 @@ checks rights and jurisdiction and audits) and render a template.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.auth.guard import Call
+from fangkong.command.figures import FigureRules
+from fangkong.command.model import FIGURE
 from fangkong.errors import BadInput, Conflict, NotFound
-from fangkong.http.context import check_csrf
+from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import status_of
 from fangkong.tracing.access import (
-    CaseContacts,
     ChainsView,
     ClusterRow,
     change_contact_statuses,
@@ -30,6 +31,7 @@ from fangkong.tracing.access import (
     read_chains,
     read_clusters,
 )
+from fangkong.tracing.management import COUNTS, OVERDUE, STATES
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.steps import NEEDS, STEPS, record_step
 from fangkong.tracing.tables import CONTACT_KINDS, STATUSES
@@ -73,31 +75,35 @@ def _page_of(request: Request, param: str, number: int, size: int, items: Any) -
 
 def _contacts_page(
     request: Request, call: Call, case_id: int, kind: str | None, status: str | None, *,
-    code: int = 200, number: int = 1, **context: Any,
+    code: int = 200, number: int = 1, state: str | None = None, **context: Any,
 ) -> HTMLResponse:  # fmt: skip
+    figures = FigureRules.from_pack(app_context(request).codes.pack, call.tz)
     try:
-        view = read_case_contacts(call, case_id, kind=kind, status=status)
+        view = read_case_contacts(call, case_id, kind=kind, status=status, figures=figures,
+                                  state=state)  # fmt: skip
     except BadInput as exc:
-        view = read_case_contacts(call, case_id)
+        view = read_case_contacts(call, case_id, figures=figures)
         code, context["error"] = 422, exc.problem.text(page_lang(request))
     rows, pager = _page_of(request, "page", number, CONTACTS_PER_PAGE, view.contacts)
-    view = CaseContacts(view.case, view.name, tuple(rows), view.kind, view.status,
-                        view.can_change)  # fmt: skip
+    view = replace(view, contacts=tuple(rows))
+    lang = page_lang(request)
+    counts = [(k, FIGURE[f"contacts.{k}"].label(lang), view.counts.get(k, 0)) for k in COUNTS]
     return render_page(request, "tracing/case.html", status=code, actor=call.actor, view=view,
-                       kinds=CONTACT_KINDS, statuses=STATUSES, pager=pager,
-                       steps=[s.key for s in STEPS], needs=NEEDS, **context)  # fmt: skip
+                       kinds=CONTACT_KINDS, statuses=STATUSES, pager=pager, counts=counts,
+                       states=(*STATES, OVERDUE), steps=[s.key for s in STEPS], needs=NEEDS,
+                       **context)  # fmt: skip
 
 
 @tracing_pages.get("/tracing/cases/{case_id}")
 def get_case_contacts(
     request: Request, call: CallDep, case_id: PathId,
-    kind: Filter = None, status: Filter = None,
+    kind: Filter = None, status: Filter = None, state: Filter = None,
     changed: QueryCount = None, page: PageNo = 1,
     stamped: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:  # fmt: skip
     step = stamped if stamped in {s.key for s in STEPS} else None
     return _contacts_page(request, call, case_id, kind, status, changed=changed, number=page,
-                          stamped=step)  # fmt: skip
+                          state=state, stamped=step)  # fmt: skip
 
 
 @tracing_pages.post("/tracing/cases/{case_id}/steps/{step}")
