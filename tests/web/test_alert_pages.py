@@ -27,6 +27,7 @@ from fangkong.policy import load_pack
 from fangkong.store.schema import audit_log, regions
 from tests.api.codes import device_token, venue_of
 from tests.api.helpers import client, csrf_of, logged_in, make_app
+from tests.web.labels_check import raw_in
 
 COMPOUND_A = "140102001001001"  # county 140102 (user "epi", "viewer")
 COMPOUND_B = "140121100200001"  # county 140121 (user "county2")
@@ -113,7 +114,12 @@ def test_detail_shows_series_and_threshold(world: World) -> None:
     with world.engine.connect() as conn:
         stored = conn.execute(select(alerts.c.threshold).where(alerts.c.id == world.a)).scalar()
     assert values[-1]["threshold"] == pytest.approx(stored)
-    assert "ears-c2" in html
+    assert "EARS C2" in html  # the method by name
+    assert raw_in(html) == []
+    for lang in ("en", "zh"):
+        epi.get(f"/lang/{lang}")
+        for path in (f"/alerts/{world.a}", "/alerts"):
+            assert raw_in(epi.get(path).text) == [], (lang, path)
     assert 'id="to-verified"' in html
     assert 'id="to-dismissed"' in html
     assert epi.get(f"/alerts/{world.b}").status_code == 404  # another county: as absent

@@ -83,12 +83,16 @@ def test_board_shows_stages_and_the_overdue(server: str, tmp_path: Path) -> None
         assert page.inner_text(f"{section} .stage-released") == "1"  # the low-risk one
         assert page.inner_text(f"{section} .overdue-count") == "2"
         alerted = page.inner_text(f"{section} table.overdue")
-        assert "CHK-1 → CMD-A" in alerted  # the checkpoint team and its superior
+        assert "兴安站专班 → 右远区指挥部" in alerted  # the checkpoint team and its superior
+        assert "CMD-A" not in alerted  # by name, not by code
         page.screenshot(path=str(tmp_path / "arrivals-board.png"), full_page=True)
         page.click(f"{section} table.overdue a >> nth=0")
         page.wait_for_selector("#reason")
         assert "高风险区" in page.inner_text("#reason")
-        assert "arrivals.risks.high" in page.inner_text("#management")
+        management = page.inner_text("#management")
+        assert "集中隔离" in management
+        assert "高风险区来返规则" in management
+        assert "arrivals.risks" not in management
         page.select_option("#confirm select", "boarded")
         page.click("#confirm button")
         page.wait_for_selector("#stage")
@@ -124,6 +128,7 @@ def test_board_after_the_demo_desk(demo_server: tuple[str, Engine], tmp_path: Pa
             assert rows.count() == still
             if still:
                 told = page.inner_text(f"{section} table.overdue")
-                assert " → CMD-" in told  # a team and its superior, from the desk's set-up
+                assert " → " in told  # a team and its superior, from the desk's set-up
+                assert " → CMD-" not in told  # by name, not by code
         page.screenshot(path=str(tmp_path / "arrivals-demo-board.png"), full_page=True)
     assert (tmp_path / "arrivals-demo-board.png").stat().st_size > 10_000

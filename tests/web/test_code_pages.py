@@ -18,6 +18,7 @@ from fangkong.store.schema import audit_log
 from tests.api.codes import AUDIT_KEY, codes_of, make_red, make_yellow
 from tests.api.helpers import csrf_of, logged_in, make_app, person_identity, person_ids
 from tests.conftest import PASSWORD
+from tests.web.labels_check import raw_in
 
 
 @pytest.fixture
@@ -52,13 +53,16 @@ def test_lookup_shows_colour_reasons_qr_history_in_both_languages(
     assert "解除条件" in html
     assert "转为黄码" in _text(html, "next-change")
     assert f'src="/api/v1/persons/{pid}/code/qr.png"' in html
-    assert "close_contact" in _text(html, "history")
+    assert "密切接触者" in _text(html, "history")  # the rule and the fact by name
+    assert raw_in(html) == []  # no rule id, trigger or colour key shown raw
     c.cookies.set("fk_lang", "en")
     en = c.get(f"/codes/{pid}").text
     assert _text(en, "code-colour") == "Red code"
     assert "close contact" in _text(en, "reasons").lower()
     assert "turns Yellow code" in _text(en, "next-change")
     assert "密切接触" not in en
+    assert "Close contact" in _text(en, "history")
+    assert raw_in(en) == []
 
 
 def test_lookup_errors_and_csrf(app: FastAPI, province: Engine) -> None:
@@ -100,8 +104,9 @@ def test_viewer_page_masks_name_and_reasons(app: FastAPI, province: Engine) -> N
     assert _text(html, "code-colour") == "红码"
     assert person_identity(province, pid)[1] not in html
     assert "reasons-masked" in html
-    assert "close_contact" in html
-    assert "密切接触" not in html
+    assert "密切接触者" in html  # which rule applies, by name
+    assert 'class="reason-text"' not in html  # not its details
+    assert raw_in(html) == []
     assert "提交纠错申请" not in html
 
 

@@ -60,3 +60,26 @@ def test_a_refused_form_shows_each_error_next_to_its_field(server: str) -> None:
         page.wait_for_selector("#start-campaign-name-error")
         assert "at most 100 characters" in page.inner_text("#start-campaign-name-error")
         assert page.locator(f"{form} input[name=name]").input_value() == long
+
+
+def test_the_language_switch_keeps_the_query(server: str) -> None:
+    """Chromium clicks 中文/English on a page with a query and lands on the same page, the
+    query kept, in the other language (issue 19, point 4); the page shows no stored value
+    raw in either language."""
+    from tests.web.labels_check import raw_in
+
+    with chromium() as browser:
+        page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+        login(page, server, "epi")
+        page.goto(f"{server}/quarantine?level=county&a=b")
+        assert page.get_attribute("html", "lang") == "zh-Hans"
+        assert raw_in(page.content()) == []
+        page.click("#lang-switch")
+        page.wait_for_load_state()
+        assert page.url == f"{server}/quarantine?level=county&a=b"
+        assert page.get_attribute("html", "lang") == "en"
+        assert raw_in(page.content()) == []
+        page.click("#lang-switch")
+        page.wait_for_load_state()
+        assert page.url == f"{server}/quarantine?level=county&a=b"
+        assert page.get_attribute("html", "lang") == "zh-Hans"

@@ -31,6 +31,7 @@ from fangkong.quarantine.terms import test_dates as dates_of
 from fangkong.store.schema import audit_log, persons
 from tests.api.helpers import csrf_of, logged_in, make_app
 from tests.quarantine.helpers import COUNTY_A, add, hotel, people
+from tests.web.labels_check import raw_in
 
 P9 = QuarantineRules.shipped("protocol-9")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -110,6 +111,8 @@ def test_health_check_form_records_abnormal_and_raises_an_alert(world: World) ->
     epi = logged_in(world.app, "epi")
     page = epi.get(f"/quarantine/placements/{pid}")
     assert page.status_code == 200
+    assert raw_in(page.text) == []  # the risk group by name, not close_contact
+    assert "密切接触者" in page.text
     # the schedule of protocol-9's close contacts: days 1, 2, 3, 5, 7 from the start
     days = [int(d) for d in re.findall(r'<tr class="scheduled" data-day="(\d+)">', page.text)]
     assert days == list(P9.phases("close_contact")[0].test_days)

@@ -22,6 +22,7 @@ from fangkong.arrivals.tables import (
     handoffs,
     manifests,
     stage_changes,
+    teams,
     travellers,
     trips,
 )
@@ -44,6 +45,7 @@ class OverdueRow:
     task_region: str | None  # the region that owes the stage's task now (None: no task yet)
     task_region_name: str | None
     escalation_level: int | None  # the task's level above its first unit
+    notified_names: tuple[str, ...] = ()  # the teams told, by name (a code without one)
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class TravellerView:
     steps: list[dict[str, Any]]
     handoff: dict[str, Any] | None
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    """Names of the teams the alerts told and of the hand-off's regions, by code: a page
+    shows 晋昌区接收专班, not RCV-140102."""
 
 
 def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointBoard]:
@@ -127,6 +132,7 @@ def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointB
     }
     tasks = stage_tasks(conn, [f"{r.id}/{r.stage}" for r in late], at)
     owners = _region_names(conn, {t.region_code for t in tasks.values()})
+    team_names = _team_names(conn, {code for r in late for code in r.notified or ()})
     boards = []
     for point, stages in counts.items():
         overdue = []
@@ -138,7 +144,8 @@ def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointB
                 int(r.id), int(r.person_id), r.risk, r.stage, r.due_at, r.team_code,
                 tuple(r.notified or ()), task.region_code if task else None,
                 owners.get(task.region_code) if task else None,
-                task.escalation_level if task else None))  # fmt: skip
+                task.escalation_level if task else None,
+                tuple(team_names.get(c, c) for c in r.notified or ())))  # fmt: skip
         boards.append(
             PointBoard(
                 point,
@@ -158,12 +165,21 @@ def stage_tasks(conn: Connection, keys: list[str], at: datetime) -> dict[str, Ta
     return tasks_for_sources(conn, "closed_loop_overdue", "arrival", keys, at=at)
 
 
-def _region_names(conn: Connection, codes: set[str]) -> dict[str, str]:
+def _names(conn: Connection, table: Any, codes: set[str]) -> dict[str, str]:
+    """Names by code of rows of ``table`` (regions, teams)."""
     if not codes:
         return {}
-    r = region_table.c
+    c = table.c
     return {x.code: x.name for x in conn.execute(
-        select(r.code, r.name).where(r.code.in_(sorted(codes))))}  # fmt: skip
+        select(c.code, c.name).where(c.code.in_(sorted(codes))))}  # fmt: skip
+
+
+def _region_names(conn: Connection, codes: set[str]) -> dict[str, str]:
+    return _names(conn, region_table, codes)
+
+
+def _team_names(conn: Connection, codes: set[str]) -> dict[str, str]:
+    return _names(conn, teams, codes)
 
 
 def point_boards(bind: Bind, *, at: datetime) -> list[PointBoard]:
@@ -244,6 +260,10 @@ def traveller(conn: Connection, tid: int, *, at: datetime) -> TravellerView | No
                 "region_name": owners.get(task.region_code),
                 "escalation_level": task.escalation_level, "deadline_at": task.deadline_at},
         })  # fmt: skip
+    told = {code for a in rows for code in a.notified or ()}
+    names = _team_names(conn, told) | _region_names(
+        conn, set() if h is None else {h.from_region, h.to_region}
+    )
     return TravellerView(
         int(r.id),
         int(r.person_id),
@@ -266,4 +286,5 @@ def traveller(conn: Connection, tid: int, *, at: datetime) -> TravellerView | No
         steps,
         handoff,
         alert_rows,
+        names,
     )

@@ -21,9 +21,17 @@ def forecast_rows(rf: RegionForecast, i: int) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def forecast_spec(rf: RegionForecast, i: int, title: str) -> dict[str, Any]:
-    """Rooms needed: the interval as a band, the median as a line, capacity as a rule."""
+FORECAST_LABELS = {"day": "day", "rooms": "rooms", "median": "median", "low": "low",
+                   "high": "high", "p_exceed": "p_exceed"}  # fmt: skip
+
+
+def forecast_spec(
+    rf: RegionForecast, i: int, title: str, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Rooms needed: the interval as a band, the median as a line, capacity as a rule;
+    axis and tooltip titles from ``labels`` (the page's language; FORECAST_LABELS's keys)."""
     rows = forecast_rows(rf, i)
+    t = labels or FORECAST_LABELS
     x = {"field": "day", "type": "temporal", "title": None}
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
@@ -32,11 +40,15 @@ def forecast_spec(rf: RegionForecast, i: int, title: str) -> dict[str, Any]:
         "layer": [
             {"mark": {"type": "area", "opacity": 0.3, "color": "#1f77b4"},
              "encoding": {"x": x, "y": {"field": "low", "type": "quantitative",
-                                        "title": "rooms"}, "y2": {"field": "high"}}},
+                                        "title": t["rooms"]}, "y2": {"field": "high"}}},
             {"mark": {"type": "line", "color": "#1f77b4", "point": True},
              "encoding": {"x": x, "y": {"field": "median", "type": "quantitative"},
-                          "tooltip": [{"field": "day"}, {"field": "median"}, {"field": "low"},
-                                      {"field": "high"}, {"field": "p_exceed", "format": ".0%"}]}},
+                          "tooltip": [{"field": "day", "type": "temporal", "title": t["day"]},
+                                      {"field": "median", "title": t["median"], "format": ".0f"},
+                                      {"field": "low", "title": t["low"], "format": ".0f"},
+                                      {"field": "high", "title": t["high"], "format": ".0f"},
+                                      {"field": "p_exceed", "title": t["p_exceed"],
+                                       "format": ".0%"}]}},
             {"mark": {"type": "rule", "color": "#d62728", "strokeDash": [6, 4]},
              "encoding": {"y": {"field": "capacity", "aggregate": "max"}}},
         ],

@@ -120,8 +120,13 @@ def list_command(
     for a in areas:
         lift = "—" if a.expected_lift_at is None else fmt_time(a.expected_lift_at, ctx.tz)
         table.add_row(str(a.id), a.code, a.name, a.level, fmt_time(a.since, ctx.tz), lift,
-                      a.reason)  # fmt: skip
+                      _both(a.reason, a.reason_en))  # fmt: skip
     out.print(str(table))
+
+
+def _both(zh: str, en: str) -> str:
+    """A reason for the bilingual terminal: "zh / en", or the one text kept in both."""
+    return zh if not en or en == zh else f"{zh} / {en}"
 
 
 @app.command("history")
@@ -136,7 +141,7 @@ def history_command(
     table = Table("at", "area", "from", "to", "by", "rule", "reason")
     for h in rows:
         table.add_row(fmt_time(h.at, ctx.tz), h.area_name, h.from_level or "—", h.to_level,
-                      h.changed_by, h.rule or "—", h.reason)  # fmt: skip
+                      h.changed_by, h.rule or "—", _both(h.reason, h.reason_en))  # fmt: skip
     out.print(str(table))
 
 

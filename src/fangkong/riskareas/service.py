@@ -62,6 +62,7 @@ class AreaView:
     designated_by: str
     expected_lift_at: datetime | None
     expected_lift_to: str | None
+    reason_en: str = ""  # the reason in English (``reason``: in Chinese)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class ChangeView:
     changed_by: str
     rule: str | None
     reason: str
+    reason_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -312,7 +314,9 @@ def designate(
                 "低风险区无需划定：未划为高、中风险的地区即为低风险",
                 "low risk needs no designation: it is every area not high or medium",
             )
-        values = {"level": level, "origin": "designated", "since": at, "reason": reason.strip(),
+        zh, en = split_reason(reason)
+        values = {"level": level, "origin": "designated", "since": at, "reason": zh,
+                  "reason_en": en,
                   "designated_at": now, "designated_by": by[:80], "pack_name": ctx.pack.name,
                   "pack_version": ctx.pack.version}  # fmt: skip
         if row is None:
@@ -328,10 +332,21 @@ def designate(
             area_id, before = int(row.id), str(row.level)
             conn.execute(update(risk_areas).where(risk_areas.c.id == area_id).values(**values))
         change_id = _change(conn, ctx, area_id, at, now, before, level, "designated", by, None,
-                            reason.strip())  # fmt: skip
+                            (zh, en))  # fmt: skip
         n = _follow_codes(conn, ctx, (area_id, region_code, building, name), before, level, at,
                           by, now, change_id, evaluate)  # fmt: skip
         return ChangeResult(_view(conn, ctx, rules, area_id), n)
+
+
+def split_reason(text: str) -> tuple[str, str]:
+    """A reason as (Chinese, English): "中文 / English" split on its first " / " (the form
+    the suggestions post, and how reasons were stored before migration 0022); any other
+    text is kept as it is in both."""
+    text = text.strip()
+    if " / " not in text:
+        return text, text
+    zh, en = (part.strip() for part in text.split(" / ", 1))
+    return (zh, en) if zh and en else (text, text)
 
 
 def _attach_households(conn: Connection, area_id: int, region_code: str,
@@ -360,11 +375,11 @@ def _attach_households(conn: Connection, area_id: int, region_code: str,
 
 def _change(conn: Connection, ctx: CodeContext, area_id: int, at: datetime, now: datetime,
             before: str | None, after: str, origin: str, by: str, rule: str | None,
-            reason: str) -> int:  # fmt: skip
+            reason: tuple[str, str]) -> int:  # fmt: skip
     inserted = conn.execute(
         risk_area_changes.insert().values(
             area_id=area_id, at=at, recorded_at=now, from_level=before, to_level=after,
-            origin=origin, changed_by=by[:80], rule=rule, reason=reason,
+            origin=origin, changed_by=by[:80], rule=rule, reason=reason[0], reason_en=reason[1],
             pack_name=ctx.pack.name, pack_version=ctx.pack.version)
     ).inserted_primary_key  # fmt: skip
     return int(inserted[0]) if inserted is not None else 0
@@ -405,8 +420,10 @@ def run_lifting(
                                row.since.astimezone(ctx.tz).date(), ctx)  # fmt: skip
             for lift in walk(rules, AreaState(row.level, row.origin, row.since), found, now):
                 reason = (f"连续{lift.days}天无新增感染者，自动由{LEVEL_NAMES[lift.from_level][0]}"
-                          f"调整为{LEVEL_NAMES[lift.to_level][0]} / {lift.days} days without a "
-                          f"new infection: {lift.from_level} → {lift.to_level}")  # fmt: skip
+                          f"调整为{LEVEL_NAMES[lift.to_level][0]}",
+                          f"{lift.days} days without a new infection: "
+                          f"{LEVEL_NAMES[lift.from_level][1]} → "
+                          f"{LEVEL_NAMES[lift.to_level][1]}")  # fmt: skip
                 conn.execute(update(risk_areas).where(risk_areas.c.id == row.id).values(
                     level=lift.to_level, origin="downgraded", since=lift.at))  # fmt: skip
                 rule = f"lifting.{lift.from_level} ({lift.days} d)"
@@ -494,6 +511,7 @@ def _to_view(rules: RiskAreaRules, r: Row[Any], found: Sequence[datetime]) -> Ar
         r.designated_by,
         lift_at,
         lift_to,
+        r.reason_en or r.reason,
     )
 
 
@@ -543,6 +561,7 @@ def area_history(bind: Bind, area_id: int | None = None, *, limit: int = 500) ->
                 r.changed_by,
                 r.rule,
                 r.reason,
+                r.reason_en or r.reason,
             )
             for r in conn.execute(query)
         ]

@@ -42,7 +42,8 @@ class RiskArea(Base):
     level: Mapped[str] = mapped_column(String(8), index=True)
     origin: Mapped[str] = mapped_column(String(12))
     since: Mapped[datetime] = mapped_column(UTCDateTime())
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)  # Chinese (or the one language typed)
+    reason_en: Mapped[str | None] = mapped_column(Text)  # English (migration 0022)
     designated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     designated_by: Mapped[str] = mapped_column(String(80))
     pack_name: Mapped[str] = mapped_column(String(60))
@@ -78,7 +79,8 @@ class RiskAreaChange(Base):
     origin: Mapped[str] = mapped_column(String(12))
     changed_by: Mapped[str] = mapped_column(String(80))  # a user, or job:lifting
     rule: Mapped[str | None] = mapped_column(String(80))  # e.g. lifting.high (7 days)
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)  # Chinese (or the one language typed)
+    reason_en: Mapped[str | None] = mapped_column(Text)  # English (migration 0022)
     pack_name: Mapped[str] = mapped_column(String(60))
     pack_version: Mapped[str] = mapped_column(String(40))
 

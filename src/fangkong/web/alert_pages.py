@@ -25,10 +25,11 @@ from fangkong.alerts.access import (
     read_board,
 )
 from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
+from fangkong.alerts.rules import AlertRules
 from fangkong.auth.guard import Call
 from fangkong.command.model import TASK_STATUSES
 from fangkong.errors import BadInput
-from fangkong.http.context import check_csrf
+from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep
 from fangkong.web import forms
 from fangkong.web.i18n import translations
@@ -56,7 +57,20 @@ def get_alerts(
         code, error = 422, exc.problem.text(page_lang(request))
         view = list_alerts(call, Filters())
     return page(request, "alerts/list.html", status=code, actor=call.actor, view=view, error=error,
-                statuses=STATUSES, severities=SEVERITIES, kinds=KINDS)  # fmt: skip
+                statuses=STATUSES, severities=SEVERITIES, kinds=KINDS,
+                rule_names=rule_names(request))  # fmt: skip
+
+
+def rule_names(request: Request) -> dict[str, str]:
+    """The pack's alert rules (triggers and detectors) by id, in the page's language: its
+    ``label_zh`` / ``label_en`` (a rule the pack no longer has shows its id)."""
+    rules = AlertRules.from_pack(app_context(request).codes.pack)
+    zh = page_lang(request) == "zh"
+    found: dict[str, tuple[str, str]] = {
+        **{k: (r.label_zh, r.label_en) for k, r in rules.triggers.items()},
+        **{k: (r.label_zh, r.label_en) for k, r in rules.detectors.items()},
+    }
+    return {key: names[0] if zh else names[1] for key, names in found.items()}
 
 
 @alert_pages.get("/alerts/board")

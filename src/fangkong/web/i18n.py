@@ -26,6 +26,7 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fangkong import bounds
+from fangkong.web.labels import code_trigger, label, risk_rule
 
 HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
@@ -33,6 +34,17 @@ TEMPLATE_DIR = HERE / "templates"
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 _BABEL_LOCALE = {"zh": "zh_Hans_CN", "en": "en"}
+
+
+CODE_MESSAGES = (
+    # msgids translated in Python (chart specs built by the handlers), not in a template:
+    # the catalogue test counts them as used
+    "Rooms needed (median)",
+    "Chance the rooms run out",
+    "Low (1 in 20)",
+    "High (19 in 20)",
+    "Cluster",
+)
 
 
 def po_path(lang: str) -> Path:
@@ -64,11 +76,25 @@ def environment(lang: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(lang), newstyle=True)  # type: ignore[attr-defined]
-    env.filters["number"] = lambda n: format_decimal(n, locale=_BABEL_LOCALE[lang])
+    locale = _BABEL_LOCALE[lang]
+    env.filters["number"] = lambda n: "—" if n is None else format_decimal(n, locale=locale)
+    env.filters["decimal"] = lambda n, most=2, least=1: _decimal(n, most, least, locale)
+    # the one translation layer of stored values (fangkong.web.labels)
+    env.filters["label"] = lambda value, vocabulary: label(value, vocabulary, lang)
+    env.filters["risk_rule"] = lambda rule: risk_rule(rule, lang)
+    env.filters["code_trigger"] = lambda trigger: code_trigger(trigger, lang)
     env.globals["lang"] = lang
     # a stored date outside its window (before the bounds) is shown with a marker
     env.globals["in_window"] = bounds.in_window
     return env
+
+
+def _decimal(n: float | None, most: int, least: int, locale: str) -> str:
+    """``n`` with ``least`` to ``most`` decimals and the language's grouping (Ct 23.46)."""
+    if n is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * least + "#" * (most - least) if most else "")
+    return format_decimal(n, format=pattern, locale=locale)
 
 
 def render(lang: str, template: str, **context: Any) -> str:

@@ -113,6 +113,8 @@ def page(
         lang,
         template,
         request_path=request.url.path,
+        # the language switch comes back here, query and all (?page=2&status=open)
+        request_here=request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         actor=actor,
         csrf=session_csrf(request),
         when=lambda t: "—" if t is None else fmt_time(t, tz),

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from fangkong import bounds, clock
 from fangkong.auth.guard import Call
 from fangkong.auth.rights import QUARANTINE_MANAGE, QUARANTINE_PLACE
+from fangkong.command.rules import CommandRules
 from fangkong.errors import FangkongError, Problem
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
@@ -69,6 +70,8 @@ def get_readiness(
         total=total,
         norm=rules.readiness.rooms_per_10000,
         level=level or rules.readiness.level,
+        # days of capacity left past the forecast's horizon read "> N", as on the board
+        days_left_horizon=CommandRules.from_pack(ctx.codes.pack).days_left_horizon,
     )
 
 

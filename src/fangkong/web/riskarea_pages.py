@@ -91,7 +91,12 @@ def get_forecast(
     spec = None
     if chosen is not None:
         title = f"{rf.names[chosen]} ({rf.regions[chosen]})"
-        spec = _json(forecast_spec(rf, chosen, title))
+        gettext = translations(page_lang(request)).gettext
+        labels = {"day": gettext("Day"), "rooms": gettext("Rooms"),
+                  "median": gettext("Rooms needed (median)"), "low": gettext("Low (1 in 20)"),
+                  "high": gettext("High (19 in 20)"),
+                  "p_exceed": gettext("Chance the rooms run out")}  # fmt: skip
+        spec = _json(forecast_spec(rf, chosen, title, labels))
     return page(request, "riskareas/forecast.html", actor=call.actor, rows=rows, spec=spec,
                 chosen=None if chosen is None else rf.regions[chosen], pack=rf.pack,
                 rt_factor=rt_factor, standby=standby, draws=rf.forecast.draws)  # fmt: skip

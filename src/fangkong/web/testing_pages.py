@@ -32,6 +32,7 @@ from fangkong.testing.access.tubes import read_tube
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.tables import FLAGS
 from fangkong.web import forms
+from fangkong.web.i18n import translations
 from fangkong.web.pages import PathId, QueryCount, page, page_lang, session_csrf_basis
 
 testing_pages = APIRouter(include_in_schema=False)
@@ -83,13 +84,14 @@ def post_campaign(request: Request, ctx: Ctx, call: CallDep, posted: forms.Poste
     return _campaigns_page(request, ctx, call, status=status, **context)
 
 
-def progress_spec(view: CampaignView) -> str:
+def progress_spec(view: CampaignView, lang: str = "en") -> str:
     """A Vega-Lite bar chart: share sampled per compound, the gap to everyone in grey."""
     values = [
         {"compound": f"{c.name} ({c.code})", "share": round(c.share, 4), "sampled": c.sampled,
          "residents": c.residents}
         for c in view.progress.compounds
     ]  # fmt: skip
+    gettext = translations(lang).gettext
     spec = {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "width": "container",
@@ -104,8 +106,9 @@ def progress_spec(view: CampaignView) -> str:
              "encoding": {"y": {"field": "compound", "type": "nominal", "sort": None},
                           "x": {"field": "share", "type": "quantitative", "title": None,
                                 "axis": {"format": "%"}, "scale": {"domain": [0, 1]}},
-                          "tooltip": [{"field": "compound"}, {"field": "sampled"},
-                                      {"field": "residents"}]}},
+                          "tooltip": [{"field": "compound", "title": gettext("Compound")},
+                                      {"field": "sampled", "title": gettext("Sampled")},
+                                      {"field": "residents", "title": gettext("Residents")}]}},
         ],
     }  # fmt: skip
     # inside <script type="application/json">: keep "</" from closing the element
@@ -125,7 +128,7 @@ def get_campaign(request: Request, ctx: Ctx, call: CallDep, campaign_id: PathId)
         planned_at = p.starts_at + timedelta(hours=view.plan.results_hours)
     return page(request, "testing/campaign.html", actor=call.actor, view=view, deadline=deadline,
                 predicted=predicted, planned_at=planned_at,
-                chart_spec=progress_spec(view))  # fmt: skip
+                chart_spec=progress_spec(view, page_lang(request)))  # fmt: skip
 
 
 # ---- results, tubes, overdue ----------------------------------------------------------------

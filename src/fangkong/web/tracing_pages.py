@@ -36,6 +36,7 @@ from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.steps import NEEDS, STEPS, record_step
 from fangkong.tracing.tables import CONTACT_KINDS, STATUSES
 from fangkong.web import forms
+from fangkong.web.i18n import translations
 from fangkong.web.pages import PathId, QueryCount, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
 
@@ -205,13 +206,14 @@ def graph_spec(view: ChainsView) -> str:
     return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
 
 
-def growth_spec(clusters: Any, first: int) -> str:
+def growth_spec(clusters: Any, first: int, lang: str = "en") -> str:
     """A Vega-Lite line chart: cases per day of each cluster on the page (numbered as in
     the table), by onset (else sampling) date."""
     values = [
         {"cluster": f"#{first + i}", "date": d.isoformat(), "cases": n}
         for i, cl in enumerate(clusters) for d, n in cl.growth
     ]  # fmt: skip
+    gettext = translations(lang).gettext
     spec = {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "width": "container", "height": 220,
@@ -223,8 +225,9 @@ def growth_spec(clusters: Any, first: int) -> str:
                   "axis": {"tickMinStep": 1}},
             "color": {"field": "cluster", "type": "nominal", "title": None,
                       "sort": None},
-            "tooltip": [{"field": "cluster"}, {"field": "date", "type": "temporal"},
-                        {"field": "cases"}],
+            "tooltip": [{"field": "cluster", "title": gettext("Cluster")},
+                        {"field": "date", "type": "temporal", "title": gettext("Date")},
+                        {"field": "cases", "title": gettext("Cases")}],
         },
     }  # fmt: skip
     return json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
@@ -244,6 +247,6 @@ def get_chains(
     return render_page(
         request, "tracing/chains.html", actor=call.actor, view=view, clusters=clusters,
         graph_spec=graph_spec(view), window_days=rules.cluster_window_days,
-        growth_spec=growth_spec(clusters, cluster_pager.first), pager=chain_pager,
-        cluster_pager=cluster_pager,
+        growth_spec=growth_spec(clusters, cluster_pager.first, page_lang(request)),
+        pager=chain_pager, cluster_pager=cluster_pager,
     )  # fmt: skip

@@ -1,7 +1,7 @@
 """an index on persons' names, for the search box (issue 19, point 2)
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-07 12:30:00
 
 The search box finds a person by name, ID number or phone. ID and phone numbers are
@@ -19,7 +19,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0023"
-down_revision = "0021"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

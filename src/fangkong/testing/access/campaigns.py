@@ -15,7 +15,7 @@ from fangkong.auth.jurisdiction import region_exists
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import PERSON_READ_FULL, TESTING_MANAGE, TESTING_READ
 from fangkong.errors import FieldProblem, InvalidFields, NotFound, Problem
-from fangkong.store.schema import persons
+from fangkong.store.schema import persons, regions
 from fangkong.testing import campaigns as camp
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.tables import campaigns
@@ -69,15 +69,18 @@ def campaign_progress(
 
 
 def campaign_list(call: Call) -> list[Any]:
-    """Campaigns over regions of the jurisdiction, newest first (no personal data)."""
+    """Campaigns over regions of the jurisdiction, newest first (no personal data), each
+    with its region's name (``region_name``: a page shows the name, not the code)."""
     call.require(TESTING_READ)
     c = campaigns.c
+    query = (
+        select(campaigns, regions.c.name.label("region_name"))
+        .select_from(campaigns.outerjoin(regions, regions.c.code == c.region_code))
+        .where(within(call.actor, c.region_code))
+        .order_by(c.id.desc())
+    )
     with call.engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(campaigns).where(within(call.actor, c.region_code)).order_by(c.id.desc())
-            ).all()
-        )
+        return list(conn.execute(query).all())
 
 
 def campaign_view(
