@@ -383,8 +383,9 @@ def forecast_from_store(
             if i is not None:
                 incidence[i, (d - first).days] += 1
         p = quarantine_placements.c
-        ends = [datetime.combine(today + timedelta(days=k), time(0), tzinfo=tz)
-                for k in range(1, h + 1)]  # fmt: skip
+        ends = np.array([datetime.combine(today + timedelta(days=k), time(0), tzinfo=tz)
+                         .timestamp() for k in range(1, h + 1)])  # fmt: skip
+        at_row, until = [], []  # a running placement: its region's row, its planned end
         for region, planned_end in conn.execute(
             select(p.region_code, p.planned_end).where(
                 p.active.is_(True), p.kind == "centralised", p.room_id.is_not(None)
@@ -392,7 +393,11 @@ def forecast_from_store(
         ):
             i = row.get(index.ancestor(region, level) or "")
             if i is not None:
-                occupied[i] += [planned_end is None or planned_end > e for e in ends]
+                at_row.append(i)
+                until.append(np.inf if planned_end is None else planned_end.timestamp())
+        # occupied on day k: the placements still running at its end (no end: all days)
+        still = np.asarray(until)[:, None] > ends[None, :]
+        np.add.at(occupied, np.asarray(at_row, dtype=np.intp), still)
         contacts, coc = measured_spreads(conn)
     if options.contacts_mean is not None:
         contacts = Spread(options.contacts_mean, contacts.size)
