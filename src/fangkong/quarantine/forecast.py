@@ -25,10 +25,11 @@ regions at once, tested equal to ``fangkong.surveillance.rt.estimate_r``.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -41,6 +42,9 @@ from fangkong.auth.rights import QUARANTINE_READ
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.schema import persons
 from fangkong.tracing.tables import tracing_cases, tracing_exposures
+
+if TYPE_CHECKING:  # readiness imports this module: its type only
+    from fangkong.quarantine.readiness import RegionCapacity
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -349,11 +353,13 @@ def measured_spreads(conn: Connection) -> tuple[Spread, Spread]:
 def forecast_from_store(
     bind: Engine | Connection, pack: Any, tz: ZoneInfo,
     options: ForecastOptions = ForecastOptions(), *, now: datetime | None = None,
-    within: str | None = None,
+    within: str | None = None, capacity: Sequence[RegionCapacity] | None = None,
 ) -> RegionForecast:  # fmt: skip
     """Read the store and project: cases per region and day (residence → the region at
     ``level``), Rt posteriors, contact spreads from tracing, rooms and running placements
-    from quarantine (``capacity_by_region``), the pack's periods."""
+    from quarantine (``capacity_by_region``; ``capacity``: its rows for the same pack,
+    level, ``now`` and ``within`` when the caller has just read them, not read again),
+    the pack's periods."""
     from fangkong.quarantine.readiness import capacity_by_region
     from fangkong.quarantine.regions import load_regions
     from fangkong.quarantine.rules import QuarantineRules
@@ -364,7 +370,9 @@ def forecast_from_store(
     today = now.astimezone(tz).date()
     qrules = QuarantineRules.from_pack(pack)
     level = options.level or qrules.readiness.level
-    capacity = capacity_by_region(bind, qrules, level=level, at=now, within=within, demand=False)
+    if capacity is None:
+        capacity = capacity_by_region(bind, qrules, level=level, at=now, within=within,
+                                      demand=False)  # fmt: skip
     codes = tuple(c.region_code for c in capacity)
     row = {c: i for i, c in enumerate(codes)}
     n, t, h = len(codes), options.history_days, options.horizon
