@@ -5,6 +5,7 @@ open, time to first byte and to the last through a real server, against issue 19
     .venv/bin/python benchmarks/pages.py [--home fangkong-data] [--requests 5]
                                          [--before 3862cda] [--no-before] [--scale 1]
     .venv/bin/python benchmarks/pages.py --world 1000000 [--world-db FILE] [--requests 5]
+    .venv/bin/python benchmarks/pages.py [--world N --world-db FILE] --profile /quarantine
 
 1. The database: ``--home`` (default ``./fangkong-data``, where ``make demo`` writes);
    when it holds no ``fangkong.db``, ``fangkong demo`` builds it there first (1–3 min).
@@ -26,8 +27,10 @@ open, time to first byte and to the last through a real server, against issue 19
    latest of its kind, ``deeper_pages``).
 3. Printed: a table per version (first request, p50 and p95 of the first byte, the
    body size), then one table of every page with p50/p95 of the first byte and of the
-   total, the goal and whether the page meets it (its p95 first byte), the misses
-   listed; with a before version, the before/after ratio of the p50 first byte.
+   total, the server process's CPU seconds per request (``/proc``: on a shared machine
+   the steadier figure), the goal and whether the page meets it (its p95 first byte),
+   the misses listed; with a before version, the before/after ratio of the p50 first
+   byte.
 
 ``--world N``: the command centre's province (``benchmarks/command_world.py``, N persons,
 an outbreak in progress; ~2 min to build at 1,000,000) instead of the demo, goal ≤ 2 s.
@@ -38,8 +41,15 @@ the world's ``NOW`` (``FANGKONG_CLOCK``), as ``benchmarks/board.py --serve`` doe
 epidemiologist ``bench-epi`` is added to it. Only this tree is timed unless
 ``--before`` is given.
 
-The old code can only open a database at its own schema head; when a later migration
-has moved the schema, the "before" run says so and only ours is timed. SQLite only.
+``--profile PATH`` (repeatable; either database): instead of timing, PATH through the
+app in-process, once to warm and once under cProfile (the ``--top`` functions by
+cumulative time; a server error shows its traceback) — how a page that misses its goal
+is looked into.
+
+A server error on a page (the connection dropped) is printed with the last line of the
+server's log and the page counted as a miss (status 0). The old code can only open a
+database at its own schema head; when a later migration has moved the schema, the
+"before" run says so and only ours is timed. SQLite only.
 """
 
 from __future__ import annotations
@@ -98,6 +108,16 @@ class Timing:
     first_byte: list[float]
     total: list[float]
     size: int
+    cpu: float = 0.0  # the server process's CPU seconds per request (the machine is shared)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def p95(xs: list[float]) -> float:
@@ -335,6 +355,7 @@ def time_pages(label: str, src: Path, settings: dict[str, str], user: tuple[str,
         pages = nav_pages(client)
         for path in pages + [p for p in deeper if p not in pages]:
             firsts, totals, status, size = [], [], 0, 0
+            cpu0 = cpu_seconds(proc.pid)
             for _ in range(requests):
                 try:
                     status, body, first, total = client.request("GET", path)
@@ -347,7 +368,8 @@ def time_pages(label: str, src: Path, settings: dict[str, str], user: tuple[str,
                 size = len(body)
                 if status == 0:
                     break
-            out[path] = Timing(path, status, firsts, totals, size)
+            cpu = (cpu_seconds(proc.pid) - cpu0) / len(firsts)
+            out[path] = Timing(path, status, firsts, totals, size, cpu)
             print(f"  {path:36} {status}  first {ms(firsts[0]):>9}  p50 "
                   f"{ms(statistics.median(firsts)):>9}  p95 {ms(p95(firsts)):>9}  "
                   f"{size / 1024:,.0f} KiB", flush=True)  # fmt: skip
@@ -410,15 +432,16 @@ def profile_page(settings: dict[str, str], user: tuple[str, str], path: str, top
 
 def report(after: dict[str, Timing], before: dict[str, Timing] | None, goal: float) -> None:
     """Every page against the goal (its p95 first byte), the misses named after."""
-    print(f"\n| page | status | first byte p50 | p95 | total p50 | p95 | KiB | ≤ {goal:g} s p95 |")
-    print("|---|---:|---:|---:|---:|---:|---:|:---:|")
+    print(f"\n| page | status | first byte p50 | p95 | total p50 | p95 | server CPU | KiB "
+          f"| ≤ {goal:g} s p95 |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|:---:|")
     order = [p for p in SLOW if p in after] + [p for p in after if p not in SLOW]
     for path in order:
         t = after[path]
         ok = "yes" if p95(t.first_byte) <= goal else "**no**"
         print(f"| `{path}` | {t.status} | {ms(statistics.median(t.first_byte))} "
               f"| {ms(p95(t.first_byte))} | {ms(statistics.median(t.total))} "
-              f"| {ms(p95(t.total))} | {t.size / 1024:,.0f} | {ok} |")  # fmt: skip
+              f"| {ms(p95(t.total))} | {ms(t.cpu)} | {t.size / 1024:,.0f} | {ok} |")  # fmt: skip
     misses = [p for p in order if p95(after[p].first_byte) > goal]
     print(f"\nmiss the goal (p95 first byte > {goal:g} s): {', '.join(misses) or 'none'}")
     if before:
