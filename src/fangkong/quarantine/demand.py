@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, Exists, and_, exists, func, or_, select
 
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_placements
@@ -160,7 +160,10 @@ def _contacts(
         )
         .join(persons, persons.c.id == c.person_id)
         .where(
-            c.kind.in_(list(managed)), c.status.in_([*OPEN_STATUSES, "quarantined", "monitoring"])
+            c.kind.in_(list(managed)),
+            c.status.in_([*OPEN_STATUSES, "quarantined", "monitoring"]),
+            # not read: those already under a group as severe as theirs (most of them)
+            or_(c.status.in_(OPEN_STATUSES), ~_settled(rules, managed, c)),
         )
         .order_by(c.person_id)
     ).all()
@@ -205,6 +208,22 @@ def _contacts(
             )
         )
     return out, over
+
+
+def _settled(rules: QuarantineRules, managed: dict[str, str], c: Any) -> Exists:
+    """SQL: the contact's person is under an active placement of a group at least as
+    severe as their kind's (``rank`` of the placement's group ≤ the kind's group's) —
+    the rows the loop of ``_contacts`` would pass over."""
+    q = quarantine_placements.c
+    severity = list(rules.placement.severity)
+    held = []
+    for kind, group in managed.items():
+        rank = rules.placement.rank(group)
+        if rank >= len(severity):  # a group the list omits: every group is as severe
+            held.append(c.kind == kind)
+        else:
+            held.append(and_(c.kind == kind, q.risk_group.in_(severity[: rank + 1])))
+    return exists().where(q.person_id == c.person_id, q.active.is_(True), or_(*held))
 
 
 def _replaced(conn: Connection, people: Sequence[int]) -> set[int]:
