@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from fangkong.auth.jurisdiction import subtree
 from fangkong.errors import BadInput, NotFound, Problem
@@ -340,13 +340,19 @@ def progress(bind: Bind, campaign_id: int, *, at: datetime | None = None) -> Pro
         }
         row = conn.execute(select(*kinds.values()).select_from(tubes).where(mine)).one()
         counts = {k: int(v) for k, v in zip(kinds, row, strict=True)}
-        sampled_people = (
-            select(m.person_id).join(tubes, t.id == m.tube_id).where(mine).distinct().subquery()
-        )
+        # who was sampled: the campaign's tubes (its index), then their members; no
+        # DISTINCT in the list the coverage checks against (SQLite would read every tube
+        # member in person order to make it), only in the count
+        sampled_ids = select(m.person_id).join(tubes, t.id == m.tube_id).where(mine)
         sampled = int(
-            conn.execute(select(sa.func.count()).select_from(sampled_people)).scalar_one()
+            conn.execute(
+                select(sa.func.count(sa.distinct(m.person_id)))
+                .select_from(tube_members)
+                .join(tubes, t.id == m.tube_id)
+                .where(mine)
+            ).scalar_one()
         )
-        compounds = _coverage(conn, c.region_code, sampled_people)
+        compounds = _coverage(conn, c.region_code, sampled_ids)
         population = sum(k.residents for k in compounds)  # every resident is in one row
     return Progress(
         c.id,
@@ -364,11 +370,14 @@ def progress(bind: Bind, campaign_id: int, *, at: datetime | None = None) -> Pro
     )
 
 
-def _coverage(conn: Connection, region_code: str, sampled: Any) -> tuple[CompoundCoverage, ...]:
-    """Residents and sampled residents per compound (the lowest level) of the region."""
+def _coverage(
+    conn: Connection, region_code: str, sampled: Select[tuple[int]]
+) -> tuple[CompoundCoverage, ...]:
+    """Residents and sampled residents (``sampled``: person ids, repeats allowed) per
+    compound (the lowest level) of the region."""
     area = subtree(region_code).subquery()
     p = persons.c
-    is_sampled = sa.case((p.id.in_(select(sampled.c.person_id)), 1), else_=0)
+    is_sampled = sa.case((p.id.in_(sampled), 1), else_=0)
     rows = conn.execute(
         select(regions.c.code, regions.c.name, sa.func.count(p.id), sa.func.sum(is_sampled))
         .join(persons, p.residence_code == regions.c.code)
