@@ -124,7 +124,6 @@ MEASURE = """() => ({
   header: document.querySelector('header.bar').getBoundingClientRect().height,
   nav: document.querySelector('#main-nav') !== null,
   width: document.scrollingElement.scrollWidth,
-  inner: window.innerWidth,
   wide_tables: [...document.querySelectorAll('table.grid')]
     .filter(t => t.parentElement.scrollWidth > t.parentElement.clientWidth + 2)
     .map(t => `${t.id || t.className} ${t.parentElement.scrollWidth}`
@@ -134,9 +133,8 @@ MEASURE = """() => ({
     .length,
 })"""
 # on failure: the elements reaching past the right edge, to name the culprit
-PAST_THE_EDGE = """() => [...document.querySelectorAll('main *')]
-  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 2
-    || e.scrollWidth > window.innerWidth + 2)
+PAST_THE_EDGE = """(edge) => [...document.querySelectorAll('main *')]
+  .filter(e => e.getBoundingClientRect().right > edge + 2 || e.scrollWidth > edge + 2)
   .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
     + ' ' + Math.round(e.getBoundingClientRect().right))"""
 # the drawings (Vega) render after the load event: wait until each has its svg or canvas
@@ -276,6 +274,7 @@ def every_page(page: Any, site: Site) -> dict[str, str]:
     case = first_link(page, f"{u}/tracing/chains", "a[href^='/tracing/cases/']")
     return pages | {
         "traveller": first_link(page, f"{u}/arrivals", "a[href^='/arrivals/travellers/']"),
+        "tubes": "/testing/results",
         "tube": "/testing/tubes/B-0",  # the pool in transit to the lab
         "overdue-tubes": "/testing/overdue",
         "sampling": f"/testing/campaigns/{site.campaign}",
@@ -319,8 +318,8 @@ class Walk:
             visit(page, self.site.url + path)
             key = (lang, name)
             seen.measured[key] = m = measure(page)
-            if m["width"] > m["inner"] + SLACK:
-                m["past"] = page.evaluate(PAST_THE_EDGE)
+            if m["width"] > page.viewport_size["width"] + SLACK:
+                m["past"] = page.evaluate(PAST_THE_EDGE, page.viewport_size["width"])
             if raw := raw_in(page.content()):
                 seen.raw[key] = raw
             if shots is not None and name in SHOTS:
