@@ -19,6 +19,8 @@ Every page, at either width and in either language, fails the test on:
   fails or is answered 4xx/5xx;
 - a stored value shown raw (``tests/web/labels_check.raw_in`` on the rendered DOM, drawn
   charts included, the values from the label registry);
+- on a Chinese page, a heading, table header, button, label, option or menu entry that is
+  one of the catalogue's English messages (a string left untranslated);
 - sideways scrolling at 390 px (a wide table scrolls inside its own box), and a header
   taller than a quarter of the phone's screen;
 - at 1280 px: a table wider than its box or a cell that does not wrap.
@@ -38,6 +40,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 from pathlib import Path
 from pprint import pformat
 from typing import Any
@@ -117,6 +120,29 @@ WIDE_IN_ENGLISH = {
     (("en", "case"), "contacts"),  # 11 columns, a household's code in "Place"
     (("en", "accountability"), "ranking"),  # a column per timeliness target
 }
+
+# The labels of the page's own furniture: in Chinese, one that is an English message of
+# the catalogue was not translated (a string left out of _() or out of messages.po)
+FURNITURE = """() => [...document.querySelectorAll(
+    'main th, main button, main label, main h1, main h2, main h3, main dt, main option,'
+    + ' main summary, main legend, #main-nav a')]
+  .map(e => [...e.childNodes].filter(n => n.nodeType === 3).map(n => n.textContent.trim())
+    .join(' ').trim())
+  .filter(t => t)"""
+
+
+@cache
+def english_messages() -> frozenset[str]:
+    """The catalogue's English messages that Chinese translates into something else."""
+    from babel.messages.pofile import read_po
+
+    from fangkong.web.i18n import po_path
+
+    with po_path("zh").open("rb") as handle:
+        catalog = read_po(handle)
+    return frozenset(m.id for m in catalog if isinstance(m.id, str) and m.id and m.string
+                     and m.string != m.id)  # fmt: skip
+
 
 # what the page measures: the header's height, the document's width, and every table
 # whose content is wider than its box (a clipped or sideways-scrolling table)
@@ -204,13 +230,15 @@ class Seen:
 
     console: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     raw: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    english: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # on a zh page
     measured: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def problems(self) -> dict[str, Any]:
         """The console's and the raw values' findings, by kind (empty: none)."""
         raw = {k: [v for v in vs if (k[1], v) not in KNOWN_RAW] for k, vs in self.raw.items()}
         found = {"console errors, failed requests": self.console,
-                 "stored values shown raw": {k: v for k, v in raw.items() if v}}  # fmt: skip
+                 "stored values shown raw": {k: v for k, v in raw.items() if v},
+                 "English labels on a Chinese page": self.english}  # fmt: skip
         return {kind: v for kind, v in found.items() if v}
 
 
@@ -322,6 +350,9 @@ class Walk:
                 m["past"] = page.evaluate(PAST_THE_EDGE, page.viewport_size["width"])
             if raw := raw_in(page.content()):
                 seen.raw[key] = raw
+            if lang == "zh" and (english := sorted(
+                    set(page.evaluate(FURNITURE)) & english_messages())):  # fmt: skip
+                seen.english[key] = english
             if shots is not None and name in SHOTS:
                 keep(page, *shots, name, SHOTS[name])
             if self.errors:
@@ -404,6 +435,9 @@ def test_every_page_on_a_desktop(site: Site, tmp_path: Path) -> None:
             if (wide := [t for t in v["wide_tables"] if (k, t.split()[0]) not in WIDE_IN_ENGLISH])
         }
         assert_none(problems)
+        # the check of English labels on a Chinese page sees them on an English page
+        page.goto(f"{site.url}/lang/en?next=/command/tasks")
+        assert len(set(page.evaluate(FURNITURE)) & english_messages()) > 5
         # the long facility name wraps onto several lines inside its cell
         page.goto(f"{site.url}/quarantine/facilities")
         cell = page.locator("#facilities td", has_text="Jinchang").first
