@@ -221,6 +221,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]) 
         yield Site(url, cid)
 
 
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Any]:
+    """One Chromium for the module's tests (each opens its own context)."""
+    with chromium() as browser:
+        yield browser
+
+
 # ---- the walk -----------------------------------------------------------------------------
 
 
@@ -373,98 +380,94 @@ def keep(page: Any, folder: Path, prefix: str, name: str, at: str | None = None)
 # ---- the tests ----------------------------------------------------------------------------
 
 
-def test_every_page_on_a_phone(site: Site, tmp_path: Path) -> None:
-    with chromium() as browser:
-        context = browser.new_context(viewport=PHONE, device_scale_factor=1,
-                                      is_mobile=True, has_touch=True)  # fmt: skip
-        page = context.new_page()
-        login(page, site.url, "epi")
-        # the navigation is folded behind the menu button; a tap opens it (CSS only)
-        assert page.is_visible("label.menu-button")
-        assert not page.is_visible("#main-nav")
-        page.click("label.menu-button")
-        assert page.is_visible("#main-nav a[href='/forecast']")
-        paths = nav_paths(page)
-        for wanted in ("/forecast", "/risk-areas/map", "/risk-areas/needs", "/corrections"):
-            assert wanted in paths, (wanted, paths)
-        keep(page, tmp_path, "phone", "menu")
+def test_every_page_on_a_phone(site: Site, browser: Any, tmp_path: Path) -> None:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1,
+                                  is_mobile=True, has_touch=True)  # fmt: skip
+    page = context.new_page()
+    login(page, site.url, "epi")
+    # the navigation is folded behind the menu button; a tap opens it (CSS only)
+    assert page.is_visible("label.menu-button")
+    assert not page.is_visible("#main-nav")
+    page.click("label.menu-button")
+    assert page.is_visible("#main-nav a[href='/forecast']")
+    paths = nav_paths(page)
+    for wanted in ("/forecast", "/risk-areas/map", "/risk-areas/needs", "/corrections"):
+        assert wanted in paths, (wanted, paths)
+    keep(page, tmp_path, "phone", "menu")
 
-        pages = every_page(page, site)
-        walk = Walk(page, site)
-        walk.over(pages, "en")  # the English labels are longer
-        walk.over(pages, "zh", (tmp_path, "phone"))
-        m = walk.seen.measured
-        problems = walk.seen.problems()
-        # every page carries the navigation, the public risk-area pages too
-        problems["without the navigation"] = [k for k, v in m.items() if not v["nav"]]
-        limit = HEADER_SHARE * PHONE["height"]
-        problems[f"header over {HEADER_SHARE:.0%} of {PHONE['height']} px"] = {
-            k: v["header"] for k, v in m.items() if v["header"] >= limit
-        }
-        wide = {k: (v["width"], v["past"]) for k, v in m.items() if "past" in v}
-        problems["field pages scrolling sideways"] = {
-            k: w for k, w in wide.items() if k[1] in FIELD
-        }
-        # every other page too (a table may scroll inside its box, never the page)
-        problems["other pages scrolling sideways"] = {
-            k: w for k, w in wide.items() if k[1] not in FIELD
-        }
-        assert_none(problems)
+    pages = every_page(page, site)
+    walk = Walk(page, site)
+    walk.over(pages, "en")  # the English labels are longer
+    walk.over(pages, "zh", (tmp_path, "phone"))
+    m = walk.seen.measured
+    problems = walk.seen.problems()
+    # every page carries the navigation, the public risk-area pages too
+    problems["without the navigation"] = [k for k, v in m.items() if not v["nav"]]
+    limit = HEADER_SHARE * PHONE["height"]
+    problems[f"header over {HEADER_SHARE:.0%} of {PHONE['height']} px"] = {
+        k: v["header"] for k, v in m.items() if v["header"] >= limit
+    }
+    wide = {k: (v["width"], v["past"]) for k, v in m.items() if "past" in v}
+    problems["field pages scrolling sideways"] = {k: w for k, w in wide.items() if k[1] in FIELD}
+    # every other page too (a table may scroll inside its box, never the page)
+    problems["other pages scrolling sideways"] = {
+        k: w for k, w in wide.items() if k[1] not in FIELD
+    }
+    assert_none(problems)
 
 
-def test_every_page_on_a_desktop(site: Site, tmp_path: Path) -> None:
-    with chromium() as browser:
-        page = browser.new_context(viewport=DESKTOP, device_scale_factor=1).new_page()
-        login(page, site.url, "epi")
-        # at desktop width the whole navigation shows and the menu button does not
-        assert page.is_visible("#main-nav a[href='/risk-areas/map']")
-        assert not page.is_visible("label.menu-button")
-        pages = every_page(page, site)
-        walk = Walk(page, site)
-        walk.over(pages, "en")
-        walk.over(pages, "zh", (tmp_path, "desktop"))
-        m = walk.seen.measured
-        problems = walk.seen.problems()
-        problems["wider than the desktop"] = {k: v["past"] for k, v in m.items() if "past" in v}
-        problems["table cells that do not wrap"] = {
-            k: v["nowrap_cells"] for k, v in m.items() if v["nowrap_cells"]
-        }
-        problems["tables wider than their box"] = {
-            k: wide
-            for k, v in m.items()
-            if (wide := [t for t in v["wide_tables"] if (k, t.split()[0]) not in WIDE_IN_ENGLISH])
-        }
-        assert_none(problems)
-        # the check of English labels on a Chinese page sees them on an English page
-        page.goto(f"{site.url}/lang/en?next=/command/tasks")
-        assert len(set(page.evaluate(FURNITURE)) & english_messages()) > 5
-        # the long facility name wraps onto several lines inside its cell
-        page.goto(f"{site.url}/quarantine/facilities")
-        cell = page.locator("#facilities td", has_text="Jinchang").first
-        box = cell.bounding_box()
-        assert box is not None
-        line = page.evaluate("() => parseFloat(getComputedStyle(document.body).lineHeight)")
-        assert box["height"] > 2 * line, (box, line)
+def test_every_page_on_a_desktop(site: Site, browser: Any, tmp_path: Path) -> None:
+    page = browser.new_context(viewport=DESKTOP, device_scale_factor=1).new_page()
+    login(page, site.url, "epi")
+    # at desktop width the whole navigation shows and the menu button does not
+    assert page.is_visible("#main-nav a[href='/risk-areas/map']")
+    assert not page.is_visible("label.menu-button")
+    pages = every_page(page, site)
+    walk = Walk(page, site)
+    walk.over(pages, "en")
+    walk.over(pages, "zh", (tmp_path, "desktop"))
+    m = walk.seen.measured
+    problems = walk.seen.problems()
+    problems["wider than the desktop"] = {k: v["past"] for k, v in m.items() if "past" in v}
+    problems["table cells that do not wrap"] = {
+        k: v["nowrap_cells"] for k, v in m.items() if v["nowrap_cells"]
+    }
+    problems["tables wider than their box"] = {
+        k: wide
+        for k, v in m.items()
+        if (wide := [t for t in v["wide_tables"] if (k, t.split()[0]) not in WIDE_IN_ENGLISH])
+    }
+    assert_none(problems)
+    # the check of English labels on a Chinese page sees them on an English page
+    page.goto(f"{site.url}/lang/en?next=/command/tasks")
+    assert len(set(page.evaluate(FURNITURE)) & english_messages()) > 5
+    # the long facility name wraps onto several lines inside its cell
+    page.goto(f"{site.url}/quarantine/facilities")
+    cell = page.locator("#facilities td", has_text="Jinchang").first
+    box = cell.bounding_box()
+    assert box is not None
+    line = page.evaluate("() => parseFloat(getComputedStyle(document.body).lineHeight)")
+    assert box["height"] > 2 * line, (box, line)
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_the_audit_log_as_the_administrator(site: Site, viewport: dict[str, int]) -> None:
-    with chromium() as browser:
-        page = browser.new_context(viewport=viewport, device_scale_factor=1).new_page()
-        login(page, site.url, "auditor")
-        assert "/admin/audit" in nav_paths(page)
-        walk = Walk(page, site)
-        for lang in ("zh", "en"):
-            walk.over({"audit": "/admin/audit"}, lang)
-        problems = walk.seen.problems()
-        problems["scrolling sideways"] = [k for k, m in walk.seen.measured.items() if "past" in m]
-        assert_none(problems)
+def test_the_audit_log_as_the_administrator(
+    site: Site, browser: Any, viewport: dict[str, int]
+) -> None:
+    page = browser.new_context(viewport=viewport, device_scale_factor=1).new_page()
+    login(page, site.url, "auditor")
+    assert "/admin/audit" in nav_paths(page)
+    walk = Walk(page, site)
+    for lang in ("zh", "en"):
+        walk.over({"audit": "/admin/audit"}, lang)
+    problems = walk.seen.problems()
+    problems["scrolling sideways"] = [k for k, m in walk.seen.measured.items() if "past" in m]
+    assert_none(problems)
 
 
-def test_docs_has_a_way_back(site: Site) -> None:
-    with chromium() as browser:
-        page = browser.new_context(viewport=PHONE).new_page()
-        login(page, site.url, "epi")
-        page.goto(f"{site.url}/docs")
-        page.click("#docs-back >> text=返回工作台")
-        page.wait_for_url(f"{site.url}/")
+def test_docs_has_a_way_back(site: Site, browser: Any) -> None:
+    page = browser.new_context(viewport=PHONE).new_page()
+    login(page, site.url, "epi")
+    page.goto(f"{site.url}/docs")
+    page.click("#docs-back >> text=返回工作台")
+    page.wait_for_url(f"{site.url}/")
