@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from fangkong.clock import now as utcnow
+from fangkong.registry.model import Occupation
 from fangkong.riskareas.service import designate
 from fangkong.web.i18n import environment
 from fangkong.web.labels import VOCABULARIES, label
@@ -37,6 +38,8 @@ def test_every_value_has_both_languages() -> None:
     assert label("high", "risk_level", "zh") == "高风险区"
     assert label("high", "risk_level", "en") == "High risk"
     assert label(None, "risk_level", "en") == "—"
+    # the vocabularies copied from an enum of the code hold every member of it
+    assert set(VOCABULARIES["occupation"]) == set(Occupation)
 
 
 def test_filters_format_per_language() -> None:

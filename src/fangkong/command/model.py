@@ -150,7 +150,7 @@ FIGURES: tuple[Figure, ...] = (
     _f("arrivals.boarded", "已登车转运", "boarded", "arrivals"),
     _f("arrivals.handed_over", "已交接", "handed over", "arrivals"),
     _f("arrivals.managed", "管控中", "under management", "arrivals"),
-    _f("arrivals.overdue", "闭环超时", "overdue", "arrivals"),
+    _f("arrivals.overdue", "闭环超时", "overdue in the loop", "arrivals"),
     _f("codes.green", "绿码", "green codes", "codes"),
     _f("codes.yellow", "黄码", "yellow codes", "codes"),
     _f("codes.red", "红码", "red codes", "codes"),

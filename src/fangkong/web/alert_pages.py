@@ -27,12 +27,12 @@ from fangkong.alerts.access import (
 from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
 from fangkong.alerts.rules import AlertRules
 from fangkong.auth.guard import Call
-from fangkong.command.model import TASK_STATUSES
 from fangkong.errors import BadInput
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep
 from fangkong.web import forms
 from fangkong.web.i18n import translations
+from fangkong.web.labels import names
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 
 alert_pages = APIRouter(include_in_schema=False)
@@ -112,7 +112,7 @@ def _detail_page(request: Request, call: Call, alert_id: int, *, code: int = 200
     lang = page_lang(request)
     return page(request, "alerts/detail.html", status=code, actor=call.actor, d=detail,
                 spec=series_spec(detail, lang), signal_names=SIGNALS,
-                task_status_names={s.key: s.label(lang) for s in TASK_STATUSES},
+                task_status_names=names("task_status", lang),
                 **context)  # fmt: skip
 
 

@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
 from fangkong.auth.guard import Call
-from fangkong.auth.rights import ROLES, TASK_ASSIGN, TASK_CHANGE
+from fangkong.auth.rights import TASK_ASSIGN, TASK_CHANGE
 from fangkong.command import access_tasks
 from fangkong.command.access_accountability import MAX_DAYS, accountability
 from fangkong.command.access_board import BoardView, board
@@ -55,6 +55,7 @@ from fangkong.errors import BadInput, NotFound
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.web import forms
+from fangkong.web.labels import names
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
 from fangkong.web.tracing_pages import Pager
@@ -69,9 +70,9 @@ def _labels(lang: str) -> dict[str, Any]:
     """The vocabularies a task template shows, in the page's language."""
     return {
         "kind_names": {k.key: k.label(lang) for k in TASK_KINDS},
-        "status_names": {s.key: s.label(lang) for s in TASK_STATUSES},
+        "status_names": names("task_status", lang),
         "missed_name": MISSED.label(lang),
-        "role_names": {k: (zh if lang == "zh" else en) for k, (zh, en, _) in ROLES.items()},
+        "role_names": names("role", lang),
     }
 
 

@@ -132,6 +132,25 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "warehouse": ("仓库", "Warehouse"),
         "other": ("其他", "Other"),
     },
+    # a person's occupation group (persons.occupation, registry.model.Occupation)
+    "occupation": {
+        "preschool": ("学龄前儿童", "Preschool child"),
+        "student": ("学生", "Student"),
+        "worker": ("在职人员", "Employed"),
+        "retiree": ("离退休人员", "Retired"),
+        "unemployed": ("无业人员", "Not employed"),
+        "medical": ("医务人员", "Medical staff"),
+        "fever_clinic": ("发热门诊人员", "Fever-clinic staff"),
+        "quarantine_site": ("隔离场所工作人员", "Quarantine-site staff"),
+        "port_of_entry": ("口岸工作人员", "Port-of-entry staff"),
+        "cold_chain": ("冷链从业人员", "Cold-chain worker"),
+        "courier": ("快递从业人员", "Courier"),
+        "delivery": ("外卖配送人员", "Delivery rider"),
+        "supermarket": ("商超从业人员", "Supermarket worker"),
+        "transport": ("交通运输从业人员", "Transport worker"),
+        "public_service": ("公共服务人员", "Public-service worker"),
+        "other": ("其他", "Other"),
+    },
     "facility_status": {
         "standby": ("备用", "Standby"),
         "activating": ("启用中", "Activating"),
@@ -199,6 +218,11 @@ def label(value: object, vocabulary: str, lang: str) -> str:
     if found is None:
         return str(value)
     return found[0] if lang == "zh" else found[1]
+
+
+def names(vocabulary: str, lang: str) -> dict[str, str]:
+    """Every value of ``vocabulary`` → its label in ``lang`` (for a page's select or table)."""
+    return {value: label(value, vocabulary, lang) for value in VOCABULARIES[vocabulary]}
 
 
 def code_trigger(trigger: str | None, lang: str) -> str:

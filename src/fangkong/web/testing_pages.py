@@ -84,6 +84,9 @@ def post_campaign(request: Request, ctx: Ctx, call: CallDep, posted: forms.Poste
     return _campaigns_page(request, ctx, call, status=status, **context)
 
 
+ROW_PX = 22  # the height of a compound's bar in the progress chart
+
+
 def progress_spec(view: CampaignView, lang: str = "en") -> str:
     """A Vega-Lite bar chart: share sampled per compound, the gap to everyone in grey."""
     values = [
@@ -95,7 +98,9 @@ def progress_spec(view: CampaignView, lang: str = "en") -> str:
     spec = {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "width": "container",
-        "height": {"step": 22},
+        # a height in pixels, not {"step": 22}: a width fitted to its container with a
+        # stepped height makes Vega-Lite warn on the console (dropping "fit-y")
+        "height": ROW_PX * max(1, len(values)),
         "data": {"values": values},
         "layer": [
             {"mark": {"type": "bar", "color": "#e3e7ec"},
