@@ -26,7 +26,7 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fangkong import bounds
-from fangkong.web.labels import code_trigger, label, risk_rule
+from fangkong.web.labels import VOCABULARIES, audit_outcome, code_trigger, label, risk_rule
 
 HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
@@ -83,6 +83,8 @@ def environment(lang: str) -> Environment:
     env.filters["label"] = lambda value, vocabulary: label(value, vocabulary, lang)
     env.filters["risk_rule"] = lambda rule: risk_rule(rule, lang)
     env.filters["code_trigger"] = lambda trigger: code_trigger(trigger, lang)
+    env.filters["audit_outcome"] = lambda outcome: audit_outcome(outcome, lang)
+    env.globals["audit_outcomes"] = VOCABULARIES["audit_outcome"]
     env.globals["lang"] = lang
     # a stored date outside its window (before the bounds) is shown with a marker
     env.globals["in_window"] = bounds.in_window
