@@ -15,6 +15,7 @@ import re
 import pytest
 from sqlalchemy import CheckConstraint
 
+from fangkong.command.model import MEASURES
 from fangkong.store.migrate import _metadata
 from fangkong.web.i18n import environment
 from fangkong.web.labels import VOCABULARIES, audit_outcome, label
@@ -137,3 +138,8 @@ def test_an_unknown_value_is_shown_in_words_and_logged(caplog: pytest.LogCapture
     assert "no_such_value" in caplog.text
     assert audit_outcome("tracing.case_unknown", "zh") == "已拒绝"
     assert audit_outcome("ok", "en") == "Done"
+
+
+def test_every_measure_event_has_a_label() -> None:
+    events = {e for m in MEASURES for e in (m.start, m.end)}
+    assert events <= set(VOCABULARIES["measure_event"])

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Engine, distinct, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, Table, distinct, func, select
 
 from fangkong.auth.guard import Call, hidden, inside, within
 from fangkong.auth.records import VENUE_NOT_FOUND, read_venue
@@ -144,8 +144,9 @@ def _parents(conn: Connection, call: Call, parent_code: str | None) -> list[Plac
     return out[::-1]
 
 
-def _count(conn: Connection, table: object, column: object, codes: object) -> int:
-    query = select(func.count()).select_from(table).where(column.in_(codes))  # type: ignore[attr-defined]
+def _count(conn: Connection, table: Table, column: ColumnElement[str | None],
+           codes: Select[tuple[str]]) -> int:  # fmt: skip
+    query = select(func.count()).select_from(table).where(column.in_(codes))
     return int(conn.execute(query).scalar_one())
 
 
@@ -161,8 +162,8 @@ def read_region(call: Call, code: str) -> RegionPage:
             raise NotFound(REGION_NOT_FOUND)
         if not inside(conn, call.actor, code):
             raise hidden(NotFound(REGION_NOT_FOUND))
-        children = [_place(c) for c in conn.execute(
-            select(r.code, r.name, r.level).where(r.parent_code == code).order_by(r.code))]  # fmt: skip
+        below = select(r.code, r.name, r.level).where(r.parent_code == code).order_by(r.code)
+        children = [_place(c) for c in conn.execute(below)]
         tree = subtree(code)
         a = risk_areas.c
         areas = [
@@ -207,9 +208,7 @@ def _figures(conn: Connection, code: str) -> tuple[date | None, dict[str, float]
     if day is None:
         return None, {}
     rows = conn.execute(
-        select(f.key, f.value).where(
-            f.region_code == code, f.day == day, f.key.in_(REGION_FIGURES)
-        )
+        select(f.key, f.value).where(f.region_code == code, f.day == day, f.key.in_(REGION_FIGURES))
     )
     return day, {str(k): float(value) for k, value in rows}
 

@@ -27,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fangkong import bounds
 from fangkong.web.labels import VOCABULARIES, audit_outcome, code_trigger, label, risk_rule
+from fangkong.web.links import LINKS
 
 HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
@@ -86,6 +87,7 @@ def environment(lang: str) -> Environment:
     env.filters["audit_outcome"] = lambda outcome: audit_outcome(outcome, lang)
     env.globals["audit_outcomes"] = VOCABULARIES["audit_outcome"]
     env.globals["lang"] = lang
+    env.globals.update(LINKS)  # region_link(code), venue_link, facility_link, person_link
     # a stored date outside its window (before the bounds) is shown with a marker
     env.globals["in_window"] = bounds.in_window
     return env

@@ -269,6 +269,21 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "rejected": ("已驳回", "Rejected"),
     },
     "filer_role": {"person": ("本人", "The person"), "officer": ("工作人员", "An officer")},
+    # the events a timeliness measure runs between (command.model.MEASURES' start, end)
+    "measure_event": {
+        "positive result": ("阳性结果", "Positive result"),
+        "case reported": ("病例网络直报", "Case reported"),
+        "case verified": ("病例审核", "Case verified"),
+        "team on site": ("流调队伍到达现场", "Team on site"),
+        "core facts recorded": ("核心信息查清", "Core facts recorded"),
+        "report written": ("流调报告完成", "Report written"),
+        "contact placed or under a home order": (
+            "密接集中隔离或居家管控",
+            "Contact placed or under a home order",
+        ),
+        "campaign started": ("区域核酸启动", "Campaign started"),
+        "campaign finished": ("区域核酸完成", "Campaign finished"),
+    },
     # the audit log (audit_log.action, .outcome, .target_type): the actions are those the
     # code audits (tests/web/audit_actions.py reads them from the source)
     "audit_action": {

@@ -120,7 +120,7 @@ def page(
         actor=actor,
         csrf=session_csrf(request),
         when=lambda t: "—" if t is None else fmt_time(t, tz),
-        # a region shown by its name (templates/_links.html), looked up on first use
+        # a region shown by its name (web/links.py), looked up on first use
         region_name=RegionNames(ctx.engine),
         **context,
     )

@@ -1,6 +1,6 @@
 """The pages of places (issue 19, point 2): ``/regions/{code}`` and ``/venues/{code}``.
 
-Every region and venue shown on a page links here (``templates/_links.html``). Thin
+Every region and venue shown on a page links here (``web/links.py``). Thin
 callers of ``search.places``; a place absent or outside the reader's jurisdiction is
 answered with the error page (404), as every record page does.
 """
