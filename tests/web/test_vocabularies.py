@@ -18,7 +18,7 @@ from sqlalchemy import CheckConstraint
 from fangkong.command.model import MEASURES
 from fangkong.store.migrate import _metadata
 from fangkong.web.i18n import environment
-from fangkong.web.labels import VOCABULARIES, audit_outcome, label
+from fangkong.web.labels import VOCABULARIES, audit_outcome, label, one_language
 from tests.web.audit_actions import audited_actions
 
 # (table, column) → a labels.py vocabulary, or (template, its dict of names)
@@ -143,3 +143,13 @@ def test_an_unknown_value_is_shown_in_words_and_logged(caplog: pytest.LogCapture
 def test_every_measure_event_has_a_label() -> None:
     events = {e for m in MEASURES for e in (m.start, m.end)}
     assert events <= set(VOCABULARIES["measure_event"])
+
+
+def test_stored_notes_are_shown_in_one_language() -> None:
+    assert one_language("无需转运 / no transfer", "zh") == "无需转运"
+    assert one_language("无需转运 / no transfer", "en") == "no transfer"
+    assert one_language("居家：阳远县 / home: 阳远县", "en") == "home: 阳远县"
+    assert one_language("居家：阳远县 / home: 阳远县", "zh") == "居家：阳远县"
+    assert one_language("已确认：已交接 / confirmed: handed over", "en") == "confirmed: handed over"
+    for typed in ("电话未接通", "called twice / no answer", "a / b / c", "体温 37.5 / 复测"):
+        assert one_language(typed, "zh") == typed  # not a stored pair: as typed

@@ -20,6 +20,7 @@ from functools import cache
 from typing import Final
 
 from fangkong.alerts.model import SIGNALS
+from fangkong.arrivals.rules import STAGE_NAMES
 from fangkong.auth.rights import ROLES
 from fangkong.command.model import TASK_KINDS, TASK_STATUSES
 
@@ -216,14 +217,7 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "other": ("其他场所", "Other place"),
     },
     # arrivals (arrivals_travellers.stage, manifests.mode, teams.kind, trips.status)
-    "arrival_stage": {
-        "registered": ("已登记", "Registered"),
-        "sampled": ("已采样", "Sampled"),
-        "boarded": ("已登车", "Boarded"),
-        "handed_over": ("已交接", "Handed over"),
-        "managed": ("已纳入管理", "Under management"),
-        "released": ("已解除", "Released"),
-    },
+    "arrival_stage": {k: (zh, _capital(en)) for k, (zh, en) in STAGE_NAMES.items()},
     "travel_mode": {
         "flight": ("航班", "Flight"),
         "train": ("列车", "Train"),
@@ -449,6 +443,23 @@ def risk_rule(rule: str | None, lang: str) -> str:
     if lang == "zh":
         return f"{level}连续 {days} 天无新增感染者解除规则"
     return f"{level.lower()} lifted after {days} days without a new infection"
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_PAIR = re.compile(r"(?P<zh>[^/]+?) / (?P<en>[A-Za-z0-9][^/]*)")
+
+
+def one_language(text: str | None, lang: str) -> str:
+    """A stored note in the reader's language only: notes written by the code are stored
+    as "zh / en" in one column (``无需转运 / no transfer``, ``居家：X / home: X``); the
+    side of the reader is shown. Text that is not such a pair (typed by a person, in one
+    language) is shown as it is."""
+    if not text:
+        return "—" if text is None else text
+    found = _PAIR.fullmatch(text.strip())
+    if found is None or not _HAN.search(found["zh"]) or _HAN.search(found["en"].split(":")[0]):
+        return text
+    return found["zh"] if lang == "zh" else found["en"]
 
 
 def raw_values() -> set[str]:
