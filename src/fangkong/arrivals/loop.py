@@ -140,8 +140,9 @@ def enter_stage(
         update(travellers).where(travellers.c.id == tid).values(stage=to_stage, stage_since=at)
     )
     if from_stage is not None:  # the overdue stage's task (command) closes: it moved on
+        done = f"已确认：{_zh(to_stage)} / confirmed: {_en(to_stage)}"
         close_for_source(conn, "closed_loop_overdue", "arrival", f"{tid}/{from_stage}", by=by,
-                         at=at, note=f"已确认：{_zh(to_stage)} / confirmed: {_en(to_stage)}")  # fmt: skip
+                         at=at, note=done)  # fmt: skip
     t = _row(conn, tid)
     conn.execute(
         update(travellers)
