@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 
 from fangkong.store.schema import regions, venues
 from tests.api.helpers import logged_in, make_app
+from tests.quarantine.helpers import COUNTY_A, add, hotel
 from tests.web.labels_check import raw_in
 
 COUNTY, OTHER_COUNTY, CITY = "140102", "140121", "140100"  # epi's, county2's, their city
@@ -89,3 +90,17 @@ def test_the_region_page_lists_its_venues(app: FastAPI, province: Engine) -> Non
     page = logged_in(app, "epi").get(f"/regions/{region}")
     assert page.status_code == 200
     assert f"/venues/{code}" in _links(page.text)
+
+
+def test_list_pages_name_regions_and_link_them(app: FastAPI, province: Engine) -> None:
+    """The facilities list showed a region code; it shows the region's name, linked."""
+    add(province, hotel("QH1", COUNTY_A, single=5, zones=2))
+    with province.connect() as conn:
+        name = conn.execute(select(regions.c.name).where(regions.c.code == COUNTY_A)).scalar()
+    page = logged_in(app, "epi").get("/quarantine/facilities").text
+    row = re.search(r'<tr class="facility">(.*?)</tr>', page, re.S)
+    assert row
+    assert f'<a class="place region-link" href="/regions/{COUNTY_A}">{name}</a>' in row.group(1)
+    assert f"<td>{COUNTY_A}</td>" not in row.group(1)
+    facility = logged_in(app, "epi").get("/quarantine/facilities/QH1").text
+    assert f'href="/regions/{COUNTY_A}"' in facility
