@@ -197,7 +197,9 @@ def test_escalation_is_the_alerts_task(world: World) -> None:
                          params={}, deadline_at=utcnow() - timedelta(hours=5), by="job:raise",
                          at=utcnow() - timedelta(hours=7))  # fmt: skip
     html = epi.get(f"/alerts/{world.a}").text
-    assert f"({region})" in html  # owed by the alert's region, not escalated
+    owner = re.search(r'id="task-owner">(.*?)</dd>', html)
+    assert owner  # owed by the alert's region (its name linked to its page), not escalated
+    assert f'href="/regions/{region}"' in owner.group(1)
     assert 'id="escalated"' not in html
     assert 'id="task-level">0<' in html
     assert 'id="alerts"' in epi.get("/alerts", params={"escalated": "true"}).text
@@ -206,7 +208,9 @@ def test_escalation_is_the_alerts_task(world: World) -> None:
     assert [(m.task_id, m.to_region) for m in moved] == [(task.id, parent)]
     html = epi.get(f"/alerts/{world.a}").text
     assert 'id="escalated"' in html
-    assert f"({parent})" in html
+    owner = re.search(r'id="task-owner">(.*?)</dd>', html)
+    assert owner
+    assert f'href="/regions/{parent}"' in owner.group(1)
     assert 'id="task-level">1<' in html
     assert f'href="/command/tasks/{task.id}"' in html  # epi holds task.read
     listed = epi.get("/alerts", params={"escalated": "true"}).text

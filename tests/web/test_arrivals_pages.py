@@ -146,7 +146,9 @@ def test_manifest_confirm_board_and_traveller(province: Engine, tmp_path: Path) 
     cells = _overdue_cells(epi.get("/arrivals").text, ids[1])
     task = stage_task(w, f"{ids[1]}/sampled")
     assert cells[-1] == "1"
-    assert cells[-2] == _region_name(province, task.region_code)
+    # the unit that owes it now, by name, linked to its region's page
+    owner = f'href="/regions/{task.region_code}">{_region_name(province, task.region_code)}</a>'
+    assert owner in cells[-2]
     assert task.region_code != task.origin_region_code
     page = epi.get(f"/arrivals/travellers/{ids[1]}").text
     assert 'class="task-level">1<' in page

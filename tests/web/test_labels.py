@@ -126,3 +126,20 @@ def test_chart_labels_follow_the_language(app: FastAPI) -> None:
     en = c.get("/forecast").text
     assert "Rooms needed (median)" in en
     assert "所需房间" not in en
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_audit_page_shows_actions_and_outcomes_by_label(app: FastAPI, lang: str) -> None:
+    epi = logged_in(app, "epi")  # a sign-in, a person read, a refused read (another county)
+    epi.get("/persons/1")
+    admin = logged_in(app, "admin")
+    admin.get(f"/lang/{lang}")
+    page = admin.get("/admin/audit")
+    assert page.status_code == 200
+    rows = page.text[page.text.index("<tbody>") :]
+    assert ("登录" if lang == "zh" else "Sign-in") in rows
+    assert ("成功" if lang == "zh" else "Done") in rows
+    assert ("查看人员" if lang == "zh" else "Person read") in rows
+    assert set(raw_in(page.text)) <= {"admin"}  # the user called admin, in the "who" column
+    for key in (">login<", ">ok<", ">person.read<", ">user.add<"):
+        assert key not in rows

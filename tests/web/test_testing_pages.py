@@ -126,9 +126,10 @@ def test_campaign_page_numbers_coverage_and_not_sampled(world: World) -> None:
     listed = [int(i) for i in re.findall(r'<li id="person-(\d+)">', html)]
     assert listed == missing[:200]
     name = person_identity(world.engine, missing[0])[1]
-    assert f'<li id="person-{missing[0]}">{name} ·' in html
+    link = f'<li id="person-{missing[0]}"><a class="person-link" href="/persons/{missing[0]}">'
+    assert f"{link}{name}</a> ·" in html  # the person's record, linked
     viewer = logged_in(world.app, "viewer").get(f"/testing/campaigns/{world.campaign}").text
-    assert f'<li id="person-{missing[0]}">{mask_name(name)} ·' in viewer
+    assert f"{link}{mask_name(name)}</a> ·" in viewer
     assert name not in viewer
     assert [a[:2] for a in _audits(world.engine, "testing.campaign")] == [
         ("epi", "ok"), ("viewer", "ok")

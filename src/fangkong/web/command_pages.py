@@ -55,7 +55,7 @@ from fangkong.errors import BadInput, NotFound
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.web import forms
-from fangkong.web.labels import names
+from fangkong.web.labels import label, names
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
 from fangkong.web.tracing_pages import Pager
@@ -208,14 +208,14 @@ def get_accountability(
     their labels, the ten worst gaps with their owners, a period filter and the CSV."""
     lang = page_lang(request)
     report = accountability(call, ctx.codes.pack, region=region or None, days=days, last=last)
-    gaps = [
-        {"gap": g, "what": what_label(g, lang), "role": role_label(g.role, lang)}
-        for g in report.gaps
-    ]
+
+    def role(name: str | None) -> str:  # through the one layer: no role's key on the page
+        return role_label(None, lang) if name is None else label(name, "role", lang)
+
+    gaps = [{"gap": g, "what": what_label(g, lang), "role": role(g.role)} for g in report.gaps]
     return page(request, "command/accountability.html", actor=call.actor, report=report,
                 t=report.timeliness, measures=MEASURES, gaps=gaps, region=region or "",
-                days=days, last=last, max_days=MAX_DAYS,
-                role_label=lambda r: role_label(r, lang))  # fmt: skip
+                days=days, last=last, max_days=MAX_DAYS, role_label=role)  # fmt: skip
 
 
 @command_pages.get("/command/accountability.csv")

@@ -63,6 +63,7 @@ from fangkong.http.context import (
 )
 from fangkong.http.deps import Address, CallDep, Caller, Ctx
 from fangkong.http.problems import status_of
+from fangkong.search.places import RegionNames
 from fangkong.web import forms
 from fangkong.web.i18n import DEFAULT_LANG, LANGS, render, translations
 
@@ -108,7 +109,8 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     lang = page_lang(request)
-    tz = app_context(request).codes.tz
+    ctx = app_context(request)
+    tz = ctx.codes.tz
     html = render(
         lang,
         template,
@@ -118,6 +120,8 @@ def page(
         actor=actor,
         csrf=session_csrf(request),
         when=lambda t: "—" if t is None else fmt_time(t, tz),
+        # a region shown by its name (web/links.py), looked up on first use
+        region_name=RegionNames(ctx.engine),
         **context,
     )
     return HTMLResponse(html, status_code=status)
