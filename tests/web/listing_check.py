@@ -62,7 +62,8 @@ def check_list(
             assert keep in nexts[0]
         page = client.get(nexts[0]).text
         more = row_ids(page, table, prefix)
-        assert more and not set(more) & set(seen), (seen, more)
+        assert more, seen
+        assert not set(more) & set(seen), (seen, more)
         seen += more
     assert len(seen) >= 3, seen  # at least two pages
     if total is not None:
