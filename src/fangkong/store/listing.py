@@ -57,10 +57,15 @@ def order(bounded: Bounded, columns: Columns, default: Sequence[ColumnElement[An
 
 
 def fetch(
-    conn: Connection, query: Select[Any], bounded: Bounded, columns: Columns,
+    conn: Connection, query: Select[Any], bounded: Bounded | None, columns: Columns,
     default: Sequence[ColumnElement[Any]],
 ) -> tuple[list[Row[Any]], int]:  # fmt: skip
-    """One page of ``query`` (without its own ORDER BY or LIMIT) and the list's length."""
+    """One page of ``query`` (without its own ORDER BY or LIMIT) and the list's length;
+    ``bounded`` None: every row in the list's own order (the API's and commands' lists that
+    were never paged)."""
+    if bounded is None:
+        rows = conn.execute(query.order_by(None).order_by(*default)).all()
+        return list(rows), len(rows)
     total = conn.execute(
         select(func.count()).select_from(query.order_by(None).subquery())
     ).scalar_one()
