@@ -34,7 +34,7 @@ from fangkong.command import access_tasks
 from fangkong.command.access_accountability import MAX_DAYS, accountability
 from fangkong.command.access_board import BoardView, board
 from fangkong.command.access_briefing import list_briefings, read_briefing, write_briefing
-from fangkong.command.accountability import role_label, what_label
+from fangkong.command.accountability import RANK_SORTS, role_label, sort_ranks, what_label
 from fangkong.command.board import Board
 from fangkong.command.model import (
     FIGURE,
@@ -190,6 +190,8 @@ Region = Annotated[str | None, Query(max_length=15)]
 
 
 Days = Annotated[int, Query(ge=1, le=MAX_DAYS)]
+# the ranking is sorted, not paged: one row per county of the region
+RANKS = listing.ListSpec(tuple(RANK_SORTS), size=max(listing.PAGE_SIZES))
 
 
 @command_pages.get("/command/accountability")
@@ -201,13 +203,15 @@ def get_accountability(
     their labels, the ten worst gaps with their owners, a period filter and the CSV."""
     lang = page_lang(request)
     report = accountability(call, ctx.codes.pack, region=region or None, days=days, last=last)
+    lst = listing.parse(request, RANKS)
+    ranks = sort_ranks(report.ranks, lst.sort, lst.descending)
     gaps = [
         {"gap": g, "what": what_label(g, lang), "role": role_label(g.role, lang)}
         for g in report.gaps
     ]
-    return page(request, "command/accountability.html", actor=call.actor, report=report,
-                t=report.timeliness, measures=MEASURES, gaps=gaps, region=region or "",
-                days=days, last=last, max_days=MAX_DAYS,
+    return page(request, "command/accountability.html", status=lst.status, actor=call.actor,
+                report=report, ranks=ranks, lst=lst, t=report.timeliness, measures=MEASURES,
+                gaps=gaps, region=region or "", days=days, last=last, max_days=MAX_DAYS,
                 role_label=lambda r: role_label(r, lang))  # fmt: skip
 
 
