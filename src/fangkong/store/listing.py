@@ -72,3 +72,14 @@ def fetch(
     page = query.order_by(None).order_by(*order(bounded, columns, default))
     rows = conn.execute(page.limit(bounded.limit).offset(bounded.offset)).all()
     return list(rows), int(total)
+
+
+def window(
+    conn: Connection, query: Select[Any], bounded: Bounded, columns: Columns,
+    default: Sequence[ColumnElement[Any]],
+) -> tuple[list[Row[Any]], bool]:  # fmt: skip
+    """One page of ``query`` and whether more rows follow — no COUNT, for lists too long
+    to count on every view (the audit log): one row more than the page is read."""
+    page = query.order_by(None).order_by(*order(bounded, columns, default))
+    rows = conn.execute(page.limit(bounded.limit + 1).offset(bounded.offset)).all()
+    return list(rows[: bounded.limit]), len(rows) > bounded.limit

@@ -54,7 +54,7 @@ class Pager:
 
     first: int
     last: int
-    total: int
+    total: int | None  # None: not counted (the page knows only whether more follow)
     prev: str | None
     next: str | None
     sizes: tuple[tuple[int, str | None], ...] = ()  # (size, link; None: the size shown)
@@ -122,13 +122,17 @@ class Listing:
             out.append((self.spec.param("size"), str(self.size)))
         return out
 
-    def pager(self, total: int, shown: int) -> Pager:
+    def pager(self, total: int | None, shown: int, *, more: bool = False) -> Pager:
+        """The pager of a page of ``shown`` rows out of ``total`` (None: uncounted, and
+        ``more`` says whether rows follow)."""
         first = self.offset + 1 if shown else 0
+        if total is not None:
+            more = self.offset + shown < total
         sizes = tuple((s, None if s == self.size else self._link(size=s, page=None))
                       for s in PAGE_SIZES)  # fmt: skip
         return Pager(first, first + shown - 1 if shown else 0, total,
                      self._link(page=self.number - 1) if self.number > 1 else None,
-                     self._link(page=self.number + 1) if self.offset + shown < total else None,
+                     self._link(page=self.number + 1) if more else None,
                      sizes)  # fmt: skip
 
 
