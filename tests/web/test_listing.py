@@ -137,3 +137,24 @@ def test_fetch_sorts_slices_and_counts_in_sql() -> None:
         rows, _ = store_listing.fetch(conn, query, Bounded("id; drop", False, 2, 0), columns,
                                       (t.c.id,))  # fmt: skip
         assert [r.id for r in rows] == [2, 3]  # a key outside the whitelist: own order
+
+
+def test_clusters_sort_and_page_after_they_are_computed() -> None:
+    """Clusters are computed, not stored: they are sorted and sliced after the
+    computation, by the same bounded query (the chains page's ``csort``/``cpage``)."""
+    from datetime import UTC, datetime, timedelta
+
+    from fangkong.tracing.access import ClusterRow, page_clusters
+
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+    found = [ClusterRow(tuple(range(n)), {}, (), t0 + timedelta(days=d), t0 + timedelta(days=9))
+             for n, d in ((5, 3), (4, 1), (2, 2))]  # fmt: skip
+    rows, total = page_clusters(found, Bounded("first", False, 2, 0))
+    assert total == 3
+    assert [c.size for c in rows] == [4, 2]
+    rows, _ = page_clusters(found, Bounded("first", False, 2, 2))
+    assert [c.size for c in rows] == [5]
+    rows, _ = page_clusters(found, Bounded("size", False, 3, 0))
+    assert [c.size for c in rows] == [2, 4, 5]
+    rows, _ = page_clusters(found, Bounded(None, False, 3, 0))
+    assert [c.size for c in rows] == [5, 4, 2]  # the list's own order: largest first
