@@ -86,7 +86,7 @@ def test_board_shows_stages_and_the_overdue(server: str, tmp_path: Path) -> None
         assert "兴安站专班 → 右远区指挥部" in alerted  # the checkpoint team and its superior
         assert "CMD-A" not in alerted  # by name, not by code
         page.screenshot(path=str(tmp_path / "arrivals-board.png"), full_page=True)
-        page.click("#overdue-list a >> nth=0")
+        page.click("#overdue-list tbody a >> nth=0")
         page.wait_for_selector("#reason")
         assert "高风险区" in page.inner_text("#reason")
         management = page.inner_text("#management")
