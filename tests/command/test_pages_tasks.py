@@ -5,14 +5,19 @@ the assign form for commanders, the navigation link under task.read."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from fangkong.command import tasks
+from fangkong.command.rules import CommandRules
+from fangkong.policy import load_pack
 from tests.api.helpers import csrf_of, logged_in, make_app
-from tests.command.test_api_tasks import seed_tasks
+from tests.command.test_api_tasks import T0, seed_tasks, township
+from tests.web.listing_check import check_list, small_pages  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -72,3 +77,22 @@ def test_assign_form(app: FastAPI, province: Engine) -> None:
     assert 'id="assign-error"' in r.text
     viewer = logged_in(app, "viewer")
     assert 'href="/command/tasks"' in viewer.get("/command/tasks").text
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_task_list_sorts_and_pages(app: FastAPI, province: Engine) -> None:
+    """Tasks with other deadlines: sorted by deadline both ways, walked in pages of 2,
+    the open-only filter kept on every link (issue 19)."""
+    mine, _ = seed_tasks(province)
+    rules = CommandRules.from_pack(load_pack("protocol-9"))
+    for day in (2, 3, 4):
+        tasks.raise_task(
+            province, rules, kind="late_tubes", source_type="region_day",
+            source_id=f"140102/2026-12-0{day}", region_code=township(province, "140102"),
+            role="lab", params={"tubes": day}, by="job:raise", at=T0 + timedelta(days=day),
+        )  # fmt: skip
+    epi = logged_in(app, "epi")
+    order = check_list(epi, "/command/tasks?open_only=true", "tasks", "task-", "deadline",
+                       keep="open_only=true", total=4)  # fmt: skip
+    assert order[0] == f"task-{mine}"  # the earliest deadline
+    check_list(epi, "/command/tasks", "tasks", "task-", "id", total=4)

@@ -20,6 +20,7 @@ the labels of ``command.model`` in the page's language.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -33,7 +34,7 @@ from fangkong.command import access_tasks
 from fangkong.command.access_accountability import MAX_DAYS, accountability
 from fangkong.command.access_board import BoardView, board
 from fangkong.command.access_briefing import list_briefings, read_briefing, write_briefing
-from fangkong.command.accountability import role_label, what_label
+from fangkong.command.accountability import RANK_SORTS, role_label, sort_ranks, what_label
 from fangkong.command.board import Board
 from fangkong.command.model import (
     FIGURE,
@@ -54,11 +55,10 @@ from fangkong.command.timeliness import DEFAULT_DAYS
 from fangkong.errors import BadInput, NotFound
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
-from fangkong.web import forms
+from fangkong.web import forms, listing
 from fangkong.web.labels import label, names
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
-from fangkong.web.tracing_pages import Pager
 
 command_pages = APIRouter(include_in_schema=False)
 
@@ -79,36 +79,30 @@ def _labels(lang: str) -> dict[str, Any]:
 # ---- tasks (任务) ---------------------------------------------------------------------------
 
 
-def _pager(request: Request, number: int, shown: int, total: int) -> Pager:
-    def link(n: int) -> str:
-        url = request.url.include_query_params(page=n)
-        return f"{url.path}?{url.query}"
-
-    first = (number - 1) * TASKS_PER_PAGE + 1 if shown else 0
-    return Pager(first, first + shown - 1 if shown else 0, total,
-                 link(number - 1) if number > 1 else None,
-                 link(number + 1) if number * TASKS_PER_PAGE < total else None)  # fmt: skip
+TASKS = listing.ListSpec(
+    ("id", "deadline", "status", "region", "role", "kind"), size=TASKS_PER_PAGE
+)
 
 
-def _tasks_page(request: Request, call: Call, filters: dict[str, Any], number: int, *,
+def _tasks_page(request: Request, call: Call, filters: dict[str, Any], *,
                 code: int = 200, **context: Any) -> HTMLResponse:  # fmt: skip
     lang = page_lang(request)
+    lst = listing.parse(request, TASKS)
+    code = max(code, lst.status)
     try:
         bounds.refuse(*(bounds.text_problem(v or "", k) for k, v in filters.items()
                         if isinstance(v, str)))  # fmt: skip
-        rows, total = access_tasks.list_tasks(
-            call, **filters, limit=TASKS_PER_PAGE, offset=(number - 1) * TASKS_PER_PAGE
-        )
+        rows, total = access_tasks.list_tasks(call, **filters, bounded=lst.bounded)
     except BadInput as exc:
         code, context["error"] = 422, exc.problem.text(lang)
-        rows, total = access_tasks.list_tasks(call, limit=TASKS_PER_PAGE)
+        rows, total = access_tasks.list_tasks(call, bounded=replace(lst.bounded, offset=0))
     names = access_tasks.region_names(
         call, [c for t in rows for c in (t.region_code, t.origin_region_code)]
     )
     units = access_tasks.units_below(call) if call.actor.can(TASK_ASSIGN) else []
     return render_page(request, "command/tasks.html", status=code, actor=call.actor, rows=rows,
                 total=total, filters=filters, names=names, units=units,
-                pager=_pager(request, number, len(rows), total), kinds=TASK_KINDS,
+                lst=lst, pager=lst.pager(total, len(rows)), kinds=TASK_KINDS,
                 statuses=TASK_STATUSES, limits={"title": TITLE_MAX, "detail": DETAIL_MAX},
                 **_labels(lang), **context)  # fmt: skip
 
@@ -118,11 +112,11 @@ def get_tasks(
     request: Request, call: CallDep,
     region: Filter = None, status: Filter = None, kind: Filter = None,
     open_only: Annotated[bool, Query()] = False, overdue: Annotated[bool, Query()] = False,
-    owing: Annotated[bool, Query()] = False, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    owing: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:  # fmt: skip
     filters = {"region": region or None, "status": status or None, "kind": kind or None,
                "open_only": open_only, "overdue": overdue, "owing": owing}  # fmt: skip
-    return _tasks_page(request, call, filters, page)
+    return _tasks_page(request, call, filters)
 
 
 def assign_fields() -> tuple[forms.Field, ...]:
@@ -147,7 +141,7 @@ def post_assign(request: Request, call: CallDep, posted: forms.Posted) -> Respon
     ), (BadInput,)):  # fmt: skip
         return RedirectResponse(f"/command/tasks/{got.result.id}?changed=open", status_code=303)
     code, context = got.refused("assign", page_lang(request))
-    return _tasks_page(request, call, {}, 1, code=code, assign_error=context["error"],
+    return _tasks_page(request, call, {}, code=code, assign_error=context["error"],
                        shown=context["shown"], form=context["shown"].typed)  # fmt: skip
 
 
@@ -197,6 +191,8 @@ Region = Annotated[str | None, Query(max_length=15)]
 
 
 Days = Annotated[int, Query(ge=1, le=MAX_DAYS)]
+# the ranking is sorted, not paged: one row per county of the region
+RANKS = listing.ListSpec(tuple(RANK_SORTS), size=max(listing.PAGE_SIZES))
 
 
 @command_pages.get("/command/accountability")
@@ -212,10 +208,13 @@ def get_accountability(
     def role(name: str | None) -> str:  # through the one layer: no role's key on the page
         return role_label(None, lang) if name is None else label(name, "role", lang)
 
+    lst = listing.parse(request, RANKS)
+    ranks = sort_ranks(report.ranks, lst.sort, lst.descending)
     gaps = [{"gap": g, "what": what_label(g, lang), "role": role(g.role)} for g in report.gaps]
-    return page(request, "command/accountability.html", actor=call.actor, report=report,
-                t=report.timeliness, measures=MEASURES, gaps=gaps, region=region or "",
-                days=days, last=last, max_days=MAX_DAYS, role_label=role)  # fmt: skip
+    return page(request, "command/accountability.html", status=lst.status, actor=call.actor,
+                report=report, ranks=ranks, lst=lst, t=report.timeliness, measures=MEASURES,
+                gaps=gaps, region=region or "", days=days, last=last, max_days=MAX_DAYS,
+                role_label=role)  # fmt: skip
 
 
 @command_pages.get("/command/accountability.csv")
