@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from markupsafe import Markup
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
@@ -53,10 +54,14 @@ from fangkong.command.tables import EVIDENCE_MAX
 from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX
 from fangkong.command.timeliness import DEFAULT_DAYS
 from fangkong.errors import BadInput, NotFound
+from fangkong.healthcode.evaluator import fmt_time
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
+from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.web import forms, listing
-from fangkong.web.labels import label, names
+from fangkong.web.alert_pages import rule_names
+from fangkong.web.labels import label, names, readable
+from fangkong.web.links import venue_link
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
 
@@ -74,6 +79,69 @@ def _labels(lang: str) -> dict[str, Any]:
         "missed_name": MISSED.label(lang),
         "role_names": names("role", lang),
     }
+
+
+# a raised task's parameter → the vocabulary its value is said in (others are shown as kept:
+# names, counts); "area_id", "title" and "detail" are not facts of their own
+PARAM_VALUES = {"severity": "alert_severity", "stage": "arrival_stage", "level": "risk_level",
+                "to": "risk_level"}  # fmt: skip
+PARAM_HIDDEN = frozenset({"area_id", "title", "detail"})
+
+
+def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Markup | str]]:
+    """A raised task's parameters as a reader says them: each key by its label and each
+    value by its vocabulary, the pack's names (alert rules, need kinds), a link or a time
+    in the system's zone — never a stored key or an ISO timestamp."""
+    lang = page_lang(request)
+    pack = app_context(request).codes.pack
+    out: list[tuple[str, Markup | str]] = []
+    for key, value in params.items():
+        if key in PARAM_HIDDEN or value is None:
+            continue
+        shown: Markup | str
+        if key == "alert":
+            shown = Markup('<a href="/alerts/{}">#{}</a>').format(int(value), int(value))
+        elif key == "rule":
+            shown = rule_names(request).get(str(value)) or readable(str(value), "alert_rule")
+        elif key == "need":
+            kind = RiskAreaRules.from_pack(pack).need_kinds.get(str(value))
+            shown = (kind.label_zh if lang == "zh" else kind.label_en) if kind else str(value)
+        elif key == "point":
+            shown = venue_link(str(value))
+        elif key in ("due_at", "run_out"):
+            shown = _moment(str(value), app_context(request).codes.tz)
+        elif key in PARAM_VALUES:
+            shown = label(str(value), PARAM_VALUES[key], lang)
+        else:
+            shown = str(value)
+        out.append((label(key, "task_param", lang), shown))
+    return out
+
+
+SOURCE_LINKS = {"alert": "/alerts/{}", "arrival": "/arrivals/travellers/{}"}
+
+
+def task_source(source_type: str, source_id: str) -> Markup:
+    """What a raised task came from, without its stored key: the source's number (a link
+    where the source has a page) and the day a region's day stands for; a traveller's
+    stage or a period's start after the slash are said by the task's facts instead."""
+    first, _, rest = source_id.partition("/")
+    if source_type == "region_day" or not first.isdigit():  # "<county>/<date>": the unit
+        return Markup("{}").format(rest or first)  # names the region; the day is the fact
+    link = SOURCE_LINKS.get(source_type)
+    if link is None:
+        return Markup("#{}").format(first)
+    return Markup('<a href="{}">#{}</a>').format(link.format(int(first)), first)
+
+
+def _moment(text: str, tz: Any) -> str:
+    """A stored ISO date or time as the pages show times (a day stays a day)."""
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+        return fmt_time(datetime.fromisoformat(text), tz)
+    except ValueError:
+        return text
 
 
 # ---- tasks (任务) ---------------------------------------------------------------------------
@@ -156,6 +224,8 @@ def _task_page(request: Request, call: Call, task_id: int, *, code: int = 200,
     return render_page(request, "command/task.html", status=code, actor=call.actor, t=task,
                 history=detail.history, names=access_tasks.region_names(call, codes),
                 moves=moves, limits={"note": NOTE_MAX, "evidence": EVIDENCE_MAX},
+                facts=task_facts(request, dict(task.params)),
+                source=task_source(task.source_type or "", str(task.source_id or "")),
                 **_labels(page_lang(request)), **context)  # fmt: skip
 
 

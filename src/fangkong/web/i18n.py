@@ -28,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from fangkong import bounds
 from fangkong.web.labels import (
     VOCABULARIES,
+    audit_detail,
     audit_outcome,
     code_trigger,
     label,
@@ -91,6 +92,7 @@ def environment(lang: str) -> Environment:
     env.filters["label"] = lambda value, vocabulary: label(value, vocabulary, lang)
     env.filters["risk_rule"] = lambda rule: risk_rule(rule, lang)
     env.filters["code_trigger"] = lambda trigger: code_trigger(trigger, lang)
+    env.filters["audit_detail"] = lambda detail, target: audit_detail(detail, target, lang)
     env.filters["audit_outcome"] = lambda outcome: audit_outcome(outcome, lang)
     env.filters["one_language"] = lambda text: one_language(text, lang)
     env.globals["audit_outcomes"] = VOCABULARIES["audit_outcome"]

@@ -42,6 +42,36 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "medium": ("中风险区", "Medium risk"),
         "low": ("低风险区", "Low risk"),
     },
+    "alert_severity": {  # alerts.severity, as a task's parameter
+        "low": ("低", "Low"),
+        "medium": ("中", "Medium"),
+        "high": ("高", "High"),
+    },
+    "alert_status": {  # alerts.status (the alert pages name it in alerts/_labels.html)
+        "raised": ("待核实", "Raised"),
+        "verified": ("已核实", "Verified"),
+        "investigated": ("已调查", "Investigated"),
+        "closed": ("已关闭", "Closed"),
+        "dismissed": ("已排除（误报）", "Dismissed (false alarm)"),
+    },
+    # the parameters a raised task keeps for its explanation (command.raising)
+    "task_param": {
+        "alert": ("预警", "Alert"),
+        "rule": ("规则", "Rule"),
+        "severity": ("严重程度", "Severity"),
+        "region": ("地区", "Region"),
+        "stage": ("环节", "Stage"),
+        "point": ("抵达口岸", "Arrival point"),
+        "due_at": ("应完成时间", "Due"),
+        "need": ("需求", "Need"),
+        "area": ("风险区", "Risk area"),
+        "persons": ("人数", "Persons"),
+        "overdue": ("已超时", "Overdue"),
+        "tubes": ("样本管数", "Tubes"),
+        "run_out": ("预计用尽日期", "Runs out on"),
+        "level": ("风险等级", "Level"),
+        "to": ("降为", "Lowered to"),
+    },
     "risk_origin": {
         "designated": ("划定", "Designated"),
         "downgraded": ("由高风险区降级", "Downgraded"),
@@ -433,6 +463,19 @@ def readable(value: str, vocabulary: str) -> str:
     Logged once per value: a vocabulary should hold it (the page tests look for it)."""
     log.warning("no label for %r in vocabulary %r", value, vocabulary)
     return _capital(re.sub(r"[_.\-]+", " ", value).strip()) or "—"
+
+
+# an audit row's detail that is the status of its target (a task viewed: "open")
+AUDIT_DETAIL: Final = {"task": "task_status", "alert": "alert_status"}
+
+
+def audit_detail(detail: str | None, target_type: str | None, lang: str) -> str:
+    """An audit row's detail as a reader says it: a target's stored status by its label,
+    any other note as written."""
+    vocabulary = AUDIT_DETAIL.get(target_type or "")
+    if detail and vocabulary and detail in VOCABULARIES[vocabulary]:
+        return label(detail, vocabulary, lang)
+    return detail or ""
 
 
 def audit_outcome(outcome: str, lang: str) -> str:
