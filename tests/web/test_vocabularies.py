@@ -153,3 +153,12 @@ def test_stored_notes_are_shown_in_one_language() -> None:
     assert one_language("已确认：已交接 / confirmed: handed over", "en") == "confirmed: handed over"
     for typed in ("电话未接通", "called twice / no answer", "a / b / c", "体温 37.5 / 复测"):
         assert one_language(typed, "zh") == typed  # not a stored pair: as typed
+
+
+def test_every_management_an_arrival_rule_can_order_has_a_label() -> None:
+    """A traveller's management (arrivals.rules.MANAGEMENTS) is said by its own vocabulary
+    (it once borrowed the quarantine periods', which lack ``tests_only`` and ``none``)."""
+    from fangkong.arrivals.rules import MANAGEMENTS
+    from fangkong.web.labels import VOCABULARIES
+
+    assert set(VOCABULARIES["arrival_management"]) == set(MANAGEMENTS)

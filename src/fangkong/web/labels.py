@@ -131,6 +131,12 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "home_quarantine": ("居家隔离", "Home quarantine"),
         "home_monitoring": ("居家健康监测", "Home health monitoring"),
     },
+    "arrival_management": {  # arrivals.rules.MANAGEMENTS: what a traveller's risk orders
+        "centralised_quarantine": ("集中隔离", "Centralised quarantine"),
+        "home_quarantine": ("居家隔离", "Home quarantine"),
+        "tests_only": ("仅需核酸检测", "Tests only"),
+        "none": ("无需管控", "No management"),
+    },
     "arrival_risk": {
         "inbound": ("入境", "Inbound"),
         "high": ("高风险区", "High-risk area"),
