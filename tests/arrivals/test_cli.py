@@ -190,9 +190,10 @@ def test_arrivals_commands_end_to_end(home: tuple[dict[str, str], Engine], tmp_p
     assert stages == {high: "sampled", medium: "sampled", low: "released"}
 
     # confirmations: out of order refused, twice harmless
-    assert "arrivals.stage_refused" in run(
-        env, "arrivals", "confirm", str(high), "handed_over", code=2
-    )
+    refused = run(env, "arrivals", "confirm", str(high), "handed_over", code=2)
+    assert "arrivals.stage_refused" in refused
+    assert "“已交接”" in refused  # the stages by name, not by their stored keys
+    assert "“handed_over”" not in refused
     for tid in (high, medium):
         assert "boarded" in run(env, "arrivals", "confirm", str(tid), "boarded")
     assert "handed_over" in run(env, "arrivals", "confirm", str(high), "handed_over",

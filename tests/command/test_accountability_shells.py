@@ -115,3 +115,28 @@ def test_cli_writes_the_csv(tmp_path: Path, twin_files: dict[str, Path]) -> None
     assert "2小时内到达现场" in shown.output  # the measures of the region asked
     bad = runner.invoke(cli_app, ["command", "accountability", "--days", "500"], env=env)
     assert bad.exit_code != 0
+
+
+def test_page_ranking_sorts_by_its_columns(served: FastAPI) -> None:
+    """The ranking sorted by a column both ways (issue 19); the period filter kept."""
+    c = logged_in(served, "admin")
+    ranked = c.get("/command/accountability?days=7").text
+    assert _counties(ranked) == [COUNTY2, COUNTY1]  # the better score first
+    overdue = c.get("/command/accountability?days=7&sort=overdue&dir=desc")
+    assert overdue.status_code == 200
+    assert 'aria-sort="descending"' in overdue.text
+    assert _counties(overdue.text) == [COUNTY1, COUNTY2]  # COUNTY1 owes an overdue task
+    up = c.get("/command/accountability?days=7&sort=overdue&dir=asc").text
+    assert _counties(up) == [COUNTY2, COUNTY1]
+    assert 'name="sort" value="overdue"' in up  # the period form keeps the order
+    link = up[up.index('data-sort="county"') :].split('href="', 1)[1].split('"', 1)[0]
+    assert "days=7" in link
+    bad = c.get("/command/accountability?days=7&sort=nonsense")
+    assert bad.status_code == 422
+    assert 'id="list-error"' in bad.text
+    assert _counties(bad.text) == [COUNTY2, COUNTY1]  # the ranking still shows
+
+
+def _counties(page: str) -> list[str]:
+    ranking = page[page.index('id="ranking"') : page.index('id="gaps"')]
+    return sorted((COUNTY1, COUNTY2), key=lambda c: ranking.index(f'id="county-{c}"'))

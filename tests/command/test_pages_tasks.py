@@ -5,14 +5,19 @@ the assign form for commanders, the navigation link under task.read."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from fangkong.command import tasks
+from fangkong.command.rules import CommandRules
+from fangkong.policy import load_pack
 from tests.api.helpers import csrf_of, logged_in, make_app
-from tests.command.test_api_tasks import seed_tasks
+from tests.command.test_api_tasks import T0, seed_tasks, township
+from tests.web.listing_check import check_list, small_pages  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -72,3 +77,59 @@ def test_assign_form(app: FastAPI, province: Engine) -> None:
     assert 'id="assign-error"' in r.text
     viewer = logged_in(app, "viewer")
     assert 'href="/command/tasks"' in viewer.get("/command/tasks").text
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_task_list_sorts_and_pages(app: FastAPI, province: Engine) -> None:
+    """Tasks with other deadlines: sorted by deadline both ways, walked in pages of 2,
+    the open-only filter kept on every link (issue 19)."""
+    mine, _ = seed_tasks(province)
+    rules = CommandRules.from_pack(load_pack("protocol-9"))
+    for day in (2, 3, 4):
+        tasks.raise_task(
+            province, rules, kind="late_tubes", source_type="region_day",
+            source_id=f"140102/2026-12-0{day}", region_code=township(province, "140102"),
+            role="lab", params={"tubes": day}, by="job:raise", at=T0 + timedelta(days=day),
+        )  # fmt: skip
+    epi = logged_in(app, "epi")
+    order = check_list(epi, "/command/tasks?open_only=true", "tasks", "task-", "deadline",
+                       keep="open_only=true", total=4)  # fmt: skip
+    assert order[0] == f"task-{mine}"  # the earliest deadline
+    check_list(epi, "/command/tasks", "tasks", "task-", "id", total=4)
+
+
+def test_a_raised_tasks_parameters_are_said_in_words(app: FastAPI, province: Engine) -> None:
+    """An alert's task keeps its alert, rule, severity and region; a traveller's its stage
+    and due time: the task page names each by its label and each value by its vocabulary
+    (a link for the alert, the time in the system's zone), never as stored."""
+    rules = CommandRules.from_pack(load_pack("protocol-9"))
+    region = township(province, "140102")
+    alert, _ = tasks.raise_task(
+        province, rules, kind="alert", source_type="alert", source_id="7",
+        region_code=region, role="epidemiologist",
+        params={"alert": 7, "rule": "no_such_rule", "severity": "high", "region": "小店街道"},
+        deadline_at=T0 + timedelta(hours=2), by="job:raise", at=T0,
+    )  # fmt: skip
+    loop, _ = tasks.raise_task(
+        province, rules, kind="closed_loop_overdue", source_type="arrival", source_id="3/sampled",
+        region_code=region, role=None,
+        params={"stage": "sampled", "due_at": "2026-12-01T01:00:00+00:00", "region": "小店街道"},
+        by="job:raise", at=T0,
+    )  # fmt: skip
+    epi = logged_in(app, "epi")
+    page = epi.get(f"/command/tasks/{alert.id}").text
+    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd class=\"task-param\">(.*?)</dd>", page))
+    assert facts["预警"] == '<a href="/alerts/7">#7</a>'
+    assert facts["严重程度"] == "高"
+    assert facts["规则"] == "No such rule"  # a rule the pack lacks: in words, not its id
+    assert facts["地区"] == "小店街道"
+    assert "severity" not in page
+    assert "no_such_rule" not in page
+    shown = epi.get(f"/command/tasks/{loop.id}").text
+    facts = dict(re.findall(r"<dt>([^<]+)</dt><dd class=\"task-param\">(.*?)</dd>", shown))
+    assert facts["环节"] != "sampled"
+    assert "sampled" not in shown
+    assert facts["应完成时间"].startswith("2026-12-01 09:00")  # UTC 01:00 in Asia/Shanghai
+    assert '来返人员 <a href="/arrivals/travellers/3">#3</a>' in shown  # the source, no key
+    mine, _ = seed_tasks(province)  # a region's day: "140102/2026-12-01"
+    assert "地区日报 2026-12-01<" in epi.get(f"/command/tasks/{mine}").text

@@ -18,10 +18,12 @@ from fangkong.clock import now as utcnow
 from fangkong.riskareas.needs import list_needs, raise_need
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import designate
-from fangkong.store.schema import audit_log, persons
+from fangkong.riskareas.tables import risk_areas
+from fangkong.store.schema import audit_log, persons, regions
 from tests.api.codes import codes_of
 from tests.api.helpers import client, csrf_of, logged_in, make_app
 from tests.riskareas.conftest import residents_of
+from tests.web.listing_check import check_list, row_ids, small_pages  # noqa: F401 (a fixture)
 
 COMPOUND = "140121100200001"  # the compound of county 140121 (user county2)
 REASON = "两例病例居住于此"
@@ -130,3 +132,35 @@ def test_manage_and_designate(world: tuple[FastAPI, Engine, int]) -> None:
     assert _audits(engine, "riskarea.designate") == before + 3
     assert 'class="area level-high"' not in client(app).get("/risk-areas").text
     assert logged_in(app, "admin").get("/risk-areas/manage").status_code == 403
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_area_and_need_lists_sort_and_page(world: tuple[FastAPI, Engine, int]) -> None:
+    """The public list, the managed list and the needs: sorted by a column both ways and
+    walked in pages of 2, in SQL (issue 19)."""
+    app, engine, _ = world
+    ctx = codes_of(app)
+    with engine.connect() as conn:  # the small province's other places drawn as areas
+        others = conn.execute(select(regions.c.code).where(
+            regions.c.level.in_(("compound", "community")), regions.c.code != COMPOUND,
+        ).order_by(regions.c.code)).scalars().all()  # fmt: skip
+    for i, (code, level) in enumerate(zip(others, ("medium", "high", "medium"), strict=True)):
+        designate(engine, ctx, region_code=code, level=level, reason=REASON, by="admin",
+                  evaluate=False, now=utcnow() - timedelta(minutes=30 - i))  # fmt: skip
+    rules = RiskAreaRules.from_pack(ctx.pack)
+    with engine.connect() as conn:
+        area = conn.execute(select(risk_areas.c.id).where(risk_areas.c.region_code == COMPOUND)
+                            ).scalar_one()  # fmt: skip
+    kinds = sorted(rules.need_kinds.values(), key=lambda k: k.name)
+    for i, resident in enumerate(residents_of(engine, COMPOUND)[1:4]):
+        raise_need(engine, rules, area_id=int(area), person_id=resident,
+                   kind=kinds[i % len(kinds)].name, note="", by="grid")  # fmt: skip
+    check_list(client(app), "/risk-areas", "areas", "area-", "level", total=4)
+    public = client(app).get("/risk-areas?sort=level&size=200").text
+    assert public.index("level-high") < public.index("level-medium")  # most severe first
+    check_list(logged_in(app, "county2"), "/risk-areas/needs", "needs", "need-", "due", total=4)
+    epi = logged_in(app, "epi")  # two areas in county 140102: one page, both ways
+    up = row_ids(epi.get("/risk-areas/manage?sort=name&dir=asc").text, "all-areas", "area-")
+    down = row_ids(epi.get("/risk-areas/manage?sort=name&dir=desc").text, "all-areas", "area-")
+    assert len(up) == 2
+    assert down == up[::-1]

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from fangkong.alerts.detection import run_detection
 from fangkong.alerts.rules import AlertRules, Detector, Trigger
@@ -20,13 +21,8 @@ from tests.web.live import chromium, drawn_marks, live_server, login, province, 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def alert_server(
-    tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
-) -> Iterator[str]:
-    """A real uvicorn over the province with one fever-clinic alert in county 140102."""
-    engine, home = province(tmp_path_factory, twin_files, "alert-browser-home")
-    app = make_app(engine, home)
+def alert_world(engine: Engine) -> None:
+    """One fever-clinic alert (a detector) and one trigger alert in county 140102."""
     today = utcnow().date()
     counts = [1, 0, 2, 1, 0, 1, 1, 0, 2, 1] * 2 + [9]
     rows = [{"signal": "fever_clinic", "region_code": "140102001001001",
@@ -45,6 +41,16 @@ def alert_server(
     rules = dataclasses.replace(AlertRules.shipped("protocol-9"), triggers={trig.id: trig},
                                 detectors={det.id: det})  # fmt: skip
     run_detection(engine, rules, today, utcnow())
+
+
+@pytest.fixture(scope="module")
+def alert_server(
+    tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
+) -> Iterator[str]:
+    """A real uvicorn over the province with the alerts of :func:`alert_world`."""
+    engine, home = province(tmp_path_factory, twin_files, "alert-browser-home")
+    app = make_app(engine, home)
+    alert_world(engine)
     with live_server(engine, home, app) as url:
         yield url
 

@@ -28,6 +28,7 @@ from fangkong.store.schema import audit_log, regions
 from tests.api.codes import device_token, venue_of
 from tests.api.helpers import client, csrf_of, logged_in, make_app
 from tests.web.labels_check import raw_in
+from tests.web.listing_check import check_list, small_pages  # noqa: F401 (a fixture)
 
 COMPOUND_A = "140102001001001"  # county 140102 (user "epi", "viewer")
 COMPOUND_B = "140121100200001"  # county 140121 (user "county2")
@@ -197,7 +198,9 @@ def test_escalation_is_the_alerts_task(world: World) -> None:
                          params={}, deadline_at=utcnow() - timedelta(hours=5), by="job:raise",
                          at=utcnow() - timedelta(hours=7))  # fmt: skip
     html = epi.get(f"/alerts/{world.a}").text
-    assert f"({region})" in html  # owed by the alert's region, not escalated
+    owner = re.search(r'id="task-owner">(.*?)</dd>', html)
+    assert owner  # owed by the alert's region (its name linked to its page), not escalated
+    assert f'href="/regions/{region}"' in owner.group(1)
     assert 'id="escalated"' not in html
     assert 'id="task-level">0<' in html
     assert 'id="alerts"' in epi.get("/alerts", params={"escalated": "true"}).text
@@ -206,7 +209,9 @@ def test_escalation_is_the_alerts_task(world: World) -> None:
     assert [(m.task_id, m.to_region) for m in moved] == [(task.id, parent)]
     html = epi.get(f"/alerts/{world.a}").text
     assert 'id="escalated"' in html
-    assert f"({parent})" in html
+    owner = re.search(r'id="task-owner">(.*?)</dd>', html)
+    assert owner
+    assert f'href="/regions/{parent}"' in owner.group(1)
     assert 'id="task-level">1<' in html
     assert f'href="/command/tasks/{task.id}"' in html  # epi holds task.read
     listed = epi.get("/alerts", params={"escalated": "true"}).text
@@ -254,3 +259,21 @@ def test_status_note_with_a_control_character_is_refused_on_the_page(world: Worl
     with world.engine.connect() as conn:
         status = conn.execute(select(alerts.c.status).where(alerts.c.id == world.a)).scalar_one()
     assert status != "verified"
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_alert_list_sorts_and_pages(world: World) -> None:
+    """More trigger alerts, in several compounds: sorted by region both ways, walked in
+    pages of 2, the kind filter kept on every link (issue 19)."""
+    with world.engine.connect() as conn:
+        codes = conn.execute(select(regions.c.code).where(regions.c.level == "compound")
+                             .order_by(regions.c.code).limit(4)).scalars().all()  # fmt: skip
+    rules = AlertRules.shipped("protocol-9")
+    for code in codes:
+        _send(world.engine, "positive_outside_quarantine", code, utcnow().date(), [1])
+    run_detection(world.engine, rules, utcnow().date(), utcnow())
+    admin = logged_in(world.app, "admin")
+    seen = check_list(admin, "/alerts?kind=trigger", "alerts", "alert-", "region",
+                      keep="kind=trigger")  # fmt: skip
+    assert f"alert-{world.a}" not in seen  # the filter held on every page
+    check_list(admin, "/alerts", "alerts", "alert-", "id")

@@ -82,11 +82,11 @@ def test_board_shows_stages_and_the_overdue(server: str, tmp_path: Path) -> None
         assert page.inner_text(f"{section} .stage-sampled") == "2"  # two wait for transfer
         assert page.inner_text(f"{section} .stage-released") == "1"  # the low-risk one
         assert page.inner_text(f"{section} .overdue-count") == "2"
-        alerted = page.inner_text(f"{section} table.overdue")
+        alerted = page.inner_text("#overdue-list")  # one list of the overdue, paged
         assert "兴安站专班 → 右远区指挥部" in alerted  # the checkpoint team and its superior
         assert "CMD-A" not in alerted  # by name, not by code
         page.screenshot(path=str(tmp_path / "arrivals-board.png"), full_page=True)
-        page.click(f"{section} table.overdue a >> nth=0")
+        page.click("#overdue-list tbody a >> nth=0")
         page.wait_for_selector("#reason")
         assert "高风险区" in page.inner_text("#reason")
         management = page.inner_text("#management")
@@ -124,10 +124,13 @@ def test_board_after_the_demo_desk(demo_server: tuple[str, Engine], tmp_path: Pa
                 assert page.inner_text(f"{section} .stage-{stage}") == str(n), (point, stage)
             still = sum(n for s, n in stages.items() if s != "released")
             assert page.inner_text(f"{section} .overdue-count") == str(still), point
-            rows = page.locator(f"{section} table.overdue tbody tr")
+        for point, stages in stored.items():  # each point's overdue, one list a point
+            still = sum(n for s, n in stages.items() if s != "released")
+            page.goto(f"{server}/arrivals?point={point}&size=200")
+            rows = page.locator("#overdue-list tbody tr")
             assert rows.count() == still
             if still:
-                told = page.inner_text(f"{section} table.overdue")
+                told = page.inner_text("#overdue-list")
                 assert " → " in told  # a team and its superior, from the desk's set-up
                 assert " → CMD-" not in told  # by name, not by code
         page.screenshot(path=str(tmp_path / "arrivals-demo-board.png"), full_page=True)

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from fangkong import clock
@@ -26,6 +27,7 @@ from tests.arrivals.world import (
     stage_task,
     traveller,
 )
+from tests.web.listing_check import check_list, small_pages  # noqa: F401 (a fixture)
 
 DAY = (T0 - timedelta(days=1)).date().isoformat()
 
@@ -146,7 +148,9 @@ def test_manifest_confirm_board_and_traveller(province: Engine, tmp_path: Path) 
     cells = _overdue_cells(epi.get("/arrivals").text, ids[1])
     task = stage_task(w, f"{ids[1]}/sampled")
     assert cells[-1] == "1"
-    assert cells[-2] == _region_name(province, task.region_code)
+    # the unit that owes it now, by name, linked to its region's page
+    owner = f'href="/regions/{task.region_code}">{_region_name(province, task.region_code)}</a>'
+    assert owner in cells[-2]
     assert task.region_code != task.origin_region_code
     page = epi.get(f"/arrivals/travellers/{ids[1]}").text
     assert 'class="task-level">1<' in page
@@ -154,3 +158,30 @@ def test_manifest_confirm_board_and_traveller(province: Engine, tmp_path: Path) 
     other = logged_in(app, "county2")  # another county: the traveller is not theirs
     assert other.get(f"/arrivals/travellers/{ids[0]}").status_code == 404
     assert f"overdue-{ids[1]}" not in other.get("/arrivals").text
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_overdue_travellers_sort_and_page(province: Engine, tmp_path: Path) -> None:
+    """Four travellers landed hours ago, none sampled in time: one list of the overdue,
+    sorted by deadline both ways and walked in pages of 2, the point filter kept (issue
+    19); the points' counts stay whole."""
+    w = make_world(province)
+    app = make_app(province, tmp_path)
+    token, _ = issue_device_token(province, AUDIT_KEY, cli_actor(), "checkpoint", POINT, 30, "t")
+    device = client(app, authorization=f"Bearer {token}")
+    rows = [traveller(i, f"{COMPOUND_A}@{DAY}") for i in range(1, 5)]
+    got = device.post("/api/v1/arrivals/manifests", json=_body([dict(r) for r in rows]))
+    assert got.status_code == 200, got.text
+    ids = got.json()["traveller_ids"]
+    for i, tid in enumerate(ids):  # sampled one after another, none boarded since
+        dispatch.sample(province, w.rules, w.testing, [tid], f"T{tid}", collector="c",
+                        codes=w.codes, by="t", at=T0 + timedelta(minutes=30 + i))  # fmt: skip
+    epi = logged_in(app, "epi")
+    due = check_list(epi, f"/arrivals?point={POINT}", "overdue-list", "overdue-", "due",
+                     keep=f"point={POINT}", total=4)  # fmt: skip
+    assert due == [f"overdue-{i}" for i in ids]  # sampled first, due first
+    board = epi.get("/arrivals?size=2").text
+    assert re.search(r'class="overdue-count"[^>]*>4<', board)  # the count, not the page
+    nowhere = epi.get("/arrivals?point=NOWHERE").text
+    assert 'id="no-overdue"' in nowhere  # the filter holds: nobody of that point
+    assert not re.search(r'id="overdue-\d', nowhere)

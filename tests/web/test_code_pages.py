@@ -19,6 +19,7 @@ from tests.api.codes import AUDIT_KEY, codes_of, make_red, make_yellow
 from tests.api.helpers import csrf_of, logged_in, make_app, person_identity, person_ids
 from tests.conftest import PASSWORD
 from tests.web.labels_check import raw_in
+from tests.web.listing_check import check_list, links, small_pages  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -209,3 +210,35 @@ def test_home_counts_by_colour(app: FastAPI, province: Engine) -> None:
     assert '"colour": "红码"' in spec.group(1)
     admin = logged_in(app, "admin").get("/").text
     assert 'id="colours"' not in admin
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_corrections_queue_and_audit_log_sort_and_page(app: FastAPI, province: Engine) -> None:
+    """The queue (cards) and the audit log: sorted both ways and walked in pages of 2,
+    the audit log's user filter kept on every link; the log is not counted (issue 19)."""
+    epi = logged_in(app, "epi")
+    for pid in person_ids(province, "140102")[:3]:
+        page = epi.get(f"/codes/{pid}").text
+        filed = epi.post(f"/codes/{pid}/corrections", follow_redirects=False,
+                         data={"reason": f"纠错{pid}", "csrf_token": csrf_of(page)})  # fmt: skip
+        assert filed.status_code == 303
+    cmd = logged_in(app, "cmd")
+    first = cmd.get("/corrections?sort=filed&dir=asc&size=2").text
+    shown = re.findall(r'<section class="card" id="(correction-\d+)"', first)
+    assert len(shown) == 2
+    nexts = links(first, "next")
+    assert nexts
+    assert "sort=filed" in nexts[0]
+    rest = re.findall(r'<section class="card" id="(correction-\d+)"', cmd.get(nexts[0]).text)
+    assert len(rest) == 1
+    assert rest[0] not in shown
+    newest = cmd.get("/corrections?sort=filed&dir=desc&size=200").text
+    order = re.findall(r'<section class="card" id="(correction-\d+)"', newest)
+    assert order == (shown + rest)[::-1]
+    assert 'aria-current="true"' in newest  # the chosen order is marked
+    admin = logged_in(app, "admin")
+    seqs = check_list(admin, "/admin/audit?user=epi", "audit", "audit-", "seq", keep="user=epi")
+    assert len(seqs) >= 6  # logins, views and the three corrections
+    log = admin.get("/admin/audit?user=epi&size=2").text
+    assert "共" not in _text(log, "audit-pages")  # rows a–b, no count of the whole log
+    check_list(admin, "/admin/audit?user=epi", "audit", "audit-", "action", keep="user=epi")

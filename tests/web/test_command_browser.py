@@ -191,7 +191,8 @@ def test_commander_board_drill_lists_tasks_accountability_briefing(
         page.goto(f"{server}/command/briefings")
         page.click("#write-briefing button[type=submit]")
         page.wait_for_selector("#written")
-        link = page.locator(f"#briefings tbody tr:has-text('{DAY.isoformat()}') a").first
+        row = f"#briefings tbody tr:has-text('{DAY.isoformat()}')"
+        link = page.locator(f"{row} a[href^='/command/briefings/']").first  # not the region
         link.click()
         page.wait_for_url("**/command/briefings/*")
         assert "山西省" in page.content()

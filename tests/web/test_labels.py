@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from fangkong.clock import now as utcnow
+from fangkong.registry.model import Occupation
 from fangkong.riskareas.service import designate
 from fangkong.web.i18n import environment
 from fangkong.web.labels import VOCABULARIES, label
@@ -37,6 +38,8 @@ def test_every_value_has_both_languages() -> None:
     assert label("high", "risk_level", "zh") == "高风险区"
     assert label("high", "risk_level", "en") == "High risk"
     assert label(None, "risk_level", "en") == "—"
+    # the vocabularies copied from an enum of the code hold every member of it
+    assert set(VOCABULARIES["occupation"]) == set(Occupation)
 
 
 def test_filters_format_per_language() -> None:
@@ -123,3 +126,20 @@ def test_chart_labels_follow_the_language(app: FastAPI) -> None:
     en = c.get("/forecast").text
     assert "Rooms needed (median)" in en
     assert "所需房间" not in en
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_audit_page_shows_actions_and_outcomes_by_label(app: FastAPI, lang: str) -> None:
+    epi = logged_in(app, "epi")  # a sign-in, a person read, a refused read (another county)
+    epi.get("/persons/1")
+    admin = logged_in(app, "admin")
+    admin.get(f"/lang/{lang}")
+    page = admin.get("/admin/audit")
+    assert page.status_code == 200
+    rows = page.text[page.text.index("<tbody>") :]
+    assert ("登录" if lang == "zh" else "Sign-in") in rows
+    assert ("成功" if lang == "zh" else "Done") in rows
+    assert ("查看人员" if lang == "zh" else "Person read") in rows
+    assert set(raw_in(page.text)) <= {"admin"}  # the user called admin, in the "who" column
+    for key in (">login<", ">ok<", ">person.read<", ">user.add<"):
+        assert key not in rows

@@ -32,6 +32,7 @@ from fangkong.store.schema import audit_log, persons
 from tests.api.helpers import csrf_of, logged_in, make_app
 from tests.quarantine.helpers import COUNTY_A, add, hotel, people
 from tests.web.labels_check import raw_in
+from tests.web.listing_check import check_list, small_pages  # noqa: F401 (a fixture)
 
 P9 = QuarantineRules.shipped("protocol-9")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -88,7 +89,7 @@ def test_occupants_by_room_with_names_by_rights_and_jurisdiction(world: World) -
     epi = logged_in(world.app, "epi")
     page = epi.get("/quarantine/facilities/QH1/occupants")
     assert page.status_code == 200
-    rows = re.findall(r'<tr class="occupant" data-placement="(\d+)">', page.text)
+    rows = re.findall(r'<tr class="occupant" data-placement="(\d+)"', page.text)
     assert sorted(map(int, rows)) == sorted(world.placements)
     full = _name(world.engine, world.persons[0])
     assert full in page.text  # an epidemiologist holds person.read_full
@@ -253,3 +254,30 @@ def test_abscond_raises_an_alert_listed_and_closed_in_jurisdiction(world: World)
             )
         ).scalar_one()
     assert active == 0
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_quarantine_lists_sort_and_page(world: World) -> None:
+    """Facilities, occupants and open alerts: sorted by a column both ways and walked in
+    pages of 2 (issue 19)."""
+    add(world.engine, *(hotel(f"QH{i}", COUNTY_A, single=1) for i in (2, 3, 4)))
+    epi = logged_in(world.app, "epi")
+    codes = check_list(epi, "/quarantine/facilities", "facilities", "facility-", "code", total=4)
+    assert codes == ["facility-QH1", "facility-QH2", "facility-QH3", "facility-QH4"]
+    check_list(epi, "/quarantine/facilities/QH1/occupants", "occupants", "occupant-", "room",
+               total=3)  # fmt: skip
+    summary = epi.get("/quarantine/facilities/QH1/occupants?size=2").text
+    assert "在住 3 人" in _cell_text(summary, "occupants-summary")  # all, not the page
+    for pid in world.placements:
+        token = csrf_of(epi.get(f"/quarantine/placements/{pid}").text)
+        gone = epi.post(f"/quarantine/placements/{pid}/abscond", follow_redirects=False,
+                        data={"csrf_token": token, "note": "夜间离开"})  # fmt: skip
+        assert gone.status_code == 303
+    ids = check_list(epi, "/quarantine/alerts", "alerts", "qalert-", "id", total=3)
+    assert ids == sorted(ids, key=lambda i: int(i.split("-")[1]))
+
+
+def _cell_text(page: str, ident: str) -> str:
+    found = re.search(rf'id="{ident}"[^>]*>(.*?)<', page, re.S)
+    assert found, ident
+    return found.group(1).strip()

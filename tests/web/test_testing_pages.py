@@ -33,6 +33,7 @@ from fangkong.testing.tables import campaigns
 from tests.api.codes import codes_of
 from tests.api.helpers import csrf_of, logged_in, make_app, person_identity, person_ids
 from tests.testing.world import batch
+from tests.web.listing_check import check_list, small_pages  # noqa: F401 (a fixture)
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -126,9 +127,10 @@ def test_campaign_page_numbers_coverage_and_not_sampled(world: World) -> None:
     listed = [int(i) for i in re.findall(r'<li id="person-(\d+)">', html)]
     assert listed == missing[:200]
     name = person_identity(world.engine, missing[0])[1]
-    assert f'<li id="person-{missing[0]}">{name} ·' in html
+    link = f'<li id="person-{missing[0]}"><a class="person-link" href="/persons/{missing[0]}">'
+    assert f"{link}{name}</a> ·" in html  # the person's record, linked
     viewer = logged_in(world.app, "viewer").get(f"/testing/campaigns/{world.campaign}").text
-    assert f'<li id="person-{missing[0]}">{mask_name(name)} ·' in viewer
+    assert f"{link}{mask_name(name)}</a> ·" in viewer
     assert name not in viewer
     assert [a[:2] for a in _audits(world.engine, "testing.campaign")] == [
         ("epi", "ok"), ("viewer", "ok")
@@ -241,3 +243,38 @@ def test_campaign_progress_api(world: World) -> None:
     far = logged_in(world.app, "county2").get(f"/api/v1/campaigns/{world.campaign}/progress")
     assert far.status_code == 404
     assert far.json()["code"] == "testing.campaign_unknown"
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_testing_lists_sort_and_page(world: World) -> None:
+    """Overdue tubes, campaigns, non-negative results and batches: sorted by a column both
+    ways and walked in pages of 2 (issue 19), the overdue filter kept on every link."""
+    rules, engine, residents = world.rules, world.engine, world.residents
+    for i in range(4):  # four more lost tubes, at other points and times
+        old = NOW - timedelta(days=4, hours=i)
+        collect(engine, rules, Sample(f"OLD-{i + 2}", [residents[-2 - i]], f"点位{9 - i}",
+                                      "140102", "s", old), at=old)  # fmt: skip
+        create_campaign(engine, rules, f"第{i + 2}轮", "140102",
+                        starts_at=NOW + timedelta(days=i + 1), pool_size=10)  # fmt: skip
+        tube, when = f"P-{i}", NOW - timedelta(hours=1, minutes=i)
+        collect(engine, rules, Sample(tube, [residents[30 + i]], "点位1", "140102", "s", when),
+                at=when)  # fmt: skip
+        ship(engine, [tube], "LAB1", at=when + timedelta(minutes=1))
+        tested = (NOW - timedelta(minutes=30 - i)).isoformat()
+        post_results(engine, rules, batch([(tube, "r1", str(20 + i), str(30 - i), tested)]),
+                     lab_code="LAB1", posted_by="test")  # fmt: skip
+    flag_overdue(engine, rules, at=NOW)
+    epi = logged_in(world.app, "epi")
+    collected = check_list(epi, "/testing/overdue?flag=lost", "overdue", "tube-", "collected",
+                           keep="flag=lost", total=5)  # fmt: skip
+    assert collected[0] == "tube-OLD-1"  # five days ago: the oldest
+    check_list(epi, "/testing/overdue", "overdue", "tube-", "point")
+    names = check_list(epi, "/testing", "campaigns", "campaign-", "starts", total=5)
+    assert names[0] == f"campaign-{world.campaign}"
+    ct = check_list(epi, "/testing/results", "not-negative", "result-", "ct_n", total=5)
+    assert ct[:2] == ["result-C-2-r1", "result-P-3-r1"]  # Ct N 26, then 27
+    check_list(epi, "/testing/results", "batches", "batch-", "id", p="b", total=5)
+    bad = epi.get("/testing/overdue?sort=password&flag=lost")
+    assert bad.status_code == 422
+    assert 'id="list-error"' in bad.text
+    assert 'id="tube-OLD-1"' in bad.text  # the list still shows, in its own order

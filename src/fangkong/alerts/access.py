@@ -41,6 +41,8 @@ from fangkong.errors import (
     FieldProblem,
     Problem,
 )
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 
 PAGE_SIZE = 200
 
@@ -97,7 +99,7 @@ class AlertList:
     names: Mapping[str, str]  # region code → name
     filters: Filters
     rules: tuple[str, ...]  # rule ids present, for the filter
-    truncated: bool
+    total: int  # how many alerts match the filters (``rows``: one page of them)
     tasks: Mapping[int, TaskView]  # alert id → its command task (absent: not raised yet)
 
 
@@ -112,8 +114,17 @@ def escalated_alerts() -> Any:
     return escalated_sources("alert", "alert")
 
 
-def list_alerts(call: Call, filters: Filters) -> AlertList:
-    """Alerts in the actor's jurisdiction, newest first, filtered, with their tasks."""
+# what the alert list may be sorted by (its whitelist)
+ALERT_SORTS: listing.Columns = {
+    "id": alerts.c.id, "status": alerts.c.status, "severity": alerts.c.severity,
+    "rule": alerts.c.rule, "region": alerts.c.region_code, "period": alerts.c.last_period,
+    "observed": alerts.c.observed, "threshold": alerts.c.threshold, "raised": alerts.c.raised_at,
+}  # fmt: skip
+
+
+def list_alerts(call: Call, filters: Filters, bounded: Bounded = listing.FIRST_PAGE) -> AlertList:
+    """One page of the alerts in the actor's jurisdiction, filtered, with their tasks:
+    newest first unless ``bounded`` sorts by a key of :data:`ALERT_SORTS`."""
     actor, now = call.actor, call.now()
 
     def body(conn: Connection) -> tuple[AlertList, str]:
@@ -122,7 +133,7 @@ def list_alerts(call: Call, filters: Filters) -> AlertList:
         tree = RegionTree.load(conn)
         reach = _reach(conn, actor)
         a = alerts.c
-        q = select(alerts).order_by(a.raised_at.desc(), a.id.desc())
+        q = select(alerts)
         if reach is not None:
             q = q.where(a.region_code.in_(reach))
         if f.region:
@@ -136,14 +147,14 @@ def list_alerts(call: Call, filters: Filters) -> AlertList:
                 q = q.where(column == value)
         if f.escalated:
             q = q.where(a.id.in_(escalated_alerts()))
-        rows = conn.execute(q.limit(PAGE_SIZE + 1)).all()
+        shown, total = listing.fetch(conn, q, bounded, ALERT_SORTS,
+                                     (a.raised_at.desc(), a.id.desc()))  # fmt: skip
         rules_q = select(a.rule).distinct().order_by(a.rule)
         if reach is not None:
             rules_q = rules_q.where(a.region_code.in_(reach))
-        shown = tuple(rows[:PAGE_SIZE])
         tasks = alert_tasks(conn, [r.id for r in shown], now)
-        view = AlertList(shown, tree.name, f, tuple(conn.execute(rules_q).scalars()),
-                         len(rows) > PAGE_SIZE, tasks)  # fmt: skip
+        view = AlertList(tuple(shown), tree.name, f, tuple(conn.execute(rules_q).scalars()),
+                         total, tasks)  # fmt: skip
         return view, f"{len(view.rows)} alerts"
 
     return call.audited("alerts.list", None, None, body)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from fangkong import clock
 from fangkong.alerts.access import (
+    PAGE_SIZE,
     Filters,
     change_alert,
     list_alerts,
@@ -35,6 +36,7 @@ from fangkong.keys import load_server_keys
 from fangkong.policy import load_pack
 from fangkong.settings import Settings
 from fangkong.store import migrate
+from fangkong.store.listing import Bounded
 
 app = typer.Typer(help="Early warning: signals, detection, alerts, the board. 监测预警.",
                   no_args_is_help=True, rich_markup_mode=None)  # fmt: skip
@@ -116,7 +118,8 @@ def list_command(
     tz = ZoneInfo(cfg.timezone)
     with database(cfg) as engine:
         migrate.require_current(engine)
-        view = list_alerts(_call(cfg, engine), Filters(status, severity, None, rule, region))
+        view = list_alerts(_call(cfg, engine), Filters(status, severity, None, rule, region),
+                           Bounded(limit=PAGE_SIZE))  # fmt: skip
     table = Table("id", "状态 status", "级别 severity", "规则 rule", "区划 region", "期 period",
                   "观察 observed", "阈值 threshold", "发出 raised", "升级 escalated")  # fmt: skip
     for r in view.rows:

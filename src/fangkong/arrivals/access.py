@@ -14,13 +14,20 @@ One audit row per call (ids only, never names or numbers), also when refused.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from fangkong.arrivals.board import PointBoard, TravellerView, board, traveller
+from fangkong.arrivals.board import (
+    OverdueRow,
+    PointBoard,
+    TravellerView,
+    board,
+    overdue_page,
+    traveller,
+)
 from fangkong.arrivals.loop import TravellerUnknown, advance, check
 from fangkong.arrivals.manifests import ManifestHeader, ManifestOutcome, import_manifest
 from fangkong.arrivals.rules import ArrivalRules
@@ -32,6 +39,7 @@ from fangkong.auth.rights import ARRIVAL_CONFIRM, ARRIVAL_MANAGE, ARRIVAL_MANIFE
 from fangkong.errors import Forbidden, Problem
 from fangkong.healthcode.codes import person_by_id_number
 from fangkong.healthcode.context import CodeContext
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import venues
 
 
@@ -100,11 +108,18 @@ class BoardView:
     points: list[PointBoard]
     names: dict[int, str]  # person id → name (masked by rights)
     at: datetime
+    overdue: list[tuple[str, OverdueRow]] = field(default_factory=list)  # one page: (point, row)
+    overdue_total: int = 0
 
 
-def read_board(call: Call, rules: ArrivalRules) -> BoardView:
+def read_board(
+    call: Call, rules: ArrivalRules, bounded: Bounded | None = None, *,
+    point: str | None = None,
+) -> BoardView:  # fmt: skip
     """The board of the points the actor's jurisdiction answers for, as of ``call.now()``
-    (overdue travellers are checked first, so the board never lags the job)."""
+    (overdue travellers are checked first, so the board never lags the job). With
+    ``bounded``: the points' counts and one page of the overdue travellers (of ``point``,
+    or all) instead of every point's whole list."""
     actor, at = call.actor, call.now()
 
     def body() -> BoardView:
@@ -112,10 +127,12 @@ def read_board(call: Call, rules: ArrivalRules) -> BoardView:
         check(call.engine, rules, at=at)
         with call.engine.connect() as conn:
             scope = None if actor.region_code is None else subtree(actor.region_code)
-            points = board(conn, regions=scope, at=at)
-            ids = [o.person_id for p in points for o in p.overdue]
+            points = board(conn, regions=scope, at=at, with_overdue=bounded is None)
+            late, total = ([], 0) if bounded is None else overdue_page(
+                conn, bounded, regions=scope, at=at, point=point)  # fmt: skip
+            ids = [o.person_id for p in points for o in p.overdue] + [o.person_id for _, o in late]
             name = names(conn, actor, ids)
-        return BoardView(points, name, at)
+        return BoardView(points, name, at, late, total)
 
     return call.audited_after("arrival.board", "traveller", None, body)
 

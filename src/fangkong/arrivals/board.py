@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from fangkong.arrivals.tables import (
     STAGES,
@@ -27,6 +27,8 @@ from fangkong.arrivals.tables import (
     trips,
 )
 from fangkong.command.tasks import TaskView, tasks_for_sources
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import regions as region_table
 from fangkong.store.schema import venues
 from fangkong.store.tx import Bind, write_transaction
@@ -56,6 +58,7 @@ class PointBoard:
     overdue: list[OverdueRow]
     pending_handoffs: int
     total: int
+    late: int = 0  # overdue travellers (``overdue``: their rows, when read)
 
 
 @dataclass(frozen=True)
@@ -86,9 +89,13 @@ class TravellerView:
     shows 晋昌区接收专班, not RCV-140102."""
 
 
-def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointBoard]:
+def board(
+    conn: Connection, *, regions: Any = None, at: datetime, with_overdue: bool = True
+) -> list[PointBoard]:
     """Every arrival point with travellers (within ``regions``: a subquery of region codes
-    the reader may see, or None for all), most overdue first."""
+    the reader may see, or None for all), most overdue first; ``with_overdue`` False
+    leaves the overdue lists empty (a page reads them a page at a time:
+    :func:`overdue_page`) and counts them only."""
     t = travellers.c
     where = [] if regions is None else [t.responsible_region.in_(regions)]
     counts: dict[str, dict[str, int]] = {}
@@ -96,26 +103,15 @@ def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointB
         select(t.point_code, t.stage, func.count()).where(*where).group_by(t.point_code, t.stage)
     ):
         counts.setdefault(point, dict.fromkeys(STAGES, 0))[stage] = int(n)
-    late = conn.execute(
-        select(
-            t.id,
-            t.person_id,
-            t.risk,
-            t.stage,
-            t.due_at,
-            t.point_code,
-            alerts.c.team_code,
-            alerts.c.notified,
-        )
-        .outerjoin(
-            alerts,
-            (alerts.c.traveller_id == t.id)
-            & alerts.c.active.is_(True)
-            & (alerts.c.kind == "overdue"),
-        )
-        .where(t.due_at < at, t.stage != "released", *where)
-        .order_by(t.due_at, t.id)
-    ).all()
+    late_by_point: dict[str, int] = dict(
+        conn.execute(
+            select(t.point_code, func.count())
+            .where(t.due_at < at, t.stage != "released", *where)
+            .group_by(t.point_code)
+        ).all()
+    )
+    late = _overdue_rows(conn, _overdue(regions, at).order_by(t.due_at, t.id), at) if (
+        with_overdue) else []  # fmt: skip
     pending: dict[str, int] = dict(
         conn.execute(
             select(t.point_code, func.count())
@@ -130,33 +126,74 @@ def board(conn: Connection, *, regions: Any = None, at: datetime) -> list[PointB
             select(venues.c.code, venues.c.name).where(venues.c.code.in_(list(counts)))
         )
     }
-    tasks = stage_tasks(conn, [f"{r.id}/{r.stage}" for r in late], at)
-    owners = _region_names(conn, {t.region_code for t in tasks.values()})
-    team_names = _team_names(conn, {code for r in late for code in r.notified or ()})
     boards = []
     for point, stages in counts.items():
-        overdue = []
-        for r in late:
-            if r.point_code != point:
-                continue
-            task = tasks.get(f"{r.id}/{r.stage}")
-            overdue.append(OverdueRow(
-                int(r.id), int(r.person_id), r.risk, r.stage, r.due_at, r.team_code,
-                tuple(r.notified or ()), task.region_code if task else None,
-                owners.get(task.region_code) if task else None,
-                task.escalation_level if task else None,
-                tuple(team_names.get(c, c) for c in r.notified or ())))  # fmt: skip
         boards.append(
             PointBoard(
                 point,
                 names.get(point, point),
                 stages,
-                overdue,
+                [o for p, o in late if p == point],
                 int(pending.get(point, 0)),
                 sum(stages.values()),
+                int(late_by_point.get(point, 0)),
             )
         )
-    return sorted(boards, key=lambda b: (-len(b.overdue), b.point))
+    return sorted(boards, key=lambda b: (-b.late, b.point))
+
+
+# what the overdue travellers may be sorted by (their whitelist)
+OVERDUE_SORTS: listing.Columns = {
+    "point": travellers.c.point_code, "risk": travellers.c.risk,
+    "stage": travellers.c.stage, "due": travellers.c.due_at,
+}  # fmt: skip
+
+
+def overdue_page(
+    conn: Connection, bounded: Bounded, *, regions: Any = None, at: datetime,
+    point: str | None = None,
+) -> tuple[list[tuple[str, OverdueRow]], int]:  # fmt: skip
+    """One page of the overdue travellers (of one ``point``, or all) with their points,
+    longest overdue first unless sorted by a key of :data:`OVERDUE_SORTS`; and how many."""
+    query = _overdue(regions, at)
+    if point is not None:
+        query = query.where(travellers.c.point_code == point)
+    own = (travellers.c.due_at, travellers.c.id)
+    rows, total = listing.fetch(conn, query, bounded, OVERDUE_SORTS, own)
+    return _overdue_rows(conn, rows, at), total
+
+
+def _overdue(regions: Any, at: datetime) -> Select[Any]:
+    """Travellers past their stage's deadline, not released, with the overdue alert."""
+    t = travellers.c
+    where = [] if regions is None else [t.responsible_region.in_(regions)]
+    return (
+        select(t.id, t.person_id, t.risk, t.stage, t.due_at, t.point_code, alerts.c.team_code,
+               alerts.c.notified)
+        .outerjoin(alerts, (alerts.c.traveller_id == t.id) & alerts.c.active.is_(True)
+                   & (alerts.c.kind == "overdue"))
+        .where(t.due_at < at, t.stage != "released", *where)
+    )  # fmt: skip
+
+
+def _overdue_rows(conn: Connection, late: Any, at: datetime) -> list[tuple[str, OverdueRow]]:
+    """(point, row) of overdue travellers (a query or rows read), with the stage's task:
+    who owes it now and its level, and the teams told by name."""
+    if isinstance(late, Select):
+        late = conn.execute(late).all()
+    tasks = stage_tasks(conn, [f"{r.id}/{r.stage}" for r in late], at)
+    owners = _region_names(conn, {t.region_code for t in tasks.values()})
+    team_names = _team_names(conn, {code for r in late for code in r.notified or ()})
+    out = []
+    for r in late:
+        task = tasks.get(f"{r.id}/{r.stage}")
+        out.append((r.point_code, OverdueRow(
+            int(r.id), int(r.person_id), r.risk, r.stage, r.due_at, r.team_code,
+            tuple(r.notified or ()), task.region_code if task else None,
+            owners.get(task.region_code) if task else None,
+            task.escalation_level if task else None,
+            tuple(team_names.get(c, c) for c in r.notified or ()))))  # fmt: skip
+    return out
 
 
 def stage_tasks(conn: Connection, keys: list[str], at: datetime) -> dict[str, TaskView]:

@@ -247,7 +247,7 @@ def sample(
                 at=at,
                 by=by,
                 via=via,
-                note=f"管 / tube {barcode}",
+                note=f"样本管 {barcode} / tube {barcode}",
             )
     return tube
 
@@ -384,7 +384,8 @@ def _destination(
         return f"facility:{f.code}", f.name, where
     area = index.ancestor(t.destination_region, rules.home_area_level) or t.destination_region
     info = index.info.get(area)
-    return f"home:{area}", f"居家 / home: {info.name if info else area}", index.point(area)
+    name = info.name if info else area
+    return f"home:{area}", f"居家：{name} / home: {name}", index.point(area)
 
 
 def _trips(

@@ -44,7 +44,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, or_, select, update
 
 from fangkong import clock
-from fangkong.arrivals.rules import ArrivalRules
+from fangkong.arrivals.rules import STAGE_NAMES, ArrivalRules
 from fangkong.arrivals.tables import alerts, handoffs, stage_changes, teams, travellers, trips
 from fangkong.command.tasks import close_for_source
 from fangkong.errors import Conflict, NotFound, Problem
@@ -140,8 +140,9 @@ def enter_stage(
         update(travellers).where(travellers.c.id == tid).values(stage=to_stage, stage_since=at)
     )
     if from_stage is not None:  # the overdue stage's task (command) closes: it moved on
+        done = f"已确认：{_zh(to_stage)} / confirmed: {_en(to_stage)}"
         close_for_source(conn, "closed_loop_overdue", "arrival", f"{tid}/{from_stage}", by=by,
-                         at=at, note=f"已确认 {to_stage} / {to_stage} confirmed")  # fmt: skip
+                         at=at, note=done)  # fmt: skip
     t = _row(conn, tid)
     conn.execute(
         update(travellers)
@@ -162,6 +163,15 @@ def enter_stage(
     if to_stage in ("registered", "sampled") and follow == "released":
         reason = "无需转运 / no transfer" if to_stage == "sampled" else "无需管理 / not managed"
         enter_stage(conn, tid, to_stage, "released", rules, at=at, by=by, via=via, note=reason)
+
+
+def _zh(stage: str | None) -> str:
+    """A stage as a person reads it, in Chinese (a refusal names stages, never keys)."""
+    return STAGE_NAMES.get(str(stage), (str(stage), str(stage)))[0]
+
+
+def _en(stage: str | None) -> str:
+    return STAGE_NAMES.get(str(stage), (str(stage), str(stage)))[1]
 
 
 def advance(
@@ -189,8 +199,10 @@ def advance(
             raise StageRefused(
                 _p(
                     "stage_refused",
-                    f"旅客处于“{t.stage}”，下一步应为“{expected}”，不能确认“{to_stage}”",
-                    f"the traveller is at {t.stage}; the next step is {expected}, not {to_stage}",
+                    f"旅客处于“{_zh(t.stage)}”，下一步应为“{_zh(expected)}”，"
+                    f"不能确认“{_zh(to_stage)}”",
+                    f"the traveller is {_en(t.stage)}; the next step is {_en(expected)}, "
+                    f"not {_en(to_stage)}",
                 )
             )
         if to_stage == "boarded" and t.trip_id is None:

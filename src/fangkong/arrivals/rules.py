@@ -38,6 +38,15 @@ RANK = {risk: len(RISKS) - i for i, risk in enumerate(RISKS)}  # inbound highest
 MANAGEMENTS = ("centralised_quarantine", "home_quarantine", "tests_only", "none")
 PLACEMENT_KIND = {"centralised_quarantine": "centralised", "home_quarantine": "home_quarantine"}
 STAGES = ("registered", "sampled", "boarded", "handed_over", "managed", "released")
+# what a person reads for each stage (the pages' labels and the refusals' sentences)
+STAGE_NAMES: dict[str, tuple[str, str]] = {
+    "registered": ("已登记", "registered"),
+    "sampled": ("已采样", "sampled"),
+    "boarded": ("已登车", "boarded"),
+    "handed_over": ("已交接", "handed over"),
+    "managed": ("已纳入管理", "under management"),
+    "released": ("已解除", "released"),
+}
 DEADLINE_STAGES = STAGES[:-1]
 REGION_LEVELS = ("province", "city", "county", "township", "community", "compound")
 CODE_RISKS = ("inbound", "high", "medium", "low")  # arrival facts the code rules read

@@ -27,12 +27,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
+    Select,
     String,
     and_,
     case,
@@ -49,6 +50,8 @@ from fangkong import clock
 from fangkong.audit import anchor
 from fangkong.audit.anchor import Checkpoint
 from fangkong.identity.resident_id import check_character
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.store.regions import subtree
 from fangkong.store.schema import audit_head, audit_log, persons, regions, users
 
@@ -273,8 +276,33 @@ def search(
 
     With ``viewer``, only the rows in the viewer's jurisdiction (:func:`visible_to`); a
     person outside it answers like an absent one."""
+    query = _search_query(person, user, viewer).order_by(audit_log.c.seq.desc())
+    with engine.connect() as conn:
+        return [AuditRow(**dict(r)) for r in conn.execute(query.limit(limit)).mappings()]
+
+
+# what a page of the log may be sorted by: the order of writing (indexed) and the two
+# columns people scan for (these sort the rows the filters leave)
+AUDIT_SORTS: listing.Columns = {
+    "seq": audit_log.c.seq, "actor": audit_log.c.actor, "action": audit_log.c.action,
+}  # fmt: skip
+
+
+def search_page(
+    engine: Engine, bounded: Bounded, *, person: int | None = None, user: str | None = None,
+    viewer: Viewer | None = None,
+) -> tuple[list[AuditRow], bool]:  # fmt: skip
+    """One page of :func:`search` (newest first unless sorted by a key of
+    :data:`AUDIT_SORTS`) and whether more rows follow; the log is not counted."""
+    query = _search_query(person, user, viewer)
+    with engine.connect() as conn:
+        rows, more = listing.window(conn, query, bounded, AUDIT_SORTS, (audit_log.c.seq.desc(),))
+    return [AuditRow(**dict(r._mapping)) for r in rows], more
+
+
+def _search_query(person: int | None, user: str | None, viewer: Viewer | None) -> Select[Any]:
     outcome = audit_log.c.outcome
-    query = select(*(audit_log.c[f] for f in _FIELDS)).order_by(audit_log.c.seq.desc())
+    query = select(*(audit_log.c[f] for f in _FIELDS))
     if viewer is not None and viewer.region_code is not None:
         whole, visible = _province_wide(viewer.region_code), visible_to(viewer.region_code)
         query = query.where(or_(whole, visible))
@@ -290,8 +318,7 @@ def search(
         )
     if user is not None:
         query = query.where(audit_log.c.actor == user)
-    with engine.connect() as conn:
-        return [AuditRow(**dict(r)) for r in conn.execute(query.limit(limit)).mappings()]
+    return query
 
 
 def _province_wide(region_code: str) -> ColumnElement[bool]:

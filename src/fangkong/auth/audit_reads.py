@@ -4,9 +4,10 @@ line (``fangkong audit search``) reads the whole log as the operator."""
 
 from __future__ import annotations
 
-from fangkong.audit.log import AuditRow, search
+from fangkong.audit.log import AuditRow, search, search_page
 from fangkong.auth.guard import Call
 from fangkong.auth.rights import AUDIT_READ
+from fangkong.store.listing import Bounded
 
 
 def audit_rows(
@@ -16,3 +17,11 @@ def audit_rows(
     jurisdiction; ``Forbidden`` without ``audit.read``."""
     call.require(AUDIT_READ)
     return search(call.engine, person=person, user=user, limit=limit, viewer=call.actor)
+
+
+def audit_page(
+    call: Call, bounded: Bounded, *, person: int | None = None, user: str | None = None
+) -> tuple[list[AuditRow], bool]:
+    """One page of :func:`audit_rows` and whether more rows follow."""
+    call.require(AUDIT_READ)
+    return search_page(call.engine, bounded, person=person, user=user, viewer=call.actor)

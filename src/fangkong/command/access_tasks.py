@@ -32,6 +32,7 @@ from fangkong.command.errors import TaskInvalid, TaskUnknown, problem
 from fangkong.command.model import KIND, STATUS, Term
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_tasks
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import regions
 
 TARGET = "task"
@@ -102,7 +103,7 @@ def _known(value: str | None, vocabulary: Mapping[str, Term], field: str, zh: st
 def list_tasks(
     call: Call, *, region: str | None = None, status: str | None = None,
     open_only: bool = False, kind: str | None = None, overdue: bool = False,
-    owing: bool = False, limit: int = 50, offset: int = 0,
+    owing: bool = False, limit: int = 50, offset: int = 0, bounded: Bounded | None = None,
 ) -> tuple[list[tasks.TaskView], int]:  # fmt: skip
     """The caller's tasks by deadline and the total; ``region`` keeps the tasks a region
     (and the units below it) owes now or first owed — with ``owing`` only those it owes
@@ -121,7 +122,8 @@ def list_tasks(
         _known(kind, KIND, "kind", "类型")
         found = tasks.list_tasks(
             conn, at=now, visible=where, status=status, open_only=open_only, kind=kind,
-            overdue_at=now if overdue else None, limit=limit, offset=offset,
+            overdue_at=now if overdue else None,
+            bounded=bounded or Bounded(limit=limit, offset=offset),
         )  # fmt: skip
         return found, f"{found[1]} tasks"
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, select
 
@@ -83,6 +84,25 @@ def ranking(t: Timeliness) -> list[Rank]:
     scored = [(c, *score(c), _missed(c)) for c in t.counties]
     scored.sort(key=lambda x: (x[1] is None, -(x[1] or 0.0), x[3], x[0].code))
     return [Rank(i + 1, c, s, n, m) for i, (c, s, n, m) in enumerate(scored)]
+
+
+# what the ranking may be sorted by: its rows are counted per county (a province has a few
+# dozen), not stored, so they are sorted here; empty values last either way
+RANK_SORTS: dict[str, Callable[[Rank], Any]] = {
+    "rank": lambda r: r.rank, "county": lambda r: r.county.name,
+    "score": lambda r: r.score, "on_time": lambda r: r.county.tasks.on_time,
+    "late": lambda r: r.county.tasks.late, "overdue": lambda r: r.county.tasks.open_overdue,
+    "delay": lambda r: r.county.tasks.median_delay_hours,
+}  # fmt: skip
+
+
+def sort_ranks(ranks: Sequence[Rank], key: str | None, descending: bool) -> list[Rank]:
+    """The ranking by a key of :data:`RANK_SORTS` (ties keep the rank order)."""
+    if key not in RANK_SORTS:
+        return list(ranks)
+    value = RANK_SORTS[key]
+    known = sorted((r for r in ranks if value(r) is not None), key=value, reverse=descending)
+    return known + [r for r in ranks if value(r) is None]
 
 
 def gaps(conn: Connection, t: Timeliness, limit: int = GAPS) -> list[Gap]:

@@ -46,7 +46,6 @@ from sqlalchemy import (
     Select,
     and_,
     cast,
-    func,
     or_,
     select,
     update,
@@ -63,6 +62,8 @@ from fangkong.command.model import (
 )
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import EVIDENCE_MAX, REF_MAX, command_task_changes, command_tasks
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import regions
 from fangkong.store.tx import Bind, write_transaction
 
@@ -492,9 +493,10 @@ def list_tasks(
     bind: Bind, *, at: datetime, visible: ColumnElement[bool] | None = None,
     region_codes: Sequence[str] | None = None, status: str | None = None,
     open_only: bool = False, kind: str | None = None, overdue_at: datetime | None = None,
-    limit: int = 50, offset: int = 0,
+    bounded: Bounded = listing.FIRST_PAGE,
 ) -> tuple[list[TaskView], int]:  # fmt: skip
-    """Tasks by deadline (then id) and the total matching; ``visible`` a WHERE clause on
+    """One page of tasks (by deadline then id, or by a key of :data:`TASK_SORTS`) and the
+    total matching; ``visible`` a WHERE clause on
     ``command_tasks`` (the caller's jurisdiction), ``region_codes`` keeps tasks a unit
     owes now or first owed, ``overdue_at`` keeps open tasks past their deadline then."""
     t = command_tasks.c
@@ -514,12 +516,17 @@ def list_tasks(
         conds.append(and_(t.status.in_(OPEN_STATUSES), t.deadline_at < overdue_at))
     where = and_(True, *conds)
     with write_transaction(bind) as conn:
-        total = conn.execute(select(func.count()).select_from(command_tasks).where(where))
-        rows = conn.execute(
-            select(command_tasks).where(where).order_by(t.deadline_at, t.id)
-            .limit(limit).offset(offset)
-        ).all()  # fmt: skip
-        return [_view(r, at) for r in rows], int(total.scalar_one())
+        rows, total = listing.fetch(conn, select(command_tasks).where(where), bounded,
+                                    TASK_SORTS, (t.deadline_at, t.id))  # fmt: skip
+        return [_view(r, at) for r in rows], total
+
+
+# what the task list may be sorted by (its whitelist)
+TASK_SORTS: listing.Columns = {
+    "id": command_tasks.c.id, "deadline": command_tasks.c.deadline_at,
+    "status": command_tasks.c.status, "region": command_tasks.c.region_code,
+    "role": command_tasks.c.role, "kind": command_tasks.c.kind,
+}  # fmt: skip
 
 
 def task_history(bind: Bind, task_id: int) -> list[Change]:

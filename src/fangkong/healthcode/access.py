@@ -62,6 +62,8 @@ from fangkong.healthcode.tables import code_corrections, health_codes
 from fangkong.identity.masking import mask_id, mask_name
 from fangkong.identity.resident_id import check_resident_id
 from fangkong.policy.model import Colour
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import persons, venues
 from fangkong.tracing.zones import zone_problem
 
@@ -275,15 +277,23 @@ def _corrections_in_reach(actor: Actor) -> Select[Any]:
     )  # fmt: skip
 
 
-def correction_queue(call: Call) -> list[QueueItem]:
-    """Open corrections of persons in the actor's jurisdiction, oldest first."""
+# what the queue may be sorted by (its whitelist)
+CORRECTION_SORTS: listing.Columns = {
+    "filed": code_corrections.c.filed_at, "colour": health_codes.c.colour,
+}  # fmt: skip
+
+
+def correction_queue(
+    call: Call, bounded: Bounded = listing.FIRST_PAGE
+) -> tuple[list[QueueItem], int]:
+    """One page of the open corrections of persons in the actor's jurisdiction, oldest
+    first unless sorted by a key of :data:`CORRECTION_SORTS`; and how many are open."""
     call.require(CODE_DECIDE)
     actor = call.actor
     query = _corrections_in_reach(actor).where(code_corrections.c.state == "open")
     with call.engine.connect() as conn:
-        rows = conn.execute(
-            query.order_by(code_corrections.c.filed_at, code_corrections.c.id)
-        ).all()
+        own = (code_corrections.c.filed_at, code_corrections.c.id)
+        rows, total = listing.fetch(conn, query, bounded, CORRECTION_SORTS, own)
     n = len(code_corrections.c)
     full = actor.can(PERSON_READ_FULL)
     return [
@@ -293,7 +303,7 @@ def correction_queue(call: Call) -> list[QueueItem]:
             None if r.current_colour is None else Colour.parse(r.current_colour),
         )
         for r in rows
-    ]
+    ], total
 
 
 def decide_code_correction(

@@ -28,6 +28,8 @@ from fangkong.quarantine.tables import quarantine_facilities, quarantine_rooms
 from fangkong.registry.model import ColumnSpec, FileFormat
 from fangkong.registry.reader import Source, read_batches, require_file
 from fangkong.registry.service import report_path_for, write_report
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import regions
 from fangkong.store.tx import Bind, write_transaction
 
@@ -379,7 +381,7 @@ def list_facilities(
     bind: Bind, *, region_codes: Iterable[str] | None = None, code: str | None = None
 ) -> list[FacilityView]:
     """Facilities (optionally those in ``region_codes``, or one ``code``) with room counts."""
-    t, r = quarantine_facilities, quarantine_rooms
+    t = quarantine_facilities
     with write_transaction(bind) as conn:
         q = select(t).order_by(t.c.region_code, t.c.code)
         if region_codes is not None:
@@ -387,20 +389,48 @@ def list_facilities(
         if code is not None:
             q = q.where(t.c.code == code)
         rows = conn.execute(q).all()
-        ids = [row.id for row in rows]
-        counts: dict[int, dict[str, dict[str, int]]] = {i: {} for i in ids}
-        zones: dict[int, set[str]] = {i: set() for i in ids}
-        if ids:
-            for fid, kind, state, zone, n in conn.execute(
-                select(r.c.facility_id, r.c.kind, r.c.state, r.c.zone, func.count())
-                .where(r.c.facility_id.in_(ids))
-                .group_by(r.c.facility_id, r.c.kind, r.c.state, r.c.zone)
-            ):
-                counts[fid].setdefault(kind, {}).setdefault(state, 0)
-                counts[fid][kind][state] += int(n)
-                zones[fid].add(zone)
-    if code is not None and not rows:
-        raise _unknown(code)
+        if code is not None and not rows:
+            raise _unknown(code)
+        return _views(conn, rows)
+
+
+# what the facility list may be sorted by (its whitelist)
+FACILITY_SORTS: listing.Columns = {
+    "code": quarantine_facilities.c.code, "name": quarantine_facilities.c.name,
+    "kind": quarantine_facilities.c.kind, "status": quarantine_facilities.c.status,
+    "region": quarantine_facilities.c.region_code,
+}  # fmt: skip
+
+
+def page_facilities(
+    bind: Bind, bounded: Bounded, *, region_codes: Iterable[str] | None = None
+) -> tuple[list[FacilityView], int]:
+    """One page of the facilities (those in ``region_codes``) by region and code, or by a
+    key of :data:`FACILITY_SORTS`, with room counts; and how many there are."""
+    t = quarantine_facilities.c
+    q = select(quarantine_facilities)
+    if region_codes is not None:
+        q = q.where(t.region_code.in_(list(region_codes)))
+    with write_transaction(bind) as conn:
+        rows, total = listing.fetch(conn, q, bounded, FACILITY_SORTS, (t.region_code, t.code))
+        return _views(conn, rows), total
+
+
+def _views(conn: Connection, rows: Sequence[Any]) -> list[FacilityView]:
+    """Facility rows with their rooms counted by kind and state, and their zones."""
+    r = quarantine_rooms
+    ids = [row.id for row in rows]
+    counts: dict[int, dict[str, dict[str, int]]] = {i: {} for i in ids}
+    zones: dict[int, set[str]] = {i: set() for i in ids}
+    if ids:
+        for fid, kind, state, zone, n in conn.execute(
+            select(r.c.facility_id, r.c.kind, r.c.state, r.c.zone, func.count())
+            .where(r.c.facility_id.in_(ids))
+            .group_by(r.c.facility_id, r.c.kind, r.c.state, r.c.zone)
+        ):
+            counts[fid].setdefault(kind, {}).setdefault(state, 0)
+            counts[fid][kind][state] += int(n)
+            zones[fid].add(zone)
     out = []
     for row in rows:
         c = counts[row.id]

@@ -11,7 +11,7 @@ only). A task of another jurisdiction answers as one that does not exist.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
@@ -22,17 +22,19 @@ from fangkong.errors import FangkongError
 from fangkong.healthcode.context import CodeContext
 from fangkong.identity.masking import mask_name
 from fangkong.riskareas.errors import DesignationInvalid, NeedUnknown, problem
-from fangkong.riskareas.needs import NeedView, list_needs, set_need_status
+from fangkong.riskareas.needs import NeedView, page_needs, set_need_status
 from fangkong.riskareas.service import (
     AreaView,
     ChangeResult,
     ChangeView,
     area_history,
     designate,
-    list_areas,
+    page_areas,
 )
 from fangkong.riskareas.suggest import Suggestion, suggest
 from fangkong.riskareas.tables import risk_area_needs, risk_areas
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 
 
 def _record(call: Call, action: str, outcome: str, target_type: str, target_id: str | None,
@@ -42,15 +44,19 @@ def _record(call: Call, action: str, outcome: str, target_type: str, target_id: 
                                           target_type, target_id, detail))  # fmt: skip
 
 
-def read_needs(call: Call, *, open_only: bool = True) -> list[NeedView]:
-    """The tasks of the actor's jurisdiction, overdue first, names masked by rights."""
+def read_needs(
+    call: Call, *, open_only: bool = True, bounded: Bounded = listing.FIRST_PAGE
+) -> tuple[list[NeedView], int]:
+    """One page of the tasks of the actor's jurisdiction, overdue first unless sorted by a
+    key of ``NEED_SORTS``, names masked by rights; and how many there are."""
     actor = call.actor
     call.require(NEED_MANAGE)
-    rows = list_needs(call.engine, now=call.at, open_only=open_only, within=actor.region_code)
+    rows, total = page_needs(call.engine, bounded, now=call.at, open_only=open_only,
+                             within=actor.region_code)  # fmt: skip
     if not actor.can(PERSON_READ_FULL):
         rows = [replace(r, person_name=mask_name(r.person_name)) for r in rows]
     _record(call, "needs.view", "ok", "need", None, f"{len(rows)} tasks")
-    return rows
+    return rows, total
 
 
 def change_need(call: Call, need_id: int, status: str, note: str) -> None:
@@ -81,18 +87,25 @@ def change_need(call: Call, need_id: int, status: str, note: str) -> None:
 # ---- designation from the pages ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RiskAreasView:
+    suggestions: list[Suggestion]
+    areas: list[AreaView]  # one page
+    total: int  # areas in all
+    history: list[ChangeView]
+
+
 def read_risk_areas(
-    call: Call, codes: CodeContext
-) -> tuple[list[Suggestion], list[AreaView], list[ChangeView]]:
-    """Suggestions, areas (every level) and recent changes of the actor's jurisdiction
-    (``riskarea.read``): reasons included, no persons."""
+    call: Call, codes: CodeContext, bounded: Bounded = listing.FIRST_PAGE
+) -> RiskAreasView:
+    """Suggestions, one page of the areas (every level) and the recent changes of the
+    actor's jurisdiction (``riskarea.read``): reasons included, no persons."""
     call.require(RISKAREA_READ)
-    within = call.actor.region_code
+    within, levels = call.actor.region_code, ("high", "medium", "low")
     found = suggest(call.engine, codes, now=call.at, within=within)
-    areas = list_areas(call.engine, codes, levels=("high", "medium", "low"), within_region=within)
-    ids = {a.id for a in areas}
-    history = [h for h in area_history(call.engine, limit=200) if h.area_id in ids]
-    return found, areas, history
+    areas, total = page_areas(call.engine, codes, bounded, levels=levels, within_region=within)
+    history = area_history(call.engine, limit=200, within_region=within, levels=levels)
+    return RiskAreasView(found, areas, total, history)
 
 
 def designate_area(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, and_, case, select, update
 
 from fangkong import clock
 from fangkong.command.tasks import close_for_source
@@ -20,6 +20,8 @@ from fangkong.riskareas.errors import NeedInvalid, NeedUnknown, StatusConflict, 
 from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import residents
 from fangkong.riskareas.tables import risk_area_need_changes, risk_area_needs, risk_areas
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import persons
 from fangkong.store.tx import Bind, write_transaction
 
@@ -126,6 +128,24 @@ def list_needs(
     status: str | None = None, open_only: bool = False, within: str | None = None,
 ) -> list[NeedView]:  # fmt: skip
     """Tasks, overdue first, then by deadline; ``within`` keeps areas in a region's subtree."""
+    return page_needs(bind, None, now=now, area_id=area_id, status=status,
+                      open_only=open_only, within=within)[0]  # fmt: skip
+
+
+# what the needs may be sorted by (their whitelist)
+NEED_SORTS: listing.Columns = {
+    "area": risk_areas.c.name, "kind": risk_area_needs.c.kind,
+    "status": risk_area_needs.c.status, "due": risk_area_needs.c.due_at,
+}  # fmt: skip
+
+
+def page_needs(
+    bind: Bind, bounded: Bounded | None, *, now: datetime | None = None,
+    area_id: int | None = None, status: str | None = None, open_only: bool = False,
+    within: str | None = None,
+) -> tuple[list[NeedView], int]:  # fmt: skip
+    """:func:`list_needs`, one page of it (sorted by a key of :data:`NEED_SORTS`) when
+    ``bounded`` is given; and how many needs there are."""
     from fangkong.auth.jurisdiction import subtree
 
     now = now or clock.now()
@@ -144,10 +164,11 @@ def list_needs(
         query = query.where(n.status.not_in(FINISHED))
     if within is not None:
         query = query.where(risk_areas.c.region_code.in_(subtree(within)))
-    unfinished = case((n.status.in_(FINISHED), 1), else_=0)
-    query = query.order_by(unfinished, n.due_at, n.id)
+    finished = case((n.status.in_(FINISHED), 1), else_=0)
+    late = case((and_(n.status.not_in(FINISHED), n.due_at < now), 0), else_=1)
     with write_transaction(bind) as conn:
-        rows = conn.execute(query).all()
+        rows, total = listing.fetch(conn, query, bounded, NEED_SORTS,
+                                    (late, finished, n.due_at, n.id))  # fmt: skip
     views = [
         NeedView(
             r.id,
@@ -167,4 +188,4 @@ def list_needs(
         )
         for r in rows
     ]
-    return sorted(views, key=lambda v: (not v.overdue, v.status in FINISHED, v.due_at, v.id))
+    return views, total

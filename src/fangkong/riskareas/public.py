@@ -18,8 +18,9 @@ from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.regions import load_regions
 from fangkong.riskareas.geo import features
 from fangkong.riskareas.rules import RANK
-from fangkong.riskareas.service import list_areas
+from fangkong.riskareas.service import page_areas
 from fangkong.riskareas.tables import risk_areas
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import regions
 from fangkong.store.tx import Bind, write_transaction
 
@@ -36,12 +37,17 @@ class PublicArea:
     expected_lift_to: str | None
 
 
-def public_areas(bind: Bind, ctx: CodeContext) -> list[PublicArea]:
-    """Current high and medium areas, most severe first (no reasons, no persons)."""
+def public_areas(
+    bind: Bind, ctx: CodeContext, bounded: Bounded | None = None
+) -> tuple[list[PublicArea], int]:
+    """Current high and medium areas, most severe first unless sorted by a key of
+    ``AREA_SORTS`` (no reasons, no persons): one page with ``bounded``, else all; and how
+    many there are."""
+    areas, total = page_areas(bind, ctx, bounded)
     return [
         PublicArea(a.name, a.code, a.level, a.since, a.expected_lift_at, a.expected_lift_to)
-        for a in list_areas(bind, ctx)
-    ]
+        for a in areas
+    ], total
 
 
 def map_features(bind: Bind, level_text: dict[str, str]) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, case, func, or_, select, update
 
 from fangkong import clock
 from fangkong.auth.jurisdiction import subtree
@@ -34,6 +34,8 @@ from fangkong.riskareas.tables import (
     risk_area_households,
     risk_areas,
 )
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.store.regions import subtrees
 from fangkong.store.schema import households, persons, regions, venues
 from fangkong.store.tx import Bind, write_transaction
@@ -530,19 +532,39 @@ def list_areas(
 ) -> list[AreaView]:  # fmt: skip
     """Areas at ``levels`` (default: the current high and medium ones), most severe
     first, then by name; ``within_region`` keeps those inside a region's subtree."""
+    return page_areas(bind, ctx, None, levels=levels, within_region=within_region)[0]
+
+
+# the most severe level first (high, medium, low)
+SEVERITY = case({"high": 0, "medium": 1, "low": 2}, value=risk_areas.c.level, else_=3)
+# what an area list may be sorted by (its whitelist); "level" ascending: most severe first
+AREA_SORTS: listing.Columns = {
+    "name": risk_areas.c.name, "level": SEVERITY, "since": risk_areas.c.since,
+}  # fmt: skip
+
+
+def page_areas(
+    bind: Bind, ctx: CodeContext, bounded: Bounded | None, *,
+    levels: Sequence[str] = CODE_LEVELS, within_region: str | None = None,
+) -> tuple[list[AreaView], int]:  # fmt: skip
+    """:func:`list_areas`, one page of it (sorted by a key of :data:`AREA_SORTS`) when
+    ``bounded`` is given; and how many areas there are."""
     rules = RiskAreaRules.from_pack(ctx.pack)
+    a = risk_areas.c
     with write_transaction(bind) as conn:
-        query = select(risk_areas).where(risk_areas.c.level.in_(list(levels)))
+        query = select(risk_areas).where(a.level.in_(list(levels)))
         if within_region is not None:
-            query = query.where(risk_areas.c.region_code.in_(subtree(within_region)))
-        rows = conn.execute(query).all()
-        views = _to_views(conn, ctx, rules, rows)
-    order = {"high": 0, "medium": 1, "low": 2}
-    return sorted(views, key=lambda v: (order[v.level], v.name, v.code))
+            query = query.where(a.region_code.in_(subtree(within_region)))
+        rows, total = listing.fetch(conn, query, bounded, AREA_SORTS, (SEVERITY, a.name, a.code))
+        return _to_views(conn, ctx, rules, rows), total
 
 
-def area_history(bind: Bind, area_id: int | None = None, *, limit: int = 500) -> list[ChangeView]:
-    """Level changes, newest first (one area's, or all)."""
+def area_history(
+    bind: Bind, area_id: int | None = None, *, limit: int = 500,
+    within_region: str | None = None, levels: Sequence[str] | None = None,
+) -> list[ChangeView]:  # fmt: skip
+    """Level changes, newest first (one area's, or all; of areas inside a region's subtree
+    and at ``levels`` now, when given)."""
     with write_transaction(bind) as conn:
         query = (
             select(risk_area_changes, risk_areas.c.name)
@@ -552,6 +574,10 @@ def area_history(bind: Bind, area_id: int | None = None, *, limit: int = 500) ->
         )
         if area_id is not None:
             query = query.where(risk_area_changes.c.area_id == area_id)
+        if within_region is not None:
+            query = query.where(risk_areas.c.region_code.in_(subtree(within_region)))
+        if levels is not None:
+            query = query.where(risk_areas.c.level.in_(list(levels)))
         return [
             ChangeView(
                 r.id,

@@ -51,6 +51,7 @@ from fangkong.web.command_pages import command_pages
 from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render, translations
 from fangkong.web.pages import page_lang, pages
+from fangkong.web.place_pages import place_pages
 from fangkong.web.quarantine_pages import quarantine_pages
 from fangkong.web.riskarea_pages import riskarea_pages
 from fangkong.web.search_pages import search_pages
@@ -248,6 +249,7 @@ def create_app(
     app.include_router(api)
     app.include_router(healthcode_api)
     app.include_router(pages)
+    app.include_router(place_pages)
     app.include_router(tracing_pages)
     app.include_router(quarantine_pages)
     app.include_router(riskarea_pages)

@@ -36,6 +36,7 @@ from fangkong.command.figures import FigureRules
 from fangkong.errors import BadInput, Problem
 from fangkong.healthcode.context import CodeContext
 from fangkong.identity.masking import mask_name
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import persons
 from fangkong.tracing.cases import (
     CaseUnknown,
@@ -145,6 +146,24 @@ def page(items: Sequence[T], limit: int, offset: int) -> tuple[Sequence[T], int]
         raise BadInput(Problem("tracing.page_invalid", "分页参数无效",
                                "limit must be ≥ 1 and offset ≥ 0"))  # fmt: skip
     return items[offset : offset + limit], len(items)
+
+
+# what the cluster list may be sorted by: clusters are computed, not stored rows, so they
+# are sorted here, after the computation (largest first by default)
+CLUSTER_SORTS = ("size", "first", "latest")
+
+
+def page_clusters(
+    found: Sequence[ClusterRow], bounded: Bounded
+) -> tuple[Sequence[ClusterRow], int]:
+    """One page of clusters in the order ``bounded`` asks for (equal keys keep the list's
+    own order, largest first)."""
+    keys = {"size": lambda c: c.size, "first": lambda c: c.first_case_at,
+            "latest": lambda c: c.last_case_at}  # fmt: skip
+    rows: Sequence[ClusterRow] = found
+    if bounded.sort in keys:
+        rows = sorted(found, key=keys[bounded.sort], reverse=bounded.descending)
+    return page(rows, bounded.limit, bounded.offset)
 
 
 def growth(days: Sequence[date]) -> tuple[tuple[date, int], ...]:

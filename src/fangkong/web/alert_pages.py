@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
 from fangkong.alerts.access import (
+    ALERT_SORTS,
     AlertDetail,
     Filters,
     change_alert,
@@ -27,17 +28,18 @@ from fangkong.alerts.access import (
 from fangkong.alerts.model import KINDS, SEVERITIES, SIGNALS, STATUSES
 from fangkong.alerts.rules import AlertRules
 from fangkong.auth.guard import Call
-from fangkong.command.model import TASK_STATUSES
 from fangkong.errors import BadInput
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep
-from fangkong.web import forms
+from fangkong.web import forms, listing
 from fangkong.web.i18n import translations
+from fangkong.web.labels import names
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 
 alert_pages = APIRouter(include_in_schema=False)
 
 Filter = Annotated[str | None, Query(max_length=64)]
+ALERTS = listing.ListSpec(tuple(ALERT_SORTS))
 
 
 @alert_pages.get("/alerts")
@@ -47,16 +49,18 @@ def get_alerts(
     region: Filter = None, escalated: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:  # fmt: skip
     filters = Filters(status, severity, kind, rule, region, escalated)
-    code, error = 200, None
+    lst = listing.parse(request, ALERTS)
+    code, error = lst.status, None
     try:
         bounds.refuse(*(bounds.text_problem(v or "", name) for name, v in
                         (("status", status), ("severity", severity), ("kind", kind),
                          ("rule", rule), ("region", region))))  # fmt: skip
-        view = list_alerts(call, filters)
+        view = list_alerts(call, filters, lst.bounded)
     except BadInput as exc:
         code, error = 422, exc.problem.text(page_lang(request))
-        view = list_alerts(call, Filters())
+        view = list_alerts(call, Filters(), lst.bounded)
     return page(request, "alerts/list.html", status=code, actor=call.actor, view=view, error=error,
+                lst=lst, pager=lst.pager(view.total, len(view.rows)),
                 statuses=STATUSES, severities=SEVERITIES, kinds=KINDS,
                 rule_names=rule_names(request))  # fmt: skip
 
@@ -112,7 +116,7 @@ def _detail_page(request: Request, call: Call, alert_id: int, *, code: int = 200
     lang = page_lang(request)
     return page(request, "alerts/detail.html", status=code, actor=call.actor, d=detail,
                 spec=series_spec(detail, lang), signal_names=SIGNALS,
-                task_status_names={s.key: s.label(lang) for s in TASK_STATUSES},
+                task_status_names=names("task_status", lang),
                 **context)  # fmt: skip
 
 

@@ -3,9 +3,9 @@ traveller's closed loop with a confirmation form. Thin callers of ``arrivals.acc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.arrivals.access import (
@@ -13,21 +13,34 @@ from fangkong.arrivals.access import (
     read_board,
     read_traveller,
 )
+from fangkong.arrivals.board import OVERDUE_SORTS
 from fangkong.arrivals.rules import STAGES, ArrivalRules
 from fangkong.auth.guard import Call
 from fangkong.errors import BadInput, Conflict, FangkongError, NotFound, Problem
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
-from fangkong.web import forms
+from fangkong.web import forms, listing
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 
 arrivals_pages = APIRouter(include_in_schema=False)
 
 
+OVERDUE = listing.ListSpec(tuple(OVERDUE_SORTS))
+
+
 @arrivals_pages.get("/arrivals")
-def get_board(request: Request, ctx: Ctx, call: CallDep) -> HTMLResponse:
-    view = read_board(call, ArrivalRules.from_pack(ctx.codes.pack))
-    return page(request, "arrivals/board.html", actor=call.actor, view=view, stages=STAGES)
+def get_board(
+    request: Request, ctx: Ctx, call: CallDep,
+    point: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:  # fmt: skip
+    """The points' stage counts and one page of the overdue travellers (of one point)."""
+    lst = listing.parse(request, OVERDUE)
+    view = read_board(call, ArrivalRules.from_pack(ctx.codes.pack), lst.bounded,
+                      point=point or None)  # fmt: skip
+    return page(request, "arrivals/board.html", status=lst.status, actor=call.actor, view=view,
+                stages=STAGES, lst=lst, point=point or "",
+                point_names={p.point: p.name for p in view.points},
+                pager=lst.pager(view.overdue_total, len(view.overdue)))  # fmt: skip
 
 
 def _traveller_page(

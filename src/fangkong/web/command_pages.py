@@ -20,20 +20,22 @@ the labels of ``command.model`` in the page's language.
 from __future__ import annotations
 
 import json
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from markupsafe import Markup
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
 from fangkong.auth.guard import Call
-from fangkong.auth.rights import ROLES, TASK_ASSIGN, TASK_CHANGE
+from fangkong.auth.rights import TASK_ASSIGN, TASK_CHANGE
 from fangkong.command import access_tasks
 from fangkong.command.access_accountability import MAX_DAYS, accountability
 from fangkong.command.access_board import BoardView, board
 from fangkong.command.access_briefing import list_briefings, read_briefing, write_briefing
-from fangkong.command.accountability import role_label, what_label
+from fangkong.command.accountability import RANK_SORTS, role_label, sort_ranks, what_label
 from fangkong.command.board import Board
 from fangkong.command.model import (
     FIGURE,
@@ -52,12 +54,16 @@ from fangkong.command.tables import EVIDENCE_MAX
 from fangkong.command.tasks import DETAIL_MAX, NOTE_MAX, TITLE_MAX
 from fangkong.command.timeliness import DEFAULT_DAYS
 from fangkong.errors import BadInput, NotFound
+from fangkong.healthcode.evaluator import fmt_time
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
-from fangkong.web import forms
+from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.web import forms, listing
+from fangkong.web.alert_pages import rule_names
+from fangkong.web.labels import label, names, readable
+from fangkong.web.links import venue_link
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
-from fangkong.web.tracing_pages import Pager
 
 command_pages = APIRouter(include_in_schema=False)
 
@@ -69,45 +75,102 @@ def _labels(lang: str) -> dict[str, Any]:
     """The vocabularies a task template shows, in the page's language."""
     return {
         "kind_names": {k.key: k.label(lang) for k in TASK_KINDS},
-        "status_names": {s.key: s.label(lang) for s in TASK_STATUSES},
+        "status_names": names("task_status", lang),
         "missed_name": MISSED.label(lang),
-        "role_names": {k: (zh if lang == "zh" else en) for k, (zh, en, _) in ROLES.items()},
+        "role_names": names("role", lang),
     }
+
+
+# a raised task's parameter → the vocabulary its value is said in (others are shown as kept:
+# names, counts); "area_id", "title" and "detail" are not facts of their own
+PARAM_VALUES = {"severity": "alert_severity", "stage": "arrival_stage", "level": "risk_level",
+                "to": "risk_level"}  # fmt: skip
+PARAM_HIDDEN = frozenset({"area_id", "title", "detail"})
+
+
+def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Markup | str]]:
+    """A raised task's parameters as a reader says them: each key by its label and each
+    value by its vocabulary, the pack's names (alert rules, need kinds), a link or a time
+    in the system's zone — never a stored key or an ISO timestamp."""
+    lang = page_lang(request)
+    pack = app_context(request).codes.pack
+    out: list[tuple[str, Markup | str]] = []
+    for key, value in params.items():
+        if key in PARAM_HIDDEN or value is None:
+            continue
+        shown: Markup | str
+        if key == "alert":
+            shown = Markup('<a href="/alerts/{}">#{}</a>').format(int(value), int(value))
+        elif key == "rule":
+            shown = rule_names(request).get(str(value)) or readable(str(value), "alert_rule")
+        elif key == "need":
+            kind = RiskAreaRules.from_pack(pack).need_kinds.get(str(value))
+            shown = (kind.label_zh if lang == "zh" else kind.label_en) if kind else str(value)
+        elif key == "point":
+            shown = venue_link(str(value))
+        elif key in ("due_at", "run_out"):
+            shown = _moment(str(value), app_context(request).codes.tz)
+        elif key in PARAM_VALUES:
+            shown = label(str(value), PARAM_VALUES[key], lang)
+        else:
+            shown = str(value)
+        out.append((label(key, "task_param", lang), shown))
+    return out
+
+
+SOURCE_LINKS = {"alert": "/alerts/{}", "arrival": "/arrivals/travellers/{}"}
+
+
+def task_source(source_type: str, source_id: str) -> Markup:
+    """What a raised task came from, without its stored key: the source's number (a link
+    where the source has a page) and the day a region's day stands for; a traveller's
+    stage or a period's start after the slash are said by the task's facts instead."""
+    first, _, rest = source_id.partition("/")
+    if source_type == "region_day" or not first.isdigit():  # "<county>/<date>": the unit
+        return Markup("{}").format(rest or first)  # names the region; the day is the fact
+    link = SOURCE_LINKS.get(source_type)
+    if link is None:
+        return Markup("#{}").format(first)
+    return Markup('<a href="{}">#{}</a>').format(link.format(int(first)), first)
+
+
+def _moment(text: str, tz: Any) -> str:
+    """A stored ISO date or time as the pages show times (a day stays a day)."""
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+        return fmt_time(datetime.fromisoformat(text), tz)
+    except ValueError:
+        return text
 
 
 # ---- tasks (任务) ---------------------------------------------------------------------------
 
 
-def _pager(request: Request, number: int, shown: int, total: int) -> Pager:
-    def link(n: int) -> str:
-        url = request.url.include_query_params(page=n)
-        return f"{url.path}?{url.query}"
-
-    first = (number - 1) * TASKS_PER_PAGE + 1 if shown else 0
-    return Pager(first, first + shown - 1 if shown else 0, total,
-                 link(number - 1) if number > 1 else None,
-                 link(number + 1) if number * TASKS_PER_PAGE < total else None)  # fmt: skip
+TASKS = listing.ListSpec(
+    ("id", "deadline", "status", "region", "role", "kind"), size=TASKS_PER_PAGE
+)
 
 
-def _tasks_page(request: Request, call: Call, filters: dict[str, Any], number: int, *,
+def _tasks_page(request: Request, call: Call, filters: dict[str, Any], *,
                 code: int = 200, **context: Any) -> HTMLResponse:  # fmt: skip
     lang = page_lang(request)
+    lst = listing.parse(request, TASKS)
+    code = max(code, lst.status)
     try:
         bounds.refuse(*(bounds.text_problem(v or "", k) for k, v in filters.items()
                         if isinstance(v, str)))  # fmt: skip
-        rows, total = access_tasks.list_tasks(
-            call, **filters, limit=TASKS_PER_PAGE, offset=(number - 1) * TASKS_PER_PAGE
-        )
+        rows, total = access_tasks.list_tasks(call, **filters, bounded=lst.bounded)
     except BadInput as exc:
         code, context["error"] = 422, exc.problem.text(lang)
-        rows, total = access_tasks.list_tasks(call, limit=TASKS_PER_PAGE)
+        rows, total = access_tasks.list_tasks(call, bounded=replace(lst.bounded, offset=0))
     names = access_tasks.region_names(
         call, [c for t in rows for c in (t.region_code, t.origin_region_code)]
     )
     units = access_tasks.units_below(call) if call.actor.can(TASK_ASSIGN) else []
     return render_page(request, "command/tasks.html", status=code, actor=call.actor, rows=rows,
                 total=total, filters=filters, names=names, units=units,
-                pager=_pager(request, number, len(rows), total), kinds=TASK_KINDS,
+                lst=lst, pager=lst.pager(total, len(rows)), kinds=TASK_KINDS,
                 statuses=TASK_STATUSES, limits={"title": TITLE_MAX, "detail": DETAIL_MAX},
                 **_labels(lang), **context)  # fmt: skip
 
@@ -117,11 +180,11 @@ def get_tasks(
     request: Request, call: CallDep,
     region: Filter = None, status: Filter = None, kind: Filter = None,
     open_only: Annotated[bool, Query()] = False, overdue: Annotated[bool, Query()] = False,
-    owing: Annotated[bool, Query()] = False, page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    owing: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:  # fmt: skip
     filters = {"region": region or None, "status": status or None, "kind": kind or None,
                "open_only": open_only, "overdue": overdue, "owing": owing}  # fmt: skip
-    return _tasks_page(request, call, filters, page)
+    return _tasks_page(request, call, filters)
 
 
 def assign_fields() -> tuple[forms.Field, ...]:
@@ -146,7 +209,7 @@ def post_assign(request: Request, call: CallDep, posted: forms.Posted) -> Respon
     ), (BadInput,)):  # fmt: skip
         return RedirectResponse(f"/command/tasks/{got.result.id}?changed=open", status_code=303)
     code, context = got.refused("assign", page_lang(request))
-    return _tasks_page(request, call, {}, 1, code=code, assign_error=context["error"],
+    return _tasks_page(request, call, {}, code=code, assign_error=context["error"],
                        shown=context["shown"], form=context["shown"].typed)  # fmt: skip
 
 
@@ -161,6 +224,8 @@ def _task_page(request: Request, call: Call, task_id: int, *, code: int = 200,
     return render_page(request, "command/task.html", status=code, actor=call.actor, t=task,
                 history=detail.history, names=access_tasks.region_names(call, codes),
                 moves=moves, limits={"note": NOTE_MAX, "evidence": EVIDENCE_MAX},
+                facts=task_facts(request, dict(task.params)),
+                source=task_source(task.source_type or "", str(task.source_id or "")),
                 **_labels(page_lang(request)), **context)  # fmt: skip
 
 
@@ -196,6 +261,8 @@ Region = Annotated[str | None, Query(max_length=15)]
 
 
 Days = Annotated[int, Query(ge=1, le=MAX_DAYS)]
+# the ranking is sorted, not paged: one row per county of the region
+RANKS = listing.ListSpec(tuple(RANK_SORTS), size=max(listing.PAGE_SIZES))
 
 
 @command_pages.get("/command/accountability")
@@ -207,14 +274,17 @@ def get_accountability(
     their labels, the ten worst gaps with their owners, a period filter and the CSV."""
     lang = page_lang(request)
     report = accountability(call, ctx.codes.pack, region=region or None, days=days, last=last)
-    gaps = [
-        {"gap": g, "what": what_label(g, lang), "role": role_label(g.role, lang)}
-        for g in report.gaps
-    ]
-    return page(request, "command/accountability.html", actor=call.actor, report=report,
-                t=report.timeliness, measures=MEASURES, gaps=gaps, region=region or "",
-                days=days, last=last, max_days=MAX_DAYS,
-                role_label=lambda r: role_label(r, lang))  # fmt: skip
+
+    def role(name: str | None) -> str:  # through the one layer: no role's key on the page
+        return role_label(None, lang) if name is None else label(name, "role", lang)
+
+    lst = listing.parse(request, RANKS)
+    ranks = sort_ranks(report.ranks, lst.sort, lst.descending)
+    gaps = [{"gap": g, "what": what_label(g, lang), "role": role(g.role)} for g in report.gaps]
+    return page(request, "command/accountability.html", status=lst.status, actor=call.actor,
+                report=report, ranks=ranks, lst=lst, t=report.timeliness, measures=MEASURES,
+                gaps=gaps, region=region or "", days=days, last=last, max_days=MAX_DAYS,
+                role_label=role)  # fmt: skip
 
 
 @command_pages.get("/command/accountability.csv")

@@ -26,7 +26,16 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fangkong import bounds
-from fangkong.web.labels import code_trigger, label, risk_rule
+from fangkong.web.labels import (
+    VOCABULARIES,
+    audit_detail,
+    audit_outcome,
+    code_trigger,
+    label,
+    one_language,
+    risk_rule,
+)
+from fangkong.web.links import LINKS
 
 HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
@@ -83,7 +92,12 @@ def environment(lang: str) -> Environment:
     env.filters["label"] = lambda value, vocabulary: label(value, vocabulary, lang)
     env.filters["risk_rule"] = lambda rule: risk_rule(rule, lang)
     env.filters["code_trigger"] = lambda trigger: code_trigger(trigger, lang)
+    env.filters["audit_detail"] = lambda detail, target: audit_detail(detail, target, lang)
+    env.filters["audit_outcome"] = lambda outcome: audit_outcome(outcome, lang)
+    env.filters["one_language"] = lambda text: one_language(text, lang)
+    env.globals["audit_outcomes"] = VOCABULARIES["audit_outcome"]
     env.globals["lang"] = lang
+    env.globals.update(LINKS)  # region_link(code), venue_link, facility_link, person_link
     # a stored date outside its window (before the bounds) is shown with a marker
     env.globals["in_window"] = bounds.in_window
     return env

@@ -19,7 +19,8 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong import bounds
-from fangkong.auth.audit_reads import audit_rows
+from fangkong.audit.log import AUDIT_SORTS
+from fangkong.auth.audit_reads import audit_page
 from fangkong.auth.guard import Call
 from fangkong.auth.model import Actor
 from fangkong.auth.records import (
@@ -40,6 +41,7 @@ from fangkong.errors import (
     Unauthenticated,
 )
 from fangkong.healthcode.access import (
+    CORRECTION_SORTS,
     CodeView,
     ColourSummary,
     colour_summary,
@@ -63,7 +65,8 @@ from fangkong.http.context import (
 )
 from fangkong.http.deps import Address, CallDep, Caller, Ctx
 from fangkong.http.problems import status_of
-from fangkong.web import forms
+from fangkong.search.places import RegionNames
+from fangkong.web import forms, listing
 from fangkong.web.i18n import DEFAULT_LANG, LANGS, render, translations
 
 pages = APIRouter(include_in_schema=False)
@@ -108,7 +111,8 @@ def page(
     **context: Any,
 ) -> HTMLResponse:
     lang = page_lang(request)
-    tz = app_context(request).codes.tz
+    ctx = app_context(request)
+    tz = ctx.codes.tz
     html = render(
         lang,
         template,
@@ -118,6 +122,8 @@ def page(
         actor=actor,
         csrf=session_csrf(request),
         when=lambda t: "—" if t is None else fmt_time(t, tz),
+        # a region shown by its name (web/links.py), looked up on first use
+        region_name=RegionNames(ctx.engine),
         **context,
     )
     return HTMLResponse(html, status_code=status)
@@ -414,9 +420,13 @@ def post_correction(
 
 
 def _queue_page(request: Request, call: Call, *, status: int = 200, **context: Any) -> HTMLResponse:
-    items = correction_queue(call)
-    return page(request, "corrections.html", status=status, actor=call.actor, items=items,
-                **context)  # fmt: skip
+    lst = listing.parse(request, CORRECTIONS)
+    items, total = correction_queue(call, lst.bounded)
+    return page(request, "corrections.html", status=max(status, lst.status), actor=call.actor,
+                items=items, lst=lst, pager=lst.pager(total, len(items)), **context)  # fmt: skip
+
+
+CORRECTIONS = listing.ListSpec(tuple(CORRECTION_SORTS), size=20)
 
 
 @pages.get("/corrections")
@@ -459,6 +469,11 @@ def get_audit(
     user: Annotated[str | None, Query(max_length=80)] = None,
 ) -> HTMLResponse:
     bounds.refuse(bounds.text_problem(user or "", "user"))
-    rows = audit_rows(call, person=person, user=user or None, limit=300)
-    return page(request, "audit.html", actor=call.actor, rows=rows, person=person,
-                user=user or "")  # fmt: skip
+    lst = listing.parse(request, AUDIT)
+    rows, more = audit_page(call, lst.bounded, person=person, user=user or None)
+    return page(request, "audit.html", status=lst.status, actor=call.actor, rows=rows,
+                person=person, user=user or "", lst=lst,
+                pager=lst.pager(None, len(rows), more=more))  # fmt: skip
+
+
+AUDIT = listing.ListSpec(tuple(AUDIT_SORTS))

@@ -21,9 +21,10 @@ from fangkong.errors import FangkongError, Problem
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import status_of
-from fangkong.quarantine.access.alerts import alerts_view, resolve_alert
+from fangkong.quarantine.access.alerts import ALERT_SORTS, alerts_page, resolve_alert
 from fangkong.quarantine.access.checks import record_check
 from fangkong.quarantine.access.facilities import (
+    OCCUPANT_SORTS,
     facilities_view,
     facility_view,
     occupants_view,
@@ -34,14 +35,18 @@ from fangkong.quarantine.access.readiness import readiness_view, sites_view
 from fangkong.quarantine.access.release import abscond, change_period, release
 from fangkong.quarantine.access.tests import record_test
 from fangkong.quarantine.checks import TEMPERATURE_RANGE
-from fangkong.quarantine.facilities import FACILITY_FORMAT
+from fangkong.quarantine.facilities import FACILITY_FORMAT, FACILITY_SORTS
 from fangkong.quarantine.facility_form import check_facility_form
 from fangkong.quarantine.rules import FACILITY_KINDS, FACILITY_STATUSES, QuarantineRules
 from fangkong.quarantine.tables import TEST_RESULTS
-from fangkong.web import forms
+from fangkong.web import forms, listing
 from fangkong.web.pages import PathId, QueryId, page, page_lang, session_csrf_basis
 
 quarantine_pages = APIRouter(include_in_schema=False)
+
+FACILITIES = listing.ListSpec(tuple(FACILITY_SORTS))
+OCCUPANTS = listing.ListSpec(tuple(OCCUPANT_SORTS))
+ALERTS = listing.ListSpec(tuple(ALERT_SORTS))
 
 
 def _rules(ctx: Ctx) -> QuarantineRules:
@@ -78,12 +83,16 @@ def get_readiness(
 @quarantine_pages.get("/quarantine/facilities")
 def get_facilities(request: Request, call: CallDep) -> HTMLResponse:
     actor = call.actor
-    found = facilities_view(call)
+    lst = listing.parse(request, FACILITIES)
+    found, total = facilities_view(call, lst.bounded)
     return page(
         request,
         "quarantine/facilities.html",
+        status=lst.status,
         actor=actor,
         facilities=found,
+        lst=lst,
+        pager=lst.pager(total, len(found)),
         kinds=FACILITY_KINDS,
         statuses=FACILITY_STATUSES,
         can_manage=actor.can(QUARANTINE_MANAGE),
@@ -152,12 +161,16 @@ def post_facility(request: Request, call: CallDep, posted: forms.Posted) -> Resp
         exc = error
     status, context = got.refused("facility-form", lang, exc)
     shown = context["shown"]
+    lst = listing.parse(request, FACILITIES)
+    found, total = facilities_view(call, lst.bounded)
     return page(
         request,
         "quarantine/facilities.html",
         status=status,
         actor=actor,
-        facilities=facilities_view(call),
+        facilities=found,
+        lst=lst,
+        pager=lst.pager(total, len(found)),
         kinds=FACILITY_KINDS,
         statuses=FACILITY_STATUSES,
         can_manage=actor.can(QUARANTINE_MANAGE),
@@ -189,8 +202,17 @@ Csrf = Annotated[str, Form(max_length=100)]
 
 @quarantine_pages.get("/quarantine/facilities/{code}/occupants")
 def get_occupants(request: Request, call: CallDep, code: str) -> HTMLResponse:
-    view = occupants_view(call, code)
-    return page(request, "quarantine/occupants.html", actor=call.actor, view=view)
+    lst = listing.parse(request, OCCUPANTS)
+    view = occupants_view(call, code, bounded=lst.bounded)
+    return page(
+        request,
+        "quarantine/occupants.html",
+        status=lst.status,
+        actor=call.actor,
+        view=view,
+        lst=lst,
+        pager=lst.pager(view.total, len(view.occupants)),
+    )
 
 
 _DONE = {  # what the page says after an action; %s: a number (next placement, alert)
@@ -350,8 +372,10 @@ def post_abscond(
 def _alerts_page(
     request: Request, call: Call, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    rows = alerts_view(call)
-    return page(request, "quarantine/alerts.html", status=status, actor=call.actor, rows=rows,
+    lst = listing.parse(request, ALERTS)
+    rows, total = alerts_page(call, bounded=lst.bounded)
+    return page(request, "quarantine/alerts.html", status=max(status, lst.status),
+                actor=call.actor, rows=rows, lst=lst, pager=lst.pager(total, len(rows)),
                 can_resolve=call.actor.can(QUARANTINE_PLACE), **context)  # fmt: skip
 
 

@@ -30,13 +30,18 @@ from fangkong.riskareas.access import (
     read_risk_areas,
 )
 from fangkong.riskareas.charts import forecast_rows, forecast_spec, map_spec
+from fangkong.riskareas.needs import NEED_SORTS
 from fangkong.riskareas.public import map_features, public_areas
 from fangkong.riskareas.rules import RiskAreaRules
-from fangkong.web import forms
+from fangkong.riskareas.service import AREA_SORTS
+from fangkong.web import forms, listing
 from fangkong.web.i18n import translations
 from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis, signed_in
 
 riskarea_pages = APIRouter(include_in_schema=False)
+
+AREAS = listing.ListSpec(tuple(AREA_SORTS))
+NEEDS = listing.ListSpec(tuple(NEED_SORTS))
 
 LEVEL_MSGIDS = {"high": "High risk", "medium": "Medium risk", "low": "Low risk",
                 "none": "Not a risk area", "name": "Name", "level": "Risk level"}  # fmt: skip
@@ -50,8 +55,10 @@ def _json(spec: dict[str, Any]) -> str:
 @riskarea_pages.get("/risk-areas")
 def get_public_list(request: Request, ctx: Ctx) -> HTMLResponse:
     """The public list of current high and medium areas (公示), no login."""
-    areas = public_areas(ctx.engine, ctx.codes)
-    return page(request, "riskareas/list.html", actor=signed_in(request), areas=areas)
+    lst = listing.parse(request, AREAS)
+    areas, total = public_areas(ctx.engine, ctx.codes, lst.bounded)
+    return page(request, "riskareas/list.html", status=lst.status, actor=signed_in(request),
+                areas=areas, lst=lst, pager=lst.pager(total, len(areas)))  # fmt: skip
 
 
 @riskarea_pages.get("/risk-areas/map")
@@ -104,10 +111,12 @@ def get_forecast(
 
 def _needs_page(request: Request, ctx: Any, call: Call, *, code: int = 200,
                 error: str | None = None) -> HTMLResponse:  # fmt: skip
-    rows = read_needs(call)
+    lst = listing.parse(request, NEEDS)
+    rows, total = read_needs(call, bounded=lst.bounded)
     kinds = RiskAreaRules.from_pack(ctx.codes.pack).need_kinds
-    return page(request, "riskareas/needs.html", status=code, actor=call.actor, rows=rows,
-                kinds=kinds, error=error)  # fmt: skip
+    return page(request, "riskareas/needs.html", status=max(code, lst.status), actor=call.actor,
+                rows=rows, kinds=kinds, error=error, lst=lst,
+                pager=lst.pager(total, len(rows)))  # fmt: skip
 
 
 @riskarea_pages.get("/risk-areas/needs")
@@ -142,11 +151,13 @@ def post_need(
 def _manage_page(request: Request, ctx: Any, call: Call, *, code: int = 200,
                  error: str | None = None, done: str | None = None,
                  shown: forms.Shown | None = None) -> HTMLResponse:  # fmt: skip
-    found, areas, history = read_risk_areas(call, ctx.codes)
+    lst = listing.parse(request, AREAS)
+    view = read_risk_areas(call, ctx.codes, lst.bounded)
     levels = RiskAreaRules.from_pack(ctx.codes.pack).levels
-    return page(request, "riskareas/manage.html", status=code, actor=call.actor, found=found,
-                areas=areas, history=history, levels=levels, error=error, done=done,
-                shown=shown)  # fmt: skip
+    return page(request, "riskareas/manage.html", status=max(code, lst.status), actor=call.actor,
+                found=view.suggestions, areas=view.areas, history=view.history, levels=levels,
+                error=error, done=done, shown=shown, lst=lst,
+                pager=lst.pager(view.total, len(view.areas)))  # fmt: skip
 
 
 @riskarea_pages.get("/risk-areas/manage")

@@ -22,20 +22,33 @@ from fangkong.http.context import AppContext, check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import status_of
 from fangkong.testing.access.campaigns import (
+    CAMPAIGN_SORTS,
     CampaignView,
     campaign_list,
     campaign_view,
     start_campaign,
 )
-from fangkong.testing.access.results import flag_overdue_now, overdue_tubes, results_board
+from fangkong.testing.access.results import (
+    BATCH_SORTS,
+    OVERDUE_SORTS,
+    RESULT_SORTS,
+    flag_overdue_now,
+    overdue_tubes,
+    results_board,
+)
 from fangkong.testing.access.tubes import read_tube
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.tables import FLAGS
-from fangkong.web import forms
+from fangkong.web import forms, listing
 from fangkong.web.i18n import translations
 from fangkong.web.pages import PathId, QueryCount, page, page_lang, session_csrf_basis
 
 testing_pages = APIRouter(include_in_schema=False)
+
+CAMPAIGNS = listing.ListSpec(tuple(CAMPAIGN_SORTS))
+RESULTS = listing.ListSpec(tuple(RESULT_SORTS))
+BATCHES = listing.ListSpec(tuple(BATCH_SORTS), size=20, prefix="b")
+OVERDUE = listing.ListSpec(tuple(OVERDUE_SORTS))
 
 
 def _rules(ctx: AppContext) -> TestingRules:
@@ -49,8 +62,11 @@ def _campaigns_page(
     request: Request, ctx: AppContext, call: Call, *, status: int = 200, **context: Any
 ) -> HTMLResponse:
     rules, actor = _rules(ctx), call.actor
-    return page(request, "testing/campaigns.html", status=status, actor=actor,
-                campaigns=campaign_list(call), pool_sizes=rules.pool_sizes,
+    lst = listing.parse(request, CAMPAIGNS)
+    rows, total = campaign_list(call, lst.bounded)
+    return page(request, "testing/campaigns.html", status=max(status, lst.status), actor=actor,
+                campaigns=rows, lst=lst, pager=lst.pager(total, len(rows)),
+                pool_sizes=rules.pool_sizes,
                 default_pool=rules.campaign.pool_size, target_hours=rules.campaign.target_hours,
                 can_manage=actor.can(TESTING_MANAGE), **context)  # fmt: skip
 
@@ -84,6 +100,9 @@ def post_campaign(request: Request, ctx: Ctx, call: CallDep, posted: forms.Poste
     return _campaigns_page(request, ctx, call, status=status, **context)
 
 
+ROW_PX = 22  # the height of a compound's bar in the progress chart
+
+
 def progress_spec(view: CampaignView, lang: str = "en") -> str:
     """A Vega-Lite bar chart: share sampled per compound, the gap to everyone in grey."""
     values = [
@@ -95,7 +114,9 @@ def progress_spec(view: CampaignView, lang: str = "en") -> str:
     spec = {
         "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
         "width": "container",
-        "height": {"step": 22},
+        # a height in pixels, not {"step": 22}: a width fitted to its container with a
+        # stepped height makes Vega-Lite warn on the console (dropping "fit-y")
+        "height": ROW_PX * max(1, len(values)),
         "data": {"values": values},
         "layer": [
             {"mark": {"type": "bar", "color": "#e3e7ec"},
@@ -141,7 +162,19 @@ def get_results(
 ) -> Response:  # fmt: skip
     if barcode and barcode.strip():
         return RedirectResponse(f"/testing/tubes/{barcode.strip()}", status_code=303)
-    return page(request, "testing/results.html", actor=call.actor, board=results_board(call))
+    return _results_page(request, call)
+
+
+def _results_page(
+    request: Request, call: Call, *, status: int = 200, **context: Any
+) -> HTMLResponse:
+    found, posted = listing.parse(request, RESULTS), listing.parse(request, BATCHES)
+    board = results_board(call, results_page=found.bounded, batches_page=posted.bounded)
+    return page(request, "testing/results.html", status=max(status, found.status, posted.status),
+                actor=call.actor, board=board, found=found, posted=posted,
+                found_pager=found.pager(board.not_negative_total, len(board.not_negative)),
+                posted_pager=posted.pager(board.batches_total, len(board.batches)),
+                **context)  # fmt: skip
 
 
 @testing_pages.get("/testing/tubes/{barcode}")
@@ -149,9 +182,7 @@ def get_tube(request: Request, call: CallDep, barcode: str) -> HTMLResponse:
     try:
         detail = read_tube(call, barcode[:40])
     except NotFound as exc:
-        return page(request, "testing/results.html", status=404, actor=call.actor,
-                    board=results_board(call),
-                    error=exc.problem.text(page_lang(request)))  # fmt: skip
+        return _results_page(request, call, status=404, error=exc.problem.text(page_lang(request)))
     return page(request, "testing/tube.html", actor=call.actor, d=detail)
 
 
@@ -161,8 +192,10 @@ def _overdue_page(
 ) -> HTMLResponse:  # fmt: skip
     rules, actor = _rules(ctx), call.actor
     chosen = flag if flag in FLAGS else None
-    return page(request, "testing/overdue.html", status=status, actor=actor,
-                tubes=overdue_tubes(call, flag=chosen), flag=chosen,
+    lst = listing.parse(request, OVERDUE)
+    rows, total = overdue_tubes(call, flag=chosen, bounded=lst.bounded)
+    return page(request, "testing/overdue.html", status=max(status, lst.status), actor=actor,
+                tubes=rows, lst=lst, pager=lst.pager(total, len(rows)), flag=chosen,
                 lost_hours=rules.lost_tube_hours, result_hours=rules.result_hours,
                 can_manage=actor.can(TESTING_MANAGE), **context)  # fmt: skip
 

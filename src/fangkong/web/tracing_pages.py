@@ -9,7 +9,7 @@ checks rights and jurisdiction and audits) and render a template.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
@@ -23,10 +23,12 @@ from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import status_of
 from fangkong.tracing.access import (
+    CLUSTER_SORTS,
     ChainsView,
     ClusterRow,
     change_contact_statuses,
     page,
+    page_clusters,
     read_case_contacts,
     read_chains,
     read_clusters,
@@ -35,8 +37,9 @@ from fangkong.tracing.management import COUNTS, OVERDUE, STATES
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.steps import NEEDS, STEPS, record_step
 from fangkong.tracing.tables import CONTACT_KINDS, STATUSES
-from fangkong.web import forms
+from fangkong.web import forms, listing
 from fangkong.web.i18n import translations
+from fangkong.web.listing import Pager
 from fangkong.web.pages import PathId, QueryCount, page_lang, session_csrf_basis
 from fangkong.web.pages import page as render_page
 
@@ -47,35 +50,20 @@ PageNo = Annotated[int, Query(ge=1, le=1_000_000)]  # within bounds.OFFSET_BOUND
 CONTACTS_PER_PAGE = 100
 CHAINS_PER_PAGE = 50
 CLUSTERS_PER_PAGE = 20
+CLUSTERS = listing.ListSpec(CLUSTER_SORTS, size=CLUSTERS_PER_PAGE, prefix="c")
 
 
-@dataclass(frozen=True)
-class Pager:
-    """Where one page of a list sits: rows first..last of total, links to its neighbours."""
-
-    first: int
-    last: int
-    total: int
-    prev: str | None
-    next: str | None
-
-
-def _page_of(request: Request, param: str, number: int, size: int, items: Any) -> tuple[Any, Pager]:
-    rows, total = page(items, size, (number - 1) * size)
-
-    def link(n: int) -> str:
-        url = request.url.include_query_params(**{param: n})
-        return f"{url.path}?{url.query}"
-
-    first = (number - 1) * size + 1 if rows else 0
-    return rows, Pager(first, first + len(rows) - 1 if rows else 0, total,
-                       link(number - 1) if number > 1 else None,
-                       link(number + 1) if number * size < total else None)  # fmt: skip
+def _page_of(request: Request, prefix: str, size: int, items: Any) -> tuple[Any, Pager]:
+    """One page of a list computed in memory (a case's contacts, the chains: graphs, not
+    rows), placed by the shared list layer."""
+    lst = listing.parse(request, listing.ListSpec((), size=size, prefix=prefix))
+    rows, total = page(items, lst.size, lst.offset)
+    return rows, lst.pager(total, len(rows))
 
 
 def _contacts_page(
     request: Request, call: Call, case_id: int, kind: str | None, status: str | None, *,
-    code: int = 200, number: int = 1, state: str | None = None, **context: Any,
+    code: int = 200, state: str | None = None, **context: Any,
 ) -> HTMLResponse:  # fmt: skip
     figures = FigureRules.from_pack(app_context(request).codes.pack, call.tz)
     try:
@@ -84,7 +72,7 @@ def _contacts_page(
     except BadInput as exc:
         view = read_case_contacts(call, case_id, figures=figures)
         code, context["error"] = 422, exc.problem.text(page_lang(request))
-    rows, pager = _page_of(request, "page", number, CONTACTS_PER_PAGE, view.contacts)
+    rows, pager = _page_of(request, "", CONTACTS_PER_PAGE, view.contacts)
     view = replace(view, contacts=tuple(rows))
     lang = page_lang(request)
     counts = [(k, FIGURE[f"contacts.{k}"].label(lang), view.counts.get(k, 0)) for k in COUNTS]
@@ -102,7 +90,7 @@ def get_case_contacts(
     stamped: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:  # fmt: skip
     step = stamped if stamped in {s.key for s in STEPS} else None
-    return _contacts_page(request, call, case_id, kind, status, changed=changed, number=page,
+    return _contacts_page(request, call, case_id, kind, status, changed=changed,
                           state=state, stamped=step)  # fmt: skip
 
 
@@ -241,11 +229,14 @@ def get_chains(
     chains = read_chains(call)
     rules = ContactRules.from_pack(ctx.codes.pack)
     found: list[ClusterRow] = read_clusters(call, rules)
-    shown, chain_pager = _page_of(request, "page", page, CHAINS_PER_PAGE, chains.chains)
+    shown, chain_pager = _page_of(request, "", CHAINS_PER_PAGE, chains.chains)
     view = ChainsView(tuple(shown), chains.names)
-    clusters, cluster_pager = _page_of(request, "cpage", cpage, CLUSTERS_PER_PAGE, found)
+    lst = listing.parse(request, CLUSTERS)
+    clusters, total = page_clusters(found, lst.bounded)
+    cluster_pager = lst.pager(total, len(clusters))
     return render_page(
-        request, "tracing/chains.html", actor=call.actor, view=view, clusters=clusters,
+        request, "tracing/chains.html", status=lst.status, actor=call.actor, view=view,
+        clusters=clusters, clusters_list=lst,
         graph_spec=graph_spec(view), window_days=rules.cluster_window_days,
         growth_spec=growth_spec(clusters, cluster_pager.first, page_lang(request)),
         pager=chain_pager, cluster_pager=cluster_pager,

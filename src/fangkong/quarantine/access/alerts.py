@@ -20,6 +20,8 @@ from fangkong.quarantine.tables import (
     quarantine_placements,
     quarantine_rooms,
 )
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import persons
 
 
@@ -32,11 +34,29 @@ class AlertRow:
     room_code: str | None
 
 
-def alerts_view(call: Call, kind: str | None = None) -> list[AlertRow]:
-    """Open quarantine alerts in the jurisdiction, oldest first (names by rights). Audited."""
+# what the open alerts may be sorted by (their whitelist)
+ALERT_SORTS: listing.Columns = {
+    "id": quarantine_alerts.c.id, "kind": quarantine_alerts.c.kind,
+    "at": quarantine_alerts.c.at, "due": quarantine_alerts.c.due_at,
+    "facility": quarantine_facilities.c.name, "room": quarantine_rooms.c.code,
+}  # fmt: skip
+
+
+def alerts_view(
+    call: Call, kind: str | None = None, bounded: Bounded | None = None
+) -> list[AlertRow]:
+    """Open quarantine alerts in the jurisdiction, oldest first unless sorted by a key of
+    :data:`ALERT_SORTS` (names by rights): one page with ``bounded``, else all. Audited."""
+    return alerts_page(call, kind, bounded)[0]
+
+
+def alerts_page(
+    call: Call, kind: str | None = None, bounded: Bounded | None = None
+) -> tuple[list[AlertRow], int]:
+    """:func:`alerts_view` and how many alerts are open."""
     actor = call.actor
 
-    def body(conn: Connection) -> tuple[list[AlertRow], str]:
+    def body(conn: Connection) -> tuple[tuple[list[AlertRow], int], str]:
         call.require(QUARANTINE_READ)
         a, q, f, r = (quarantine_alerts.c, quarantine_placements.c, quarantine_facilities.c,
                       quarantine_rooms.c)  # fmt: skip
@@ -48,11 +68,10 @@ def alerts_view(call: Call, kind: str | None = None) -> list[AlertRow]:
             .outerjoin(quarantine_rooms, r.id == q.room_id)
             .join(persons, persons.c.id == a.person_id)
             .where(a.resolved_at.is_(None), within(actor, where_alerted()))
-            .order_by(a.id)
         )  # fmt: skip
         if kind:
             query = query.where(a.kind == kind)
-        rows = conn.execute(query).all()
+        rows, total = listing.fetch(conn, query, bounded, ALERT_SORTS, (a.id,))
         named = names_of(conn, actor, [int(x.person_id) for x in rows])
         out = [
             AlertRow(AlertView(x.id, x.placement_id, x.person_id, x.kind, x.at, x.detail,
@@ -60,7 +79,7 @@ def alerts_view(call: Call, kind: str | None = None) -> list[AlertRow]:
                      named.get(int(x.person_id), "?"), x.fcode, x.fname, x.rcode)
             for x in rows
         ]  # fmt: skip
-        return out, f"{len(out)} open{masked_note(actor)}"
+        return (out, total), f"{len(out)} open{masked_note(actor)}"
 
     return call.audited("quarantine.alerts", None, None, body)
 

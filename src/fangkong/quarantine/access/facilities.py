@@ -19,8 +19,11 @@ from fangkong.quarantine.facilities import (
     FacilityView,
     _save,
     list_facilities,
+    page_facilities,
 )
 from fangkong.quarantine.tables import quarantine_checks, quarantine_placements, quarantine_rooms
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.store.tx import Bind
 
 
@@ -34,10 +37,13 @@ def _facility_unknown(code: str) -> FacilityUnknown:
     )
 
 
-def facilities_view(call: Call) -> list[FacilityView]:
-    """The facilities of the jurisdiction."""
+def facilities_view(
+    call: Call, bounded: Bounded = listing.FIRST_PAGE
+) -> tuple[list[FacilityView], int]:
+    """One page of the facilities of the jurisdiction, and how many there are."""
     call.require(QUARANTINE_READ)
-    return list_facilities(call.engine, region_codes=region_codes(call.engine, call.actor))
+    return page_facilities(call.engine, bounded,
+                           region_codes=region_codes(call.engine, call.actor))  # fmt: skip
 
 
 def _facility_in_reach(bind: Bind, actor: Actor, code: str) -> FacilityView:
@@ -87,32 +93,44 @@ class Occupants:
     day: date
     occupants: tuple[Occupant, ...]
     masked: bool
+    total: int = 0  # everybody placed there now (``occupants``: one page of them)
 
 
-def occupants_view(call: Call, code: str, *, day: date | None = None) -> Occupants:
-    """The people placed in a facility now, by room, with the day's (default: today's)
-    health check. Audited."""
+# what the occupants may be sorted by (their whitelist)
+OCCUPANT_SORTS: listing.Columns = {
+    "zone": quarantine_rooms.c.zone, "room": quarantine_rooms.c.code,
+    "risk": quarantine_placements.c.risk_group, "since": quarantine_placements.c.starts_at,
+    "until": quarantine_placements.c.planned_end, "check": quarantine_checks.c.status,
+}  # fmt: skip
+
+
+def occupants_view(
+    call: Call, code: str, *, day: date | None = None, bounded: Bounded | None = None
+) -> Occupants:
+    """The people placed in a facility now, by room (or by a key of
+    :data:`OCCUPANT_SORTS`), with the day's (default: today's) health check; one page of
+    them with ``bounded``, else all. Audited."""
     actor = call.actor
     day = day or call.today()
 
     def body(conn: Connection) -> tuple[Occupants, str]:
         found = _facility_in_reach(conn, actor, code)
         q, r, c = quarantine_placements.c, quarantine_rooms.c, quarantine_checks.c
-        rows = conn.execute(
+        query = (
             select(q.id, q.person_id, q.risk_group, q.starts_at, q.planned_end, r.code, r.zone,
                    c.status)
             .outerjoin(quarantine_rooms, r.id == q.room_id)
             .outerjoin(quarantine_checks, and_(c.placement_id == q.id, c.day == day))
             .where(q.facility_id == found.id, q.active.is_(True))
-            .order_by(r.zone, r.code, q.id)
-        ).all()  # fmt: skip
+        )  # fmt: skip
+        rows, total = listing.fetch(conn, query, bounded, OCCUPANT_SORTS, (r.zone, r.code, q.id))
         named = names_of(conn, actor, [int(x.person_id) for x in rows])
         people = tuple(
             Occupant(int(x.id), int(x.person_id), named.get(int(x.person_id), "?"),
                      x.risk_group, x.code, x.zone, x.starts_at, x.planned_end, x.status)
             for x in rows
         )  # fmt: skip
-        view = Occupants(found, day, people, not actor.can(PERSON_READ_FULL))
+        view = Occupants(found, day, people, not actor.can(PERSON_READ_FULL), total)
         return view, f"{len(people)} occupants{masked_note(actor)}"
 
     call.require(QUARANTINE_READ)

@@ -15,6 +15,8 @@ from fangkong.auth.jurisdiction import region_exists
 from fangkong.auth.model import Actor
 from fangkong.auth.rights import PERSON_READ_FULL, TESTING_MANAGE, TESTING_READ
 from fangkong.errors import FieldProblem, InvalidFields, NotFound, Problem
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.store.schema import persons, regions
 from fangkong.testing import campaigns as camp
 from fangkong.testing.rules import TestingRules
@@ -68,19 +70,26 @@ def campaign_progress(
     return prog, camp.projection(prog, capacity, rules.campaign)
 
 
-def campaign_list(call: Call) -> list[Any]:
-    """Campaigns over regions of the jurisdiction, newest first (no personal data), each
-    with its region's name (``region_name``: a page shows the name, not the code)."""
+# what the campaign list may be sorted by (its whitelist)
+CAMPAIGN_SORTS: listing.Columns = {
+    "name": campaigns.c.name, "region": regions.c.name, "starts": campaigns.c.starts_at,
+    "pool": campaigns.c.pool_size, "target": campaigns.c.target_hours,
+}  # fmt: skip
+
+
+def campaign_list(call: Call, bounded: Bounded = listing.FIRST_PAGE) -> tuple[list[Any], int]:
+    """One page of the campaigns over regions of the jurisdiction, newest first unless
+    sorted by a key of :data:`CAMPAIGN_SORTS` (no personal data), each with its region's
+    name (``region_name``: a page shows the name, not the code); and how many there are."""
     call.require(TESTING_READ)
     c = campaigns.c
     query = (
         select(campaigns, regions.c.name.label("region_name"))
         .select_from(campaigns.outerjoin(regions, regions.c.code == c.region_code))
         .where(within(call.actor, c.region_code))
-        .order_by(c.id.desc())
     )
     with call.engine.connect() as conn:
-        return list(conn.execute(query).all())
+        return listing.fetch(conn, query, bounded, CAMPAIGN_SORTS, (c.id.desc(),))
 
 
 def campaign_view(

@@ -16,6 +16,8 @@ from fangkong.auth.guard import Call, within
 from fangkong.auth.rights import RESULT_POST, TESTING_MANAGE, TESTING_READ
 from fangkong.errors import FieldProblem, InvalidFields, Problem
 from fangkong.healthcode.context import CodeContext
+from fangkong.store import listing
+from fangkong.store.listing import Bounded
 from fangkong.testing.access._reach import lab_in_reach
 from fangkong.testing.access.tubes import ResultRow, custody_state
 from fangkong.testing.flags import FlagOutcome, flag_overdue
@@ -137,11 +139,28 @@ class ResultsBoard:
     batches: tuple[BatchRow, ...]
     not_negative: tuple[tuple[str, ResultRow], ...]  # (barcode, result), newest first
     labs: tuple[tuple[str, str, int], ...]  # (code, name, tubes per day)
+    batches_total: int = 0
+    not_negative_total: int = 0
 
 
-def results_board(call: Call, *, limit: int = 50) -> ResultsBoard:
-    """Recent result batches of the labs in the jurisdiction, and the non-negative results
-    of tubes collected in it (barcodes and Ct values; no names)."""
+# what the two lists of the results board may be sorted by (their whitelists)
+RESULT_SORTS: listing.Columns = {
+    "barcode": tubes.c.barcode, "outcome": results.c.outcome, "tested": results.c.tested_at,
+    "ct_orf1ab": results.c.ct_orf1ab, "ct_n": results.c.ct_n,
+}  # fmt: skip
+BATCH_SORTS: listing.Columns = {
+    "id": batches.c.id, "lab": batches.c.lab_code, "posted": batches.c.posted_at,
+    "rows": batches.c.rows,
+}  # fmt: skip
+
+
+def results_board(
+    call: Call, *, results_page: Bounded = listing.FIRST_PAGE,
+    batches_page: Bounded = listing.FIRST_PAGE,
+) -> ResultsBoard:  # fmt: skip
+    """One page of the recent result batches of the labs in the jurisdiction and one of
+    the non-negative results of tubes collected in it (barcodes and Ct values; no names),
+    newest first unless sorted by a key of :data:`BATCH_SORTS` / :data:`RESULT_SORTS`."""
     call.require(TESTING_READ)
     actor = call.actor
     b, r, t = batches.c, results.c, tubes.c
@@ -152,19 +171,20 @@ def results_board(call: Call, *, limit: int = 50) -> ResultsBoard:
             .order_by(labs.c.code)
         ).all()
         mine = [str(row.code) for row in lab_rows]
-        batch_rows = conn.execute(
-            select(batches)
-            .where(b.lab_code.in_(mine) if actor.region_code is not None else sa.true())
-            .order_by(b.id.desc())
-            .limit(limit)
-        ).all()
-        flagged = conn.execute(
+        batch_rows, batch_total = listing.fetch(
+            conn,
+            select(batches).where(
+                b.lab_code.in_(mine) if actor.region_code is not None else sa.true()
+            ),
+            batches_page, BATCH_SORTS, (b.id.desc(),),
+        )  # fmt: skip
+        flagged, flagged_total = listing.fetch(
+            conn,
             select(t.barcode, r.run, r.outcome, r.ct_orf1ab, r.ct_n, r.tested_at, r.batch_id)
             .join(tubes, t.id == r.tube_id)
-            .where(r.outcome != "negative", within(actor, t.region_code))
-            .order_by(r.tested_at.desc(), r.id.desc())
-            .limit(limit)
-        ).all()
+            .where(r.outcome != "negative", within(actor, t.region_code)),
+            results_page, RESULT_SORTS, (r.tested_at.desc(), r.id.desc()),
+        )  # fmt: skip
     return ResultsBoard(
         tuple(
             BatchRow(x.id, x.lab_code, x.posted_at, x.posted_by, x.rows, x.inserted, x.resolved_at)
@@ -178,25 +198,33 @@ def results_board(call: Call, *, limit: int = 50) -> ResultsBoard:
             for x in flagged
         ),
         tuple((str(x.code), str(x.name), int(x.capacity_per_day)) for x in lab_rows),
+        batch_total,
+        flagged_total,
     )
 
 
-def overdue_tubes(call: Call, *, flag: str | None = None, limit: int = 500) -> list[FlaggedTube]:
-    """Tubes of the jurisdiction flagged late (no result in time) or lost (never received),
-    with no result since; lost first, oldest first."""
+# what the overdue list may be sorted by (its whitelist)
+OVERDUE_SORTS: listing.Columns = {
+    "barcode": tubes.c.barcode, "flag": tubes.c.flag, "point": tubes.c.point,
+    "collected": tubes.c.collected_at, "lab": tubes.c.lab_code, "pool": tubes.c.pool_size,
+}  # fmt: skip
+
+
+def overdue_tubes(
+    call: Call, *, flag: str | None = None, bounded: Bounded = listing.FIRST_PAGE
+) -> tuple[list[FlaggedTube], int]:
+    """One page of the jurisdiction's tubes flagged late (no result in time) or lost (never
+    received), with no result since — lost first, oldest first unless ``bounded`` sorts
+    by a key of :data:`OVERDUE_SORTS` — and how many there are."""
     call.require(TESTING_READ)
     t = tubes.c
     tested = sa.exists().where(results.c.tube_id == t.id)
-    query = (
-        select(tubes)
-        .where(t.flag.is_not(None), ~tested, within(call.actor, t.region_code))
-        .order_by(sa.case((t.flag == "lost", 0), else_=1), t.collected_at, t.id)
-        .limit(limit)
-    )
+    query = select(tubes).where(t.flag.is_not(None), ~tested, within(call.actor, t.region_code))
     if flag:
         query = query.where(t.flag == flag)
+    own = (sa.case((t.flag == "lost", 0), else_=1), t.collected_at, t.id)
     with call.engine.connect() as conn:
-        rows = conn.execute(query).all()
+        rows, total = listing.fetch(conn, query, bounded, OVERDUE_SORTS, own)
     out = []
     for r in rows:
         view = TubeView.of_row(r)
@@ -213,7 +241,7 @@ def overdue_tubes(call: Call, *, flag: str | None = None, limit: int = 500) -> l
                 r.flagged_at,
             )
         )
-    return out
+    return out, total
 
 
 def flag_overdue_now(call: Call, rules: TestingRules) -> FlagOutcome:
