@@ -295,6 +295,19 @@ def _counts(con: sqlite3.Connection) -> dict[str, int]:
     return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}  # noqa: S608
 
 
+def alert_evidence(day: date) -> str:
+    """An alert's evidence as the fever-cluster trigger stores it (``alerts.detection``):
+    the counts of its 3 days to ``day``, no threshold line, no alarm."""
+    days = [day - timedelta(days=2 - i) for i in range(3)]
+    return json.dumps(
+        {"periods": [d.isoformat() for d in days], "counts": [1, 0, 3],
+         "thresholds": [None] * 3, "alarms": [False] * 3,
+         "params": {"min_count": 3, "days": 3, "level": "compound"}, "population": None,
+         "label_zh": "同一小区 3 天内 3 人及以上到发热门诊就诊",
+         "label_en": "3 or more fever-clinic visits from one compound within 3 days"}
+    )  # fmt: skip
+
+
 class _Outbreak:
     """The outbreak's people, chosen once; placed through the service, written after."""
 
@@ -804,8 +817,8 @@ class _Outbreak:
                     f"bench-{a + 1}",
                     "trigger",
                     "fever_cluster",
-                    "fever",
-                    "threshold",
+                    "fever_clinic",
+                    "trigger",
                     county,
                     "county",
                     "day",
@@ -817,7 +830,7 @@ class _Outbreak:
                     3.0,
                     8.0,
                     1,
-                    "bench",
+                    alert_evidence(raised.astimezone(TZ).date()),
                     "protocol-9",
                     ts(raised),
                     ts(raised + timedelta(hours=2)),

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select, update
+import pytest
+from sqlalchemy import Engine, exists, select, update
 
 from fangkong.quarantine.intake import run_intake
 from fangkong.quarantine.survey import SiteInput, save_site
@@ -279,3 +280,42 @@ def test_cases_get_the_deadline_when_the_pack_lists_them(province: Engine) -> No
         due = conn.execute(select(a.due_at).where(a.person_id == people[0])).scalar_one()
     assert due == T0 + DAY
     assert run_intake(province, ctx(), P9, at=T0, by="t", forecast=False).alerts_raised == 0
+
+
+def test_due_reads_only_contacts_not_already_as_severely_placed(
+    province: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``due_for_placement`` leaves out in SQL the contacts already placed under a group
+    as severe as theirs (issue 19: most of them, at 1,000,000 persons); what it finds is
+    what reading every contact finds: placed close contacts and contacts of contacts,
+    one now found close (under a less severe group), one whose order was cancelled, and
+    open ones with no room."""
+    from fangkong.quarantine import demand
+
+    add(province, hotel("HA", COUNTY_A, single=4),
+        hotel("DH", "140100", single=2, kind="designated_hospital"))  # fmt: skip
+    people = apart(province, COUNTY_A)
+    cid = case(province, people[0], reported=T0)
+    contacts(province, cid, people[1:4], exposed=T0 - DAY, found=T0)
+    contacts(province, cid, people[4:7], exposed=T0 - DAY, found=T0,
+                   kind="contact_of_contact")  # fmt: skip
+    strict = rules(home_fallback={"groups": [], "when": "no_room_now"})
+    run_intake(province, ctx(), strict, at=T0, by="t", forecast=False)
+    with province.begin() as conn:  # found close: under a less severe group now
+        conn.execute(update(tracing_contacts).where(tracing_contacts.c.person_id == people[4])
+                     .values(kind="close"))  # fmt: skip
+    run_intake(province, ctx(), strict, at=T0 + DAY, by="t", forecast=False)  # cancels one
+    with province.begin() as conn:  # and one more found close, left under its order
+        conn.execute(update(tracing_contacts).where(tracing_contacts.c.person_id == people[5])
+                     .values(kind="close"))  # fmt: skip
+    contacts(province, cid, people[7:9], exposed=T0, found=T0 + DAY)  # open, no room yet
+    at = T0 + DAY + timedelta(hours=2)
+    with province.connect() as conn:
+        got = demand.due_for_placement(conn, strict, at=at)
+    nobody = exists().where(quarantine_placements.c.id.is_(None))  # never: every row read
+    monkeypatch.setattr(demand, "_settled", lambda *_: nobody)
+    with province.connect() as conn:
+        every = demand.due_for_placement(conn, strict, at=at)
+    assert got == every
+    assert {d.person_id for d in got.due} >= {people[5], *people[7:9]}
+    assert len(active(province)) >= 4  # some were placed: left out by the SQL

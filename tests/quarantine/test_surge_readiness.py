@@ -177,3 +177,43 @@ def test_pages_and_api_show_not_placed_alerts(province: Engine, tmp_path: Path) 
     other = logged_in(app, "county2")  # another county: the alerts are out of reach
     assert other.get("/api/v1/quarantine/alerts").json() == []
     assert people
+
+
+def test_forecast_counts_running_placements_per_day_as_one_by_one(province: Engine) -> None:
+    """The forecast's rooms still occupied at the end of each coming day (counted with
+    numpy, issue 19) are those of the placements compared one by one, day by day: planned
+    ends before, within and after the horizon, and none."""
+    from fangkong.quarantine.forecast import ForecastOptions, forecast_from_store
+    from fangkong.quarantine.regions import load_regions
+    from fangkong.quarantine.tables import quarantine_placements
+
+    _world(province)
+    add(province, hotel("HB", COUNTY_B, single=4), hotel("HC", COUNTY_A, single=6))
+    intake.run_intake(province, ctx(), STRICT, at=T0, by="t", forecast=False)
+    p = quarantine_placements.c
+    running = (p.active.is_(True), p.kind == "centralised", p.room_id.is_not(None))
+    with province.begin() as conn:
+        ids = sorted(conn.execute(select(p.id).where(*running)).scalars())
+        assert len(ids) >= 3
+        for k, pid in enumerate(ids):  # spread the planned ends; the last one open-ended
+            end = None if k == len(ids) - 1 else T0 + timedelta(days=3 * k - 2, hours=5)
+            conn.execute(quarantine_placements.update().where(p.id == pid)
+                         .values(planned_end=end))  # fmt: skip
+    pack, tz = ctx().pack, ctx().tz
+    got = forecast_from_store(province, pack, tz, ForecastOptions(draws=20), now=T0)
+    today = T0.astimezone(tz).date()
+    h = got.inputs.occupied.shape[1]
+    ends = [datetime.combine(today + timedelta(days=k), datetime.min.time(), tzinfo=tz)
+            for k in range(1, h + 1)]  # fmt: skip
+    expected = np.zeros_like(got.inputs.occupied)
+    row = {c: i for i, c in enumerate(got.regions)}
+    level = STRICT.readiness.level
+    with province.connect() as conn:
+        index = load_regions(conn)
+        for region, planned_end in conn.execute(select(p.region_code, p.planned_end)
+                                                .where(*running)):  # fmt: skip
+            i = row.get(index.ancestor(region, level) or "")
+            if i is not None:
+                expected[i] += [planned_end is None or planned_end > e for e in ends]
+    assert np.array_equal(got.inputs.occupied, expected)
+    assert len(set(expected.sum(axis=0).tolist())) > 2  # the count falls day by day

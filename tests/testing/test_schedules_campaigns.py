@@ -187,3 +187,10 @@ def test_campaign_progress_counts_and_who_was_not_sampled(engine: Engine) -> Non
     assert (total, ids) == (2, w.people[10:])
     assert got.plan["population"] == 12
     assert got.hours_elapsed == 8
+    # sampled again in the campaign (a third tube): counted once, everywhere
+    collect(engine, RULES, Sample("C2", w.people[0:2], "pt", "140102001001", "s", T0 + 8 * H,
+                                  "campaign", cid), at=T0 + 8 * H)  # fmt: skip
+    again = progress(engine, cid, at=T0 + 9 * H)
+    assert (again.population, again.sampled, again.tubes) == (12, 10, 3)
+    assert again.compounds == got.compounds
+    assert not_sampled(engine, cid, progress=again) == not_sampled(engine, cid) == (2, ids)

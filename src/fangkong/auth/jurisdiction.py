@@ -34,6 +34,19 @@ def branches(region_code: str) -> Select[tuple[str, str]]:
     return select(tree.c.code, tree.c.branch)
 
 
+def branch_of(conn: Connection, region_code: str) -> dict[str, tuple[str, str]]:
+    """Every region below ``region_code`` → (its branch, the branch's name): counts made
+    once per region code (a ``GROUP BY`` of the region column) fold into the per-area
+    numbers of the home page without joining the subtree to every row."""
+    tree = branches(region_code).subquery()
+    rows = conn.execute(
+        select(tree.c.code, tree.c.branch, regions.c.name).join(
+            regions, regions.c.code == tree.c.branch
+        )
+    )
+    return {str(code): (str(branch), str(name)) for code, branch, name in rows}
+
+
 def region_exists(conn: Connection, code: str) -> bool:
     return conn.execute(select(regions.c.code).where(regions.c.code == code)).first() is not None
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, func, select
 
 from fangkong.audit.log import AuditEvent, record, transaction
 from fangkong.auth.guard import Call, within
-from fangkong.auth.jurisdiction import branches
+from fangkong.auth.jurisdiction import branch_of
 from fangkong.auth.model import forbidden
 from fangkong.auth.rights import DASHBOARD_VIEW, PERSON_READ, PERSON_READ_FULL, VENUE_READ
 from fangkong.errors import (
@@ -198,7 +198,13 @@ def read_summary(call: Call) -> Summary:
                 ).scalar_one()
             )
 
-        n_persons = count(persons, persons.c.residence_code)
+        # persons once per residence code (the index alone), folded into the branches
+        living = conn.execute(
+            select(persons.c.residence_code, func.count())
+            .where(within(actor, persons.c.residence_code))
+            .group_by(persons.c.residence_code)
+        ).all()
+        n_persons = sum(int(n) for _, n in living)
         n_households = count(households, households.c.residence_code)
         n_venues = count(venues, venues.c.region_code)
         name = None
@@ -207,13 +213,11 @@ def read_summary(call: Call) -> Summary:
             name = conn.execute(
                 select(regions.c.name).where(regions.c.code == actor.region_code)
             ).scalar_one_or_none()
-            tree = branches(actor.region_code).subquery()
-            rows = conn.execute(
-                select(tree.c.branch, regions.c.name, func.count(persons.c.id))
-                .join(persons, persons.c.residence_code == tree.c.code)
-                .join(regions, regions.c.code == tree.c.branch)
-                .group_by(tree.c.branch, regions.c.name)
-                .order_by(func.count(persons.c.id).desc(), tree.c.branch)
-            ).all()
-            by_area = [AreaCount(code, area, int(n)) for code, area, n in rows]
+            branch = branch_of(conn, actor.region_code)
+            per: dict[tuple[str, str], int] = {}
+            for code, n in living:
+                if code in branch:
+                    per[branch[code]] = per.get(branch[code], 0) + int(n)
+            by_area = [AreaCount(code, area, n) for (code, area), n
+                       in sorted(per.items(), key=lambda kv: (-kv[1], kv[0][0]))]  # fmt: skip
     return Summary(actor.region_code, name, n_persons, n_households, n_venues, by_area)

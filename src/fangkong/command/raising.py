@@ -57,7 +57,7 @@ from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.riskareas.lifting import AreaState, due_at
 from fangkong.riskareas.rules import RiskAreaRules
-from fangkong.riskareas.service import infections
+from fangkong.riskareas.service import area_key, infections_by_area
 from fangkong.riskareas.tables import risk_area_needs, risk_areas
 from fangkong.store.schema import persons, regions
 from fangkong.testing.rules import TestingRules
@@ -541,10 +541,10 @@ def _lifting(conn: Connection, rules: RaisingRules, tree: _Tree, at: datetime, b
     rows = conn.execute(select(risk_areas).where(ra.level.in_(list(lifting)))).all()
     due: dict[str, Candidate] = {}
     deadline = at + _hours(rules, "lifting_due")
-    for r in rows:  # risk areas: tens to hundreds, each read on its own like the lifting job
+    found = infections_by_area(conn, [area_key(r, rules.tz) for r in rows], rules.tz)
+    for r in rows:
         since = r.since.astimezone(rules.tz).date()
-        found = infections(conn, r.id, r.region_code, r.building, since, rules.ctx)
-        when = due_at(rules.risk_areas, AreaState(r.level, r.origin, r.since), found)
+        when = due_at(rules.risk_areas, AreaState(r.level, r.origin, r.since), found[int(r.id)])
         if when is None or when[0] > at:
             continue
         county = tree.at_level(r.region_code, "county") or r.region_code

@@ -32,7 +32,7 @@ import segno
 from sqlalchemy import Connection, Engine, Select, func, select
 
 from fangkong.auth.guard import Call, hidden, within
-from fangkong.auth.jurisdiction import branches
+from fangkong.auth.jurisdiction import branch_of
 from fangkong.auth.model import Actor
 from fangkong.auth.records import PERSON_NOT_FOUND
 from fangkong.auth.rights import (
@@ -64,7 +64,7 @@ from fangkong.identity.resident_id import check_resident_id
 from fangkong.policy.model import Colour
 from fangkong.store import listing
 from fangkong.store.listing import Bounded
-from fangkong.store.schema import persons, regions, venues
+from fangkong.store.schema import persons, venues
 from fangkong.tracing.zones import zone_problem
 
 CORRECTION_NOT_FOUND = Problem("correction.unknown", "未找到此纠错申请", "no such correction")
@@ -336,28 +336,22 @@ def colour_summary(call: Call) -> ColourSummary:
     call.require(CODE_READ)
     actor = call.actor
     with call.engine.connect() as conn:
-        totals = dict.fromkeys(("green", "yellow", "red"), 0)
-        for colour, n in conn.execute(
-            select(health_codes.c.colour, func.count())
+        # codes by colour once per residence code, folded into the totals and branches
+        counted = conn.execute(
+            select(persons.c.residence_code, health_codes.c.colour, func.count())
             .join(persons, persons.c.id == health_codes.c.person_id)
             .where(within(actor, persons.c.residence_code))
-            .group_by(health_codes.c.colour)
-        ):
-            totals[colour] = int(n)
-        areas: dict[str, dict[str, int]] = {}
-        names: dict[str, str] = {}
-        if actor.region_code is not None:
-            tree = branches(actor.region_code).subquery()
-            for branch, name, colour, n in conn.execute(
-                select(tree.c.branch, regions.c.name, health_codes.c.colour, func.count())
-                .select_from(tree)
-                .join(persons, persons.c.residence_code == tree.c.code)
-                .join(health_codes, health_codes.c.person_id == persons.c.id)
-                .join(regions, regions.c.code == tree.c.branch)
-                .group_by(tree.c.branch, regions.c.name, health_codes.c.colour)
-            ):
-                names[branch] = name
-                areas.setdefault(branch, dict.fromkeys(("green", "yellow", "red"), 0))[colour] = n
+            .group_by(persons.c.residence_code, health_codes.c.colour)
+        ).all()
+        branch = {} if actor.region_code is None else branch_of(conn, actor.region_code)
+    totals = dict.fromkeys(("green", "yellow", "red"), 0)
+    areas: dict[str, dict[str, int]] = {}
+    names: dict[str, str] = {}
+    for code, colour, n in counted:
+        totals[colour] += int(n)
+        if code in branch:
+            at, names[at] = branch[code]
+            areas.setdefault(at, dict.fromkeys(("green", "yellow", "red"), 0))[colour] += int(n)
     by_area = [
         AreaColours(code, names[code], int(c["green"]), int(c["yellow"]), int(c["red"]))
         for code, c in areas.items()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Exists, and_, exists, func, or_, select
 
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.tables import quarantine_placements
@@ -148,10 +148,22 @@ def _contacts(
     managed = {k: g for k, g in GROUP_OF_KIND.items() if g in rules.groups and rules.phases(g)}
     if not managed:
         return [], 0
-    rows = conn.execute(
-        select(c.id, c.person_id, c.kind, c.status, c.last_exposure_at, c.identified_at)
+    rows = conn.execute(  # with each contact's home (a join, not a list of ids after)
+        select(
+            c.id,
+            c.person_id,
+            c.kind,
+            c.status,
+            c.last_exposure_at,
+            c.identified_at,
+            persons.c.residence_code,
+        )
+        .join(persons, persons.c.id == c.person_id)
         .where(
-            c.kind.in_(list(managed)), c.status.in_([*OPEN_STATUSES, "quarantined", "monitoring"])
+            c.kind.in_(list(managed)),
+            c.status.in_([*OPEN_STATUSES, "quarantined", "monitoring"]),
+            # not read: those already under a group as severe as theirs (most of them)
+            or_(c.status.in_(OPEN_STATUSES), ~_settled(rules, managed, c)),
         )
         .order_by(c.person_id)
     ).all()
@@ -171,7 +183,7 @@ def _contacts(
             picked.append((r, group, held[0]))  # under a less severe group: exposed again
     bound = rules.surge.deadline_groups  # only their deadlines are read
     reports = _reports(conn, [(int(r.id), str(r.kind)) for r, g, _ in picked if g in bound])
-    homes = _residences(conn, [int(r.person_id) for r, _, _ in picked])
+    homes = {int(r.person_id): r.residence_code for r, _, _ in picked}
     hours = timedelta(hours=rules.surge.placement_deadline_hours)
     out: list[Due] = []
     over = 0
@@ -198,18 +210,35 @@ def _contacts(
     return out, over
 
 
+def _settled(rules: QuarantineRules, managed: dict[str, str], c: Any) -> Exists:
+    """SQL: the contact's person is under an active placement of a group at least as
+    severe as their kind's (``rank`` of the placement's group ≤ the kind's group's) —
+    the rows the loop of ``_contacts`` would pass over."""
+    q = quarantine_placements.c
+    severity = list(rules.placement.severity)
+    held = []
+    for kind, group in managed.items():
+        rank = rules.placement.rank(group)
+        if rank >= len(severity):  # a group the list omits: every group is as severe
+            held.append(c.kind == kind)
+        else:
+            held.append(and_(c.kind == kind, q.risk_group.in_(severity[: rank + 1])))
+    return exists().where(q.person_id == c.person_id, q.active.is_(True), or_(*held))
+
+
 def _replaced(conn: Connection, people: Sequence[int]) -> set[int]:
     """Of these persons (under no active placement), those whose latest placement was
-    cancelled to be replaced (by the intake job) and not placed again yet."""
+    cancelled to be replaced (by the intake job) and not placed again yet: one query for
+    everyone whose latest placement is a cancelled one (few), not one per person."""
     q = quarantine_placements.c
-    latest: dict[int, tuple[int, str]] = {}
-    for chunk in _chunks(sorted(set(people))):
-        for p, i, status in conn.execute(
-            select(q.person_id, q.id, q.status).where(q.person_id.in_(list(chunk)))
-        ):
-            if int(p) not in latest or int(i) > latest[int(p)][0]:
-                latest[int(p)] = (int(i), str(status))
-    return {p for p, (_, status) in latest.items() if status == "cancelled"}
+    later = quarantine_placements.alias("later")
+    cancelled_last = conn.execute(
+        select(q.person_id).where(
+            q.status == "cancelled",
+            ~exists().where(later.c.person_id == q.person_id, later.c.id > q.id),
+        )
+    ).scalars()
+    return {int(p) for p in cancelled_last} & set(people)
 
 
 def _reports(conn: Connection, contacts: Sequence[tuple[int, str]]) -> dict[int, datetime]:

@@ -25,10 +25,11 @@ regions at once, tested equal to ``fangkong.surveillance.rt.estimate_r``.
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -41,6 +42,9 @@ from fangkong.auth.rights import QUARANTINE_READ
 from fangkong.quarantine.tables import quarantine_placements
 from fangkong.store.schema import persons
 from fangkong.tracing.tables import tracing_cases, tracing_exposures
+
+if TYPE_CHECKING:  # readiness imports this module: its type only
+    from fangkong.quarantine.readiness import RegionCapacity
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -349,11 +353,13 @@ def measured_spreads(conn: Connection) -> tuple[Spread, Spread]:
 def forecast_from_store(
     bind: Engine | Connection, pack: Any, tz: ZoneInfo,
     options: ForecastOptions = ForecastOptions(), *, now: datetime | None = None,
-    within: str | None = None,
+    within: str | None = None, capacity: Sequence[RegionCapacity] | None = None,
 ) -> RegionForecast:  # fmt: skip
     """Read the store and project: cases per region and day (residence → the region at
     ``level``), Rt posteriors, contact spreads from tracing, rooms and running placements
-    from quarantine (``capacity_by_region``), the pack's periods."""
+    from quarantine (``capacity_by_region``; ``capacity``: its rows for the same pack,
+    level, ``now`` and ``within`` when the caller has just read them, not read again),
+    the pack's periods."""
     from fangkong.quarantine.readiness import capacity_by_region
     from fangkong.quarantine.regions import load_regions
     from fangkong.quarantine.rules import QuarantineRules
@@ -364,7 +370,9 @@ def forecast_from_store(
     today = now.astimezone(tz).date()
     qrules = QuarantineRules.from_pack(pack)
     level = options.level or qrules.readiness.level
-    capacity = capacity_by_region(bind, qrules, level=level, at=now, within=within, demand=False)
+    if capacity is None:
+        capacity = capacity_by_region(bind, qrules, level=level, at=now, within=within,
+                                      demand=False)  # fmt: skip
     codes = tuple(c.region_code for c in capacity)
     row = {c: i for i, c in enumerate(codes)}
     n, t, h = len(codes), options.history_days, options.horizon
@@ -383,8 +391,9 @@ def forecast_from_store(
             if i is not None:
                 incidence[i, (d - first).days] += 1
         p = quarantine_placements.c
-        ends = [datetime.combine(today + timedelta(days=k), time(0), tzinfo=tz)
-                for k in range(1, h + 1)]  # fmt: skip
+        ends = np.array([datetime.combine(today + timedelta(days=k), time(0), tzinfo=tz)
+                         .timestamp() for k in range(1, h + 1)])  # fmt: skip
+        at_row, until = [], []  # a running placement: its region's row, its planned end
         for region, planned_end in conn.execute(
             select(p.region_code, p.planned_end).where(
                 p.active.is_(True), p.kind == "centralised", p.room_id.is_not(None)
@@ -392,7 +401,11 @@ def forecast_from_store(
         ):
             i = row.get(index.ancestor(region, level) or "")
             if i is not None:
-                occupied[i] += [planned_end is None or planned_end > e for e in ends]
+                at_row.append(i)
+                until.append(np.inf if planned_end is None else planned_end.timestamp())
+        # occupied on day k: the placements still running at its end (no end: all days)
+        still = np.asarray(until)[:, None] > ends[None, :]
+        np.add.at(occupied, np.asarray(at_row, dtype=np.intp), still)
         contacts, coc = measured_spreads(conn)
     if options.contacts_mean is not None:
         contacts = Spread(options.contacts_mean, contacts.size)

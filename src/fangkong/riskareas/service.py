@@ -172,13 +172,20 @@ class AreaKey:
     since: date
 
 
+def area_key(r: Row[Any], tz: tzinfo) -> AreaKey:
+    """What ``infections_by_area`` needs of a ``risk_areas`` row."""
+    return AreaKey(int(r.id), str(r.region_code), r.building, r.since.astimezone(tz).date())
+
+
 def infections_by_area(
-    conn: Connection, areas: Sequence[AreaKey], ctx: CodeContext
+    conn: Connection, areas: Sequence[AreaKey], tz: tzinfo
 ) -> dict[int, list[datetime]]:
     """``infections`` of many areas at once: area id → its infection times. Three
     queries whatever the number of areas (cases by residence, venue stays, cases by
-    household for buildings), each area's subtree from one recursive query; ``infections``
-    remains the one-area reading the lifting job and the task raiser use."""
+    household for buildings), each area's subtree from one recursive query. The lists,
+    the lifting job, the lifting clocks of the figures and the task raiser read them so;
+    ``infections`` remains the one-area reading (and the definition the tests hold this
+    to)."""
     if not areas:
         return {}
     first = min(a.since for a in areas)
@@ -201,7 +208,7 @@ def infections_by_area(
             for area_id in by_root[root]:
                 days[area_id].add(max(x, y))
         e = tracing_exposures.c
-        start = datetime.combine(first, time.min, ctx.tz)
+        start = datetime.combine(first, time.min, tz)
         for root, t in conn.execute(
             select(tree.c.root, e.overlap_start)
             .join(venues, venues.c.code == e.place_code)
@@ -209,7 +216,7 @@ def infections_by_area(
             .where(e.setting == "venue", e.overlap_start >= start)
             .distinct()
         ):
-            day = t.astimezone(ctx.tz).date()
+            day = t.astimezone(tz).date()
             for area_id in by_root[root]:
                 days[area_id].add(day)
     buildings = [a.id for a in areas if a.building is not None]
@@ -223,7 +230,7 @@ def infections_by_area(
         ):
             days[int(area_id)].add(max(x, y))
     return {
-        a.id: sorted({infection_time(d, ctx.tz) for d in days[a.id] if d >= a.since}) for a in areas
+        a.id: sorted({infection_time(d, tz) for d in days[a.id] if d >= a.since}) for a in areas
     }
 
 
@@ -415,12 +422,12 @@ def run_lifting(
         rows = conn.execute(
             select(risk_areas).where(risk_areas.c.level != "low").order_by(risk_areas.c.id)
         ).all()
+        rows = [r for r in rows if r.level in rules.lifting]  # not a level the pack dropped
+        # read before any lift: a lift changes areas and codes, never the infections
+        found = infections_by_area(conn, [area_key(r, ctx.tz) for r in rows], ctx.tz)
         for row in rows:
-            if row.level not in rules.lifting:  # a level the pack in force no longer has
-                continue
-            found = infections(conn, row.id, row.region_code, row.building,
-                               row.since.astimezone(ctx.tz).date(), ctx)  # fmt: skip
-            for lift in walk(rules, AreaState(row.level, row.origin, row.since), found, now):
+            state = AreaState(row.level, row.origin, row.since)
+            for lift in walk(rules, state, found[int(row.id)], now):
                 reason = (f"连续{lift.days}天无新增感染者，自动由{LEVEL_NAMES[lift.from_level][0]}"
                           f"调整为{LEVEL_NAMES[lift.to_level][0]}",
                           f"{lift.days} days without a new infection: "
@@ -453,17 +460,18 @@ def next_lifts(conn: Connection, rules: RiskAreaRules, tz: tzinfo, *, at: dateti
                designated_by: datetime | None = None) -> list[NextLift]:  # fmt: skip
     """Every area at a level ``rules.lifting`` lifts (designated by ``designated_by`` when
     given), with its lifting time as things stood at ``at``; a lift already due by ``at``
-    and not yet applied keeps its past time. Areas: tens to hundreds, each read on its own
-    like the lifting job."""
+    and not yet applied keeps its past time. The infections of all of them read at once
+    (``infections_by_area``)."""
     ra = risk_areas.c
     query = select(risk_areas).where(ra.level.in_(list(rules.lifting))).order_by(ra.id)
     if designated_by is not None:
         query = query.where(ra.designated_at <= designated_by)
+    rows = conn.execute(query).all()
+    found = infections_by_area(conn, [area_key(r, tz) for r in rows], tz)
     out = []
-    for r in conn.execute(query):
-        found = _infections(conn, r.id, r.region_code, r.building,
-                            r.since.astimezone(tz).date(), tz)  # fmt: skip
-        due = due_at(rules, AreaState(r.level, r.origin, r.since), [t for t in found if t <= at])
+    for r in rows:
+        known = [t for t in found[int(r.id)] if t <= at]
+        due = due_at(rules, AreaState(r.level, r.origin, r.since), known)
         if due is not None:
             out.append(NextLift(int(r.id), str(r.region_code), str(r.level), due[0]))
     return out
@@ -480,15 +488,11 @@ def _view(conn: Connection, ctx: CodeContext, rules: RiskAreaRules, area_id: int
     return _to_views(conn, ctx, rules, [row])[0]
 
 
-def _key(r: Row[Any], ctx: CodeContext) -> AreaKey:
-    return AreaKey(int(r.id), str(r.region_code), r.building, r.since.astimezone(ctx.tz).date())
-
-
 def _to_views(conn: Connection, ctx: CodeContext, rules: RiskAreaRules,
               rows: Sequence[Row[Any]]) -> list[AreaView]:  # fmt: skip
     """The views of many areas, the infections of those a rule lifts read at once."""
-    found = infections_by_area(conn, [_key(r, ctx) for r in rows if r.level in rules.lifting],
-                               ctx)  # fmt: skip
+    lifted = [area_key(r, ctx.tz) for r in rows if r.level in rules.lifting]
+    found = infections_by_area(conn, lifted, ctx.tz)
     return [_to_view(rules, r, found.get(int(r.id), [])) for r in rows]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -94,4 +95,7 @@ def app_factory() -> FastAPI:
     cfg = settings()
     app = create_app(cfg, engine_for(cfg))
     app.state.pid = os.getpid()
+    # the demand forecast's serial interval needs scipy.stats, imported on first use: 1-2 s
+    # that the first readiness or forecast page would otherwise pay (issue 19)
+    importlib.import_module("fangkong.surveillance.rt")
     return app

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from fangkong.auth.jurisdiction import subtree
 from fangkong.errors import BadInput, NotFound, Problem
@@ -325,12 +325,12 @@ def progress(bind: Bind, campaign_id: int, *, at: datetime | None = None) -> Pro
             results.c.tube_id == t.id, results.c.outcome.in_(["positive", "inconclusive"])
         )
 
-        def n(*w: sa.ColumnElement[bool]) -> int:
-            query = select(sa.func.count()).select_from(tubes).where(mine, *w)
-            return int(conn.execute(query).scalar_one())
+        def n(*w: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+            return sa.func.coalesce(sa.func.sum(sa.case((sa.and_(*w), 1), else_=0)), 0)
 
-        counts = {
-            "tubes": n(),
+        # every count in one pass over the campaign's tubes
+        kinds = {
+            "tubes": sa.func.count(),
             "tested": n(tested),
             "positive_pools": n(positive),
             "received": n(t.received_at.is_not(None), ~tested),
@@ -338,18 +338,22 @@ def progress(bind: Bind, campaign_id: int, *, at: datetime | None = None) -> Pro
             "late": n(t.flag == "late", ~tested),
             "lost": n(t.flag == "lost", ~tested),
         }
-        sampled_people = (
-            select(m.person_id).join(tubes, t.id == m.tube_id).where(mine).distinct().subquery()
-        )
-        area = subtree(c.region_code).subquery()
-        residents = persons.c.residence_code.in_(select(area.c.code))
-        population = int(
-            conn.execute(select(sa.func.count()).select_from(persons).where(residents)).scalar_one()
-        )
+        row = conn.execute(select(*kinds.values()).select_from(tubes).where(mine)).one()
+        counts = {k: int(v) for k, v in zip(kinds, row, strict=True)}
+        # who was sampled: the campaign's tubes (its index), then their members; no
+        # DISTINCT in the list the coverage checks against (SQLite would read every tube
+        # member in person order to make it), only in the count
+        sampled_ids = select(m.person_id).join(tubes, t.id == m.tube_id).where(mine)
         sampled = int(
-            conn.execute(select(sa.func.count()).select_from(sampled_people)).scalar_one()
+            conn.execute(
+                select(sa.func.count(sa.distinct(m.person_id)))
+                .select_from(tube_members)
+                .join(tubes, t.id == m.tube_id)
+                .where(mine)
+            ).scalar_one()
         )
-        compounds = _coverage(conn, c.region_code, sampled_people)
+        compounds = _coverage(conn, c.region_code, sampled_ids)
+        population = sum(k.residents for k in compounds)  # every resident is in one row
     return Progress(
         c.id,
         c.name,
@@ -366,11 +370,14 @@ def progress(bind: Bind, campaign_id: int, *, at: datetime | None = None) -> Pro
     )
 
 
-def _coverage(conn: Connection, region_code: str, sampled: Any) -> tuple[CompoundCoverage, ...]:
-    """Residents and sampled residents per compound (the lowest level) of the region."""
+def _coverage(
+    conn: Connection, region_code: str, sampled: Select[tuple[int]]
+) -> tuple[CompoundCoverage, ...]:
+    """Residents and sampled residents (``sampled``: person ids, repeats allowed) per
+    compound (the lowest level) of the region."""
     area = subtree(region_code).subquery()
     p = persons.c
-    is_sampled = sa.case((p.id.in_(select(sampled.c.person_id)), 1), else_=0)
+    is_sampled = sa.case((p.id.in_(sampled), 1), else_=0)
     rows = conn.execute(
         select(regions.c.code, regions.c.name, sa.func.count(p.id), sa.func.sum(is_sampled))
         .join(persons, p.residence_code == regions.c.code)
@@ -384,17 +391,25 @@ def _coverage(conn: Connection, region_code: str, sampled: Any) -> tuple[Compoun
     )
 
 
-def not_sampled(bind: Bind, campaign_id: int, *, limit: int = 200) -> tuple[int, list[int]]:
-    """(how many, the first ``limit`` person ids) of residents not sampled in the campaign."""
+def not_sampled(
+    bind: Bind, campaign_id: int, *, limit: int = 200, progress: Progress | None = None
+) -> tuple[int, list[int]]:
+    """(how many, the first ``limit`` person ids) of residents not sampled in the campaign.
+    Given the campaign's ``progress``, how many is read from it (its residents less those
+    of them sampled, per compound) instead of counted again."""
     t, m = tubes.c, tube_members.c
     with write_transaction(bind) as conn:
         c = _campaign(conn, campaign_id)
         area = subtree(c.region_code).subquery()
         sampled = select(m.person_id).join(tubes, t.id == m.tube_id).where(t.campaign_id == c.id)
         where = [persons.c.residence_code.in_(select(area.c.code)), persons.c.id.not_in(sampled)]
-        total = int(
-            conn.execute(select(sa.func.count()).select_from(persons).where(*where)).scalar_one()
-        )
+        if progress is not None and progress.campaign_id == campaign_id:
+            total = progress.population - sum(k.sampled for k in progress.compounds)
+        else:
+            total = int(
+                conn.execute(select(sa.func.count()).select_from(persons).where(*where))
+                .scalar_one()
+            )  # fmt: skip
         ids = (
             conn.execute(select(persons.c.id).where(*where).order_by(persons.c.id).limit(limit))
             .scalars()

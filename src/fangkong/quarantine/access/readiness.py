@@ -30,7 +30,7 @@ def readiness_view(
 
     rf = forecast_from_store(call.engine, forecast.pack, forecast.tz,
                              ForecastOptions(level=level, draws=200), now=call.at,
-                             within=within)  # fmt: skip
+                             within=within, capacity=rows)  # fmt: skip
     return with_forecast(rows, rf)
 
 

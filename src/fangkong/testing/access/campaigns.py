@@ -109,7 +109,7 @@ def campaign_view(
         if prog.population and capacity:
             planned = camp.plan(prog.population, capacity, rules.campaign, pool_size=c.pool_size)
             what = tuple(camp.what_if(prog.population, capacity, rules))
-        total, ids = camp.not_sampled(conn, campaign_id, limit=limit)
+        total, ids = camp.not_sampled(conn, campaign_id, limit=limit, progress=prog)
         named = names(conn, actor, ids)
         homes: dict[int, str | None] = {
             int(i): code
