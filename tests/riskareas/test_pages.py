@@ -23,7 +23,7 @@ from fangkong.store.schema import audit_log, persons, regions
 from tests.api.codes import codes_of
 from tests.api.helpers import client, csrf_of, logged_in, make_app
 from tests.riskareas.conftest import residents_of
-from tests.web.listing_check import check_list, row_ids, small_pages  # noqa: F401 (a fixture)
+from tests.web.listing_check import check_list, links, row_ids, small_pages  # noqa: F401
 
 COMPOUND = "140121100200001"  # the compound of county 140121 (user county2)
 REASON = "两例病例居住于此"
@@ -164,3 +164,28 @@ def test_area_and_need_lists_sort_and_page(world: tuple[FastAPI, Engine, int]) -
     down = row_ids(epi.get("/risk-areas/manage?sort=name&dir=desc").text, "all-areas", "area-")
     assert len(up) == 2
     assert down == up[::-1]
+
+
+@pytest.mark.usefixtures("small_pages")
+def test_suggestions_are_paged(
+    world: tuple[FastAPI, Engine, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The suggestions are computed, not stored (at a province's size hundreds): the page
+    shows one page of them with its own pager (``spage``, ``ssize``), apart from the
+    areas' list. The suggester is replaced by a list of five compounds of county 140121:
+    what is measured is the paging, the suggester has its own tests."""
+    import fangkong.riskareas.access as area_access
+    from fangkong.riskareas.suggest import Suggestion
+
+    found = [Suggestion(f"14012110020000{i}", f"小区{i}", "medium", None, {i}) for i in range(5)]
+    monkeypatch.setattr(area_access, "suggest", lambda *a, **k: list(found))
+    owner = logged_in(world[0], "county2")
+    first = owner.get("/risk-areas/manage", params={"ssize": 2})
+    assert first.status_code == 200
+    assert row_ids(first.text, "suggestions", "suggest-") == [
+        "suggest-140121100200000", "suggest-140121100200001"]  # fmt: skip
+    assert [u for u in links(first.text, "next") if "spage=2" in u and "ssize=2" in u]
+    last = owner.get("/risk-areas/manage", params={"ssize": 2, "spage": 3})
+    assert row_ids(last.text, "suggestions", "suggest-") == ["suggest-140121100200004"]
+    assert 'id="area-' in last.text  # the areas' list is still there, on its own first page
+    assert owner.get("/risk-areas/manage", params={"ssize": 7}).status_code == 422

@@ -41,6 +41,9 @@ from fangkong.web.pages import PathId, page, page_lang, session_csrf_basis, sign
 riskarea_pages = APIRouter(include_in_schema=False)
 
 AREAS = listing.ListSpec(tuple(AREA_SORTS))
+# the suggestions are computed (riskareas.suggest), not stored: paged on the computed list,
+# in the order the suggester gives (high before medium, then by region)
+SUGGESTIONS = listing.ListSpec((), size=50, prefix="s")
 NEEDS = listing.ListSpec(tuple(NEED_SORTS))
 
 LEVEL_MSGIDS = {"high": "High risk", "medium": "Medium risk", "low": "Low risk",
@@ -154,8 +157,12 @@ def _manage_page(request: Request, ctx: Any, call: Call, *, code: int = 200,
     lst = listing.parse(request, AREAS)
     view = read_risk_areas(call, ctx.codes, lst.bounded)
     levels = RiskAreaRules.from_pack(ctx.codes.pack).levels
-    return page(request, "riskareas/manage.html", status=max(code, lst.status), actor=call.actor,
-                found=view.suggestions, areas=view.areas, history=view.history, levels=levels,
+    slst = listing.parse(request, SUGGESTIONS)
+    found = view.suggestions[slst.bounded.offset : slst.bounded.offset + slst.bounded.limit]
+    return page(request, "riskareas/manage.html", status=max(code, lst.status, slst.status),
+                actor=call.actor, found=found, slst=slst,
+                spager=slst.pager(len(view.suggestions), len(found)), areas=view.areas,
+                history=view.history, levels=levels,
                 error=error, done=done, shown=shown, lst=lst,
                 pager=lst.pager(view.total, len(view.areas)))  # fmt: skip
 
