@@ -12,6 +12,7 @@ from fangkong.command import tasks
 from fangkong.command.errors import TaskConflict, TaskInvalid, TaskUnknown
 from fangkong.command.rules import CommandRules
 from fangkong.command.tables import command_task_changes, command_tasks
+from fangkong.store.listing import Bounded
 from tests.command.conftest import T0
 
 H = timedelta(hours=1)
@@ -184,7 +185,7 @@ def test_assign_and_list(tree: Engine, rules: CommandRules) -> None:
                           deadline_at=T0 - H, by="cmdr", at=T0)  # fmt: skip
     other = _raise(tree, rules, source_id="140201/2026-12-01", region="140201")
     first = _raise(tree, rules)
-    rows, total = tasks.list_tasks(tree, at=T0, limit=2)
+    rows, total = tasks.list_tasks(tree, at=T0, bounded=Bounded(limit=2))
     assert total == 3
     assert [r.id for r in rows] == [other.id, first.id]
     rows, total = tasks.list_tasks(tree, at=T0, region_codes=["140101"])
