@@ -22,9 +22,10 @@ open, time to first byte and to the last through a real server, against issue 19
    keep-alive connection: the time to the first byte (status line and headers read,
    ``http.client``) and to the last.
    Then the pages one click deeper (``DEEPER``): a case (the one with the most
-   contacts), a traveller, a tube, a placement, a person, an alert, a task, a facility
-   and a campaign, each a row picked by SQL from the database (the heaviest or the
-   latest of its kind, ``deeper_pages``).
+   contacts), a traveller, a tube, a placement, a person, an alert, a task, a facility,
+   a campaign, the province's region page and the venue with the most exposures, each
+   a row picked by SQL from the database (the heaviest or the latest of its kind,
+   ``deeper_pages``).
 3. Printed: a table per version (first request, p50 and p95 of the first byte, the
    body size), then one table of every page with p50/p95 of the first byte and of the
    total, the server process's CPU seconds per request (``/proc``: on a shared machine
@@ -98,6 +99,11 @@ DEEPER = (
      "SELECT f.code FROM quarantine_facilities f JOIN quarantine_rooms r "
      "ON r.facility_id = f.id GROUP BY f.id ORDER BY count(*) DESC LIMIT 1"),
     ("campaign", "/testing/campaigns/{}", "SELECT max(id) FROM testing_campaigns"),
+    # the region page of the whole province counts every person, household and venue below
+    ("region", "/regions/{}", "SELECT code FROM regions WHERE parent_code IS NULL LIMIT 1"),
+    ("venue", "/venues/{}",
+     "SELECT place_code FROM tracing_exposures WHERE setting = 'venue' "
+     "GROUP BY place_code ORDER BY count(*) DESC LIMIT 1"),
 )  # fmt: skip
 
 

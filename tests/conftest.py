@@ -21,6 +21,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from fangkong import bounds
+from fangkong.settings import DEFAULT_TIMEZONE
 from fangkong.store import migrate
 
 if TYPE_CHECKING:
@@ -35,7 +36,10 @@ TODAY = date(2026, 11, 29)
 # (fangkong.bounds) reaches back far enough for them; year 1 and 9999 stay refused.
 REPLAY_PAST_DAYS = 3650
 os.environ.setdefault("FANGKONG_INPUT_PAST_DAYS", str(REPLAY_PAST_DAYS))
-bounds.configure(past_days=REPLAY_PAST_DAYS)
+# as every app and command of the suite configures them (the region's zone, not UTC: a
+# page drawn in Asia/Shanghai after 16:00 UTC is a day ahead of UTC's calendar)
+WINDOWS = {"past_days": REPLAY_PAST_DAYS, "timezone": DEFAULT_TIMEZONE}
+bounds.configure(**WINDOWS)
 
 
 @pytest.fixture(autouse=True)
@@ -45,10 +49,10 @@ def _system_clock() -> Iterator[None]:
     from fangkong import clock
 
     clock.reset()
-    bounds.configure(past_days=REPLAY_PAST_DAYS)
+    bounds.configure(**WINDOWS)
     yield
     clock.reset()
-    bounds.configure(past_days=REPLAY_PAST_DAYS)  # module fixtures import between tests
+    bounds.configure(**WINDOWS)  # module fixtures import between tests
 
 
 def _pg_admin() -> Engine:

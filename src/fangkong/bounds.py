@@ -87,10 +87,14 @@ class Windows:
             return earliest, now + timedelta(days=self.future_days)
         return earliest, now + timedelta(seconds=self.device_ahead_seconds)
 
-    def date_range(self, kind: Kind, now: datetime | None = None) -> tuple[date, date]:
-        """The same window as local calendar dates in the region's time zone."""
+    def date_range(
+        self, kind: Kind, now: datetime | None = None, tz: tzinfo | None = None
+    ) -> tuple[date, date]:
+        """The same window as local calendar dates in the region's time zone (or ``tz``:
+        the zone the caller's page showed its dates in)."""
         lo, hi = self.range_of(kind, now)
-        return lo.astimezone(self.tz).date(), hi.astimezone(self.tz).date()
+        zone = tz or self.tz
+        return lo.astimezone(zone).date(), hi.astimezone(zone).date()
 
 
 _windows = Windows()
@@ -157,10 +161,12 @@ def _too_late(field: str, kind: Kind, latest: object) -> Problem:
 
 
 def date_problem(
-    value: date, kind: Kind, field: str, *, now: datetime | None = None
-) -> Problem | None:
-    """Why the local date ``value`` is outside the window of ``kind``, or None."""
-    lo, hi = _windows.date_range(kind, now)
+    value: date, kind: Kind, field: str, *, now: datetime | None = None,
+    tz: tzinfo | None = None,
+) -> Problem | None:  # fmt: skip
+    """Why the local date ``value`` (a date in ``tz``, default the region's) is outside
+    the window of ``kind``, or None."""
+    lo, hi = _windows.date_range(kind, now, tz)
     if value < lo:
         return _too_early(field, kind, lo.isoformat())
     if value > hi:

@@ -237,7 +237,7 @@ def _one(f: Field, raw: str, tz: tzinfo) -> Any:
         except ValueError:
             return _problem("date", f"不是有效日期：{_quoted(raw)}（格式 2022-03-01）",
                             f"not a valid date: {_quoted(raw)} (as 2022-03-01)")  # fmt: skip
-        return bounds.date_problem(d, f.window, "") or d
+        return bounds.date_problem(d, f.window, "", tz=tz) or d  # the page's own zone
     try:
         t = datetime.fromisoformat(raw)
     except ValueError:
