@@ -162,3 +162,11 @@ def test_every_management_an_arrival_rule_can_order_has_a_label() -> None:
     from fangkong.web.labels import VOCABULARIES
 
     assert set(VOCABULARIES["arrival_management"]) == set(MANAGEMENTS)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_alert_names_of_python_and_of_the_alert_pages_agree(lang: str) -> None:
+    """A task's facts and the audit log name an alert's status and severity from the
+    registry; the alert pages from their own table: one alert, one name, in both."""
+    assert names("alert_status", lang) == names(("alerts/_labels.html", "status_names"), lang)
+    assert names("alert_severity", lang) == names(("alerts/_labels.html", "severity_names"), lang)

@@ -136,9 +136,9 @@ def task_source(source_type: str, source_id: str) -> Markup:
 
 def _moment(text: str, tz: Any) -> str:
     """A stored ISO date or time as the pages show times (a day stays a day)."""
+    if len(text) == 10:
+        return text
     try:
-        if len(text) == 10:
-            return date.fromisoformat(text).isoformat()
         return fmt_time(datetime.fromisoformat(text), tz)
     except ValueError:
         return text

@@ -42,16 +42,19 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "medium": ("中风险区", "Medium risk"),
         "low": ("低风险区", "Low risk"),
     },
-    "alert_severity": {  # alerts.severity, as a task's parameter
+    # alerts.status and .severity where Python names them (a task's facts, an audit row's
+    # detail); the alert pages' own names (alerts/_labels.html) must say the same, and
+    # tests/web/test_vocabularies.py holds the two equal in both languages
+    "alert_severity": {
         "low": ("低", "Low"),
         "medium": ("中", "Medium"),
         "high": ("高", "High"),
     },
-    "alert_status": {  # alerts.status (the alert pages name it in alerts/_labels.html)
-        "raised": ("待核实", "Raised"),
+    "alert_status": {
+        "raised": ("已发出", "Raised"),
         "verified": ("已核实", "Verified"),
         "investigated": ("已调查", "Investigated"),
-        "closed": ("已关闭", "Closed"),
+        "closed": ("已结案", "Closed"),
         "dismissed": ("已排除（误报）", "Dismissed (false alarm)"),
     },
     # the parameters a raised task keeps for its explanation (command.raising)
