@@ -179,13 +179,16 @@ DELIVERY_SORTS: listing.Columns = {
 
 def page_deliveries(
     conn: Connection, bounded: Bounded | None, *, day: date | None = None,
-    status: str | None = None, within: str | None = None,
+    status: str | None = None, within: str | None = None, since: date | None = None,
 ) -> tuple[list[DeliveryView], int]:  # fmt: skip
-    """One page of the deliveries (a day's, of a status, under ``within``)."""
+    """One page of the deliveries (a day's or from ``since`` on, of a status, under
+    ``within``)."""
     d, ra = supply_deliveries.c, risk_areas.c
     q = _delivery_query()
     if day is not None:
         q = q.where(d.planned_for == day)
+    if since is not None:
+        q = q.where(d.planned_for >= since)
     if status is not None:
         q = q.where(d.status == status)
     if within is not None:
