@@ -63,6 +63,14 @@ from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import designate
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
+from fangkong.supply.service import (
+    OutletIn,
+    ReportIn,
+    SupplyPolicy,
+    add_outlet,
+    plan_deliveries,
+    record_report,
+)
 from fangkong.testing.rules import TestingRules
 from fangkong.tracing.rules import ContactRules
 from tests.api.codes import AUDIT_KEY, codes_of
@@ -199,10 +207,26 @@ def _world(engine: Engine, app: FastAPI) -> int:
     # an administrator not called "admin": the audit log shows who acted, and a user
     # named like a role would read as the role's stored value
     add_user(engine, AUDIT_KEY, cli_actor(), "auditor", PASSWORD, "admin", "140000", "test")
+    _supply_world(engine, ctx)
     with write_transaction(engine) as conn:
         raise_tasks(conn, RaisingRules.from_context(ctx), at=utcnow())
     run_figures(engine, FigureRules.from_pack(ctx.pack, ctx.tz))
     return cid
+
+
+def _supply_world(engine: Engine, ctx: Any) -> None:
+    """Two outlets of county A, a week of vegetables below the floor, the deliveries to the
+    sealed compound (issue 20: the supply desk)."""
+    policy, now = SupplyPolicy.from_pack(ctx.pack, ctx.tz), utcnow()
+    for code, kind in (("M-A1", "market"), ("P-A1", "pharmacy")):
+        add_outlet(engine, OutletIn(code, f"{LONG_NAME[:20]}{code}", kind, COUNTY_A),
+                   by="test", at=now)  # fmt: skip
+    today = policy.today(now)
+    week = [ReportIn("M-A1", today - timedelta(days=d), "vegetables", 40.0, 20.0)
+            for d in range(7)] + [ReportIn("P-A1", today, "medicines", 500.0, 12.5)]  # fmt: skip
+    record_report(engine, policy, week, by="test", via="api", at=now)
+    with write_transaction(engine) as conn:
+        plan_deliveries(conn, now, policy)
 
 
 @pytest.fixture(scope="module")
@@ -317,6 +341,7 @@ def every_page(page: Any, site: Site) -> dict[str, str]:
         "task": first_link(page, f"{u}/command/tasks", "main a[href^='/command/tasks/']"),
         "accountability": "/command/accountability",
         "public-risk-areas": "/risk-areas",
+        "supply-outlets": "/supply/outlets",
     }
 
 
