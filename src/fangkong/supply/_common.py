@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from fangkong.command.rules import CommandRules
 from fangkong.errors import FieldProblem, InvalidFields, NotFound, Problem
@@ -18,8 +18,7 @@ from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.settings import default_tz
 from fangkong.store.regions import subtrees
 from fangkong.store.schema import regions
-from fangkong.supply.days import Report, Supply, ancestors, window
-from fangkong.supply.days import days_of_supply as _days
+from fangkong.supply.days import Supply, ancestors, roll_up, window
 from fangkong.supply.rules import SupplyRules
 from fangkong.supply.tables import (
     supply_outlets,
@@ -120,14 +119,23 @@ def days_of_supply(
     tree = tree or Tree.load(conn)
     first, last = window(policy.today(at), policy.supply.window_days)
     s, o = supply_reports.c, supply_outlets.c
-    q = (select(s.outlet_code, o.region_code, s.good, s.day, s.stock, s.sales)
-         .join(supply_outlets, o.code == s.outlet_code)
-         .where(s.day >= first, s.day <= last))  # fmt: skip
+    where = [s.day >= first, s.day <= last]
     if within is not None:
         if not within:
             return {}
         sub = subtrees(sorted(within))
-        q = q.where(o.region_code.in_(select(sub.c.code)))
-    rows = [Report(r.outlet_code, r.region_code, r.good, r.day, r.stock, r.sales)
-            for r in conn.execute(q)]  # fmt: skip
-    return _days(rows, tree.parent, day=last, window_days=policy.supply.window_days)
+        outlets_within = select(o.code).where(o.region_code.in_(select(sub.c.code)))
+        where.append(s.outlet_code.in_(outlets_within))
+    # per outlet and good: the sales summed, the days reported, the last day reported …
+    agg = (select(s.outlet_code, s.good, func.sum(s.sales).label("sales"),
+                  func.count().label("days"), func.max(s.day).label("last"))
+           .where(*where).group_by(s.outlet_code, s.good).subquery())  # fmt: skip
+    # … and the stock of that last day (one row: UNIQUE(outlet, day, good))
+    last_row = supply_reports.alias("last_row")
+    q = (select(agg.c.good, o.region_code, last_row.c.stock, agg.c.sales, agg.c.days)
+         .join(last_row, (last_row.c.outlet_code == agg.c.outlet_code)
+               & (last_row.c.good == agg.c.good) & (last_row.c.day == agg.c.last))
+         .join(supply_outlets, o.code == agg.c.outlet_code))  # fmt: skip
+    rows = conn.execute(q).all()
+    return roll_up(((r.good, r.region_code, float(r.stock), float(r.sales) / int(r.days))
+                    for r in rows), tree.parent)  # fmt: skip

@@ -93,16 +93,26 @@ def days_of_supply(
 ) -> dict[tuple[str, str], Supply]:  # fmt: skip
     """(region, good) → its Supply on ``day``, for every region holding or above an
     outlet that reported in the window (the outlet's region and all regions above it)."""
+    figures = per_outlet(reports, day, window_days)
+    return roll_up(((good, *f) for (_, good), f in figures.items()), parents)
+
+
+def roll_up(
+    outlets: Iterable[tuple[str, str, float, float]], parents: Mapping[str, str | None]
+) -> dict[tuple[str, str], Supply]:
+    """Each outlet's (good, region, stock, mean daily sales) added to its region and every
+    region above it: (region, good) → Supply. The store computes the outlets' figures in
+    SQL and hands them here (``supply._common.days_of_supply``)."""
     stock: dict[tuple[str, str], float] = {}
     sales: dict[tuple[str, str], float] = {}
-    outlets: dict[tuple[str, str], int] = {}
-    for (_, good), (region, s, mean) in per_outlet(reports, day, window_days).items():
+    count: dict[tuple[str, str], int] = {}
+    for good, region, s, mean in outlets:
         for code in ancestors(region, parents):
             key = (code, good)
             stock[key] = stock.get(key, 0.0) + s
             sales[key] = sales.get(key, 0.0) + mean
-            outlets[key] = outlets.get(key, 0) + 1
-    return {k: Supply(stock[k], sales[k], outlets[k]) for k in stock}
+            count[key] = count.get(key, 0) + 1
+    return {k: Supply(stock[k], sales[k], count[k]) for k in stock}
 
 
 def below_floor(supply: Supply, floor_days: float) -> bool:
