@@ -58,3 +58,10 @@ def rules() -> PassRules:
 @pytest.fixture(scope="session")
 def keys() -> PassKeys:
     return PassKeys.generate()
+
+
+def resident_id(region6: str, seq: int) -> str:
+    from fangkong.identity.resident_id import check_character
+
+    first17 = f"{region6}19800101{seq:03d}"
+    return first17 + check_character(first17)
