@@ -147,5 +147,7 @@ def test_the_list_pages_and_filters_by_status_at_a_time(
                                               status=status)  # fmt: skip
             assert [r.plate for r in rows] == plates
             assert total == len(plates)
-        rows, _ = service.page_passes(conn, None, at=at, plate="晋a 54321", region_codes=["1"])
+        rows, _ = service.page_passes(conn, None, at=at, plate="晋a 54321")
+        assert [r.plate for r in rows] == ["晋A54321"]
+        rows, _ = service.page_passes(conn, None, at=at, where=lambda c: c == "140105")
         assert rows == []

@@ -12,16 +12,16 @@ and is refused when it says ``refuse``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import ColumnElement, Connection, Row, select, update
 
 from fangkong import bounds
-from fangkong.errors import Conflict, FieldProblem, InvalidFields, NotFound, Problem
+from fangkong.errors import BadInput, Conflict, FieldProblem, InvalidFields, NotFound, Problem
 from fangkong.identity.sealing import Sealer
 from fangkong.passes.model import (
     CARRIER_MAX,
@@ -336,6 +336,10 @@ def unknown(serial: str) -> NotFound:
                             f"no pass has the serial {serial}"))  # fmt: skip
 
 
+def unknown_region(code: str) -> NotFound:
+    return NotFound(Problem("pass.region_unknown", f"无此地区：{code}", f"no region {code}"))
+
+
 def read_pass(conn: Connection, serial: str) -> PassView:
     """Pass ``serial`` with its drivers (names as stored: the access layer masks them)."""
     from fangkong.store.schema import persons
@@ -356,14 +360,19 @@ def read_pass(conn: Connection, serial: str) -> PassView:
 
 
 def page_passes(
-    conn: Connection, bounded: Bounded | None, *, at: datetime, region_codes: Sequence[str]
-    | None = None, status: str | None = None, plate: str | None = None,
+    conn: Connection, bounded: Bounded | None, *, at: datetime,
+    where: Callable[[ColumnElement[Any]], ColumnElement[bool]] | None = None,
+    status: str | None = None, plate: str | None = None,
 ) -> tuple[list[PassView], int]:  # fmt: skip
-    """One page of the passes issued in ``region_codes`` (None: all), newest first unless
-    sorted by a key of ``PASS_SORTS``, filtered by status at ``at`` and plate."""
+    """One page of the passes whose issuing region passes ``where`` (None: all), newest
+    first unless sorted by a key of ``PASS_SORTS``, filtered by status at ``at`` and plate."""
+    if status is not None and status not in STATUSES:
+        raise BadInput(
+            Problem("pass.status", f"状态无效：{status!r}", f"unknown status {status!r}")
+        )
     query = select(p)
-    if region_codes is not None:
-        query = query.where(p.c.region_code.in_(list(region_codes)))
+    if where is not None:
+        query = query.where(where(p.c.region_code))
     if plate:
         query = query.where(p.c.plate == normal_plate(plate))
     if status == "revoked":

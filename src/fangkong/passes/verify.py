@@ -13,6 +13,7 @@ import functools
 import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, select
@@ -31,7 +32,7 @@ from fangkong.passes.verdict import (
 )
 from fangkong.settings import default_tz, load_settings
 
-__all__ = ["PassCheck", "check_pass", "default_keys", "default_rules", "stored_pass"]
+__all__ = ["PassCheck", "check_pass", "default_keys", "default_rules", "keys_of", "stored_pass"]
 
 _BY_SERIAL = (
     select(p.c.serial, p.c.revision, p.c.plate, p.c.origin_region, p.c.destination_region,
@@ -64,13 +65,14 @@ def stored_pass(conn: Connection, serial: str) -> StoredPass | None:
 
 
 @functools.cache
-def _keys_of(home: str) -> PassKeys:
-    return load_keys(load_settings().home)
+def keys_of(home: str) -> PassKeys:
+    """The pass key pair of ``home`` (``""``: the settings' home), loaded once."""
+    return load_keys(Path(home).expanduser() if home else load_settings().home)
 
 
 def default_keys() -> PassKeys:
     """The pass key pair of this process's ``FANGKONG_HOME`` (loaded once per home)."""
-    return _keys_of(os.environ.get("FANGKONG_HOME", ""))
+    return keys_of(os.environ.get("FANGKONG_HOME", ""))
 
 
 @functools.cache
