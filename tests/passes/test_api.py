@@ -66,8 +66,9 @@ def test_pass_routes(app: FastAPI, province: Engine) -> None:
     assert len(made["token"]) > 32
     # the national pass verifies anywhere on its route, whoever asks with pass.read
     epi = logged_in(app, "epi")
-    check = {"shown": made["token"], "plate": "晋A12345",
-             "driver_ids": [made["drivers"][0]["person_id"]], "checkpoint_region": "140121"}  # fmt: skip
+    driver = made["drivers"][0]["person_id"]
+    check = {"shown": made["token"], "plate": "晋A12345", "driver_ids": [driver],
+             "checkpoint_region": "140121"}  # fmt: skip
     got = epi.post("/api/v1/passes/verify", json=check, headers=_csrf(epi)).json()
     assert (got["verdict"], got["serial"]) == ("valid", serial)
     got = epi.post("/api/v1/passes/verify", json={**check, "plate": "晋B1"},

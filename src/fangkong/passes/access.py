@@ -24,7 +24,7 @@ from fangkong.passes.rules import PassRules
 from fangkong.passes.service import Issued, PassRequest, PassView
 from fangkong.passes.token import PassKeys, issue_token, qr_svg
 from fangkong.passes.verdict import PassCheck
-from fangkong.passes.verify import keys_of, check_pass
+from fangkong.passes.verify import check_pass, keys_of
 from fangkong.store import listing
 from fangkong.store.listing import Bounded
 
