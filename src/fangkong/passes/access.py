@@ -67,7 +67,7 @@ def issue_pass(call: Call, desk: PassDesk, req: PassRequest) -> Issued:
     def body(conn: Connection) -> tuple[Issued, str | None, str | None]:
         call.require(PASS_ISSUE)
         if not inside(conn, call.actor, req.region_code):
-            raise hidden(service.unknown_region(req.region_code))
+            raise hidden(service.region_refusal(req.region_code))
         done = service.issue(conn, req, at=call.now(), by=call.actor.name, rules=desk.rules,
                              sealer=desk.sealer, tz=call.tz)  # fmt: skip
         detail = f"{len(done.driver_ids)} drivers" + (", closed loop" if done.closed_loop else "")

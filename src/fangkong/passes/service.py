@@ -268,8 +268,7 @@ def issue(
     problems = [*_vehicle_problems(req, rules), *_route_problems(conn, req, rules, closed_loop),
                 *_period_problems(req, rules, at), *_driver_problems(req, rules, at)]  # fmt: skip
     if not _region_exists(conn, req.region_code):
-        problems.append(_f("region_code", "region", f"无此地区：{req.region_code}",
-                           f"no region {req.region_code}"))  # fmt: skip
+        problems += region_refusal(req.region_code).fields
     people, identity = _checked_drivers(req, sealer, at, tz)
     problems += identity
     if problems:
@@ -336,8 +335,11 @@ def unknown(serial: str) -> NotFound:
                             f"no pass has the serial {serial}"))  # fmt: skip
 
 
-def unknown_region(code: str) -> NotFound:
-    return NotFound(Problem("pass.region_unknown", f"无此地区：{code}", f"no region {code}"))
+def region_refusal(code: str) -> InvalidFields:
+    """The refusal of an issuing region that does not exist — and, from the access layer,
+    of one outside the issuer's jurisdiction: the same answer (nothing leaks)."""
+    problem = Problem("pass.region_unknown", f"无此地区：{code}", f"no region {code}")
+    return InvalidFields(problem, [FieldProblem("region_code", problem)])
 
 
 def read_pass(conn: Connection, serial: str) -> PassView:

@@ -169,8 +169,7 @@ def post_issue(request: Request, call: CallDep, posted: forms.Posted) -> Respons
 
     if got.run(issue, (BadInput,)):
         return RedirectResponse(f"/passes/{got.result.serial}?issued=1", status_code=303)
-    code, context = got.refused("issue", page_lang(request),
-                                fields_of={"pass.region_unknown": "region_code"})  # fmt: skip
+    code, context = got.refused("issue", page_lang(request))
     return _issue_page(request, call, code=code, form=context["shown"].typed, **context)
 
 
