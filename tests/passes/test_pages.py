@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 from fangkong import clock
 from fangkong.auth.model import cli_actor
 from fangkong.auth.users import add_user
+from fangkong.http.context import LANG_COOKIE
 from fangkong.keys import ServerKeys
-from fangkong.web.pages import LANG_COOKIE
 from tests.api.helpers import csrf_of, logged_in, make_app
 from tests.conftest import PASSWORD, TEST_SERVER_KEY
 from tests.web.labels_check import raw_in
