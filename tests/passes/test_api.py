@@ -92,6 +92,17 @@ def test_pass_routes(app: FastAPI, province: Engine) -> None:
     r = viewer.post(f"/api/v1/passes/{serial}/revoke", json={"reason": "x"},
                     headers=_csrf(viewer))  # fmt: skip
     assert r.status_code == 403
+    sampled = (clock.now() - timedelta(hours=1)).isoformat()
+    renewal = {"valid_until": (clock.now() + timedelta(days=20)).isoformat(),
+               "drivers": [{"person_id": driver, "tested_at": sampled}]}  # fmt: skip
+    r = cmdr.post(f"/api/v1/passes/{serial}/renew", json=renewal, headers=csrf)
+    assert (r.status_code, r.json()["revision"]) == (200, 2), r.text
+    got = epi.post("/api/v1/passes/verify", json=check, headers=_csrf(epi)).json()
+    assert got["verdict"] == "invalid"  # the old paper
+    check["shown"] = r.json()["token"]
+    r = cmdr.post(f"/api/v1/passes/{serial}/renew", json={**renewal, "drivers": []},
+                  headers=csrf)  # fmt: skip
+    assert r.status_code == 422
     r = cmdr.post(f"/api/v1/passes/{serial}/revoke", json={"reason": "司机阳性"}, headers=csrf)
     assert (r.status_code, r.json()["revoke_reason"]) == (200, "司机阳性")
     r = cmdr.post(f"/api/v1/passes/{serial}/revoke", json={"reason": "again"}, headers=csrf)
