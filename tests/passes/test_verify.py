@@ -4,6 +4,7 @@ is the pass's own (a health-code token never passes for it, nor the reverse)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +15,8 @@ from fangkong.healthcode.errors import ScanMalformed, TokenForged
 from fangkong.passes.model import VERDICTS
 from fangkong.passes.rules import PassRules
 from fangkong.passes.tables import freight_pass_drivers, freight_passes
-from fangkong.passes.token import PassKeys, issue_token
-from fangkong.passes.verify import PassCheck, check_pass
+from fangkong.passes.token import PassKeys, issue_token, key_path
+from fangkong.passes.verify import PassCheck, check_pass, default_keys, default_rules
 
 from .conftest import T0, add_person
 
@@ -181,3 +182,19 @@ def test_the_interface_the_crossings_call_is_pinned() -> None:
         "reason_en",
     ]
     assert PassCheck.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+def test_without_keys_and_rules_the_process_defaults_serve(
+    stored: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FANGKONG_HOME", str(tmp_path))
+    keys = default_keys()
+    assert default_keys() is keys  # loaded once per home
+    path = key_path(tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path != tmp_path / "keys" / "qr_ed25519.pem"
+    assert default_rules().driver_test_hours == 48
+    with stored.connect() as conn:
+        got = check_pass(conn, issue_token(keys, SERIAL, 1), plate="晋A12345", driver_ids=[901],
+                         checkpoint_region="140105", at=T0 + timedelta(hours=1))  # fmt: skip
+    assert got.verdict == "valid"
