@@ -53,6 +53,8 @@ COMMAND_READ: Final = "command.read"  # the board and briefings: aggregates only
 TASK_READ: Final = "task.read"  # tasks of the caller's jurisdiction
 TASK_CHANGE: Final = "task.change"  # acknowledge, progress, close tasks of the caller's units
 TASK_ASSIGN: Final = "task.assign"  # raise tasks for units below, cancel them (commanders)
+PASS_READ: Final = "pass.read"  # noqa: S105 - freight passes, drivers (names by rights)
+PASS_ISSUE: Final = "pass.issue"  # noqa: S105 - issue, renew, revoke passes (0025)
 
 # name: (Chinese label, English label)
 RIGHTS: Final[dict[str, tuple[str, str]]] = {
@@ -93,6 +95,8 @@ RIGHTS: Final[dict[str, tuple[str, str]]] = {
     TASK_READ: ("查看工作任务", "see tasks"),
     TASK_CHANGE: ("签收、办理、办结本单位任务", "acknowledge, work on and close own tasks"),
     TASK_ASSIGN: ("向下级交办、撤销任务", "set tasks for units below and cancel them"),
+    PASS_READ: ("查看重点物资运输车辆通行证", "see key-freight vehicle passes"),
+    PASS_ISSUE: ("签发、换发、撤销通行证", "issue, renew and revoke passes"),
 }
 
 _STAFF = (DASHBOARD_VIEW, PERSON_READ, VENUE_READ)
@@ -145,6 +149,15 @@ ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
     "viewer": ("只读用户", "viewer", (*_STAFF, CODE_READ, *_Q_READ, ALERT_READ, RISKAREA_READ,
         *_T_READ, ARRIVAL_READ, *_CMD_SEE)),
 }  # fmt: skip
+
+# migration 0025: key-freight passes — the command centre issues them (the provincial
+# mechanism), checkpoint, transfer and CDC staff and viewers read them (own block: added
+# to the roles above without touching their lines)
+for _role, _extra in {"commander": (PASS_READ, PASS_ISSUE), "epidemiologist": (PASS_READ,),
+                      "port_officer": (PASS_READ,), "transfer_team": (PASS_READ,),
+                      "viewer": (PASS_READ,)}.items():  # fmt: skip
+    _zh, _en, _held = ROLES[_role]
+    ROLES[_role] = (_zh, _en, (*_held, *_extra))
 
 DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     # a device token's scope → the rights it carries (a token is bound to one venue, or
