@@ -28,7 +28,7 @@ def _task(conn: object, kind: str, source_type: str, source_id: str) -> None:
 
 
 def test_the_task_kind_comes_and_goes_with_rows_in_place(empty_engine: Engine) -> None:
-    migrate.upgrade(empty_engine, "0023")
+    migrate.upgrade(empty_engine, "0025")
     with empty_engine.begin() as conn:
         conn.execute(text("INSERT INTO regions (code, level, name, created_at, updated_at) "
                           "VALUES ('P', 'province', '省', :at, :at)"), {"at": AT})  # fmt: skip
@@ -38,7 +38,7 @@ def test_the_task_kind_comes_and_goes_with_rows_in_place(empty_engine: Engine) -
         _task(conn, "supply_floor", "supply_alert", "7")
     with pytest.raises(IntegrityError), empty_engine.begin() as conn:
         _task(conn, "no_such_kind", "supply_alert", "8")
-    migrate.downgrade(empty_engine, "0023")
+    migrate.downgrade(empty_engine, "0025")
     with empty_engine.connect() as conn:
         kinds = conn.execute(text("SELECT kind FROM command_tasks")).scalars().all()
         changes = conn.execute(text("SELECT COUNT(*) FROM command_task_changes")).scalar_one()

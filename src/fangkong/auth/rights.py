@@ -53,6 +53,8 @@ COMMAND_READ: Final = "command.read"  # the board and briefings: aggregates only
 TASK_READ: Final = "task.read"  # tasks of the caller's jurisdiction
 TASK_CHANGE: Final = "task.change"  # acknowledge, progress, close tasks of the caller's units
 TASK_ASSIGN: Final = "task.assign"  # raise tasks for units below, cancel them (commanders)
+PASS_READ: Final = "pass.read"  # noqa: S105 - freight passes, drivers (names by rights)
+PASS_ISSUE: Final = "pass.issue"  # noqa: S105 - issue, renew, revoke passes (0025)
 SUPPLY_READ: Final = "supply.read"  # days of supply, outlets, deliveries (no PII; issue 20)
 SUPPLY_REPORT: Final = "supply.report"  # report outlets' stock and sales (devices, forms)
 SUPPLY_MANAGE: Final = "supply.manage"  # outlets, plan and confirm deliveries to sealed areas
@@ -96,6 +98,8 @@ RIGHTS: Final[dict[str, tuple[str, str]]] = {
     TASK_READ: ("查看工作任务", "see tasks"),
     TASK_CHANGE: ("签收、办理、办结本单位任务", "acknowledge, work on and close own tasks"),
     TASK_ASSIGN: ("向下级交办、撤销任务", "set tasks for units below and cancel them"),
+    PASS_READ: ("查看重点物资运输车辆通行证", "see key-freight vehicle passes"),
+    PASS_ISSUE: ("签发、换发、撤销通行证", "issue, renew and revoke passes"),
     SUPPLY_READ: ("查看民生物资保供", "see necessities' supply"),
     SUPPLY_REPORT: ("上报民生物资库存与销量", "report necessities' stock and sales"),
     SUPPLY_MANAGE: ("管理保供网点与封控区配送", "manage outlets and deliveries to sealed areas"),
@@ -152,6 +156,14 @@ ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
         *_T_READ, ARRIVAL_READ, *_CMD_SEE)),
 }  # fmt: skip
 
+# migration 0025: key-freight passes — the command centre issues them (the provincial
+# mechanism), checkpoint, transfer and CDC staff and viewers read them (own block: added
+# to the roles above without touching their lines)
+for _role, _extra in {"commander": (PASS_READ, PASS_ISSUE), "epidemiologist": (PASS_READ,),
+                      "port_officer": (PASS_READ,), "transfer_team": (PASS_READ,),
+                      "viewer": (PASS_READ,)}.items():  # fmt: skip
+    _zh, _en, _held = ROLES[_role]
+    ROLES[_role] = (_zh, _en, (*_held, *_extra))
 # migration 0027 (issue 20): necessities — the command centre runs the supply desk, the
 # epidemiologists and viewers see it (counts of goods, no personal data)
 _SUPPLY_GRANTS: Final = {"commander": (SUPPLY_READ, SUPPLY_REPORT, SUPPLY_MANAGE),

@@ -42,6 +42,7 @@ RESERVED_SECTIONS = (
     "surveillance",
     "alerts",
     "command",
+    "passes",
     "supply",  # issue 20: necessities
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)

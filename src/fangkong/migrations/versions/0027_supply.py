@@ -1,7 +1,7 @@
 """necessities: outlets, daily reports, deliveries to sealed areas, floor alerts
 
 Revision ID: 0027
-Revises: 0023
+Revises: 0025
 Create Date: 2026-12-07 18:00:00
 
 Issue 20, part 4 (docs/logistics/supply.md). The tables of fangkong.supply.tables:
@@ -30,7 +30,7 @@ from fangkong.migrations.grants import grant_rights, revoke_rights
 from fangkong.store.types import UTCDateTime
 
 revision = "0027"
-down_revision = "0023"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
