@@ -174,3 +174,19 @@ def test_the_store_s_figures_equal_the_pure_core_s(engine: Engine) -> None:
         assert stored[key].outlets == s.outlets
         assert stored[key].stock == pytest.approx(s.stock)
         assert stored[key].daily_sales == pytest.approx(s.daily_sales)
+
+
+def test_the_desk_keeps_a_late_delivery_in_sight(engine: Engine) -> None:
+    from fangkong.supply.service import page_deliveries
+
+    build(engine)
+    seal(engine)
+    pol = policy()
+    with engine.begin() as conn:
+        planned = plan_deliveries(conn, NOW, pol)  # for tomorrow
+    confirm_delivery(engine, pol, planned[0].id, by="driver", at=NOW + timedelta(days=1))
+    later = TODAY + timedelta(days=3)
+    with engine.connect() as conn:
+        shown, total = page_deliveries(conn, None, since=later)
+    assert total == len(planned) - 1  # the ones still planned; the delivered one is done
+    assert planned[0].id not in {d.id for d in shown}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from fangkong.errors import FieldProblem
 from fangkong.riskareas.tables import risk_area_households, risk_areas
@@ -181,14 +181,14 @@ def page_deliveries(
     conn: Connection, bounded: Bounded | None, *, day: date | None = None,
     status: str | None = None, within: str | None = None, since: date | None = None,
 ) -> tuple[list[DeliveryView], int]:  # fmt: skip
-    """One page of the deliveries (a day's or from ``since`` on, of a status, under
-    ``within``)."""
+    """One page of the deliveries (a day's, or from ``since`` on with every earlier one
+    still planned — a late one stays in sight —, of a status, under ``within``)."""
     d, ra = supply_deliveries.c, risk_areas.c
     q = _delivery_query()
     if day is not None:
         q = q.where(d.planned_for == day)
-    if since is not None:
-        q = q.where(d.planned_for >= since)
+    if since is not None:  # from that day on, and every one still not delivered
+        q = q.where(or_(d.planned_for >= since, d.status == "planned"))
     if status is not None:
         q = q.where(d.status == status)
     if within is not None:
