@@ -69,6 +69,12 @@ SHOWN_BY: dict[tuple[str, str], str | tuple[str, str]] = {
     ("tracing_contacts", "status"): ("tracing/_labels.html", "status_names"),
     ("tracing_exposures", "kind"): ("tracing/_labels.html", "kind_names"),
     ("tracing_exposures", "setting"): ("tracing/_labels.html", "setting_names"),
+    # issue 20: necessities
+    ("supply_outlets", "kind"): "outlet_kind",
+    ("supply_reports", "via"): "via",
+    ("supply_deliveries", "status"): "delivery_status",
+    ("supply_alerts", "status"): "supply_alert_status",
+    ("supply_alerts", "cause"): "supply_cause",
 }
 
 _IN = re.compile(r"^\s*(?:\w+ IS NULL OR )?(\w+) IN \((.*)\)\s*$")
