@@ -164,3 +164,21 @@ DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
 # tasks are owed by townships and above, never by a venue
 UNIT_SCOPES: Final = frozenset({"tasks"})
 UNIT_LEVELS: Final = ("province", "city", "county", "township")
+
+# migration 0026 (issue 20, road status): its own block, so that the capabilities of issue
+# 20 extend the tables above without rewriting their lines
+ROAD_READ: Final = "road.read"  # the road-status map and list (counts, no personal data)
+ROAD_REPORT: Final = "road.report"  # report a checkpoint's queue, wait, lanes, closure
+RIGHTS[ROAD_READ] = ("查看道路通行状态", "see road status")
+RIGHTS[ROAD_REPORT] = ("上报卡口通行状况与关闭", "report checkpoints' traffic and closures")
+for _role, _extra in {
+    "commander": (ROAD_READ, ROAD_REPORT),
+    "epidemiologist": (ROAD_READ,),
+    "port_officer": (ROAD_READ, ROAD_REPORT),
+    "transfer_team": (ROAD_READ,),
+    "viewer": (ROAD_READ,),
+}.items():
+    _zh, _en, _held = ROLES[_role]
+    ROLES[_role] = (_zh, _en, (*_held, *_extra))
+# a checkpoint's device reports its own traffic (卡口自报)
+DEVICE_SCOPES["checkpoint"] = (*DEVICE_SCOPES["checkpoint"], ROAD_REPORT)
