@@ -336,6 +336,54 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "campaign started": ("区域核酸启动", "Campaign started"),
         "campaign finished": ("区域核酸完成", "Campaign finished"),
     },
+    # logistics (migration 0024): checkpoints, crossings and their people
+    "checkpoint_kind": {
+        "road_checkpoint": ("公路检查站", "Road checkpoint"),
+        "service_area": ("服务区", "Service area"),
+        "toll_station": ("收费站", "Toll station"),
+        "freight_hub": ("物流枢纽", "Freight hub"),
+    },
+    "crossing_direction": {"in": ("驶入", "In"), "out": ("驶出", "Out")},
+    "vehicle_kind": {
+        "lorry": ("货车", "Lorry"),
+        "van": ("厢式货车", "Van"),
+        "car": ("小客车", "Car"),
+        "bus": ("客车", "Bus"),
+    },
+    "cargo_class": {
+        "key_supplies": ("重点物资", "Key supplies"),
+        "medical": ("医疗物资", "Medical supplies"),
+        "ordinary": ("普通货物", "Ordinary goods"),
+        "none": ("空载/无货", "No cargo"),
+    },
+    "pass_verdict": {
+        "none": ("未出示通行证", "No pass shown"),
+        "valid": ("通行证有效", "Pass valid"),
+        "invalid": ("通行证无效", "Pass invalid"),
+        "revoked": ("通行证已撤销", "Pass revoked"),
+        "expired": ("通行证已过期", "Pass expired"),
+        "wrong_vehicle": ("车辆与通行证不符", "Pass for another vehicle"),
+        "wrong_route": ("路线与通行证不符", "Pass for another route"),
+        "wrong_driver": ("司机与通行证不符", "Pass for other drivers"),
+    },
+    "crossing_outcome": {
+        "passed": ("查验通行", "Passed"),
+        "sampled_released": ("即采即走", "Sampled and released"),
+        "turned_back": ("劝返", "Turned back"),
+        "closed_loop": ("闭环管理", "Into the closed loop"),
+    },
+    "crossing_via": {
+        "api": ("设备接口", "Device API"),
+        "file": ("文件导入", "File import"),
+        "form": ("页面登记", "Page form"),
+    },
+    "crossing_role": {"driver": ("司机", "Driver"), "passenger": ("随车人员", "Passenger")},
+    "crossing_colour": {
+        "green": ("绿码", "Green code"),
+        "yellow": ("黄码", "Yellow code"),
+        "red": ("红码", "Red code"),
+        "none": ("未查到健康码", "No health code found"),
+    },
     # the audit log (audit_log.action, .outcome, .target_type): the actions are those the
     # code audits (tests/web/audit_actions.py reads them from the source)
     "audit_action": {
