@@ -15,6 +15,7 @@ import fangkong.healthcode.tables  # health codes (migration 0003)
 import fangkong.logistics.tables  # checkpoints and crossings (migration 0024)
 import fangkong.quarantine.tables  # quarantine (migration 0006)
 import fangkong.riskareas.tables  # risk areas and needs (migration 0009)
+import fangkong.roads.tables  # road status: reports, status, alerts (migration 0026)
 import fangkong.store.schema  # registry, users, audit
 import fangkong.testing.tables  # testing (migration 0007)
 import fangkong.tracing.tables  # noqa: F401 - contact management (migration 0005)
