@@ -82,13 +82,15 @@ def test_green_with_a_valid_test_passes_without_a_second_test() -> None:
     c = check_person(_p(), P9)
     assert (c.outcome, c.sampled, c.closed_loop) == ("passed", False, False)
     assert c.rule_id == "logistics.test_valid_hours"
-    assert "48" in c.reason_zh and "not tested again" in c.reason_en
+    assert "48" in c.reason_zh
+    assert "not tested again" in c.reason_en
 
 
 def test_no_valid_test_is_sampled_and_let_go() -> None:
     c = check_person(_p(valid=False), P9)
     assert (c.outcome, c.sampled, c.closed_loop) == ("sampled_released", True, False)
-    assert "即采即走" in c.reason_zh and "without waiting" in c.reason_en
+    assert "即采即走" in c.reason_zh
+    assert "without waiting" in c.reason_en
 
 
 def test_a_pack_may_turn_back_people_without_a_test() -> None:
@@ -124,13 +126,13 @@ def test_red_code_per_pack() -> None:
 def test_a_vehicle_takes_its_most_severe_outcome_and_a_valid_pass_gives_priority() -> None:
     got = check_crossing(
         [_p(), PersonFacts("passenger", "green", False)], P9,
-        cargo_class="key_supplies", pass_verdict="valid")  # fmt: skip
+        cargo_class="key_supplies", verdict="valid")  # fmt: skip
     assert got.outcome == "sampled_released"
     assert got.priority
     assert "优先通行" in got.reason_zh
-    ordinary = check_crossing([_p()], P9, cargo_class="ordinary", pass_verdict="valid")
+    ordinary = check_crossing([_p()], P9, cargo_class="ordinary", verdict="valid")
     assert not ordinary.priority
-    forged = check_crossing([_p()], P9, cargo_class="key_supplies", pass_verdict="revoked")
+    forged = check_crossing([_p()], P9, cargo_class="key_supplies", verdict="revoked")
     assert (forged.outcome, forged.priority) == ("passed", False)
     assert "failed verification" in forged.reason_en
 
@@ -173,12 +175,14 @@ packs = st.builds(
 @settings(max_examples=300, deadline=None)
 @given(people, packs, st.sampled_from(["none", "valid", "revoked", "wrong_route"]))
 def test_check_properties(group: list[PersonFacts], rules: LogisticsRules, verdict: str) -> None:
-    got = check_crossing(group, rules, cargo_class="key_supplies", pass_verdict=verdict)
+    got = check_crossing(group, rules, cargo_class="key_supplies", verdict=verdict)
     assert got.outcome in SEVERITY  # never "held for the result"
     assert got.outcome == max((p.outcome for p in got.people), key=SEVERITY.index)
     assert len(got.people) == len(group)
     for facts, p in zip(group, got.people, strict=True):
-        assert p.reason_zh and p.reason_en and p.rule_id.startswith("logistics.")
+        assert p.reason_zh
+        assert p.reason_en
+        assert p.rule_id.startswith("logistics.")
         if p.sampled:  # a valid test is never asked for again (互认)
             assert not facts.test_valid
             assert p.outcome in ("sampled_released", "closed_loop")

@@ -156,7 +156,7 @@ def check_crossing(
     rules: LogisticsRules,
     *,
     cargo_class: str = "none",
-    pass_verdict: str = "none",
+    verdict: str = "none",
 ) -> CrossingCheck:
     """The vehicle's outcome and each person's (see the module docstring)."""
     checks = [check_person(p, rules) for p in people]
@@ -172,13 +172,13 @@ def check_crossing(
             else PersonCheck("turned_back", False, False, c.from_risk_area, rule, zh, en)
             for c in checks
         ]
-    priority = pass_verdict == "valid" and cargo_class in rules.priority_cargo
+    priority = verdict == "valid" and cargo_class in rules.priority_cargo
     decisive = checks[worst]
     zh, en = decisive.reason_zh, decisive.reason_en
     if priority and outcome != "turned_back":
         zh += "；重点物资通行证有效：优先通行"
         en += "; key-freight pass valid: priority"
-    elif pass_verdict not in ("none", "valid"):
+    elif verdict not in ("none", "valid"):
         zh += "；通行证未通过核验：按普通车辆查验"
         en += "; the pass failed verification: checked as any vehicle"
     return CrossingCheck(outcome, tuple(checks), priority, decisive.rule_id, zh, en)
