@@ -27,27 +27,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from fangkong.logistics.model import (
+    CARGO_CLASSES,
+    CHECKPOINT_KINDS,
+    CODE_COLOURS,
+    CROSSING_VIAS,
+    DIRECTIONS,
+    OUTCOMES,
+    PASS_VERDICTS,
+    PERSON_ROLES,
+    VEHICLE_KINDS,
+)
 from fangkong.store.schema import Base
 from fangkong.store.types import UTCDateTime
-
-CHECKPOINT_KINDS = ("road_checkpoint", "service_area", "toll_station", "freight_hub")
-DIRECTIONS = ("in", "out")
-VEHICLE_KINDS = ("lorry", "van", "car", "bus")
-CARGO_CLASSES = ("key_supplies", "medical", "ordinary", "none")
-PASS_VERDICTS = (
-    "none",
-    "valid",
-    "invalid",
-    "revoked",
-    "expired",
-    "wrong_vehicle",
-    "wrong_route",
-    "wrong_driver",
-)
-OUTCOMES = ("passed", "sampled_released", "turned_back", "closed_loop")
-CROSSING_VIAS = ("api", "file", "form")
-PERSON_ROLES = ("driver", "passenger")
-CODE_COLOURS = ("green", "yellow", "red", "none")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

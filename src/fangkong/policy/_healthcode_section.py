@@ -42,6 +42,7 @@ RESERVED_SECTIONS = (
     "surveillance",
     "alerts",
     "command",
+    "logistics",
     "roads",  # issue 20: road status
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
