@@ -124,3 +124,15 @@ def test_state_agrees_with_a_brute_force_reference(
         expected = (state, conds)
     assert (s.state, s.conditions) == expected
     assert s.wait_minutes == w
+
+
+def test_the_map_keeps_north_up_inside_the_box() -> None:
+    from fangkong.roads.map import project
+
+    pts = {p.code: p for p in project([("N", 40.0, 112.0), ("S", 35.0, 112.0),
+                                       ("E", 37.5, 114.0)])}  # fmt: skip
+    assert pts["N"].y < pts["S"].y and pts["E"].x > pts["N"].x
+    assert all(24 <= p.x <= 616 and 24 <= p.y <= 456 for p in pts.values())
+    (one,) = project([("X", 37.0, 112.0)])
+    assert (one.x, one.y) == (320.0, 240.0)
+    assert project([]) == []

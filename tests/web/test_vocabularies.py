@@ -75,6 +75,11 @@ SHOWN_BY: dict[tuple[str, str], str | tuple[str, str]] = {
     ("logistics_crossings", "via"): "crossing_via",
     ("logistics_crossing_people", "role"): "crossing_role",
     ("logistics_crossing_people", "code_colour"): "crossing_colour",
+    ("roads_reports", "status"): "road_report_status",
+    ("roads_reports", "authority_level"): "authority_level",
+    ("roads_reports", "via"): "road_report_via",
+    ("roads_status", "state"): "road_state",
+    ("roads_alerts", "condition"): "road_condition",
 }
 
 _IN = re.compile(r"^\s*(?:\w+ IS NULL OR )?(\w+) IN \((.*)\)\s*$")

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, and_, select
 
 from fangkong.auth.guard import Call, hidden, inside, within
 from fangkong.auth.rights import ROAD_READ, ROAD_REPORT
-from fangkong.errors import Forbidden, Problem
+from fangkong.errors import FangkongError, Forbidden, Problem
 from fangkong.logistics.tables import checkpoints
 from fangkong.roads.rules import RoadRules
 from fangkong.roads.state import RoadState
@@ -137,6 +137,28 @@ def report_road(call: Call, report: ReportIn, *, via: str) -> ReportOut:
         return out, f"{report.status} {'new' if out.created else 'again'}"
 
     return call.audited("roads.report", "checkpoint", report.checkpoint_code, body)
+
+
+def report_file(call: Call, reports: Sequence[ReportIn]) -> list[ReportOut]:
+    """A file of reports (``road.report``): all stored or none, a refusal naming its row
+    (counted from the header's line, 1), audited ``roads.report`` once."""
+    call.require(ROAD_REPORT)
+
+    def body(conn: Connection) -> tuple[list[ReportOut], str | None]:
+        out = []
+        for row, report in enumerate(reports, start=2):
+            try:
+                _may_report(conn, call, report.checkpoint_code)
+                out.append(record_report(conn, report, at=call.now(), by=call.actor.name,
+                                         via="file"))  # fmt: skip
+            except FangkongError as exc:
+                p = exc.problem
+                exc.problem = Problem(p.code, f"第 {row} 行：{p.message_zh}",
+                                      f"row {row}: {p.message_en}")  # fmt: skip
+                raise
+        return out, f"{len(out)} rows, {sum(o.created for o in out)} new"
+
+    return call.audited("roads.report", None, None, body)
 
 
 def refresh_roads(call: Call, rules: RoadRules) -> list[RoadState]:

@@ -296,8 +296,8 @@ def _raise(
         raise TypeError("RoadRules.from_pack(pack) carries the [command] rules a task needs")
     if not command.tasks[TASK_KIND].automatic:
         return
-    params: dict[str, Any] = {"checkpoint": s.checkpoint_code, "name": name,
-                              "condition": condition, "alert": alert_id}  # fmt: skip
+    params: dict[str, Any] = {"checkpoint": s.checkpoint_code, "checkpoint_name": name,
+                              "condition": condition}  # fmt: skip
     if observed is not None:
         params |= {"observed": observed, "limit": limit}
     if condition == "closure_unauthorised" and s.authority:
