@@ -33,15 +33,15 @@ from sqlalchemy import Engine, func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fangkong.logistics.tables import checkpoints, crossings  # noqa: E402
-from fangkong.policy import load_pack  # noqa: E402
-from fangkong.roads.rules import RoadRules  # noqa: E402
-from fangkong.roads.state import Report, RoadState, road_state  # noqa: E402
-from fangkong.roads.status import compute, refresh  # noqa: E402
-from fangkong.roads.tables import road_reports  # noqa: E402
-from fangkong.store import migrate  # noqa: E402
-from fangkong.store.engine import make_engine  # noqa: E402
-from fangkong.store.schema import regions  # noqa: E402
+from fangkong.logistics.tables import checkpoints, crossings
+from fangkong.policy import load_pack
+from fangkong.roads.rules import RoadRules
+from fangkong.roads.state import Report, RoadState, road_state
+from fangkong.roads.status import compute, refresh
+from fangkong.roads.tables import road_reports
+from fangkong.store import migrate
+from fangkong.store.engine import make_engine
+from fangkong.store.schema import regions
 
 AT = datetime(2022, 4, 12, 10, 0, tzinfo=UTC)
 COUNTIES = 20
@@ -141,8 +141,10 @@ def main() -> None:
         migrate.upgrade(engine)
         t0 = time.perf_counter()
         rows = build(engine, args.checkpoints, args.per_hour, args.reports_per_hour, args.seed)
-        print(f"{engine.dialect.name}: {args.checkpoints} checkpoints, {rows:,} rows "
-              f"(a day of crossings and reports) built in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"{engine.dialect.name}: {args.checkpoints} checkpoints, {rows:,} rows "
+            f"(a day of crossings and reports) built in {time.perf_counter() - t0:.1f} s"
+        )
 
         def run() -> list[RoadState]:
             with engine.begin() as conn:
@@ -159,9 +161,12 @@ def main() -> None:
             by_state[s.state] = by_state.get(s.state, 0) + 1
         print(f"states: {dict(sorted(by_state.items()))}")
         print(f"refresh (first, raising alerts and tasks): {first * 1000:8.1f} ms")
-        print(f"refresh (set-based, median of {len(fast)}):    {statistics.median(fast) * 1000:8.1f} ms")
-        print(f"naive per-checkpoint (3 queries each):     {statistics.median(slow) * 1000:8.1f} ms"
-              f"   ({statistics.median(slow) / statistics.median(fast):.1f}× the refresh)")
+        fast_ms = statistics.median(fast) * 1000
+        print(f"refresh (set-based, median of {len(fast)}):    {fast_ms:8.1f} ms")
+        print(
+            f"naive per-checkpoint (3 queries each):     {statistics.median(slow) * 1000:8.1f} ms"
+            f"   ({statistics.median(slow) / statistics.median(fast):.1f}× the refresh)"
+        )
         engine.dispose()
 
 

@@ -20,7 +20,8 @@ TABLE: dict[str, Any] = {
 def test_the_shipped_packs_parse() -> None:
     for name in ("protocol-9", "twenty-measures"):
         rules = RoadRules.from_pack(load_pack(name))
-        assert rules.queue_limit_vehicles > 0 and rules.command is not None
+        assert rules.queue_limit_vehicles > 0
+        assert rules.command is not None
         assert rules.closure_authority_levels == ("national", "province")
         assert rules.task_hours["closure_unauthorised"] == 2
 
@@ -42,7 +43,8 @@ def test_bad_values_name_their_key(change: dict[str, Any], key: str) -> None:
     with pytest.raises(RoadRulesError) as err:
         RoadRules.from_table({**TABLE, **change}, "test 1")
     assert err.value.key == key
-    assert "[roads]" in err.value.problem.message_zh and "[roads]" in err.value.problem.message_en
+    assert "[roads]" in err.value.problem.message_zh
+    assert "[roads]" in err.value.problem.message_en
 
 
 def test_a_missing_key_is_named() -> None:

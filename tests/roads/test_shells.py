@@ -65,7 +65,9 @@ def test_a_checkpoint_device_reports_and_the_map_shows_the_state(
     assert r.status_code == 200, r.text
     assert r.json()["created"] is True
     assert device.post("/api/v1/road-reports", json=_report()).json() == {
-        "id": r.json()["id"], "created": False}
+        "id": r.json()["id"],
+        "created": False,
+    }
     other = device.post("/api/v1/road-reports", json=_report(checkpoint="CP-C", ref="x"))
     assert other.status_code == 403  # another checkpoint than the token's venue
     bad = device.post("/api/v1/road-reports", json=_report(ref="y", vehicles_waiting=-3))
@@ -76,8 +78,13 @@ def test_a_checkpoint_device_reports_and_the_map_shows_the_state(
     from fangkong.roads.status import ReportIn, record_report
 
     with engine.begin() as conn:
-        record_report(conn, ReportIn("CP-C", "c1", utcnow(), 0, None, 0, "closed",
-                                     reason="本地疫情"), at=utcnow(), by="t", via="form")
+        record_report(
+            conn,
+            ReportIn("CP-C", "c1", utcnow(), 0, None, 0, "closed", reason="本地疫情"),
+            at=utcnow(),
+            by="t",
+            via="form",
+        )
         refresh(conn, at=utcnow() + timedelta(seconds=1), rules=RULES)
         kinds = conn.execute(select(command_tasks.c.kind, command_tasks.c.region_code)).all()
     assert sorted(kinds) == [("road_alert", "140102"), ("road_alert", "140102")]
@@ -85,7 +92,9 @@ def test_a_checkpoint_device_reports_and_the_map_shows_the_state(
     epi = logged_in(app, "epi")  # 140102: CP-A and CP-C, not CP-B
     api = epi.get("/api/v1/roads/status").json()
     assert {c["code"]: c["state"] for c in api["checkpoints"]} == {
-        "CP-A": "congested", "CP-C": "closed_unauthorised"}
+        "CP-A": "congested",
+        "CP-C": "closed_unauthorised",
+    }
     assert epi.get("/api/v1/roads/status", params={"state": "bogus"}).status_code == 422
     page = epi.get("/roads")
     assert page.status_code == 200
@@ -97,11 +106,13 @@ def test_a_checkpoint_device_reports_and_the_map_shows_the_state(
         assert words in page.text
     assert "closed_unauthorised</" not in page.text
     only = epi.get("/roads", params={"state": "congested"}).text
-    assert 'id="cp-CP-A"' in only and 'id="cp-CP-C"' not in only
+    assert 'id="cp-CP-A"' in only
+    assert 'id="cp-CP-C"' not in only
     en = logged_in(app, "epi")
     en.get("/lang/en?next=/roads")
     shown = en.get("/roads").text
-    assert "Closed without authority" in shown and "Congested" in shown
+    assert "Closed without authority" in shown
+    assert "Congested" in shown
     task = epi.get("/command/tasks").text
     assert "道路通行预警" in task
 

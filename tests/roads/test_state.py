@@ -47,9 +47,12 @@ def test_percentile_is_the_nearest_rank(values: list[int], p: int) -> None:
 
 def test_quiet_checkpoint_is_normal_and_throughput_scales_to_the_hour() -> None:
     s = road_state("K1", report(), [3, 5, 4], 30, at=AT, rules=RULES)
-    assert s.state == "normal" and s.conditions == ()
+    assert s.state == "normal"
+    assert s.conditions == ()
     assert s.throughput_hour == 30 * 60 / RULES.throughput_window_minutes
-    assert s.wait_minutes == 5 and s.wait_median == 4 and s.waiting == 0
+    assert s.wait_minutes == 5
+    assert s.wait_median == 4
+    assert s.waiting == 0
 
 
 def test_queue_over_the_limit_is_congested() -> None:
@@ -131,7 +134,8 @@ def test_the_map_keeps_north_up_inside_the_box() -> None:
 
     pts = {p.code: p for p in project([("N", 40.0, 112.0), ("S", 35.0, 112.0),
                                        ("E", 37.5, 114.0)])}  # fmt: skip
-    assert pts["N"].y < pts["S"].y and pts["E"].x > pts["N"].x
+    assert pts["N"].y < pts["S"].y
+    assert pts["E"].x > pts["N"].x
     assert all(24 <= p.x <= 616 and 24 <= p.y <= 456 for p in pts.values())
     (one,) = project([("X", 37.0, 112.0)])
     assert (one.x, one.y) == (320.0, 240.0)

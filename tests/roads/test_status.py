@@ -39,15 +39,25 @@ def world(engine: Engine) -> Engine:
 
 def rep(code: str = "CP1", ref: str = "r1", *, at: datetime = AT, waiting: int = 0,
         status: str = "open", lanes: int = 4, **kw: object) -> ReportIn:  # fmt: skip
-    return ReportIn(code, ref, at, waiting, kw.pop("wait", None), lanes, status,  # type: ignore[arg-type]
-                    **kw)  # type: ignore[arg-type]
+    return ReportIn(
+        code,
+        ref,
+        at,
+        waiting,
+        kw.pop("wait", None),
+        lanes,
+        status,  # type: ignore[arg-type]
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def test_a_report_is_stored_once_per_ref(world: Engine) -> None:
     with world.begin() as conn:
         first = record_report(conn, rep(waiting=12), at=AT, by="device:1", via="api")
         again = record_report(conn, rep(waiting=99), at=AT, by="device:1", via="api")
-        assert first.created and not again.created and first.id == again.id
+        assert first.created
+        assert not again.created
+        assert first.id == again.id
         stored = conn.execute(select(road_reports.c.vehicles_waiting)).scalars().all()
     assert stored == [12]
 
@@ -69,7 +79,8 @@ def test_bad_reports_are_refused_in_both_languages(world: Engine, report: Report
     with world.begin() as conn, pytest.raises(BadInput) as err:
         record_report(conn, report, at=AT, by="t", via="api")
     assert err.value.problem.code == code
-    assert err.value.problem.message_zh and err.value.problem.message_en
+    assert err.value.problem.message_zh
+    assert err.value.problem.message_en
     with world.connect() as conn:
         assert conn.execute(select(func.count()).select_from(road_reports)).scalar() == 0
 
@@ -88,11 +99,16 @@ def test_refresh_counts_the_window_and_stores_the_snapshot(world: Engine) -> Non
                       via="api")  # fmt: skip
         states = {s.checkpoint_code: s for s in refresh(conn, at=AT, rules=RULES)}
         stored = read_status(conn)
-    assert states["CP1"].crossings == 30 and states["CP1"].throughput_hour == 30
+    assert states["CP1"].crossings == 30
+    assert states["CP1"].throughput_hour == 30
     assert (states["CP1"].state, states["CP1"].wait_minutes, states["CP1"].waiting) == (
-        "normal", 5, 40)
+        "normal",
+        5,
+        40,
+    )
     assert states["CP2"].state == "no_data"
-    assert stored["CP1"]["state"] == "normal" and stored["CP1"]["crossings"] == 30
+    assert stored["CP1"]["state"] == "normal"
+    assert stored["CP1"]["crossings"] == 30
     assert set(stored) == {"CP1", "CP2"}
 
 
@@ -113,7 +129,9 @@ def test_a_queue_raises_one_alert_and_task_until_it_clears(world: Engine) -> Non
     assert _tasks(world) == [("road_alert", "140101", "open", "queue")]  # the county
     with world.connect() as conn:
         alerts = conn.execute(select(road_alerts)).all()
-    assert len(alerts) == 1 and alerts[0].open_key == "CP1|queue" and alerts[0].observed == over
+    assert len(alerts) == 1
+    assert alerts[0].open_key == "CP1|queue"
+    assert alerts[0].observed == over
     # overdue: escalates like any task
     late = AT + timedelta(hours=RULES.task_hours["queue"] + 3)
     moved = escalate_overdue(world, RULES.command, at=late)  # type: ignore[arg-type]
@@ -124,7 +142,8 @@ def test_a_queue_raises_one_alert_and_task_until_it_clears(world: Engine) -> Non
     assert _tasks(world) == [("road_alert", "1401", "done", "queue")]
     with world.connect() as conn:
         alert = conn.execute(select(road_alerts)).one()
-    assert alert.open_key is None and alert.cleared_at == late
+    assert alert.open_key is None
+    assert alert.cleared_at == late
     # a later episode is a new alert and a new task
     again = late + timedelta(hours=1)
     with world.begin() as conn:

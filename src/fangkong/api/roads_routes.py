@@ -6,7 +6,7 @@ Thin: parse, call ``fangkong.roads.access``, answer."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,7 +35,8 @@ class RoadReportIn(BaseModel):
     status: Literal["open", "restricted", "closed"]
     authority_level: Level | None = Field(default=None, description="who ordered a closure")
     authority: bounds.Line | None = Field(
-        default=None, max_length=AUTHORITY_MAX, description="the order's number and issuer")
+        default=None, max_length=AUTHORITY_MAX, description="the order's number and issuer"
+    )
     reason: bounds.Line | None = Field(default=None, max_length=REASON_MAX)
 
 
@@ -81,7 +82,7 @@ def post_road_report(body: RoadReportIn, call: CallDep) -> RoadReportOut:
 
 
 @roads_api.get("/api/v1/roads/status")
-def get_road_status(call: CallDep, state: State | None = Query(default=None)) -> RoadStatusOut:
+def get_road_status(call: CallDep, state: Annotated[State | None, Query()] = None) -> RoadStatusOut:
     """Every checkpoint of the caller's jurisdiction as the last refresh found it."""
     rows, total = read_road_status(call, state=state)
     return RoadStatusOut(total=total, checkpoints=[

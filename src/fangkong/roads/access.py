@@ -123,8 +123,10 @@ def _may_report(conn: Connection, call: Call, code: str) -> None:
         return
     region = checkpoint_region(conn, code)
     if not inside(conn, actor, region):
-        raise hidden(CheckpointUnknown(Problem(
-            "roads.checkpoint_unknown", f"无此卡口（{code}）", f"no checkpoint {code}")))  # fmt: skip
+        unknown = Problem(
+            "roads.checkpoint_unknown", f"无此卡口（{code}）", f"no checkpoint {code}"
+        )
+        raise hidden(CheckpointUnknown(unknown))
 
 
 def report_road(call: Call, report: ReportIn, *, via: str) -> ReportOut:

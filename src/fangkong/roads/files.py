@@ -30,7 +30,9 @@ def _int(text: str, row: int, column: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise _bad(row, column, f"应为整数，实为 {text!r}", f"not a whole number: {text!r}") from None
+        raise _bad(
+            row, column, f"应为整数，实为 {text!r}", f"not a whole number: {text!r}"
+        ) from None
 
 
 def read_reports(text: str) -> list[ReportIn]:

@@ -109,7 +109,9 @@ def _check(r: ReportIn, lanes: int, at: datetime) -> None:
                    f"决定机关层级应为 {'、'.join(AUTHORITY_LEVELS)} 之一",
                    f"authority_level must be one of {', '.join(AUTHORITY_LEVELS)}")  # fmt: skip
     if r.status == "closed" and r.lanes_open:
-        raise _bad("closed_lanes", "关闭的卡口不应有开放车道", "a closed checkpoint has no lane open")
+        raise _bad(
+            "closed_lanes", "关闭的卡口不应有开放车道", "a closed checkpoint has no lane open"
+        )
 
 
 def checkpoint_region(conn: Connection, code: str) -> str:
@@ -174,8 +176,10 @@ def _latest_reports(conn: Connection, at: datetime) -> dict[str, Report]:
     }  # fmt: skip
 
 
-def _window(conn: Connection, since: datetime, at: datetime) -> tuple[dict[str, int],
-                                                                       dict[str, list[int]]]:  # fmt: skip
+Window = tuple[dict[str, int], dict[str, list[int]]]
+
+
+def _window(conn: Connection, since: datetime, at: datetime) -> Window:
     """Per checkpoint, the crossings in (since, at] and their measured waits (one query)."""
     c = crossings.c
     counts: dict[str, int] = defaultdict(int)
@@ -275,8 +279,16 @@ def _follow_alerts(
         cp.code.in_({wanted[k][0].checkpoint_code for k in new}))).all())  # fmt: skip
     for key in new:
         s, condition = wanted[key]
-        _raise(conn, s, condition, names.get(s.checkpoint_code, s.checkpoint_code),
-               _county(conn, region[s.checkpoint_code]), at=at, rules=rules, by=by)
+        _raise(
+            conn,
+            s,
+            condition,
+            names.get(s.checkpoint_code, s.checkpoint_code),
+            _county(conn, region[s.checkpoint_code]),
+            at=at,
+            rules=rules,
+            by=by,
+        )
 
 
 def _raise(
@@ -309,4 +321,4 @@ def _raise(
 
 def read_status(conn: Connection) -> dict[str, Mapping[str, Any]]:
     """The stored status of every checkpoint (as the last refresh found it)."""
-    return {str(r.checkpoint_code): r._mapping for r in conn.execute(select(road_status))}
+    return {str(r.checkpoint_code): dict(r._mapping) for r in conn.execute(select(road_status))}

@@ -25,10 +25,10 @@ from starlette.types import Receive, Scope, Send
 from fangkong import __version__, bounds, clock
 from fangkong.api.alerts_routes import alerts_api
 from fangkong.api.arrivals_routes import arrivals_api
-from fangkong.api.roads_routes import roads_api
 from fangkong.api.command_routes import command_api
 from fangkong.api.healthcode_routes import healthcode_api
 from fangkong.api.quarantine_routes import quarantine_api
+from fangkong.api.roads_routes import roads_api
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
 from fangkong.api.scan_endpoint import ScanEndpoint
 from fangkong.api.testing_routes import testing_api
@@ -48,7 +48,6 @@ from fangkong.settings import Settings
 from fangkong.store.engine import backend_name, engine_for
 from fangkong.web.alert_pages import alert_pages
 from fangkong.web.arrivals_pages import arrivals_pages
-from fangkong.web.roads_pages import roads_pages
 from fangkong.web.command_pages import command_pages
 from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render, translations
@@ -56,6 +55,7 @@ from fangkong.web.pages import page_lang, pages
 from fangkong.web.place_pages import place_pages
 from fangkong.web.quarantine_pages import quarantine_pages
 from fangkong.web.riskarea_pages import riskarea_pages
+from fangkong.web.roads_pages import roads_pages
 from fangkong.web.search_pages import search_pages
 from fangkong.web.testing_pages import testing_pages
 from fangkong.web.tracing_pages import tracing_pages

@@ -111,7 +111,8 @@ def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Mark
             shown = venue_link(str(value))
         elif key == "checkpoint":  # a road alert's checkpoint (fangkong.roads)
             shown = Markup('<a href="/logistics/checkpoints/{}">{}</a>').format(
-                value, params.get("checkpoint_name") or value)
+                value, params.get("checkpoint_name") or value
+            )
         elif key in ("due_at", "run_out"):
             shown = _moment(str(value), app_context(request).codes.tz)
         elif key in PARAM_VALUES:
