@@ -14,13 +14,12 @@ masking, audit.
                  person.read_full (one audit row).
     add          logistics.manage and the region inside the jurisdiction (one audit row).
 
-The pass is verified by one call: ``verifier()`` gives passes' ``check_pass`` when that
-capability is installed, else None (verdict 'none': the pass is not read).
+The pass is verified by one call: passes' ``check_pass`` (``verifier``).
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -50,18 +49,16 @@ from fangkong.logistics.crossings import (
 )
 from fangkong.logistics.files import FileCrossing, row_error
 from fangkong.logistics.rules import LogisticsRules
+from fangkong.passes.rules import PassRules
+from fangkong.passes.verify import check_pass
 from fangkong.store.listing import Bounded
 from fangkong.store.tx import write_transaction
 
 
-def verifier() -> PassVerifier | None:
-    """passes' ``check_pass`` when the capability is installed, else None."""
-    try:
-        module = importlib.import_module("fangkong.passes.verify")
-    except ImportError:
-        return None
-    found: PassVerifier | None = getattr(module, "check_pass", None)
-    return found
+def verifier(codes: CodeContext) -> PassVerifier:
+    """passes' ``check_pass`` with the rules of ``codes``' pack (the pass key: the
+    process's own, loaded once)."""
+    return functools.partial(check_pass, rules=PassRules.from_pack(codes.pack), tz=codes.tz)
 
 
 def _checkpoint_for(conn: Connection, call: Call, code: str) -> Row[Any]:
@@ -106,7 +103,7 @@ def _record(
         rules=LogisticsRules.from_pack(codes.pack),
         sealer=codes.sealer,
         codes=codes,
-        verify_pass=verifier(),
+        verify_pass=verifier(codes),
         tz=codes.tz,
     )
 

@@ -43,6 +43,7 @@ RESERVED_SECTIONS = (
     "alerts",
     "command",
     "logistics",
+    "passes",
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
 _PACK_KEYS = ("name", "version", "title_zh", "title_en", "extends", "source")
