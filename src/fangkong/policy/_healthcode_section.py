@@ -43,6 +43,7 @@ RESERVED_SECTIONS = (
     "alerts",
     "command",
     "logistics",
+    "passes",
     "roads",  # issue 20: road status
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)

@@ -39,6 +39,7 @@ PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("alerts", "surveillance"), "fangkong.alerts.rules:AlertRules.from_pack"),
     (("command",), "fangkong.command.rules:CommandRules.from_pack"),
     (("logistics",), "fangkong.logistics.rules:LogisticsRules.from_pack"),
+    (("passes",), "fangkong.passes.rules:PassRules.from_pack"),
     (("roads",), "fangkong.roads.rules:RoadRules.from_pack"),
 )
 

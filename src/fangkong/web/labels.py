@@ -538,6 +538,33 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
     },
 }
 
+# key-freight passes (migration 0025), in a block of their own: a pass's status at a time,
+# the audit log's pass actions and target
+VOCABULARIES["pass_status"] = {
+    "valid": ("有效", "Valid"),
+    "pending": ("未生效", "Not yet in force"),
+    "expired": ("已过期", "Expired"),
+    "revoked": ("已撤销", "Revoked"),
+}
+VOCABULARIES["audit_action"].update({
+    "pass.issue": ("签发通行证", "Pass issued"),
+    "pass.revoke": ("撤销通行证", "Pass revoked"),
+    "pass.read": ("查看通行证", "Pass read"),
+    "pass.list": ("查看通行证列表", "Passes listed"),
+    "pass.verify": ("核验通行证", "Pass verified"),
+})  # fmt: skip
+VOCABULARIES["audit_target"]["pass"] = ("通行证", "Pass")
+
+# checkpoints and crossings (migration 0024), in a block of their own: the audit log's
+# logistics actions and target
+VOCABULARIES["audit_action"].update({
+    "logistics.crossing": ("登记车辆通行查验", "Crossing recorded"),
+    "logistics.import": ("导入通行记录", "Crossings imported"),
+    "logistics.desk": ("查看卡口查验台", "Checkpoint desk read"),
+    "logistics.checkpoint_add": ("添加卡口", "Checkpoint added"),
+})  # fmt: skip
+VOCABULARIES["audit_target"]["checkpoint"] = ("卡口", "Checkpoint")
+
 
 def label(value: object, vocabulary: str, lang: str) -> str:
     """``value``'s label in ``lang`` ("zh" or "en"); None as "—"; a value the vocabulary
