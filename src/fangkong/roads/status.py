@@ -179,17 +179,23 @@ def _latest_reports(conn: Connection, at: datetime) -> dict[str, Report]:
 Window = tuple[dict[str, int], dict[str, list[int]]]
 
 
-def _window(conn: Connection, since: datetime, at: datetime) -> Window:
-    """Per checkpoint, the crossings in (since, at] and their measured waits (one query)."""
+def _window(conn: Connection, codes: Sequence[str], since: datetime, at: datetime) -> Window:
+    """Per checkpoint, the crossings in (since, at] and their measured waits: one query per
+    500 checkpoints, each a range of the (checkpoint, at) index (never a scan of the days
+    of crossings kept), counted per (checkpoint, minutes) so few rows come back."""
     c = crossings.c
     counts: dict[str, int] = defaultdict(int)
     waited: dict[str, list[int]] = defaultdict(list)
-    for code, minutes in conn.execute(
-        select(c.checkpoint_code, c.waited_minutes).where(c.at > since, c.at <= at)
-    ):
-        counts[code] += 1
-        if minutes is not None:
-            waited[code].append(int(minutes))
+    for i in range(0, len(codes), 500):
+        part = list(codes[i : i + 500])
+        for code, minutes, n in conn.execute(
+            select(c.checkpoint_code, c.waited_minutes, func.count())
+            .where(c.checkpoint_code.in_(part), c.at > since, c.at <= at)
+            .group_by(c.checkpoint_code, c.waited_minutes)
+        ):  # fmt: skip
+            counts[code] += int(n)
+            if minutes is not None:
+                waited[code].extend([int(minutes)] * int(n))
     return counts, waited
 
 
@@ -197,7 +203,9 @@ def compute(conn: Connection, *, at: datetime, rules: RoadRules) -> list[RoadSta
     """Every checkpoint's state at ``at`` (reads only)."""
     codes = list(conn.execute(select(checkpoints.c.code).order_by(checkpoints.c.code)).scalars())
     reports = _latest_reports(conn, at)
-    counts, waited = _window(conn, at - timedelta(minutes=rules.throughput_window_minutes), at)
+    counts, waited = _window(
+        conn, codes, at - timedelta(minutes=rules.throughput_window_minutes), at
+    )
     return [road_state(code, reports.get(code), waited.get(code, ()), counts.get(code, 0),
                        at=at, rules=rules) for code in codes]  # fmt: skip
 
