@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, select
 
 from fangkong.auth.guard import Call, hidden, inside, within
 from fangkong.auth.rights import ROAD_READ, ROAD_REPORT
@@ -131,9 +130,9 @@ def _may_report(conn: Connection, call: Call, code: str) -> None:
 
 def report_road(call: Call, report: ReportIn, *, via: str) -> ReportOut:
     """Record a checkpoint's report (``road.report``), audited ``roads.report``."""
-    call.require(ROAD_REPORT)
 
     def body(conn: Connection) -> tuple[ReportOut, str | None]:
+        call.require(ROAD_REPORT)  # inside: a refusal is audited too
         _may_report(conn, call, report.checkpoint_code)
         out = record_report(conn, report, at=call.now(), by=call.actor.name, via=via)
         return out, f"{report.status} {'new' if out.created else 'again'}"
@@ -144,9 +143,9 @@ def report_road(call: Call, report: ReportIn, *, via: str) -> ReportOut:
 def report_file(call: Call, reports: Sequence[ReportIn]) -> list[ReportOut]:
     """A file of reports (``road.report``): all stored or none, a refusal naming its row
     (counted from the header's line, 1), audited ``roads.report`` once."""
-    call.require(ROAD_REPORT)
 
     def body(conn: Connection) -> tuple[list[ReportOut], str | None]:
+        call.require(ROAD_REPORT)  # inside: a refusal is audited too
         out = []
         for row, report in enumerate(reports, start=2):
             try:
@@ -165,23 +164,10 @@ def report_file(call: Call, reports: Sequence[ReportIn]) -> list[ReportOut]:
 
 def refresh_roads(call: Call, rules: RoadRules) -> list[RoadState]:
     """Refresh every checkpoint's state now (the job, by hand), audited ``roads.refresh``."""
-    call.require(ROAD_REPORT)
 
     def body(conn: Connection) -> tuple[list[RoadState], str | None]:
+        call.require(ROAD_REPORT)  # inside: a refusal is audited too
         states = refresh(conn, at=call.now(), rules=rules, by=call.actor.name)
         return states, f"{len(states)} checkpoints"
 
     return call.audited("roads.refresh", None, None, body)
-
-
-def checkpoint_codes_within(call: Call) -> list[str]:
-    """The checkpoints the caller may report for (a form's choices)."""
-    call.require(ROAD_REPORT)
-    cp = checkpoints.c
-    with call.engine.connect() as conn:
-        return list(conn.execute(select(cp.code).where(and_(within(call.actor, cp.region_code)))
-                                 .order_by(cp.code)).scalars())  # fmt: skip
-
-
-def as_dict(row: CheckpointRow) -> dict[str, Any]:
-    return {k: getattr(row, k) for k in CheckpointRow.__dataclass_fields__}
