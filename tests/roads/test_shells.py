@@ -121,3 +121,45 @@ def test_the_page_needs_road_read(app: FastAPI) -> None:
     admin = logged_in(app, "admin")
     assert admin.get("/roads").status_code == 403
     assert 'href="/roads"' not in admin.get("/").text
+
+
+def test_the_report_form(app: FastAPI, world: tuple[Engine, str]) -> None:
+    from fangkong.auth.model import cli_actor
+    from fangkong.auth.users import add_user
+    from fangkong.keys import ServerKeys
+    from tests.api.helpers import csrf_of
+    from tests.conftest import PASSWORD, TEST_SERVER_KEY
+
+    engine, _ = world
+    key = ServerKeys.from_master(TEST_SERVER_KEY).audit
+    add_user(engine, key, cli_actor(), "cmdr", PASSWORD, "commander", "140102", "test")
+    assert 'id="road-report"' not in logged_in(app, "epi").get("/roads").text  # no road.report
+    cmdr = logged_in(app, "cmdr")
+    page = cmdr.get("/roads")
+    assert 'id="road-report"' in page.text
+    assert '<option value="CP-B"' not in page.text  # outside the jurisdiction
+    form = {"csrf_token": csrf_of(page.text), "ref": "form-1", "checkpoint": "CP-C",
+            "status": "closed", "vehicles_waiting": "0", "wait_minutes": "",
+            "lanes_open": "2", "authority_level": "", "authority": "",
+            "reason": "封控"}  # fmt: skip
+    refused = cmdr.post("/roads/report", data=form)
+    assert refused.status_code == 400
+    assert 'data-field="lanes_open"' in refused.text  # next to its field, what was typed kept
+    assert "封控" in refused.text
+    bad = cmdr.post("/roads/report", data={**form, "vehicles_waiting": "lots"})
+    assert bad.status_code == 422
+    assert 'data-field="vehicles_waiting"' in bad.text
+    done = cmdr.post("/roads/report", data={**form, "lanes_open": "0"}, follow_redirects=False)
+    assert done.status_code == 303
+    assert 'id="reported"' in cmdr.get(done.headers["location"]).text
+    again = cmdr.post("/roads/report", data={**form, "lanes_open": "0"}, follow_redirects=False)
+    assert again.status_code == 303  # the same ref: recorded once
+    from sqlalchemy import func
+
+    from fangkong.roads.tables import road_reports
+
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(road_reports)).scalar_one()
+    assert n == 1
+    assert cmdr.post("/roads/report", data={k: v for k, v in form.items()
+                                            if k != "csrf_token"}).status_code == 403  # fmt: skip
