@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from fangkong.auth.model import cli_actor
+from fangkong.auth.users import add_user
 from fangkong.clock import now as utcnow
+from fangkong.keys import ServerKeys
 from fangkong.policy import load_pack
 from fangkong.roads.map import COLOURS
 from fangkong.roads.rules import RoadRules
 from fangkong.roads.status import ReportIn, record_report, refresh
 from tests.api.helpers import make_app
+from tests.conftest import PASSWORD, TEST_SERVER_KEY
 from tests.roads.world import add_checkpoint, add_crossings, spread
 from tests.web.labels_check import raw_in
 from tests.web.live import chromium, live_server, login, province
@@ -49,6 +53,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, twin_files: dict[str, Path]
         for r in reports:
             record_report(conn, r, at=at, by="test", via="form")
         refresh(conn, at=at, rules=rules)
+    key = ServerKeys.from_master(TEST_SERVER_KEY).audit
+    add_user(engine, key, cli_actor(), "desk", PASSWORD, "port_officer", "140102", "test")
     with live_server(engine, home, make_app(engine, home)) as url:
         yield url
 
@@ -113,3 +119,23 @@ def test_on_a_phone_the_map_and_list_fit(server: str) -> None:
         assert box["height"] > 150
         # the list reads as cards: each cell names its column
         assert page.locator("#cp-R-JAM td[data-label]").count() == 8
+
+
+def test_a_desk_reports_a_closure_on_a_phone(server: str) -> None:
+    errors: list[str] = []
+    with chromium() as browser:
+        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        login(page, server, "desk")
+        page.goto(f"{server}/lang/zh?next=/roads")
+        page.wait_for_selector("#road-report")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.select_option("#road-report select[name=checkpoint]", "R-NONE")
+        page.select_option("#road-report select[name=status]", "closed")
+        page.fill("#road-report input[name=lanes_open]", "0")
+        page.select_option("#road-report select[name=authority_level]", "province")
+        page.fill("#road-report input[name=authority]", "省指挥部〔2022〕15号")
+        page.click("#road-report-submit")
+        page.wait_for_selector("#reported")
+        assert "R-NONE" in page.url
+    assert errors == []
