@@ -19,6 +19,8 @@ Issue 20, part 3 (docs/logistics/roads.md):
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -52,13 +54,38 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 def _task_checks(kinds: tuple[str, ...], sources: tuple[str, ...]) -> None:
-    with op.batch_alter_table("command_tasks") as batch:
-        batch.drop_constraint(op.f("ck_command_tasks_kind"), type_="check")
-        batch.drop_constraint(op.f("ck_command_tasks_source_type"), type_="check")
-        batch.create_check_constraint(op.f("ck_command_tasks_kind"), _in("kind", kinds))
-        batch.create_check_constraint(
-            op.f("ck_command_tasks_source_type"), _in("source_type", sources)
-        )
+    """Rewrite command_tasks' CHECK constraints on kind and source_type.
+
+    PostgreSQL: drop and add them. SQLite cannot alter a CHECK, and recreating the table
+    (batch mode) fails once tasks have history rows pointing at them (the old table's
+    implicit DELETE breaks their foreign keys); the list only widens or narrows by a value
+    no row holds, which changes nothing on disk, so the stored schema text is rewritten in
+    this transaction as SQLite's ALTER TABLE page describes for such changes
+    (writable_schema, schema_version + 1).
+    """
+    wanted = {"kind": _in("kind", kinds), "source_type": _in("source_type", sources)}
+    if op.get_bind().dialect.name != "sqlite":
+        for column, check in wanted.items():
+            name = op.f(f"ck_command_tasks_{column}")
+            op.drop_constraint(name, "command_tasks", type_="check")
+            op.create_check_constraint(name, "command_tasks", check)
+        return
+    conn = op.get_bind()
+    sql = conn.execute(sa.text(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'command_tasks'"
+    )).scalar_one()  # fmt: skip
+    for column, check in wanted.items():
+        found = re.search(rf"\b{column} IN \([^)]*\)", sql)
+        if found is None:
+            raise RuntimeError(f"command_tasks: no CHECK on {column} to rewrite")
+        sql = sql[: found.start()] + check + sql[found.end() :]
+    version = conn.execute(sa.text("PRAGMA schema_version")).scalar_one()
+    conn.execute(sa.text("PRAGMA writable_schema = ON"))
+    conn.execute(sa.text(
+        "UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'command_tasks'"
+    ), {"sql": sql})  # fmt: skip
+    conn.execute(sa.text(f"PRAGMA schema_version = {int(version) + 1}"))
+    conn.execute(sa.text("PRAGMA writable_schema = OFF"))
 
 
 def upgrade() -> None:
