@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -141,35 +140,11 @@ def prepare_crossings(
     return bodies, carried
 
 
-def stored_refs(home: Path) -> set[str]:
-    from sqlalchemy import select
-
-    from fangkong.logistics.tables import crossings
-    from fangkong.store.engine import make_engine
-
-    engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
-    with engine.connect() as conn:
-        found = set(conn.execute(select(crossings.c.ref)).scalars())
-    engine.dispose()
-    return found
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--people", type=int, default=5000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--requests", type=int, default=20000, help="per phase, at most")
-    parser.add_argument("--duration", type=float, default=15.0, help="seconds per phase, at most")
-    parser.add_argument("--concurrency", type=int, default=24, help="open connections in all")
-    parser.add_argument("--procs", type=int, default=1, help="httpx generator processes")
+    sl.load_arguments(parser, 20000)
     parser.add_argument("--checkpoints", type=int, default=4)
     parser.add_argument("--passes", type=int, default=200)
-    parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--load", choices=("wrk", "httpx"), default="wrk" if shutil.which("wrk")
-                        else "httpx", help="load generator (wrk when installed)")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--home", type=Path, help="work directory (default: a temporary one)")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
 
     home = args.home or Path(tempfile.mkdtemp(prefix="fk-checkpoint-load-"))
@@ -212,7 +187,9 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    missing = acked - stored_refs(home)
+    from fangkong.logistics.tables import crossings as table
+
+    missing = acked - sl.stored_events(home, table.c.ref)
     health, scan, crossing = rows
     figures = {"health": health, "scan": scan, "crossing": crossing, "missing": len(missing),
                "people_per_crossing": carried / max(1, len(crossings) + len(warm)),
