@@ -4,6 +4,7 @@ is the pass's own (a health-code token never passes for it, nor the reverse)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +15,8 @@ from fangkong.healthcode.errors import ScanMalformed, TokenForged
 from fangkong.passes.model import VERDICTS
 from fangkong.passes.rules import PassRules
 from fangkong.passes.tables import freight_pass_drivers, freight_passes
-from fangkong.passes.token import PassKeys, issue_token
-from fangkong.passes.verify import PassCheck, check_pass
+from fangkong.passes.token import PassKeys, issue_token, key_path
+from fangkong.passes.verify import PassCheck, check_pass, default_keys, default_rules
 
 from .conftest import T0, add_person
 
@@ -163,3 +164,37 @@ def test_a_closed_loop_pass_says_so(stored: Engine, keys: PassKeys, rules: PassR
 def test_a_naive_time_is_refused(stored: Engine, keys: PassKeys, rules: PassRules) -> None:
     with pytest.raises(ValueError, match="naive"):
         _check(stored, keys, rules, SERIAL, at=datetime(2022, 4, 13, 9, 0))  # noqa: DTZ001
+
+
+def test_the_interface_the_crossings_call_is_pinned() -> None:
+    import dataclasses
+    import inspect
+
+    params = inspect.signature(check_pass).parameters
+    assert list(params)[:7] == ["conn", "token_or_serial", "plate", "driver_ids",
+                                "checkpoint_region", "at", "keys"]  # fmt: skip
+    assert [p.kind.name for p in list(params.values())[2:6]] == ["KEYWORD_ONLY"] * 4
+    assert all(params[n].default is None for n in ("keys", "rules", "tz"))
+    assert [f.name for f in dataclasses.fields(PassCheck)] == [
+        "verdict",
+        "serial",
+        "reason_zh",
+        "reason_en",
+    ]
+    assert PassCheck.__dataclass_params__.frozen  # type: ignore[attr-defined]
+
+
+def test_without_keys_and_rules_the_process_defaults_serve(
+    stored: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FANGKONG_HOME", str(tmp_path))
+    keys = default_keys()
+    assert default_keys() is keys  # loaded once per home
+    path = key_path(tmp_path)
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path != tmp_path / "keys" / "qr_ed25519.pem"
+    assert default_rules().driver_test_hours == 48
+    with stored.connect() as conn:
+        got = check_pass(conn, issue_token(keys, SERIAL, 1), plate="晋A12345", driver_ids=[901],
+                         checkpoint_region="140105", at=T0 + timedelta(hours=1))  # fmt: skip
+    assert got.verdict == "valid"

@@ -55,6 +55,9 @@ from fangkong.clock import now as utcnow
 from fangkong.command.figures import FigureRules, run_figures
 from fangkong.command.raising import RaisingRules, raise_tasks
 from fangkong.healthcode.corrections import file_correction
+from fangkong.passes.rules import PassRules
+from fangkong.passes.service import DriverIn, PassRequest
+from fangkong.passes.service import issue as issue_pass
 from fangkong.quarantine.placement import place
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.terms import PlacementRequest
@@ -69,6 +72,7 @@ from tests.api.codes import AUDIT_KEY, codes_of
 from tests.api.helpers import make_app
 from tests.conftest import PASSWORD
 from tests.demo.test_arrivals import run_feed
+from tests.passes.conftest import resident_id
 from tests.quarantine.helpers import COUNTY_A, add, hotel, people
 from tests.web.labels_check import raw_in
 from tests.web.live import chromium, live_server, login, province, watch_console
@@ -218,11 +222,78 @@ def _world(engine: Engine, app: FastAPI) -> int:
     # an administrator not called "admin": the audit log shows who acted, and a user
     # named like a role would read as the role's stored value
     add_user(engine, AUDIT_KEY, cli_actor(), "auditor", PASSWORD, "admin", "140000", "test")
+    _freight_pass(engine, ctx)  # a key-freight pass of the epidemiologist's county
     _roads_world(engine)
     with write_transaction(engine) as conn:
         raise_tasks(conn, RaisingRules.from_context(ctx), at=utcnow())
     run_figures(engine, FigureRules.from_pack(ctx.pack, ctx.tz))
+    _checkpoint_world(engine, ctx)
     return cid
+
+
+def _checkpoint_world(engine: Engine, ctx: Any) -> None:
+    """A checkpoint on a checkpoint venue of county A and a lorry through it just now (its
+    driver sampled and let go): the checkpoints page and the desk hold a row each."""
+    from fangkong.logistics.crossings import (
+        CheckpointIn,
+        CrossingIn,
+        add_checkpoint,
+        record_crossing,
+    )
+    from fangkong.logistics.rules import LogisticsRules
+    from tests.logistics.world import CHECKPOINT, checkpoint_venue, person
+
+    venue, region = checkpoint_venue(engine)
+    now = utcnow()
+    cp = CheckpointIn(
+        CHECKPOINT,
+        "G5 京昆高速太原西收费站",
+        "toll_station",
+        region,
+        "G5 京昆高速",
+        37.8,
+        112.5,
+        4,
+        venue,
+    )
+    lorry = CrossingIn(
+        CHECKPOINT,
+        "walk-1",
+        now - timedelta(minutes=5),
+        "in",
+        "冀A12345",
+        "lorry",
+        "key_supplies",
+        "130102",
+        COUNTY_A,
+        ["130102"],
+        [person(901)],
+        waited_minutes=12,
+    )
+    rules = LogisticsRules.from_pack(ctx.pack)
+    with write_transaction(engine) as conn:
+        add_checkpoint(conn, cp)
+        record_crossing(
+            conn,
+            lorry,
+            at=now,
+            actor="test",
+            via="api",
+            rules=rules,
+            sealer=ctx.sealer,
+            codes=ctx,
+        )
+
+
+def _freight_pass(engine: Engine, ctx: Any) -> None:
+    now = utcnow()
+    driver = DriverIn(resident_id("320102", 1), "钱七", now - timedelta(hours=6))
+    until = now + timedelta(days=7)
+    req = PassRequest("晋A12345", "lorry", "key_supplies", "320100", "140102", now, until,
+                      "140102", (driver,), ("130100",), "太原物流")  # fmt: skip
+    with write_transaction(engine) as conn:
+        issue_pass(conn, req, at=now, by="test", rules=PassRules.from_pack(ctx.pack),
+                   sealer=ctx.sealer, tz=ctx.tz)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -337,12 +408,15 @@ def every_page(page: Any, site: Site) -> dict[str, str]:
         "task": first_link(page, f"{u}/command/tasks", "main a[href^='/command/tasks/']"),
         "accountability": "/command/accountability",
         "public-risk-areas": "/risk-areas",
+        "checkpoint-desk": "/logistics/checkpoints/CK-G5-01",
+        "pass": first_link(page, f"{u}/passes", "#passes a[href^='/passes/']"),
     }
 
 
 # The pages field staff open on a phone: these may never scroll sideways at 390 px
 FIELD = ("arrivals", "traveller", "tubes", "tube", "overdue-tubes", "sampling",
-         "daily-checks", "facility", "facilities", "alert", "task", "case")  # fmt: skip
+         "daily-checks", "facility", "facilities", "alert", "task", "case",
+         "logistics-checkpoints", "checkpoint-desk")  # fmt: skip
 
 
 @dataclass

@@ -35,13 +35,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, select
 
 from fangkong import bounds
 from fangkong.arrivals.manifests import ManifestHeader, register_manifest
 from fangkong.arrivals.rules import ArrivalRules
 from fangkong.errors import BadInput, Conflict, FieldProblem, InvalidFields, NotFound, Problem
-from fangkong.healthcode.codes import current_code
+from fangkong.healthcode.codes import stored_colours
 from fangkong.healthcode.context import CodeContext
 from fangkong.identity.sealing import Sealer
 from fangkong.logistics.check import CrossingCheck, PersonCheck, PersonFacts, check_crossing
@@ -421,8 +421,17 @@ def add_checkpoint(conn: Connection, cp: CheckpointIn) -> bool:
     return True
 
 
+_CHECKPOINT = select(checkpoints).where(checkpoints.c.code == bindparam("code"))
+_BY_VENUE = select(checkpoints).where(checkpoints.c.venue_code == bindparam("venue"))
+_STORED = select(crossings).where(
+    crossings.c.checkpoint_code == bindparam("cp"), crossings.c.ref == bindparam("ref")
+)
+_REGION = select(regions.c.code).where(regions.c.code == bindparam("code"))
+_INSERT = crossings.insert().returning(crossings.c.id)
+
+
 def get_checkpoint(conn: Connection, code: str) -> Row[Any]:
-    row = conn.execute(select(checkpoints).where(checkpoints.c.code == code)).first()
+    row = conn.execute(_CHECKPOINT, {"code": code}).first()
     if row is None:
         raise CheckpointUnknown(
             _p("checkpoint_unknown", f"无此卡口 {code!r}", f"no checkpoint {code!r}")
@@ -432,11 +441,7 @@ def get_checkpoint(conn: Connection, code: str) -> Row[Any]:
 
 def checkpoint_of_venue(conn: Connection, venue_code: str | None) -> Row[Any]:
     """The checkpoint a device's venue belongs to."""
-    row = (
-        conn.execute(select(checkpoints).where(checkpoints.c.venue_code == venue_code)).first()
-        if venue_code
-        else None
-    )
+    row = conn.execute(_BY_VENUE, {"venue": venue_code}).first() if venue_code else None
     if row is None:
         raise CheckpointUnknown(
             _p(
@@ -513,11 +518,6 @@ class _Facts:
     risk: dict[int, tuple[str, str] | None] = field(default_factory=dict)
 
 
-def _colour(conn: Connection, person_id: int) -> str:
-    code = current_code(conn, person_id)
-    return "none" if code is None else code.colour.label
-
-
 def _facts(conn: Connection, c: CrossingIn, ids: Sequence[int], rules: LogisticsRules) -> _Facts:
     facts = _Facts()
     valid_since = c.at - timedelta(hours=rules.test_valid_hours)
@@ -530,8 +530,9 @@ def _facts(conn: Connection, c: CrossingIn, ids: Sequence[int], rules: Logistics
         key=lambda t: ("low", "medium", "high").index(t[0]),
         default=None,
     )
+    colours = stored_colours(conn, ids)
     for pid, p in zip(ids, c.people, strict=True):
-        facts.colours[pid] = _colour(conn, pid)
+        facts.colours[pid] = colours.get(pid, "none")
         shown = p.negative_test_at is not None and valid_since <= p.negative_test_at <= c.at
         facts.tested[pid] = pid in negatives or shown
         facts.risk[pid] = worst  # the vehicle's history is each of its people's
@@ -589,15 +590,11 @@ def record_crossing(
     sealed, bad = _sealed_people(crossing, sealer, at.astimezone(tz).date())
     if bad:
         raise _invalid(crossing, bad)
-    old = conn.execute(
-        select(crossings).where(
-            crossings.c.checkpoint_code == cp.code, crossings.c.ref == crossing.ref
-        )
-    ).first()
+    old = conn.execute(_STORED, {"cp": cp.code, "ref": crossing.ref}).first()
     if old is not None:
         return _replayed(conn, old, crossing, plate, sealed, rules)
     in_province = crossing.destination_region
-    known = conn.execute(select(regions.c.code).where(regions.c.code == in_province)).first()
+    known = conn.execute(_REGION, {"code": in_province}).first()
     residence = in_province if known is not None else cp.region_code
     ids, _ = find_or_create_by_document(conn, sealed, [residence] * len(sealed), at)
     facts = _facts(conn, crossing, ids, rules)
@@ -617,27 +614,26 @@ def record_crossing(
     outcome = check_crossing(person_facts, rules, cargo_class=crossing.cargo_class, verdict=verdict)
     crossing_id = int(
         conn.execute(
-            crossings.insert()
-            .values(
-                checkpoint_code=cp.code,
-                ref=crossing.ref,
-                at=crossing.at.astimezone(UTC),
-                direction=crossing.direction,
-                plate=plate,
-                vehicle_kind=crossing.vehicle_kind,
-                cargo_class=crossing.cargo_class,
-                origin_region=crossing.origin_region,
-                destination_region=crossing.destination_region,
-                history=list(crossing.history),
-                pass_serial=serial,
-                pass_verdict=verdict,
-                outcome=outcome.outcome,
-                waited_minutes=crossing.waited_minutes,
-                recorded_at=at,
-                recorded_by=actor[:80],
-                via=via,
-            )
-            .returning(crossings.c.id)
+            _INSERT,
+            {
+                "checkpoint_code": cp.code,
+                "ref": crossing.ref,
+                "at": crossing.at.astimezone(UTC),
+                "direction": crossing.direction,
+                "plate": plate,
+                "vehicle_kind": crossing.vehicle_kind,
+                "cargo_class": crossing.cargo_class,
+                "origin_region": crossing.origin_region,
+                "destination_region": crossing.destination_region,
+                "history": list(crossing.history),
+                "pass_serial": serial,
+                "pass_verdict": verdict,
+                "outcome": outcome.outcome,
+                "waited_minutes": crossing.waited_minutes,
+                "recorded_at": at,
+                "recorded_by": actor[:80],
+                "via": via,
+            },
         ).scalar_one()
     )
     barcodes = _sample(conn, crossing, cp, ids, outcome, rules, codes, testing_rules, actor, at)

@@ -14,11 +14,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from fangkong.riskareas.rules import RANK
 from fangkong.riskareas.tables import risk_area_changes, risk_areas
 from fangkong.store.schema import regions
+
+_AREAS = select(
+    risk_areas.c.id, risk_areas.c.region_code, risk_areas.c.name, risk_areas.c.level,
+    risk_areas.c.since,
+).where(risk_areas.c.since <= bindparam("until"))  # fmt: skip
+_CHANGES = (
+    select(risk_area_changes.c.area_id, risk_area_changes.c.at, risk_area_changes.c.to_level)
+    .where(risk_area_changes.c.at <= bindparam("until"))
+    .order_by(risk_area_changes.c.at)
+)
 
 
 def _ancestors(conn: Connection, codes: Sequence[str]) -> dict[str, set[str]]:
@@ -47,23 +57,11 @@ def levels_touching(
     wanted = sorted(set(region_codes))
     if not wanted:
         return {}
-    areas = conn.execute(
-        select(
-            risk_areas.c.id,
-            risk_areas.c.region_code,
-            risk_areas.c.name,
-            risk_areas.c.level,
-            risk_areas.c.since,
-        ).where(risk_areas.c.since <= until)
-    ).all()
+    areas = conn.execute(_AREAS, {"until": until}).all()
     if not areas:
         return {}
     steps: dict[int, list[tuple[datetime, str]]] = {}
-    for c in conn.execute(
-        select(risk_area_changes.c.area_id, risk_area_changes.c.at, risk_area_changes.c.to_level)
-        .where(risk_area_changes.c.at <= until)
-        .order_by(risk_area_changes.c.at)
-    ):
+    for c in conn.execute(_CHANGES, {"until": until}):
         steps.setdefault(int(c.area_id), []).append((c.at, c.to_level))
     held: dict[int, str] = {}
     for a in areas:

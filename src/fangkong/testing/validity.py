@@ -12,9 +12,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from fangkong.testing.tables import results, tube_members, tubes
+
+_t, _m, _r = tubes.c, tube_members.c, results.c
+_NEGATIVES = (
+    select(
+        _m.person_id,
+        _t.id,
+        _t.collected_at,
+        _r.id.label("rid"),
+        _r.tested_at,
+        _r.outcome,
+        _r.lab_valid,
+    )
+    .join(tubes, _t.id == _m.tube_id)
+    .join(results, _r.tube_id == _t.id)
+    .where(
+        _m.person_id.in_(bindparam("people", expanding=True)),
+        _t.collected_at >= bindparam("since"),
+        _t.collected_at <= bindparam("until"),
+        _r.tested_at <= bindparam("until"),
+    )
+)
 
 
 def latest_negative(
@@ -25,26 +46,7 @@ def latest_negative(
     people = sorted(set(person_ids))
     if not people:
         return {}
-    t, m, r = tubes.c, tube_members.c, results.c
-    rows = conn.execute(
-        select(
-            m.person_id,
-            t.id,
-            t.collected_at,
-            r.id.label("rid"),
-            r.tested_at,
-            r.outcome,
-            r.lab_valid,
-        )
-        .join(tubes, t.id == m.tube_id)
-        .join(results, r.tube_id == t.id)
-        .where(
-            m.person_id.in_(people),
-            t.collected_at >= since,
-            t.collected_at <= until,
-            r.tested_at <= until,
-        )
-    ).all()
+    rows = conn.execute(_NEGATIVES, {"people": people, "since": since, "until": until}).all()
     latest: dict[tuple[int, int], tuple[tuple[datetime, int], bool, datetime]] = {}
     for row in rows:
         key = (int(row.person_id), int(row.id))
