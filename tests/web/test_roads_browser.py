@@ -98,6 +98,11 @@ def test_the_map_colours_each_checkpoint_by_its_state(server: str, lang: str,
         assert "测试卡口3" in title
         assert raw_in(page.content()) == []
         page.screenshot(path=str(tmp_path / f"roads-{lang}.png"), full_page=True)
+        page.locator('#road-map a[href$="/R-JAM"] circle').click()  # to its checkpoint page
+        page.wait_for_url("**/logistics/checkpoints/R-JAM")
+        assert "测试卡口1" in page.content()
+        page.go_back()
+        page.wait_for_selector("#road-legend")
         page.locator("#road-legend a").nth(1).click()  # congested only
         page.wait_for_url("**/roads?state=congested")
         assert page.locator("#road-states tbody tr").count() == 1
