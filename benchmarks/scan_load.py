@@ -169,16 +169,17 @@ async def _drive(
                 try:
                     if item["body"] is None:
                         r = await client.get("/health")
-                    else:
+                    else:  # a scan, or another device's request (checkpoint_load.py)
                         r = await client.post(
-                            "/api/v1/scan",
+                            item.get("path", "/api/v1/scan"),
                             json=item["body"],
                             headers={"Authorization": f"Bearer {item['auth']}"},
                         )
                     status = r.status_code
                 except httpx.HTTPError:
                     status = 0
-                event = "" if item["body"] is None else item["body"]["event_id"]
+                body = item["body"] or {}
+                event = str(body.get("event_id") or body.get("ref") or "")
                 results.append((status, time.perf_counter() - t0, event))
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -271,10 +272,12 @@ end
 
 
 def run_wrk(url: str, home: Path, items: list[dict[str, Any]], path: str, threads: int,
-            connections: int, duration: float) -> dict[str, Any]:  # fmt: skip
-    """One phase with wrk (a native load generator): per-thread slices of ``items``."""
+            connections: int, duration: float,
+            ack: str = "event_id") -> dict[str, Any]:  # fmt: skip
+    """One phase with wrk (a native load generator): per-thread slices of ``items``; an
+    answer counts as acknowledged by its ``ack`` field (a scan's event id)."""
     script = home / "scan.lua"
-    script.write_text(WRK_SCRIPT)
+    script.write_text(WRK_SCRIPT.replace('"event_id":', f'"{ack}":'))
     lines = home / "scans.tsv"
     with lines.open("w") as f:
         for item in items:
@@ -325,7 +328,8 @@ def summary(name: str, wall: float, results: list[tuple[int, float, str]]) -> di
     }
 
 
-def stored_events(home: Path) -> set[str]:
+def stored_events(home: Path, column: Any = None) -> set[str]:
+    """The values of ``column`` (default: the scans' event ids) stored in ``home``'s database."""
     from sqlalchemy import select
 
     from fangkong.healthcode.tables import scans
@@ -333,20 +337,21 @@ def stored_events(home: Path) -> set[str]:
 
     engine = make_engine(f"sqlite:///{home / 'fangkong.db'}")
     with engine.connect() as conn:
-        found = set(conn.execute(select(scans.c.client_event_id)).scalars())
+        found = set(conn.execute(select(scans.c.client_event_id if column is None else column))
+                    .scalars())  # fmt: skip
     engine.dispose()
     return found
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def load_arguments(parser: argparse.ArgumentParser, requests: int) -> None:
+    """The options of a load benchmark against ``fangkong serve`` (this one's and
+    checkpoint_load.py's): the province, the phases, the load generator, the server."""
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--requests", type=int, default=90000, help="per phase, at most")
+    parser.add_argument("--requests", type=int, default=requests, help="per phase, at most")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per phase, at most")
     parser.add_argument("--concurrency", type=int, default=24, help="open connections in all")
     parser.add_argument("--procs", type=int, default=1, help="load generator processes")
-    parser.add_argument("--by", choices=("token", "id_number", "mix"), default="token")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
                         help="server processes (default: cores, at most 2)")  # fmt: skip
     parser.add_argument("--load", choices=("wrk", "httpx"), default="wrk" if shutil.which("wrk")
@@ -354,6 +359,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--home", type=Path, help="work directory (default: a temporary one)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    load_arguments(parser, 90000)
+    parser.add_argument("--by", choices=("token", "id_number", "mix"), default="token")
     args = parser.parse_args()
 
     home = args.home or Path(tempfile.mkdtemp(prefix="fk-scan-load-"))

@@ -47,7 +47,7 @@ SCOPE_PATHS: dict[str, str] = {
     "scan": r"^/api/v1/scan",
     "lab": r"^/api/v1/lab/",
     "sampling": r"^/api/v1/(samples|tubes/)",
-    "checkpoint": r"^/api/v1/arrivals/",
+    "checkpoint": r"^/api/v1/(arrivals/|crossings)",
     "signals": r"^/api/v1/signals",
     "quarantine": r"^/api/v1/quarantine/",
     "tasks": r"^/api/v1/command/tasks",

@@ -190,6 +190,25 @@ def _resident_of_a_compound(engine: Engine) -> tuple[str, int]:
         return str(home.scalar_one()), pid
 
 
+def _roads_world(engine: Engine) -> None:
+    """The road-status map (issue 20): a checkpoint congested, one closed without authority,
+    one flowing; refreshed, so their alerts are tasks of the county."""
+    from fangkong.policy import load_pack
+    from fangkong.roads.rules import RoadRules
+    from fangkong.roads.status import ReportIn, record_report, refresh
+    from tests.roads.world import add_checkpoint
+
+    rules, at = RoadRules.from_pack(load_pack("protocol-9")), utcnow()
+    with write_transaction(engine) as conn:
+        for code, lat in (("WP-1", 37.9), ("WP-2", 37.7), ("WP-3", 37.8)):
+            add_checkpoint(conn, code, COUNTY_A, name=f"{code} 收费站", lat=lat, lon=112.5)
+        for report in (ReportIn("WP-1", "1", at, rules.queue_limit_vehicles + 1, 20, 2, "open"),
+                       ReportIn("WP-2", "1", at, 0, None, 0, "closed"),
+                       ReportIn("WP-3", "1", at, 3, 2, 4, "open")):  # fmt: skip
+            record_report(conn, report, at=at, by="test", via="form")
+        refresh(conn, at=at, rules=rules)
+
+
 def _world(engine: Engine, app: FastAPI) -> int:
     """The world of the module docstring; returns the campaign's id."""
     ctx = codes_of(app)
@@ -213,10 +232,66 @@ def _world(engine: Engine, app: FastAPI) -> int:
     add_user(engine, AUDIT_KEY, cli_actor(), "auditor", PASSWORD, "admin", "140000", "test")
     _freight_pass(engine, ctx)  # a key-freight pass of the epidemiologist's county
     _supply_world(engine, ctx)
+    _roads_world(engine)
     with write_transaction(engine) as conn:
         raise_tasks(conn, RaisingRules.from_context(ctx), at=utcnow())
     run_figures(engine, FigureRules.from_pack(ctx.pack, ctx.tz))
+    _checkpoint_world(engine, ctx)
     return cid
+
+
+def _checkpoint_world(engine: Engine, ctx: Any) -> None:
+    """A checkpoint on a checkpoint venue of county A and a lorry through it just now (its
+    driver sampled and let go): the checkpoints page and the desk hold a row each."""
+    from fangkong.logistics.crossings import (
+        CheckpointIn,
+        CrossingIn,
+        add_checkpoint,
+        record_crossing,
+    )
+    from fangkong.logistics.rules import LogisticsRules
+    from tests.logistics.world import CHECKPOINT, checkpoint_venue, person
+
+    venue, region = checkpoint_venue(engine)
+    now = utcnow()
+    cp = CheckpointIn(
+        CHECKPOINT,
+        "G5 京昆高速太原西收费站",
+        "toll_station",
+        region,
+        "G5 京昆高速",
+        37.8,
+        112.5,
+        4,
+        venue,
+    )
+    lorry = CrossingIn(
+        CHECKPOINT,
+        "walk-1",
+        now - timedelta(minutes=5),
+        "in",
+        "冀A12345",
+        "lorry",
+        "key_supplies",
+        "130102",
+        COUNTY_A,
+        ["130102"],
+        [person(901)],
+        waited_minutes=12,
+    )
+    rules = LogisticsRules.from_pack(ctx.pack)
+    with write_transaction(engine) as conn:
+        add_checkpoint(conn, cp)
+        record_crossing(
+            conn,
+            lorry,
+            at=now,
+            actor="test",
+            via="api",
+            rules=rules,
+            sealer=ctx.sealer,
+            codes=ctx,
+        )
 
 
 def _freight_pass(engine: Engine, ctx: Any) -> None:
@@ -357,6 +432,7 @@ def every_page(page: Any, site: Site) -> dict[str, str]:
         "task": first_link(page, f"{u}/command/tasks", "main a[href^='/command/tasks/']"),
         "accountability": "/command/accountability",
         "public-risk-areas": "/risk-areas",
+        "checkpoint-desk": "/logistics/checkpoints/CK-G5-01",
         "pass": first_link(page, f"{u}/passes", "#passes a[href^='/passes/']"),
         "supply-outlets": "/supply/outlets",
     }
@@ -364,7 +440,8 @@ def every_page(page: Any, site: Site) -> dict[str, str]:
 
 # The pages field staff open on a phone: these may never scroll sideways at 390 px
 FIELD = ("arrivals", "traveller", "tubes", "tube", "overdue-tubes", "sampling",
-         "daily-checks", "facility", "facilities", "alert", "task", "case")  # fmt: skip
+         "daily-checks", "facility", "facilities", "alert", "task", "case",
+         "logistics-checkpoints", "checkpoint-desk")  # fmt: skip
 
 
 @dataclass

@@ -283,6 +283,20 @@ def current_code(bind: Bind, person_id: int) -> StoredCode | None:
     )
 
 
+_COLOURS = select(health_codes.c.person_id, health_codes.c.colour).where(
+    health_codes.c.person_id.in_(bindparam("people", expanding=True))
+)
+
+
+def stored_colours(conn: Connection, person_ids: Sequence[int]) -> dict[int, str]:
+    """The stored colours (as last evaluated) of ``person_ids``, one query; a person never
+    evaluated is absent (a checkpoint reads the codes of a vehicle's people at once)."""
+    if not person_ids:
+        return {}
+    rows = conn.execute(_COLOURS, {"people": sorted(set(person_ids))})
+    return {int(pid): Colour.parse(colour).label for pid, colour in rows}
+
+
 def _code_ref(conn: Connection, ctx: CodeContext, person_id: int, at: datetime) -> bytes:
     ref = conn.execute(
         select(health_codes.c.qr_ref).where(health_codes.c.person_id == person_id)

@@ -42,8 +42,10 @@ RESERVED_SECTIONS = (
     "surveillance",
     "alerts",
     "command",
+    "logistics",
     "passes",
     "supply",  # issue 20: necessities
+    "roads",  # issue 20: road status
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
 _PACK_KEYS = ("name", "version", "title_zh", "title_en", "extends", "source")

@@ -85,9 +85,10 @@ def _labels(lang: str) -> dict[str, Any]:
 # a raised task's parameter → the vocabulary its value is said in (others are shown as kept:
 # names, counts); "area_id", "title" and "detail" are not facts of their own
 PARAM_VALUES = {"severity": "alert_severity", "stage": "arrival_stage", "level": "risk_level",
-                "to": "risk_level"}  # fmt: skip
+                "to": "risk_level",
+                "condition": "road_condition"}  # fmt: skip
 PARAM_VALUES["cause"] = "supply_cause"  # issue 20: a supply floor's cause
-PARAM_HIDDEN = frozenset({"area_id", "title", "detail"})
+PARAM_HIDDEN = frozenset({"area_id", "title", "detail", "checkpoint_name"})
 
 
 def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Markup | str]]:
@@ -113,6 +114,10 @@ def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Mark
         elif key == "good":  # issue 20: a supply task's good, by the pack's name
             good = SupplyRules.from_pack(pack).goods.get(str(value))
             shown = good.label(lang) if good else readable(str(value), "good")
+        elif key == "checkpoint":  # a road alert's checkpoint (fangkong.roads)
+            shown = Markup('<a href="/logistics/checkpoints/{}">{}</a>').format(
+                value, params.get("checkpoint_name") or value
+            )
         elif key in ("due_at", "run_out"):
             shown = _moment(str(value), app_context(request).codes.tz)
         elif key in PARAM_VALUES:

@@ -74,6 +74,12 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "run_out": ("预计用尽日期", "Runs out on"),
         "level": ("风险等级", "Level"),
         "to": ("降为", "Lowered to"),
+        # road alerts (fangkong.roads)
+        "checkpoint": ("卡口", "Checkpoint"),
+        "condition": ("情形", "Condition"),
+        "observed": ("实测", "Observed"),
+        "limit": ("限值", "Limit"),
+        "authority": ("决定机关", "Authority"),
     },
     "risk_origin": {
         "designated": ("划定", "Designated"),
@@ -243,6 +249,7 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "region_day": ("地区日报", "Region's day"),
         "risk_area_need": ("封控区需求", "Sealed-area need"),
         "risk_area": ("风险区", "Risk area"),
+        "road_alert": ("道路通行预警", "Road alert"),
     },
     "need_status": {
         "open": ("待办", "Open"),
@@ -384,6 +391,37 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "red": ("红码", "Red code"),
         "none": ("未查到健康码", "No health code found"),
     },
+    # road status (fangkong.roads, migration 0026)
+    "road_state": {
+        "normal": ("畅通", "Flowing"),
+        "congested": ("拥堵", "Congested"),
+        "closed_authorised": ("依令关闭", "Closed by order"),
+        "closed_unauthorised": ("擅自关闭", "Closed without authority"),
+        "no_data": ("无数据", "No data"),
+    },
+    "road_report_status": {
+        "open": ("正常通行", "Open"),
+        "restricted": ("限流通行", "Restricted"),
+        "closed": ("关闭", "Closed"),
+    },
+    "road_condition": {
+        "queue": ("排队车辆超限", "Queue over the limit"),
+        "wait": ("等待时间超限", "Wait over the limit"),
+        "closure_unauthorised": ("未经批准关闭", "Closed without authority"),
+    },
+    "authority_level": {
+        "national": ("国家", "National"),
+        "province": ("省级", "Provincial"),
+        "city": ("市级", "City"),
+        "county": ("县级", "County"),
+        "township": ("乡镇", "Township"),
+    },
+    "road_report_via": {
+        "api": ("设备接口", "Device API"),
+        "file": ("文件导入", "File import"),
+        "form": ("页面上报", "Page form"),
+        "cli": ("命令行", "Command line"),
+    },
     # the audit log (audit_log.action, .outcome, .target_type): the actions are those the
     # code audits (tests/web/audit_actions.py reads them from the source)
     "audit_action": {
@@ -454,6 +492,8 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "needs.view": ("查看封控区需求", "Sealed-area needs read"),
         "needs.change": ("处理封控区需求", "Sealed-area need changed"),
         "riskarea.designate": ("划定/调整风险区", "Risk area designated"),
+        "roads.report": ("上报卡口通行状况", "Checkpoint traffic reported"),
+        "roads.refresh": ("刷新道路通行状态", "Road status refreshed"),
         "command.board": ("查看态势看板", "Situation board read"),
         "command.wall": ("查看大屏", "Wall screen read"),
         "command.briefing": ("查看日报", "Briefing read"),
@@ -494,6 +534,7 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "risk_area": ("风险区", "Risk area"),
         "task": ("任务", "Task"),
         "briefing": ("日报", "Briefing"),
+        "checkpoint": ("卡口", "Checkpoint"),
     },
 }
 
@@ -549,6 +590,16 @@ VOCABULARIES["audit_action"] |= {
 }
 VOCABULARIES["audit_target"] |= {"outlet": ("保供网点", "Outlet"),
                                  "delivery": ("配送", "Delivery")}  # fmt: skip
+
+# checkpoints and crossings (migration 0024), in a block of their own: the audit log's
+# logistics actions and target
+VOCABULARIES["audit_action"].update({
+    "logistics.crossing": ("登记车辆通行查验", "Crossing recorded"),
+    "logistics.import": ("导入通行记录", "Crossings imported"),
+    "logistics.desk": ("查看卡口查验台", "Checkpoint desk read"),
+    "logistics.checkpoint_add": ("添加卡口", "Checkpoint added"),
+})  # fmt: skip
+VOCABULARIES["audit_target"]["checkpoint"] = ("卡口", "Checkpoint")
 
 
 def label(value: object, vocabulary: str, lang: str) -> str:

@@ -1,7 +1,7 @@
 """key-freight passes and their drivers (重点物资运输车辆通行证)
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-07 18:00:00
 
 The tables of fangkong.passes.tables: freight_passes (one row per pass: serial, revision,
@@ -20,7 +20,7 @@ from fangkong.migrations.grants import grant_rights, revoke_rights
 from fangkong.store.types import UTCDateTime
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
