@@ -19,11 +19,10 @@ Issue 20, part 3 (docs/logistics/roads.md):
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy as sa
 from alembic import op
 
+from fangkong.migrations.checks import redraw_check
 from fangkong.migrations.grants import grant_rights, revoke_rights
 from fangkong.store.types import UTCDateTime
 
@@ -54,38 +53,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 def _task_checks(kinds: tuple[str, ...], sources: tuple[str, ...]) -> None:
-    """Rewrite command_tasks' CHECK constraints on kind and source_type.
-
-    PostgreSQL: drop and add them. SQLite cannot alter a CHECK, and recreating the table
-    (batch mode) fails once tasks have history rows pointing at them (the old table's
-    implicit DELETE breaks their foreign keys); the list only widens or narrows by a value
-    no row holds, which changes nothing on disk, so the stored schema text is rewritten in
-    this transaction as SQLite's ALTER TABLE page describes for such changes
-    (writable_schema, schema_version + 1).
-    """
-    wanted = {"kind": _in("kind", kinds), "source_type": _in("source_type", sources)}
-    if op.get_bind().dialect.name != "sqlite":
-        for column, check in wanted.items():
-            name = op.f(f"ck_command_tasks_{column}")
-            op.drop_constraint(name, "command_tasks", type_="check")
-            op.create_check_constraint(name, "command_tasks", check)
-        return
-    conn = op.get_bind()
-    sql = conn.execute(sa.text(
-        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'command_tasks'"
-    )).scalar_one()  # fmt: skip
-    for column, check in wanted.items():
-        found = re.search(rf"\b{column} IN \([^)]*\)", sql)
-        if found is None:
-            raise RuntimeError(f"command_tasks: no CHECK on {column} to rewrite")
-        sql = sql[: found.start()] + check + sql[found.end() :]
-    version = conn.execute(sa.text("PRAGMA schema_version")).scalar_one()
-    conn.execute(sa.text("PRAGMA writable_schema = ON"))
-    conn.execute(sa.text(
-        "UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'command_tasks'"
-    ), {"sql": sql})  # fmt: skip
-    conn.execute(sa.text(f"PRAGMA schema_version = {int(version) + 1}"))
-    conn.execute(sa.text("PRAGMA writable_schema = OFF"))
+    """Draw command_tasks' CHECK constraints on kind and source_type again
+    (``migrations.checks.redraw_check``: the table is never copied on SQLite)."""
+    redraw_check("command_tasks", op.f("ck_command_tasks_kind"), _in("kind", kinds))
+    redraw_check("command_tasks", op.f("ck_command_tasks_source_type"),
+                 _in("source_type", sources))  # fmt: skip
 
 
 def upgrade() -> None:

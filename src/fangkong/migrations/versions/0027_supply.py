@@ -1,7 +1,7 @@
 """necessities: outlets, daily reports, deliveries to sealed areas, floor alerts
 
 Revision ID: 0027
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-07 18:00:00
 
 Issue 20, part 4 (docs/logistics/supply.md). The tables of fangkong.supply.tables:
@@ -12,7 +12,7 @@ floor breached; ``open_key`` UNIQUE while open: one open alert per cause × regi
 
 ``command_tasks`` takes a new kind ``supply_floor`` raised from the source type
 ``supply_alert``: its CHECK constraints on kind and source_type are drawn again with the
-lists of 0018 plus these (the lists as they were when this revision was written), through
+lists of 0026 plus these (the lists as they were when this revision was written), through
 ``migrations.checks.redraw_check`` (on SQLite the table is not copied: other tables'
 rows reference it).
 
@@ -30,7 +30,7 @@ from fangkong.migrations.grants import grant_rights, revoke_rights
 from fangkong.store.types import UTCDateTime
 
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 
@@ -44,12 +44,12 @@ ROLE_RIGHTS = {
     "epidemiologist": ["supply.read"],
     "viewer": ["supply.read"],
 }
-# command_tasks' CHECK lists: 0018's, and with this revision's additions
-_KINDS_0018 = ("'alert','closed_loop_overdue','awaiting_placement','area_need','late_tubes',"
-               "'lifting_due','capacity_shortage','manual'")  # fmt: skip
-_SOURCES_0018 = "'alert','arrival','region_day','risk_area_need','risk_area'"
-_KINDS = _KINDS_0018 + ",'supply_floor'"
-_SOURCES = _SOURCES_0018 + ",'supply_alert'"
+# command_tasks' CHECK lists: 0026's, and with this revision's additions
+_KINDS_0026 = ("'alert','closed_loop_overdue','awaiting_placement','area_need','late_tubes',"
+               "'lifting_due','capacity_shortage','road_alert','manual'")  # fmt: skip
+_SOURCES_0026 = "'alert','arrival','region_day','risk_area_need','risk_area','road_alert'"
+_KINDS = _KINDS_0026 + ",'supply_floor'"
+_SOURCES = _SOURCES_0026 + ",'supply_alert'"
 
 
 def _task_checks(kinds: str, sources: str) -> None:
@@ -174,7 +174,7 @@ def downgrade() -> None:
     op.execute("DELETE FROM command_task_changes WHERE task_id IN "
                "(SELECT id FROM command_tasks WHERE kind = 'supply_floor')")  # fmt: skip
     op.execute("DELETE FROM command_tasks WHERE kind = 'supply_floor'")
-    _task_checks(_KINDS_0018, _SOURCES_0018)
+    _task_checks(_KINDS_0026, _SOURCES_0026)
     for table, indexes in (
         ("supply_alerts", ("ix_supply_alerts_region_code",)),
         ("supply_deliveries", ("ix_supply_deliveries_planned_for_status",)),
