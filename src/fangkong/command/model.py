@@ -45,10 +45,12 @@ TASK_KINDS: tuple[TaskKind, ...] = (
     TaskKind("lifting_due", "风险区到期解封", "risk area due for lifting", "risk_area"),
     TaskKind("capacity_shortage", "隔离资源预测短缺", "forecast capacity shortage", "region_day"),
     TaskKind("manual", "指挥部交办", "set by a commander", None),
+    TaskKind("care_need", "急需就医", "urgent medical need", "care_need"),  # 0028
 )  # fmt: skip
 KIND = {k.key: k for k in TASK_KINDS}
 # source types: the row a task is raised from (region_day: "<region code>/<ISO date>")
-SOURCE_TYPES = ("alert", "arrival", "region_day", "risk_area_need", "risk_area")
+SOURCE_TYPES = ("alert", "arrival", "region_day", "risk_area_need", "risk_area",
+                "care_need")  # fmt: skip
 
 TASK_STATUSES: tuple[Term, ...] = (
     Term("open", "待办", "open"),

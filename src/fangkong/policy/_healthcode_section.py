@@ -42,6 +42,7 @@ RESERVED_SECTIONS = (
     "surveillance",
     "alerts",
     "command",
+    "care",  # issue 20: the care register (fangkong.care.rules)
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
 _PACK_KEYS = ("name", "version", "title_zh", "title_en", "extends", "source")

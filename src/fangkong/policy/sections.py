@@ -38,6 +38,7 @@ PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("arrivals",), "fangkong.arrivals.rules:ArrivalRules.from_pack"),
     (("alerts", "surveillance"), "fangkong.alerts.rules:AlertRules.from_pack"),
     (("command",), "fangkong.command.rules:CommandRules.from_pack"),
+    (("care",), "fangkong.care.rules:CareRules.from_pack"),
 )
 
 
