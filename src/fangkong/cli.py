@@ -128,6 +128,13 @@ def _register() -> None:
     app.add_typer(arrivals_app, name="arrivals")
     app.add_typer(clock_app, name="clock")
     app.add_typer(command_app, name="command")
+    _register_care()
+
+
+def _register_care() -> None:  # issue 20: the care register (its own lines: merges stay additive)
+    from fangkong.care.cli import app as care_app
+
+    app.add_typer(care_app, name="care")
 
 
 _register()
