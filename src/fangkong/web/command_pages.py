@@ -85,6 +85,7 @@ def _labels(lang: str) -> dict[str, Any]:
 # names, counts); "area_id", "title" and "detail" are not facts of their own
 PARAM_VALUES = {"severity": "alert_severity", "stage": "arrival_stage", "level": "risk_level",
                 "to": "risk_level"}  # fmt: skip
+PARAM_VALUES["care_kind"] = "care_kind"  # issue 20: an urgent medical need's kind
 PARAM_HIDDEN = frozenset({"area_id", "title", "detail"})
 
 
@@ -119,6 +120,7 @@ def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Mark
 
 
 SOURCE_LINKS = {"alert": "/alerts/{}", "arrival": "/arrivals/travellers/{}"}
+SOURCE_LINKS["care_need"] = "/care/needs/{}"  # issue 20
 
 
 def task_source(source_type: str, source_id: str) -> Markup:
