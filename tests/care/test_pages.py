@@ -177,7 +177,9 @@ def test_rights_and_jurisdiction(world: tuple) -> None:  # type: ignore[type-arg
         outcomes = conn.execute(select(audit_log.c.outcome).where(
             audit_log.c.action == "care.need.view")).scalars().all()  # fmt: skip
     assert "out_of_jurisdiction" in outcomes
-    assert "/care" in epi.get("/").text  # the navigation link, shown by care.read
+    assert 'href="/care"' in epi.get("/").text  # the navigation link, shown by care.read
+    # the sealed areas' needs page sends medical needs here
+    assert 'id="care-pointer"' in epi.get("/risk-areas/needs").text
     assert dialysis
 
 
