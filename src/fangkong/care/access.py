@@ -105,7 +105,7 @@ def register(
         need = service.register_need(conn, rules, person_id=person_id, kind=kind,
                                      detail=detail, area_id=area_id, by=call.actor.name,
                                      at=call.now())  # fmt: skip
-        return need, kind
+        return need, f"#{need}"  # the kind is personal health data: the need's id only
 
     return call.audited("care.need.register", "person", str(person_id), body)
 

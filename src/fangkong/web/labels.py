@@ -514,6 +514,7 @@ def readable(value: str, vocabulary: str) -> str:
 
 # an audit row's detail that is the status of its target (a task viewed: "open")
 AUDIT_DETAIL: Final = {"task": "task_status", "alert": "alert_status"}
+AUDIT_DETAIL["care_need"] = "care_status"  # issue 20: a medical need viewed or moved
 
 
 def audit_detail(detail: str | None, target_type: str | None, lang: str) -> str:
