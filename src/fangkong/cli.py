@@ -81,6 +81,7 @@ def _register() -> None:
     from fangkong.demo.evaluation import evaluate_command
     from fangkong.healthcode.cli import app as code_app
     from fangkong.identity.cli import app as id_app
+    from fangkong.passes.cli import app as passes_app
     from fangkong.policy.cli import app as policy_app
     from fangkong.quarantine.cli import app as quarantine_app
     from fangkong.registry.cli import export_app, import_app
@@ -88,6 +89,7 @@ def _register() -> None:
     from fangkong.riskareas.cli import forecast_app
     from fangkong.server.cli import serve_command
     from fangkong.store.cli import app as db_app
+    from fangkong.supply.cli import app as supply_app
     from fangkong.surveillance.cli import detect_command
     from fangkong.surveillance.rt_cli import rt_command, scan_command
     from fangkong.testing.cli import app as testing_app
@@ -128,6 +130,8 @@ def _register() -> None:
     app.add_typer(arrivals_app, name="arrivals")
     app.add_typer(clock_app, name="clock")
     app.add_typer(command_app, name="command")
+    app.add_typer(passes_app, name="passes")
+    app.add_typer(supply_app, name="supply")  # issue 20: necessities
     _register_care()
 
 

@@ -55,6 +55,9 @@ from fangkong.clock import now as utcnow
 from fangkong.command.figures import FigureRules, run_figures
 from fangkong.command.raising import RaisingRules, raise_tasks
 from fangkong.healthcode.corrections import file_correction
+from fangkong.passes.rules import PassRules
+from fangkong.passes.service import DriverIn, PassRequest
+from fangkong.passes.service import issue as issue_pass
 from fangkong.quarantine.placement import place
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.terms import PlacementRequest
@@ -63,12 +66,21 @@ from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import designate
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
+from fangkong.supply.service import (
+    OutletIn,
+    ReportIn,
+    SupplyPolicy,
+    add_outlet,
+    plan_deliveries,
+    record_report,
+)
 from fangkong.testing.rules import TestingRules
 from fangkong.tracing.rules import ContactRules
 from tests.api.codes import AUDIT_KEY, codes_of
 from tests.api.helpers import make_app
 from tests.conftest import PASSWORD
 from tests.demo.test_arrivals import run_feed
+from tests.passes.conftest import resident_id
 from tests.quarantine.helpers import COUNTY_A, add, hotel, people
 from tests.web.labels_check import raw_in
 from tests.web.live import chromium, live_server, login, province, watch_console
@@ -200,10 +212,38 @@ def _world(engine: Engine, app: FastAPI) -> int:
     # an administrator not called "admin": the audit log shows who acted, and a user
     # named like a role would read as the role's stored value
     add_user(engine, AUDIT_KEY, cli_actor(), "auditor", PASSWORD, "admin", "140000", "test")
+    _freight_pass(engine, ctx)  # a key-freight pass of the epidemiologist's county
+    _supply_world(engine, ctx)
     with write_transaction(engine) as conn:
         raise_tasks(conn, RaisingRules.from_context(ctx), at=utcnow())
     run_figures(engine, FigureRules.from_pack(ctx.pack, ctx.tz))
     return cid
+
+
+def _freight_pass(engine: Engine, ctx: Any) -> None:
+    now = utcnow()
+    driver = DriverIn(resident_id("320102", 1), "钱七", now - timedelta(hours=6))
+    until = now + timedelta(days=7)
+    req = PassRequest("晋A12345", "lorry", "key_supplies", "320100", "140102", now, until,
+                      "140102", (driver,), ("130100",), "太原物流")  # fmt: skip
+    with write_transaction(engine) as conn:
+        issue_pass(conn, req, at=now, by="test", rules=PassRules.from_pack(ctx.pack),
+                   sealer=ctx.sealer, tz=ctx.tz)  # fmt: skip
+
+
+def _supply_world(engine: Engine, ctx: Any) -> None:
+    """Two outlets of county A, a week of vegetables below the floor, the deliveries to the
+    sealed compound (issue 20: the supply desk)."""
+    policy, now = SupplyPolicy.from_pack(ctx.pack, ctx.tz), utcnow()
+    for code, kind in (("M-A1", "market"), ("P-A1", "pharmacy")):
+        add_outlet(engine, OutletIn(code, f"{LONG_NAME[:20]}{code}", kind, COUNTY_A),
+                   by="test", at=now)  # fmt: skip
+    today = policy.today(now)
+    week = [ReportIn("M-A1", today - timedelta(days=d), "vegetables", 40.0, 20.0)
+            for d in range(7)] + [ReportIn("P-A1", today, "medicines", 500.0, 12.5)]  # fmt: skip
+    record_report(engine, policy, week, by="test", via="api", at=now)
+    with write_transaction(engine) as conn:
+        plan_deliveries(conn, now, policy)
 
 
 def _care_world(engine: Engine, pack: Any, resident: int) -> None:
@@ -338,6 +378,8 @@ def every_page(page: Any, site: Site) -> dict[str, str]:
         "task": first_link(page, f"{u}/command/tasks", "main a[href^='/command/tasks/']"),
         "accountability": "/command/accountability",
         "public-risk-areas": "/risk-areas",
+        "pass": first_link(page, f"{u}/passes", "#passes a[href^='/passes/']"),
+        "supply-outlets": "/supply/outlets",
         "care-need": first_link(page, f"{u}/care", "#care-needs a[href^='/care/needs/']"),
     }
 

@@ -58,6 +58,9 @@ SHOWN_BY: dict[tuple[str, str], str | tuple[str, str]] = {
     ("arrivals_alerts", "kind"): "arrival_alert_kind",
     ("arrivals_stage_changes", "via"): "via",
     ("persons", "sex"): "sex",
+    ("freight_passes", "vehicle_kind"): "vehicle_kind",
+    ("freight_passes", "cargo_class"): "cargo_class",
+    ("freight_pass_drivers", "code_colour"): "crossing_colour",
     ("health_codes", "colour"): ("_colour.html", "colour_names"),
     ("code_corrections", "filer_role"): "filer_role",
     ("code_corrections", "state"): "correction_state",
@@ -69,6 +72,12 @@ SHOWN_BY: dict[tuple[str, str], str | tuple[str, str]] = {
     ("tracing_contacts", "status"): ("tracing/_labels.html", "status_names"),
     ("tracing_exposures", "kind"): ("tracing/_labels.html", "kind_names"),
     ("tracing_exposures", "setting"): ("tracing/_labels.html", "setting_names"),
+    # issue 20: necessities
+    ("supply_outlets", "kind"): "outlet_kind",
+    ("supply_reports", "via"): "via",
+    ("supply_deliveries", "status"): "delivery_status",
+    ("supply_alerts", "status"): "supply_alert_status",
+    ("supply_alerts", "cause"): "supply_cause",
 }
 
 _IN = re.compile(r"^\s*(?:\w+ IS NULL OR )?(\w+) IN \((.*)\)\s*$")

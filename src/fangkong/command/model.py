@@ -47,10 +47,14 @@ TASK_KINDS: tuple[TaskKind, ...] = (
     TaskKind("manual", "指挥部交办", "set by a commander", None),
     TaskKind("care_need", "急需就医", "urgent medical need", "care_need"),  # 0028
 )  # fmt: skip
+# issue 20: a region's days of supply of a necessity below the pack's floor (supply)
+TASK_KINDS += (TaskKind("supply_floor", "民生物资低于保供底线", "necessities below the floor",
+                        "supply_alert"),)  # fmt: skip
 KIND = {k.key: k for k in TASK_KINDS}
 # source types: the row a task is raised from (region_day: "<region code>/<ISO date>")
-SOURCE_TYPES = ("alert", "arrival", "region_day", "risk_area_need", "risk_area",
-                "care_need")  # fmt: skip
+SOURCE_TYPES: tuple[str, ...] = ("alert", "arrival", "region_day", "risk_area_need", "risk_area")
+SOURCE_TYPES += ("supply_alert",)  # issue 20: supply_alerts.id
+SOURCE_TYPES += ("care_need",)  # issue 20: care_needs.id (migration 0028)
 
 TASK_STATUSES: tuple[Term, ...] = (
     Term("open", "待办", "open"),

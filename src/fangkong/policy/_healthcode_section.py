@@ -42,6 +42,8 @@ RESERVED_SECTIONS = (
     "surveillance",
     "alerts",
     "command",
+    "passes",
+    "supply",  # issue 20: necessities
     "care",  # issue 20: the care register (fangkong.care.rules)
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)

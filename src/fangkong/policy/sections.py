@@ -38,6 +38,8 @@ PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("arrivals",), "fangkong.arrivals.rules:ArrivalRules.from_pack"),
     (("alerts", "surveillance"), "fangkong.alerts.rules:AlertRules.from_pack"),
     (("command",), "fangkong.command.rules:CommandRules.from_pack"),
+    (("passes",), "fangkong.passes.rules:PassRules.from_pack"),
+    (("supply",), "fangkong.supply.rules:SupplyRules.from_pack"),
     (("care",), "fangkong.care.rules:CareRules.from_pack"),
 )
 

@@ -28,9 +28,11 @@ from fangkong.api.arrivals_routes import arrivals_api
 from fangkong.api.care_routes import care_api
 from fangkong.api.command_routes import command_api
 from fangkong.api.healthcode_routes import healthcode_api
+from fangkong.api.passes_routes import passes_api
 from fangkong.api.quarantine_routes import quarantine_api
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
 from fangkong.api.scan_endpoint import ScanEndpoint
+from fangkong.api.supply_routes import supply_api
 from fangkong.api.testing_routes import testing_api
 from fangkong.api.tracing_routes import tracing_api
 from fangkong.audit import anchor
@@ -53,10 +55,12 @@ from fangkong.web.command_pages import command_pages
 from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render, translations
 from fangkong.web.pages import page_lang, pages
+from fangkong.web.pass_pages import pass_pages
 from fangkong.web.place_pages import place_pages
 from fangkong.web.quarantine_pages import quarantine_pages
 from fangkong.web.riskarea_pages import riskarea_pages
 from fangkong.web.search_pages import search_pages
+from fangkong.web.supply_pages import supply_pages
 from fangkong.web.testing_pages import testing_pages
 from fangkong.web.tracing_pages import tracing_pages
 
@@ -266,6 +270,10 @@ def create_app(
     app.include_router(command_api)
     app.include_router(command_pages)
     app.include_router(search_pages)
+    app.include_router(passes_api)
+    app.include_router(pass_pages)
+    app.include_router(supply_api)  # issue 20: necessities
+    app.include_router(supply_pages)
     app.include_router(care_api)  # issue 20: the care register
     app.include_router(care_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -336,6 +336,54 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "campaign started": ("区域核酸启动", "Campaign started"),
         "campaign finished": ("区域核酸完成", "Campaign finished"),
     },
+    # logistics (migration 0024): checkpoints, crossings and their people
+    "checkpoint_kind": {
+        "road_checkpoint": ("公路检查站", "Road checkpoint"),
+        "service_area": ("服务区", "Service area"),
+        "toll_station": ("收费站", "Toll station"),
+        "freight_hub": ("物流枢纽", "Freight hub"),
+    },
+    "crossing_direction": {"in": ("驶入", "In"), "out": ("驶出", "Out")},
+    "vehicle_kind": {
+        "lorry": ("货车", "Lorry"),
+        "van": ("厢式货车", "Van"),
+        "car": ("小客车", "Car"),
+        "bus": ("客车", "Bus"),
+    },
+    "cargo_class": {
+        "key_supplies": ("重点物资", "Key supplies"),
+        "medical": ("医疗物资", "Medical supplies"),
+        "ordinary": ("普通货物", "Ordinary goods"),
+        "none": ("空载/无货", "No cargo"),
+    },
+    "pass_verdict": {
+        "none": ("未出示通行证", "No pass shown"),
+        "valid": ("通行证有效", "Pass valid"),
+        "invalid": ("通行证无效", "Pass invalid"),
+        "revoked": ("通行证已撤销", "Pass revoked"),
+        "expired": ("通行证已过期", "Pass expired"),
+        "wrong_vehicle": ("车辆与通行证不符", "Pass for another vehicle"),
+        "wrong_route": ("路线与通行证不符", "Pass for another route"),
+        "wrong_driver": ("司机与通行证不符", "Pass for other drivers"),
+    },
+    "crossing_outcome": {
+        "passed": ("查验通行", "Passed"),
+        "sampled_released": ("即采即走", "Sampled and released"),
+        "turned_back": ("劝返", "Turned back"),
+        "closed_loop": ("闭环管理", "Into the closed loop"),
+    },
+    "crossing_via": {
+        "api": ("设备接口", "Device API"),
+        "file": ("文件导入", "File import"),
+        "form": ("页面登记", "Page form"),
+    },
+    "crossing_role": {"driver": ("司机", "Driver"), "passenger": ("随车人员", "Passenger")},
+    "crossing_colour": {
+        "green": ("绿码", "Green code"),
+        "yellow": ("黄码", "Yellow code"),
+        "red": ("红码", "Red code"),
+        "none": ("未查到健康码", "No health code found"),
+    },
     # the audit log (audit_log.action, .outcome, .target_type): the actions are those the
     # code audits (tests/web/audit_actions.py reads them from the source)
     "audit_action": {
@@ -449,6 +497,58 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
     },
 }
 
+# key-freight passes (migration 0025), in a block of their own: a pass's status at a time,
+# the audit log's pass actions and target
+VOCABULARIES["pass_status"] = {
+    "valid": ("有效", "Valid"),
+    "pending": ("未生效", "Not yet in force"),
+    "expired": ("已过期", "Expired"),
+    "revoked": ("已撤销", "Revoked"),
+}
+VOCABULARIES["audit_action"].update({
+    "pass.issue": ("签发通行证", "Pass issued"),
+    "pass.revoke": ("撤销通行证", "Pass revoked"),
+    "pass.renew": ("换发通行证", "Pass renewed"),
+    "pass.read": ("查看通行证", "Pass read"),
+    "pass.list": ("查看通行证列表", "Passes listed"),
+    "pass.verify": ("核验通行证", "Pass verified"),
+})  # fmt: skip
+VOCABULARIES["audit_target"]["pass"] = ("通行证", "Pass")
+# issue 20: necessities (fangkong.supply) — its stored values and audit rows
+VOCABULARIES["outlet_kind"] = {
+    "market": ("农贸市场", "Market"),
+    "supermarket": ("超市", "Supermarket"),
+    "supplier": ("保供企业", "Supplier"),
+    "pharmacy": ("药店", "Pharmacy"),
+}
+VOCABULARIES["delivery_status"] = {
+    "planned": ("待配送", "Planned"),
+    "delivered": ("已送达", "Delivered"),
+    "cancelled": ("已取消", "Cancelled"),
+}
+VOCABULARIES["supply_alert_status"] = {"open": ("未解除", "Open"), "closed": ("已解除", "Closed")}
+VOCABULARIES["supply_cause"] = {
+    "stock": ("库存低于保供底线", "Stock below the floor"),
+    "delivery": ("封控区配送未按时送达", "Delivery to a sealed area late"),
+}
+VOCABULARIES["via"] |= {"file": ("文件导入", "File import")}
+VOCABULARIES["task_source"] |= {"supply_alert": ("保供预警", "Supply alert")}
+VOCABULARIES["task_param"] |= {
+    "good": ("物资", "Good"),
+    "cause": ("原因", "Cause"),
+    "days": ("可供应天数", "Days of supply"),
+    "floor": ("保供底线（天）", "Floor (days)"),
+}
+VOCABULARIES["audit_action"] |= {
+    "supply.read": ("查看保供台", "Supply desk read"),
+    "supply.outlet_add": ("新增保供网点", "Outlet added"),
+    "supply.report": ("上报库存与销量", "Stock and sales reported"),
+    "supply.plan": ("生成封控区配送计划", "Deliveries planned"),
+    "supply.confirm": ("确认配送送达", "Delivery confirmed"),
+    "supply.check": ("核查保供底线", "Floors checked"),
+}
+VOCABULARIES["audit_target"] |= {"outlet": ("保供网点", "Outlet"),
+                                 "delivery": ("配送", "Delivery")}  # fmt: skip
 # issue 20, the care register (fangkong.care): a block of its own, so merges stay additive
 VOCABULARIES["care_kind"] = {  # care_needs.kind
     "dialysis": ("血液透析", "Dialysis"),

@@ -1,7 +1,7 @@
 """medical care under control: the register of urgent medical needs, designated wards
 
 Revision ID: 0028
-Revises: 0023
+Revises: 0027
 Create Date: 2026-12-07 18:00:00
 
 Issue 20, part 5 (docs/logistics/care.md). Creates ``care_wards``, ``care_needs`` and
@@ -29,9 +29,9 @@ old id when it had one and no later need took it): ``emergency`` → ``emergency
 other kind → ``medical`` (the kind named in the note), planned / in_transfer →
 in_progress; its history and task follow; wards and transfers are dropped with the tables.
 
-On SQLite, changing the checks of ``command_tasks`` recreates the table while
-``command_task_changes`` refers to it: the history waits in a holding table meanwhile and
-comes back unchanged (same ids, same task ids).
+The checks of ``command_tasks`` are drawn again with ``migrations.checks.redraw_check``
+(on SQLite in place: the table is not copied). The downgrade first hands every care task
+back to ``area_need`` (the moved needs), so no row holds a value the old checks refuse.
 """
 
 from __future__ import annotations
@@ -41,16 +41,16 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
+from fangkong.migrations.checks import redraw_check
 from fangkong.migrations.grants import grant_rights, revoke_rights
 from fangkong.store.types import UTCDateTime
 
 revision = "0028"
-down_revision = "0023"
+down_revision = "0027"  # the newest this branch holds (main: 0025 passes, 0027 supply)
 branch_labels = None
 depends_on = None
 
 BY = "migration:0028"
-HOLD = "_hold_0028_task_changes"  # SQLite: the task history while command_tasks is rebuilt
 RIGHTS = (
     ("care.read", "查看急需就医人员登记与定点病区",
      "see urgent medical needs and designated wards"),
@@ -63,9 +63,12 @@ GRANTS = {
     "quarantine_manager": ["care.read", "care.manage"],
     "transfer_team": ["care.read", "care.manage"],
 }
+# the checks as the revision before this one left them (0027 added supply's); a revision
+# merged in between that adds its own values must be added here too
 KINDS_BEFORE = ("alert", "closed_loop_overdue", "awaiting_placement", "area_need", "late_tubes",
-                "lifting_due", "capacity_shortage", "manual")  # fmt: skip
-SOURCES_BEFORE = ("alert", "arrival", "region_day", "risk_area_need", "risk_area")
+                "lifting_due", "capacity_shortage", "manual", "supply_floor")  # fmt: skip
+SOURCES_BEFORE = ("alert", "arrival", "region_day", "risk_area_need", "risk_area",
+                  "supply_alert")  # fmt: skip
 MOVED = ("medical", "emergency")
 
 _S, _T, _I = sa.String, UTCDateTime, sa.Integer
@@ -103,22 +106,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 def _checks(kinds: tuple[str, ...], sources: tuple[str, ...]) -> None:
-    """``command_tasks``' kind and source-type checks set to these values. SQLite
-    recreates the table (batch mode); the task history refers to it, so its rows wait in
-    a holding table meanwhile (dropping a parent that still has children fails)."""
-    sqlite = op.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        op.execute(f"CREATE TABLE {HOLD} AS SELECT * FROM command_task_changes")  # noqa: S608
-        op.execute("DELETE FROM command_task_changes")
-    with op.batch_alter_table("command_tasks") as batch:
-        batch.drop_constraint(op.f("ck_command_tasks_kind"), type_="check")
-        batch.drop_constraint(op.f("ck_command_tasks_source_type"), type_="check")
-        batch.create_check_constraint(op.f("ck_command_tasks_kind"), _in("kind", kinds))
-        batch.create_check_constraint(op.f("ck_command_tasks_source_type"),
-                                      _in("source_type", sources))  # fmt: skip
-    if sqlite:
-        op.execute(f"INSERT INTO command_task_changes SELECT * FROM {HOLD}")  # noqa: S608
-        op.execute(f"DROP TABLE {HOLD}")
+    """``command_tasks``' kind and source-type checks set to these values (in place on
+    SQLite: ``migrations.checks.redraw_check``; the table is not copied)."""
+    redraw_check("command_tasks", op.f("ck_command_tasks_kind"), _in("kind", kinds))
+    redraw_check("command_tasks", op.f("ck_command_tasks_source_type"),
+                 _in("source_type", sources))  # fmt: skip
 
 
 def _create_tables() -> None:
