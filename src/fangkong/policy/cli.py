@@ -94,6 +94,7 @@ _SECTION_TITLES = {
     "surveillance": ("监测", "surveillance"),
     "alerts": ("预警", "alerts"),
 }
+_SECTION_TITLES["care"] = ("急需就医保障", "medical care under control")  # issue 20
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:

@@ -3,8 +3,9 @@
 One ``risk_areas`` row per area (a region, or a building of a compound given as its
 households), holding its current level; every change — designation, automatic lifting,
 manual change — is a ``risk_area_changes`` row naming who or what made it and by which
-rule. Need tasks (生活必需品, 就医) of residents of sealed areas are ``risk_area_needs``
-with their status history in ``risk_area_need_changes``.
+rule. Need tasks (生活必需品, 药品) of residents of sealed areas are ``risk_area_needs``
+with their status history in ``risk_area_need_changes`` (medical and emergency needs moved
+to ``care_needs``, migration 0028).
 """
 
 from __future__ import annotations
