@@ -86,6 +86,7 @@ def _register() -> None:
     from fangkong.registry.cli import export_app, import_app
     from fangkong.riskareas.cli import app as riskarea_app
     from fangkong.riskareas.cli import forecast_app
+    from fangkong.roads.cli import app as roads_app
     from fangkong.server.cli import serve_command
     from fangkong.store.cli import app as db_app
     from fangkong.surveillance.cli import detect_command
@@ -128,6 +129,7 @@ def _register() -> None:
     app.add_typer(arrivals_app, name="arrivals")
     app.add_typer(clock_app, name="clock")
     app.add_typer(command_app, name="command")
+    app.add_typer(roads_app, name="roads")
 
 
 _register()

@@ -66,6 +66,20 @@ SHOWN_BY: dict[tuple[str, str], str | tuple[str, str]] = {
     ("tracing_contacts", "status"): ("tracing/_labels.html", "status_names"),
     ("tracing_exposures", "kind"): ("tracing/_labels.html", "kind_names"),
     ("tracing_exposures", "setting"): ("tracing/_labels.html", "setting_names"),
+    ("logistics_checkpoints", "kind"): "checkpoint_kind",
+    ("logistics_crossings", "direction"): "crossing_direction",
+    ("logistics_crossings", "vehicle_kind"): "vehicle_kind",
+    ("logistics_crossings", "cargo_class"): "cargo_class",
+    ("logistics_crossings", "pass_verdict"): "pass_verdict",
+    ("logistics_crossings", "outcome"): "crossing_outcome",
+    ("logistics_crossings", "via"): "crossing_via",
+    ("logistics_crossing_people", "role"): "crossing_role",
+    ("logistics_crossing_people", "code_colour"): "crossing_colour",
+    ("roads_reports", "status"): "road_report_status",
+    ("roads_reports", "authority_level"): "authority_level",
+    ("roads_reports", "via"): "road_report_via",
+    ("roads_status", "state"): "road_state",
+    ("roads_alerts", "condition"): "road_condition",
 }
 
 _IN = re.compile(r"^\s*(?:\w+ IS NULL OR )?(\w+) IN \((.*)\)\s*$")

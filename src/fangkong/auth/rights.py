@@ -53,6 +53,9 @@ COMMAND_READ: Final = "command.read"  # the board and briefings: aggregates only
 TASK_READ: Final = "task.read"  # tasks of the caller's jurisdiction
 TASK_CHANGE: Final = "task.change"  # acknowledge, progress, close tasks of the caller's units
 TASK_ASSIGN: Final = "task.assign"  # raise tasks for units below, cancel them (commanders)
+LOGISTICS_READ: Final = "logistics.read"  # checkpoints, crossings (names by rights)
+LOGISTICS_CROSSING: Final = "logistics.crossing"  # record crossings (desks, checkpoint devices)
+LOGISTICS_MANAGE: Final = "logistics.manage"  # add checkpoints, import crossings' files
 
 # name: (Chinese label, English label)
 RIGHTS: Final[dict[str, tuple[str, str]]] = {
@@ -93,6 +96,9 @@ RIGHTS: Final[dict[str, tuple[str, str]]] = {
     TASK_READ: ("查看工作任务", "see tasks"),
     TASK_CHANGE: ("签收、办理、办结本单位任务", "acknowledge, work on and close own tasks"),
     TASK_ASSIGN: ("向下级交办、撤销任务", "set tasks for units below and cancel them"),
+    LOGISTICS_READ: ("查看卡口与通行记录", "see checkpoints and crossings"),
+    LOGISTICS_CROSSING: ("登记车辆通行查验", "record crossings at checkpoints"),
+    LOGISTICS_MANAGE: ("管理卡口、导入通行记录", "manage checkpoints, import crossings"),
 }
 
 _STAFF = (DASHBOARD_VIEW, PERSON_READ, VENUE_READ)
@@ -109,6 +115,8 @@ _ARR = (ARRIVAL_READ, ARRIVAL_MANAGE, ARRIVAL_CONFIRM)  # migration 0011: arriva
 # owe tasks (tracers, sites, labs, ports, transfer teams) work on them; commanders set them
 _CMD_SEE = (COMMAND_READ, TASK_READ)
 _CMD_WORK = (*_CMD_SEE, TASK_CHANGE)
+# migration 0024: checkpoints and crossings
+_LOG = (LOGISTICS_READ, LOGISTICS_CROSSING, LOGISTICS_MANAGE)
 
 # name: (Chinese label, English label, rights)
 ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
@@ -117,12 +125,14 @@ ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
     "commander": ("指挥部", "command centre", (*_STAFF, PERSON_EXPORT, *_CODES, CODE_DECIDE,
                    QUARANTINE_READ, QUARANTINE_MANAGE, QUARANTINE_ADJUST, *_ALERTS,
                    *_RISK,
-        *_T_READ, TESTING_MANAGE, *_ARR, *_CMD_WORK, TASK_ASSIGN)),
+        *_T_READ, TESTING_MANAGE, *_ARR, *_CMD_WORK, TASK_ASSIGN,
+        *_LOG)),
     "epidemiologist": ("流调/疾控人员", "epidemiologist",
                        (*_CASEWORK, PERSON_EXPORT, *_CODES, CODE_CORRECT, CODE_DECIDE,
                         FACT_RECORD, *_Q_PLACE, QUARANTINE_MANAGE, QUARANTINE_ADJUST, *_ALERTS,
                         SIGNAL_SUBMIT, *_RISK, NEED_MANAGE,
-        *_T_READ, TESTING_MANAGE, SAMPLE_COLLECT, *_ARR, *_CMD_WORK)),
+        *_T_READ, TESTING_MANAGE, SAMPLE_COLLECT, *_ARR, *_CMD_WORK,
+        LOGISTICS_READ)),
     "contact_tracer": ("密接追踪员", "contact tracer",
                        (*_CASEWORK, *_CODES, CODE_CORRECT, FACT_RECORD, *_Q_PLACE, ALERT_READ,
                         RISKAREA_READ,
@@ -132,10 +142,12 @@ ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
     "port_officer": ("口岸工作人员", "port-of-entry officer",
                      (*_STAFF, PERSON_READ_FULL, *_CODES, CODE_CORRECT, *_Q_PLACE,
                       RISKAREA_READ,
-        *_T_READ, SAMPLE_COLLECT, *_ARR, *_CMD_WORK)),
+        *_T_READ, SAMPLE_COLLECT, *_ARR, *_CMD_WORK,
+        *_LOG)),
     "transfer_team": ("转运专班", "transfer team",
                       (*_STAFF, PERSON_READ_FULL, *_CODES, *_Q_PLACE, RISKAREA_READ,
-        ARRIVAL_READ, ARRIVAL_CONFIRM, *_CMD_WORK)),
+        ARRIVAL_READ, ARRIVAL_CONFIRM, *_CMD_WORK,
+        LOGISTICS_READ)),
     "quarantine_manager": ("隔离点管理员", "quarantine-site manager",
                            (*_STAFF, PERSON_READ_FULL, PERSON_WRITE, *_CODES, CODE_CORRECT,
                             FACT_RECORD, *_Q_PLACE, QUARANTINE_MANAGE, RISKAREA_READ,
@@ -143,7 +155,8 @@ ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
         *_T_READ, SAMPLE_COLLECT, ARRIVAL_READ, ARRIVAL_CONFIRM, *_CMD_WORK)),
     "venue_device": ("场所扫码设备", "venue device", (SCAN_SUBMIT,)),
     "viewer": ("只读用户", "viewer", (*_STAFF, CODE_READ, *_Q_READ, ALERT_READ, RISKAREA_READ,
-        *_T_READ, ARRIVAL_READ, *_CMD_SEE)),
+        *_T_READ, ARRIVAL_READ, *_CMD_SEE,
+        LOGISTICS_READ)),
 }  # fmt: skip
 
 DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
@@ -152,7 +165,8 @@ DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     "scan": (SCAN_SUBMIT,),
     "lab": (RESULT_POST,),  # lab systems post results (migration 0007)
     "sampling": (SAMPLE_COLLECT,),  # sampling points register samples, ship tubes
-    "checkpoint": (ARRIVAL_MANIFEST,),  # arrival points send manifests (migration 0011)
+    # arrival points send manifests (migration 0011); road checkpoints record crossings (0024)
+    "checkpoint": (ARRIVAL_MANIFEST, LOGISTICS_CROSSING),
     "signals": (SIGNAL_SUBMIT,),  # fever clinics, pharmacies, schools report counts
     # quarantine sites' tablets: occupants (names masked), daily health checks, follow-up
     "quarantine": (QUARANTINE_READ, QUARANTINE_PLACE),
@@ -164,3 +178,21 @@ DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
 # tasks are owed by townships and above, never by a venue
 UNIT_SCOPES: Final = frozenset({"tasks"})
 UNIT_LEVELS: Final = ("province", "city", "county", "township")
+
+# migration 0026 (issue 20, road status): its own block, so that the capabilities of issue
+# 20 extend the tables above without rewriting their lines
+ROAD_READ: Final = "road.read"  # the road-status map and list (counts, no personal data)
+ROAD_REPORT: Final = "road.report"  # report a checkpoint's queue, wait, lanes, closure
+RIGHTS[ROAD_READ] = ("查看道路通行状态", "see road status")
+RIGHTS[ROAD_REPORT] = ("上报卡口通行状况与关闭", "report checkpoints' traffic and closures")
+for _role, _extra in {
+    "commander": (ROAD_READ, ROAD_REPORT),
+    "epidemiologist": (ROAD_READ,),
+    "port_officer": (ROAD_READ, ROAD_REPORT),
+    "transfer_team": (ROAD_READ,),
+    "viewer": (ROAD_READ,),
+}.items():
+    _zh, _en, _held = ROLES[_role]
+    ROLES[_role] = (_zh, _en, (*_held, *_extra))
+# a checkpoint's device reports its own traffic (卡口自报)
+DEVICE_SCOPES["checkpoint"] = (*DEVICE_SCOPES["checkpoint"], ROAD_REPORT)

@@ -44,11 +44,13 @@ TASK_KINDS: tuple[TaskKind, ...] = (
     TaskKind("late_tubes", "样本送检超时", "late tubes", "region_day"),
     TaskKind("lifting_due", "风险区到期解封", "risk area due for lifting", "risk_area"),
     TaskKind("capacity_shortage", "隔离资源预测短缺", "forecast capacity shortage", "region_day"),
+    TaskKind("road_alert", "道路通行预警", "road traffic alert", "road_alert"),  # 0026
     TaskKind("manual", "指挥部交办", "set by a commander", None),
 )  # fmt: skip
 KIND = {k.key: k for k in TASK_KINDS}
 # source types: the row a task is raised from (region_day: "<region code>/<ISO date>")
-SOURCE_TYPES = ("alert", "arrival", "region_day", "risk_area_need", "risk_area")
+SOURCE_TYPES = ("alert", "arrival", "region_day", "risk_area_need", "risk_area",
+                "road_alert")  # fmt: skip
 
 TASK_STATUSES: tuple[Term, ...] = (
     Term("open", "待办", "open"),

@@ -40,7 +40,7 @@ from fangkong.policy.sections import (
 )
 
 # kinds whose source row keeps its own deadline (set by the source's own pack section)
-SOURCE_DEADLINE_KINDS = ("alert", "area_need")
+SOURCE_DEADLINE_KINDS = ("alert", "area_need", "road_alert")
 _KEYS: dict[str, tuple[str, ...]] = {
     "": ("briefing_time", "curve_days", "wall_refresh_seconds", "days_left_horizon", "tasks",
          "escalation", "timeliness"),

@@ -12,8 +12,10 @@ import fangkong.alerts.tables  # early-warning signals and alerts (migration 000
 import fangkong.arrivals.tables  # arrivals closed loop (migration 0011)
 import fangkong.command.tables  # command tasks, figures, briefings (migration 0018)
 import fangkong.healthcode.tables  # health codes (migration 0003)
+import fangkong.logistics.tables  # checkpoints and crossings (migration 0024)
 import fangkong.quarantine.tables  # quarantine (migration 0006)
 import fangkong.riskareas.tables  # risk areas and needs (migration 0009)
+import fangkong.roads.tables  # road status: reports, status, alerts (migration 0026)
 import fangkong.store.schema  # registry, users, audit
 import fangkong.testing.tables  # testing (migration 0007)
 import fangkong.tracing.tables  # noqa: F401 - contact management (migration 0005)

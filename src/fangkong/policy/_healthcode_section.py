@@ -42,6 +42,8 @@ RESERVED_SECTIONS = (
     "surveillance",
     "alerts",
     "command",
+    "logistics",
+    "roads",  # issue 20: road status
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
 _PACK_KEYS = ("name", "version", "title_zh", "title_en", "extends", "source")

@@ -38,6 +38,8 @@ PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("arrivals",), "fangkong.arrivals.rules:ArrivalRules.from_pack"),
     (("alerts", "surveillance"), "fangkong.alerts.rules:AlertRules.from_pack"),
     (("command",), "fangkong.command.rules:CommandRules.from_pack"),
+    (("logistics",), "fangkong.logistics.rules:LogisticsRules.from_pack"),
+    (("roads",), "fangkong.roads.rules:RoadRules.from_pack"),
 )
 
 

@@ -28,6 +28,7 @@ from fangkong.api.arrivals_routes import arrivals_api
 from fangkong.api.command_routes import command_api
 from fangkong.api.healthcode_routes import healthcode_api
 from fangkong.api.quarantine_routes import quarantine_api
+from fangkong.api.roads_routes import roads_api
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
 from fangkong.api.scan_endpoint import ScanEndpoint
 from fangkong.api.testing_routes import testing_api
@@ -54,6 +55,7 @@ from fangkong.web.pages import page_lang, pages
 from fangkong.web.place_pages import place_pages
 from fangkong.web.quarantine_pages import quarantine_pages
 from fangkong.web.riskarea_pages import riskarea_pages
+from fangkong.web.roads_pages import roads_pages
 from fangkong.web.search_pages import search_pages
 from fangkong.web.testing_pages import testing_pages
 from fangkong.web.tracing_pages import tracing_pages
@@ -263,6 +265,8 @@ def create_app(
     app.include_router(tracing_api)
     app.include_router(command_api)
     app.include_router(command_pages)
+    app.include_router(roads_api)
+    app.include_router(roads_pages)
     app.include_router(search_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -84,8 +84,9 @@ def _labels(lang: str) -> dict[str, Any]:
 # a raised task's parameter → the vocabulary its value is said in (others are shown as kept:
 # names, counts); "area_id", "title" and "detail" are not facts of their own
 PARAM_VALUES = {"severity": "alert_severity", "stage": "arrival_stage", "level": "risk_level",
-                "to": "risk_level"}  # fmt: skip
-PARAM_HIDDEN = frozenset({"area_id", "title", "detail"})
+                "to": "risk_level",
+                "condition": "road_condition"}  # fmt: skip
+PARAM_HIDDEN = frozenset({"area_id", "title", "detail", "checkpoint_name"})
 
 
 def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Markup | str]]:
@@ -108,6 +109,10 @@ def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Mark
             shown = (kind.label_zh if lang == "zh" else kind.label_en) if kind else str(value)
         elif key == "point":
             shown = venue_link(str(value))
+        elif key == "checkpoint":  # a road alert's checkpoint (fangkong.roads)
+            shown = Markup('<a href="/logistics/checkpoints/{}">{}</a>').format(
+                value, params.get("checkpoint_name") or value
+            )
         elif key in ("due_at", "run_out"):
             shown = _moment(str(value), app_context(request).codes.tz)
         elif key in PARAM_VALUES:

@@ -74,6 +74,12 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "run_out": ("预计用尽日期", "Runs out on"),
         "level": ("风险等级", "Level"),
         "to": ("降为", "Lowered to"),
+        # road alerts (fangkong.roads)
+        "checkpoint": ("卡口", "Checkpoint"),
+        "condition": ("情形", "Condition"),
+        "observed": ("实测", "Observed"),
+        "limit": ("限值", "Limit"),
+        "authority": ("决定机关", "Authority"),
     },
     "risk_origin": {
         "designated": ("划定", "Designated"),
@@ -243,6 +249,7 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "region_day": ("地区日报", "Region's day"),
         "risk_area_need": ("封控区需求", "Sealed-area need"),
         "risk_area": ("风险区", "Risk area"),
+        "road_alert": ("道路通行预警", "Road alert"),
     },
     "need_status": {
         "open": ("待办", "Open"),
@@ -336,6 +343,85 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "campaign started": ("区域核酸启动", "Campaign started"),
         "campaign finished": ("区域核酸完成", "Campaign finished"),
     },
+    # logistics (migration 0024): checkpoints, crossings and their people
+    "checkpoint_kind": {
+        "road_checkpoint": ("公路检查站", "Road checkpoint"),
+        "service_area": ("服务区", "Service area"),
+        "toll_station": ("收费站", "Toll station"),
+        "freight_hub": ("物流枢纽", "Freight hub"),
+    },
+    "crossing_direction": {"in": ("驶入", "In"), "out": ("驶出", "Out")},
+    "vehicle_kind": {
+        "lorry": ("货车", "Lorry"),
+        "van": ("厢式货车", "Van"),
+        "car": ("小客车", "Car"),
+        "bus": ("客车", "Bus"),
+    },
+    "cargo_class": {
+        "key_supplies": ("重点物资", "Key supplies"),
+        "medical": ("医疗物资", "Medical supplies"),
+        "ordinary": ("普通货物", "Ordinary goods"),
+        "none": ("空载/无货", "No cargo"),
+    },
+    "pass_verdict": {
+        "none": ("未出示通行证", "No pass shown"),
+        "valid": ("通行证有效", "Pass valid"),
+        "invalid": ("通行证无效", "Pass invalid"),
+        "revoked": ("通行证已撤销", "Pass revoked"),
+        "expired": ("通行证已过期", "Pass expired"),
+        "wrong_vehicle": ("车辆与通行证不符", "Pass for another vehicle"),
+        "wrong_route": ("路线与通行证不符", "Pass for another route"),
+        "wrong_driver": ("司机与通行证不符", "Pass for other drivers"),
+    },
+    "crossing_outcome": {
+        "passed": ("查验通行", "Passed"),
+        "sampled_released": ("即采即走", "Sampled and released"),
+        "turned_back": ("劝返", "Turned back"),
+        "closed_loop": ("闭环管理", "Into the closed loop"),
+    },
+    "crossing_via": {
+        "api": ("设备接口", "Device API"),
+        "file": ("文件导入", "File import"),
+        "form": ("页面登记", "Page form"),
+    },
+    "crossing_role": {"driver": ("司机", "Driver"), "passenger": ("随车人员", "Passenger")},
+    "crossing_colour": {
+        "green": ("绿码", "Green code"),
+        "yellow": ("黄码", "Yellow code"),
+        "red": ("红码", "Red code"),
+        "none": ("未查到健康码", "No health code found"),
+    },
+    # road status (fangkong.roads, migration 0026)
+    "road_state": {
+        "normal": ("畅通", "Flowing"),
+        "congested": ("拥堵", "Congested"),
+        "closed_authorised": ("依令关闭", "Closed by order"),
+        "closed_unauthorised": ("擅自关闭", "Closed without authority"),
+        "no_data": ("无数据", "No data"),
+    },
+    "road_report_status": {
+        "open": ("正常通行", "Open"),
+        "restricted": ("限流通行", "Restricted"),
+        "closed": ("关闭", "Closed"),
+    },
+    "road_condition": {
+        "queue": ("排队车辆超限", "Queue over the limit"),
+        "wait": ("等待时间超限", "Wait over the limit"),
+        "closure_unauthorised": ("未经批准关闭", "Closed without authority"),
+    },
+    "authority_level": {
+        "national": ("国家", "National"),
+        "province": ("省级", "Provincial"),
+        "city": ("市级", "City"),
+        "county": ("县级", "County"),
+        "township": ("乡镇", "Township"),
+    },
+    "road_report_via": {
+        "api": ("设备接口", "Device API"),
+        "file": ("文件导入", "File import"),
+        "form": ("页面上报", "Page form"),
+        "cli": ("命令行", "Command line"),
+    },
     # the audit log (audit_log.action, .outcome, .target_type): the actions are those the
     # code audits (tests/web/audit_actions.py reads them from the source)
     "audit_action": {
@@ -406,6 +492,8 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "needs.view": ("查看封控区需求", "Sealed-area needs read"),
         "needs.change": ("处理封控区需求", "Sealed-area need changed"),
         "riskarea.designate": ("划定/调整风险区", "Risk area designated"),
+        "roads.report": ("上报卡口通行状况", "Checkpoint traffic reported"),
+        "roads.refresh": ("刷新道路通行状态", "Road status refreshed"),
         "command.board": ("查看态势看板", "Situation board read"),
         "command.wall": ("查看大屏", "Wall screen read"),
         "command.briefing": ("查看日报", "Briefing read"),
@@ -446,6 +534,7 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
         "risk_area": ("风险区", "Risk area"),
         "task": ("任务", "Task"),
         "briefing": ("日报", "Briefing"),
+        "checkpoint": ("卡口", "Checkpoint"),
     },
 }
 
