@@ -81,6 +81,7 @@ def _register() -> None:
     from fangkong.demo.evaluation import evaluate_command
     from fangkong.healthcode.cli import app as code_app
     from fangkong.identity.cli import app as id_app
+    from fangkong.passes.cli import app as passes_app
     from fangkong.policy.cli import app as policy_app
     from fangkong.quarantine.cli import app as quarantine_app
     from fangkong.registry.cli import export_app, import_app
@@ -130,6 +131,7 @@ def _register() -> None:
     app.add_typer(clock_app, name="clock")
     app.add_typer(command_app, name="command")
     app.add_typer(roads_app, name="roads")
+    app.add_typer(passes_app, name="passes")
 
 
 _register()

@@ -56,6 +56,8 @@ TASK_ASSIGN: Final = "task.assign"  # raise tasks for units below, cancel them (
 LOGISTICS_READ: Final = "logistics.read"  # checkpoints, crossings (names by rights)
 LOGISTICS_CROSSING: Final = "logistics.crossing"  # record crossings (desks, checkpoint devices)
 LOGISTICS_MANAGE: Final = "logistics.manage"  # add checkpoints, import crossings' files
+PASS_READ: Final = "pass.read"  # noqa: S105 - freight passes, drivers (names by rights)
+PASS_ISSUE: Final = "pass.issue"  # noqa: S105 - issue, renew, revoke passes (0025)
 
 # name: (Chinese label, English label)
 RIGHTS: Final[dict[str, tuple[str, str]]] = {
@@ -99,6 +101,8 @@ RIGHTS: Final[dict[str, tuple[str, str]]] = {
     LOGISTICS_READ: ("查看卡口与通行记录", "see checkpoints and crossings"),
     LOGISTICS_CROSSING: ("登记车辆通行查验", "record crossings at checkpoints"),
     LOGISTICS_MANAGE: ("管理卡口、导入通行记录", "manage checkpoints, import crossings"),
+    PASS_READ: ("查看重点物资运输车辆通行证", "see key-freight vehicle passes"),
+    PASS_ISSUE: ("签发、换发、撤销通行证", "issue, renew and revoke passes"),
 }
 
 _STAFF = (DASHBOARD_VIEW, PERSON_READ, VENUE_READ)
@@ -158,6 +162,15 @@ ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
         *_T_READ, ARRIVAL_READ, *_CMD_SEE,
         LOGISTICS_READ)),
 }  # fmt: skip
+
+# migration 0025: key-freight passes — the command centre issues them (the provincial
+# mechanism), checkpoint, transfer and CDC staff and viewers read them (own block: added
+# to the roles above without touching their lines)
+for _role, _extra in {"commander": (PASS_READ, PASS_ISSUE), "epidemiologist": (PASS_READ,),
+                      "port_officer": (PASS_READ,), "transfer_team": (PASS_READ,),
+                      "viewer": (PASS_READ,)}.items():  # fmt: skip
+    _zh, _en, _held = ROLES[_role]
+    ROLES[_role] = (_zh, _en, (*_held, *_extra))
 
 DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     # a device token's scope → the rights it carries (a token is bound to one venue, or

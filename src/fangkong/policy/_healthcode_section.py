@@ -44,6 +44,7 @@ RESERVED_SECTIONS = (
     "command",
     "logistics",
     "roads",  # issue 20: road status
+    "passes",
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
 _PACK_KEYS = ("name", "version", "title_zh", "title_en", "extends", "source")

@@ -40,6 +40,7 @@ PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("command",), "fangkong.command.rules:CommandRules.from_pack"),
     (("logistics",), "fangkong.logistics.rules:LogisticsRules.from_pack"),
     (("roads",), "fangkong.roads.rules:RoadRules.from_pack"),
+    (("passes",), "fangkong.passes.rules:PassRules.from_pack"),
 )
 
 

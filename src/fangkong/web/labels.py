@@ -538,6 +538,23 @@ VOCABULARIES: Final[dict[str, dict[str, Label]]] = {
     },
 }
 
+# key-freight passes (migration 0025), in a block of their own: a pass's status at a time,
+# the audit log's pass actions and target
+VOCABULARIES["pass_status"] = {
+    "valid": ("有效", "Valid"),
+    "pending": ("未生效", "Not yet in force"),
+    "expired": ("已过期", "Expired"),
+    "revoked": ("已撤销", "Revoked"),
+}
+VOCABULARIES["audit_action"].update({
+    "pass.issue": ("签发通行证", "Pass issued"),
+    "pass.revoke": ("撤销通行证", "Pass revoked"),
+    "pass.read": ("查看通行证", "Pass read"),
+    "pass.list": ("查看通行证列表", "Passes listed"),
+    "pass.verify": ("核验通行证", "Pass verified"),
+})  # fmt: skip
+VOCABULARIES["audit_target"]["pass"] = ("通行证", "Pass")
+
 
 def label(value: object, vocabulary: str, lang: str) -> str:
     """``value``'s label in ``lang`` ("zh" or "en"); None as "—"; a value the vocabulary

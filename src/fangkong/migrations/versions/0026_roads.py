@@ -1,7 +1,7 @@
 """road status: checkpoints' reports, the refreshed status, alerts; the road_alert task
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-07 18:00:00
 
 Issue 20, part 3 (docs/logistics/roads.md):
@@ -26,7 +26,7 @@ from fangkong.migrations.grants import grant_rights, revoke_rights
 from fangkong.store.types import UTCDateTime
 
 revision = "0026"
-down_revision = "0024"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
