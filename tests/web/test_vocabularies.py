@@ -83,6 +83,12 @@ SHOWN_BY: dict[tuple[str, str], str | tuple[str, str]] = {
     ("roads_reports", "via"): "road_report_via",
     ("roads_status", "state"): "road_state",
     ("roads_alerts", "condition"): "road_condition",
+    # issue 20: necessities
+    ("supply_outlets", "kind"): "outlet_kind",
+    ("supply_reports", "via"): "via",
+    ("supply_deliveries", "status"): "delivery_status",
+    ("supply_alerts", "status"): "supply_alert_status",
+    ("supply_alerts", "cause"): "supply_cause",
 }
 
 _IN = re.compile(r"^\s*(?:\w+ IS NULL OR )?(\w+) IN \((.*)\)\s*$")

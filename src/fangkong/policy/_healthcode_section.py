@@ -45,6 +45,7 @@ RESERVED_SECTIONS = (
     "logistics",
     "roads",  # issue 20: road status
     "passes",
+    "supply",  # issue 20: necessities
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
 _PACK_KEYS = ("name", "version", "title_zh", "title_en", "extends", "source")

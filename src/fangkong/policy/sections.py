@@ -41,6 +41,7 @@ PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("logistics",), "fangkong.logistics.rules:LogisticsRules.from_pack"),
     (("roads",), "fangkong.roads.rules:RoadRules.from_pack"),
     (("passes",), "fangkong.passes.rules:PassRules.from_pack"),
+    (("supply",), "fangkong.supply.rules:SupplyRules.from_pack"),
 )
 
 

@@ -58,6 +58,7 @@ from fangkong.healthcode.evaluator import fmt_time
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.supply.rules import SupplyRules
 from fangkong.web import forms, listing
 from fangkong.web.alert_pages import rule_names
 from fangkong.web.labels import label, names, readable
@@ -87,6 +88,7 @@ PARAM_VALUES = {"severity": "alert_severity", "stage": "arrival_stage", "level":
                 "to": "risk_level",
                 "condition": "road_condition"}  # fmt: skip
 PARAM_HIDDEN = frozenset({"area_id", "title", "detail", "checkpoint_name"})
+PARAM_VALUES["cause"] = "supply_cause"  # issue 20: a supply floor's cause
 
 
 def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Markup | str]]:
@@ -113,6 +115,9 @@ def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Mark
             shown = Markup('<a href="/logistics/checkpoints/{}">{}</a>').format(
                 value, params.get("checkpoint_name") or value
             )
+        elif key == "good":  # issue 20: a supply task's good, by the pack's name
+            good = SupplyRules.from_pack(pack).goods.get(str(value))
+            shown = good.label(lang) if good else readable(str(value), "good")
         elif key in ("due_at", "run_out"):
             shown = _moment(str(value), app_context(request).codes.tz)
         elif key in PARAM_VALUES:

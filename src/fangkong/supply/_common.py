@@ -1,0 +1,134 @@
+"""What the supply services share: the policy read from a pack, errors, the region
+tree, the bound on amounts and days of supply read from the store (``days.py`` over the
+window's reports)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from fangkong.command.rules import CommandRules
+from fangkong.errors import FieldProblem, InvalidFields, NotFound, Problem
+from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.settings import default_tz
+from fangkong.store.regions import subtrees
+from fangkong.store.schema import regions
+from fangkong.supply.days import Report, Supply, window
+from fangkong.supply.days import days_of_supply as _days
+from fangkong.supply.rules import SupplyRules
+from fangkong.supply.tables import (
+    supply_outlets,
+    supply_reports,
+)
+
+SUPPLY_BY = "job:supply"
+MAX_AMOUNT = 10_000_000.0  # one outlet's stock or sales of one good for a day, in its unit
+CODE_MAX = 40
+NAME_MAX = 100
+_CHUNK = 500
+
+
+def _p(code: str, zh: str, en: str) -> Problem:
+    return Problem(code, zh, en)
+
+
+class SupplyUnknown(NotFound):
+    """An outlet or a delivery that is not there (or outside the caller's jurisdiction)."""
+
+
+@dataclass(frozen=True)
+class SupplyPolicy:
+    """What the services read from a pack: ``[supply]``, ``[command]`` (the task's
+    rules), ``[risk_areas]`` seal levels (what a sealed area is), and the zone."""
+
+    supply: SupplyRules
+    command: CommandRules
+    seal_levels: tuple[str, ...]
+    tz: tzinfo
+
+    @classmethod
+    def from_pack(cls, pack: Any, tz: tzinfo | None = None) -> SupplyPolicy:
+        return cls(SupplyRules.from_pack(pack), CommandRules.from_pack(pack),
+                   RiskAreaRules.from_pack(pack).seal_levels, tz or default_tz())  # fmt: skip
+
+    def today(self, at: datetime) -> date:
+        return at.astimezone(self.tz).date()
+
+
+def invalid(fields: Sequence[FieldProblem], code: str = "supply.invalid") -> InvalidFields:
+    """Bad fields of a request, the first one named in the message."""
+    first, more = fields[0], len(fields) - 1
+    zh = f"{first.field}：{first.problem.message_zh}" + (f"（另有 {more} 处）" if more else "")
+    en = f"{first.field}: {first.problem.message_en}" + (f" (and {more} more)" if more else "")
+    return InvalidFields(_p(code, zh, en), fields)
+
+
+def amount_problem(value: Any, name: str) -> tuple[float | None, Problem | None]:
+    """A stock or sales figure: a number from 0 to MAX_AMOUNT (text or a number)."""
+    try:
+        n = float(str(value).strip()) if not isinstance(value, int | float) else float(value)
+    except ValueError:
+        n = math.nan
+    if isinstance(value, bool) or not math.isfinite(n) or not 0 <= n <= MAX_AMOUNT:
+        shown = str(value)[:20]
+        return None, _p("supply.amount_invalid", f"{name} {shown!r} 应为 0 至 {MAX_AMOUNT:g} 的数",
+                        f"{name} {shown!r} must be a number from 0 to {MAX_AMOUNT:g}")  # fmt: skip
+    return n, None
+
+
+# ---- the region tree -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tree:
+    parent: Mapping[str, str | None]
+    level: Mapping[str, str]
+    name: Mapping[str, str]
+
+    @classmethod
+    def load(cls, conn: Connection) -> Tree:
+        r = regions.c
+        rows = conn.execute(select(r.code, r.parent_code, r.level, r.name)).all()
+        return cls({x.code: x.parent_code for x in rows}, {x.code: x.level for x in rows},
+                   {x.code: x.name for x in rows})  # fmt: skip
+
+    def at_level(self, code: str | None, level: str) -> str | None:
+        for _ in range(16):
+            if code is None or code not in self.level:
+                return None
+            if self.level[code] == level:
+                return code
+            code = self.parent[code]
+        return None
+
+
+# ---- days of supply --------------------------------------------------------------------------
+
+
+def days_of_supply(
+    conn: Connection, at: datetime, policy: SupplyPolicy, *,
+    within: Collection[str] | None = None, tree: Tree | None = None,
+) -> dict[tuple[str, str], Supply]:  # fmt: skip
+    """(region, good) → Supply on the local day of ``at`` (the window ending that day):
+    every region holding or above an outlet that reported in the window. ``within``:
+    only the outlets under these regions (their figures are whole: a region's subtree
+    lies under it)."""
+    tree = tree or Tree.load(conn)
+    first, last = window(policy.today(at), policy.supply.window_days)
+    s, o = supply_reports.c, supply_outlets.c
+    q = (select(s.outlet_code, o.region_code, s.good, s.day, s.stock, s.sales)
+         .join(supply_outlets, o.code == s.outlet_code)
+         .where(s.day >= first, s.day <= last))  # fmt: skip
+    if within is not None:
+        if not within:
+            return {}
+        sub = subtrees(sorted(within))
+        q = q.where(o.region_code.in_(select(sub.c.code)))
+    rows = [Report(r.outlet_code, r.region_code, r.good, r.day, r.stock, r.sales)
+            for r in conn.execute(q)]  # fmt: skip
+    return _days(rows, tree.parent, day=last, window_days=policy.supply.window_days)
