@@ -82,6 +82,7 @@ def _register() -> None:
     from fangkong.healthcode.cli import app as code_app
     from fangkong.identity.cli import app as id_app
     from fangkong.passes.cli import app as passes_app
+    from fangkong.logistics.cli import app as logistics_app
     from fangkong.policy.cli import app as policy_app
     from fangkong.quarantine.cli import app as quarantine_app
     from fangkong.registry.cli import export_app, import_app
@@ -134,6 +135,7 @@ def _register() -> None:
     app.add_typer(roads_app, name="roads")
     app.add_typer(passes_app, name="passes")
     app.add_typer(supply_app, name="supply")  # issue 20: necessities
+    app.add_typer(logistics_app, name="logistics")
 
 
 _register()

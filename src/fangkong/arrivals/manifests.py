@@ -131,67 +131,89 @@ def import_manifest(
     at = at or clock.now()
     tz = tz or (codes.tz if codes else default_tz())
     with write_transaction(engine) as conn:
-        point = _check_header(conn, header, rules)
-        region_codes = set(conn.execute(select(regions.c.code)).scalars())
-        clean, problems = _validate(rows, region_codes, sealer, tz, at.astimezone(tz).date())
-        if problems:
-            raise _rejected(source, problems)
-        manifest_id = _manifest(conn, header, by, at)
-        stored = {
-            bytes(r.doc_hash): (int(r.id), bytes(r.content_hash))
-            for r in conn.execute(
-                select(travellers.c.id, travellers.c.doc_hash, travellers.c.content_hash).where(
-                    travellers.c.manifest_id == manifest_id
-                )
+        return register_manifest(
+            conn, header, rows, rules, sealer=sealer, codes=codes, by=by, via=via,
+            source=source, tz=tz, at=at,
+        )  # fmt: skip
+
+
+def register_manifest(
+    conn: Connection,
+    header: ManifestHeader,
+    rows: Sequence[Mapping[str, Any]],
+    rules: ArrivalRules,
+    *,
+    sealer: Sealer,
+    codes: CodeContext | None,
+    by: str,
+    via: str,
+    source: str,
+    tz: ZoneInfo,
+    at: datetime,
+) -> ManifestOutcome:
+    """``import_manifest`` inside the caller's transaction (a checkpoint's crossing hands
+    its travellers to the closed loop in the same transaction as the crossing)."""
+    point = _check_header(conn, header, rules)
+    region_codes = set(conn.execute(select(regions.c.code)).scalars())
+    clean, problems = _validate(rows, region_codes, sealer, tz, at.astimezone(tz).date())
+    if problems:
+        raise _rejected(source, problems)
+    manifest_id = _manifest(conn, header, by, at)
+    stored = {
+        bytes(r.doc_hash): (int(r.id), bytes(r.content_hash))
+        for r in conn.execute(
+            select(travellers.c.id, travellers.c.doc_hash, travellers.c.content_hash).where(
+                travellers.c.manifest_id == manifest_id
             )
-        }
-        changed = [
-            RowProblem(
-                c.row,
-                "id_number",
-                _p(
-                    "traveller_changed",
-                    "此旅客已按本名单登记，内容不同：请核对后人工更正",
-                    "this traveller is registered on this "
-                    "manifest with other data: check and correct by hand",
-                ),
-            )
-            for c in clean
-            if c.person["doc_hash"] in stored and stored[c.person["doc_hash"]][1] != c.content
-        ]
-        if changed:
-            raise _rejected(source, changed)
-        fresh = [c for c in clean if c.person["doc_hash"] not in stored]
-        history = AreaHistory.load(conn)
-        person_ids, created = find_or_create_by_document(
-            conn, [c.person for c in fresh], [c.destination_region for c in fresh], at
         )
-        ids: list[int] = []
-        by_risk: dict[str, int] = {}
-        handoffs = 0
-        for c, pid in zip(fresh, person_ids, strict=True):
-            decision = decide(c.stays, c.arrived_at, history, rules, point_name=point.name, tz=tz)
-            tid, handed = _register(
-                conn,
-                manifest_id,
-                point,
-                c,
-                pid,
-                decision,
-                history,
-                rules,
-                sealer,
-                by,
-                via,
-                at,
-                codes,
-            )
-            ids.append(tid)
-            handoffs += handed
-            by_risk[decision.rule.risk] = by_risk.get(decision.rule.risk, 0) + 1
-        if codes is not None:
-            for pid in sorted(set(person_ids)):
-                evaluate_person(conn, codes, pid, at=at, trigger="arrivals:manifest")
+    }
+    changed = [
+        RowProblem(
+            c.row,
+            "id_number",
+            _p(
+                "traveller_changed",
+                "此旅客已按本名单登记，内容不同：请核对后人工更正",
+                "this traveller is registered on this "
+                "manifest with other data: check and correct by hand",
+            ),
+        )
+        for c in clean
+        if c.person["doc_hash"] in stored and stored[c.person["doc_hash"]][1] != c.content
+    ]
+    if changed:
+        raise _rejected(source, changed)
+    fresh = [c for c in clean if c.person["doc_hash"] not in stored]
+    history = AreaHistory.load(conn)
+    person_ids, created = find_or_create_by_document(
+        conn, [c.person for c in fresh], [c.destination_region for c in fresh], at
+    )
+    ids: list[int] = []
+    by_risk: dict[str, int] = {}
+    handoffs = 0
+    for c, pid in zip(fresh, person_ids, strict=True):
+        decision = decide(c.stays, c.arrived_at, history, rules, point_name=point.name, tz=tz)
+        tid, handed = _register(
+            conn,
+            manifest_id,
+            point,
+            c,
+            pid,
+            decision,
+            history,
+            rules,
+            sealer,
+            by,
+            via,
+            at,
+            codes,
+        )
+        ids.append(tid)
+        handoffs += handed
+        by_risk[decision.rule.risk] = by_risk.get(decision.rule.risk, 0) + 1
+    if codes is not None:
+        for pid in sorted(set(person_ids)):
+            evaluate_person(conn, codes, pid, at=at, trigger="arrivals:manifest")
     return ManifestOutcome(
         manifest_id,
         header.ref,

@@ -1,0 +1,195 @@
+"""Logistics as people and devices reach it: rights, jurisdiction by checkpoint region,
+masking, audit.
+
+    record       logistics.crossing. A device (scope ``checkpoint``) records at the
+                 checkpoint of the venue its token is bound to, whatever code it sends
+                 (another code is refused); the crossing row names the device and is the
+                 record, as a scan is (no audit row per crossing: the hot path). A
+                 person records at a checkpoint inside their jurisdiction (one audit row).
+    import_file  logistics.manage and the checkpoint inside the jurisdiction: every row or
+                 none (one audit row).
+    checkpoints  logistics.read: the checkpoints inside the jurisdiction, one page.
+    desk         logistics.read and the checkpoint inside the jurisdiction (else NotFound,
+                 the answer for an absent one): today's crossings, names masked unless
+                 person.read_full (one audit row).
+    add          logistics.manage and the region inside the jurisdiction (one audit row).
+
+The pass is verified by one call: ``verifier()`` gives passes' ``check_pass`` when that
+capability is installed, else None (verdict 'none': the pass is not read).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row
+
+from fangkong.auth.guard import Call, hidden, inside, names
+from fangkong.auth.jurisdiction import subtree
+from fangkong.auth.model import forbidden
+from fangkong.auth.rights import LOGISTICS_CROSSING, LOGISTICS_MANAGE, LOGISTICS_READ
+from fangkong.errors import FangkongError, Forbidden, Problem
+from fangkong.healthcode.context import CodeContext
+from fangkong.logistics.crossings import (
+    CheckpointIn,
+    CheckpointUnknown,
+    CrossingIn,
+    CrossingOut,
+    PassVerifier,
+    add_checkpoint,
+    checkpoint_of_venue,
+    get_checkpoint,
+    list_checkpoints,
+    list_crossings,
+    people_of,
+    record_crossing,
+)
+from fangkong.logistics.files import FileCrossing, row_error
+from fangkong.logistics.rules import LogisticsRules
+from fangkong.store.listing import Bounded
+from fangkong.store.tx import write_transaction
+
+
+def verifier() -> PassVerifier | None:
+    """passes' ``check_pass`` when the capability is installed, else None."""
+    try:
+        module = importlib.import_module("fangkong.passes.verify")
+    except ImportError:
+        return None
+    found: PassVerifier | None = getattr(module, "check_pass", None)
+    return found
+
+
+def _checkpoint_for(conn: Connection, call: Call, code: str) -> Row[Any]:
+    """The checkpoint a caller records at: a device's own; a person's if inside their
+    jurisdiction (else the NotFound of an absent one)."""
+    actor = call.actor
+    if actor.kind == "device":
+        cp = checkpoint_of_venue(conn, actor.venue_code)
+        if code and code != cp.code:
+            raise Forbidden(
+                Problem(
+                    "logistics.checkpoint_forbidden",
+                    "此设备令牌不属于该卡口",
+                    "this device token belongs to another checkpoint",
+                )
+            )
+        return cp
+    cp = get_checkpoint(conn, code)
+    if not inside(conn, actor, cp.region_code):
+        raise hidden(
+            CheckpointUnknown(
+                Problem(
+                    "logistics.checkpoint_unknown", f"无此卡口 {code!r}", f"no checkpoint {code!r}"
+                )
+            )
+        )
+    return cp
+
+
+def _record(
+    conn: Connection, call: Call, codes: CodeContext, crossing: CrossingIn, via: str
+) -> CrossingOut:
+    cp = _checkpoint_for(conn, call, crossing.checkpoint_code)
+    if cp.code != crossing.checkpoint_code:
+        crossing = CrossingIn(**{**crossing.__dict__, "checkpoint_code": cp.code})
+    return record_crossing(
+        conn,
+        crossing,
+        at=call.now(),
+        actor=call.actor.name,
+        via=via,
+        rules=LogisticsRules.from_pack(codes.pack),
+        sealer=codes.sealer,
+        codes=codes,
+        verify_pass=verifier(),
+        tz=codes.tz,
+    )
+
+
+def record(
+    call: Call, codes: CodeContext, crossing: CrossingIn, *, via: str = "api"
+) -> CrossingOut:
+    """Record one crossing (see the module docstring)."""
+    call.require(LOGISTICS_CROSSING)
+    if call.actor.kind == "device":
+        with write_transaction(call.engine) as conn:
+            return _record(conn, call, codes, crossing, via)
+
+    def body(conn: Connection) -> tuple[CrossingOut, str | None]:
+        got = _record(conn, call, codes, crossing, via)
+        return got, f"{got.outcome} {got.ref}"
+
+    return call.audited("logistics.crossing", "checkpoint", crossing.checkpoint_code[:80], body)
+
+
+def import_file(
+    call: Call, codes: CodeContext, rows: Sequence[FileCrossing], *, source: str
+) -> list[CrossingOut]:
+    """Record the crossings of a file: all or none (a bad row names file, row and field)."""
+
+    def body(conn: Connection) -> tuple[list[CrossingOut], str | None]:
+        call.require(LOGISTICS_MANAGE, LOGISTICS_CROSSING)
+        out = []
+        for fc in rows:
+            try:
+                out.append(_record(conn, call, codes, fc.crossing, "file"))
+            except FangkongError as exc:
+                raise row_error(source, fc, exc) from exc
+        return out, f"{len(out)} crossings"
+
+    return call.audited("logistics.import", "checkpoint", None, body)
+
+
+def checkpoints(call: Call, bounded: Bounded | None = None) -> tuple[list[Row[Any]], int]:
+    """The checkpoints inside the caller's jurisdiction (one page)."""
+    call.require(LOGISTICS_READ)
+    region = call.actor.region_code
+    with call.engine.connect() as conn:
+        return list_checkpoints(
+            conn, regions_in=None if region is None else subtree(region), bounded=bounded
+        )
+
+
+@dataclass(frozen=True)
+class Desk:
+    checkpoint: Row[Any]
+    crossings: list[Row[Any]]
+    total: int
+    people: dict[int, list[Row[Any]]]
+    names: dict[int, str]
+    since: datetime
+
+
+def desk(call: Call, code: str, bounded: Bounded | None = None) -> Desk:
+    """A checkpoint and one page of today's crossings with their people (names masked
+    unless person.read_full)."""
+    start = datetime.combine(call.today(), time(0), tzinfo=call.tz)
+
+    def body(conn: Connection) -> tuple[Desk, str | None]:
+        call.require(LOGISTICS_READ)
+        cp = _checkpoint_for(conn, call, code)
+        rows, total = list_crossings(
+            conn, cp.code, since=start, until=start + timedelta(days=1), bounded=bounded
+        )
+        people = people_of(conn, [int(r.id) for r in rows])
+        ids = [int(p.person_id) for ps in people.values() for p in ps]
+        return Desk(cp, rows, total, people, names(conn, call.actor, ids), start), None
+
+    return call.audited("logistics.desk", "checkpoint", code[:80], body)
+
+
+def add(call: Call, cp: CheckpointIn) -> bool:
+    """Add a checkpoint in the caller's jurisdiction (False: stored before as given)."""
+
+    def body(conn: Connection) -> tuple[bool, str | None]:
+        call.require(LOGISTICS_MANAGE)
+        if not inside(conn, call.actor, cp.region_code):
+            raise forbidden(LOGISTICS_MANAGE)
+        return add_checkpoint(conn, cp), None
+
+    return call.audited("logistics.checkpoint_add", "checkpoint", cp.code[:80], body)
