@@ -103,7 +103,7 @@ def test_shipped_packs_pass_the_whole_check(name: str) -> None:
     "table",
     [
         "quarantine.follow_up", "quarantine.surge.home_fallback", "quarantine.close_contact",
-        "risk_areas.suggest", "risk_areas.needs.kinds.emergency", "testing.retest",
+        "risk_areas.suggest", "risk_areas.needs.kinds.medicine", "testing.retest",
         "arrivals.risks.high", "contacts.venue_types.market", "alerts.triggers.fever_cluster",
     ],
 )  # fmt: skip

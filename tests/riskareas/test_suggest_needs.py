@@ -122,14 +122,20 @@ def test_needs_tasks(province: Engine, code_context: Ctx) -> None:
     a = raise_need(province, rules, area_id=area.id, person_id=people[0], kind=slow.name,
                    note="米面油", by="grid", now=T0)  # fmt: skip
     b = raise_need(province, rules, area_id=area.id, person_id=people[1], kind=fast.name,
-                   note="透析", by="grid", now=T0)  # fmt: skip
+                   note="降压药", by="grid", now=T0)  # fmt: skip
+    # medical and emergency needs are the care register's now (migration 0028)
+    for moved in ("medical", "emergency"):
+        with pytest.raises(BadInput) as err:
+            raise_need(province, rules, area_id=area.id, person_id=people[2], kind=moved,
+                       note="胸痛", by="grid", now=T0)  # fmt: skip
+        assert err.value.code == "riskarea.need_moved"
     needs = list_needs(province, now=T0)
     assert {n.id: n.due_at for n in needs} == {
         a: T0 + timedelta(hours=slow.deadline_hours),
         b: T0 + timedelta(hours=fast.deadline_hours),
     }
     assert not any(n.overdue for n in needs)
-    # after the short deadline the medical request is overdue and listed first
+    # after the short deadline the medicines request is overdue and listed first
     later = T0 + timedelta(hours=fast.deadline_hours, minutes=1)
     needs = list_needs(province, now=later)
     assert [(n.id, n.overdue) for n in needs] == [(b, True), (a, False)]

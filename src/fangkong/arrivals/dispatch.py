@@ -471,3 +471,19 @@ def _trips(
     carried = {i for view in views for i in view.traveller_ids}
     waiting = tuple(int(t.id) for t in ready if t.placement_id is not None and t.id not in carried)
     return Plan(placed, no_room, waiting, tuple(views))
+
+
+def free_vehicles(bind: Bind, *, busy: Sequence[str] = ()) -> list[Car]:
+    """The vehicles of the closed loop free now: in service, on no planned trip and not
+    in ``busy`` (what another capability has them doing: the care register's green-channel
+    transfers). Read-only; other capabilities plan with it and never write these tables."""
+    on_trip = select(trips.c.vehicle_code).where(trips.c.status == "planned")
+    query = select(vehicles).where(vehicles.c.in_service.is_(True),
+                                   vehicles.c.code.not_in(on_trip))  # fmt: skip
+    if busy:
+        query = query.where(vehicles.c.code.not_in(list(busy)))
+    with write_transaction(bind) as conn:
+        return [
+            Car(c.code, c.kind, int(c.capacity), float(c.latitude), float(c.longitude))
+            for c in conn.execute(query.order_by(vehicles.c.code))
+        ]

@@ -40,6 +40,8 @@ SIGNAL_SUBMIT: Final = "signal.submit"  # report surveillance signals (counts)
 RISKAREA_READ: Final = "riskarea.read"  # areas with reasons, history, suggestions (no PII)
 RISKAREA_DESIGNATE: Final = "riskarea.designate"  # designate, change, run the lifting job
 NEED_MANAGE: Final = "need.manage"  # needs of residents of sealed areas (names by rights)
+CARE_READ: Final = "care.read"  # urgent medical needs of controlled areas, wards (0028)
+CARE_MANAGE: Final = "care.manage"  # register them, plan and complete transfers, keep wards
 
 SAMPLE_COLLECT: Final = "sample.collect"  # register samples, ship tubes (chain of custody)
 RESULT_POST: Final = "result.post"  # post lab results, receive tubes at the lab
@@ -89,6 +91,11 @@ RIGHTS: Final[dict[str, tuple[str, str]]] = {
     RISKAREA_READ: ("查看风险区（原因、历史、建议）", "see risk areas, history, suggestions"),
     RISKAREA_DESIGNATE: ("划定、调整风险区", "designate and change risk areas"),
     NEED_MANAGE: ("处理封控区居民需求", "handle the needs of residents of sealed areas"),
+    CARE_READ: ("查看急需就医人员登记与定点病区", "see urgent medical needs and designated wards"),
+    CARE_MANAGE: (
+        "登记就医需求、安排绿色通道转运、维护定点病区",
+        "register medical needs, plan green-channel transfers, keep wards",
+    ),
     SAMPLE_COLLECT: ("采样登记与转运交接", "register samples and hand tubes over"),
     RESULT_POST: ("上传检测结果", "post test results"),
     TESTING_READ: ("查看检测任务与进度", "see test orders and testing progress"),
@@ -168,6 +175,10 @@ ROLES: Final[dict[str, tuple[str, str, tuple[str, ...]]]] = {
         *_T_READ, ARRIVAL_READ, *_CMD_SEE,
         LOGISTICS_READ)),
 }  # fmt: skip
+# migration 0028: the care register (a block of its own, so merges stay additive)
+for _role in ("commander", "epidemiologist", "quarantine_manager", "transfer_team"):
+    _zh, _en, _held = ROLES[_role]
+    ROLES[_role] = (_zh, _en, (*_held, CARE_READ, CARE_MANAGE))
 
 # migration 0025: key-freight passes — the command centre issues them (the provincial
 # mechanism), checkpoint, transfer and CDC staff and viewers read them (own block: added

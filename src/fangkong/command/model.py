@@ -46,6 +46,7 @@ TASK_KINDS: tuple[TaskKind, ...] = (
     TaskKind("capacity_shortage", "隔离资源预测短缺", "forecast capacity shortage", "region_day"),
     TaskKind("road_alert", "道路通行预警", "road traffic alert", "road_alert"),  # 0026
     TaskKind("manual", "指挥部交办", "set by a commander", None),
+    TaskKind("care_need", "急需就医", "urgent medical need", "care_need"),  # 0028
 )  # fmt: skip
 # issue 20: a region's days of supply of a necessity below the pack's floor (supply)
 TASK_KINDS += (TaskKind("supply_floor", "民生物资低于保供底线", "necessities below the floor",
@@ -55,6 +56,7 @@ KIND = {k.key: k for k in TASK_KINDS}
 SOURCE_TYPES: tuple[str, ...] = ("alert", "arrival", "region_day", "risk_area_need", "risk_area",
                                  "road_alert")  # fmt: skip
 SOURCE_TYPES += ("supply_alert",)  # issue 20: supply_alerts.id
+SOURCE_TYPES += ("care_need",)  # issue 20: care_needs.id
 
 TASK_STATUSES: tuple[Term, ...] = (
     Term("open", "待办", "open"),

@@ -42,6 +42,7 @@ from fangkong.policy.sections import (
 # kinds whose source row keeps its own deadline (set by the source's own pack section)
 SOURCE_DEADLINE_KINDS: tuple[str, ...] = ("alert", "area_need", "road_alert")
 SOURCE_DEADLINE_KINDS += ("supply_floor",)  # issue 20: [supply] task_deadline_hours
+SOURCE_DEADLINE_KINDS += ("care_need",)  # issue 20: care needs keep their own deadline
 _KEYS: dict[str, tuple[str, ...]] = {
     "": ("briefing_time", "curve_days", "wall_refresh_seconds", "days_left_horizon", "tasks",
          "escalation", "timeliness"),

@@ -413,21 +413,33 @@ def escalate_overdue(bind: Bind, rules: CommandRules, *, at: datetime) -> list[E
     past its last escalation — one level up (逐级上报), at most ``max_level`` levels above
     its first unit; a task at the province stays. The deadline does not move. Running
     it twice at the same ``at`` moves nothing the second time."""
-    after = timedelta(hours=rules.escalation.after_hours)
+    esc = rules.escalation
+    return escalate_kind(bind, None, after_hours=esc.after_hours, max_level=esc.max_level, at=at)
+
+
+def escalate_kind(
+    bind: Bind, kind: str | None, *, after_hours: float, max_level: int, at: datetime
+) -> list[Escalated]:
+    """:func:`escalate_overdue` for the tasks of one ``kind`` (None: every kind) at a
+    capability's own pace (the care register escalates a patient's need faster)."""
+    after = timedelta(hours=after_hours)
     t = command_tasks.c
     with write_transaction(bind) as conn:
-        rows = conn.execute(
+        query = (
             select(command_tasks, regions.c.parent_code)
             .join(regions, regions.c.code == t.region_code)
             .where(
                 t.status.in_(OPEN_STATUSES),
                 t.deadline_at < at - after,
-                t.escalation_level < rules.escalation.max_level,
+                t.escalation_level < max_level,
                 regions.c.parent_code.is_not(None),
                 or_(t.escalated_at.is_(None), t.escalated_at < at - after),
             )
             .order_by(t.deadline_at, t.id)
-        ).all()
+        )
+        if kind is not None:
+            query = query.where(t.kind == kind)
+        rows = conn.execute(query).all()
         moved: list[Escalated] = []
         for row in rows:
             level = row.escalation_level + 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fangkong.alerts.tables  # early-warning signals and alerts (migration 0008)
 import fangkong.arrivals.tables  # arrivals closed loop (migration 0011)
+import fangkong.care.tables  # urgent medical needs, designated wards (migration 0028)
 import fangkong.command.tables  # command tasks, figures, briefings (migration 0018)
 import fangkong.healthcode.tables  # health codes (migration 0003)
 import fangkong.logistics.tables  # checkpoints and crossings (migration 0024)

@@ -46,6 +46,7 @@ RESERVED_SECTIONS = (
     "roads",  # issue 20: road status
     "passes",
     "supply",  # issue 20: necessities
+    "care",  # issue 20: the care register (fangkong.care.rules)
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
 _PACK_KEYS = ("name", "version", "title_zh", "title_en", "extends", "source")

@@ -42,6 +42,7 @@ PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("roads",), "fangkong.roads.rules:RoadRules.from_pack"),
     (("passes",), "fangkong.passes.rules:PassRules.from_pack"),
     (("supply",), "fangkong.supply.rules:SupplyRules.from_pack"),
+    (("care",), "fangkong.care.rules:CareRules.from_pack"),
 )
 
 

@@ -1,10 +1,16 @@
-"""Needs of residents of sealed areas (封控区居民需求): supplies and care as tasks.
+"""Needs of residents of sealed areas (封控区居民需求): supplies and medicines as tasks.
 
 A resident of an area whose level is one of the pack's ``[risk_areas.needs] levels`` may
-raise a need of a kind the pack lists (生活必需品, 药品, 就医 …); the task is due within
+raise a need of a kind the pack lists (生活必需品, 药品 …); the task is due within
 the kind's ``deadline_hours``. Staff move it ``open → in_progress → done`` (or cancel it,
 with a note); every change is a history row. A task past its deadline and not finished
 is overdue — listed first, so nobody in a sealed compound is left without food or care.
+
+Medical and emergency needs (就医, 急危重症) are the care register's since migration 0028
+(``fangkong.care``: a deadline per kind, a green-channel transfer to a designated ward):
+asked for here, they are refused with a pointer to it (``need_moved``). The register is a
+capability of its own rather than a kind here because it plans a vehicle and a ward; the
+pack's ``[risk_areas.needs.kinds]`` may not list those kinds.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from sqlalchemy import Connection, and_, case, select, update
 from fangkong import clock
 from fangkong.command.tasks import close_for_source
 from fangkong.riskareas.errors import NeedInvalid, NeedUnknown, StatusConflict, problem
-from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.riskareas.rules import MOVED_TO_CARE, RiskAreaRules
 from fangkong.riskareas.service import residents
 from fangkong.riskareas.tables import risk_area_need_changes, risk_area_needs, risk_areas
 from fangkong.store import listing
@@ -57,6 +63,11 @@ def raise_need(
 ) -> int:  # fmt: skip
     """Record a resident's need; returns the task id."""
     now = now or clock.now()
+    if kind in MOVED_TO_CARE:
+        raise _bad("need_moved",
+                   "就医与急危重症需求请登记到急需就医台账（fangkong care need add，网页 /care）",
+                   "medical and emergency needs are registered in the care register "
+                   "(fangkong care need add, page /care)")  # fmt: skip
     if kind not in rules.need_kinds:
         raise _bad("need_kind", f"无此需求类型 {kind!r}（可选：{'、'.join(rules.need_kinds)}）",
                    f"no need kind {kind!r} (one of: {', '.join(rules.need_kinds)})")  # fmt: skip

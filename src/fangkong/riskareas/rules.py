@@ -31,6 +31,9 @@ LEVEL_NAMES = {"high": ("高风险区", "high risk"), "medium": ("中风险区",
                "low": ("低风险区", "low risk")}  # fmt: skip
 GRANULARITIES = ("building", "compound", "community")  # 楼栋, 小区/自然村, 社区/村
 ORIGINS = ("designated", "downgraded")  # 划定, 由高风险区降级
+# 就医 and 急危重症: the care register's kinds since migration 0028 (fangkong.care, [care]);
+# a pack listing them under [risk_areas.needs.kinds] is refused, a request is sent there
+MOVED_TO_CARE = ("medical", "emergency")
 # every key of [risk_areas] and of its fixed tables, so an unknown one is rejected;
 # leave_city_test_hours is shipped in protocol-9 for reference and read by nothing yet
 _KEYS: dict[str, tuple[str, ...]] = {
@@ -132,6 +135,10 @@ class RiskAreaRules:
         kinds: dict[str, NeedKind] = {}
         for name, body in kinds_table.items():
             path = f"needs.kinds.{name}"
+            if name in MOVED_TO_CARE:
+                raise c.error(path, "就医与急危重症需求由 [care] 节登记（医疗保障），不再列于此",
+                              "medical and emergency needs belong to the [care] register, "
+                              "not here")  # fmt: skip
             if not isinstance(body, Mapping):
                 raise c.error(path, "应为表", "must be a table")
             reject_unknown(body, ("label_zh", "label_en", "deadline_hours"), path, c.error)
