@@ -94,7 +94,8 @@ def test_freight_is_deterministic_and_never_moves_the_outbreak_when_unordered(
 
 
 def test_a_day_of_crossings_with_people_queues_and_a_surge(registry: Registry) -> None:
-    twin = _twin(registry)
+    busy = {"freight.vehicles_per_lane_per_day": 4, "freight.surge_factor": 25.0}
+    twin = _twin(registry, **busy)
     days = _days(twin, 7)
     f = twin.scenario.freight
     normal = [e.crossings.num_rows for e in days if e.day != f.surge_day]
@@ -140,7 +141,8 @@ def test_drivers_from_high_risk_areas_are_infected_more_and_the_lab_finds_them(
     registry: Registry,
 ) -> None:
     twin = _twin(registry, **{"freight.infection_prob": {"low": 0.0, "medium": 0.1,
-                                                          "high": 0.5}})  # fmt: skip
+                                                          "high": 0.5},
+                              "freight.vehicles_per_lane_per_day": 6})  # fmt: skip
     days = _days(twin, 5)
     crossings = pa.concat_tables([e.crossings for e in days])
     truth = pa.concat_tables([e.truth_drivers for e in days])

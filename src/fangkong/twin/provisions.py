@@ -4,7 +4,8 @@ compounds' stock and their residents' medical needs.
 - **Markets** (the registry's markets and supermarkets) sell the goods of
   ``provisions.per_person_per_day`` to the free residents of their county, in proportion
   to their popularity (× ``panic_factor`` where the county has a sealed compound), and
-  are restocked each day by ``restock_share`` of their expected sales (×
+  are restocked each day by ``restock_share`` of their expected sales and ``refill_share``
+  of the gap to their usual stock (``market_stock_days``) (×
   ``disruption_restock`` in the disrupted counties from ``disruption_day`` for
   ``disruption_days``). They report stock and the day's sales at ``report_hour``.
 - **Sealed compounds** (the platform's seals, ``Interventions.seal_compounds``) hold
@@ -65,8 +66,11 @@ class Provisions:
         people = np.bincount(pop.county, minlength=n_counties)
         expected = people[county][:, None] * self.per_day[None, :] * p.market_share
         self.expected = expected * self.market_share[:, None]
-        lo, hi = p.market_stock_days
-        self.market_stock = self.expected * rng.uniform(lo, hi, (len(self.markets), 1))
+        lo = np.array([p.market_stock_days[g][0] for g in GOODS])
+        hi = np.array([p.market_stock_days[g][1] for g in GOODS])
+        u = rng.random((len(self.markets), len(GOODS)))
+        self.target = self.expected * (lo + (hi - lo) * u)  # each market's usual stock
+        self.market_stock = self.target.copy()
         self.disrupted = rng.random(n_counties) < p.disruption_share
         # patients on a cycle: who, which kind, every how many days, from which phase
         u = rng.random(pop.n)
@@ -134,7 +138,8 @@ class Provisions:
         sales = np.minimum(demand, self.market_stock)
         hit = self.disrupted & (p.disruption_day >= 0)
         hit &= (p.disruption_day <= day) & (day < p.disruption_day + p.disruption_days)
-        restock = self.expected * p.restock_share * noise[1]
+        gap = np.maximum(self.target - (self.market_stock - sales), 0.0)
+        restock = self.expected * p.restock_share * noise[1] + p.refill_share * gap
         restock *= np.where(hit[self.market_county], p.disruption_restock, 1.0)[:, None]
         self.market_stock = self.market_stock - sales + restock
         venue = np.repeat(self.markets, g)

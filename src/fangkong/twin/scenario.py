@@ -232,8 +232,9 @@ class Provisions:
     per_person_per_day: dict[str, float] = dataclasses.field(metadata=_range(0, 100))
     household_stock_days: float = dataclasses.field(metadata=_range(0, 60))
     market_share: float = dataclasses.field(metadata=_range(0, 1))  # bought at markets
-    market_stock_days: tuple[float, ...] = dataclasses.field(metadata=_range(0, 120))
+    market_stock_days: dict[str, tuple[float, ...]] = dataclasses.field(metadata=_range(0, 365))
     restock_share: float = dataclasses.field(metadata=_range(0, 5))
+    refill_share: float = dataclasses.field(metadata=_range(0, 1))  # of the gap to the target
     sales_sd: float = dataclasses.field(metadata=_range(0, 2))
     panic_factor: float = dataclasses.field(metadata=_range(1, 10))
     disruption_day: int = dataclasses.field(metadata=_range(-1))  # -1: none
@@ -500,7 +501,9 @@ def _validate_logistics(s: Scenario) -> None:
     _pair(f.county_risk_per_100k, w, "freight.county_risk_per_100k")
     _pair(f.closure_hours, w, "freight.closure_hours")
     _keys(p.per_person_per_day, GOODS, w, "provisions.per_person_per_day")
-    _pair(p.market_stock_days, w, "provisions.market_stock_days")
+    _keys(p.market_stock_days, GOODS, w, "provisions.market_stock_days")
+    for good, span in p.market_stock_days.items():
+        _pair(span, w, f"provisions.market_stock_days.{good}")
     for key in ("patients_per_10k", "every_days"):
         _require(set(getattr(p, key)) <= set(NEED_KINDS), w, f"provisions.{key}",
                  f"键应为以下之一：{', '.join(NEED_KINDS)}",

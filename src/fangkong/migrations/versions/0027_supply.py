@@ -43,8 +43,8 @@ ROLE_RIGHTS = {
 }
 # command_tasks' CHECK lists: 0018's, and with this revision's additions
 _KINDS_0018 = ("'alert','closed_loop_overdue','awaiting_placement','area_need','late_tubes',"
-               "'lifting_due','capacity_shortage','manual'")  # fmt: skip
-_SOURCES_0018 = "'alert','arrival','region_day','risk_area_need','risk_area'"
+               "'lifting_due','capacity_shortage','manual','road_alert'")  # fmt: skip
+_SOURCES_0018 = "'alert','arrival','region_day','risk_area_need','risk_area','road_alert'"
 _KINDS = _KINDS_0018 + ",'supply_floor'"
 _SOURCES = _SOURCES_0018 + ",'supply_alert'"
 

@@ -64,8 +64,10 @@ GRANTS = {
     "transfer_team": ["care.read", "care.manage"],
 }
 KINDS_BEFORE = ("alert", "closed_loop_overdue", "awaiting_placement", "area_need", "late_tubes",
-                "lifting_due", "capacity_shortage", "manual")  # fmt: skip
-SOURCES_BEFORE = ("alert", "arrival", "region_day", "risk_area_need", "risk_area")
+                "lifting_due", "capacity_shortage", "manual",
+                "road_alert", "supply_floor")  # fmt: skip  (0026, 0027: chained before)
+SOURCES_BEFORE = ("alert", "arrival", "region_day", "risk_area_need", "risk_area",
+                  "road_alert", "supply_alert")  # fmt: skip
 MOVED = ("medical", "emergency")
 
 _S, _T, _I = sa.String, UTCDateTime, sa.Integer
