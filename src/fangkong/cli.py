@@ -81,8 +81,8 @@ def _register() -> None:
     from fangkong.demo.evaluation import evaluate_command
     from fangkong.healthcode.cli import app as code_app
     from fangkong.identity.cli import app as id_app
-    from fangkong.passes.cli import app as passes_app
     from fangkong.logistics.cli import app as logistics_app
+    from fangkong.passes.cli import app as passes_app
     from fangkong.policy.cli import app as policy_app
     from fangkong.quarantine.cli import app as quarantine_app
     from fangkong.registry.cli import export_app, import_app

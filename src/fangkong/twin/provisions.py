@@ -64,6 +64,11 @@ class Provisions:
         self.market_county = county.astype(np.int64)
         self.county_codes = county_codes(pop)
         people = np.bincount(pop.county, minlength=n_counties)
+        # each compound's county (its residents share it): sealed counts per county by
+        # compound, not by person
+        self.compound_county = np.zeros(len(pop.compounds), np.int64)
+        self.compound_county[pop.compound] = pop.county
+        self.people = people.astype(np.float64)
         expected = people[county][:, None] * self.per_day[None, :] * p.market_share
         self.expected = expected * self.market_share[:, None]
         lo = np.array([p.market_stock_days[g][0] for g in GOODS])
@@ -129,11 +134,11 @@ class Provisions:
         p, pop = self.scenario.provisions, self.pop
         k, g = self.expected.shape
         noise = rng.lognormal(0.0, p.sales_sd, (2, k, g))
-        n_counties = len(self.county_codes)
-        people = np.bincount(pop.county, minlength=n_counties).astype(np.float64)
-        free = np.bincount(pop.county, weights=~sealed[pop.compound], minlength=n_counties)
-        any_sealed = np.bincount(pop.county, weights=sealed[pop.compound], minlength=n_counties)
-        factor = (free / np.maximum(people, 1)) * np.where(any_sealed > 0, p.panic_factor, 1.0)
+        n_counties = len(self.people)
+        shut = np.bincount(self.compound_county, weights=sealed * self.residents,
+                           minlength=n_counties)  # fmt: skip
+        free = self.people - shut
+        factor = (free / np.maximum(self.people, 1)) * np.where(shut > 0, p.panic_factor, 1.0)
         demand = self.expected * factor[self.market_county][:, None] * noise[0]
         sales = np.minimum(demand, self.market_stock)
         hit = self.disrupted & (p.disruption_day >= 0)
@@ -197,7 +202,7 @@ class Provisions:
 
     def _needs(self, twin: Any, day: int, sealed: Bools, rng: np.random.Generator) -> pa.Table:
         p, pop = self.scenario.provisions, self.pop
-        u, u_time = rng.random((2, pop.n))
+        u = rng.random(pop.n)
         inside = sealed[pop.compound]
         kind = np.full(pop.n, -1, np.int64)
         cycle = (self.patient_kind >= 0) & ((day + self.phase) % np.maximum(self.every, 1) == 0)
@@ -209,7 +214,7 @@ class Provisions:
             edge += prob
         who = np.flatnonzero(inside & (kind >= 0)).astype(np.int64)
         lo, hi = p.report_hours
-        minutes = 60 * (lo + (hi - lo) * u_time[who])
+        minutes = 60 * (lo + (hi - lo) * rng.random(len(who)))
         deadline_h = np.array([p.deadline_hours[k] for k in NEED_KINDS])[kind[who]]
         reported = twin.local_midnight(day) + np.rint(minutes * 60).astype(np.int64)
         deadline = reported + np.rint(deadline_h * 3600).astype(np.int64)

@@ -65,7 +65,7 @@ GRANTS = {
 }
 KINDS_BEFORE = ("alert", "closed_loop_overdue", "awaiting_placement", "area_need", "late_tubes",
                 "lifting_due", "capacity_shortage", "manual",
-                "road_alert", "supply_floor")  # fmt: skip  (0026, 0027: chained before)
+                "road_alert", "supply_floor")  # fmt: skip
 SOURCES_BEFORE = ("alert", "arrival", "region_day", "risk_area_need", "risk_area",
                   "road_alert", "supply_alert")  # fmt: skip
 MOVED = ("medical", "emergency")
