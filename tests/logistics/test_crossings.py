@@ -31,9 +31,11 @@ from tests.logistics.world import (
     T0,
     LWorld,
     crossing,
+    issue_pass,
     make_lworld,
     person,
     record,
+    verifier,
 )
 from tests.testing.world import batch
 
@@ -195,3 +197,29 @@ def test_the_tube_scanned_at_the_desk_is_the_sample(lw: LWorld) -> None:
     got = record(lw, crossing("r1", [person(30, sample_barcode="TUBE-30")]))
     assert got.people[0].sample_barcode == "TUBE-30"
     assert _count(lw.w.engine, tubes, tubes.c.barcode == "TUBE-30") == 1
+
+
+def test_a_valid_pass_gives_priority_and_a_pass_for_other_drivers_does_not(lw: LWorld) -> None:
+    from fangkong.passes.token import PassKeys
+
+    keys = PassKeys.generate()
+    driver = person(40, negative_test_at=T0 - timedelta(hours=20))
+    token = issue_pass(lw, keys, [driver])
+    ok = record(lw, crossing("r1", [driver], pass_token=token), verify_pass=verifier(lw, keys))
+    assert (ok.pass_verdict, ok.priority, ok.outcome) == ("valid", True, "passed")
+    assert ok.pass_serial is not None
+    assert "优先通行" in ok.reason_zh
+    other = person(41, negative_test_at=T0 - timedelta(hours=20))
+    wrong = record(lw, crossing("r2", [other], pass_token=token), verify_pass=verifier(lw, keys))
+    assert (wrong.pass_verdict, wrong.priority) == ("wrong_driver", False)
+    assert wrong.outcome == "passed"  # a pass gives priority, never replaces the check
+    typed = record(lw, crossing("r3", [driver], pass_token=ok.pass_serial),
+                   verify_pass=verifier(lw, keys))  # fmt: skip
+    assert typed.pass_verdict == "valid"
+    unverified = record(lw, crossing("r4", [driver], pass_token=token))
+    assert unverified.pass_verdict == "none"  # no verifier given: the pass is not read
+    with lw.w.engine.connect() as conn:
+        stored = conn.execute(
+            select(crossings.c.pass_verdict, crossings.c.pass_serial).where(crossings.c.ref == "r1")
+        ).one()
+    assert tuple(stored) == ("valid", ok.pass_serial)

@@ -111,3 +111,40 @@ def record(lw: LWorld, c: CrossingIn, *, at: datetime | None = None, **kw: Any) 
 
 
 __all__ = ["COUNTY_A", "COUNTY_B", "T0"]
+
+
+def issue_pass(lw: LWorld, keys: Any, drivers: list[PersonIn], plate: str = "冀A12345") -> str:
+    """A key-freight pass for ``plate`` and ``drivers`` (county B → county A, a week from
+    T0 − 1 h), issued through passes' own service; its QR token signed with ``keys``."""
+    from fangkong.passes.rules import PassRules
+    from fangkong.passes.service import DriverIn, PassRequest, issue
+    from fangkong.passes.token import issue_token
+
+    at = T0 - timedelta(hours=1)
+    req = PassRequest(
+        plate=plate,
+        vehicle_kind="lorry",
+        cargo_class="key_supplies",
+        origin_region=COUNTY_B,
+        destination_region=COUNTY_A,
+        valid_from=at,
+        valid_until=at + timedelta(days=7),
+        region_code="140000",
+        drivers=tuple(DriverIn(d.id_number, d.name, T0 - timedelta(hours=20)) for d in drivers),
+    )
+    with lw.w.engine.begin() as conn:
+        got = issue(conn, req, at=at, by="test", rules=PassRules.from_pack(lw.w.codes.pack),
+                    sealer=lw.w.sealer, tz=lw.w.codes.tz)  # fmt: skip
+    return issue_token(keys, got.serial, got.revision)
+
+
+def verifier(lw: LWorld, keys: Any) -> Any:
+    """passes' check_pass with the test's pass keys and the world's pack."""
+    import functools
+
+    from fangkong.passes.rules import PassRules
+    from fangkong.passes.verify import check_pass
+
+    return functools.partial(
+        check_pass, keys=keys, rules=PassRules.from_pack(lw.w.codes.pack), tz=lw.w.codes.tz
+    )

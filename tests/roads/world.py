@@ -12,15 +12,8 @@ from sqlalchemy import Connection, insert
 
 from fangkong.logistics.tables import checkpoints, crossings
 from fangkong.store.schema import regions
+from tests.command.conftest import TREE  # province → city → county → township
 
-TREE = (
-    ("14", None, "province", "省"),
-    ("1401", "14", "city", "甲市"),
-    ("140101", "1401", "county", "甲县"),
-    ("140101001", "140101", "township", "甲镇"),
-    ("1402", "14", "city", "乙市"),
-    ("140201", "1402", "county", "乙县"),
-)
 _refs = count(1)
 
 

@@ -178,6 +178,25 @@ def _resident_of_a_compound(engine: Engine) -> tuple[str, int]:
         return str(home.scalar_one()), pid
 
 
+def _roads_world(engine: Engine) -> None:
+    """The road-status map (issue 20): a checkpoint congested, one closed without authority,
+    one flowing; refreshed, so their alerts are tasks of the county."""
+    from fangkong.policy import load_pack
+    from fangkong.roads.rules import RoadRules
+    from fangkong.roads.status import ReportIn, record_report, refresh
+    from tests.roads.world import add_checkpoint
+
+    rules, at = RoadRules.from_pack(load_pack("protocol-9")), utcnow()
+    with write_transaction(engine) as conn:
+        for code, lat in (("WP-1", 37.9), ("WP-2", 37.7), ("WP-3", 37.8)):
+            add_checkpoint(conn, code, COUNTY_A, name=f"{code} 收费站", lat=lat, lon=112.5)
+        for report in (ReportIn("WP-1", "1", at, rules.queue_limit_vehicles + 1, 20, 2, "open"),
+                       ReportIn("WP-2", "1", at, 0, None, 0, "closed"),
+                       ReportIn("WP-3", "1", at, 3, 2, 4, "open")):  # fmt: skip
+            record_report(conn, report, at=at, by="test", via="form")
+        refresh(conn, at=at, rules=rules)
+
+
 def _world(engine: Engine, app: FastAPI) -> int:
     """The world of the module docstring; returns the campaign's id."""
     ctx = codes_of(app)
@@ -199,6 +218,7 @@ def _world(engine: Engine, app: FastAPI) -> int:
     # an administrator not called "admin": the audit log shows who acted, and a user
     # named like a role would read as the role's stored value
     add_user(engine, AUDIT_KEY, cli_actor(), "auditor", PASSWORD, "admin", "140000", "test")
+    _roads_world(engine)
     with write_transaction(engine) as conn:
         raise_tasks(conn, RaisingRules.from_context(ctx), at=utcnow())
     run_figures(engine, FigureRules.from_pack(ctx.pack, ctx.tz))

@@ -5,7 +5,6 @@ Thin: parse, call ``fangkong.roads.access``, answer."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fangkong import bounds
 from fangkong.http.deps import CallDep
-from fangkong.roads.access import read_road_status, report_road
+from fangkong.roads.access import CheckpointRow, read_road_status, report_road
 from fangkong.roads.status import MAX_WAIT_MINUTES, MAX_WAITING, ReportIn
 from fangkong.roads.tables import AUTHORITY_MAX, REASON_MAX, REF_MAX
 
@@ -45,28 +44,9 @@ class RoadReportOut(BaseModel):
     created: bool
 
 
-class CheckpointStatusOut(BaseModel):
-    code: str
-    name: str
-    kind: str
-    road: str
-    region_code: str
-    latitude: float
-    longitude: float
-    state: str
-    status: str | None
-    waiting: int | None
-    wait_minutes: int | None
-    wait_median: int | None
-    throughput_hour: float | None
-    authority: str | None
-    as_of: datetime | None
-    alerts: list[str]
-
-
 class RoadStatusOut(BaseModel):
     total: int
-    checkpoints: list[CheckpointStatusOut]
+    checkpoints: list[CheckpointRow]  # the dataclass the page reads, as JSON
 
 
 @roads_api.post("/api/v1/road-reports")
@@ -85,5 +65,4 @@ def post_road_report(body: RoadReportIn, call: CallDep) -> RoadReportOut:
 def get_road_status(call: CallDep, state: Annotated[State | None, Query()] = None) -> RoadStatusOut:
     """Every checkpoint of the caller's jurisdiction as the last refresh found it."""
     rows, total = read_road_status(call, state=state)
-    return RoadStatusOut(total=total, checkpoints=[
-        CheckpointStatusOut(**{**r.__dict__, "alerts": list(r.alerts)}) for r in rows])  # fmt: skip
+    return RoadStatusOut(total=total, checkpoints=rows)

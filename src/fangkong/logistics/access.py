@@ -14,16 +14,16 @@ masking, audit.
                  person.read_full (one audit row).
     add          logistics.manage and the region inside the jurisdiction (one audit row).
 
-The pass is verified by one call: ``verifier()`` gives passes' ``check_pass`` when that
-capability is installed, else None (verdict 'none': the pass is not read).
+The pass is verified by one call: passes' ``check_pass`` (``verifier``).
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Row
@@ -50,18 +50,18 @@ from fangkong.logistics.crossings import (
 )
 from fangkong.logistics.files import FileCrossing, row_error
 from fangkong.logistics.rules import LogisticsRules
+from fangkong.passes.rules import PassRules
+from fangkong.passes.verify import check_pass, keys_of
 from fangkong.store.listing import Bounded
 from fangkong.store.tx import write_transaction
 
 
-def verifier() -> PassVerifier | None:
-    """passes' ``check_pass`` when the capability is installed, else None."""
-    try:
-        module = importlib.import_module("fangkong.passes.verify")
-    except ImportError:
-        return None
-    found: PassVerifier | None = getattr(module, "check_pass", None)
-    return found
+def verifier(codes: CodeContext, home: Path | None = None) -> PassVerifier:
+    """passes' ``check_pass`` with the rules of ``codes``' pack and the pass key of
+    ``home`` (default: the process's own), the key loaded once per process."""
+    keys = keys_of(str(home)) if home is not None else None
+    rules = PassRules.from_pack(codes.pack)
+    return functools.partial(check_pass, rules=rules, keys=keys, tz=codes.tz)
 
 
 def _checkpoint_for(conn: Connection, call: Call, code: str) -> Row[Any]:
@@ -92,8 +92,9 @@ def _checkpoint_for(conn: Connection, call: Call, code: str) -> Row[Any]:
 
 
 def _record(
-    conn: Connection, call: Call, codes: CodeContext, crossing: CrossingIn, via: str
-) -> CrossingOut:
+    conn: Connection, call: Call, codes: CodeContext, crossing: CrossingIn, via: str,
+    home: Path | None,
+) -> CrossingOut:  # fmt: skip
     cp = _checkpoint_for(conn, call, crossing.checkpoint_code)
     if cp.code != crossing.checkpoint_code:
         crossing = CrossingIn(**{**crossing.__dict__, "checkpoint_code": cp.code})
@@ -106,30 +107,32 @@ def _record(
         rules=LogisticsRules.from_pack(codes.pack),
         sealer=codes.sealer,
         codes=codes,
-        verify_pass=verifier(),
+        verify_pass=verifier(codes, home),
         tz=codes.tz,
     )
 
 
 def record(
-    call: Call, codes: CodeContext, crossing: CrossingIn, *, via: str = "api"
-) -> CrossingOut:
+    call: Call, codes: CodeContext, crossing: CrossingIn, *, via: str = "api",
+    home: Path | None = None,
+) -> CrossingOut:  # fmt: skip
     """Record one crossing (see the module docstring)."""
     call.require(LOGISTICS_CROSSING)
     if call.actor.kind == "device":
         with write_transaction(call.engine) as conn:
-            return _record(conn, call, codes, crossing, via)
+            return _record(conn, call, codes, crossing, via, home)
 
     def body(conn: Connection) -> tuple[CrossingOut, str | None]:
-        got = _record(conn, call, codes, crossing, via)
+        got = _record(conn, call, codes, crossing, via, home)
         return got, f"{got.outcome} {got.ref}"
 
     return call.audited("logistics.crossing", "checkpoint", crossing.checkpoint_code[:80], body)
 
 
 def import_file(
-    call: Call, codes: CodeContext, rows: Sequence[FileCrossing], *, source: str
-) -> list[CrossingOut]:
+    call: Call, codes: CodeContext, rows: Sequence[FileCrossing], *, source: str,
+    home: Path | None = None,
+) -> list[CrossingOut]:  # fmt: skip
     """Record the crossings of a file: all or none (a bad row names file, row and field)."""
 
     def body(conn: Connection) -> tuple[list[CrossingOut], str | None]:
@@ -137,7 +140,7 @@ def import_file(
         out = []
         for fc in rows:
             try:
-                out.append(_record(conn, call, codes, fc.crossing, "file"))
+                out.append(_record(conn, call, codes, fc.crossing, "file", home))
             except FangkongError as exc:
                 raise row_error(source, fc, exc) from exc
         return out, f"{len(out)} crossings"

@@ -102,7 +102,7 @@ def import_command(
     codes = CodeContext.from_settings(cfg)
     rows = read_crossings(file, checkpoint=checkpoint, tz=codes.tz)
     with database(cfg) as engine:
-        got = import_file(_call(cfg, engine), codes, rows, source=str(file))
+        got = import_file(_call(cfg, engine), codes, rows, source=str(file), home=cfg.home)
     outcomes: dict[str, int] = {}
     for c in got:
         outcomes[c.outcome] = outcomes.get(c.outcome, 0) + 1

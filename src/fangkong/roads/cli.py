@@ -32,6 +32,8 @@ STATE_WORDS = {"normal": "畅通 flowing", "congested": "拥堵 congested",
                "closed_authorised": "依令关闭 closed by order",
                "closed_unauthorised": "擅自关闭 closed without authority",
                "no_data": "无数据 no data"}  # fmt: skip
+CONDITION_WORDS = {"queue": "排队超限 queue over the limit", "wait": "等待超时 wait over the limit",
+                   "closure_unauthorised": "未经批准关闭 closed without authority"}  # fmt: skip
 
 
 @app.callback()
@@ -64,7 +66,7 @@ def status_command(
     for r in rows:
         table.add_row(f"{r.code} {r.name}", STATE_WORDS.get(r.state, r.state), _n(r.waiting),
                       _n(r.wait_minutes), _n(r.throughput_hour), r.authority or "—",
-                      ", ".join(r.alerts) or "—")  # fmt: skip
+                      ", ".join(CONDITION_WORDS.get(c, c) for c in r.alerts) or "—")  # fmt: skip
     out.print(table)
 
 

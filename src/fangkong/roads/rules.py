@@ -23,7 +23,7 @@ A bad, missing or unknown key is an error naming the pack, the section and the k
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fangkong.command.rules import CommandRules
@@ -67,9 +67,14 @@ class RoadRules:
     closure_authority_levels: tuple[str, ...]
     task_hours: Mapping[str, float]  # condition → hours the unit has
     source: str = ""
-    # the pack's [command] rules: the road_alert task's ``automatic`` flag and the task
-    # service's signature (from_pack sets them; a table alone leaves None)
-    command: CommandRules | None = None
+    # the loaded pack (from_pack; None from a table alone): its [command] rules give the
+    # road_alert task's ``automatic`` flag, read when a task is raised — not when this
+    # section is checked, so a bad [command] is reported once, by its own parser
+    pack: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def command(self) -> CommandRules | None:
+        return None if self.pack is None else CommandRules.from_pack(self.pack)
 
     @classmethod
     def from_pack(cls, pack: Any) -> RoadRules:
@@ -82,7 +87,7 @@ class RoadRules:
         table = pack.sections.get("roads")
         if not isinstance(table, Mapping):
             raise _error(source, "", "缺少 [roads] 节", "no [roads] section")
-        return replace(cls.from_table(table, source), command=CommandRules.from_pack(pack))
+        return replace(cls.from_table(table, source), pack=pack)
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], source: str = "") -> RoadRules:

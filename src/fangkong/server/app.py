@@ -27,6 +27,7 @@ from fangkong.api.alerts_routes import alerts_api
 from fangkong.api.arrivals_routes import arrivals_api
 from fangkong.api.command_routes import command_api
 from fangkong.api.healthcode_routes import healthcode_api
+from fangkong.api.logistics_routes import logistics_api
 from fangkong.api.passes_routes import passes_api
 from fangkong.api.quarantine_routes import quarantine_api
 from fangkong.api.roads_routes import roads_api
@@ -270,6 +271,7 @@ def create_app(
     app.include_router(roads_pages)
     app.include_router(search_pages)
     app.include_router(passes_api)
+    app.include_router(logistics_api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -590,6 +590,16 @@ VOCABULARIES["audit_action"] |= {
 VOCABULARIES["audit_target"] |= {"outlet": ("保供网点", "Outlet"),
                                  "delivery": ("配送", "Delivery")}  # fmt: skip
 
+# checkpoints and crossings (migration 0024), in a block of their own: the audit log's
+# logistics actions and target
+VOCABULARIES["audit_action"].update({
+    "logistics.crossing": ("登记车辆通行查验", "Crossing recorded"),
+    "logistics.import": ("导入通行记录", "Crossings imported"),
+    "logistics.desk": ("查看卡口查验台", "Checkpoint desk read"),
+    "logistics.checkpoint_add": ("添加卡口", "Checkpoint added"),
+})  # fmt: skip
+VOCABULARIES["audit_target"]["checkpoint"] = ("卡口", "Checkpoint")
+
 
 def label(value: object, vocabulary: str, lang: str) -> str:
     """``value``'s label in ``lang`` ("zh" or "en"); None as "—"; a value the vocabulary
