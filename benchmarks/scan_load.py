@@ -169,16 +169,17 @@ async def _drive(
                 try:
                     if item["body"] is None:
                         r = await client.get("/health")
-                    else:
+                    else:  # a scan, or another device's request (checkpoint_load.py)
                         r = await client.post(
-                            "/api/v1/scan",
+                            item.get("path", "/api/v1/scan"),
                             json=item["body"],
                             headers={"Authorization": f"Bearer {item['auth']}"},
                         )
                     status = r.status_code
                 except httpx.HTTPError:
                     status = 0
-                event = "" if item["body"] is None else item["body"]["event_id"]
+                body = item["body"] or {}
+                event = str(body.get("event_id") or body.get("ref") or "")
                 results.append((status, time.perf_counter() - t0, event))
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -271,10 +272,12 @@ end
 
 
 def run_wrk(url: str, home: Path, items: list[dict[str, Any]], path: str, threads: int,
-            connections: int, duration: float) -> dict[str, Any]:  # fmt: skip
-    """One phase with wrk (a native load generator): per-thread slices of ``items``."""
+            connections: int, duration: float,
+            ack: str = "event_id") -> dict[str, Any]:  # fmt: skip
+    """One phase with wrk (a native load generator): per-thread slices of ``items``; an
+    answer counts as acknowledged by its ``ack`` field (a scan's event id)."""
     script = home / "scan.lua"
-    script.write_text(WRK_SCRIPT)
+    script.write_text(WRK_SCRIPT.replace('"event_id":', f'"{ack}":'))
     lines = home / "scans.tsv"
     with lines.open("w") as f:
         for item in items:

@@ -222,7 +222,62 @@ def _world(engine: Engine, app: FastAPI) -> int:
     with write_transaction(engine) as conn:
         raise_tasks(conn, RaisingRules.from_context(ctx), at=utcnow())
     run_figures(engine, FigureRules.from_pack(ctx.pack, ctx.tz))
+    _checkpoint_world(engine, ctx)
     return cid
+
+
+def _checkpoint_world(engine: Engine, ctx: Any) -> None:
+    """A checkpoint on a checkpoint venue of county A and a lorry through it just now (its
+    driver sampled and let go): the checkpoints page and the desk hold a row each."""
+    from fangkong.logistics.crossings import (
+        CheckpointIn,
+        CrossingIn,
+        add_checkpoint,
+        record_crossing,
+    )
+    from fangkong.logistics.rules import LogisticsRules
+    from tests.logistics.world import CHECKPOINT, checkpoint_venue, person
+
+    venue, region = checkpoint_venue(engine)
+    now = utcnow()
+    cp = CheckpointIn(
+        CHECKPOINT,
+        "G5 京昆高速太原西收费站",
+        "toll_station",
+        region,
+        "G5 京昆高速",
+        37.8,
+        112.5,
+        4,
+        venue,
+    )
+    lorry = CrossingIn(
+        CHECKPOINT,
+        "walk-1",
+        now - timedelta(minutes=5),
+        "in",
+        "冀A12345",
+        "lorry",
+        "key_supplies",
+        "130102",
+        COUNTY_A,
+        ["130102"],
+        [person(901)],
+        waited_minutes=12,
+    )
+    rules = LogisticsRules.from_pack(ctx.pack)
+    with write_transaction(engine) as conn:
+        add_checkpoint(conn, cp)
+        record_crossing(
+            conn,
+            lorry,
+            at=now,
+            actor="test",
+            via="api",
+            rules=rules,
+            sealer=ctx.sealer,
+            codes=ctx,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -337,12 +392,14 @@ def every_page(page: Any, site: Site) -> dict[str, str]:
         "task": first_link(page, f"{u}/command/tasks", "main a[href^='/command/tasks/']"),
         "accountability": "/command/accountability",
         "public-risk-areas": "/risk-areas",
+        "checkpoint-desk": "/logistics/checkpoints/CK-G5-01",
     }
 
 
 # The pages field staff open on a phone: these may never scroll sideways at 390 px
 FIELD = ("arrivals", "traveller", "tubes", "tube", "overdue-tubes", "sampling",
-         "daily-checks", "facility", "facilities", "alert", "task", "case")  # fmt: skip
+         "daily-checks", "facility", "facilities", "alert", "task", "case",
+         "logistics-checkpoints", "checkpoint-desk")  # fmt: skip
 
 
 @dataclass
