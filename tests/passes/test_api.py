@@ -78,6 +78,12 @@ def test_pass_routes(app: FastAPI, province: Engine) -> None:
     cmdr2 = logged_in(app, "cmdr2")
     assert cmdr2.get(f"/api/v1/passes/{serial}").status_code == 404
     assert cmdr2.get("/api/v1/passes").json()["total"] == 0
+    # issuing for a region outside one's jurisdiction answers as for a region that is not
+    c2 = _csrf(cmdr2)
+    outside = cmdr2.post("/api/v1/passes", json=_body(), headers=c2)
+    absent = cmdr2.post("/api/v1/passes", json=_body(region_code="149999"), headers=c2)
+    assert outside.status_code == absent.status_code == 422
+    assert outside.json()["code"] == absent.json()["code"] == "pass.region_unknown"
     assert cmdr.get("/api/v1/passes?status=valid").json()["total"] == 1
     assert cmdr.get("/api/v1/passes?status=nonsense").status_code == 400
     # a viewer reads, never issues nor revokes
@@ -86,6 +92,17 @@ def test_pass_routes(app: FastAPI, province: Engine) -> None:
     r = viewer.post(f"/api/v1/passes/{serial}/revoke", json={"reason": "x"},
                     headers=_csrf(viewer))  # fmt: skip
     assert r.status_code == 403
+    sampled = (clock.now() - timedelta(hours=1)).isoformat()
+    renewal = {"valid_until": (clock.now() + timedelta(days=20)).isoformat(),
+               "drivers": [{"person_id": driver, "tested_at": sampled}]}  # fmt: skip
+    r = cmdr.post(f"/api/v1/passes/{serial}/renew", json=renewal, headers=csrf)
+    assert (r.status_code, r.json()["revision"]) == (200, 2), r.text
+    got = epi.post("/api/v1/passes/verify", json=check, headers=_csrf(epi)).json()
+    assert got["verdict"] == "invalid"  # the old paper
+    check["shown"] = r.json()["token"]
+    r = cmdr.post(f"/api/v1/passes/{serial}/renew", json={**renewal, "drivers": []},
+                  headers=csrf)  # fmt: skip
+    assert r.status_code == 422
     r = cmdr.post(f"/api/v1/passes/{serial}/revoke", json={"reason": "司机阳性"}, headers=csrf)
     assert (r.status_code, r.json()["revoke_reason"]) == (200, "司机阳性")
     r = cmdr.post(f"/api/v1/passes/{serial}/revoke", json={"reason": "again"}, headers=csrf)
@@ -98,3 +115,4 @@ def test_pass_routes(app: FastAPI, province: Engine) -> None:
     assert ("pass.issue", "ok") in actions
     assert ("pass.revoke", "forbidden") in actions
     assert ("pass.read", "out_of_jurisdiction") in actions
+    assert ("pass.issue", "out_of_jurisdiction") in actions

@@ -3,6 +3,7 @@ bad input exits 2 naming the field."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,6 +54,13 @@ def test_issue_show_list_revoke(home: Path, tmp_path: Path) -> None:
     assert qr.read_text().startswith("<?xml") or "<svg" in qr.read_text()
     assert serial in _run("list", "--status", "valid")
     assert "王五" in _run("show", serial)
+    person = re.search(r"driver (\d+) ", _run("show", serial))
+    assert person
+    until = (now + timedelta(days=10)).isoformat()
+    renewed = _run("renew", serial, "--until", until, "--tested", f"{person.group(1)}={tested}")
+    assert "(rev 2)" in renewed
+    assert "pass.tested_option" in _run("renew", serial, "--until", until, "--tested", "x",
+                                        code=2)  # fmt: skip
     assert "revoked" in _run("revoke", serial, "--reason", "driver tested positive")
     assert _run("list", "--status", "valid").strip().endswith("# 0")
     bad = _run("issue", *common[:-2], "--driver", "only-two,cells", "--cargo", "medical", code=2)

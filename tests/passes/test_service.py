@@ -151,3 +151,37 @@ def test_the_list_pages_and_filters_by_status_at_a_time(
         assert [r.plate for r in rows] == ["晋A54321"]
         rows, _ = service.page_passes(conn, None, at=at, where=lambda c: c == "140105")
         assert rows == []
+
+
+def test_renewal_is_a_new_revision_with_fresh_tests(
+    tree: Engine, rules: PassRules, sealer: Sealer, keys: PassKeys
+) -> None:
+    issued = _issue(tree, rules, sealer)
+    driver = issued.driver_ids[0]
+    at = T0 + timedelta(days=5)
+    until = at + timedelta(days=20)
+    with tree.begin() as conn, pytest.raises(InvalidFields) as err:
+        service.renew(conn, issued.serial, valid_until=until, tested={}, at=at, rules=rules)
+    assert [f.field for f in err.value.fields] == ["drivers.0.tested_at"]
+    with tree.begin() as conn, pytest.raises(InvalidFields) as err:
+        service.renew(conn, issued.serial, valid_until=at + timedelta(days=31),
+                      tested={driver: at - timedelta(hours=2)}, at=at, rules=rules)  # fmt: skip
+    assert [f.field for f in err.value.fields] == ["valid_until"]
+    with tree.begin() as conn:
+        fresh = {driver: at - timedelta(hours=2)}
+        view = service.renew(conn, issued.serial, valid_until=until, tested=fresh, at=at,
+                             rules=rules)  # fmt: skip
+    assert (view.revision, view.valid_from, view.valid_until) == (2, at, until)
+    assert view.drivers[0].tested_at == at - timedelta(hours=2)
+    later = at + timedelta(days=10)  # past the first period, inside the renewed one
+    with tree.connect() as conn:
+        args: dict[str, Any] = {"plate": "晋A12345", "driver_ids": [driver],
+                                "checkpoint_region": "140105", "at": later, "keys": keys,
+                                "rules": rules}  # fmt: skip
+        assert check_pass(conn, issue_token(keys, issued.serial, 1), **args).verdict == "invalid"
+        assert check_pass(conn, issue_token(keys, issued.serial, 2), **args).verdict == "valid"
+    with tree.begin() as conn:
+        service.revoke(conn, issued.serial, reason="r", at=later, by="c")
+    with tree.begin() as conn, pytest.raises(Conflict):
+        service.renew(conn, issued.serial, valid_until=until,
+                      tested={driver: later}, at=later, rules=rules)  # fmt: skip

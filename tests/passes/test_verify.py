@@ -163,3 +163,21 @@ def test_a_closed_loop_pass_says_so(stored: Engine, keys: PassKeys, rules: PassR
 def test_a_naive_time_is_refused(stored: Engine, keys: PassKeys, rules: PassRules) -> None:
     with pytest.raises(ValueError, match="naive"):
         _check(stored, keys, rules, SERIAL, at=datetime(2022, 4, 13, 9, 0))  # noqa: DTZ001
+
+
+def test_the_interface_the_crossings_call_is_pinned() -> None:
+    import dataclasses
+    import inspect
+
+    params = inspect.signature(check_pass).parameters
+    assert list(params)[:7] == ["conn", "token_or_serial", "plate", "driver_ids",
+                                "checkpoint_region", "at", "keys"]  # fmt: skip
+    assert [p.kind.name for p in list(params.values())[2:6]] == ["KEYWORD_ONLY"] * 4
+    assert all(params[n].default is None for n in ("keys", "rules", "tz"))
+    assert [f.name for f in dataclasses.fields(PassCheck)] == [
+        "verdict",
+        "serial",
+        "reason_zh",
+        "reason_en",
+    ]
+    assert PassCheck.__dataclass_params__.frozen  # type: ignore[attr-defined]

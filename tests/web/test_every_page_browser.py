@@ -55,6 +55,9 @@ from fangkong.clock import now as utcnow
 from fangkong.command.figures import FigureRules, run_figures
 from fangkong.command.raising import RaisingRules, raise_tasks
 from fangkong.healthcode.corrections import file_correction
+from fangkong.passes.rules import PassRules
+from fangkong.passes.service import DriverIn, PassRequest
+from fangkong.passes.service import issue as issue_pass
 from fangkong.quarantine.placement import place
 from fangkong.quarantine.rules import QuarantineRules
 from fangkong.quarantine.terms import PlacementRequest
@@ -69,6 +72,7 @@ from tests.api.codes import AUDIT_KEY, codes_of
 from tests.api.helpers import make_app
 from tests.conftest import PASSWORD
 from tests.demo.test_arrivals import run_feed
+from tests.passes.conftest import resident_id
 from tests.quarantine.helpers import COUNTY_A, add, hotel, people
 from tests.web.labels_check import raw_in
 from tests.web.live import chromium, live_server, login, province, watch_console
@@ -219,6 +223,7 @@ def _world(engine: Engine, app: FastAPI) -> int:
     # named like a role would read as the role's stored value
     add_user(engine, AUDIT_KEY, cli_actor(), "auditor", PASSWORD, "admin", "140000", "test")
     _roads_world(engine)
+    _freight_pass(engine, ctx)  # a key-freight pass of the epidemiologist's county
     with write_transaction(engine) as conn:
         raise_tasks(conn, RaisingRules.from_context(ctx), at=utcnow())
     run_figures(engine, FigureRules.from_pack(ctx.pack, ctx.tz))
@@ -278,6 +283,15 @@ def _checkpoint_world(engine: Engine, ctx: Any) -> None:
             sealer=ctx.sealer,
             codes=ctx,
         )
+def _freight_pass(engine: Engine, ctx: Any) -> None:
+    now = utcnow()
+    driver = DriverIn(resident_id("320102", 1), "钱七", now - timedelta(hours=6))
+    until = now + timedelta(days=7)
+    req = PassRequest("晋A12345", "lorry", "key_supplies", "320100", "140102", now, until,
+                      "140102", (driver,), ("130100",), "太原物流")  # fmt: skip
+    with write_transaction(engine) as conn:
+        issue_pass(conn, req, at=now, by="test", rules=PassRules.from_pack(ctx.pack),
+                   sealer=ctx.sealer, tz=ctx.tz)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -393,6 +407,7 @@ def every_page(page: Any, site: Site) -> dict[str, str]:
         "accountability": "/command/accountability",
         "public-risk-areas": "/risk-areas",
         "checkpoint-desk": "/logistics/checkpoints/CK-G5-01",
+        "pass": first_link(page, f"{u}/passes", "#passes a[href^='/passes/']"),
     }
 
 

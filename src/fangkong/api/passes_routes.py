@@ -189,6 +189,31 @@ def post_revoke(call: CallDep, serial: Serial, body: RevokeBody) -> PassOut:
     return _out(access.revoke_pass(call, serial, body.reason), "revoked")
 
 
+class TestedBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    person_id: bounds.RowId
+    tested_at: bounds.EventInstant
+
+
+class RenewBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    valid_until: bounds.PlannedInstant
+    drivers: list[TestedBody] = Field(min_length=1, max_length=10,
+                                      description="each driver's new negative sample")  # fmt: skip
+
+
+@passes_api.post("/{serial}/renew", response_model=PassOut, responses=WRITE_ERRORS)
+def post_renew(ctx: Ctx, call: CallDep, serial: Serial, body: RenewBody) -> PassOut:
+    """Renew a pass (换发): a new revision in force from now to ``valid_until``, every
+    driver with a fresh negative sample; the old QR stops verifying. ``pass.issue``;
+    audited. Errors: ``pass.renewal_refused`` 422, ``pass.already_revoked`` 409."""
+    desk = _desk(ctx)
+    tested = {d.person_id: d.tested_at for d in body.drivers}
+    access.renew_pass(call, desk, serial, valid_until=body.valid_until, tested=tested)
+    page = access.read_pass(call, desk, serial)
+    return _out(page.view, page.status, page.token)
+
+
 @passes_api.post("/verify", response_model=CheckOut, responses=ERRORS)
 def post_verify(ctx: Ctx, call: CallDep, body: VerifyBody) -> CheckOut:
     """The verdict on a pass shown at a checkpoint (核验): any issuer's pass. Crossings

@@ -9,5 +9,5 @@ drivers, a route and a period, issued by the provincial mechanism (docs/logistic
 - ``verify``: ``check_pass`` — one indexed read; the crossings call it
 - ``service``: issue, renew, revoke, read, list (use cases on a connection)
 - ``access``: the guarded use cases (pass.read, pass.issue) pages, API and CLI call
-- ``cli``: ``fangkong passes issue|revoke|show|list``
+- ``cli``: ``fangkong passes issue|renew|revoke|show|list``
 """

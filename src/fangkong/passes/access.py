@@ -9,7 +9,7 @@ writes one audit row (serials and counts, never a name or a document number).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -67,7 +67,7 @@ def issue_pass(call: Call, desk: PassDesk, req: PassRequest) -> Issued:
     def body(conn: Connection) -> tuple[Issued, str | None, str | None]:
         call.require(PASS_ISSUE)
         if not inside(conn, call.actor, req.region_code):
-            raise hidden(service.unknown_region(req.region_code))
+            raise hidden(service.region_refusal(req.region_code))
         done = service.issue(conn, req, at=call.now(), by=call.actor.name, rules=desk.rules,
                              sealer=desk.sealer, tz=call.tz)  # fmt: skip
         detail = f"{len(done.driver_ids)} drivers" + (", closed loop" if done.closed_loop else "")
@@ -86,6 +86,22 @@ def revoke_pass(call: Call, serial: str, reason: str) -> PassView:
                               by=call.actor.name), None  # fmt: skip
 
     return call.audited("pass.revoke", "pass", serial[:64], body)
+
+
+def renew_pass(
+    call: Call, desk: PassDesk, serial: str, *, valid_until: datetime,
+    tested: Mapping[int, datetime],
+) -> PassView:  # fmt: skip
+    """A new revision of a pass of the actor's jurisdiction (``pass.issue``)."""
+
+    def body(conn: Connection) -> tuple[PassView, str | None]:
+        call.require(PASS_ISSUE)
+        view = _hidden_unless_inside(conn, call, serial)
+        done = service.renew(conn, view.serial, valid_until=valid_until, tested=tested,
+                             at=call.now(), rules=desk.rules)  # fmt: skip
+        return done, f"revision {done.revision}"
+
+    return call.audited("pass.renew", "pass", serial[:64], body)
 
 
 def read_pass(call: Call, desk: PassDesk, serial: str) -> PassPage:

@@ -125,6 +125,36 @@ def revoke_command(
     _print(view, "revoked")
 
 
+@app.command("renew")
+def renew_command(
+    serial: SerialArg,
+    valid_until: Annotated[str, typer.Option("--until", help="ISO 8601 with offset.")],
+    tested: Annotated[list[str], typer.Option(help="PERSON_ID=TESTED_AT per driver (repeat).")],
+    qr: QrOption = None,
+) -> None:
+    """Renew a pass (a new revision; the old QR stops verifying); print it and its token."""
+    cfg = settings()
+    desk = _desk(cfg)
+    samples = {}
+    for item in tested:
+        pid, _, when = item.partition("=")
+        if not pid.strip().isdigit() or not when:
+            raise BadInput(Problem(
+                "pass.tested_option", f"--tested 应为 人员编号=采样时间，实为 {item!r}",
+                f"--tested must be PERSON_ID=TESTED_AT, got {item!r}",
+            ))  # fmt: skip
+        samples[int(pid)] = instant_option(when.strip())
+    until = instant_option(valid_until)
+    if until is None:
+        raise typer.Exit(2)
+    with database(cfg) as engine:
+        migrate.require_current(engine)
+        call = _call(cfg, engine)
+        access.renew_pass(call, desk, serial, valid_until=until,
+                          tested={k: v for k, v in samples.items() if v is not None})  # fmt: skip
+        _show(call, desk, serial, qr)
+
+
 @app.command("show")
 def show_command(serial: SerialArg, qr: QrOption = None) -> None:
     """One pass: vehicle, route, period, drivers, status and its QR token."""

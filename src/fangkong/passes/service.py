@@ -12,7 +12,7 @@ and is refused when it says ``refuse``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -187,20 +187,37 @@ def _vehicle_problems(req: PassRequest, rules: PassRules) -> list[FieldProblem]:
     return out
 
 
-def _period_problems(req: PassRequest, rules: PassRules, at: datetime) -> list[FieldProblem]:
+def _period_problems(
+    valid_from: datetime, valid_until: datetime, rules: PassRules, at: datetime
+) -> list[FieldProblem]:
     out = []
-    if problem := bounds.instant_problem(req.valid_from, "planned", "valid_from", now=at):
+    if problem := bounds.instant_problem(valid_from, "planned", "valid_from", now=at):
         out.append(FieldProblem("valid_from", problem))
     days = rules.max_validity_days
-    if req.valid_until <= req.valid_from:
+    if valid_until <= valid_from:
         out.append(_f("valid_until", "period", "有效期止应晚于有效期起",
                       "the pass must end after it begins"))  # fmt: skip
-    elif req.valid_until - req.valid_from > timedelta(days=days):
+    elif valid_until - valid_from > timedelta(days=days):
         out.append(_f("valid_until", "period_too_long", f"有效期最长 {days} 天",
                       f"a pass is valid for at most {days} days"))  # fmt: skip
-    elif req.valid_until <= at:
+    elif valid_until <= at:
         out.append(_f("valid_until", "period_past", "有效期已过", "the period is already over"))
     return out
+
+
+def _test_problem(
+    tested_at: datetime | None, rules: PassRules, at: datetime, field: str
+) -> FieldProblem | None:
+    """A driver's negative sample older than the pack's hours (or missing, or ahead)."""
+    hours = rules.driver_test_hours
+    if tested_at is None or tested_at < at - timedelta(hours=hours):
+        return _f(field, "driver_test", f"驾驶员须持 {hours} 小时内核酸阴性证明（各省互认）",
+                  f"the driver needs a negative test taken within {hours} h "
+                  "(any province's)")  # fmt: skip
+    if tested_at > at + timedelta(minutes=rules.clock_skew_minutes):
+        return _f(field, "driver_test_future", "采样时间晚于当前时间",
+                  "the sample is timed in the future")  # fmt: skip
+    return None
 
 
 def _driver_problems(req: PassRequest, rules: PassRules, at: datetime) -> list[FieldProblem]:
@@ -209,17 +226,10 @@ def _driver_problems(req: PassRequest, rules: PassRules, at: datetime) -> list[F
         low, high = rules.min_drivers, rules.max_drivers
         out.append(_f("drivers", "driver_count", f"驾驶员应为 {low}–{high} 人，实为 {n} 人",
                       f"a pass names {low}–{high} drivers, not {n}"))  # fmt: skip
-    hours, skew = rules.driver_test_hours, timedelta(minutes=rules.clock_skew_minutes)
     for i, drv in enumerate(req.drivers):
         where = f"drivers.{i}"
-        if drv.tested_at is None or drv.tested_at < at - timedelta(hours=hours):
-            out.append(_f(f"{where}.tested_at", "driver_test",
-                          f"驾驶员须持 {hours} 小时内核酸阴性证明（各省互认）",
-                          f"the driver needs a negative test taken within {hours} h "
-                          "(any province's)"))  # fmt: skip
-        elif drv.tested_at > at + skew:
-            out.append(_f(f"{where}.tested_at", "driver_test_future", "采样时间晚于当前时间",
-                          "the sample is timed in the future"))  # fmt: skip
+        if test := _test_problem(drv.tested_at, rules, at, f"{where}.tested_at"):
+            out.append(test)
         if drv.code_colour not in rules.driver_code_colours:
             out.append(_f(f"{where}.code_colour", "driver_code", "驾驶员健康码须为绿码",
                           "the driver's health code must be green"))  # fmt: skip
@@ -266,10 +276,10 @@ def issue(
     """Issue a pass for ``req`` if it qualifies; ``InvalidFields`` naming every refusal."""
     closed_loop = any(drv.from_risk_area for drv in req.drivers)
     problems = [*_vehicle_problems(req, rules), *_route_problems(conn, req, rules, closed_loop),
-                *_period_problems(req, rules, at), *_driver_problems(req, rules, at)]  # fmt: skip
+                *_period_problems(req.valid_from, req.valid_until, rules, at),
+                *_driver_problems(req, rules, at)]  # fmt: skip
     if not _region_exists(conn, req.region_code):
-        problems.append(_f("region_code", "region", f"无此地区：{req.region_code}",
-                           f"no region {req.region_code}"))  # fmt: skip
+        problems += region_refusal(req.region_code).fields
     people, identity = _checked_drivers(req, sealer, at, tz)
     problems += identity
     if problems:
@@ -299,6 +309,37 @@ def issue(
          for pid, drv in zip(person_ids, req.drivers, strict=True)],
     )  # fmt: skip
     return Issued(int(pass_id), serial, 1, closed_loop, tuple(person_ids), created)
+
+
+def renew(
+    conn: Connection, serial: str, *, valid_until: datetime, tested: Mapping[int, datetime],
+    at: datetime, rules: PassRules,
+) -> PassView:  # fmt: skip
+    """A new revision of pass ``serial`` (换发): in force from ``at`` to ``valid_until``
+    (the pack's longest period), every driver with a negative sample within the pack's
+    hours (``tested``: person id → sample time). The old paper's token stops verifying
+    (it holds the old revision); a revoked pass is not renewed."""
+    view = read_pass(conn, serial)
+    if view.revoked_at is not None:
+        raise Conflict(Problem("pass.already_revoked", f"通行证 {serial} 已撤销，不能换发",
+                               f"pass {serial} is revoked: it cannot be renewed"))  # fmt: skip
+    start = max(at, view.valid_from)
+    problems = _period_problems(start, valid_until, rules, at)
+    for i, drv in enumerate(view.drivers):
+        if test := _test_problem(tested.get(drv.person_id), rules, at, f"drivers.{i}.tested_at"):
+            problems.append(test)
+    if problems:
+        raise InvalidFields(
+            Problem("pass.renewal_refused", "不予换发：" + problems[0].problem.message_zh,
+                    "renewal refused: " + problems[0].problem.message_en),
+            problems,
+        )  # fmt: skip
+    conn.execute(update(p).where(p.c.id == view.id).values(
+        revision=view.revision + 1, valid_from=start, valid_until=valid_until))  # fmt: skip
+    for drv in view.drivers:
+        conn.execute(update(d).where(d.c.pass_id == view.id, d.c.person_id == drv.person_id)
+                     .values(tested_at=tested[drv.person_id]))  # fmt: skip
+    return read_pass(conn, serial)
 
 
 def revoke(conn: Connection, serial: str, *, reason: str, at: datetime, by: str) -> PassView:
@@ -336,8 +377,11 @@ def unknown(serial: str) -> NotFound:
                             f"no pass has the serial {serial}"))  # fmt: skip
 
 
-def unknown_region(code: str) -> NotFound:
-    return NotFound(Problem("pass.region_unknown", f"无此地区：{code}", f"no region {code}"))
+def region_refusal(code: str) -> InvalidFields:
+    """The refusal of an issuing region that does not exist — and, from the access layer,
+    of one outside the issuer's jurisdiction: the same answer (nothing leaks)."""
+    problem = Problem("pass.region_unknown", f"无此地区：{code}", f"no region {code}")
+    return InvalidFields(problem, [FieldProblem("region_code", problem)])
 
 
 def read_pass(conn: Connection, serial: str) -> PassView:

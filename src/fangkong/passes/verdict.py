@@ -24,8 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, tzinfo
 
 from fangkong.passes.model import (
     EXPIRED,
@@ -99,7 +98,7 @@ def on_route(checkpoint_region: str, route: Sequence[str], prefix: int) -> bool:
     return len(head) == prefix and any(p[:prefix] == head for p in route)
 
 
-def _local(at: datetime, tz: ZoneInfo) -> str:
+def _local(at: datetime, tz: tzinfo) -> str:
     return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
@@ -113,7 +112,7 @@ def judge(
     at: datetime,
     route_prefix: int,
     grace: timedelta,
-    tz: ZoneInfo,
+    tz: tzinfo,
 ) -> PassCheck:
     """The verdict of ``stored`` shown as ``revision`` (None: typed by its serial)."""
     s = stored.serial

@@ -55,6 +55,7 @@ from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render, translations
 from fangkong.web.logistics_pages import logistics_pages
 from fangkong.web.pages import page_lang, pages
+from fangkong.web.pass_pages import pass_pages
 from fangkong.web.place_pages import place_pages
 from fangkong.web.quarantine_pages import quarantine_pages
 from fangkong.web.riskarea_pages import riskarea_pages
@@ -274,6 +275,7 @@ def create_app(
     app.include_router(passes_api)
     app.include_router(logistics_api)
     app.include_router(logistics_pages)
+    app.include_router(pass_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

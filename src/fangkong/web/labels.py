@@ -549,6 +549,7 @@ VOCABULARIES["pass_status"] = {
 VOCABULARIES["audit_action"].update({
     "pass.issue": ("签发通行证", "Pass issued"),
     "pass.revoke": ("撤销通行证", "Pass revoked"),
+    "pass.renew": ("换发通行证", "Pass renewed"),
     "pass.read": ("查看通行证", "Pass read"),
     "pass.list": ("查看通行证列表", "Passes listed"),
     "pass.verify": ("核验通行证", "Pass verified"),
