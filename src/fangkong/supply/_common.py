@@ -18,7 +18,7 @@ from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.settings import default_tz
 from fangkong.store.regions import subtrees
 from fangkong.store.schema import regions
-from fangkong.supply.days import Report, Supply, window
+from fangkong.supply.days import Report, Supply, ancestors, window
 from fangkong.supply.days import days_of_supply as _days
 from fangkong.supply.rules import SupplyRules
 from fangkong.supply.tables import (
@@ -86,6 +86,8 @@ def amount_problem(value: Any, name: str) -> tuple[float | None, Problem | None]
 
 @dataclass(frozen=True)
 class Tree:
+    """The registry's regions as the floors read them: each code's parent, level, name."""
+
     parent: Mapping[str, str | None]
     level: Mapping[str, str]
     name: Mapping[str, str]
@@ -94,17 +96,14 @@ class Tree:
     def load(cls, conn: Connection) -> Tree:
         r = regions.c
         rows = conn.execute(select(r.code, r.parent_code, r.level, r.name)).all()
-        return cls({x.code: x.parent_code for x in rows}, {x.code: x.level for x in rows},
-                   {x.code: x.name for x in rows})  # fmt: skip
+        parent = {x.code: x.parent_code for x in rows}
+        return cls(parent, {x.code: x.level for x in rows}, {x.code: x.name for x in rows})
 
     def at_level(self, code: str | None, level: str) -> str | None:
-        for _ in range(16):
-            if code is None or code not in self.level:
-                return None
-            if self.level[code] == level:
-                return code
-            code = self.parent[code]
-        return None
+        """The region at ``level`` that ``code`` lies in (itself when at that level)."""
+        if code is None:
+            return None
+        return next((c for c in ancestors(code, self.parent) if self.level.get(c) == level), None)
 
 
 # ---- days of supply --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.exc import IntegrityError
 
 from fangkong.command.tasks import close_for_source, raise_task
 from fangkong.riskareas.tables import risk_areas
@@ -43,21 +44,30 @@ def _open_alerts(conn: Connection, cause: str, units: Collection[str] | None) ->
 
 
 def _raise(conn: Connection, policy: SupplyPolicy, tree: Tree, *, cause: str, region: str,
-           unit: str, good: str, days: float, at: datetime, by: str) -> int:  # fmt: skip
+           unit: str, good: str, days: float, at: datetime, by: str, out: FloorOutcome,
+           ) -> None:  # fmt: skip
+    """One open alert and its task; nothing when another transaction raised the same
+    breach first (PostgreSQL: two reports at once — the unique open key refuses the second)."""
     rules = policy.supply
     due = at + timedelta(hours=rules.task_deadline_hours)
     floor = rules.goods[good].floor_days
-    alert_id = conn.execute(supply_alerts.insert().values(
-        region_code=region, good=good, cause=cause, open_key=f"{cause}/{region}/{good}",
-        status="open", floor_days=floor, days_at_raise=days, days_now=days, raised_at=at,
-        due_at=due)).inserted_primary_key  # fmt: skip
+    try:
+        with conn.begin_nested():
+            alert_id = conn.execute(supply_alerts.insert().values(
+                region_code=region, good=good, cause=cause, open_key=f"{cause}/{region}/{good}",
+                status="open", floor_days=floor, days_at_raise=days, days_now=days,
+                raised_at=at, due_at=due)).inserted_primary_key  # fmt: skip
+    except IntegrityError:
+        out.still_open += 1
+        return
     aid = int(alert_id[0]) if alert_id is not None else 0
+    out.alerts.append(aid)
+    out.raised += 1
     raise_task(conn, policy.command, kind="supply_floor", source_type="supply_alert",
                source_id=str(aid), region_code=unit, role=None,
                params={"cause": cause, "good": good, "region": tree.name.get(region, region),
                        "days": round(days, 1), "floor": floor},
                deadline_at=due, by=by, at=at)  # fmt: skip
-    return aid
 
 
 def _close_alert(conn: Connection, alert_id: int, *, at: datetime, by: str, note: str) -> None:
@@ -69,17 +79,18 @@ def _close_alert(conn: Connection, alert_id: int, *, at: datetime, by: str, note
 
 def check_floors(
     bind: Bind, policy: SupplyPolicy, *, at: datetime, by: str = SUPPLY_BY,
-    units: Collection[str] | None = None, deliveries: bool = True,
+    units: Collection[str] | None = None, deliveries: bool = True, tree: Tree | None = None,
 ) -> FloorOutcome:  # fmt: skip
     """Hold every unit (a region at ``alert_level``; ``units``: only these) to the goods'
     floors: a breach without an open alert raises one and its task; an open alert whose
     unit is back at or above the floor is closed with its task (a unit with no report in
     the window keeps its alert: nothing says the shelves were filled). With
     ``deliveries``, a sealed area's delivery still planned ``delivery_grace_hours`` into
-    its day is a breach too, closed when confirmed (or cancelled)."""
+    its day is a breach too, closed when confirmed (or cancelled). ``tree``: the regions
+    when the caller read them already."""
     out = FloorOutcome()
     with write_transaction(bind) as conn:
-        tree = Tree.load(conn)
+        tree = tree or Tree.load(conn)
         _stock_floors(conn, policy, tree, at, by, units, out)
         if deliveries:
             delivery_floors(conn, policy, tree, at, by, out)
@@ -119,9 +130,8 @@ def _stock_floors(conn: Connection, policy: SupplyPolicy, tree: Tree, at: dateti
             out.still_open += 1
     for (region, good), days in sorted(breached.items()):
         if (region, good) not in held:
-            out.alerts.append(_raise(conn, policy, tree, cause="stock", region=region,
-                                     unit=region, good=good, days=days, at=at, by=by))  # fmt: skip
-            out.raised += 1
+            _raise(conn, policy, tree, cause="stock", region=region, unit=region, good=good,
+                   days=days, at=at, by=by, out=out)  # fmt: skip
 
 
 def delivery_floors(conn: Connection, policy: SupplyPolicy, tree: Tree, at: datetime, by: str,
@@ -150,9 +160,8 @@ def delivery_floors(conn: Connection, policy: SupplyPolicy, tree: Tree, at: date
     level = policy.supply.alert_level
     for region, good in sorted(breached - set(held)):
         unit = tree.at_level(region, level) or region
-        out.alerts.append(_raise(conn, policy, tree, cause="delivery", region=region, unit=unit,
-                                 good=good, days=0.0, at=at, by=by))  # fmt: skip
-        out.raised += 1
+        _raise(conn, policy, tree, cause="delivery", region=region, unit=unit, good=good,
+               days=0.0, at=at, by=by, out=out)  # fmt: skip
 
 
 def open_alerts(conn: Connection, *, within: str | None = None) -> list[Any]:

@@ -207,8 +207,9 @@ def record_report(
         if new:
             conn.execute(supply_reports.insert(), new)
             inserted = len(new)
-        units = _units_of_outlets(conn, policy, {r.outlet_code for r in reports})
-        floors = check_floors(conn, policy, at=at, units=units, deliveries=False)
+        tree = Tree.load(conn)
+        units = _units_of_outlets(conn, policy, tree, {r.outlet_code for r in reports})
+        floors = check_floors(conn, policy, at=at, units=units, deliveries=False, tree=tree)
     return ReportResult(len(reports), inserted, updated, floors)
 
 
@@ -225,8 +226,8 @@ def _stored_reports(conn: Connection, keys: Sequence[tuple[str, date, str]]
     return out
 
 
-def _units_of_outlets(conn: Connection, policy: SupplyPolicy, codes: Collection[str]) -> set[str]:
-    tree = Tree.load(conn)
+def _units_of_outlets(conn: Connection, policy: SupplyPolicy, tree: Tree, codes: Collection[str]
+                      ) -> set[str]:  # fmt: skip
     o = supply_outlets.c
     found = conn.execute(select(o.region_code).where(o.code.in_(sorted(codes)))).scalars()
     return {u for c in found if (u := tree.at_level(c, policy.supply.alert_level))}

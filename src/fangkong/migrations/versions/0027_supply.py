@@ -12,7 +12,9 @@ floor breached; ``open_key`` UNIQUE while open: one open alert per cause × regi
 
 ``command_tasks`` takes a new kind ``supply_floor`` raised from the source type
 ``supply_alert``: its CHECK constraints on kind and source_type are drawn again with the
-lists of 0018 plus these (the lists as they were when this revision was written).
+lists of 0018 plus these (the lists as they were when this revision was written), through
+``migrations.checks.redraw_check`` (on SQLite the table is not copied: other tables'
+rows reference it).
 
 A data part adds the supply rights and grants them to the shipped roles (a copy of
 ``fangkong.auth.rights`` as it was when this revision was written).
@@ -23,6 +25,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from fangkong.migrations.checks import redraw_check
 from fangkong.migrations.grants import grant_rights, revoke_rights
 from fangkong.store.types import UTCDateTime
 
@@ -50,13 +53,9 @@ _SOURCES = _SOURCES_0018 + ",'supply_alert'"
 
 
 def _task_checks(kinds: str, sources: str) -> None:
-    with op.batch_alter_table("command_tasks", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("ck_command_tasks_kind"), type_="check")
-        batch_op.drop_constraint(op.f("ck_command_tasks_source_type"), type_="check")
-        batch_op.create_check_constraint(op.f("ck_command_tasks_kind"), f"kind IN ({kinds})")
-        batch_op.create_check_constraint(
-            op.f("ck_command_tasks_source_type"), f"source_type IN ({sources})"
-        )
+    redraw_check("command_tasks", op.f("ck_command_tasks_kind"), f"kind IN ({kinds})")
+    redraw_check("command_tasks", op.f("ck_command_tasks_source_type"),
+                 f"source_type IN ({sources})")  # fmt: skip
 
 
 def _outlets_reports() -> None:
