@@ -136,6 +136,13 @@ def _register() -> None:
     app.add_typer(passes_app, name="passes")
     app.add_typer(supply_app, name="supply")  # issue 20: necessities
     app.add_typer(logistics_app, name="logistics")
+    _register_care()
+
+
+def _register_care() -> None:  # issue 20: the care register (its own lines: merges stay additive)
+    from fangkong.care.cli import app as care_app
+
+    app.add_typer(care_app, name="care")
 
 
 _register()

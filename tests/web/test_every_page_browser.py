@@ -225,6 +225,7 @@ def _world(engine: Engine, app: FastAPI) -> int:
                      reason="两例病例居住 / two cases live here").area  # fmt: skip
     raise_need(engine, RiskAreaRules.from_pack(ctx.pack), area_id=area.id, person_id=resident,
                kind="medicine", note="降压药 / blood-pressure tablets", by="epi")  # fmt: skip
+    _care_world(engine, ctx.pack, resident)  # issue 20: the medical-needs desk
     file_correction(engine, resident, "我当天不在该场所 / I was not there that day",
                     filed_by="person:test", filer_role="person")  # fmt: skip
     # an administrator not called "admin": the audit log shows who acted, and a user
@@ -314,6 +315,24 @@ def _supply_world(engine: Engine, ctx: Any) -> None:
     record_report(engine, policy, week, by="test", via="api", at=now)
     with write_transaction(engine) as conn:
         plan_deliveries(conn, now, policy)
+def _care_world(engine: Engine, pack: Any, resident: int) -> None:
+    """A designated buffer ward and the resident's dialysis need (the care desk, a need)."""
+    from fangkong.care.rules import CareRules
+    from fangkong.care.service import register_need
+    from fangkong.care.wards import WardIn, save_ward
+
+    save_ward(engine, WardIn("W-BUF", "市人民医院", "缓冲病区 / buffer ward", COUNTY_A, 37.8,
+                             112.5, ("dialysis", "emergency"), 8, 3, True),
+              by="epi", at=utcnow())  # fmt: skip
+    register_need(
+        engine,
+        CareRules.from_pack(pack),
+        person_id=resident,
+        kind="dialysis",
+        detail="每周三次血透 / dialysis three times a week",
+        by="epi",
+        at=utcnow(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -431,13 +450,14 @@ def every_page(page: Any, site: Site) -> dict[str, str]:
         "checkpoint-desk": "/logistics/checkpoints/CK-G5-01",
         "pass": first_link(page, f"{u}/passes", "#passes a[href^='/passes/']"),
         "supply-outlets": "/supply/outlets",
+        "care-need": first_link(page, f"{u}/care", "#care-needs a[href^='/care/needs/']"),
     }
 
 
 # The pages field staff open on a phone: these may never scroll sideways at 390 px
 FIELD = ("arrivals", "traveller", "tubes", "tube", "overdue-tubes", "sampling",
          "daily-checks", "facility", "facilities", "alert", "task", "case",
-         "logistics-checkpoints", "checkpoint-desk")  # fmt: skip
+         "logistics-checkpoints", "checkpoint-desk", "care", "care-need")  # fmt: skip
 
 
 @dataclass

@@ -48,6 +48,9 @@ SHOWN_BY: dict[tuple[str, str], str | tuple[str, str]] = {
     ("risk_areas", "origin"): "risk_origin",
     ("risk_areas", "level"): "risk_level",
     ("risk_area_needs", "status"): "need_status",
+    ("care_needs", "kind"): "care_kind",  # issue 20
+    ("care_needs", "status"): "care_status",
+    ("care_needs", "outcome"): "care_outcome",
     ("arrivals_manifests", "mode"): "travel_mode",
     ("arrivals_teams", "kind"): "team_kind",
     ("arrivals_trips", "status"): "trip_status",

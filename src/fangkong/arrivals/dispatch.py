@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, Select, select, update
 
 from fangkong import clock
 from fangkong.arrivals.loop import _row, enter_stage
 from fangkong.arrivals.rules import ArrivalRules
 from fangkong.arrivals.tables import TEAM_KINDS, handoffs, teams, travellers, trips, vehicles
 from fangkong.arrivals.transfer import Car, Group, plan_loads
+from fangkong.care.tables import care_needs
 from fangkong.errors import BadInput, Problem
 from fangkong.healthcode.context import CodeContext
 from fangkong.quarantine.placement import place
@@ -413,7 +414,11 @@ def _trips(
     cars = [
         Car(c.code, c.kind, int(c.capacity), float(c.latitude), float(c.longitude))
         for c in conn.execute(
-            select(vehicles).where(vehicles.c.in_service.is_(True), vehicles.c.code.not_in(busy))
+            select(vehicles).where(
+                vehicles.c.in_service.is_(True),
+                vehicles.c.code.not_in(busy),
+                vehicles.c.code.not_in(_on_care_runs()),
+            )
         )
         if c.kind in rules.transfer.speeds_kmh
     ]
@@ -474,12 +479,13 @@ def _trips(
 
 
 def free_vehicles(bind: Bind, *, busy: Sequence[str] = ()) -> list[Car]:
-    """The vehicles of the closed loop free now: in service, on no planned trip and not
-    in ``busy`` (what another capability has them doing: the care register's green-channel
-    transfers). Read-only; other capabilities plan with it and never write these tables."""
+    """The vehicles of the closed loop free now: in service, on no planned trip, carrying
+    no patient of the care register and not in ``busy``. Read-only; other capabilities
+    plan with it and never write these tables."""
     on_trip = select(trips.c.vehicle_code).where(trips.c.status == "planned")
     query = select(vehicles).where(vehicles.c.in_service.is_(True),
-                                   vehicles.c.code.not_in(on_trip))  # fmt: skip
+                                   vehicles.c.code.not_in(on_trip),
+                                   vehicles.c.code.not_in(_on_care_runs()))  # fmt: skip
     if busy:
         query = query.where(vehicles.c.code.not_in(list(busy)))
     with write_transaction(bind) as conn:
@@ -487,3 +493,11 @@ def free_vehicles(bind: Bind, *, busy: Sequence[str] = ()) -> list[Car]:
             Car(c.code, c.kind, int(c.capacity), float(c.latitude), float(c.longitude))
             for c in conn.execute(query.order_by(vehicles.c.code))
         ]
+
+
+def _on_care_runs() -> Select[tuple[str | None]]:
+    """Vehicles carrying a patient of the care register (a green-channel transfer planned
+    or under way): busy for the closed loop's own trips too."""
+    n = care_needs.c
+    return select(n.vehicle_code).where(n.status.in_(("planned", "in_transfer")),
+                                        n.vehicle_code.is_not(None))  # fmt: skip

@@ -220,13 +220,6 @@ def _move(conn: Connection, row: Row[Any], to: str, *, by: str, at: datetime, no
     _task_follows(conn, int(row.id), to, by=by, at=at, note=note)
 
 
-def _busy_vehicles(conn: Connection) -> list[str]:
-    n = care_needs.c
-    on_run = n.status.in_(("planned", "in_transfer"))
-    query = select(n.vehicle_code).where(on_run, n.vehicle_code.is_not(None)).distinct()
-    return [str(v) for v in conn.execute(query).scalars()]
-
-
 def _wards(conn: Connection) -> list[core.Ward]:
     w = care_wards.c
     return [core.Ward(r.code, float(r.latitude), float(r.longitude), tuple(r.kinds or ()),
@@ -258,8 +251,7 @@ def plan_transfer(
         lat, lon = load_regions(conn).point(home or area.region_code)
         patient = core.Patient(row.kind, lat, lon, area.level in rules.buffer_levels,
                                (row.due_at - at).total_seconds() / 3600)  # fmt: skip
-        cars = [core.Vehicle(c.code, c.lat, c.lon)
-                for c in free_vehicles(conn, busy=_busy_vehicles(conn))]  # fmt: skip
+        cars = [core.Vehicle(c.code, c.lat, c.lon) for c in free_vehicles(conn)]
         found = core.plan_transfer(patient, _wards(conn), cars, rules.ward_choice,
                                    rules.transfer, allow_late=allow_late)  # fmt: skip
         if isinstance(found, core.Refusal):

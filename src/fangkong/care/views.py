@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, case, select
 
+from fangkong.auth.jurisdiction import subtree
 from fangkong.care.tables import CLOSED_STATUSES, care_need_changes, care_needs, care_wards
 from fangkong.riskareas.tables import risk_areas
 from fangkong.store import listing
@@ -91,9 +92,10 @@ def _view(r: Row[Any], at: datetime) -> NeedView:
 
 def page_needs(
     bind: Bind, bounded: Bounded | None, *, at: datetime, status: str | None = None,
-    open_only: bool = False, kind: str | None = None, within: list[str] | None = None,
+    open_only: bool = False, kind: str | None = None, within: str | None = None,
 ) -> tuple[list[NeedView], int]:  # fmt: skip
-    """One page of needs (all of them when ``bounded`` is None) and how many there are."""
+    """One page of needs (all of them when ``bounded`` is None) and how many there are;
+    ``within``: areas in that region's subtree only."""
     n = care_needs.c
     query = _query()
     if status is not None:
@@ -103,7 +105,7 @@ def page_needs(
     if kind is not None:
         query = query.where(n.kind == kind)
     if within is not None:
-        query = query.where(risk_areas.c.region_code.in_(within))
+        query = query.where(risk_areas.c.region_code.in_(subtree(within)))
     finished = case((n.status.in_(CLOSED_STATUSES), 1), else_=0)
     late = case((and_(n.status.not_in(CLOSED_STATUSES), n.due_at < at), 0), else_=1)
     with write_transaction(bind) as conn:

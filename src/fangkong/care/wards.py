@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from fangkong.auth.jurisdiction import subtree
 from fangkong.care.errors import WardInvalid, problem
 from fangkong.care.rules import KINDS
 from fangkong.care.tables import WARD_CODE_MAX, care_wards
@@ -117,12 +118,12 @@ def save_ward(bind: Bind, ward: WardIn, *, by: str, at: datetime) -> bool:
         return False
 
 
-def list_wards(bind: Bind, *, within: list[str] | None = None) -> list[WardView]:
-    """The wards (in the regions ``within`` when given), most free beds first."""
+def list_wards(bind: Bind, *, within: str | None = None) -> list[WardView]:
+    """The wards (in the subtree of ``within`` when given), most free beds first."""
     c = care_wards.c
     query = select(care_wards).order_by(c.beds_free.desc(), c.code)
     if within is not None:
-        query = query.where(c.region_code.in_(within))
+        query = query.where(c.region_code.in_(subtree(within)))
     with write_transaction(bind) as conn:
         return [
             WardView(r.code, r.hospital, r.name, r.region_code, r.venue_code, r.latitude,

@@ -11,6 +11,7 @@ second run raises nothing new and a crashed run is simply run again::
     hand-offs past due_at, not acknowledged   ─▶  closed_loop_overdue,           acknowledged
                                                    <traveller id>/handoff
     risk_area_needs open / in_progress        ─▶  area_need, <need id>           done, cancelled
+    care_needs open / planned / in_transfer   ─▶  care_need, <need id>           done, cancelled
     persons due for placement (demand.py),    ─▶  awaiting_placement,            nobody due there
       per county                                   <county>/<first day>
     tubes without a result past result_hours, ─▶  late_tubes, <county>/<day>     no late tube there
@@ -310,6 +311,7 @@ def raise_tasks(
         ("late_tubes", lambda: _late_tubes(conn, rules, tree, at, by, out)),
         ("lifting_due", lambda: _lifting(conn, rules, tree, at, by, out)),
     ]
+    steps.append(("care_need", lambda: _care(conn, at, by, out)))
     if run_out is not None:
         steps.append(("capacity_shortage", lambda: _shortage(conn, rules, tree, run_out, at,
                                                              by, out)))  # fmt: skip
@@ -435,6 +437,17 @@ def _needs(conn: Connection, tree: _Tree, at: datetime, by: str, out: RaiseOutco
         out.closed["area_need"] += _close(conn, "area_need", "risk_area_need", [source_id],
                                           at=at, by=by, status=closing,
                                           note="需求已办结 / the need was met")  # fmt: skip
+
+
+def _care(conn: Connection, at: datetime, by: str, out: RaiseOutcome) -> None:
+    """The care register's urgent medical needs (issue 20): its own sweep raises the task
+    of every unfinished need and closes those of finished ones (the register raises and
+    closes them as it goes; this catches the rest)."""
+    from fangkong.care.service import sync_tasks  # care raises through this module
+
+    raised, closed = sync_tasks(conn, at=at, by=by)
+    out.raised["care_need"] += raised
+    out.closed["care_need"] += closed
 
 
 # ---- conditions per region and day (region_day) --------------------------------------------

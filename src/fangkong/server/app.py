@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 from fangkong import __version__, bounds, clock
 from fangkong.api.alerts_routes import alerts_api
 from fangkong.api.arrivals_routes import arrivals_api
+from fangkong.api.care_routes import care_api
 from fangkong.api.command_routes import command_api
 from fangkong.api.healthcode_routes import healthcode_api
 from fangkong.api.logistics_routes import logistics_api
@@ -51,6 +52,7 @@ from fangkong.settings import Settings
 from fangkong.store.engine import backend_name, engine_for
 from fangkong.web.alert_pages import alert_pages
 from fangkong.web.arrivals_pages import arrivals_pages
+from fangkong.web.care_pages import care_pages
 from fangkong.web.command_pages import command_pages
 from fangkong.web.i18n import HERE as WEB_DIR
 from fangkong.web.i18n import render, translations
@@ -280,6 +282,8 @@ def create_app(
     app.include_router(pass_pages)
     app.include_router(supply_api)  # issue 20: necessities
     app.include_router(supply_pages)
+    app.include_router(care_api)  # issue 20: the care register
+    app.include_router(care_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

@@ -89,6 +89,7 @@ PARAM_VALUES = {"severity": "alert_severity", "stage": "arrival_stage", "level":
                 "condition": "road_condition"}  # fmt: skip
 PARAM_HIDDEN = frozenset({"area_id", "title", "detail", "checkpoint_name"})
 PARAM_VALUES["cause"] = "supply_cause"  # issue 20: a supply floor's cause
+PARAM_VALUES["care_kind"] = "care_kind"  # issue 20: an urgent medical need's kind
 
 
 def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Markup | str]]:
@@ -129,6 +130,7 @@ def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Mark
 
 
 SOURCE_LINKS = {"alert": "/alerts/{}", "arrival": "/arrivals/travellers/{}"}
+SOURCE_LINKS["care_need"] = "/care/needs/{}"  # issue 20
 
 
 def task_source(source_type: str, source_id: str) -> Markup:

@@ -600,6 +600,43 @@ VOCABULARIES["audit_action"].update({
     "logistics.checkpoint_add": ("添加卡口", "Checkpoint added"),
 })  # fmt: skip
 VOCABULARIES["audit_target"]["checkpoint"] = ("卡口", "Checkpoint")
+# issue 20, the care register (fangkong.care): a block of its own, so merges stay additive
+VOCABULARIES["care_kind"] = {  # care_needs.kind
+    "dialysis": ("血液透析", "Dialysis"),
+    "chemotherapy": ("肿瘤放化疗", "Chemotherapy"),
+    "pregnancy": ("孕产妇就医", "Pregnancy and birth"),
+    "chronic_medication": ("慢性病用药", "Chronic medication"),
+    "emergency": ("急危重症", "Emergency"),
+    "other": ("其他就医", "Other medical care"),
+}
+VOCABULARIES["care_status"] = {  # care_needs.status
+    "open": ("待安排", "Open"),
+    "planned": ("已安排转运", "Transfer planned"),
+    "in_transfer": ("转运中", "In transfer"),
+    "done": ("已完成", "Done"),
+    "cancelled": ("已取消", "Cancelled"),
+}
+VOCABULARIES["care_outcome"] = {  # care_needs.outcome
+    "admitted": ("已收治入院", "Admitted"),
+    "treated_returned": ("诊疗后返回", "Treated and returned"),
+    "treated_at_home": ("居家/上门处置", "Treated at home"),
+    "other": ("其他", "Other"),
+}
+VOCABULARIES["task_source"]["care_need"] = ("急需就医", "Urgent medical need")
+VOCABULARIES["task_param"]["care_kind"] = ("就医需求", "Medical need")
+VOCABULARIES["audit_action"].update({
+    "care.needs.view": ("查看急需就医台账", "Medical needs read"),
+    "care.need.view": ("查看就医需求", "Medical need read"),
+    "care.need.register": ("登记就医需求", "Medical need registered"),
+    "care.need.plan": ("安排绿色通道转运", "Green-channel transfer planned"),
+    "care.need.change": ("办理就医需求", "Medical need changed"),
+    "care.wards.view": ("查看定点病区", "Wards read"),
+    "care.ward.save": ("保存定点病区", "Ward saved"),
+})  # fmt: skip
+VOCABULARIES["audit_target"].update({
+    "care_need": ("就医需求", "Medical need"),
+    "care_ward": ("定点病区", "Ward"),
+})  # fmt: skip
 
 
 def label(value: object, vocabulary: str, lang: str) -> str:
