@@ -16,7 +16,8 @@ from fangkong import clock
 from fangkong.arrivals.tables import travellers
 from fangkong.cli import app
 from fangkong.command.tables import command_tasks
-from fangkong.logistics.tables import crossings
+from fangkong.logistics.tables import crossing_people, crossings
+from fangkong.passes.tables import freight_pass_drivers
 from fangkong.policy import load_pack
 from fangkong.store.engine import make_engine
 from fangkong.store.schema import persons, regions, users
@@ -68,7 +69,14 @@ def test_demo_builds_imports_simulates_and_prints_a_login(tmp_path: Path) -> Non
 
     engine = make_engine(f"sqlite:///{tmp_path / 'fangkong.db'}")
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(persons)).scalar_one() == 3000
+        # the registry's 3,000 and the freight drivers from other provinces the checkpoints
+        # and the passes registered (matched by sealed document, created once each)
+        ids = sorted(conn.execute(select(persons.c.id)).scalars())
+        drivers = set(conn.execute(select(crossing_people.c.person_id)).scalars()) | set(
+            conn.execute(select(freight_pass_drivers.c.person_id)).scalars()
+        )
+        assert len(ids) > 3000
+        assert set(ids[3000:]) <= drivers
         assert (
             conn.execute(
                 select(func.count()).select_from(regions).where(regions.c.level == "province")

@@ -293,6 +293,8 @@ def _checkpoint_world(engine: Engine, ctx: Any) -> None:
             sealer=ctx.sealer,
             codes=ctx,
         )
+
+
 def _freight_pass(engine: Engine, ctx: Any) -> None:
     now = utcnow()
     driver = DriverIn(resident_id("320102", 1), "钱七", now - timedelta(hours=6))
@@ -302,6 +304,8 @@ def _freight_pass(engine: Engine, ctx: Any) -> None:
     with write_transaction(engine) as conn:
         issue_pass(conn, req, at=now, by="test", rules=PassRules.from_pack(ctx.pack),
                    sealer=ctx.sealer, tz=ctx.tz)  # fmt: skip
+
+
 def _supply_world(engine: Engine, ctx: Any) -> None:
     """Two outlets of county A, a week of vegetables below the floor, the deliveries to the
     sealed compound (issue 20: the supply desk)."""
@@ -315,6 +319,8 @@ def _supply_world(engine: Engine, ctx: Any) -> None:
     record_report(engine, policy, week, by="test", via="api", at=now)
     with write_transaction(engine) as conn:
         plan_deliveries(conn, now, policy)
+
+
 def _care_world(engine: Engine, pack: Any, resident: int) -> None:
     """A designated buffer ward and the resident's dialysis need (the care desk, a need)."""
     from fangkong.care.rules import CareRules
