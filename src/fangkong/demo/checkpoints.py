@@ -73,6 +73,7 @@ from fangkong.store.schema import regions, venues
 from fangkong.twin.events import DayEvents
 from fangkong.twin.registry import Registry
 from fangkong.twin.sim import Twin
+from fangkong.web.labels import label
 
 BY = "twin:checkpoints"
 ROAD_BY = "twin:road-desk"
@@ -410,7 +411,13 @@ class CheckpointDesk:
             ).all())  # fmt: skip
             tasks = conn.execute(select(func.count()).select_from(command_tasks).where(
                 command_tasks.c.kind == "road_alert")).scalar_one()  # fmt: skip
-        conditions = ", ".join(f"{k} {v:,}" for k, v in sorted(by_condition.items())) or "0"
+        conditions = (
+            ", ".join(
+                f"{label(k, 'road_condition', 'zh')} {label(k, 'road_condition', 'en')} {v:,}"
+                for k, v in sorted(by_condition.items())
+            )
+            or "0"
+        )
         refused = sum(self.refused_passes.values())
         return [
             f"卡口 checkpoints: 车辆 vehicles {total['crossings']:,} (人员 people "
