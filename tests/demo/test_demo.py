@@ -16,9 +16,12 @@ from fangkong import clock
 from fangkong.arrivals.tables import travellers
 from fangkong.cli import app
 from fangkong.command.tables import command_tasks
+from fangkong.logistics.tables import crossing_people, crossings
+from fangkong.passes.tables import freight_pass_drivers
 from fangkong.policy import load_pack
 from fangkong.store.engine import make_engine
 from fangkong.store.schema import persons, regions, users
+from fangkong.supply.tables import supply_outlets, supply_reports
 from fangkong.tracing.cases import register_case
 from fangkong.tracing.rules import ContactRules
 from fangkong.tracing.tables import tracing_cases
@@ -36,6 +39,9 @@ def test_demo_builds_imports_simulates_and_prints_a_login(tmp_path: Path) -> Non
     assert "found under control" in result.output
     assert "codes 红 red" in result.output
     assert "login: admin / " in result.output
+    assert "真值核对 truth: 感染司乘 infected people crossing" in result.output
+    assert "保供 supply: 网点 outlets" in result.output
+    assert "就医保障 care: 急需就医登记 needs registered" in result.output
     assert (tmp_path / "demo" / "run" / "checkins").is_dir()
     assert (tmp_path / "demo" / "run" / "truth").is_dir()
 
@@ -63,7 +69,14 @@ def test_demo_builds_imports_simulates_and_prints_a_login(tmp_path: Path) -> Non
 
     engine = make_engine(f"sqlite:///{tmp_path / 'fangkong.db'}")
     with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(persons)).scalar_one() == 3000
+        # the registry's 3,000 and the freight drivers from other provinces the checkpoints
+        # and the passes registered (matched by sealed document, created once each)
+        ids = sorted(conn.execute(select(persons.c.id)).scalars())
+        drivers = set(conn.execute(select(crossing_people.c.person_id)).scalars()) | set(
+            conn.execute(select(freight_pass_drivers.c.person_id)).scalars()
+        )
+        assert len(ids) > 3000
+        assert set(ids[3000:]) <= drivers
         assert (
             conn.execute(
                 select(func.count()).select_from(regions).where(regions.c.level == "province")
@@ -75,7 +88,17 @@ def test_demo_builds_imports_simulates_and_prints_a_login(tmp_path: Path) -> Non
         # the twin's travellers reached the arrivals loop (on registry persons: 3000 above)
         arrived = sum(int(n) for n in re.findall(r"登记 registered +(\d+)", result.output))
         assert arrived > 0
-        assert conn.execute(select(func.count()).select_from(travellers)).scalar_one() == arrived
+        assert conn.execute(select(func.count()).select_from(travellers)).scalar_one() >= arrived
+        # the freight desks ran each day: every vehicle of the daily lines is stored
+        vehicles = [int(n) for n in re.findall(r"卡口 checkpoints 车辆 vehicles +(\d+)",
+                                                result.output)]  # fmt: skip
+        assert len(vehicles) == 6
+        assert sum(vehicles) > 0
+        assert conn.execute(select(func.count()).select_from(crossings)).scalar_one() == sum(
+            vehicles
+        )
+        assert conn.execute(select(func.count()).select_from(supply_outlets)).scalar_one() > 0
+        assert conn.execute(select(func.count()).select_from(supply_reports)).scalar_one() > 0
         # the tasks by their final status, from the table, whoever closed them
         t = command_tasks.c
         statuses = dict(conn.execute(select(t.status, func.count()).group_by(t.status)).all())

@@ -19,7 +19,8 @@ from fangkong.twin.registry import Registry, generate_registry
 from fangkong.twin.scenario import Scenario, default_scenario, with_overrides
 from fangkong.twin.sim import Twin
 
-NO_IMPORTS = {"travel.infection_prob": {"low": 0.0, "medium": 0.0, "high": 0.0}}
+NO_INFECTION = {"low": 0.0, "medium": 0.0, "high": 0.0}
+NO_IMPORTS = {"travel.infection_prob": NO_INFECTION, "freight.infection_prob": NO_INFECTION}
 GREEN_ONLY = ("supermarket", "market", "restaurant", "pharmacy", "other", "school", "workplace")
 EXACT_LAB = {"testing.sensitivity": 1.0, "testing.ct_sd": 0.0}  # no misses, no noise
 

@@ -18,7 +18,8 @@ from fangkong.twin.sim import Twin, write_run
 from fangkong.twin.theory import Expected, expected
 
 PEOPLE = 30_000
-NO_IMPORTS = {"travel.infection_prob": {"low": 0.0, "medium": 0.0, "high": 0.0}}
+NO_INFECTION = {"low": 0.0, "medium": 0.0, "high": 0.0}
+NO_IMPORTS = {"travel.infection_prob": NO_INFECTION, "freight.infection_prob": NO_INFECTION}
 
 
 @pytest.fixture(scope="module")

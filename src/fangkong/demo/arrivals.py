@@ -163,6 +163,8 @@ class ArrivalsFeed:
         d = ArrivalDay(events.day)
         self._catch_up(d, self._local(events.day, 0), self._local(events.day, 8))
         arrived = self._manifests(d, events.day, events.travellers)
+        # and the points where the checkpoint desk handed people to the closed loop
+        arrived |= self._registered_points()
         for point in sorted(arrived):
             self._landing_and_transfer(d, events.day, point)
         end = self._local(events.day + 1, 0)
@@ -347,6 +349,15 @@ class ArrivalsFeed:
         d.alerts += got.raised + got.handoff_alerts
         for point in sorted(carry | self._waiting()):
             self._carry(d, point, morning + first_check)
+
+    def _registered_points(self) -> set[str]:
+        """Points holding travellers registered and not yet sampled (handed over today)."""
+        t = travellers.c
+        with self.engine.connect() as conn:
+            found = conn.execute(
+                select(t.point_code).where(t.stage == "registered").distinct()
+            ).scalars()
+            return {str(p) for p in found if p in self._points}
 
     def _waiting(self) -> set[str]:
         """Points with travellers sampled but not on a trip (no room or no vehicle before)."""

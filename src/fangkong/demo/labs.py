@@ -399,6 +399,19 @@ class LabDesk:
         self._ship(shipped)
         return out
 
+    def external(self, items: list[tuple[str, str, datetime, float | None]]) -> None:
+        """Tubes another desk collected (barcode, county, taken, the Ct the twin's lab
+        reads; None: nothing detected): to the county's lab, resulted after the turnaround
+        with the day's others (the checkpoints' sample-and-go tubes)."""
+        shipped = []
+        labs = sorted(set(self._lab_of.values()))
+        for barcode, county, collected, ct in items:
+            lab = f"LAB-{county}" if f"LAB-{county}" in labs else labs[0]
+            shipped.append((barcode, lab, collected))
+            heapq.heappush(self._held, _Result(collected + self.turnaround, barcode, lab, ct))
+        if shipped:
+            self._ship(shipped)
+
     # ---- custody and results -------------------------------------------------------------
 
     def _collect(self, d: LabDay, today: list[_Tube]) -> None:

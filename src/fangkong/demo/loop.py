@@ -10,7 +10,9 @@ drive the twin and the platform's own jobs take what the day showed.
            twin.step(day)  ─▶ check-ins (refused at gates), clinics, pharmacies, travellers,
               │               its own samples (fever clinics), truth kept apart
               ▼
-    24:00  arrivals   manifests, landing samples, transfers, the closed-loop job
+    24:00  logistics  the day's crossings hour by hour (passes checked, sample and go, the
+                      closed loop), the checkpoints' reports, road status and its alerts
+           arrivals   manifests, landing samples, transfers, the closed-loop job
            labs       campaign rounds, ordered tests, retests: sampled, resulted, resolved
                       (an individual positive registers a case; a pool orders retests)
            tracing    the new cases traced; close contacts and their contacts → codes;
@@ -20,6 +22,10 @@ drive the twin and the platform's own jobs take what the day showed.
            areas      suggested areas designated, due ones lifted; their campaigns planned
            testing    test orders for the people under management and key groups
            quarantine placements (surge), releases, discharges
+           supply     markets' reports, days of supply and floors, deliveries planned for
+                      the sealed areas and confirmed by the compounds' receipts
+           care       the sealed compounds' urgent medical needs registered, transfers
+                      planned and completed, overdue ones escalated
            warning    signals from the day, detection (alerts raised); each county's
                       officer on duty verifies, investigates and closes or dismisses
                       the alerts at the simulated time each is done (``AlertDesk``)
@@ -40,7 +46,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from time import perf_counter
@@ -65,10 +71,13 @@ from fangkong.demo.adapter import TwinAdapter
 from fangkong.demo.alert_desk import AlertDesk
 from fangkong.demo.areas import DayAreas, RiskAreaFeed
 from fangkong.demo.arrivals import ArrivalDay, ArrivalsFeed
+from fangkong.demo.care_desk import CareDay, CareDesk
+from fangkong.demo.checkpoints import CheckpointDay, CheckpointDesk
 from fangkong.demo.investigation import FieldDesk
 from fangkong.demo.labs import LabDay, LabDesk
 from fangkong.demo.quarantine import QuarantineDay, QuarantineFeed
 from fangkong.demo.report import DayFigures, codes_by_colour
+from fangkong.demo.supply_desk import SupplyDay, SupplyDesk
 from fangkong.demo.tracing import DayCounts, TracingFeed
 from fangkong.demo.warning import AlertFeed
 from fangkong.healthcode.context import CodeContext
@@ -81,6 +90,7 @@ from fangkong.testing.tables import tube_members, tubes
 from fangkong.tracing.control import case_origins
 from fangkong.tracing.tables import tracing_cases
 from fangkong.twin.events import TRUTH_SCHEMA, DayEvents, EventWriter
+from fangkong.twin.orders import Interventions
 from fangkong.twin.registry import Registry
 from fangkong.twin.scenario import Scenario
 from fangkong.twin.sim import Twin
@@ -88,7 +98,8 @@ from fangkong.twin.sim import Twin
 BY = "demo:loop"
 T = TypeVar("T")
 CAPABILITIES = ("twin", "arrivals", "testing", "tracing", "risk_areas", "quarantine",
-                "warning", "command", "codes", "report")  # fmt: skip
+                "warning", "command", "codes", "report", "logistics", "supply",
+                "care")  # fmt: skip
 SCREENING = ("campaign", "scheduled")
 
 
@@ -104,6 +115,9 @@ class LoopDay:
     arrivals: ArrivalDay
     barred: int = 0
     steps: int = 0  # steps of investigations recorded (verified, on site, facts, report)
+    checkpoints: CheckpointDay | None = None  # the freight desks (issue 20)
+    supply: SupplyDay | None = None
+    care: CareDay | None = None
 
 
 @dataclass
@@ -140,9 +154,16 @@ class ProvinceLoop:
         self.adapter = TwinAdapter(self.engine, self.ctx, self.twin, self.registry)
         ids = self.adapter.ids
         # the quarantine desk makes the province's facilities and sites before the arrivals
-        # desk looks for rooms to send travellers to
+        # desk looks for rooms to send travellers to; the checkpoint desk gives every twin
+        # checkpoint a venue before the arrivals desk makes its teams at the points
         self.rooms = QuarantineFeed.build(self.engine, self.ctx, self.seed)
+        self.checkpoints = CheckpointDesk(self.engine, self.ctx, self.twin, self.registry,
+                                          self.start, self.tz, self.folder.parent)  # fmt: skip
         self.arrivals = ArrivalsFeed(self.engine, self.ctx, self.registry, self.start, self.tz)
+        self.supply = SupplyDesk(self.engine, self.ctx, self.twin, self.registry, self.start,
+                                 self.tz)  # fmt: skip
+        self.care = CareDesk(self.engine, self.ctx, self.adapter, self.registry, self.start,
+                             self.tz)  # fmt: skip
         self.testing_rules = TestingRules.from_pack(self.ctx.pack)
         self.seal_levels = RiskAreaRules.from_pack(self.ctx.pack).seal_levels
         self.figure_rules = FigureRules.from_pack(self.ctx.pack, self.tz)
@@ -187,6 +208,7 @@ class ProvinceLoop:
         clock.set_replay(self.engine, t0, by=BY)
         with clock.frozen(t0):  # the system's clock is the replay's, whatever the setting
             orders = self._timed("twin", lambda: self.adapter.orders(t0, day))
+            orders.interventions = self._logistics_orders(orders.interventions)
             events = self._timed("twin", lambda: self.twin.step(day, orders.interventions))
             self._truth.append(events.truth)
             if self._writer is not None:
@@ -201,19 +223,30 @@ class ProvinceLoop:
         self.days.append(done)
         return done
 
+    def _logistics_orders(self, iv: Interventions) -> Interventions:
+        """The freight desks' decisions for the twin: drivers under the closed loop,
+        deliveries to sealed compounds, green-channel transfers."""
+        manage, release = self.checkpoints.orders()
+        return replace(iv, manage_drivers=manage, release_drivers=release,
+                       deliveries=self.supply.orders(), transfers=self.care.orders())  # fmt: skip
+
     def _platform_day(
         self, day: int, events: DayEvents, orders: Any, t0: datetime, t1: datetime
     ) -> LoopDay:
         """The platform's jobs at the end of the day (the module docstring's 24:00)."""
         managed = np.zeros(len(self.adapter.ids), np.bool_)
         managed[sorted(self.adapter.told.isolated | self.adapter.told.home)] = True
+        crossed = self._timed("logistics", lambda: self.checkpoints.day(events))
         arrived = self._timed("arrivals", lambda: self.arrivals.day(events))
+        self.labs.external(self.checkpoints.results())
         labs = self._timed("testing", lambda: self.labs.day(events))
         traced = self._timed("tracing", lambda: self.tracing.feed(events, t1))
         steps = self._timed("tracing", lambda: self.investigators.day(t1))
         areas = self._timed("risk_areas", lambda: self.areas.day(t1))
         self._timed("testing", lambda: self._plan_tests(t1))
         rooms = self._timed("quarantine", lambda: self.rooms.day(t1))
+        supplied = self._timed("supply", lambda: self.supply.day(events))
+        cared = self._timed("care", lambda: self.care.day(events))
         new_cases = self._timed("report", lambda: self._new_cases(t0, t1))
         self._timed("warning", lambda: self.warning.day(events, managed, new_cases))
         self._timed("warning", lambda: self.duty.day(t1))
@@ -234,7 +267,8 @@ class ProvinceLoop:
             )  # fmt: skip
         figures = self._timed("report", lambda: self._figures(events, orders, t1))
         figures.tasks = tasks
-        return LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred, steps)
+        return LoopDay(figures, labs, traced, areas, rooms, arrived, orders.barred, steps,
+                       crossed, supplied, cared)  # fmt: skip
 
     def _tasks(self, at: datetime) -> dict[str, int]:
         """Tasks raised from the day's sources (a forecast shortage included), closed when

@@ -75,7 +75,9 @@ def day_line(d: LoopDay) -> str:
         f" │ 风险区 areas 高 high {d.areas.high} 中 medium {d.areas.medium}"
         f" │ 隔离 rooms {d.rooms.occupied:,} (+{d.rooms.placed} 居家 home +{d.rooms.home}"
         f" −{d.rooms.released} 出院 discharged {d.rooms.discharged} 待安置 waiting"
-        f" {d.rooms.no_room} 超时 overdue {d.rooms.overdue})" + d.arrivals.line()
+        f" {d.rooms.no_room} 超时 overdue {d.rooms.overdue})"
+        + d.arrivals.line()
+        + "".join(x.line() for x in (d.checkpoints, d.supply, d.care) if x is not None)
     )
 
 
@@ -185,7 +187,8 @@ CAPABILITY_LABELS = {
     "twin": "孪生 twin", "arrivals": "入境 arrivals", "testing": "检测 testing",
     "tracing": "流调 tracing", "risk_areas": "风险区 risk areas", "quarantine": "隔离 quarantine",
     "warning": "预警 warning", "command": "指挥 command", "codes": "健康码 codes",
-    "report": "报告 report",
+    "report": "报告 report", "logistics": "卡口 checkpoints", "supply": "保供 supply",
+    "care": "就医 care",
 }  # fmt: skip
 
 
@@ -256,4 +259,6 @@ def _print_summary(
     for item in loop.arrivals.summary(end):
         out.print(item)
     for line in loop.labs.summary(end):
+        out.print(line)
+    for line in [*loop.checkpoints.summary(), *loop.supply.summary(), *loop.care.summary()]:
         out.print(line)

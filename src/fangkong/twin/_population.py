@@ -7,7 +7,7 @@ keep theirs (``venue_code`` is the registry code).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -74,6 +74,8 @@ class Population:
     popularity: Floats  # relative, heavy-tailed
     venue_zones: I32  # zones (tables, rooms) per venue: 0 where the type is not zoned
     region_codes: list[str]  # residence code of each person's compound (for region tests)
+    venue_lat: Floats = field(default_factory=lambda: np.zeros(0))  # nan where unknown
+    venue_lon: Floats = field(default_factory=lambda: np.zeros(0))
 
     @property
     def n_venues(self) -> int:
@@ -186,7 +188,19 @@ def build_population(
         popularity=popularity,
         venue_zones=venue_zones,
         region_codes=compounds,
+        venue_lat=_floats(venues, "latitude"),
+        venue_lon=_floats(venues, "longitude"),
     )
+
+
+def _floats(table: pa.Table, column: str) -> Floats:
+    """A string column of numbers as floats (nan where empty or absent)."""
+    if column not in table.column_names:
+        return np.full(table.num_rows, np.nan)
+    text: Any = pc.if_else(pc.equal(table[column], pa.scalar("")), None, table[column])
+    values: Any = pc.cast(text, pa.float64())
+    out: Floats = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return out
 
 
 def zone_counts(

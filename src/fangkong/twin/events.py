@@ -11,20 +11,26 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fangkong.files import private_dir, private_file
 
-TIME = pa.timestamp("s", tz="UTC")
-CODE = pa.dictionary(pa.int32(), pa.string())
+TIME: pa.DataType = pa.timestamp("s", tz="UTC")
+CODE: pa.DataType = pa.dictionary(pa.int32(), pa.string())
 Compression = Literal["zstd", "snappy", "lz4", "gzip", "brotli", "none"]
 
 HISTORY = pa.list_(
     pa.struct([("date", pa.date32()), ("region_code", pa.string()), ("risk_level", pa.string())])
 )
+
+
+def _schema(columns: list[Any]) -> pa.Schema:
+    """``pa.schema`` of (name, type) pairs or fields (typed loosely for the stubs)."""
+    return pa.schema(columns)
+
 
 SCHEMAS: dict[str, pa.Schema] = {
     # venue scans (场所码): several per person per day; time_out where the venue records it
@@ -78,6 +84,117 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
     # scans refused at a code gate (验码未通过): the person's code is not admitted there
     "refused_scans": pa.schema([("person", pa.int32()), ("venue_code", CODE), ("time", TIME)]),
+    # vehicles checked at the road checkpoints (卡口), one row per vehicle
+    "crossings": pa.schema(
+        [
+            ("crossing", pa.int64()),
+            ("checkpoint_code", CODE),
+            ("time", TIME),  # when the vehicle reached the head of the queue (checked)
+            ("direction", CODE),
+            ("plate", pa.string()),
+            ("vehicle_kind", CODE),
+            ("cargo_class", CODE),
+            ("origin_region", pa.string()),
+            ("origin_risk", CODE),  # the origin area's level on the national list
+            ("destination_region", pa.string()),
+            ("history", pa.list_(pa.string())),
+            ("holds_pass", pa.bool_()),
+            ("waited_minutes", pa.int32()),
+        ]
+    ),
+    # the people in each vehicle: drivers (Freight.drivers rows) and passengers
+    "crossing_people": pa.schema(
+        [
+            ("crossing", pa.int64()),
+            ("driver", pa.int32()),
+            ("person", pa.int32()),  # the registry row of a resident; null otherwise
+            ("role", CODE),
+            ("shown_code", CODE),  # the code a non-resident shows (互认); null for residents
+            ("test_hours", pa.float32()),  # age of the last negative test; null: none
+        ]
+    ),
+    # each checkpoint's own report per hour: vehicles arrived, passed, waiting, wait
+    "road_reports": pa.schema(
+        [
+            ("checkpoint_code", CODE),
+            ("hour_start", TIME),
+            ("arrived", pa.int32()),
+            ("passed", pa.int32()),
+            ("waiting", pa.int32()),
+            ("wait_minutes", pa.int32()),
+            ("lanes", pa.int16()),
+        ]
+    ),
+    # closures of a checkpoint (toll station, exit, service area) and who ordered them
+    "closures": pa.schema(
+        [
+            ("checkpoint_code", CODE),
+            ("start", TIME),
+            ("end", TIME),
+            ("authority", pa.string()),  # null: closed without the mechanism's authority
+        ]
+    ),
+    # markets' and supermarkets' daily report of stock and sales per good (商务部监测)
+    "market_reports": pa.schema(
+        [
+            ("venue_code", CODE),
+            ("region_code", pa.string()),
+            ("good", CODE),
+            ("stock", pa.float64()),
+            ("sales", pa.float64()),
+            ("time", TIME),
+        ]
+    ),
+    # urgent medical needs reported in sealed compounds (dialysis, pregnancy, ...)
+    "medical_needs": _schema(
+        [
+            pa.field("need", pa.int64()),
+            pa.field("person", pa.int32()),
+            pa.field("compound_code", pa.string()),
+            pa.field("kind", CODE),
+            pa.field("reported_at", TIME),
+            pa.field("deadline", TIME),
+        ]
+    ),
+    # the platform's deliveries the compounds received (the receipt, 签收)
+    "deliveries": pa.schema(
+        [
+            ("compound_code", pa.string()),
+            ("good", CODE),
+            ("quantity", pa.float64()),
+            ("delivered_at", TIME),
+        ]
+    ),
+}
+
+# the ground truth of freight, supplies and care (never shown to the platform)
+TRUTH_SCHEMAS: dict[str, pa.Schema] = {
+    "truth_drivers": _schema(
+        [
+            ("crossing", pa.int64()),
+            ("driver", pa.int32()),
+            ("person", pa.int32()),
+            ("infected", pa.bool_()),  # infectious or detectable on the day
+        ]
+    ),
+    "truth_needs": pa.schema(
+        [
+            pa.field("need", pa.int64()),
+            pa.field("kind", CODE),
+            pa.field("deadline", TIME),
+            pa.field("met_at", TIME),  # null: missed
+            pa.field("outcome", CODE),  # met_in_time, met_late, missed
+        ]
+    ),
+    "truth_stock": pa.schema(
+        [
+            ("compound_code", pa.string()),
+            ("good", CODE),
+            ("residents", pa.int32()),
+            ("stock", pa.float64()),  # at the day's end
+            ("short", pa.bool_()),  # ran out during the day
+        ]
+    ),
 }
 
 TRUTH_SCHEMA = pa.schema(
@@ -108,10 +225,42 @@ class DayEvents:
     test_results: pa.Table
     truth: pa.Table  # ground truth: new infections of the day (never shown to the platform)
     refused_scans: pa.Table = field(default_factory=lambda: SCHEMAS["refused_scans"].empty_table())
+    crossings: pa.Table = field(default_factory=lambda: SCHEMAS["crossings"].empty_table())
+    crossing_people: pa.Table = field(
+        default_factory=lambda: SCHEMAS["crossing_people"].empty_table()
+    )
+    road_reports: pa.Table = field(default_factory=lambda: SCHEMAS["road_reports"].empty_table())
+    closures: pa.Table = field(default_factory=lambda: SCHEMAS["closures"].empty_table())
+    market_reports: pa.Table = field(
+        default_factory=lambda: SCHEMAS["market_reports"].empty_table()
+    )
+    medical_needs: pa.Table = field(default_factory=lambda: SCHEMAS["medical_needs"].empty_table())
+    deliveries: pa.Table = field(default_factory=lambda: SCHEMAS["deliveries"].empty_table())
+    truth_drivers: pa.Table = field(
+        default_factory=lambda: TRUTH_SCHEMAS["truth_drivers"].empty_table()
+    )
+    truth_needs: pa.Table = field(
+        default_factory=lambda: TRUTH_SCHEMAS["truth_needs"].empty_table()
+    )
+    truth_stock: pa.Table = field(
+        default_factory=lambda: TRUTH_SCHEMAS["truth_stock"].empty_table()
+    )
 
     def observables(self) -> dict[str, pa.Table]:
         return {
-            f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("day", "truth")
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name != "day" and not f.name.startswith("truth")
+        }
+
+    def truths(self) -> dict[str, pa.Table]:
+        """Truth tables by their folder under ``truth/``: infections, drivers, needs, stock."""
+        return {
+            f.name.removeprefix("truth_") if f.name != "truth" else "infections": getattr(
+                self, f.name
+            )
+            for f in fields(self)
+            if f.name.startswith("truth")
         }
 
 
@@ -140,12 +289,16 @@ class EventWriter:
         for name, table in events.observables().items():
             self.rows[name] = self.rows.get(name, 0) + table.num_rows
         self.rows["truth"] = self.rows.get("truth", 0) + events.truth.num_rows
+        for name, table in events.truths().items():
+            if name != "infections":
+                self.rows[f"truth_{name}"] = self.rows.get(f"truth_{name}", 0) + table.num_rows
 
     def _write(self, events: DayEvents) -> None:
         part = f"day={events.day:04d}"
         for name, table in events.observables().items():
             self._put(self.out_dir / name / part, table)
-        self._put(self.truth_dir / "infections" / part, events.truth)
+        for name, table in events.truths().items():
+            self._put(self.truth_dir / name / part, table)
 
     def _put(self, folder: Path, table: pa.Table) -> None:
         private_dir(folder)

@@ -51,6 +51,14 @@ class Interventions:
     test_regions: Sequence[str] = ()  # everyone living there, pooled (区域核酸)
     test_persons: Sequence[int] = ()  # single-tube tests
     gate: Gate | None = None  # code checks at venues (用码): replaces the gate in force
+    # freight drivers (``Freight.drivers`` rows) under the closed loop (闭环管理): they make
+    # no further crossing until released
+    manage_drivers: Sequence[int] = ()
+    release_drivers: Sequence[int] = ()
+    # necessities delivered to sealed compounds: (compound code, good, quantity, epoch s)
+    deliveries: Sequence[tuple[str, str, float, int]] = ()
+    # urgent medical needs met by a green-channel transfer: (need, epoch seconds)
+    transfers: Sequence[tuple[int, int]] = ()
 
 
 NO_INTERVENTIONS = Interventions()

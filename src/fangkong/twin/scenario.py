@@ -33,6 +33,10 @@ VISIT_TYPES = ("supermarket", "market", "restaurant", "pharmacy", "hospital", "o
 DRUG_CLASSES = ("antipyretic", "cough", "antiviral", "antibiotic", "cold")
 TRAVEL_MODES = ("air", "rail", "highway")
 RISK_LEVELS = ("low", "medium", "high")
+CARGO_CLASSES = ("key_supplies", "medical", "ordinary", "none")  # 重点物资, 医疗物资, 普通, 空车
+VEHICLE_KINDS = ("lorry", "van")
+GOODS = ("grain", "oil", "vegetables", "meat", "eggs", "milk", "medicines")  # 粮油菜肉蛋奶药
+NEED_KINDS = ("dialysis", "chemotherapy", "pregnancy", "chronic_medication", "emergency")
 
 
 class ScenarioError(BadInput):
@@ -190,6 +194,63 @@ class Testing:
 
 
 @dataclass(frozen=True)
+class Freight:
+    """Freight traffic at the province's road checkpoints (货运物流, docs/twin.md)."""
+
+    checkpoints_per_county: int = dataclasses.field(metadata=_range(0, 20))
+    lanes: tuple[int, ...] = dataclasses.field(metadata=_range(1, 40))  # [min, max], uniform
+    vehicles_per_lane_per_day: float = dataclasses.field(metadata=_range(0, 5000))
+    hourly_weights: tuple[float, ...] = dataclasses.field(metadata=_range(0, 100))  # 24 hours
+    check_minutes: float = dataclasses.field(metadata=_range(0.1, 240))  # one lane, one vehicle
+    inbound_share: float = dataclasses.field(metadata=_range(0, 1))
+    out_of_province_share: float = dataclasses.field(metadata=_range(0, 1))
+    resident_driver_share: float = dataclasses.field(metadata=_range(0, 1))
+    passenger_prob: float = dataclasses.field(metadata=_range(0, 1))
+    drivers_per_checkpoint: int = dataclasses.field(metadata=_range(1, 100_000))
+    cargo_shares: dict[str, float] = dataclasses.field(metadata=_range(0, 1))
+    vehicle_shares: dict[str, float] = dataclasses.field(metadata=_range(0, 1))
+    pass_prob: float = dataclasses.field(metadata=_range(0, 1))  # key cargo holding a pass
+    test_valid_prob: float = dataclasses.field(metadata=_range(0, 1))
+    test_age_hours: tuple[float, ...] = dataclasses.field(metadata=_range(0, 720))
+    yellow_from_high_prob: float = dataclasses.field(metadata=_range(0, 1))
+    origin_risk_shares: dict[str, float] = dataclasses.field(metadata=_range(0, 1))
+    infection_prob: dict[str, float] = dataclasses.field(metadata=_range(0, 1))
+    days_since_infection: tuple[int, ...] = dataclasses.field(metadata=_range(0, 30))
+    county_risk_per_100k: tuple[float, ...] = dataclasses.field(metadata=_range(0, 100_000))
+    surge_day: int = dataclasses.field(metadata=_range(-1))  # -1: none
+    surge_factor: float = dataclasses.field(metadata=_range(1, 100))
+    surge_share: float = dataclasses.field(metadata=_range(0, 1))
+    closure_prob: float = dataclasses.field(metadata=_range(0, 1))  # per checkpoint and day
+    closure_hours: tuple[float, ...] = dataclasses.field(metadata=_range(0, 24))
+    closure_authorised: float = dataclasses.field(metadata=_range(0, 1))
+
+
+@dataclass(frozen=True)
+class Provisions:
+    """Necessities (markets, sealed compounds) and urgent medical needs (docs/twin.md)."""
+
+    per_person_per_day: dict[str, float] = dataclasses.field(metadata=_range(0, 100))
+    household_stock_days: float = dataclasses.field(metadata=_range(0, 60))
+    market_share: float = dataclasses.field(metadata=_range(0, 1))  # bought at markets
+    market_stock_days: dict[str, tuple[float, ...]] = dataclasses.field(metadata=_range(0, 365))
+    restock_share: float = dataclasses.field(metadata=_range(0, 5))
+    refill_share: float = dataclasses.field(metadata=_range(0, 1))  # of the gap to the target
+    sales_sd: float = dataclasses.field(metadata=_range(0, 2))
+    panic_factor: float = dataclasses.field(metadata=_range(1, 10))
+    disruption_day: int = dataclasses.field(metadata=_range(-1))  # -1: none
+    disruption_days: int = dataclasses.field(metadata=_range(0, 365))
+    disruption_share: float = dataclasses.field(metadata=_range(0, 1))  # of counties
+    disruption_restock: float = dataclasses.field(metadata=_range(0, 1))
+    report_hour: float = dataclasses.field(metadata=_range(0, 24))
+    patients_per_10k: dict[str, float] = dataclasses.field(metadata=_range(0, 10_000))
+    every_days: dict[str, tuple[int, ...]] = dataclasses.field(metadata=_range(1, 365))
+    daily_prob: dict[str, float] = dataclasses.field(metadata=_range(0, 1))
+    deadline_hours: dict[str, float] = dataclasses.field(metadata=_range(0.1, 720))
+    report_hours: tuple[float, ...] = dataclasses.field(metadata=_range(0, 24))
+    missed_after_hours: float = dataclasses.field(metadata=_range(0, 720))
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A whole scenario; ``source`` is the file it came from (for messages)."""
 
@@ -202,6 +263,8 @@ class Scenario:
     travel: Travel
     observables: Observables
     testing: Testing
+    freight: Freight
+    provisions: Provisions
     source: str = "<memory>"
 
 
@@ -399,6 +462,7 @@ def _validate(s: Scenario) -> None:
         "应有 7 个值（周一到周日）",
         "needs 7 values, Monday to Sunday",
     )
+    _validate_logistics(s)
     ts = s.testing
     _pair(ts.sample_hours, w, "testing.sample_hours")
     c = ts.ct_course
@@ -417,6 +481,40 @@ def _validate(s: Scenario) -> None:
         "阳性阈值不应高于检出限",
         "the positive threshold must not exceed the limit of detection",
     )
+
+
+def _validate_logistics(s: Scenario) -> None:
+    w, f, p = s.source, s.freight, s.provisions
+    _pair(tuple(float(x) for x in f.lanes), w, "freight.lanes")
+    _require(len(f.hourly_weights) == 24 and sum(f.hourly_weights) > 0, w,
+             "freight.hourly_weights", "应有 24 个值（每小时一个），且不全为 0",
+             "needs 24 values, one per hour, not all 0")  # fmt: skip
+    _keys(f.cargo_shares, CARGO_CLASSES, w, "freight.cargo_shares")
+    _shares(f.cargo_shares.values(), w, "freight.cargo_shares")
+    _keys(f.vehicle_shares, VEHICLE_KINDS, w, "freight.vehicle_shares")
+    _shares(f.vehicle_shares.values(), w, "freight.vehicle_shares")
+    _keys(f.origin_risk_shares, RISK_LEVELS, w, "freight.origin_risk_shares")
+    _shares(f.origin_risk_shares.values(), w, "freight.origin_risk_shares")
+    _keys(f.infection_prob, RISK_LEVELS, w, "freight.infection_prob")
+    _pair(f.test_age_hours, w, "freight.test_age_hours")
+    _pair(tuple(float(x) for x in f.days_since_infection), w, "freight.days_since_infection")
+    _pair(f.county_risk_per_100k, w, "freight.county_risk_per_100k")
+    _pair(f.closure_hours, w, "freight.closure_hours")
+    _keys(p.per_person_per_day, GOODS, w, "provisions.per_person_per_day")
+    _keys(p.market_stock_days, GOODS, w, "provisions.market_stock_days")
+    for good, span in p.market_stock_days.items():
+        _pair(span, w, f"provisions.market_stock_days.{good}")
+    for key in ("patients_per_10k", "every_days"):
+        _require(set(getattr(p, key)) <= set(NEED_KINDS), w, f"provisions.{key}",
+                 f"键应为以下之一：{', '.join(NEED_KINDS)}",
+                 f"keys must be among {', '.join(NEED_KINDS)}")  # fmt: skip
+    _keys(p.every_days, tuple(p.patients_per_10k), w, "provisions.every_days")
+    for kind, span in p.every_days.items():
+        _pair(tuple(float(x) for x in span), w, f"provisions.every_days.{kind}")
+    _keys(p.daily_prob, tuple(k for k in NEED_KINDS if k not in p.patients_per_10k), w,
+          "provisions.daily_prob")  # fmt: skip
+    _keys(p.deadline_hours, NEED_KINDS, w, "provisions.deadline_hours")
+    _pair(p.report_hours, w, "provisions.report_hours")
 
 
 def scenario_from_dict(table: dict[str, Any], source: str = "<memory>") -> Scenario:

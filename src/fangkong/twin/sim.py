@@ -28,21 +28,38 @@ orders differ only where the orders act.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import numpy.typing as npt
 
 from fangkong.twin import _names as names
+from fangkong.twin._ct import measure
 from fangkong.twin._population import Population, VenueChooser, build_population
 from fangkong.twin.events import Compression, DayEvents, EventWriter
+from fangkong.twin.freight import Freight
 from fangkong.twin.mobility import Mobility, _Visits
 from fangkong.twin.observations import Observations
 from fangkong.twin.orders import NO_INTERVENTIONS, Interventions
+from fangkong.twin.provisions import Provisions
 from fangkong.twin.registry import Registry
 from fangkong.twin.scenario import DRUG_CLASSES, Scenario, default_scenario
-from fangkong.twin.state import COURSE, FREE, LAB, MOBILITY, SETUP, _Course, _State, _words
+from fangkong.twin.state import (
+    COURSE,
+    FREE,
+    FREIGHT,
+    LAB,
+    MOBILITY,
+    PROVISIONS,
+    SETUP,
+    Floats,
+    _Course,
+    _State,
+    _words,
+)
 from fangkong.twin.transmission import Transmission
 
 
@@ -97,6 +114,10 @@ class Twin(Mobility, Transmission, Observations):
         self._truth = []
         self._seeded = False
         self._gate = None
+        # freight at the checkpoints; markets, sealed compounds' stock and medical needs
+        # (their own streams: they never move the outbreak's draws)
+        self.freight = Freight(pop, scenario, self._rng(FREIGHT))
+        self.provisions = Provisions(pop, scenario, self._rng(PROVISIONS))
 
     @classmethod
     def from_registry(
@@ -153,6 +174,10 @@ class Twin(Mobility, Transmission, Observations):
         clinic_visits, clinic_persons = self._fever_clinics(day, bg_sick, visits, mob)
         sales = self._pharmacies(day, bg_sick & free, visits, mob)
         travellers = self._travellers(day, free, visits)
+        logistics = self.freight.day(
+            self, day, free, infectious, self._rng(FREIGHT, day), self._rng(FREIGHT, day, 1)
+        )
+        logistics.update(self.provisions.day(self, day, self.sealed, self._rng(PROVISIONS, day)))
         tests = self._tests(day, clinic_persons, interventions or NO_INTERVENTIONS)
         checkins = self._checkins(day, visits)
         truth = self._truth_table()
@@ -167,7 +192,27 @@ class Twin(Mobility, Transmission, Observations):
             test_results=tests,
             truth=truth,
             refused_scans=self._refused_table(day, visits),
+            **logistics,
         )
+
+    def _apply_logistics(self, iv: Interventions) -> None:
+        self.freight.manage(iv.manage_drivers, iv.release_drivers)
+        self.provisions.apply(iv.deliveries, iv.transfers)
+
+    def assay_drivers(
+        self, drivers: Sequence[int] | npt.NDArray[np.integer[Any]], day: int
+    ) -> Floats:
+        """The measured Ct of a sample of each freight driver (``freight.drivers`` rows)
+        taken on ``day`` (a day already stepped): the same law and the same lab generator
+        as ``assay``; inf where nothing is detected."""
+        if not 0 <= day < self.day:
+            return self.assay([], day)  # the same refusal
+        idx = np.asarray(drivers, np.int64).reshape(-1)
+        ts = self.scenario.testing
+        course = self.freight.driver_ct(self, idx, day)
+        noise = self.lab_rng.normal(0, ts.ct_sd, len(idx))
+        u = self.lab_rng.random(len(idx))
+        return measure(course, noise, u, ts.sensitivity, ts.ct_course.limit_of_detection)
 
     # -- runs ---------------------------------------------------------------------------
 

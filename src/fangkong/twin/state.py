@@ -45,6 +45,7 @@ LATER = np.int32(2**30)  # a day that never comes
 
 # random streams: default_rng([seed, STREAM, day, part]); SETUP and COURSE have no day
 SETUP, SEEDS, TRAVEL, MOBILITY, TRANSMISSION, COURSE, TESTING, LAB = range(8)
+FREIGHT, PROVISIONS = 8, 9  # freight traffic; markets, sealed compounds, medical needs
 
 
 @dataclass
@@ -254,6 +255,10 @@ class TwinBase:
         self.closed[close] = True
         if gate is not None:
             self._gate = gate
+        self._apply_logistics(iv)
+
+    def _apply_logistics(self, iv: Interventions) -> None:
+        """Freight drivers under the closed loop, deliveries, transfers (``Twin``)."""
 
     def _admitted(self, person: Ints, venue: Ints) -> Bools | None:
         """Which of these entries the gate in force lets through; None: all of them."""
