@@ -90,6 +90,7 @@ def _register() -> None:
     from fangkong.riskareas.cli import forecast_app
     from fangkong.server.cli import serve_command
     from fangkong.store.cli import app as db_app
+    from fangkong.supply.cli import app as supply_app
     from fangkong.surveillance.cli import detect_command
     from fangkong.surveillance.rt_cli import rt_command, scan_command
     from fangkong.testing.cli import app as testing_app
@@ -132,6 +133,7 @@ def _register() -> None:
     app.add_typer(command_app, name="command")
     app.add_typer(logistics_app, name="logistics")
     app.add_typer(passes_app, name="passes")
+    app.add_typer(supply_app, name="supply")  # issue 20: necessities
 
 
 _register()

@@ -66,6 +66,14 @@ from fangkong.riskareas.rules import RiskAreaRules
 from fangkong.riskareas.service import designate
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
+from fangkong.supply.service import (
+    OutletIn,
+    ReportIn,
+    SupplyPolicy,
+    add_outlet,
+    plan_deliveries,
+    record_report,
+)
 from fangkong.testing.rules import TestingRules
 from fangkong.tracing.rules import ContactRules
 from tests.api.codes import AUDIT_KEY, codes_of
@@ -204,6 +212,7 @@ def _world(engine: Engine, app: FastAPI) -> int:
     # named like a role would read as the role's stored value
     add_user(engine, AUDIT_KEY, cli_actor(), "auditor", PASSWORD, "admin", "140000", "test")
     _freight_pass(engine, ctx)  # a key-freight pass of the epidemiologist's county
+    _supply_world(engine, ctx)
     with write_transaction(engine) as conn:
         raise_tasks(conn, RaisingRules.from_context(ctx), at=utcnow())
     run_figures(engine, FigureRules.from_pack(ctx.pack, ctx.tz))
@@ -274,6 +283,21 @@ def _freight_pass(engine: Engine, ctx: Any) -> None:
     with write_transaction(engine) as conn:
         issue_pass(conn, req, at=now, by="test", rules=PassRules.from_pack(ctx.pack),
                    sealer=ctx.sealer, tz=ctx.tz)  # fmt: skip
+
+
+def _supply_world(engine: Engine, ctx: Any) -> None:
+    """Two outlets of county A, a week of vegetables below the floor, the deliveries to the
+    sealed compound (issue 20: the supply desk)."""
+    policy, now = SupplyPolicy.from_pack(ctx.pack, ctx.tz), utcnow()
+    for code, kind in (("M-A1", "market"), ("P-A1", "pharmacy")):
+        add_outlet(engine, OutletIn(code, f"{LONG_NAME[:20]}{code}", kind, COUNTY_A),
+                   by="test", at=now)  # fmt: skip
+    today = policy.today(now)
+    week = [ReportIn("M-A1", today - timedelta(days=d), "vegetables", 40.0, 20.0)
+            for d in range(7)] + [ReportIn("P-A1", today, "medicines", 500.0, 12.5)]  # fmt: skip
+    record_report(engine, policy, week, by="test", via="api", at=now)
+    with write_transaction(engine) as conn:
+        plan_deliveries(conn, now, policy)
 
 
 @pytest.fixture(scope="module")
@@ -390,6 +414,7 @@ def every_page(page: Any, site: Site) -> dict[str, str]:
         "public-risk-areas": "/risk-areas",
         "checkpoint-desk": "/logistics/checkpoints/CK-G5-01",
         "pass": first_link(page, f"{u}/passes", "#passes a[href^='/passes/']"),
+        "supply-outlets": "/supply/outlets",
     }
 
 

@@ -78,6 +78,12 @@ SHOWN_BY: dict[tuple[str, str], str | tuple[str, str]] = {
     ("logistics_crossings", "via"): "crossing_via",
     ("logistics_crossing_people", "role"): "crossing_role",
     ("logistics_crossing_people", "code_colour"): "crossing_colour",
+    # issue 20: necessities
+    ("supply_outlets", "kind"): "outlet_kind",
+    ("supply_reports", "via"): "via",
+    ("supply_deliveries", "status"): "delivery_status",
+    ("supply_alerts", "status"): "supply_alert_status",
+    ("supply_alerts", "cause"): "supply_cause",
 }
 
 _IN = re.compile(r"^\s*(?:\w+ IS NULL OR )?(\w+) IN \((.*)\)\s*$")

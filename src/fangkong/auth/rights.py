@@ -58,6 +58,9 @@ LOGISTICS_CROSSING: Final = "logistics.crossing"  # record crossings (desks, che
 LOGISTICS_MANAGE: Final = "logistics.manage"  # add checkpoints, import crossings' files
 PASS_READ: Final = "pass.read"  # noqa: S105 - freight passes, drivers (names by rights)
 PASS_ISSUE: Final = "pass.issue"  # noqa: S105 - issue, renew, revoke passes (0025)
+SUPPLY_READ: Final = "supply.read"  # days of supply, outlets, deliveries (no PII; issue 20)
+SUPPLY_REPORT: Final = "supply.report"  # report outlets' stock and sales (devices, forms)
+SUPPLY_MANAGE: Final = "supply.manage"  # outlets, plan and confirm deliveries to sealed areas
 
 # name: (Chinese label, English label)
 RIGHTS: Final[dict[str, tuple[str, str]]] = {
@@ -103,6 +106,9 @@ RIGHTS: Final[dict[str, tuple[str, str]]] = {
     LOGISTICS_MANAGE: ("管理卡口、导入通行记录", "manage checkpoints, import crossings"),
     PASS_READ: ("查看重点物资运输车辆通行证", "see key-freight vehicle passes"),
     PASS_ISSUE: ("签发、换发、撤销通行证", "issue, renew and revoke passes"),
+    SUPPLY_READ: ("查看民生物资保供", "see necessities' supply"),
+    SUPPLY_REPORT: ("上报民生物资库存与销量", "report necessities' stock and sales"),
+    SUPPLY_MANAGE: ("管理保供网点与封控区配送", "manage outlets and deliveries to sealed areas"),
 }
 
 _STAFF = (DASHBOARD_VIEW, PERSON_READ, VENUE_READ)
@@ -171,6 +177,12 @@ for _role, _extra in {"commander": (PASS_READ, PASS_ISSUE), "epidemiologist": (P
                       "viewer": (PASS_READ,)}.items():  # fmt: skip
     _zh, _en, _held = ROLES[_role]
     ROLES[_role] = (_zh, _en, (*_held, *_extra))
+# migration 0027 (issue 20): necessities — the command centre runs the supply desk, the
+# epidemiologists and viewers see it (counts of goods, no personal data)
+_SUPPLY_GRANTS: Final = {"commander": (SUPPLY_READ, SUPPLY_REPORT, SUPPLY_MANAGE),
+                         "epidemiologist": (SUPPLY_READ,), "viewer": (SUPPLY_READ,)}  # fmt: skip
+for _role, _extra in _SUPPLY_GRANTS.items():
+    ROLES[_role] = (ROLES[_role][0], ROLES[_role][1], (*ROLES[_role][2], *_extra))
 
 DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     # a device token's scope → the rights it carries (a token is bound to one venue, or
@@ -186,6 +198,9 @@ DEVICE_SCOPES: Final[dict[str, tuple[str, ...]]] = {
     # a unit's duty terminal (值班终端, migration 0021): the tasks the unit owes — read,
     # acknowledge, work on, close with evidence; never set nor cancel them
     "tasks": (TASK_READ, TASK_CHANGE),
+    # markets', supermarkets', suppliers' and pharmacies' terminals (issue 20): the daily
+    # stock and sales of their outlet (the outlet whose venue the token is bound to)
+    "supply": (SUPPLY_REPORT,),
 }
 # scopes bound to a unit (a region of UNIT_LEVELS, optionally a role) instead of a venue:
 # tasks are owed by townships and above, never by a venue

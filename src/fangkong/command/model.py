@@ -46,9 +46,13 @@ TASK_KINDS: tuple[TaskKind, ...] = (
     TaskKind("capacity_shortage", "隔离资源预测短缺", "forecast capacity shortage", "region_day"),
     TaskKind("manual", "指挥部交办", "set by a commander", None),
 )  # fmt: skip
+# issue 20: a region's days of supply of a necessity below the pack's floor (supply)
+TASK_KINDS += (TaskKind("supply_floor", "民生物资低于保供底线", "necessities below the floor",
+                        "supply_alert"),)  # fmt: skip
 KIND = {k.key: k for k in TASK_KINDS}
 # source types: the row a task is raised from (region_day: "<region code>/<ISO date>")
-SOURCE_TYPES = ("alert", "arrival", "region_day", "risk_area_need", "risk_area")
+SOURCE_TYPES: tuple[str, ...] = ("alert", "arrival", "region_day", "risk_area_need", "risk_area")
+SOURCE_TYPES += ("supply_alert",)  # issue 20: supply_alerts.id
 
 TASK_STATUSES: tuple[Term, ...] = (
     Term("open", "待办", "open"),

@@ -40,7 +40,8 @@ from fangkong.policy.sections import (
 )
 
 # kinds whose source row keeps its own deadline (set by the source's own pack section)
-SOURCE_DEADLINE_KINDS = ("alert", "area_need")
+SOURCE_DEADLINE_KINDS: tuple[str, ...] = ("alert", "area_need")
+SOURCE_DEADLINE_KINDS += ("supply_floor",)  # issue 20: [supply] task_deadline_hours
 _KEYS: dict[str, tuple[str, ...]] = {
     "": ("briefing_time", "curve_days", "wall_refresh_seconds", "days_left_horizon", "tasks",
          "escalation", "timeliness"),

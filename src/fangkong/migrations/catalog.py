@@ -17,6 +17,7 @@ import fangkong.passes.tables  # key-freight passes (migration 0025)
 import fangkong.quarantine.tables  # quarantine (migration 0006)
 import fangkong.riskareas.tables  # risk areas and needs (migration 0009)
 import fangkong.store.schema  # registry, users, audit
+import fangkong.supply.tables  # necessities (migration 0027)
 import fangkong.testing.tables  # testing (migration 0007)
 import fangkong.tracing.tables  # noqa: F401 - contact management (migration 0005)
 from fangkong.store.schema import Base

@@ -44,6 +44,7 @@ RESERVED_SECTIONS = (
     "command",
     "logistics",
     "passes",
+    "supply",  # issue 20: necessities
 )
 _TOP = ("pack", "healthcode", *RESERVED_SECTIONS)
 _PACK_KEYS = ("name", "version", "title_zh", "title_en", "extends", "source")

@@ -40,6 +40,7 @@ PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("command",), "fangkong.command.rules:CommandRules.from_pack"),
     (("logistics",), "fangkong.logistics.rules:LogisticsRules.from_pack"),
     (("passes",), "fangkong.passes.rules:PassRules.from_pack"),
+    (("supply",), "fangkong.supply.rules:SupplyRules.from_pack"),
 )
 
 

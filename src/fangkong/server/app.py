@@ -32,6 +32,7 @@ from fangkong.api.passes_routes import passes_api
 from fangkong.api.quarantine_routes import quarantine_api
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, api, health
 from fangkong.api.scan_endpoint import ScanEndpoint
+from fangkong.api.supply_routes import supply_api
 from fangkong.api.testing_routes import testing_api
 from fangkong.api.tracing_routes import tracing_api
 from fangkong.audit import anchor
@@ -59,6 +60,7 @@ from fangkong.web.place_pages import place_pages
 from fangkong.web.quarantine_pages import quarantine_pages
 from fangkong.web.riskarea_pages import riskarea_pages
 from fangkong.web.search_pages import search_pages
+from fangkong.web.supply_pages import supply_pages
 from fangkong.web.testing_pages import testing_pages
 from fangkong.web.tracing_pages import tracing_pages
 
@@ -272,6 +274,8 @@ def create_app(
     app.include_router(logistics_api)
     app.include_router(logistics_pages)
     app.include_router(pass_pages)
+    app.include_router(supply_api)  # issue 20: necessities
+    app.include_router(supply_pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/docs", include_in_schema=False)

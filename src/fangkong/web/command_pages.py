@@ -58,6 +58,7 @@ from fangkong.healthcode.evaluator import fmt_time
 from fangkong.http.context import app_context, check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.riskareas.rules import RiskAreaRules
+from fangkong.supply.rules import SupplyRules
 from fangkong.web import forms, listing
 from fangkong.web.alert_pages import rule_names
 from fangkong.web.labels import label, names, readable
@@ -85,6 +86,7 @@ def _labels(lang: str) -> dict[str, Any]:
 # names, counts); "area_id", "title" and "detail" are not facts of their own
 PARAM_VALUES = {"severity": "alert_severity", "stage": "arrival_stage", "level": "risk_level",
                 "to": "risk_level"}  # fmt: skip
+PARAM_VALUES["cause"] = "supply_cause"  # issue 20: a supply floor's cause
 PARAM_HIDDEN = frozenset({"area_id", "title", "detail"})
 
 
@@ -108,6 +110,9 @@ def task_facts(request: Request, params: dict[str, Any]) -> list[tuple[str, Mark
             shown = (kind.label_zh if lang == "zh" else kind.label_en) if kind else str(value)
         elif key == "point":
             shown = venue_link(str(value))
+        elif key == "good":  # issue 20: a supply task's good, by the pack's name
+            good = SupplyRules.from_pack(pack).goods.get(str(value))
+            shown = good.label(lang) if good else readable(str(value), "good")
         elif key in ("due_at", "run_out"):
             shown = _moment(str(value), app_context(request).codes.tz)
         elif key in PARAM_VALUES:

@@ -514,6 +514,41 @@ VOCABULARIES["audit_action"].update({
     "pass.verify": ("核验通行证", "Pass verified"),
 })  # fmt: skip
 VOCABULARIES["audit_target"]["pass"] = ("通行证", "Pass")
+# issue 20: necessities (fangkong.supply) — its stored values and audit rows
+VOCABULARIES["outlet_kind"] = {
+    "market": ("农贸市场", "Market"),
+    "supermarket": ("超市", "Supermarket"),
+    "supplier": ("保供企业", "Supplier"),
+    "pharmacy": ("药店", "Pharmacy"),
+}
+VOCABULARIES["delivery_status"] = {
+    "planned": ("待配送", "Planned"),
+    "delivered": ("已送达", "Delivered"),
+    "cancelled": ("已取消", "Cancelled"),
+}
+VOCABULARIES["supply_alert_status"] = {"open": ("未解除", "Open"), "closed": ("已解除", "Closed")}
+VOCABULARIES["supply_cause"] = {
+    "stock": ("库存低于保供底线", "Stock below the floor"),
+    "delivery": ("封控区配送未按时送达", "Delivery to a sealed area late"),
+}
+VOCABULARIES["via"] |= {"file": ("文件导入", "File import")}
+VOCABULARIES["task_source"] |= {"supply_alert": ("保供预警", "Supply alert")}
+VOCABULARIES["task_param"] |= {
+    "good": ("物资", "Good"),
+    "cause": ("原因", "Cause"),
+    "days": ("可供应天数", "Days of supply"),
+    "floor": ("保供底线（天）", "Floor (days)"),
+}
+VOCABULARIES["audit_action"] |= {
+    "supply.read": ("查看保供台", "Supply desk read"),
+    "supply.outlet_add": ("新增保供网点", "Outlet added"),
+    "supply.report": ("上报库存与销量", "Stock and sales reported"),
+    "supply.plan": ("生成封控区配送计划", "Deliveries planned"),
+    "supply.confirm": ("确认配送送达", "Delivery confirmed"),
+    "supply.check": ("核查保供底线", "Floors checked"),
+}
+VOCABULARIES["audit_target"] |= {"outlet": ("保供网点", "Outlet"),
+                                 "delivery": ("配送", "Delivery")}  # fmt: skip
 
 # checkpoints and crossings (migration 0024), in a block of their own: the audit log's
 # logistics actions and target
