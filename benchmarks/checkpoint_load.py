@@ -116,6 +116,8 @@ def prepare_crossings(
         plate, pass_token = issued[i % len(issued)]
         driver = people[(i % len(issued)) % len(people)]
         others = [people[(i * 7 + k * 13 + 1) % len(people)] for k in range(i % 4)]
+        others = [p for k, p in enumerate(others) if p["id_number"] != driver["id_number"]
+                  and p not in others[:k]]  # fmt: skip
         crew = [dict(driver, role="driver")] + [dict(p, role="passenger") for p in others]
         for k, p in enumerate(crew):
             if (i + k) % 10:  # every tenth person shows no test: sampled at the checkpoint

@@ -19,7 +19,9 @@ The pass is verified by one call: passes' ``check_pass`` (``verifier``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -54,6 +56,15 @@ from fangkong.passes.rules import PassRules
 from fangkong.passes.verify import check_pass, keys_of
 from fangkong.store.listing import Bounded
 from fangkong.store.tx import write_transaction
+
+# SQLite has one writer: a server's threads queue for it here, in order, instead of in
+# SQLite's busy handler (which sleeps and retries, and under load starves a waiter past its
+# timeout: "database is locked"); PostgreSQL writes crossings in parallel
+_ONE_WRITER = threading.Lock()
+
+
+def _writing(call: Call) -> contextlib.AbstractContextManager[object]:
+    return _ONE_WRITER if call.engine.dialect.name == "sqlite" else contextlib.nullcontext()
 
 
 def verifier(codes: CodeContext, home: Path | None = None) -> PassVerifier:
@@ -119,14 +130,15 @@ def record(
     """Record one crossing (see the module docstring)."""
     call.require(LOGISTICS_CROSSING)
     if call.actor.kind == "device":
-        with write_transaction(call.engine) as conn:
+        with _writing(call), write_transaction(call.engine) as conn:
             return _record(conn, call, codes, crossing, via, home)
 
     def body(conn: Connection) -> tuple[CrossingOut, str | None]:
         got = _record(conn, call, codes, crossing, via, home)
         return got, f"{got.outcome} {got.ref}"
 
-    return call.audited("logistics.crossing", "checkpoint", crossing.checkpoint_code[:80], body)
+    with _writing(call):
+        return call.audited("logistics.crossing", "checkpoint", crossing.checkpoint_code[:80], body)
 
 
 def import_file(
@@ -145,7 +157,8 @@ def import_file(
                 raise row_error(source, fc, exc) from exc
         return out, f"{len(out)} crossings"
 
-    return call.audited("logistics.import", "checkpoint", None, body)
+    with _writing(call):
+        return call.audited("logistics.import", "checkpoint", None, body)
 
 
 def checkpoints(call: Call, bounded: Bounded | None = None) -> tuple[list[Row[Any]], int]:
