@@ -65,7 +65,7 @@ from fangkong.command.figures import FigureRules, run_figures
 from fangkong.command.model import OPEN_STATUSES
 from fangkong.command.raising import RaisingRules, forecast_run_out, raise_tasks
 from fangkong.command.rules import CommandRules
-from fangkong.command.tables import command_tasks
+from fangkong.command.tables import command_task_changes, command_tasks
 from fangkong.command.tasks import escalate_overdue
 from fangkong.demo.adapter import TwinAdapter
 from fangkong.demo.alert_desk import AlertDesk
@@ -184,6 +184,9 @@ class ProvinceLoop:
         self._writer = EventWriter(self.folder) if self.write_events else None
         self._truth: list[pa.Table] = []  # each day's new infections (the twin's truth)
         self._counted: set[int] = set()  # cases already counted on an earlier day
+        # tasks, closed tasks and escalations in the store before the first day (none in a
+        # new province): each day's counts are the growth of these
+        self._task_totals = (0, 0, 0)
         # everyone in the registry has a code from the start (green unless facts say else)
         recompute_all(self.engine, self.ctx, self.midnight(0), trigger="day")
 
@@ -272,19 +275,26 @@ class ProvinceLoop:
 
     def _tasks(self, at: datetime) -> dict[str, int]:
         """Tasks raised from the day's sources (a forecast shortage included), closed when
-        their source is resolved, escalated when overdue; the day's counts."""
+        their source is resolved, escalated when overdue; the day's counts — of every
+        task of the day, those the freight, supply and care desks raised, closed and
+        escalated through the day included (read from the tables, not from this job)."""
         rules = RaisingRules.from_context(self.ctx)
+        t, ch = command_tasks.c, command_task_changes.c
         with self.engine.connect().execution_options(write=True) as conn, conn.begin():
             run_out = forecast_run_out(conn, self.ctx.pack, self.tz, at=at)
-            out = raise_tasks(conn, rules, at=at, run_out=run_out)
-            escalated = escalate_overdue(conn, rules.command, at=at)
-            still = conn.execute(
-                select(func.count())
-                .select_from(command_tasks)
-                .where(command_tasks.c.status.in_(OPEN_STATUSES))
-            ).scalar_one()
-        return {"raised": out.total_raised, "closed": out.total_closed,
-                "escalated": len(escalated), "open": int(still)}  # fmt: skip
+            raise_tasks(conn, rules, at=at, run_out=run_out)
+            escalate_overdue(conn, rules.command, at=at)
+            total, still, closed = conn.execute(select(
+                func.count(),
+                func.count().filter(t.status.in_(OPEN_STATUSES)),
+                func.count().filter(t.status.not_in(OPEN_STATUSES)),
+            ).select_from(command_tasks)).one()  # fmt: skip
+            escalations = conn.execute(select(func.count()).select_from(command_task_changes)
+                                       .where(ch.to_region.is_not(None))).scalar_one()  # fmt: skip
+        before = self._task_totals
+        self._task_totals = (int(total), int(closed), int(escalations))
+        return {"raised": int(total) - before[0], "closed": int(closed) - before[1],
+                "escalated": int(escalations) - before[2], "open": int(still)}  # fmt: skip
 
     def _plan_tests(self, at: datetime) -> None:
         """Campaign rounds for newly designated areas; orders for the people under
