@@ -195,3 +195,25 @@ def test_check_properties(group: list[PersonFacts], rules: LogisticsRules, verdi
                 and facts.risk_level not in rules.closed_loop_levels):  # fmt: skip
             assert p.outcome == "passed"
     assert got.priority == (verdict == "valid")
+
+
+def test_a_vehicle_leaving_hands_nobody_to_this_loop_but_checks_code_and_test() -> None:
+    """closed_loop_directions = ["in"]: a person from a risk area on a vehicle leaving is
+    checked like anyone (sampled without a valid test) and marked as from a risk area; the
+    destination's loop receives them. A colour's own action still applies."""
+    tested = check_person(_p(level="high"), P9, "out")
+    assert (tested.outcome, tested.closed_loop, tested.from_risk_area, tested.sampled) == (
+        "passed", False, True, False)  # fmt: skip
+    assert tested.rule_id == "logistics.closed_loop_directions"
+    assert "落地" in tested.reason_zh
+    assert "leaving" in tested.reason_en
+    untested = check_person(_p(valid=False, level="medium"), P9, "out")
+    assert (untested.outcome, untested.sampled, untested.closed_loop) == (
+        "sampled_released", True, False)  # fmt: skip
+    red = check_person(_p("red", level="high"), P9, "out")
+    assert (red.outcome, red.from_risk_area) == ("closed_loop", True)
+    both = replace(P9, closed_loop_directions=("in", "out"))
+    assert check_person(_p(level="high"), both, "out").outcome == "closed_loop"
+    got = check_crossing([_p(level="high")], P9, direction="out")
+    assert got.outcome == "passed"
+    assert check_crossing([_p(level="high")], P9, direction="in").outcome == "closed_loop"

@@ -10,6 +10,11 @@ its cargo and the key-freight pass's verdict. The pack's ``[logistics]`` rules d
       in closed_loop_levels                          → the closed loop (闭环管理, point to
                                                        point, handed to arrivals); sampled
                                                        there and then if no valid test
+      — for a vehicle entering (a direction of
+      closed_loop_directions); one leaving with a
+      person from such an area                       → that person checked as below, the
+                                                       closed loop being the destination's
+                                                       (落地管理: the crossing records it)
     colour → check, negative test within
       test_valid_hours (互认: any province's)        → passed, no second test
     colour → check, no valid test                    → no_valid_test: sampled and let go
@@ -27,7 +32,7 @@ rule id that decided it and a sentence in Chinese and English.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fangkong.logistics.rules import LogisticsRules
 
@@ -71,11 +76,13 @@ class CrossingCheck:
     reason_en: str
 
 
-def check_person(facts: PersonFacts, rules: LogisticsRules) -> PersonCheck:
-    """One person's outcome (see the module docstring)."""
+def check_person(facts: PersonFacts, rules: LogisticsRules, direction: str = "in") -> PersonCheck:
+    """One person's outcome (see the module docstring); ``direction`` the vehicle's."""
     action = rules.colours.get(facts.colour, "check")
     colour_zh, colour_en = _COLOUR.get(facts.colour, _COLOUR["none"])
     from_risk = facts.risk_level is not None and facts.risk_level in rules.closed_loop_levels
+    if from_risk and direction not in rules.closed_loop_directions:
+        return _leaving(facts, rules, action)
     hours = f"{rules.test_valid_hours:g}"
     if action == "turned_back":
         return PersonCheck(
@@ -144,6 +151,27 @@ def check_person(facts: PersonFacts, rules: LogisticsRules) -> PersonCheck:
     )
 
 
+def _leaving(facts: PersonFacts, rules: LogisticsRules, action: str) -> PersonCheck:
+    """A person from a risk area on a vehicle leaving the checkpoint's jurisdiction: the
+    closed loop is the destination's (落地管理); here the code and the test are checked
+    as for anyone (a colour's own action still applies), the person marked as from a risk
+    area."""
+    plain = check_person(replace(facts, risk_level=None), rules)
+    if action != "check":
+        return replace(plain, from_risk_area=True)
+    zh_level, en_level = _LEVEL[facts.risk_level or "high"]
+    place = facts.risk_place or "—"
+    return replace(
+        plain,
+        from_risk_area=True,
+        rule_id="logistics.closed_loop_directions",
+        reason_zh=f"{rules.history_days}天内到过{zh_level}风险区（{place}），驶离本辖区："
+        f"由目的地落地闭环管理；{plain.reason_zh}",
+        reason_en=f"was in a {en_level}-risk area ({place}) within {rules.history_days} days, "
+        f"leaving: the destination's closed loop receives them; {plain.reason_en}",
+    )
+
+
 _BACK_WITH_VEHICLE = (
     "logistics.vehicle_turned_back",
     "同车人员被劝返，随车返回",
@@ -157,9 +185,10 @@ def check_crossing(
     *,
     cargo_class: str = "none",
     verdict: str = "none",
+    direction: str = "in",
 ) -> CrossingCheck:
     """The vehicle's outcome and each person's (see the module docstring)."""
-    checks = [check_person(p, rules) for p in people]
+    checks = [check_person(p, rules, direction) for p in people]
     if not checks:
         raise ValueError("a crossing carries at least one person")
     worst = max(range(len(checks)), key=lambda i: (SEVERITY.index(checks[i].outcome), -i))

@@ -611,7 +611,13 @@ def record_crossing(
         )
         for pid, p in zip(ids, crossing.people, strict=True)
     ]
-    outcome = check_crossing(person_facts, rules, cargo_class=crossing.cargo_class, verdict=verdict)
+    outcome = check_crossing(
+        person_facts,
+        rules,
+        cargo_class=crossing.cargo_class,
+        verdict=verdict,
+        direction=crossing.direction,
+    )
     crossing_id = int(
         conn.execute(
             _INSERT,
@@ -847,7 +853,13 @@ def stored_crossing(
         PersonFacts(r.role, r.code_colour, bool(r.test_valid), level if r.from_risk_area else None)
         for r in rows
     ]
-    check = check_crossing(facts, rules, cargo_class=row.cargo_class, verdict=row.pass_verdict)
+    check = check_crossing(
+        facts,
+        rules,
+        cargo_class=row.cargo_class,
+        verdict=row.pass_verdict,
+        direction=row.direction,
+    )
     # the stored outcome stands (the pack may have changed since): only the sentences are new
     people_out = tuple(
         PersonOut(

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fangkong.logistics.model import CARGO_CLASSES, CODE_COLOURS
+from fangkong.logistics.model import CARGO_CLASSES, CODE_COLOURS, DIRECTIONS
 from fangkong.policy.sections import (
     SectionError,
     number_in,
@@ -40,6 +40,7 @@ _KEYS = (
     "no_valid_test",
     "sample_purpose",
     "closed_loop_levels",
+    "closed_loop_directions",
     "priority_cargo",
     "max_people",
     "max_waited_minutes",
@@ -59,6 +60,7 @@ class LogisticsRules:
     no_valid_test: str  # sampled_released (即采即走) | turned_back
     sample_purpose: str  # the testing purpose of a checkpoint sample
     closed_loop_levels: tuple[str, ...]  # risk levels whose people travel in the closed loop
+    closed_loop_directions: tuple[str, ...]  # the vehicles' directions the hand-over applies to
     priority_cargo: tuple[str, ...]  # cargo classes that claim priority with a valid pass
     max_people: int  # people per crossing (the device API's bound)
     max_waited_minutes: int  # the longest queue a device may report
@@ -126,6 +128,9 @@ class LogisticsRules:
             no_valid_test=one_of(get("no_valid_test"), "no_valid_test", error, NO_TEST_ACTIONS),
             sample_purpose=one_of(get("sample_purpose"), "sample_purpose", error, SAMPLE_PURPOSES),
             closed_loop_levels=levels,
+            closed_loop_directions=text_list(
+                get("closed_loop_directions"), "closed_loop_directions", error, DIRECTIONS
+            ),
             priority_cargo=text_list(get("priority_cargo"), "priority_cargo", error, CARGO_CLASSES),
             max_people=_bounded(get("max_people"), "max_people", error, 1, 60),
             max_waited_minutes=_bounded(
