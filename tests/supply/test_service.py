@@ -110,7 +110,7 @@ def test_deliveries_are_planned_once_and_a_late_one_is_a_breach_closed_by_confir
         planned = plan_deliveries(conn, NOW, pol)
     goods = {d.good: d for d in planned}
     assert set(goods) == set(pol.supply.goods)
-    assert goods["grain"].quantity_planned == pytest.approx(64.5)  # 215 × 0.3 × 1
+    assert goods["grain"].quantity_planned == pytest.approx(86.0)  # 215 × 0.4 × 1
     assert goods["grain"].planned_for == TODAY + timedelta(days=1)
     assert goods["grain"].area_id == area
     assert goods["grain"].people == 215
