@@ -51,6 +51,14 @@ RETRY_MINUTES = 30.0  # no vehicle or bed free: tried again this much later
 RETRIES = 8
 WARD_BEDS = 200
 
+# a refused try's problem code, in words (the summary is read by people); a need is tried
+# again, the last try planned late on purpose
+_REFUSAL = {
+    "care.no_ward": "无空床 tries with no free bed",
+    "care.no_vehicle": "无可用车辆 tries with no free vehicle",
+    "care.too_late": "赶不及时限 tries too late",
+}
+
 
 @dataclass
 class CareDay:
@@ -195,7 +203,8 @@ class CareDesk:
                 "missed",
             ):
                 t[k] += getattr(d, k)  # fmt: skip
-        why = ", ".join(f"{k} {v:,}" for k, v in sorted(self.refusals.items())) or "–"
+        why = ", ".join(f"{_REFUSAL.get(k, k)} {v:,}" for k, v in sorted(self.refusals.items()))
+        why = why or "–"
         return [
             f"就医保障 care: 急需就医登记 needs registered {t['registered']:,} (未受理 refused "
             f"{t['refused']:,}); 绿色通道转运 transfers planned {t['planned']:,} (迟于时限 late "
