@@ -75,6 +75,22 @@ def verifier(codes: CodeContext, home: Path | None = None) -> PassVerifier:
     return functools.partial(check_pass, rules=rules, keys=keys, tz=codes.tz)
 
 
+_PREPARED: dict[tuple[int, str | None], tuple[CodeContext, LogisticsRules, PassVerifier]] = {}
+
+
+def _prepared(codes: CodeContext, home: Path | None) -> tuple[LogisticsRules, PassVerifier]:
+    """The pack's rules and the pass verifier of ``codes``, made once per context and home
+    (not per crossing: parsing the pack and loading the pass key are the same each time)."""
+    key = (id(codes), None if home is None else str(home))
+    got = _PREPARED.get(key)
+    if got is None or got[0] is not codes:  # an id reused by a new context: made again
+        if len(_PREPARED) > 64:
+            _PREPARED.clear()
+        got = (codes, LogisticsRules.from_pack(codes.pack), verifier(codes, home))
+        _PREPARED[key] = got
+    return got[1], got[2]
+
+
 def _checkpoint_for(conn: Connection, call: Call, code: str) -> Row[Any]:
     """The checkpoint a caller records at: a device's own; a person's if inside their
     jurisdiction (else the NotFound of an absent one)."""
@@ -109,16 +125,17 @@ def _record(
     cp = _checkpoint_for(conn, call, crossing.checkpoint_code)
     if cp.code != crossing.checkpoint_code:
         crossing = CrossingIn(**{**crossing.__dict__, "checkpoint_code": cp.code})
+    rules, verify_pass = _prepared(codes, home)
     return record_crossing(
         conn,
         crossing,
         at=call.now(),
         actor=call.actor.name,
         via=via,
-        rules=LogisticsRules.from_pack(codes.pack),
+        rules=rules,
         sealer=codes.sealer,
         codes=codes,
-        verify_pass=verifier(codes, home),
+        verify_pass=verify_pass,
         tz=codes.tz,
     )
 
