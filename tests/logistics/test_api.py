@@ -5,14 +5,17 @@ scopes and other checkpoints refused, the batch form. Both backends."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from fangkong.auth.devices import issue_device_token
 from fangkong.auth.model import cli_actor
+from fangkong.healthcode.scan_writer import WriterTurn
 from fangkong.logistics.tables import crossings
 from fangkong.passes.verify import keys_of
 from tests.api.codes import AUDIT_KEY, venue_of
@@ -134,3 +137,30 @@ def test_the_batch_answers_each_crossing(province: Engine, tmp_path: Path) -> No
     b2 = next(i for i in body["items"] if i["ref"] == "b2")
     assert b2["problem"]["errors"][0]["field"] == "people[2].id_number"
     assert _count(province) == 2
+
+
+def test_a_crossing_waits_for_the_writers_turn_on_sqlite(province: Engine, tmp_path: Path) -> None:
+    """On SQLite a crossing is written in the scan writers' turn (a flock every server
+    process takes): while another process holds it the crossing waits, then is stored."""
+    if province.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL writes crossings in parallel")
+    lw = make_lworld(province)
+    app = make_app(province, tmp_path, FANGKONG_CLOCK=NOW.isoformat())
+    token, _ = issue_device_token(province, AUDIT_KEY, cli_actor(), "checkpoint", lw.venue, 30, "t")
+    device = client(app, authorization=f"Bearer {token}")
+    shown = (T0 - timedelta(hours=20)).isoformat()
+    got: list[int] = []
+    other = WriterTurn(province)  # as another server process's scan writer would
+    with other:
+        sender = threading.Thread(target=lambda: got.append(device.post(
+            "/api/v1/crossings", json=_body("turn:1", [_person(1, negative_test_at=shown)])
+        ).status_code))  # fmt: skip
+        sender.start()
+        sender.join(0.5)
+        assert sender.is_alive()
+        assert got == []
+        assert _count(province) == 0
+    sender.join(10)
+    other.close()
+    assert got == [200]
+    assert _count(province) == 1

@@ -428,6 +428,7 @@ _STORED = select(crossings).where(
 )
 _REGION = select(regions.c.code).where(regions.c.code == bindparam("code"))
 _INSERT = crossings.insert().returning(crossings.c.id)
+_INSERT_PEOPLE = crossing_people.insert()
 
 
 def get_checkpoint(conn: Connection, code: str) -> Row[Any]:
@@ -648,7 +649,7 @@ def record_crossing(
         arrival_rules, actor, via, tz, at,
     )  # fmt: skip
     conn.execute(
-        crossing_people.insert(),
+        _INSERT_PEOPLE,
         [
             {
                 "crossing_id": crossing_id,

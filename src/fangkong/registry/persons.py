@@ -9,12 +9,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from fangkong.store.schema import persons
 
 _SEALED_IDENTITY = ("doc_type", "doc_country", "doc_hash", "doc_sealed", "name", "sex",
                     "birth_date", "phone_hash", "phone_sealed")  # fmt: skip
+# built once (a checkpoint looks up every vehicle's people: the hot path of a crossing)
+_BY_HASH = select(persons.c.doc_hash, persons.c.id).where(
+    persons.c.doc_hash.in_(bindparam("hashes", expanding=True))
+)
+_INSERT = persons.insert().returning(persons.c.id)
 
 
 def find_or_create_by_document(
@@ -28,12 +33,7 @@ def find_or_create_by_document(
     Returns the ids in the order of ``people`` and how many persons were created."""
     hashes = [p["doc_hash"] for p in people]
     found = (
-        {
-            bytes(h): int(i)
-            for h, i in conn.execute(
-                select(persons.c.doc_hash, persons.c.id).where(persons.c.doc_hash.in_(hashes))
-            )
-        }
+        {bytes(h): int(i) for h, i in conn.execute(_BY_HASH, {"hashes": list(hashes)})}
         if hashes
         else {}
     )
@@ -45,9 +45,7 @@ def find_or_create_by_document(
             values.update(
                 occupation="other", residence_code=residence, created_at=at, updated_at=at
             )
-            found[p["doc_hash"]] = int(
-                conn.execute(persons.insert().values(**values).returning(persons.c.id)).scalar_one()
-            )
+            found[p["doc_hash"]] = int(conn.execute(_INSERT, values).scalar_one())
             created += 1
         out.append(found[p["doc_hash"]])
     return out, created
