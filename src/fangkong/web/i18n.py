@@ -53,6 +53,12 @@ CODE_MESSAGES = (
     "Low (1 in 20)",
     "High (19 in 20)",
     "Cluster",
+    # the care desk's time left to a need's deadline (web/care_pages.py)
+    "%(d)s d %(h)s h",
+    "%(h)s h %(m)s min",
+    "%(m)s min",
+    "%(span)s left",
+    "overdue by %(span)s",
 )
 
 
