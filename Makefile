@@ -50,6 +50,9 @@ bench: env  ## every benchmark, one after the other (about an hour; adds the ben
 	$(VENV)/bin/python benchmarks/detect.py
 	$(VENV)/bin/python benchmarks/board.py
 	$(VENV)/bin/python benchmarks/pages.py
+	$(VENV)/bin/python benchmarks/checkpoint_load.py
+	$(VENV)/bin/python benchmarks/road_status.py
+	$(VENV)/bin/python benchmarks/pass_verify.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache
