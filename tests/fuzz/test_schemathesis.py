@@ -47,10 +47,11 @@ SCOPE_PATHS: dict[str, str] = {
     "scan": r"^/api/v1/scan",
     "lab": r"^/api/v1/lab/",
     "sampling": r"^/api/v1/(samples|tubes/)",
-    "checkpoint": r"^/api/v1/(arrivals/|crossings)",
+    "checkpoint": r"^/api/v1/(arrivals/|crossings|road-reports)",
     "signals": r"^/api/v1/signals",
     "quarantine": r"^/api/v1/quarantine/",
     "tasks": r"^/api/v1/command/tasks",
+    "supply": r"^/api/v1/supply/reports",
 }
 UNIT = "140102001000"  # a township: the region of the unit-bound scopes' token (tasks)
 
