@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from fangkong.command.rules import CommandRules
 from fangkong.policy import load_pack
-from fangkong.store.schema import regions
+from tests.regions_tree import insert_tree
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=TZ)
@@ -28,9 +28,7 @@ TREE = (
 @pytest.fixture
 def tree(engine: Engine) -> Engine:
     with engine.begin() as conn:
-        for code, parent, level, name in TREE:
-            conn.execute(regions.insert().values(
-                code=code, parent_code=parent, level=level, name=name))  # fmt: skip
+        insert_tree(conn, TREE)
     return engine
 
 

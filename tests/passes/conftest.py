@@ -14,7 +14,8 @@ from sqlalchemy import Engine, insert
 from fangkong.passes.rules import PassRules
 from fangkong.passes.token import PassKeys
 from fangkong.policy import load_pack
-from fangkong.store.schema import persons, regions
+from fangkong.store.schema import persons
+from tests.regions_tree import insert_tree
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2022, 4, 12, 9, 0, tzinfo=TZ)
@@ -31,9 +32,7 @@ TREE = (
 @pytest.fixture
 def tree(engine: Engine) -> Engine:
     with engine.begin() as conn:
-        for code, parent, level, name in TREE:
-            conn.execute(regions.insert().values(
-                code=code, parent_code=parent, level=level, name=name))  # fmt: skip
+        insert_tree(conn, TREE)
     return engine
 
 

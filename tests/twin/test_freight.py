@@ -48,9 +48,13 @@ def test_checkpoints_are_a_few_per_county_with_the_registrys_venues_first(
     own = {v for v in cp["venue_code"].to_pylist() if v}
     assert own
     assert own <= set(venues["code"].to_pylist())
+    low, high = twin.scenario.freight.lanes
+    lanes = cp["lanes"].to_pylist()
+    assert min(lanes) >= low
+    assert max(lanes) <= high
+    assert len(set(lanes)) > 1  # drawn, not one constant
     for row in cp.to_pylist():
         assert row["region_code"][:6] == row["county_code"]
-        assert 1 <= row["lanes"] <= 4
         assert 34 < row["latitude"] < 41.5
         assert 109.5 < row["longitude"] < 115
     # the same seed: the same checkpoints
