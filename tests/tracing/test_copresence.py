@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fangkong.tracing.copresence import (
     Cases,
@@ -113,3 +114,69 @@ def test_sort_packed_splits_and_still_returns_the_keys() -> None:
     expected = np.lexsort((minor, major))
     assert np.array_equal(key, (major[expected] << 41) | minor[expected])
     assert np.array_equal(major[order], major[expected])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 3000),
+    st.sampled_from([1, 2, 3, 7]),
+    st.sampled_from([(3, 0), (20, 8), (20, 41), (40, 20)]),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_sort_packed_in_buckets_equals_lexsort(
+    n: int, parts: int, bits: tuple[int, int], skewed: bool, seed: int
+) -> None:
+    """Any number of buckets, narrow or wide keys (buckets shrink until the packed value
+    fits 64 bits), skewed majors (one value holding most rows), with and without a minor:
+    the same rows and keys as a stable lexsort."""
+    from fangkong.tracing.copresence import sort_packed
+
+    major_bits, minor_bits = bits
+    rng = np.random.default_rng(seed)
+    major = rng.integers(0, 2**major_bits, n)
+    if skewed:
+        major[rng.random(n) < 0.8] = major[0]
+    offset = 1000
+    minor = rng.integers(0, 2**minor_bits, n) + offset if minor_bits else None
+    order, key = sort_packed(major, minor, minor_bits, offset=offset, parts=parts)
+    if minor is None:
+        expected = np.argsort(major, kind="stable")
+        want = major[expected]
+    else:
+        expected = np.lexsort((minor, major))
+        want = (major[expected] << minor_bits) | (minor[expected] - offset)
+    assert np.array_equal(order, expected)  # ties by row: stable
+    assert np.array_equal(key, want)
+
+
+def test_index_built_in_two_buckets_matches_one() -> None:
+    """The index from the two-bucket, two-thread build is the one-bucket index."""
+    from fangkong.tracing import copresence as cp
+
+    rng = np.random.default_rng(9)
+    n = 200_000
+    stays = Stays(
+        rng.integers(0, 5000, n), rng.integers(0, 300, n),
+        t := rng.integers(1_600_000_000, 1_600_000_000 + 14 * 86400, n),
+        t + rng.integers(60, 4 * 3600, n),
+    )  # fmt: skip
+    saved = cp._PARALLEL_ROWS
+    try:
+        cp._PARALLEL_ROWS = 10**12  # one bucket
+        one = CheckinIndex.build(stays)
+        cp._PARALLEL_ROWS = 1  # two buckets
+        two = CheckinIndex.build(stays)
+    finally:
+        cp._PARALLEL_ROWS = saved
+    for name in ("key", "time_out", "person", "row", "longest", "person_offsets",
+                 "person_positions"):  # fmt: skip
+        assert np.array_equal(getattr(one, name), getattr(two, name)), name
+
+
+def test_sort_by_falls_back_to_lexsort_when_no_bucket_fits() -> None:
+    rng = np.random.default_rng(11)
+    major = rng.integers(0, 2**50, 1000)  # a bin of 2**34 majors leaves no room
+    minor = rng.integers(0, 2**40, 1000)
+    order = sort_by(major, minor)
+    assert np.array_equal(order, np.lexsort((minor, major)))
