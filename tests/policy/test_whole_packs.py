@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,26 @@ def test_show_prints_every_section() -> None:
         assert f"[{section}]" in shown.output
     assert "lifting.medium.lift_after_days_when_downgraded" in shown.output  # risk-area lifting
     assert "follow_up.checks_per_day" in shown.output  # quarantine
+
+
+def test_every_section_a_pack_sets_has_a_title_in_both_languages() -> None:
+    """``policy show`` titles each section in zh and en ("[roads] 道路通行状态 / road
+    status"), never its key twice ("roads / roads")."""
+    from fangkong.policy.cli import SECTION_TITLES
+    from fangkong.policy.loader import builtin_names
+
+    set_by_packs = {s for name in builtin_names() for s in load_pack(name).data}
+    assert set_by_packs - {"pack", "healthcode"} <= set(RESERVED_SECTIONS)
+    for section in RESERVED_SECTIONS:
+        zh, en = SECTION_TITLES[section]
+        assert re.search(r"[\u4e00-\u9fff]", zh), section
+        assert en.strip(), section
+        assert not re.search(r"[\u4e00-\u9fff]", en), section
+    shown = runner.invoke(app, ["policy", "show", "protocol-9"], env={"COLUMNS": "300"})
+    for section in RESERVED_SECTIONS:
+        zh, en = SECTION_TITLES[section]
+        assert f"[{section}] {zh} / {en}" in shown.output
+        assert f"[{section}] {section} / {section}" not in shown.output
 
 
 @pytest.mark.parametrize("name", ["protocol-9", "twenty-measures"])
