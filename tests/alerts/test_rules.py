@@ -82,7 +82,7 @@ def test_unknown_key_named() -> None:
     alerts, surveillance = _tables()
     surveillance["detectors"]["fever_clinic_daily"]["treshold"] = 3
     err = _error(alerts, surveillance)
-    assert err.problem.code == "alerts.key_unknown"
+    assert err.problem.code == "policy.unknown_key"
     assert "detectors.fever_clinic_daily.treshold" in err.problem.message_en
 
 

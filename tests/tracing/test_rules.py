@@ -80,7 +80,7 @@ def test_every_number_comes_from_the_table() -> None:
          "contacts.key_missing"),
         (lambda t: t["vehicles"]["taxi"].update(seat_rows=2), "vehicles.taxi",
          "contacts.value_invalid"),
-        (lambda t: t.update(days_before=4), "days_before", "contacts.key_unknown"),
+        (lambda t: t.update(days_before=4), "days_before", "policy.unknown_key"),
         (lambda t: t["venue_types"]["school"].update(close_by_unit="yes"),
          "venue_types.school.close_by_unit", "contacts.value_invalid"),
     ],

@@ -19,7 +19,8 @@ from fangkong.clock import now as utcnow
 from fangkong.registry.model import Occupation
 from fangkong.riskareas.service import designate
 from fangkong.web.i18n import environment
-from fangkong.web.labels import VOCABULARIES, label
+from fangkong.web.labels import label
+from fangkong.web.vocabularies import VOCABULARIES
 from tests.api.codes import codes_of
 from tests.api.helpers import client, logged_in, make_app
 from tests.quarantine.helpers import COUNTY_A, add, hotel

@@ -18,7 +18,8 @@ from sqlalchemy import CheckConstraint
 from fangkong.command.model import MEASURES
 from fangkong.store.migrate import _metadata
 from fangkong.web.i18n import environment
-from fangkong.web.labels import VOCABULARIES, audit_outcome, label, one_language
+from fangkong.web.labels import audit_outcome, label, one_language
+from fangkong.web.vocabularies import VOCABULARIES
 from tests.web.audit_actions import audited_actions
 
 # (table, column) → a labels.py vocabulary, or (template, its dict of names)
@@ -185,7 +186,7 @@ def test_every_management_an_arrival_rule_can_order_has_a_label() -> None:
     """A traveller's management (arrivals.rules.MANAGEMENTS) is said by its own vocabulary
     (it once borrowed the quarantine periods', which lack ``tests_only`` and ``none``)."""
     from fangkong.arrivals.rules import MANAGEMENTS
-    from fangkong.web.labels import VOCABULARIES
+    from fangkong.web.vocabularies import VOCABULARIES
 
     assert set(VOCABULARIES["arrival_management"]) == set(MANAGEMENTS)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from fangkong.alerts.model import FREQUENCIES, LEVELS, SEVERITIES, SIGNALS
 from fangkong.policy.sections import (
+    UNKNOWN_KEY,
     SectionError,
     one_of,
     parsed_once,
@@ -136,7 +137,7 @@ class _Checker:
         return table[key]
 
     def only(self, table: Mapping[str, Any], allowed: set[str], path: str) -> None:
-        reject_unknown(table, allowed, path, lambda *a: self.error("alerts.key_unknown", *a))
+        reject_unknown(table, allowed, path, lambda *a: self.error(UNKNOWN_KEY, *a))
 
     def _invalid(self, key: str, zh: str, en: str) -> AlertRulesError:
         return self.error("alerts.value_invalid", key, zh, en)
@@ -207,7 +208,7 @@ class _Checker:
         unknown = unknown_params(method, params)
         if unknown:
             raise self.error(
-                "alerts.key_unknown", f"{p}.params.{unknown[0]}",
+                UNKNOWN_KEY, f"{p}.params.{unknown[0]}",
                 f"方法 {method} 没有该参数", f"method {method} has no such parameter",
             )  # fmt: skip
         return Detector(

@@ -113,9 +113,11 @@ class PackChecker:
 
     def add(self, path: KeyPath, rule_id: str | None, problem: Problem) -> None:
         # Report at the file that set the value: the nearest layer holding the full path,
-        # else the nearest holding the longest part of it.
+        # else the nearest holding the longest part of it. [pack] is each file's own (a
+        # child inherits none of its parent's), so its problems are the checked file's.
+        layers = self.layers[:1] if path[:1] == ("pack",) else self.layers
         for end in range(len(path), 0, -1):
-            for layer in self.layers:
+            for layer in layers:
                 if _has(layer.data, path[:end]):
                     self.problems.append(problem_at(layer, path, rule_id, problem))
                     return

@@ -85,7 +85,9 @@ def _show(pack: Pack) -> None:
             out.print(_section_table(section, table))
 
 
-_SECTION_TITLES = {
+# every section a pack may set (RESERVED_SECTIONS), titled in both languages; a section
+# without a title here fails tests/policy/test_whole_packs.py
+SECTION_TITLES = {
     "contacts": ("密接判定与追踪", "contact tracing"),
     "quarantine": ("隔离管理", "quarantine"),
     "testing": ("核酸检测", "testing"),
@@ -93,8 +95,13 @@ _SECTION_TITLES = {
     "arrivals": ("入境与来返人员", "arrivals"),
     "surveillance": ("监测", "surveillance"),
     "alerts": ("预警", "alerts"),
+    "command": ("指挥调度：任务、升级与时效", "command: tasks, escalation, timeliness"),
+    "logistics": ("卡口通行查验", "checkpoints and crossings"),
+    "passes": ("重点物资运输车辆通行证", "passes for key freight"),
+    "supply": ("民生物资保供", "necessities under control"),
+    "roads": ("道路通行状态", "road status"),
+    "care": ("急需就医保障", "medical care under control"),
 }
-_SECTION_TITLES["care"] = ("急需就医保障", "medical care under control")  # issue 20
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -112,7 +119,7 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]
 
 def _section_table(section: str, table: Mapping[str, Any]) -> Table:
     """One pack section, key by key (dotted within the section), under its zh/en title."""
-    zh, en = _SECTION_TITLES.get(section, (section, section))
+    zh, en = SECTION_TITLES.get(section, (section, section))
     out_table = Table("key", "value", title=escape(f"[{section}] {zh} / {en}"))
     for key, value in _flatten(table):
         out_table.add_row(escape(key), escape(value))
@@ -129,8 +136,8 @@ def show_command(
     ] = None,
 ) -> None:
     """Show every section of a pack: health-code rules, groups, venues, then each other
-    section (contacts, quarantine, testing, risk areas, arrivals, surveillance, alerts)
-    key by key, with `extends` resolved."""
+    section (contacts, quarantine, testing, risk areas, arrivals, surveillance, alerts,
+    command, logistics, passes, supply, roads, care) key by key, with `extends` resolved."""
     _show(load_pack(name or settings().policy_pack))
     if name is None:
         out.print(f"shipped packs / 内置政策包: {', '.join(builtin_names())}")

@@ -7,7 +7,9 @@ module is what those parsers share, so every section speaks the same way:
   point at the file and line that set it;
 - ``section_error`` builds the message (``<source> [section] key：理由 / reason``);
 - ``reject_unknown`` / ``missing`` give the uniform "未知的键 / unknown key" and
-  "缺少 / is missing" sentences;
+  "缺少 / is missing" sentences; an unknown key carries one code in every section,
+  ``UNKNOWN_KEY`` (``policy.unknown_key``, as in ``[pack]`` and ``[healthcode]``), whatever
+  the section's own code for its other faults (``unknown_key``);
 - ``whole_number``, ``number_in``, ``fraction``, ``positive_number``, ``flag``,
   ``one_of`` and ``text_list`` check one value each and raise through the parser's own
   ``error(key, zh, en)``, with one wording for the same fault in every section;
@@ -25,9 +27,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from fangkong.errors import BadInput, Problem
+
+UNKNOWN_KEY = "policy.unknown_key"  # the code of an unknown key, in every section
 
 # section(s) -> the parser that reads them; a parser runs when any of its sections is present
 PARSERS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -59,6 +64,7 @@ class SectionError(BadInput):
 
 
 E = TypeVar("E", bound=SectionError)
+B = TypeVar("B", bound=BadInput)
 
 
 def section_error(
@@ -93,17 +99,30 @@ def missing_reason(key: str) -> tuple[str, str]:
     return f"缺少 {key}", f"{key} is missing"
 
 
+def unknown_key(
+    error: Callable[[str, str, str], B], key: str, name: str, allowed: Collection[str]
+) -> B:
+    """The section's ``error`` for the unknown key ``name`` (dotted: ``key``), with the
+    uniform sentence and the code every section gives an unknown key (``UNKNOWN_KEY``)."""
+    exc = error(key, *unknown_reason(name, allowed))
+    exc.problem = replace(exc.problem, code=UNKNOWN_KEY)
+    if isinstance(exc, SectionError):
+        exc.reason = replace(exc.reason, code=UNKNOWN_KEY)
+    return exc
+
+
 def reject_unknown(
     table: Mapping[str, Any],
     allowed: Collection[str],
     path: str,
     error: Callable[[str, str, str], BadInput],
 ) -> None:
-    """Raise ``error(key, zh, en)`` for the first key of ``table`` not in ``allowed``."""
+    """Raise ``error(key, zh, en)`` for the first key of ``table`` not in ``allowed``
+    (code ``UNKNOWN_KEY``)."""
     extra = unknown_keys(table, allowed)
     if extra:
         key = f"{path}.{extra[0]}" if path else extra[0]
-        raise error(key, *unknown_reason(extra[0], allowed))
+        raise unknown_key(error, key, extra[0], allowed)
 
 
 Error = Callable[[str, str, str], BadInput]  # (dotted key, zh, en) → the section's error

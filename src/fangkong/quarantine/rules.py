@@ -44,7 +44,7 @@ from fangkong.policy.sections import (
     parsed_once,
     reject_unknown,
     section_error,
-    unknown_reason,
+    unknown_key,
     whole_number,
 )
 
@@ -273,7 +273,7 @@ class QuarantineRules:
             if name in _SUBTABLES:
                 continue
             if not isinstance(body, Mapping):  # every other key names a group's table
-                raise c.error(name, *unknown_reason(name, (*_SUBTABLES, "<group>")))
+                raise unknown_key(c.error, name, name, (*_SUBTABLES, "<group>"))
             if set(body) <= _TESTING_ONLY:
                 continue
             groups[name] = c.group(name, body)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from fangkong.errors import Problem
 from fangkong.policy.sections import (
+    UNKNOWN_KEY,
     SectionError,
     flag,
     parsed_once,
@@ -118,7 +119,7 @@ class ContactRules:
     def from_table(cls, table: Mapping[str, Any], source: str) -> ContactRules:
         """Build from the ``[contacts]`` table (the mapping under the key ``contacts``)."""
         check = _Checker(source)
-        reject_unknown(table, _TOP_KEYS, "", lambda *a: check.error("contacts.key_unknown", *a))
+        reject_unknown(table, _TOP_KEYS, "", lambda *a: check.error(UNKNOWN_KEY, *a))
         types = check.table(table, "venue_types")
         if "default" not in types:
             raise check.error("contacts.key_missing", "venue_types.default", "缺少", "missing")
@@ -252,4 +253,4 @@ class _Checker:
         return VehicleRule(None)
 
     def _only(self, entry: Mapping[str, Any], allowed: set[str], path: str) -> None:
-        reject_unknown(entry, allowed, path, lambda *a: self.error("contacts.key_unknown", *a))
+        reject_unknown(entry, allowed, path, lambda *a: self.error(UNKNOWN_KEY, *a))

@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from fangkong.twin._checkpoints import county_codes
 from fangkong.twin._population import Population
 from fangkong.twin.events import SCHEMAS, TRUTH_SCHEMAS
-from fangkong.twin.freight import county_codes
 from fangkong.twin.scenario import GOODS, NEED_KINDS, Scenario
 from fangkong.twin.state import Bools, Ints, _dict_array, _words
 

@@ -27,7 +27,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from fangkong import bounds
 from fangkong.web.labels import (
-    VOCABULARIES,
     audit_detail,
     audit_outcome,
     code_trigger,
@@ -36,6 +35,7 @@ from fangkong.web.labels import (
     risk_rule,
 )
 from fangkong.web.links import LINKS
+from fangkong.web.vocabularies import VOCABULARIES
 
 HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
