@@ -11,10 +11,10 @@ writes in batches.
                                              it changed, every new scan inserted at once
 
 ``perform_scan`` is both steps for one scan. This module holds the reads and writes of
-those steps (through SQLAlchemy, or on SQLite through :class:`FastReads` and statements
-compiled once); the verdict itself is computed without the database in
-``scan_verdict.py``, and the group commit SQLite needs (one writer) is ``ScanWriter`` in
-``scan_writer.py``. The statements of the hot path are built once.
+those steps (through SQLAlchemy, or through :class:`FastReads` and statements compiled
+once on the driver's connection, SQLite's or PostgreSQL's); the verdict itself is
+computed without the database in ``scan_verdict.py``, and the group commit is
+``ScanWriter`` in ``scan_writer.py``. The statements of the hot path are built once.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class _SqlReads:
 
 
 class FastReads:
-    """The same reads on SQLite, with statements compiled once and run on an autocommit
+    """The same reads (SQLite, PostgreSQL), with statements compiled once and run on an autocommit
     driver connection per thread (``fangkong.store.fast``): no execution context, no
     BEGIN/ROLLBACK around two indexed lookups. Rows equal those of :class:`_SqlReads`."""
 
@@ -251,7 +251,7 @@ _SCAN_COLUMNS = (
 
 
 class _FastWrites:
-    """``commit_scans``' statements compiled once for SQLite (``fangkong.store.fast``)."""
+    """``commit_scans``' statements compiled once (``fangkong.store.fast``)."""
 
     def __init__(self, dialect: Any) -> None:
         self.seen = FastSelect(_SEEN, dialect)
@@ -312,7 +312,7 @@ def commit_scans(
 def _commit_scans_raw(
     raw: Any, dialect: Any, ctx: CodeContext, batch: Sequence[PreparedScan]
 ) -> list[ScanVerdict | FangkongError]:
-    """``commit_scans`` on a SQLite driver connection in a transaction, for a batch that
+    """``commit_scans`` on a driver connection in a transaction, for a batch that
     stores no code (none changed): the writer's common case, without SQLAlchemy."""
     fast = _fast_writes(dialect)
     seen, used = fast.seen_in(raw, batch)
