@@ -1,24 +1,33 @@
-"""Benchmark: verified, durably stored scans per second against ``fangkong serve`` on SQLite.
+"""Benchmark: verified, durably stored scans per second against ``fangkong serve`` on
+SQLite, on PostgreSQL, or on both in one run (issue 21).
 
     .venv/bin/python benchmarks/scan_load.py [--people 5000] [--requests 90000]
         [--duration 15] [--concurrency 24] [--workers 2] [--by token|id_number|mix]
+        [--backend sqlite|postgres|both] [--postgres-url URL] [--load wrk|httpx]
 
 1. A work directory (FANGKONG_HOME) gets a twin province of N people imported, a device
    token for each of a few venues (schools, markets, clinics, checkpoints…) and, for
    every person, a stored code; QR tokens are signed in advance (each token scans once,
    so each request carries a different one; the server's validity is raised to 15 min
-   so tokens signed before the run stay current during it).
+   so tokens signed before the run stay current during it). The database is SQLite in
+   the work directory, or PostgreSQL: ``--postgres-url`` (an empty database), or else a
+   throwaway cluster started here with PostgreSQL's durable defaults (fsync and
+   synchronous_commit on: an acknowledged scan is on disk, as with SQLite's writer).
 2. ``fangkong serve --workers N`` runs as a subprocess on a free 127.0.0.1 port (default:
    one process per core, at most 2 — the load generator needs some CPU too).
-3. Load generators (``--procs`` processes, asyncio + httpx, ``--concurrency`` open
-   connections in all, at most ``--requests`` requests or ``--duration`` seconds per
-   phase) call ``GET /health`` first, then ``POST /api/v1/scan`` with distinct event ids.
+3. The load generator — wrk (Debian package ``wrk``; the figures in docs/benchmarks.md),
+   or with ``--load httpx`` asyncio + httpx processes, slower, figures not comparable;
+   a missing wrk stops the run, never a silent fall back — calls ``GET /health`` first,
+   then ``POST /api/v1/scan`` with distinct event ids (``--concurrency`` connections,
+   at most ``--requests`` requests or ``--duration`` seconds per phase).
 4. The server is stopped; every acknowledged (HTTP 200) scan is looked up in the
    database: "durably stored" counts only those found there.
 
-Printed: requests/s, p50/p99 latency of both phases, their ratio, and the check. The goal
-(issue 5): ≥ 3,000 scans/s with p99 ≤ 20 ms. Loopback only; exit 1 if an acknowledged
-scan is missing or any request failed unexpectedly.
+Printed per backend: requests/s, p50/p99 latency of both phases, their ratio, and the
+check; with ``--backend both`` also PostgreSQL's scans/s ÷ SQLite's. Goals: ≥ 3,000
+scans/s with p99 ≤ 20 ms (issue 5); PostgreSQL ≥ 0.7× SQLite with p99 ≤ 20 ms, in the
+same run on the same cores (issue 21). Loopback only; exit 1 if an acknowledged scan is
+missing or any request failed unexpectedly.
 """
 
 from __future__ import annotations

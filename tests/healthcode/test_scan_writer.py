@@ -206,6 +206,36 @@ def test_a_failed_raw_commit_acknowledges_nobody(
     writer.close()
 
 
+def test_the_raw_path_finds_resent_events_and_replayed_tokens(
+    world: World, ctx: CodeContext
+) -> None:
+    """Batches storing no code (the driver-connection way; on PostgreSQL two array
+    lookups a batch): a resend is ``repeated``, a used token or event id is refused, in
+    the same batch and across batches."""
+    _stored_codes(world, ctx)
+    writer = ScanWriter(world.engine, ctx)
+    token = issue_qr(world.engine, ctx, world.li, now=NOW)
+
+    def prepare(*scans: tuple[str, str]) -> list[scan_verdict.PreparedScan]:
+        made = [writer.prepare("V-MARKET", what, NOW, event, NOW) for event, what in scans]
+        waiting = [p for p in made if isinstance(p, scan_verdict.PreparedScan)]
+        assert len(waiting) == len(made)
+        return waiting
+
+    # all prepared before anything is stored (as by two processes at once): the
+    # writer's own checks, in its transaction, decide
+    first = prepare(("t-1", token), ("i-1", ID_ZHANG), ("t-2", token))
+    later = prepare(("t-1", token), ("t-3", token), ("i-1", ID_LI), ("i-2", ID_ZHANG))
+    answers = writer._commit_raw(first)
+    assert [getattr(a, "code", "ok") for a in answers] == ["ok", "ok", "scan.token_replayed"]
+    again = writer._commit_raw(later)
+    codes = [getattr(a, "code", "ok") for a in again]
+    assert codes == ["ok", "scan.token_replayed", "scan.event_conflict", "ok"]
+    assert isinstance(again[0], ScanVerdict)
+    assert again[0].repeated
+    assert _count(world) == 3
+
+
 def test_an_idle_writer_does_not_linger_and_a_busy_one_gathers(
     world: World, ctx: CodeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,7 +8,7 @@ injection and — on SQLite — no thread per request::
 
     body ─▶ ScanIn (pydantic, from JSON bytes) ─▶ device (cached ≤ DEVICE_CACHE_S)
          ─▶ scan_subject checks (the zone too, if sent) ─▶ ScanWriter.prepare (read-only,
-            on the event loop)
+            on the event loop; on PostgreSQL in a worker thread)
          ─▶ await ScanWriter.submit_async (group commit) ─▶ ScanOut JSON
 
 The same on PostgreSQL (issue 21: a transaction per scan in a worker thread reached 0.2×
@@ -101,13 +101,16 @@ class ScanEndpoint:
             verdict = await anyio.to_thread.run_sync(
                 lambda: scan_at_venue(ctx.engine, ctx.codes, actor, scan)
             )
-        else:
+            return ScanOut.of(verdict, lang).model_dump_json().encode()
+        if writer.sqlite:  # in-process reads: cheaper than a hop to a worker thread
             prepared = prepare_at_venue(ctx.engine, actor, scan, writer)
-            verdict = (
-                prepared
-                if isinstance(prepared, ScanVerdict)
-                else await writer.submit_async(prepared)
+        else:  # PostgreSQL: the event loop goes on while the reads wait for the server
+            prepared = await anyio.to_thread.run_sync(
+                lambda: prepare_at_venue(ctx.engine, actor, scan, writer)
             )
+        verdict = (
+            prepared if isinstance(prepared, ScanVerdict) else await writer.submit_async(prepared)
+        )
         return ScanOut.of(verdict, lang).model_dump_json().encode()
 
     def _device(self, ctx: AppContext, token: str) -> Actor:

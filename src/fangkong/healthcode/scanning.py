@@ -23,7 +23,18 @@ from collections.abc import MutableMapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Engine,
+    LargeBinary,
+    String,
+    and_,
+    any_,
+    bindparam,
+    or_,
+    select,
+)
 
 from fangkong import bounds
 from fangkong.errors import FangkongError, FieldProblem, InvalidFields, Problem
@@ -102,6 +113,13 @@ _SEEN_EVENTS = select(scans.c.client_event_id, scans.c.request_digest, scans.c.v
 )
 _SEEN_TOKENS = select(scans.c.token_digest).where(
     scans.c.token_digest.in_(bindparam("digests", expanding=True))
+)
+# the same on PostgreSQL with one array parameter each (fast statements take no IN list)
+_SEEN_ANY_EVENTS = select(scans.c.client_event_id, scans.c.request_digest, scans.c.verdict).where(
+    scans.c.client_event_id == any_(bindparam("ids", type_=ARRAY(String(64))))
+)
+_SEEN_ANY_TOKENS = select(scans.c.token_digest).where(
+    scans.c.token_digest == any_(bindparam("digests", type_=ARRAY(LargeBinary(16))))
 )
 
 
@@ -256,12 +274,24 @@ class _FastWrites:
     def __init__(self, dialect: Any) -> None:
         self.seen = FastSelect(_SEEN, dialect)
         self.insert = FastInsert(scans.insert(), _SCAN_COLUMNS, dialect)
+        # PostgreSQL: a round trip costs more than the lookup; two queries a batch
+        self.batched = dialect.name == "postgresql"
+        if self.batched:
+            self.events = FastSelect(_SEEN_ANY_EVENTS, dialect)
+            self.tokens = FastSelect(_SEEN_ANY_TOKENS, dialect)
 
     def seen_in(self, raw: Any, batch: Sequence[PreparedScan]) -> tuple[dict[str, Any], set[bytes]]:
         """Event ids and token digests of ``batch`` already stored (one indexed lookup a
-        scan, on the driver connection ``raw``)."""
+        scan, or on PostgreSQL one a batch, on the driver connection ``raw``)."""
         seen: dict[str, Any] = {}
         used: set[bytes] = set()
+        if self.batched:
+            ids = [p.verdict.client_event_id for p in batch]
+            seen = {r.client_event_id: r for r in self.events.rows(raw, ids=ids)}
+            digests = [p.token_digest for p in batch if p.token_digest is not None]
+            if digests:
+                used = {bytes(r.token_digest) for r in self.tokens.rows(raw, digests=digests)}
+            return seen, used
         for p in batch:
             event = p.verdict.client_event_id
             for r in self.seen.rows(raw, event_id=event, digest=p.token_digest):
