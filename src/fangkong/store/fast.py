@@ -115,21 +115,19 @@ class FastInsert:
         raw.cursor().executemany(self.sql, values)  # psycopg: on a cursor only
 
 
-def driver_connection(engine: Engine, *pragmas: str, read_only: bool = False) -> Any:
+def driver_connection(engine: Engine, *pragmas: str) -> Any:
     """A new ``sqlite3`` connection to ``engine``'s database, opened as the engine opens
     its own (same connect arguments, same PRAGMAs: WAL, foreign keys, busy timeout), in
     autocommit (transactions are explicit; a lone SELECT sees the latest commit), then
     ``PRAGMA`` each of ``pragmas``. Usable from one thread at a time, closable from any.
 
-    On PostgreSQL a psycopg connection in autocommit (``pragmas`` do not apply there),
-    refusing writes when ``read_only``."""
+    On PostgreSQL a psycopg connection in autocommit, ``pragmas`` ignored (and no session
+    settings in their stead: through PgBouncer's transaction pooling a session's ``SET``
+    would leak to other clients' connections — docs/deploy.md)."""
     dialect = engine.dialect
     args, kwargs = dialect.create_connect_args(engine.url)
     if dialect.name == "postgresql":
-        raw = dialect.loaded_dbapi.connect(*args, **kwargs, autocommit=True)
-        if read_only:
-            raw.execute("SET default_transaction_read_only = on")
-        return raw
+        return dialect.loaded_dbapi.connect(*args, **kwargs, autocommit=True)
     raw = dialect.loaded_dbapi.connect(*args, **{**kwargs, "check_same_thread": False})
     sqlite_pragmas(raw, None)
     raw.isolation_level = None
@@ -140,8 +138,8 @@ def driver_connection(engine: Engine, *pragmas: str, read_only: bool = False) ->
 
 class ReadConnections:
     """One driver connection per thread, in autocommit, for read-only fast statements on
-    SQLite (``PRAGMA query_only``: a bug here cannot write) or PostgreSQL (read-only
-    transactions)."""
+    SQLite (``PRAGMA query_only``: a bug here cannot write) or PostgreSQL (where only
+    ``FastSelect`` runs on them)."""
 
     def __init__(self, engine: Engine) -> None:
         if engine.dialect.name not in ("sqlite", "postgresql"):
@@ -156,7 +154,7 @@ class ReadConnections:
         if raw is not None and getattr(raw, "closed", False):  # PostgreSQL went away
             raw = None
         if raw is None:
-            raw = driver_connection(self._engine, "query_only=ON", read_only=True)
+            raw = driver_connection(self._engine, "query_only=ON")
             self._local.raw = raw
             with self._lock:
                 self._all.append(raw)
