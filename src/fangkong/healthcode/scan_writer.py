@@ -157,6 +157,14 @@ class ScanWriter:
                 self._raw.close()
                 self._raw = None
 
+    def __del__(self) -> None:
+        # dropped without close() (an app not shut down): the writer's own connection
+        # (PostgreSQL warns about one collected open); a running thread keeps ``self``
+        # alive, so none is running here
+        with contextlib.suppress(Exception):
+            if self._raw is not None:
+                self._raw.close()
+
     def submit(self, venue_code: str, what: str, device_time: datetime, event_id: str,
                now: datetime | None = None, zone: str | None = None) -> ScanVerdict:  # fmt: skip
         """Verify, then wait for the commit: the verdict, or the refusal raised."""

@@ -160,6 +160,11 @@ class ReadConnections:
                 self._all.append(raw)
         return raw
 
+    def __del__(self) -> None:
+        # an app dropped without shutting down (tests): psycopg warns about a connection
+        # collected open, sqlite3 does not — close them before they are collected
+        self.close()
+
     def close(self) -> None:
         with self._lock:
             for raw in self._all:
