@@ -20,8 +20,10 @@ expiry); unknown tokens are never cached.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from typing import Any
 
 import anyio
@@ -41,6 +43,11 @@ from fangkong.http.context import AppContext
 from fangkong.http.headers import api_headers, with_api_headers
 
 DEVICE_CACHE_S = 30.0
+# PostgreSQL: threads per process that read for scans (each with its own connection).
+# Measured with benchmarks/scan_load.py --backend postgres (issue 21), alternating runs:
+# 4 threads 914–1,241 scans/s, anyio's default 40 threads 802–943 (fewer threads
+# contending for the GIL, and a tenth of the connections).
+PG_READ_THREADS = 4
 MAX_BODY = 16 * 1024
 _JSON = [(b"content-type", b"application/json")]
 log = logging.getLogger(__name__)
@@ -54,6 +61,9 @@ class ScanEndpoint:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._devices: dict[str, tuple[float, Actor]] = {}
+        self._limiters: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, anyio.CapacityLimiter
+        ] = weakref.WeakKeyDictionary()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != SCAN_PATH or scope["method"] != "POST":
@@ -106,12 +116,21 @@ class ScanEndpoint:
             prepared = prepare_at_venue(ctx.engine, actor, scan, writer)
         else:  # PostgreSQL: the event loop goes on while the reads wait for the server
             prepared = await anyio.to_thread.run_sync(
-                lambda: prepare_at_venue(ctx.engine, actor, scan, writer)
+                lambda: prepare_at_venue(ctx.engine, actor, scan, writer),
+                limiter=self._read_threads(),
             )
         verdict = (
             prepared if isinstance(prepared, ScanVerdict) else await writer.submit_async(prepared)
         )
         return ScanOut.of(verdict, lang).model_dump_json().encode()
+
+    def _read_threads(self) -> anyio.CapacityLimiter:
+        """This event loop's limiter of the threads that read for scans on PostgreSQL."""
+        loop = asyncio.get_running_loop()
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(PG_READ_THREADS)
+        return limiter
 
     def _device(self, ctx: AppContext, token: str) -> Actor:
         now = time.monotonic()
