@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -22,6 +24,22 @@ from fangkong.healthcode.tables import health_codes, scans
 from fangkong.healthcode.writer import FactInput
 from fangkong.store.engine import make_engine
 from tests.healthcode.conftest import ID_LI, ID_NOBODY, ID_ZHANG, NOW, World
+
+
+@pytest.fixture(autouse=True)
+def _close_writers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each writer a test makes is closed after it (PostgreSQL: its read connections)."""
+    made: list[ScanWriter] = []
+    real = ScanWriter.__init__
+
+    def init(self: ScanWriter, *args: Any, **kwargs: Any) -> None:
+        real(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(ScanWriter, "__init__", init)
+    yield
+    for writer in made:
+        writer.close()
 
 
 def _count(world: World) -> int:
@@ -128,10 +146,9 @@ def _stored_codes(world: World, ctx: CodeContext) -> None:
 
 
 def test_fast_reads_equal_engine_reads(world: World, ctx: CodeContext) -> None:
-    """SQLite's hot path reads the same rows as a SQLAlchemy connection: person, code and
-    live facts (aware datetimes, JSON), an event id or token seen, a venue type."""
-    if world.engine.dialect.name != "sqlite":
-        pytest.skip("FastReads is SQLite's")
+    """The hot path reads the same rows as a SQLAlchemy connection (SQLite's driver, and
+    psycopg's with positional parameters): person, code and live facts (aware datetimes,
+    JSON), an event id or token seen, a venue type."""
     arrival = FactInput(
         "arrival", NOW - timedelta(days=2), detail={"risk": "low", "origin": "上海"}
     )
@@ -171,8 +188,6 @@ def test_a_failed_raw_commit_acknowledges_nobody(
 ) -> None:
     """A batch that stores no code goes the driver-connection way; if that fails the whole
     batch fails and nothing of it is stored."""
-    if world.engine.dialect.name != "sqlite":
-        pytest.skip("the raw write path is SQLite's")
     _stored_codes(world, ctx)
     writer = ScanWriter(world.engine, ctx)
     real = scanning._commit_scans_raw
@@ -189,6 +204,36 @@ def test_a_failed_raw_commit_acknowledges_nobody(
     assert writer.submit("V-MARKET", ID_LI, NOW, "x", NOW).client_event_id == "x"
     assert _count(world) == 1
     writer.close()
+
+
+def test_the_raw_path_finds_resent_events_and_replayed_tokens(
+    world: World, ctx: CodeContext
+) -> None:
+    """Batches storing no code (the driver-connection way; on PostgreSQL two array
+    lookups a batch): a resend is ``repeated``, a used token or event id is refused, in
+    the same batch and across batches."""
+    _stored_codes(world, ctx)
+    writer = ScanWriter(world.engine, ctx)
+    token = issue_qr(world.engine, ctx, world.li, now=NOW)
+
+    def prepare(*scans: tuple[str, str]) -> list[scan_verdict.PreparedScan]:
+        made = [writer.prepare("V-MARKET", what, NOW, event, NOW) for event, what in scans]
+        waiting = [p for p in made if isinstance(p, scan_verdict.PreparedScan)]
+        assert len(waiting) == len(made)
+        return waiting
+
+    # all prepared before anything is stored (as by two processes at once): the
+    # writer's own checks, in its transaction, decide
+    first = prepare(("t-1", token), ("i-1", ID_ZHANG), ("t-2", token))
+    later = prepare(("t-1", token), ("t-3", token), ("i-1", ID_LI), ("i-2", ID_ZHANG))
+    answers = writer._commit_raw(first)
+    assert [getattr(a, "code", "ok") for a in answers] == ["ok", "ok", "scan.token_replayed"]
+    again = writer._commit_raw(later)
+    codes = [getattr(a, "code", "ok") for a in again]
+    assert codes == ["ok", "scan.token_replayed", "scan.event_conflict", "ok"]
+    assert isinstance(again[0], ScanVerdict)
+    assert again[0].repeated
+    assert _count(world) == 3
 
 
 def test_an_idle_writer_does_not_linger_and_a_busy_one_gathers(

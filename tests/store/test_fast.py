@@ -129,9 +129,13 @@ def test_sees_commits_made_after_it_was_opened(db: Engine) -> None:
 
 
 def test_positional_dialects_only(db: Engine) -> None:
+    """psycopg's named parameters (``%(i)s``) become numbered ones (``%s``); a dialect of
+    another named style is refused."""
     from sqlalchemy.dialects import postgresql
 
+    stmt = select(scans.c.id).where(scans.c.id == bindparam("i"))
+    fast = FastSelect(stmt, make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none").dialect)
+    assert "WHERE scans.id = %s" in fast.sql
+    assert fast.params({"i": 7}) == (7,)
     with pytest.raises(ValueError, match="positional"):
-        FastSelect(select(scans.c.id).where(scans.c.id == bindparam("i")), postgresql.dialect())
-    with pytest.raises(ValueError, match="SQLite"):
-        ReadConnections(make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+        FastSelect(stmt, postgresql.dialect(paramstyle="named"))

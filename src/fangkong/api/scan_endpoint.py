@@ -8,19 +8,22 @@ injection and — on SQLite — no thread per request::
 
     body ─▶ ScanIn (pydantic, from JSON bytes) ─▶ device (cached ≤ DEVICE_CACHE_S)
          ─▶ scan_subject checks (the zone too, if sent) ─▶ ScanWriter.prepare (read-only,
-            on the event loop)
+            on the event loop; on PostgreSQL in a worker thread)
          ─▶ await ScanWriter.submit_async (group commit) ─▶ ScanOut JSON
 
-On PostgreSQL (no writer: the server takes writes in parallel) the scan runs in a worker
-thread as before. A device token revoked or expired is refused at most
+The same on PostgreSQL (issue 21: a transaction per scan in a worker thread reached 0.2×
+SQLite's scans/s); without a writer (an app built so in tests) the scan runs in a worker
+thread. A device token revoked or expired is refused at most
 ``DEVICE_CACHE_S`` seconds late (the cache keeps an actor no longer than its token's
 expiry); unknown tokens are never cached.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import weakref
 from typing import Any
 
 import anyio
@@ -40,6 +43,11 @@ from fangkong.http.context import AppContext
 from fangkong.http.headers import api_headers, with_api_headers
 
 DEVICE_CACHE_S = 30.0
+# PostgreSQL: threads per process that read for scans (each with its own connection).
+# Measured with benchmarks/scan_load.py --backend postgres (issue 21), alternating runs:
+# 4 threads 914–1,241 scans/s, anyio's default 40 threads 802–943 (fewer threads
+# contending for the GIL, and a tenth of the connections).
+PG_READ_THREADS = 4
 MAX_BODY = 16 * 1024
 _JSON = [(b"content-type", b"application/json")]
 log = logging.getLogger(__name__)
@@ -53,6 +61,9 @@ class ScanEndpoint:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._devices: dict[str, tuple[float, Actor]] = {}
+        self._limiters: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, anyio.CapacityLimiter
+        ] = weakref.WeakKeyDictionary()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != SCAN_PATH or scope["method"] != "POST":
@@ -100,14 +111,26 @@ class ScanEndpoint:
             verdict = await anyio.to_thread.run_sync(
                 lambda: scan_at_venue(ctx.engine, ctx.codes, actor, scan)
             )
-        else:
+            return ScanOut.of(verdict, lang).model_dump_json().encode()
+        if writer.sqlite:  # in-process reads: cheaper than a hop to a worker thread
             prepared = prepare_at_venue(ctx.engine, actor, scan, writer)
-            verdict = (
-                prepared
-                if isinstance(prepared, ScanVerdict)
-                else await writer.submit_async(prepared)
+        else:  # PostgreSQL: the event loop goes on while the reads wait for the server
+            prepared = await anyio.to_thread.run_sync(
+                lambda: prepare_at_venue(ctx.engine, actor, scan, writer),
+                limiter=self._read_threads(),
             )
+        verdict = (
+            prepared if isinstance(prepared, ScanVerdict) else await writer.submit_async(prepared)
+        )
         return ScanOut.of(verdict, lang).model_dump_json().encode()
+
+    def _read_threads(self) -> anyio.CapacityLimiter:
+        """This event loop's limiter of the threads that read for scans on PostgreSQL."""
+        loop = asyncio.get_running_loop()
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(PG_READ_THREADS)
+        return limiter
 
     def _device(self, ctx: AppContext, token: str) -> Actor:
         now = time.monotonic()

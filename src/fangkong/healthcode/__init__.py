@@ -10,6 +10,6 @@
   ``codes`` (one person: record_fact, evaluate_person, issue_qr), ``corrections``
   (file_correction, decide_correction), ``recompute`` (recompute_all)
 - scans (用码): ``scan_verdict`` (the verdict, no database), ``scanning`` (prepare_scan,
-  commit_scans, perform_scan), ``scan_writer`` (ScanWriter: SQLite's group commit)
+  commit_scans, perform_scan), ``scan_writer`` (ScanWriter: group commit)
 - ``qr``: Ed25519-signed short-lived tokens and their QR images
 """

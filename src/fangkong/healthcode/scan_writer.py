@@ -1,4 +1,5 @@
-"""The scan writer: group commit for SQLite (one writer). Requests prepare their scans in
+"""The scan writer: group commit (SQLite's one writer; on PostgreSQL one commit, one
+WAL flush, for many scans). Requests prepare their scans in
 their own thread (``scanning.prepare_scan``); :class:`ScanWriter` commits what waits in one
 transaction and answers each request after the commit that holds its scan —
 synchronously (``submit``, ``submit_prepared``) or as an asyncio future
@@ -87,7 +88,9 @@ def _settle(pairs: list[tuple[asyncio.Future[ScanVerdict], Answer]]) -> None:
 
 
 class ScanWriter:
-    """Group commit for SQLite (one writer): prepared scans wait in a queue; one thread
+    """Group commit (SQLite: one writer; PostgreSQL: one commit, so one wait for the
+    WAL's flush, carries many scans — measured with benchmarks/scan_load.py, issue 21,
+    a transaction per scan gave 0.2× SQLite's scans/s): prepared scans wait in a queue; one thread
     writes every scan waiting into one transaction, commits once, then answers each.
 
     ::
@@ -101,12 +104,13 @@ class ScanWriter:
     scan survives a crash of the process and, with ``synchronous=FULL``, of the machine.
     If the commit fails, every scan of the batch fails. Batching happens by itself under
     load (what arrived while the previous batch was written); a lone scan is written at
-    once; a busy writer lingers up to ``linger_s`` for more. On SQLite reads use
-    :class:`FastReads`, and a batch storing no code (the common case) is written on the
-    writer's own driver connection without SQLAlchemy; any other goes through
-    ``commit_scans`` on an engine connection. Several server processes each have a
-    writer; :class:`WriterTurn` hands the write lock from one to the next, and each batch
-    re-checks event ids and tokens inside its transaction.
+    once; a busy writer lingers up to ``linger_s`` for more. Reads use :class:`FastReads`,
+    and a batch storing no code (the common case) is written on the writer's own driver
+    connection without SQLAlchemy; any other goes through ``commit_scans`` on an engine
+    connection. Several server processes each have a writer; on SQLite
+    :class:`WriterTurn` hands the write lock from one to the next (PostgreSQL's writers
+    commit side by side), and each batch re-checks event ids and tokens inside its
+    transaction.
     """
 
     def __init__(self, engine: Engine, ctx: CodeContext, *, max_batch: int = 256,
@@ -122,7 +126,7 @@ class ScanWriter:
         self.written = 0
         self.venue_types = _TtlMap(venue_ttl_s)
         self.sqlite = engine.dialect.name == "sqlite"
-        self.reads = FastReads(engine) if self.sqlite else None
+        self.reads = FastReads(engine) if self.sqlite or _postgresql(engine) else None
         self._turn = WriterTurn(engine)
         self._raw: Any = None  # the writer's driver connection, opened on first use
         self._queue: queue.SimpleQueue[_Waiter] = queue.SimpleQueue()
@@ -143,7 +147,8 @@ class ScanWriter:
                                 now=now, venue_types=self.venue_types, zone=zone)  # fmt: skip
 
     def close(self) -> None:
-        """Close the connections (the writer thread ends by itself when idle)."""
+        """Close the connections (the writer thread ends by itself when idle, and closes
+        its connection then)."""
         if self.reads is not None:
             self.reads.close()
         self._turn.close()
@@ -151,6 +156,14 @@ class ScanWriter:
             if self._raw is not None and self._thread is None:
                 self._raw.close()
                 self._raw = None
+
+    def __del__(self) -> None:
+        # dropped without close() (an app not shut down): the writer's own connection
+        # (PostgreSQL warns about one collected open); a running thread keeps ``self``
+        # alive, so none is running here
+        with contextlib.suppress(Exception):
+            if self._raw is not None:
+                self._raw.close()
 
     def submit(self, venue_code: str, what: str, device_time: datetime, event_id: str,
                now: datetime | None = None, zone: str | None = None) -> ScanVerdict:  # fmt: skip
@@ -199,6 +212,9 @@ class ScanWriter:
                 with self._lock:  # _put() puts under this lock: nothing is stranded
                     if self._queue.empty():
                         self._thread = None
+                        if self._raw is not None:  # reopened by the next batch
+                            self._raw.close()
+                            self._raw = None
                         return
                 continue
             batch = [first]
@@ -226,7 +242,7 @@ class ScanWriter:
         prepared = [w.prepared for w in batch]
         try:
             with self._turn:
-                if not self.sqlite or any(p.code_changed for p in prepared):
+                if self.reads is None or any(p.code_changed for p in prepared):
                     answers = list(self._commit_engine(prepared))
                 else:
                     answers = list(self._commit_raw(prepared))
@@ -255,6 +271,9 @@ class ScanWriter:
 
     def _commit_raw(self, batch: list[PreparedScan]) -> list[ScanVerdict | FangkongError]:
         raw = self._writer_connection()
+        if not self.sqlite:  # PostgreSQL: COMMIT returns once the WAL is flushed
+            with raw.transaction():
+                return _commit_scans_raw(raw, self.engine.dialect, self.ctx, batch)
         raw.execute("BEGIN IMMEDIATE")
         try:
             answers = _commit_scans_raw(raw, self.engine.dialect, self.ctx, batch)
@@ -267,10 +286,17 @@ class ScanWriter:
 
     def _writer_connection(self) -> Any:
         """The writer's driver connection: autocommit (transactions are explicit), and
-        ``synchronous=FULL`` for good (each commit waits for the disk)."""
+        ``synchronous=FULL`` for good (each commit waits for the disk). A PostgreSQL
+        connection the server closed (a restart) is opened again for the next batch."""
+        if self._raw is not None and getattr(self._raw, "closed", False):
+            self._raw = None
         if self._raw is None:
             self._raw = driver_connection(self.engine, "synchronous=FULL")
         return self._raw
+
+
+def _postgresql(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
 
 
 class WriterTurn:

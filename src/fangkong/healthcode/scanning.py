@@ -11,10 +11,10 @@ writes in batches.
                                              it changed, every new scan inserted at once
 
 ``perform_scan`` is both steps for one scan. This module holds the reads and writes of
-those steps (through SQLAlchemy, or on SQLite through :class:`FastReads` and statements
-compiled once); the verdict itself is computed without the database in
-``scan_verdict.py``, and the group commit SQLite needs (one writer) is ``ScanWriter`` in
-``scan_writer.py``. The statements of the hot path are built once.
+those steps (through SQLAlchemy, or through :class:`FastReads` and statements compiled
+once on the driver's connection, SQLite's or PostgreSQL's); the verdict itself is
+computed without the database in ``scan_verdict.py``, and the group commit is
+``ScanWriter`` in ``scan_writer.py``. The statements of the hot path are built once.
 """
 
 from __future__ import annotations
@@ -23,7 +23,18 @@ from collections.abc import MutableMapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Engine,
+    LargeBinary,
+    String,
+    and_,
+    any_,
+    bindparam,
+    or_,
+    select,
+)
 
 from fangkong import bounds
 from fangkong.errors import FangkongError, FieldProblem, InvalidFields, Problem
@@ -103,6 +114,13 @@ _SEEN_EVENTS = select(scans.c.client_event_id, scans.c.request_digest, scans.c.v
 _SEEN_TOKENS = select(scans.c.token_digest).where(
     scans.c.token_digest.in_(bindparam("digests", expanding=True))
 )
+# the same on PostgreSQL with one array parameter each (fast statements take no IN list)
+_SEEN_ANY_EVENTS = select(scans.c.client_event_id, scans.c.request_digest, scans.c.verdict).where(
+    scans.c.client_event_id == any_(bindparam("ids", type_=ARRAY(String(64))))
+)
+_SEEN_ANY_TOKENS = select(scans.c.token_digest).where(
+    scans.c.token_digest == any_(bindparam("digests", type_=ARRAY(LargeBinary(16))))
+)
 
 
 class _SqlReads:
@@ -126,7 +144,7 @@ class _SqlReads:
 
 
 class FastReads:
-    """The same reads on SQLite, with statements compiled once and run on an autocommit
+    """The same reads (SQLite, PostgreSQL), with statements compiled once and run on an autocommit
     driver connection per thread (``fangkong.store.fast``): no execution context, no
     BEGIN/ROLLBACK around two indexed lookups. Rows equal those of :class:`_SqlReads`."""
 
@@ -251,17 +269,29 @@ _SCAN_COLUMNS = (
 
 
 class _FastWrites:
-    """``commit_scans``' statements compiled once for SQLite (``fangkong.store.fast``)."""
+    """``commit_scans``' statements compiled once (``fangkong.store.fast``)."""
 
     def __init__(self, dialect: Any) -> None:
         self.seen = FastSelect(_SEEN, dialect)
         self.insert = FastInsert(scans.insert(), _SCAN_COLUMNS, dialect)
+        # PostgreSQL: a round trip costs more than the lookup; two queries a batch
+        self.batched = dialect.name == "postgresql"
+        if self.batched:
+            self.events = FastSelect(_SEEN_ANY_EVENTS, dialect)
+            self.tokens = FastSelect(_SEEN_ANY_TOKENS, dialect)
 
     def seen_in(self, raw: Any, batch: Sequence[PreparedScan]) -> tuple[dict[str, Any], set[bytes]]:
         """Event ids and token digests of ``batch`` already stored (one indexed lookup a
-        scan, on the driver connection ``raw``)."""
+        scan, or on PostgreSQL one a batch, on the driver connection ``raw``)."""
         seen: dict[str, Any] = {}
         used: set[bytes] = set()
+        if self.batched:
+            ids = [p.verdict.client_event_id for p in batch]
+            seen = {r.client_event_id: r for r in self.events.rows(raw, ids=ids)}
+            digests = [p.token_digest for p in batch if p.token_digest is not None]
+            if digests:
+                used = {bytes(r.token_digest) for r in self.tokens.rows(raw, digests=digests)}
+            return seen, used
         for p in batch:
             event = p.verdict.client_event_id
             for r in self.seen.rows(raw, event_id=event, digest=p.token_digest):
@@ -312,7 +342,7 @@ def commit_scans(
 def _commit_scans_raw(
     raw: Any, dialect: Any, ctx: CodeContext, batch: Sequence[PreparedScan]
 ) -> list[ScanVerdict | FangkongError]:
-    """``commit_scans`` on a SQLite driver connection in a transaction, for a batch that
+    """``commit_scans`` on a driver connection in a transaction, for a batch that
     stores no code (none changed): the writer's common case, without SQLAlchemy."""
     fast = _fast_writes(dialect)
     seen, used = fast.seen_in(raw, batch)

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.store.schema import Base
-from fangkong.store.types import UTCDateTime
+from fangkong.store.types import BigId, UTCDateTime
 
 
 class PersonFactRow(Base):
@@ -33,7 +33,7 @@ class PersonFactRow(Base):
 
     __tablename__ = "person_facts"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     kind: Mapped[str] = mapped_column(String(24))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -69,7 +69,7 @@ class HealthCodeRow(Base):
     qr_ref: Mapped[bytes] = mapped_column(LargeBinary(16), unique=True)
     review_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     fact_count: Mapped[int] = mapped_column(Integer, server_default="0")
-    last_fact_id: Mapped[int | None] = mapped_column(Integer)
+    last_fact_id: Mapped[int | None] = mapped_column(BigId)
 
     __table_args__ = (CheckConstraint("colour IN ('green','yellow','red')", name="colour"),)
 
@@ -79,7 +79,7 @@ class CodeTransitionRow(Base):
 
     __tablename__ = "code_transitions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     from_colour: Mapped[str | None] = mapped_column(String(6))
@@ -97,7 +97,7 @@ class CorrectionRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
-    fact_id: Mapped[int | None] = mapped_column(ForeignKey("person_facts.id"))
+    fact_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("person_facts.id"))
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     filed_by: Mapped[str] = mapped_column(String(80))
     filer_role: Mapped[str] = mapped_column(String(8))
@@ -118,7 +118,7 @@ class ScanRow(Base):
 
     __tablename__ = "scans"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     client_event_id: Mapped[str] = mapped_column(String(64), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     venue_code: Mapped[str] = mapped_column(ForeignKey("venues.code"))

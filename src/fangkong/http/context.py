@@ -48,7 +48,7 @@ class AppContext:
     sealer: Sealer
     keys: ServerKeys
     codes: CodeContext  # policy pack, QR keys, time zone of the health-code use cases
-    scan_writer: ScanWriter | None = None  # SQLite: scans are group-committed by one writer
+    scan_writer: ScanWriter | None = None  # scans are group-committed (both backends)
 
     @property
     def policy(self) -> Policy:

@@ -39,7 +39,7 @@ from fangkong.logistics.model import (
     VEHICLE_KINDS,
 )
 from fangkong.store.schema import Base
-from fangkong.store.types import UTCDateTime
+from fangkong.store.types import BigId, UTCDateTime
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -73,7 +73,7 @@ class Crossing(Base):
 
     __tablename__ = "logistics_crossings"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     checkpoint_code: Mapped[str] = mapped_column(ForeignKey("logistics_checkpoints.code"))
     ref: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -109,8 +109,10 @@ class CrossingPerson(Base):
 
     __tablename__ = "logistics_crossing_people"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    crossing_id: Mapped[int] = mapped_column(ForeignKey("logistics_crossings.id"), index=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    crossing_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("logistics_crossings.id"), index=True
+    )
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     role: Mapped[str] = mapped_column(String(9))
     code_colour: Mapped[str] = mapped_column(String(6))

@@ -49,7 +49,7 @@ from fangkong.identity.sealing import Sealer, load_or_create_key
 from fangkong.keys import ServerKeys, load_server_keys
 from fangkong.policy.loader import load_pack
 from fangkong.settings import Settings
-from fangkong.store.engine import backend_name, engine_for
+from fangkong.store.engine import engine_for
 from fangkong.web.alert_pages import alert_pages
 from fangkong.web.arrivals_pages import arrivals_pages
 from fangkong.web.care_pages import care_pages
@@ -242,8 +242,9 @@ def create_app(
         sealer=sealer,
         keys=keys or load_server_keys(settings),
         codes=codes,
-        # SQLite has one writer: scans are group-committed; PostgreSQL takes them in parallel
-        scan_writer=ScanWriter(engine, codes) if backend_name(engine) == "sqlite" else None,
+        # scans are group-committed: SQLite has one writer; on PostgreSQL a commit per scan
+        # waits for the WAL's flush each time (issue 21: 0.2x SQLite's scans/s)
+        scan_writer=ScanWriter(engine, codes),
     )
     app = FangkongApp(
         title="fangkong",

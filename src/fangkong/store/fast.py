@@ -10,11 +10,16 @@ named parameters and no expanding ``IN`` are supported.
 
 ``ReadConnections`` keeps one autocommit driver connection per thread for such reads
 (SQLite in WAL mode: each statement reads the latest committed state; nothing is locked).
+
+PostgreSQL (issue 21): the same statements run on a psycopg connection. Its SQLAlchemy
+dialect names parameters (``%(name)s``); the statements are compiled for a copy of it
+that numbers them (``%s``), which psycopg takes as well.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +32,19 @@ from sqlalchemy.sql.compiler import Compiled
 from fangkong.store.engine import sqlite_pragmas
 
 Processor = Callable[[Any], Any] | None
+
+
+def positional(dialect: Dialect) -> Dialect:
+    """``dialect``, or for one with named parameters (psycopg's) a copy with positional
+    ones (``%s``): the same types, bind and result processors."""
+    if dialect.positional:
+        return dialect
+    if dialect.paramstyle != "pyformat":
+        raise ValueError(f"no positional form of the {dialect.paramstyle} parameter style")
+    twin = copy.copy(dialect)
+    twin.paramstyle = "format"
+    twin.positional = True
+    return twin
 
 
 def _positional(compiled: Compiled) -> tuple[list[str], list[Processor], dict[str, Any]]:
@@ -44,6 +62,7 @@ class FastSelect:
     named tuples (fields as the statement labels them) with converted values."""
 
     def __init__(self, stmt: Any, dialect: Dialect) -> None:
+        dialect = positional(dialect)
         compiled = stmt.compile(dialect=dialect)
         self.sql = str(compiled)
         self._names, self._binds, self._defaults = _positional(compiled)
@@ -78,6 +97,7 @@ class FastInsert:
     connection (inside the caller's transaction)."""
 
     def __init__(self, stmt: Any, columns: Sequence[str], dialect: Dialect) -> None:
+        dialect = positional(dialect)
         compiled = stmt.compile(dialect=dialect, column_keys=list(columns))
         self.sql = str(compiled)
         self._names, self._binds, self._defaults = _positional(compiled)
@@ -92,16 +112,22 @@ class FastInsert:
             )
             for row in rows
         ]
-        raw.executemany(self.sql, values)
+        raw.cursor().executemany(self.sql, values)  # psycopg: on a cursor only
 
 
 def driver_connection(engine: Engine, *pragmas: str) -> Any:
     """A new ``sqlite3`` connection to ``engine``'s database, opened as the engine opens
     its own (same connect arguments, same PRAGMAs: WAL, foreign keys, busy timeout), in
     autocommit (transactions are explicit; a lone SELECT sees the latest commit), then
-    ``PRAGMA`` each of ``pragmas``. Usable from one thread at a time, closable from any."""
+    ``PRAGMA`` each of ``pragmas``. Usable from one thread at a time, closable from any.
+
+    On PostgreSQL a psycopg connection in autocommit, ``pragmas`` ignored (and no session
+    settings in their stead: through PgBouncer's transaction pooling a session's ``SET``
+    would leak to other clients' connections — docs/deploy.md)."""
     dialect = engine.dialect
     args, kwargs = dialect.create_connect_args(engine.url)
+    if dialect.name == "postgresql":
+        return dialect.loaded_dbapi.connect(*args, **kwargs, autocommit=True)
     raw = dialect.loaded_dbapi.connect(*args, **{**kwargs, "check_same_thread": False})
     sqlite_pragmas(raw, None)
     raw.isolation_level = None
@@ -112,11 +138,12 @@ def driver_connection(engine: Engine, *pragmas: str) -> Any:
 
 class ReadConnections:
     """One driver connection per thread, in autocommit, for read-only fast statements on
-    SQLite (``PRAGMA query_only``: a bug here cannot write)."""
+    SQLite (``PRAGMA query_only``: a bug here cannot write) or PostgreSQL (where only
+    ``FastSelect`` runs on them)."""
 
     def __init__(self, engine: Engine) -> None:
-        if engine.dialect.name != "sqlite":
-            raise ValueError("ReadConnections is for SQLite")
+        if engine.dialect.name not in ("sqlite", "postgresql"):
+            raise ValueError("ReadConnections is for SQLite and PostgreSQL")
         self._engine = engine
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -124,12 +151,19 @@ class ReadConnections:
 
     def get(self) -> Any:
         raw = getattr(self._local, "raw", None)
+        if raw is not None and getattr(raw, "closed", False):  # PostgreSQL went away
+            raw = None
         if raw is None:
             raw = driver_connection(self._engine, "query_only=ON")
             self._local.raw = raw
             with self._lock:
                 self._all.append(raw)
         return raw
+
+    def __del__(self) -> None:
+        # an app dropped without shutting down (tests): psycopg warns about a connection
+        # collected open, sqlite3 does not — close them before they are collected
+        self.close()
 
     def close(self) -> None:
         with self._lock:

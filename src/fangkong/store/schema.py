@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from fangkong import clock
-from fangkong.store.types import UTCDateTime
+from fangkong.store.types import BigId, UTCDateTime
 
 # Stable constraint names so migrations can alter them on SQLite (batch mode) and PostgreSQL.
 NAMING = {
@@ -229,7 +229,7 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_log"
 
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     actor: Mapped[str] = mapped_column(String(80), index=True)
     action: Mapped[str] = mapped_column(String(40))
@@ -248,7 +248,7 @@ class AuditHead(Base):
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigId)
     row_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
 
 

@@ -8,8 +8,15 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, DateTime, Dialect, String, type_coerce
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Dialect, Integer, String, type_coerce
 from sqlalchemy.types import TypeDecorator
+
+# A high-volume id (scans, audit rows, lab results, orders, tubes, facts, crossings …) and
+# every column that refers to one (migration 0029): 64-bit on PostgreSQL, where at 35
+# million persons a 32-bit scan id runs out within weeks. SQLite's INTEGER is already
+# 64-bit, and an ``INTEGER PRIMARY KEY`` (not ``BIGINT``) is what makes a column the
+# rowid's alias there — the variant keeps SQLite's ids autoincrementing.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class UTCDateTime(TypeDecorator[datetime]):

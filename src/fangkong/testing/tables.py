@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.store.schema import Base
-from fangkong.store.types import UTCDateTime
+from fangkong.store.types import BigId, UTCDateTime
 
 PURPOSES = ("screening", "campaign", "scheduled", "retest", "landing")
 OUTCOMES = ("negative", "positive", "inconclusive", "invalid")
@@ -76,7 +76,7 @@ class Tube(Base):
 
     __tablename__ = "testing_tubes"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     barcode: Mapped[str] = mapped_column(String(40), unique=True)
     pool_size: Mapped[int] = mapped_column(Integer)  # persons sampled into it
     purpose: Mapped[str] = mapped_column(String(12))
@@ -104,7 +104,7 @@ class TubeMember(Base):
 
     __tablename__ = "testing_tube_members"
 
-    tube_id: Mapped[int] = mapped_column(ForeignKey("testing_tubes.id"), primary_key=True)
+    tube_id: Mapped[int] = mapped_column(BigId, ForeignKey("testing_tubes.id"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), primary_key=True, index=True)
 
 
@@ -128,8 +128,8 @@ class TestResult(Base):
     __tablename__ = "testing_results"
     __test__ = False
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tube_id: Mapped[int] = mapped_column(ForeignKey("testing_tubes.id"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tube_id: Mapped[int] = mapped_column(BigId, ForeignKey("testing_tubes.id"))
     run: Mapped[str] = mapped_column(String(40))
     batch_id: Mapped[int] = mapped_column(ForeignKey("testing_batches.id"), index=True)
     ct_orf1ab: Mapped[float | None] = mapped_column(Float)
@@ -150,7 +150,7 @@ class TestOrder(Base):
     __tablename__ = "testing_orders"
     __test__ = False
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
     reason: Mapped[str] = mapped_column(String(24))
     due_from: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -158,10 +158,10 @@ class TestOrder(Base):
     status: Mapped[str] = mapped_column(String(10))
     source_key: Mapped[str] = mapped_column(String(80), unique=True)
     single_tube: Mapped[bool] = mapped_column(Boolean)
-    prev_order_id: Mapped[int | None] = mapped_column(ForeignKey("testing_orders.id"))
+    prev_order_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("testing_orders.id"))
     gap_hours: Mapped[int | None] = mapped_column(Integer)
-    result_id: Mapped[int | None] = mapped_column(ForeignKey("testing_results.id"))
-    tube_id: Mapped[int | None] = mapped_column(ForeignKey("testing_tubes.id"))
+    result_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("testing_results.id"))
+    tube_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("testing_tubes.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

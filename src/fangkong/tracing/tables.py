@@ -18,7 +18,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.store.schema import Base
-from fangkong.store.types import UTCDateTime
+from fangkong.store.types import BigId, UTCDateTime
 
 CONTACT_KINDS = ("close", "contact_of_contact", "general")  # 密接, 密接的密接, 一般接触者
 SETTINGS = ("venue", "household", "class", "workplace", "vehicle")
@@ -95,7 +95,7 @@ class Exposure(Base):
 
     __tablename__ = "tracing_exposures"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(40), unique=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("tracing_cases.id"), index=True)
     contact_id: Mapped[int] = mapped_column(ForeignKey("tracing_contacts.id"))
