@@ -52,7 +52,7 @@ def prepare_crossings(
     from fangkong.clock import now as utcnow
     from fangkong.identity.sealing import Sealer
     from fangkong.keys import ServerKeys
-    from fangkong.logistics.crossings import CheckpointIn, add_checkpoint
+    from fangkong.logistics.checkpoints import CheckpointIn, add_checkpoint
     from fangkong.passes.rules import PassRules
     from fangkong.passes.service import DriverIn, PassRequest, issue
     from fangkong.passes.token import issue_token

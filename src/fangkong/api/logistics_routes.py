@@ -22,7 +22,7 @@ from fangkong.errors import FangkongError
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import field_errors, negotiate, status_of
 from fangkong.logistics import access
-from fangkong.logistics.crossings import CrossingIn, CrossingOut, PersonIn
+from fangkong.logistics.crossing_input import CrossingIn, CrossingOut, PersonIn
 
 logistics_api = APIRouter(prefix="/api/v1/crossings", tags=["logistics"])
 

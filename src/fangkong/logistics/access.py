@@ -37,22 +37,19 @@ from fangkong.auth.rights import LOGISTICS_CROSSING, LOGISTICS_MANAGE, LOGISTICS
 from fangkong.errors import FangkongError, Forbidden, Problem
 from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.scan_writer import WriterTurn
-from fangkong.logistics.crossings import (
+from fangkong.logistics.checkpoints import (
     CheckpointIn,
     CheckpointUnknown,
-    CrossingIn,
-    CrossingOut,
-    PassVerifier,
     add_checkpoint,
     checkpoint_of_venue,
     get_checkpoint,
     list_checkpoints,
-    list_crossings,
-    people_of,
-    record_crossing,
 )
+from fangkong.logistics.crossing_input import CrossingIn, CrossingOut, PassVerifier
+from fangkong.logistics.crossings import record_crossing
 from fangkong.logistics.files import FileCrossing, row_error
 from fangkong.logistics.rules import LogisticsRules
+from fangkong.logistics.stored import list_crossings, people_of
 from fangkong.passes.rules import PassRules
 from fangkong.passes.verify import check_pass, keys_of
 from fangkong.store.listing import Bounded
