@@ -84,7 +84,7 @@ from fangkong.logistics.stored import (
     stored_crossing,
 )
 from fangkong.logistics.tables import crossing_people, crossings
-from fangkong.registry.persons import find_or_create_by_document
+from fangkong.registry.persons import find_or_create_by_document, ids_by_document
 from fangkong.riskareas.touching import levels_touching
 from fangkong.settings import default_tz
 from fangkong.store.schema import regions
@@ -151,6 +151,192 @@ def _verify(
     return verdict, serial, got.reason_zh, got.reason_en
 
 
+@dataclass(frozen=True)
+class PreparedCrossing:
+    """A crossing checked and decided, not yet stored: what ``store_crossing`` writes."""
+
+    crossing: CrossingIn
+    checkpoint: Row[Any]
+    plate: str
+    sealed: list[dict[str, Any]]
+    residence: str  # where a person the registry lacks is registered as living
+    known: tuple[int | None, ...]  # registry ids when decided (None: not in the registry)
+    facts: tuple[PersonFacts, ...]
+    outcome: CrossingCheck
+    pass_verdict: str
+    pass_serial: str | None
+    pass_zh: str
+    pass_en: str
+    at: datetime
+    actor: str
+    via: str
+
+    @property
+    def plain(self) -> bool:
+        """Stores only the crossing and its people: nobody sampled, nobody handed over."""
+        return not any(o.sampled or o.closed_loop for o in self.outcome.people)
+
+
+class PeopleChanged(Exception):
+    """A person the registry lacked when the crossing was decided is there now (made by
+    another request meanwhile): the crossing is decided again on the full path."""
+
+
+def prepare_crossing(
+    conn: Connection,
+    crossing: CrossingIn,
+    *,
+    at: datetime,
+    actor: str,
+    via: str,
+    rules: LogisticsRules,
+    sealer: Sealer,
+    verify_pass: PassVerifier | None = None,
+    tz: ZoneInfo | None = None,
+    create: bool = True,
+) -> PreparedCrossing | CrossingOut:
+    """Check, look up and decide one crossing (everything ``record_crossing`` does before
+    it writes the crossing): the stored outcome if (checkpoint, ref) was sent before. With
+    ``create`` the people the registry lacks are created first (the full path, inside its
+    write transaction); without, nothing is written and a person the registry lacks is
+    decided as a new one is — no code, no test of ours, on no pass — under a placeholder
+    id (negative: no row has it), and created when the crossing is stored."""
+    tz = tz or default_tz()
+    bad = _problems(crossing, rules, at)
+    if bad:
+        raise _invalid(crossing, bad)
+    cp = get_checkpoint(conn, crossing.checkpoint_code)
+    plate = normalise_plate(crossing.plate)
+    sealed, bad = _sealed_people(crossing, sealer, at.astimezone(tz).date())
+    if bad:
+        raise _invalid(crossing, bad)
+    old = conn.execute(_STORED, {"cp": cp.code, "ref": crossing.ref}).first()
+    if old is not None:
+        return _replayed(conn, old, crossing, plate, sealed, rules)
+    in_province = crossing.destination_region
+    known_region = conn.execute(_REGION, {"code": in_province}).first()
+    residence = in_province if known_region is not None else cp.region_code
+    if create:
+        found, _ = find_or_create_by_document(conn, sealed, [residence] * len(sealed), at)
+        known: list[int | None] = list(found)
+    else:
+        known = ids_by_document(conn, sealed)
+    ids = [-(i + 1) if pid is None else pid for i, pid in enumerate(known)]
+    facts = _facts(conn, crossing, ids, rules)
+    drivers = [pid for pid, p in zip(ids, crossing.people, strict=True) if p.role == "driver"]
+    verdict, serial, pass_zh, pass_en = _verify(
+        conn, crossing, plate, drivers, cp.region_code, verify_pass
+    )
+    person_facts = tuple(
+        PersonFacts(
+            p.role,
+            facts.colours[pid],
+            facts.tested[pid],
+            *(facts.risk[pid] or (None, "")),
+        )
+        for pid, p in zip(ids, crossing.people, strict=True)
+    )
+    outcome = check_crossing(
+        person_facts,
+        rules,
+        cargo_class=crossing.cargo_class,
+        verdict=verdict,
+        direction=crossing.direction,
+    )
+    return PreparedCrossing(
+        crossing, cp, plate, sealed, residence, tuple(known), person_facts, outcome, verdict,
+        serial, pass_zh, pass_en, at, actor, via,
+    )  # fmt: skip
+
+
+def _people_ids(conn: Connection, p: PreparedCrossing) -> list[int]:
+    """The registry ids of the people, creating those the registry lacked when decided
+    (by the registry's own function); PeopleChanged if one of them is there by now."""
+    if all(pid is not None for pid in p.known):
+        return [int(pid) for pid in p.known if pid is not None]
+    if ids_by_document(conn, p.sealed) != list(p.known):
+        raise PeopleChanged(p.crossing.ref)
+    ids, _ = find_or_create_by_document(conn, p.sealed, [p.residence] * len(p.sealed), p.at)
+    return ids
+
+
+def store_crossing(
+    conn: Connection,
+    p: PreparedCrossing,
+    *,
+    rules: LogisticsRules,
+    sealer: Sealer,
+    codes: CodeContext | None = None,
+    arrival_rules: ArrivalRules | None = None,
+    testing_rules: TestingRules | None = None,
+    tz: ZoneInfo | None = None,
+) -> CrossingOut:
+    """Store a decided crossing inside the caller's transaction and act on its outcome:
+    the crossing row, the people sampled (testing's collection) and handed to the closed
+    loop (arrivals' manifest), the people rows."""
+    tz = tz or (codes.tz if codes is not None else default_tz())
+    crossing, cp, outcome, at, actor, via = (
+        p.crossing,
+        p.checkpoint,
+        p.outcome,
+        p.at,
+        p.actor,
+        p.via,
+    )
+    ids = _people_ids(conn, p)
+    crossing_id = int(
+        conn.execute(
+            _INSERT,
+            {
+                "checkpoint_code": cp.code,
+                "ref": crossing.ref,
+                "at": crossing.at.astimezone(UTC),
+                "direction": crossing.direction,
+                "plate": p.plate,
+                "vehicle_kind": crossing.vehicle_kind,
+                "cargo_class": crossing.cargo_class,
+                "origin_region": crossing.origin_region,
+                "destination_region": crossing.destination_region,
+                "history": list(crossing.history),
+                "pass_serial": p.pass_serial,
+                "pass_verdict": p.pass_verdict,
+                "outcome": outcome.outcome,
+                "waited_minutes": crossing.waited_minutes,
+                "recorded_at": at,
+                "recorded_by": actor[:80],
+                "via": via,
+            },
+        ).scalar_one()
+    )
+    barcodes = _sample(conn, crossing, cp, ids, outcome, rules, codes, testing_rules, actor, at)
+    travellers = _hand_over(
+        conn, crossing, crossing_id, cp, p.residence, ids, outcome, rules, sealer, codes,
+        arrival_rules, actor, via, tz, at,
+    )  # fmt: skip
+    conn.execute(
+        _INSERT_PEOPLE,
+        [
+            {
+                "crossing_id": crossing_id,
+                "person_id": pid,
+                "role": person.role,
+                "code_colour": f.colour,
+                "test_valid": f.test_valid,
+                "from_risk_area": o.from_risk_area,
+                "sampled": o.sampled,
+                "traveller_id": travellers.get(pid),
+                "sample_barcode": barcodes.get(pid),
+            }
+            for pid, person, f, o in zip(ids, crossing.people, p.facts, outcome.people, strict=True)
+        ],
+    )
+    return _out(
+        crossing_id, cp.code, crossing.ref, crossing.at, p.plate, outcome, p.pass_verdict,
+        p.pass_serial, p.pass_zh, p.pass_en, ids, crossing.people, p.facts, travellers,
+        barcodes, True,
+    )  # fmt: skip
+
+
 def record_crossing(
     conn: Connection,
     crossing: CrossingIn,
@@ -170,91 +356,15 @@ def record_crossing(
     caller's transaction; ``at`` is when it is recorded (the crossing's own time is
     ``crossing.at``). The same (checkpoint, ref) again returns the stored outcome."""
     tz = tz or (codes.tz if codes is not None else default_tz())
-    bad = _problems(crossing, rules, at)
-    if bad:
-        raise _invalid(crossing, bad)
-    cp = get_checkpoint(conn, crossing.checkpoint_code)
-    plate = normalise_plate(crossing.plate)
-    sealed, bad = _sealed_people(crossing, sealer, at.astimezone(tz).date())
-    if bad:
-        raise _invalid(crossing, bad)
-    old = conn.execute(_STORED, {"cp": cp.code, "ref": crossing.ref}).first()
-    if old is not None:
-        return _replayed(conn, old, crossing, plate, sealed, rules)
-    in_province = crossing.destination_region
-    known = conn.execute(_REGION, {"code": in_province}).first()
-    residence = in_province if known is not None else cp.region_code
-    ids, _ = find_or_create_by_document(conn, sealed, [residence] * len(sealed), at)
-    facts = _facts(conn, crossing, ids, rules)
-    drivers = [pid for pid, p in zip(ids, crossing.people, strict=True) if p.role == "driver"]
-    verdict, serial, pass_zh, pass_en = _verify(
-        conn, crossing, plate, drivers, cp.region_code, verify_pass
-    )
-    person_facts = [
-        PersonFacts(
-            p.role,
-            facts.colours[pid],
-            facts.tested[pid],
-            *(facts.risk[pid] or (None, "")),
-        )
-        for pid, p in zip(ids, crossing.people, strict=True)
-    ]
-    outcome = check_crossing(
-        person_facts,
-        rules,
-        cargo_class=crossing.cargo_class,
-        verdict=verdict,
-        direction=crossing.direction,
-    )
-    crossing_id = int(
-        conn.execute(
-            _INSERT,
-            {
-                "checkpoint_code": cp.code,
-                "ref": crossing.ref,
-                "at": crossing.at.astimezone(UTC),
-                "direction": crossing.direction,
-                "plate": plate,
-                "vehicle_kind": crossing.vehicle_kind,
-                "cargo_class": crossing.cargo_class,
-                "origin_region": crossing.origin_region,
-                "destination_region": crossing.destination_region,
-                "history": list(crossing.history),
-                "pass_serial": serial,
-                "pass_verdict": verdict,
-                "outcome": outcome.outcome,
-                "waited_minutes": crossing.waited_minutes,
-                "recorded_at": at,
-                "recorded_by": actor[:80],
-                "via": via,
-            },
-        ).scalar_one()
-    )
-    barcodes = _sample(conn, crossing, cp, ids, outcome, rules, codes, testing_rules, actor, at)
-    travellers = _hand_over(
-        conn, crossing, crossing_id, cp, residence, ids, outcome, rules, sealer, codes,
-        arrival_rules, actor, via, tz, at,
+    got = prepare_crossing(
+        conn, crossing, at=at, actor=actor, via=via, rules=rules, sealer=sealer,
+        verify_pass=verify_pass, tz=tz,
     )  # fmt: skip
-    conn.execute(
-        _INSERT_PEOPLE,
-        [
-            {
-                "crossing_id": crossing_id,
-                "person_id": pid,
-                "role": p.role,
-                "code_colour": f.colour,
-                "test_valid": f.test_valid,
-                "from_risk_area": o.from_risk_area,
-                "sampled": o.sampled,
-                "traveller_id": travellers.get(pid),
-                "sample_barcode": barcodes.get(pid),
-            }
-            for pid, p, f, o in zip(ids, crossing.people, person_facts, outcome.people, strict=True)
-        ],
-    )
-    return _out(
-        crossing_id, cp.code, crossing.ref, crossing.at, plate, outcome, verdict, serial,
-        pass_zh, pass_en, ids, crossing.people, person_facts, travellers, barcodes, True,
+    if isinstance(got, CrossingOut):
+        return got
+    return store_crossing(
+        conn, got, rules=rules, sealer=sealer, codes=codes, arrival_rules=arrival_rules,
+        testing_rules=testing_rules, tz=tz,
     )  # fmt: skip
 
 
@@ -381,8 +491,10 @@ __all__ = [
     "CrossingOut",
     "PassVerdict",
     "PassVerifier",
+    "PeopleChanged",
     "PersonIn",
     "PersonOut",
+    "PreparedCrossing",
     "add_checkpoint",
     "checkpoint_of_venue",
     "counts_by_hour",
@@ -391,6 +503,8 @@ __all__ = [
     "list_crossings",
     "normalise_plate",
     "people_of",
+    "prepare_crossing",
     "record_crossing",
+    "store_crossing",
     "stored_crossing",
 ]

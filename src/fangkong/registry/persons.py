@@ -22,6 +22,16 @@ _BY_HASH = select(persons.c.doc_hash, persons.c.id).where(
 _INSERT = persons.insert().returning(persons.c.id)
 
 
+def ids_by_document(conn: Connection, people: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    """The registry ids of ``people`` (sealed rows) by sealed document, None for a person
+    the registry lacks (read only: a caller decides before it creates)."""
+    hashes = [bytes(p["doc_hash"]) for p in people]
+    found = (
+        {bytes(h): int(i) for h, i in conn.execute(_BY_HASH, {"hashes": hashes})} if hashes else {}
+    )
+    return [found.get(h) for h in hashes]
+
+
 def find_or_create_by_document(
     conn: Connection, people: Sequence[Mapping[str, Any]], residence_codes: Sequence[str],
     at: datetime,
