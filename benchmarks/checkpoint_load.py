@@ -54,7 +54,7 @@ def prepare_crossings(
     from fangkong.clock import now as utcnow
     from fangkong.identity.sealing import Sealer
     from fangkong.keys import ServerKeys
-    from fangkong.logistics.checkpoints import CheckpointIn, add_checkpoint
+    from fangkong.logistics.crossings import CheckpointIn, add_checkpoint  # main too
     from fangkong.passes.rules import PassRules
     from fangkong.passes.service import DriverIn, PassRequest, issue
     from fangkong.passes.token import issue_token
