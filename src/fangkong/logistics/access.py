@@ -217,6 +217,7 @@ def record_device(
         got = prepare_crossing(
             conn, crossing, at=call.now(), actor=call.actor.name, via=via, rules=rules,
             sealer=codes.sealer, verify_pass=verify_pass, tz=codes.tz, create=False,
+            checkpoint=cp,
         )  # fmt: skip
     if isinstance(got, CrossingOut):
         return got

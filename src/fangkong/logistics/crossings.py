@@ -194,18 +194,22 @@ def prepare_crossing(
     verify_pass: PassVerifier | None = None,
     tz: ZoneInfo | None = None,
     create: bool = True,
+    checkpoint: Row[Any] | None = None,
 ) -> PreparedCrossing | CrossingOut:
     """Check, look up and decide one crossing (everything ``record_crossing`` does before
     it writes the crossing): the stored outcome if (checkpoint, ref) was sent before. With
     ``create`` the people the registry lacks are created first (the full path, inside its
     write transaction); without, nothing is written and a person the registry lacks is
     decided as a new one is — no code, no test of ours, on no pass — under a placeholder
-    id (negative: no row has it), and created when the crossing is stored."""
+    id (negative: no row has it), and created when the crossing is stored. ``checkpoint``:
+    the crossing's checkpoint row when the caller has read it already."""
     tz = tz or default_tz()
     bad = _problems(crossing, rules, at)
     if bad:
         raise _invalid(crossing, bad)
-    cp = get_checkpoint(conn, crossing.checkpoint_code)
+    cp = checkpoint
+    if cp is None or cp.code != crossing.checkpoint_code:
+        cp = get_checkpoint(conn, crossing.checkpoint_code)
     plate = normalise_plate(crossing.plate)
     sealed, bad = _sealed_people(crossing, sealer, at.astimezone(tz).date())
     if bad:
