@@ -22,6 +22,7 @@ The pass is verified by one call: passes' ``check_pass`` (``verifier``).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import threading
@@ -64,7 +65,36 @@ from fangkong.store.tx import write_transaction
 # timeout: "database is locked"); and the server's processes queue in the kernel, on the
 # scan writers' turn (a flock the scan batches of every process take too: measured with
 # two workers, p99 fell from ~3 s to ~0.5 s). PostgreSQL writes crossings in parallel.
-_ONE_WRITER = threading.Lock()
+
+
+class _InOrder:
+    """A lock handed to its waiters first come, first served (``threading.Lock`` is not:
+    a thread that releases and asks again often wins, and under load — sampled crossings
+    holding the turn back to back — the crossing writer could wait for seconds)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._waiting: collections.deque[threading.Event] = collections.deque()
+        self._held = False
+
+    def __enter__(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            mine = threading.Event()
+            self._waiting.append(mine)
+        mine.wait()  # set by the holder's release: the lock is handed over, still held
+
+    def __exit__(self, *exc: object) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._held = False
+
+
+_ONE_WRITER = _InOrder()
 _TURNS: dict[str, WriterTurn] = {}
 
 
