@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/checkpoint_load.py [--people 5000] [--requests 20000]
         [--duration 15] [--concurrency 24] [--workers 2] [--checkpoints 4] [--passes 200]
+        [--sampled-share 0.1]
 
 The approach of ``benchmarks/scan_load.py`` (its helpers are imported, not copied):
 
@@ -14,8 +15,9 @@ The approach of ``benchmarks/scan_load.py`` (its helpers are imported, not copie
 2. Crossings are prepared: a lorry through one of the checkpoints with 1–4 people (its
    driver and 0–3 passengers from the registry, by resident ID number), half of them
    showing their pass's QR text (verified on the hot path), each person with a negative
-   test shown (20 h old: 互认) but every tenth (sampled there: 即采即走, a tube through
-   testing's collection). A distinct ``ref`` each.
+   test shown (20 h old: 互认) but every tenth (``--sampled-share``: sampled there:
+   即采即走, a tube through testing's collection — the full path, where the other
+   crossings are group-committed). A distinct ``ref`` each.
 3. ``fangkong serve --workers N`` on a free port; phases ``GET /health``, ``POST
    /api/v1/scan`` and ``POST /api/v1/crossings`` with the load generator of scan_load (wrk
    when installed, else httpx processes).
@@ -41,7 +43,7 @@ import scan_load as sl
 
 
 def prepare_crossings(
-    home: Path, want: int, checkpoints: int, passes: int
+    home: Path, want: int, checkpoints: int, passes: int, sampled_share: float = 0.1
 ) -> tuple[list[dict[str, Any]], int]:
     """Checkpoints, device tokens and passes in ``home``'s database; the crossing bodies
     and how many people they carry."""
@@ -52,7 +54,7 @@ def prepare_crossings(
     from fangkong.clock import now as utcnow
     from fangkong.identity.sealing import Sealer
     from fangkong.keys import ServerKeys
-    from fangkong.logistics.crossings import CheckpointIn, add_checkpoint
+    from fangkong.logistics.crossings import CheckpointIn, add_checkpoint  # main too
     from fangkong.passes.rules import PassRules
     from fangkong.passes.service import DriverIn, PassRequest, issue
     from fangkong.passes.token import issue_token
@@ -119,8 +121,9 @@ def prepare_crossings(
         others = [p for k, p in enumerate(others) if p["id_number"] != driver["id_number"]
                   and p not in others[:k]]  # fmt: skip
         crew = [dict(driver, role="driver")] + [dict(p, role="passenger") for p in others]
+        every = round(1 / sampled_share) if sampled_share > 0 else 0
         for k, p in enumerate(crew):
-            if (i + k) % 10:  # every tenth person shows no test: sampled at the checkpoint
+            if not every or (i + k) % every:  # every tenth shows no test: sampled there
                 p["negative_test_at"] = shown
         carried += len(crew)
         body: dict[str, Any] = {
@@ -147,13 +150,17 @@ def main() -> int:
     sl.load_arguments(parser, 20000)
     parser.add_argument("--checkpoints", type=int, default=4)
     parser.add_argument("--passes", type=int, default=200)
+    parser.add_argument("--sampled-share", type=float, default=0.1,
+                        help="share of people without a test (sampled: the full path)")  # fmt: skip
     args = parser.parse_args()
 
     home = args.home or Path(tempfile.mkdtemp(prefix="fk-checkpoint-load-"))
     home.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     scans = sl.prepare(home, args.people, args.seed, args.requests, "token")
-    crossings, carried = prepare_crossings(home, args.requests, args.checkpoints, args.passes)
+    crossings, carried = prepare_crossings(
+        home, args.requests, args.checkpoints, args.passes, args.sampled_share
+    )
     print(f"prepared {len(scans)} scans and {len(crossings)} crossings ({carried} people) in "
           f"{time.perf_counter() - t0:.1f} s ({home})", file=sys.stderr)  # fmt: skip
     port = sl.free_port()
@@ -195,6 +202,7 @@ def main() -> int:
     health, scan, crossing = rows
     figures = {"health": health, "scan": scan, "crossing": crossing, "missing": len(missing),
                "people_per_crossing": carried / max(1, len(crossings) + len(warm)),
+               "sampled_share": args.sampled_share,
                "concurrency": args.concurrency, "workers": args.workers, "load": args.load,
                "cpus": os.cpu_count(), "load_average": os.getloadavg()}  # fmt: skip
     if args.json:

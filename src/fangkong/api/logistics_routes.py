@@ -5,7 +5,10 @@ Thin: parse (bounded: plate, region codes, at most 60 people parsed and the pack
 ``max_people`` checked by the service, the device's time within its window), call
 ``fangkong.logistics.access``, answer. A device (token scope ``checkpoint``, right
 ``logistics.crossing``) records at the checkpoint of its venue; the same ``ref`` sent
-again answers the stored outcome (``created`` false) and writes nothing.
+again answers the stored outcome (``created`` false) and writes nothing. A device's single
+crossing (bearer token, JSON) is answered in front of the middleware by
+``crossing_endpoint.CrossingEndpoint`` with this module's models; the route below answers
+the rest and documents the endpoint.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from fangkong.errors import FangkongError
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.http.problems import field_errors, negotiate, status_of
 from fangkong.logistics import access
-from fangkong.logistics.crossings import CrossingIn, CrossingOut, PersonIn
+from fangkong.logistics.crossing_input import CrossingIn, CrossingOut, PersonIn
 
 logistics_api = APIRouter(prefix="/api/v1/crossings", tags=["logistics"])
 

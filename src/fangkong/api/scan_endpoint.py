@@ -145,7 +145,7 @@ class ScanEndpoint:
         return actor
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int = MAX_BODY, model: str = "ScanIn") -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -154,10 +154,10 @@ async def _read_body(receive: Receive) -> bytes:
             break
         chunk: Any = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > limit:
             raise ValidationError.from_exception_data(
-                "ScanIn", [{"type": "too_long", "loc": (), "input": "", "ctx": {
-                    "field_type": "Body", "min_length": 0, "max_length": MAX_BODY,
+                model, [{"type": "too_long", "loc": (), "input": "", "ctx": {
+                    "field_type": "Body", "min_length": 0, "max_length": limit,
                     "actual_length": size}}],
             )  # fmt: skip
         chunks.append(chunk)

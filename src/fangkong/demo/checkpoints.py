@@ -9,7 +9,7 @@ the services the device API, the files and the pages call:
 1. **set-up** (once, before the arrivals desk builds its teams): every twin checkpoint
    without a venue of the registry gets one (imported like the registry's own: a
    ``checkpoint`` venue, so the arrivals closed loop has a point to hand drivers over
-   at), then ``logistics.crossings.add_checkpoint``; the key-freight vehicles' passes
+   at), then ``logistics.checkpoints.add_checkpoint``; the key-freight vehicles' passes
    (the drivers the twin says hold one) issued through ``passes.service.issue`` on the
    province's first day, one driver each, the route the driver's home → the province's
    cities;
@@ -54,13 +54,9 @@ from fangkong.command.tasks import escalate_kind
 from fangkong.errors import BadInput
 from fangkong.files import private_dir
 from fangkong.healthcode.context import CodeContext
-from fangkong.logistics.crossings import (
-    CheckpointIn,
-    CrossingIn,
-    PersonIn,
-    add_checkpoint,
-    record_crossing,
-)
+from fangkong.logistics.checkpoints import CheckpointIn, add_checkpoint
+from fangkong.logistics.crossing_input import CrossingIn, PersonIn
+from fangkong.logistics.crossings import record_crossing
 from fangkong.logistics.rules import LogisticsRules
 from fangkong.passes.rules import PassRules
 from fangkong.passes.service import DriverIn, PassRequest, issue

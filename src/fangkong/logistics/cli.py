@@ -55,7 +55,7 @@ def add_command(
 ) -> None:
     """Add a checkpoint (the same again changes nothing)."""
     from fangkong.logistics.access import add
-    from fangkong.logistics.crossings import CheckpointIn
+    from fangkong.logistics.checkpoints import CheckpointIn
 
     cfg = settings()
     with database(cfg) as engine:

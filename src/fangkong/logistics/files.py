@@ -28,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fangkong.errors import BadInput, FangkongError, InvalidFields, Problem
-from fangkong.logistics.crossings import CrossingIn, PersonIn
+from fangkong.logistics.crossing_input import CrossingIn, PersonIn
 
 COLUMNS = (
     "checkpoint", "ref", "at", "direction", "plate", "vehicle_kind", "cargo_class",

@@ -22,6 +22,30 @@ _BY_HASH = select(persons.c.doc_hash, persons.c.id).where(
 _INSERT = persons.insert().returning(persons.c.id)
 
 
+# a vehicle's few people: one statement per count, compiled once (an expanding IN is
+# rendered again at every execution, which cost a checkpoint's lookup more than SQLite)
+_BY_FEW = [
+    select(persons.c.doc_hash, persons.c.id).where(
+        persons.c.doc_hash.in_([bindparam(f"h{i}") for i in range(n)])
+    )
+    for n in range(9)
+]
+
+
+def ids_by_document(conn: Connection, people: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    """The registry ids of ``people`` (sealed rows) by sealed document, None for a person
+    the registry lacks (read only: a caller decides before it creates)."""
+    hashes = [bytes(p["doc_hash"]) for p in people]
+    if not hashes:
+        return []
+    if len(hashes) < len(_BY_FEW):
+        rows = conn.execute(_BY_FEW[len(hashes)], {f"h{i}": h for i, h in enumerate(hashes)})
+    else:
+        rows = conn.execute(_BY_HASH, {"hashes": hashes})
+    found = {bytes(h): int(i) for h, i in rows}
+    return [found.get(h) for h in hashes]
+
+
 def find_or_create_by_document(
     conn: Connection, people: Sequence[Mapping[str, Any]], residence_codes: Sequence[str],
     at: datetime,
@@ -31,12 +55,11 @@ def find_or_create_by_document(
     the registry lacks is created from the row's identity fields, living in the matching
     ``residence_codes`` entry, occupation ``other`` (arrivals registers travellers so).
     Returns the ids in the order of ``people`` and how many persons were created."""
-    hashes = [p["doc_hash"] for p in people]
-    found = (
-        {bytes(h): int(i) for h, i in conn.execute(_BY_HASH, {"hashes": list(hashes)})}
-        if hashes
-        else {}
-    )
+    found = {
+        bytes(p["doc_hash"]): pid
+        for p, pid in zip(people, ids_by_document(conn, people), strict=True)
+        if pid is not None
+    }
     created = 0
     out = []
     for p, residence in zip(people, residence_codes, strict=True):

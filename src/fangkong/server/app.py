@@ -27,6 +27,7 @@ from fangkong.api.alerts_routes import alerts_api
 from fangkong.api.arrivals_routes import arrivals_api
 from fangkong.api.care_routes import care_api
 from fangkong.api.command_routes import command_api
+from fangkong.api.crossing_endpoint import CrossingEndpoint
 from fangkong.api.healthcode_routes import healthcode_api
 from fangkong.api.logistics_routes import logistics_api
 from fangkong.api.passes_routes import passes_api
@@ -196,13 +197,15 @@ def _install_openapi(app: FastAPI) -> None:
 
 
 class FangkongApp(FastAPI):
-    """The FastAPI app with the scan endpoint in front of its middleware: a device's
-    ``POST /api/v1/scan`` — the busiest request by far — skips the middleware stack and
-    routing (``scan_endpoint.ScanEndpoint`` adds the security headers itself)."""
+    """The FastAPI app with the scan and crossing endpoints in front of its middleware: a
+    device's ``POST /api/v1/scan`` — the busiest request by far — and a checkpoint
+    device's ``POST /api/v1/crossings`` skip the middleware stack and routing
+    (``scan_endpoint.ScanEndpoint``, ``crossing_endpoint.CrossingEndpoint`` add the
+    security headers themselves)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._front = ScanEndpoint(super().__call__)
+        self._front = ScanEndpoint(CrossingEndpoint(super().__call__))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self

@@ -22,9 +22,11 @@ from fangkong.errors import BadInput, Conflict, FangkongError, FieldProblem, Inv
 from fangkong.http.context import check_csrf
 from fangkong.http.deps import CallDep, Ctx
 from fangkong.logistics import access
-from fangkong.logistics.crossings import CHECKPOINT_SORTS, CROSSING_SORTS, CrossingIn, PersonIn
+from fangkong.logistics.checkpoints import CHECKPOINT_SORTS
+from fangkong.logistics.crossing_input import CrossingIn, PersonIn
 from fangkong.logistics.model import CARGO_CLASSES, DIRECTIONS, VEHICLE_KINDS
 from fangkong.logistics.rules import LogisticsRules
+from fangkong.logistics.stored import CROSSING_SORTS
 from fangkong.web import forms, listing
 from fangkong.web.pages import page, page_lang, session_csrf_basis
 

@@ -1,0 +1,144 @@
+"""Group commit for the plain crossings (通行记录合并提交): those whose outcome stores only
+the crossing and its people — passed, released without sampling, turned back.
+
+A request decides its crossing outside the write turn (``crossings.prepare_crossing``
+without ``create``, on a read connection), then waits here; one thread writes every
+crossing waiting into one transaction under the writer's turn, commits once, and answers
+each request after that commit::
+
+    request: prepare (read) ─▶ queue ─▶ writer: (turn) BEGIN
+    request: prepare (read) ─▶   │        per crossing: (checkpoint, ref) stored? → replay
+    request: prepare (read) ─▶   │                      else store_crossing (people the
+                                 ▼                      registry lacks created by registry)
+                                          COMMIT ─▶ every waiting request answers
+
+A crossing stored meanwhile under the same (checkpoint, ref) answers as a replay (its
+stored outcome, or the conflict); a person who appeared in the registry since the
+crossing was decided, or a failed commit, answers :class:`Redo` — the request then takes
+the full path (``access.record``), which decides and stores in one transaction. Nobody is
+answered before the commit that holds their crossing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine
+
+from fangkong.errors import FangkongError
+from fangkong.identity.sealing import Sealer
+from fangkong.logistics.crossing_input import CrossingOut
+from fangkong.logistics.crossings import PeopleChanged, PreparedCrossing, store_crossing
+from fangkong.logistics.rules import LogisticsRules
+from fangkong.logistics.stored import _STORED, _replayed
+
+Turn = Callable[[], contextlib.AbstractContextManager[object]]
+Answer = CrossingOut | BaseException
+log = logging.getLogger(__name__)
+
+
+class Redo(Exception):
+    """The crossing was not stored here: record it on the full path."""
+
+
+@dataclass
+class _Waiting:
+    prepared: PreparedCrossing
+    rules: LogisticsRules
+    done: threading.Event
+    answer: Answer | None = None
+
+
+class CrossingWriter:
+    """One writer thread per process (started on demand, ending when idle for
+    ``idle_s``) writing up to ``max_batch`` waiting crossings per transaction; ``turn``
+    is taken around each transaction (on SQLite the process's and the server's writers'
+    turn, so crossings queue with the scans and the full path, never in SQLite's busy
+    handler). A batch holds the turn — the other server process waits — while its thread
+    competes for the GIL with the request threads at every statement, so batches are kept
+    small (16: measured, 64 let the p99 reach 2.6 s in some runs)."""
+
+    def __init__(self, engine: Engine, sealer: Sealer, turn: Turn, *, max_batch: int = 16,
+                 idle_s: float = 5.0) -> None:  # fmt: skip
+        self.engine = engine
+        self.sealer = sealer
+        self.turn = turn
+        self.max_batch = max_batch
+        self.idle_s = idle_s
+        self.batches = 0  # for tests and benchmarks: commits made, crossings written
+        self.written = 0
+        self._queue: queue.SimpleQueue[_Waiting] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, prepared: PreparedCrossing, rules: LogisticsRules) -> CrossingOut:
+        """Wait for the commit holding ``prepared`` (a plain crossing): its outcome, or
+        the refusal raised (a conflicting replay), or :class:`Redo`."""
+        if not prepared.plain:
+            raise Redo(prepared.crossing.ref)
+        waiting = _Waiting(prepared, rules, threading.Event())
+        with self._lock:
+            self._queue.put(waiting)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="crossing-writer", daemon=True
+                )
+                self._thread.start()
+        waiting.done.wait()
+        if isinstance(waiting.answer, BaseException):
+            raise waiting.answer
+        assert waiting.answer is not None  # noqa: S101 - set before done
+        return waiting.answer
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=self.idle_s)
+            except queue.Empty:
+                with self._lock:  # submit() puts under this lock: nothing is stranded
+                    if self._queue.empty():
+                        self._thread = None
+                        return
+                continue
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write(batch)
+
+    def _write(self, batch: list[_Waiting]) -> None:
+        try:
+            with (
+                self.turn(),
+                self.engine.connect().execution_options(write=True) as conn,
+                conn.begin(),
+            ):
+                answers = [self._one(conn, w) for w in batch]
+            self.batches += 1
+            self.written += sum(1 for a in answers if isinstance(a, CrossingOut) and a.created)
+        except Exception as exc:  # the commit failed: nobody is acknowledged, all redone
+            log.warning("crossing batch of %d not committed, redone one by one: %r",
+                        len(batch), exc)  # fmt: skip
+            answers = [Redo(str(exc)[:200]) for _ in batch]
+        for waiting, answer in zip(batch, answers, strict=True):
+            waiting.answer = answer
+            waiting.done.set()
+
+    def _one(self, conn: Connection, w: _Waiting) -> Answer:
+        p = w.prepared
+        old = conn.execute(_STORED, {"cp": p.checkpoint.code, "ref": p.crossing.ref}).first()
+        try:
+            if old is not None:  # stored since it was decided (another process, a resend)
+                return _replayed(conn, old, p.crossing, p.plate, p.sealed, w.rules)
+            return store_crossing(conn, p, rules=w.rules, sealer=self.sealer)
+        except PeopleChanged:
+            return Redo(p.crossing.ref)
+        except FangkongError as exc:
+            return exc
