@@ -76,7 +76,7 @@ def put(conn: Connection, table: Table, **given: Any) -> int:
         if column.name in row or column.nullable:
             continue
         serial = column.autoincrement is not False and len(table.primary_key) == 1
-        if column.primary_key and serial and type(column.type).__name__ == "Integer":
+        if column.primary_key and serial and isinstance(column.type, sa.Integer):  # BigId too
             continue
         if column.default is not None or column.server_default is not None:
             continue
