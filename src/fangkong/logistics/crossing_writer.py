@@ -137,7 +137,12 @@ class CrossingWriter:
         try:
             if old is not None:  # stored since it was decided (another process, a resend)
                 return _replayed(conn, old, p.crossing, p.plate, p.sealed, w.rules)
-            return store_crossing(conn, p, rules=w.rules, sealer=self.sealer)
+            if all(pid is not None for pid in p.known):  # writes only its own rows
+                return store_crossing(conn, p, rules=w.rules, sealer=self.sealer)
+            # it creates persons first: a refusal after that must not leave them in the
+            # batch's transaction
+            with conn.begin_nested():
+                return store_crossing(conn, p, rules=w.rules, sealer=self.sealer)
         except PeopleChanged:
             return Redo(p.crossing.ref)
         except FangkongError as exc:
