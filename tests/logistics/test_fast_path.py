@@ -1,5 +1,6 @@
 """A checkpoint device's fast path (``access.record_device``: decided on a read connection,
-plain outcomes group-committed by ``crossing_writer``) against the full path
+outcomes that hand nobody over group-committed by ``crossing_writer``, samples collected
+there) against the full path
 (``access.record``): the same rows and the same answers for the same crossing, replays,
 a duplicate ref sent at once stored once, and sampling / the closed loop still done.
 Both backends."""
@@ -20,6 +21,7 @@ from fangkong.api.logistics_routes import result
 from fangkong.auth.devices import device_actor, issue_device_token
 from fangkong.auth.guard import Call
 from fangkong.auth.model import cli_actor
+from fangkong.healthcode.tables import health_codes, person_facts
 from fangkong.logistics import access
 from fangkong.logistics.crossing_input import CrossingIn, CrossingOut
 from fangkong.logistics.tables import crossing_people, crossings
@@ -68,6 +70,8 @@ def _rows(engine: Engine, after: tuple[int, int]) -> dict[str, list[tuple[Any, .
     after_person, after_audit = after
     person_cols = [c for c in persons.c if not c.name.endswith("_sealed")]
     audit_cols = [c for c in audit_log.c if c.name not in ("seq", "row_hash", "prev_hash")]
+    fact_cols = [c for c in person_facts.c if c.name != "id"]
+    code_cols = [c for c in health_codes.c if c.name != "qr_ref"]
     with engine.connect() as conn:
         return {
             "crossings": [
@@ -81,6 +85,29 @@ def _rows(engine: Engine, after: tuple[int, int]) -> dict[str, list[tuple[Any, .
                 tuple(r)
                 for r in conn.execute(
                     select(*person_cols).where(persons.c.id > after_person).order_by(persons.c.id)
+                )
+            ],
+            "tubes": [tuple(r) for r in conn.execute(select(tubes).order_by(tubes.c.id))],
+            "members": [
+                tuple(r)
+                for r in conn.execute(
+                    select(tube_members).order_by(tube_members.c.tube_id, tube_members.c.person_id)
+                )
+            ],
+            "facts": [
+                tuple(r)
+                for r in conn.execute(
+                    select(*fact_cols)
+                    .where(person_facts.c.person_id > after_person)
+                    .order_by(person_facts.c.person_id, person_facts.c.client_event_id)
+                )
+            ],
+            "codes": [
+                tuple(r)
+                for r in conn.execute(
+                    select(*code_cols)
+                    .where(health_codes.c.person_id > after_person)
+                    .order_by(health_codes.c.person_id)
                 )
             ],
             "audit": [
@@ -113,6 +140,8 @@ def _crossings_to_compare() -> list[CrossingIn]:
             plate="冀B54321",
             cargo_class="ordinary",
         ),
+        # a driver without a test, sampled there (即采即走): a tube, a pending test, codes
+        crossing("same-3", [person(13)], plate="冀C11111"),
     ]
 
 
@@ -126,14 +155,18 @@ def test_the_fast_and_the_full_path_store_the_same_rows(
     for c in _crossings_to_compare():
         fast_answers.append(access.record_device(fast_call, fast_world.w.codes, c))
         full_answers.append(access.record(full_call, full_world.w.codes, c))
-    assert [a.outcome for a in fast_answers] == ["passed", "passed"]
+    assert [a.outcome for a in fast_answers] == ["passed", "passed", "sampled_released"]
     assert fast_answers == full_answers
+    # all three group-committed: the sampled one too (not sent back to the full path)
+    assert access.writer_for(province, fast_world.w.codes).written == 3
     for lang in ("zh", "en"):
         assert [result(a, lang) for a in fast_answers] == [result(a, lang) for a in full_answers]
     fast_rows, full_rows = _rows(province, marks[0]), _rows(other_province, marks[1])
-    assert len(fast_rows["crossings"]) == 2
-    assert len(fast_rows["people"]) == 3
-    assert len(fast_rows["persons"]) == 2  # the two drivers the registry lacked
+    assert len(fast_rows["crossings"]) == 3
+    assert len(fast_rows["people"]) == 4
+    assert len(fast_rows["persons"]) == 3  # the three drivers the registry lacked
+    assert len(fast_rows["tubes"]) == len(fast_rows["members"]) == 1
+    assert fast_rows["codes"], "the sampled driver's code evaluated"
     assert fast_rows == full_rows
     assert fast_rows["audit"] == []  # a device's crossing is its own record, on both paths
 

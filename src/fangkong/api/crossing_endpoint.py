@@ -6,10 +6,11 @@ answers crossings sent with a bearer token itself — the same body model, auth 
 device's token: scope ``checkpoint``, right ``logistics.crossing``), answer body, status
 codes, problems and security headers — in front of FastAPI's middleware and routing::
 
-    body (≤ MAX_BODY) ─▶ CrossingBody (pydantic) ─▶ device_actor (every request: a revoked
-         token is refused at once) ─▶ access.record_device in a worker thread (decide on a
-         read connection; plain outcomes group-committed; sampling and the closed loop on
-         the full path) ─▶ CrossingResult JSON
+    body (≤ MAX_BODY) ─▶ CrossingBody (pydantic) ─▶ device (cached as for scans: a
+         revoked token is refused at most ``device_cache.DEVICE_CACHE_S`` seconds late)
+         ─▶ access.record_device in a worker thread (decide on a read connection; plain
+         and sampling outcomes group-committed; the closed loop on the full path)
+         ─▶ CrossingResult JSON
 
 A device's crossing writes no audit row on either path (the crossing row names the device
 and is the record, as a scan is).
@@ -26,9 +27,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fangkong.api.device_cache import DeviceCache
 from fangkong.api.logistics_routes import CrossingBody, crossing_in, result
 from fangkong.api.scan_endpoint import _read_body
-from fangkong.auth.devices import device_actor
 from fangkong.auth.guard import Call
 from fangkong.errors import FangkongError
 from fangkong.http import problems
@@ -49,6 +50,7 @@ class CrossingEndpoint:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.devices = DeviceCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _ours(scope):
@@ -63,7 +65,9 @@ class CrossingEndpoint:
         address = client[0] if client else "unknown"
         try:
             body = _body(await _read_body(receive, MAX_BODY, "CrossingBody"))
-            payload = await anyio.to_thread.run_sync(_record, ctx, token, body, address, lang)
+            payload = await anyio.to_thread.run_sync(
+                _record, ctx, self.devices, token, body, address, lang
+            )
         except FangkongError as exc:
             error = problems.from_error(exc, lang, CROSSING_PATH)
             await error(scope, receive, with_api_headers(send, https))
@@ -114,8 +118,10 @@ def _body(raw: bytes) -> CrossingBody:
         raise RequestValidationError(errors) from exc
 
 
-def _record(ctx: AppContext, token: str, body: CrossingBody, address: str, lang: str) -> bytes:
-    actor = device_actor(ctx.engine, token)  # raises for unknown, revoked, expired
+def _record(
+    ctx: AppContext, devices: DeviceCache, token: str, body: CrossingBody, address: str, lang: str
+) -> bytes:
+    actor = devices.actor(ctx.engine, token)  # raises for unknown, revoked, expired
     call = Call(engine=ctx.engine, key=ctx.keys.audit, actor=actor, address=address,
                 tz=ctx.settings.tz)  # fmt: skip
     got = access.record_device(call, ctx.codes, crossing_in(body), via="api",

@@ -14,15 +14,14 @@ injection and — on SQLite — no thread per request::
 The same on PostgreSQL (issue 21: a transaction per scan in a worker thread reached 0.2×
 SQLite's scans/s); without a writer (an app built so in tests) the scan runs in a worker
 thread. A device token revoked or expired is refused at most
-``DEVICE_CACHE_S`` seconds late (the cache keeps an actor no longer than its token's
-expiry); unknown tokens are never cached.
+``device_cache.DEVICE_CACHE_S`` seconds late (the cache keeps an actor no longer than
+its token's expiry); unknown tokens are never cached.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import weakref
 from typing import Any
 
@@ -31,10 +30,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fangkong import clock
+from fangkong.api.device_cache import DeviceCache
 from fangkong.api.routes import SCAN_BODY_MALFORMED, SCAN_PATH, ScanIn, ScanOut
-from fangkong.auth.devices import device_actor
-from fangkong.auth.model import Actor
 from fangkong.errors import FangkongError
 from fangkong.healthcode.access import ScanRequest, prepare_at_venue, scan_at_venue
 from fangkong.healthcode.scan_verdict import ScanVerdict
@@ -42,7 +39,6 @@ from fangkong.http import problems
 from fangkong.http.context import AppContext
 from fangkong.http.headers import api_headers, with_api_headers
 
-DEVICE_CACHE_S = 30.0
 # PostgreSQL: threads per process that read for scans (each with its own connection).
 # Measured with benchmarks/scan_load.py --backend postgres (issue 21), alternating runs:
 # 4 threads 914–1,241 scans/s, anyio's default 40 threads 802–943 (fewer threads
@@ -60,7 +56,7 @@ class ScanEndpoint:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._devices: dict[str, tuple[float, Actor]] = {}
+        self._devices = DeviceCache()
         self._limiters: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, anyio.CapacityLimiter
         ] = weakref.WeakKeyDictionary()
@@ -103,7 +99,7 @@ class ScanEndpoint:
 
     async def _scan(self, ctx: AppContext, token: str, body: bytes, lang: str) -> bytes:
         scan_in = ScanIn.model_validate_json(body)
-        actor = self._device(ctx, token)
+        actor = self._devices.actor(ctx.engine, token)
         scan = ScanRequest(scan_in.venue_code, scan_in.device_time, scan_in.event_id,
                            scan_in.token, scan_in.id_number, scan_in.zone)  # fmt: skip
         writer = ctx.scan_writer
@@ -131,18 +127,6 @@ class ScanEndpoint:
         if limiter is None:
             limiter = self._limiters[loop] = anyio.CapacityLimiter(PG_READ_THREADS)
         return limiter
-
-    def _device(self, ctx: AppContext, token: str) -> Actor:
-        now = time.monotonic()
-        hit = self._devices.get(token)
-        if hit is not None and now < hit[0]:
-            return hit[1]
-        actor = device_actor(ctx.engine, token)  # raises for unknown, revoked, expired
-        left = (actor.expires_at - clock.wall()).total_seconds() if actor.expires_at else 0.0
-        if len(self._devices) > 10_000:
-            self._devices.clear()
-        self._devices[token] = (now + min(DEVICE_CACHE_S, max(left, 0.0)), actor)
-        return actor
 
 
 async def _read_body(receive: Receive, limit: int = MAX_BODY, model: str = "ScanIn") -> bytes:

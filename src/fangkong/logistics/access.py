@@ -30,6 +30,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row
@@ -143,12 +144,32 @@ def _prepared(codes: CodeContext, home: Path | None) -> tuple[LogisticsRules, Pa
     return got[1], got[2]
 
 
+CHECKPOINT_CACHE_S = 5.0  # a device's checkpoint row, read again after this long
+_DEVICE_CHECKPOINTS: dict[tuple[int, str | None], tuple[float, Engine, Row[Any]]] = {}
+
+
+def _device_checkpoint(conn: Connection, engine: Engine, venue: str | None) -> Row[Any]:
+    """The checkpoint of a device's venue, remembered for ``CHECKPOINT_CACHE_S`` (its
+    devices send a crossing every few seconds each; a checkpoint's row changes seldom —
+    a change is seen that much later). A venue of no checkpoint is never remembered."""
+    key = (id(engine), venue)
+    now = monotonic()
+    hit = _DEVICE_CHECKPOINTS.get(key)
+    if hit is not None and hit[0] > now and hit[1] is engine:
+        return hit[2]
+    cp = checkpoint_of_venue(conn, venue)
+    if len(_DEVICE_CHECKPOINTS) > 10_000:
+        _DEVICE_CHECKPOINTS.clear()
+    _DEVICE_CHECKPOINTS[key] = (now + CHECKPOINT_CACHE_S, engine, cp)
+    return cp
+
+
 def _checkpoint_for(conn: Connection, call: Call, code: str) -> Row[Any]:
     """The checkpoint a caller records at: a device's own; a person's if inside their
     jurisdiction (else the NotFound of an absent one)."""
     actor = call.actor
     if actor.kind == "device":
-        cp = checkpoint_of_venue(conn, actor.venue_code)
+        cp = _device_checkpoint(conn, call.engine, actor.venue_code)
         if code and code != cp.code:
             raise Forbidden(
                 Problem(
@@ -218,11 +239,11 @@ def writer_for(engine: Engine, codes: CodeContext) -> CrossingWriter:
     """The process's crossing writer for ``engine`` (made on first use)."""
     with _WRITERS_LOCK:
         got = _WRITERS.get(id(engine))
-        if got is None or got.engine is not engine or got.sealer is not codes.sealer:
+        if got is None or got.engine is not engine or got.codes is not codes:
             if len(_WRITERS) > 64:
                 _WRITERS.clear()
             got = _WRITERS[id(engine)] = CrossingWriter(
-                engine, codes.sealer, functools.partial(_writing_on, engine)
+                engine, codes.sealer, functools.partial(_writing_on, engine), codes=codes
             )
         return got
 
@@ -233,9 +254,9 @@ def record_device(
 ) -> CrossingOut:  # fmt: skip
     """``record`` for a checkpoint's device, the same answer and the same rows, faster:
     the crossing is decided on a read connection (nothing locked, nothing written), a
-    replay answered from there, a plain outcome handed to the group-commit writer; a
-    crossing that samples or hands someone over — or that the writer sends back — is
-    recorded by ``record``."""
+    replay answered from there, any other outcome handed to the group-commit writer
+    (which collects the samples too); a crossing that hands someone to the closed loop —
+    or that the writer sends back — is recorded by ``record``."""
     call.require(LOGISTICS_CROSSING)
     if call.actor.kind != "device":
         return record(call, codes, crossing, via=via, home=home)
@@ -251,7 +272,7 @@ def record_device(
         )  # fmt: skip
     if isinstance(got, CrossingOut):
         return got
-    if got.plain:
+    if not got.hands_over:
         try:
             return (writer or writer_for(call.engine, codes)).submit(got, rules)
         except Redo:

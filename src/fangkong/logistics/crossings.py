@@ -176,6 +176,16 @@ class PreparedCrossing:
         """Stores only the crossing and its people: nobody sampled, nobody handed over."""
         return not any(o.sampled or o.closed_loop for o in self.outcome.people)
 
+    @property
+    def sampling(self) -> bool:
+        """Someone is sampled here (testing's collection: a tube, a pending test, codes)."""
+        return any(o.sampled for o in self.outcome.people)
+
+    @property
+    def hands_over(self) -> bool:
+        """Someone is handed to the closed loop (arrivals' manifest)."""
+        return any(o.closed_loop for o in self.outcome.people)
+
 
 class PeopleChanged(Exception):
     """A person the registry lacked when the crossing was decided is there now (made by
