@@ -265,6 +265,17 @@ def test_the_endpoint_answers_as_the_route_did(province: Engine, tmp_path: Path)
     assert wrong.json()["code"] == "logistics.crossing_invalid"
     nobody = client(app, authorization="Bearer nope").post("/api/v1/crossings", json=body)
     assert nobody.status_code == 401
+    # sampled there: answered after the writer's commit (awaited on the loop), tube stored
+    untested = {**body, "ref": "http-2",
+                "people": [{"id_number": person(52).id_number, "name": "司机52"}]}  # fmt: skip
+    sampled = device.post("/api/v1/crossings", json=untested)
+    assert sampled.status_code == 200, sampled.text
+    assert sampled.json()["outcome"] == "sampled_released"
+    barcode = sampled.json()["people"][0]["sample_barcode"]
+    with province.connect() as conn:
+        assert conn.execute(select(tubes.c.id).where(tubes.c.barcode == barcode)).first()
+    again = device.post("/api/v1/crossings", json=untested)
+    assert (again.status_code, again.json()["created"]) == (200, False)
 
 
 def crossing_from(body: dict[str, Any]) -> CrossingIn:

@@ -18,8 +18,12 @@ and is the record, as a scan is).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
 import json
 import logging
+import weakref
 from typing import Any
 
 import anyio
@@ -36,8 +40,15 @@ from fangkong.http import problems
 from fangkong.http.context import AppContext
 from fangkong.http.headers import api_headers, with_api_headers
 from fangkong.logistics import access
+from fangkong.logistics.crossing_input import CrossingIn, CrossingOut
+from fangkong.logistics.crossing_writer import Redo
+from fangkong.logistics.crossings import PreparedCrossing
+from fangkong.logistics.rules import LogisticsRules
 
 CROSSING_PATH = "/api/v1/crossings"
+# threads per process deciding crossings: fewer threads contend less for the GIL, and a
+# crossing waiting for its commit holds none (measured with benchmarks/checkpoint_load.py)
+CROSSING_THREADS = 4
 MAX_BODY = 256 * 1024  # 60 people with every field at its bound fit several times over
 _JSON = [(b"content-type", b"application/json")]
 log = logging.getLogger(__name__)
@@ -51,6 +62,9 @@ class CrossingEndpoint:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.devices = DeviceCache()
+        self._limiters: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, anyio.CapacityLimiter
+        ] = weakref.WeakKeyDictionary()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _ours(scope):
@@ -65,9 +79,7 @@ class CrossingEndpoint:
         address = client[0] if client else "unknown"
         try:
             body = _body(await _read_body(receive, MAX_BODY, "CrossingBody"))
-            payload = await anyio.to_thread.run_sync(
-                _record, ctx, self.devices, token, body, address, lang
-            )
+            payload = await self._answer(ctx, token, body, address, lang)
         except FangkongError as exc:
             error = problems.from_error(exc, lang, CROSSING_PATH)
             await error(scope, receive, with_api_headers(send, https))
@@ -85,6 +97,37 @@ class CrossingEndpoint:
         start = [*_JSON, *api_headers(https), length]
         await send({"type": "http.response.start", "status": 200, "headers": start})
         await send({"type": "http.response.body", "body": payload})
+
+    async def _answer(
+        self, ctx: AppContext, token: str, body: CrossingBody, address: str, lang: str
+    ) -> bytes:
+        """Decide in a worker thread (at most ``CROSSING_THREADS`` a loop), await the
+        group commit on the loop (no thread held while waiting), or record on the full
+        path in a worker thread."""
+        limiter = self._threads()
+        call, crossing, got, rules = await anyio.to_thread.run_sync(
+            _prepare, ctx, self.devices, token, body, address, limiter=limiter
+        )
+        out: CrossingOut | None = got if isinstance(got, CrossingOut) else None
+        if isinstance(got, PreparedCrossing) and not got.hands_over:
+            with contextlib.suppress(Redo):
+                out = await access.writer_for(ctx.engine, ctx.codes).submit_async(got, rules)
+        if out is None:
+            out = await anyio.to_thread.run_sync(
+                functools.partial(
+                    access.record, call, ctx.codes, crossing, via="api", home=ctx.settings.home
+                ),
+                limiter=limiter,
+            )
+        return result(out, lang).model_dump_json().encode()
+
+    def _threads(self) -> anyio.CapacityLimiter:
+        """This event loop's limiter of the threads that decide and record crossings."""
+        loop = asyncio.get_running_loop()
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(CROSSING_THREADS)
+        return limiter
 
 
 def _ours(scope: Scope) -> bool:
@@ -118,12 +161,13 @@ def _body(raw: bytes) -> CrossingBody:
         raise RequestValidationError(errors) from exc
 
 
-def _record(
-    ctx: AppContext, devices: DeviceCache, token: str, body: CrossingBody, address: str, lang: str
-) -> bytes:
+def _prepare(
+    ctx: AppContext, devices: DeviceCache, token: str, body: CrossingBody, address: str
+) -> tuple[Call, CrossingIn, PreparedCrossing | CrossingOut, LogisticsRules]:
     actor = devices.actor(ctx.engine, token)  # raises for unknown, revoked, expired
     call = Call(engine=ctx.engine, key=ctx.keys.audit, actor=actor, address=address,
                 tz=ctx.settings.tz)  # fmt: skip
-    got = access.record_device(call, ctx.codes, crossing_in(body), via="api",
-                               home=ctx.settings.home)  # fmt: skip
-    return result(got, lang).model_dump_json().encode()
+    crossing = crossing_in(body)
+    got, rules = access.prepare_device(call, ctx.codes, crossing, via="api",
+                                       home=ctx.settings.home)  # fmt: skip
+    return call, crossing, got, rules

@@ -52,7 +52,7 @@ from fangkong.logistics.checkpoints import (
 )
 from fangkong.logistics.crossing_input import CrossingIn, CrossingOut, PassVerifier
 from fangkong.logistics.crossing_writer import CrossingWriter, Redo
-from fangkong.logistics.crossings import prepare_crossing, record_crossing
+from fangkong.logistics.crossings import PreparedCrossing, prepare_crossing, record_crossing
 from fangkong.logistics.files import FileCrossing, row_error
 from fangkong.logistics.rules import LogisticsRules
 from fangkong.logistics.stored import list_crossings, people_of
@@ -248,18 +248,14 @@ def writer_for(engine: Engine, codes: CodeContext) -> CrossingWriter:
         return got
 
 
-def record_device(
+def prepare_device(
     call: Call, codes: CodeContext, crossing: CrossingIn, *, via: str = "api",
-    home: Path | None = None, writer: CrossingWriter | None = None,
-) -> CrossingOut:  # fmt: skip
-    """``record`` for a checkpoint's device, the same answer and the same rows, faster:
-    the crossing is decided on a read connection (nothing locked, nothing written), a
-    replay answered from there, any other outcome handed to the group-commit writer
-    (which collects the samples too); a crossing that hands someone to the closed loop —
-    or that the writer sends back — is recorded by ``record``."""
+    home: Path | None = None,
+) -> tuple[PreparedCrossing | CrossingOut, LogisticsRules]:  # fmt: skip
+    """A checkpoint device's crossing decided on a read connection (nothing locked,
+    nothing written): the stored outcome of a replay, or the crossing to store, with the
+    rules that decided it."""
     call.require(LOGISTICS_CROSSING)
-    if call.actor.kind != "device":
-        return record(call, codes, crossing, via=via, home=home)
     rules, verify_pass = _prepared(codes, home)
     with call.engine.connect() as conn:
         cp = _checkpoint_for(conn, call, crossing.checkpoint_code)
@@ -270,6 +266,22 @@ def record_device(
             sealer=codes.sealer, verify_pass=verify_pass, tz=codes.tz, create=False,
             checkpoint=cp,
         )  # fmt: skip
+    return got, rules
+
+
+def record_device(
+    call: Call, codes: CodeContext, crossing: CrossingIn, *, via: str = "api",
+    home: Path | None = None, writer: CrossingWriter | None = None,
+) -> CrossingOut:  # fmt: skip
+    """``record`` for a checkpoint's device, the same answer and the same rows, faster:
+    the crossing is decided on a read connection (``prepare_device``), a replay answered
+    from there, any other outcome handed to the group-commit writer (which collects the
+    samples too); a crossing that hands someone to the closed loop — or that the writer
+    sends back — is recorded by ``record``."""
+    call.require(LOGISTICS_CROSSING)
+    if call.actor.kind != "device":
+        return record(call, codes, crossing, via=via, home=home)
+    got, rules = prepare_device(call, codes, crossing, via=via, home=home)
     if isinstance(got, CrossingOut):
         return got
     if not got.hands_over:

@@ -22,6 +22,7 @@ answered before the commit that holds their crossing.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import queue
@@ -50,10 +51,25 @@ class Redo(Exception):
 
 @dataclass
 class _Waiting:
+    """A crossing waiting for its commit, answered once: by ``done`` (a thread waits) or
+    through ``future`` on ``loop`` (an event loop awaits: no thread held meanwhile)."""
+
     prepared: PreparedCrossing
     rules: LogisticsRules
-    done: threading.Event
+    done: threading.Event | None = None
     answer: Answer | None = None
+    future: asyncio.Future[CrossingOut] | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+def _settle(future: asyncio.Future[CrossingOut], answer: Answer) -> None:
+    """On the event loop: resolve the future (unless its client went away)."""
+    if future.done():
+        return
+    if isinstance(answer, BaseException):
+        future.set_exception(answer)
+    else:
+        future.set_result(answer)
 
 
 class CrossingWriter:
@@ -83,9 +99,32 @@ class CrossingWriter:
         """Wait for the commit holding ``prepared`` (a crossing handing nobody over; one
         sampling only with ``codes``): its outcome, or the refusal raised (a conflicting
         replay, a sample's barcode taken), or :class:`Redo`."""
+        self._check(prepared)
+        waiting = _Waiting(prepared, rules, threading.Event())
+        self._put(waiting)
+        assert waiting.done is not None  # noqa: S101 - made above
+        waiting.done.wait()
+        if isinstance(waiting.answer, BaseException):
+            raise waiting.answer
+        assert waiting.answer is not None  # noqa: S101 - set before done
+        return waiting.answer
+
+    def submit_async(
+        self, prepared: PreparedCrossing, rules: LogisticsRules
+    ) -> asyncio.Future[CrossingOut]:
+        """``submit`` for an event loop: the future resolves on the caller's loop after
+        the commit holding ``prepared`` (or with the refusal, or :class:`Redo`)."""
+        self._check(prepared)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[CrossingOut] = loop.create_future()
+        self._put(_Waiting(prepared, rules, future=future, loop=loop))
+        return future
+
+    def _check(self, prepared: PreparedCrossing) -> None:
         if prepared.hands_over or (prepared.sampling and self.codes is None):
             raise Redo(prepared.crossing.ref)
-        waiting = _Waiting(prepared, rules, threading.Event())
+
+    def _put(self, waiting: _Waiting) -> None:
         with self._lock:
             self._queue.put(waiting)
             if self._thread is None:
@@ -93,11 +132,6 @@ class CrossingWriter:
                     target=self._run, name="crossing-writer", daemon=True
                 )
                 self._thread.start()
-        waiting.done.wait()
-        if isinstance(waiting.answer, BaseException):
-            raise waiting.answer
-        assert waiting.answer is not None  # noqa: S101 - set before done
-        return waiting.answer
 
     def _run(self) -> None:
         while True:
@@ -133,7 +167,11 @@ class CrossingWriter:
             answers = [Redo(str(exc)[:200]) for _ in batch]
         for waiting, answer in zip(batch, answers, strict=True):
             waiting.answer = answer
-            waiting.done.set()
+            if waiting.done is not None:
+                waiting.done.set()
+            elif waiting.future is not None and waiting.loop is not None:
+                with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits there
+                    waiting.loop.call_soon_threadsafe(_settle, waiting.future, answer)
 
     def _one(self, conn: Connection, w: _Waiting) -> Answer:
         p = w.prepared
