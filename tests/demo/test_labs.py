@@ -21,14 +21,24 @@ from sqlalchemy import Engine, func, select
 from fangkong.demo.adapter import TwinAdapter
 from fangkong.demo.labs import RETEST_AFTER_HOURS, LabDesk
 from fangkong.errors import NotFound
+from fangkong.healthcode.codes import evaluate_person
 from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.qr import QrKeys
+from fangkong.healthcode.tables import health_codes, person_facts
+from fangkong.healthcode.writer import FactInput, write_facts
 from fangkong.identity.sealing import Sealer
 from fangkong.policy import load_pack
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
 from fangkong.testing.campaigns import create_campaign
-from fangkong.testing.samples import Sample, SampleInvalid, TubeConflict, collect, collect_many
+from fangkong.testing.samples import (
+    Sample,
+    SampleInvalid,
+    TubeConflict,
+    collect,
+    collect_many,
+    register_samples,
+)
 from fangkong.testing.schedules import PlannedOrder, insert_orders
 from fangkong.testing.tables import orders, results, tube_members, tubes
 from fangkong.tracing.tables import tracing_cases
@@ -198,3 +208,52 @@ def test_collect_many_refuses_all_or_nothing(world: World) -> None:
         collect_many(e, RULES, [_sample("NEW-4", list(range(1, 30)))], at=T0)
     with e.connect() as conn:
         assert conn.execute(select(func.count()).select_from(tubes)).scalar_one() == 1
+
+
+def test_register_samples_stamps_each_sample_and_evaluates_codes_as_collect(
+    world: World,
+) -> None:
+    """A batch of checkpoints' samples (each its own sampler and time): the same tubes,
+    members and pending facts as ``collect`` would write, each stamped with its own
+    sampler and time, and each member's code evaluated at its sample's time — the stored
+    code equal to evaluating the person again at that time."""
+
+    e, p = world.engine, world.people
+    with write_transaction(e) as conn:  # p[0] and p[1] in a testing group: facts recorded
+        for pid in p[:2]:
+            write_facts(conn, [(pid, FactInput("enrolment", T0 - timedelta(days=1), None,
+                                               {"group": "drivers"}, f"enrol-{pid}"))],
+                        recorded_by="t", now=T0)  # fmt: skip
+    stamps = [("device:1", T0 + timedelta(minutes=1)), ("device:2", T0 + timedelta(minutes=2)),
+              ("device:1", T0 + timedelta(minutes=3))]  # fmt: skip
+    batch = [(_sample(f"CK-{i}", [pid]), by, at)
+             for i, (pid, (by, at)) in enumerate(zip(p[:3], stamps, strict=True))]  # fmt: skip
+    with write_transaction(e) as conn:
+        got = register_samples(conn, RULES, batch, codes=world.codes)
+    assert (got.created, got.already) == (3, 0)
+    with e.connect() as conn:
+        facts = conn.execute(
+            select(person_facts.c.person_id, person_facts.c.recorded_by, person_facts.c.recorded_at)
+            .where(person_facts.c.client_event_id.like("sample-CK-%"))
+            .order_by(person_facts.c.person_id)
+        ).all()
+        codes = {
+            r.person_id: r
+            for r in conn.execute(select(health_codes).where(health_codes.c.person_id.in_(p[:3])))
+        }
+    # only the testing group's members get a pending test fact (as collect), each stamped
+    assert [(f.person_id, f.recorded_by, f.recorded_at) for f in facts] == [
+        (p[0], "device:1", stamps[0][1]),
+        (p[1], "device:2", stamps[1][1]),
+    ]
+    for pid, (_, at) in zip(p[:3], stamps, strict=True):
+        stored = codes[pid]
+        assert stored.evaluated_at == at
+        again = evaluate_person(e, world.codes, pid, at=at)
+        assert stored.colour == again.colour.label
+        assert stored.reasons == [r.as_json() for r in again.reasons]
+        assert stored.next_change_at == again.next_change_at
+    with write_transaction(e) as conn:  # sent again: nothing new; a barcode taken: refused
+        assert register_samples(conn, RULES, batch, codes=world.codes).created == 0
+    with pytest.raises(TubeConflict), write_transaction(e) as conn:
+        register_samples(conn, RULES, [(_sample("CK-0", [p[5]]), "device:3", T0)])

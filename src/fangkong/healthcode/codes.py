@@ -199,6 +199,42 @@ def evaluate_person(
         return _evaluate_in(conn, ctx, person_id, at, trigger)
 
 
+def evaluate_persons(
+    conn: Connection, ctx: CodeContext, items: Sequence[tuple[int, datetime]], *,
+    trigger: str = "evaluate",
+) -> None:  # fmt: skip
+    """``evaluate_person`` for a few persons, each at its own time, inside the caller's
+    transaction: their facts read in one query, the codes written by ``_store_many`` (the
+    same rows as one by one). A person evaluated twice keeps the later evaluation; a
+    person the registry lacks is refused as ``evaluate_person`` refuses one."""
+    at_of: dict[int, datetime] = {}
+    for pid, at in items:
+        at_of[int(pid)] = max(at, at_of.get(int(pid), at))
+    if not at_of:
+        return
+    ids = sorted(at_of)
+    rows_of: dict[int, list[Any]] = {pid: [] for pid in ids}
+    found: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        there = conn.execute(select(persons.c.id).where(persons.c.id.in_(chunk))).scalars()
+        found.update(int(p) for p in there)
+        for r in conn.execute(
+            select(*_FACT_COLUMNS)
+            .where(person_facts.c.person_id.in_(chunk))
+            .order_by(person_facts.c.person_id, person_facts.c.id)
+        ):
+            rows_of[int(r.person_id)].append(r)
+    for pid in ids:
+        if pid not in found:
+            _require_person(conn, pid)  # raises, as one by one
+    decided = []
+    for pid in ids:
+        facts, stamp = _facts_of(rows_of[pid])
+        decided.append((pid, evaluate(facts, at_of[pid], ctx.pack, tz=ctx.tz), stamp))
+    _store_many(conn, decided, ctx.pack, trigger)
+
+
 def record_fact(
     bind: Bind, ctx: CodeContext, person_id: int, fact: FactInput, *, recorded_by: str,
     now: datetime | None = None,

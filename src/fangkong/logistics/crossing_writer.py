@@ -29,6 +29,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
@@ -39,6 +40,8 @@ from fangkong.logistics.crossing_input import CrossingOut
 from fangkong.logistics.crossings import PeopleChanged, PreparedCrossing, store_crossing
 from fangkong.logistics.rules import LogisticsRules
 from fangkong.logistics.stored import _STORED, _replayed
+from fangkong.testing.rules import TestingRules
+from fangkong.testing.samples import Sample, register_samples
 
 Turn = Callable[[], contextlib.AbstractContextManager[object]]
 Answer = CrossingOut | BaseException
@@ -158,7 +161,12 @@ class CrossingWriter:
                 self.engine.connect().execution_options(write=True) as conn,
                 conn.begin(),
             ):
-                answers = [self._one(conn, w) for w in batch]
+                samples: list[tuple[Sample, str, datetime]] = []
+                answers = [self._one(conn, w, samples) for w in batch]
+                if samples:  # the batch's samples at once (a barcode taken: all redone)
+                    assert self.codes is not None  # noqa: S101 - sampling needs codes (_check)
+                    register_samples(conn, TestingRules.from_pack(self.codes.pack), samples,
+                                     codes=self.codes)  # fmt: skip
             self.batches += 1
             self.written += sum(1 for a in answers if isinstance(a, CrossingOut) and a.created)
         except Exception as exc:  # the commit failed: nobody is acknowledged, all redone
@@ -173,20 +181,25 @@ class CrossingWriter:
                 with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits there
                     waiting.loop.call_soon_threadsafe(_settle, waiting.future, answer)
 
-    def _one(self, conn: Connection, w: _Waiting) -> Answer:
+    def _one(
+        self, conn: Connection, w: _Waiting, samples: list[tuple[Sample, str, datetime]]
+    ) -> Answer:
         p = w.prepared
         old = conn.execute(_STORED, {"cp": p.checkpoint.code, "ref": p.crossing.ref}).first()
         try:
             if old is not None:  # stored since it was decided (another process, a resend)
                 return _replayed(conn, old, p.crossing, p.plate, p.sealed, w.rules)
-            if not p.sampling and all(pid is not None for pid in p.known):
-                return store_crossing(conn, p, rules=w.rules, sealer=self.sealer)
-            # it creates persons or collects samples before a refusal can come (a person
-            # there by now, a barcode taken): that must not leave its rows in the batch's
-            # transaction
-            with conn.begin_nested():
+            if all(pid is not None for pid in p.known):  # writes only its own rows
                 return store_crossing(conn, p, rules=w.rules, sealer=self.sealer,
-                                      codes=self.codes)  # fmt: skip
+                                      codes=self.codes, deferred=samples)  # fmt: skip
+            # it creates persons first: a refusal after that (a person there by now) must
+            # not leave them in the batch's transaction
+            mine: list[tuple[Sample, str, datetime]] = []
+            with conn.begin_nested():
+                out = store_crossing(conn, p, rules=w.rules, sealer=self.sealer,
+                                     codes=self.codes, deferred=mine)  # fmt: skip
+            samples.extend(mine)
+            return out
         except PeopleChanged:
             return Redo(p.crossing.ref)
         except FangkongError as exc:

@@ -89,7 +89,7 @@ from fangkong.riskareas.touching import levels_touching
 from fangkong.settings import default_tz
 from fangkong.store.schema import regions
 from fangkong.testing.rules import TestingRules
-from fangkong.testing.samples import Sample, collect
+from fangkong.testing.samples import Sample, register_sample
 from fangkong.testing.validity import latest_negative
 
 ARRIVAL_VIA = {"api": "api", "file": "import", "form": "form"}
@@ -284,9 +284,11 @@ def store_crossing(
     arrival_rules: ArrivalRules | None = None,
     testing_rules: TestingRules | None = None,
     tz: ZoneInfo | None = None,
+    deferred: list[tuple[Sample, str, datetime]] | None = None,
 ) -> CrossingOut:
     """Store a decided crossing inside the caller's transaction and act on its outcome:
-    the crossing row, the people sampled (testing's collection) and handed to the closed
+    the crossing row, the people sampled (testing's collection; with ``deferred`` their
+    samples added to it for the caller to register with others) and handed to the closed
     loop (arrivals' manifest), the people rows."""
     tz = tz or (codes.tz if codes is not None else default_tz())
     crossing, cp, outcome, at, actor, via = (
@@ -322,7 +324,8 @@ def store_crossing(
             },
         ).scalar_one()
     )
-    barcodes = _sample(conn, crossing, cp, ids, outcome, rules, codes, testing_rules, actor, at)
+    barcodes = _sample(conn, crossing, cp, ids, outcome, rules, codes, testing_rules, actor, at,
+                       deferred)  # fmt: skip
     travellers = _hand_over(
         conn, crossing, crossing_id, cp, p.residence, ids, outcome, rules, sealer, codes,
         arrival_rules, actor, via, tz, at,
@@ -385,37 +388,38 @@ def record_crossing(
 def _sample(
     conn: Connection, c: CrossingIn, cp: Row[Any], ids: Sequence[int], outcome: CrossingCheck,
     rules: LogisticsRules, codes: CodeContext | None, testing_rules: TestingRules | None,
-    actor: str, at: datetime,
+    actor: str, at: datetime, deferred: list[tuple[Sample, str, datetime]] | None = None,
 ) -> dict[int, str]:  # fmt: skip
-    """Sample each person the check samples (即采即走) through testing's own collection."""
+    """Sample each person the check samples (即采即走) through testing's own collection
+    (``register_sample``: ``collect`` in this transaction, no view of the tube); with
+    ``deferred``, the samples are added to it for the caller to register (a batch at once:
+    ``testing.samples.register_samples``)."""
     barcodes: dict[int, str] = {}
     wanted = [(i, pid, p) for i, (pid, p, o) in
               enumerate(zip(ids, c.people, outcome.people, strict=True)) if o.sampled]  # fmt: skip
     if not wanted:
         return barcodes
     trules = testing_rules or (TestingRules.from_pack(codes.pack) if codes is not None else None)
-    if trules is None:
+    if trules is None and deferred is None:
         raise BadInput(
             _p("no_testing_rules", "采样需要检测规则", "sampling needs the testing rules")
         )
     for i, pid, p in wanted:
         barcode = p.sample_barcode or _barcode(c, i)
-        collect(
-            conn,
-            trules,
-            Sample(
-                barcode=barcode,
-                person_ids=[pid],
-                point=f"{cp.name}"[:80],
-                region_code=cp.region_code,
-                collector=actor[:80] or "checkpoint",
-                collected_at=c.at,
-                purpose=rules.sample_purpose,
-            ),
-            codes=codes,
-            by=actor,
-            at=at,
+        sample = Sample(
+            barcode=barcode,
+            person_ids=[pid],
+            point=f"{cp.name}"[:80],
+            region_code=cp.region_code,
+            collector=actor[:80] or "checkpoint",
+            collected_at=c.at,
+            purpose=rules.sample_purpose,
         )
+        if deferred is not None:
+            deferred.append((sample, actor, at))
+        else:
+            assert trules is not None  # noqa: S101 - refused above
+            register_sample(conn, trules, sample, codes=codes, by=actor, at=at)
         barcodes[pid] = barcode
     return barcodes
 

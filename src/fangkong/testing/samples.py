@@ -23,10 +23,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from fangkong.errors import BadInput, Conflict, NotFound, Problem
-from fangkong.healthcode.codes import evaluate_person
+from fangkong.healthcode.codes import evaluate_person, evaluate_persons
 from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.writer import (
     FactInput,
@@ -155,46 +155,82 @@ def collect(
     """Register a sample (采样): the tube, its members, a pending test fact per person, and
     the open orders it fulfils. Sending the same sample again changes nothing; the same
     barcode with other persons is a conflict."""
+    with write_transaction(bind) as conn:
+        tube_id, done = _register(conn, rules, sample, codes=codes, by=by, at=at)
+        view = _view(conn, tube_id)
+        if done is None:
+            return view
+        return TubeView(**{**view.__dict__, "orders_done": tuple(done), "created": True})
+
+
+def register_sample(
+    conn: Connection,
+    rules: TestingRules,
+    sample: Sample,
+    *,
+    codes: CodeContext | None = None,
+    by: str = "sampler",
+    at: datetime | None = None,
+) -> bool:
+    """``collect`` inside the caller's transaction for a caller that needs no view of the
+    tube (a checkpoint's sample: 即采即走): the same checks, rows and codes; True if the
+    tube was registered here, False if the same sample was sent before."""
+    return _register(conn, rules, sample, codes=codes, by=by, at=at)[1] is not None
+
+
+_TUBE_BY_BARCODE = select(tubes).where(tubes.c.barcode == bindparam("barcode"))
+_TUBE_INSERT = tubes.insert().returning(tubes.c.id)
+
+
+def _register(
+    conn: Connection,
+    rules: TestingRules,
+    sample: Sample,
+    *,
+    codes: CodeContext | None,
+    by: str,
+    at: datetime | None,
+) -> tuple[int, list[int] | None]:
+    """The tube's id and the orders its sample fulfilled (None: sent before, unchanged)."""
     at = _now(at)
     _check_sample(sample, rules)
     people = sorted(set(sample.person_ids))
     collected = sample.collected_at.astimezone(UTC)
-    with write_transaction(bind) as conn:
-        old = conn.execute(select(tubes).where(tubes.c.barcode == sample.barcode)).first()
-        if old is not None:
-            members = _members(conn, old.id)
-            if members != tuple(people) or old.collected_at != collected:
-                raise TubeConflict(
-                    Problem(
-                        "testing.tube_conflict",
-                        f"条码 {sample.barcode} 已用于另一份样本",
-                        f"barcode {sample.barcode} is already used by another sample",
-                    )
+    old = conn.execute(_TUBE_BY_BARCODE, {"barcode": sample.barcode}).first()
+    if old is not None:
+        members = _members(conn, old.id)
+        if members != tuple(people) or old.collected_at != collected:
+            raise TubeConflict(
+                Problem(
+                    "testing.tube_conflict",
+                    f"条码 {sample.barcode} 已用于另一份样本",
+                    f"barcode {sample.barcode} is already used by another sample",
                 )
-            return _view(conn, old.id)
-        _require_rows(conn, people, sample.region_code, sample.campaign_id)
-        tube_id = conn.execute(
-            tubes.insert()
-            .values(
-                barcode=sample.barcode,
-                pool_size=len(people),
-                purpose=sample.purpose,
-                point=sample.point.strip(),
-                region_code=sample.region_code,
-                collector=sample.collector.strip()[:80],
-                collected_at=collected,
-                campaign_id=sample.campaign_id,
             )
-            .returning(tubes.c.id)
+        return int(old.id), None
+    _require_rows(conn, people, sample.region_code, sample.campaign_id)
+    tube_id = int(
+        conn.execute(
+            _TUBE_INSERT,
+            {
+                "barcode": sample.barcode,
+                "pool_size": len(people),
+                "purpose": sample.purpose,
+                "point": sample.point.strip(),
+                "region_code": sample.region_code,
+                "collector": sample.collector.strip()[:80],
+                "collected_at": collected,
+                "campaign_id": sample.campaign_id,
+            },
         ).scalar_one()
-        conn.execute(tube_members.insert(), [{"tube_id": tube_id, "person_id": p} for p in people])
-        _pending_facts(conn, people, sample.barcode, collected, len(people) > 1, by, at)
-        done = fulfil_orders(conn, people, at=at)
-        if codes is not None:
-            for p in people:
-                evaluate_person(conn, codes, p, at=at, trigger="testing:sample")
-        view = _view(conn, tube_id)
-        return TubeView(**{**view.__dict__, "orders_done": tuple(done), "created": True})
+    )
+    conn.execute(tube_members.insert(), [{"tube_id": tube_id, "person_id": p} for p in people])
+    _pending_facts(conn, people, sample.barcode, collected, len(people) > 1, by, at)
+    done = fulfil_orders(conn, people, at=at)
+    if codes is not None:
+        for p in people:
+            evaluate_person(conn, codes, p, at=at, trigger="testing:sample")
+    return tube_id, done
 
 
 def _require_rows(conn: Connection, people: list[int], region: str, campaign: int | None) -> None:
@@ -285,83 +321,115 @@ def collect_many(
     orders, written with a few bulk statements. Samples sent before are left as they are;
     a barcode taken by another sample is a conflict. Codes: the caller's recompute."""
     at = _now(at)
+    with write_transaction(bind) as conn:
+        return _register_many(conn, rules, samples, [(by, at)] * len(samples), None)
+
+
+def register_samples(
+    conn: Connection,
+    rules: TestingRules,
+    samples: Sequence[tuple[Sample, str, datetime]],
+    *,
+    codes: CodeContext | None = None,
+) -> CollectOutcome:
+    """``register_sample`` for many samples in the caller's transaction, each with who
+    took it and when it was recorded (a batch of checkpoints' crossings): ``collect_many``'s
+    bulk statements, then each sampled person's code re-evaluated at its sample's time
+    (with ``codes``), as ``collect`` does. All or none: a barcode taken raises."""
+    return _register_many(
+        conn, rules, [s for s, _, _ in samples], [(by, at) for _, by, at in samples], codes
+    )
+
+
+def _register_many(
+    conn: Connection,
+    rules: TestingRules,
+    samples: Sequence[Sample],
+    stamps: Sequence[tuple[str, datetime]],
+    codes: CodeContext | None,
+) -> CollectOutcome:
     for s in samples:
         _check_sample(s, rules)
     barcodes = [s.barcode for s in samples]
     if len(set(barcodes)) != len(barcodes):
         raise _bad("同一条码在本批中出现两次", "a barcode appears twice in this list")
-    with write_transaction(bind) as conn:
-        old: dict[str, tuple[int, datetime]] = {}
-        for part in _chunks(barcodes):
-            old.update(
-                (b, (int(i), t))
-                for b, i, t in conn.execute(
-                    select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at).where(
-                        tubes.c.barcode.in_(part)
-                    )
+    old: dict[str, tuple[int, datetime]] = {}
+    for part in _chunks(barcodes):
+        old.update(
+            (b, (int(i), t))
+            for b, i, t in conn.execute(
+                select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at).where(
+                    tubes.c.barcode.in_(part)
                 )
             )
-        for s in samples:
-            if s.barcode in old and (
-                _members(conn, old[s.barcode][0]) != tuple(sorted(set(s.person_ids)))
-                or old[s.barcode][1] != s.collected_at.astimezone(UTC)
-            ):
-                raise TubeConflict(
-                    Problem(
-                        "testing.tube_conflict",
-                        f"条码 {s.barcode} 已用于另一份样本",
-                        f"barcode {s.barcode} is already used by another sample",
-                    )
+        )
+    for s in samples:
+        if s.barcode in old and (
+            _members(conn, old[s.barcode][0]) != tuple(sorted(set(s.person_ids)))
+            or old[s.barcode][1] != s.collected_at.astimezone(UTC)
+        ):
+            raise TubeConflict(
+                Problem(
+                    "testing.tube_conflict",
+                    f"条码 {s.barcode} 已用于另一份样本",
+                    f"barcode {s.barcode} is already used by another sample",
                 )
-        new = [s for s in samples if s.barcode not in old]
-        if not new:
-            return CollectOutcome(0, len(samples), ())
-        people = sorted({p for s in new for p in s.person_ids})
-        found: set[int] = set()
-        for part in _chunks(people):
-            found.update(conn.execute(select(persons.c.id).where(persons.c.id.in_(part))).scalars())
-        areas = sorted({s.region_code for s in new})
-        known = set(conn.execute(select(regions.c.code).where(regions.c.code.in_(areas))).scalars())
-        drives = sorted({s.campaign_id for s in new if s.campaign_id is not None})
-        for s in new:  # the first problem, as collect names it
-            _require_known(s, found, known)
-        if drives:
-            from fangkong.testing.tables import campaigns
+            )
+    new = [s for s in samples if s.barcode not in old]
+    if not new:
+        return CollectOutcome(0, len(samples), ())
+    people = sorted({p for s in new for p in s.person_ids})
+    found: set[int] = set()
+    for part in _chunks(people):
+        found.update(conn.execute(select(persons.c.id).where(persons.c.id.in_(part))).scalars())
+    areas = sorted({s.region_code for s in new})
+    known = set(conn.execute(select(regions.c.code).where(regions.c.code.in_(areas))).scalars())
+    drives = sorted({s.campaign_id for s in new if s.campaign_id is not None})
+    for s in new:  # the first problem, as collect names it
+        _require_known(s, found, known)
+    if drives:
+        from fangkong.testing.tables import campaigns
 
-            there = set(
-                conn.execute(select(campaigns.c.id).where(campaigns.c.id.in_(drives))).scalars()
-            )
-            for c in drives:
-                if c not in there:
-                    raise NotFound(
-                        Problem("testing.campaign_unknown", f"无此检测行动 {c}", f"no campaign {c}")
-                    )
-        # RETURNING lets both backends send the rows as multi-row VALUES statements
-        # (SQLAlchemy's insertmanyvalues), not one round trip per row
-        made = conn.execute(
-            tubes.insert().returning(tubes.c.barcode, tubes.c.id),
-            [
-                {
-                    "barcode": s.barcode,
-                    "pool_size": len(s.person_ids),
-                    "purpose": s.purpose,
-                    "point": s.point.strip(),
-                    "region_code": s.region_code,
-                    "collector": s.collector.strip()[:80],
-                    "collected_at": s.collected_at.astimezone(UTC),
-                    "campaign_id": s.campaign_id,
-                }
-                for s in new
-            ],
+        there = set(
+            conn.execute(select(campaigns.c.id).where(campaigns.c.id.in_(drives))).scalars()
         )
-        ids = {str(b): int(i) for b, i in made}
-        conn.execute(
-            tube_members.insert().returning(tube_members.c.tube_id),
-            [{"tube_id": ids[s.barcode], "person_id": p} for s in new for p in s.person_ids],
-        )
+        for c in drives:
+            if c not in there:
+                raise NotFound(
+                    Problem("testing.campaign_unknown", f"无此检测行动 {c}", f"no campaign {c}")
+                )
+    # RETURNING lets both backends send the rows as multi-row VALUES statements
+    # (SQLAlchemy's insertmanyvalues), not one round trip per row
+    made = conn.execute(
+        tubes.insert().returning(tubes.c.barcode, tubes.c.id),
+        [
+            {
+                "barcode": s.barcode,
+                "pool_size": len(s.person_ids),
+                "purpose": s.purpose,
+                "point": s.point.strip(),
+                "region_code": s.region_code,
+                "collector": s.collector.strip()[:80],
+                "collected_at": s.collected_at.astimezone(UTC),
+                "campaign_id": s.campaign_id,
+            }
+            for s in new
+        ],
+    )
+    ids = {str(b): int(i) for b, i in made}
+    conn.execute(
+        tube_members.insert().returning(tube_members.c.tube_id),
+        [{"tube_id": ids[s.barcode], "person_id": p} for s in new for p in s.person_ids],
+    )
+    counted = sample_matters(conn, people)
+    stamp_of = {s.barcode: stamp for s, stamp in zip(samples, stamps, strict=True)}
+    groups: dict[tuple[str, datetime], list[Sample]] = {}
+    for s in new:  # facts and orders stamped by who took the sample and when
+        groups.setdefault(stamp_of[s.barcode], []).append(s)  # (one group for a list)
+    done: list[int] = []
+    for (by, at), group in groups.items():
         facts = []
-        counted = sample_matters(conn, people)
-        for s in new:
+        for s in group:
             sampled = s.collected_at.astimezone(UTC)
             detail = {"result": "pending", "pooled": len(s.person_ids) > 1, "sample_id": s.barcode}
             facts += [
@@ -370,9 +438,15 @@ def collect_many(
                 if p in counted
             ]
         write_facts(conn, facts, recorded_by=by, now=at)
-        done: list[int] = []
-        for part in _chunks(people):
+        members = sorted({p for s in group for p in s.person_ids})
+        for part in _chunks(members):
             done += fulfil_orders(conn, part, at=at)
+    if codes is not None:  # as collect: each member's code at its sample's recording
+        evaluate_persons(
+            conn, codes,
+            [(p, stamp_of[s.barcode][1]) for s in new for p in sorted(set(s.person_ids))],
+            trigger="testing:sample",
+        )  # fmt: skip
     return CollectOutcome(len(new), len(samples) - len(new), tuple(done))
 
 
@@ -462,5 +536,7 @@ __all__ = [
     "collect",
     "collect_many",
     "fulfil_orders",
+    "register_sample",
+    "register_samples",
     "tube",
 ]
