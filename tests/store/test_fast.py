@@ -15,7 +15,7 @@ from sqlalchemy import Engine, bindparam, select
 from fangkong.healthcode.tables import person_facts, scans
 from fangkong.store import migrate
 from fangkong.store.engine import make_engine
-from fangkong.store.fast import FastInsert, FastSelect, ReadConnections
+from fangkong.store.fast import DriverSelect, FastInsert, FastSelect, ReadConnections, in_list
 from fangkong.store.schema import persons, regions, venues
 
 T0 = datetime(2022, 6, 1, 2, 0, tzinfo=UTC)
@@ -139,3 +139,41 @@ def test_positional_dialects_only(db: Engine) -> None:
     assert fast.params({"i": 7}) == (7,)
     with pytest.raises(ValueError, match="positional"):
         FastSelect(stmt, postgresql.dialect(paramstyle="named"))
+
+
+def test_driver_select_reads_inside_the_connections_transaction(db: Engine) -> None:
+    """``DriverSelect`` by arity: the rows SQLAlchemy reads (the same values and fields),
+    one compiled statement per arity, and inside a transaction the connection's own
+    uncommitted rows — it runs on that connection's driver connection."""
+    by_events = DriverSelect(
+        lambda n: (
+            select(scans.c.client_event_id, scans.c.device_time, scans.c.verdict)
+            .where(scans.c.client_event_id.in_(in_list(n)), scans.c.device_time >= bindparam("t"))
+            .order_by(scans.c.id)
+        ),
+        arity=True,
+    )
+    with db.begin() as conn:
+        conn.execute(scans.insert(), [_scan_row(i) for i in range(6)])
+        mine = by_events.rows_in(conn, ["e-1", "e-4", "e-9"], t=T0)
+        assert [r.client_event_id for r in mine] == ["e-1", "e-4"]
+        conn.rollback()
+    with db.connect() as conn:
+        assert by_events.rows_in(conn, ["e-1", "e-4"], t=T0) == []  # rolled back
+    with db.begin() as conn:
+        conn.execute(scans.insert(), [_scan_row(i) for i in range(6)])
+    slow_stmt = (
+        select(scans.c.client_event_id, scans.c.device_time, scans.c.verdict)
+        .where(scans.c.client_event_id.in_(["e-2", "e-3"]), scans.c.device_time >= T0)
+        .order_by(scans.c.id)
+    )
+    with db.connect() as conn:
+        fast = by_events.rows_in(conn, ["e-2", "e-3"], t=T0)
+        slow = conn.execute(slow_stmt).all()
+        later = by_events.rows_in(conn, ["e-2", "e-3"], t=T0 + timedelta(seconds=3))
+    assert [tuple(r) for r in fast] == [tuple(r) for r in slow]
+    assert list(fast[0]._fields) == list(slow[0]._fields)
+    assert fast[0].device_time.tzinfo is UTC
+    assert fast[0].verdict["zh"] == "绿码"
+    assert [r.client_event_id for r in later] == ["e-3"]
+    assert sorted(n for _, n in by_events._compiled) == [2, 3]

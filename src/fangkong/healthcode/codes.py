@@ -31,6 +31,7 @@ from fangkong.healthcode.writer import FactInput, check_input, write_facts
 from fangkong.identity.resident_id import check_resident_id
 from fangkong.identity.sealing import Sealer
 from fangkong.policy.model import Colour, Pack
+from fangkong.store.fast import DriverSelect, in_list
 from fangkong.store.schema import persons
 from fangkong.store.tx import Bind, write_transaction
 
@@ -322,6 +323,13 @@ def current_code(bind: Bind, person_id: int) -> StoredCode | None:
 _COLOURS = select(health_codes.c.person_id, health_codes.c.colour).where(
     health_codes.c.person_id.in_(bindparam("people", expanding=True))
 )
+_FEW_COLOURS = DriverSelect(
+    lambda n: select(health_codes.c.person_id, health_codes.c.colour).where(
+        health_codes.c.person_id.in_(in_list(n))
+    ),
+    arity=True,
+)
+_FEW = 16  # up to this many people: the driver's statement of that arity (a vehicle)
 
 
 def stored_colours(conn: Connection, person_ids: Sequence[int]) -> dict[int, str]:
@@ -329,7 +337,11 @@ def stored_colours(conn: Connection, person_ids: Sequence[int]) -> dict[int, str
     evaluated is absent (a checkpoint reads the codes of a vehicle's people at once)."""
     if not person_ids:
         return {}
-    rows = conn.execute(_COLOURS, {"people": sorted(set(person_ids))})
+    people = sorted(set(person_ids))
+    if len(people) <= _FEW:
+        rows = _FEW_COLOURS.rows_in(conn, people)
+    else:
+        rows = list(conn.execute(_COLOURS, {"people": people}))
     return {int(pid): Colour.parse(colour).label for pid, colour in rows}
 
 

@@ -39,7 +39,7 @@ from fangkong.identity.sealing import Sealer
 from fangkong.logistics.crossing_input import CrossingOut
 from fangkong.logistics.crossings import PeopleChanged, PreparedCrossing, store_crossing
 from fangkong.logistics.rules import LogisticsRules
-from fangkong.logistics.stored import _STORED, _replayed
+from fangkong.logistics.stored import replay_of
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.samples import Sample, register_samples
 
@@ -185,10 +185,11 @@ class CrossingWriter:
         self, conn: Connection, w: _Waiting, samples: list[tuple[Sample, str, datetime]]
     ) -> Answer:
         p = w.prepared
-        old = conn.execute(_STORED, {"cp": p.checkpoint.code, "ref": p.crossing.ref}).first()
         try:
-            if old is not None:  # stored since it was decided (another process, a resend)
-                return _replayed(conn, old, p.crossing, p.plate, p.sealed, w.rules)
+            # stored since it was decided (another process, a resend)?
+            replay = replay_of(conn, p.checkpoint.code, p.crossing, p.plate, p.sealed, w.rules)
+            if replay is not None:
+                return replay
             if all(pid is not None for pid in p.known):  # writes only its own rows
                 return store_crossing(conn, p, rules=w.rules, sealer=self.sealer,
                                       codes=self.codes, deferred=samples)  # fmt: skip

@@ -74,19 +74,19 @@ from fangkong.logistics.crossing_input import (
 from fangkong.logistics.model import PASS_VERDICTS
 from fangkong.logistics.rules import LogisticsRules
 from fangkong.logistics.stored import (
-    _STORED,
     CROSSING_SORTS,
     _out,
-    _replayed,
     counts_by_hour,
     list_crossings,
     people_of,
+    replay_of,
     stored_crossing,
 )
 from fangkong.logistics.tables import crossing_people, crossings
 from fangkong.registry.persons import find_or_create_by_document, ids_by_document
 from fangkong.riskareas.touching import levels_touching
 from fangkong.settings import default_tz
+from fangkong.store.fast import DriverSelect
 from fangkong.store.schema import regions
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.samples import Sample, register_sample
@@ -94,7 +94,9 @@ from fangkong.testing.validity import latest_negative
 
 ARRIVAL_VIA = {"api": "api", "file": "import", "form": "form"}
 
-_REGION = select(regions.c.code).where(regions.c.code == bindparam("code"))
+_FAST_REGION = DriverSelect(
+    lambda: select(regions.c.code).where(regions.c.code == bindparam("code"))
+)
 _INSERT = crossings.insert().returning(crossings.c.id)
 _INSERT_PEOPLE = crossing_people.insert()
 
@@ -224,11 +226,11 @@ def prepare_crossing(
     sealed, bad = _sealed_people(crossing, sealer, at.astimezone(tz).date())
     if bad:
         raise _invalid(crossing, bad)
-    old = conn.execute(_STORED, {"cp": cp.code, "ref": crossing.ref}).first()
-    if old is not None:
-        return _replayed(conn, old, crossing, plate, sealed, rules)
+    replay = replay_of(conn, cp.code, crossing, plate, sealed, rules)
+    if replay is not None:
+        return replay
     in_province = crossing.destination_region
-    known_region = conn.execute(_REGION, {"code": in_province}).first()
+    known_region = _FAST_REGION.rows(conn, code=in_province) or None
     residence = in_province if known_region is not None else cp.region_code
     if create:
         found, _ = find_or_create_by_document(conn, sealed, [residence] * len(sealed), at)

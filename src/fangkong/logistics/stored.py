@@ -23,12 +23,33 @@ from fangkong.logistics.crossing_input import (
 )
 from fangkong.logistics.rules import LogisticsRules
 from fangkong.logistics.tables import crossing_people, crossings
+from fangkong.store.fast import DriverSelect
 from fangkong.store.listing import Bounded, fetch
 from fangkong.store.schema import persons
 
 _STORED = select(crossings).where(
     crossings.c.checkpoint_code == bindparam("cp"), crossings.c.ref == bindparam("ref")
 )
+# asked of every crossing (almost always: not stored), on the driver connection
+_STORED_ID = DriverSelect(
+    lambda: select(crossings.c.id).where(
+        crossings.c.checkpoint_code == bindparam("cp"), crossings.c.ref == bindparam("ref")
+    )
+)
+
+
+def replay_of(
+    conn: Connection, checkpoint_code: str, c: CrossingIn, plate: str,
+    sealed: Sequence[Mapping[str, Any]], rules: LogisticsRules,
+) -> CrossingOut | None:  # fmt: skip
+    """None if (checkpoint, ref) was never stored; else the stored outcome if ``c`` is the
+    same crossing, or the conflict raised (``_replayed``)."""
+    if not _STORED_ID.rows(conn, cp=checkpoint_code, ref=c.ref):
+        return None
+    old = conn.execute(_STORED, {"cp": checkpoint_code, "ref": c.ref}).first()
+    if old is None:  # pragma: no cover - deleted between two reads: never (no deletes)
+        return None
+    return _replayed(conn, old, c, plate, sealed, rules)
 
 
 CROSSING_SORTS = {

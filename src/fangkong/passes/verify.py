@@ -31,6 +31,7 @@ from fangkong.passes.verdict import (
     unknown_serial,
 )
 from fangkong.settings import default_tz, load_settings
+from fangkong.store.fast import DriverSelect
 
 __all__ = ["PassCheck", "check_pass", "default_keys", "default_rules", "keys_of", "stored_pass"]
 
@@ -41,11 +42,12 @@ _BY_SERIAL = (
     .select_from(p.outerjoin(d, d.c.pass_id == p.c.id))
     .where(p.c.serial == bindparam("serial"))
 )  # fmt: skip
+_FAST_BY_SERIAL = DriverSelect(lambda: _BY_SERIAL)  # every pass shown at a checkpoint
 
 
 def stored_pass(conn: Connection, serial: str) -> StoredPass | None:
     """The pass ``serial`` as a verdict reads it, or None (one query)."""
-    rows = conn.execute(_BY_SERIAL, {"serial": serial}).all()
+    rows = _FAST_BY_SERIAL.rows(conn, serial=serial)
     if not rows:
         return None
     r = rows[0]

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
+from fangkong.store.fast import DriverSelect, in_list
 from fangkong.store.schema import persons
 
 _SEALED_IDENTITY = ("doc_type", "doc_country", "doc_hash", "doc_sealed", "name", "sex",
@@ -22,14 +23,14 @@ _BY_HASH = select(persons.c.doc_hash, persons.c.id).where(
 _INSERT = persons.insert().returning(persons.c.id)
 
 
-# a vehicle's few people: one statement per count, compiled once (an expanding IN is
-# rendered again at every execution, which cost a checkpoint's lookup more than SQLite)
-_BY_FEW = [
-    select(persons.c.doc_hash, persons.c.id).where(
-        persons.c.doc_hash.in_([bindparam(f"h{i}") for i in range(n)])
-    )
-    for n in range(9)
-]
+# a vehicle's few people: one statement per count, compiled once and run on the driver
+# connection (an expanding IN is rendered again at every execution, and SQLAlchemy's
+# per-execution work cost a checkpoint's lookup more than SQLite)
+_BY_FEW = DriverSelect(
+    lambda n: select(persons.c.doc_hash, persons.c.id).where(persons.c.doc_hash.in_(in_list(n))),
+    arity=True,
+)
+_FEW = 16  # up to this many people: the driver's statement of that arity (a vehicle)
 
 
 def ids_by_document(conn: Connection, people: Sequence[Mapping[str, Any]]) -> list[int | None]:
@@ -38,10 +39,10 @@ def ids_by_document(conn: Connection, people: Sequence[Mapping[str, Any]]) -> li
     hashes = [bytes(p["doc_hash"]) for p in people]
     if not hashes:
         return []
-    if len(hashes) < len(_BY_FEW):
-        rows = conn.execute(_BY_FEW[len(hashes)], {f"h{i}": h for i, h in enumerate(hashes)})
+    if len(hashes) <= _FEW:
+        rows = _BY_FEW.rows_in(conn, hashes)
     else:
-        rows = conn.execute(_BY_HASH, {"hashes": hashes})
+        rows = list(conn.execute(_BY_HASH, {"hashes": hashes}))
     found = {bytes(h): int(i) for h, i in rows}
     return [found.get(h) for h in hashes]
 

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from fangkong.riskareas.rules import RANK
 from fangkong.riskareas.tables import risk_area_changes, risk_areas
+from fangkong.store.fast import DriverSelect
 from fangkong.store.schema import regions
 
 _AREAS = select(
@@ -29,6 +30,11 @@ _CHANGES = (
     .where(risk_area_changes.c.at <= bindparam("until"))
     .order_by(risk_area_changes.c.at)
 )
+
+
+# read for every checkpoint crossing (usually no area at all): on the driver connection
+_FAST_AREAS = DriverSelect(lambda: _AREAS)
+_FAST_CHANGES = DriverSelect(lambda: _CHANGES)
 
 
 def _ancestors(conn: Connection, codes: Sequence[str]) -> dict[str, set[str]]:
@@ -57,11 +63,11 @@ def levels_touching(
     wanted = sorted(set(region_codes))
     if not wanted:
         return {}
-    areas = conn.execute(_AREAS, {"until": until}).all()
+    areas = _FAST_AREAS.rows(conn, until=until)
     if not areas:
         return {}
     steps: dict[int, list[tuple[datetime, str]]] = {}
-    for c in conn.execute(_CHANGES, {"until": until}):
+    for c in _FAST_CHANGES.rows(conn, until=until):
         steps.setdefault(int(c.area_id), []).append((c.at, c.to_level))
     held: dict[int, str] = {}
     for a in areas:

@@ -11,31 +11,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 
+from fangkong.store.fast import DriverSelect, in_list
 from fangkong.testing.tables import results, tube_members, tubes
 
 _t, _m, _r = tubes.c, tube_members.c, results.c
-_NEGATIVES = (
-    select(
-        _m.person_id,
-        _t.id,
-        _t.collected_at,
-        _r.id.label("rid"),
-        _r.tested_at,
-        _r.outcome,
-        _r.lab_valid,
+
+
+def _negatives(people: Any) -> Any:
+    return (
+        select(
+            _m.person_id,
+            _t.id,
+            _t.collected_at,
+            _r.id.label("rid"),
+            _r.tested_at,
+            _r.outcome,
+            _r.lab_valid,
+        )
+        .join(tubes, _t.id == _m.tube_id)
+        .join(results, _r.tube_id == _t.id)
+        .where(
+            _m.person_id.in_(people),
+            _t.collected_at >= bindparam("since"),
+            _t.collected_at <= bindparam("until"),
+            _r.tested_at <= bindparam("until"),
+        )
     )
-    .join(tubes, _t.id == _m.tube_id)
-    .join(results, _r.tube_id == _t.id)
-    .where(
-        _m.person_id.in_(bindparam("people", expanding=True)),
-        _t.collected_at >= bindparam("since"),
-        _t.collected_at <= bindparam("until"),
-        _r.tested_at <= bindparam("until"),
-    )
-)
+
+
+_NEGATIVES = _negatives(bindparam("people", expanding=True))
+_FEW_NEGATIVES = DriverSelect(lambda n: _negatives(in_list(n)), arity=True)
+_FEW = 16  # up to this many people: the driver's statement of that arity (a crossing)
 
 
 def latest_negative(
@@ -46,7 +56,10 @@ def latest_negative(
     people = sorted(set(person_ids))
     if not people:
         return {}
-    rows = conn.execute(_NEGATIVES, {"people": people, "since": since, "until": until}).all()
+    if len(people) <= _FEW:
+        rows = _FEW_NEGATIVES.rows_in(conn, people, since=since, until=until)
+    else:
+        rows = list(conn.execute(_NEGATIVES, {"people": people, "since": since, "until": until}))
     latest: dict[tuple[int, int], tuple[tuple[datetime, int], bool, datetime]] = {}
     for row in rows:
         key = (int(row.person_id), int(row.id))
