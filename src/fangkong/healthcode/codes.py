@@ -136,6 +136,12 @@ _UPDATE_CODE = (
 _CHUNK = 5_000  # persons per IN (...) list and per batch of codes written
 
 
+_OLD_CODES_IN = select(
+    health_codes.c.person_id, health_codes.c.colour, health_codes.c.reasons,
+    health_codes.c.next_change_at,
+).where(health_codes.c.person_id.in_(bindparam("v", expanding=True)))  # fmt: skip
+
+
 def _store_many(
     conn: Connection, decided: Sequence[tuple[int, Decision, Stamp]], pack: Pack, trigger: str
 ) -> int:
@@ -144,12 +150,9 @@ def _store_many(
     Returns how many codes are new or moved (colour, reasons or next change)."""
     old: dict[int, tuple[str, Any, datetime | None]] = {}
     ids = [pid for pid, _, _ in decided]
-    h = health_codes.c
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        for r in conn.execute(
-            select(h.person_id, h.colour, h.reasons, h.next_change_at).where(h.person_id.in_(chunk))
-        ):
+        for r in conn.execute(_OLD_CODES_IN, {"v": chunk}):
             old[r.person_id] = (r.colour, r.reasons, r.next_change_at)
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
@@ -200,6 +203,14 @@ def evaluate_person(
         return _evaluate_in(conn, ctx, person_id, at, trigger)
 
 
+_PERSONS_IN = select(persons.c.id).where(persons.c.id.in_(bindparam("v", expanding=True)))
+_FACTS_IN = (
+    select(*_FACT_COLUMNS)
+    .where(person_facts.c.person_id.in_(bindparam("v", expanding=True)))
+    .order_by(person_facts.c.person_id, person_facts.c.id)
+)
+
+
 def evaluate_persons(
     conn: Connection, ctx: CodeContext, items: Sequence[tuple[int, datetime]], *,
     trigger: str = "evaluate",
@@ -218,13 +229,8 @@ def evaluate_persons(
     found: set[int] = set()
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        there = conn.execute(select(persons.c.id).where(persons.c.id.in_(chunk))).scalars()
-        found.update(int(p) for p in there)
-        for r in conn.execute(
-            select(*_FACT_COLUMNS)
-            .where(person_facts.c.person_id.in_(chunk))
-            .order_by(person_facts.c.person_id, person_facts.c.id)
-        ):
+        found.update(int(p) for p in conn.execute(_PERSONS_IN, {"v": chunk}).scalars())
+        for r in conn.execute(_FACTS_IN, {"v": chunk}):
             rows_of[int(r.person_id)].append(r)
     for pid in ids:
         if pid not in found:

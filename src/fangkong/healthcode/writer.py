@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FromClause
 
@@ -379,20 +379,22 @@ def sample_matters(conn: Connection, person_ids: Sequence[int]) -> set[int]:
     """Of these persons, those for whom being sampled changes the code at once: members of
     a testing group (an ``enrolment`` fact; required testing counts samples, 应检未检). A
     sample of anyone else is not a fact until its result is one worth storing."""
-    f = person_facts.c
     found: set[int] = set()
     ids = sorted({int(p) for p in person_ids})
     for i in range(0, len(ids), 5_000):
-        found.update(
-            int(p)
-            for p in conn.execute(
-                select(f.person_id)
-                .where(f.person_id.in_(ids[i : i + 5_000]), f.kind == "enrolment",
-                       f.voided_at.is_(None))
-                .distinct()
-            ).scalars()
-        )  # fmt: skip
+        found.update(int(p) for p in conn.execute(_ENROLLED, {"v": ids[i : i + 5_000]}).scalars())
     return found
+
+
+_ENROLLED = (  # built once: asked for every batch of samples
+    select(person_facts.c.person_id)
+    .where(
+        person_facts.c.person_id.in_(bindparam("v", expanding=True)),
+        person_facts.c.kind == "enrolment",
+        person_facts.c.voided_at.is_(None),
+    )
+    .distinct()
+)
 
 
 def negative_worth_storing(

@@ -341,6 +341,20 @@ def register_samples(
     )
 
 
+# a batch's lookups, built once (a batch of checkpoints' crossings registers a few
+# samples many times a second)
+_TUBES_IN = select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at).where(
+    tubes.c.barcode.in_(bindparam("v", expanding=True))
+)
+_PERSONS_IN = select(persons.c.id).where(persons.c.id.in_(bindparam("v", expanding=True)))
+_REGIONS_IN = select(regions.c.code).where(regions.c.code.in_(bindparam("v", expanding=True)))
+_ORDERED_IN = (
+    select(orders.c.person_id)
+    .where(orders.c.status == "open", orders.c.person_id.in_(bindparam("v", expanding=True)))
+    .distinct()
+)
+
+
 def _register_many(
     conn: Connection,
     rules: TestingRules,
@@ -355,14 +369,7 @@ def _register_many(
         raise _bad("同一条码在本批中出现两次", "a barcode appears twice in this list")
     old: dict[str, tuple[int, datetime]] = {}
     for part in _chunks(barcodes):
-        old.update(
-            (b, (int(i), t))
-            for b, i, t in conn.execute(
-                select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at).where(
-                    tubes.c.barcode.in_(part)
-                )
-            )
-        )
+        old.update((b, (int(i), t)) for b, i, t in conn.execute(_TUBES_IN, {"v": part}))
     for s in samples:
         if s.barcode in old and (
             _members(conn, old[s.barcode][0]) != tuple(sorted(set(s.person_ids)))
@@ -381,9 +388,9 @@ def _register_many(
     people = sorted({p for s in new for p in s.person_ids})
     found: set[int] = set()
     for part in _chunks(people):
-        found.update(conn.execute(select(persons.c.id).where(persons.c.id.in_(part))).scalars())
+        found.update(conn.execute(_PERSONS_IN, {"v": part}).scalars())
     areas = sorted({s.region_code for s in new})
-    known = set(conn.execute(select(regions.c.code).where(regions.c.code.in_(areas))).scalars())
+    known = set(conn.execute(_REGIONS_IN, {"v": areas}).scalars())
     drives = sorted({s.campaign_id for s in new if s.campaign_id is not None})
     for s in new:  # the first problem, as collect names it
         _require_known(s, found, known)
@@ -426,6 +433,9 @@ def _register_many(
     groups: dict[tuple[str, datetime], list[Sample]] = {}
     for s in new:  # facts and orders stamped by who took the sample and when
         groups.setdefault(stamp_of[s.barcode], []).append(s)  # (one group for a list)
+    ordered: set[int] = set()  # the members with an open order: the only ones to fulfil
+    for part in _chunks(people):
+        ordered.update(int(p) for p in conn.execute(_ORDERED_IN, {"v": part}).scalars())
     done: list[int] = []
     for (by, at), group in groups.items():
         facts = []
@@ -438,7 +448,7 @@ def _register_many(
                 if p in counted
             ]
         write_facts(conn, facts, recorded_by=by, now=at)
-        members = sorted({p for s in group for p in s.person_ids})
+        members = sorted({p for s in group for p in s.person_ids} & ordered)
         for part in _chunks(members):
             done += fulfil_orders(conn, part, at=at)
     if codes is not None:  # as collect: each member's code at its sample's recording
