@@ -16,15 +16,20 @@ The approach of ``benchmarks/scan_load.py`` (its helpers are imported, not copie
    driver and 0–3 passengers from the registry, by resident ID number), half of them
    showing their pass's QR text (verified on the hot path), each person with a negative
    test shown (20 h old: 互认) but every tenth (``--sampled-share``: sampled there:
-   即采即走, a tube through testing's collection — the full path, where the other
-   crossings are group-committed). A distinct ``ref`` each.
+   即采即走, a tube through testing's collection, registered with the other samples of
+   its group commit). A distinct ``ref`` each.
 3. ``fangkong serve --workers N`` on a free port; phases ``GET /health``, ``POST
    /api/v1/scan`` and ``POST /api/v1/crossings`` with the load generator of scan_load (wrk
    when installed, else httpx processes).
 4. The server is stopped; every crossing answered 200 is looked up in the database.
 
 Printed: per phase requests/s, p50/p99; the goal (issue 20): ≥ 1,500 crossings/s with p99
-≤ 50 ms on 2 cores. Exit 1 if an acknowledged crossing is missing or a request failed.
+≤ 50 ms on 2 cores; the CPU seconds each server worker spent on the crossings (wrk's
+keep-alive connections stay on the worker that accepted them, and uvicorn's workers share
+one listening socket: when one worker holds most of them it is bound by its GIL while the
+other idles — the split explains most of the run-to-run spread) and the server's CPU per
+crossing, which does not depend on the split. Exit 1 if an acknowledged crossing is
+missing or a request failed.
 """
 
 from __future__ import annotations
@@ -145,6 +150,30 @@ def prepare_crossings(
     return bodies, carried
 
 
+def worker_cpu(parent: int, pids: list[int] | None = None) -> tuple[list[int], list[float]]:
+    """The server's worker processes (children of ``parent``, uvicorn's) and the CPU
+    seconds each has used: how the load generator's connections fell on the workers (a
+    keep-alive connection stays on the worker that accepted it; a worker holding most of
+    them is bound by its own GIL while the other idles)."""
+    if pids is None:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == parent and b"spawn_main" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+        pids = sorted(found)
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu = []
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu.append((int(fields[11]) + int(fields[12])) / tick)
+    return pids, cpu
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sl.load_arguments(parser, 20000)
@@ -177,13 +206,17 @@ def main() -> int:
                            args.concurrency, args.duration),
                 sl.run_wrk(url, home, scans, "/api/v1/scan", args.threads, args.concurrency,
                            args.duration),
-                sl.run_wrk(url, home, crossings, "/api/v1/crossings", args.threads,
-                           args.concurrency, args.duration, ack="ref"),
             ]  # fmt: skip
+            workers, before = worker_cpu(server.pid)
+            rows.append(sl.run_wrk(url, home, crossings, "/api/v1/crossings", args.threads,
+                                   args.concurrency, args.duration, ack="ref"))  # fmt: skip
+            spent = [round(worker_cpu(server.pid, workers)[1][i] - before[i], 1)
+                     for i in range(len(workers))]  # fmt: skip
             acked = rows[2].pop("acked")
             for row in rows[:2]:
                 row.pop("acked")
         else:
+            spent = []
             sl.run_phase(url, warm, args.concurrency, args.procs, 10)  # warm up
             phases = []
             for name, items in (("GET /health", health_items), ("POST /api/v1/scan", scans),
@@ -203,6 +236,9 @@ def main() -> int:
     figures = {"health": health, "scan": scan, "crossing": crossing, "missing": len(missing),
                "people_per_crossing": carried / max(1, len(crossings) + len(warm)),
                "sampled_share": args.sampled_share,
+               "worker_cpu_s": spent,
+               "server_cpu_ms_per_crossing": (1000 * sum(spent) / crossing["sent"]
+                                              if spent and crossing["sent"] else None),
                "concurrency": args.concurrency, "workers": args.workers, "load": args.load,
                "cpus": os.cpu_count(), "load_average": os.getloadavg()}  # fmt: skip
     if args.json:
@@ -214,6 +250,9 @@ def main() -> int:
             print(f"| {row['phase']} | {row['sent']} | {row['ok']} | {row['per_s']:.0f} | "
                   f"{row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['statuses']} |")  # fmt: skip
         ratio = crossing["per_s"] / scan["per_s"] if scan["per_s"] else 0.0
+        if spent and crossing["sent"]:
+            print(f"\ncrossings: the server's workers used {' + '.join(map(str, spent))} CPU s "
+                  f"({1000 * sum(spent) / crossing['sent']:.2f} ms a crossing)")  # fmt: skip
         print(f"\ncrossings/s ÷ scans/s = {ratio:.2f}; goal ≥ 1,500 crossings/s, p99 ≤ 50 ms; "
               f"{len(acked)} acknowledged, {len(missing)} missing from the database "
               f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end, "

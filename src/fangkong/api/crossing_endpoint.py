@@ -8,9 +8,11 @@ codes, problems and security headers — in front of FastAPI's middleware and ro
 
     body (≤ MAX_BODY) ─▶ CrossingBody (pydantic) ─▶ device (cached as for scans: a
          revoked token is refused at most ``device_cache.DEVICE_CACHE_S`` seconds late)
-         ─▶ access.record_device in a worker thread (decide on a read connection; plain
-         and sampling outcomes group-committed; the closed loop on the full path)
-         ─▶ CrossingResult JSON
+         ─▶ access.prepare_device (decided on a read connection: on SQLite on the loop,
+            on PostgreSQL in a worker thread) ─▶ await CrossingWriter.submit_async (group
+            commit; the samples registered there) ─▶ CrossingResult JSON
+         (a crossing handing someone to the closed loop, or sent back by the writer:
+          access.record, the full path, in a worker thread)
 
 A device's crossing writes no audit row on either path (the crossing row names the device
 and is the record, as a scan is).
@@ -101,13 +103,17 @@ class CrossingEndpoint:
     async def _answer(
         self, ctx: AppContext, token: str, body: CrossingBody, address: str, lang: str
     ) -> bytes:
-        """Decide in a worker thread (at most ``CROSSING_THREADS`` a loop), await the
-        group commit on the loop (no thread held while waiting), or record on the full
-        path in a worker thread."""
+        """Decide (on SQLite on the loop, as the scan endpoint reads: a few compiled
+        lookups of a local file, cheaper than the hop to a thread; on PostgreSQL in a
+        worker thread, at most ``CROSSING_THREADS`` a loop), await the group commit on the
+        loop (no thread held while waiting), or record on the full path in a thread."""
         limiter = self._threads()
-        call, crossing, got, rules = await anyio.to_thread.run_sync(
-            _prepare, ctx, self.devices, token, body, address, limiter=limiter
-        )
+        if ctx.engine.dialect.name == "sqlite":  # a few indexed reads of a local file
+            call, crossing, got, rules = _prepare(ctx, self.devices, token, body, address)
+        else:
+            call, crossing, got, rules = await anyio.to_thread.run_sync(
+                _prepare, ctx, self.devices, token, body, address, limiter=limiter
+            )
         out: CrossingOut | None = got if isinstance(got, CrossingOut) else None
         if isinstance(got, PreparedCrossing) and not got.hands_over:
             with contextlib.suppress(Redo):
