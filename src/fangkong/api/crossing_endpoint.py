@@ -151,7 +151,12 @@ def _ours(scope: Scope) -> bool:
 
 def _body(raw: bytes) -> CrossingBody:
     """The body as FastAPI reads it (JSON, then the model), its errors located under
-    ``body`` as the route's are."""
+    ``body`` as the route's are. A good body is parsed by pydantic straight from the bytes;
+    a bad one is read again the route's way, so that its errors are the route's."""
+    try:
+        return CrossingBody.model_validate_json(raw)
+    except ValidationError:
+        pass
     try:
         data: Any = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
