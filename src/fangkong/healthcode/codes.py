@@ -31,7 +31,7 @@ from fangkong.healthcode.writer import FactInput, check_input, write_facts
 from fangkong.identity.resident_id import check_resident_id
 from fangkong.identity.sealing import Sealer
 from fangkong.policy.model import Colour, Pack
-from fangkong.store.fast import DriverSelect, in_list
+from fangkong.store.fast import DriverSelect, InSelect, in_list
 from fangkong.store.schema import persons
 from fangkong.store.tx import Bind, write_transaction
 
@@ -136,10 +136,12 @@ _UPDATE_CODE = (
 _CHUNK = 5_000  # persons per IN (...) list and per batch of codes written
 
 
-_OLD_CODES_IN = select(
-    health_codes.c.person_id, health_codes.c.colour, health_codes.c.reasons,
-    health_codes.c.next_change_at,
-).where(health_codes.c.person_id.in_(bindparam("v", expanding=True)))  # fmt: skip
+_OLD_CODES_IN = InSelect(
+    lambda v: select(
+        health_codes.c.person_id, health_codes.c.colour, health_codes.c.reasons,
+        health_codes.c.next_change_at,
+    ).where(health_codes.c.person_id.in_(v))
+)  # fmt: skip
 
 
 def _store_many(
@@ -152,7 +154,7 @@ def _store_many(
     ids = [pid for pid, _, _ in decided]
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        for r in conn.execute(_OLD_CODES_IN, {"v": chunk}):
+        for r in _OLD_CODES_IN.rows(conn, chunk):
             old[r.person_id] = (r.colour, r.reasons, r.next_change_at)
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
@@ -203,11 +205,13 @@ def evaluate_person(
         return _evaluate_in(conn, ctx, person_id, at, trigger)
 
 
-_PERSONS_IN = select(persons.c.id).where(persons.c.id.in_(bindparam("v", expanding=True)))
-_FACTS_IN = (
-    select(*_FACT_COLUMNS)
-    .where(person_facts.c.person_id.in_(bindparam("v", expanding=True)))
-    .order_by(person_facts.c.person_id, person_facts.c.id)
+_PERSONS_IN = InSelect(lambda v: select(persons.c.id).where(persons.c.id.in_(v)))
+_FACTS_IN = InSelect(
+    lambda v: (
+        select(*_FACT_COLUMNS)
+        .where(person_facts.c.person_id.in_(v))
+        .order_by(person_facts.c.person_id, person_facts.c.id)
+    )
 )
 
 
@@ -229,8 +233,8 @@ def evaluate_persons(
     found: set[int] = set()
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        found.update(int(p) for p in conn.execute(_PERSONS_IN, {"v": chunk}).scalars())
-        for r in conn.execute(_FACTS_IN, {"v": chunk}):
+        found.update(int(r[0]) for r in _PERSONS_IN.rows(conn, chunk))
+        for r in _FACTS_IN.rows(conn, chunk):
             rows_of[int(r.person_id)].append(r)
     for pid in ids:
         if pid not in found:

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import FromClause
 
@@ -37,6 +37,7 @@ from fangkong.errors import Conflict, Problem
 from fangkong.healthcode.errors import PersonUnknown
 from fangkong.healthcode.store import FactRow, check_fact, checked_keys, facts_from_rows, invalid
 from fangkong.healthcode.tables import health_codes, person_facts
+from fangkong.store.fast import InSelect
 from fangkong.store.schema import persons
 from fangkong.store.tx import write_transaction
 
@@ -382,18 +383,20 @@ def sample_matters(conn: Connection, person_ids: Sequence[int]) -> set[int]:
     found: set[int] = set()
     ids = sorted({int(p) for p in person_ids})
     for i in range(0, len(ids), 5_000):
-        found.update(int(p) for p in conn.execute(_ENROLLED, {"v": ids[i : i + 5_000]}).scalars())
+        found.update(int(r[0]) for r in _ENROLLED.rows(conn, ids[i : i + 5_000]))
     return found
 
 
-_ENROLLED = (  # built once: asked for every batch of samples
-    select(person_facts.c.person_id)
-    .where(
-        person_facts.c.person_id.in_(bindparam("v", expanding=True)),
-        person_facts.c.kind == "enrolment",
-        person_facts.c.voided_at.is_(None),
+_ENROLLED = InSelect(  # built once: asked for every batch of samples
+    lambda v: (
+        select(person_facts.c.person_id)
+        .where(
+            person_facts.c.person_id.in_(v),
+            person_facts.c.kind == "enrolment",
+            person_facts.c.voided_at.is_(None),
+        )
+        .distinct()
     )
-    .distinct()
 )
 
 

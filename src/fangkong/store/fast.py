@@ -202,6 +202,24 @@ class DriverSelect:
         return self.rows(conn, n=len(values), **named, **params)
 
 
+class InSelect:
+    """A SELECT with one ``IN`` list, built by ``build(values)`` from the list's clause:
+    for a few values (≤ ``FEW``: a vehicle's people, a batch's samples) the
+    ``DriverSelect`` of that arity; for more, SQLAlchemy with an expanding parameter."""
+
+    FEW = 16
+
+    def __init__(self, build: Callable[[Any], Any]) -> None:
+        self._fast = DriverSelect(lambda n: build(in_list(n)), arity=True)
+        self._slow = build(bindparam("v", expanding=True))
+
+    def rows(self, conn: Connection, values: Sequence[Any], **params: Any) -> list[Any]:
+        values = list(values)
+        if len(values) <= self.FEW:
+            return self._fast.rows_in(conn, values, **params)
+        return list(conn.execute(self._slow, {"v": values, **params}))
+
+
 def in_list(n: int) -> list[Any]:
     """``n`` bound parameters ``v0`` … for a ``DriverSelect`` built by arity."""
     return [bindparam(f"v{i}") for i in range(n)]
@@ -220,4 +238,12 @@ def driver_rows(conn: Connection, stmt: Executable) -> list[tuple[Any, ...]]:
         result.close()
 
 
-__all__ = ["DriverSelect", "FastInsert", "FastSelect", "ReadConnections", "driver_rows", "in_list"]
+__all__ = [
+    "DriverSelect",
+    "FastInsert",
+    "FastSelect",
+    "InSelect",
+    "ReadConnections",
+    "driver_rows",
+    "in_list",
+]

@@ -33,6 +33,7 @@ from fangkong.healthcode.writer import (
     sample_matters,
     write_facts,
 )
+from fangkong.store.fast import InSelect
 from fangkong.store.schema import persons, regions
 from fangkong.store.tx import write_transaction
 from fangkong.testing._common import Bind, _chunks, _now
@@ -343,15 +344,19 @@ def register_samples(
 
 # a batch's lookups, built once (a batch of checkpoints' crossings registers a few
 # samples many times a second)
-_TUBES_IN = select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at).where(
-    tubes.c.barcode.in_(bindparam("v", expanding=True))
+_TUBES_IN = InSelect(
+    lambda v: select(tubes.c.barcode, tubes.c.id, tubes.c.collected_at).where(
+        tubes.c.barcode.in_(v)
+    )
 )
-_PERSONS_IN = select(persons.c.id).where(persons.c.id.in_(bindparam("v", expanding=True)))
-_REGIONS_IN = select(regions.c.code).where(regions.c.code.in_(bindparam("v", expanding=True)))
-_ORDERED_IN = (
-    select(orders.c.person_id)
-    .where(orders.c.status == "open", orders.c.person_id.in_(bindparam("v", expanding=True)))
-    .distinct()
+_PERSONS_IN = InSelect(lambda v: select(persons.c.id).where(persons.c.id.in_(v)))
+_REGIONS_IN = InSelect(lambda v: select(regions.c.code).where(regions.c.code.in_(v)))
+_ORDERED_IN = InSelect(
+    lambda v: (
+        select(orders.c.person_id)
+        .where(orders.c.status == "open", orders.c.person_id.in_(v))
+        .distinct()
+    )
 )
 
 
@@ -369,7 +374,7 @@ def _register_many(
         raise _bad("同一条码在本批中出现两次", "a barcode appears twice in this list")
     old: dict[str, tuple[int, datetime]] = {}
     for part in _chunks(barcodes):
-        old.update((b, (int(i), t)) for b, i, t in conn.execute(_TUBES_IN, {"v": part}))
+        old.update((b, (int(i), t)) for b, i, t in _TUBES_IN.rows(conn, part))
     for s in samples:
         if s.barcode in old and (
             _members(conn, old[s.barcode][0]) != tuple(sorted(set(s.person_ids)))
@@ -388,9 +393,9 @@ def _register_many(
     people = sorted({p for s in new for p in s.person_ids})
     found: set[int] = set()
     for part in _chunks(people):
-        found.update(conn.execute(_PERSONS_IN, {"v": part}).scalars())
+        found.update(int(r[0]) for r in _PERSONS_IN.rows(conn, part))
     areas = sorted({s.region_code for s in new})
-    known = set(conn.execute(_REGIONS_IN, {"v": areas}).scalars())
+    known = {str(r[0]) for r in _REGIONS_IN.rows(conn, areas)}
     drives = sorted({s.campaign_id for s in new if s.campaign_id is not None})
     for s in new:  # the first problem, as collect names it
         _require_known(s, found, known)
@@ -435,7 +440,7 @@ def _register_many(
         groups.setdefault(stamp_of[s.barcode], []).append(s)  # (one group for a list)
     ordered: set[int] = set()  # the members with an open order: the only ones to fulfil
     for part in _chunks(people):
-        ordered.update(int(p) for p in conn.execute(_ORDERED_IN, {"v": part}).scalars())
+        ordered.update(int(r[0]) for r in _ORDERED_IN.rows(conn, part))
     done: list[int] = []
     for (by, at), group in groups.items():
         facts = []
