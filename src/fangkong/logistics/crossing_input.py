@@ -261,6 +261,8 @@ _MEMO_KEYS: dict[int, tuple[Sealer, bytes]] = {}
 def _person_key(p: Any, sealer: Sealer, today: Any) -> bytes:
     got = _MEMO_KEYS.get(id(sealer))
     if got is None or got[0] is not sealer:  # a key of the sealer's: no guessing the keys
+        if len(_MEMO_KEYS) > 64:  # a server has one sealer; tests make many
+            _MEMO_KEYS.clear()
         got = _MEMO_KEYS[id(sealer)] = (sealer, sealer.lookup_hash("crossing-memo", "key"))
     values = "\x1f".join(str(getattr(p, col) or "") for col in _PERSON_COLS)
     return hashlib.blake2b(f"{today}\x1e{values}".encode(), digest_size=16, key=got[1]).digest()
