@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, MutableMapping
@@ -32,6 +31,7 @@ from fangkong.healthcode.context import CodeContext
 from fangkong.healthcode.scan_verdict import PreparedScan, ScanVerdict
 from fangkong.healthcode.scanning import FastReads, _commit_scans_raw, commit_scans, prepare_scan
 from fangkong.store.fast import driver_connection
+from fangkong.store.group_commit import WaitQueue, settle_on_loops
 
 
 @contextmanager
@@ -76,17 +76,6 @@ class _Waiter:
         self.loop = loop
 
 
-def _settle(pairs: list[tuple[asyncio.Future[ScanVerdict], Answer]]) -> None:
-    """On the event loop: resolve each future (one whose client went away is skipped)."""
-    for future, result in pairs:
-        if future.done():
-            continue
-        if isinstance(result, BaseException):
-            future.set_exception(result)
-        else:
-            future.set_result(result)
-
-
 class ScanWriter:
     """Group commit (SQLite: one writer; PostgreSQL: one commit, so one wait for the
     WAL's flush, carries many scans — measured with benchmarks/scan_load.py, issue 21,
@@ -129,9 +118,14 @@ class ScanWriter:
         self.reads = FastReads(engine) if self.sqlite or _postgresql(engine) else None
         self._turn = WriterTurn(engine)
         self._raw: Any = None  # the writer's driver connection, opened on first use
-        self._queue: queue.SimpleQueue[_Waiter] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._waiting: WaitQueue[_Waiter] = WaitQueue(
+            "scan-writer", self._serve, idle_s=idle_s, on_idle=self._close_raw
+        )
+
+    @property
+    def _thread(self) -> threading.Thread | None:
+        """The writer thread while it runs (None when idle: tests)."""
+        return self._waiting.thread
 
     def prepare(
         self, venue_code: str, what: str, device_time: datetime, event_id: str,
@@ -152,10 +146,7 @@ class ScanWriter:
         if self.reads is not None:
             self.reads.close()
         self._turn.close()
-        with self._lock:
-            if self._raw is not None and self._thread is None:
-                self._raw.close()
-                self._raw = None
+        self._waiting.if_idle(self._close_raw)
 
     def __del__(self) -> None:
         # dropped without close() (an app not shut down): the writer's own connection
@@ -198,44 +189,21 @@ class ScanWriter:
         return future
 
     def _put(self, item: _Waiter) -> None:
-        with self._lock:
-            self._queue.put(item)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
-                self._thread.start()
+        self._waiting.put(item)
 
-    def _run(self) -> None:
-        while True:
-            try:
-                first = self._queue.get(timeout=self.idle_s)
-            except queue.Empty:
-                with self._lock:  # _put() puts under this lock: nothing is stranded
-                    if self._queue.empty():
-                        self._thread = None
-                        if self._raw is not None:  # reopened by the next batch
-                            self._raw.close()
-                            self._raw = None
-                        return
-                continue
-            batch = [first]
-            # busy (the last commit ended moments ago): wait a little for more scans, so
-            # that one commit carries many; idle: write a lone scan at once
-            start = time.monotonic()
-            busy = start - self._last_commit < BUSY_S
-            deadline = start + (self.linger_s if busy else 0.0)
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    try:
-                        batch.append(self._queue.get(timeout=left))
-                    except queue.Empty:
-                        break
-            self._write(batch)
-            self._last_commit = time.monotonic()
+    def _close_raw(self) -> None:
+        if self._raw is not None:  # reopened by the next batch
+            self._raw.close()
+            self._raw = None
+
+    def _serve(self, first: _Waiter) -> None:
+        # busy (the last commit ended moments ago): wait a little for more scans, so
+        # that one commit carries many; idle: write a lone scan at once
+        start = time.monotonic()
+        busy = start - self._last_commit < BUSY_S
+        deadline = start + (self.linger_s if busy else 0.0)
+        self._write(self._waiting.take([first], self.max_batch, deadline))
+        self._last_commit = time.monotonic()
 
     def _write(self, batch: list[_Waiter]) -> None:
         answers: list[Answer]
@@ -250,16 +218,13 @@ class ScanWriter:
             self.written += sum(1 for a in answers if isinstance(a, ScanVerdict) and not a.repeated)
         except Exception as exc:  # the commit failed: nobody is acknowledged
             answers = [exc] * len(batch)
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[ScanVerdict], Answer]]]
-        by_loop = {}
+        on_loops = []
         for waiter, result in zip(batch, answers, strict=True):
             if waiter.loop is not None and waiter.future is not None:
-                by_loop.setdefault(waiter.loop, []).append((waiter.future, result))
+                on_loops.append((waiter.loop, waiter.future, result))
             elif waiter.answer is not None:
                 waiter.answer(result)
-        for loop, pairs in by_loop.items():
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits there
-                loop.call_soon_threadsafe(_settle, pairs)
+        settle_on_loops(on_loops)
 
     def _commit_engine(self, batch: list[PreparedScan]) -> list[ScanVerdict | FangkongError]:
         with (

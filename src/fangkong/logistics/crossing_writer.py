@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from fangkong.logistics.crossing_input import CrossingOut
 from fangkong.logistics.crossings import PeopleChanged, PreparedCrossing, store_crossing
 from fangkong.logistics.rules import LogisticsRules
 from fangkong.logistics.stored import replay_of
+from fangkong.store.group_commit import WaitQueue, settle_on_loops
 from fangkong.testing.rules import TestingRules
 from fangkong.testing.samples import Sample, register_samples
 
@@ -65,16 +65,6 @@ class _Waiting:
     loop: asyncio.AbstractEventLoop | None = None
 
 
-def _settle(future: asyncio.Future[CrossingOut], answer: Answer) -> None:
-    """On the event loop: resolve the future (unless its client went away)."""
-    if future.done():
-        return
-    if isinstance(answer, BaseException):
-        future.set_exception(answer)
-    else:
-        future.set_result(answer)
-
-
 class CrossingWriter:
     """One writer thread per process (started on demand, ending when idle for
     ``idle_s``) writing up to ``max_batch`` waiting crossings per transaction; ``turn``
@@ -94,9 +84,8 @@ class CrossingWriter:
         self.idle_s = idle_s
         self.batches = 0  # for tests and benchmarks: commits made, crossings written
         self.written = 0
-        self._queue: queue.SimpleQueue[_Waiting] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._waiting: WaitQueue[_Waiting] = WaitQueue("crossing-writer", self._serve,
+                                                       idle_s=idle_s)  # fmt: skip
 
     def submit(self, prepared: PreparedCrossing, rules: LogisticsRules) -> CrossingOut:
         """Wait for the commit holding ``prepared`` (a crossing handing nobody over; one
@@ -128,31 +117,10 @@ class CrossingWriter:
             raise Redo(prepared.crossing.ref)
 
     def _put(self, waiting: _Waiting) -> None:
-        with self._lock:
-            self._queue.put(waiting)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="crossing-writer", daemon=True
-                )
-                self._thread.start()
+        self._waiting.put(waiting)
 
-    def _run(self) -> None:
-        while True:
-            try:
-                first = self._queue.get(timeout=self.idle_s)
-            except queue.Empty:
-                with self._lock:  # submit() puts under this lock: nothing is stranded
-                    if self._queue.empty():
-                        self._thread = None
-                        return
-                continue
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._write(batch)
+    def _serve(self, first: _Waiting) -> None:
+        self._write(self._waiting.take([first], self.max_batch))
 
     def _write(self, batch: list[_Waiting]) -> None:
         try:
@@ -173,13 +141,14 @@ class CrossingWriter:
             log.warning("crossing batch of %d not committed, redone one by one: %r",
                         len(batch), exc)  # fmt: skip
             answers = [Redo(str(exc)[:200]) for _ in batch]
+        on_loops = []
         for waiting, answer in zip(batch, answers, strict=True):
             waiting.answer = answer
             if waiting.done is not None:
                 waiting.done.set()
             elif waiting.future is not None and waiting.loop is not None:
-                with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits there
-                    waiting.loop.call_soon_threadsafe(_settle, waiting.future, answer)
+                on_loops.append((waiting.loop, waiting.future, answer))
+        settle_on_loops(on_loops)
 
     def _one(
         self, conn: Connection, w: _Waiting, samples: list[tuple[Sample, str, datetime]]
